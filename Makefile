@@ -1,0 +1,98 @@
+# thumbgen — one Makefile driven by pkg-config.
+#   make          build build/thumbgen (runs scripts/setup first if packages are missing)
+#   make test     set-up + build + fixtures + all tests
+#   make check    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench    benchmarks (bench/run), results go to bench/RESULTS.md by hand
+#   make serve    set-up + build + start the web app (when it exists)
+#   make install  put thumbgen on PATH (PREFIX=/usr/local)
+
+PKGS    = libavformat libavcodec libavutil libswscale imagequant libgif jansson
+BUILD  ?= build
+PREFIX ?= /usr/local
+CC     ?= cc
+OPT    ?= -O2 -g
+SAN    ?=
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wvla -Wformat=2 -Wno-format-nonliteral
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SAN) $(WARN) \
+          -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lm -lpthread $(LDLIBS)
+TEST_LIBS  = $(shell pkg-config --libs check)
+
+LIB_SRC  = $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+CLI_SRC  = $(wildcard src/cli/*.c)
+TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
+SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
+
+.PHONY: all setup test check bench serve install clean fixtures run-tests format-check
+.DEFAULT_GOAL := all
+
+all: setup
+	@$(MAKE) --no-print-directory $(BUILD)/thumbgen
+
+setup:
+	@scripts/setup
+
+$(BUILD)/libthumbgen.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# The test runner: every tests/unit/test_NAME.c defines Suite *suite_NAME(void).
+$(BUILD)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(SUITES),'TG_SUITE($(s))') > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/tests/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(BUILD)/tests -Itests -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
+
+fixtures:
+	@tests/fixtures/make-fixtures.sh $(BUILD)/fixtures
+
+run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
+	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
+	TG_TMP=$(abspath $(BUILD)/tmp) $(BUILD)/tests/run
+
+test: setup
+	@$(MAKE) --no-print-directory run-tests
+
+check: setup
+	@$(MAKE) --no-print-directory run-tests BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    ASAN_OPTIONS=detect_leaks=1 CK_TIMEOUT_MULTIPLIER=4
+
+bench: all
+	@bench/run
+
+serve: all
+	@echo "thumbgen: the web server is not built yet (see issue 5); 'build/thumbgen --help' lists what works now." >&2
+	@exit 1
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/thumbgen $(DESTDIR)$(PREFIX)/bin/thumbgen
+
+format-check:
+	@clang-format --dry-run --Werror $(shell find src include tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)

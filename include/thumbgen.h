@@ -1,0 +1,158 @@
+/*
+ * thumbgen.h — the public interface of libthumbgen.
+ *
+ * thumbgen turns a video into a dynamic thumbnail: a short animated GIF made of the
+ * best, most representative moments, plus a still poster. The work is split in two:
+ *
+ *   tg_plan_make()  one analysis pass over the video -> a tg_plan (shots, chosen
+ *                   segments, ranked keyframes, poster time, warnings)
+ *   tg_render()     a second, targeted pass that decodes only the planned clips at
+ *                   output size and writes the GIF and the poster
+ *
+ * A plan is plain data: tg_plan_to_json()/tg_plan_from_json() make it a stable JSON
+ * contract that a user can edit and render again. The CLI and the server use only
+ * this header.
+ *
+ * Errors: every function returns 0 or a negative TG_E* code; the detail of the last
+ * failure is in tg_ctx_message(ctx). Ownership: functions named *_free take a
+ * pointer to the pointer and set it to NULL; "returns … owned by the caller" says
+ * who frees what.
+ */
+#ifndef THUMBGEN_H
+#define THUMBGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* name, value, message, HTTP status — the one error table (see src/core/error.c). */
+#define TG_ERRORS(X)                                                          \
+    X(OK, 0, "success", 200)                                                  \
+    X(EINVAL, -1, "invalid argument", 400)                                    \
+    X(ENOMEM, -2, "out of memory", 500)                                       \
+    X(EIO, -3, "input/output error", 500)                                     \
+    X(ENOENT, -4, "file not found", 404)                                      \
+    X(EFORMAT, -5, "not a recognised video file", 415)                        \
+    X(ENOVIDEO, -6, "no video stream", 422)                                   \
+    X(ECORRUPT, -7, "corrupt or truncated video", 422)                        \
+    X(ELIMIT, -8, "outside the supported limits", 422)                        \
+    X(ECODEC, -9, "video codec error", 500)                                   \
+    X(EENCODE, -10, "encoding failed", 500)                                   \
+    X(EPLAN, -11, "invalid plan", 400)                                        \
+    X(ECANCEL, -12, "cancelled", 409)                                         \
+    X(EINTERNAL, -13, "internal error", 500)
+
+enum tg_err {
+#define TG_ERR_ENUM(name, val, msg, http) TG_##name = (val),
+    TG_ERRORS(TG_ERR_ENUM)
+#undef TG_ERR_ENUM
+};
+
+const char *tg_strerror(int code); /* static string, never NULL */
+const char *tg_errname(int code);  /* "EINVAL", …; static */
+int tg_http_status(int code);
+
+/* ---- context: error detail, progress, cancellation (one per job/thread) ---- */
+typedef struct tg_ctx tg_ctx;
+typedef void (*tg_progress_fn)(void *user, const char *stage, double fraction);
+
+tg_ctx *tg_ctx_new(void); /* NULL when out of memory */
+void tg_ctx_free(tg_ctx **ctx);
+const char *tg_ctx_message(const tg_ctx *ctx); /* "" when none */
+void tg_ctx_clear(tg_ctx *ctx);
+void tg_ctx_set_progress(tg_ctx *ctx, tg_progress_fn fn, void *user);
+void tg_ctx_cancel(tg_ctx *ctx); /* may be called from another thread */
+
+/* ---- options: one struct, filled from the per-stage option tables ---- */
+enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
+
+typedef struct tg_options {
+    /* select stage */
+    int clips;        /* number of clips in the GIF */
+    double clip_len;  /* seconds per clip */
+    int keyframes;    /* ranked stills */
+    int style;        /* enum tg_style */
+    /* render stage */
+    int width;        /* output width in pixels (height follows the aspect) */
+    double fps;       /* output frame rate */
+    int quality;      /* 1..100 */
+    double still_len; /* seconds per still in the slideshow style */
+    /* both */
+    int threads;      /* decoder threads, 0 = automatic */
+} tg_options;
+
+void tg_options_default(tg_options *o);
+/* Set one option from text ("clips", "3"); validates type and range. */
+int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *value);
+
+/* Option tables, for --help and for the web API: iterate until name == NULL. */
+typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM } tg_opt_type;
+typedef struct tg_opt {
+    const char *name;
+    tg_opt_type type;
+    size_t offset;       /* offsetof(tg_options, field) */
+    double def, min, max;
+    const char *choices; /* TG_OPT_ENUM: "a|b|c", the value is the index */
+    const char *help;
+} tg_opt;
+typedef struct tg_opt_stage {
+    const char *stage; /* "select", "render" */
+    const tg_opt *opts;
+} tg_opt_stage;
+extern const tg_opt_stage tg_option_stages[]; /* ends with {NULL, NULL} */
+
+/* ---- the plan ---- */
+typedef struct tg_shot {
+    double start, end;
+} tg_shot;
+typedef struct tg_segment {
+    double start, end, score;
+    int shot;
+} tg_segment;
+typedef struct tg_keyframe {
+    double t, score;
+    int shot;
+} tg_keyframe;
+typedef struct tg_rect {
+    int x, y, w, h;
+} tg_rect;
+
+typedef struct tg_plan {
+    char *path;
+    double duration;  /* seconds */
+    int width, height; /* display size: rotation and sample aspect applied */
+    double fps;
+    tg_rect crop;     /* content area in display pixels (bars removed) */
+    tg_shot *shots;
+    size_t n_shots;
+    tg_segment *segments; /* in time order */
+    size_t n_segments;
+    tg_keyframe *keyframes; /* best first */
+    size_t n_keyframes;
+    double poster_t;
+    char **warnings;
+    size_t n_warnings;
+} tg_plan;
+
+/* Analyse the video at `path` and choose the moments. *out is owned by the caller
+ * (tg_plan_free). */
+int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **out);
+void tg_plan_free(tg_plan **plan);
+
+/* The plan as JSON (one object, see docs/plan.md); *out is a malloc'd string the
+ * caller frees with free(). */
+int tg_plan_to_json(tg_ctx *ctx, const tg_plan *plan, char **out);
+/* Parse and validate a plan (for `make --plan`); *out owned by the caller. */
+int tg_plan_from_json(tg_ctx *ctx, const char *json, tg_plan **out);
+
+/* ---- render ---- */
+typedef struct tg_outputs {
+    const char *gif;    /* path of the animated GIF, or NULL */
+    const char *poster; /* path of the poster, .jpg/.jpeg or .png, or NULL */
+} tg_outputs;
+
+/* Decode the plan's clips from `path` and write the outputs atomically (temp file +
+ * rename): on failure no output file is left behind. */
+int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
+              const tg_outputs *out);
+
+#endif

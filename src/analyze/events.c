@@ -1,0 +1,405 @@
+/*
+ * events.c — cut, transition and defect detection over a sample series.
+ *
+ * Passes, in order (each reads what the earlier ones set):
+ *   1. per-sample defects: black, white, blank, exposure, text card
+ *   2. flash frames: a sample unlike both neighbours that are alike
+ *   3. hard cuts: a jump far above the local level of change
+ *   4. gradual transitions: a sample that is a blend of the samples either side
+ *      (linear in the thumbnail) with a contrast dip, or the ramp next to a
+ *      black/white stretch: fades and dissolves
+ *   5. shots: the stretches between cuts and transitions
+ *   6. blur: sharpness far below the video's typical sharpness
+ *   7. repeats: a later shot that shows the same content as an earlier one
+ *   8. letterbox/pillarbox bars from the per-sample bar widths
+ */
+#include "analyze/events.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+/* The thresholds. Values were tuned on the fixture videos (tests/fixtures) and on
+ * Debian's opencv-doc clips; signals are in [0,1]. */
+static const struct {
+    float black_luma, flat_contrast, white_luma; /* black/white: dark/bright and flat */
+    float uniform_contrast;                      /* blank: almost no contrast at all */
+    float dark_luma, bright_luma;                /* bad exposure */
+    float text_bgfrac, text_edges, text_color;   /* text card: flat ground, sharp glyphs, grey */
+    float flash_luma;                            /* flash: luma jump against both sides */
+    float cut_abs, cut_rel;                      /* cut: absolute and relative-to-local jump */
+    double trans_window;                         /* seconds either side for blend test */
+    float trans_min_diff, trans_resid, trans_dip;
+    float blur_rel, blur_abs;                    /* blur: vs median sharpness, absolute */
+    float repeat_dist;                           /* same content */
+} K = {
+    .black_luma = 0.09f, .flat_contrast = 0.07f, .white_luma = 0.9f,
+    .uniform_contrast = 0.035f,
+    .dark_luma = 0.11f, .bright_luma = 0.9f,
+    .text_bgfrac = 0.55f, .text_edges = 0.002f, .text_color = 0.12f,
+    .flash_luma = 0.12f,
+    .cut_abs = 0.12f, .cut_rel = 4.0f,
+    .trans_window = 0.4, .trans_min_diff = 0.05f, .trans_resid = 0.4f, .trans_dip = 0.92f,
+    .blur_rel = 0.45f, .blur_abs = 0.02f,
+    .repeat_dist = 0.06f,
+};
+
+float tg_cut_distance(const tg_sample *a, const tg_sample *b)
+{
+    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static float median_of(float *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(float), cmp_float);
+    return v[n / 2];
+}
+
+static void pass_defects(tg_sample *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        tg_sample *x = &s[i];
+        if (x->luma < K.black_luma && x->contrast < K.flat_contrast)
+            x->bad |= TG_BAD_BLACK;
+        else if (x->luma > K.white_luma && x->contrast < K.flat_contrast)
+            x->bad |= TG_BAD_WHITE;
+        else if (x->contrast < K.uniform_contrast)
+            x->bad |= TG_BAD_UNIFORM;
+        else if (x->luma < K.dark_luma || x->luma > K.bright_luma)
+            x->bad |= TG_BAD_EXPOSURE;
+        if (!(x->bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)) &&
+            x->bgfrac > K.text_bgfrac && x->edges > K.text_edges && x->colorful < K.text_color)
+            x->bad |= TG_BAD_TEXT;
+    }
+}
+
+/* A flash of 1–2 samples: unlike both neighbours, which are alike. */
+static void pass_flash(tg_sample *s, size_t n)
+{
+    for (size_t len = 1; len <= 2; len++) {
+        for (size_t i = 1; i + len < n; i++) {
+            const tg_sample *a = &s[i - 1], *b = &s[i + len];
+            float lo = 1, hi = 0;
+            for (size_t k = i; k < i + len; k++) {
+                float d = fminf(fabsf(s[k].luma - a->luma), fabsf(s[k].luma - b->luma));
+                lo = fminf(lo, d);
+                hi = fmaxf(hi, tg_thumb_diff(&s[k], a));
+            }
+            if (lo < K.flash_luma)
+                continue;
+            if (tg_thumb_diff(a, b) > 0.5f * hi || fabsf(a->luma - b->luma) > 0.5f * lo)
+                continue;
+            for (size_t k = i - 1; k <= i + len && k < n; k++)
+                s[k].bad |= TG_BAD_FLASH;
+        }
+    }
+}
+
+/* Cuts: returns a malloc'd array of sample indices where a new shot starts. */
+static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
+{
+    *out = NULL;
+    if (n < 2)
+        return 0;
+    float *d = calloc(n, sizeof(float));
+    size_t *cuts = calloc(n, sizeof(size_t));
+    float win[32];
+    size_t nc = 0;
+    if (!d || !cuts)
+        goto done;
+    for (size_t i = 1; i < n; i++)
+        d[i] = tg_cut_distance(&s[i - 1], &s[i]);
+    for (size_t i = 1; i < n; i++) {
+        if (d[i] < K.cut_abs || (s[i].bad & TG_BAD_FLASH) || (s[i - 1].bad & TG_BAD_FLASH))
+            continue;
+        size_t m = 0;
+        for (size_t j = i > 8 ? i - 8 : 1; j < i + 9 && j < n && m < 32; j++)
+            if (j != i)
+                win[m++] = d[j];
+        float local = median_of(win, m);
+        if (d[i] < K.cut_rel * local)
+            continue;
+        /* a peak, not a shoulder of a gradual change */
+        if ((i + 1 < n && d[i + 1] > d[i]) || d[i - 1] > d[i])
+            continue;
+        /* the two sides must differ in content, not only in brightness */
+        cuts[nc++] = i;
+    }
+done:
+    free(d);
+    if (!nc) {
+        free(cuts);
+        cuts = NULL;
+    }
+    *out = cuts;
+    return nc;
+}
+
+/* Is sample i a blend of a and b (fade/dissolve), with the contrast dip a mix has? */
+static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
+{
+    float D = tg_thumb_diff(a, b);
+    if (D < K.trans_min_diff)
+        return 0;
+    double num = 0, den = 0;
+    int N = TG_THUMB_W * TG_THUMB_H;
+    for (int k = 0; k < N; k++) {
+        double fa = a->thumb[k], fb = b->thumb[k], fx = x->thumb[k];
+        num += (fx - fb) * (fa - fb);
+        den += (fa - fb) * (fa - fb);
+    }
+    double al = den > 0 ? num / den : 0;
+    if (al < 0.1 || al > 0.9)
+        return 0;
+    double r = 0;
+    for (int k = 0; k < N; k++) {
+        double p = al * a->thumb[k] + (1 - al) * b->thumb[k];
+        r += fabs(x->thumb[k] - p);
+    }
+    r /= 255.0 * N;
+    if (r > K.trans_resid * D)
+        return 0;
+    if (fminf(tg_thumb_diff(x, a), tg_thumb_diff(x, b)) < 0.2f * D)
+        return 0;
+    int fade = (a->bad | b->bad) & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM);
+    if (!fade && x->contrast > K.trans_dip * fminf(a->contrast, b->contrast))
+        return 0;
+    return fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
+}
+
+static size_t index_at(const tg_sample *s, size_t n, double t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s[mid].t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n ? lo : n - 1;
+}
+
+static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t nc)
+{
+    uint8_t *kind = calloc(n, 1);
+    if (!kind)
+        return;
+    size_t c = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        size_t a = index_at(s, n, s[i].t - K.trans_window);
+        size_t b = index_at(s, n, s[i].t + K.trans_window);
+        if (a >= i || b <= i)
+            continue;
+        while (c < nc && cuts[c] <= i)
+            c++;
+        /* never blend across a hard cut: that is two shots, not a transition */
+        int crosses = (c < nc && cuts[c] <= b) || (c > 0 && cuts[c - 1] > a);
+        if (crosses)
+            continue;
+        int k = is_blend(&s[a], &s[i], &s[b]);
+        if (k)
+            kind[i] = (uint8_t)(k == TG_BAD_FADE ? 1 : 2);
+    }
+    /* a transition run, widened by the window: the ends blend too weakly to see */
+    for (size_t i = 0; i < n;) {
+        if (!kind[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        int fade = 0;
+        while (j < n && kind[j]) {
+            fade |= kind[j] == 1;
+            j++;
+        }
+        size_t a = index_at(s, n, s[i].t - K.trans_window * 0.75);
+        size_t b = index_at(s, n, s[j - 1].t + K.trans_window * 0.75);
+        for (size_t k = a; k <= b; k++)
+            s[k].bad |= fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
+        i = j;
+    }
+    /* ramps next to black/white stretches: contrast rising away from the stretch */
+    for (size_t i = 0; i < n; i++) {
+        if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE)))
+            continue;
+        for (int dir = -1; dir <= 1; dir += 2) {
+            size_t j = i;
+            while (1) {
+                size_t nx = j + (size_t)dir;
+                if ((dir < 0 && j == 0) || nx >= n)
+                    break;
+                if (s[nx].bad & (TG_BAD_BLACK | TG_BAD_WHITE))
+                    break;
+                size_t far = index_at(s, n, s[nx].t + dir * 0.3);
+                int rising = s[nx].contrast < 0.85f * s[far].contrast ||
+                             fabsf(s[nx].luma - s[far].luma) > 0.06f;
+                if (!rising || far == nx)
+                    break;
+                s[nx].bad |= TG_BAD_FADE;
+                j = nx;
+            }
+        }
+    }
+    free(kind);
+}
+
+static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const size_t *cuts,
+                      size_t nc, tg_events *ev)
+{
+    const uint16_t sep = TG_BAD_FADE | TG_BAD_DISSOLVE | TG_BAD_BLACK | TG_BAD_WHITE;
+    ev->shots = calloc(n + 1, sizeof(tg_shot));
+    if (!ev->shots)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    size_t c = 0;
+    int cur = -1;
+    for (size_t i = 0; i < n; i++) {
+        int is_cut = c < nc && cuts[c] == i;
+        if (is_cut)
+            c++;
+        if (s[i].bad & sep) {
+            s[i].shot = -1;
+            cur = -1;
+            continue;
+        }
+        if (cur < 0 || is_cut) {
+            cur = (int)ev->n_shots++;
+            ev->shots[cur].start = s[i].t;
+        }
+        s[i].shot = (int16_t)cur;
+        ev->shots[cur].end = i + 1 < n ? s[i + 1].t : end_t;
+    }
+    return 0;
+}
+
+static void pass_blur(tg_sample *s, size_t n)
+{
+    float *v = malloc(n * sizeof(float));
+    size_t m = 0;
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i].bad)
+            v[m++] = s[i].sharp;
+    float med = median_of(v, m);
+    free(v);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].sharp < K.blur_abs || (m >= 8 && s[i].sharp < K.blur_rel * med))
+            if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)))
+                s[i].bad |= TG_BAD_BLUR;
+}
+
+/* A later shot whose samples match an earlier shot's: the intro that returns. */
+static void pass_repeats(tg_sample *s, size_t n, const tg_events *ev)
+{
+    for (size_t j = 1; j < ev->n_shots; j++) {
+        for (size_t i = 0; i < j; i++) {
+            float best = 1;
+            for (size_t p = 0; p < n; p += 1 + n / 4000) {
+                if (s[p].shot != (int)j)
+                    continue;
+                for (size_t q = 0; q < n; q += 1 + n / 4000)
+                    if (s[q].shot == (int)i) {
+                        float d = 0.5f * tg_desc_distance(&s[p], &s[q]) + tg_thumb_diff(&s[p], &s[q]);
+                        best = fminf(best, d);
+                    }
+            }
+            if (best < K.repeat_dist) {
+                for (size_t p = 0; p < n; p++)
+                    if (s[p].shot == (int)j)
+                        s[p].bad |= TG_BAD_REPEAT;
+                break;
+            }
+        }
+    }
+}
+
+static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *content)
+{
+    *content = (tg_rect){0, 0, aw, ah};
+    int16_t *v = malloc(n * sizeof(int16_t));
+    if (!v)
+        return;
+    int bar[4];
+    for (int side = 0; side < 4; side++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_UNIFORM | TG_BAD_TEXT | TG_BAD_FADE)))
+                v[m++] = s[i].bar[side];
+        if (m < 3) {
+            bar[side] = 0;
+            continue;
+        }
+        /* a bar must be there in 90 % of the content samples */
+        int hist[TG_ANALYSIS_SIDE + 1] = {0};
+        for (size_t i = 0; i < m; i++)
+            hist[v[i] > TG_ANALYSIS_SIDE ? TG_ANALYSIS_SIDE : v[i]]++;
+        size_t acc = 0;
+        int k = 0;
+        for (; k <= TG_ANALYSIS_SIDE; k++) {
+            acc += (size_t)hist[k];
+            if (acc * 10 > m)
+                break;
+        }
+        bar[side] = k >= 2 ? k : 0; /* ignore a 1-pixel border */
+    }
+    free(v);
+    int x0 = bar[2], x1 = aw - bar[3], y0 = bar[0], y1 = ah - bar[1];
+    if (x1 - x0 >= aw / 3 && y1 - y0 >= ah / 3)
+        *content = (tg_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, int aw, int ah,
+                     tg_events *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->content = (tg_rect){0, 0, aw, ah};
+    if (n == 0)
+        return tg_fail(ctx, TG_ECORRUPT, "the video has no decodable frames");
+    size_t *cuts = NULL;
+    pass_defects(s, n);
+    pass_flash(s, n);
+    size_t nc = pass_cuts(s, n, &cuts);
+    pass_transitions(s, n, cuts, nc);
+    int rc = pass_shots(ctx, s, n, end_t, cuts, nc, ev);
+    if (rc < 0)
+        goto fail;
+    pass_blur(s, n);
+    pass_repeats(s, n, ev);
+    pass_bars(s, n, aw, ah, &ev->content);
+    if (nc) {
+        ev->cuts = malloc(nc * sizeof(double));
+        if (!ev->cuts) {
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < nc; i++)
+            ev->cuts[i] = s[cuts[i]].t;
+        ev->n_cuts = nc;
+    }
+    free(cuts);
+    return 0;
+fail:
+    free(cuts);
+    tg_events_free(ev);
+    return rc;
+}
+
+void tg_events_free(tg_events *ev)
+{
+    if (!ev)
+        return;
+    free(ev->shots);
+    free(ev->cuts);
+    memset(ev, 0, sizeof(*ev));
+}

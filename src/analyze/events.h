@@ -1,0 +1,38 @@
+/*
+ * events.h — from the per-sample signals to events: hard cuts, fades, dissolves,
+ * flash frames, black/white/blank, blurred, badly exposed and text-card samples,
+ * repeated shots, and letterbox/pillarbox bars.
+ *
+ * Input is the whole sample series of a video (features.h); output is a flag set
+ * on every sample (tg_sample.bad), a shot id on every sample (-1 inside
+ * transitions), the shot list, and the content rectangle. Pure functions over
+ * arrays: testable on synthetic series without any video.
+ *
+ * Thresholds live in one table at the top of events.c, each with the reason for
+ * its value.
+ */
+#ifndef TG_ANALYZE_EVENTS_H
+#define TG_ANALYZE_EVENTS_H
+
+#include <stddef.h>
+
+#include "analyze/features.h"
+
+typedef struct tg_events {
+    tg_shot *shots; /* owned; in time order, shot i = samples with .shot == i */
+    size_t n_shots;
+    double *cuts;   /* owned; hard cut times (first frame of the new shot) */
+    size_t n_cuts;
+    tg_rect content; /* content area in analysis pixels (bars removed) */
+} tg_events;
+
+/* Analyse n samples (in time order) of an aw x ah analysis frame; end_t is the
+ * time just past the last sample. Fills *ev (free with tg_events_free). */
+int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, int aw, int ah,
+                     tg_events *ev);
+void tg_events_free(tg_events *ev);
+
+/* The difference used for cut detection between two consecutive samples. */
+float tg_cut_distance(const tg_sample *a, const tg_sample *b);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * features.c — per-sample signals from one RGB24 analysis frame (see features.h).
+ * Called once per analysis sample by the pipeline; pure arithmetic, no allocation
+ * beyond a fixed stack buffer (the analysis frame is at most TG_ANALYSIS_SIDE²).
+ */
+#include "analyze/features.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tg_analysis_size(int w, int h, int *aw, int *ah)
+{
+    double s = (double)TG_ANALYSIS_SIDE / (w > h ? w : h);
+    int a = (int)lround(w * s), b = (int)lround(h * s);
+    a = a < 8 ? 8 : a + (a & 1);
+    b = b < 8 ? 8 : b + (b & 1);
+    *aw = a > TG_ANALYSIS_SIDE ? TG_ANALYSIS_SIDE : a;
+    *ah = b > TG_ANALYSIS_SIDE ? TG_ANALYSIS_SIDE : b;
+}
+
+/* Black bar thickness on one side: rows (or columns) whose mean luma is below 0.07
+ * and that are nearly flat. Returns the count of such lines from the edge. */
+static int bar_scan(const uint8_t *Y, int w, int h, int side)
+{
+    int lines = (side < 2) ? h : w, len = (side < 2) ? w : h;
+    int n = 0;
+    for (int k = 0; k < lines / 2; k++) {
+        int line = (side == 0 || side == 2) ? k : lines - 1 - k;
+        int sum = 0, mx = 0;
+        for (int i = 0; i < len; i++) {
+            int v = (side < 2) ? Y[line * w + i] : Y[i * w + line];
+            sum += v;
+            mx = v > mx ? v : mx;
+        }
+        if (sum > 18 * len || mx > 48)
+            break;
+        n++;
+    }
+    return n;
+}
+
+void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
+{
+    enum { MAXP = TG_ANALYSIS_SIDE * TG_ANALYSIS_SIDE };
+    static _Thread_local uint8_t Y[MAXP];
+    int w = f->width, h = f->height, n = w * h;
+    double t = s->t;
+    memset(s, 0, sizeof(*s));
+    s->t = t;
+    s->shot = -1;
+    if (n > MAXP || n <= 0)
+        return;
+
+    unsigned hist[256] = {0};
+    double sum = 0, sum2 = 0, rg_s = 0, rg_s2 = 0, yb_s = 0, yb_s2 = 0;
+    float chist[TG_DESC_COLOR] = {0};
+    for (int y = 0; y < h; y++) {
+        const uint8_t *p = f->data + (size_t)y * f->stride;
+        for (int x = 0; x < w; x++, p += 3) {
+            int r = p[0], g = p[1], b = p[2];
+            int l = (77 * r + 150 * g + 29 * b) >> 8;
+            Y[y * w + x] = (uint8_t)l;
+            hist[l]++;
+            sum += l;
+            sum2 += (double)l * l;
+            double rg = r - g, yb = 0.5 * (r + g) - b;
+            rg_s += rg;
+            rg_s2 += rg * rg;
+            yb_s += yb;
+            yb_s2 += yb * yb;
+            chist[(r >> 6) * 16 + (g >> 6) * 4 + (b >> 6)] += 1.0f;
+        }
+    }
+    double mean = sum / n, var = sum2 / n - mean * mean;
+    s->luma = (float)(mean / 255.0);
+    s->contrast = (float)(sqrt(var > 0 ? var : 0) / 255.0);
+    double rgm = rg_s / n, ybm = yb_s / n;
+    double rgsd = sqrt(fmax(0, rg_s2 / n - rgm * rgm)), ybsd = sqrt(fmax(0, yb_s2 / n - ybm * ybm));
+    s->colorful = (float)((sqrt(rgsd * rgsd + ybsd * ybsd) +
+                           0.3 * sqrt(rgm * rgm + ybm * ybm)) / 150.0);
+    if (s->colorful > 1)
+        s->colorful = 1;
+
+    /* entropy over 32 bins, and the background fraction around the histogram mode */
+    double ent = 0;
+    unsigned h32[32] = {0};
+    for (int i = 0; i < 256; i++)
+        h32[i >> 3] += hist[i];
+    for (int i = 0; i < 32; i++)
+        if (h32[i]) {
+            double p = (double)h32[i] / n;
+            ent -= p * log2(p);
+        }
+    s->entropy = (float)(ent / 5.0);
+    int mode = 0;
+    for (int i = 1; i < 256; i++)
+        if (hist[i] > hist[mode])
+            mode = i;
+    unsigned near = 0;
+    for (int i = mode - 10; i <= mode + 10; i++)
+        if (i >= 0 && i < 256)
+            near += hist[i];
+    s->bgfrac = (float)near / n;
+
+    /* Laplacian energy, gradient orientation histogram and strong edges */
+    double lap = 0;
+    unsigned strong = 0;
+    float ehist[TG_DESC_EDGE] = {0};
+    for (int y = 1; y < h - 1; y++) {
+        for (int x = 1; x < w - 1; x++) {
+            const uint8_t *c = Y + y * w + x;
+            int L = 4 * c[0] - c[-1] - c[1] - c[-w] - c[w];
+            lap += (double)L * L;
+            int gx = c[1] - c[-1], gy = c[w] - c[-w];
+            int mag = abs(gx) + abs(gy);
+            if (mag > 24) {
+                double a = atan2((double)gy, (double)gx); /* -pi..pi, fold to 0..pi */
+                if (a < 0)
+                    a += M_PI;
+                int bin = (int)(a / M_PI * 8.0);
+                bin = bin > 7 ? 7 : bin;
+                ehist[(y >= h / 2) * 8 + bin] += (float)mag;
+            }
+            if (mag > 96)
+                strong++;
+        }
+    }
+    double inner = (double)(w - 2) * (h - 2);
+    double lapm = sqrt(lap / inner) / 255.0;
+    /* normalised by contrast so a dim but sharp frame is not "blurred" */
+    s->sharp = (float)(s->contrast > 0.01 ? lapm / (s->contrast + 0.05) : 0);
+    s->edges = (float)(strong / inner);
+
+    float csum = 0, esum = 0;
+    for (int i = 0; i < TG_DESC_COLOR; i++)
+        csum += chist[i];
+    for (int i = 0; i < TG_DESC_EDGE; i++)
+        esum += ehist[i];
+    for (int i = 0; i < TG_DESC_COLOR; i++)
+        s->desc[i] = csum > 0 ? chist[i] / csum : 0;
+    for (int i = 0; i < TG_DESC_EDGE; i++)
+        s->desc[TG_DESC_COLOR + i] = esum > 0 ? ehist[i] / esum : 0;
+
+    /* luma thumbnail by box averaging */
+    for (int ty = 0; ty < TG_THUMB_H; ty++) {
+        int y0 = ty * h / TG_THUMB_H, y1 = (ty + 1) * h / TG_THUMB_H;
+        for (int tx = 0; tx < TG_THUMB_W; tx++) {
+            int x0 = tx * w / TG_THUMB_W, x1 = (tx + 1) * w / TG_THUMB_W;
+            unsigned acc = 0, cnt = 0;
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++, cnt++)
+                    acc += Y[y * w + x];
+            s->thumb[ty * TG_THUMB_W + tx] = (uint8_t)(cnt ? acc / cnt : 0);
+        }
+    }
+    s->motion = prev ? tg_thumb_diff(prev, s) : 0;
+    for (int side = 0; side < 4; side++)
+        s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
+}
+
+float tg_desc_distance(const tg_sample *a, const tg_sample *b)
+{
+    float dc = 0, de = 0;
+    for (int i = 0; i < TG_DESC_COLOR; i++)
+        dc += fabsf(a->desc[i] - b->desc[i]);
+    for (int i = TG_DESC_COLOR; i < TG_DESC_N; i++)
+        de += fabsf(a->desc[i] - b->desc[i]);
+    return 0.35f * dc + 0.15f * de; /* each L1 is in [0,2] */
+}
+
+float tg_thumb_diff(const tg_sample *a, const tg_sample *b)
+{
+    unsigned acc = 0;
+    for (int i = 0; i < TG_THUMB_W * TG_THUMB_H; i++)
+        acc += (unsigned)abs(a->thumb[i] - b->thumb[i]);
+    return (float)acc / (255.0f * TG_THUMB_W * TG_THUMB_H);
+}

@@ -1,0 +1,68 @@
+/*
+ * features.h — per-sample signals measured on one small analysis frame.
+ *
+ * The analysis pass decodes the video at a small size (TG_ANALYSIS_SIDE on the long
+ * side) and keeps, for every sample, a tg_sample: a few numbers and a compact
+ * descriptor — never the frame itself, so memory stays bounded by the sample count
+ * (which the caller caps) whatever the video's resolution.
+ *
+ * Signals (all in [0,1] unless noted): luma mean, contrast (luma std), sharpness
+ * (mean Laplacian energy, normalised by contrast), entropy of the luma histogram,
+ * colourfulness (Hasler–Süsstrunk), motion (mean absolute difference of the luma
+ * thumbnail to the previous sample), background fraction (pixels near the dominant
+ * grey level) and strong-edge density (both for text-card and blank detection),
+ * black bars, a colour+edge descriptor and a 32x18 luma thumbnail for similarity.
+ * The events module later sets flags and shot ids.
+ */
+#ifndef TG_ANALYZE_FEATURES_H
+#define TG_ANALYZE_FEATURES_H
+
+#include <stdint.h>
+
+#include "media/media.h"
+
+#define TG_ANALYSIS_SIDE 192
+#define TG_THUMB_W 32
+#define TG_THUMB_H 18
+#define TG_DESC_COLOR 64 /* 4x4x4 RGB histogram */
+#define TG_DESC_EDGE 16  /* 8 orientations x 2 halves (top/bottom) */
+#define TG_DESC_N (TG_DESC_COLOR + TG_DESC_EDGE)
+
+/* Why a sample must not be shown (set by analyze/events.c). */
+enum tg_bad {
+    TG_BAD_BLACK = 1 << 0,    /* black or near-black frame */
+    TG_BAD_WHITE = 1 << 1,    /* blown-out white frame */
+    TG_BAD_UNIFORM = 1 << 2,  /* blank / near-uniform frame */
+    TG_BAD_BLUR = 1 << 3,     /* blurred */
+    TG_BAD_TEXT = 1 << 4,     /* title card or credits */
+    TG_BAD_FADE = 1 << 5,     /* inside a fade to or from black/white */
+    TG_BAD_DISSOLVE = 1 << 6, /* inside a cross-fade */
+    TG_BAD_FLASH = 1 << 7,    /* flash frame (and its neighbours) */
+    TG_BAD_CUT = 1 << 8,      /* within the guard distance of a cut */
+    TG_BAD_REPEAT = 1 << 9,   /* a shot that repeats earlier content (intro/outro) */
+    TG_BAD_EXPOSURE = 1 << 10 /* badly under- or over-exposed */
+};
+
+typedef struct tg_sample {
+    double t;
+    float luma, contrast, sharp, entropy, colorful, motion, bgfrac, edges;
+    float desc[TG_DESC_N];
+    uint8_t thumb[TG_THUMB_W * TG_THUMB_H];
+    int16_t bar[4]; /* black bar thickness top, bottom, left, right (analysis pixels) */
+    uint16_t bad;   /* enum tg_bad */
+    int16_t shot;   /* shot index, -1 inside a transition */
+    float quality;  /* set by select */
+} tg_sample;
+
+/* Analysis size for a display size: long side TG_ANALYSIS_SIDE, even sides. */
+void tg_analysis_size(int w, int h, int *aw, int *ah);
+
+/* Fill s from one RGB24 frame. prev (the previous sample, or NULL) gives motion. */
+void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s);
+
+/* Distance between two samples' descriptors in [0,1] (0 = same content). */
+float tg_desc_distance(const tg_sample *a, const tg_sample *b);
+/* Mean absolute difference of the luma thumbnails in [0,1]. */
+float tg_thumb_diff(const tg_sample *a, const tg_sample *b);
+
+#endif

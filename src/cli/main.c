@@ -1,0 +1,293 @@
+/*
+ * main.c — the thumbgen command line. It only uses the public header.
+ *
+ *   thumbgen plan VIDEO [options] [-o plan.json]     print the plan as JSON
+ *   thumbgen make VIDEO -o thumb.gif [--poster P] [--plan plan.json] [options]
+ *
+ * Options come from the library's per-stage tables (tg_option_stages), so --help
+ * and validation never drift from the library. Exit codes: 0 success, 1 the work
+ * failed (one line on stderr says why), 2 bad usage. SIGINT/SIGTERM cancel the job;
+ * the library removes partial outputs.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thumbgen.h"
+
+#define TG_VERSION "0.1.0"
+
+static tg_ctx *g_ctx;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    tg_ctx_cancel(g_ctx);
+}
+
+typedef struct cli {
+    const char *cmd, *input, *output, *poster, *plan_in;
+    int quiet, help;
+    tg_options opt;
+} cli;
+
+static void print_options(FILE *f)
+{
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++) {
+        fprintf(f, "\n%s options:\n", st->stage);
+        for (const tg_opt *o = st->opts; o->name; o++) {
+            char def[64];
+            if (o->type == TG_OPT_ENUM) {
+                /* the default is an index into the choices */
+                const char *p = o->choices;
+                for (int i = 0; i < (int)o->def && strchr(p, '|'); i++)
+                    p = strchr(p, '|') + 1;
+                size_t len = strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p);
+                snprintf(def, sizeof(def), "%.*s", (int)len, p);
+                fprintf(f, "  --%-12s %s\n  %14s (%s; default %s)\n", o->name, o->help, "",
+                        o->choices, def);
+            } else {
+                snprintf(def, sizeof(def), "%g", o->def);
+                fprintf(f, "  --%-12s %s\n  %14s (%g..%g; default %s)\n", o->name, o->help, "",
+                        o->min, o->max, def);
+            }
+        }
+    }
+}
+
+static void usage(FILE *f, const char *cmd)
+{
+    if (!cmd || !strcmp(cmd, "make")) {
+        fprintf(f, "usage: thumbgen make VIDEO -o THUMB.gif [--poster POSTER.jpg|.png]\n"
+                   "                     [--plan PLAN.json] [--quiet] [options]\n"
+                   "  Make the animated thumbnail (and optionally a poster) of VIDEO.\n"
+                   "  -o, --output FILE   the animated GIF to write\n"
+                   "  --poster FILE       also write the poster still (.jpg, .jpeg or .png)\n"
+                   "  --plan FILE         render this plan (from `thumbgen plan`, maybe edited)\n"
+                   "                      instead of analysing the video\n"
+                   "  -q, --quiet         no progress bar\n");
+    }
+    if (!cmd || !strcmp(cmd, "plan")) {
+        fprintf(f, "usage: thumbgen plan VIDEO [-o PLAN.json] [options]\n"
+                   "  Analyse VIDEO and print the plan as JSON: shots, the chosen clips\n"
+                   "  (segments), ranked keyframes, the poster time and warnings.\n"
+                   "  -o, --output FILE   write the plan to FILE instead of stdout\n"
+                   "  -q, --quiet         no progress bar\n");
+    }
+    if (!cmd)
+        fprintf(f, "usage: thumbgen --version | thumbgen COMMAND --help\n");
+    print_options(f);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "thumbgen: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see 'thumbgen %s--help')\n", cmd ? cmd : "");
+    return 2;
+}
+
+static int parse(int argc, char **argv, cli *c)
+{
+    tg_options_default(&c->opt);
+    int i = 1;
+    if (i < argc && argv[i][0] != '-')
+        c->cmd = argv[i++];
+    const char *cmdsp = c->cmd ? (!strcmp(c->cmd, "make") ? "make " : "plan ") : "";
+    if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan"))
+        return usage_error(NULL, "unknown command '%s' (commands: make, plan)", c->cmd);
+    for (; i < argc; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            c->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--version")) {
+            c->help = 2;
+            continue;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c->quiet = 1;
+            continue;
+        }
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (c->input)
+                return usage_error(cmdsp, "unexpected argument '%s' (one video at a time)", a);
+            c->input = a;
+            continue;
+        }
+        /* --name=value or --name value */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        const char *nm = a[1] == '-' ? a + 2 : a + 1;
+        size_t nl = eq ? (size_t)(eq - nm) : strlen(nm);
+        if (nl == 0 || nl >= sizeof(name))
+            return usage_error(cmdsp, "bad option '%s'", a);
+        memcpy(name, nm, nl);
+        name[nl] = '\0';
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return usage_error(cmdsp, "option '%s' needs a value", a);
+        if (!strcmp(name, "o") || !strcmp(name, "output"))
+            c->output = val;
+        else if (!strcmp(name, "poster"))
+            c->poster = val;
+        else if (!strcmp(name, "plan"))
+            c->plan_in = val;
+        else if (a[1] != '-')
+            return usage_error(cmdsp, "unknown option '%s'", a);
+        else {
+            tg_ctx *ctx = tg_ctx_new();
+            int rc = ctx ? tg_options_set(ctx, &c->opt, name, val) : TG_ENOMEM;
+            if (rc < 0) {
+                usage_error(cmdsp, "%s", ctx ? tg_ctx_message(ctx) : "out of memory");
+                tg_ctx_free(&ctx);
+                return 2;
+            }
+            tg_ctx_free(&ctx);
+        }
+    }
+    return 0;
+}
+
+static void progress_bar(void *user, const char *stage, double f)
+{
+    (void)user;
+    int pct = (int)(f * 100 + 0.5), w = 30, fill = (int)(f * w + 0.5);
+    static int last_pct = -1;
+    static char last_stage[16];
+    if (pct == last_pct && !strncmp(stage, last_stage, sizeof(last_stage) - 1))
+        return;
+    last_pct = pct;
+    snprintf(last_stage, sizeof(last_stage), "%s", stage);
+    char bar[64];
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(w - fill));
+    bar[w] = '\0';
+    fprintf(stderr, "\r%-8s [%s] %3d%%", stage, bar, pct);
+    fflush(stderr);
+}
+
+static int fail(tg_ctx *ctx, int rc)
+{
+    const char *msg = tg_ctx_message(ctx);
+    fprintf(stderr, "thumbgen: error: %s\n", *msg ? msg : tg_strerror(rc));
+    return 1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            if (cap > (64u << 20))
+                break; /* a plan is small; refuse absurd files */
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {0};
+    int rc = parse(argc, argv, &c);
+    if (rc)
+        return rc;
+    if (c.help == 2) {
+        printf("thumbgen %s\n", TG_VERSION);
+        return 0;
+    }
+    if (c.help || !c.cmd) {
+        usage(c.help ? stdout : stderr, c.cmd);
+        return c.help ? 0 : 2;
+    }
+    const char *cmdsp = !strcmp(c.cmd, "make") ? "make " : "plan ";
+    if (!c.input)
+        return usage_error(cmdsp, "%s needs a VIDEO file", c.cmd);
+    if (!strcmp(c.cmd, "make") && !c.output && !c.poster)
+        return usage_error(cmdsp, "%s needs -o THUMB.gif (and/or --poster FILE)", c.cmd);
+    if (!strcmp(c.cmd, "plan") && (c.poster || c.plan_in))
+        return usage_error(cmdsp, "%s takes no --poster or --plan", c.cmd);
+
+    g_ctx = tg_ctx_new();
+    if (!g_ctx) {
+        fprintf(stderr, "thumbgen: error: out of memory\n");
+        return 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int bar = !c.quiet && isatty(2);
+    if (bar)
+        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
+
+    tg_plan *plan = NULL;
+    char *json = NULL;
+    if (c.plan_in) {
+        char *text = slurp(c.plan_in);
+        if (!text) {
+            fprintf(stderr, "thumbgen: error: cannot read the plan '%s'\n", c.plan_in);
+            rc = 1;
+            goto done;
+        }
+        rc = tg_plan_from_json(g_ctx, text, &plan);
+        free(text);
+    } else {
+        rc = tg_plan_make(g_ctx, c.input, &c.opt, &plan);
+    }
+    if (rc < 0)
+        goto failed;
+    if (!strcmp(c.cmd, "plan")) {
+        if ((rc = tg_plan_to_json(g_ctx, plan, &json)) < 0)
+            goto failed;
+        FILE *f = c.output ? fopen(c.output, "w") : stdout;
+        if (!f || fprintf(f, "%s\n", json) < 0 || (c.output && fclose(f) != 0)) {
+            if (bar)
+                fputc('\n', stderr);
+            fprintf(stderr, "thumbgen: error: cannot write the plan to '%s'\n",
+                    c.output ? c.output : "stdout");
+            rc = 1;
+            goto done;
+        }
+    } else {
+        tg_outputs out = {.gif = c.output, .poster = c.poster};
+        if ((rc = tg_render(g_ctx, c.input, plan, &c.opt, &out)) < 0)
+            goto failed;
+    }
+    if (bar)
+        fputc('\n', stderr);
+    rc = 0;
+    goto done;
+failed:
+    if (bar)
+        fputc('\n', stderr);
+    rc = fail(g_ctx, rc);
+done:
+    free(json);
+    tg_plan_free(&plan);
+    tg_ctx_free(&g_ctx);
+    return rc;
+}

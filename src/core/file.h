@@ -1,0 +1,26 @@
+/*
+ * file.h — atomic output files: write to a temp file in the destination's folder,
+ * then fsync and rename over the final name. A reader never sees a half-written
+ * thumbnail, and a failed or cancelled job leaves no file behind.
+ */
+#ifndef TG_CORE_FILE_H
+#define TG_CORE_FILE_H
+
+#include "thumbgen.h"
+
+typedef struct tg_atomic {
+    char *path; /* final name (owned) */
+    char *tmp;  /* temp name (owned) */
+    int fd;     /* open for writing, -1 when closed */
+} tg_atomic;
+
+/* Create the temp file (mode 0644). On failure nothing is left behind. */
+int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a);
+/* fsync, close, rename; on failure the temp file is removed. Always releases a. */
+int tg_atomic_commit(tg_ctx *ctx, tg_atomic *a);
+/* Close and remove the temp file; accepts an unopened (zeroed) tg_atomic. */
+void tg_atomic_abort(tg_atomic *a);
+/* write() all of buf, retrying on EINTR and short writes. */
+int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * media.c — the libav* adapter: the only file that talks to libavformat,
+ * libavcodec and libswscale. AVERROR codes are translated to TG_E* here, with
+ * libav's own text kept in the message.
+ *
+ * Geometry: the container gives storage size (coded_w x coded_h), a sample aspect
+ * ratio and a display rotation. Callers speak display coordinates only; for each
+ * frame we (1) crop in storage coordinates (the display crop mapped back through
+ * the rotation and the SAR), (2) scale with swscale to the pre-rotation output
+ * size, (3) rotate the small RGB image into place.
+ */
+#include "media/media.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include "core/error.h"
+
+struct tg_media {
+    AVFormatContext *fmt;
+    int vidx;
+    int threads;
+    int dirty; /* the demuxer has moved: seek before the next decode */
+    int64_t t0; /* stream time of presentation 0 */
+    AVRational tb;
+    tg_media_info info;
+    char path[512];
+};
+
+static const char *averr(int e, char *buf, size_t n)
+{
+    av_strerror(e, buf, n);
+    return buf;
+}
+
+static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    (void)avcl;
+    (void)level;
+    (void)fmt;
+    (void)vl;
+}
+
+int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
+{
+    char eb[128];
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return tg_fail(ctx, errno == ENOENT ? TG_ENOENT : TG_EIO, "cannot open '%s': %s", path,
+                       strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return tg_fail(ctx, TG_EFORMAT, "'%s' is a directory, not a video file", path);
+    if (st.st_size == 0)
+        return tg_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
+
+    if (!getenv("TG_AV_LOG"))
+        av_log_set_callback(quiet_log);
+
+    tg_media *m = calloc(1, sizeof(*m));
+    if (!m)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    snprintf(m->path, sizeof(m->path), "%s", path);
+    m->threads = threads;
+    int rc, e;
+
+    if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
+        rc = tg_fail(ctx, TG_EFORMAT, "'%s' is not a readable video file (%s)", path,
+                     averr(e, eb, sizeof(eb)));
+        goto fail;
+    }
+    if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
+        rc = tg_fail(ctx, TG_ECORRUPT, "cannot read the streams of '%s' (%s)", path,
+                     averr(e, eb, sizeof(eb)));
+        goto fail;
+    }
+    m->vidx = -1;
+    for (unsigned i = 0; i < m->fmt->nb_streams; i++) {
+        AVStream *s = m->fmt->streams[i];
+        if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+            if (m->vidx < 0 || s->codecpar->width * s->codecpar->height >
+                                   m->fmt->streams[m->vidx]->codecpar->width *
+                                       m->fmt->streams[m->vidx]->codecpar->height)
+                m->vidx = (int)i;
+        }
+    }
+    if (m->vidx < 0) {
+        rc = tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (audio only or not a video)",
+                     path);
+        goto fail;
+    }
+    for (unsigned i = 0; i < m->fmt->nb_streams; i++)
+        if ((int)i != m->vidx)
+            m->fmt->streams[i]->discard = AVDISCARD_ALL;
+
+    AVStream *vs = m->fmt->streams[m->vidx];
+    AVCodecParameters *par = vs->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec) {
+        rc = tg_fail(ctx, TG_ECODEC, "'%s': no decoder for the video codec '%s'", path,
+                     avcodec_get_name(par->codec_id));
+        goto fail;
+    }
+    tg_media_info *in = &m->info;
+    snprintf(in->codec, sizeof(in->codec), "%s", codec->name);
+    in->coded_w = par->width;
+    in->coded_h = par->height;
+    if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
+        in->coded_w > TG_MEDIA_MAX_SIDE || in->coded_h > TG_MEDIA_MAX_SIDE) {
+        rc = tg_fail(ctx, TG_ELIMIT,
+                     "'%s': the video is %dx%d pixels; thumbgen handles %d to %d pixels a side",
+                     path, in->coded_w, in->coded_h, TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
+        goto fail;
+    }
+    AVRational sar = av_guess_sample_aspect_ratio(m->fmt, vs, NULL);
+    in->sar = (sar.num > 0 && sar.den > 0) ? av_q2d(sar) : 1.0;
+    if (in->sar < 0.1 || in->sar > 10.0)
+        in->sar = 1.0; /* absurd aspect: ignore rather than distort */
+    const uint8_t *dm = av_stream_get_side_data(vs, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (dm) {
+        double theta = -av_display_rotation_get((const int32_t *)dm);
+        if (!isnan(theta)) {
+            int r = (int)lround(theta / 90.0) * 90;
+            r %= 360;
+            if (r < 0)
+                r += 360;
+            in->rotation = r;
+        }
+    }
+    int pw = (int)lround(in->coded_w * in->sar), ph = in->coded_h;
+    pw += pw & 1;
+    if (in->rotation == 90 || in->rotation == 270) {
+        in->width = ph;
+        in->height = pw;
+    } else {
+        in->width = pw;
+        in->height = ph;
+    }
+    AVRational fr = av_guess_frame_rate(m->fmt, vs, NULL);
+    in->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0;
+    if (in->fps > TG_MEDIA_MAX_FPS || (fr.num > 0 && in->fps < 0.01)) {
+        rc = tg_fail(ctx, TG_ELIMIT, "'%s': a frame rate of %.4g fps is outside what thumbgen handles "
+                     "(0.01 to %.0f)", path, in->fps, TG_MEDIA_MAX_FPS);
+        goto fail;
+    }
+    m->tb = vs->time_base;
+    m->t0 = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
+    if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0)
+        in->duration = vs->duration * av_q2d(vs->time_base);
+    else if (m->fmt->duration != AV_NOPTS_VALUE && m->fmt->duration > 0)
+        in->duration = m->fmt->duration / (double)AV_TIME_BASE;
+    if (in->duration > TG_MEDIA_MAX_DURATION) {
+        rc = tg_fail(ctx, TG_ELIMIT, "'%s' claims to last %.0f hours; thumbgen handles up to %.0f",
+                     path, in->duration / 3600, TG_MEDIA_MAX_DURATION / 3600);
+        goto fail;
+    }
+    if (in->fps <= 0)
+        in->fps = 25; /* unknown: only used as a hint */
+    *out = m;
+    return 0;
+fail:
+    tg_media_close(&m);
+    return rc;
+}
+
+const tg_media_info *tg_media_get_info(const tg_media *m) { return &m->info; }
+
+void tg_media_close(tg_media **pm)
+{
+    if (!pm || !*pm)
+        return;
+    avformat_close_input(&(*pm)->fmt);
+    free(*pm);
+    *pm = NULL;
+}
+
+/* Display rect -> storage rect (undo rotation, then the SAR). */
+static tg_rect crop_to_storage(const tg_media_info *in, tg_rect d)
+{
+    int pw = in->rotation == 90 || in->rotation == 270 ? in->height : in->width;
+    int ph = in->rotation == 90 || in->rotation == 270 ? in->width : in->height;
+    tg_rect p = d;
+    switch (in->rotation) {
+    case 90:
+        p = (tg_rect){d.y, ph - (d.x + d.w), d.h, d.w};
+        break;
+    case 180:
+        p = (tg_rect){pw - (d.x + d.w), ph - (d.y + d.h), d.w, d.h};
+        break;
+    case 270:
+        p = (tg_rect){pw - (d.y + d.h), d.x, d.h, d.w};
+        break;
+    }
+    double sx = (double)in->coded_w / pw;
+    tg_rect s = {(int)lround(p.x * sx), p.y, (int)lround(p.w * sx), p.h};
+    if (s.x < 0)
+        s.x = 0;
+    if (s.y < 0)
+        s.y = 0;
+    if (s.x + s.w > in->coded_w)
+        s.w = in->coded_w - s.x;
+    if (s.y + s.h > in->coded_h)
+        s.h = in->coded_h - s.y;
+    return s;
+}
+
+/* Rotate a packed image of bpp bytes per pixel clockwise by rot into dst. */
+static void rotate(const uint8_t *src, int w, int h, int bpp, int rot, uint8_t *dst)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = src + (size_t)y * w * bpp;
+        for (int x = 0; x < w; x++) {
+            int dx, dy, dw;
+            if (rot == 90) {
+                dx = h - 1 - y;
+                dy = x;
+                dw = h;
+            } else if (rot == 180) {
+                dx = w - 1 - x;
+                dy = h - 1 - y;
+                dw = w;
+            } else {
+                dx = y;
+                dy = w - 1 - x;
+                dw = h;
+            }
+            memcpy(dst + ((size_t)dy * dw + dx) * bpp, row + (size_t)x * bpp, (size_t)bpp);
+        }
+    }
+}
+
+typedef struct dec_state {
+    const tg_decode_req *req;
+    tg_media *m;
+    struct SwsContext *sws;
+    uint8_t *buf, *rot;
+    int bw, bh, bpp;
+    double last_t, last_reported;
+    int delivered, stop;
+    tg_frame_fn fn;
+    void *user;
+} dec_state;
+
+static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
+{
+    const tg_decode_req *rq = s->req;
+    const tg_media_info *in = &s->m->info;
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE)
+        ts = f->pts;
+    if (ts == AV_NOPTS_VALUE)
+        return 0; /* a frame we cannot place in time is useless to us */
+    double t = (ts - s->m->t0) * av_q2d(s->m->tb);
+    if (t < rq->start - 1e-6)
+        return 0;
+    if (rq->end > 0 && t >= rq->end - 1e-6) {
+        s->stop = 1;
+        return 0;
+    }
+    if (s->delivered && t <= s->last_t + 1e-6)
+        return 0; /* duplicate or backwards timestamp */
+    if (s->delivered && rq->min_interval > 0 && t < s->last_t + rq->min_interval - 1e-4)
+        return 0;
+
+    if (rq->crop.w > 0) {
+        tg_rect c = crop_to_storage(in, rq->crop);
+        if (f->width == in->coded_w && f->height == in->coded_h && c.w > 0 && c.h > 0) {
+            f->crop_left = (size_t)c.x;
+            f->crop_top = (size_t)c.y;
+            f->crop_right = (size_t)(f->width - c.x - c.w);
+            f->crop_bottom = (size_t)(f->height - c.y - c.h);
+            av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
+        }
+    }
+    int rot = in->rotation;
+    int ow = (rot == 90 || rot == 270) ? rq->height : rq->width;
+    int oh = (rot == 90 || rot == 270) ? rq->width : rq->height;
+    int bpp = rq->pix == TG_PIX_RGBA ? 4 : 3;
+    if (!s->buf || s->bw != ow || s->bh != oh) {
+        free(s->buf);
+        free(s->rot);
+        s->rot = NULL;
+        s->buf = malloc((size_t)ow * oh * bpp);
+        if (rot)
+            s->rot = malloc((size_t)ow * oh * bpp);
+        if (!s->buf || (rot && !s->rot))
+            return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
+        s->bw = ow;
+        s->bh = oh;
+        s->bpp = bpp;
+    }
+    int flags = (rq->flags & TG_DECODE_FAST) ? SWS_AREA
+                                             : SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+    s->sws = sws_getCachedContext(s->sws, f->width, f->height, (enum AVPixelFormat)f->format, ow,
+                                  oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, flags, NULL,
+                                  NULL, NULL);
+    if (!s->sws)
+        return tg_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
+                       av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
+    uint8_t *dst[4] = {s->buf};
+    int dstride[4] = {ow * bpp};
+    sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstride);
+    const uint8_t *img = s->buf;
+    if (rot) {
+        rotate(s->buf, ow, oh, bpp, rot, s->rot);
+        img = s->rot;
+    }
+    tg_frame fr = {.t = t, .width = rq->width, .height = rq->height, .stride = rq->width * bpp,
+                   .pix = rq->pix, .data = img};
+    s->last_t = t;
+    s->delivered++;
+    int r = s->fn(s->user, &fr);
+    if (r > 0)
+        s->stop = 1;
+    if (r < 0)
+        return r;
+    if (rq->stage) {
+        double span = (rq->end > 0 ? rq->end : in->duration) - rq->start;
+        double frac = span > 0 ? (t - rq->start) / span : 0;
+        if (frac - s->last_reported >= 0.005) {
+            s->last_reported = frac;
+            return tg_progress(ctx, rq->stage, frac);
+        }
+    }
+    return 0;
+}
+
+static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *f)
+{
+    for (;;) {
+        int e = avcodec_receive_frame(dec, f);
+        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
+            return 0;
+        if (e < 0)
+            return 0; /* a broken frame: skip it, the stream may recover */
+        int rc = deliver(ctx, s, f);
+        av_frame_unref(f);
+        if (rc < 0)
+            return rc;
+        if (s->stop)
+            return 0;
+    }
+}
+
+int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn,
+                    void *user, double *last_t)
+{
+    char eb[128];
+    if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
+        req->height > TG_MEDIA_MAX_SIDE * 2)
+        return tg_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
+    AVStream *vs = m->fmt->streams[m->vidx];
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    dec_state s = {.req = req, .m = m, .fn = fn, .user = user, .last_reported = -1};
+    int rc = 0, e, bad_packets = 0;
+    if (!pkt || !f) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    const AVCodec *codec = avcodec_find_decoder(vs->codecpar->codec_id);
+    dec = avcodec_alloc_context3(codec);
+    if (!dec || avcodec_parameters_to_context(dec, vs->codecpar) < 0) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    dec->thread_count = m->threads > 0 ? m->threads : 0;
+    if (req->flags & TG_DECODE_FAST) {
+        dec->skip_loop_filter = AVDISCARD_ALL;
+        dec->flags2 |= AV_CODEC_FLAG2_FAST;
+    }
+    if (req->flags & TG_DECODE_NONREF)
+        dec->skip_frame = AVDISCARD_NONREF;
+    dec->pkt_timebase = vs->time_base;
+    if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
+        rc = tg_fail(ctx, TG_ECODEC, "cannot open the %s decoder (%s)", codec->name,
+                     averr(e, eb, sizeof(eb)));
+        goto done;
+    }
+    if (m->dirty || req->start > 0) {
+        int64_t ts = m->t0 + (int64_t)(req->start / av_q2d(vs->time_base));
+        if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
+            av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) < 0 &&
+            avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) < 0) {
+            rc = tg_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
+            goto done;
+        }
+    }
+    m->dirty = 1;
+    if (req->stage && (rc = tg_progress(ctx, req->stage, 0)) < 0)
+        goto done;
+    for (;;) {
+        e = av_read_frame(m->fmt, pkt);
+        if (e == AVERROR(EAGAIN))
+            continue;
+        if (e < 0)
+            break; /* end of file, or data that stops early: decode what we have */
+        if (pkt->stream_index != m->vidx) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        e = avcodec_send_packet(dec, pkt);
+        av_packet_unref(pkt);
+        if (e == AVERROR(EAGAIN)) {
+            /* cannot happen with receive_all draining after every send, but be safe */
+            continue;
+        }
+        if (e < 0 && ++bad_packets > 1000) {
+            rc = tg_fail(ctx, TG_ECORRUPT, "'%s': too many undecodable video packets (%s)",
+                         m->path, averr(e, eb, sizeof(eb)));
+            goto done;
+        }
+        if ((rc = receive_all(ctx, &s, dec, f)) < 0)
+            goto done;
+        if (s.stop)
+            break;
+    }
+    if (!s.stop) {
+        avcodec_send_packet(dec, NULL);
+        if ((rc = receive_all(ctx, &s, dec, f)) < 0)
+            goto done;
+    }
+    if (req->stage && (rc = tg_progress(ctx, req->stage, 1)) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (last_t)
+        *last_t = s.delivered ? s.last_t : -1;
+    sws_freeContext(s.sws);
+    free(s.buf);
+    free(s.rot);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    return rc;
+}

@@ -1,0 +1,239 @@
+/*
+ * render.c — drives the second, targeted decoding pass (see render.h).
+ *
+ *   for each segment: decode [start, end) at output size ──► resample to fps ──► GIF
+ *   slideshow style:  one frame at each keyframe time (in time order) ──► GIF
+ *   poster:           one frame at poster time at up to 1920 px ──► JPEG/PNG
+ */
+#include "render/render.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "render/gif.h"
+#include "render/image.h"
+
+const tg_opt tg_render_opts[] = {
+    {"width", TG_OPT_INT, offsetof(tg_options, width), 480, 16, 1920, NULL,
+     "width of the animated thumbnail in pixels (never upscaled beyond the source)"},
+    {"fps", TG_OPT_DOUBLE, offsetof(tg_options, fps), 12, 1, 50, NULL,
+     "frame rate of the animated thumbnail"},
+    {"quality", TG_OPT_INT, offsetof(tg_options, quality), 90, 1, 100, NULL,
+     "encoding quality, 1..100 (palette, dithering, poster JPEG)"},
+    {"still-len", TG_OPT_DOUBLE, offsetof(tg_options, still_len), 0.6, 0.1, 5, NULL,
+     "seconds per still in the slideshow style"},
+    {"threads", TG_OPT_INT, offsetof(tg_options, threads), 0, 0, 64, NULL,
+     "decoder threads (0 = automatic)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+#define POSTER_MAX_W 1920
+
+void tg_render_size(int cw, int ch, int want_w, int *w, int *h)
+{
+    int ow = want_w < cw ? want_w : cw;
+    ow &= ~1;
+    if (ow < 2)
+        ow = 2;
+    int oh = (int)lround((double)ow * ch / cw);
+    oh &= ~1;
+    if (oh < 2)
+        oh = 2;
+    *w = ow;
+    *h = oh;
+}
+
+typedef struct clip_state {
+    tg_ctx *ctx;
+    tg_gif *gif;
+    uint8_t *prev;       /* the source frame on screen, RGBA */
+    int have_prev;
+    size_t frame_bytes;
+    double seg_start, seg_end, next_t, fps;
+    long out_index;      /* frames written so far, over all clips */
+    double done, total;  /* seconds rendered, for progress */
+} clip_state;
+
+static int emit(clip_state *st, const uint8_t *rgba)
+{
+    long k = st->out_index++;
+    int d = (int)(lround((k + 1) * 100.0 / st->fps) - lround(k * 100.0 / st->fps));
+    return tg_gif_add(st->ctx, st->gif, rgba, d < 1 ? 1 : d);
+}
+
+static int on_clip_frame(void *user, const tg_frame *f)
+{
+    clip_state *st = user;
+    int rc;
+    /* every output instant before this frame shows the previous one (or this one,
+     * when the clip starts before the first decodable frame) */
+    while (st->next_t < f->t - 1e-6 && st->next_t < st->seg_end - 1e-6) {
+        if ((rc = emit(st, st->have_prev ? st->prev : f->data)) < 0)
+            return rc;
+        st->next_t += 1.0 / st->fps;
+    }
+    memcpy(st->prev, f->data, st->frame_bytes);
+    st->have_prev = 1;
+    return tg_progress(st->ctx, "render", (st->done + (f->t - st->seg_start)) / st->total);
+}
+
+static int finish_clip(clip_state *st)
+{
+    int rc;
+    if (!st->have_prev)
+        return tg_fail(st->ctx, TG_ECORRUPT, "no frame could be decoded between %.2f s and %.2f s",
+                       st->seg_start, st->seg_end);
+    while (st->next_t < st->seg_end - 1e-6)
+        if ((rc = emit(st, st->prev)) < 0)
+            return rc;
+        else
+            st->next_t += 1.0 / st->fps;
+    return 0;
+}
+
+typedef struct still_state {
+    uint8_t *buf;
+    size_t bytes;
+    int got;
+} still_state;
+
+static int on_still(void *user, const tg_frame *f)
+{
+    still_state *st = user;
+    memcpy(st->buf, f->data, st->bytes);
+    st->got = 1;
+    return 1; /* one frame is all we need */
+}
+
+/* The first frame at or after t (or, at the very end, the last one before it). */
+static int grab_still(tg_ctx *ctx, tg_media *m, const tg_plan *plan, double t, int w, int h,
+                      int pix, still_state *st)
+{
+    tg_decode_req rq = {.start = t, .end = t + 2.0, .width = w, .height = h, .crop = plan->crop,
+                        .pix = pix};
+    st->got = 0;
+    int rc = tg_media_decode(ctx, m, &rq, on_still, st, NULL);
+    if (rc == 0 && !st->got) {
+        rq.start = t > 1.0 ? t - 1.0 : 0;
+        rc = tg_media_decode(ctx, m, &rq, on_still, st, NULL);
+    }
+    if (rc == 0 && !st->got)
+        rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", t);
+    return rc;
+}
+
+static int cmp_key_t(const void *a, const void *b)
+{
+    double x = ((const tg_keyframe *)a)->t, y = ((const tg_keyframe *)b)->t;
+    return (x > y) - (x < y);
+}
+
+static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
+                     int fd)
+{
+    int w, h, rc = 0;
+    tg_render_size(plan->crop.w, plan->crop.h, o->width, &w, &h);
+    tg_gif_params gp = {.width = w, .height = h, .quality = o->quality, .loop_count = 0};
+    clip_state st = {.ctx = ctx, .fps = o->fps, .frame_bytes = (size_t)w * h * 4};
+    tg_keyframe *keys = NULL;
+    st.prev = malloc(st.frame_bytes);
+    if (!st.prev)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
+    if ((rc = tg_gif_begin(ctx, fd, &gp, &st.gif)) < 0)
+        goto done;
+    if (o->style == TG_STYLE_SLIDESHOW && plan->n_keyframes > 0) {
+        keys = malloc(plan->n_keyframes * sizeof(*keys));
+        if (!keys) {
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(keys, plan->keyframes, plan->n_keyframes * sizeof(*keys));
+        qsort(keys, plan->n_keyframes, sizeof(*keys), cmp_key_t);
+        still_state ss = {.buf = st.prev, .bytes = st.frame_bytes};
+        int delay = (int)lround(o->still_len * 100);
+        for (size_t i = 0; i < plan->n_keyframes; i++) {
+            if ((rc = grab_still(ctx, m, plan, keys[i].t, w, h, TG_PIX_RGBA, &ss)) < 0 ||
+                (rc = tg_gif_add(ctx, st.gif, st.prev, delay)) < 0 ||
+                (rc = tg_progress(ctx, "render", (double)(i + 1) / plan->n_keyframes)) < 0)
+                goto done;
+        }
+    } else {
+        for (size_t i = 0; i < plan->n_segments; i++)
+            st.total += plan->segments[i].end - plan->segments[i].start;
+        for (size_t i = 0; i < plan->n_segments; i++) {
+            const tg_segment *g = &plan->segments[i];
+            st.seg_start = st.next_t = g->start;
+            st.seg_end = g->end;
+            st.have_prev = 0;
+            tg_decode_req rq = {.start = g->start, .end = g->end, .width = w, .height = h,
+                                .crop = plan->crop, .pix = TG_PIX_RGBA};
+            if ((rc = tg_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
+                (rc = finish_clip(&st)) < 0)
+                goto done;
+            st.done += g->end - g->start;
+        }
+    }
+    rc = tg_gif_end(ctx, &st.gif);
+done:
+    tg_gif_free(&st.gif);
+    free(st.prev);
+    free(keys);
+    return rc;
+}
+
+static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
+                        int fd, int format)
+{
+    int w, h;
+    tg_render_size(plan->crop.w, plan->crop.h, POSTER_MAX_W, &w, &h);
+    still_state ss = {.bytes = (size_t)w * h * 3};
+    ss.buf = malloc(ss.bytes);
+    if (!ss.buf)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", w, h);
+    double t = plan->poster_t >= 0 ? plan->poster_t
+               : plan->n_keyframes ? plan->keyframes[0].t
+                                   : plan->segments[0].start;
+    int rc = grab_still(ctx, m, plan, t, w, h, TG_PIX_RGB24, &ss);
+    if (rc == 0)
+        rc = tg_image_write(ctx, fd, format, ss.buf, w, h, o->quality);
+    free(ss.buf);
+    return rc;
+}
+
+int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
+                  const tg_outputs *out)
+{
+    tg_atomic gif = {.fd = -1}, poster = {.fd = -1};
+    int rc = 0, pfmt = -1;
+    if (out->poster && (pfmt = tg_image_format_for(out->poster)) < 0)
+        return tg_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
+                       out->poster);
+    if (plan->n_segments == 0 && plan->n_keyframes == 0)
+        return tg_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
+    if (plan->crop.w < 2 || plan->crop.h < 2)
+        return tg_fail(ctx, TG_EPLAN, "the plan's crop is empty");
+    if (out->gif) {
+        if ((rc = tg_atomic_open(ctx, out->gif, &gif)) < 0 ||
+            (rc = write_gif(ctx, m, plan, o, gif.fd)) < 0)
+            goto fail;
+    }
+    if (out->poster) {
+        if ((rc = tg_atomic_open(ctx, out->poster, &poster)) < 0 ||
+            (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0)
+            goto fail;
+    }
+    /* both written: only now make them visible */
+    if (out->gif && (rc = tg_atomic_commit(ctx, &gif)) < 0)
+        goto fail;
+    if (out->poster && (rc = tg_atomic_commit(ctx, &poster)) < 0)
+        goto fail;
+    return 0;
+fail:
+    tg_atomic_abort(&gif);
+    tg_atomic_abort(&poster);
+    return rc;
+}

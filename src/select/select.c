@@ -1,0 +1,379 @@
+/*
+ * select.c — scoring and choosing (see select.h).
+ *
+ *   samples ──► quality per sample (0 when flagged)
+ *           ──► clean runs: same shot, no flag, shrunk by the guard distance
+ *           ──► candidate windows (best few per run, for each clip length tried)
+ *           ──► greedy pick: best adjusted score, one per shot first, penalising
+ *               content similar to what is already picked
+ *           ──► segments in time order; keyframes by the same rules; poster
+ */
+#include "select/select.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+const tg_opt tg_select_opts[] = {
+    {"clips", TG_OPT_INT, offsetof(tg_options, clips), 3, 1, 20, NULL,
+     "number of clips in the animated thumbnail"},
+    {"clip-len", TG_OPT_DOUBLE, offsetof(tg_options, clip_len), 1.2, 0.3, 10, NULL,
+     "length of each clip, seconds"},
+    {"keyframes", TG_OPT_INT, offsetof(tg_options, keyframes), 6, 1, 50, NULL,
+     "number of ranked stills in the plan"},
+    {"style", TG_OPT_ENUM, offsetof(tg_options, style), 0, 0, 1, "clips|slideshow",
+     "clips: short moving clips; slideshow: the ranked stills in time order"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+#define GUARD 0.25      /* seconds kept clear of cuts, transitions and defects */
+#define KEY_GUARD 0.2   /* the same for stills */
+#define SIMILAR 0.12f   /* content distance under which two picks look alike */
+
+typedef struct run {
+    size_t a, b;     /* samples [a, b) */
+    double t0, t1;   /* usable time range (guard applied) */
+    int shot;
+} run;
+
+typedef struct cand {
+    double start, end, score;
+    int shot;
+    size_t mid; /* sample at the middle, for similarity */
+    int used;
+} cand;
+
+static float clamp01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void score_samples(tg_sample *s, size_t n)
+{
+    float *v = malloc((n ? n : 1) * sizeof(float));
+    size_t m = 0;
+    float med = 0.1f;
+    if (v) {
+        for (size_t i = 0; i < n; i++)
+            if (!s[i].bad)
+                v[m++] = s[i].sharp;
+        if (m) {
+            qsort(v, m, sizeof(float), cmp_float);
+            med = v[m / 2];
+        }
+        free(v);
+    }
+    for (size_t i = 0; i < n; i++) {
+        tg_sample *x = &s[i];
+        float sharp = clamp01(x->sharp / (1.25f * med + 1e-6f));
+        float expo = clamp01(1.0f - fabsf(x->luma - 0.47f) * 2.2f);
+        float contr = clamp01(x->contrast / 0.22f);
+        float colour = clamp01(x->colorful / 0.45f);
+        float ent = clamp01(x->entropy);
+        float m_ = x->motion;
+        float motion = m_ < 0.004f ? 0.55f : m_ < 0.04f ? 1.0f : clamp01(1.0f - (m_ - 0.04f) * 8);
+        float q = 0.30f * sharp + 0.18f * expo + 0.14f * contr + 0.14f * colour + 0.1f * ent +
+                  0.14f * motion;
+        x->quality = x->bad ? 0.05f * q : q;
+    }
+}
+
+/* Clean runs: consecutive samples of one shot with no flag, minus a guard. */
+static size_t find_runs(const tg_sample *s, size_t n, double end_t, double guard, run *out)
+{
+    size_t nr = 0;
+    for (size_t i = 0; i < n;) {
+        if (s[i].bad || s[i].shot < 0) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && !s[j].bad && s[j].shot == s[i].shot)
+            j++;
+        double t0 = s[i].t, t1 = j < n ? s[j].t : end_t;
+        /* no guard at the very start or end of the video: nothing to keep away from */
+        double g0 = i == 0 ? 0 : guard, g1 = j == n ? 0 : guard;
+        if (t1 - t0 - g0 - g1 > 0)
+            out[nr++] = (run){i, j, t0 + g0, t1 - g1, s[i].shot};
+        i = j;
+    }
+    return nr;
+}
+
+static size_t first_at(const tg_sample *s, size_t n, double t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s[mid].t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static double window_score(const tg_sample *s, size_t n, double a, double b, size_t *mid)
+{
+    size_t i = first_at(s, n, a), j = first_at(s, n, b);
+    if (j <= i)
+        j = i + 1 <= n ? i + 1 : n;
+    double q = 0, lo = 1;
+    for (size_t k = i; k < j && k < n; k++) {
+        q += s[k].quality;
+        lo = fmin(lo, s[k].quality);
+    }
+    *mid = (i + j) / 2 < n ? (i + j) / 2 : n - 1;
+    size_t cnt = j > i ? j - i : 1;
+    return 0.8 * q / cnt + 0.2 * lo; /* a clip is as good as its mean, and its worst frame */
+}
+
+/* Candidate windows of length len in each run: the best position, and in long
+ * runs further positions at least 2 lengths apart. */
+static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t nr, double len,
+                         cand *out, size_t cap)
+{
+    size_t nc = 0;
+    for (size_t r = 0; r < nr && nc < cap; r++) {
+        double span = runs[r].t1 - runs[r].t0;
+        if (span < len)
+            continue;
+        int slots = (int)fmin(4, floor(span / (2 * len)) + 1);
+        double part = span / slots;
+        for (int k = 0; k < slots && nc < cap; k++) {
+            double lo = runs[r].t0 + k * part, hi = fmin(runs[r].t1, lo + part + len) - len;
+            if (hi < lo)
+                hi = lo;
+            cand best = {.score = -1};
+            for (double a = lo; a <= hi + 1e-9; a += 0.1) {
+                size_t mid;
+                double sc = window_score(s, n, a, a + len, &mid);
+                if (sc > best.score)
+                    best = (cand){a, a + len, sc, runs[r].shot, mid, 0};
+            }
+            if (best.score >= 0)
+                out[nc++] = best;
+        }
+    }
+    return nc;
+}
+
+static float content_dist(const tg_sample *a, const tg_sample *b)
+{
+    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
+}
+
+/* Greedy choice of up to want candidates; returns the count, indices in pick[]. */
+static size_t pick_greedy(const tg_sample *s, cand *c, size_t nc, size_t want, size_t *pick,
+                          const tg_shot *shots, size_t n_shots)
+{
+    size_t np = 0;
+    while (np < want) {
+        double best = -1;
+        size_t bi = 0;
+        for (size_t i = 0; i < nc; i++) {
+            if (c[i].used)
+                continue;
+            int same_shot = 0, overlap = 0;
+            float near = 1;
+            for (size_t k = 0; k < np; k++) {
+                const cand *p = &c[pick[k]];
+                same_shot |= p->shot == c[i].shot;
+                /* two clips of one shot must be far apart to show different things */
+                overlap |= p->shot == c[i].shot &&
+                           c[i].start < p->end + 2 * (p->end - p->start) &&
+                           p->start < c[i].end + 2 * (c[i].end - c[i].start);
+                near = fminf(near, content_dist(&s[p->mid], &s[c[i].mid]));
+            }
+            if (overlap)
+                continue;
+            double sc = c[i].score;
+            if (same_shot)
+                sc -= 0.5; /* only after every other shot was used */
+            if (near < SIMILAR)
+                sc -= 0.3 * (1.0 - near / SIMILAR);
+            /* representative: a longer shot is a bigger part of the video */
+            if (c[i].shot >= 0 && (size_t)c[i].shot < n_shots) {
+                double sl = shots[c[i].shot].end - shots[c[i].shot].start;
+                sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
+            }
+            if (sc > best) {
+                best = sc;
+                bi = i;
+            }
+        }
+        if (best < 0)
+            break;
+        c[bi].used = 1;
+        pick[np++] = bi;
+    }
+    return np;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    double x = ((const tg_segment *)a)->start, y = ((const tg_segment *)b)->start;
+    return (x > y) - (x < y);
+}
+
+static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
+                           const tg_options *o, tg_plan *plan)
+{
+    int rc = 0;
+    run *runs = malloc((n + 1) * sizeof(run));
+    size_t cap = 4 * (n + 1);
+    cand *c = malloc(cap * sizeof(cand));
+    size_t *pick = malloc(((size_t)o->clips + 1) * sizeof(size_t));
+    if (!runs || !c || !pick) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nr = find_runs(s, n, end_t, GUARD, runs);
+    size_t want = (size_t)o->clips, np = 0, nc = 0;
+    double len = o->clip_len;
+    /* shorter clips rather than bad ones: try the asked length, then shorter */
+    static const double factors[] = {1.0, 0.75, 0.5, 0.35};
+    for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++) {
+        len = fmax(0.3, o->clip_len * factors[f]);
+        nc = make_cands(s, n, runs, nr, len, c, cap);
+        np = pick_greedy(s, c, nc, want, pick, plan->shots, plan->n_shots);
+        if (getenv("TG_DEBUG_SELECT"))
+            fprintf(stderr, "len %.2f: %zu runs, %zu candidates, %zu picked\n", len, nr, nc, np);
+        if (np >= want || (np > 0 && f >= 1))
+            break;
+    }
+    if (np > 0 && len < o->clip_len - 1e-9)
+        tg_plan_add_warning(plan, "clips shortened to %.2f s: no clean stretch of %.2f s was long "
+                            "enough", len, o->clip_len);
+    if (np > 0 && np < want)
+        tg_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
+                            np == 1 ? "" : "s", want);
+    for (size_t k = 0; k < np; k++) {
+        const cand *x = &c[pick[k]];
+        if ((rc = tg_plan_add_segment(plan, (tg_segment){x->start, x->end, x->score, x->shot})))
+            goto done;
+    }
+    if (np == 0) {
+        /* nothing clean: the best available moment, whatever its defects */
+        len = fmin(o->clip_len, end_t);
+        double best = -1, bt = 0;
+        size_t mid;
+        for (double a = 0; a + len <= end_t + 1e-9; a += 0.1) {
+            double sc = window_score(s, n, a, a + len, &mid);
+            if (sc > best) {
+                best = sc;
+                bt = a;
+            }
+        }
+        size_t i = first_at(s, n, bt + len / 2);
+        int shot = i < n ? s[i].shot : -1;
+        if ((rc = tg_plan_add_segment(plan, (tg_segment){bt, bt + len, fmax(0, best), shot})))
+            goto done;
+        tg_plan_add_warning(plan, "no clean material was found (black, blank, blurred, text or "
+                            "transitions throughout); the clip shows the best available moment");
+    }
+    qsort(plan->segments, plan->n_segments, sizeof(tg_segment), cmp_seg);
+done:
+    free(runs);
+    free(c);
+    free(pick);
+    return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
+}
+
+static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
+                            const tg_options *o, tg_plan *plan)
+{
+    run *runs = malloc((n + 1) * sizeof(run));
+    uint8_t *taken = calloc(n + 1, 1);
+    int rc = 0;
+    if (!runs || !taken) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nr = find_runs(s, n, end_t, KEY_GUARD, runs);
+    size_t want = (size_t)o->keyframes;
+    int round_ = 0;
+    /* round 0: at most one still per shot; later rounds allow more, far apart */
+    while (plan->n_keyframes < want && round_ < 4) {
+        size_t before = plan->n_keyframes;
+        for (;;) {
+            if (plan->n_keyframes >= want)
+                break;
+            double best = -1;
+            size_t bi = 0;
+            for (size_t r = 0; r < nr; r++) {
+                int per_shot = 0;
+                for (size_t k = 0; k < plan->n_keyframes; k++)
+                    per_shot += plan->keyframes[k].shot == runs[r].shot;
+                if (per_shot > round_)
+                    continue;
+                for (size_t i = first_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
+                     i++) {
+                    if (taken[i])
+                        continue;
+                    double sc = s[i].quality;
+                    int clash = 0;
+                    for (size_t k = 0; k < plan->n_keyframes; k++) {
+                        size_t j = first_at(s, n, plan->keyframes[k].t);
+                        j = j < n ? j : n - 1;
+                        if (fabs(s[j].t - s[i].t) < 1.0)
+                            clash = 1;
+                        float d = content_dist(&s[i], &s[j]);
+                        if (d < SIMILAR)
+                            sc -= 0.3 * (1.0 - d / SIMILAR);
+                    }
+                    if (!clash && sc > best) {
+                        best = sc;
+                        bi = i;
+                    }
+                }
+            }
+            if (best < 0)
+                break;
+            taken[bi] = 1;
+            if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, best, s[bi].shot})))
+                goto done;
+        }
+        if (plan->n_keyframes == before && round_ > 0)
+            break;
+        round_++;
+    }
+    if (plan->n_keyframes == 0 && n > 0) {
+        size_t bi = 0;
+        for (size_t i = 1; i < n; i++)
+            if (s[i].quality > s[bi].quality)
+                bi = i;
+        if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, s[bi].quality, s[bi].shot})))
+            goto done;
+        tg_plan_add_warning(plan, "no clean still was found; the poster is the best available "
+                            "frame");
+    }
+    plan->poster_t = plan->keyframes[0].t;
+done:
+    free(runs);
+    free(taken);
+    return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add keyframes to the plan") : 0;
+}
+
+int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double end_t,
+              const tg_options *o, tg_plan *plan)
+{
+    int rc;
+    if (n == 0)
+        return tg_fail(ctx, TG_ECORRUPT, "no frames to choose from");
+    for (size_t i = 0; i < ev->n_shots; i++)
+        if ((rc = tg_plan_add_shot(plan, ev->shots[i])) < 0)
+            return tg_fail(ctx, rc, "cannot add shots to the plan");
+    score_samples(s, n);
+    /* samples of repeated shots and of the intro they repeat: keep out of the picks */
+    if ((rc = choose_segments(ctx, s, n, end_t, o, plan)) < 0)
+        return rc;
+    return choose_keyframes(ctx, s, n, end_t, o, plan);
+}

@@ -1,0 +1,129 @@
+/*
+ * util.c — test helpers: fixture and scratch paths, running a command by argument
+ * vector (posix_spawn, never a shell) with stdout/stderr captured to files, and
+ * small file readers. The GIF decoder lives in gifdecode.c.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+const char *tgt_fixture(const char *name)
+{
+    static char buf[8][PATH_MAX];
+    static int slot;
+    char *b = buf[slot++ % 8];
+    snprintf(b, PATH_MAX, "%s/%s", env_or("TG_FIXTURES", "build/fixtures"), name);
+    return b;
+}
+
+const char *tgt_bin(void) { return env_or("TG_BIN", "build/thumbgen"); }
+
+char *tgt_tmp_path(const char *suffix)
+{
+    static unsigned counter;
+    const char *dir = env_or("TG_TMP", "build/tmp");
+    mkdir(dir, 0755);
+    size_t n = strlen(dir) + strlen(suffix) + 64;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/t%ld_%u%s", dir, (long)getpid(), counter++, suffix);
+    return p;
+}
+
+int tgt_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+long tgt_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+char *tgt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        if (len)
+            *len = n;
+    }
+    return buf;
+}
+
+int tgt_run_cmd(tgt_run *r, char *const argv[])
+{
+    memset(r, 0, sizeof(*r));
+    char *outp = tgt_tmp_path(".out"), *errp = tgt_tmp_path(".err");
+    int rc = -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) == 0) {
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        rc = 0;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    r->out = tgt_read_file(outp, NULL);
+    r->err = tgt_read_file(errp, NULL);
+    if (!r->out)
+        r->out = strdup("");
+    if (!r->err)
+        r->err = strdup("");
+    unlink(outp);
+    unlink(errp);
+    free(outp);
+    free(errp);
+    return rc;
+}
+
+void tgt_run_free(tgt_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}

@@ -1,0 +1,43 @@
+/*
+ * util.h — helpers shared by the tests: where the fixtures and the built binary
+ * are, running a command with an argument vector and capturing its output, small
+ * file helpers, and decoding a GIF back with giflib to check what a viewer sees.
+ */
+#ifndef TG_TESTS_UTIL_H
+#define TG_TESTS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Absolute path of a fixture file (TG_FIXTURES/name); static buffer per call slot. */
+const char *tgt_fixture(const char *name);
+/* A fresh scratch path under TG_TMP (created), unique per call. Returned string is
+ * malloc'd; the caller frees it. */
+char *tgt_tmp_path(const char *suffix);
+/* The built CLI (TG_BIN). */
+const char *tgt_bin(void);
+
+typedef struct tgt_run {
+    int status; /* exit code, or 128+signal */
+    char *out;  /* captured stdout (malloc'd, NUL-terminated) */
+    char *err;  /* captured stderr */
+} tgt_run;
+/* Run argv[0] with argv (NULL-terminated), capturing stdout/stderr. */
+int tgt_run_cmd(tgt_run *r, char *const argv[]);
+void tgt_run_free(tgt_run *r);
+
+int tgt_file_exists(const char *path);
+long tgt_file_size(const char *path);
+char *tgt_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+
+/* A GIF decoded with giflib and composited the way a browser shows it. */
+typedef struct tgt_gif {
+    int width, height, frames;
+    int loop_count;  /* -1 when there is no NETSCAPE2.0 extension */
+    int *delays_cs;  /* per frame */
+    uint8_t **rgba;  /* composited canvas after each frame, width*height*4 */
+} tgt_gif;
+int tgt_gif_load(const char *path, tgt_gif *g); /* 0 on success */
+void tgt_gif_free(tgt_gif *g);
+
+#endif
