@@ -223,8 +223,8 @@ static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t 
             fade |= kind[j] == 1;
             j++;
         }
-        size_t a = index_at(s, n, s[i].t - K.trans_window * 0.75);
-        size_t b = index_at(s, n, s[j - 1].t + K.trans_window * 0.75);
+        size_t a = index_at(s, n, s[i].t - K.trans_window);
+        size_t b = index_at(s, n, s[j - 1].t + K.trans_window);
         for (size_t k = a; k <= b; k++)
             s[k].bad |= fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
         i = j;
@@ -267,7 +267,7 @@ static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const s
         int is_cut = c < nc && cuts[c] == i;
         if (is_cut)
             c++;
-        if (s[i].bad & sep) {
+        if ((s[i].bad & sep) && !(s[i].bad & TG_BAD_FLASH)) {
             s[i].shot = -1;
             cur = -1;
             continue;
@@ -299,11 +299,18 @@ static void pass_blur(tg_sample *s, size_t n)
                 s[i].bad |= TG_BAD_BLUR;
 }
 
-/* A later shot whose samples match an earlier shot's: the intro that returns. */
-static void pass_repeats(tg_sample *s, size_t n, const tg_events *ev)
+/* A shot near the end whose samples match a shot near the start: the intro that
+ * returns as an outro. (Shots that return in the middle — shot/reverse shot — are
+ * ordinary editing and stay.) */
+static void pass_repeats(tg_sample *s, size_t n, double end_t, const tg_events *ev)
 {
+    double edge = fmin(20.0, 0.3 * end_t);
     for (size_t j = 1; j < ev->n_shots; j++) {
-        for (size_t i = 0; i < j; i++) {
+        if (ev->shots[j].end < end_t - edge)
+            continue;
+        for (size_t i = 0; i + 1 < j; i++) {
+            if (ev->shots[i].start > edge)
+                break;
             float best = 1;
             for (size_t p = 0; p < n; p += 1 + n / 4000) {
                 if (s[p].shot != (int)j)
@@ -375,7 +382,7 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, int aw, 
     if (rc < 0)
         goto fail;
     pass_blur(s, n);
-    pass_repeats(s, n, ev);
+    pass_repeats(s, n, end_t, ev);
     pass_bars(s, n, aw, ah, &ev->content);
     if (nc) {
         ev->cuts = malloc(nc * sizeof(double));

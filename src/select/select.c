@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,44 +171,54 @@ static float content_dist(const tg_sample *a, const tg_sample *b)
     return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
 }
 
-/* Greedy choice of up to want candidates; returns the count, indices in pick[]. */
+/* How much a pick is worth next to those already made: similar content is worth
+ * less (never below half), and a longer shot is a bigger part of the video. */
+static double adjusted(const tg_sample *s, const cand *c, const cand *all, const size_t *pick,
+                       size_t np, const tg_shot *shots, size_t n_shots)
+{
+    float near = 1;
+    for (size_t k = 0; k < np; k++)
+        near = fminf(near, content_dist(&s[all[pick[k]].mid], &s[c->mid]));
+    double sc = c->score * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
+    if (c->shot >= 0 && (size_t)c->shot < n_shots) {
+        double sl = shots[c->shot].end - shots[c->shot].start;
+        sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
+    }
+    return sc;
+}
+
+/* Greedy choice of up to want candidates; returns the count, indices in pick[].
+ * A shot that already has a clip is used again only when no other shot has one
+ * left, and then only far from its first clip. */
 static size_t pick_greedy(const tg_sample *s, cand *c, size_t nc, size_t want, size_t *pick,
                           const tg_shot *shots, size_t n_shots)
 {
     size_t np = 0;
     while (np < want) {
         double best = -1;
+        int best_reuse = 1;
         size_t bi = 0;
         for (size_t i = 0; i < nc; i++) {
             if (c[i].used)
                 continue;
-            int same_shot = 0, overlap = 0;
-            float near = 1;
+            int reuse = 0, overlap = 0;
             for (size_t k = 0; k < np; k++) {
                 const cand *p = &c[pick[k]];
-                same_shot |= p->shot == c[i].shot;
+                if (p->shot != c[i].shot)
+                    continue;
+                reuse = 1;
                 /* two clips of one shot must be far apart to show different things */
-                overlap |= p->shot == c[i].shot &&
-                           c[i].start < p->end + 2 * (p->end - p->start) &&
+                overlap |= c[i].start < p->end + 2 * (p->end - p->start) &&
                            p->start < c[i].end + 2 * (c[i].end - c[i].start);
-                near = fminf(near, content_dist(&s[p->mid], &s[c[i].mid]));
             }
             if (overlap)
                 continue;
-            double sc = c[i].score;
-            if (same_shot)
-                sc -= 0.5; /* only after every other shot was used */
-            if (near < SIMILAR)
-                sc -= 0.3 * (1.0 - near / SIMILAR);
-            /* representative: a longer shot is a bigger part of the video */
-            if (c[i].shot >= 0 && (size_t)c[i].shot < n_shots) {
-                double sl = shots[c[i].shot].end - shots[c[i].shot].start;
-                sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
-            }
-            if (sc > best) {
-                best = sc;
-                bi = i;
-            }
+            double sc = adjusted(s, &c[i], c, pick, np, shots, n_shots);
+            if (reuse > best_reuse || (reuse == best_reuse && sc <= best))
+                continue;
+            best = sc;
+            best_reuse = reuse;
+            bi = i;
         }
         if (best < 0)
             break;
@@ -299,51 +310,41 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
     }
     size_t nr = find_runs(s, n, end_t, KEY_GUARD, runs);
     size_t want = (size_t)o->keyframes;
-    int round_ = 0;
-    /* round 0: at most one still per shot; later rounds allow more, far apart */
-    while (plan->n_keyframes < want && round_ < 4) {
-        size_t before = plan->n_keyframes;
-        for (;;) {
-            if (plan->n_keyframes >= want)
-                break;
-            double best = -1;
-            size_t bi = 0;
-            for (size_t r = 0; r < nr; r++) {
-                int per_shot = 0;
-                for (size_t k = 0; k < plan->n_keyframes; k++)
-                    per_shot += plan->keyframes[k].shot == runs[r].shot;
-                if (per_shot > round_)
+    /* each pick: the best still among the shots with the fewest picks so far */
+    while (plan->n_keyframes < want) {
+        double best = -1;
+        size_t bi = 0, best_count = SIZE_MAX;
+        for (size_t r = 0; r < nr; r++) {
+            size_t per_shot = 0;
+            for (size_t k = 0; k < plan->n_keyframes; k++)
+                per_shot += plan->keyframes[k].shot == runs[r].shot;
+            if (per_shot > best_count)
+                continue;
+            for (size_t i = first_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
+                 i++) {
+                if (taken[i])
                     continue;
-                for (size_t i = first_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
-                     i++) {
-                    if (taken[i])
-                        continue;
-                    double sc = s[i].quality;
-                    int clash = 0;
-                    for (size_t k = 0; k < plan->n_keyframes; k++) {
-                        size_t j = first_at(s, n, plan->keyframes[k].t);
-                        j = j < n ? j : n - 1;
-                        if (fabs(s[j].t - s[i].t) < 1.0)
-                            clash = 1;
-                        float d = content_dist(&s[i], &s[j]);
-                        if (d < SIMILAR)
-                            sc -= 0.3 * (1.0 - d / SIMILAR);
-                    }
-                    if (!clash && sc > best) {
-                        best = sc;
-                        bi = i;
-                    }
+                float near = 1;
+                int clash = 0;
+                for (size_t k = 0; k < plan->n_keyframes; k++) {
+                    size_t j = first_at(s, n, plan->keyframes[k].t);
+                    j = j < n ? j : n - 1;
+                    clash |= fabs(s[j].t - s[i].t) < 1.0;
+                    near = fminf(near, content_dist(&s[i], &s[j]));
                 }
+                double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
+                if (clash || (per_shot == best_count && sc <= best))
+                    continue;
+                best = sc;
+                best_count = per_shot;
+                bi = i;
             }
-            if (best < 0)
-                break;
-            taken[bi] = 1;
-            if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, best, s[bi].shot})))
-                goto done;
         }
-        if (plan->n_keyframes == before && round_ > 0)
+        if (best < 0)
             break;
-        round_++;
+        taken[bi] = 1;
+        if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, best, s[bi].shot})))
+            goto done;
     }
     if (plan->n_keyframes == 0 && n > 0) {
         size_t bi = 0;

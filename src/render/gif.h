@@ -1,0 +1,46 @@
+/*
+ * gif.h — the animated GIF encoder: RGBA frames in, a looping GIF89a out.
+ *
+ * Each frame gets its own local palette (libimagequant, up to 256 colours) and is
+ * written with giflib. Frames after the first are compared with the *displayed
+ * canvas* (what a viewer shows so far); only the bounding box of the pixels that
+ * changed is written, with the unchanged ones transparent (DISPOSE_DO_NOT). A frame
+ * with no change is not written: its delay is added to the frame before it, which
+ * the encoder holds back until the next change or tg_gif_end().
+ *
+ * Invariants: the output is deterministic (same frames and parameters give the same
+ * bytes); the encoder has no global state, so encoders may run in parallel threads
+ * (one tg_gif per thread); the fd is borrowed and never closed; the input alpha
+ * channel is ignored (frames are treated as opaque). Called by the render stage.
+ */
+#ifndef TG_RENDER_GIF_H
+#define TG_RENDER_GIF_H
+
+#include <stdint.h>
+
+#include "thumbgen.h"
+
+typedef struct tg_gif tg_gif;
+
+typedef struct tg_gif_params {
+    int width, height; /* canvas size, 1..4096 */
+    int quality;       /* 1..100: maps to libimagequant quality/speed, dithering level and the
+                          inter-frame tolerance */
+    int loop_count;    /* 0 = loop forever; N (1..65535) = the NETSCAPE2.0 repeat count */
+} tg_gif_params;
+
+/* Start a GIF written to fd (borrowed: not closed by tg_gif_end). Output is buffered:
+ * the bytes reach fd at the latest in tg_gif_end(). *out is owned by the caller
+ * (tg_gif_end or tg_gif_free). */
+int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out);
+/* Add one frame: rgba is width*height*4 bytes, tightly packed, borrowed. delay_cs >= 1
+ * (centiseconds, at most 65535; delays below 2 are written as 2 because browsers
+ * slow 0-1 down to 10). After a failure the encoder only accepts tg_gif_end/free. */
+int tg_gif_add(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs);
+/* Write the trailer and free g (sets *g = NULL), also on error. Error if no frame was
+ * added. */
+int tg_gif_end(tg_ctx *ctx, tg_gif **g);
+/* Abandon without finishing (frees, *g = NULL). Accepts NULL. */
+void tg_gif_free(tg_gif **g);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * test_analyze.c — features, events and selection on a synthetic sample series:
+ * frames are drawn in memory (textured colour scenes that pan, a flash, black, a
+ * fade, a dissolve, a blurred scene, a text card, a repeated scene), so the ground
+ * truth is exact and no video is needed.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/events.h"
+#include "analyze/features.h"
+#include "select/select.h"
+
+#define W 192
+#define H 108
+#define RATE 25.0
+
+/* A textured scene: coloured waves at several frequencies; `detail` scales the fine
+ * ones (0 = blurred), `shift` pans it. */
+static void scene(uint8_t *rgb, int seed, double shift, double detail)
+{
+    double f1 = 0.02 + 0.01 * (seed % 5), f2 = 0.11 + 0.03 * (seed % 3), f3 = 0.35;
+    double ph = seed * 1.7;
+    int cr = 60 + (seed * 53) % 140, cg = 60 + (seed * 97) % 140, cb = 60 + (seed * 31) % 140;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double X = x + shift;
+            double v = 45 * sin(X * f1 + y * f1 * 0.7 + ph) + 30 * sin(X * f2 - y * f2 * 1.3) +
+                       detail * 40 * sin(X * f3 + y * f3 * 0.9 + ph) *
+                           sin(y * f3 * 1.1 - X * 0.2);
+            uint8_t *p = rgb + (y * W + x) * 3;
+            int c[3] = {cr, cg, cb};
+            for (int k = 0; k < 3; k++) {
+                double u = c[k] + v * (k == seed % 3 ? 1.2 : 0.8);
+                p[k] = (uint8_t)(u < 0 ? 0 : u > 255 ? 255 : u);
+            }
+        }
+}
+
+static void fill(uint8_t *rgb, int v) { memset(rgb, v, (size_t)W * H * 3); }
+
+static void text_card(uint8_t *rgb)
+{
+    fill(rgb, 0);
+    for (int line = 0; line < 3; line++)
+        for (int ch = 0; ch < 14; ch++)
+            for (int y = 30 + line * 18; y < 42 + line * 18; y++)
+                for (int x = 30 + ch * 9; x < 36 + ch * 9; x++)
+                    if ((x + y + ch) % 5 != 0 || y == 30 + line * 18)
+                        memset(rgb + (y * W + x) * 3, 235, 3);
+}
+
+static void mix(uint8_t *out, const uint8_t *a, const uint8_t *b, double al)
+{
+    for (int i = 0; i < W * H * 3; i++)
+        out[i] = (uint8_t)lround(al * a[i] + (1 - al) * b[i]);
+}
+
+/* The series, in seconds: A 0-2 (pan) | cut | B 2-4 with a white flash frame at 3.0 |
+ * black 4-5 | fade in 5-5.6 | C 5.6-8 | dissolve 8-8.8 | D 8.8-11 | blurred 11-13 |
+ * text card 13-15 | A again 15-17 (the intro returns). */
+static tg_sample *series(size_t *n_out)
+{
+    size_t n = (size_t)(17 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        if (t < 2)
+            scene(img, 1, t * 12, 1);
+        else if (t < 4)
+            scene(img, 2, t * 8, 1);
+        else if (t < 5)
+            fill(img, 2);
+        else if (t < 8) {
+            scene(a, 3, t * 10, 1);
+            if (t < 5.6) {
+                fill(b, 0);
+                mix(img, a, b, (t - 5) / 0.6);
+            } else
+                memcpy(img, a, W * H * 3);
+        } else if (t < 11) {
+            scene(b, 4, t * 10, 1);
+            if (t < 8.8) {
+                scene(a, 3, t * 10, 1);
+                mix(img, b, a, (t - 8) / 0.8);
+            } else
+                memcpy(img, b, W * H * 3);
+        } else if (t < 13)
+            scene(img, 5, t * 10, 0);
+        else if (t < 15)
+            text_card(img);
+        else
+            scene(img, 1, (t - 15) * 12, 1);
+        if (i == 75) /* t = 3.0: one white flash frame inside B */
+            fill(img, 250);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    free(a);
+    free(b);
+    *n_out = n;
+    return s;
+}
+
+static size_t at(double t) { return (size_t)lround(t * RATE); }
+
+START_TEST(features_measure_what_they_name)
+{
+    uint8_t *img = malloc(W * H * 3);
+    tg_sample a = {0}, b = {0}, c = {0};
+    scene(img, 1, 0, 1);
+    tg_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
+    tg_features_compute(&f, NULL, &a);
+    scene(img, 1, 0, 0);
+    tg_features_compute(&f, NULL, &b);
+    fill(img, 0);
+    tg_features_compute(&f, NULL, &c);
+    ck_assert_msg(a.sharp > 1.5f * b.sharp, "sharp %f vs blurred %f", a.sharp, b.sharp);
+    ck_assert(c.luma < 0.01f && c.contrast < 0.01f);
+    ck_assert(a.contrast > 0.1f && a.entropy > 0.5f);
+    ck_assert(c.bgfrac > 0.99f);
+    ck_assert_float_eq_tol(tg_desc_distance(&a, &a), 0, 1e-6);
+    ck_assert(tg_desc_distance(&a, &c) > 0.3f);
+    free(img);
+}
+END_TEST
+
+START_TEST(events_find_every_defect)
+{
+    size_t n;
+    tg_sample *s = series(&n);
+    tg_events ev;
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, W, H, &ev), 0);
+    /* the hard cut A→B, and no cut inside a panning scene */
+    int found = 0;
+    for (size_t i = 0; i < ev.n_cuts; i++) {
+        if (fabs(ev.cuts[i] - 2.0) < 0.05)
+            found = 1;
+        ck_assert_msg(!(ev.cuts[i] > 0.2 && ev.cuts[i] < 1.8), "cut at %.2f inside A",
+                      ev.cuts[i]);
+        ck_assert_msg(!(ev.cuts[i] > 5.8 && ev.cuts[i] < 7.8), "cut at %.2f inside C",
+                      ev.cuts[i]);
+    }
+    ck_assert_msg(found, "no cut at 2.0 (%zu cuts)", ev.n_cuts);
+    ck_assert(s[at(3.0)].bad & TG_BAD_FLASH);
+    ck_assert(!(s[at(3.4)].bad & TG_BAD_FLASH));
+    for (double t = 4.04; t < 4.96; t += 0.04)
+        ck_assert_msg(s[at(t)].bad & (TG_BAD_BLACK | TG_BAD_FADE), "black at %.2f", t);
+    for (double t = 5.0; t < 5.56; t += 0.04)
+        ck_assert_msg(s[at(t)].bad & (TG_BAD_FADE | TG_BAD_BLACK | TG_BAD_EXPOSURE),
+                      "fade-in at %.2f not flagged (%#x)", t, s[at(t)].bad);
+    for (double t = 8.2; t < 8.6; t += 0.04)
+        ck_assert_msg(s[at(t)].bad & TG_BAD_DISSOLVE, "dissolve at %.2f not flagged (%#x)", t,
+                      s[at(t)].bad);
+    for (double t = 11.2; t < 12.8; t += 0.2)
+        ck_assert_msg(s[at(t)].bad & TG_BAD_BLUR, "blur at %.2f not flagged (%#x)", t,
+                      s[at(t)].bad);
+    for (double t = 13.2; t < 14.8; t += 0.2)
+        ck_assert_msg(s[at(t)].bad & TG_BAD_TEXT, "text at %.2f not flagged (%#x)", t,
+                      s[at(t)].bad);
+    for (double t = 15.3; t < 16.8; t += 0.2)
+        ck_assert_msg(s[at(t)].bad & TG_BAD_REPEAT, "repeat at %.2f not flagged (%#x)", t,
+                      s[at(t)].bad);
+    /* the clean interiors stay clean */
+    static const double clean[][2] = {{0.3, 1.7}, {2.3, 2.8}, {3.3, 3.7}, {6.0, 7.6},
+                                      {9.3, 10.7}};
+    for (size_t k = 0; k < sizeof(clean) / sizeof(clean[0]); k++)
+        for (double t = clean[k][0]; t < clean[k][1]; t += 0.04)
+            ck_assert_msg(s[at(t)].bad == 0, "clean sample at %.2f flagged %#x", t, s[at(t)].bad);
+    tg_events_free(&ev);
+    free(s);
+}
+END_TEST
+
+static int overlaps_bad(const tg_sample *s, size_t n, double a, double b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].t >= a && s[i].t < b && s[i].bad)
+            return 1;
+    return 0;
+}
+
+START_TEST(selection_avoids_defects_and_spreads_over_shots)
+{
+    size_t n;
+    tg_sample *s = series(&n);
+    tg_events ev;
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, W, H, &ev), 0);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, 17.0, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    for (size_t i = 0; i < p->n_segments; i++) {
+        const tg_segment *g = &p->segments[i];
+        ck_assert(g->end - g->start > 0.99);
+        ck_assert_msg(!overlaps_bad(s, n, g->start - 0.2, g->end + 0.2),
+                      "segment %.2f-%.2f touches a flagged sample", g->start, g->end);
+        /* inside one shot */
+        ck_assert(g->shot >= 0 && (size_t)g->shot < p->n_shots);
+        ck_assert(g->start >= p->shots[g->shot].start && g->end <= p->shots[g->shot].end);
+        if (i)
+            ck_assert(g->start >= p->segments[i - 1].end);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_int_ne(g->shot, p->segments[j].shot);
+    }
+    ck_assert_int_eq(p->n_keyframes, 6);
+    for (size_t i = 0; i < p->n_keyframes; i++) {
+        size_t k = at(p->keyframes[i].t);
+        ck_assert_msg(s[k].bad == 0, "keyframe at %.2f is flagged", p->keyframes[i].t);
+        /* ranked: within the first round (one per shot) scores never rise */
+        if (i && i < 4)
+            ck_assert(p->keyframes[i].score <= p->keyframes[i - 1].score + 1e-9);
+    }
+    /* the first four keyframes come from four different shots (A, B, C, D) */
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < i; j++)
+            ck_assert_int_ne(p->keyframes[i].shot, p->keyframes[j].shot);
+    ck_assert(p->poster_t == p->keyframes[0].t);
+    ck_assert_int_eq(p->n_warnings, 0);
+    tg_plan_free(&p);
+    tg_events_free(&ev);
+    free(s);
+}
+END_TEST
+
+START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
+{
+    size_t n = 50;
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    fill(img, 0);
+    for (size_t i = 0; i < n; i++) {
+        tg_frame f = {.t = i / RATE, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = f.t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    tg_events ev;
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2.0, W, H, &ev), 0);
+    tg_options o;
+    tg_options_default(&o);
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, 2.0, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 1);
+    ck_assert_int_ge(p->n_keyframes, 1);
+    ck_assert_int_ge(p->n_warnings, 1);
+    tg_plan_free(&p);
+    tg_events_free(&ev);
+    free(img);
+    free(s);
+}
+END_TEST
+
+Suite *suite_analyze(void);
+Suite *suite_analyze(void)
+{
+    Suite *s = suite_create("analyze");
+    TCase *tc = tcase_create("synthetic");
+    tcase_add_test(tc, features_measure_what_they_name);
+    tcase_add_test(tc, events_find_every_defect);
+    tcase_add_test(tc, selection_avoids_defects_and_spreads_over_shots);
+    tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,525 @@
+/*
+ * test_cli.c — end to end: the thumbgen command on the fixture videos
+ * (tests/fixtures/make-fixtures.sh writes them with their ground truth, NAME.truth.json)
+ * and on real footage from Debian's opencv-doc. Each test runs build/thumbgen as a
+ * user would, then checks the plan against the truth and decodes the GIF back.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thumbgen.h"
+#include "util.h"
+
+#define OPENCV "/usr/share/doc/opencv-doc/examples/data/"
+
+static json_t *load_json_text(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    ck_assert_msg(j != NULL, "bad JSON (%s): %.200s", e.text, text);
+    return j;
+}
+
+static json_t *truth(const char *fixture)
+{
+    char name[256];
+    snprintf(name, sizeof(name), "%s.truth.json", fixture);
+    char *text = tgt_read_file(tgt_fixture(name), NULL);
+    ck_assert_msg(text != NULL, "missing %s (run make fixtures)", name);
+    json_t *j = load_json_text(text);
+    free(text);
+    return j;
+}
+
+static double num(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    ck_assert_msg(json_is_number(v), "no number '%s'", k);
+    return json_number_value(v);
+}
+
+/* run thumbgen with up to 16 arguments; NULL-terminated varargs */
+static void thumbgen(tgt_run *r, const char *a0, ...)
+{
+    char *argv[24];
+    int n = 0;
+    argv[n++] = (char *)tgt_bin();
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    ck_assert_int_eq(tgt_run_cmd(r, argv), 0);
+}
+
+static json_t *plan_of(const char *video, const char *extra1, const char *extra2)
+{
+    tgt_run r;
+    thumbgen(&r, "plan", video, "--quiet", extra1, extra2, NULL);
+    ck_assert_msg(r.status == 0, "plan %s failed (%d): %s", video, r.status, r.err);
+    json_t *p = load_json_text(r.out);
+    tgt_run_free(&r);
+    return p;
+}
+
+static int in_range(double a, double b, json_t *ranges, const char **kind)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(ranges, i, x) {
+        double s = num(x, "start"), e = num(x, "end");
+        if (a < e && s < b) {
+            if (kind)
+                *kind = json_string_value(json_object_get(x, "kind"));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* index of the truth shot whose clean interior holds [a, b], or -1 */
+static int good_shot(json_t *tr, double a, double b)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(tr, "shots"), i, s) {
+        json_t *good = json_object_get(s, "good");
+        if (good && !json_is_true(good))
+            continue;
+        if (json_object_get(s, "repeat_of"))
+            continue; /* an outro repeating the intro: never picked */
+        if (a >= num(s, "start") - 1e-3 && b <= num(s, "end") + 1e-3)
+            return (int)i;
+    }
+    return -1;
+}
+
+START_TEST(story_plan_keeps_to_good_material)
+{
+    json_t *tr = truth("story.mp4"), *p = plan_of(tgt_fixture("story.mp4"), NULL, NULL);
+    json_t *bad = json_object_get(tr, "bad"), *segs = json_object_get(p, "segments");
+    ck_assert_int_eq(json_array_size(segs), 3);
+    size_t i;
+    json_t *g;
+    int shots[8];
+    double prev_end = -1;
+    json_array_foreach(segs, i, g) {
+        double a = num(g, "start"), b = num(g, "end");
+        const char *kind = NULL;
+        ck_assert_msg(b - a > 1.15 && b - a < 1.25, "clip %zu lasts %.2f s", i, b - a);
+        ck_assert_msg(!in_range(a, b, bad, &kind), "clip %.2f-%.2f touches %s", a, b, kind);
+        shots[i] = good_shot(tr, a, b);
+        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one good shot", a, b);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two clips from truth shot %d", shots[i]);
+        ck_assert_msg(a >= prev_end, "clips out of order");
+        prev_end = b;
+        size_t c;
+        json_t *cut;
+        json_array_foreach(json_object_get(tr, "cuts"), c, cut)
+            ck_assert_msg(!(json_number_value(cut) > a && json_number_value(cut) < b),
+                          "clip %.2f-%.2f crosses the cut at %.2f", a, b, json_number_value(cut));
+    }
+    json_t *keys = json_object_get(p, "keyframes");
+    ck_assert_int_eq(json_array_size(keys), 6);
+    int kshot[6];
+    json_array_foreach(keys, i, g) {
+        double t = num(g, "t");
+        const char *kind = NULL;
+        ck_assert_msg(!in_range(t - 0.04, t + 0.04, bad, &kind), "keyframe %.2f in %s", t, kind);
+        kshot[i] = good_shot(tr, t, t);
+        ck_assert_msg(kshot[i] >= 0, "keyframe %.2f outside the good shots", t);
+    }
+    /* five good shots (the sixth is the repeat): the first five stills cover them all */
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < a; b++)
+            ck_assert_msg(kshot[a] != kshot[b], "keyframes %zu and %zu share shot %d", a, b,
+                          kshot[a]);
+    double poster = num(json_object_get(p, "poster"), "t");
+    ck_assert(fabs(poster - num(json_array_get(keys, 0), "t")) < 1e-6);
+    /* detected shots: every truth cut is a shot edge (within two frames) */
+    json_t *cut;
+    json_array_foreach(json_object_get(tr, "cuts"), i, cut) {
+        double c = json_number_value(cut);
+        int found = 0;
+        size_t k;
+        json_t *s;
+        json_array_foreach(json_object_get(p, "shots"), k, s) found |=
+            fabs(num(s, "start") - c) < 0.2 || fabs(num(s, "end") - c) < 0.2;
+        if (c > 2.5) /* the cut into the fade-in at 2.0 is inside a transition */
+            ck_assert_msg(found, "no shot edge at the cut %.2f", c);
+    }
+    json_t *src = json_object_get(p, "source");
+    ck_assert_int_eq((int)num(src, "width"), 640);
+    ck_assert(fabs(num(src, "duration") - 40.0) < 0.1);
+    json_decref(p);
+    json_decref(tr);
+}
+END_TEST
+
+/* seconds: the planned length; each clip rounds up to whole output frames, so allow
+ * one frame per clip (slack) more */
+static void check_gif(const char *path, int w, int h, double seconds, double slack, tgt_gif *g)
+{
+    ck_assert_msg(tgt_gif_load(path, g) == 0, "cannot decode %s", path);
+    ck_assert_int_eq(g->width, w);
+    ck_assert_int_eq(g->height, h);
+    ck_assert_int_eq(g->loop_count, 0);
+    int total = 0;
+    for (int i = 0; i < g->frames; i++) {
+        ck_assert_int_ge(g->delays_cs[i], 2);
+        total += g->delays_cs[i];
+    }
+    if (seconds > 0)
+        ck_assert_msg(total / 100.0 > seconds - 0.02 && total / 100.0 < seconds + slack + 0.02,
+                      "GIF lasts %.2f s, want %.2f (+%.2f)", total / 100.0, seconds, slack);
+}
+
+START_TEST(story_make_writes_gif_and_poster)
+{
+    char *gif = tgt_tmp_path(".gif"), *jpg = tgt_tmp_path(".jpg"), *png = tgt_tmp_path(".png");
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--poster", jpg, NULL);
+    ck_assert_msg(r.status == 0, "make failed: %s", r.err);
+    ck_assert_str_eq(r.err, ""); /* not a terminal: no progress bar */
+    tgt_run_free(&r);
+    tgt_gif g;
+    /* 3 clips of 1.2 s at 12 fps: 43-45 frames (identical frames may merge) */
+    check_gif(gif, 480, 270, 3.6, 3 / 12.0, &g);
+    ck_assert_int_ge(g.frames, 30);
+    ck_assert_int_le(g.frames, 45);
+    /* never a black or blank frame */
+    for (int i = 0; i < g.frames; i++) {
+        double sum = 0;
+        for (int k = 0; k < 480 * 270; k++)
+            sum += g.rgba[i][k * 4 + 1];
+        ck_assert_msg(sum / (480 * 270) > 30, "frame %d is dark (%.1f)", i, sum / (480 * 270));
+    }
+    tgt_gif_free(&g);
+    size_t n;
+    char *j = tgt_read_file(jpg, &n);
+    ck_assert_ptr_nonnull(j);
+    ck_assert(n > 2000 && (unsigned char)j[0] == 0xFF && (unsigned char)j[1] == 0xD8);
+    free(j);
+
+    /* the same again: deterministic bytes; and a PNG poster */
+    char *gif2 = tgt_tmp_path(".gif");
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif2, "--poster", png, NULL);
+    ck_assert_int_eq(r.status, 0);
+    tgt_run_free(&r);
+    size_t n1, n2;
+    char *a = tgt_read_file(gif, &n1), *b = tgt_read_file(gif2, &n2);
+    ck_assert(n1 == n2 && memcmp(a, b, n1) == 0);
+    char *pn = tgt_read_file(png, &n);
+    ck_assert(n > 1000 && !memcmp(pn, "\x89PNG", 4));
+    free(pn);
+    free(a);
+    free(b);
+    unlink(gif);
+    unlink(gif2);
+    unlink(jpg);
+    unlink(png);
+    free(gif);
+    free(gif2);
+    free(jpg);
+    free(png);
+}
+END_TEST
+
+START_TEST(geometry_letterbox_rotation_aspect)
+{
+    json_t *p = plan_of(tgt_fixture("letterbox.mp4"), NULL, NULL);
+    json_t *crop = json_object_get(p, "crop");
+    ck_assert_msg(fabs(num(crop, "y") - 45) <= 5 && fabs(num(crop, "h") - 270) <= 8,
+                  "crop y=%g h=%g", num(crop, "y"), num(crop, "h"));
+    ck_assert(num(crop, "x") <= 2 && num(crop, "w") >= 636);
+    json_decref(p);
+
+    p = plan_of(tgt_fixture("rotated.mp4"), NULL, NULL);
+    ck_assert_int_eq((int)num(json_object_get(p, "source"), "width"), 240);
+    ck_assert_int_eq((int)num(json_object_get(p, "source"), "height"), 320);
+    json_decref(p);
+    p = plan_of(tgt_fixture("anamorphic.mp4"), NULL, NULL);
+    ck_assert_int_eq((int)num(json_object_get(p, "source"), "width"), 640);
+    ck_assert_int_eq((int)num(json_object_get(p, "source"), "height"), 360);
+    json_decref(p);
+
+    char *gif = tgt_tmp_path(".gif");
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("letterbox.mp4"), "-o", gif, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+    ck_assert_int_eq(g.width, 480);
+    ck_assert_msg(g.height >= 198 && g.height <= 206, "letterboxed GIF height %d", g.height);
+    /* no black bar left: the top and bottom rows are not black */
+    for (int row = 0; row < g.height; row += g.height - 1) {
+        double sum = 0;
+        for (int x = 0; x < g.width; x++)
+            sum += g.rgba[0][(row * g.width + x) * 4 + 1];
+        ck_assert_msg(sum / g.width > 12, "row %d is a black bar", row);
+    }
+    tgt_gif_free(&g);
+    thumbgen(&r, "make", tgt_fixture("rotated.mp4"), "-o", gif, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+    ck_assert_int_eq(g.width, 240); /* never upscaled */
+    ck_assert_int_eq(g.height, 320);
+    tgt_gif_free(&g);
+    unlink(gif);
+    free(gif);
+}
+END_TEST
+
+START_TEST(variable_frame_rate_plays_at_true_speed)
+{
+    json_t *tr = truth("vfr.mkv"), *p = plan_of(tgt_fixture("vfr.mkv"), "--clips", "1");
+    ck_assert(fabs(num(json_object_get(p, "source"), "duration") - num(tr, "duration")) < 0.12);
+    json_decref(p);
+    char *gif = tgt_tmp_path(".gif");
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("vfr.mkv"), "-o", gif, "--clips", "1", "--clip-len", "3",
+             NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    check_gif(gif, 480, 270, 3.0, 1 / 12.0, &g);
+    tgt_gif_free(&g);
+    unlink(gif);
+    free(gif);
+    json_decref(tr);
+}
+END_TEST
+
+START_TEST(short_and_empty_videos_degrade_gracefully)
+{
+    json_t *p = plan_of(tgt_fixture("short.mp4"), NULL, NULL);
+    json_t *segs = json_object_get(p, "segments");
+    ck_assert_int_eq(json_array_size(segs), 1);
+    ck_assert(num(json_array_get(segs, 0), "end") <= 0.6 + 1e-3);
+    ck_assert_int_ge(json_array_size(json_object_get(p, "warnings")), 1);
+    json_decref(p);
+
+    p = plan_of(tgt_fixture("allblack.mp4"), NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(p, "segments")), 1);
+    json_t *w = json_object_get(p, "warnings");
+    ck_assert_int_ge(json_array_size(w), 1);
+    ck_assert_ptr_nonnull(strstr(json_dumps(w, 0), "no clean"));
+    json_decref(p);
+}
+END_TEST
+
+/* a bad input: exit 1, one line naming the problem, no output file */
+static void expect_failure(const char *video, const char *needle)
+{
+    char *gif = tgt_tmp_path(".gif");
+    tgt_run r;
+    thumbgen(&r, "make", video, "-o", gif, "--poster", "/dev/null/never.jpg", NULL);
+    ck_assert_msg(r.status == 1, "%s: exit %d, stderr %s", video, r.status, r.err);
+    ck_assert_msg(strstr(r.err, needle) != NULL, "%s: stderr '%s' lacks '%s'", video, r.err,
+                  needle);
+    ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+    ck_assert(!tgt_file_exists(gif));
+    tgt_run_free(&r);
+    free(gif);
+}
+
+START_TEST(bad_inputs_get_one_clear_line)
+{
+    expect_failure(tgt_fixture("does-not-exist.mp4"), "No such file");
+    expect_failure(tgt_fixture("empty.mp4"), "empty");
+    expect_failure(tgt_fixture("garbage.mp4"), "not a readable video");
+    expect_failure(tgt_fixture("text.mp4"), "not a readable video");
+    expect_failure(tgt_fixture("audio.m4a"), "no video stream");
+    expect_failure(tgt_fixture("truncated.mp4"), "truncated.mp4");
+    expect_failure(tgt_fixture(""), "directory");
+}
+END_TEST
+
+START_TEST(truncated_data_still_gives_a_thumbnail_and_says_so)
+{
+    json_t *p = plan_of(tgt_fixture("truncated_fs.mp4"), NULL, NULL);
+    json_t *segs = json_object_get(p, "segments");
+    size_t i;
+    json_t *g;
+    ck_assert_int_ge(json_array_size(segs), 1);
+    json_array_foreach(segs, i, g) ck_assert(num(g, "end") < 17.5);
+    ck_assert_ptr_nonnull(strstr(json_dumps(json_object_get(p, "warnings"), 0), "truncated"));
+    json_decref(p);
+}
+END_TEST
+
+/* make a small video with the ffmpeg command line */
+static char *ffmpeg_make(const char *lavfi, const char *seconds)
+{
+    char *out = tgt_tmp_path(".mp4");
+    char *argv[] = {"/usr/bin/ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", (char *)lavfi,
+                    "-t", (char *)seconds, "-c:v", "libx264", "-pix_fmt", "yuv420p", out, NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
+    tgt_run_free(&r);
+    return out;
+}
+
+START_TEST(absurd_sizes_and_rates_are_refused)
+{
+    char *tiny = ffmpeg_make("testsrc2=s=8x8:r=25", "1");
+    expect_failure(tiny, "8x8 pixels");
+    char *fast = ffmpeg_make("testsrc2=s=64x64:r=20000", "0.05");
+    expect_failure(fast, "frame rate");
+    unlink(tiny);
+    unlink(fast);
+    free(tiny);
+    free(fast);
+}
+END_TEST
+
+START_TEST(usage_errors_exit_2)
+{
+    static const char *cases[][5] = {
+        {"make", "v.mp4", "--width", "0", "between"},
+        {"make", "v.mp4", "--fps", "500", "between"},
+        {"make", "v.mp4", "--clips", "many", "number"},
+        {"make", "v.mp4", "--bogus", "1", "unknown option"},
+        {"make", "v.mp4", "--style", "wobbly", "one of"},
+        {"frobnicate", "v.mp4", "-q", "-q", "unknown command"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tgt_run r;
+        thumbgen(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3], "-o", "x.gif", NULL);
+        ck_assert_msg(r.status == 2, "case %zu: exit %d", i, r.status);
+        ck_assert_msg(strstr(r.err, cases[i][4]), "case %zu: '%s'", i, r.err);
+        tgt_run_free(&r);
+    }
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "-o"));
+    tgt_run_free(&r);
+}
+END_TEST
+
+START_TEST(help_lists_every_option_with_its_default)
+{
+    tgt_run r;
+    thumbgen(&r, "make", "--help", NULL);
+    ck_assert_int_eq(r.status, 0);
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *o = st->opts; o->name; o++) {
+            char flag[64];
+            snprintf(flag, sizeof(flag), "--%s ", o->name);
+            ck_assert_msg(strstr(r.out, flag), "--help lacks %s", flag);
+        }
+    ck_assert_ptr_nonnull(strstr(r.out, "default 480"));
+    ck_assert_ptr_nonnull(strstr(r.out, "default clips"));
+    tgt_run_free(&r);
+    thumbgen(&r, "--help", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "thumbgen plan"));
+    ck_assert_ptr_nonnull(strstr(r.out, "thumbgen make"));
+    tgt_run_free(&r);
+}
+END_TEST
+
+START_TEST(edited_plan_is_rendered_as_given)
+{
+    char *plan = tgt_tmp_path(".json"), *gif = tgt_tmp_path(".gif");
+    FILE *f = fopen(plan, "w");
+    fprintf(f, "{\"source\":{\"duration\":40,\"width\":640,\"height\":360,\"fps\":25},"
+               "\"segments\":[{\"start\":8.0,\"end\":9.0},{\"start\":19.0,\"end\":19.5}]}");
+    fclose(f);
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--plan", plan, "-o", gif, "--fps", "10",
+             NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    check_gif(gif, 480, 270, 1.5, 2 / 10.0, &g);
+    tgt_gif_free(&g);
+    /* a plan for another video is refused */
+    thumbgen(&r, "make", tgt_fixture("rotated.mp4"), "--plan", plan, "-o", gif, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "plan"));
+    tgt_run_free(&r);
+    unlink(plan);
+    unlink(gif);
+    free(plan);
+    free(gif);
+}
+END_TEST
+
+START_TEST(slideshow_shows_the_keyframes)
+{
+    char *gif = tgt_tmp_path(".gif");
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--style", "slideshow", "--keyframes", "4",
+             "-o", gif, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    check_gif(gif, 480, 270, 2.4, 0, &g);
+    ck_assert_int_eq(g.frames, 4);
+    tgt_gif_free(&g);
+    unlink(gif);
+    free(gif);
+}
+END_TEST
+
+START_TEST(real_footage_from_opencv)
+{
+    static const char *clips[] = {"Megamind.avi", "vtest.avi", "tree.avi"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof(path), OPENCV "%s", clips[i]);
+        char *gif = tgt_tmp_path(".gif"), *jpg = tgt_tmp_path(".jpg");
+        tgt_run r;
+        thumbgen(&r, "make", path, "-o", gif, "--poster", jpg, NULL);
+        ck_assert_msg(r.status == 0, "%s: %s", clips[i], r.err);
+        tgt_run_free(&r);
+        tgt_gif g;
+        ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+        int total = 0;
+        for (int k = 0; k < g.frames; k++)
+            total += g.delays_cs[k];
+        ck_assert_msg(total >= 300, "%s: GIF lasts %d cs", clips[i], total);
+        ck_assert_int_ge(g.frames, 2);
+        tgt_gif_free(&g);
+        ck_assert(tgt_file_size(jpg) > 1000);
+        unlink(gif);
+        unlink(jpg);
+        free(gif);
+        free(jpg);
+    }
+}
+END_TEST
+
+Suite *suite_cli(void);
+Suite *suite_cli(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("end-to-end");
+    tcase_add_test(tc, story_plan_keeps_to_good_material);
+    tcase_add_test(tc, story_make_writes_gif_and_poster);
+    tcase_add_test(tc, geometry_letterbox_rotation_aspect);
+    tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
+    tcase_add_test(tc, short_and_empty_videos_degrade_gracefully);
+    tcase_add_test(tc, bad_inputs_get_one_clear_line);
+    tcase_add_test(tc, truncated_data_still_gives_a_thumbnail_and_says_so);
+    tcase_add_test(tc, absurd_sizes_and_rates_are_refused);
+    tcase_add_test(tc, usage_errors_exit_2);
+    tcase_add_test(tc, help_lists_every_option_with_its_default);
+    tcase_add_test(tc, edited_plan_is_rendered_as_given);
+    tcase_add_test(tc, slideshow_shows_the_keyframes);
+    tcase_add_test(tc, real_footage_from_opencv);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,131 @@
+/* test_core.c — the error table, the context, option tables and atomic files. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "util.h"
+
+START_TEST(error_table_is_consistent)
+{
+    ck_assert_str_eq(tg_errname(TG_EINVAL), "EINVAL");
+    ck_assert_str_eq(tg_strerror(TG_ENOVIDEO), "no video stream");
+    ck_assert_int_eq(tg_http_status(TG_ENOENT), 404);
+    ck_assert_int_eq(tg_http_status(TG_EFORMAT), 415);
+    ck_assert_int_eq(tg_http_status(TG_OK), 200);
+    ck_assert_str_eq(tg_strerror(-9999), "unknown error");
+    /* every code has a distinct name */
+    for (int a = TG_EINTERNAL; a <= 0; a++)
+        for (int b = a + 1; b <= 0; b++)
+            ck_assert_str_ne(tg_errname(a), tg_errname(b));
+}
+END_TEST
+
+static int calls;
+static void count_progress(void *user, const char *stage, double f)
+{
+    (void)stage;
+    *(double *)user = f;
+    calls++;
+}
+
+START_TEST(context_keeps_detail_and_cancels)
+{
+    tg_ctx *c = tg_ctx_new();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(tg_ctx_message(c), "");
+    ck_assert_int_eq(tg_fail(c, TG_EIO, "cannot read %s", "x.mp4"), TG_EIO);
+    ck_assert_str_eq(tg_ctx_message(c), "cannot read x.mp4");
+    tg_fail_keep(c, TG_EIO, "outer detail");
+    ck_assert_str_eq(tg_ctx_message(c), "cannot read x.mp4");
+    tg_ctx_clear(c);
+    tg_fail_keep(c, TG_EIO, "outer detail");
+    ck_assert_str_eq(tg_ctx_message(c), "outer detail");
+
+    double last = -1;
+    calls = 0;
+    tg_ctx_set_progress(c, count_progress, &last);
+    ck_assert_int_eq(tg_progress(c, "analyze", 1.7), 0);
+    ck_assert_int_eq(calls, 1);
+    ck_assert(last == 1.0); /* clamped */
+    tg_ctx_cancel(c);
+    ck_assert_int_eq(tg_progress(c, "analyze", 0.5), TG_ECANCEL);
+    tg_ctx_free(&c);
+    ck_assert_ptr_null(c);
+    tg_ctx_free(&c); /* accepts NULL */
+}
+END_TEST
+
+START_TEST(options_come_from_the_tables)
+{
+    tg_options o;
+    tg_options_default(&o);
+    ck_assert_int_eq(o.clips, 3);
+    ck_assert(o.clip_len > 1.19 && o.clip_len < 1.21);
+    ck_assert_int_eq(o.keyframes, 6);
+    ck_assert_int_eq(o.width, 480);
+    ck_assert(o.fps == 12);
+    ck_assert_int_eq(o.quality, 90);
+    ck_assert_int_eq(o.style, TG_STYLE_CLIPS);
+
+    tg_ctx *c = tg_ctx_new();
+    ck_assert_int_eq(tg_options_set(c, &o, "clips", "5"), 0);
+    ck_assert_int_eq(o.clips, 5);
+    ck_assert_int_eq(tg_options_set(c, &o, "style", "slideshow"), 0);
+    ck_assert_int_eq(o.style, TG_STYLE_SLIDESHOW);
+    ck_assert_int_eq(tg_options_set(c, &o, "clip-len", "2.5"), 0);
+    ck_assert(o.clip_len == 2.5);
+    ck_assert_int_eq(tg_options_set(c, &o, "width", "0"), TG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(c), "between"));
+    ck_assert_int_eq(tg_options_set(c, &o, "fps", "500"), TG_EINVAL);
+    ck_assert_int_eq(tg_options_set(c, &o, "clips", "2.5"), TG_EINVAL);
+    ck_assert_int_eq(tg_options_set(c, &o, "clips", "3x"), TG_EINVAL);
+    ck_assert_int_eq(tg_options_set(c, &o, "clips", "nan"), TG_EINVAL);
+    ck_assert_int_eq(tg_options_set(c, &o, "style", "fancy"), TG_EINVAL);
+    ck_assert_int_eq(tg_options_set(c, &o, "nosuch", "1"), TG_EINVAL);
+    ck_assert_int_eq(o.clips, 5); /* failed sets change nothing */
+    tg_ctx_free(&c);
+}
+END_TEST
+
+START_TEST(atomic_file_commit_and_abort)
+{
+    char *path = tgt_tmp_path(".out");
+    tg_atomic a;
+    ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
+    ck_assert(!tgt_file_exists(path)); /* invisible until committed */
+    ck_assert_int_eq(tg_write_all(NULL, a.fd, "hello", 5), 0);
+    ck_assert_int_eq(tg_atomic_commit(NULL, &a), 0);
+    ck_assert_int_eq(tgt_file_size(path), 5);
+    unlink(path);
+
+    ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
+    char *tmp = strdup(a.tmp);
+    ck_assert_int_eq(tg_write_all(NULL, a.fd, "partial", 7), 0);
+    tg_atomic_abort(&a);
+    ck_assert(!tgt_file_exists(path));
+    ck_assert(!tgt_file_exists(tmp));
+
+    tg_ctx *c = tg_ctx_new();
+    ck_assert_int_eq(tg_atomic_open(c, "/nonexistent-dir/x.gif", &a), TG_EIO);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(c), "/nonexistent-dir/x.gif"));
+    tg_ctx_free(&c);
+    free(tmp);
+    free(path);
+}
+END_TEST
+
+Suite *suite_core(void);
+Suite *suite_core(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, error_table_is_consistent);
+    tcase_add_test(tc, context_keeps_detail_and_cancels);
+    tcase_add_test(tc, options_come_from_the_tables);
+    tcase_add_test(tc, atomic_file_commit_and_abort);
+    suite_add_tcase(s, tc);
+    return s;
+}
