@@ -16,7 +16,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
           -Wvla -Wformat=2 -Wno-format-nonliteral
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SAN) $(WARN) \
           -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lm -lpthread $(LDLIBS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lgomp -lm -lpthread $(LDLIBS)
 TEST_LIBS  = $(shell pkg-config --libs check)
 
 LIB_SRC  = $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)

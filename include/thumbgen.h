@@ -64,8 +64,11 @@ void tg_ctx_cancel(tg_ctx *ctx); /* may be called from another thread */
 
 /* ---- options: one struct, filled from the per-stage option tables ---- */
 enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
+enum tg_analysis { TG_ANALYSIS_AUTO = 0, TG_ANALYSIS_FULL = 1, TG_ANALYSIS_SPARSE = 2 };
 
 typedef struct tg_options {
+    /* analyze stage */
+    int analysis;     /* enum tg_analysis */
     /* select stage */
     int clips;        /* number of clips in the GIF */
     double clip_len;  /* seconds per clip */

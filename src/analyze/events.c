@@ -258,9 +258,7 @@ static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const s
                       size_t nc, tg_events *ev)
 {
     const uint16_t sep = TG_BAD_FADE | TG_BAD_DISSOLVE | TG_BAD_BLACK | TG_BAD_WHITE;
-    ev->shots = calloc(n + 1, sizeof(tg_shot));
-    if (!ev->shots)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    (void)ctx;
     size_t c = 0;
     int cur = -1;
     for (size_t i = 0; i < n; i++) {
@@ -366,40 +364,49 @@ static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *con
         *content = (tg_rect){x0, y0, x1 - x0, y1 - y0};
 }
 
-int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, int aw, int ah,
-                     tg_events *ev)
+int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_span *spans,
+                     size_t n_spans, int aw, int ah, tg_events *ev)
 {
     memset(ev, 0, sizeof(*ev));
     ev->content = (tg_rect){0, 0, aw, ah};
     if (n == 0)
         return tg_fail(ctx, TG_ECORRUPT, "the video has no decodable frames");
-    size_t *cuts = NULL;
+    tg_span whole = {0, end_t};
+    if (!spans || n_spans == 0) {
+        spans = &whole;
+        n_spans = 1;
+    }
+    ev->shots = calloc(n + 1, sizeof(tg_shot));
+    ev->cuts = calloc(n + 1, sizeof(double));
+    if (!ev->shots || !ev->cuts) {
+        tg_events_free(ev);
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    }
     pass_defects(s, n);
-    pass_flash(s, n);
-    size_t nc = pass_cuts(s, n, &cuts);
-    pass_transitions(s, n, cuts, nc);
-    int rc = pass_shots(ctx, s, n, end_t, cuts, nc, ev);
-    if (rc < 0)
-        goto fail;
+    /* neighbourhood passes never look across a span boundary (a gap in the samples) */
+    for (size_t k = 0; k < n_spans; k++) {
+        size_t a = spans[k].first, b = k + 1 < n_spans ? spans[k + 1].first : n;
+        if (a >= b || b > n)
+            continue;
+        size_t len = b - a, *cuts = NULL;
+        pass_flash(s + a, len);
+        size_t nc = pass_cuts(s + a, len, &cuts);
+        pass_transitions(s + a, len, cuts, nc);
+        pass_shots(ctx, s + a, len, spans[k].end_t, cuts, nc, ev);
+        for (size_t i = 0; i < nc; i++)
+            ev->cuts[ev->n_cuts++] = s[a + cuts[i]].t;
+        free(cuts);
+    }
     pass_blur(s, n);
     pass_repeats(s, n, end_t, ev);
     pass_bars(s, n, aw, ah, &ev->content);
-    if (nc) {
-        ev->cuts = malloc(nc * sizeof(double));
-        if (!ev->cuts) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-            goto fail;
-        }
-        for (size_t i = 0; i < nc; i++)
-            ev->cuts[i] = s[cuts[i]].t;
-        ev->n_cuts = nc;
-    }
-    free(cuts);
     return 0;
-fail:
-    free(cuts);
-    tg_events_free(ev);
-    return rc;
+}
+
+void tg_events_classify(tg_sample *s, size_t n)
+{
+    pass_defects(s, n);
+    pass_blur(s, n);
 }
 
 void tg_events_free(tg_events *ev)

@@ -26,10 +26,23 @@ typedef struct tg_events {
     tg_rect content; /* content area in analysis pixels (bars removed) */
 } tg_events;
 
+/* A stretch of contiguous samples: samples [first, next span's first) cover the
+ * time up to end_t. Sparse analysis decodes separate stretches of the video; no
+ * event is looked for across the gap between two spans, and a span starts a shot. */
+typedef struct tg_span {
+    size_t first;
+    double end_t;
+} tg_span;
+
 /* Analyse n samples (in time order) of an aw x ah analysis frame; end_t is the
- * time just past the last sample. Fills *ev (free with tg_events_free). */
-int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, int aw, int ah,
-                     tg_events *ev);
+ * time just past the last sample. spans may be NULL (one span: all samples).
+ * Fills *ev (free with tg_events_free). */
+int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_span *spans,
+                     size_t n_spans, int aw, int ah, tg_events *ev);
+
+/* Only the per-sample defects (black, white, blank, exposure, text, blur): for
+ * samples with no neighbours, such as the keyframes of a coarse pass. */
+void tg_events_classify(tg_sample *s, size_t n);
 void tg_events_free(tg_events *ev);
 
 /* The difference used for cut detection between two consecutive samples. */

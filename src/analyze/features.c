@@ -6,8 +6,16 @@
 #include "analyze/features.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+const tg_opt tg_analyze_opts[] = {
+    {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
+     "full: look at every frame; sparse: keyframes first, then every frame of the most "
+     "promising stretches only (fast on long videos); auto: sparse beyond 2 minutes"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
 
 void tg_analysis_size(int w, int h, int *aw, int *ah)
 {

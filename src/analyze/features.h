@@ -54,6 +54,9 @@ typedef struct tg_sample {
     float quality;  /* set by select */
 } tg_sample;
 
+/* Options of the analyze stage (in tg_option_stages). */
+extern const tg_opt tg_analyze_opts[];
+
 /* Analysis size for a display size: long side TG_ANALYSIS_SIDE, even sides. */
 void tg_analysis_size(int w, int h, int *aw, int *ah);
 

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/features.h"
 #include "core/error.h"
 #include "render/render.h"
 #include "select/select.h"
 
 const tg_opt_stage tg_option_stages[] = {
+    {"analyze", tg_analyze_opts},
     {"select", tg_select_opts},
     {"render", tg_render_opts},
     {NULL, NULL},

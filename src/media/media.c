@@ -375,13 +375,17 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    dec->thread_count = m->threads > 0 ? m->threads : 0;
+    /* frame threads pay off on long runs of frames, and cost start-up and delay on
+     * keyframe-only passes */
+    dec->thread_count = (req->flags & TG_DECODE_KEYONLY) ? 1 : m->threads > 0 ? m->threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;
     }
     if (req->flags & TG_DECODE_NONREF)
         dec->skip_frame = AVDISCARD_NONREF;
+    if (req->flags & TG_DECODE_KEYONLY)
+        dec->skip_frame = AVDISCARD_NONKEY;
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
         rc = tg_fail(ctx, TG_ECODEC, "cannot open the %s decoder (%s)", codec->name,
@@ -406,7 +410,16 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             continue;
         if (e < 0)
             break; /* end of file, or data that stops early: decode what we have */
-        if (pkt->stream_index != m->vidx) {
+        int skip = pkt->stream_index != m->vidx;
+        if (!skip && (req->flags & TG_DECODE_KEYONLY)) {
+            /* intra-only video has nothing but keyframes: keep to the sampling rate
+             * before decoding, not after */
+            int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+            double pt = pts != AV_NOPTS_VALUE ? (pts - m->t0) * av_q2d(m->tb) : -1;
+            skip = !(pkt->flags & AV_PKT_FLAG_KEY) ||
+                   (s.delivered && pt >= 0 && pt < s.last_t + req->min_interval);
+        }
+        if (skip) {
             av_packet_unref(pkt);
             continue;
         }

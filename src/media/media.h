@@ -47,6 +47,7 @@ enum tg_pix { TG_PIX_RGB24 = 0, TG_PIX_RGBA = 1 };
 enum tg_decode_flags {
     TG_DECODE_FAST = 1,    /* analysis quality: skip the loop filter, bilinear scaling */
     TG_DECODE_NONREF = 2,  /* skip non-reference frames (coarse sampling) */
+    TG_DECODE_KEYONLY = 4, /* keyframes only: a very cheap coarse pass */
 };
 
 typedef struct tg_frame {

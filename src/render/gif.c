@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <gif_lib.h>
 #include <libimagequant.h>
+#include <omp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,18 @@ struct tg_gif {
     uint8_t out[TG_GIF_OUTBUF];
 };
 
-/* ---- quality → parameters ---- */
+/* ---- quality → parameters ----
+ *
+ *   quality   tol   dither   liq speed   liq max quality
+ *     100      0     1.0        4             100
+ *      90      2     1.0        4              95
+ *      60      4     0.57       5              80
+ *      20      8     0          6              60
+ *       1     10     0          6              50
+ *
+ * The liq minimum quality is 0, so quantization never fails for being too poor.
+ * Lower quality: fewer colours, less dither noise (which LZW compresses badly) and
+ * larger changes treated as "unchanged". */
 
 static int q_tolerance(int q) { return q >= 90 ? (100 - q) / 5 : 2 + (90 - q) * 8 / 89; }
 
@@ -74,7 +86,9 @@ static float q_dither(int q)
     return q <= 20 ? 0.0f : (float)(q - 20) / 70.0f;
 }
 
-static int q_speed(int q) { return q >= 90 ? 4 : q >= 50 ? 5 : 6; }
+/* speed 6 measured -0.1 dB against speed 4 on natural video at 0.75x the time;
+ * speed 8 loses 2.4 dB (shared/notes/dependencies.md §2) */
+static int q_speed(int q) { return q >= 50 ? 6 : 8; }
 
 static int q_liq_max(int q) { return 50 + q / 2; }
 
@@ -441,6 +455,12 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         rc = tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d canvas", p->width, p->height);
         goto fail;
     }
+    /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
+     * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
+     * measured up to 20x) slower than one thread, so this thread — the one that
+     * calls libimagequant — runs its parallel regions with a single thread. Jobs run
+     * in parallel at a higher level instead. */
+    omp_set_num_threads(1);
     if (!(g->attr = liq_attr_create())) {
         rc = tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;

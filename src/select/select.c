@@ -56,7 +56,7 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void score_samples(tg_sample *s, size_t n)
+void tg_select_score(tg_sample *s, size_t n)
 {
     float *v = malloc((n ? n : 1) * sizeof(float));
     size_t m = 0;
@@ -86,8 +86,10 @@ static void score_samples(tg_sample *s, size_t n)
     }
 }
 
-/* Clean runs: consecutive samples of one shot with no flag, minus a guard. */
-static size_t find_runs(const tg_sample *s, size_t n, double end_t, double guard, run *out)
+/* Clean runs: consecutive samples of one shot with no flag, minus a guard. A run
+ * never extends past its shot's end (sparse analysis leaves gaps between shots). */
+static size_t find_runs(const tg_sample *s, size_t n, double end_t, const tg_shot *shots,
+                        double guard, run *out)
 {
     size_t nr = 0;
     for (size_t i = 0; i < n;) {
@@ -98,7 +100,7 @@ static size_t find_runs(const tg_sample *s, size_t n, double end_t, double guard
         size_t j = i;
         while (j < n && !s[j].bad && s[j].shot == s[i].shot)
             j++;
-        double t0 = s[i].t, t1 = j < n ? s[j].t : end_t;
+        double t0 = s[i].t, t1 = fmin(j < n ? s[j].t : end_t, shots[s[i].shot].end);
         /* no guard at the very start or end of the video: nothing to keep away from */
         double g0 = i == 0 ? 0 : guard, g1 = j == n ? 0 : guard;
         if (t1 - t0 - g0 - g1 > 0)
@@ -246,7 +248,7 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    size_t nr = find_runs(s, n, end_t, GUARD, runs);
+    size_t nr = find_runs(s, n, end_t, plan->shots, GUARD, runs);
     size_t want = (size_t)o->clips, np = 0, nc = 0;
     double len = o->clip_len;
     /* shorter clips rather than bad ones: try the asked length, then shorter */
@@ -276,8 +278,8 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
         len = fmin(o->clip_len, end_t);
         double best = -1, bt = 0;
         size_t mid;
-        for (double a = 0; a + len <= end_t + 1e-9; a += 0.1) {
-            double sc = window_score(s, n, a, a + len, &mid);
+        for (size_t i = 0; i < n && s[i].t + len <= end_t + 1e-9; i++) {
+            double a = s[i].t, sc = window_score(s, n, a, a + len, &mid);
             if (sc > best) {
                 best = sc;
                 bt = a;
@@ -308,7 +310,7 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    size_t nr = find_runs(s, n, end_t, KEY_GUARD, runs);
+    size_t nr = find_runs(s, n, end_t, plan->shots, KEY_GUARD, runs);
     size_t want = (size_t)o->keyframes;
     /* each pick: the best still among the shots with the fewest picks so far */
     while (plan->n_keyframes < want) {
@@ -372,7 +374,7 @@ int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double e
     for (size_t i = 0; i < ev->n_shots; i++)
         if ((rc = tg_plan_add_shot(plan, ev->shots[i])) < 0)
             return tg_fail(ctx, rc, "cannot add shots to the plan");
-    score_samples(s, n);
+    tg_select_score(s, n);
     /* samples of repeated shots and of the intro they repeat: keep out of the picks */
     if ((rc = choose_segments(ctx, s, n, end_t, o, plan)) < 0)
         return rc;

@@ -18,6 +18,9 @@
 /* Options of this stage (in tg_option_stages). */
 extern const tg_opt tg_select_opts[];
 
+/* Set s[i].quality in [0,1] from the signals (near 0 for flagged samples). */
+void tg_select_score(tg_sample *s, size_t n);
+
 /* Score samples (sets s[i].quality) and fill plan's shots, segments, keyframes,
  * poster and warnings. end_t is the time just past the last sample. */
 int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double end_t,

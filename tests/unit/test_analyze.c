@@ -135,7 +135,7 @@ START_TEST(events_find_every_defect)
     size_t n;
     tg_sample *s = series(&n);
     tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, W, H, &ev), 0);
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, NULL, 0, W, H, &ev), 0);
     /* the hard cut A→B, and no cut inside a panning scene */
     int found = 0;
     for (size_t i = 0; i < ev.n_cuts; i++) {
@@ -190,7 +190,7 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
     size_t n;
     tg_sample *s = series(&n);
     tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, W, H, &ev), 0);
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, NULL, 0, W, H, &ev), 0);
     tg_options o;
     tg_options_default(&o);
     o.clips = 3;
@@ -243,7 +243,7 @@ START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
         tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2.0, W, H, &ev), 0);
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2.0, NULL, 0, W, H, &ev), 0);
     tg_options o;
     tg_options_default(&o);
     tg_plan *p = tg_plan_new();

@@ -100,9 +100,10 @@ static int good_shot(json_t *tr, double a, double b)
     return -1;
 }
 
-START_TEST(story_plan_keeps_to_good_material)
+static void check_story_plan(const char *analysis)
 {
-    json_t *tr = truth("story.mp4"), *p = plan_of(tgt_fixture("story.mp4"), NULL, NULL);
+    json_t *tr = truth("story.mp4"),
+           *p = plan_of(tgt_fixture("story.mp4"), "--analysis", analysis);
     json_t *bad = json_object_get(tr, "bad"), *segs = json_object_get(p, "segments");
     ck_assert_int_eq(json_array_size(segs), 3);
     size_t i;
@@ -152,12 +153,41 @@ START_TEST(story_plan_keeps_to_good_material)
         json_t *s;
         json_array_foreach(json_object_get(p, "shots"), k, s) found |=
             fabs(num(s, "start") - c) < 0.2 || fabs(num(s, "end") - c) < 0.2;
-        if (c > 2.5) /* the cut into the fade-in at 2.0 is inside a transition */
+        /* the cut into the fade-in at 2.0 is inside a transition; sparse analysis
+         * only sees the stretches it decoded */
+        if (c > 2.5 && !strcmp(analysis, "full"))
             ck_assert_msg(found, "no shot edge at the cut %.2f", c);
     }
     json_t *src = json_object_get(p, "source");
     ck_assert_int_eq((int)num(src, "width"), 640);
     ck_assert(fabs(num(src, "duration") - 40.0) < 0.1);
+    json_decref(p);
+    json_decref(tr);
+}
+
+START_TEST(story_plan_keeps_to_good_material)
+{
+    check_story_plan("full");
+}
+END_TEST
+
+/* keyframes first, then only the promising stretches: the same guarantees */
+START_TEST(sparse_analysis_keeps_the_same_guarantees)
+{
+    check_story_plan("sparse");
+    json_t *tr = truth("long.mp4"), *p = plan_of(tgt_fixture("long.mp4"), "--analysis",
+                                                  "sparse");
+    size_t i, k;
+    json_t *g, *cut;
+    ck_assert_int_eq(json_array_size(json_object_get(p, "segments")), 3);
+    json_array_foreach(json_object_get(p, "segments"), i, g) {
+        double a = num(g, "start"), b = num(g, "end");
+        json_array_foreach(json_object_get(tr, "cuts"), k, cut) {
+            double c = json_number_value(cut);
+            ck_assert_msg(!(c > a - 0.1 && c < b + 0.1), "clip %.2f-%.2f crosses the cut %.2f",
+                          a, b, c);
+        }
+    }
     json_decref(p);
     json_decref(tr);
 }
@@ -508,6 +538,7 @@ Suite *suite_cli(void)
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("end-to-end");
     tcase_add_test(tc, story_plan_keeps_to_good_material);
+    tcase_add_test(tc, sparse_analysis_keeps_the_same_guarantees);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);

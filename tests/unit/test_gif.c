@@ -1,0 +1,707 @@
+/*
+ * test_gif.c — the GIF encoder (src/render/gif.c): synthetic frames are encoded to a
+ * scratch file, decoded back with giflib (tests/gifdecode.c) and composited like a
+ * browser, then checked: header, frame count, delays, loop count, picture quality per
+ * frame, inter-frame cropping/transparency, delay merging of identical frames,
+ * parameter validation, write errors, interrupted and short writes, determinism and
+ * parallel encoders.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gif_lib.h>
+#include <math.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "render/gif.h"
+#include "util.h"
+
+Suite *suite_gif(void);
+
+/* ---- synthetic frames ---- */
+
+typedef void (*gen_fn)(uint8_t *rgba, int w, int h, int i);
+
+static uint8_t clamp8(double v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v)); }
+
+/* Smooth colour gradient that drifts a little each frame. */
+static void gen_gradient(uint8_t *rgba, int w, int h, int i)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
+            p[0] = clamp8(255.0 * x / (w - 1 > 0 ? w - 1 : 1));
+            p[1] = clamp8(255.0 * y / (h - 1 > 0 ? h - 1 : 1));
+            p[2] = clamp8(128 + 100 * sin((x + y) / 40.0 + i * 0.3));
+            p[3] = 255;
+        }
+}
+
+/* A static textured background with a 12x12 square moving by (5,3) per frame. */
+#define SQ 12
+#define SQ_DX 5
+#define SQ_DY 3
+static void gen_square(uint8_t *rgba, int w, int h, int i)
+{
+    gen_gradient(rgba, w, h, 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (((x / 8) + (y / 8)) % 2 == 0) /* a checker texture on the gradient */
+                rgba[((size_t)y * (size_t)w + (size_t)x) * 4 + 2] /= 2;
+    int x0 = 10 + SQ_DX * i, y0 = 10 + SQ_DY * i;
+    for (int y = y0; y < y0 + SQ && y < h; y++)
+        for (int x = x0; x < x0 + SQ && x < w; x++) {
+            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
+            p[0] = 250, p[1] = 20, p[2] = 30;
+        }
+}
+
+/* Uniform noise, different in every frame (a fixed LCG: reproducible). */
+static void gen_noise(uint8_t *rgba, int w, int h, int i)
+{
+    uint32_t s = 12345u + 7919u * (uint32_t)i;
+    for (size_t k = 0; k < (size_t)w * (size_t)h; k++) {
+        for (int c = 0; c < 3; c++) {
+            s = s * 1664525u + 1013904223u;
+            rgba[k * 4 + (size_t)c] = (uint8_t)(s >> 24);
+        }
+        rgba[k * 4 + 3] = 255;
+    }
+}
+
+/* Frame i of gen_still is frame i / 3 of gen_gradient: runs of 3 identical frames. */
+static void gen_still(uint8_t *rgba, int w, int h, int i)
+{
+    gen_gradient(rgba, w, h, 10 * (i / 3));
+}
+
+static bool contains(const char *hay, size_t n, const char *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0)
+            return true;
+    return false;
+}
+
+static uint8_t *make_frame(gen_fn gen, int w, int h, int i)
+{
+    uint8_t *f = malloc((size_t)w * (size_t)h * 4);
+    ck_assert_ptr_nonnull(f);
+    gen(f, w, h, i);
+    return f;
+}
+
+/* PSNR of RGB over the whole frame; 99 when identical. */
+static double psnr(const uint8_t *a, const uint8_t *b, int w, int h)
+{
+    double se = 0;
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t k = 0; k < n; k++)
+        for (int c = 0; c < 3; c++) {
+            double d = (double)a[k * 4 + (size_t)c] - b[k * 4 + (size_t)c];
+            se += d * d;
+        }
+    double mse = se / (double)(n * 3);
+    return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
+}
+
+/* ---- encoding helpers ---- */
+
+static tg_gif_params params(int w, int h, int q)
+{
+    return (tg_gif_params){.width = w, .height = h, .quality = q, .loop_count = 0};
+}
+
+/* Encode frames 0..n-1 of gen into fd; delays[i] or 10 cs. Returns the first error. */
+static int encode_fd(tg_ctx *ctx, int fd, const tg_gif_params *p, gen_fn gen, int n,
+                     const int *delays)
+{
+    tg_gif *g = NULL;
+    int rc = tg_gif_begin(ctx, fd, p, &g);
+    if (rc < 0)
+        return rc;
+    uint8_t *f = malloc((size_t)p->width * (size_t)p->height * 4);
+    if (!f) {
+        tg_gif_free(&g);
+        return TG_ENOMEM;
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        gen(f, p->width, p->height, i);
+        rc = tg_gif_add(ctx, g, f, delays ? delays[i] : 10);
+    }
+    free(f);
+    if (rc < 0) {
+        tg_gif_free(&g);
+        return rc;
+    }
+    return tg_gif_end(ctx, &g);
+}
+
+/* Encode to a fresh scratch file; returns its path (caller frees), fails the test on error. */
+static char *encode_file(const tg_gif_params *p, gen_fn gen, int n, const int *delays)
+{
+    char *path = tgt_tmp_path(".gif");
+    ck_assert_ptr_nonnull(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+    tg_ctx *ctx = tg_ctx_new();
+    int rc = encode_fd(ctx, fd, p, gen, n, delays);
+    ck_assert_msg(rc == 0, "encode failed: %d %s", rc, tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+    close(fd);
+    return path;
+}
+
+static void load(const char *path, tgt_gif *d)
+{
+    ck_assert_msg(tgt_gif_load(path, d) == 0, "cannot decode %s", path);
+}
+
+/* Every decoded frame i matches source frame i with at least min_db dB PSNR. */
+static void check_psnr(const tgt_gif *d, gen_fn gen, double min_db)
+{
+    for (int i = 0; i < d->frames; i++) {
+        uint8_t *src = make_frame(gen, d->width, d->height, i);
+        double db = psnr(src, d->rgba[i], d->width, d->height);
+        ck_assert_msg(db >= min_db, "frame %d: PSNR %.2f dB < %.2f dB", i, db, min_db);
+        for (size_t k = 0; k < (size_t)d->width * (size_t)d->height; k++)
+            ck_assert_msg(d->rgba[i][k * 4 + 3] == 255, "frame %d pixel %zu is not opaque", i, k);
+        free(src);
+    }
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_header_and_metadata)
+{
+    const int delays[5] = {4, 7, 10, 1, 250};
+    tg_gif_params p = params(97, 61, 90);
+    char *path = encode_file(&p, gen_gradient, 5, delays);
+
+    size_t len = 0;
+    char *bytes = tgt_read_file(path, &len);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_ge(len, 13);
+    ck_assert_int_eq(memcmp(bytes, "GIF89a", 6), 0);
+    ck_assert_int_eq((uint8_t)bytes[6] | (uint8_t)bytes[7] << 8, 97);
+    ck_assert_int_eq((uint8_t)bytes[8] | (uint8_t)bytes[9] << 8, 61);
+    ck_assert_int_eq((uint8_t)bytes[len - 1], 0x3b); /* trailer */
+    static const char loop[] = "\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00";
+    ck_assert_msg(contains(bytes, len, loop, sizeof(loop) - 1), "no NETSCAPE2.0 loop block");
+    free(bytes);
+
+    tgt_gif d;
+    load(path, &d);
+    ck_assert_int_eq(d.width, 97);
+    ck_assert_int_eq(d.height, 61);
+    ck_assert_int_eq(d.frames, 5);
+    ck_assert_int_eq(d.loop_count, 0);
+    const int want[5] = {4, 7, 10, 2, 250}; /* 1 cs is written as 2 */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(d.delays_cs[i], want[i]);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_loop_count)
+{
+    tg_gif_params p = params(16, 16, 80);
+    p.loop_count = 300;
+    char *path = encode_file(&p, gen_gradient, 2, NULL);
+    tgt_gif d;
+    load(path, &d);
+    ck_assert_int_eq(d.loop_count, 300);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_gradient_psnr)
+{
+    static const struct {
+        int q;
+        double min_db;
+    } cases[] = {{100, 30}, {90, 30}, {60, 30}, {10, 28}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        tg_gif_params p = params(160, 120, cases[c].q);
+        char *path = encode_file(&p, gen_gradient, 6, NULL);
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, 6);
+        check_psnr(&d, gen_gradient, cases[c].min_db);
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+    }
+}
+END_TEST
+
+START_TEST(test_quality_changes_size)
+{
+    tg_gif_params hi = params(160, 120, 100), lo = params(160, 120, 20);
+    char *ph = encode_file(&hi, gen_gradient, 6, NULL),
+         *pl = encode_file(&lo, gen_gradient, 6, NULL);
+    long sh = tgt_file_size(ph), sl = tgt_file_size(pl);
+    ck_assert_msg(sl < sh * 3 / 4, "quality 20: %ld bytes, quality 100: %ld bytes", sl, sh);
+    unlink(ph);
+    unlink(pl);
+    free(ph);
+    free(pl);
+}
+END_TEST
+
+START_TEST(test_noise)
+{
+    tg_gif_params p = params(64, 48, 90);
+    char *path = encode_file(&p, gen_noise, 4, NULL);
+    tgt_gif d;
+    load(path, &d);
+    ck_assert_int_eq(d.frames, 4);
+    /* uniform RGB noise in 256 colours: about 27.5 dB is what a palette can do */
+    check_psnr(&d, gen_noise, 24);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_moving_square_is_cropped)
+{
+    enum { W = 200, H = 150, N = 10 };
+    tg_gif_params p = params(W, H, 90);
+    char *one = encode_file(&p, gen_square, 1, NULL);
+    char *all = encode_file(&p, gen_square, N, NULL);
+    long s1 = tgt_file_size(one), sn = tgt_file_size(all);
+    ck_assert_msg(sn < s1 + s1 / 2, "%d frames: %ld bytes, one full frame: %ld bytes", N, sn, s1);
+
+    tgt_gif d;
+    load(all, &d);
+    ck_assert_int_eq(d.frames, N);
+    check_psnr(&d, gen_square, 28);
+    /* the square itself is shown exactly where it is in the source */
+    for (int i = 0; i < N; i++)
+        for (int y = 10 + SQ_DY * i; y < 10 + SQ_DY * i + SQ; y++)
+            for (int x = 10 + SQ_DX * i; x < 10 + SQ_DX * i + SQ; x++) {
+                const uint8_t *c = d.rgba[i] + ((size_t)y * W + (size_t)x) * 4;
+                ck_assert_msg(abs(c[0] - 250) <= 20 && abs(c[1] - 20) <= 20 && abs(c[2] - 30) <= 20,
+                              "frame %d (%d,%d) = %d,%d,%d", i, x, y, c[0], c[1], c[2]);
+            }
+    tgt_gif_free(&d);
+
+    /* frames 2..n are the union of the old and new square, transparent elsewhere */
+    int err = 0;
+    GifFileType *gf = DGifOpenFileName(all, &err);
+    ck_assert_ptr_nonnull(gf);
+    ck_assert_int_eq(DGifSlurp(gf), GIF_OK);
+    ck_assert_int_eq(gf->ImageCount, N);
+    ck_assert_int_eq(gf->SavedImages[0].ImageDesc.Width, W);
+    ck_assert_int_eq(gf->SavedImages[0].ImageDesc.Height, H);
+    for (int i = 1; i < N; i++) {
+        const GifImageDesc *im = &gf->SavedImages[i].ImageDesc;
+        ck_assert_int_eq(im->Left, 10 + SQ_DX * (i - 1));
+        ck_assert_int_eq(im->Top, 10 + SQ_DY * (i - 1));
+        ck_assert_int_eq(im->Width, SQ + SQ_DX);
+        ck_assert_int_eq(im->Height, SQ + SQ_DY);
+        GraphicsControlBlock gcb;
+        ck_assert_int_eq(DGifSavedExtensionToGCB(gf, i, &gcb), GIF_OK);
+        ck_assert_int_eq(gcb.DisposalMode, DISPOSE_DO_NOT);
+        ck_assert_int_ne(gcb.TransparentColor, NO_TRANSPARENT_COLOR);
+    }
+    DGifCloseFile(gf, NULL);
+    unlink(one);
+    unlink(all);
+    free(one);
+    free(all);
+}
+END_TEST
+
+START_TEST(test_identical_frames_merge)
+{
+    tg_gif_params p = params(40, 30, 90);
+    char *path = encode_file(&p, gen_still, 3, NULL); /* 3 identical frames of 10 cs */
+    tgt_gif d;
+    load(path, &d);
+    ck_assert_int_eq(d.frames, 1);
+    ck_assert_int_eq(d.delays_cs[0], 30);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+
+    /* A A A B B B C with delays 1..7: runs merge, the sums are kept */
+    const int delays[7] = {1, 2, 3, 4, 5, 6, 7};
+    path = encode_file(&p, gen_still, 7, delays);
+    load(path, &d);
+    ck_assert_int_eq(d.frames, 3);
+    ck_assert_int_eq(d.delays_cs[0], 6);
+    ck_assert_int_eq(d.delays_cs[1], 15);
+    ck_assert_int_eq(d.delays_cs[2], 7);
+    for (int i = 0; i < 3; i++) {
+        uint8_t *src = make_frame(gen_still, 40, 30, 3 * i);
+        double db = psnr(src, d.rgba[i], 40, 30);
+        ck_assert_msg(db >= 30, "frame %d: %.2f dB", i, db);
+        free(src);
+    }
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_long_still_splits_delay)
+{
+    /* merged delays past the 16-bit GIF limit continue in a 1x1 transparent frame */
+    const int delays[3] = {40000, 40000, 100};
+    tg_gif_params p = params(20, 20, 90);
+    char *path = encode_file(&p, gen_still, 3, delays);
+    tgt_gif d;
+    load(path, &d);
+    ck_assert_int_eq(d.frames, 2);
+    ck_assert_int_eq(d.delays_cs[0], 40000);
+    ck_assert_int_eq(d.delays_cs[1], 40100);
+    ck_assert_int_eq(memcmp(d.rgba[0], d.rgba[1], 20 * 20 * 4), 0);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_bad_parameters)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    static char dummy;
+    tg_gif *g = (tg_gif *)(void *)&dummy; /* begin must reset it to NULL */
+    int fd = open("/dev/null", O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    static const tg_gif_params bad[] = {
+        {0, 10, 90, 0}, {10, 0, 90, 0},   {4097, 10, 90, 0}, {10, 4097, 90, 0},
+        {10, 10, 0, 0}, {10, 10, 101, 0}, {10, 10, 90, -1},  {10, 10, 90, 65536},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tg_ctx_clear(ctx);
+        ck_assert_int_eq(tg_gif_begin(ctx, fd, &bad[i], &g), TG_EINVAL);
+        ck_assert_ptr_null(g);
+        ck_assert_str_ne(tg_ctx_message(ctx), "");
+    }
+    tg_gif_params ok = params(10, 10, 90);
+    ck_assert_int_eq(tg_gif_begin(ctx, -1, &ok, &g), TG_EINVAL);
+    ck_assert_int_eq(tg_gif_begin(ctx, fd, NULL, &g), TG_EINVAL);
+    ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, NULL), TG_EINVAL);
+
+    ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, &g), 0);
+    uint8_t *f = make_frame(gen_gradient, 10, 10, 0);
+    ck_assert_int_eq(tg_gif_add(ctx, g, f, 0), TG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "delay"));
+    ck_assert_int_eq(tg_gif_add(ctx, g, f, 65536), TG_EINVAL);
+    ck_assert_int_eq(tg_gif_add(ctx, g, NULL, 10), TG_EINVAL);
+    ck_assert_int_eq(tg_gif_add(ctx, NULL, f, 10), TG_EINVAL);
+    /* a rejected argument does not spoil the encoder */
+    ck_assert_int_eq(tg_gif_add(ctx, g, f, 10), 0);
+    ck_assert_int_eq(tg_gif_end(ctx, &g), 0);
+    ck_assert_ptr_null(g);
+    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EINVAL);
+    ck_assert_int_eq(tg_gif_end(ctx, NULL), TG_EINVAL);
+    free(f);
+    close(fd);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+START_TEST(test_end_without_frames)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_gif *g = NULL;
+    int fd = open("/dev/null", O_WRONLY);
+    tg_gif_params p = params(10, 10, 90);
+    ck_assert_int_eq(tg_gif_begin(ctx, fd, &p, &g), 0);
+    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EINVAL);
+    ck_assert_ptr_null(g);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "no frame"));
+    close(fd);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+START_TEST(test_free_abandons)
+{
+    char *path = tgt_tmp_path(".gif");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_gif *g = NULL;
+    tg_gif_params p = params(32, 32, 90);
+    ck_assert_int_eq(tg_gif_begin(NULL, fd, &p, &g), 0);
+    uint8_t *f = make_frame(gen_noise, 32, 32, 0);
+    ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
+    ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
+    tg_gif_free(&g);
+    ck_assert_ptr_null(g);
+    tg_gif_free(&g);
+    tg_gif_free(NULL);
+    ck_assert_int_ne(fcntl(fd, F_GETFD), -1); /* still the caller's */
+    close(fd);
+    free(f);
+    /* buffered output was dropped, so no half GIF with a trailer exists */
+    ck_assert_int_eq(tgt_file_size(path), 0);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_fd_stays_open)
+{
+    char *path = tgt_tmp_path(".gif");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_gif_params p = params(24, 24, 90);
+    ck_assert_int_eq(encode_fd(NULL, fd, &p, gen_gradient, 3, NULL), 0);
+    ck_assert_int_ne(fcntl(fd, F_GETFD), -1);
+    long before = tgt_file_size(path);
+    ck_assert_int_eq(write(fd, "x", 1), 1);
+    ck_assert_int_eq(tgt_file_size(path), before + 1);
+    close(fd);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_write_errors)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_gif_params p = params(24, 24, 90);
+    /* write(2) on a read-only fd: EBADF surfaces at the latest in tg_gif_end */
+    int fd = open("/dev/null", O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(encode_fd(ctx, fd, &p, gen_gradient, 2, NULL), TG_EIO);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "Bad file descriptor") != NULL, "message: %s",
+                  tg_ctx_message(ctx));
+    close(fd);
+
+    /* a full disk while frames are still being added: the encoder stays failed */
+    fd = open("/dev/full", O_WRONLY);
+    if (fd < 0) {
+        tg_ctx_free(&ctx);
+        return;
+    }
+    enum { W = 300, H = 300 };
+    p = params(W, H, 90);
+    tg_gif *g = NULL;
+    ck_assert_int_eq(tg_gif_begin(ctx, fd, &p, &g), 0);
+    uint8_t *f = malloc((size_t)W * H * 4);
+    int rc = 0, i;
+    for (i = 0; i < 10 && rc == 0; i++) {
+        gen_noise(f, W, H, i);
+        rc = tg_gif_add(ctx, g, f, 10);
+    }
+    ck_assert_int_eq(rc, TG_EIO);
+    ck_assert_int_le(i, 3); /* 64 KiB buffer: the first noise frame overflows it */
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "No space") != NULL, "message: %s",
+                  tg_ctx_message(ctx));
+    ck_assert_int_eq(tg_gif_add(ctx, g, f, 10), TG_EIO);
+    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EIO);
+    ck_assert_ptr_null(g);
+    free(f);
+    close(fd);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+/* square + noise patch: exercises crops, transparency and full frames */
+static void gen_mixed(uint8_t *rgba, int w, int h, int i)
+{
+    gen_square(rgba, w, h, i);
+    if (i % 3 == 2) {
+        uint8_t *n = malloc((size_t)w * (size_t)h * 4);
+        if (!n)
+            return;
+        gen_noise(n, w, h, i);
+        for (int y = h / 2; y < h; y++)
+            memcpy(rgba + (size_t)y * (size_t)w * 4 + (size_t)w * 2, n + (size_t)y * (size_t)w * 4,
+                   (size_t)w * 2);
+        free(n);
+    }
+}
+
+START_TEST(test_deterministic)
+{
+    tg_gif_params p = params(120, 90, 75);
+    char *a = encode_file(&p, gen_mixed, 8, NULL), *b = encode_file(&p, gen_mixed, 8, NULL);
+    size_t la = 0, lb = 0;
+    char *da = tgt_read_file(a, &la), *db = tgt_read_file(b, &lb);
+    ck_assert_ptr_nonnull(da);
+    ck_assert_ptr_nonnull(db);
+    ck_assert_uint_gt(la, 100);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_int_eq(memcmp(da, db, la), 0);
+    free(da);
+    free(db);
+    unlink(a);
+    unlink(b);
+    free(a);
+    free(b);
+}
+END_TEST
+
+typedef struct job {
+    const char *path;
+    int rc;
+    char msg[256];
+} job;
+
+static void *encode_thread(void *arg)
+{
+    job *j = arg;
+    tg_ctx *ctx = tg_ctx_new();
+    int fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    tg_gif_params p = params(120, 90, 75);
+    j->rc = fd < 0 ? TG_EIO : encode_fd(ctx, fd, &p, gen_mixed, 8, NULL);
+    snprintf(j->msg, sizeof(j->msg), "%s", tg_ctx_message(ctx));
+    if (fd >= 0)
+        close(fd);
+    tg_ctx_free(&ctx);
+    return NULL;
+}
+
+START_TEST(test_parallel_encoders)
+{
+    tg_gif_params p = params(120, 90, 75);
+    char *ref = encode_file(&p, gen_mixed, 8, NULL);
+    size_t lr = 0;
+    char *dr = tgt_read_file(ref, &lr);
+    ck_assert_ptr_nonnull(dr);
+    enum { T = 3 };
+    job jobs[T];
+    char *paths[T];
+    pthread_t th[T];
+    for (int t = 0; t < T; t++) {
+        paths[t] = tgt_tmp_path(".gif");
+        jobs[t] = (job){.path = paths[t], .rc = -99};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, encode_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < T; t++) {
+        ck_assert_msg(jobs[t].rc == 0, "thread %d: %d %s", t, jobs[t].rc, jobs[t].msg);
+        size_t l = 0;
+        char *d = tgt_read_file(paths[t], &l);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_uint_eq(l, lr);
+        ck_assert_msg(memcmp(d, dr, l) == 0, "thread %d output differs", t);
+        free(d);
+        unlink(paths[t]);
+        free(paths[t]);
+    }
+    free(dr);
+    unlink(ref);
+    free(ref);
+}
+END_TEST
+
+/* Reads a pipe to the end, slowly, into a buffer. */
+typedef struct drain {
+    int fd;
+    char *buf;
+    size_t len, cap;
+} drain;
+
+static void *drain_thread(void *arg)
+{
+    drain *d = arg;
+    for (;;) {
+        if (d->len + 4096 > d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 65536;
+            d->buf = realloc(d->buf, d->cap);
+            if (!d->buf)
+                return NULL;
+        }
+        ssize_t k = read(d->fd, d->buf + d->len, 4096);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return NULL;
+        d->len += (size_t)k;
+        usleep(300);
+    }
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+START_TEST(test_pipe_with_signals)
+{
+    /* A slow reader on a pipe and a 1 ms timer signal without SA_RESTART: writes block,
+     * get interrupted (EINTR) or come back short; the output must still be complete. */
+    tg_gif_params p = params(256, 256, 90); /* noise: about 80 KB a frame */
+    char *ref = encode_file(&p, gen_noise, 6, NULL);
+    size_t lr = 0;
+    char *dr = tgt_read_file(ref, &lr);
+    ck_assert_ptr_nonnull(dr);
+
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    struct sigaction sa = {0}, old_sa;
+    sa.sa_handler = on_alarm; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old_sa), 0);
+    sigset_t alarm_set;
+    sigemptyset(&alarm_set);
+    sigaddset(&alarm_set, SIGALRM);
+    /* the reader thread inherits a mask with SIGALRM blocked: the encoder gets them all */
+    pthread_sigmask(SIG_BLOCK, &alarm_set, NULL);
+    drain d = {.fd = fds[0]};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, drain_thread, &d), 0);
+    pthread_sigmask(SIG_UNBLOCK, &alarm_set, NULL);
+    struct itimerval it = {{0, 1000}, {0, 1000}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &it, NULL);
+
+    tg_ctx *ctx = tg_ctx_new();
+    int rc = encode_fd(ctx, fds[1], &p, gen_noise, 6, NULL);
+
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old_sa, NULL);
+    close(fds[1]);
+    pthread_join(th, NULL);
+    close(fds[0]);
+    ck_assert_msg(rc == 0, "encode to a pipe: %d %s", rc, tg_ctx_message(ctx));
+    ck_assert_uint_eq(d.len, lr);
+    ck_assert_int_eq(memcmp(d.buf, dr, lr), 0);
+    free(d.buf);
+    free(dr);
+    tg_ctx_free(&ctx);
+    unlink(ref);
+    free(ref);
+}
+END_TEST
+
+Suite *suite_gif(void)
+{
+    Suite *s = suite_create("gif");
+    TCase *tc = tcase_create("gif");
+    tcase_add_test(tc, test_header_and_metadata);
+    tcase_add_test(tc, test_loop_count);
+    tcase_add_test(tc, test_gradient_psnr);
+    tcase_add_test(tc, test_quality_changes_size);
+    tcase_add_test(tc, test_noise);
+    tcase_add_test(tc, test_moving_square_is_cropped);
+    tcase_add_test(tc, test_identical_frames_merge);
+    tcase_add_test(tc, test_long_still_splits_delay);
+    tcase_add_test(tc, test_bad_parameters);
+    tcase_add_test(tc, test_end_without_frames);
+    tcase_add_test(tc, test_free_abandons);
+    tcase_add_test(tc, test_fd_stays_open);
+    tcase_add_test(tc, test_write_errors);
+    tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_parallel_encoders);
+    tcase_add_test(tc, test_pipe_with_signals);
+    suite_add_tcase(s, tc);
+    return s;
+}
