@@ -25,20 +25,20 @@
 #include <stdint.h>
 
 /* name, value, message, HTTP status — the one error table (see src/core/error.c). */
-#define TG_ERRORS(X)                                                          \
-    X(OK, 0, "success", 200)                                                  \
-    X(EINVAL, -1, "invalid argument", 400)                                    \
-    X(ENOMEM, -2, "out of memory", 500)                                       \
-    X(EIO, -3, "input/output error", 500)                                     \
-    X(ENOENT, -4, "file not found", 404)                                      \
-    X(EFORMAT, -5, "not a recognised video file", 415)                        \
-    X(ENOVIDEO, -6, "no video stream", 422)                                   \
-    X(ECORRUPT, -7, "corrupt or truncated video", 422)                        \
-    X(ELIMIT, -8, "outside the supported limits", 422)                        \
-    X(ECODEC, -9, "video codec error", 500)                                   \
-    X(EENCODE, -10, "encoding failed", 500)                                   \
-    X(EPLAN, -11, "invalid plan", 400)                                        \
-    X(ECANCEL, -12, "cancelled", 409)                                         \
+#define TG_ERRORS(X)                                                                               \
+    X(OK, 0, "success", 200)                                                                       \
+    X(EINVAL, -1, "invalid argument", 400)                                                         \
+    X(ENOMEM, -2, "out of memory", 500)                                                            \
+    X(EIO, -3, "input/output error", 500)                                                          \
+    X(ENOENT, -4, "file not found", 404)                                                           \
+    X(EFORMAT, -5, "not a recognised video file", 415)                                             \
+    X(ENOVIDEO, -6, "no video stream", 422)                                                        \
+    X(ECORRUPT, -7, "corrupt or truncated video", 422)                                             \
+    X(ELIMIT, -8, "outside the supported limits", 422)                                             \
+    X(ECODEC, -9, "video codec error", 500)                                                        \
+    X(EENCODE, -10, "encoding failed", 500)                                                        \
+    X(EPLAN, -11, "invalid plan", 400)                                                             \
+    X(ECANCEL, -12, "cancelled", 409)                                                              \
     X(EINTERNAL, -13, "internal error", 500)
 
 enum tg_err {
@@ -68,19 +68,19 @@ enum tg_analysis { TG_ANALYSIS_AUTO = 0, TG_ANALYSIS_FULL = 1, TG_ANALYSIS_SPARS
 
 typedef struct tg_options {
     /* analyze stage */
-    int analysis;     /* enum tg_analysis */
+    int analysis; /* enum tg_analysis */
     /* select stage */
-    int clips;        /* number of clips in the GIF */
-    double clip_len;  /* seconds per clip */
-    int keyframes;    /* ranked stills */
-    int style;        /* enum tg_style */
+    int clips;       /* number of clips in the GIF */
+    double clip_len; /* seconds per clip */
+    int keyframes;   /* ranked stills */
+    int style;       /* enum tg_style */
     /* render stage */
     int width;        /* output width in pixels (height follows the aspect) */
     double fps;       /* output frame rate */
     int quality;      /* 1..100 */
     double still_len; /* seconds per still in the slideshow style */
     /* both */
-    int threads;      /* decoder threads, 0 = automatic */
+    int threads; /* decoder threads, 0 = automatic */
 } tg_options;
 
 void tg_options_default(tg_options *o);
@@ -92,7 +92,7 @@ typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM } tg_opt_type;
 typedef struct tg_opt {
     const char *name;
     tg_opt_type type;
-    size_t offset;       /* offsetof(tg_options, field) */
+    size_t offset; /* offsetof(tg_options, field) */
     double def, min, max;
     const char *choices; /* TG_OPT_ENUM: "a|b|c", the value is the index */
     const char *help;
@@ -121,10 +121,10 @@ typedef struct tg_rect {
 
 typedef struct tg_plan {
     char *path;
-    double duration;  /* seconds */
+    double duration;   /* seconds */
     int width, height; /* display size: rotation and sample aspect applied */
     double fps;
-    tg_rect crop;     /* content area in display pixels (bars removed) */
+    tg_rect crop; /* content area in display pixels (bars removed) */
     tg_shot *shots;
     size_t n_shots;
     tg_segment *segments; /* in time order */

@@ -33,7 +33,10 @@ const char *tgt_fixture(const char *name)
     return b;
 }
 
-const char *tgt_bin(void) { return env_or("TG_BIN", "build/thumbgen"); }
+const char *tgt_bin(void)
+{
+    return env_or("TG_BIN", "build/thumbgen");
+}
 
 char *tgt_tmp_path(const char *suffix)
 {

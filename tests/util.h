@@ -33,9 +33,9 @@ char *tgt_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated 
 /* A GIF decoded with giflib and composited the way a browser shows it. */
 typedef struct tgt_gif {
     int width, height, frames;
-    int loop_count;  /* -1 when there is no NETSCAPE2.0 extension */
-    int *delays_cs;  /* per frame */
-    uint8_t **rgba;  /* composited canvas after each frame, width*height*4 */
+    int loop_count; /* -1 when there is no NETSCAPE2.0 extension */
+    int *delays_cs; /* per frame */
+    uint8_t **rgba; /* composited canvas after each frame, width*height*4 */
 } tgt_gif;
 int tgt_gif_load(const char *path, tgt_gif *g); /* 0 on success */
 void tgt_gif_free(tgt_gif *g);

@@ -32,17 +32,27 @@ static const struct {
     float cut_abs, cut_rel;                      /* cut: absolute and relative-to-local jump */
     double trans_window;                         /* seconds either side for blend test */
     float trans_min_diff, trans_resid, trans_dip;
-    float blur_rel, blur_abs;                    /* blur: vs median sharpness, absolute */
-    float repeat_dist;                           /* same content */
+    float blur_rel, blur_abs; /* blur: vs median sharpness, absolute */
+    float repeat_dist;        /* same content */
 } K = {
-    .black_luma = 0.09f, .flat_contrast = 0.07f, .white_luma = 0.9f,
+    .black_luma = 0.09f,
+    .flat_contrast = 0.07f,
+    .white_luma = 0.9f,
     .uniform_contrast = 0.035f,
-    .dark_luma = 0.11f, .bright_luma = 0.9f,
-    .text_bgfrac = 0.55f, .text_edges = 0.002f, .text_color = 0.12f,
+    .dark_luma = 0.11f,
+    .bright_luma = 0.9f,
+    .text_bgfrac = 0.55f,
+    .text_edges = 0.002f,
+    .text_color = 0.12f,
     .flash_luma = 0.12f,
-    .cut_abs = 0.12f, .cut_rel = 4.0f,
-    .trans_window = 0.4, .trans_min_diff = 0.05f, .trans_resid = 0.4f, .trans_dip = 0.92f,
-    .blur_rel = 0.45f, .blur_abs = 0.02f,
+    .cut_abs = 0.12f,
+    .cut_rel = 4.0f,
+    .trans_window = 0.4,
+    .trans_min_diff = 0.05f,
+    .trans_resid = 0.4f,
+    .trans_dip = 0.92f,
+    .blur_rel = 0.45f,
+    .blur_abs = 0.02f,
     .repeat_dist = 0.06f,
 };
 
@@ -315,7 +325,8 @@ static void pass_repeats(tg_sample *s, size_t n, double end_t, const tg_events *
                     continue;
                 for (size_t q = 0; q < n; q += 1 + n / 4000)
                     if (s[q].shot == (int)i) {
-                        float d = 0.5f * tg_desc_distance(&s[p], &s[q]) + tg_thumb_diff(&s[p], &s[q]);
+                        float d =
+                            0.5f * tg_desc_distance(&s[p], &s[q]) + tg_thumb_diff(&s[p], &s[q]);
                         best = fminf(best, d);
                     }
             }

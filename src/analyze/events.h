@@ -21,7 +21,7 @@
 typedef struct tg_events {
     tg_shot *shots; /* owned; in time order, shot i = samples with .shot == i */
     size_t n_shots;
-    double *cuts;   /* owned; hard cut times (first frame of the new shot) */
+    double *cuts; /* owned; hard cut times (first frame of the new shot) */
     size_t n_cuts;
     tg_rect content; /* content area in analysis pixels (bars removed) */
 } tg_events;

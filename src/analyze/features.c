@@ -85,8 +85,8 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
     s->contrast = (float)(sqrt(var > 0 ? var : 0) / 255.0);
     double rgm = rg_s / n, ybm = yb_s / n;
     double rgsd = sqrt(fmax(0, rg_s2 / n - rgm * rgm)), ybsd = sqrt(fmax(0, yb_s2 / n - ybm * ybm));
-    s->colorful = (float)((sqrt(rgsd * rgsd + ybsd * ybsd) +
-                           0.3 * sqrt(rgm * rgm + ybm * ybm)) / 150.0);
+    s->colorful =
+        (float)((sqrt(rgsd * rgsd + ybsd * ybsd) + 0.3 * sqrt(rgm * rgm + ybm * ybm)) / 150.0);
     if (s->colorful > 1)
         s->colorful = 1;
 

@@ -22,11 +22,11 @@
 #include "media/media.h"
 
 #define TG_ANALYSIS_SIDE 192
-#define TG_THUMB_W 32
-#define TG_THUMB_H 18
-#define TG_DESC_COLOR 64 /* 4x4x4 RGB histogram */
-#define TG_DESC_EDGE 16  /* 8 orientations x 2 halves (top/bottom) */
-#define TG_DESC_N (TG_DESC_COLOR + TG_DESC_EDGE)
+#define TG_THUMB_W       32
+#define TG_THUMB_H       18
+#define TG_DESC_COLOR    64 /* 4x4x4 RGB histogram */
+#define TG_DESC_EDGE     16 /* 8 orientations x 2 halves (top/bottom) */
+#define TG_DESC_N        (TG_DESC_COLOR + TG_DESC_EDGE)
 
 /* Why a sample must not be shown (set by analyze/events.c). */
 enum tg_bad {

@@ -81,8 +81,7 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     if (errno || end == value || *end || !isfinite(v))
         return tg_fail(ctx, TG_EINVAL, "option '%s' needs a number (got '%s')", name, value);
     if (op->type == TG_OPT_INT && v != floor(v))
-        return tg_fail(ctx, TG_EINVAL, "option '%s' needs a whole number (got '%s')", name,
-                       value);
+        return tg_fail(ctx, TG_EINVAL, "option '%s' needs a whole number (got '%s')", name, value);
     if (v < op->min || v > op->max)
         return tg_fail(ctx, TG_EINVAL, "option '%s' must be between %g and %g (got %s)", name,
                        op->min, op->max, value);

@@ -25,11 +25,11 @@
 #include "select/plan.h"
 #include "select/select.h"
 
-#define MAX_SAMPLES 20000
-#define MIN_INTERVAL (1.0 / 30.0)
-#define SPARSE_AFTER 120.0   /* auto: sparse analysis for videos longer than this */
+#define MAX_SAMPLES    20000
+#define MIN_INTERVAL   (1.0 / 30.0)
+#define SPARSE_AFTER   120.0 /* auto: sparse analysis for videos longer than this */
 #define SPARSE_MAX_GOP 10.0  /* keyframes further apart than this: sparse makes no sense */
-#define REGION_MAX 8.0       /* seconds decoded densely per chosen stretch, at most */
+#define REGION_MAX     8.0   /* seconds decoded densely per chosen stretch, at most */
 
 typedef struct analysis {
     tg_sample *s;
@@ -84,7 +84,10 @@ static int analyse_full(tg_ctx *ctx, tg_media *m, int aw, int ah, analysis *an, 
 {
     const tg_media_info *in = tg_media_get_info(m);
     double interval = fmax(MIN_INTERVAL, in->duration / MAX_SAMPLES), last_t = -1;
-    tg_decode_req rq = {.width = aw, .height = ah, .pix = TG_PIX_RGB24, .flags = TG_DECODE_FAST,
+    tg_decode_req rq = {.width = aw,
+                        .height = ah,
+                        .pix = TG_PIX_RGB24,
+                        .flags = TG_DECODE_FAST,
                         .min_interval = interval};
     an->p0 = 0;
     an->p1 = 1;
@@ -103,8 +106,8 @@ static int analyse_full(tg_ctx *ctx, tg_media *m, int aw, int ah, analysis *an, 
 
 typedef struct gop {
     double t0, t1, score;
-    size_t key;   /* index of its keyframe sample */
-    int shot;     /* coarse shot of its first keyframe */
+    size_t key; /* index of its keyframe sample */
+    int shot;   /* coarse shot of its first keyframe */
     int picked;
 } gop;
 
@@ -132,8 +135,11 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
     int rc = 0;
     if (dur <= 0)
         return 1;
-    tg_decode_req rq = {.width = aw, .height = ah, .pix = TG_PIX_RGB24,
-                        .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY, .min_interval = 0.2};
+    tg_decode_req rq = {.width = aw,
+                        .height = ah,
+                        .pix = TG_PIX_RGB24,
+                        .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
+                        .min_interval = 0.2};
     if ((rc = tg_media_decode(ctx, m, &rq, on_sample, &keys, NULL)) < 0)
         goto done;
     size_t nk = keys.n;
@@ -187,9 +193,9 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
             float near = 1;
             for (size_t j = 0; j < ng; j++)
                 if (g[j].picked)
-                    near = fminf(near, 0.5f * tg_desc_distance(&keys.s[g[i].key],
-                                                               &keys.s[g[j].key]) +
-                                           tg_thumb_diff(&keys.s[g[i].key], &keys.s[g[j].key]));
+                    near =
+                        fminf(near, 0.5f * tg_desc_distance(&keys.s[g[i].key], &keys.s[g[j].key]) +
+                                        tg_thumb_diff(&keys.s[g[i].key], &keys.s[g[j].key]));
             double sc = g[i].score * (0.4 + 0.6 * fmin(1.0, near / 0.15));
             if (uses < best_uses || sc > best) {
                 best = sc;
@@ -223,8 +229,12 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         an->p1 = 0.5 + 0.5 * (done_t + (t1 - t0)) / total;
         an->t0 = t0;
         an->t1 = t1;
-        tg_decode_req dq = {.start = t0, .end = t1, .width = aw, .height = ah,
-                            .pix = TG_PIX_RGB24, .flags = TG_DECODE_FAST,
+        tg_decode_req dq = {.start = t0,
+                            .end = t1,
+                            .width = aw,
+                            .height = ah,
+                            .pix = TG_PIX_RGB24,
+                            .flags = TG_DECODE_FAST,
                             .min_interval = MIN_INTERVAL};
         if ((rc = tg_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;
@@ -287,8 +297,10 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
         sparse = 0;
     }
     if (an.n == 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "'%s': no video frame could be decoded (corrupt or "
-                     "truncated file)", path);
+        rc = tg_fail(ctx, TG_ECORRUPT,
+                     "'%s': no video frame could be decoded (corrupt or "
+                     "truncated file)",
+                     path);
         goto fail;
     }
     if ((rc = tg_progress(ctx, "select", 0)) < 0)
@@ -319,8 +331,10 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
         y1 -= 1;
     p->crop = (tg_rect){x0, y0, x1 - x0, y1 - y0};
     if (!sparse && in->duration > 0 && end_t < in->duration * 0.9 - 1.0)
-        tg_plan_add_warning(p, "the video stops at %.1f s although it claims %.1f s "
-                            "(truncated?)", end_t, in->duration);
+        tg_plan_add_warning(p,
+                            "the video stops at %.1f s although it claims %.1f s "
+                            "(truncated?)",
+                            end_t, in->duration);
     if ((rc = tg_select(ctx, an.s, an.n, &ev, end_t, o, p)) < 0)
         goto fail;
     dump_samples(an.s, an.n);
@@ -346,9 +360,10 @@ int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_optio
         return rc;
     const tg_media_info *in = tg_media_get_info(m);
     if (plan->width != in->width || plan->height != in->height) {
+        rc = tg_fail(ctx, TG_EPLAN, "the plan is for a %dx%d video but '%s' is %dx%d", plan->width,
+                     plan->height, path, in->width, in->height);
         tg_media_close(&m);
-        return tg_fail(ctx, TG_EPLAN, "the plan is for a %dx%d video but '%s' is %dx%d",
-                       plan->width, plan->height, path, in->width, in->height);
+        return rc;
     }
     rc = tg_render_run(ctx, m, plan, o, out);
     tg_media_close(&m);

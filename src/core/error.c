@@ -20,8 +20,8 @@ struct tg_ctx {
 const char *tg_strerror(int code)
 {
     switch (code) {
-#define TG_ERR_MSG(name, val, msg, http)                                      \
-    case val:                                                                 \
+#define TG_ERR_MSG(name, val, msg, http)                                                           \
+    case val:                                                                                      \
         return msg;
         TG_ERRORS(TG_ERR_MSG)
 #undef TG_ERR_MSG
@@ -32,8 +32,8 @@ const char *tg_strerror(int code)
 const char *tg_errname(int code)
 {
     switch (code) {
-#define TG_ERR_NAME(name, val, msg, http)                                     \
-    case val:                                                                 \
+#define TG_ERR_NAME(name, val, msg, http)                                                          \
+    case val:                                                                                      \
         return #name;
         TG_ERRORS(TG_ERR_NAME)
 #undef TG_ERR_NAME
@@ -44,8 +44,8 @@ const char *tg_errname(int code)
 int tg_http_status(int code)
 {
     switch (code) {
-#define TG_ERR_HTTP(name, val, msg, http)                                     \
-    case val:                                                                 \
+#define TG_ERR_HTTP(name, val, msg, http)                                                          \
+    case val:                                                                                      \
         return http;
         TG_ERRORS(TG_ERR_HTTP)
 #undef TG_ERR_HTTP
@@ -69,7 +69,10 @@ void tg_ctx_free(tg_ctx **ctx)
     *ctx = NULL;
 }
 
-const char *tg_ctx_message(const tg_ctx *ctx) { return ctx ? ctx->msg : ""; }
+const char *tg_ctx_message(const tg_ctx *ctx)
+{
+    return ctx ? ctx->msg : "";
+}
 
 void tg_ctx_clear(tg_ctx *ctx)
 {

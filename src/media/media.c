@@ -29,7 +29,7 @@ struct tg_media {
     AVFormatContext *fmt;
     int vidx;
     int threads;
-    int dirty; /* the demuxer has moved: seek before the next decode */
+    int dirty;  /* the demuxer has moved: seek before the next decode */
     int64_t t0; /* stream time of presentation 0 */
     AVRational tb;
     tg_media_info info;
@@ -95,8 +95,8 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
         }
     }
     if (m->vidx < 0) {
-        rc = tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (audio only or not a video)",
-                     path);
+        rc =
+            tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (audio only or not a video)", path);
         goto fail;
     }
     for (unsigned i = 0; i < m->fmt->nb_streams; i++)
@@ -149,8 +149,10 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     AVRational fr = av_guess_frame_rate(m->fmt, vs, NULL);
     in->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0;
     if (in->fps > TG_MEDIA_MAX_FPS || (fr.num > 0 && in->fps < 0.01)) {
-        rc = tg_fail(ctx, TG_ELIMIT, "'%s': a frame rate of %.4g fps is outside what thumbgen handles "
-                     "(0.01 to %.0f)", path, in->fps, TG_MEDIA_MAX_FPS);
+        rc = tg_fail(ctx, TG_ELIMIT,
+                     "'%s': a frame rate of %.4g fps is outside what thumbgen handles "
+                     "(0.01 to %.0f)",
+                     path, in->fps, TG_MEDIA_MAX_FPS);
         goto fail;
     }
     m->tb = vs->time_base;
@@ -173,7 +175,10 @@ fail:
     return rc;
 }
 
-const tg_media_info *tg_media_get_info(const tg_media *m) { return &m->info; }
+const tg_media_info *tg_media_get_info(const tg_media *m)
+{
+    return &m->info;
+}
 
 void tg_media_close(tg_media **pm)
 {
@@ -315,8 +320,12 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
         rotate(s->buf, ow, oh, bpp, rot, s->rot);
         img = s->rot;
     }
-    tg_frame fr = {.t = t, .width = rq->width, .height = rq->height, .stride = rq->width * bpp,
-                   .pix = rq->pix, .data = img};
+    tg_frame fr = {.t = t,
+                   .width = rq->width,
+                   .height = rq->height,
+                   .stride = rq->width * bpp,
+                   .pix = rq->pix,
+                   .data = img};
     s->last_t = t;
     s->delivered++;
     int r = s->fn(s->user, &fr);
@@ -352,8 +361,8 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
     }
 }
 
-int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn,
-                    void *user, double *last_t)
+int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
+                    double *last_t)
 {
     char eb[128];
     if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
@@ -430,8 +439,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             continue;
         }
         if (e < 0 && ++bad_packets > 1000) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "'%s': too many undecodable video packets (%s)",
-                         m->path, averr(e, eb, sizeof(eb)));
+            rc = tg_fail(ctx, TG_ECORRUPT, "'%s': too many undecodable video packets (%s)", m->path,
+                         averr(e, eb, sizeof(eb)));
             goto done;
         }
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)

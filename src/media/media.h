@@ -23,19 +23,19 @@
 typedef struct tg_media tg_media;
 
 typedef struct tg_media_info {
-    double duration;     /* seconds, from the container (may be refined by decoding) */
-    double fps;          /* average frame rate */
-    int width, height;   /* display size */
+    double duration;   /* seconds, from the container (may be refined by decoding) */
+    double fps;        /* average frame rate */
+    int width, height; /* display size */
     int coded_w, coded_h;
-    int rotation;        /* clockwise degrees applied for display: 0, 90, 180, 270 */
-    double sar;          /* sample aspect ratio (1 = square pixels) */
+    int rotation; /* clockwise degrees applied for display: 0, 90, 180, 270 */
+    double sar;   /* sample aspect ratio (1 = square pixels) */
     char codec[32];
 } tg_media_info;
 
 /* Limits enforced by tg_media_open (TG_ELIMIT beyond them). */
-#define TG_MEDIA_MIN_SIDE 16
-#define TG_MEDIA_MAX_SIDE 8192
-#define TG_MEDIA_MAX_FPS 1000.0
+#define TG_MEDIA_MIN_SIDE     16
+#define TG_MEDIA_MAX_SIDE     8192
+#define TG_MEDIA_MAX_FPS      1000.0
 #define TG_MEDIA_MAX_DURATION (24.0 * 3600.0)
 
 int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out);
@@ -54,7 +54,7 @@ typedef struct tg_frame {
     double t;        /* presentation time, seconds */
     double duration; /* until the next frame (or an estimate for the last) */
     int width, height, stride;
-    int pix;         /* enum tg_pix */
+    int pix; /* enum tg_pix */
     const uint8_t *data;
 } tg_frame;
 
@@ -62,18 +62,18 @@ typedef struct tg_frame {
 typedef int (*tg_frame_fn)(void *user, const tg_frame *f);
 
 typedef struct tg_decode_req {
-    double start, end;    /* [start, end) seconds; end <= 0 means to the end */
-    int width, height;    /* output size in display orientation */
-    tg_rect crop;         /* source area in display pixels; w == 0 means all */
-    int pix;              /* enum tg_pix */
-    int flags;            /* enum tg_decode_flags */
-    double min_interval;  /* drop frames closer than this to the last one delivered */
-    const char *stage;    /* progress stage name, or NULL for none */
+    double start, end;   /* [start, end) seconds; end <= 0 means to the end */
+    int width, height;   /* output size in display orientation */
+    tg_rect crop;        /* source area in display pixels; w == 0 means all */
+    int pix;             /* enum tg_pix */
+    int flags;           /* enum tg_decode_flags */
+    double min_interval; /* drop frames closer than this to the last one delivered */
+    const char *stage;   /* progress stage name, or NULL for none */
 } tg_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction
  * of the range done. The last decoded time is in *last_t when not NULL. */
-int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn,
-                    void *user, double *last_t);
+int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
+                    double *last_t);
 
 #endif

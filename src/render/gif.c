@@ -29,10 +29,10 @@
 
 #include "core/error.h"
 
-#define TG_GIF_MAX_SIDE 4096
+#define TG_GIF_MAX_SIDE  4096
 #define TG_GIF_MAX_DELAY 65535
 #define TG_GIF_MIN_DELAY 2 /* browsers turn 0-1 cs into 10 cs */
-#define TG_GIF_OUTBUF 65536
+#define TG_GIF_OUTBUF    65536
 
 /* A quantized frame waiting to be written. */
 typedef struct tg_gif_frame {
@@ -77,7 +77,10 @@ struct tg_gif {
  * Lower quality: fewer colours, less dither noise (which LZW compresses badly) and
  * larger changes treated as "unchanged". */
 
-static int q_tolerance(int q) { return q >= 90 ? (100 - q) / 5 : 2 + (90 - q) * 8 / 89; }
+static int q_tolerance(int q)
+{
+    return q >= 90 ? (100 - q) / 5 : 2 + (90 - q) * 8 / 89;
+}
 
 static float q_dither(int q)
 {
@@ -88,9 +91,15 @@ static float q_dither(int q)
 
 /* speed 6 measured -0.1 dB against speed 4 on natural video at 0.75x the time;
  * speed 8 loses 2.4 dB (shared/notes/dependencies.md §2) */
-static int q_speed(int q) { return q >= 50 ? 6 : 8; }
+static int q_speed(int q)
+{
+    return q >= 50 ? 6 : 8;
+}
 
-static int q_liq_max(int q) { return 50 + q / 2; }
+static int q_liq_max(int q)
+{
+    return 50 + q / 2;
+}
 
 /* ---- error translation ---- */
 
@@ -240,7 +249,10 @@ static int flush_pending(tg_ctx *ctx, tg_gif *g)
     return 0;
 }
 
-static inline int absdiff(int a, int b) { return a > b ? a - b : b - a; }
+static inline int absdiff(int a, int b)
+{
+    return a > b ? a - b : b - a;
+}
 
 /* Does pixel i need writing? See the comment at the top. */
 static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, size_t i)

@@ -26,8 +26,7 @@ int tg_image_format_for(const char *path)
     return -1;
 }
 
-int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h,
-                   int quality)
+int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h, int quality)
 {
     char eb[128];
     int rc = 0, e;
@@ -61,8 +60,7 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
         fr->quality = enc->global_quality;
     }
     if ((e = avcodec_open2(enc, codec, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EENCODE, "cannot open the image encoder (%s)",
-                     av_err2str(e));
+        rc = tg_fail(ctx, TG_EENCODE, "cannot open the image encoder (%s)", av_err2str(e));
         goto done;
     }
     fr->format = pf;
@@ -75,8 +73,7 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
     sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, enc->width, enc->height, pf,
                          SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
     if (!sws) {
-        rc = tg_fail(ctx, TG_EENCODE, "cannot convert the poster to %s",
-                     av_get_pix_fmt_name(pf));
+        rc = tg_fail(ctx, TG_EENCODE, "cannot convert the poster to %s", av_get_pix_fmt_name(pf));
         goto done;
     }
     const uint8_t *src[4] = {rgb};

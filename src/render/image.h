@@ -16,7 +16,6 @@ int tg_image_format_for(const char *path);
 
 /* Encode an RGB24 image (stride = w*3, borrowed) and write it to fd. quality 1..100
  * (JPEG only). */
-int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h,
-                   int quality);
+int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h, int quality);
 
 #endif

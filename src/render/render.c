@@ -50,12 +50,12 @@ void tg_render_size(int cw, int ch, int want_w, int *w, int *h)
 typedef struct clip_state {
     tg_ctx *ctx;
     tg_gif *gif;
-    uint8_t *prev;       /* the source frame on screen, RGBA */
+    uint8_t *prev; /* the source frame on screen, RGBA */
     int have_prev;
     size_t frame_bytes;
     double seg_start, seg_end, next_t, fps;
-    long out_index;      /* frames written so far, over all clips */
-    double done, total;  /* seconds rendered, for progress */
+    long out_index;     /* frames written so far, over all clips */
+    double done, total; /* seconds rendered, for progress */
 } clip_state;
 
 static int emit(clip_state *st, const uint8_t *rgba)
@@ -113,8 +113,8 @@ static int on_still(void *user, const tg_frame *f)
 static int grab_still(tg_ctx *ctx, tg_media *m, const tg_plan *plan, double t, int w, int h,
                       int pix, still_state *st)
 {
-    tg_decode_req rq = {.start = t, .end = t + 2.0, .width = w, .height = h, .crop = plan->crop,
-                        .pix = pix};
+    tg_decode_req rq = {
+        .start = t, .end = t + 2.0, .width = w, .height = h, .crop = plan->crop, .pix = pix};
     st->got = 0;
     int rc = tg_media_decode(ctx, m, &rq, on_still, st, NULL);
     if (rc == 0 && !st->got) {
@@ -132,8 +132,7 @@ static int cmp_key_t(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                     int fd)
+static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd)
 {
     int w, h, rc = 0;
     tg_render_size(plan->crop.w, plan->crop.h, o->width, &w, &h);
@@ -169,8 +168,12 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             st.seg_start = st.next_t = g->start;
             st.seg_end = g->end;
             st.have_prev = 0;
-            tg_decode_req rq = {.start = g->start, .end = g->end, .width = w, .height = h,
-                                .crop = plan->crop, .pix = TG_PIX_RGBA};
+            tg_decode_req rq = {.start = g->start,
+                                .end = g->end,
+                                .width = w,
+                                .height = h,
+                                .crop = plan->crop,
+                                .pix = TG_PIX_RGBA};
             if ((rc = tg_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
                 (rc = finish_clip(&st)) < 0)
                 goto done;
@@ -185,8 +188,8 @@ done:
     return rc;
 }
 
-static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                        int fd, int format)
+static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd,
+                        int format)
 {
     int w, h;
     tg_render_size(plan->crop.w, plan->crop.h, POSTER_MAX_W, &w, &h);

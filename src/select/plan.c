@@ -54,18 +54,27 @@ static int grow(void **arr, size_t n, size_t elem)
     return 0;
 }
 
-#define TG_APPEND(p, arr, cnt, v)                                                    \
-    do {                                                                             \
-        int rc_ = grow((void **)&(p)->arr, (p)->cnt, sizeof(*(p)->arr));             \
-        if (rc_ < 0)                                                                 \
-            return rc_;                                                              \
-        (p)->arr[(p)->cnt++] = (v);                                                  \
-        return 0;                                                                    \
+#define TG_APPEND(p, arr, cnt, v)                                                                  \
+    do {                                                                                           \
+        int rc_ = grow((void **)&(p)->arr, (p)->cnt, sizeof(*(p)->arr));                           \
+        if (rc_ < 0)                                                                               \
+            return rc_;                                                                            \
+        (p)->arr[(p)->cnt++] = (v);                                                                \
+        return 0;                                                                                  \
     } while (0)
 
-int tg_plan_add_shot(tg_plan *p, tg_shot v) { TG_APPEND(p, shots, n_shots, v); }
-int tg_plan_add_segment(tg_plan *p, tg_segment v) { TG_APPEND(p, segments, n_segments, v); }
-int tg_plan_add_keyframe(tg_plan *p, tg_keyframe v) { TG_APPEND(p, keyframes, n_keyframes, v); }
+int tg_plan_add_shot(tg_plan *p, tg_shot v)
+{
+    TG_APPEND(p, shots, n_shots, v);
+}
+int tg_plan_add_segment(tg_plan *p, tg_segment v)
+{
+    TG_APPEND(p, segments, n_segments, v);
+}
+int tg_plan_add_keyframe(tg_plan *p, tg_keyframe v)
+{
+    TG_APPEND(p, keyframes, n_keyframes, v);
+}
 
 int tg_plan_add_warning(tg_plan *p, const char *fmt, ...)
 {
@@ -87,7 +96,10 @@ int tg_plan_add_warning(tg_plan *p, const char *fmt, ...)
 }
 
 /* Round to milliseconds (times) or 1e-4 (scores) so the JSON stays readable. */
-static json_t *num(double v, double q) { return json_real(round(v / q) * q); }
+static json_t *num(double v, double q)
+{
+    return json_real(round(v / q) * q);
+}
 
 int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
 {
@@ -117,9 +129,9 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
     a = json_array();
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
-        json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3),
-                                           "end", num(g->end, 1e-3), "score",
-                                           num(g->score, 1e-4), "shot", g->shot));
+        json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3), "end",
+                                           num(g->end, 1e-3), "score", num(g->score, 1e-4), "shot",
+                                           g->shot));
     }
     json_object_set_new(root, "segments", a);
     a = json_array();
@@ -215,7 +227,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     what = "\"shots\" must be an array of {start, end} inside the video";
     if (a && !json_is_array(a))
         goto bad;
-    json_array_foreach(a, i, it) {
+    json_array_foreach(a, i, it)
+    {
         tg_shot v = {0};
         if (!json_is_object(it) || get_num(it, "start", 0, dur, &v.start, 1) < 0 ||
             get_num(it, "end", v.start, dur + 1, &v.end, 1) < 0 || tg_plan_add_shot(p, v) < 0)
@@ -225,7 +238,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     what = "\"segments\" must be an array of {start, end} with 0 <= start < end <= duration";
     if (a && !json_is_array(a))
         goto bad;
-    json_array_foreach(a, i, it) {
+    json_array_foreach(a, i, it)
+    {
         tg_segment v = {.shot = -1};
         if (!json_is_object(it) || get_num(it, "start", 0, dur, &v.start, 1) < 0 ||
             get_num(it, "end", v.start + 1e-3, dur + 1, &v.end, 1) < 0 ||
@@ -237,7 +251,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     what = "\"keyframes\" must be an array of {t} inside the video";
     if (a && !json_is_array(a))
         goto bad;
-    json_array_foreach(a, i, it) {
+    json_array_foreach(a, i, it)
+    {
         tg_keyframe v = {.shot = -1};
         if (!json_is_object(it) || get_num(it, "t", 0, dur, &v.t, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||

@@ -31,13 +31,13 @@ const tg_opt tg_select_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
-#define GUARD 0.25      /* seconds kept clear of cuts, transitions and defects */
+#define GUARD     0.25  /* seconds kept clear of cuts, transitions and defects */
 #define KEY_GUARD 0.2   /* the same for stills */
-#define SIMILAR 0.12f   /* content distance under which two picks look alike */
+#define SIMILAR   0.12f /* content distance under which two picks look alike */
 
 typedef struct run {
-    size_t a, b;     /* samples [a, b) */
-    double t0, t1;   /* usable time range (guard applied) */
+    size_t a, b;   /* samples [a, b) */
+    double t0, t1; /* usable time range (guard applied) */
     int shot;
 } run;
 
@@ -48,7 +48,10 @@ typedef struct cand {
     int used;
 } cand;
 
-static float clamp01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+static float clamp01(float v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -236,8 +239,8 @@ static int cmp_seg(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
-                           const tg_options *o, tg_plan *plan)
+static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_options *o,
+                           tg_plan *plan)
 {
     int rc = 0;
     run *runs = malloc((n + 1) * sizeof(run));
@@ -263,8 +266,10 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
             break;
     }
     if (np > 0 && len < o->clip_len - 1e-9)
-        tg_plan_add_warning(plan, "clips shortened to %.2f s: no clean stretch of %.2f s was long "
-                            "enough", len, o->clip_len);
+        tg_plan_add_warning(plan,
+                            "clips shortened to %.2f s: no clean stretch of %.2f s was long "
+                            "enough",
+                            len, o->clip_len);
     if (np > 0 && np < want)
         tg_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
                             np == 1 ? "" : "s", want);
@@ -289,7 +294,8 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
         int shot = i < n ? s[i].shot : -1;
         if ((rc = tg_plan_add_segment(plan, (tg_segment){bt, bt + len, fmax(0, best), shot})))
             goto done;
-        tg_plan_add_warning(plan, "no clean material was found (black, blank, blurred, text or "
+        tg_plan_add_warning(plan,
+                            "no clean material was found (black, blank, blurred, text or "
                             "transitions throughout); the clip shows the best available moment");
     }
     qsort(plan->segments, plan->n_segments, sizeof(tg_segment), cmp_seg);
@@ -300,8 +306,8 @@ done:
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
 }
 
-static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
-                            const tg_options *o, tg_plan *plan)
+static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_options *o,
+                            tg_plan *plan)
 {
     run *runs = malloc((n + 1) * sizeof(run));
     uint8_t *taken = calloc(n + 1, 1);
@@ -356,7 +362,7 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t,
         if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, s[bi].quality, s[bi].shot})))
             goto done;
         tg_plan_add_warning(plan, "no clean still was found; the poster is the best available "
-                            "frame");
+                                  "frame");
     }
     plan->poster_t = plan->keyframes[0].t;
 done:

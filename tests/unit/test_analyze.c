@@ -13,8 +13,8 @@
 #include "analyze/features.h"
 #include "select/select.h"
 
-#define W 192
-#define H 108
+#define W    192
+#define H    108
 #define RATE 25.0
 
 /* A textured scene: coloured waves at several frequencies; `detail` scales the fine
@@ -28,8 +28,7 @@ static void scene(uint8_t *rgb, int seed, double shift, double detail)
         for (int x = 0; x < W; x++) {
             double X = x + shift;
             double v = 45 * sin(X * f1 + y * f1 * 0.7 + ph) + 30 * sin(X * f2 - y * f2 * 1.3) +
-                       detail * 40 * sin(X * f3 + y * f3 * 0.9 + ph) *
-                           sin(y * f3 * 1.1 - X * 0.2);
+                       detail * 40 * sin(X * f3 + y * f3 * 0.9 + ph) * sin(y * f3 * 1.1 - X * 0.2);
             uint8_t *p = rgb + (y * W + x) * 3;
             int c[3] = {cr, cg, cb};
             for (int k = 0; k < 3; k++) {
@@ -39,7 +38,10 @@ static void scene(uint8_t *rgb, int seed, double shift, double detail)
         }
 }
 
-static void fill(uint8_t *rgb, int v) { memset(rgb, v, (size_t)W * H * 3); }
+static void fill(uint8_t *rgb, int v)
+{
+    memset(rgb, v, (size_t)W * H * 3);
+}
 
 static void text_card(uint8_t *rgb)
 {
@@ -107,7 +109,10 @@ static tg_sample *series(size_t *n_out)
     return s;
 }
 
-static size_t at(double t) { return (size_t)lround(t * RATE); }
+static size_t at(double t)
+{
+    return (size_t)lround(t * RATE);
+}
 
 START_TEST(features_measure_what_they_name)
 {
@@ -141,10 +146,8 @@ START_TEST(events_find_every_defect)
     for (size_t i = 0; i < ev.n_cuts; i++) {
         if (fabs(ev.cuts[i] - 2.0) < 0.05)
             found = 1;
-        ck_assert_msg(!(ev.cuts[i] > 0.2 && ev.cuts[i] < 1.8), "cut at %.2f inside A",
-                      ev.cuts[i]);
-        ck_assert_msg(!(ev.cuts[i] > 5.8 && ev.cuts[i] < 7.8), "cut at %.2f inside C",
-                      ev.cuts[i]);
+        ck_assert_msg(!(ev.cuts[i] > 0.2 && ev.cuts[i] < 1.8), "cut at %.2f inside A", ev.cuts[i]);
+        ck_assert_msg(!(ev.cuts[i] > 5.8 && ev.cuts[i] < 7.8), "cut at %.2f inside C", ev.cuts[i]);
     }
     ck_assert_msg(found, "no cut at 2.0 (%zu cuts)", ev.n_cuts);
     ck_assert(s[at(3.0)].bad & TG_BAD_FLASH);
@@ -167,8 +170,7 @@ START_TEST(events_find_every_defect)
         ck_assert_msg(s[at(t)].bad & TG_BAD_REPEAT, "repeat at %.2f not flagged (%#x)", t,
                       s[at(t)].bad);
     /* the clean interiors stay clean */
-    static const double clean[][2] = {{0.3, 1.7}, {2.3, 2.8}, {3.3, 3.7}, {6.0, 7.6},
-                                      {9.3, 10.7}};
+    static const double clean[][2] = {{0.3, 1.7}, {2.3, 2.8}, {3.3, 3.7}, {6.0, 7.6}, {9.3, 10.7}};
     for (size_t k = 0; k < sizeof(clean) / sizeof(clean[0]); k++)
         for (double t = clean[k][0]; t < clean[k][1]; t += 0.04)
             ck_assert_msg(s[at(t)].bad == 0, "clean sample at %.2f flagged %#x", t, s[at(t)].bad);

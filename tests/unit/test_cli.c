@@ -72,7 +72,8 @@ static int in_range(double a, double b, json_t *ranges, const char **kind)
 {
     size_t i;
     json_t *x;
-    json_array_foreach(ranges, i, x) {
+    json_array_foreach(ranges, i, x)
+    {
         double s = num(x, "start"), e = num(x, "end");
         if (a < e && s < b) {
             if (kind)
@@ -88,7 +89,8 @@ static int good_shot(json_t *tr, double a, double b)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(tr, "shots"), i, s) {
+    json_array_foreach(json_object_get(tr, "shots"), i, s)
+    {
         json_t *good = json_object_get(s, "good");
         if (good && !json_is_true(good))
             continue;
@@ -102,15 +104,15 @@ static int good_shot(json_t *tr, double a, double b)
 
 static void check_story_plan(const char *analysis)
 {
-    json_t *tr = truth("story.mp4"),
-           *p = plan_of(tgt_fixture("story.mp4"), "--analysis", analysis);
+    json_t *tr = truth("story.mp4"), *p = plan_of(tgt_fixture("story.mp4"), "--analysis", analysis);
     json_t *bad = json_object_get(tr, "bad"), *segs = json_object_get(p, "segments");
     ck_assert_int_eq(json_array_size(segs), 3);
     size_t i;
     json_t *g;
     int shots[8];
     double prev_end = -1;
-    json_array_foreach(segs, i, g) {
+    json_array_foreach(segs, i, g)
+    {
         double a = num(g, "start"), b = num(g, "end");
         const char *kind = NULL;
         ck_assert_msg(b - a > 1.15 && b - a < 1.25, "clip %zu lasts %.2f s", i, b - a);
@@ -130,7 +132,8 @@ static void check_story_plan(const char *analysis)
     json_t *keys = json_object_get(p, "keyframes");
     ck_assert_int_eq(json_array_size(keys), 6);
     int kshot[6];
-    json_array_foreach(keys, i, g) {
+    json_array_foreach(keys, i, g)
+    {
         double t = num(g, "t");
         const char *kind = NULL;
         ck_assert_msg(!in_range(t - 0.04, t + 0.04, bad, &kind), "keyframe %.2f in %s", t, kind);
@@ -146,7 +149,8 @@ static void check_story_plan(const char *analysis)
     ck_assert(fabs(poster - num(json_array_get(keys, 0), "t")) < 1e-6);
     /* detected shots: every truth cut is a shot edge (within two frames) */
     json_t *cut;
-    json_array_foreach(json_object_get(tr, "cuts"), i, cut) {
+    json_array_foreach(json_object_get(tr, "cuts"), i, cut)
+    {
         double c = json_number_value(cut);
         int found = 0;
         size_t k;
@@ -175,17 +179,18 @@ END_TEST
 START_TEST(sparse_analysis_keeps_the_same_guarantees)
 {
     check_story_plan("sparse");
-    json_t *tr = truth("long.mp4"), *p = plan_of(tgt_fixture("long.mp4"), "--analysis",
-                                                  "sparse");
+    json_t *tr = truth("long.mp4"), *p = plan_of(tgt_fixture("long.mp4"), "--analysis", "sparse");
     size_t i, k;
     json_t *g, *cut;
     ck_assert_int_eq(json_array_size(json_object_get(p, "segments")), 3);
-    json_array_foreach(json_object_get(p, "segments"), i, g) {
+    json_array_foreach(json_object_get(p, "segments"), i, g)
+    {
         double a = num(g, "start"), b = num(g, "end");
-        json_array_foreach(json_object_get(tr, "cuts"), k, cut) {
+        json_array_foreach(json_object_get(tr, "cuts"), k, cut)
+        {
             double c = json_number_value(cut);
-            ck_assert_msg(!(c > a - 0.1 && c < b + 0.1), "clip %.2f-%.2f crosses the cut %.2f",
-                          a, b, c);
+            ck_assert_msg(!(c > a - 0.1 && c < b + 0.1), "clip %.2f-%.2f crosses the cut %.2f", a,
+                          b, c);
         }
     }
     json_decref(p);
@@ -342,7 +347,9 @@ START_TEST(short_and_empty_videos_degrade_gracefully)
     ck_assert_int_eq(json_array_size(json_object_get(p, "segments")), 1);
     json_t *w = json_object_get(p, "warnings");
     ck_assert_int_ge(json_array_size(w), 1);
-    ck_assert_ptr_nonnull(strstr(json_dumps(w, 0), "no clean"));
+    char *wt = json_dumps(w, 0);
+    ck_assert_ptr_nonnull(strstr(wt, "no clean"));
+    free(wt);
     json_decref(p);
 }
 END_TEST
@@ -382,7 +389,9 @@ START_TEST(truncated_data_still_gives_a_thumbnail_and_says_so)
     json_t *g;
     ck_assert_int_ge(json_array_size(segs), 1);
     json_array_foreach(segs, i, g) ck_assert(num(g, "end") < 17.5);
-    ck_assert_ptr_nonnull(strstr(json_dumps(json_object_get(p, "warnings"), 0), "truncated"));
+    char *wt = json_dumps(json_object_get(p, "warnings"), 0);
+    ck_assert_ptr_nonnull(strstr(wt, "truncated"));
+    free(wt);
     json_decref(p);
 }
 END_TEST
@@ -391,8 +400,22 @@ END_TEST
 static char *ffmpeg_make(const char *lavfi, const char *seconds)
 {
     char *out = tgt_tmp_path(".mp4");
-    char *argv[] = {"/usr/bin/ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", (char *)lavfi,
-                    "-t", (char *)seconds, "-c:v", "libx264", "-pix_fmt", "yuv420p", out, NULL};
+    char *argv[] = {"/usr/bin/ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    (char *)lavfi,
+                    "-t",
+                    (char *)seconds,
+                    "-c:v",
+                    "libx264",
+                    "-pix_fmt",
+                    "yuv420p",
+                    out,
+                    NULL};
     tgt_run r;
     ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
     ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
@@ -468,8 +491,7 @@ START_TEST(edited_plan_is_rendered_as_given)
                "\"segments\":[{\"start\":8.0,\"end\":9.0},{\"start\":19.0,\"end\":19.5}]}");
     fclose(f);
     tgt_run r;
-    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--plan", plan, "-o", gif, "--fps", "10",
-             NULL);
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--plan", plan, "-o", gif, "--fps", "10", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tgt_run_free(&r);
     tgt_gif g;
@@ -491,8 +513,8 @@ START_TEST(slideshow_shows_the_keyframes)
 {
     char *gif = tgt_tmp_path(".gif");
     tgt_run r;
-    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--style", "slideshow", "--keyframes", "4",
-             "-o", gif, NULL);
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--style", "slideshow", "--keyframes", "4", "-o",
+             gif, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tgt_run_free(&r);
     tgt_gif g;

@@ -30,7 +30,10 @@ Suite *suite_gif(void);
 
 typedef void (*gen_fn)(uint8_t *rgba, int w, int h, int i);
 
-static uint8_t clamp8(double v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v)); }
+static uint8_t clamp8(double v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+}
 
 /* Smooth colour gradient that drifts a little each frame. */
 static void gen_gradient(uint8_t *rgba, int w, int h, int i)
@@ -46,7 +49,7 @@ static void gen_gradient(uint8_t *rgba, int w, int h, int i)
 }
 
 /* A static textured background with a 12x12 square moving by (5,3) per frame. */
-#define SQ 12
+#define SQ    12
 #define SQ_DX 5
 #define SQ_DY 3
 static void gen_square(uint8_t *rgba, int w, int h, int i)
@@ -633,7 +636,10 @@ static void *drain_thread(void *arg)
     }
 }
 
-static void on_alarm(int sig) { (void)sig; }
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
 
 START_TEST(test_pipe_with_signals)
 {

@@ -63,8 +63,8 @@ static void expect_bad(const char *json, const char *needle)
     int rc = tg_plan_from_json(c, json, &p);
     ck_assert_msg(rc == TG_EPLAN, "accepted: %s", json);
     ck_assert_ptr_null(p);
-    ck_assert_msg(strstr(tg_ctx_message(c), needle), "message '%s' lacks '%s'",
-                  tg_ctx_message(c), needle);
+    ck_assert_msg(strstr(tg_ctx_message(c), needle), "message '%s' lacks '%s'", tg_ctx_message(c),
+                  needle);
     tg_ctx_free(&c);
 }
 
@@ -84,7 +84,8 @@ START_TEST(bad_plans_are_refused_with_a_reason)
     expect_bad("{" SRC ",\"segments\":{}}", "segments");
     expect_bad("{" SRC ",\"keyframes\":[{\"t\":11}]}", "keyframes");
     expect_bad("{" SRC ",\"crop\":{\"x\":10,\"y\":0,\"w\":64,\"h\":48},"
-               "\"segments\":[{\"start\":1,\"end\":2}]}", "crop");
+               "\"segments\":[{\"start\":1,\"end\":2}]}",
+               "crop");
     expect_bad("{" SRC "}", "at least one");
     expect_bad("{" SRC ",\"segments\":[{\"start\":1,\"end\":2}],\"segments\":[]}", "JSON");
 }
@@ -93,8 +94,8 @@ END_TEST
 START_TEST(minimal_plan_is_accepted)
 {
     tg_plan *p = NULL;
-    ck_assert_int_eq(tg_plan_from_json(NULL, "{" SRC ",\"segments\":[{\"start\":1,\"end\":2}]}",
-                                       &p), 0);
+    ck_assert_int_eq(
+        tg_plan_from_json(NULL, "{" SRC ",\"segments\":[{\"start\":1,\"end\":2}]}", &p), 0);
     ck_assert_int_eq(p->crop.w, 64); /* no crop: the whole frame */
     ck_assert_int_eq(p->segments[0].shot, -1);
     ck_assert(p->poster_t < 0);
