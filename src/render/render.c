@@ -150,14 +150,24 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
-        memcpy(keys, plan->keyframes, plan->n_keyframes * sizeof(*keys));
-        qsort(keys, plan->n_keyframes, sizeof(*keys), cmp_key_t);
+        /* two stills of one shot a moment apart look like a stutter: keep only the
+         * better ranked of them (keyframes are ranked best first) */
+        size_t nk = 0;
+        for (size_t i = 0; i < plan->n_keyframes; i++) {
+            const tg_keyframe *k = &plan->keyframes[i];
+            int dup = 0;
+            for (size_t j = 0; j < nk; j++)
+                dup |= k->shot >= 0 && keys[j].shot == k->shot && fabs(keys[j].t - k->t) < 4.0;
+            if (!dup)
+                keys[nk++] = *k;
+        }
+        qsort(keys, nk, sizeof(*keys), cmp_key_t);
         still_state ss = {.buf = st.prev, .bytes = st.frame_bytes};
         int delay = (int)lround(o->still_len * 100);
-        for (size_t i = 0; i < plan->n_keyframes; i++) {
+        for (size_t i = 0; i < nk; i++) {
             if ((rc = grab_still(ctx, m, plan, keys[i].t, w, h, TG_PIX_RGBA, &ss)) < 0 ||
                 (rc = tg_gif_add(ctx, st.gif, st.prev, delay)) < 0 ||
-                (rc = tg_progress(ctx, "render", (double)(i + 1) / plan->n_keyframes)) < 0)
+                (rc = tg_progress(ctx, "render", (double)(i + 1) / nk)) < 0)
                 goto done;
         }
     } else {
