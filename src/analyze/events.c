@@ -56,25 +56,6 @@ static const struct {
     .repeat_dist = 0.06f,
 };
 
-float tg_cut_distance(const tg_sample *a, const tg_sample *b)
-{
-    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-static float median_of(float *v, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof(float), cmp_float);
-    return v[n / 2];
-}
-
 static void pass_defects(tg_sample *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -128,7 +109,7 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
     if (!d || !cuts)
         goto done;
     for (size_t i = 1; i < n; i++)
-        d[i] = tg_cut_distance(&s[i - 1], &s[i]);
+        d[i] = tg_sample_distance(&s[i - 1], &s[i]);
     for (size_t i = 1; i < n; i++) {
         if (d[i] < K.cut_abs || (s[i].bad & TG_BAD_FLASH) || (s[i - 1].bad & TG_BAD_FLASH))
             continue;
@@ -136,7 +117,7 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
         for (size_t j = i > 8 ? i - 8 : 1; j < i + 9 && j < n && m < 32; j++)
             if (j != i)
                 win[m++] = d[j];
-        float local = median_of(win, m);
+        float local = tg_median(win, m);
         if (d[i] < K.cut_rel * local)
             continue;
         /* a peak, not a shoulder of a gradual change */
@@ -187,17 +168,11 @@ static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
     return fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
 }
 
+/* the sample nearest at or after t, clamped to the last one */
 static size_t index_at(const tg_sample *s, size_t n, double t)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s[mid].t < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n ? lo : n - 1;
+    size_t i = tg_sample_at(s, n, t);
+    return i < n ? i : n - 1;
 }
 
 static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t nc)
@@ -299,7 +274,7 @@ static void pass_blur(tg_sample *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!s[i].bad)
             v[m++] = s[i].sharp;
-    float med = median_of(v, m);
+    float med = tg_median(v, m);
     free(v);
     for (size_t i = 0; i < n; i++)
         if (s[i].sharp < K.blur_abs || (m >= 8 && s[i].sharp < K.blur_rel * med))
@@ -325,9 +300,7 @@ static void pass_repeats(tg_sample *s, size_t n, double end_t, const tg_events *
                     continue;
                 for (size_t q = 0; q < n; q += 1 + n / 4000)
                     if (s[q].shot == (int)i) {
-                        float d =
-                            0.5f * tg_desc_distance(&s[p], &s[q]) + tg_thumb_diff(&s[p], &s[q]);
-                        best = fminf(best, d);
+                        best = fminf(best, tg_sample_distance(&s[p], &s[q]));
                     }
             }
             if (best < K.repeat_dist) {

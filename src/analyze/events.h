@@ -45,7 +45,4 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
 void tg_events_classify(tg_sample *s, size_t n);
 void tg_events_free(tg_events *ev);
 
-/* The difference used for cut detection between two consecutive samples. */
-float tg_cut_distance(const tg_sample *a, const tg_sample *b);
-
 #endif

@@ -184,3 +184,35 @@ float tg_thumb_diff(const tg_sample *a, const tg_sample *b)
         acc += (unsigned)abs(a->thumb[i] - b->thumb[i]);
     return (float)acc / (255.0f * TG_THUMB_W * TG_THUMB_H);
 }
+
+float tg_sample_distance(const tg_sample *a, const tg_sample *b)
+{
+    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
+}
+
+size_t tg_sample_at(const tg_sample *s, size_t n, double t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s[mid].t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+float tg_median(float *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(float), cmp_float);
+    return v[n / 2];
+}

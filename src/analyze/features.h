@@ -17,6 +17,7 @@
 #ifndef TG_ANALYZE_FEATURES_H
 #define TG_ANALYZE_FEATURES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "media/media.h"
@@ -67,5 +68,14 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
 float tg_desc_distance(const tg_sample *a, const tg_sample *b);
 /* Mean absolute difference of the luma thumbnails in [0,1]. */
 float tg_thumb_diff(const tg_sample *a, const tg_sample *b);
+/* How different two samples look: descriptor and thumbnail together (a cut between
+ * consecutive samples, or two picks that would look alike). */
+float tg_sample_distance(const tg_sample *a, const tg_sample *b);
+
+/* Index of the first sample at or after time t (n when there is none); the samples
+ * are in time order. */
+size_t tg_sample_at(const tg_sample *s, size_t n, double t);
+/* Median of v (reorders v); 0 for n == 0. */
+float tg_median(float *v, size_t n);
 
 #endif

@@ -153,7 +153,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         for (size_t i = 0; i < nk; i++)
             fprintf(stderr, "sparse: keyframe %.2f bad %#x quality %.3f dist %.3f\n", keys.s[i].t,
                     (unsigned)keys.s[i].bad, keys.s[i].quality,
-                    i ? tg_cut_distance(&keys.s[i - 1], &keys.s[i]) : 0.0);
+                    i ? tg_sample_distance(&keys.s[i - 1], &keys.s[i]) : 0.0);
     g = calloc(nk, sizeof(*g));
     if (!g) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -162,7 +162,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
     size_t ng = 0;
     int cshot = 0;
     for (size_t i = 0; i < nk; i++) {
-        if (i && tg_cut_distance(&keys.s[i - 1], &keys.s[i]) > COARSE_CUT)
+        if (i && tg_sample_distance(&keys.s[i - 1], &keys.s[i]) > COARSE_CUT)
             cshot++;
         double t0 = keys.s[i].t, t1 = i + 1 < nk ? keys.s[i + 1].t : dur;
         if (keys.s[i].bad || (i + 1 < nk && keys.s[i + 1].bad) || t1 - t0 < 0.6)
@@ -193,9 +193,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
             float near = 1;
             for (size_t j = 0; j < ng; j++)
                 if (g[j].picked)
-                    near =
-                        fminf(near, 0.5f * tg_desc_distance(&keys.s[g[i].key], &keys.s[g[j].key]) +
-                                        tg_thumb_diff(&keys.s[g[i].key], &keys.s[g[j].key]));
+                    near = fminf(near, tg_sample_distance(&keys.s[g[i].key], &keys.s[g[j].key]));
             double sc = g[i].score * (0.4 + 0.6 * fmin(1.0, near / 0.15));
             if (uses < best_uses || sc > best) {
                 best = sc;
@@ -265,7 +263,7 @@ static void dump_samples(const tg_sample *s, size_t n)
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f\n", s[i].t,
                 s[i].luma, s[i].contrast, s[i].sharp, s[i].entropy, s[i].colorful, s[i].motion,
-                s[i].bgfrac, s[i].edges, i ? tg_cut_distance(&s[i - 1], &s[i]) : 0.0,
+                s[i].bgfrac, s[i].edges, i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0,
                 (unsigned)s[i].bad, s[i].shot, s[i].quality);
     fclose(f);
 }

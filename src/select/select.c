@@ -53,12 +53,6 @@ static float clamp01(float v)
     return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 void tg_select_score(tg_sample *s, size_t n)
 {
     float *v = malloc((n ? n : 1) * sizeof(float));
@@ -69,8 +63,7 @@ void tg_select_score(tg_sample *s, size_t n)
             if (!s[i].bad)
                 v[m++] = s[i].sharp;
         if (m) {
-            qsort(v, m, sizeof(float), cmp_float);
-            med = v[m / 2];
+            med = tg_median(v, m);
         }
         free(v);
     }
@@ -113,22 +106,9 @@ static size_t find_runs(const tg_sample *s, size_t n, double end_t, const tg_sho
     return nr;
 }
 
-static size_t first_at(const tg_sample *s, size_t n, double t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s[mid].t < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static double window_score(const tg_sample *s, size_t n, double a, double b, size_t *mid)
 {
-    size_t i = first_at(s, n, a), j = first_at(s, n, b);
+    size_t i = tg_sample_at(s, n, a), j = tg_sample_at(s, n, b);
     if (j <= i)
         j = i + 1 <= n ? i + 1 : n;
     double q = 0, lo = 1;
@@ -171,11 +151,6 @@ static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t n
     return nc;
 }
 
-static float content_dist(const tg_sample *a, const tg_sample *b)
-{
-    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
-}
-
 /* How much a pick is worth next to those already made: similar content is worth
  * less (never below half), and a longer shot is a bigger part of the video. */
 static double adjusted(const tg_sample *s, const cand *c, const cand *all, const size_t *pick,
@@ -183,7 +158,7 @@ static double adjusted(const tg_sample *s, const cand *c, const cand *all, const
 {
     float near = 1;
     for (size_t k = 0; k < np; k++)
-        near = fminf(near, content_dist(&s[all[pick[k]].mid], &s[c->mid]));
+        near = fminf(near, tg_sample_distance(&s[all[pick[k]].mid], &s[c->mid]));
     double sc = c->score * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
     if (c->shot >= 0 && (size_t)c->shot < n_shots) {
         double sl = shots[c->shot].end - shots[c->shot].start;
@@ -290,7 +265,7 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, co
                 bt = a;
             }
         }
-        size_t i = first_at(s, n, bt + len / 2);
+        size_t i = tg_sample_at(s, n, bt + len / 2);
         int shot = i < n ? s[i].shot : -1;
         if ((rc = tg_plan_add_segment(plan, (tg_segment){bt, bt + len, fmax(0, best), shot})))
             goto done;
@@ -328,17 +303,17 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, c
                 per_shot += plan->keyframes[k].shot == runs[r].shot;
             if (per_shot > best_count)
                 continue;
-            for (size_t i = first_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
+            for (size_t i = tg_sample_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
                  i++) {
                 if (taken[i])
                     continue;
                 float near = 1;
                 int clash = 0;
                 for (size_t k = 0; k < plan->n_keyframes; k++) {
-                    size_t j = first_at(s, n, plan->keyframes[k].t);
+                    size_t j = tg_sample_at(s, n, plan->keyframes[k].t);
                     j = j < n ? j : n - 1;
                     clash |= fabs(s[j].t - s[i].t) < 1.0;
-                    near = fminf(near, content_dist(&s[i], &s[j]));
+                    near = fminf(near, tg_sample_distance(&s[i], &s[j]));
                 }
                 double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
                 if (clash || (per_shot == best_count && sc <= best))
