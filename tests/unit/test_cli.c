@@ -7,6 +7,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,54 @@ START_TEST(truncated_data_still_gives_a_thumbnail_and_says_so)
 }
 END_TEST
 
+/* Flipped bytes anywhere (header included) and cut-off files: thumbgen either makes a
+ * thumbnail or says in one line why not; it never crashes or hangs. */
+START_TEST(corrupt_data_never_crashes)
+{
+    size_t len;
+    char *orig = tgt_read_file(tgt_fixture("letterbox.mp4"), &len);
+    ck_assert_ptr_nonnull(orig);
+    char *buf = malloc(len);
+    uint32_t x = 12345;
+    for (int variant = 0; variant < 8; variant++) {
+        memcpy(buf, orig, len);
+        size_t n = len;
+        int flips = variant < 4 ? 20 << variant : 5;
+        for (int k = 0; k < flips; k++) {
+            x = x * 1664525u + 1013904223u;
+            size_t at = variant >= 4 ? (x >> 8) % 4096 : (x >> 8) % len; /* 4..7: the header */
+            buf[at] = (char)(buf[at] ^ (1 + (x & 0x7f)));
+        }
+        if (variant == 7)
+            n = len / 3;
+        char *in = tgt_tmp_path(".mp4"), *gif = tgt_tmp_path(".gif");
+        FILE *f = fopen(in, "wb");
+        fwrite(buf, 1, n, f);
+        fclose(f);
+        tgt_run r;
+        thumbgen(&r, "make", in, "-o", gif, NULL);
+        ck_assert_msg(r.status == 0 || r.status == 1, "variant %d: exit %d (%s)", variant, r.status,
+                      r.err);
+        if (r.status == 1) {
+            ck_assert_msg(!strncmp(r.err, "thumbgen: error: ", 17), "variant %d: %s", variant,
+                          r.err);
+            ck_assert(!tgt_file_exists(gif));
+        } else {
+            tgt_gif g;
+            ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+            tgt_gif_free(&g);
+        }
+        tgt_run_free(&r);
+        unlink(in);
+        unlink(gif);
+        free(in);
+        free(gif);
+    }
+    free(buf);
+    free(orig);
+}
+END_TEST
+
 /* make a small video with the ffmpeg command line */
 static char *ffmpeg_make(const char *lavfi, const char *seconds)
 {
@@ -553,8 +602,9 @@ END_TEST
 
 START_TEST(real_footage_from_opencv)
 {
-    static const char *clips[] = {"Megamind.avi", "vtest.avi", "tree.avi"};
-    for (size_t i = 0; i < 3; i++) {
+    /* Megamind_bugy.avi: the same film clip with damaged data */
+    static const char *clips[] = {"Megamind.avi", "vtest.avi", "tree.avi", "Megamind_bugy.avi"};
+    for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
         char path[256];
         snprintf(path, sizeof(path), OPENCV "%s", clips[i]);
         char *gif = tgt_tmp_path(".gif"), *jpg = tgt_tmp_path(".jpg");
@@ -567,7 +617,7 @@ START_TEST(real_footage_from_opencv)
         int total = 0;
         for (int k = 0; k < g.frames; k++)
             total += g.delays_cs[k];
-        ck_assert_msg(total >= 300, "%s: GIF lasts %d cs", clips[i], total);
+        ck_assert_msg(total >= 250, "%s: GIF lasts %d cs", clips[i], total);
         ck_assert_int_ge(g.frames, 2);
         tgt_gif_free(&g);
         ck_assert(tgt_file_size(jpg) > 1000);
@@ -593,6 +643,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, bad_inputs_get_one_clear_line);
     tcase_add_test(tc, truncated_data_still_gives_a_thumbnail_and_says_so);
     tcase_add_test(tc, absurd_sizes_and_rates_are_refused);
+    tcase_add_test(tc, corrupt_data_never_crashes);
     tcase_add_test(tc, usage_errors_exit_2);
     tcase_add_test(tc, help_lists_every_option_with_its_default);
     tcase_add_test(tc, edited_plan_is_rendered_as_given);
