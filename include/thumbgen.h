@@ -79,6 +79,7 @@ typedef struct tg_options {
     double fps;       /* output frame rate */
     int quality;      /* 1..100 */
     double still_len; /* seconds per still in the slideshow style */
+    double crossfade; /* seconds of cross-fade between stills (0 = cut) */
     /* both */
     int threads; /* decoder threads, 0 = automatic */
 } tg_options;

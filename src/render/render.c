@@ -26,6 +26,8 @@ const tg_opt tg_render_opts[] = {
      "encoding quality, 1..100 (palette, dithering, poster JPEG)"},
     {"still-len", TG_OPT_DOUBLE, offsetof(tg_options, still_len), 0.6, 0.1, 5, NULL,
      "seconds per still in the slideshow style"},
+    {"crossfade", TG_OPT_DOUBLE, offsetof(tg_options, crossfade), 0, 0, 1, NULL,
+     "seconds of cross-fade between stills in the slideshow style (0 = a plain cut)"},
     {"threads", TG_OPT_INT, offsetof(tg_options, threads), 0, 0, 64, NULL,
      "decoder threads (0 = automatic)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -126,6 +128,23 @@ static int grab_still(tg_ctx *ctx, tg_media *m, const tg_plan *plan, double t, i
     return rc;
 }
 
+/* Frames blending a into b over o->crossfade seconds at the output frame rate. */
+static int crossfade(tg_ctx *ctx, tg_gif *gif, const uint8_t *a, const uint8_t *b, uint8_t *out,
+                     size_t bytes, const tg_options *o)
+{
+    int nf = (int)lround(o->crossfade * o->fps);
+    nf = nf < 1 ? 1 : nf;
+    int cs = (int)lround(o->crossfade * 100 / nf), rc;
+    for (int k = 1; k <= nf; k++) {
+        unsigned wb = (unsigned)(256 * k / (nf + 1)), wa = 256 - wb;
+        for (size_t i = 0; i < bytes; i++)
+            out[i] = (uint8_t)((a[i] * wa + b[i] * wb + 128) >> 8);
+        if ((rc = tg_gif_add(ctx, gif, out, cs < 2 ? 2 : cs)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int cmp_key_t(const void *a, const void *b)
 {
     double x = ((const tg_keyframe *)a)->t, y = ((const tg_keyframe *)b)->t;
@@ -139,6 +158,7 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
     tg_gif_params gp = {.width = w, .height = h, .quality = o->quality, .loop_count = 0};
     clip_state st = {.ctx = ctx, .fps = o->fps, .frame_bytes = (size_t)w * h * 4};
     tg_keyframe *keys = NULL;
+    uint8_t *first = NULL, *last = NULL, *blend = NULL;
     st.prev = malloc(st.frame_bytes);
     if (!st.prev)
         return tg_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
@@ -164,12 +184,33 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
         qsort(keys, nk, sizeof(*keys), cmp_key_t);
         still_state ss = {.buf = st.prev, .bytes = st.frame_bytes};
         int delay = (int)lround(o->still_len * 100);
+        if (o->crossfade > 0 && nk > 1) {
+            first = malloc(st.frame_bytes);
+            last = malloc(st.frame_bytes);
+            blend = malloc(st.frame_bytes);
+            if (!first || !last || !blend) {
+                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
         for (size_t i = 0; i < nk; i++) {
-            if ((rc = grab_still(ctx, m, plan, keys[i].t, w, h, TG_PIX_RGBA, &ss)) < 0 ||
-                (rc = tg_gif_add(ctx, st.gif, st.prev, delay)) < 0 ||
+            if ((rc = grab_still(ctx, m, plan, keys[i].t, w, h, TG_PIX_RGBA, &ss)) < 0)
+                goto done;
+            if (first && i > 0 &&
+                (rc = crossfade(ctx, st.gif, last, st.prev, blend, st.frame_bytes, o)) < 0)
+                goto done;
+            if ((rc = tg_gif_add(ctx, st.gif, st.prev, delay)) < 0 ||
                 (rc = tg_progress(ctx, "render", (double)(i + 1) / nk)) < 0)
                 goto done;
+            if (first) {
+                memcpy(last, st.prev, st.frame_bytes);
+                if (i == 0)
+                    memcpy(first, st.prev, st.frame_bytes);
+            }
         }
+        /* the GIF loops: fade from the last still back into the first */
+        if (first && (rc = crossfade(ctx, st.gif, last, first, blend, st.frame_bytes, o)) < 0)
+            goto done;
     } else {
         for (size_t i = 0; i < plan->n_segments; i++)
             st.total += plan->segments[i].end - plan->segments[i].start;
@@ -195,6 +236,9 @@ done:
     tg_gif_free(&st.gif);
     free(st.prev);
     free(keys);
+    free(first);
+    free(last);
+    free(blend);
     return rc;
 }
 

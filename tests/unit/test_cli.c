@@ -570,6 +570,14 @@ START_TEST(slideshow_shows_the_keyframes)
     check_gif(gif, 480, 270, 2.4, 0, &g);
     ck_assert_int_eq(g.frames, 4);
     tgt_gif_free(&g);
+    /* a cross-fade adds blended frames between stills, and from the last back to the first */
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--style", "slideshow", "--keyframes", "4",
+             "--crossfade", "0.25", "--fps", "12", "-o", gif, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    check_gif(gif, 480, 270, 2.4 + 4 * 0.24, 0.1, &g);
+    ck_assert_int_eq(g.frames, 4 + 4 * 3);
+    tgt_gif_free(&g);
     /* six keyframes, one shot picked twice: no two neighbouring stills look alike */
     thumbgen(&r, "make", tgt_fixture("story.mp4"), "--style", "slideshow", "-o", gif, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
