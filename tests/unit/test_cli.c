@@ -315,6 +315,43 @@ START_TEST(geometry_letterbox_rotation_aspect)
 }
 END_TEST
 
+START_TEST(pillarbox_bars_are_cropped)
+{
+    /* a photo pan 360 px wide inside a 480 px frame: 60 px black bars left and right */
+    char *v = tgt_tmp_path(".mp4");
+    char *argv[] = {"/usr/bin/ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-loop",
+                    "1",
+                    "-i",
+                    OPENCV "fruits.jpg",
+                    "-t",
+                    "3",
+                    "-r",
+                    "25",
+                    "-vf",
+                    "scale=640:-2,crop=360:300:x='40+t*20':y=40,format=yuv444p,"
+                    "pad=480:300:60:0:black,format=yuv420p",
+                    "-c:v",
+                    "libx264",
+                    v,
+                    NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
+    tgt_run_free(&r);
+    json_t *p = plan_of(v, NULL, NULL), *crop = json_object_get(p, "crop");
+    ck_assert_msg(fabs(num(crop, "x") - 60) <= 4 && fabs(num(crop, "w") - 360) <= 8,
+                  "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
+    ck_assert(num(crop, "y") <= 2 && num(crop, "h") >= 296);
+    json_decref(p);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 START_TEST(variable_frame_rate_plays_at_true_speed)
 {
     json_t *tr = truth("vfr.mkv"), *p = plan_of(tgt_fixture("vfr.mkv"), "--clips", "1");
@@ -646,6 +683,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_keeps_the_same_guarantees);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
+    tcase_add_test(tc, pillarbox_bars_are_cropped);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
     tcase_add_test(tc, short_and_empty_videos_degrade_gracefully);
     tcase_add_test(tc, bad_inputs_get_one_clear_line);
