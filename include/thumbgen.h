@@ -133,6 +133,8 @@ typedef struct tg_plan {
     tg_keyframe *keyframes; /* best first */
     size_t n_keyframes;
     double poster_t;
+    int analysis;    /* enum tg_analysis: how it was made (FULL or SPARSE) */
+    double analysed; /* seconds of video looked at frame by frame */
     char **warnings;
     size_t n_warnings;
 } tg_plan;

@@ -314,6 +314,9 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     p->width = in->width;
     p->height = in->height;
     p->fps = in->fps;
+    p->analysis = sparse ? TG_ANALYSIS_SPARSE : TG_ANALYSIS_FULL;
+    for (size_t k = 0; k < an.n_spans; k++)
+        p->analysed += an.spans[k].end_t - an.s[an.spans[k].first].t;
     /* content area: analysis pixels → display pixels, rounded inwards */
     double sx = (double)in->width / aw, sy = (double)in->height / ah;
     int x0 = (int)ceil(ev.content.x * sx), y0 = (int)ceil(ev.content.y * sy);

@@ -114,6 +114,12 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
     json_object_set_new(src, "height", json_integer(p->height));
     json_object_set_new(src, "fps", num(p->fps, 1e-3));
     json_object_set_new(root, "source", src);
+    /* how the plan was made: sparse analysis looked at some stretches only, so its
+     * shot list covers those stretches */
+    json_object_set_new(root, "analysis",
+                        json_pack("{s:s,s:o}", "mode",
+                                  p->analysis == TG_ANALYSIS_SPARSE ? "sparse" : "full", "seconds",
+                                  num(p->analysed, 1e-3)));
     json_t *crop = json_object();
     json_object_set_new(crop, "x", json_integer(p->crop.x));
     json_object_set_new(crop, "y", json_integer(p->crop.y));
