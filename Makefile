@@ -6,7 +6,7 @@
 #   make serve    set-up + build + start the web app (when it exists)
 #   make install  put thumbgen on PATH (PREFIX=/usr/local)
 
-PKGS    = libavformat libavcodec libavutil libswscale imagequant libgif jansson
+PKGS    = libavformat libavcodec libavutil libswscale imagequant libgif jansson libmicrohttpd sqlite3
 BUILD  ?= build
 PREFIX ?= /usr/local
 CC     ?= cc
@@ -27,7 +27,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: all setup test check bench serve install clean fixtures run-tests format-check
+.PHONY: all setup test check bench serve install clean fixtures run-tests browser-test format-check
 .DEFAULT_GOAL := all
 
 all: setup
@@ -70,8 +70,16 @@ run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
 	TG_TMP=$(abspath $(BUILD)/tmp) $(BUILD)/tests/run
 
+# The page in Debian's Chromium, driven by playwright-core (tests/browser).
+browser-test: $(BUILD)/thumbgen fixtures
+	@if [ -f tests/browser/ui.test.js ]; then \
+	    THUMBGEN_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
+	    node tests/browser/ui.test.js; fi
+
 test: setup
+	@TG_SETUP_BROWSER=1 scripts/setup
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory browser-test
 
 check: setup
 	@$(MAKE) --no-print-directory run-tests BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -82,8 +90,7 @@ bench: all
 	@bench/run
 
 serve: all
-	@echo "thumbgen: the web server is not built yet (see issue 5); 'build/thumbgen --help' lists what works now." >&2
-	@exit 1
+	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

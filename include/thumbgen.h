@@ -39,7 +39,12 @@
     X(EENCODE, -10, "encoding failed", 500)                                                        \
     X(EPLAN, -11, "invalid plan", 400)                                                             \
     X(ECANCEL, -12, "cancelled", 409)                                                              \
-    X(EINTERNAL, -13, "internal error", 500)
+    X(EINTERNAL, -13, "internal error", 500)                                                       \
+    X(ETOOBIG, -14, "too large", 413)                                                              \
+    X(EBUSY, -15, "too many jobs waiting", 429)                                                    \
+    X(EUNAVAILABLE, -16, "shutting down", 503)                                                     \
+    X(ECONFLICT, -17, "the job has already ended", 409)                                            \
+    X(EREFUSED, -18, "link refused", 422)
 
 enum tg_err {
 #define TG_ERR_ENUM(name, val, msg, http) TG_##name = (val),
@@ -160,5 +165,29 @@ typedef struct tg_outputs {
  * rename): on failure no output file is left behind. */
 int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
               const tg_outputs *out);
+
+/* ---- the web server (src/serve) ---- */
+typedef struct tg_serve_opts {
+    const char *host;     /* address to listen on, default "127.0.0.1" */
+    int port;             /* default 8000 */
+    const char *data_dir; /* database, videos/ and thumbnails/; default "./data" */
+    const char *web_dir;  /* the page's files; default "web" */
+    const char *ytdlp;    /* yt-dlp binary; default "yt-dlp" */
+    int workers;          /* analyse/render workers; default 2 */
+    int downloaders;      /* download workers; default 2 */
+    int allow_private_urls;
+    long long max_upload;  /* bytes; default 1 GiB */
+    int max_queue;         /* queued jobs before 429; default 100 */
+    int max_video_seconds; /* downloads longer than this are refused; default 4 h */
+    int download_timeout;  /* seconds; default 600 */
+    int quiet;             /* no request log on stderr */
+} tg_serve_opts;
+
+void tg_serve_opts_default(tg_serve_opts *o);
+/* Run the server until tg_serve_stop() is called (for example from a SIGINT
+ * handler). Running jobs are left to be resumed on the next start. */
+int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o);
+/* Async-signal-safe: ask a running tg_serve_run to stop. */
+void tg_serve_stop(void);
 
 #endif

@@ -9,6 +9,7 @@
  * failed (one line on stderr says why), 2 bad usage. SIGINT/SIGTERM cancel the job;
  * the library removes partial outputs.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,12 @@ static void on_signal(int sig)
 {
     (void)sig;
     tg_ctx_cancel(g_ctx);
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    tg_serve_stop();
 }
 
 typedef struct cli {
@@ -77,7 +84,8 @@ static void usage(FILE *f, const char *cmd)
                    "  -q, --quiet         no progress bar\n");
     }
     if (!cmd)
-        fprintf(f, "usage: thumbgen --version | thumbgen COMMAND --help\n");
+        fprintf(f, "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
+                   "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
 }
 
@@ -97,7 +105,7 @@ static int parse(int argc, char **argv, cli *c)
         c->cmd = argv[i++];
     const char *cmdsp = c->cmd ? (!strcmp(c->cmd, "make") ? "make " : "plan ") : "";
     if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan"))
-        return usage_error(NULL, "unknown command '%s' (commands: make, plan)", c->cmd);
+        return usage_error(NULL, "unknown command '%s' (commands: make, plan, serve)", c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -156,6 +164,112 @@ static int parse(int argc, char **argv, cli *c)
     return 0;
 }
 
+/* "500M", "2G", "100k" or plain bytes → bytes; -1 when malformed */
+static long long parse_bytes(const char *v)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || x <= 0)
+        return -1;
+    double mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024.0, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024.0 * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024.0 * 1024 * 1024, end++;
+    if (*end || x * mul > 1e15)
+        return -1;
+    return (long long)(x * mul);
+}
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f, "usage: thumbgen serve [--host 127.0.0.1] [--port 8000] [--data DIR] [--workers N]\n"
+               "                      [--downloaders N] [--ytdlp PATH] [--max-upload SIZE]\n"
+               "                      [--allow-private-urls] [--web DIR] [--quiet]\n"
+               "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
+               "  --host ADDR          address to listen on (default 127.0.0.1)\n"
+               "  --port N             port (default 8000; 0 picks a free one)\n"
+               "  --data DIR           job database, videos/ and thumbnails/ (default ./data)\n"
+               "  --workers N          analyse/render workers (default 2)\n"
+               "  --downloaders N      download workers (default 2)\n"
+               "  --ytdlp PATH         the yt-dlp to run (default: yt-dlp on PATH)\n"
+               "  --max-upload SIZE    largest upload or download, e.g. 500M (default 1G)\n"
+               "  --allow-private-urls allow links to loopback and private addresses (tests)\n"
+               "  --web DIR            the page's files (default ./web)\n"
+               "  -q, --quiet          no request log\n");
+}
+
+static int serve_main(int argc, char **argv)
+{
+    tg_serve_opts o;
+    tg_serve_opts_default(&o);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            serve_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--allow-private-urls")) {
+            o.allow_private_urls = 1;
+            continue;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o.quiet = 1;
+            continue;
+        }
+        if (!v)
+            return usage_error("serve ", "option '%s' needs a value (or is unknown)", a);
+        i++;
+        if (!strcmp(a, "--host"))
+            o.host = v;
+        else if (!strcmp(a, "--port"))
+            bad = parse_int(v, 0, 65535, &o.port);
+        else if (!strcmp(a, "--data"))
+            o.data_dir = v;
+        else if (!strcmp(a, "--web"))
+            o.web_dir = v;
+        else if (!strcmp(a, "--ytdlp"))
+            o.ytdlp = v;
+        else if (!strcmp(a, "--workers"))
+            bad = parse_int(v, 1, 64, &o.workers);
+        else if (!strcmp(a, "--downloaders"))
+            bad = parse_int(v, 1, 16, &o.downloaders);
+        else if (!strcmp(a, "--max-upload"))
+            bad = (o.max_upload = parse_bytes(v)) < 0;
+        else
+            return usage_error("serve ", "unknown option '%s'", a);
+        if (bad)
+            return usage_error("serve ", "bad value for %s", a);
+    }
+    tg_ctx *ctx = tg_ctx_new();
+    if (!ctx)
+        return 1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = tg_serve_run(ctx, &o);
+    if (rc < 0)
+        fprintf(stderr, "thumbgen: error: %s\n",
+                *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
+    tg_ctx_free(&ctx);
+    return rc < 0 ? 1 : 0;
+}
+
 static void progress_bar(void *user, const char *stage, double f)
 {
     (void)user;
@@ -211,6 +325,8 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "serve"))
+        return serve_main(argc, argv);
     cli c = {0};
     int rc = parse(argc, argv, &c);
     if (rc)

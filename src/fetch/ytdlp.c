@@ -1,0 +1,671 @@
+/*
+ * ytdlp.c — run yt-dlp as a child process to download one video (see ytdlp.h).
+ * Called by the server's workers for URL jobs; the only file that knows yt-dlp's
+ * command line and output. yt-dlp's failures are translated to TG_E* here.
+ *
+ *   spawn (argv, own process group, stdin /dev/null, stdout+stderr to pipes)
+ *     │
+ *     ▼
+ *   loop every ≤100 ms: read lines ─► "PROG …" → progress, other stdout → the path,
+ *     │                               stderr → the last ERROR line
+ *     ├── cancel (tg_progress says so) / timeout / over max_bytes ──► kill group
+ *     ▼
+ *   child exited and both pipes closed ──► waitpid ──► map exit status + text
+ *
+ * Invariants: never a shell (posix_spawnp with an argument vector; the URL comes
+ * after "--", so it can't be an option); the child is always reaped; on cancel or
+ * timeout the whole process group (yt-dlp and any ffmpeg it started) gets SIGTERM,
+ * then SIGKILL after 500 ms; on failure every file named OUT_NAME.* that appeared
+ * in out_dir during the run is removed.
+ *
+ * Limitation: with allow_private == 0 only the URL's own host is checked. yt-dlp
+ * follows HTTP redirects and resolves the name again itself, so a redirect (or a
+ * DNS answer that changes) to a private address is not caught here.
+ */
+#include "fetch/ytdlp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "fetch/addr.h"
+#include "fetch/url.h"
+
+extern char **environ;
+
+#define LINE_CAP      8192 /* longer lines are cut (a path is at most PATH_MAX) */
+#define TICK_MS       100  /* progress/cancel/timeout check interval */
+#define TERM_GRACE_MS 500
+#define EXIT_GRACE_MS 2000 /* child gone but a grandchild still holds the pipes */
+
+static const char PROG_TEMPLATE[] =
+    "download:PROG %(progress.status)s %(progress.downloaded_bytes)s "
+    "%(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress._percent_str)s "
+    "%(progress.speed)s %(progress.eta)s";
+
+typedef struct linebuf {
+    char buf[LINE_CAP];
+    size_t n;
+    int cut; /* dropping the rest of an over-long line */
+} linebuf;
+
+typedef struct run {
+    linebuf out, err;
+    char *path;          /* last non-PROG stdout line */
+    char err_line[1024]; /* last "ERROR:" line of stderr */
+    char last_err[1024]; /* last non-empty stderr line */
+    int too_big, filtered, unsupported, not_found, live;
+    double fraction;
+    double downloaded;
+} run;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- output parsing ---- */
+
+/* A number field of the progress template ("NA" or junk → 0). */
+static int num(const char *s, double *v)
+{
+    char *end;
+    double d = strtod(s, &end);
+    if (end == s || d != d || d < 0)
+        return 0;
+    *v = d;
+    return 1;
+}
+
+/* "PROG status downloaded total estimate percent speed eta" → r->fraction. */
+static void parse_prog(run *r, const char *line)
+{
+    char status[32], down[64], total[64], est[64], pct[64];
+    if (sscanf(line, "PROG %31s %63s %63s %63s %63s", status, down, total, est, pct) < 5)
+        return;
+    double d = 0, t = 0, f = -1;
+    int have_d = num(down, &d);
+    if (have_d)
+        r->downloaded = d;
+    if (strcmp(status, "finished") == 0)
+        f = 1;
+    else if (have_d && num(total, &t) && t > 0)
+        f = d / t;
+    else if (have_d && num(est, &t) && t > 0)
+        f = d / t;
+    else if (num(pct, &t))
+        f = t / 100;
+    if (f >= 0)
+        r->fraction = f > 1 ? 1 : f;
+}
+
+static void copy_line(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+}
+
+static void on_line(run *r, int is_err, char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    if (!n)
+        return;
+    if (!is_err) {
+        if (strncmp(line, "PROG ", 5) == 0) {
+            parse_prog(r, line);
+            return;
+        }
+        char *p = strdup(line);
+        if (p) {
+            free(r->path);
+            r->path = p;
+        }
+        return;
+    }
+    copy_line(r->last_err, sizeof(r->last_err), line);
+    if (strncmp(line, "ERROR:", 6) == 0)
+        copy_line(r->err_line, sizeof(r->err_line), line);
+    if (strstr(line, "larger than max-filesize"))
+        r->too_big = 1;
+    if (strstr(line, "does not pass filter"))
+        r->filtered = 1;
+    if (strstr(line, "Unsupported URL"))
+        r->unsupported = 1;
+    if (strstr(line, "HTTP Error 404"))
+        r->not_found = 1;
+    if (strstr(line, "live event") || strstr(line, "is live"))
+        r->live = 1;
+}
+
+/* Feed bytes into the stream's line buffer, calling on_line for each full line. */
+static void feed(run *r, int is_err, const char *data, size_t len)
+{
+    linebuf *lb = is_err ? &r->err : &r->out;
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (c == '\n') {
+            lb->buf[lb->n] = '\0';
+            on_line(r, is_err, lb->buf);
+            lb->n = 0;
+            lb->cut = 0;
+        } else if (!lb->cut) {
+            if (lb->n + 1 < sizeof(lb->buf))
+                lb->buf[lb->n++] = c;
+            else
+                lb->cut = 1;
+        }
+    }
+}
+
+static void flush_line(run *r, int is_err)
+{
+    linebuf *lb = is_err ? &r->err : &r->out;
+    if (lb->n) {
+        lb->buf[lb->n] = '\0';
+        on_line(r, is_err, lb->buf);
+        lb->n = 0;
+    }
+}
+
+/* Read what is available (non-blocking fd); closes it and sets -1 at end of file. */
+static void drain(run *r, int is_err, int *fd)
+{
+    char buf[4096];
+    for (int rounds = 0; rounds < 64; rounds++) {
+        ssize_t got = read(*fd, buf, sizeof(buf));
+        if (got > 0) {
+            feed(r, is_err, buf, (size_t)got);
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        flush_line(r, is_err); /* EOF or error */
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+}
+
+/* yt-dlp's error line without "ERROR: " and "[extractor] id: " prefixes. */
+static void clean_error(const char *line, char *out, size_t n)
+{
+    const char *p = line;
+    if (strncmp(p, "ERROR:", 6) == 0)
+        p += 6;
+    while (*p == ' ')
+        p++;
+    if (*p == '[') {
+        const char *rb = strchr(p, ']');
+        if (rb && rb[1] == ' ') {
+            p = rb + 2;
+            const char *colon = strstr(p, ": ");
+            if (colon && (size_t)(colon - p) == strcspn(p, " :"))
+                p = colon + 2; /* "id: " — one word before the colon */
+        }
+    }
+    size_t len = strlen(p);
+    const char *tail = strstr(p, "; please report this issue");
+    if (tail)
+        len = (size_t)(tail - p);
+    snprintf(out, n, "%.*s", (int)(len > 300 ? 300 : len), p);
+}
+
+/* ---- files ---- */
+
+typedef struct names {
+    char **v;
+    size_t n;
+} names;
+
+static void names_free(names *ns)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        free(ns->v[i]);
+    free(ns->v);
+    ns->v = NULL;
+    ns->n = 0;
+}
+
+static int prefixed(const char *name, const char *prefix, size_t plen)
+{
+    return strncmp(name, prefix, plen) == 0 && name[plen] == '.';
+}
+
+/* Names in dir that start with "prefix.": 0, or -1 when out of memory. */
+static int list_prefixed(const char *dir, const char *prefix, names *out)
+{
+    out->v = NULL;
+    out->n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t plen = strlen(prefix), cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (!prefixed(e->d_name, prefix, plen))
+            continue;
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **nv = realloc(out->v, ncap * sizeof(*nv));
+            if (!nv) {
+                rc = -1;
+                break;
+            }
+            out->v = nv;
+            cap = ncap;
+        }
+        if (!(out->v[out->n] = strdup(e->d_name))) {
+            rc = -1;
+            break;
+        }
+        out->n++;
+    }
+    closedir(d);
+    if (rc)
+        names_free(out);
+    return rc;
+}
+
+/* Remove the "prefix.*" files of dir that are not in before. */
+static void remove_new(const char *dir, const char *prefix, const names *before)
+{
+    names now;
+    if (list_prefixed(dir, prefix, &now) != 0)
+        return;
+    for (size_t i = 0; i < now.n; i++) {
+        int old = 0;
+        for (size_t j = 0; j < before->n && !old; j++)
+            old = strcmp(now.v[i], before->v[j]) == 0;
+        if (old)
+            continue;
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, now.v[i]) < sizeof(p))
+            unlink(p);
+    }
+    names_free(&now);
+}
+
+/* The file yt-dlp printed, as out_dir/NAME.ext, checked to be that file. */
+static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, char **out)
+{
+    const char *base = strrchr(printed, '/');
+    base = base ? base + 1 : printed;
+    size_t nl = strlen(o->out_name);
+    if (strncmp(base, o->out_name, nl) != 0 || base[nl] != '.')
+        return tg_fail(ctx, TG_EIO, "yt-dlp reported an unexpected file: %.300s", printed);
+    size_t dl = strlen(o->out_dir);
+    while (dl > 1 && o->out_dir[dl - 1] == '/')
+        dl--;
+    size_t n = dl + strlen(base) + 2;
+    char *cand = malloc(n);
+    if (!cand)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    snprintf(cand, n, "%.*s/%s", (int)dl, o->out_dir, base);
+    char *a = realpath(cand, NULL), *b = realpath(printed, NULL);
+    struct stat st;
+    int same = a && b && strcmp(a, b) == 0 && stat(a, &st) == 0 && S_ISREG(st.st_mode);
+    free(a);
+    free(b);
+    if (!same) {
+        free(cand);
+        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there: %.300s", printed);
+    }
+    *out = cand;
+    return 0;
+}
+
+/* ---- the child ---- */
+
+/* 1 once the child has exited (it stays a zombie: its pid and group stay ours). */
+static int has_exited(pid_t pid)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return errno == ECHILD; /* somebody else reaped it */
+    return si.si_pid == pid;
+}
+
+/* SIGTERM to the group, SIGKILL after the grace period (or at once if it is gone:
+ * that sweeps up grandchildren). The caller reaps. */
+static void stop_group(pid_t pid, int exited)
+{
+    if (!exited) {
+        kill(-pid, SIGTERM);
+        for (int waited = 0; waited < TERM_GRACE_MS && !has_exited(pid); waited += 10)
+            sleep_ms(10);
+    }
+    kill(-pid, SIGKILL);
+}
+
+static int reap(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    return st;
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int make_pipe(int p[2])
+{
+    if (pipe(p) != 0)
+        return -1;
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    return set_nonblock(p[0]);
+}
+
+/* The output template: "%" is special to yt-dlp, so it is doubled in our parts. */
+static char *out_template(const char *dir, const char *name)
+{
+    size_t n = 0;
+    for (const char *s = dir; *s; s++)
+        n += *s == '%' ? 2 : 1;
+    n += strlen(name) + 16;
+    char *t = malloc(n), *w = t;
+    if (!t)
+        return NULL;
+    for (const char *s = dir; *s; s++) {
+        *w++ = *s;
+        if (*s == '%')
+            *w++ = '%';
+    }
+    snprintf(w, n - (size_t)(w - t), "/%s.%%(ext)s", name);
+    return t;
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || *s == '.' || *s == '-' || strlen(s) > 128)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/* "200 MB", "1.5 MB" or "1000 bytes" */
+static const char *size_text(int64_t b, char *buf, size_t n)
+{
+    const int64_t mb = 1024 * 1024;
+    if (b >= mb && b % mb == 0)
+        snprintf(buf, n, "%lld MB", (long long)(b / mb));
+    else if (b >= mb)
+        snprintf(buf, n, "%.1f MB", (double)b / (double)mb);
+    else
+        snprintf(buf, n, "%lld bytes", (long long)b);
+    return buf;
+}
+
+/* Map a finished child's status and output to a result. */
+static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r, int status,
+                   char **path)
+{
+    char why[400];
+    if (WIFSIGNALED(status))
+        return tg_fail(ctx, TG_EIO, "yt-dlp was killed by signal %d", WTERMSIG(status));
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 0 && r->path)
+        return take_path(ctx, o, r->path, path);
+    char sz[32];
+    if (r->too_big && o->max_bytes > 0)
+        return tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
+                       size_text(o->max_bytes, sz, sizeof(sz)));
+    if (r->filtered && o->max_seconds > 0)
+        return tg_fail(ctx, TG_ELIMIT, "the video is longer than %d s or is a live stream",
+                       o->max_seconds);
+    if (r->filtered)
+        return tg_fail(ctx, TG_ELIMIT, "live streams are not supported");
+    if (code == 0) { /* yt-dlp is silent about the size limit when it prints */
+        char lim[160] = "";
+        int len = 0;
+        if (o->max_bytes > 0)
+            len += snprintf(lim + len, sizeof(lim) - (size_t)len, "larger than %s, ",
+                            size_text(o->max_bytes, sz, sizeof(sz)));
+        if (o->max_seconds > 0)
+            snprintf(lim + len, sizeof(lim) - (size_t)len, "longer than %d s, ", o->max_seconds);
+        return tg_fail(ctx, TG_ELIMIT, "nothing was downloaded: the video is %sor a live stream",
+                       lim);
+    }
+    clean_error(r->err_line[0] ? r->err_line : r->last_err, why, sizeof(why));
+    if (r->unsupported)
+        return tg_fail(ctx, TG_EFORMAT, "no video found at %.200s", url);
+    if (r->not_found)
+        return tg_fail(ctx, TG_ENOENT, "nothing at %.200s (HTTP 404)", url);
+    if (r->live || strstr(why, "duration"))
+        return tg_fail(ctx, TG_ELIMIT, "%s", why);
+    if (!why[0])
+        return tg_fail(ctx, TG_EIO, "yt-dlp failed with exit code %d", code);
+    return tg_fail(ctx, TG_EIO, "download failed: %s", why);
+}
+
+int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
+{
+    int rc = 0;
+    char *tmpl = NULL;
+    names before = {NULL, 0};
+    run *r = NULL;
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    pid_t pid = -1;
+    int spawned = 0, ran = 0, fa_init = 0, attr_init = 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+
+    if (path)
+        *path = NULL;
+    if (!o || !url || !*url || !path)
+        return tg_fail(ctx, TG_EINVAL, "download: missing argument");
+    if (!o->out_dir || !*o->out_dir)
+        return tg_fail(ctx, TG_EINVAL, "download: no output folder");
+    if (!valid_name(o->out_name))
+        return tg_fail(ctx, TG_EINVAL, "download: invalid output name");
+    if (!o->allow_private) {
+        tg_url u;
+        if ((rc = tg_url_parse(ctx, url, &u)) || (rc = tg_host_check(ctx, u.host, 0)))
+            return rc;
+    }
+    if (tg_progress(ctx, "download", 0) == TG_ECANCEL)
+        return TG_ECANCEL;
+
+    const char *bin = o->binary && *o->binary ? o->binary : "yt-dlp";
+    char maxsize[32], filter[64];
+    snprintf(maxsize, sizeof(maxsize), "%lld", (long long)o->max_bytes);
+    /* "<=?": pass when the duration is unknown (direct files); the decoder checks it */
+    if (o->max_seconds > 0)
+        snprintf(filter, sizeof(filter), "duration<=?%d & !is_live", o->max_seconds);
+    else
+        snprintf(filter, sizeof(filter), "!is_live");
+    tmpl = out_template(o->out_dir, o->out_name);
+    r = calloc(1, sizeof(*r));
+    if (!tmpl || !r) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    const char *argv[40];
+    int ac = 0;
+    argv[ac++] = bin;
+    argv[ac++] = "--ignore-config";
+    argv[ac++] = "--no-playlist";
+    argv[ac++] = "-f";
+    argv[ac++] = "bv*[height<=?1080]/b[height<=?1080]/b";
+    argv[ac++] = "--newline";
+    argv[ac++] = "--progress";
+    argv[ac++] = "--progress-template";
+    argv[ac++] = PROG_TEMPLATE;
+    argv[ac++] = "--print";
+    argv[ac++] = "after_move:filepath";
+    argv[ac++] = "-o";
+    argv[ac++] = tmpl;
+    if (o->max_bytes > 0) {
+        argv[ac++] = "--max-filesize";
+        argv[ac++] = maxsize;
+    }
+    argv[ac++] = "--match-filters";
+    argv[ac++] = filter;
+    argv[ac++] = "--no-part";
+    argv[ac++] = "--restrict-filenames";
+    argv[ac++] = "--no-mtime";
+    argv[ac++] = "--socket-timeout";
+    argv[ac++] = "20";
+    argv[ac++] = "--";
+    argv[ac++] = url;
+    argv[ac] = NULL;
+
+    if (list_prefixed(o->out_dir, o->out_name, &before) != 0) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (make_pipe(outp) != 0 || make_pipe(errp) != 0) {
+        rc = tg_fail(ctx, TG_EIO, "cannot create a pipe: %s", strerror(errno));
+        goto fail;
+    }
+    posix_spawn_file_actions_init(&fa);
+    fa_init = 1;
+    posix_spawnattr_init(&attr);
+    attr_init = 1;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    /* its own process group (so we can stop it and its children together), default
+     * signal dispositions and an empty mask whatever the server set for itself */
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGHUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, environ);
+    if (se != 0) {
+        if (se == ENOENT)
+            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.200s': %s)", bin,
+                         strerror(se));
+        else
+            rc = tg_fail(ctx, TG_EIO, "cannot run '%.200s': %s", bin, strerror(se));
+        goto fail;
+    }
+    spawned = ran = 1;
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+
+    int64_t start = mono_ms(), last_tick = start, exit_at = 0;
+    int exited = 0;
+    for (;;) {
+        struct pollfd fds[2];
+        int nf = 0, which[2];
+        if (outp[0] >= 0) {
+            fds[nf] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+            which[nf++] = 0;
+        }
+        if (errp[0] >= 0) {
+            fds[nf] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+            which[nf++] = 1;
+        }
+        int pr = poll(nf ? fds : NULL, (nfds_t)nf, TICK_MS);
+        if (pr < 0 && errno != EINTR) {
+            rc = tg_fail(ctx, TG_EIO, "waiting for yt-dlp: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; pr > 0 && i < nf; i++)
+            if (fds[i].revents)
+                drain(r, which[i], which[i] ? &errp[0] : &outp[0]);
+        int64_t now = mono_ms();
+        if (!exited && has_exited(pid)) {
+            exited = 1;
+            exit_at = now;
+        }
+        if (exited && outp[0] < 0 && errp[0] < 0)
+            break;
+        if (exited && now - exit_at >= EXIT_GRACE_MS)
+            break; /* a leftover child holds the pipes: stop_group sweeps it up */
+        if (now - last_tick >= TICK_MS) {
+            last_tick = now;
+            if ((rc = tg_progress(ctx, "download", r->fraction)) != 0)
+                break;
+        }
+        if (o->timeout_s > 0 && now - start >= (int64_t)o->timeout_s * 1000) {
+            rc = tg_fail(ctx, TG_ELIMIT, "the download took longer than %d s", o->timeout_s);
+            break;
+        }
+        if (o->max_bytes > 0 && r->downloaded > (double)o->max_bytes) {
+            char sz[32];
+            rc = tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
+                         size_text(o->max_bytes, sz, sizeof(sz)));
+            break;
+        }
+    }
+    stop_group(pid, exited);
+    int status = reap(pid);
+    spawned = 0;
+    if (rc == 0 && status < 0)
+        rc = tg_fail(ctx, TG_EIO, "lost track of yt-dlp: %s", strerror(errno));
+    if (rc == 0)
+        rc = outcome(ctx, o, url, r, status, path);
+    if (rc == 0)
+        tg_progress(ctx, "download", 1); /* cancel after the end: the file is there */
+
+fail:
+    if (spawned) {
+        stop_group(pid, 0);
+        reap(pid);
+    }
+    if (rc != 0 && ran)
+        remove_new(o->out_dir, o->out_name, &before);
+    if (fa_init)
+        posix_spawn_file_actions_destroy(&fa);
+    if (attr_init)
+        posix_spawnattr_destroy(&attr);
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    if (r)
+        free(r->path);
+    free(r);
+    free(tmpl);
+    names_free(&before);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * http.h — small helpers shared by the HTTP adapter (http.c) and the routes
+ * (routes.c): replies and the per-request state. Internal to src/serve.
+ */
+#ifndef TG_SERVE_HTTP_H
+#define TG_SERVE_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "serve/server.h"
+
+/* Per-request state, created on the first call for a request and freed when MHD
+ * says the request is complete. */
+typedef struct tg_req {
+    tg_server *sv;
+    int is_upload; /* multipart/form-data POST */
+    int err;       /* a TG_E code decided while the body streamed in */
+    char err_msg[256];
+    char *body; /* JSON body, NUL-terminated */
+    size_t len, cap;
+    struct MHD_PostProcessor *pp;
+    /* upload */
+    int fd;
+    char *tmp_path;
+    int64_t bytes;
+    struct AVSHA *sha;
+    uint8_t head[256];
+    size_t head_n;
+    const char *container; /* what the sniffer saw */
+    char *upload_name;
+    json_t *fields; /* the form's other fields: option name → string */
+} tg_req;
+
+/* Replies (the JSON is consumed). */
+enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j);
+enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message);
+/* A file under dir named name ([A-Za-z0-9._-], no leading dot), with Range. */
+enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
+
+/* The API (routes.c). */
+enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, const char *method);
+/* The body of POST /api/jobs has arrived (JSON or upload). */
+enum MHD_Result tg_route_submit(tg_req *r, struct MHD_Connection *c);
+
+#endif

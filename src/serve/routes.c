@@ -1,0 +1,468 @@
+/*
+ * routes.c — the API of docs/api.md, one function per route. Handlers read and
+ * write the store and answer JSON; the work itself happens in the worker pools.
+ * Nothing from a request reaches a path, a shell or SQL text: ids are checked to
+ * be 32 hex characters, file names by tg_reply_file, SQL is bound by the store.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/mem.h>
+#include <libavutil/sha.h>
+
+#include "core/error.h"
+#include "fetch/addr.h"
+#include "fetch/url.h"
+#include "serve/http.h"
+
+static int valid_id(const char *s, size_t len)
+{
+    if (len != 32)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static json_t *iso_time(int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static json_t *parse_or_null(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *job_json(const tg_job *j)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "state", json_string(tg_job_state_name(j->state)));
+    json_object_set_new(o, "stage", json_string(j->stage));
+    json_object_set_new(o, "percent", json_real(j->percent));
+    json_t *src = json_object();
+    json_object_set_new(src, "kind", json_string(j->source_kind ? j->source_kind : ""));
+    int is_url = j->source_kind && !strcmp(j->source_kind, "url");
+    json_object_set_new(src, is_url ? "url" : "name", json_string(j->source ? j->source : ""));
+    json_object_set_new(o, "source", src);
+    json_object_set_new(o, "options", parse_or_null(j->options_json));
+    if (j->err_code)
+        json_object_set_new(o, "error",
+                            json_pack("{s:s,s:s}", "code", j->err_code, "message",
+                                      j->err_message ? j->err_message : ""));
+    else
+        json_object_set_new(o, "error", json_null());
+    json_object_set_new(o, "created", iso_time(j->created));
+    json_object_set_new(o, "updated", iso_time(j->updated));
+    json_object_set_new(o, "result",
+                        j->state == TG_JOB_DONE ? parse_or_null(j->result_json) : json_null());
+    return o;
+}
+
+static enum MHD_Result reply_ctx_error(struct MHD_Connection *c, tg_ctx *ctx, int rc)
+{
+    return tg_reply_error(c, rc, tg_ctx_message(ctx));
+}
+
+/* ---- POST /api/jobs ---- */
+
+static int queue_full(tg_server *sv)
+{
+    size_t queued = 0, running = 0;
+    if (tg_store_counts(NULL, sv->store, &queued, &running) < 0)
+        return 0;
+    return queued >= (size_t)sv->opt.max_queue;
+}
+
+/* A done job for this content and options → 200 cached, else create one → 202. */
+static enum MHD_Result submit_job(tg_ctx *ctx, tg_server *sv, struct MHD_Connection *c, tg_job *job)
+{
+    tg_job done = {0};
+    if (job->content_id &&
+        tg_store_find_done(ctx, sv->store, job->content_id, job->options_json, &done) == 0) {
+        json_t *o = job_json(&done);
+        json_object_set_new(o, "cached", json_true());
+        tg_job_clear(&done);
+        return tg_reply_json(c, MHD_HTTP_OK, o);
+    }
+    if (queue_full(sv))
+        return tg_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
+    int rc = tg_store_create(ctx, sv->store, job);
+    if (rc < 0)
+        return reply_ctx_error(c, ctx, rc);
+    tg_server_notify(sv);
+    json_t *o = job_json(job);
+    json_object_set_new(o, "cached", json_false());
+    return tg_reply_json(c, MHD_HTTP_ACCEPTED, o);
+}
+
+static enum MHD_Result submit_url(tg_req *r, struct MHD_Connection *c, tg_ctx *ctx)
+{
+    json_error_t e;
+    json_t *body = json_loads(r->body ? r->body : "", 0, &e);
+    enum MHD_Result res;
+    tg_job job = {0};
+    char cid[32];
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return tg_reply_error(c, TG_EINVAL, "the request must be a JSON object {\"url\": …}");
+    }
+    json_t *url = json_object_get(body, "url"), *opts = json_object_get(body, "options");
+    tg_options o;
+    tg_options_default(&o);
+    char *otext = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+    int rc = 0;
+    if (!json_is_string(url) || !*json_string_value(url)) {
+        res = tg_reply_error(c, TG_EINVAL, "\"url\" is missing: paste a link to a video");
+        goto done;
+    }
+    if (otext && (rc = tg_options_from_json_text(ctx, otext, &o)) < 0) {
+        res = reply_ctx_error(c, ctx, rc);
+        goto done;
+    }
+    tg_url u;
+    if (tg_url_parse(ctx, json_string_value(url), &u) < 0) {
+        res = tg_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
+        goto done;
+    }
+    if (u.kind == TG_URL_DIRECT &&
+        (rc = tg_host_check(ctx, u.host, r->sv->opt.allow_private_urls)) < 0) {
+        res = tg_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
+        goto done;
+    }
+    job.source_kind = strdup("url");
+    job.source = strdup(u.kind == TG_URL_YOUTUBE ? u.canonical : json_string_value(url));
+    job.options_json = tg_options_to_json(&o);
+    if (u.kind == TG_URL_YOUTUBE) {
+        snprintf(cid, sizeof(cid), "yt-%s", u.youtube_id);
+        job.content_id = strdup(cid);
+    }
+    if (!job.source_kind || !job.source || !job.options_json) {
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        goto done;
+    }
+    res = submit_job(ctx, r->sv, c, &job);
+done:
+    tg_job_clear(&job);
+    free(otext);
+    json_decref(body);
+    return res;
+}
+
+static const char *ext_for(const char *container)
+{
+    if (!container)
+        return ".video";
+    if (!strcmp(container, "mp4"))
+        return ".mp4";
+    if (!strcmp(container, "mkv"))
+        return ".mkv";
+    if (!strcmp(container, "avi"))
+        return ".avi";
+    if (!strcmp(container, "mpegts"))
+        return ".ts";
+    return ".video";
+}
+
+static enum MHD_Result submit_upload(tg_req *r, struct MHD_Connection *c, tg_ctx *ctx)
+{
+    tg_server *sv = r->sv;
+    tg_job job = {0};
+    enum MHD_Result res;
+    char name[128], hex[65], *final = NULL;
+    if (!r->tmp_path || r->fd < 0 || r->bytes == 0)
+        return tg_reply_error(c, TG_EINVAL, "no video file was uploaded (form field \"video\")");
+    tg_options o;
+    tg_options_default(&o);
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->fields, key, v)
+    {
+        int rc = tg_options_set(ctx, &o, key, json_string_value(v));
+        if (rc < 0)
+            return reply_ctx_error(c, ctx, rc);
+    }
+    close(r->fd);
+    r->fd = -1;
+    uint8_t d[32];
+    av_sha_final(r->sha, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    snprintf(name, sizeof(name), "sha256-%.32s%s", hex, ext_for(r->container));
+    size_t n = strlen(sv->videos_dir) + strlen(name) + 2;
+    final = malloc(n);
+    if (!final)
+        return tg_reply_error(c, TG_ENOMEM, NULL);
+    snprintf(final, n, "%s/%s", sv->videos_dir, name);
+    if (access(final, F_OK) == 0) {
+        unlink(r->tmp_path); /* the same content is already here */
+    } else if (rename(r->tmp_path, final) != 0) {
+        free(final);
+        return tg_reply_error(c, TG_EIO, "the server could not store the upload");
+    }
+    free(final);
+    free(r->tmp_path);
+    r->tmp_path = NULL;
+    char cid[48], rel[160];
+    snprintf(cid, sizeof(cid), "sha256-%.32s", hex);
+    snprintf(rel, sizeof(rel), "videos/%s", name);
+    job.source_kind = strdup("upload");
+    job.source = strdup(r->upload_name ? r->upload_name : "upload");
+    job.options_json = tg_options_to_json(&o);
+    job.content_id = strdup(cid);
+    job.video_path = strdup(rel);
+    if (!job.source_kind || !job.source || !job.options_json || !job.content_id || !job.video_path)
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+    else
+        res = submit_job(ctx, sv, c, &job);
+    tg_job_clear(&job);
+    return res;
+}
+
+enum MHD_Result tg_route_submit(tg_req *r, struct MHD_Connection *c)
+{
+    if (r->err)
+        return tg_reply_error(c, r->err, r->err_msg);
+    tg_ctx *ctx = tg_ctx_new();
+    if (!ctx)
+        return tg_reply_error(c, TG_ENOMEM, NULL);
+    enum MHD_Result res = r->is_upload ? submit_upload(r, c, ctx) : submit_url(r, c, ctx);
+    tg_ctx_free(&ctx);
+    return res;
+}
+
+/* ---- Server-Sent Events ---- */
+
+typedef struct sse {
+    tg_server *sv;
+    char id[33];
+    uint64_t seen;
+    char last[96];
+    char *pending;
+    size_t plen, poff;
+    int ended;
+} sse;
+
+static void sse_set(sse *s, const char *event, json_t *data)
+{
+    char *d = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(data);
+    free(s->pending);
+    s->pending = NULL;
+    s->plen = s->poff = 0;
+    if (!d)
+        return;
+    size_t n = strlen(event) + strlen(d) + 32;
+    s->pending = malloc(n);
+    if (s->pending)
+        s->plen = (size_t)snprintf(s->pending, n, "event: %s\ndata: %s\n\n", event, d);
+    free(d);
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sse *s = cls;
+    for (;;) {
+        if (s->pending && s->poff < s->plen) {
+            size_t n = s->plen - s->poff < max ? s->plen - s->poff : max;
+            memcpy(buf, s->pending + s->poff, n);
+            s->poff += n;
+            return (ssize_t)n;
+        }
+        if (s->ended || atomic_load(&s->sv->stopping))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        tg_job j = {0};
+        if (tg_store_get(NULL, s->sv->store, s->id, &j) < 0) {
+            tg_job_clear(&j);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        char snap[96];
+        snprintf(snap, sizeof(snap), "%d|%s|%d", j.state, j.stage, (int)j.percent);
+        if (j.state == TG_JOB_DONE) {
+            sse_set(s, "done", job_json(&j));
+            s->ended = 1;
+        } else if (j.state == TG_JOB_FAILED || j.state == TG_JOB_CANCELLED) {
+            sse_set(s, "error",
+                    json_pack("{s:s,s:s}", "code",
+                              j.state == TG_JOB_CANCELLED ? "ECANCEL"
+                              : j.err_code                ? j.err_code
+                                                          : "EINTERNAL",
+                              "message",
+                              j.state == TG_JOB_CANCELLED ? "the job was cancelled"
+                              : j.err_message             ? j.err_message
+                                                          : "the job failed"));
+            s->ended = 1;
+        } else if (strcmp(snap, s->last) != 0) {
+            snprintf(s->last, sizeof(s->last), "%s", snap);
+            sse_set(s, "progress",
+                    json_pack("{s:s,s:s,s:f}", "state", tg_job_state_name(j.state), "stage",
+                              j.stage, "percent", j.percent));
+        } else {
+            uint64_t v = tg_server_wait(s->sv, s->seen, 15000);
+            if (v == s->seen) {
+                free(s->pending);
+                s->pending = strdup(": keep-alive\n\n");
+                s->plen = s->pending ? strlen(s->pending) : 0;
+                s->poff = 0;
+            }
+            s->seen = v;
+        }
+        tg_job_clear(&j);
+    }
+}
+
+static void sse_free(void *cls)
+{
+    sse *s = cls;
+    free(s->pending);
+    free(s);
+}
+
+static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const char *id)
+{
+    tg_job j = {0};
+    if (tg_store_get(NULL, sv->store, id, &j) < 0)
+        return tg_reply_error(c, TG_ENOENT, "no such job");
+    tg_job_clear(&j);
+    sse *s = calloc(1, sizeof(*s));
+    if (!s)
+        return MHD_NO;
+    s->sv = sv;
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    pthread_mutex_lock(&sv->mu);
+    s->seen = sv->version;
+    pthread_mutex_unlock(&sv->mu);
+    struct MHD_Response *rs =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, s, sse_free);
+    if (!rs) {
+        sse_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(rs, "Content-Type", "text/event-stream");
+    MHD_add_response_header(rs, "Cache-Control", "no-store");
+    MHD_add_response_header(rs, "X-Accel-Buffering", "no");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, rs);
+    MHD_destroy_response(rs);
+    return ok;
+}
+
+/* ---- the rest ---- */
+
+static int parse_size(const char *s, size_t def, size_t max, size_t *out)
+{
+    if (!s) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < 0 || (unsigned long long)v > max)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static enum MHD_Result list_jobs(tg_server *sv, struct MHD_Connection *c)
+{
+    size_t offset, limit, n = 0, total = 0;
+    if (parse_size(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"), 0, 1000000000,
+                   &offset) < 0 ||
+        parse_size(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), 20, 100,
+                   &limit) < 0)
+        return tg_reply_error(c, TG_EINVAL, "offset must be ≥ 0 and limit 0..100");
+    tg_job *jobs = NULL;
+    tg_ctx *ctx = tg_ctx_new();
+    int rc = tg_store_list(ctx, sv->store, offset, limit, &jobs, &n, &total);
+    if (rc < 0) {
+        enum MHD_Result res = reply_ctx_error(c, ctx, rc);
+        tg_ctx_free(&ctx);
+        return res;
+    }
+    tg_ctx_free(&ctx);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, job_json(&jobs[i]));
+        tg_job_clear(&jobs[i]);
+    }
+    free(jobs);
+    return tg_reply_json(c, MHD_HTTP_OK,
+                         json_pack("{s:o,s:I,s:I,s:I}", "jobs", arr, "total", (json_int_t)total,
+                                   "offset", (json_int_t)offset, "limit", (json_int_t)limit));
+}
+
+enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, const char *method)
+{
+    tg_server *sv = r->sv;
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (get && !strcmp(url, "/"))
+        return tg_reply_file(c, sv->opt.web_dir, "index.html");
+    if (get && !strncmp(url, "/static/", 8))
+        return tg_reply_file(c, sv->opt.web_dir, url + 8);
+    if (get && !strncmp(url, "/media/videos/", 14))
+        return tg_reply_file(c, sv->videos_dir, url + 14);
+    if (get && !strncmp(url, "/media/thumbnails/", 18))
+        return tg_reply_file(c, sv->thumbs_dir, url + 18);
+    if (get && !strcmp(url, "/healthz")) {
+        size_t q = 0, run = 0;
+        tg_store_counts(NULL, sv->store, &q, &run);
+        return tg_reply_json(c, MHD_HTTP_OK,
+                             json_pack("{s:b,s:i,s:I,s:I}", "ok", 1, "workers", sv->opt.workers,
+                                       "queued", (json_int_t)q, "running", (json_int_t)run));
+    }
+    if (!strcmp(url, "/api/jobs")) {
+        if (get)
+            return list_jobs(sv, c);
+        return tg_reply_error(c, TG_EINVAL, "use GET or POST on /api/jobs");
+    }
+    if (!strncmp(url, "/api/jobs/", 10)) {
+        const char *id = url + 10, *slash = strchr(id, '/');
+        size_t len = slash ? (size_t)(slash - id) : strlen(id);
+        if (!valid_id(id, len))
+            return tg_reply_error(c, TG_ENOENT, "no such job");
+        char jid[33];
+        memcpy(jid, id, 32);
+        jid[32] = '\0';
+        if (slash && !strcmp(slash, "/events") && get)
+            return events(sv, c, jid);
+        if (slash)
+            return tg_reply_error(c, TG_ENOENT, "no such route");
+        tg_ctx *ctx = tg_ctx_new();
+        enum MHD_Result res;
+        tg_job j = {0};
+        if (!strcmp(method, "DELETE")) {
+            int rc = tg_server_cancel(ctx, sv, jid);
+            if (rc == TG_ENOENT || rc < 0)
+                res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+            else if (rc == 1)
+                res = tg_reply_error(c, TG_ECONFLICT, "the job has already ended");
+            else if (tg_store_get(ctx, sv->store, jid, &j) == 0)
+                res = tg_reply_json(c, MHD_HTTP_OK, job_json(&j));
+            else
+                res = tg_reply_error(c, TG_ENOENT, "no such job");
+        } else if (get) {
+            int rc = tg_store_get(ctx, sv->store, jid, &j);
+            res = rc == 0 ? tg_reply_json(c, MHD_HTTP_OK, job_json(&j))
+                          : tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : NULL);
+        } else {
+            res = tg_reply_error(c, TG_EINVAL, "use GET or DELETE on a job");
+        }
+        tg_job_clear(&j);
+        tg_ctx_free(&ctx);
+        return res;
+    }
+    return tg_reply_error(c, TG_ENOENT, "no such page");
+}

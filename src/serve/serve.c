@@ -1,0 +1,218 @@
+/*
+ * serve.c — start-up and shutdown of the web server, and the small shared parts
+ * (notifier, cancel registry, options as JSON).
+ *
+ * Start-up: create the data folders, open the store, put jobs left `running` by
+ * an earlier stop back to `queued` (they are resumed, never lost or stuck), start
+ * the workers, then the HTTP front. Shutdown (tg_serve_stop, from a signal): stop
+ * taking requests, cancel the running jobs' contexts *without* marking them
+ * cancelled — they stay `running` in the store and the next start resumes them.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "serve/server.h"
+
+static atomic_int g_stop;
+
+void tg_serve_stop(void)
+{
+    atomic_store(&g_stop, 1);
+}
+
+void tg_serve_opts_default(tg_serve_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host = "127.0.0.1";
+    o->port = 8000;
+    o->data_dir = "data";
+    o->web_dir = "web";
+    o->ytdlp = "yt-dlp";
+    o->workers = 2;
+    o->downloaders = 2;
+    o->max_upload = 1LL << 30;
+    o->max_queue = 100;
+    o->max_video_seconds = 4 * 3600;
+    o->download_timeout = 600;
+}
+
+void tg_server_notify(tg_server *sv)
+{
+    pthread_mutex_lock(&sv->mu);
+    sv->version++;
+    pthread_cond_broadcast(&sv->changed);
+    pthread_cond_broadcast(&sv->work);
+    pthread_mutex_unlock(&sv->mu);
+}
+
+uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sv->mu);
+    while (sv->version == seen && !atomic_load(&sv->stopping))
+        if (pthread_cond_timedwait(&sv->changed, &sv->mu, &until) == ETIMEDOUT)
+            break;
+    uint64_t v = sv->version;
+    pthread_mutex_unlock(&sv->mu);
+    return v;
+}
+
+int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id)
+{
+    int rc = tg_store_cancel(ctx, sv->store, id);
+    if (rc == 0) {
+        pthread_mutex_lock(&sv->mu);
+        for (int i = 0; i < TG_MAX_RUNNING; i++)
+            if (sv->running[i].ctx && !strcmp(sv->running[i].id, id))
+                tg_ctx_cancel(sv->running[i].ctx);
+        pthread_mutex_unlock(&sv->mu);
+        tg_server_notify(sv);
+    }
+    return rc;
+}
+
+char *tg_options_to_json(const tg_options *o)
+{
+    json_t *obj = json_object();
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++) {
+            const char *field = (const char *)o + op->offset;
+            if (op->type == TG_OPT_DOUBLE) {
+                json_object_set_new(obj, op->name, json_real(*(const double *)field));
+            } else if (op->type == TG_OPT_ENUM) {
+                int idx = *(const int *)field;
+                const char *p = op->choices;
+                for (int i = 0; i < idx && strchr(p, '|'); i++)
+                    p = strchr(p, '|') + 1;
+                size_t len = strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p);
+                json_object_set_new(obj, op->name, json_stringn(p, len));
+            } else {
+                json_object_set_new(obj, op->name, json_integer(*(const int *)field));
+            }
+        }
+    char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(obj);
+    return s;
+}
+
+int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
+{
+    json_error_t e;
+    json_t *obj = json_loads(text, 0, &e);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return tg_fail(ctx, TG_EINVAL, "\"options\" must be a JSON object");
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(obj, key, v)
+    {
+        char buf[64];
+        if (json_is_string(v))
+            snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(buf, sizeof(buf), "%.10g", json_real_value(v));
+        else {
+            rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
+            break;
+        }
+        if ((rc = tg_options_set(ctx, o, key, buf)) < 0)
+            break;
+    }
+    json_decref(obj);
+    return rc;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int make_dir(tg_ctx *ctx, const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return tg_fail(ctx, TG_EIO, "cannot create the folder '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
+{
+    tg_server sv;
+    memset(&sv, 0, sizeof(sv));
+    sv.opt = *o;
+    pthread_mutex_init(&sv.mu, NULL);
+    pthread_cond_init(&sv.changed, NULL);
+    pthread_cond_init(&sv.work, NULL);
+    tg_http *http = NULL;
+    char *db = NULL;
+    int rc, workers_up = 0;
+    atomic_store(&g_stop, 0);
+
+    if ((rc = make_dir(ctx, o->data_dir)) < 0)
+        goto done;
+    sv.videos_dir = join(o->data_dir, "videos");
+    sv.thumbs_dir = join(o->data_dir, "thumbnails");
+    sv.tmp_dir = join(o->data_dir, "tmp");
+    db = join(o->data_dir, "thumbgen.db");
+    if (!sv.videos_dir || !sv.thumbs_dir || !sv.tmp_dir || !db) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = make_dir(ctx, sv.videos_dir)) < 0 || (rc = make_dir(ctx, sv.thumbs_dir)) < 0 ||
+        (rc = make_dir(ctx, sv.tmp_dir)) < 0)
+        goto done;
+    if ((rc = tg_store_open(ctx, db, &sv.store)) < 0)
+        goto done;
+    size_t resumed = 0;
+    if ((rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
+        goto done;
+    if ((rc = tg_workers_start(ctx, &sv)) < 0)
+        goto done;
+    workers_up = 1;
+    if ((rc = tg_http_start(ctx, &sv, &http)) < 0)
+        goto done;
+    if (!o->quiet)
+        fprintf(stderr, "thumbgen: serving http://%s:%d/ (data in %s/, %zu job%s resumed)\n",
+                o->host, sv.opt.port, o->data_dir, resumed, resumed == 1 ? "" : "s");
+    while (!atomic_load(&g_stop))
+        usleep(100 * 1000);
+    if (!o->quiet)
+        fprintf(stderr, "thumbgen: stopping; running jobs resume on the next start\n");
+    rc = 0;
+done:
+    atomic_store(&sv.stopping, 1);
+    tg_server_notify(&sv); /* wake event streams so the HTTP threads can end */
+    tg_http_stop(&http);
+    if (workers_up)
+        tg_workers_stop(&sv);
+    tg_store_close(&sv.store);
+    free(sv.videos_dir);
+    free(sv.thumbs_dir);
+    free(sv.tmp_dir);
+    free(db);
+    pthread_cond_destroy(&sv.work);
+    pthread_cond_destroy(&sv.changed);
+    pthread_mutex_destroy(&sv.mu);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * server.h — what the parts of the web server share: the options, the store, the
+ * data folders, the change notifier (SSE waits on it) and the registry of running
+ * jobs (so DELETE can cancel one). Internal to src/serve.
+ *
+ *   serve.c    start-up and shutdown (signals, recovery of interrupted jobs)
+ *   http.c     the libmicrohttpd adapter: requests, bodies, uploads, files, SSE
+ *   routes.c   the API: one function per route, JSON in and out
+ *   workers.c  download and processing thread pools running the jobs
+ */
+#ifndef TG_SERVE_SERVER_H
+#define TG_SERVE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "thumbgen.h"
+
+#define TG_MAX_RUNNING 64
+
+typedef struct tg_server {
+    tg_serve_opts opt;
+    tg_store *store;
+    char *videos_dir, *thumbs_dir, *tmp_dir;
+    atomic_int stopping;
+
+    /* change notifier: version goes up on every job change */
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    uint64_t version;
+
+    /* running jobs: id → context (to cancel) */
+    struct {
+        char id[33];
+        tg_ctx *ctx;
+    } running[TG_MAX_RUNNING];
+
+    pthread_t *threads;
+    int n_threads;
+    pthread_cond_t work; /* a job was queued */
+} tg_server;
+
+/* Something about a job changed: wake SSE streams and idle workers. */
+void tg_server_notify(tg_server *sv);
+/* Wait until the version passes `seen` or timeout_ms passes; returns the version. */
+uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms);
+
+/* Cancel a job that may be running: the store first, then its context. Returns
+ * what tg_store_cancel returns. */
+int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id);
+
+/* Worker pools. */
+int tg_workers_start(tg_ctx *ctx, tg_server *sv);
+void tg_workers_stop(tg_server *sv);
+
+/* The HTTP front. */
+typedef struct tg_http tg_http;
+int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out);
+void tg_http_stop(tg_http **h);
+
+/* Canonical JSON of options (every option, defaults filled): the cache key. */
+char *tg_options_to_json(const tg_options *o);
+/* Options from a JSON object of name → number or string; TG_EINVAL with a message. */
+int tg_options_from_json_text(tg_ctx *ctx, const char *json, tg_options *o);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * workers.c — the two thread pools that run jobs.
+ *
+ *   downloaders: claim queued jobs that still need their video (a URL), fetch it
+ *                with yt-dlp into data/videos/ named by content id, then requeue the
+ *                job for processing.
+ *   processors:  claim queued jobs that have their video, analyse it, render the
+ *                GIF and the poster into data/thumbnails/, and finish the job.
+ *
+ * Separate pools mean a slow download never holds up encodes and the reverse.
+ * Each running job has its own tg_ctx (registered in the server so DELETE can
+ * cancel it). Re-submitting a video already done with the same options reuses the
+ * finished result (the cache), checked as soon as the content id is known.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/mem.h>
+#include <libavutil/sha.h>
+
+#include "core/error.h"
+#include "fetch/url.h"
+#include "fetch/ytdlp.h"
+#include "serve/server.h"
+#include "serve/workers.h"
+
+typedef struct worker {
+    tg_server *sv;
+    int downloader;
+} worker;
+
+typedef struct progress_state {
+    tg_server *sv;
+    const char *id;
+    char stage[16];
+    double pct;
+    struct timespec last;
+} progress_state;
+
+static double since_ms(const struct timespec *a)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - a->tv_sec) * 1e3 + (now.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static void on_progress(void *user, const char *stage, double f)
+{
+    progress_state *p = user;
+    double pct = f * 100;
+    int new_stage = strcmp(stage, p->stage) != 0;
+    if (!new_stage && pct < 100 && (pct - p->pct < 1 || since_ms(&p->last) < 200))
+        return;
+    snprintf(p->stage, sizeof(p->stage), "%s", stage);
+    p->pct = pct;
+    clock_gettime(CLOCK_MONOTONIC, &p->last);
+    tg_store_progress(NULL, p->sv->store, p->id, stage, pct);
+    tg_server_notify(p->sv);
+}
+
+int tg_sha256_file(tg_ctx *ctx, const char *path, char hex[65])
+{
+    struct AVSHA *sha = av_sha_alloc();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    if (!sha || fd < 0) {
+        rc = tg_fail(ctx, sha ? TG_EIO : TG_ENOMEM, "cannot read '%s'", path);
+        goto done;
+    }
+    av_sha_init(sha, 256);
+    uint8_t buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = tg_fail(ctx, TG_EIO, "cannot read '%s': %s", path, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        av_sha_update(sha, buf, (unsigned)n);
+    }
+    uint8_t d[32];
+    av_sha_final(sha, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+done:
+    if (fd >= 0)
+        close(fd);
+    av_free(sha);
+    return rc;
+}
+
+/* The extension of a downloaded file, only if it is short and plain ([a-z0-9]). */
+static const char *safe_ext(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || strlen(dot) > 6)
+        return ".video";
+    for (const char *p = dot + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return ".video";
+    return dot;
+}
+
+/* An earlier download of the same content: videos/CONTENT_ID.* */
+static char *existing_video(tg_server *sv, const char *content_id)
+{
+    DIR *d = opendir(sv->videos_dir);
+    char *found = NULL;
+    size_t cl = strlen(content_id);
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)))
+        if (!strncmp(e->d_name, content_id, cl) && e->d_name[cl] == '.')
+            found = strdup(e->d_name);
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A done job for this content and options: finish this one with its result. */
+static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id)
+{
+    tg_job done = {0};
+    if (tg_store_find_done(NULL, sv->store, content_id, job->options_json, &done) != 0)
+        return 0;
+    tg_store_set_source(NULL, sv->store, job->id, content_id, done.video_path);
+    tg_store_finish(NULL, sv->store, job->id, TG_JOB_DONE, done.result_json, NULL, NULL);
+    tg_job_clear(&done);
+    return 1;
+}
+
+static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job)
+{
+    tg_url u;
+    char cid[80] = "", *dl = NULL, *name = NULL, *rel = NULL, *final = NULL;
+    int rc;
+    if ((rc = tg_url_parse(ctx, job->source, &u)) < 0)
+        return rc;
+    if (u.kind == TG_URL_YOUTUBE) {
+        snprintf(cid, sizeof(cid), "yt-%s", u.youtube_id);
+        if (reuse_cached(sv, job, cid))
+            return 1;
+        if ((name = existing_video(sv, cid)))
+            goto have_file;
+    }
+    tg_ytdlp_opts yo = {.binary = sv->opt.ytdlp,
+                        .out_dir = sv->tmp_dir,
+                        .out_name = job->id,
+                        .max_bytes = sv->opt.max_upload,
+                        .max_seconds = sv->opt.max_video_seconds,
+                        .timeout_s = sv->opt.download_timeout,
+                        .allow_private = sv->opt.allow_private_urls};
+    if ((rc = tg_ytdlp_download(ctx, &yo, u.kind == TG_URL_YOUTUBE ? u.canonical : job->source,
+                                &dl)) < 0)
+        return rc;
+    if (!cid[0]) {
+        char hex[65];
+        if ((rc = tg_sha256_file(ctx, dl, hex)) < 0)
+            goto done;
+        snprintf(cid, sizeof(cid), "sha256-%.32s", hex);
+        if (reuse_cached(sv, job, cid)) {
+            unlink(dl);
+            rc = 1;
+            goto done;
+        }
+    }
+    name = existing_video(sv, cid);
+    if (name) {
+        unlink(dl);
+    } else {
+        const char *ext = safe_ext(dl);
+        size_t n = strlen(cid) + strlen(ext) + 1;
+        name = malloc(n);
+        final = malloc(strlen(sv->videos_dir) + n + 2);
+        if (!name || !final) {
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(name, n, "%s%s", cid, ext);
+        snprintf(final, strlen(sv->videos_dir) + n + 2, "%s/%s", sv->videos_dir, name);
+        if (rename(dl, final) != 0) {
+            rc = tg_fail(ctx, TG_EIO, "cannot store the video: %s", strerror(errno));
+            unlink(dl);
+            goto done;
+        }
+    }
+have_file:
+    rel = malloc(strlen(name) + 8);
+    if (!rel) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    snprintf(rel, strlen(name) + 8, "videos/%s", name);
+    tg_store_set_source(ctx, sv->store, job->id, cid, rel);
+    rc = tg_store_requeue(ctx, sv->store, job->id, "analyze") == 0 ? 0 : 1;
+done:
+    free(dl);
+    free(name);
+    free(rel);
+    free(final);
+    return rc;
+}
+
+static char *media_url(const char *dir, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(dir) + strlen(base) + 16;
+    char *u = malloc(n);
+    if (u)
+        snprintf(u, n, "/media/%s/%s", dir, base);
+    return u;
+}
+
+static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
+{
+    char hex[65] = "", *video = NULL, *gif = NULL, *poster = NULL, *pj = NULL, *res = NULL;
+    tg_plan *plan = NULL;
+    json_t *result = NULL;
+    int rc;
+    if (!job->video_path || !job->content_id || strstr(job->video_path, ".."))
+        return tg_fail(ctx, TG_EINTERNAL, "the job has no video");
+    size_t n = strlen(sv->opt.data_dir) + strlen(job->video_path) + 2;
+    video = malloc(n);
+    if (!video)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    snprintf(video, n, "%s/%s", sv->opt.data_dir, job->video_path);
+    /* outputs named by content and options: the same request makes the same files */
+    struct AVSHA *sha = av_sha_alloc();
+    if (sha) {
+        uint8_t d[32];
+        av_sha_init(sha, 256);
+        av_sha_update(sha, (const uint8_t *)job->options_json, (unsigned)strlen(job->options_json));
+        av_sha_final(sha, d);
+        for (int i = 0; i < 6; i++)
+            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        av_free(sha);
+    }
+    size_t m = strlen(sv->thumbs_dir) + strlen(job->content_id) + 40;
+    gif = malloc(m);
+    poster = malloc(m);
+    if (!gif || !poster) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    snprintf(gif, m, "%s/%s-%s.gif", sv->thumbs_dir, job->content_id, hex);
+    snprintf(poster, m, "%s/%s-%s.jpg", sv->thumbs_dir, job->content_id, hex);
+    if ((rc = tg_plan_make(ctx, video, o, &plan)) < 0)
+        goto done;
+    tg_outputs out = {.gif = gif, .poster = poster};
+    if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
+        goto done;
+    /* the plan shows the video's URL, never the server's file path */
+    free(plan->path);
+    plan->path = media_url("videos", video);
+    if ((rc = tg_plan_to_json(ctx, plan, &pj)) < 0)
+        goto done;
+    result = json_object();
+    json_object_set_new(result, "video", json_string(plan->path ? plan->path : ""));
+    char *gu = media_url("thumbnails", gif), *pu = media_url("thumbnails", poster);
+    json_object_set_new(result, "gif", json_string(gu ? gu : ""));
+    json_object_set_new(result, "poster", json_string(pu ? pu : ""));
+    free(gu);
+    free(pu);
+    json_object_set_new(result, "plan", json_loads(pj, 0, NULL));
+    res = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (!res) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    tg_store_finish(ctx, sv->store, job->id, TG_JOB_DONE, res, NULL, NULL);
+    rc = 0;
+done:
+    json_decref(result);
+    tg_plan_free(&plan);
+    free(video);
+    free(gif);
+    free(poster);
+    free(pj);
+    free(res);
+    return rc;
+}
+
+static int register_ctx(tg_server *sv, const char *id, tg_ctx *ctx)
+{
+    int slot = -1;
+    pthread_mutex_lock(&sv->mu);
+    for (int i = 0; i < TG_MAX_RUNNING && slot < 0; i++)
+        if (!sv->running[i].ctx) {
+            slot = i;
+            snprintf(sv->running[i].id, sizeof(sv->running[i].id), "%s", id);
+            sv->running[i].ctx = ctx;
+        }
+    pthread_mutex_unlock(&sv->mu);
+    return slot;
+}
+
+static void unregister_ctx(tg_server *sv, int slot)
+{
+    if (slot < 0)
+        return;
+    pthread_mutex_lock(&sv->mu);
+    sv->running[slot].ctx = NULL;
+    sv->running[slot].id[0] = '\0';
+    pthread_mutex_unlock(&sv->mu);
+}
+
+static void run_job(tg_server *sv, tg_job *job, int downloader)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    if (!ctx)
+        return;
+    progress_state ps = {.sv = sv, .id = job->id, .pct = -1};
+    tg_ctx_set_progress(ctx, on_progress, &ps);
+    int slot = register_ctx(sv, job->id, ctx);
+    tg_options o;
+    tg_options_default(&o);
+    int rc = tg_options_from_json_text(ctx, job->options_json, &o);
+    if (rc == 0)
+        rc = downloader ? run_download(ctx, sv, job) : run_process(ctx, sv, job, &o);
+    unregister_ctx(sv, slot);
+    if (rc < 0) {
+        if (rc == TG_ECANCEL && atomic_load(&sv->stopping)) {
+            /* shutting down: the job stays running and is resumed on the next start */
+        } else if (rc != TG_ECANCEL) {
+            const char *msg = tg_ctx_message(ctx);
+            tg_store_finish(NULL, sv->store, job->id, TG_JOB_FAILED, NULL, tg_errname(rc),
+                            *msg ? msg : tg_strerror(rc));
+        }
+    }
+    tg_server_notify(sv);
+    tg_ctx_free(&ctx);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    tg_server *sv = w->sv;
+    uint64_t seen = 0;
+    while (!atomic_load(&sv->stopping)) {
+        tg_job job = {0};
+        int rc = tg_store_claim_kind(NULL, sv->store, w->downloader, &job);
+        if (rc == 0) {
+            tg_server_notify(sv);
+            run_job(sv, &job, w->downloader);
+            tg_job_clear(&job);
+            continue;
+        }
+        tg_job_clear(&job);
+        seen = tg_server_wait(sv, seen, 1000);
+    }
+    free(w);
+    return NULL;
+}
+
+int tg_workers_start(tg_ctx *ctx, tg_server *sv)
+{
+    int n = sv->opt.workers + sv->opt.downloaders;
+    sv->threads = calloc((size_t)n, sizeof(pthread_t));
+    if (!sv->threads)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        worker *w = malloc(sizeof(*w));
+        if (!w)
+            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        *w = (worker){sv, i >= sv->opt.workers};
+        if (pthread_create(&sv->threads[i], NULL, worker_main, w) != 0) {
+            free(w);
+            return tg_fail(ctx, TG_EINTERNAL, "cannot start worker threads");
+        }
+        sv->n_threads++;
+    }
+    return 0;
+}
+
+void tg_workers_stop(tg_server *sv)
+{
+    atomic_store(&sv->stopping, 1);
+    pthread_mutex_lock(&sv->mu);
+    for (int i = 0; i < TG_MAX_RUNNING; i++)
+        if (sv->running[i].ctx)
+            tg_ctx_cancel(sv->running[i].ctx);
+    pthread_mutex_unlock(&sv->mu);
+    tg_server_notify(sv);
+    for (int i = 0; i < sv->n_threads; i++)
+        pthread_join(sv->threads[i], NULL);
+    free(sv->threads);
+    sv->threads = NULL;
+    sv->n_threads = 0;
+}

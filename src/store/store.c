@@ -1,0 +1,832 @@
+/*
+ * store.c — the job store (see store.h): the only file that talks to SQLite.
+ *
+ * One connection (SQLITE_OPEN_FULLMUTEX) per tg_store, plus our own mutex held for
+ * the whole of every public call, so a multi-statement operation (claim, finish,
+ * list) is never interleaved with another thread's. Writers that change more than
+ * one row or read-then-write run inside BEGIN IMMEDIATE, which also takes SQLite's
+ * write lock against other processes (busy_timeout waits for it).
+ *
+ * Invariants: every SQL text is a constant with bound parameters; statements are
+ * prepared once (lazily) and reset after each use; job ids are 32 lowercase hex
+ * digits from the kernel's random source; times are Unix milliseconds. Queue order
+ * is (created, rowid): the rowid breaks ties between jobs made in the same ms.
+ * SQLite result codes are translated to TG_E* only here, SQLite's text kept in the
+ * message. Schema changes bump SCHEMA_VERSION (PRAGMA user_version) and add a step
+ * to schema_migrate().
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/error.h"
+
+#define SCHEMA_VERSION 1
+
+/* The columns of a job, in the order row_to_job() reads them. */
+#define JOB_COLS                                                                                   \
+    "id, state, stage, percent, source_kind, source, content_id, options_json, video_path, "       \
+    "result_json, err_code, err_message, created, updated"
+
+enum {
+    ST_INSERT,
+    ST_GET,
+    ST_COUNT_ALL,
+    ST_LIST,
+    ST_OLDEST_QUEUED,
+    ST_MARK_RUNNING,
+    ST_PROGRESS,
+    ST_SET_SOURCE,
+    ST_FINISH,
+    ST_CANCEL,
+    ST_EXISTS,
+    ST_FIND_DONE,
+    ST_RECOVER,
+    ST_COUNT_STATE,
+    ST_OLDEST_TO_DOWNLOAD,
+    ST_OLDEST_TO_PROCESS,
+    ST_REQUEUE,
+    ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_INSERT] = "INSERT INTO jobs (" JOB_COLS ") "
+                  "VALUES (?1, 0, 'queued', 0, ?2, ?3, ?4, ?5, ?6, NULL, NULL, NULL, ?7, ?7)",
+    [ST_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+    [ST_COUNT_ALL] = "SELECT count(*) FROM jobs",
+    [ST_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY created DESC, rowid DESC "
+                "LIMIT ?1 OFFSET ?2",
+    [ST_OLDEST_QUEUED] = "SELECT id FROM jobs WHERE state = 0 ORDER BY created, rowid LIMIT 1",
+    [ST_MARK_RUNNING] = "UPDATE jobs SET state = 1, updated = ?2 WHERE id = ?1 AND state = 0",
+    [ST_PROGRESS] = "UPDATE jobs SET stage = ?2, percent = ?3, updated = ?4 "
+                    "WHERE id = ?1 AND state = 1",
+    [ST_SET_SOURCE] = "UPDATE jobs SET content_id = coalesce(?2, content_id), "
+                      "video_path = coalesce(?3, video_path), updated = ?4 WHERE id = ?1",
+    [ST_FINISH] =
+        "UPDATE jobs SET state = ?2, stage = CASE WHEN ?2 = 2 THEN 'done' ELSE stage END, "
+        "percent = CASE WHEN ?2 = 2 THEN 100 ELSE percent END, result_json = ?3, "
+        "err_code = ?4, err_message = ?5, updated = ?6 WHERE id = ?1 AND state = 1",
+    [ST_CANCEL] = "UPDATE jobs SET state = 4, updated = ?2 WHERE id = ?1 AND state IN (0, 1)",
+    [ST_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
+    [ST_FIND_DONE] = "SELECT " JOB_COLS " FROM jobs WHERE content_id = ?1 AND options_json = ?2 "
+                     "AND state = 2 ORDER BY created DESC, rowid DESC LIMIT 1",
+    [ST_RECOVER] = "UPDATE jobs SET state = 0, stage = 'queued', percent = 0, updated = ?1 "
+                   "WHERE state = 1",
+    [ST_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = ?1",
+    [ST_OLDEST_TO_DOWNLOAD] = "SELECT id FROM jobs WHERE state = 0 AND video_path IS NULL "
+                              "ORDER BY created, rowid LIMIT 1",
+    [ST_OLDEST_TO_PROCESS] = "SELECT id FROM jobs WHERE state = 0 AND video_path IS NOT NULL "
+                             "ORDER BY created, rowid LIMIT 1",
+    [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = 0, updated = ?3 "
+                   "WHERE id = ?1 AND state = 1",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE jobs ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " stage TEXT NOT NULL,"
+    " percent REAL NOT NULL DEFAULT 0,"
+    " source_kind TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " content_id TEXT,"
+    " options_json TEXT NOT NULL,"
+    " video_path TEXT,"
+    " result_json TEXT,"
+    " err_code TEXT,"
+    " err_message TEXT,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE INDEX jobs_state_created ON jobs (state, created);"
+    "CREATE INDEX jobs_content ON jobs (content_id, options_json, state);"
+    "PRAGMA user_version = 1;";
+
+struct tg_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    sqlite3_stmt *st[ST_N];
+};
+
+const char *tg_job_state_name(int state)
+{
+    switch (state) {
+    case TG_JOB_QUEUED:
+        return "queued";
+    case TG_JOB_RUNNING:
+        return "running";
+    case TG_JOB_DONE:
+        return "done";
+    case TG_JOB_FAILED:
+        return "failed";
+    case TG_JOB_CANCELLED:
+        return "cancelled";
+    }
+    return "unknown";
+}
+
+void tg_job_clear(tg_job *job)
+{
+    if (!job)
+        return;
+    free(job->source_kind);
+    free(job->source);
+    free(job->content_id);
+    free(job->options_json);
+    free(job->video_path);
+    free(job->result_json);
+    free(job->err_code);
+    free(job->err_message);
+    memset(job, 0, sizeof(*job));
+}
+
+/* ---- helpers ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Translate a SQLite failure (the connection's last error) into a TG_E* code. */
+static int db_fail(tg_ctx *ctx, tg_store *s, int src, const char *what)
+{
+    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
+    int code = (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
+    return tg_fail(ctx, code, "job store: %s failed: %s", what, msg);
+}
+
+static int random_id(tg_ctx *ctx, char out[33])
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got < sizeof(b)) { /* old kernel or seccomp: fall back to the device */
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        got = 0;
+        while (fd >= 0 && got < sizeof(b)) {
+            ssize_t r = read(fd, b + got, sizeof(b) - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (got < sizeof(b))
+            return tg_fail(ctx, TG_EIO, "job store: no random source for job ids");
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof(b); i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[32] = '\0';
+    return 0;
+}
+
+/* The prepared statement for k, reset and unbound, ready for new parameters. */
+static int stmt(tg_ctx *ctx, tg_store *s, int k, sqlite3_stmt **out)
+{
+    if (!s->st[k]) {
+        int rc =
+            sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL);
+        if (rc != SQLITE_OK)
+            return db_fail(ctx, s, rc, "preparing a statement");
+    }
+    *out = s->st[k];
+    return 0;
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int exec(tg_ctx *ctx, tg_store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : db_fail(ctx, s, rc, what);
+}
+
+static void rollback(tg_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int dup_col(sqlite3_stmt *st, int i, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return 0;
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t)
+        return -1; /* out of memory converting the value */
+    *out = strdup((const char *)t);
+    return *out ? 0 : -1;
+}
+
+static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+/* Fill job (zeroed first) from the current row of a JOB_COLS select. */
+static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
+{
+    memset(job, 0, sizeof(*job));
+    copy_col(st, 0, job->id, sizeof(job->id));
+    job->state = sqlite3_column_int(st, 1);
+    copy_col(st, 2, job->stage, sizeof(job->stage));
+    job->percent = sqlite3_column_double(st, 3);
+    if (dup_col(st, 4, &job->source_kind) || dup_col(st, 5, &job->source) ||
+        dup_col(st, 6, &job->content_id) || dup_col(st, 7, &job->options_json) ||
+        dup_col(st, 8, &job->video_path) || dup_col(st, 9, &job->result_json) ||
+        dup_col(st, 10, &job->err_code) || dup_col(st, 11, &job->err_message)) {
+        tg_job_clear(job);
+        return tg_fail(ctx, TG_ENOMEM, "job store: out of memory");
+    }
+    job->created = sqlite3_column_int64(st, 12);
+    job->updated = sqlite3_column_int64(st, 13);
+    return 0;
+}
+
+/* Read one job by id (caller holds the mutex): 0, TG_ENOENT or an error. */
+static int get_locked(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(ctx, s, ST_GET, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = row_to_job(ctx, st, out);
+    else if (step == SQLITE_DONE)
+        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
+    else
+        rc = db_fail(ctx, s, step, "reading a job");
+    stmt_done(st);
+    return rc;
+}
+
+/* 1 when a job with this id exists, 0 when not, or an error. */
+static int exists_locked(tg_ctx *ctx, tg_store *s, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(ctx, s, ST_EXISTS, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : db_fail(ctx, s, step, "reading a job");
+    stmt_done(st);
+    return rc;
+}
+
+/* After an UPDATE … WHERE id = ? AND state …: 0 when it changed the row, else 1 when
+ * the job exists in another state, TG_ENOENT when it does not exist. */
+static int changed_or_why(tg_ctx *ctx, tg_store *s, const char *id)
+{
+    if (sqlite3_changes(s->db) > 0)
+        return 0;
+    int e = exists_locked(ctx, s, id);
+    if (e < 0)
+        return e;
+    return e ? 1 : tg_fail(ctx, TG_ENOENT, "no job %s", id);
+}
+
+static int count_locked(tg_ctx *ctx, tg_store *s, int k, int state, size_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(ctx, s, k, &st);
+    if (rc)
+        return rc;
+    if (k == ST_COUNT_STATE)
+        sqlite3_bind_int(st, 1, state);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = (size_t)sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(ctx, s, step, "counting jobs");
+    stmt_done(st);
+    return rc;
+}
+
+static int check_id(tg_ctx *ctx, const char *id)
+{
+    if (!id || !*id)
+        return tg_fail(ctx, TG_EINVAL, "missing job id");
+    return 0;
+}
+
+/* ---- open / close ---- */
+
+static int schema_migrate(tg_ctx *ctx, tg_store *s)
+{
+    int rc = exec(ctx, s, "BEGIN IMMEDIATE", "starting the schema check");
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    int prc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (prc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0) {
+        rc = db_fail(ctx, s, prc, "reading the schema version");
+        goto fail;
+    }
+    if (version > SCHEMA_VERSION) {
+        rc = tg_fail(ctx, TG_EIO,
+                     "job store: the database has schema version %d, newer than this "
+                     "program's %d",
+                     version, SCHEMA_VERSION);
+        goto fail;
+    }
+    if (version == 0 && (rc = exec(ctx, s, schema_v1, "creating the jobs table")))
+        goto fail;
+    /* future: if (version < 2) { ALTER …; PRAGMA user_version = 2; } */
+    if ((rc = exec(ctx, s, "COMMIT", "saving the schema")))
+        goto fail;
+    return 0;
+fail:
+    rollback(s);
+    return rc;
+}
+
+int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out)
+{
+    int rc = 0;
+    tg_store *s = NULL;
+    if (!out)
+        return tg_fail(ctx, TG_EINVAL, "job store: no output pointer");
+    *out = NULL;
+    if (!path || !*path)
+        return tg_fail(ctx, TG_EINVAL, "job store: empty database path");
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return tg_fail(ctx, TG_EINTERNAL, "job store: cannot create a mutex");
+    }
+    int src = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        rc = tg_fail(ctx, (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO,
+                     "job store: cannot open %s: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if ((rc = exec(ctx, s, "PRAGMA busy_timeout = 5000", "setting the busy timeout")) ||
+        (rc = exec(ctx, s, "PRAGMA journal_mode = WAL", "switching to WAL")) ||
+        (rc = exec(ctx, s, "PRAGMA synchronous = NORMAL", "setting synchronous")))
+        goto fail;
+    if ((rc = schema_migrate(ctx, s)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    tg_store_close(&s);
+    return rc;
+}
+
+void tg_store_close(tg_store **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tg_store *s = *sp;
+    for (int k = 0; k < ST_N; k++)
+        sqlite3_finalize(s->st[k]);
+    if (s->db)
+        sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    *sp = NULL;
+}
+
+/* ---- operations: each holds the mutex from start to end ---- */
+
+int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
+    if (!s || !job)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    if (!job->source_kind ||
+        (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0))
+        return tg_fail(ctx, TG_EINVAL, "job store: source kind must be \"url\" or \"upload\"");
+    if (!job->source || !job->options_json)
+        return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
+    char id[33];
+    int rc = random_id(ctx, id);
+    if (rc)
+        return rc;
+    int64_t t = now_ms();
+
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = NULL;
+    if ((rc = stmt(ctx, s, ST_INSERT, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    bind_text(st, 2, job->source_kind);
+    bind_text(st, 3, job->source);
+    bind_text(st, 4, job->content_id);
+    bind_text(st, 5, job->options_json);
+    bind_text(st, 6, job->video_path);
+    sqlite3_bind_int64(st, 7, t);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "adding a job");
+        goto out;
+    }
+    memcpy(job->id, id, sizeof(job->id));
+    job->state = TG_JOB_QUEUED;
+    snprintf(job->stage, sizeof(job->stage), "queued");
+    job->percent = 0;
+    job->created = job->updated = t;
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_get(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+{
+    if (!s || !out)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    memset(out, 0, sizeof(*out));
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = get_locked(ctx, s, id, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_list(tg_ctx *ctx, tg_store *s, size_t offset, size_t limit, tg_job **jobs, size_t *n,
+                  size_t *total)
+{
+    if (!s || !jobs || !n || !total)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    *jobs = NULL;
+    *n = *total = 0;
+    /* SQLite takes signed 64-bit limits; a larger request means "all". */
+    if (limit > (size_t)INT32_MAX)
+        limit = (size_t)INT32_MAX;
+    if (offset > (size_t)INT64_MAX)
+        offset = (size_t)INT64_MAX;
+
+    tg_job *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    /* one read transaction: the count and the page see the same snapshot */
+    int rc = exec(ctx, s, "BEGIN", "listing jobs");
+    if (rc)
+        goto out;
+    if ((rc = count_locked(ctx, s, ST_COUNT_ALL, 0, total)))
+        goto out;
+    if (limit == 0)
+        goto out;
+    if ((rc = stmt(ctx, s, ST_LIST, &st)))
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            tg_job *na = realloc(arr, ncap * sizeof(*arr));
+            if (!na) {
+                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                goto out;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        if ((rc = row_to_job(ctx, st, &arr[cnt])))
+            goto out;
+        cnt++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(ctx, s, step, "listing jobs");
+out:
+    stmt_done(st);
+    rollback(s); /* ends the read transaction */
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        for (size_t i = 0; i < cnt; i++)
+            tg_job_clear(&arr[i]);
+        free(arr);
+        *total = 0;
+        return rc;
+    }
+    *jobs = arr;
+    *n = cnt;
+    return 0;
+}
+
+static int claim_with(tg_ctx *ctx, tg_store *s, int which, tg_job *out);
+
+int tg_store_claim(tg_ctx *ctx, tg_store *s, tg_job *out)
+{
+    return claim_with(ctx, s, ST_OLDEST_QUEUED, out);
+}
+
+int tg_store_claim_kind(tg_ctx *ctx, tg_store *s, int need_download, tg_job *out)
+{
+    return claim_with(ctx, s, need_download ? ST_OLDEST_TO_DOWNLOAD : ST_OLDEST_TO_PROCESS, out);
+}
+
+int tg_store_requeue(tg_ctx *ctx, tg_store *s, const char *id, const char *stage)
+{
+    if (!s || !stage)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = stmt(ctx, s, ST_REQUEUE, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    bind_text(st, 2, stage);
+    sqlite3_bind_int64(st, 3, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "requeueing a job");
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    rc = changed_or_why(ctx, s, id);
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int claim_with(tg_ctx *ctx, tg_store *s, int which, tg_job *out)
+{
+    if (!s || !out)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    memset(out, 0, sizeof(*out));
+    char id[33] = "";
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = exec(ctx, s, "BEGIN IMMEDIATE", "claiming a job");
+    if (rc)
+        goto out;
+    if ((rc = stmt(ctx, s, which, &st)))
+        goto out;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = 1; /* empty queue */
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(ctx, s, step, "claiming a job");
+        goto out;
+    }
+    copy_col(st, 0, id, sizeof(id));
+    stmt_done(st);
+    if ((rc = stmt(ctx, s, ST_MARK_RUNNING, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now_ms());
+    step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "claiming a job");
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    if ((rc = get_locked(ctx, s, id, out)))
+        goto out;
+    if ((rc = exec(ctx, s, "COMMIT", "claiming a job")))
+        tg_job_clear(out);
+out:
+    stmt_done(st);
+    rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stage, double percent)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    if (!stage || !*stage || strlen(stage) >= sizeof(((tg_job *)0)->stage))
+        return tg_fail(ctx, TG_EINVAL, "job store: invalid stage name");
+    if (!(percent >= 0)) /* also NaN */
+        percent = 0;
+    if (percent > 100)
+        percent = 100;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = stmt(ctx, s, ST_PROGRESS, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    bind_text(st, 2, stage);
+    sqlite3_bind_double(st, 3, percent);
+    sqlite3_bind_int64(st, 4, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "saving progress");
+        goto out;
+    }
+    rc = changed_or_why(ctx, s, id); /* 1: no longer running (e.g. cancelled) */
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_set_source(tg_ctx *ctx, tg_store *s, const char *id, const char *content_id,
+                        const char *video_path)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = stmt(ctx, s, ST_SET_SOURCE, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    bind_text(st, 2, content_id);
+    bind_text(st, 3, video_path);
+    sqlite3_bind_int64(st, 4, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "saving the job's source");
+        goto out;
+    }
+    if (sqlite3_changes(s->db) == 0)
+        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_finish(tg_ctx *ctx, tg_store *s, const char *id, int state, const char *result_json,
+                    const char *err_code, const char *err_message)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    if (state != TG_JOB_DONE && state != TG_JOB_FAILED)
+        return tg_fail(ctx, TG_EINVAL, "job store: a job can only finish as done or failed");
+    if (state == TG_JOB_DONE)
+        err_code = err_message = NULL;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = stmt(ctx, s, ST_FINISH, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    bind_text(st, 3, result_json);
+    bind_text(st, 4, err_code);
+    bind_text(st, 5, err_message);
+    sqlite3_bind_int64(st, 6, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "finishing a job");
+        goto out;
+    }
+    rc = changed_or_why(ctx, s, id);
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_cancel(tg_ctx *ctx, tg_store *s, const char *id)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = stmt(ctx, s, ST_CANCEL, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "cancelling a job");
+        goto out;
+    }
+    rc = changed_or_why(ctx, s, id);
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_find_done(tg_ctx *ctx, tg_store *s, const char *content_id, const char *options_json,
+                       tg_job *out)
+{
+    if (!s || !out || !content_id || !options_json)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = stmt(ctx, s, ST_FIND_DONE, &st);
+    if (rc)
+        goto out;
+    bind_text(st, 1, content_id);
+    bind_text(st, 2, options_json);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = row_to_job(ctx, st, out);
+    else if (step == SQLITE_DONE)
+        rc = 1;
+    else
+        rc = db_fail(ctx, s, step, "looking for a finished job");
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n)
+{
+    if (n)
+        *n = 0;
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = stmt(ctx, s, ST_RECOVER, &st);
+    if (rc)
+        goto out;
+    sqlite3_bind_int64(st, 1, now_ms());
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "re-queueing interrupted jobs");
+        goto out;
+    }
+    if (n)
+        *n = (size_t)sqlite3_changes(s->db);
+out:
+    stmt_done(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    size_t q = 0, r = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_QUEUED, &q);
+    if (!rc)
+        rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_RUNNING, &r);
+    pthread_mutex_unlock(&s->mu);
+    if (queued)
+        *queued = rc ? 0 : q;
+    if (running)
+        *running = rc ? 0 : r;
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * http.h — a minimal HTTP/1.1 client for the server tests (loopback only): one
+ * request per connection, the whole answer read into memory, or a stream read
+ * with a deadline for Server-Sent Events. Also starting and stopping a
+ * `thumbgen serve` child on a free port.
+ */
+#ifndef TG_TESTS_HTTP_H
+#define TG_TESTS_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct tgt_resp {
+    int status;
+    char *headers; /* raw header block, NUL-terminated */
+    char *body;    /* NUL-terminated (binary bodies: use len) */
+    size_t len;
+} tgt_resp;
+
+/* Send a request to 127.0.0.1:port. extra_headers: "Name: value\r\n…" or NULL. */
+int tgt_http(int port, const char *method, const char *path, const char *extra_headers,
+             const char *body, size_t body_len, tgt_resp *out);
+void tgt_resp_free(tgt_resp *r);
+/* The value of a response header (case-insensitive name), malloc'd, or NULL. */
+char *tgt_header(const tgt_resp *r, const char *name);
+
+/* A multipart/form-data body with a file part "video" and optional fields
+ * (NULL-terminated name, value pairs). *ctype gets the Content-Type header line. */
+char *tgt_multipart(const char *file, const char *filename, size_t *len, char **ctype, ...);
+
+typedef struct tgt_server {
+    pid_t pid;
+    int port;
+    char *data;
+} tgt_server;
+/* Start build/thumbgen serve with extra args (NULL-terminated) on a free port and a
+ * fresh data folder (or `data` when not NULL); waits for /healthz. 0 on success. */
+int tgt_server_start(tgt_server *s, const char *data, ...);
+/* SIGTERM and wait (up to 20 s); returns the exit status. Keeps the data folder. */
+int tgt_server_stop(tgt_server *s);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * test_serve.c — the web server's API against a real `thumbgen serve` child on a
+ * free loopback port: the job life cycle (upload, and a direct link fetched by the
+ * real yt-dlp from the server itself), the cache, events in order, Range requests,
+ * every error status, cancellation, restart with a job in flight, concurrent jobs
+ * and path tricks. Traffic goes to 127.0.0.1 only.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "util.h"
+
+static json_t *body_json(const tgt_resp *r)
+{
+    json_t *j = json_loads(r->body, 0, NULL);
+    ck_assert_msg(j != NULL, "not JSON (%d): %.200s", r->status, r->body);
+    return j;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* POST an upload; returns the job id (malloc'd) and the status in *status */
+static char *upload(tgt_server *s, const char *file, int *status, const char *k, const char *v)
+{
+    size_t len;
+    char *ct, *body = tgt_multipart(file, "my video (1).mp4", &len, &ct, k, v, NULL);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", "/api/jobs", ct, body, len, &r), 0);
+    free(body);
+    free(ct);
+    *status = r.status;
+    char *id = NULL;
+    if (r.status == 200 || r.status == 202) {
+        json_t *j = body_json(&r);
+        id = strdup(str(j, "id"));
+        json_decref(j);
+    }
+    tgt_resp_free(&r);
+    return id;
+}
+
+static json_t *get_job(tgt_server *s, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s", id);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "GET", path, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+static json_t *wait_state(tgt_server *s, const char *id, const char *state, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *j = get_job(s, id);
+        const char *st = str(j, "state");
+        if (!strcmp(st, state))
+            return j;
+        if (strcmp(st, "queued") && strcmp(st, "running"))
+            ck_abort_msg("job %s ended %s, not %s: %s", id, st, state,
+                         json_dumps(json_object_get(j, "error"), 0));
+        json_decref(j);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("job %s not %s after %d s", id, state, seconds);
+    return NULL;
+}
+
+static int status_of(tgt_server *s, const char *method, const char *path, const char *hdr,
+                     const char *body)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, method, path, hdr, body, body ? strlen(body) : 0, &r), 0);
+    int st = r.status;
+    if (st >= 400) { /* every error is {"error":{code,message}} */
+        json_t *j = body_json(&r);
+        json_t *e = json_object_get(j, "error");
+        ck_assert_msg(json_is_string(json_object_get(e, "message")), "%s", r.body);
+        ck_assert_msg(json_is_string(json_object_get(e, "code")), "%s", r.body);
+        json_decref(j);
+    }
+    tgt_resp_free(&r);
+    return st;
+}
+
+START_TEST(upload_life_cycle_cache_and_ranges)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "2", "--allow-private-urls", NULL), 0);
+    int st;
+    char *id = upload(&s, tgt_fixture("letterbox.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 202);
+    ck_assert_int_eq((int)strlen(id), 32);
+    json_t *j = wait_state(&s, id, "done", 120);
+    json_t *res = json_object_get(j, "result");
+    ck_assert_int_eq(
+        (int)json_integer_value(json_object_get(json_object_get(j, "options"), "clips")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(res, "plan"), "segments")), 2);
+    ck_assert_str_eq(str(json_object_get(j, "source"), "name"), "my video (1).mp4");
+    /* the outputs are served, named by content id */
+    const char *gif = str(res, "gif"), *video = str(res, "video");
+    ck_assert_ptr_nonnull(strstr(gif, "/media/thumbnails/sha256-"));
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", gif, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(r.len > 1000 && !memcmp(r.body, "GIF89a", 6));
+    char *ctype = tgt_header(&r, "Content-Type");
+    ck_assert_str_eq(ctype, "image/gif");
+    free(ctype);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(status_of(&s, "GET", str(res, "poster"), NULL, NULL), 200);
+    /* Range: 206 with the right bytes, suffix ranges, 416 beyond the end */
+    long size = tgt_file_size(tgt_fixture("letterbox.mp4"));
+    ck_assert_int_eq(tgt_http(s.port, "GET", video, "Range: bytes=0-99\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 206);
+    ck_assert_int_eq((int)r.len, 100);
+    char *cr = tgt_header(&r, "Content-Range"), want[64];
+    snprintf(want, sizeof(want), "bytes 0-99/%ld", size);
+    ck_assert_str_eq(cr, want);
+    free(cr);
+    char *orig = tgt_read_file(tgt_fixture("letterbox.mp4"), NULL);
+    ck_assert(!memcmp(r.body, orig, 100));
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_http(s.port, "GET", video, "Range: bytes=-500\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 206);
+    ck_assert_int_eq((int)r.len, 500);
+    ck_assert(!memcmp(r.body, orig + size - 500, 500));
+    tgt_resp_free(&r);
+    free(orig);
+    ck_assert_int_eq(tgt_http(s.port, "GET", video, "Range: bytes=999999999-\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 416);
+    cr = tgt_header(&r, "Content-Range");
+    snprintf(want, sizeof(want), "bytes */%ld", size);
+    ck_assert_str_eq(cr, want);
+    free(cr);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_http(s.port, "GET", video, NULL, NULL, 0, &r), 0);
+    char *ar = tgt_header(&r, "Accept-Ranges");
+    ck_assert_str_eq(ar, "bytes");
+    ck_assert_int_eq((long)r.len, size);
+    free(ar);
+    tgt_resp_free(&r);
+
+    /* the same video with the same options: the finished result at once */
+    char *id2 = upload(&s, tgt_fixture("letterbox.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(id2, id);
+    free(id2);
+    /* other options: a new job */
+    id2 = upload(&s, tgt_fixture("letterbox.mp4"), &st, "clips", "1");
+    ck_assert_int_eq(st, 202);
+    ck_assert_str_ne(id2, id);
+    json_decref(wait_state(&s, id2, "done", 120));
+    /* history, newest first */
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/jobs?limit=1", NULL, NULL, 0, &r), 0);
+    json_t *l = body_json(&r);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(l, "total")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(l, "jobs")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(l, "jobs"), 0), "id"), id2);
+    json_decref(l);
+    tgt_resp_free(&r);
+    /* a finished job cannot be cancelled */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s", id);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 409);
+
+    /* a direct link, downloaded by the real yt-dlp (from this very server) */
+    char body[512];
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d%s\",\"options\":{\"clips\":1}}",
+             s.port, video);
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", "Content-Type: application/json\r\n",
+                              body, strlen(body), &r),
+                     0);
+    /* the same content was already done with clips=1: cached after the download, or new */
+    ck_assert_msg(r.status == 202, "%d %s", r.status, r.body);
+    json_t *uj = body_json(&r);
+    char *uid = strdup(str(uj, "id"));
+    json_decref(uj);
+    tgt_resp_free(&r);
+    json_t *done = wait_state(&s, uid, "done", 120);
+    /* same content as the upload: the same files */
+    json_t *other = get_job(&s, id2);
+    ck_assert_str_eq(str(json_object_get(done, "result"), "gif"),
+                     str(json_object_get(other, "result"), "gif"));
+    json_decref(other);
+    json_decref(done);
+    free(uid);
+    json_decref(j);
+    free(id);
+    free(id2);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+START_TEST(events_arrive_in_order)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    int st;
+    char *id = upload(&s, tgt_fixture("story.mp4"), &st, "width", "320");
+    ck_assert_int_eq(st, 202);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s/events", id);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", path, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *ct = tgt_header(&r, "Content-Type");
+    ck_assert_str_eq(ct, "text/event-stream");
+    free(ct);
+    static const char *order[] = {"queued", "analyze", "select", "render", "done"};
+    int at = 0, progress = 0;
+    double last_pct = -1;
+    char *p = r.body;
+    char last_event[32] = "";
+    while ((p = strstr(p, "event: "))) {
+        char ev[32], data[8192];
+        ck_assert_int_eq(sscanf(p, "event: %31s\ndata: %8191[^\n]", ev, data), 2);
+        snprintf(last_event, sizeof(last_event), "%s", ev);
+        json_t *d = json_loads(data, 0, NULL);
+        ck_assert_ptr_nonnull(d);
+        if (!strcmp(ev, "progress")) {
+            progress++;
+            const char *stage = str(d, "stage");
+            int k = at;
+            while (k < 5 && strcmp(order[k], stage))
+                k++;
+            ck_assert_msg(k < 5, "stage %s out of order (after %s)", stage, order[at]);
+            double pct = json_number_value(json_object_get(d, "percent"));
+            if (k == at)
+                ck_assert_msg(pct >= last_pct, "percent went back in %s", stage);
+            at = k;
+            last_pct = pct;
+        }
+        json_decref(d);
+        p += 7;
+    }
+    ck_assert_str_eq(last_event, "done");
+    ck_assert_int_ge(progress, 4);
+    tgt_resp_free(&r);
+    free(id);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+START_TEST(errors_have_the_right_status)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--max-upload", "200k", NULL), 0);
+    const char *js = "Content-Type: application/json\r\n";
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "{}"), 400);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "not json"), 400);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js,
+                               "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"width\":0}}"),
+                     400);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js,
+                               "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"nope\":1}}"),
+                     400);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "{\"url\":\"ftp://example.com/v\"}"),
+                     422);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "{\"url\":\"file:///etc/passwd\"}"),
+                     422);
+    /* private addresses are refused without --allow-private-urls, whatever the spelling */
+    static const char *private[] = {"http://127.0.0.1:1/x.mp4",      "http://localhost/x.mp4",
+                                    "http://2130706433/x.mp4",       "http://0x7f000001/x.mp4",
+                                    "http://169.254.169.254/latest", "http://[::1]/x.mp4",
+                                    "http://10.1.2.3/x.mp4",         "http://[::ffff:127.0.0.1]/x"};
+    for (size_t i = 0; i < sizeof(private) / sizeof(private[0]); i++) {
+        char b[256];
+        snprintf(b, sizeof(b), "{\"url\":\"%s\"}", private[i]);
+        ck_assert_msg(status_of(&s, "POST", "/api/jobs", js, b) == 422, "%s accepted", private[i]);
+    }
+    /* uploads: not a video (by content, whatever the name), too large, no file */
+    int st;
+    char *id = upload(&s, tgt_fixture("text.mp4"), &st, NULL, NULL);
+    ck_assert_int_eq(st, 415);
+    free(id);
+    id = upload(&s, tgt_fixture("letterbox.mp4"), &st, NULL, NULL); /* 300 kB > 200k */
+    ck_assert_int_eq(st, 413);
+    free(id);
+    id = upload(&s, NULL, &st, "clips", "2");
+    ck_assert_int_eq(st, 400);
+    free(id);
+    /* unknown things */
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs/0123456789abcdef0123456789abcdef", NULL, NULL),
+                     404);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs/../../etc/passwd", NULL, NULL), 404);
+    ck_assert_int_eq(
+        status_of(&s, "DELETE", "/api/jobs/0123456789abcdef0123456789abcdef", NULL, NULL), 404);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs?limit=1000", NULL, NULL), 400);
+    ck_assert_int_eq(status_of(&s, "GET", "/nope", NULL, NULL), 404);
+    /* path tricks never leave the folders */
+    static const char *tricks[] = {"/media/videos/../thumbgen.db",
+                                   "/media/videos/..%2fthumbgen.db",
+                                   "/static/../src/cli/main.c",
+                                   "/static/.hidden",
+                                   "/media/thumbnails/%2e%2e/thumbgen.db",
+                                   "/media/videos/"};
+    for (size_t i = 0; i < sizeof(tricks) / sizeof(tricks[0]); i++)
+        ck_assert_msg(status_of(&s, "GET", tricks[i], NULL, NULL) == 404, "%s served", tricks[i]);
+    ck_assert_int_eq(status_of(&s, "GET", "/", NULL, NULL) == 200 ||
+                         status_of(&s, "GET", "/", NULL, NULL) == 404,
+                     1);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+START_TEST(cancel_restart_and_concurrency)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", NULL), 0);
+    int st;
+    /* one worker: the first job runs, the second waits; cancel the waiting one */
+    char *a = upload(&s, tgt_fixture("long.mp4"), &st, "analysis", "full");
+    ck_assert_int_eq(st, 202);
+    char *b = upload(&s, tgt_fixture("story.mp4"), &st, NULL, NULL);
+    ck_assert_int_eq(st, 202);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s", b);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 200);
+    json_t *j = get_job(&s, b);
+    ck_assert_str_eq(str(j, "state"), "cancelled");
+    json_decref(j);
+    /* stop while the first runs: it must come back after a restart, not stay "running" */
+    json_decref(wait_state(&s, a, "running", 30));
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    tgt_server s2;
+    ck_assert_int_eq(tgt_server_start(&s2, s.data, "--workers", "2", NULL), 0);
+    json_decref(wait_state(&s2, a, "done", 180));
+    j = get_job(&s2, b);
+    ck_assert_str_eq(str(j, "state"), "cancelled");
+    json_decref(j);
+    /* a running job can be cancelled too, and its events end with ECANCEL */
+    char *c = upload(&s2, tgt_fixture("long.mp4"), &st, "clips", "4");
+    ck_assert_int_eq(st, 202);
+    json_decref(wait_state(&s2, c, "running", 30));
+    snprintf(path, sizeof(path), "/api/jobs/%s", c);
+    ck_assert_int_eq(status_of(&s2, "DELETE", path, NULL, NULL), 200);
+    snprintf(path, sizeof(path), "/api/jobs/%s/events", c);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s2.port, "GET", path, NULL, NULL, 0, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "event: error"));
+    ck_assert_ptr_nonnull(strstr(r.body, "ECANCEL"));
+    tgt_resp_free(&r);
+    /* concurrent jobs all finish */
+    char *ids[3];
+    static const char *widths[] = {"200", "240", "280"};
+    for (int i = 0; i < 3; i++) {
+        ids[i] = upload(&s2, tgt_fixture("letterbox.mp4"), &st, "width", widths[i]);
+        ck_assert_int_eq(st, 202);
+    }
+    for (int i = 0; i < 3; i++) {
+        json_decref(wait_state(&s2, ids[i], "done", 120));
+        free(ids[i]);
+    }
+    ck_assert_int_eq(tgt_server_stop(&s2), 0);
+    free(a);
+    free(b);
+    free(c);
+    free(s.data);
+    free(s2.data);
+}
+END_TEST
+
+Suite *suite_serve(void);
+Suite *suite_serve(void)
+{
+    Suite *s = suite_create("serve");
+    TCase *tc = tcase_create("api");
+    tcase_add_test(tc, upload_life_cycle_cache_and_ranges);
+    tcase_add_test(tc, events_arrive_in_order);
+    tcase_add_test(tc, errors_have_the_right_status);
+    tcase_add_test(tc, cancel_restart_and_concurrency);
+    suite_add_tcase(s, tc);
+    return s;
+}

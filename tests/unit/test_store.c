@@ -1,0 +1,573 @@
+/* test_store.c — the SQLite job store: life cycle, order, atomic claims, restart. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util.h"
+
+typedef struct fixture {
+    char *path;
+    tg_ctx *ctx;
+    tg_store *s;
+} fixture;
+
+static void fx_open(fixture *f)
+{
+    f->path = tgt_tmp_path(".db");
+    f->ctx = tg_ctx_new();
+    ck_assert_ptr_nonnull(f->path);
+    ck_assert_ptr_nonnull(f->ctx);
+    ck_assert_msg(tg_store_open(f->ctx, f->path, &f->s) == 0, "open: %s", tg_ctx_message(f->ctx));
+    ck_assert_ptr_nonnull(f->s);
+}
+
+static void remove_db(const char *path)
+{
+    char p[4096];
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+}
+
+static void fx_close(fixture *f)
+{
+    tg_store_close(&f->s);
+    ck_assert_ptr_null(f->s);
+    tg_store_close(&f->s); /* accepts NULL */
+    remove_db(f->path);
+    free(f->path);
+    tg_ctx_free(&f->ctx);
+}
+
+/* Create a url job for source; returns its id in id. */
+static void add_job(fixture *f, const char *source, const char *opts, char id[33])
+{
+    tg_job j;
+    memset(&j, 0, sizeof(j));
+    j.source_kind = (char *)"url";
+    j.source = (char *)source;
+    j.options_json = (char *)(opts ? opts : "{}");
+    ck_assert_msg(tg_store_create(f->ctx, f->s, &j) == 0, "create: %s", tg_ctx_message(f->ctx));
+    memcpy(id, j.id, 33);
+}
+
+static int is_hex_id(const char *id)
+{
+    if (strlen(id) != 32)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+START_TEST(create_and_get_round_trip)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_job j;
+    memset(&j, 0, sizeof(j));
+    j.source_kind = (char *)"upload";
+    j.source = (char *)"holiday.mp4";
+    j.options_json = (char *)"{\"clips\":3}";
+    j.content_id = (char *)"sha256-abc";
+    j.video_path = (char *)"uploads/x.mp4";
+    ck_assert_int_eq(tg_store_create(f.ctx, f.s, &j), 0);
+    ck_assert_msg(is_hex_id(j.id), "id '%s' is not 32 lowercase hex digits", j.id);
+    ck_assert_int_eq(j.state, TG_JOB_QUEUED);
+    ck_assert_str_eq(j.stage, "queued");
+    ck_assert(j.created > 1600000000000LL && j.updated == j.created);
+
+    tg_job g;
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, j.id, &g), 0);
+    ck_assert_str_eq(g.id, j.id);
+    ck_assert_int_eq(g.state, TG_JOB_QUEUED);
+    ck_assert_str_eq(g.stage, "queued");
+    ck_assert(g.percent == 0);
+    ck_assert_str_eq(g.source_kind, "upload");
+    ck_assert_str_eq(g.source, "holiday.mp4");
+    ck_assert_str_eq(g.options_json, "{\"clips\":3}");
+    ck_assert_str_eq(g.content_id, "sha256-abc");
+    ck_assert_str_eq(g.video_path, "uploads/x.mp4");
+    ck_assert_ptr_null(g.result_json);
+    ck_assert_ptr_null(g.err_code);
+    ck_assert_ptr_null(g.err_message);
+    ck_assert(g.created == j.created);
+    tg_job_clear(&g);
+    ck_assert_ptr_null(g.source);
+    tg_job_clear(&g); /* a zeroed job is fine */
+
+    /* a second job gets another id; strange text is stored as given (bound, not spliced) */
+    char id2[33];
+    add_job(&f, "http://x/'); DROP TABLE jobs; --", NULL, id2);
+    ck_assert_str_ne(id2, j.id);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id2, &g), 0);
+    ck_assert_str_eq(g.source, "http://x/'); DROP TABLE jobs; --");
+    ck_assert_ptr_null(g.content_id);
+    tg_job_clear(&g);
+
+    ck_assert_str_eq(tg_job_state_name(TG_JOB_QUEUED), "queued");
+    ck_assert_str_eq(tg_job_state_name(TG_JOB_RUNNING), "running");
+    ck_assert_str_eq(tg_job_state_name(TG_JOB_DONE), "done");
+    ck_assert_str_eq(tg_job_state_name(TG_JOB_FAILED), "failed");
+    ck_assert_str_eq(tg_job_state_name(TG_JOB_CANCELLED), "cancelled");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(create_validates_and_unknown_ids_are_enoent)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_job j;
+    memset(&j, 0, sizeof(j));
+    j.source = (char *)"x";
+    j.options_json = (char *)"{}";
+    ck_assert_int_eq(tg_store_create(f.ctx, f.s, &j), TG_EINVAL); /* no kind */
+    j.source_kind = (char *)"ftp";
+    ck_assert_int_eq(tg_store_create(f.ctx, f.s, &j), TG_EINVAL);
+    j.source_kind = (char *)"url";
+    j.options_json = NULL;
+    ck_assert_int_eq(tg_store_create(f.ctx, f.s, &j), TG_EINVAL);
+
+    const char *nope = "0123456789abcdef0123456789abcdef";
+    tg_job g;
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, nope, &g), TG_ENOENT);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(f.ctx), nope));
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, "", &g), TG_EINVAL);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, nope), TG_ENOENT);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, nope, TG_JOB_DONE, "{}", NULL, NULL), TG_ENOENT);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, nope, "analyze", 5), TG_ENOENT);
+    ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, nope, "yt-x", NULL), TG_ENOENT);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(list_is_newest_first_with_pages)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char ids[5][33];
+    for (int i = 0; i < 5; i++) {
+        char src[32];
+        snprintf(src, sizeof(src), "job%d", i);
+        add_job(&f, src, NULL, ids[i]); /* several in one ms: the insert order decides */
+    }
+    tg_job *jobs = NULL;
+    size_t n = 99, total = 99;
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 0, 2, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(total, 5);
+    ck_assert_str_eq(jobs[0].id, ids[4]);
+    ck_assert_str_eq(jobs[1].id, ids[3]);
+    ck_assert_str_eq(jobs[1].source, "job3");
+    for (size_t i = 0; i < n; i++)
+        tg_job_clear(&jobs[i]);
+    free(jobs);
+
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 2, 2, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(jobs[0].id, ids[2]);
+    ck_assert_str_eq(jobs[1].id, ids[1]);
+    for (size_t i = 0; i < n; i++)
+        tg_job_clear(&jobs[i]);
+    free(jobs);
+
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 4, 100, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(jobs[0].id, ids[0]);
+    tg_job_clear(&jobs[0]);
+    free(jobs);
+
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 10, 2, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(total, 5);
+    free(jobs);
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 0, 0, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(total, 5);
+    free(jobs);
+    ck_assert_int_eq(tg_store_list(f.ctx, f.s, 0, (size_t)-1, &jobs, &n, &total), 0);
+    ck_assert_uint_eq(n, 5);
+    for (size_t i = 0; i < n; i++)
+        tg_job_clear(&jobs[i]);
+    free(jobs);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(claim_takes_the_oldest_queued)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char a[33], b[33], c[33];
+    add_job(&f, "a", NULL, a);
+    usleep(2000); /* different ms too */
+    add_job(&f, "b", NULL, b);
+    add_job(&f, "c", NULL, c);
+    size_t q = 0, r = 0;
+    ck_assert_int_eq(tg_store_counts(f.ctx, f.s, &q, &r), 0);
+    ck_assert_uint_eq(q, 3);
+    ck_assert_uint_eq(r, 0);
+
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, a);
+    ck_assert_int_eq(j.state, TG_JOB_RUNNING);
+    ck_assert_str_eq(j.source, "a");
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, b), 0); /* cancelled: skipped */
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, c);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 1); /* empty */
+    ck_assert_ptr_null(j.source);
+    ck_assert_int_eq(tg_store_counts(f.ctx, f.s, &q, &r), 0);
+    ck_assert_uint_eq(q, 0);
+    ck_assert_uint_eq(r, 2);
+    fx_close(&f);
+}
+END_TEST
+
+#define N_JOBS    200
+#define N_THREADS 4
+
+typedef struct claimer {
+    tg_store *s;
+    char ids[N_JOBS][33];
+    int n;
+    int errors;
+} claimer;
+
+static void *claim_loop(void *arg)
+{
+    claimer *c = arg;
+    tg_ctx *ctx = tg_ctx_new();
+    for (;;) {
+        tg_job j;
+        int rc = tg_store_claim(ctx, c->s, &j);
+        if (rc == 1)
+            break;
+        if (rc != 0 || c->n >= N_JOBS) {
+            c->errors++;
+            break;
+        }
+        memcpy(c->ids[c->n++], j.id, 33);
+        tg_job_clear(&j);
+    }
+    tg_ctx_free(&ctx);
+    return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+START_TEST(concurrent_claims_never_share_a_job)
+{
+    fixture f = {0};
+    fx_open(&f);
+    for (int i = 0; i < N_JOBS; i++) {
+        char id[33];
+        add_job(&f, "x", NULL, id);
+    }
+    static claimer cl[N_THREADS];
+    pthread_t th[N_THREADS];
+    memset(cl, 0, sizeof(cl));
+    for (int i = 0; i < N_THREADS; i++) {
+        cl[i].s = f.s;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, claim_loop, &cl[i]), 0);
+    }
+    static char all[N_JOBS][33];
+    int total = 0;
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(cl[i].errors, 0);
+        for (int k = 0; k < cl[i].n && total < N_JOBS; k++)
+            memcpy(all[total++], cl[i].ids[k], 33);
+    }
+    int sum = 0;
+    for (int i = 0; i < N_THREADS; i++)
+        sum += cl[i].n;
+    ck_assert_int_eq(sum, N_JOBS);
+    qsort(all, (size_t)total, 33, cmp_id);
+    for (int i = 1; i < total; i++)
+        ck_assert_msg(strcmp(all[i - 1], all[i]) != 0, "job %s claimed twice", all[i]);
+    size_t q = 9, r = 0;
+    ck_assert_int_eq(tg_store_counts(f.ctx, f.s, &q, &r), 0);
+    ck_assert_uint_eq(q, 0);
+    ck_assert_uint_eq(r, N_JOBS);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(progress_and_finish)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char id[33], id2[33];
+    add_job(&f, "a", NULL, id);
+    add_job(&f, "b", NULL, id2);
+    /* not running yet: progress and finish say "not running" */
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, "download", 10), 1);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, id, TG_JOB_DONE, "{}", NULL, NULL), 1);
+
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, "analyze", 42.5), 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_str_eq(j.stage, "analyze");
+    ck_assert(j.percent == 42.5);
+    ck_assert(j.updated >= j.created);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, "render", 250), 0); /* clamped */
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert(j.percent == 100);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, "a-very-long-stage-name", 1), TG_EINVAL);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, NULL, 1), TG_EINVAL);
+
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, id, TG_JOB_RUNNING, NULL, NULL, NULL), TG_EINVAL);
+    ck_assert_int_eq(
+        tg_store_finish(f.ctx, f.s, id, TG_JOB_DONE, "{\"gif\":\"a.gif\"}", NULL, NULL), 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_DONE);
+    ck_assert_str_eq(j.stage, "done");
+    ck_assert(j.percent == 100);
+    ck_assert_str_eq(j.result_json, "{\"gif\":\"a.gif\"}");
+    ck_assert_ptr_null(j.err_code);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, id, TG_JOB_FAILED, NULL, "EIO", "x"), 1);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id, "render", 5), 1);
+
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, id2);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, id2, "download", 30), 0);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, id2, TG_JOB_FAILED, NULL, "EFORMAT",
+                                     "not a recognised video file"),
+                     0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id2, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_FAILED);
+    ck_assert_str_eq(j.stage, "download"); /* where it failed */
+    ck_assert_str_eq(j.err_code, "EFORMAT");
+    ck_assert_str_eq(j.err_message, "not a recognised video file");
+    ck_assert_ptr_null(j.result_json);
+    tg_job_clear(&j);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(cancel_rules)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char queued[33], running[33], done[33], failed[33];
+    tg_job j;
+
+    /* queued → cancelled, then never claimed */
+    add_job(&f, "q", NULL, queued);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, queued), 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, queued, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_CANCELLED);
+    ck_assert(j.updated >= j.created);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, queued), 1); /* already ended */
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 1);
+
+    /* running → cancelled; the worker's late progress and finish lose */
+    add_job(&f, "r", NULL, running);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, running);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, running), 0);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, running, "render", 50), 1);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, running, TG_JOB_DONE, "{}", NULL, NULL), 1);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, running, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_CANCELLED);
+    ck_assert_ptr_null(j.result_json);
+    tg_job_clear(&j);
+
+    /* done and failed stay as they are */
+    add_job(&f, "d", NULL, done);
+    add_job(&f, "f", NULL, failed);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, done, TG_JOB_DONE, "{}", NULL, NULL), 0);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, failed, TG_JOB_FAILED, NULL, "EIO", "x"), 0);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, done), 1);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, failed), 1);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, done, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_DONE);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, failed, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_FAILED);
+    tg_job_clear(&j);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(set_source_and_find_done)
+{
+    fixture f = {0};
+    fx_open(&f);
+    const char *opts = "{\"clips\":3}";
+    tg_job j;
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-dQw4w9WgXcQ", opts, &j), 1);
+
+    char old[33], newer[33], other[33];
+    add_job(&f, "a", opts, old);
+    add_job(&f, "b", opts, newer);
+    add_job(&f, "c", "{\"clips\":5}", other);
+    const char *ids[3] = {old, newer, other};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+        ck_assert_str_eq(j.id, ids[i]);
+        tg_job_clear(&j);
+        ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, ids[i], "yt-dQw4w9WgXcQ", NULL), 0);
+        ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, ids[i], NULL, "videos/v.mp4"), 0);
+    }
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, old, &j), 0);
+    ck_assert_str_eq(j.content_id, "yt-dQw4w9WgXcQ"); /* NULL kept it */
+    ck_assert_str_eq(j.video_path, "videos/v.mp4");
+    tg_job_clear(&j);
+
+    /* running jobs do not count */
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-dQw4w9WgXcQ", opts, &j), 1);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, old, TG_JOB_DONE, "{\"n\":1}", NULL, NULL), 0);
+    usleep(2000);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, other, TG_JOB_DONE, "{\"n\":3}", NULL, NULL), 0);
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-dQw4w9WgXcQ", opts, &j), 0);
+    ck_assert_str_eq(j.id, old);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, newer, TG_JOB_DONE, "{\"n\":2}", NULL, NULL), 0);
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-dQw4w9WgXcQ", opts, &j), 0);
+    ck_assert_str_eq(j.id, newer); /* the newest */
+    ck_assert_str_eq(j.result_json, "{\"n\":2}");
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-dQw4w9WgXcQ", "{\"clips\":5}", &j), 0);
+    ck_assert_str_eq(j.id, other);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_find_done(f.ctx, f.s, "yt-other", opts, &j), 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(reopen_keeps_data_and_recover_requeues)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char a[33], b[33], c[33];
+    add_job(&f, "a", NULL, a);
+    add_job(&f, "b", NULL, b);
+    add_job(&f, "c", NULL, c);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress(f.ctx, f.s, b, "analyze", 60), 0);
+    ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, a, "sha256-00", "v/a.mp4"), 0);
+    tg_store_close(&f.s); /* "crash" with two running */
+
+    ck_assert_int_eq(tg_store_open(f.ctx, f.path, &f.s), 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, a, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_RUNNING);
+    ck_assert_str_eq(j.content_id, "sha256-00");
+    ck_assert_str_eq(j.video_path, "v/a.mp4");
+    tg_job_clear(&j);
+    size_t n = 0, q = 0, r = 0;
+    ck_assert_int_eq(tg_store_recover(f.ctx, f.s, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(tg_store_recover(f.ctx, f.s, NULL), 0);
+    ck_assert_int_eq(tg_store_counts(f.ctx, f.s, &q, &r), 0);
+    ck_assert_uint_eq(q, 3);
+    ck_assert_uint_eq(r, 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, b, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_QUEUED);
+    ck_assert_str_eq(j.stage, "queued");
+    ck_assert(j.percent == 0);
+    tg_job_clear(&j);
+    /* resumed in their original order */
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, a);
+    ck_assert_str_eq(j.video_path, "v/a.mp4");
+    tg_job_clear(&j);
+
+    /* a second connection (another process would be the same) sees the same data */
+    tg_store *s2 = NULL;
+    ck_assert_int_eq(tg_store_open(f.ctx, f.path, &s2), 0);
+    ck_assert_int_eq(tg_store_claim(f.ctx, s2, &j), 0);
+    ck_assert_str_eq(j.id, b);
+    tg_job_clear(&j);
+    tg_store_close(&s2);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(open_errors)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_store *s = (tg_store *)1;
+    ck_assert_int_eq(tg_store_open(ctx, "/nonexistent-dir/jobs.db", &s), TG_EIO);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "/nonexistent-dir/jobs.db"));
+    ck_assert_int_eq(tg_store_open(ctx, "", &s), TG_EINVAL);
+
+    /* not a database */
+    char *p = tgt_tmp_path(".db");
+    FILE *fp = fopen(p, "w");
+    ck_assert_ptr_nonnull(fp);
+    for (int i = 0; i < 200; i++)
+        fputs("this is a text file, not an SQLite database\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(tg_store_open(ctx, p, &s), TG_EIO);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "not a database"), "message: %s",
+                  tg_ctx_message(ctx));
+    remove_db(p);
+
+    /* a schema from the future is refused, not altered */
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(tg_store_open(ctx, p, &s), TG_EIO);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "99"));
+    remove_db(p);
+    free(p);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+Suite *suite_store(void);
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+    tcase_add_test(tc, create_and_get_round_trip);
+    tcase_add_test(tc, create_validates_and_unknown_ids_are_enoent);
+    tcase_add_test(tc, list_is_newest_first_with_pages);
+    tcase_add_test(tc, claim_takes_the_oldest_queued);
+    tcase_add_test(tc, concurrent_claims_never_share_a_job);
+    tcase_add_test(tc, progress_and_finish);
+    tcase_add_test(tc, cancel_rules);
+    tcase_add_test(tc, set_source_and_find_done);
+    tcase_add_test(tc, reopen_keeps_data_and_recover_requeues);
+    tcase_add_test(tc, open_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
