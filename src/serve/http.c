@@ -64,8 +64,20 @@ enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t 
 
 enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message)
 {
-    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message",
-                          message && *message ? message : tg_strerror(code));
+    /* one readable sentence: the library's detail starts lowercase and has no stop */
+    char sentence[600];
+    const char *m = message && *message ? message : tg_strerror(code);
+    size_t n = (size_t)snprintf(sentence, sizeof(sentence), "%s", m);
+    n = n < sizeof(sentence) ? n : sizeof(sentence) - 1;
+    while (n > 0 && (sentence[n - 1] == ':' || sentence[n - 1] == ' '))
+        sentence[--n] = '\0';
+    if (sentence[0] >= 'a' && sentence[0] <= 'z')
+        sentence[0] = (char)(sentence[0] - 'a' + 'A');
+    if (n > 0 && n + 1 < sizeof(sentence) && !strchr(".!?", sentence[n - 1])) {
+        sentence[n] = '.';
+        sentence[n + 1] = '\0';
+    }
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message", sentence);
     return tg_reply_json(c, (unsigned)tg_http_status(code), e);
 }
 

@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+// A small stand-in for `thumbgen serve`, for developing web/ without the C server.
+// It implements the API of docs/api.md with fake jobs that progress over a few seconds
+// and always "produce" the same outputs: the fixture video (build/fixtures/story.mp4),
+// a GIF and a poster made once with ffmpeg into /tmp/thumbgen-mock/.
+//
+//   node tests/browser/mock-server.js [--port 8765] [--host 127.0.0.1]
+//
+// Special URLs: a URL containing "broken" fails during analysis; one containing "slow"
+// progresses ten times slower. Any URL that is not http/https is refused with 422.
+'use strict';
+
+const http = require('http');
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { execFileSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WEB = path.join(ROOT, 'web');
+const FIXTURES = process.env.TG_FIXTURES || path.join(ROOT, 'build', 'fixtures');
+const VIDEO = path.join(FIXTURES, 'story.mp4');
+const OUT = process.env.TG_MOCK_OUT || '/tmp/thumbgen-mock';
+
+// The plan `thumbgen plan build/fixtures/story.mp4` printed (docs/plan.md).
+const PLAN = {
+  source: { path: 'story.mp4', duration: 40.0, width: 640, height: 360, fps: 25.0 },
+  analysis: { mode: 'full', seconds: 40.0 },
+  crop: { x: 0, y: 0, w: 640, h: 360 },
+  shots: [
+    { start: 0.0, end: 2.0 }, { start: 3.04, end: 7.0 }, { start: 7.0, end: 12.0 },
+    { start: 13.0, end: 17.08 }, { start: 18.08, end: 23.0 }, { start: 23.0, end: 26.0 },
+    { start: 26.0, end: 28.0 }, { start: 28.0, end: 32.04 }, { start: 33.16, end: 36.0 },
+    { start: 36.0, end: 40.0 },
+  ],
+  segments: [
+    { start: 7.55, end: 8.75, score: 0.8989, shot: 2 },
+    { start: 15.54, end: 16.74, score: 0.7657, shot: 3 },
+    { start: 18.33, end: 19.53, score: 0.8931, shot: 4 },
+  ],
+  keyframes: [
+    { t: 18.28, score: 0.931, shot: 4 }, { t: 8.84, score: 0.9244, shot: 2 },
+    { t: 16.8, score: 0.7914, shot: 3 }, { t: 3.36, score: 0.7873, shot: 1 },
+    { t: 28.36, score: 0.6867, shot: 7 }, { t: 7.24, score: 0.9203, shot: 2 },
+  ],
+  poster: { t: 18.28 },
+  warnings: [],
+};
+
+// The CLI's option tables (thumbgen make --help).
+const OPTIONS = {
+  analysis: { type: 'enum', values: ['auto', 'full', 'sparse'], def: 'auto' },
+  clips: { type: 'int', min: 1, max: 20, def: 3 },
+  'clip-len': { type: 'double', min: 0.3, max: 10, def: 1.2 },
+  keyframes: { type: 'int', min: 1, max: 50, def: 6 },
+  style: { type: 'enum', values: ['clips', 'slideshow'], def: 'clips' },
+  width: { type: 'int', min: 16, max: 1920, def: 480 },
+  fps: { type: 'int', min: 1, max: 50, def: 12 },
+  quality: { type: 'int', min: 1, max: 100, def: 90 },
+  'still-len': { type: 'double', min: 0.1, max: 5, def: 0.6 },
+  crossfade: { type: 'double', min: 0, max: 1, def: 0 },
+  threads: { type: 'int', min: 0, max: 64, def: 0 },
+};
+
+function makeOutputs() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const gif = path.join(OUT, 'story.gif');
+  const jpg = path.join(OUT, 'story.jpg');
+  if (!fs.existsSync(VIDEO)) {
+    console.error(`mock: ${VIDEO} is missing: run 'make fixtures' first`);
+    process.exit(1);
+  }
+  if (!fs.existsSync(gif)) {
+    const parts = PLAN.segments.map((s, i) =>
+      `[0:v]trim=${s.start}:${s.end},setpts=PTS-STARTPTS[v${i}]`).join(';');
+    const ins = PLAN.segments.map((_, i) => `[v${i}]`).join('');
+    const filter = `${parts};${ins}concat=n=${PLAN.segments.length}:v=1:a=0,fps=12,` +
+      'scale=480:-2:flags=lanczos,split[a][b];[a]palettegen[p];[b][p]paletteuse';
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', VIDEO, '-filter_complex', filter, gif]);
+  }
+  if (!fs.existsSync(jpg)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', String(PLAN.poster.t), '-i', VIDEO,
+      '-frames:v', '1', '-q:v', '3', jpg]);
+  }
+  return { gif, jpg };
+}
+
+const files = makeOutputs();
+const MEDIA = {
+  '/media/videos/story.mp4': { file: VIDEO, type: 'video/mp4' },
+  '/media/thumbnails/story.gif': { file: files.gif, type: 'image/gif' },
+  '/media/thumbnails/story.jpg': { file: files.jpg, type: 'image/jpeg' },
+};
+
+// ---- jobs ----
+const jobs = new Map(); // id -> job (insertion order = creation order)
+const listeners = new Map(); // id -> Set of SSE responses
+const STAGES = [
+  ['download', 1500], ['analyze', 2500], ['select', 400], ['render', 1500],
+];
+
+function now() { return new Date().toISOString().replace(/\.\d+Z$/, 'Z'); }
+
+function publicJob(j) {
+  const { _timer, _key, ...rest } = j;
+  return rest;
+}
+
+function sendError(res, status, code, message) {
+  sendJson(res, status, { error: { code, message } });
+}
+
+function sendJson(res, status, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(body);
+}
+
+function sse(res, event, data) {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+function notify(j) {
+  const set = listeners.get(j.id);
+  if (!set) return;
+  for (const res of set) {
+    if (j.state === 'done') { sse(res, 'done', publicJob(j)); res.end(); }
+    else if (j.state === 'failed' || j.state === 'cancelled') { sse(res, 'error', j.error); res.end(); }
+    else sse(res, 'progress', { state: j.state, stage: j.stage, percent: j.percent });
+  }
+  if (j.state === 'done' || j.state === 'failed' || j.state === 'cancelled') listeners.delete(j.id);
+}
+
+function runJob(j) {
+  const slow = j.source.kind === 'url' && /slow/.test(j.source.url) ? 10 : 1;
+  const broken = j.source.kind === 'url' && /broken/.test(j.source.url);
+  let stage = -1;
+  let t0 = 0;
+  const startAt = Date.now() + 600 * slow;
+  j._timer = setInterval(() => {
+    const t = Date.now();
+    if (t < startAt) return;
+    if (stage < 0 || t - t0 >= STAGES[stage][1] * slow) {
+      stage++;
+      t0 = t;
+      if (j.source.kind === 'upload' && stage === 0) stage = 1; // nothing to download
+      if (stage >= STAGES.length) {
+        clearInterval(j._timer);
+        Object.assign(j, { state: 'done', stage: 'done', percent: 100, updated: now(),
+          result: { video: '/media/videos/story.mp4', gif: '/media/thumbnails/story.gif',
+            poster: '/media/thumbnails/story.jpg',
+            plan: { ...PLAN, segments: PLAN.segments.slice(0, j.options.clips) } } });
+        notify(j);
+        return;
+      }
+    }
+    const pct = Math.min(100, Math.floor(100 * (t - t0) / (STAGES[stage][1] * slow)));
+    if (broken && STAGES[stage][0] === 'analyze' && pct >= 40) {
+      clearInterval(j._timer);
+      Object.assign(j, { state: 'failed', updated: now(),
+        error: { code: 'ECORRUPT', message: 'The video is corrupt or truncated: no frame could be decoded after 14.2 s.' } });
+      notify(j);
+      return;
+    }
+    if (j.state !== 'running' || j.stage !== STAGES[stage][0] || j.percent !== pct) {
+      Object.assign(j, { state: 'running', stage: STAGES[stage][0], percent: pct, updated: now() });
+      notify(j);
+    }
+  }, 100);
+}
+
+function validateOptions(input) {
+  const out = {};
+  for (const [k, def] of Object.entries(OPTIONS)) out[k] = def.def;
+  for (const [k, v] of Object.entries(input || {})) {
+    const def = OPTIONS[k];
+    if (!def) throw [400, 'EINVAL', `Unknown option '${k}'.`];
+    if (def.type === 'enum') {
+      if (!def.values.includes(String(v))) throw [400, 'EINVAL', `Option '${k}' must be one of ${def.values.join(', ')}.`];
+      out[k] = String(v);
+    } else {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n) || (def.type === 'int' && !Number.isInteger(n)) || n < def.min || n > def.max) {
+        throw [400, 'EINVAL', `Option '${k}' must be a number from ${def.min} to ${def.max}.`];
+      }
+      out[k] = n;
+    }
+  }
+  return out;
+}
+
+function createJob(res, source, options, key) {
+  for (const j of jobs.values()) {
+    if (j._key === key && j.state === 'done') {
+      return sendJson(res, 200, { id: j.id, state: 'done', cached: true });
+    }
+  }
+  const t = now();
+  const j = { id: crypto.randomBytes(16).toString('hex'), state: 'queued', stage: 'queued',
+    percent: 0, source, options, error: null, created: t, updated: t, result: null, _key: key };
+  jobs.set(j.id, j);
+  runJob(j);
+  sendJson(res, 202, { id: j.id, state: 'queued', cached: false });
+}
+
+function parseMultipart(buf, contentType) {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  if (!m) throw [400, 'EINVAL', 'The upload is not valid multipart form data.'];
+  const boundary = Buffer.from('--' + (m[1] || m[2]));
+  const fields = {};
+  let file = null;
+  let pos = buf.indexOf(boundary);
+  while (pos >= 0) {
+    pos += boundary.length;
+    if (buf.slice(pos, pos + 2).toString() === '--') break;
+    pos += 2; // CRLF
+    const hdrEnd = buf.indexOf('\r\n\r\n', pos);
+    if (hdrEnd < 0) break;
+    const headers = buf.slice(pos, hdrEnd).toString();
+    const next = buf.indexOf(boundary, hdrEnd);
+    if (next < 0) break;
+    const body = buf.slice(hdrEnd + 4, next - 2);
+    const name = /name="([^"]*)"/i.exec(headers);
+    const filename = /filename="([^"]*)"/i.exec(headers);
+    if (name && name[1] === 'video' && filename) file = { name: filename[1], data: body };
+    else if (name) fields[name[1]] = body.toString();
+    pos = next;
+  }
+  return { fields, file };
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) { reject([413, 'ETOOBIG', 'The upload is larger than the 512 MB limit.']); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function postJob(req, res) {
+  const ct = req.headers['content-type'] || '';
+  const body = await readBody(req, 512 * 1024 * 1024);
+  if (/^multipart\/form-data/i.test(ct)) {
+    const { fields, file } = parseMultipart(body, ct);
+    if (!file) throw [400, 'EINVAL', "The upload has no file part named 'video'."];
+    const head = file.data.slice(0, 12);
+    const isVideo = head.slice(4, 8).toString() === 'ftyp' || head.slice(0, 4).equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3]));
+    if (!isVideo) throw [415, 'EFORMAT', 'The uploaded file is not a video.'];
+    const options = validateOptions(fields);
+    const key = crypto.createHash('sha256').update(file.data).digest('hex') + JSON.stringify(options);
+    return createJob(res, { kind: 'upload', name: file.name }, options, key);
+  }
+  let obj;
+  try { obj = JSON.parse(body.toString() || 'null'); } catch (e) { throw [400, 'EINVAL', 'The request body is not valid JSON.']; }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw [400, 'EINVAL', 'The request body must be a JSON object.'];
+  if (typeof obj.url !== 'string' || !obj.url.trim()) throw [400, 'EINVAL', "The request has no 'url'."];
+  let u;
+  try { u = new URL(obj.url.trim()); } catch (e) { throw [422, 'EURL', 'The link is not a valid URL.']; }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw [422, 'EURL', 'Only http and https links can be used.'];
+  const options = validateOptions(obj.options);
+  return createJob(res, { kind: 'url', url: u.href }, options, u.href + JSON.stringify(options));
+}
+
+function serveFile(req, res, file, type) {
+  let st;
+  try { st = fs.statSync(file); } catch (e) { return sendError(res, 404, 'ENOENT', 'No such file.'); }
+  const size = st.size;
+  const range = req.headers.range;
+  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-cache' };
+  if (range) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range);
+    let a, b;
+    if (m && m[1] === '' && m[2] !== '') { a = Math.max(0, size - Number(m[2])); b = size - 1; }
+    else if (m && m[1] !== '') { a = Number(m[1]); b = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1); }
+    if (a === undefined || a > b || a >= size) {
+      res.writeHead(416, { ...base, 'Content-Range': `bytes */${size}` });
+      return res.end();
+    }
+    res.writeHead(206, { ...base, 'Content-Range': `bytes ${a}-${b}/${size}`, 'Content-Length': b - a + 1 });
+    if (req.method === 'HEAD') return res.end();
+    return fs.createReadStream(file, { start: a, end: b }).pipe(res);
+  }
+  res.writeHead(200, { ...base, 'Content-Length': size });
+  if (req.method === 'HEAD') return res.end();
+  fs.createReadStream(file).pipe(res);
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
+
+async function handle(req, res) {
+  const u = new URL(req.url, 'http://x');
+  const p = u.pathname;
+  let m;
+  if ((req.method === 'GET' || req.method === 'HEAD') && p === '/') {
+    return serveFile(req, res, path.join(WEB, 'index.html'), TYPES['.html']);
+  }
+  if ((req.method === 'GET' || req.method === 'HEAD') && (m = /^\/static\/([A-Za-z0-9_-][A-Za-z0-9._-]*)$/.exec(p))) {
+    return serveFile(req, res, path.join(WEB, m[1]), TYPES[path.extname(m[1])] || 'application/octet-stream');
+  }
+  if (MEDIA[p] && (req.method === 'GET' || req.method === 'HEAD')) {
+    return serveFile(req, res, MEDIA[p].file, MEDIA[p].type);
+  }
+  if (p === '/healthz') {
+    const all = [...jobs.values()];
+    return sendJson(res, 200, { ok: true, workers: 2, queued: all.filter((j) => j.state === 'queued').length,
+      running: all.filter((j) => j.state === 'running').length });
+  }
+  if (p === '/api/jobs' && req.method === 'POST') return postJob(req, res);
+  if (p === '/api/jobs' && req.method === 'GET') {
+    const offset = Math.max(0, parseInt(u.searchParams.get('offset') || '0', 10) || 0);
+    const limit = Math.min(100, Math.max(1, parseInt(u.searchParams.get('limit') || '20', 10) || 20));
+    const all = [...jobs.values()].reverse();
+    return sendJson(res, 200, { jobs: all.slice(offset, offset + limit).map(publicJob), total: all.length, offset, limit });
+  }
+  if ((m = /^\/api\/jobs\/([0-9a-f]{32})(\/events)?$/.exec(p))) {
+    const j = jobs.get(m[1]);
+    if (!j) throw [404, 'ENOENT', 'There is no such job.'];
+    if (m[2] && req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      // The current state comes first, then every change.
+      if (j.state === 'done') { sse(res, 'done', publicJob(j)); return res.end(); }
+      if (j.state === 'failed' || j.state === 'cancelled') { sse(res, 'error', j.error); return res.end(); }
+      sse(res, 'progress', { state: j.state, stage: j.stage, percent: j.percent });
+      if (!listeners.has(j.id)) listeners.set(j.id, new Set());
+      listeners.get(j.id).add(res);
+      req.on('close', () => { const s = listeners.get(j.id); if (s) s.delete(res); });
+      return;
+    }
+    if (!m[2] && req.method === 'GET') return sendJson(res, 200, publicJob(j));
+    if (!m[2] && req.method === 'DELETE') {
+      if (j.state === 'done' || j.state === 'failed' || j.state === 'cancelled') {
+        throw [409, 'ECANCEL', 'The job has already ended.'];
+      }
+      clearInterval(j._timer);
+      Object.assign(j, { state: 'cancelled', updated: now(), error: { code: 'ECANCEL', message: 'The job was cancelled.' } });
+      notify(j);
+      return sendJson(res, 200, publicJob(j));
+    }
+  }
+  throw [404, 'ENOENT', 'No such page.'];
+}
+
+const args = process.argv.slice(2);
+const argv = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
+const host = argv('--host', '127.0.0.1');
+const port = Number(argv('--port', '8765'));
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((e) => {
+    if (Array.isArray(e)) sendError(res, e[0], e[1], e[2]);
+    else { console.error(e); sendError(res, 500, 'EINTERNAL', 'Internal error.'); }
+  });
+});
+server.listen(port, host, () => {
+  console.log(`mock thumbgen API on http://${host}:${server.address().port}/`);
+});

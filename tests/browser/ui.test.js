@@ -1,0 +1,436 @@
+#!/usr/bin/env node
+// Browser test of the web page against the real server (`thumbgen serve`).
+//
+//   node tests/browser/ui.test.js            (from the repository root)
+//
+// Environment:
+//   THUMBGEN_BIN   the thumbgen binary (default build/thumbgen)
+//   TG_FIXTURES    the fixtures folder with story.mp4 (default build/fixtures; `make fixtures`)
+//   TG_BROWSER_OUT where the screenshots and the server log go (default build/browser)
+//   CHROMIUM       the browser (default /usr/bin/chromium; Debian's package `chromium`)
+//   TG_MOCK=1      run against tests/browser/mock-server.js instead of thumbgen (page development)
+//
+// Prints one line per check, then `N passed, M failed`; exits 0 when all passed, else 1.
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const net = require('net');
+const http = require('http');
+const { spawn } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.resolve(process.env.THUMBGEN_BIN || 'build/thumbgen');
+const FIXTURES = path.resolve(process.env.TG_FIXTURES || 'build/fixtures');
+const OUT = path.resolve(process.env.TG_BROWSER_OUT || 'build/browser');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const MOCK = process.env.TG_MOCK === '1';
+const VIDEO = path.join(FIXTURES, 'story.mp4');
+const RESULT_TIMEOUT = 120000;
+const OVERALL_TIMEOUT = 300000;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail) {
+  if (ok) { passed++; console.log(`PASS ${name}${detail ? ` (${detail})` : ''}`); }
+  else { failed++; console.log(`FAIL ${name}${detail ? `: ${detail}` : ''}`); }
+  return ok;
+}
+
+class Fatal extends Error {}
+
+// ---------------------------------------------------------------- helpers
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+function httpGet(url, timeout = 5000) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function getJson(url) {
+  const r = await httpGet(url);
+  let data;
+  try { data = JSON.parse(r.body); } catch (e) { throw new Fatal(`GET ${url}: answer is not JSON (status ${r.status}): ${r.body.slice(0, 200)}`); }
+  if (r.status !== 200) throw new Fatal(`GET ${url}: status ${r.status}: ${r.body.slice(0, 200)}`);
+  return data;
+}
+
+// A tiny static server for the fixture video (with byte ranges, as a real host has).
+function startVideoServer(file) {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      if (req.url.split('?')[0] !== '/story.mp4' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('not found\n');
+        return;
+      }
+      const size = fs.statSync(file).size;
+      const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
+      let start = 0;
+      let end = size - 1;
+      let status = 200;
+      if (m && (m[1] !== '' || m[2] !== '')) {
+        if (m[1] === '') { start = Math.max(0, size - Number(m[2])); } else {
+          start = Number(m[1]);
+          if (m[2] !== '') end = Math.min(Number(m[2]), size - 1);
+        }
+        if (start > end || start >= size) {
+          res.writeHead(416, { 'Content-Range': `bytes */${size}` });
+          res.end();
+          return;
+        }
+        status = 206;
+      }
+      const headers = { 'Content-Type': 'video/mp4', 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' };
+      if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+      res.writeHead(status, headers);
+      if (req.method === 'HEAD') { res.end(); return; }
+      fs.createReadStream(file, { start, end }).pipe(res);
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+// ---------------------------------------------------------------- state for cleanup
+
+let server = null;        // the thumbgen (or mock) child process
+let serverExited = null;  // { code, signal } once it exited
+let serverLog = '';
+let logStream = null;
+let videoServer = null;
+let browser = null;
+let dataDir = null;
+
+function tailLog(n = 1500) { return serverLog.length > n ? `…${serverLog.slice(-n)}` : serverLog; }
+
+async function stopServer() {
+  if (!server || serverExited) return;
+  const child = server;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => { if (!serverExited) child.kill('SIGKILL'); }, 5000);
+  await Promise.race([exited, sleep(7000)]);
+  clearTimeout(t);
+}
+
+async function cleanup() {
+  if (browser) { try { await browser.close(); } catch (e) { /* already gone */ } browser = null; }
+  await stopServer();
+  if (videoServer) { videoServer.closeAllConnections && videoServer.closeAllConnections(); videoServer.close(); videoServer = null; }
+  if (logStream) { logStream.end(); logStream = null; }
+  if (dataDir) { try { fs.rmSync(dataDir, { recursive: true, force: true }); } catch (e) { /* best effort */ } dataDir = null; }
+}
+
+// ---------------------------------------------------------------- the test
+
+async function startServer(port) {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'thumbgen-ui-'));
+  let cmd;
+  let args;
+  if (MOCK) {
+    cmd = process.execPath;
+    args = [path.join(__dirname, 'mock-server.js'), '--host', '127.0.0.1', '--port', String(port)];
+  } else {
+    cmd = BIN;
+    args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir,
+      '--allow-private-urls', '--workers', '2'];
+  }
+  logStream = fs.createWriteStream(path.join(OUT, 'server.log'));
+  logStream.write(`$ ${cmd} ${args.join(' ')}\n`);
+  server = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TG_FIXTURES: FIXTURES } });
+  const onData = (d) => { serverLog += d.toString(); if (serverLog.length > 200000) serverLog = serverLog.slice(-100000); if (logStream) logStream.write(d); };
+  server.stdout.on('data', onData);
+  server.stderr.on('data', onData);
+  server.on('error', (e) => { serverExited = { code: null, signal: null, error: e.message }; });
+  server.on('exit', (code, signal) => { serverExited = serverExited || { code, signal }; });
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (serverExited) {
+      throw new Fatal(`the server exited before it answered /healthz (code ${serverExited.code}, signal ${serverExited.signal}${serverExited.error ? `, ${serverExited.error}` : ''}): ${tailLog()}`);
+    }
+    try {
+      const r = await httpGet(`${base}/healthz`, 1000);
+      if (r.status === 200) {
+        const h = JSON.parse(r.body);
+        check('server answers GET /healthz', h && h.ok === true, r.body.trim());
+        return base;
+      }
+    } catch (e) { /* not up yet */ }
+    await sleep(150);
+  }
+  throw new Fatal(`the server did not answer GET /healthz within 30 s: ${tailLog()}`);
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (!fs.existsSync(VIDEO)) throw new Fatal(`${VIDEO} is missing: run 'make fixtures' first (or set TG_FIXTURES)`);
+  if (!MOCK && !fs.existsSync(BIN)) throw new Fatal(`${BIN} is missing: run 'make' first (or set THUMBGEN_BIN)`);
+  if (!fs.existsSync(CHROMIUM)) throw new Fatal(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM)`);
+  let chromium;
+  try { ({ chromium } = require('playwright-core')); } catch (e) {
+    throw new Fatal("playwright-core is not installed: run 'npm install' in the repository root");
+  }
+
+  const port = await freePort();
+  const base = await startServer(port);
+  videoServer = await startVideoServer(VIDEO);
+  const videoUrl = `http://127.0.0.1:${videoServer.address().port}/story.mp4`;
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // This script handles the signals itself, so that it always stops the server too.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+
+  // Console errors and page errors fail the test; a refused POST /api/jobs is expected in the error-path step.
+  let phase = 'main';
+  const consoleErrors = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const url = (msg.location() && msg.location().url) || '';
+    const text = msg.text();
+    if (/favicon\.ico$/.test(url)) return;
+    if (phase === 'error-path' && /^Failed to load resource: the server responded with a status of (400|422)\b/.test(text) &&
+        /\/api\/jobs$/.test(url)) return;
+    consoleErrors.push(`console error${url ? ` at ${url}` : ''}: ${text}`);
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
+
+  // 1. The page loads.
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  const title = await page.title();
+  const hasForm = await page.locator('#url').isVisible() && await page.locator('#submit').isVisible();
+  check('page loads with the URL field and the submit button', hasForm && /thumbgen/i.test(title), `title "${title}"`);
+  const cssOk = await page.evaluate(() => getComputedStyle(document.querySelector('.card')).borderRadius !== '0px');
+  const jsOk = await page.evaluate(() => document.querySelector('#history-empty') !== null);
+  check('stylesheet and script are served under /static/', cssOk && jsOk);
+
+  // Record whether the progress panel ever shows, however briefly.
+  await page.evaluate(() => {
+    window.__tg = { progressSeen: false, stagesSeen: 0, maxPercentText: '' };
+    const p = document.getElementById('progress');
+    const look = () => {
+      if (!p.hidden) {
+        window.__tg.progressSeen = true;
+        window.__tg.stagesSeen = Math.max(window.__tg.stagesSeen, p.querySelectorAll('.stage').length);
+        const active = p.querySelector('.stage.active .stage-pct');
+        if (active && active.textContent) window.__tg.maxPercentText = active.textContent;
+      }
+    };
+    new MutationObserver(look).observe(p, { attributes: true, subtree: true, childList: true, characterData: true });
+  });
+
+  // 2. Submit the local video URL.
+  await page.fill('#url', videoUrl);
+  const postResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 15000 });
+  await page.click('#submit');
+  const post = await postResp;
+  check('POST /api/jobs accepts the local video URL', post.status() === 202 || post.status() === 200, `status ${post.status()}`);
+
+  try {
+    await page.waitForFunction(() => window.__tg.progressSeen || !document.getElementById('result').hidden, null, { timeout: 10000 });
+    // Best effort: the job may already be in the history list when the progress screenshot is taken.
+    await page.locator('#history .history-item').first().waitFor({ timeout: 1500 }).catch(() => {});
+    if (await page.locator('#progress').isVisible()) await page.screenshot({ path: path.join(OUT, 'progress.png') });
+  } catch (e) { /* judged below */ }
+
+  // 3. Wait for the result (or a failure shown in the alert).
+  const t0 = Date.now();
+  await page.waitForFunction(() => !document.getElementById('result').hidden ||
+    (!document.getElementById('alert').hidden && !document.getElementById('alert').classList.contains('info')),
+  null, { timeout: RESULT_TIMEOUT, polling: 200 }).catch(() => {});
+  const seen = await page.evaluate(() => window.__tg);
+  check('progress panel appears with the four stages', seen.progressSeen && seen.stagesSeen === 4,
+    `stages ${seen.stagesSeen}${seen.maxPercentText ? `, last "${seen.maxPercentText}"` : ''}`);
+  const resultShown = await page.locator('#result').isVisible();
+  if (!resultShown) {
+    const alertText = await page.locator('#alert').isVisible() ? await page.locator('#alert-text').textContent() : '';
+    await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true });
+    throw new Fatal(`no result within ${RESULT_TIMEOUT / 1000} s${alertText ? `; the page says: ${alertText}` : ''}; server log: ${tailLog(600)}`);
+  }
+  check('result appears', true, `after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const hash = await page.evaluate(() => location.hash);
+  const id = (/^#job=([0-9a-f]{32})$/.exec(hash) || [])[1];
+  if (!check('the page shows the job id in the address (#job=ID)', !!id, hash)) throw new Fatal('no job id');
+  const job = await getJson(`${base}/api/jobs/${id}`);
+  check('GET /api/jobs/{id} says done with a plan', job.state === 'done' && job.result && job.result.plan &&
+    Array.isArray(job.result.plan.segments), `state ${job.state}`);
+  const plan = job.result.plan;
+
+  // 4. The GIF is loaded, the video has its ~40 s duration.
+  const gifW = await page.waitForFunction(() => {
+    const img = document.getElementById('gif');
+    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
+  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
+  check('GIF <img> is loaded', gifW > 0, `naturalWidth ${gifW}`);
+  const posterW = await page.waitForFunction(() => {
+    const img = document.getElementById('poster');
+    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
+  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
+  check('poster <img> is loaded', posterW > 0, `naturalWidth ${posterW}`);
+  const duration = await page.waitForFunction(() => {
+    const v = document.getElementById('video');
+    return v.readyState >= 1 && Number.isFinite(v.duration) ? v.duration : false;
+  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => NaN);
+  check('<video> has a duration of about 40 s', Math.abs(duration - 40) < 1, `duration ${duration}`);
+
+  const links = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));
+  check('download links for the GIF, the poster and the video', links.includes(job.result.gif) &&
+    links.includes(job.result.poster) && links.includes(job.result.video), links.join(' '));
+
+  // 5. The timeline draws the plan; clicking a clip seeks the video there.
+  const nClips = await page.locator('#timeline [data-kind="clip"]').count();
+  const nKeys = await page.locator('#timeline [data-kind="keyframe"], #timeline [data-kind="poster"]').count();
+  const nPoster = await page.locator('#timeline [data-kind="poster"]').count();
+  check('timeline draws every clip and keyframe of the plan, the poster marked',
+    nClips === plan.segments.length && nKeys >= plan.keyframes.length && nPoster === 1,
+    `${nClips}/${plan.segments.length} clips, ${nKeys}/${plan.keyframes.length} keyframes, ${nPoster} poster`);
+  if (plan.segments.length > 0) {
+    const k = plan.segments.length > 1 ? 1 : 0;
+    const start = plan.segments[k].start;
+    await page.locator('#timeline [data-kind="clip"]').nth(k).click();
+    const t = await page.waitForFunction((s) => {
+      const v = document.getElementById('video');
+      return !v.seeking && Math.abs(v.currentTime - s) < 0.5 ? v.currentTime : false;
+    }, start, { timeout: 10000 }).then((h) => h.jsonValue()).catch(async () => page.evaluate(() => document.getElementById('video').currentTime));
+    check(`clicking clip ${k + 1} on the timeline seeks the video to its start`, Math.abs(t - start) < 0.5,
+      `currentTime ${Number(t).toFixed(2)}, clip start ${start}`);
+    const playing = await page.waitForFunction(() => !document.getElementById('video').paused, null, { timeout: 5000 })
+      .then(() => true).catch(() => false);
+    check('and plays it', playing);
+  } else {
+    check('the plan has clips to click', false, 'no segments');
+  }
+
+  // 6. The history list shows the job.
+  const item = page.locator(`#history .history-item[data-id="${id}"]`);
+  await item.waitFor({ timeout: 10000 }).catch(() => {});
+  const itemText = (await item.count()) ? await item.innerText() : '';
+  check('history list shows the job', /done/i.test(itemText), itemText.replace(/\s+/g, ' ').trim());
+
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: path.join(OUT, 'desktop.png'), fullPage: true });
+
+  // 7. Phone-sized window: no horizontal scrolling, the video and the GIF stack vertically.
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForTimeout(500);
+  const layout = await page.evaluate(() => {
+    const v = document.querySelector('.pane-video').getBoundingClientRect();
+    const g = document.querySelector('.pane-gif').getBoundingClientRect();
+    return { scrollW: document.documentElement.scrollWidth, vBottom: v.bottom, gTop: g.top, vW: v.width, gW: g.width };
+  });
+  check('phone width (375 px): video and GIF stack vertically without horizontal scrolling',
+    layout.scrollW <= 375 && layout.gTop >= layout.vBottom - 1 && layout.vW <= 375 && layout.gW <= 375,
+    `scrollWidth ${layout.scrollW}, video bottom ${layout.vBottom.toFixed(0)}, GIF top ${layout.gTop.toFixed(0)}`);
+  await page.screenshot({ path: path.join(OUT, 'phone.png'), fullPage: true });
+
+  // 8. The error path: a URL the server refuses without any network access.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  phase = 'error-path';
+  await page.fill('#url', 'ftp://example.com/x.mp4');
+  const errResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 15000 });
+  await page.click('#submit');
+  const er = await errResp;
+  let errBody = {};
+  try { errBody = await er.json(); } catch (e) { errBody = {}; }
+  check('server refuses ftp://example.com/x.mp4 with 400 or 422 and an error object',
+    (er.status() === 400 || er.status() === 422) && errBody.error && typeof errBody.error.message === 'string',
+    `status ${er.status()}, code ${errBody.error && errBody.error.code}`);
+  await page.locator('#alert').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+  const alertVisible = await page.locator('#alert').isVisible();
+  const alertText = alertVisible ? (await page.locator('#alert-text').textContent()).trim() : '';
+  const readable = alertVisible && alertText.length >= 8 && alertText.length < 400 && /^[A-Z0-9"'‘“(]/.test(alertText) &&
+    /[.!?]$/.test(alertText) && !/[{}]|\bat \S+:\d+|Error:|undefined|\[object/.test(alertText);
+  check('the alert shows one readable sentence', readable, `"${alertText}"`);
+  await page.screenshot({ path: path.join(OUT, 'error.png') });
+  phase = 'main';
+
+  // 9. Upload the same video as a file, with other options (multipart with option fields).
+  await page.click('#options summary');
+  await page.fill('#opt-clips', '2');
+  const upResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
+  await page.setInputFiles('#file', VIDEO);
+  const up = await upResp;
+  let upBody = {};
+  try { upBody = await up.json(); } catch (e) { upBody = {}; }
+  check('upload of story.mp4 (multipart, clips=2) is accepted', (up.status() === 202 || up.status() === 200) &&
+    typeof upBody.id === 'string' && upBody.id !== id, `status ${up.status()}, id ${upBody.id}`);
+  if (typeof upBody.id === 'string') {
+    await page.waitForFunction((jid) => location.hash === `#job=${jid}` && !document.getElementById('result').hidden &&
+      document.getElementById('timeline').querySelectorAll('[data-kind="clip"]').length > 0, upBody.id,
+    { timeout: RESULT_TIMEOUT, polling: 200 }).catch(() => {});
+    const upJob = await getJson(`${base}/api/jobs/${upBody.id}`);
+    const nUpClips = await page.locator('#timeline [data-kind="clip"]').count();
+    check('the upload job is done with the 2 clips asked for', upJob.state === 'done' && upJob.options && upJob.options.clips === 2 &&
+      upJob.result && upJob.result.plan.segments.length === nUpClips && nUpClips >= 1 && nUpClips <= 2,
+    `state ${upJob.state}, options.clips ${upJob.options && upJob.options.clips}, ${nUpClips} clips drawn, source ${JSON.stringify(upJob.source)}`);
+    const n = await page.locator('#history .history-item').count();
+    check('history lists both jobs, newest first', n >= 2 &&
+      await page.locator('#history .history-item').first().getAttribute('data-id') === upBody.id, `${n} items`);
+  }
+
+  // 10. No console error, no page error.
+  check('no console error or page error', consoleErrors.length === 0, consoleErrors.join(' | '));
+  if (serverExited) check('the server is still running at the end', false, `exited: code ${serverExited.code}, signal ${serverExited.signal}`);
+}
+
+let finished = false;
+async function finish(code) {
+  if (finished) return;
+  finished = true;
+  await cleanup();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(code);
+}
+
+const watchdog = setTimeout(() => {
+  check('the test finishes in time', false, `still running after ${OVERALL_TIMEOUT / 1000} s`);
+  finish(1);
+}, OVERALL_TIMEOUT);
+
+// Last resort: never leave the server behind, whatever ends this process.
+process.on('exit', () => { if (server && !serverExited) server.kill('SIGKILL'); });
+process.on('SIGINT', () => { check('the test was not interrupted', false, 'SIGINT'); finish(1); });
+process.on('SIGTERM', () => { check('the test was not interrupted', false, 'SIGTERM'); finish(1); });
+
+main().then(() => {
+  clearTimeout(watchdog);
+  finish(failed === 0 ? 0 : 1);
+}, (e) => {
+  clearTimeout(watchdog);
+  check('test ran to the end', false, e instanceof Fatal ? e.message : (e && e.stack) || String(e));
+  finish(1);
+});
