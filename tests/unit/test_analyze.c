@@ -233,6 +233,50 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
 }
 END_TEST
 
+/* The same scene seen again in another shot is a repeat for the viewer: three clips
+ * should show three different things even when the repeated scene scores best. */
+START_TEST(clips_show_different_content_before_the_same_scene_again)
+{
+    const double shot_len = 2.0;
+    const int seeds[] = {1, 2, 1, 3, 4, 6};
+    size_t n = (size_t)(6 * shot_len * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        int k = (int)(t / shot_len);
+        scene(img, seeds[k], (t - k * shot_len) * 10 + (k == 2 ? 6 : 0), 1);
+        if (seeds[k] != 1) /* the others are dimmer: clean, but lower scores */
+            for (int p = 0; p < W * H * 3; p++)
+                img[p] = (uint8_t)(img[p] * 0.55);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    tg_events ev;
+    double end = 6 * shot_len;
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, end, NULL, 0, W, H, &ev), 0);
+    ck_assert_int_eq(ev.n_shots, 6);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, end, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    int bright = 0;
+    for (size_t i = 0; i < p->n_segments; i++) {
+        int k = (int)(p->segments[i].start / shot_len);
+        bright += seeds[k] == 1;
+    }
+    ck_assert_msg(bright == 1, "%d of 3 clips show the same scene", bright);
+    tg_plan_free(&p);
+    tg_events_free(&ev);
+    free(img);
+    free(s);
+}
+END_TEST
+
 START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
 {
     size_t n = 50;
@@ -268,6 +312,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, features_measure_what_they_name);
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, selection_avoids_defects_and_spreads_over_shots);
+    tcase_add_test(tc, clips_show_different_content_before_the_same_scene_again);
     tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
     suite_add_tcase(s, tc);
     return s;
