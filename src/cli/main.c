@@ -198,7 +198,8 @@ static int parse_int(const char *v, int lo, int hi, int *out)
 static void serve_usage(FILE *f)
 {
     fprintf(f, "usage: thumbgen serve [--host 127.0.0.1] [--port 8000] [--data DIR] [--workers N]\n"
-               "                      [--downloaders N] [--ytdlp PATH] [--max-upload SIZE]\n"
+               "                      [--downloaders N] [--ytdlp PATH] [--max-upload SIZE] "
+               "[--max-queue N]\n"
                "                      [--allow-private-urls] [--web DIR] [--quiet]\n"
                "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
                "  --host ADDR          address to listen on (default 127.0.0.1)\n"
@@ -208,6 +209,7 @@ static void serve_usage(FILE *f)
                "  --downloaders N      download workers (default 2)\n"
                "  --ytdlp PATH         the yt-dlp to run (default: yt-dlp on PATH)\n"
                "  --max-upload SIZE    largest upload or download, e.g. 500M (default 1G)\n"
+               "  --max-queue N        jobs waiting before new ones get 429 (default 100)\n"
                "  --allow-private-urls allow links to loopback and private addresses (tests)\n"
                "  --web DIR            the page's files (default ./web)\n"
                "  -q, --quiet          no request log\n");
@@ -247,6 +249,8 @@ static int serve_main(int argc, char **argv)
             bad = parse_int(v, 1, 64, &o.workers);
         else if (!strcmp(a, "--downloaders"))
             bad = parse_int(v, 1, 16, &o.downloaders);
+        else if (!strcmp(a, "--max-queue"))
+            bad = parse_int(v, 1, 100000, &o.max_queue);
         else if (!strcmp(a, "--max-upload"))
             bad = (o.max_upload = parse_bytes(v)) < 0;
         else

@@ -201,6 +201,22 @@ static enum MHD_Result submit_upload(tg_req *r, struct MHD_Connection *c, tg_ctx
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     snprintf(name, sizeof(name), "sha256-%.32s%s", hex, ext_for(r->container));
+    /* answer from the cache, or refuse when the queue is full, before keeping the file */
+    char cid0[48];
+    snprintf(cid0, sizeof(cid0), "sha256-%.32s", hex);
+    char *oj = tg_options_to_json(&o);
+    tg_job done = {0};
+    int cached = oj && tg_store_find_done(ctx, sv->store, cid0, oj, &done) == 0;
+    free(oj);
+    if (cached || queue_full(sv)) {
+        unlink(r->tmp_path);
+        if (!cached)
+            return tg_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
+        json_t *jo = job_json(&done);
+        json_object_set_new(jo, "cached", json_true());
+        tg_job_clear(&done);
+        return tg_reply_json(c, MHD_HTTP_OK, jo);
+    }
     size_t n = strlen(sv->videos_dir) + strlen(name) + 2;
     final = malloc(n);
     if (!final)

@@ -376,6 +376,38 @@ START_TEST(cancel_restart_and_concurrency)
 }
 END_TEST
 
+START_TEST(a_full_queue_answers_429)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", "--max-queue", "1", NULL), 0);
+    int st;
+    char *a = upload(&s, tgt_fixture("long.mp4"), &st, "analysis", "full");
+    ck_assert_int_eq(st, 202);
+    json_decref(wait_state(&s, a, "running", 30));
+    char *b = upload(&s, tgt_fixture("story.mp4"), &st, NULL, NULL); /* waits: 1 queued */
+    ck_assert_int_eq(st, 202);
+    char *c = upload(&s, tgt_fixture("letterbox.mp4"), &st, NULL, NULL);
+    ck_assert_int_eq(st, 429);
+    ck_assert_ptr_null(c);
+    /* the refused upload left no file behind: only the two accepted videos are kept */
+    char videos[512], tmp[512];
+    snprintf(videos, sizeof(videos), "%s/videos", s.data);
+    snprintf(tmp, sizeof(tmp), "%s/tmp", s.data);
+    char *argv[] = {"/usr/bin/find", videos, tmp, "-type", "f", NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    int files = 0;
+    for (const char *p = r.out; (p = strchr(p, '\n')); p++)
+        files++;
+    ck_assert_msg(files == 2, "files kept: %s", r.out);
+    tgt_run_free(&r);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(a);
+    free(b);
+    free(s.data);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -385,6 +417,7 @@ Suite *suite_serve(void)
     tcase_add_test(tc, events_arrive_in_order);
     tcase_add_test(tc, errors_have_the_right_status);
     tcase_add_test(tc, cancel_restart_and_concurrency);
+    tcase_add_test(tc, a_full_queue_answers_429);
     suite_add_tcase(s, tc);
     return s;
 }
