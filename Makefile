@@ -86,8 +86,9 @@ check: setup
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    ASAN_OPTIONS=detect_leaks=1 CK_TIMEOUT_MULTIPLIER=4
 
-bench: all
+bench: all fixtures
 	@bench/run
+	@bench/serve-load.sh
 
 serve: all
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
