@@ -201,11 +201,20 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
         fprintf(stderr, "thumbgen: stopping; running jobs resume on the next start\n");
     rc = 0;
 done:
+    /* Drain: new requests get 503 while the workers stop (running jobs stay
+     * "running" and resume on the next start), for at least a short grace so that
+     * clients in flight hear why; then the HTTP side closes. */
     atomic_store(&sv.stopping, 1);
     tg_server_notify(&sv); /* wake event streams so the HTTP threads can end */
-    tg_http_stop(&http);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (workers_up)
         tg_workers_stop(&sv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long spent_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (http && spent_ms < 300)
+        usleep((useconds_t)(300 - spent_ms) * 1000);
+    tg_http_stop(&http);
     tg_store_close(&sv.store);
     free(sv.videos_dir);
     free(sv.thumbs_dir);

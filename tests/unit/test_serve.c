@@ -278,6 +278,11 @@ START_TEST(errors_have_the_right_status)
                                     "http://2130706433/x.mp4",       "http://0x7f000001/x.mp4",
                                     "http://169.254.169.254/latest", "http://[::1]/x.mp4",
                                     "http://10.1.2.3/x.mp4",         "http://[::ffff:127.0.0.1]/x"};
+    /* … including this very server, a real one listening on loopback */
+    char self[128], selfbody[256];
+    snprintf(self, sizeof(self), "http://127.0.0.1:%d/healthz", s.port);
+    snprintf(selfbody, sizeof(selfbody), "{\"url\":\"%s\"}", self);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, selfbody), 422);
     for (size_t i = 0; i < sizeof(private) / sizeof(private[0]); i++) {
         char b[256];
         snprintf(b, sizeof(b), "{\"url\":\"%s\"}", private[i]);
@@ -356,6 +361,20 @@ START_TEST(cancel_restart_and_concurrency)
     ck_assert_ptr_nonnull(strstr(r.body, "event: error"));
     ck_assert_ptr_nonnull(strstr(r.body, "ECANCEL"));
     tgt_resp_free(&r);
+    /* a stopping server answers 503 to new requests before it closes */
+    kill(s2.pid, SIGTERM);
+    int saw503 = 0;
+    for (int i = 0; i < 2000 && !saw503; i++) {
+        tgt_resp hr;
+        if (tgt_http(s2.port, "GET", "/healthz", NULL, NULL, 0, &hr) != 0)
+            break; /* closed */
+        saw503 = hr.status == 503 && strstr(hr.body, "EUNAVAILABLE");
+        tgt_resp_free(&hr);
+    }
+    ck_assert_msg(saw503, "no 503 while stopping");
+    ck_assert_int_eq(tgt_server_stop(&s2), 0);
+    free(s2.data);
+    ck_assert_int_eq(tgt_server_start(&s2, s.data, "--workers", "2", NULL), 0);
     /* concurrent jobs all finish */
     char *ids[3];
     static const char *widths[] = {"200", "240", "280"};
