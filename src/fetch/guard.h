@@ -52,12 +52,4 @@ unsigned tg_guard_refused(tg_guard *g);
  * NULL and *g == NULL; sets *g to NULL. */
 void tg_guard_stop(tg_guard **g);
 
-/* Tests only (defined in ytdlp.c; declared here because it exists to test the guard
- * end to end): tg_ytdlp_download without the check of the URL's own host before
- * yt-dlp runs, to simulate a public URL that leads to a private address. With
- * allow_private == 0 the guard still checks every connection. */
-struct tg_ytdlp_opts;
-int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const struct tg_ytdlp_opts *o, const char *url,
-                                    char **path);
-
 #endif

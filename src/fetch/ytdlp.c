@@ -18,9 +18,13 @@
  * then SIGKILL after 500 ms; on failure every file named OUT_NAME.* that appeared
  * in out_dir during the run is removed.
  *
- * Limitation: with allow_private == 0 only the URL's own host is checked. yt-dlp
- * follows HTTP redirects and resolves the name again itself, so a redirect (or a
- * DNS answer that changes) to a private address is not caught here.
+ * Private addresses (allow_private == 0): the URL's own host is checked first (a
+ * quick, clear refusal before anything runs); then, because yt-dlp follows redirects
+ * and resolves names again by itself, it is run behind the egress guard (guard.h):
+ * `--proxy http://127.0.0.1:PORT`, its environment's *_proxy variables (no_proxy
+ * above all, which would let it go around the proxy) replaced with the guard's, so
+ * every connection — redirects, fragments, ffmpeg — is checked where it is made. A
+ * refusal by the guard wins over whatever yt-dlp made of its 403: TG_EREFUSED.
  */
 #include "fetch/ytdlp.h"
 
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -42,6 +47,7 @@
 
 #include "core/error.h"
 #include "fetch/addr.h"
+#include "fetch/guard.h"
 #include "fetch/url.h"
 
 extern char **environ;
@@ -474,7 +480,33 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
     return tg_fail(ctx, TG_EIO, "download failed: %s", why);
 }
 
-int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
+/* 1 for "NAME_proxy=…" in any case (http_proxy, HTTPS_PROXY, no_proxy, …). */
+static int proxy_var(const char *e)
+{
+    const char *eq = strchr(e, '=');
+    return eq && eq - e >= 6 && strncasecmp(eq - 6, "_proxy", 6) == 0;
+}
+
+/* environ without its *_proxy variables, plus http_proxy and https_proxy set to
+ * the guard (the strings are borrowed); NULL when out of memory. */
+static char **guarded_env(char *http, char *https)
+{
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **env = malloc((n + 3) * sizeof(*env));
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!proxy_var(environ[i]))
+            env[k++] = environ[i];
+    env[k++] = http;
+    env[k++] = https;
+    env[k] = NULL;
+    return env;
+}
+
+static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path, int precheck)
 {
     int rc = 0;
     char *tmpl = NULL;
@@ -483,6 +515,9 @@ int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char
     int outp[2] = {-1, -1}, errp[2] = {-1, -1};
     pid_t pid = -1;
     int spawned = 0, ran = 0, fa_init = 0, attr_init = 0;
+    tg_guard *guard = NULL;
+    char **env = NULL;
+    char proxy[64], http_proxy[80], https_proxy[80];
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
 
@@ -494,7 +529,7 @@ int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char
         return tg_fail(ctx, TG_EINVAL, "download: no output folder");
     if (!valid_name(o->out_name))
         return tg_fail(ctx, TG_EINVAL, "download: invalid output name");
-    if (!o->allow_private) {
+    if (!o->allow_private && precheck) {
         tg_url u;
         if ((rc = tg_url_parse(ctx, url, &u)) || (rc = tg_host_check(ctx, u.host, 0)))
             return rc;
@@ -542,6 +577,19 @@ int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char
     argv[ac++] = "--no-mtime";
     argv[ac++] = "--socket-timeout";
     argv[ac++] = "20";
+    if (!o->allow_private) {
+        if ((rc = tg_guard_start(ctx, 0, &guard)) != 0)
+            goto fail; /* never without the guard */
+        snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(guard));
+        snprintf(http_proxy, sizeof(http_proxy), "http_proxy=%s", proxy);
+        snprintf(https_proxy, sizeof(https_proxy), "https_proxy=%s", proxy);
+        if (!(env = guarded_env(http_proxy, https_proxy))) {
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        argv[ac++] = "--proxy";
+        argv[ac++] = proxy;
+    }
     argv[ac++] = "--";
     argv[ac++] = url;
     argv[ac] = NULL;
@@ -575,7 +623,7 @@ int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
-    int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, environ);
+    int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, env ? env : environ);
     if (se != 0) {
         if (se == ENOENT)
             rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.200s': %s)", bin,
@@ -642,6 +690,18 @@ int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char
         rc = tg_fail(ctx, TG_EIO, "lost track of yt-dlp: %s", strerror(errno));
     if (rc == 0)
         rc = outcome(ctx, o, url, r, status, path);
+    if (guard && rc != TG_ECANCEL) {
+        /* the guard's refusal explains yt-dlp's failure (a 403), and even a success:
+         * something in the download pointed at a private address */
+        char why[512];
+        tg_guard_refusal(guard, why, sizeof(why));
+        if (why[0]) {
+            free(*path);
+            *path = NULL;
+            rc = tg_fail(ctx, TG_EREFUSED,
+                         "%s (the link redirected there, or its name now resolves there)", why);
+        }
+    }
     if (rc == 0)
         tg_progress(ctx, "download", 1); /* cancel after the end: the file is there */
 
@@ -650,6 +710,8 @@ fail:
         stop_group(pid, 0);
         reap(pid);
     }
+    tg_guard_stop(&guard);
+    free(env);
     if (rc != 0 && ran)
         remove_new(o->out_dir, o->out_name, &before);
     if (fa_init)
@@ -668,4 +730,15 @@ fail:
     free(tmpl);
     names_free(&before);
     return rc;
+}
+
+int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
+{
+    return download(ctx, o, url, path, 1);
+}
+
+int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url,
+                                    char **path)
+{
+    return download(ctx, o, url, path, 0);
 }

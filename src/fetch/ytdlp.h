@@ -8,6 +8,9 @@
  *   --no-part --restrict-filenames --no-mtime --socket-timeout 20 --ignore-config -- URL
  * ("<=?": a direct file has no known duration and must pass; the decoder enforces
  * the limit for it.)
+ * When private addresses are not allowed, yt-dlp runs with --proxy pointing at an
+ * egress guard (guard.h) that checks every connection it makes — redirects and
+ * fresh DNS answers included — and a refusal there is TG_EREFUSED.
  * "exit 0 but no path printed" is a failure (max-filesize exceeded). yt-dlp's own
  * ERROR line becomes the message (one sentence, "ERROR: " and "[extractor] id:"
  * prefixes removed).
@@ -36,5 +39,11 @@ typedef struct tg_ytdlp_opts {
  * refused host), TG_EFORMAT (no video found at the URL), TG_ECANCEL, and TG_EIO
  * for other download failures — each with yt-dlp's reason in the message. */
 int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path);
+
+/* Tests only: the same without the up-front check of the URL's host, to simulate a
+ * public link that leads to a private address; the guard still checks every
+ * connection when o->allow_private is 0. */
+int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url,
+                                    char **path);
 
 #endif
