@@ -87,7 +87,7 @@ static const char *const stmt_sql[ST_N] = {
                               "ORDER BY created, rowid LIMIT 1",
     [ST_OLDEST_TO_PROCESS] = "SELECT id FROM jobs WHERE state = 0 AND video_path IS NOT NULL "
                              "ORDER BY created, rowid LIMIT 1",
-    [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = 0, updated = ?3 "
+    [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = ?3, updated = ?4 "
                    "WHERE id = ?1 AND state = 1",
 };
 
@@ -568,34 +568,6 @@ int tg_store_claim_kind(tg_ctx *ctx, tg_store *s, int need_download, tg_job *out
     return claim_with(ctx, s, need_download ? ST_OLDEST_TO_DOWNLOAD : ST_OLDEST_TO_PROCESS, out);
 }
 
-int tg_store_requeue(tg_ctx *ctx, tg_store *s, const char *id, const char *stage)
-{
-    if (!s || !stage)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    int rc = check_id(ctx, id);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, ST_REQUEUE, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, stage);
-    sqlite3_bind_int64(st, 3, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "requeueing a job");
-        goto out;
-    }
-    stmt_done(st);
-    st = NULL;
-    rc = changed_or_why(ctx, s, id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
 static int claim_with(tg_ctx *ctx, tg_store *s, int which, tg_job *out)
 {
     if (!s || !out)
@@ -642,7 +614,10 @@ out:
     return rc;
 }
 
-int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stage, double percent)
+/* A running job's stage and percent (k = ST_PROGRESS), or the same while putting it
+ * back in the queue (k = ST_REQUEUE). 1 when it was no longer running. */
+static int set_stage(tg_ctx *ctx, tg_store *s, int k, const char *id, const char *stage,
+                     double percent)
 {
     if (!s)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
@@ -657,7 +632,7 @@ int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stag
         percent = 100;
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, ST_PROGRESS, &st)))
+    if ((rc = stmt(ctx, s, k, &st)))
         goto out;
     bind_text(st, 1, id);
     bind_text(st, 2, stage);
@@ -673,6 +648,16 @@ out:
     stmt_done(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stage, double percent)
+{
+    return set_stage(ctx, s, ST_PROGRESS, id, stage, percent);
+}
+
+int tg_store_requeue(tg_ctx *ctx, tg_store *s, const char *id, const char *stage)
+{
+    return set_stage(ctx, s, ST_REQUEUE, id, stage, 0);
 }
 
 int tg_store_set_source(tg_ctx *ctx, tg_store *s, const char *id, const char *content_id,
