@@ -85,6 +85,7 @@ typedef struct tg_options {
     int quality;      /* 1..100 */
     double still_len; /* seconds per still in the slideshow style */
     double crossfade; /* seconds of cross-fade between stills (0 = cut) */
+    double max_bytes; /* byte budget of each animated output (0 = none) */
     /* both */
     int threads; /* decoder threads, 0 = automatic */
 } tg_options;
@@ -94,7 +95,8 @@ void tg_options_default(tg_options *o);
 int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *value);
 
 /* Option tables, for --help and for the web API: iterate until name == NULL. */
-typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM } tg_opt_type;
+/* TG_OPT_BYTES: a double field, written "2M", "500k" or plain bytes; 0 = none */
+typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM, TG_OPT_BYTES } tg_opt_type;
 typedef struct tg_opt {
     const char *name;
     tg_opt_type type;
@@ -156,15 +158,25 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *plan, char **out);
 int tg_plan_from_json(tg_ctx *ctx, const char *json, tg_plan **out);
 
 /* ---- render ---- */
+/* What an animated output became: the ladder's chosen rung when a budget applied. */
+typedef struct tg_output_report {
+    long long bytes;
+    int quality;
+    double fps; /* average frames per second of the output */
+    int width, height;
+    double clip_share; /* share of each clip kept (1 = whole) */
+} tg_output_report;
+
 typedef struct tg_outputs {
-    const char *gif;    /* path of the animated GIF, or NULL */
-    const char *poster; /* path of the poster, .jpg/.jpeg or .png, or NULL */
+    const char *gif;             /* path of the animated GIF, or NULL */
+    const char *poster;          /* path of the poster, .jpg/.jpeg or .png, or NULL */
+    tg_output_report gif_report; /* filled by tg_render */
 } tg_outputs;
 
 /* Decode the plan's clips from `path` and write the outputs atomically (temp file +
  * rename): on failure no output file is left behind. */
 int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
-              const tg_outputs *out);
+              tg_outputs *out);
 
 /* ---- the web server (src/serve) ---- */
 typedef struct tg_serve_opts {

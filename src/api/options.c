@@ -26,7 +26,7 @@ void tg_options_default(tg_options *o)
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
         for (const tg_opt *op = st->opts; op->name; op++) {
             char *field = (char *)o + op->offset;
-            if (op->type == TG_OPT_DOUBLE)
+            if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES)
                 *(double *)field = op->def;
             else
                 *(int *)field = (int)op->def;
@@ -78,6 +78,14 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     char *end = NULL;
     errno = 0;
     double v = strtod(value, &end);
+    if (op->type == TG_OPT_BYTES && end != value && *end) {
+        static const char units[] = "kKmMgG";
+        const char *u = strchr(units, *end);
+        if (u && !end[1]) {
+            v *= (double)(1ull << (10 * (1 + (u - units) / 2)));
+            end++;
+        }
+    }
     if (errno || end == value || *end || !isfinite(v))
         return tg_fail(ctx, TG_EINVAL, "option '%s' needs a number (got '%s')", name, value);
     if (op->type == TG_OPT_INT && v != floor(v))
@@ -85,7 +93,7 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     if (v < op->min || v > op->max)
         return tg_fail(ctx, TG_EINVAL, "option '%s' must be between %g and %g (got %s)", name,
                        op->min, op->max, value);
-    if (op->type == TG_OPT_DOUBLE)
+    if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES)
         *(double *)field = v;
     else
         *(int *)field = (int)v;

@@ -353,7 +353,7 @@ fail:
 }
 
 int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
-              const tg_outputs *out)
+              tg_outputs *out)
 {
     tg_media *m = NULL;
     int rc = tg_media_open(ctx, path, o->threads, &m);

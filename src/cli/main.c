@@ -55,6 +55,8 @@ static void print_options(FILE *f)
                 snprintf(def, sizeof(def), "%.*s", (int)len, p);
                 fprintf(f, "  --%-12s %s\n  %14s (%s; default %s)\n", o->name, o->help, "",
                         o->choices, def);
+            } else if (o->type == TG_OPT_BYTES) {
+                fprintf(f, "  --%-12s %s\n  %14s (10k..1G; default none)\n", o->name, o->help, "");
             } else {
                 snprintf(def, sizeof(def), "%g", o->def);
                 fprintf(f, "  --%-12s %s\n  %14s (%g..%g; default %s)\n", o->name, o->help, "",
@@ -396,6 +398,17 @@ int main(int argc, char **argv)
         tg_outputs out = {.gif = c.output, .poster = c.poster};
         if ((rc = tg_render(g_ctx, c.input, plan, &c.opt, &out)) < 0)
             goto failed;
+        if (c.output && c.opt.max_bytes > 0 && !c.quiet) {
+            const tg_output_report *r = &out.gif_report;
+            if (bar)
+                fputc('\n', stderr);
+            bar = 0;
+            fprintf(stderr,
+                    "thumbgen: %s: %lld bytes (budget %.0f): quality %d, %.3g fps, %dx%d, "
+                    "%d%% of each clip\n",
+                    c.output, r->bytes, c.opt.max_bytes, r->quality, r->fps, r->width, r->height,
+                    (int)(r->clip_share * 100 + 0.5));
+        }
     }
     if (bar)
         fputc('\n', stderr);

@@ -14,7 +14,8 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "render/gif.h"
+#include "render/budget.h"
+#include "render/frames.h"
 #include "render/image.h"
 
 const tg_opt tg_render_opts[] = {
@@ -28,6 +29,9 @@ const tg_opt tg_render_opts[] = {
      "seconds per still in the slideshow style"},
     {"crossfade", TG_OPT_DOUBLE, offsetof(tg_options, crossfade), 0, 0, 1, NULL,
      "seconds of cross-fade between stills in the slideshow style (0 = a plain cut)"},
+    {"max-bytes", TG_OPT_BYTES, offsetof(tg_options, max_bytes), 0, 10240, 1073741824.0, NULL,
+     "byte budget of the animation, e.g. 2M or 500k: the best quality that fits (lower "
+     "quality first, then fps, then width, then clip length)"},
     {"threads", TG_OPT_INT, offsetof(tg_options, threads), 0, 0, 64, NULL,
      "decoder threads (0 = automatic)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -51,7 +55,8 @@ void tg_render_size(int cw, int ch, int want_w, int *w, int *h)
 
 typedef struct clip_state {
     tg_ctx *ctx;
-    tg_gif *gif;
+    tg_frames *frames;
+    int clip;
     uint8_t *prev; /* the source frame on screen, RGBA */
     int have_prev;
     size_t frame_bytes;
@@ -64,7 +69,7 @@ static int emit(clip_state *st, const uint8_t *rgba)
 {
     long k = st->out_index++;
     int d = (int)(lround((k + 1) * 100.0 / st->fps) - lround(k * 100.0 / st->fps));
-    return tg_gif_add(st->ctx, st->gif, rgba, d < 1 ? 1 : d);
+    return tg_frames_add(st->ctx, st->frames, rgba, d < 1 ? 1 : d, st->clip);
 }
 
 static int on_clip_frame(void *user, const tg_frame *f)
@@ -129,8 +134,8 @@ static int grab_still(tg_ctx *ctx, tg_media *m, const tg_plan *plan, double t, i
 }
 
 /* Frames blending a into b over o->crossfade seconds at the output frame rate. */
-static int crossfade(tg_ctx *ctx, tg_gif *gif, const uint8_t *a, const uint8_t *b, uint8_t *out,
-                     size_t bytes, const tg_options *o)
+static int crossfade(tg_ctx *ctx, tg_frames *fr, const uint8_t *a, const uint8_t *b, uint8_t *out,
+                     size_t bytes, const tg_options *o, int clip)
 {
     int nf = (int)lround(o->crossfade * o->fps);
     nf = nf < 1 ? 1 : nf;
@@ -139,7 +144,7 @@ static int crossfade(tg_ctx *ctx, tg_gif *gif, const uint8_t *a, const uint8_t *
         unsigned wb = (unsigned)(256 * k / (nf + 1)), wa = 256 - wb;
         for (size_t i = 0; i < bytes; i++)
             out[i] = (uint8_t)((a[i] * wa + b[i] * wb + 128) >> 8);
-        if ((rc = tg_gif_add(ctx, gif, out, cs < 2 ? 2 : cs)) < 0)
+        if ((rc = tg_frames_add(ctx, fr, out, cs < 2 ? 2 : cs, clip)) < 0)
             return rc;
     }
     return 0;
@@ -151,19 +156,20 @@ static int cmp_key_t(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd)
+/* Decode the plan's clips (or stills) once into fr, at output size and frame rate. */
+static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
+                          tg_frames *fr)
 {
     int w, h, rc = 0;
     tg_render_size(plan->crop.w, plan->crop.h, o->width, &w, &h);
-    tg_gif_params gp = {.width = w, .height = h, .quality = o->quality, .loop_count = 0};
-    clip_state st = {.ctx = ctx, .fps = o->fps, .frame_bytes = (size_t)w * h * 4};
+    fr->w = w;
+    fr->h = h;
+    clip_state st = {.ctx = ctx, .frames = fr, .fps = o->fps, .frame_bytes = (size_t)w * h * 4};
     tg_keyframe *keys = NULL;
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
     st.prev = malloc(st.frame_bytes);
     if (!st.prev)
         return tg_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
-    if ((rc = tg_gif_begin(ctx, fd, &gp, &st.gif)) < 0)
-        goto done;
     if (o->style == TG_STYLE_SLIDESHOW && plan->n_keyframes > 0) {
         keys = malloc(plan->n_keyframes * sizeof(*keys));
         if (!keys) {
@@ -197,9 +203,9 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             if ((rc = grab_still(ctx, m, plan, keys[i].t, w, h, TG_PIX_RGBA, &ss)) < 0)
                 goto done;
             if (first && i > 0 &&
-                (rc = crossfade(ctx, st.gif, last, st.prev, blend, st.frame_bytes, o)) < 0)
+                (rc = crossfade(ctx, fr, last, st.prev, blend, st.frame_bytes, o, (int)i - 1)) < 0)
                 goto done;
-            if ((rc = tg_gif_add(ctx, st.gif, st.prev, delay)) < 0 ||
+            if ((rc = tg_frames_add(ctx, fr, st.prev, delay, (int)i)) < 0 ||
                 (rc = tg_progress(ctx, "render", (double)(i + 1) / nk)) < 0)
                 goto done;
             if (first) {
@@ -209,7 +215,8 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             }
         }
         /* the GIF loops: fade from the last still back into the first */
-        if (first && (rc = crossfade(ctx, st.gif, last, first, blend, st.frame_bytes, o)) < 0)
+        if (first &&
+            (rc = crossfade(ctx, fr, last, first, blend, st.frame_bytes, o, (int)nk - 1)) < 0)
             goto done;
     } else {
         for (size_t i = 0; i < plan->n_segments; i++)
@@ -219,6 +226,7 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             st.seg_start = st.next_t = g->start;
             st.seg_end = g->end;
             st.have_prev = 0;
+            st.clip = (int)i;
             tg_decode_req rq = {.start = g->start,
                                 .end = g->end,
                                 .width = w,
@@ -231,9 +239,8 @@ static int write_gif(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_opt
             st.done += g->end - g->start;
         }
     }
-    rc = tg_gif_end(ctx, &st.gif);
+    rc = 0;
 done:
-    tg_gif_free(&st.gif);
     free(st.prev);
     free(keys);
     free(first);
@@ -262,9 +269,10 @@ static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_
 }
 
 int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                  const tg_outputs *out)
+                  tg_outputs *out)
 {
     tg_atomic gif = {.fd = -1}, poster = {.fd = -1};
+    tg_frames frames = {0};
     int rc = 0, pfmt = -1;
     if (out->poster && (pfmt = tg_image_format_for(out->poster)) < 0)
         return tg_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
@@ -274,9 +282,18 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
     if (plan->crop.w < 2 || plan->crop.h < 2)
         return tg_fail(ctx, TG_EPLAN, "the plan's crop is empty");
     if (out->gif) {
+        /* decode once; the ladder may encode several times */
         if ((rc = tg_atomic_open(ctx, out->gif, &gif)) < 0 ||
-            (rc = write_gif(ctx, m, plan, o, gif.fd)) < 0)
+            (rc = collect_frames(ctx, m, plan, o, &frames)) < 0)
             goto fail;
+        if (frames.n == 0) {
+            rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
+            goto fail;
+        }
+        if ((rc = tg_budget_gif(ctx, &frames, o->quality, o->fps, o->max_bytes, gif.fd,
+                                &out->gif_report)) < 0)
+            goto fail;
+        tg_frames_free(&frames);
     }
     if (out->poster) {
         if ((rc = tg_atomic_open(ctx, out->poster, &poster)) < 0 ||
@@ -290,6 +307,7 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
         goto fail;
     return 0;
 fail:
+    tg_frames_free(&frames);
     tg_atomic_abort(&gif);
     tg_atomic_abort(&poster);
     return rc;

@@ -19,6 +19,6 @@ extern const tg_opt tg_render_opts[];
 void tg_render_size(int cw, int ch, int want_w, int *w, int *h);
 
 int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                  const tg_outputs *out);
+                  tg_outputs *out);
 
 #endif

@@ -91,7 +91,7 @@ char *tg_options_to_json(const tg_options *o)
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
         for (const tg_opt *op = st->opts; op->name; op++) {
             const char *field = (const char *)o + op->offset;
-            if (op->type == TG_OPT_DOUBLE) {
+            if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES) {
                 json_object_set_new(obj, op->name, json_real(*(const double *)field));
             } else if (op->type == TG_OPT_ENUM) {
                 int idx = *(const int *)field;

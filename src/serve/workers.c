@@ -273,6 +273,12 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     free(gu);
     free(pu);
     json_object_set_new(result, "plan", json_loads(pj, 0, NULL));
+    const tg_output_report *gr = &out.gif_report;
+    json_object_set_new(result, "outputs",
+                        json_pack("{s:{s:I,s:i,s:f,s:i,s:i,s:f}}", "gif", "bytes",
+                                  (json_int_t)gr->bytes, "quality", gr->quality, "fps", gr->fps,
+                                  "width", gr->width, "height", gr->height, "clip_share",
+                                  gr->clip_share));
     res = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!res) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");

@@ -595,6 +595,51 @@ START_TEST(edited_plan_is_rendered_as_given)
 }
 END_TEST
 
+/* --max-bytes: the GIF never exceeds the budget, the choice is reported, and a budget
+ * nothing can meet is a clear error with no file */
+START_TEST(byte_budget_is_respected)
+{
+    static const struct {
+        const char *arg;
+        long bytes;
+    } budgets[] = {{"2M", 2L << 20}, {"1M", 1L << 20}, {"300k", 300L << 10}};
+    char *gif = tgt_tmp_path(".gif");
+    for (size_t i = 0; i < 3; i++) {
+        tgt_run r;
+        thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--max-bytes", budgets[i].arg,
+                 NULL);
+        ck_assert_msg(r.status == 0, "%s: %s", budgets[i].arg, r.err);
+        ck_assert_ptr_nonnull(strstr(r.err, "budget"));
+        tgt_run_free(&r);
+        long size = tgt_file_size(gif);
+        ck_assert_msg(size > 0 && size <= budgets[i].bytes, "%s: %ld bytes", budgets[i].arg, size);
+        tgt_gif g;
+        ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+        ck_assert_int_ge(g.frames, 3);
+        ck_assert_int_eq(g.loop_count, 0);
+        int total = 0;
+        for (int k = 0; k < g.frames; k++)
+            total += g.delays_cs[k];
+        ck_assert_msg(total > 90, "%s: %d cs", budgets[i].arg, total);
+        tgt_gif_free(&g);
+        unlink(gif);
+    }
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--max-bytes", "12k", NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "cannot fit"));
+    ck_assert(!tgt_file_exists(gif));
+    tgt_run_free(&r);
+    static const char *bad[] = {"0", "2X", "-1M", "5"};
+    for (size_t i = 0; i < 4; i++) {
+        thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--max-bytes", bad[i], NULL);
+        ck_assert_msg(r.status == 2, "--max-bytes %s: exit %d", bad[i], r.status);
+        tgt_run_free(&r);
+    }
+    free(gif);
+}
+END_TEST
+
 START_TEST(slideshow_shows_the_keyframes)
 {
     char *gif = tgt_tmp_path(".gif");
@@ -694,6 +739,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, help_lists_every_option_with_its_default);
     tcase_add_test(tc, edited_plan_is_rendered_as_given);
     tcase_add_test(tc, slideshow_shows_the_keyframes);
+    tcase_add_test(tc, byte_budget_is_respected);
     tcase_add_test(tc, real_footage_from_opencv);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,150 @@
+/*
+ * budget.c — the byte-budget ladder (see budget.h).
+ *
+ *   rungs:  Q q→80→70→60→50→40→30 | F step 2, 3 | W 80 %, 65 %, 50 %, 35 % | K 75 %, 50 %, 35 %
+ *   trial 0 = the asked quality; if it fits, done. Else predict each later rung's size
+ *   as trial0 × model(rung)/model(rung0), corrected by the last trial's error, encode
+ *   the first rung predicted to fit, and walk on from there until one fits. Then
+ *   bisect between the last rung that did not fit and the one that did: the result
+ *   is the earliest (best) rung that fits, in about log2(ladder) more trials.
+ */
+#include "render/budget.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "render/gif.h"
+
+typedef struct rung {
+    int quality, step;
+    double scale, keep;
+} rung;
+
+/* Relative size of a rung: measured on natural video (480 px, 12 fps, the
+ * fixtures): size roughly follows area, frame count^0.85 and a quality curve. */
+static double model(const rung *r)
+{
+    double q = r->quality;
+    double qf = q >= 90 ? 1.0 : 0.45 + 0.55 * (q - 20) / 70.0;
+    return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
+}
+
+static int encode(tg_ctx *ctx, const tg_frames *fr, const rung *r, int fd, long long *bytes,
+                  tg_frames *tmp)
+{
+    const tg_frames *use = fr;
+    int rc;
+    tg_frames_free(tmp);
+    if (r->step > 1 || r->keep < 1 || r->scale < 1) {
+        int w2 = r->scale < 1 ? (int)lround(fr->w * r->scale) : 0;
+        if ((rc = tg_frames_derive(ctx, fr, r->step, r->keep, w2, tmp)) < 0)
+            return rc;
+        use = tmp;
+    }
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+        return tg_fail(ctx, TG_EIO, "cannot rewrite the output: %s", strerror(errno));
+    tg_gif_params gp = {.width = use->w, .height = use->h, .quality = r->quality};
+    tg_gif *g = NULL;
+    if ((rc = tg_gif_begin(ctx, fd, &gp, &g)) < 0)
+        return rc;
+    for (size_t i = 0; i < use->n; i++)
+        if ((rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) < 0) {
+            tg_gif_free(&g);
+            return rc;
+        }
+    if ((rc = tg_gif_end(ctx, &g)) < 0)
+        return rc;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return tg_fail(ctx, TG_EIO, "cannot read the output size: %s", strerror(errno));
+    *bytes = (long long)st.st_size;
+    return 0;
+}
+
+int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, double max_bytes,
+                  int fd, tg_output_report *rep)
+{
+    rung ladder[32];
+    int n = 0;
+    static const int qs[] = {80, 70, 60, 50, 40, 30};
+    ladder[n++] = (rung){quality, 1, 1, 1};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+        if (qs[i] < quality)
+            ladder[n++] = (rung){qs[i], 1, 1, 1};
+    int qmin = ladder[n - 1].quality;
+    ladder[n++] = (rung){qmin, 2, 1, 1};
+    ladder[n++] = (rung){qmin, 3, 1, 1};
+    static const double ws[] = {0.8, 0.65, 0.5, 0.35};
+    for (size_t i = 0; i < 4; i++)
+        ladder[n++] = (rung){qmin, 3, ws[i], 1};
+    static const double ks[] = {0.75, 0.5, 0.35};
+    for (size_t i = 0; i < 3; i++)
+        ladder[n++] = (rung){qmin, 3, 0.35, ks[i]};
+
+    tg_frames tmp = {0};
+    long long bytes = 0, first = 0;
+    int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
+    double correction = 1.0;
+    if ((rc = encode(ctx, fr, &ladder[0], fd, &bytes, &tmp)) < 0)
+        goto done;
+    first = bytes;
+    while (max_bytes > 0 && bytes > (long long)max_bytes) {
+        /* the first later rung predicted to fit (with a 5 % margin) */
+        double base = model(&ladder[0]);
+        int next = at + 1;
+        if (next >= n) {
+            rc = tg_fail(ctx, TG_ELIMIT,
+                         "the animation cannot fit in %.0f bytes: even the smallest setting "
+                         "(quality %d, 1/%d of the frames, %d%% width, %d%% of each clip) makes "
+                         "%lld bytes",
+                         max_bytes, ladder[at].quality, ladder[at].step,
+                         (int)lround(ladder[at].scale * 100), (int)lround(ladder[at].keep * 100),
+                         bytes);
+            goto done;
+        }
+        while (next < n - 1 && first * model(&ladder[next]) / base * correction > 0.95 * max_bytes)
+            next++;
+        fail = at;
+        at = next;
+        if ((rc = encode(ctx, fr, &ladder[at], fd, &bytes, &tmp)) < 0)
+            goto done;
+        double predicted = first * model(&ladder[at]) / base;
+        correction = predicted > 0 ? bytes / predicted : 1.0;
+    }
+    /* bisect back towards quality: lo does not fit, at does */
+    int lo = fail, last = at;
+    if (max_bytes > 0 && at > 0) {
+        int hi = at;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            long long b;
+            if ((rc = encode(ctx, fr, &ladder[mid], fd, &b, &tmp)) < 0)
+                goto done;
+            last = mid;
+            if (b <= (long long)max_bytes) {
+                hi = mid;
+                bytes = b;
+            } else {
+                lo = mid;
+            }
+        }
+        at = hi;
+        if (last != at && (rc = encode(ctx, fr, &ladder[at], fd, &bytes, &tmp)) < 0)
+            goto done;
+    }
+    const tg_frames *used = tmp.n ? &tmp : fr;
+    rep->bytes = bytes;
+    rep->quality = ladder[at].quality;
+    rep->fps = fps / ladder[at].step;
+    rep->width = used->w;
+    rep->height = used->h;
+    rep->clip_share = ladder[at].keep;
+    rc = 0;
+done:
+    tg_frames_free(&tmp);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * frames.h — the animation as a list of frames in memory: RGBA at output size,
+ * each with its display time and the clip it belongs to. The renderer fills it
+ * once from the video; every encoder (GIF, WebP, MP4) and every rung of the
+ * byte-budget ladder reads it, so the video is decoded once whatever is asked.
+ * Memory is capped (TG_FRAMES_MAX_BYTES): options that would need more fail with
+ * a clear message instead of swapping.
+ */
+#ifndef TG_RENDER_FRAMES_H
+#define TG_RENDER_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "thumbgen.h"
+
+#define TG_FRAMES_MAX_BYTES ((size_t)768 << 20)
+
+typedef struct tg_frames {
+    int w, h;
+    size_t n, cap;
+    uint8_t **rgba; /* n frames of w*h*4 bytes, owned */
+    int *delay_cs;  /* display time of each frame, centiseconds */
+    int *clip;      /* index of the clip (or still) each frame belongs to */
+} tg_frames;
+
+/* Append a copy of rgba (w*h*4 bytes, borrowed). */
+int tg_frames_add(tg_ctx *ctx, tg_frames *f, const uint8_t *rgba, int delay_cs, int clip);
+void tg_frames_free(tg_frames *f);
+
+/* A derived animation for a rung of the byte-budget ladder: every `step`-th frame
+ * (delays merged, so the timing holds), each clip cut to its first `keep` share
+ * (0 < keep <= 1), scaled to width w2 (even; 0 = same size). *out is freed with
+ * tg_frames_free. */
+int tg_frames_derive(tg_ctx *ctx, const tg_frames *in, int step, double keep, int w2,
+                     tg_frames *out);
+
+#endif

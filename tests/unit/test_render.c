@@ -1,0 +1,82 @@
+/* test_render.c — the in-memory animation's derived versions (the ladder's rungs). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render/frames.h"
+
+static void fill(tg_frames *f, int clips, int per_clip)
+{
+    memset(f, 0, sizeof(*f));
+    f->w = 64;
+    f->h = 36;
+    uint8_t *img = malloc(64 * 36 * 4);
+    for (int c = 0; c < clips; c++)
+        for (int i = 0; i < per_clip; i++) {
+            memset(img, c * 40 + i, 64 * 36 * 4);
+            ck_assert_int_eq(tg_frames_add(NULL, f, img, i % 2 ? 9 : 8, c), 0);
+        }
+    free(img);
+}
+
+static int total_cs(const tg_frames *f)
+{
+    int t = 0;
+    for (size_t i = 0; i < f->n; i++)
+        t += f->delay_cs[i];
+    return t;
+}
+
+START_TEST(frame_steps_keep_the_timing)
+{
+    tg_frames f, d;
+    fill(&f, 3, 15);
+    ck_assert_int_eq(tg_frames_derive(NULL, &f, 3, 1.0, 0, &d), 0);
+    ck_assert_int_eq(d.n, 15);
+    ck_assert_int_eq(total_cs(&d), total_cs(&f)); /* delays merged, not dropped */
+    ck_assert_int_eq(d.rgba[1][0], f.rgba[3][0]);
+    ck_assert_int_eq(d.clip[14], 2);
+    tg_frames_free(&d);
+    /* keep the first half of each clip */
+    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 0.5, 0, &d), 0);
+    ck_assert_int_eq(d.n, 3 * 8);
+    ck_assert_int_eq(d.rgba[8][0], f.rgba[15][0]); /* clip 2 starts at its own start */
+    tg_frames_free(&d);
+    /* half width: even sides, the aspect kept */
+    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 1.0, 33, &d), 0);
+    ck_assert_int_eq(d.w, 32);
+    ck_assert_int_eq(d.h, 18);
+    ck_assert_int_eq(d.rgba[5][100], f.rgba[5][100]); /* flat frames stay flat */
+    tg_frames_free(&d);
+    ck_assert_int_eq(tg_frames_derive(NULL, &f, 0, 1.0, 0, &d), TG_EINVAL);
+    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 0, 0, &d), TG_EINVAL);
+    tg_frames_free(&f);
+}
+END_TEST
+
+START_TEST(frame_memory_is_capped)
+{
+    tg_frames f = {.w = 4096, .h = 4096};
+    size_t per = (size_t)4096 * 4096 * 4, n = TG_FRAMES_MAX_BYTES / per;
+    uint8_t *img = calloc(1, per);
+    tg_ctx *ctx = tg_ctx_new();
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(tg_frames_add(ctx, &f, img, 8, 0), 0);
+    ck_assert_int_eq(tg_frames_add(ctx, &f, img, 8, 0), TG_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "lower the clips"));
+    tg_frames_free(&f);
+    tg_ctx_free(&ctx);
+    free(img);
+}
+END_TEST
+
+Suite *suite_render(void);
+Suite *suite_render(void)
+{
+    Suite *s = suite_create("render");
+    TCase *tc = tcase_create("frames");
+    tcase_add_test(tc, frame_steps_keep_the_timing);
+    tcase_add_test(tc, frame_memory_is_capped);
+    suite_add_tcase(s, tc);
+    return s;
+}
