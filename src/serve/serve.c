@@ -91,7 +91,9 @@ char *tg_options_to_json(const tg_options *o)
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
         for (const tg_opt *op = st->opts; op->name; op++) {
             const char *field = (const char *)o + op->offset;
-            if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES) {
+            if (op->type == TG_OPT_BYTES && *(const double *)field <= 0) {
+                json_object_set_new(obj, op->name, json_null()); /* none */
+            } else if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES) {
                 json_object_set_new(obj, op->name, json_real(*(const double *)field));
             } else if (op->type == TG_OPT_ENUM) {
                 int idx = *(const int *)field;
@@ -123,6 +125,8 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
     json_object_foreach(obj, key, v)
     {
         char buf[64];
+        if (json_is_null(v))
+            continue; /* an option left at its default ("none") */
         if (json_is_string(v))
             snprintf(buf, sizeof(buf), "%s", json_string_value(v));
         else if (json_is_integer(v))
