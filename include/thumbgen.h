@@ -168,9 +168,12 @@ typedef struct tg_output_report {
 } tg_output_report;
 
 typedef struct tg_outputs {
-    const char *gif;             /* path of the animated GIF, or NULL */
-    const char *poster;          /* path of the poster, .jpg/.jpeg or .png, or NULL */
-    tg_output_report gif_report; /* filled by tg_render */
+    const char *gif;    /* path of the animated GIF, or NULL */
+    const char *webp;   /* path of the animated WebP, or NULL */
+    const char *mp4;    /* path of the muted looping MP4, or NULL */
+    const char *poster; /* path of the poster, .jpg/.jpeg or .png, or NULL */
+    /* filled by tg_render */
+    tg_output_report gif_report, webp_report, mp4_report;
 } tg_outputs;
 
 /* Decode the plan's clips from `path` and write the outputs atomically (temp file +

@@ -565,6 +565,8 @@
     const dl = $('downloads');
     dl.textContent = '';
     dl.append(downloadLink(r.gif, 'GIF', `${base}.gif`));
+    if (r.webp) dl.append(downloadLink(r.webp, 'WebP', `${base}.webp`));
+    if (r.mp4) dl.append(downloadLink(r.mp4, 'MP4', `${base}.mp4`));
     if (r.poster) {
       const ext = (/\.(jpe?g|png)$/i.exec(r.poster) || ['', 'jpg'])[1].toLowerCase();
       dl.append(downloadLink(r.poster, 'Poster', `${base}.${ext}`));

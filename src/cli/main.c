@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "thumbgen.h"
@@ -36,6 +37,7 @@ static void on_stop_signal(int sig)
 
 typedef struct cli {
     const char *cmd, *input, *output, *poster, *plan_in;
+    const char *anim[3]; /* make: the .gif, .webp and .mp4 outputs */
     int quiet, help;
     tg_options opt;
 } cli;
@@ -72,7 +74,8 @@ static void usage(FILE *f, const char *cmd)
         fprintf(f, "usage: thumbgen make VIDEO -o THUMB.gif [--poster POSTER.jpg|.png]\n"
                    "                     [--plan PLAN.json] [--quiet] [options]\n"
                    "  Make the animated thumbnail (and optionally a poster) of VIDEO.\n"
-                   "  -o, --output FILE   the animated GIF to write\n"
+                   "  -o, --output FILE   the animation to write: .gif, .webp (animated WebP) or\n"
+                   "                      .mp4 (muted looping H.264); repeat -o for several\n"
                    "  --poster FILE       also write the poster still (.jpg, .jpeg or .png)\n"
                    "  --plan FILE         render this plan (from `thumbgen plan`, maybe edited)\n"
                    "                      instead of analysing the video\n"
@@ -144,9 +147,20 @@ static int parse(int argc, char **argv, cli *c)
             val = argv[++i];
         else
             return usage_error(cmdsp, "option '%s' needs a value", a);
-        if (!strcmp(name, "o") || !strcmp(name, "output"))
+        if (!strcmp(name, "o") || !strcmp(name, "output")) {
             c->output = val;
-        else if (!strcmp(name, "poster"))
+            const char *dot = strrchr(val, '.');
+            static const char *exts[3] = {".gif", ".webp", ".mp4"};
+            int k = 0;
+            while (k < 3 && !(dot && !strcasecmp(dot, exts[k])))
+                k++;
+            if (c->cmd && !strcmp(c->cmd, "make")) {
+                if (k == 3)
+                    return usage_error(cmdsp, "the output '%s' must end in .gif, .webp or .mp4",
+                                       val);
+                c->anim[k] = val;
+            }
+        } else if (!strcmp(name, "poster"))
             c->poster = val;
         else if (!strcmp(name, "plan"))
             c->plan_in = val;
@@ -395,18 +409,22 @@ int main(int argc, char **argv)
             goto done;
         }
     } else {
-        tg_outputs out = {.gif = c.output, .poster = c.poster};
+        tg_outputs out = {
+            .gif = c.anim[0], .webp = c.anim[1], .mp4 = c.anim[2], .poster = c.poster};
         if ((rc = tg_render(g_ctx, c.input, plan, &c.opt, &out)) < 0)
             goto failed;
-        if (c.output && c.opt.max_bytes > 0 && !c.quiet) {
-            const tg_output_report *r = &out.gif_report;
+        const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
+        for (int k = 0; k < 3; k++) {
+            if (!c.anim[k] || c.opt.max_bytes <= 0 || c.quiet)
+                continue;
+            const tg_output_report *r = reps[k];
             if (bar)
                 fputc('\n', stderr);
             bar = 0;
             fprintf(stderr,
                     "thumbgen: %s: %lld bytes (budget %.0f): quality %d, %.3g fps, %dx%d, "
                     "%d%% of each clip\n",
-                    c.output, r->bytes, c.opt.max_bytes, r->quality, r->fps, r->width, r->height,
+                    c.anim[k], r->bytes, c.opt.max_bytes, r->quality, r->fps, r->width, r->height,
                     (int)(r->clip_share * 100 + 0.5));
         }
     }

@@ -18,6 +18,8 @@
 
 #include "core/error.h"
 #include "render/gif.h"
+#include "render/mp4.h"
+#include "render/webp.h"
 
 typedef struct rung {
     int quality, step;
@@ -33,8 +35,58 @@ static double model(const rung *r)
     return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
 }
 
-static int encode(tg_ctx *ctx, const tg_frames *fr, const rung *r, int fd, long long *bytes,
-                  tg_frames *tmp)
+static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
+{
+    tg_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
+    tg_gif *g = NULL;
+    int rc = tg_gif_begin(ctx, fd, &gp, &g);
+    for (size_t i = 0; rc == 0 && i < use->n; i++)
+        rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i]);
+    if (rc < 0) {
+        tg_gif_free(&g);
+        return rc;
+    }
+    return tg_gif_end(ctx, &g);
+}
+
+static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
+{
+    tg_webp_params wp = {.width = use->w, .height = use->h, .quality = quality};
+    tg_webp *w = NULL;
+    int rc = tg_webp_begin(ctx, fd, &wp, &w);
+    for (size_t i = 0; rc == 0 && i < use->n; i++)
+        rc = tg_webp_add(ctx, w, use->rgba[i], use->delay_cs[i] * 10);
+    if (rc < 0) {
+        tg_webp_free(&w);
+        return rc;
+    }
+    return tg_webp_end(ctx, &w);
+}
+
+/* MP4 has a constant frame rate: a frame shown longer (a still, merged frames) is
+ * repeated for its display time. */
+static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps, const char *path)
+{
+    tg_mp4_params mp = {.width = use->w, .height = use->h, .fps = fps, .quality = quality};
+    tg_mp4 *m = NULL;
+    int rc = tg_mp4_begin(ctx, path, &mp, &m);
+    double shown = 0, due = 0;
+    for (size_t i = 0; rc == 0 && i < use->n; i++) {
+        due += use->delay_cs[i] / 100.0;
+        do {
+            rc = tg_mp4_add(ctx, m, use->rgba[i]);
+            shown += 1.0 / fps;
+        } while (rc == 0 && shown < due - 0.5 / fps);
+    }
+    if (rc < 0) {
+        tg_mp4_free(&m);
+        return rc;
+    }
+    return tg_mp4_end(ctx, &m);
+}
+
+static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, double fps,
+                  const char *path, int fd, long long *bytes, tg_frames *tmp)
 {
     const tg_frames *use = fr;
     int rc;
@@ -47,26 +99,23 @@ static int encode(tg_ctx *ctx, const tg_frames *fr, const rung *r, int fd, long 
     }
     if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
         return tg_fail(ctx, TG_EIO, "cannot rewrite the output: %s", strerror(errno));
-    tg_gif_params gp = {.width = use->w, .height = use->h, .quality = r->quality};
-    tg_gif *g = NULL;
-    if ((rc = tg_gif_begin(ctx, fd, &gp, &g)) < 0)
-        return rc;
-    for (size_t i = 0; i < use->n; i++)
-        if ((rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) < 0) {
-            tg_gif_free(&g);
-            return rc;
-        }
-    if ((rc = tg_gif_end(ctx, &g)) < 0)
+    if (kind == TG_ANIM_WEBP)
+        rc = encode_webp(ctx, use, r->quality, fd);
+    else if (kind == TG_ANIM_MP4)
+        rc = encode_mp4(ctx, use, r->quality, fps / r->step, path);
+    else
+        rc = encode_gif(ctx, use, r->quality, fd);
+    if (rc < 0)
         return rc;
     struct stat st;
-    if (fstat(fd, &st) != 0)
+    if (stat(path, &st) != 0)
         return tg_fail(ctx, TG_EIO, "cannot read the output size: %s", strerror(errno));
     *bytes = (long long)st.st_size;
     return 0;
 }
 
-int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, double max_bytes,
-                  int fd, tg_output_report *rep)
+int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, double fps,
+                     double max_bytes, const char *path, int fd, tg_output_report *rep)
 {
     rung ladder[32];
     int n = 0;
@@ -89,7 +138,7 @@ int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, dou
     long long bytes = 0, first = 0;
     int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
     double correction = 1.0;
-    if ((rc = encode(ctx, fr, &ladder[0], fd, &bytes, &tmp)) < 0)
+    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, path, fd, &bytes, &tmp)) < 0)
         goto done;
     first = bytes;
     while (max_bytes > 0 && bytes > (long long)max_bytes) {
@@ -110,7 +159,7 @@ int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, dou
             next++;
         fail = at;
         at = next;
-        if ((rc = encode(ctx, fr, &ladder[at], fd, &bytes, &tmp)) < 0)
+        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp)) < 0)
             goto done;
         double predicted = first * model(&ladder[at]) / base;
         correction = predicted > 0 ? bytes / predicted : 1.0;
@@ -122,7 +171,7 @@ int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, dou
         while (hi - lo > 1) {
             int mid = (lo + hi) / 2;
             long long b;
-            if ((rc = encode(ctx, fr, &ladder[mid], fd, &b, &tmp)) < 0)
+            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, path, fd, &b, &tmp)) < 0)
                 goto done;
             last = mid;
             if (b <= (long long)max_bytes) {
@@ -133,7 +182,8 @@ int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, dou
             }
         }
         at = hi;
-        if (last != at && (rc = encode(ctx, fr, &ladder[at], fd, &bytes, &tmp)) < 0)
+        if (last != at &&
+            (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp)) < 0)
             goto done;
     }
     const tg_frames *used = tmp.n ? &tmp : fr;

@@ -13,10 +13,13 @@
 
 #include "render/frames.h"
 
-/* Encode fr as a GIF into fd (truncated first; the caller owns fd). max_bytes 0 =
- * no budget. fps is the frame rate fr was made at (for the report). On success
- * *rep says what was chosen; TG_ELIMIT when even the smallest rung is too big. */
-int tg_budget_gif(tg_ctx *ctx, const tg_frames *fr, int quality, double fps, double max_bytes,
-                  int fd, tg_output_report *rep);
+enum tg_anim_kind { TG_ANIM_GIF = 0, TG_ANIM_WEBP = 1, TG_ANIM_MP4 = 2 };
+
+/* Encode fr as kind into the file at path, open as fd (rewritten for every trial;
+ * the caller owns both). max_bytes 0 = no budget. fps is the frame rate fr was made
+ * at. On success *rep says what was chosen; TG_ELIMIT when even the smallest rung
+ * is too big. */
+int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, double fps,
+                     double max_bytes, const char *path, int fd, tg_output_report *rep);
 
 #endif

@@ -271,7 +271,9 @@ static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_
 int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
                   tg_outputs *out)
 {
-    tg_atomic gif = {.fd = -1}, poster = {.fd = -1};
+    const char *paths[3] = {out->gif, out->webp, out->mp4};
+    tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
+    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1};
     tg_frames frames = {0};
     int rc = 0, pfmt = -1;
     if (out->poster && (pfmt = tg_image_format_for(out->poster)) < 0)
@@ -281,34 +283,40 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
         return tg_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
     if (plan->crop.w < 2 || plan->crop.h < 2)
         return tg_fail(ctx, TG_EPLAN, "the plan's crop is empty");
-    if (out->gif) {
-        /* decode once; the ladder may encode several times */
-        if ((rc = tg_atomic_open(ctx, out->gif, &gif)) < 0 ||
-            (rc = collect_frames(ctx, m, plan, o, &frames)) < 0)
+    /* decode once into memory; every format and every ladder trial reads it */
+    if (paths[0] || paths[1] || paths[2]) {
+        if ((rc = collect_frames(ctx, m, plan, o, &frames)) < 0)
             goto fail;
         if (frames.n == 0) {
             rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
             goto fail;
         }
-        if ((rc = tg_budget_gif(ctx, &frames, o->quality, o->fps, o->max_bytes, gif.fd,
-                                &out->gif_report)) < 0)
-            goto fail;
-        tg_frames_free(&frames);
     }
+    for (int k = 0; k < 3; k++) {
+        if (!paths[k])
+            continue;
+        if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
+            (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
+                                   anim[k].fd, reps[k])) < 0)
+            goto fail;
+    }
+    tg_frames_free(&frames);
     if (out->poster) {
         if ((rc = tg_atomic_open(ctx, out->poster, &poster)) < 0 ||
             (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0)
             goto fail;
     }
-    /* both written: only now make them visible */
-    if (out->gif && (rc = tg_atomic_commit(ctx, &gif)) < 0)
-        goto fail;
+    /* everything written: only now make the files visible */
+    for (int k = 0; k < 3; k++)
+        if (paths[k] && (rc = tg_atomic_commit(ctx, &anim[k])) < 0)
+            goto fail;
     if (out->poster && (rc = tg_atomic_commit(ctx, &poster)) < 0)
         goto fail;
     return 0;
 fail:
     tg_frames_free(&frames);
-    tg_atomic_abort(&gif);
+    for (int k = 0; k < 3; k++)
+        tg_atomic_abort(&anim[k]);
     tg_atomic_abort(&poster);
     return rc;
 }

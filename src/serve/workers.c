@@ -225,6 +225,7 @@ static char *media_url(const char *dir, const char *path)
 static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
 {
     char hex[65] = "", *video = NULL, *gif = NULL, *poster = NULL, *pj = NULL, *res = NULL;
+    char *webp = NULL, *mp4 = NULL;
     tg_plan *plan = NULL;
     json_t *result = NULL;
     int rc;
@@ -249,15 +250,20 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     size_t m = strlen(sv->thumbs_dir) + strlen(job->content_id) + 40;
     gif = malloc(m);
     poster = malloc(m);
-    if (!gif || !poster) {
+    webp = malloc(m);
+    mp4 = malloc(m);
+    if (!gif || !poster || !webp || !mp4) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     snprintf(gif, m, "%s/%s-%s.gif", sv->thumbs_dir, job->content_id, hex);
     snprintf(poster, m, "%s/%s-%s.jpg", sv->thumbs_dir, job->content_id, hex);
+    snprintf(webp, m, "%s/%s-%s.webp", sv->thumbs_dir, job->content_id, hex);
+    snprintf(mp4, m, "%s/%s-%s.mp4", sv->thumbs_dir, job->content_id, hex);
     if ((rc = tg_plan_make(ctx, video, o, &plan)) < 0)
         goto done;
-    tg_outputs out = {.gif = gif, .poster = poster};
+    /* all three animations from one decode: GIF for anywhere, WebP and MP4 for the web */
+    tg_outputs out = {.gif = gif, .webp = webp, .mp4 = mp4, .poster = poster};
     if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
         goto done;
     /* the plan shows the video's URL, never the server's file path */
@@ -273,12 +279,22 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     free(gu);
     free(pu);
     json_object_set_new(result, "plan", json_loads(pj, 0, NULL));
-    const tg_output_report *gr = &out.gif_report;
-    json_object_set_new(result, "outputs",
-                        json_pack("{s:{s:I,s:i,s:f,s:i,s:i,s:f}}", "gif", "bytes",
-                                  (json_int_t)gr->bytes, "quality", gr->quality, "fps", gr->fps,
-                                  "width", gr->width, "height", gr->height, "clip_share",
-                                  gr->clip_share));
+    json_t *outs = json_object();
+    const char *names[3] = {"gif", "webp", "mp4"}, *files[3] = {gif, webp, mp4};
+    const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
+    for (int k = 0; k < 3; k++) {
+        const tg_output_report *r = reps[k];
+        char *u = media_url("thumbnails", files[k]);
+        if (k > 0)
+            json_object_set_new(result, names[k], json_string(u ? u : ""));
+        json_object_set_new(outs, names[k],
+                            json_pack("{s:s,s:I,s:i,s:f,s:i,s:i,s:f}", "url", u ? u : "", "bytes",
+                                      (json_int_t)r->bytes, "quality", r->quality, "fps", r->fps,
+                                      "width", r->width, "height", r->height, "clip_share",
+                                      r->clip_share));
+        free(u);
+    }
+    json_object_set_new(result, "outputs", outs);
     res = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!res) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -292,6 +308,8 @@ done:
     free(video);
     free(gif);
     free(poster);
+    free(webp);
+    free(mp4);
     free(pj);
     free(res);
     return rc;

@@ -624,7 +624,19 @@ START_TEST(byte_budget_is_respected)
         tgt_gif_free(&g);
         unlink(gif);
     }
+    /* WebP and MP4 under the same budget, from one decode */
+    char *webp = tgt_tmp_path(".webp"), *mp4 = tgt_tmp_path(".mp4");
     tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", webp, "-o", mp4, "--max-bytes", "300k",
+             NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    ck_assert(tgt_file_size(webp) > 1000 && tgt_file_size(webp) <= 300L << 10);
+    ck_assert(tgt_file_size(mp4) > 1000 && tgt_file_size(mp4) <= 300L << 10);
+    unlink(webp);
+    unlink(mp4);
+    free(webp);
+    free(mp4);
     thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--max-bytes", "12k", NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_ptr_nonnull(strstr(r.err, "cannot fit"));
@@ -637,6 +649,51 @@ START_TEST(byte_budget_is_respected)
         tgt_run_free(&r);
     }
     free(gif);
+}
+END_TEST
+
+/* -o x.gif -o x.webp -o x.mp4: three animations of the same frames */
+START_TEST(every_format_from_one_run)
+{
+    char *gif = tgt_tmp_path(".gif"), *webp = tgt_tmp_path(".webp"), *mp4 = tgt_tmp_path(".mp4");
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "-o", webp, "-o", mp4, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    check_gif(gif, 480, 270, 3.6, 3 / 12.0, &g);
+    tgt_gif_free(&g);
+    size_t n;
+    char *w = tgt_read_file(webp, &n);
+    ck_assert(n > 1000 && !memcmp(w, "RIFF", 4) && !memcmp(w + 8, "WEBPVP8X", 8));
+    ck_assert(n > 34 && !memcmp(w + 30, "ANIM", 4)); /* VP8X chunk (10 bytes), then ANIM */
+    free(w);
+    char *argv[] = {"/usr/bin/ffprobe",
+                    "-v",
+                    "error",
+                    "-count_frames",
+                    "-show_entries",
+                    "stream=codec_type,codec_name,width,height,nb_read_frames,pix_fmt",
+                    "-of",
+                    "compact",
+                    mp4,
+                    NULL};
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_msg(strstr(r.out, "codec_name=h264") && strstr(r.out, "width=480") &&
+                      strstr(r.out, "height=270") && strstr(r.out, "pix_fmt=yuv420p") &&
+                      strstr(r.out, "nb_read_frames=45") && !strstr(r.out, "audio"),
+                  "%s", r.out);
+    tgt_run_free(&r);
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", "x.avi", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, ".webp"));
+    tgt_run_free(&r);
+    unlink(gif);
+    unlink(webp);
+    unlink(mp4);
+    free(gif);
+    free(webp);
+    free(mp4);
 }
 END_TEST
 
@@ -740,6 +797,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, edited_plan_is_rendered_as_given);
     tcase_add_test(tc, slideshow_shows_the_keyframes);
     tcase_add_test(tc, byte_budget_is_respected);
+    tcase_add_test(tc, every_format_from_one_run);
     tcase_add_test(tc, real_footage_from_opencv);
     suite_add_tcase(s, tc);
     return s;

@@ -121,6 +121,17 @@ START_TEST(upload_life_cycle_cache_and_ranges)
     free(ctype);
     tgt_resp_free(&r);
     ck_assert_int_eq(status_of(&s, "GET", str(res, "poster"), NULL, NULL), 200);
+    /* the WebP and the MP4 are made and served too */
+    static const char *kinds[][2] = {{"webp", "image/webp"}, {"mp4", "video/mp4"}};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(tgt_http(s.port, "GET", str(res, kinds[k][0]), NULL, NULL, 0, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        char *t = tgt_header(&r, "Content-Type");
+        ck_assert_str_eq(t, kinds[k][1]);
+        free(t);
+        ck_assert(r.len > 1000);
+        tgt_resp_free(&r);
+    }
     /* Range: 206 with the right bytes, suffix ranges, 416 beyond the end */
     long size = tgt_file_size(tgt_fixture("letterbox.mp4"));
     ck_assert_int_eq(tgt_http(s.port, "GET", video, "Range: bytes=0-99\r\n", NULL, 0, &r), 0);
