@@ -181,6 +181,12 @@ typedef struct tg_outputs {
 int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
               tg_outputs *out);
 
+/* Encode exactly the given frames — one video clip (every frame, resampled to
+ * o->fps) or image files (one frame each, in order) — with no selection, as gifski
+ * does: for people who already have their frames, and to compare encoders. */
+int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_options *o,
+                    tg_outputs *out);
+
 /* ---- the web server (src/serve) ---- */
 typedef struct tg_serve_opts {
     const char *host;     /* address to listen on, default "127.0.0.1" */

@@ -37,7 +37,9 @@ static void on_stop_signal(int sig)
 
 typedef struct cli {
     const char *cmd, *input, *output, *poster, *plan_in;
-    const char *anim[3]; /* make: the .gif, .webp and .mp4 outputs */
+    const char *anim[3]; /* make/encode: the .gif, .webp and .mp4 outputs */
+    const char **inputs; /* encode: every input (points into argv) */
+    size_t n_inputs;
     int quiet, help;
     tg_options opt;
 } cli;
@@ -81,6 +83,13 @@ static void usage(FILE *f, const char *cmd)
                    "                      instead of analysing the video\n"
                    "  -q, --quiet         no progress bar\n");
     }
+    if (!cmd || !strcmp(cmd, "encode")) {
+        fprintf(f, "usage: thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif [-o OUT.webp]\n"
+                   "                       [-o OUT.mp4] [--fps F] [--width W] [--quality Q]\n"
+                   "                       [--max-bytes N]\n"
+                   "  Encode exactly the given clip (every frame) or images (one frame each,\n"
+                   "  in order), with no selection.\n");
+    }
     if (!cmd || !strcmp(cmd, "plan")) {
         fprintf(f, "usage: thumbgen plan VIDEO [-o PLAN.json] [options]\n"
                    "  Analyse VIDEO and print the plan as JSON: shots, the chosen clips\n"
@@ -108,8 +117,11 @@ static int parse(int argc, char **argv, cli *c)
     int i = 1;
     if (i < argc && argv[i][0] != '-')
         c->cmd = argv[i++];
-    const char *cmdsp = c->cmd ? (!strcmp(c->cmd, "make") ? "make " : "plan ") : "";
-    if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan"))
+    const char *cmdsp = !c->cmd                     ? ""
+                        : !strcmp(c->cmd, "make")   ? "make "
+                        : !strcmp(c->cmd, "encode") ? "encode "
+                                                    : "plan ";
+    if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode"))
         return usage_error(NULL, "unknown command '%s' (commands: make, plan, serve)", c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
@@ -126,6 +138,15 @@ static int parse(int argc, char **argv, cli *c)
             continue;
         }
         if (a[0] != '-' || !strcmp(a, "-")) {
+            if (c->cmd && !strcmp(c->cmd, "encode")) {
+                if (!c->inputs)
+                    c->inputs = calloc((size_t)argc, sizeof(char *));
+                if (!c->inputs)
+                    return usage_error(cmdsp, "out of memory%s", "");
+                c->inputs[c->n_inputs++] = a;
+                c->input = a;
+                continue;
+            }
             if (c->input)
                 return usage_error(cmdsp, "unexpected argument '%s' (one video at a time)", a);
             c->input = a;
@@ -154,7 +175,7 @@ static int parse(int argc, char **argv, cli *c)
             int k = 0;
             while (k < 3 && !(dot && !strcasecmp(dot, exts[k])))
                 k++;
-            if (c->cmd && !strcmp(c->cmd, "make")) {
+            if (c->cmd && (!strcmp(c->cmd, "make") || !strcmp(c->cmd, "encode"))) {
                 if (k == 3)
                     return usage_error(cmdsp, "the output '%s' must end in .gif, .webp or .mp4",
                                        val);
@@ -343,6 +364,34 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* thumbgen encode: the given frames or clip, no selection */
+static int encode_main(cli *c)
+{
+    if (!c->anim[0] && !c->anim[1] && !c->anim[2])
+        return usage_error("encode ", "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
+    if (c->poster || c->plan_in)
+        return usage_error("encode ", "encode takes no --poster or --plan%s", "");
+    g_ctx = tg_ctx_new();
+    if (!g_ctx)
+        return 1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int bar = !c->quiet && isatty(2);
+    if (bar)
+        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
+    tg_outputs out = {.gif = c->anim[0], .webp = c->anim[1], .mp4 = c->anim[2]};
+    int rc = tg_render_files(g_ctx, c->inputs, c->n_inputs, &c->opt, &out);
+    if (bar)
+        fputc('\n', stderr);
+    if (rc < 0)
+        rc = fail(g_ctx, rc);
+    tg_ctx_free(&g_ctx);
+    free(c->inputs);
+    return rc < 0 ? 1 : rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve"))
@@ -359,9 +408,13 @@ int main(int argc, char **argv)
         usage(c.help ? stdout : stderr, c.cmd);
         return c.help ? 0 : 2;
     }
-    const char *cmdsp = !strcmp(c.cmd, "make") ? "make " : "plan ";
+    const char *cmdsp = !strcmp(c.cmd, "make")     ? "make "
+                        : !strcmp(c.cmd, "encode") ? "encode "
+                                                   : "plan ";
     if (!c.input)
         return usage_error(cmdsp, "%s needs a VIDEO file", c.cmd);
+    if (!strcmp(c.cmd, "encode"))
+        return encode_main(&c);
     if (!strcmp(c.cmd, "make") && !c.output && !c.poster)
         return usage_error(cmdsp, "%s needs -o THUMB.gif (and/or --poster FILE)", c.cmd);
     if (!strcmp(c.cmd, "plan") && (c.poster || c.plan_in))

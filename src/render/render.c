@@ -320,3 +320,100 @@ fail:
     tg_atomic_abort(&poster);
     return rc;
 }
+
+/* One still from an image (or the first frame of anything) at w x h, into fr. */
+static int add_image(tg_ctx *ctx, const char *path, const tg_options *o, tg_frames *fr,
+                     uint8_t *buf, int index)
+{
+    tg_media *m = NULL;
+    int rc = tg_media_open(ctx, path, o->threads, &m);
+    if (rc < 0)
+        return rc;
+    const tg_media_info *in = tg_media_get_info(m);
+    if (fr->w == 0)
+        tg_render_size(in->width, in->height, o->width, &fr->w, &fr->h);
+    tg_plan p = {.crop = {0, 0, in->width, in->height}};
+    still_state ss = {.buf = buf, .bytes = (size_t)fr->w * fr->h * 4};
+    rc = grab_still(ctx, m, &p, 0, fr->w, fr->h, TG_PIX_RGBA, &ss);
+    tg_media_close(&m);
+    if (rc < 0)
+        return rc;
+    long k = (long)fr->n;
+    int d = (int)(lround((k + 1) * 100.0 / o->fps) - lround(k * 100.0 / o->fps));
+    return tg_frames_add(ctx, fr, buf, d < 1 ? 1 : d, index);
+}
+
+int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_options *o,
+                    tg_outputs *out)
+{
+    const char *paths[3] = {out->gif, out->webp, out->mp4};
+    tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
+    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
+    tg_frames frames = {0};
+    tg_media *m = NULL;
+    uint8_t *buf = NULL;
+    int rc = 0;
+    if (n == 0)
+        return tg_fail(ctx, TG_EINVAL, "nothing to encode: give a video clip or image files");
+    if (!paths[0] && !paths[1] && !paths[2])
+        return tg_fail(ctx, TG_EINVAL, "no output: give -o OUT.gif, .webp or .mp4");
+    if (n == 1 && tg_image_format_for(inputs[0]) < 0) {
+        /* a clip: every frame of it, resampled to the output frame rate */
+        if ((rc = tg_media_open(ctx, inputs[0], o->threads, &m)) < 0)
+            goto fail;
+        const tg_media_info *in = tg_media_get_info(m);
+        if (in->duration <= 0) {
+            rc = tg_fail(ctx, TG_EFORMAT, "'%s' does not say how long it is", inputs[0]);
+            goto fail;
+        }
+        tg_segment seg = {0, in->duration, 0, 0};
+        tg_plan p = {.crop = {0, 0, in->width, in->height}, .segments = &seg, .n_segments = 1};
+        tg_options clip = *o;
+        clip.style = TG_STYLE_CLIPS;
+        if ((rc = collect_frames(ctx, m, &p, &clip, &frames)) < 0)
+            goto fail;
+    } else {
+        /* images: each one frame, in the order given */
+        for (size_t i = 0; i < n; i++) {
+            if (!buf) {
+                tg_media *probe = NULL;
+                if ((rc = tg_media_open(ctx, inputs[i], o->threads, &probe)) < 0)
+                    goto fail;
+                const tg_media_info *in = tg_media_get_info(probe);
+                tg_render_size(in->width, in->height, o->width, &frames.w, &frames.h);
+                tg_media_close(&probe);
+                buf = malloc((size_t)frames.w * frames.h * 4);
+                if (!buf) {
+                    rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                    goto fail;
+                }
+            }
+            if ((rc = add_image(ctx, inputs[i], o, &frames, buf, (int)i)) < 0 ||
+                (rc = tg_progress(ctx, "read", (double)(i + 1) / n)) < 0)
+                goto fail;
+        }
+    }
+    if (frames.n == 0) {
+        rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded");
+        goto fail;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!paths[k])
+            continue;
+        if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
+            (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
+                                   anim[k].fd, reps[k])) < 0)
+            goto fail;
+    }
+    for (int k = 0; k < 3; k++)
+        if (paths[k] && (rc = tg_atomic_commit(ctx, &anim[k])) < 0)
+            goto fail;
+    rc = 0;
+fail:
+    tg_media_close(&m);
+    tg_frames_free(&frames);
+    free(buf);
+    for (int k = 0; k < 3; k++)
+        tg_atomic_abort(&anim[k]);
+    return rc;
+}

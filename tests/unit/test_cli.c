@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "thumbgen.h"
@@ -697,6 +698,74 @@ START_TEST(every_format_from_one_run)
 }
 END_TEST
 
+/* thumbgen encode: exactly the frames given, no selection */
+START_TEST(encode_takes_frames_or_a_clip_as_given)
+{
+    char *dir = tgt_tmp_path(".frames");
+    mkdir(dir, 0755);
+    char pattern[512];
+    snprintf(pattern, sizeof(pattern), "%s/f%%03d.png", dir);
+    char *mk[] = {"/usr/bin/ffmpeg",
+                  "-v",
+                  "error",
+                  "-y",
+                  "-ss",
+                  "8",
+                  "-t",
+                  "1.5",
+                  "-i",
+                  (char *)tgt_fixture("story.mp4"),
+                  "-vf",
+                  "fps=10,scale=320:180",
+                  pattern,
+                  NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, mk), 0);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    char *argv[32] = {(char *)tgt_bin(), "encode"};
+    int n = 2;
+    char files[15][600];
+    for (int i = 0; i < 15; i++) {
+        snprintf(files[i], sizeof(files[i]), "%s/f%03d.png", dir, i + 1);
+        argv[n++] = files[i];
+    }
+    char *gif = tgt_tmp_path(".gif");
+    argv[n++] = "-o";
+    argv[n++] = gif;
+    argv[n++] = "--fps";
+    argv[n++] = "10";
+    argv[n] = NULL;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    tgt_gif g;
+    check_gif(gif, 320, 180, 1.5, 0, &g);
+    ck_assert_int_eq(g.frames, 15); /* every frame, none chosen away */
+    tgt_gif_free(&g);
+    /* a clip: every frame of it, at the asked width */
+    thumbgen(&r, "encode", tgt_fixture("short.mp4"), "-o", gif, "--width", "200", "--fps", "25",
+             NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    check_gif(gif, 200, 112, 0.6, 0.04, &g);
+    tgt_gif_free(&g);
+    thumbgen(&r, "encode", tgt_fixture("garbage.mp4"), "-o", gif, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "not a readable video"));
+    tgt_run_free(&r);
+    thumbgen(&r, "encode", tgt_fixture("short.mp4"), NULL);
+    ck_assert_int_eq(r.status, 2);
+    tgt_run_free(&r);
+    unlink(gif);
+    free(gif);
+    for (int i = 0; i < 15; i++)
+        unlink(files[i]);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(slideshow_shows_the_keyframes)
 {
     char *gif = tgt_tmp_path(".gif");
@@ -798,6 +867,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, slideshow_shows_the_keyframes);
     tcase_add_test(tc, byte_budget_is_respected);
     tcase_add_test(tc, every_format_from_one_run);
+    tcase_add_test(tc, encode_takes_frames_or_a_clip_as_given);
     tcase_add_test(tc, real_footage_from_opencv);
     suite_add_tcase(s, tc);
     return s;
