@@ -41,6 +41,9 @@ typedef struct cli {
     const char **inputs; /* encode: every input (points into argv) */
     size_t n_inputs;
     int quiet, help;
+    int formats;            /* --format/--all: bit k = gif, webp, mp4 */
+    const char *base;       /* -o without a known extension (a base name for --format) */
+    char expanded[3][4096]; /* base + extension for --format */
     tg_options opt;
 } cli;
 
@@ -78,6 +81,8 @@ static void usage(FILE *f, const char *cmd)
                    "  Make the animated thumbnail (and optionally a poster) of VIDEO.\n"
                    "  -o, --output FILE   the animation to write: .gif, .webp (animated WebP) or\n"
                    "                      .mp4 (muted looping H.264); repeat -o for several\n"
+                   "  --format F          also write FILE's name with F's extension (gif, webp,\n"
+                   "                      mp4; repeatable); --all: all three\n"
                    "  --poster FILE       also write the poster still (.jpg, .jpeg or .png)\n"
                    "  --plan FILE         render this plan (from `thumbgen plan`, maybe edited)\n"
                    "                      instead of analysing the video\n"
@@ -137,6 +142,10 @@ static int parse(int argc, char **argv, cli *c)
             c->quiet = 1;
             continue;
         }
+        if (!strcmp(a, "--all")) {
+            c->formats = 7;
+            continue;
+        }
         if (a[0] != '-' || !strcmp(a, "-")) {
             if (c->cmd && !strcmp(c->cmd, "encode")) {
                 if (!c->inputs)
@@ -177,10 +186,18 @@ static int parse(int argc, char **argv, cli *c)
                 k++;
             if (c->cmd && (!strcmp(c->cmd, "make") || !strcmp(c->cmd, "encode"))) {
                 if (k == 3)
-                    return usage_error(cmdsp, "the output '%s' must end in .gif, .webp or .mp4",
-                                       val);
-                c->anim[k] = val;
+                    c->base = val; /* checked below: needs --format or --all */
+                else
+                    c->anim[k] = val;
             }
+        } else if (!strcmp(name, "format")) {
+            static const char *fmts[3] = {"gif", "webp", "mp4"};
+            int k = 0;
+            while (k < 3 && strcmp(val, fmts[k]))
+                k++;
+            if (k == 3)
+                return usage_error(cmdsp, "--format must be gif, webp or mp4 (got '%s')", val);
+            c->formats |= 1 << k;
         } else if (!strcmp(name, "poster"))
             c->poster = val;
         else if (!strcmp(name, "plan"))
@@ -197,6 +214,25 @@ static int parse(int argc, char **argv, cli *c)
             }
             tg_ctx_free(&ctx);
         }
+    }
+    /* --format F / --all: the outputs are -o's base name with each extension */
+    if (c->base && !c->formats)
+        return usage_error(cmdsp, "the output '%s' must end in .gif, .webp or .mp4", c->base);
+    if (c->formats) {
+        const char *from = c->base;
+        for (int k = 0; k < 3 && !from; k++)
+            from = c->anim[k];
+        if (!from)
+            return usage_error(cmdsp, "--format and --all need -o NAME%s", "");
+        const char *slash = strrchr(from, '/'), *dot = strrchr(from, '.');
+        int len =
+            dot && (!slash || dot > slash) && !c->base ? (int)(dot - from) : (int)strlen(from);
+        static const char *exts[3] = {".gif", ".webp", ".mp4"};
+        for (int k = 0; k < 3; k++)
+            if ((c->formats & (1 << k)) && !c->anim[k]) {
+                snprintf(c->expanded[k], sizeof(c->expanded[k]), "%.*s%s", len, from, exts[k]);
+                c->anim[k] = c->expanded[k];
+            }
     }
     return 0;
 }

@@ -689,6 +689,27 @@ START_TEST(every_format_from_one_run)
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, ".webp"));
     tgt_run_free(&r);
+    /* --all and --format name the files from -o */
+    char *base = tgt_tmp_path(""), names[3][600];
+    static const char *ext[3] = {".gif", ".webp", ".mp4"};
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--all", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    for (int k = 0; k < 3; k++) {
+        snprintf(names[k], sizeof(names[k]), "%s%s", base, ext[k]);
+        ck_assert_msg(tgt_file_size(names[k]) > 100, "%s missing", names[k]);
+        unlink(names[k]);
+    }
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", names[0], "--format", "mp4", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    ck_assert(tgt_file_exists(names[0]) && tgt_file_exists(names[2]) && !tgt_file_exists(names[1]));
+    unlink(names[0]);
+    unlink(names[2]);
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--format", "png", NULL);
+    ck_assert_int_eq(r.status, 2);
+    tgt_run_free(&r);
+    free(base);
     unlink(gif);
     unlink(webp);
     unlink(mp4);
