@@ -172,6 +172,7 @@ typedef struct tg_outputs {
     const char *webp;   /* path of the animated WebP, or NULL */
     const char *mp4;    /* path of the muted looping MP4, or NULL */
     const char *poster; /* path of the poster, .jpg/.jpeg or .png, or NULL */
+    const char *sheet;  /* contact sheet of the ranked keyframes (.jpg/.png), or NULL */
     /* filled by tg_render */
     tg_output_report gif_report, webp_report, mp4_report;
 } tg_outputs;

@@ -36,7 +36,7 @@ static void on_stop_signal(int sig)
 }
 
 typedef struct cli {
-    const char *cmd, *input, *output, *poster, *plan_in;
+    const char *cmd, *input, *output, *poster, *plan_in, *sheet;
     const char *anim[3]; /* make/encode: the .gif, .webp and .mp4 outputs */
     const char **inputs; /* encode: every input (points into argv) */
     size_t n_inputs;
@@ -84,6 +84,8 @@ static void usage(FILE *f, const char *cmd)
                    "  --format F          also write FILE's name with F's extension (gif, webp,\n"
                    "                      mp4; repeatable); --all: all three\n"
                    "  --poster FILE       also write the poster still (.jpg, .jpeg or .png)\n"
+                   "  --sheet FILE        also write a contact sheet of the ranked keyframes with\n"
+                   "                      their times (.jpg or .png)\n"
                    "  --plan FILE         render this plan (from `thumbgen plan`, maybe edited)\n"
                    "                      instead of analysing the video\n"
                    "  -q, --quiet         no progress bar\n");
@@ -200,6 +202,8 @@ static int parse(int argc, char **argv, cli *c)
             c->formats |= 1 << k;
         } else if (!strcmp(name, "poster"))
             c->poster = val;
+        else if (!strcmp(name, "sheet"))
+            c->sheet = val;
         else if (!strcmp(name, "plan"))
             c->plan_in = val;
         else if (a[1] != '-')
@@ -451,7 +455,7 @@ int main(int argc, char **argv)
         return usage_error(cmdsp, "%s needs a VIDEO file", c.cmd);
     if (!strcmp(c.cmd, "encode"))
         return encode_main(&c);
-    if (!strcmp(c.cmd, "make") && !c.output && !c.poster)
+    if (!strcmp(c.cmd, "make") && !c.output && !c.poster && !c.sheet)
         return usage_error(cmdsp, "%s needs -o THUMB.gif (and/or --poster FILE)", c.cmd);
     if (!strcmp(c.cmd, "plan") && (c.poster || c.plan_in))
         return usage_error(cmdsp, "%s takes no --poster or --plan", c.cmd);
@@ -498,8 +502,11 @@ int main(int argc, char **argv)
             goto done;
         }
     } else {
-        tg_outputs out = {
-            .gif = c.anim[0], .webp = c.anim[1], .mp4 = c.anim[2], .poster = c.poster};
+        tg_outputs out = {.gif = c.anim[0],
+                          .webp = c.anim[1],
+                          .mp4 = c.anim[2],
+                          .poster = c.poster,
+                          .sheet = c.sheet};
         if ((rc = tg_render(g_ctx, c.input, plan, &c.opt, &out)) < 0)
             goto failed;
         const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};

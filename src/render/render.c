@@ -17,6 +17,7 @@
 #include "render/budget.h"
 #include "render/frames.h"
 #include "render/image.h"
+#include "render/sheet.h"
 
 const tg_opt tg_render_opts[] = {
     {"width", TG_OPT_INT, offsetof(tg_options, width), 480, 16, 1920, NULL,
@@ -273,12 +274,16 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
 {
     const char *paths[3] = {out->gif, out->webp, out->mp4};
     tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
-    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1};
+    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1},
+              sheet = {.fd = -1};
     tg_frames frames = {0};
-    int rc = 0, pfmt = -1;
+    int rc = 0, pfmt = -1, sfmt = -1;
     if (out->poster && (pfmt = tg_image_format_for(out->poster)) < 0)
         return tg_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
                        out->poster);
+    if (out->sheet && (sfmt = tg_image_format_for(out->sheet)) < 0)
+        return tg_fail(ctx, TG_EINVAL, "the contact sheet '%s' must end in .jpg, .jpeg or .png",
+                       out->sheet);
     if (plan->n_segments == 0 && plan->n_keyframes == 0)
         return tg_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
     if (plan->crop.w < 2 || plan->crop.h < 2)
@@ -306,11 +311,18 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
             (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0)
             goto fail;
     }
+    if (out->sheet) {
+        if ((rc = tg_atomic_open(ctx, out->sheet, &sheet)) < 0 ||
+            (rc = tg_sheet_write(ctx, m, plan, o, sheet.fd, sfmt)) < 0)
+            goto fail;
+    }
     /* everything written: only now make the files visible */
     for (int k = 0; k < 3; k++)
         if (paths[k] && (rc = tg_atomic_commit(ctx, &anim[k])) < 0)
             goto fail;
     if (out->poster && (rc = tg_atomic_commit(ctx, &poster)) < 0)
+        goto fail;
+    if (out->sheet && (rc = tg_atomic_commit(ctx, &sheet)) < 0)
         goto fail;
     return 0;
 fail:
@@ -318,6 +330,7 @@ fail:
     for (int k = 0; k < 3; k++)
         tg_atomic_abort(&anim[k]);
     tg_atomic_abort(&poster);
+    tg_atomic_abort(&sheet);
     return rc;
 }
 

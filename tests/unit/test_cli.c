@@ -256,6 +256,20 @@ START_TEST(story_make_writes_gif_and_poster)
     char *pn = tgt_read_file(png, &n);
     ck_assert(n > 1000 && !memcmp(pn, "\x89PNG", 4));
     free(pn);
+    /* the contact sheet: 6 keyframes in 3 columns x 2 rows of 320 px cells */
+    char *sheet = tgt_tmp_path(".png");
+    thumbgen(&r, "make", tgt_fixture("story.mp4"), "--sheet", sheet, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    unsigned char *sp = (unsigned char *)tgt_read_file(sheet, &n);
+    ck_assert(n > 24 && !memcmp(sp, "\x89PNG", 4));
+    unsigned sw = (unsigned)sp[16] << 24 | sp[17] << 16 | sp[18] << 8 | sp[19];
+    unsigned sh = (unsigned)sp[20] << 24 | sp[21] << 16 | sp[22] << 8 | sp[23];
+    ck_assert_int_eq(sw, 3 * 320 + 4 * 4);
+    ck_assert_int_eq(sh, 2 * 180 + 3 * 4);
+    free(sp);
+    unlink(sheet);
+    free(sheet);
     free(a);
     free(b);
     unlink(gif);

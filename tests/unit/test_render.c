@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "render/frames.h"
+#include "render/sheet.h"
 
 static void fill(tg_frames *f, int clips, int per_clip)
 {
@@ -70,6 +71,26 @@ START_TEST(frame_memory_is_capped)
 }
 END_TEST
 
+START_TEST(sheet_labels_are_drawn)
+{
+    int w = 80, h = 30;
+    uint8_t *img = malloc((size_t)w * h * 3);
+    memset(img, 200, (size_t)w * h * 3);
+    tg_sheet_label(img, w, h, 2, 2, 2, "#1 0:08.5");
+    int white = 0, dark = 0;
+    for (int i = 0; i < w * h; i++) {
+        white += img[i * 3] == 255;
+        dark += img[i * 3] == 50;
+    }
+    ck_assert_int_gt(white, 40); /* glyph pixels */
+    ck_assert_int_gt(dark, 200); /* the darkened box behind them */
+    ck_assert_int_eq(img[(size_t)(h - 1) * w * 3 + (w - 1) * 3], 200); /* outside: untouched */
+    /* clipped at the edges, never written outside */
+    tg_sheet_label(img, w, h, w - 5, h - 5, 3, "12:34");
+    free(img);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -77,6 +98,7 @@ Suite *suite_render(void)
     TCase *tc = tcase_create("frames");
     tcase_add_test(tc, frame_steps_keep_the_timing);
     tcase_add_test(tc, frame_memory_is_capped);
+    tcase_add_test(tc, sheet_labels_are_drawn);
     suite_add_tcase(s, tc);
     return s;
 }
