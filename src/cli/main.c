@@ -405,12 +405,12 @@ static char *slurp(const char *path)
 }
 
 /* thumbgen encode: the given frames or clip, no selection */
-static int encode_main(cli *c)
+static int encode_run(cli *c)
 {
     if (!c->anim[0] && !c->anim[1] && !c->anim[2])
         return usage_error("encode ", "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
-    if (c->poster || c->plan_in)
-        return usage_error("encode ", "encode takes no --poster or --plan%s", "");
+    if (c->poster || c->plan_in || c->sheet)
+        return usage_error("encode ", "encode takes no --poster, --sheet or --plan%s", "");
     g_ctx = tg_ctx_new();
     if (!g_ctx)
         return 1;
@@ -428,8 +428,15 @@ static int encode_main(cli *c)
     if (rc < 0)
         rc = fail(g_ctx, rc);
     tg_ctx_free(&g_ctx);
+    return rc;
+}
+
+static int encode_main(cli *c)
+{
+    int rc = encode_run(c);
     free(c->inputs);
-    return rc < 0 ? 1 : rc;
+    c->inputs = NULL;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -438,6 +445,11 @@ int main(int argc, char **argv)
         return serve_main(argc, argv);
     cli c = {0};
     int rc = parse(argc, argv, &c);
+    if (rc || c.help || !c.cmd || strcmp(c.cmd, "encode") || !c.input) {
+        /* only encode keeps its list of inputs */
+        free(c.inputs);
+        c.inputs = NULL;
+    }
     if (rc)
         return rc;
     if (c.help == 2) {
