@@ -66,18 +66,21 @@ struct tg_gif {
 
 /* ---- quality → parameters ----
  *
- *   quality   tol   dither   liq speed   liq max quality
- *     100      0     1.0        6             100
- *      90      3     0.5        6              95
- *      60      7     0.29       6              80
- *      20     14     0          8              60
- *       1     17     0          8              50
+ *   quality   tol   dither   liq speed   liq max quality   colours
+ *     100      0     1.0        6             100           256
+ *      90      3     0.5        6              95           256
+ *      60      7     0.29       6              80           256
+ *      50      8     0.21       6              75           128
+ *      20     14     0          8              60            64
+ *       1     17     0          8              50            64
  *
  * Tuned with bench/encoders.sh against gifski 1.7.1 (bench/RESULTS.md): full
  * dithering at 90 made a pan's frames differ everywhere (2 % of pixels left
  * transparent on the baboon clip) — half the dither gave smaller *and* better
  * GIFs (building 4.84 → 4.51 MB, SSIM .9820 → .9830; baboon SSIM .938 → .948); a
- * tolerance growing to 17 gave the low settings a size range near gifski's curve.
+ * tolerance growing to 17 gave the low settings a size range near gifski's curve,
+ * and 128/64 colours below 60/40 put them ahead of it (baboon q30: 2.9 MB at SSIM
+ * .874 where gifski has .844 at that size).
  *
  * The liq minimum quality is 0, so quantization never fails for being too poor.
  * Lower quality: fewer colours, less dither noise (which LZW compresses badly) and
@@ -100,6 +103,12 @@ static float q_dither(int q)
 static int q_speed(int q)
 {
     return q >= 50 ? 6 : 8;
+}
+
+/* fewer colours at low quality: shorter LZW codes (gifski's low settings do this) */
+static int q_colors(int q)
+{
+    return q >= 60 ? 256 : q >= 40 ? 128 : 64;
 }
 
 static int q_liq_max(int q)
@@ -483,7 +492,7 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         rc = tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;
     }
-    if ((e = liq_set_max_colors(g->attr, 256)) != LIQ_OK ||
+    if ((e = liq_set_max_colors(g->attr, q_colors(p->quality))) != LIQ_OK ||
         (e = liq_set_speed(g->attr, q_speed(p->quality))) != LIQ_OK ||
         (e = liq_set_quality(g->attr, 0, q_liq_max(p->quality))) != LIQ_OK) {
         rc = fail_liq(ctx, e, "setup");
