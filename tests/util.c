@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +130,17 @@ void tgt_run_free(tgt_run *r)
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
+}
+
+double tgt_psnr_rgba(const uint8_t *a, const uint8_t *b, int w, int h)
+{
+    double se = 0;
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t k = 0; k < n; k++)
+        for (int c = 0; c < 3; c++) {
+            double d = (double)a[k * 4 + (size_t)c] - b[k * 4 + (size_t)c];
+            se += d * d;
+        }
+    double mse = se / (double)(n * 3);
+    return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
 }

@@ -30,6 +30,9 @@ int tgt_file_exists(const char *path);
 long tgt_file_size(const char *path);
 char *tgt_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 
+/* PSNR of the RGB channels of two RGBA images of w x h; 99 when identical. */
+double tgt_psnr_rgba(const uint8_t *a, const uint8_t *b, int w, int h);
+
 /* A GIF decoded with giflib and composited the way a browser shows it. */
 typedef struct tgt_gif {
     int width, height, frames;

@@ -104,20 +104,6 @@ static uint8_t *make_frame(gen_fn gen, int w, int h, int i)
     return f;
 }
 
-/* PSNR of RGB over the whole frame; 99 when identical. */
-static double psnr(const uint8_t *a, const uint8_t *b, int w, int h)
-{
-    double se = 0;
-    size_t n = (size_t)w * (size_t)h;
-    for (size_t k = 0; k < n; k++)
-        for (int c = 0; c < 3; c++) {
-            double d = (double)a[k * 4 + (size_t)c] - b[k * 4 + (size_t)c];
-            se += d * d;
-        }
-    double mse = se / (double)(n * 3);
-    return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
-}
-
 static uint32_t rd24(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
@@ -313,7 +299,7 @@ START_TEST(test_webp_structure_and_quality)
         end += dur_12fps(i);
         ck_assert_msg(d.ts[i] == end, "frame %d ends at %d ms, expected %d", i, d.ts[i], end);
         uint8_t *src = make_frame(gen_square, W, H, i);
-        double db = psnr(src, d.rgba[i], W, H);
+        double db = tgt_psnr_rgba(src, d.rgba[i], W, H);
         worst = db < worst ? db : worst;
         ck_assert_msg(db >= 30.0, "frame %d: PSNR %.2f dB < 30 dB", i, db);
         for (size_t k = 0; k < (size_t)W * H; k++)
@@ -637,7 +623,7 @@ START_TEST(test_mp4_stream_layout_quality)
     double worst = 99;
     for (int i = 0; i < N; i++) {
         uint8_t *src = make_frame(gen_square, W, H, i);
-        double db = psnr(src, dec + (size_t)i * W * H * 4, W, H);
+        double db = tgt_psnr_rgba(src, dec + (size_t)i * W * H * 4, W, H);
         worst = db < worst ? db : worst;
         ck_assert_msg(db >= 30.0, "frame %d: PSNR %.2f dB < 30 dB", i, db);
         free(src);

@@ -102,20 +102,6 @@ static uint8_t *make_frame(gen_fn gen, int w, int h, int i)
     return f;
 }
 
-/* PSNR of RGB over the whole frame; 99 when identical. */
-static double psnr(const uint8_t *a, const uint8_t *b, int w, int h)
-{
-    double se = 0;
-    size_t n = (size_t)w * (size_t)h;
-    for (size_t k = 0; k < n; k++)
-        for (int c = 0; c < 3; c++) {
-            double d = (double)a[k * 4 + (size_t)c] - b[k * 4 + (size_t)c];
-            se += d * d;
-        }
-    double mse = se / (double)(n * 3);
-    return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
-}
-
 /* ---- encoding helpers ---- */
 
 static tg_gif_params params(int w, int h, int q)
@@ -173,7 +159,7 @@ static void check_psnr(const tgt_gif *d, gen_fn gen, double min_db)
 {
     for (int i = 0; i < d->frames; i++) {
         uint8_t *src = make_frame(gen, d->width, d->height, i);
-        double db = psnr(src, d->rgba[i], d->width, d->height);
+        double db = tgt_psnr_rgba(src, d->rgba[i], d->width, d->height);
         ck_assert_msg(db >= min_db, "frame %d: PSNR %.2f dB < %.2f dB", i, db, min_db);
         for (size_t k = 0; k < (size_t)d->width * (size_t)d->height; k++)
             ck_assert_msg(d->rgba[i][k * 4 + 3] == 255, "frame %d pixel %zu is not opaque", i, k);
@@ -351,7 +337,7 @@ START_TEST(test_identical_frames_merge)
     ck_assert_int_eq(d.delays_cs[2], 7);
     for (int i = 0; i < 3; i++) {
         uint8_t *src = make_frame(gen_still, 40, 30, 3 * i);
-        double db = psnr(src, d.rgba[i], 40, 30);
+        double db = tgt_psnr_rgba(src, d.rgba[i], 40, 30);
         ck_assert_msg(db >= 30, "frame %d: %.2f dB", i, db);
         free(src);
     }
