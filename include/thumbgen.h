@@ -94,6 +94,10 @@ void tg_options_default(tg_options *o);
 /* Set one option from text ("clips", "3"); validates type and range. */
 int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *value);
 
+/* A size written "2M", "500k", "1G" or plain bytes (binary units) → bytes in *out.
+ * Returns 0, or TG_EINVAL for anything else (no message: the caller names it). */
+int tg_parse_bytes(const char *text, double *out);
+
 /* Option tables, for --help and for the web API: iterate until name == NULL. */
 /* TG_OPT_BYTES: a double field, written "2M", "500k" or plain bytes; 0 = none */
 typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM, TG_OPT_BYTES } tg_opt_type;

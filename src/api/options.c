@@ -33,6 +33,24 @@ void tg_options_default(tg_options *o)
         }
 }
 
+int tg_parse_bytes(const char *text, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || !isfinite(v))
+        return TG_EINVAL;
+    if (*end) {
+        static const char units[] = "kKmMgG";
+        const char *u = strchr(units, *end);
+        if (!u || end[1])
+            return TG_EINVAL;
+        v *= (double)(1ull << (10 * (1 + (u - units) / 2)));
+    }
+    *out = v;
+    return 0;
+}
+
 static const tg_opt *find_opt(const char *name)
 {
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
@@ -78,15 +96,10 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     char *end = NULL;
     errno = 0;
     double v = strtod(value, &end);
-    if (op->type == TG_OPT_BYTES && end != value && *end) {
-        static const char units[] = "kKmMgG";
-        const char *u = strchr(units, *end);
-        if (u && !end[1]) {
-            v *= (double)(1ull << (10 * (1 + (u - units) / 2)));
-            end++;
-        }
-    }
-    if (errno || end == value || *end || !isfinite(v))
+    int bad = errno || end == value || *end || !isfinite(v);
+    if (op->type == TG_OPT_BYTES)
+        bad = tg_parse_bytes(value, &v) < 0;
+    if (bad)
         return tg_fail(ctx, TG_EINVAL, "option '%s' needs a number (got '%s')", name, value);
     if (op->type == TG_OPT_INT && v != floor(v))
         return tg_fail(ctx, TG_EINVAL, "option '%s' needs a whole number (got '%s')", name, value);

@@ -241,26 +241,6 @@ static int parse(int argc, char **argv, cli *c)
     return 0;
 }
 
-/* "500M", "2G", "100k" or plain bytes → bytes; -1 when malformed */
-static long long parse_bytes(const char *v)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || x <= 0)
-        return -1;
-    double mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024.0, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024.0 * 1024, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1024.0 * 1024 * 1024, end++;
-    if (*end || x * mul > 1e15)
-        return -1;
-    return (long long)(x * mul);
-}
-
 static int parse_int(const char *v, int lo, int hi, int *out)
 {
     char *end;
@@ -328,9 +308,11 @@ static int serve_main(int argc, char **argv)
             bad = parse_int(v, 1, 16, &o.downloaders);
         else if (!strcmp(a, "--max-queue"))
             bad = parse_int(v, 1, 100000, &o.max_queue);
-        else if (!strcmp(a, "--max-upload"))
-            bad = (o.max_upload = parse_bytes(v)) < 0;
-        else
+        else if (!strcmp(a, "--max-upload")) {
+            double bytes = 0;
+            bad = tg_parse_bytes(v, &bytes) < 0 || bytes < 1 || bytes > 1e15;
+            o.max_upload = (long long)bytes;
+        } else
             return usage_error("serve ", "unknown option '%s'", a);
         if (bad)
             return usage_error("serve ", "bad value for %s", a);

@@ -90,6 +90,31 @@ START_TEST(options_come_from_the_tables)
 }
 END_TEST
 
+START_TEST(sizes_parse_with_binary_units)
+{
+    double v = -1;
+    ck_assert_int_eq(tg_parse_bytes("2M", &v), 0);
+    ck_assert(v == 2097152);
+    ck_assert_int_eq(tg_parse_bytes("500k", &v), 0);
+    ck_assert(v == 512000);
+    ck_assert_int_eq(tg_parse_bytes("1.5m", &v), 0);
+    ck_assert(v == 1572864);
+    ck_assert_int_eq(tg_parse_bytes("1G", &v), 0);
+    ck_assert(v == 1073741824.0);
+    ck_assert_int_eq(tg_parse_bytes("12", &v), 0);
+    ck_assert(v == 12);
+    static const char *bad[] = {"", "k", "2X", "2MB", "nan", "1e999", " "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(tg_parse_bytes(bad[i], &v) == TG_EINVAL, "'%s' accepted", bad[i]);
+    /* the option table uses the same reading */
+    tg_options o;
+    tg_options_default(&o);
+    ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "2M"), 0);
+    ck_assert(o.max_bytes == 2097152);
+    ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "0"), TG_EINVAL);
+}
+END_TEST
+
 START_TEST(atomic_file_commit_and_abort)
 {
     char *path = tgt_tmp_path(".out");
@@ -125,6 +150,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, error_table_is_consistent);
     tcase_add_test(tc, context_keeps_detail_and_cancels);
     tcase_add_test(tc, options_come_from_the_tables);
+    tcase_add_test(tc, sizes_parse_with_binary_units);
     tcase_add_test(tc, atomic_file_commit_and_abort);
     suite_add_tcase(s, tc);
     return s;
