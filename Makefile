@@ -6,7 +6,7 @@
 #   make serve    set-up + build + start the web app (when it exists)
 #   make install  put thumbgen on PATH (PREFIX=/usr/local)
 
-PKGS    = libavformat libavcodec libavutil libswscale imagequant libgif jansson libmicrohttpd sqlite3 \
+PKGS    = libavformat libavcodec libavutil libswscale libavfilter openblas imagequant libgif jansson libmicrohttpd sqlite3 \
           libwebp libwebpmux libwebpdemux
 BUILD  ?= build
 PREFIX ?= /usr/local
