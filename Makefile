@@ -64,12 +64,16 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
+# The CNN engine's benchmark program (run by bench/nn.sh).
+$(BUILD)/nn-bench: bench/nn-bench.c $(BUILD)/libthumbgen.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+
 fixtures:
 	@tests/fixtures/make-fixtures.sh $(BUILD)/fixtures
 
 run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
-	TG_TMP=$(abspath $(BUILD)/tmp) $(BUILD)/tests/run
+	TG_TMP=$(abspath $(BUILD)/tmp) TG_MODELS=$(abspath models) $(BUILD)/tests/run
 
 # The page in Debian's Chromium, driven by playwright-core (tests/browser).
 browser-test: $(BUILD)/thumbgen fixtures

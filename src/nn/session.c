@@ -1,0 +1,506 @@
+/*
+ * session.c — shapes, memory plan and execution of a loaded model (graph.h).
+ *
+ * tg_nn_session_new() infers every node's h × w for the session's input size, then
+ * splits the tensors in two kinds:
+ *   kept     the input, the final output and the taps: one block each for the whole
+ *            batch (item i at i*h*w*c), so the caller can read them after forward;
+ *   working  everything else: one item's worth, placed in a per-worker arena by a
+ *            first-fit plan over the tensors' lifetimes (a tensor is live from the
+ *            node that writes it to the last node that reads it), so tensors that are
+ *            never live together share memory.
+ * After the arena comes the worker's im2col scratch. Everything is allocated once;
+ * tg_nn_forward() allocates nothing (it may start threads).
+ *
+ * tg_nn_forward() runs whole items: with W = min(threads, n) workers, each worker
+ * takes the next item and runs every node on it with single-threaded OpenBLAS; a
+ * single worker (n = 1 or threads = 1) lets OpenBLAS use all the threads instead,
+ * with larger GEMM tiles.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "nn/graph.h"
+#include "nn/kernels.h"
+
+#define NN_MAX_SESSION_BYTES ((size_t)6 << 30) /* all buffers of one session */
+#define NN_MAX_BATCH 4096
+#define NN_MAX_THREADS 256
+#define NN_MAX_TENSOR_SIDE 65536       /* any tensor's h or w, e.g. after UpSampling2D */
+#define NN_TILE_FLOATS (128 * 1024)    /* im2col/GEMM tile with one BLAS thread (~L2) */
+#define NN_TILE_MULTI 8                /* larger tiles when OpenBLAS runs threaded */
+#define NN_ALIGN 16                    /* floats: 64-byte alignment of every tensor */
+
+typedef struct nn_val {
+    nn_shape s;
+    size_t size; /* floats per item */
+    int kept;    /* one block for the whole batch */
+    int last;    /* last node reading it */
+    size_t off;  /* floats from the kept block or from the worker's arena */
+} nn_val;
+
+struct tg_nn_session {
+    const tg_nn *nn;
+    int batch, h, w, threads;
+    nn_val *v;     /* per node */
+    nn_geom *g;    /* per node */
+    int *mtile;    /* per node: GEMM tile (pixels) with one BLAS thread */
+    float *kept;   /* the kept block */
+    float *work;   /* threads × (arena + scratch) */
+    size_t arena, scratch, worker; /* floats */
+    double flops;
+};
+
+static int window(int in, int k, int s, int same, int pa, int pb, int *out, int *ra, int *rb)
+{
+    if (same) {
+        int o = (in + s - 1) / s;
+        long total = (long)(o - 1) * s + k - in;
+        if (total < 0)
+            total = 0;
+        *out = o;
+        *ra = (int)(total / 2);
+        *rb = (int)(total - total / 2);
+        return 0;
+    }
+    long span = (long)in + pa + pb;
+    if (span < k)
+        return -1;
+    *out = (int)((span - k) / s + 1);
+    *ra = pa;
+    *rb = pb;
+    return 0;
+}
+
+int nn_infer(const tg_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen)
+{
+    const nn_node *n = &nn->nodes[id];
+    nn_shape in = n->nin ? shapes[n->in[0]] : shapes[0], o = {in.h, in.w, n->c};
+    nn_geom g = {n->pt, n->pb, n->pl, n->pr};
+    int known = in.h > 0 && in.w > 0;
+    switch (n->op) {
+    case NN_INPUT:
+        return 0;
+    case NN_DEAD:
+        o = (nn_shape){0, 0, 0};
+        break;
+    case NN_CONV:
+    case NN_DWCONV:
+    case NN_AVGPOOL:
+    case NN_MAXPOOL:
+        if (known && (window(in.h, n->kh, n->sh, n->same, n->pt, n->pb, &o.h, &g.pt, &g.pb) ||
+                      window(in.w, n->kw, n->sw, n->same, n->pl, n->pr, &o.w, &g.pl, &g.pr))) {
+            snprintf(err, errlen, "layer '%s': a %dx%d input is smaller than its %dx%d window",
+                     n->name, in.h, in.w, n->kh, n->kw);
+            return -1;
+        }
+        break;
+    case NN_PAD:
+        if (known)
+            o.h = in.h + n->pt + n->pb, o.w = in.w + n->pl + n->pr;
+        break;
+    case NN_UPSAMPLE:
+        if (known)
+            o.h = in.h * n->uh, o.w = in.w * n->uw; /* in.h <= 65536, uh <= 64: no overflow */
+        break;
+    case NN_ADD:
+    case NN_CONCAT:
+        for (int k = 1; k < n->nin; k++) {
+            nn_shape b = shapes[n->in[k]];
+            if (known && (b.h != in.h || b.w != in.w)) {
+                snprintf(err, errlen, "layer '%s': inputs of %dx%d and %dx%d cannot be merged",
+                         n->name, in.h, in.w, b.h, b.w);
+                return -1;
+            }
+        }
+        break;
+    case NN_GAP:
+    case NN_FLATTEN:
+        o.h = o.w = 1;
+        break;
+    default: /* NN_ACT, NN_AFFINE: same shape */
+        break;
+    }
+    if (o.h > NN_MAX_TENSOR_SIDE || o.w > NN_MAX_TENSOR_SIDE) {
+        snprintf(err, errlen, "layer '%s': output of %dx%d is too large", n->name, o.h, o.w);
+        return -1;
+    }
+    shapes[id] = o;
+    if (geom)
+        *geom = g;
+    return 0;
+}
+
+static size_t round_up(size_t n)
+{
+    return (n + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+}
+
+/* First-fit placement of the working tensors: returns the arena size in floats. */
+static size_t plan_arena(tg_nn_session *s)
+{
+    const tg_nn *nn = s->nn;
+    int *order = malloc((size_t)nn->nnodes * sizeof *order), n = 0;
+    int *placed = malloc((size_t)nn->nnodes * sizeof *placed), np = 0;
+    if (!order || !placed) {
+        free(order);
+        free(placed);
+        return SIZE_MAX;
+    }
+    for (int i = 0; i < nn->nnodes; i++)
+        if (!s->v[i].kept && nn->nodes[i].op != NN_DEAD)
+            order[n++] = i;
+    /* biggest first (insertion sort: a few hundred tensors) */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && s->v[order[j]].size > s->v[order[j - 1]].size; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    size_t total = 0;
+    for (int k = 0; k < n; k++) {
+        nn_val *v = &s->v[order[k]];
+        size_t need = round_up(v->size), off = 0;
+        /* lowest offset that overlaps no placed tensor alive at the same time */
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int j = 0; j < np; j++) {
+                const nn_val *u = &s->v[placed[j]];
+                int alive = !(u->last < order[k] || v->last < placed[j]);
+                if (alive && off < u->off + round_up(u->size) && u->off < off + need) {
+                    off = u->off + round_up(u->size);
+                    moved = 1;
+                }
+            }
+        }
+        v->off = off;
+        placed[np++] = order[k];
+        if (off + need > total)
+            total = off + need;
+    }
+    free(order);
+    free(placed);
+    return total;
+}
+
+static double node_flops(const tg_nn_session *s, int i)
+{
+    const nn_node *n = &s->nn->nodes[i];
+    const nn_val *v = &s->v[i];
+    double pix = (double)v->s.h * v->s.w;
+    switch (n->op) {
+    case NN_CONV:
+        return 2.0 * pix * n->kh * n->kw * s->v[n->in[0]].s.c * n->c;
+    case NN_DWCONV:
+        return 2.0 * pix * n->kh * n->kw * n->c;
+    case NN_AVGPOOL:
+    case NN_MAXPOOL:
+        return pix * n->kh * n->kw * n->c;
+    case NN_ADD:
+        return (double)(n->nin - 1) * (double)v->size;
+    case NN_AFFINE:
+        return 2.0 * (double)v->size;
+    case NN_GAP:
+        return (double)s->v[n->in[0]].size;
+    default:
+        return 0;
+    }
+}
+
+int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int threads,
+                      const char *const *taps, int ntaps, tg_nn_session **out)
+{
+    *out = NULL;
+    if (!nn || batch < 1 || batch > NN_MAX_BATCH || threads < 1 || threads > NN_MAX_THREADS ||
+        ntaps < 0 || (ntaps > 0 && !taps))
+        return tg_fail(ctx, TG_EINVAL, "tg_nn_session_new: bad batch (%d), threads (%d) or taps",
+                       batch, threads);
+    if (h == 0 && w == 0)
+        h = nn->in_h, w = nn->in_w;
+    if (h < 1 || w < 1 || h > NN_MAX_SIDE || w > NN_MAX_SIDE)
+        return tg_fail(ctx, TG_EINVAL, "model %s: input size %dx%d is not allowed", nn->dir, h, w);
+    if ((nn->in_h && nn->in_h != h) || (nn->in_w && nn->in_w != w))
+        return tg_fail(ctx, TG_EINVAL, "model %s takes %dx%d inputs, not %dx%d", nn->dir,
+                       nn->in_h, nn->in_w, h, w);
+    tg_nn_session *s = calloc(1, sizeof *s);
+    nn_shape *shapes = calloc((size_t)nn->nnodes, sizeof *shapes);
+    int rc = 0;
+    if (!s || !shapes || !(s->v = calloc((size_t)nn->nnodes, sizeof *s->v)) ||
+        !(s->g = calloc((size_t)nn->nnodes, sizeof *s->g)) ||
+        !(s->mtile = calloc((size_t)nn->nnodes, sizeof *s->mtile))) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->nn = nn, s->batch = batch, s->h = h, s->w = w, s->threads = threads;
+
+    /* shapes */
+    shapes[0] = (nn_shape){h, w, nn->in_c};
+    for (int i = 1; i < nn->nnodes; i++) {
+        char err[300];
+        if (nn_infer(nn, i, shapes, &s->g[i], err, sizeof err) != 0) {
+            rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d: %s", nn->dir, h, w, err);
+            goto fail;
+        }
+    }
+    for (int i = 0; i < nn->nnodes; i++) {
+        nn_val *v = &s->v[i];
+        v->s = shapes[i];
+        v->size = (size_t)shapes[i].h * (size_t)shapes[i].w * (size_t)shapes[i].c;
+        v->last = i;
+        for (int k = 0; k < nn->nodes[i].nin; k++)
+            s->v[nn->nodes[i].in[k]].last = i;
+    }
+
+    /* kept tensors: input, output, taps */
+    s->v[0].kept = s->v[nn->output].kept = 1;
+    for (int t = 0; t < ntaps; t++) {
+        const char *via;
+        int id = taps[t] ? nn_find(nn, taps[t], &via) : -1;
+        if (id < 0) {
+            if (via)
+                rc = tg_fail(ctx, TG_EINVAL,
+                             "model %s: layer '%s' was fused into '%s'; tap that layer instead",
+                             nn->dir, taps[t], via);
+            else
+                rc = tg_fail(ctx, TG_EINVAL, "model %s has no layer '%s'", nn->dir,
+                             taps[t] ? taps[t] : "(null)");
+            goto fail;
+        }
+        s->v[id].kept = 1;
+    }
+
+    /* sizes: each kept tensor × batch, then the per-worker arena + scratch */
+    double bytes = 0;
+    for (int i = 0; i < nn->nnodes; i++)
+        bytes += (double)round_up(s->v[i].size * (s->v[i].kept ? (size_t)batch : 1)) * 4.0;
+    if (bytes * threads > (double)NN_MAX_SESSION_BYTES) {
+        rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
+                     nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
+        goto fail;
+    }
+    size_t kept = 0;
+    for (int i = 0; i < nn->nnodes; i++)
+        if (s->v[i].kept) {
+            s->v[i].off = kept;
+            kept += round_up(s->v[i].size * (size_t)batch);
+        }
+    s->arena = plan_arena(s);
+    if (s->arena == SIZE_MAX) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < nn->nnodes; i++) {
+        const nn_node *n = &nn->nodes[i];
+        s->flops += node_flops(s, i);
+        if (n->op != NN_CONV)
+            continue;
+        int K = n->kh * n->kw * s->v[n->in[0]].s.c;
+        size_t M = (size_t)s->v[i].s.h * s->v[i].s.w;
+        int big = K > n->c ? K : n->c, tile = NN_TILE_FLOATS / big;
+        tile = tile < 32 ? 32 : tile;
+        s->mtile[i] = (size_t)tile > M ? (int)M : tile;
+        /* scratch for the larger tile of the single-worker mode */
+        size_t big_tile = (size_t)s->mtile[i] * NN_TILE_MULTI;
+        big_tile = big_tile > M ? M : big_tile;
+        nn_win a = {.h = s->v[n->in[0]].s.h, .w = s->v[n->in[0]].s.w, .cin = s->v[n->in[0]].s.c,
+                    .oh = s->v[i].s.h, .ow = s->v[i].s.w, .kh = n->kh, .kw = n->kw, .sh = n->sh,
+                    .sw = n->sw, .pt = s->g[i].pt, .pl = s->g[i].pl, .mtile = (int)big_tile};
+        size_t sc = nn_conv_scratch(&a);
+        if (sc > s->scratch)
+            s->scratch = sc;
+    }
+    s->worker = round_up(s->arena + s->scratch);
+    if (((double)kept + (double)s->worker * threads) * 4.0 > (double)NN_MAX_SESSION_BYTES) {
+        rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
+                     nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
+        goto fail;
+    }
+    s->kept = aligned_alloc(64, (kept ? kept : NN_ALIGN) * sizeof(float));
+    s->work = aligned_alloc(64, (s->worker ? s->worker : NN_ALIGN) * (size_t)threads *
+                                    sizeof(float));
+    if (!s->kept || !s->work) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session of model %s", nn->dir);
+        goto fail;
+    }
+    memset(s->kept, 0, kept * sizeof(float));
+    free(shapes);
+    *out = s;
+    return 0;
+fail:
+    free(shapes);
+    tg_nn_session_free(&s);
+    return rc;
+}
+
+void tg_nn_session_free(tg_nn_session **ps)
+{
+    tg_nn_session *s = ps ? *ps : NULL;
+    if (!s)
+        return;
+    free(s->v);
+    free(s->g);
+    free(s->mtile);
+    free(s->kept);
+    free(s->work);
+    free(s);
+    *ps = NULL;
+}
+
+float *tg_nn_session_input(tg_nn_session *s)
+{
+    return s->kept + s->v[0].off;
+}
+
+static float *val(const tg_nn_session *s, int id, float *arena, int item)
+{
+    const nn_val *v = &s->v[id];
+    return v->kept ? s->kept + v->off + (size_t)item * v->size : arena + v->off;
+}
+
+/* Every node of the graph on one item. big: one worker, threaded BLAS, larger tiles. */
+static void run_item(const tg_nn_session *s, float *base, int item, int big)
+{
+    const tg_nn *nn = s->nn;
+    float *scratch = base + s->arena;
+    for (int i = 1; i < nn->nnodes; i++) {
+        const nn_node *n = &nn->nodes[i];
+        if (n->op == NN_DEAD)
+            continue;
+        const nn_val *o = &s->v[i], *x = &s->v[n->in[0]];
+        float *out = val(s, i, base, item);
+        const float *in = val(s, n->in[0], base, item);
+        nn_win a = {.h = x->s.h, .w = x->s.w, .cin = x->s.c, .oh = o->s.h, .ow = o->s.w,
+                    .cout = o->s.c, .kh = n->kh, .kw = n->kw, .sh = n->sh, .sw = n->sw,
+                    .pt = s->g[i].pt, .pl = s->g[i].pl, .wt = n->w, .bias = n->b, .act = n->act,
+                    .act_max = n->act_max, .mtile = s->mtile[i]};
+        const float *ins[NN_MAX_INPUTS];
+        int cs[NN_MAX_INPUTS];
+        switch (n->op) {
+        case NN_CONV:
+            if (big) {
+                size_t M = (size_t)o->s.h * o->s.w, t = (size_t)a.mtile * NN_TILE_MULTI;
+                a.mtile = (int)(t > M ? M : t);
+            }
+            nn_conv(&a, in, out, scratch);
+            break;
+        case NN_DWCONV:
+            nn_dwconv(&a, in, out);
+            break;
+        case NN_AVGPOOL:
+            nn_avgpool(&a, in, out);
+            break;
+        case NN_MAXPOOL:
+            nn_maxpool(&a, in, out);
+            break;
+        case NN_AFFINE:
+            nn_affine(in, out, o->size / (size_t)o->s.c, o->s.c, n->w, n->b, n->act, n->act_max);
+            break;
+        case NN_ACT:
+            if (out != in)
+                memcpy(out, in, o->size * sizeof *out);
+            nn_epilogue(out, o->size / (size_t)o->s.c, o->s.c, NULL, n->act, n->act_max);
+            break;
+        case NN_ADD:
+        case NN_CONCAT:
+            for (int k = 0; k < n->nin; k++) {
+                ins[k] = val(s, n->in[k], base, item);
+                cs[k] = s->v[n->in[k]].s.c;
+            }
+            if (n->op == NN_ADD)
+                nn_add(out, ins, n->nin, o->size, n->act, n->act_max);
+            else
+                nn_concat(out, ins, cs, n->nin, (size_t)o->s.h * o->s.w);
+            break;
+        case NN_PAD:
+            nn_zeropad(in, out, x->s.h, x->s.w, x->s.c, n->pt, n->pb, n->pl, n->pr);
+            break;
+        case NN_UPSAMPLE:
+            nn_upsample(in, out, x->s.h, x->s.w, x->s.c, n->uh, n->uw);
+            break;
+        case NN_GAP:
+            nn_global_avg(in, out, (size_t)x->s.h * x->s.w, x->s.c);
+            break;
+        case NN_FLATTEN:
+            memcpy(out, in, o->size * sizeof *out);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+typedef struct worker_arg {
+    const tg_nn_session *s;
+    float *base;
+    atomic_int *next;
+    int n;
+} worker_arg;
+
+static void *worker_main(void *p)
+{
+    worker_arg *a = p;
+    for (int i; (i = atomic_fetch_add(a->next, 1)) < a->n;)
+        run_item(a->s, a->base, i, 0);
+    return NULL;
+}
+
+int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
+{
+    if (!s || n < 1 || n > s->batch)
+        return tg_fail(ctx, TG_EINVAL, "tg_nn_forward: %d items for a batch of %d", n,
+                       s ? s->batch : 0);
+    int workers = s->threads < n ? s->threads : n;
+    if (workers == 1) {
+        openblas_set_num_threads(s->threads);
+        for (int i = 0; i < n; i++)
+            run_item(s, s->work, i, s->threads > 1);
+        return 0;
+    }
+    openblas_set_num_threads(1);
+    atomic_int next = 0;
+    worker_arg args[NN_MAX_THREADS];
+    pthread_t tid[NN_MAX_THREADS];
+    int started = 0;
+    for (int t = 0; t < workers; t++)
+        args[t] = (worker_arg){s, s->work + (size_t)t * s->worker, &next, n};
+    for (int t = 1; t < workers; t++) {
+        if (pthread_create(&tid[t], NULL, worker_main, &args[t]) != 0)
+            break; /* fewer workers: the items still all get done */
+        started = t;
+    }
+    worker_main(&args[0]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+    return 0;
+}
+
+const float *tg_nn_output(const tg_nn_session *s, const char *tap, int *h, int *w, int *c)
+{
+    int id = s->nn->output;
+    if (tap) {
+        const char *via;
+        id = nn_find(s->nn, tap, &via);
+        if (id < 0 || !s->v[id].kept)
+            return NULL;
+    }
+    const nn_val *v = &s->v[id];
+    if (h)
+        *h = v->s.h;
+    if (w)
+        *w = v->s.w;
+    if (c)
+        *c = v->s.c;
+    return s->kept + v->off;
+}
+
+double tg_nn_flops(const tg_nn_session *s)
+{
+    return s->flops;
+}
