@@ -44,6 +44,9 @@ $(BUILD)/libthumbgen.a: $(LIB_OBJ)
 $(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
+# where an installed thumbgen finds the weights (a build tree uses ./models)
+$(BUILD)/src/analyze/cnn.o: CFLAGS_ALL += -DTG_MODELS_DIR='"$(PREFIX)/share/thumbgen/models"'
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
@@ -99,8 +102,9 @@ serve: all
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/thumbgen
 	install -m 0755 $(BUILD)/thumbgen $(DESTDIR)$(PREFIX)/bin/thumbgen
+	cp -r models $(DESTDIR)$(PREFIX)/share/thumbgen/
 
 format-check:
 	@clang-format --dry-run --Werror $(shell find src include tests -name '*.[ch]')

@@ -70,15 +70,21 @@ void tg_ctx_cancel(tg_ctx *ctx); /* may be called from another thread */
 /* ---- options: one struct, filled from the per-stage option tables ---- */
 enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
 enum tg_analysis { TG_ANALYSIS_AUTO = 0, TG_ANALYSIS_FULL = 1, TG_ANALYSIS_SPARSE = 2 };
+enum tg_network { TG_CNN_NONE = 0, TG_CNN_MOBILENET_V2 = 1, TG_CNN_INCEPTION_V3 = 2 };
+/* off: ignore the nsfw score; soft: avoid a flagged moment when an alternative of
+ * similar quality exists; strict: never show one */
+enum tg_safe { TG_SAFE_OFF = 0, TG_SAFE_SOFT = 1, TG_SAFE_STRICT = 2 };
 
 typedef struct tg_options {
     /* analyze stage */
     int analysis; /* enum tg_analysis */
+    int cnn;      /* enum tg_network: the network that looks at sampled frames */
     /* select stage */
     int clips;       /* number of clips in the GIF */
     double clip_len; /* seconds per clip */
     int keyframes;   /* ranked stills */
     int style;       /* enum tg_style */
+    int safe;        /* enum tg_safe */
     /* render stage */
     int width;        /* output width in pixels (height follows the aspect) */
     double fps;       /* output frame rate */
@@ -122,11 +128,20 @@ typedef struct tg_shot {
 typedef struct tg_segment {
     double start, end, score;
     int shot;
+    int cluster; /* CNN content cluster of its middle, -1 when unknown */
 } tg_segment;
 typedef struct tg_keyframe {
     double t, score;
     int shot;
+    int cluster; /* CNN content cluster, -1 when unknown */
 } tg_keyframe;
+/* A frame the CNN looked at: its nsfw score and content cluster (-1: flagged
+ * material, not clustered). */
+typedef struct tg_cnn_sample {
+    double t;
+    float nsfw;
+    int cluster;
+} tg_cnn_sample;
 typedef struct tg_rect {
     int x, y, w, h;
 } tg_rect;
@@ -146,6 +161,10 @@ typedef struct tg_plan {
     double poster_t;
     int analysis;    /* enum tg_analysis: how it was made (FULL or SPARSE) */
     double analysed; /* seconds of video looked at frame by frame */
+    int cnn;         /* enum tg_network: the network used (TG_CNN_NONE: none) */
+    tg_cnn_sample *cnn_samples;
+    size_t n_cnn_samples;
+    int n_clusters;
     char **warnings;
     size_t n_warnings;
 } tg_plan;
@@ -160,6 +179,14 @@ void tg_plan_free(tg_plan **plan);
 int tg_plan_to_json(tg_ctx *ctx, const tg_plan *plan, char **out);
 /* Parse and validate a plan (for `make --plan`); *out owned by the caller. */
 int tg_plan_from_json(tg_ctx *ctx, const char *json, tg_plan **out);
+
+/* ---- embed: what the CNN sees (thumbgen embed) ---- */
+/* For a picture, one JSON object {"model", "embedding":[…], "classes":{drawing,
+ * hentai, neutral, porn, sexy}, "nsfw"}; for a video, one per sampled frame (the
+ * frames the analysis gives the CNN), each with its "t". fn gets each object as
+ * one line of text; return nonzero from it to stop. o->cnn chooses the model. */
+typedef int (*tg_embed_fn)(void *user, const char *json);
+int tg_embed(tg_ctx *ctx, const char *path, const tg_options *o, tg_embed_fn fn, void *user);
 
 /* ---- render ---- */
 /* What an animated output became: the ladder's chosen rung when a budget applied. */

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +144,18 @@ double tgt_psnr_rgba(const uint8_t *a, const uint8_t *b, int w, int h)
         }
     double mse = se / (double)(n * 3);
     return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
+}
+
+int tgt_thumbgen(tgt_run *r, const char *a0, ...)
+{
+    char *argv[24];
+    int n = 0;
+    argv[n++] = (char *)tgt_bin();
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return tgt_run_cmd(r, argv);
 }

@@ -24,6 +24,8 @@ typedef struct tgt_run {
 } tgt_run;
 /* Run argv[0] with argv (NULL-terminated), capturing stdout/stderr. */
 int tgt_run_cmd(tgt_run *r, char *const argv[]);
+/* Run the built thumbgen with the given arguments (NULL-terminated, at most 22). */
+int tgt_thumbgen(tgt_run *r, const char *a0, ...);
 void tgt_run_free(tgt_run *r);
 
 int tgt_file_exists(const char *path);

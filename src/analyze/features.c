@@ -14,6 +14,11 @@ const tg_opt tg_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
      "full: look at every frame; sparse: keyframes first, then every frame of the most "
      "promising stretches only (fast on long videos); auto: sparse beyond 2 minutes"},
+    {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), 1, 0, 2, "none|mobilenet_v2|inception_v3",
+     "the network that looks at sampled frames (at most 2 per second): its embeddings pick "
+     "representative, distinct moments and find repeated shots; its classes give the nsfw "
+     "score (see --safe). mobilenet_v2 (default) costs ~10 ms per sampled frame, inception_v3 "
+     "~10x that; none: signal features only"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -57,6 +62,8 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
     memset(s, 0, sizeof(*s));
     s->t = t;
     s->shot = -1;
+    s->cluster = -1;
+    s->item = -1;
     if (n > MAXP || n <= 0)
         return;
 

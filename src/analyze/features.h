@@ -41,7 +41,8 @@ enum tg_bad {
     TG_BAD_FLASH = 1 << 7,    /* flash frame (and its neighbours) */
     TG_BAD_CUT = 1 << 8,      /* within the guard distance of a cut */
     TG_BAD_REPEAT = 1 << 9,   /* a shot that repeats earlier content (intro/outro) */
-    TG_BAD_EXPOSURE = 1 << 10 /* badly under- or over-exposed */
+    TG_BAD_EXPOSURE = 1 << 10, /* badly under- or over-exposed */
+    TG_BAD_NSFW = 1 << 11      /* flagged by the CNN's nsfw score (--safe strict) */
 };
 
 typedef struct tg_sample {
@@ -53,6 +54,10 @@ typedef struct tg_sample {
     uint16_t bad;   /* enum tg_bad */
     int16_t shot;   /* shot index, -1 inside a transition */
     float quality;  /* set by select */
+    /* from the CNN (select/cluster.c); nsfw 0 and cluster/item -1 without one */
+    float nsfw;
+    int16_t cluster;
+    int32_t item; /* the CNN item nearest in time, -1 when none */
 } tg_sample;
 
 /* Options of the analyze stage (in tg_option_stages). */

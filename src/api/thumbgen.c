@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyze/cnn.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
 #include "core/error.h"
@@ -30,6 +31,11 @@
 #define SPARSE_AFTER   120.0 /* auto: sparse analysis for videos longer than this */
 #define SPARSE_MAX_GOP 10.0  /* keyframes further apart than this: sparse makes no sense */
 #define REGION_MAX     8.0   /* seconds decoded densely per chosen stretch, at most */
+/* The CNN looks at one frame per CNN_INTERVAL seconds, and at most CNN_MAX frames
+ * per pass: its cost stays a small part of a run (~10 ms a frame). */
+#define CNN_INTERVAL 0.5
+#define CNN_MAX      600
+#define CNN_BATCH    16
 
 typedef struct analysis {
     tg_sample *s;
@@ -38,6 +44,8 @@ typedef struct analysis {
     size_t n_spans;
     tg_ctx *ctx;
     double p0, p1, t0, t1; /* progress: map times t0..t1 to fractions p0..p1 */
+    tg_cnn *cnn;           /* borrowed; NULL without a CNN */
+    double cnn_skip_t;     /* a time the CNN has already seen (sparse: the keyframe) */
 } analysis;
 
 static void analysis_free(analysis *a)
@@ -64,6 +72,11 @@ static int on_sample(void *user, const tg_frame *f)
     s->t = f->t;
     tg_features_compute(f, has_prev ? &a->s[a->n - 1] : NULL, s);
     a->n++;
+    if (a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6) {
+        int rc = tg_cnn_push(a->ctx, a->cnn, f->t, f->side);
+        if (rc < 0)
+            return rc;
+    }
     double span = a->t1 - a->t0;
     double frac = span > 0 ? (f->t - a->t0) / span : 0;
     return tg_progress(a->ctx, "analyze", a->p0 + (a->p1 - a->p0) * frac);
@@ -79,6 +92,15 @@ static int push_span(analysis *a, size_t first, double end_t)
     return 0;
 }
 
+/* Ask the decoder for the CNN's input beside the analysis frame. */
+static void cnn_side(const analysis *an, tg_decode_req *rq, double interval)
+{
+    if (!an->cnn)
+        return;
+    rq->side_w = rq->side_h = tg_cnn_side(an->cnn);
+    rq->side_interval = interval;
+}
+
 /* Every frame (up to the sampling cap) from start to end. */
 static int analyse_full(tg_ctx *ctx, tg_media *m, int aw, int ah, analysis *an, double *end_t)
 {
@@ -89,6 +111,7 @@ static int analyse_full(tg_ctx *ctx, tg_media *m, int aw, int ah, analysis *an, 
                         .pix = TG_PIX_RGB24,
                         .flags = TG_DECODE_FAST,
                         .min_interval = interval};
+    cnn_side(an, &rq, fmax(CNN_INTERVAL, in->duration / CNN_MAX));
     an->p0 = 0;
     an->p1 = 1;
     an->t0 = 0;
@@ -130,7 +153,8 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
 {
     const tg_media_info *in = tg_media_get_info(m);
     double dur = in->duration;
-    analysis keys = {.ctx = ctx, .p0 = 0, .p1 = 0.5, .t0 = 0, .t1 = dur};
+    analysis keys = {
+        .ctx = ctx, .p0 = 0, .p1 = 0.5, .t0 = 0, .t1 = dur, .cnn = an->cnn, .cnn_skip_t = -1};
     gop *g = NULL;
     int rc = 0;
     if (dur <= 0)
@@ -140,6 +164,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
                         .pix = TG_PIX_RGB24,
                         .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
                         .min_interval = 0.2};
+    cnn_side(an, &rq, fmax(0.2, dur / CNN_MAX));
     if ((rc = tg_media_decode(ctx, m, &rq, on_sample, &keys, NULL)) < 0)
         goto done;
     size_t nk = keys.n;
@@ -234,6 +259,8 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
                             .pix = TG_PIX_RGB24,
                             .flags = TG_DECODE_FAST,
                             .min_interval = MIN_INTERVAL};
+        cnn_side(an, &dq, CNN_INTERVAL);
+        an->cnn_skip_t = t0; /* its keyframe went through the CNN in the first pass */
         if ((rc = tg_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;
         if (an->spans[an->n_spans - 1].first == an->n)
@@ -252,6 +279,49 @@ done:
     return rc;
 }
 
+/* The CNN's frames in the plan, in time order: nsfw score and cluster. */
+static int plan_cnn(tg_plan *p, const tg_cnn *cnn, const tg_clusters *cl)
+{
+    size_t n = tg_cnn_count(cnn);
+    const tg_cnn_item *it = tg_cnn_items(cnn);
+    p->cnn = tg_cnn_model(cnn);
+    p->n_clusters = cl->n;
+    p->cnn_samples = malloc((n + 1) * sizeof(*p->cnn_samples));
+    if (!p->cnn_samples)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        p->cnn_samples[i] = (tg_cnn_sample){it[i].t, it[i].nsfw, cl->item[i]};
+    p->n_cnn_samples = n;
+    for (size_t i = 1; i < n; i++) /* insertion sort: sparse runs are nearly sorted */
+        for (size_t j = i; j > 0 && p->cnn_samples[j - 1].t > p->cnn_samples[j].t; j--) {
+            tg_cnn_sample t = p->cnn_samples[j];
+            p->cnn_samples[j] = p->cnn_samples[j - 1];
+            p->cnn_samples[j - 1] = t;
+        }
+    return 0;
+}
+
+/* For tuning: TG_DEBUG_CNN=FILE writes every CNN frame (time, classes, cluster,
+ * embedding) as CSV. */
+static void dump_cnn(const tg_cnn *cnn, const tg_clusters *cl)
+{
+    const char *path = getenv("TG_DEBUG_CNN");
+    FILE *f = path && *path && cnn ? fopen(path, "w") : NULL;
+    if (!f)
+        return;
+    const tg_cnn_item *it = tg_cnn_items(cnn);
+    for (size_t i = 0; i < tg_cnn_count(cnn); i++) {
+        fprintf(f, "%.3f,%d", it[i].t, cl->item ? cl->item[i] : -1);
+        for (int k = 0; k < TG_CNN_CLASSES; k++)
+            fprintf(f, ",%.5f", it[i].classes[k]);
+        const float *e = tg_cnn_embedding(cnn, i);
+        for (int k = 0; k < tg_cnn_dim(cnn); k++)
+            fprintf(f, ",%.5f", e[k]);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
 /* For tuning: TG_DEBUG_SAMPLES=FILE writes every sample's signals as CSV. */
 static void dump_samples(const tg_sample *s, size_t n)
 {
@@ -259,12 +329,13 @@ static void dump_samples(const tg_sample *s, size_t n)
     FILE *f = path && *path ? fopen(path, "w") : NULL;
     if (!f)
         return;
-    fprintf(f, "t,luma,contrast,sharp,entropy,colorful,motion,bgfrac,edges,cut,bad,shot,quality\n");
+    fprintf(f, "t,luma,contrast,sharp,entropy,colorful,motion,bgfrac,edges,cut,bad,shot,quality,"
+               "nsfw,cluster\n");
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f\n", s[i].t,
+        fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f,%.3f,%d\n", s[i].t,
                 s[i].luma, s[i].contrast, s[i].sharp, s[i].entropy, s[i].colorful, s[i].motion,
                 s[i].bgfrac, s[i].edges, i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0,
-                (unsigned)s[i].bad, s[i].shot, s[i].quality);
+                (unsigned)s[i].bad, s[i].shot, s[i].quality, s[i].nsfw, s[i].cluster);
     fclose(f);
 }
 
@@ -275,13 +346,25 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     tg_plan *p = NULL;
     analysis an = {0};
     tg_events ev = {0};
+    tg_cnn *cnn = NULL;
+    tg_clusters cl = {0};
+    char cnn_missing[512] = "";
     int rc;
     if ((rc = tg_media_open(ctx, path, o->threads, &m)) < 0)
         goto fail;
     const tg_media_info *in = tg_media_get_info(m);
     int aw, ah;
     tg_analysis_size(in->width, in->height, &aw, &ah);
+    if (o->cnn != TG_CNN_NONE && (rc = tg_cnn_open(ctx, o->cnn, CNN_BATCH, 0, &cnn)) < 0) {
+        if (rc != TG_ENOENT)
+            goto fail;
+        /* without weights thumbgen still works, on the signal features alone */
+        snprintf(cnn_missing, sizeof(cnn_missing), "%s", tg_ctx_message(ctx));
+        tg_ctx_clear(ctx);
+    }
     an.ctx = ctx;
+    an.cnn = cnn;
+    an.cnn_skip_t = -1;
     double end_t = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
                  (o->analysis == TG_ANALYSIS_AUTO && in->duration > SPARSE_AFTER);
@@ -290,6 +373,10 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     if (!sparse || rc == 1) {
         analysis_free(&an);
         an.ctx = ctx;
+        an.cnn = cnn;
+        an.cnn_skip_t = -1;
+        if (cnn)
+            tg_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
             goto fail;
         sparse = 0;
@@ -305,6 +392,9 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
         goto fail;
     if ((rc = tg_events_detect(ctx, an.s, an.n, end_t, an.spans, an.n_spans, aw, ah, &ev)) < 0)
         goto fail;
+    if (cnn && ((rc = tg_cnn_flush(ctx, cnn)) < 0 ||
+                (rc = tg_cluster_attach(ctx, cnn, an.s, an.n, &ev, end_t, o->safe, &cl)) < 0))
+        goto fail;
     p = tg_plan_new();
     if (!p || !(p->path = strdup(path))) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -315,6 +405,13 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     p->height = in->height;
     p->fps = in->fps;
     p->analysis = sparse ? TG_ANALYSIS_SPARSE : TG_ANALYSIS_FULL;
+    if (cnn_missing[0])
+        tg_plan_add_warning(p, "no CNN: %s; the choice used the signal features only",
+                            cnn_missing);
+    if (cnn && (rc = plan_cnn(p, cnn, &cl)) < 0) {
+        rc = tg_fail(ctx, rc, "out of memory");
+        goto fail;
+    }
     for (size_t k = 0; k < an.n_spans; k++)
         p->analysed += an.spans[k].end_t - an.s[an.spans[k].first].t;
     /* content area: analysis pixels → display pixels, rounded inwards */
@@ -336,9 +433,10 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
                             "the video stops at %.1f s although it claims %.1f s "
                             "(truncated?)",
                             end_t, in->duration);
-    if ((rc = tg_select(ctx, an.s, an.n, &ev, end_t, o, p)) < 0)
+    if ((rc = tg_select(ctx, an.s, an.n, &ev, cnn ? &cl : NULL, end_t, o, p)) < 0)
         goto fail;
     dump_samples(an.s, an.n);
+    dump_cnn(cnn, &cl);
     if ((rc = tg_progress(ctx, "select", 1)) < 0)
         goto fail;
     *out = p;
@@ -347,6 +445,8 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
 fail:
     tg_plan_free(&p);
     tg_events_free(&ev);
+    tg_clusters_free(&cl);
+    tg_cnn_close(&cnn);
     analysis_free(&an);
     tg_media_close(&m);
     return rc;

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "thumbgen.h"
 
 #define TG_VERSION "0.1.0"
@@ -105,7 +106,8 @@ static void usage(FILE *f, const char *cmd)
                    "  -q, --quiet         no progress bar\n");
     }
     if (!cmd)
-        fprintf(f, "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
+        fprintf(f, "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
+                   "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
                    "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
 }
@@ -129,7 +131,7 @@ static int parse(int argc, char **argv, cli *c)
                         : !strcmp(c->cmd, "encode") ? "encode "
                                                     : "plan ";
     if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode"))
-        return usage_error(NULL, "unknown command '%s' (commands: make, plan, serve)", c->cmd);
+        return usage_error(NULL, "unknown command '%s' (commands: make, plan, encode, embed, serve)", c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -425,6 +427,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve"))
         return serve_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "embed"))
+        return embed_main(argc, argv);
     cli c = {0};
     int rc = parse(argc, argv, &c);
     if (rc || c.help || !c.cmd || strcmp(c.cmd, "encode") || !c.input) {

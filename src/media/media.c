@@ -113,6 +113,10 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     }
     tg_media_info *in = &m->info;
     snprintf(in->codec, sizeof(in->codec), "%s", codec->name);
+    /* image demuxers: image2 (files by name) and the *_pipe probes (png_pipe, …) */
+    const char *fmt_name = m->fmt->iformat->name;
+    size_t fl = strlen(fmt_name);
+    in->still = !strcmp(fmt_name, "image2") || (fl > 5 && !strcmp(fmt_name + fl - 5, "_pipe"));
     in->coded_w = par->width;
     in->coded_h = par->height;
     if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
@@ -247,14 +251,46 @@ static void rotate(const uint8_t *src, int w, int h, int bpp, int rot, uint8_t *
 typedef struct dec_state {
     const tg_decode_req *req;
     tg_media *m;
-    struct SwsContext *sws;
-    uint8_t *buf, *rot;
+    struct SwsContext *sws, *side_sws;
+    uint8_t *buf, *rot, *side, *side_rot;
     int bw, bh, bpp;
-    double last_t, last_reported;
-    int delivered, stop;
+    double last_t, last_reported, last_side_t;
+    int delivered, stop, sided;
     tg_frame_fn fn;
     void *user;
 } dec_state;
+
+/* The side copy of frame f (see tg_decode_req): RGB24, bilinear, rotated. */
+static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8_t **out)
+{
+    const tg_decode_req *rq = s->req;
+    int sw = (rot == 90 || rot == 270) ? rq->side_h : rq->side_w;
+    int sh = (rot == 90 || rot == 270) ? rq->side_w : rq->side_h;
+    size_t bytes = (size_t)sw * sh * 3;
+    if (!s->side) {
+        s->side = malloc(bytes);
+        s->side_rot = rot ? malloc(bytes) : NULL;
+        if (!s->side || (rot && !s->side_rot))
+            return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
+    }
+    s->side_sws = sws_getCachedContext(s->side_sws, f->width, f->height,
+                                       (enum AVPixelFormat)f->format, sw, sh, AV_PIX_FMT_RGB24,
+                                       SWS_BILINEAR, NULL, NULL, NULL);
+    if (!s->side_sws)
+        return tg_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
+                       av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
+    uint8_t *dst[4] = {s->side};
+    int dstride[4] = {sw * 3};
+    sws_scale(s->side_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+              dstride);
+    if (rot) {
+        rotate(s->side, sw, sh, 3, rot, s->side_rot);
+        *out = s->side_rot;
+    } else {
+        *out = s->side;
+    }
+    return 0;
+}
 
 static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
 {
@@ -326,6 +362,13 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
                    .stride = rq->width * bpp,
                    .pix = rq->pix,
                    .data = img};
+    if (rq->side_w > 0 && (!s->sided || t >= s->last_side_t + rq->side_interval - 1e-4)) {
+        int rc = side_copy(ctx, s, f, rot, &fr.side);
+        if (rc < 0)
+            return rc;
+        s->last_side_t = t;
+        s->sided = 1;
+    }
     s->last_t = t;
     s->delivered++;
     int r = s->fn(s->user, &fr);
@@ -368,6 +411,9 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
     if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
         req->height > TG_MEDIA_MAX_SIDE * 2)
         return tg_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
+    if (req->side_w < 0 || req->side_h < 0 || req->side_w > TG_MEDIA_MAX_SIDE ||
+        req->side_h > TG_MEDIA_MAX_SIDE || (req->side_w > 0) != (req->side_h > 0))
+        return tg_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side_w, req->side_h);
     AVStream *vs = m->fmt->streams[m->vidx];
     AVCodecContext *dec = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -460,8 +506,11 @@ done:
     if (last_t)
         *last_t = s.delivered ? s.last_t : -1;
     sws_freeContext(s.sws);
+    sws_freeContext(s.side_sws);
     free(s.buf);
     free(s.rot);
+    free(s.side);
+    free(s.side_rot);
     av_frame_free(&f);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);

@@ -30,6 +30,7 @@ typedef struct tg_media_info {
     int rotation; /* clockwise degrees applied for display: 0, 90, 180, 270 */
     double sar;   /* sample aspect ratio (1 = square pixels) */
     char codec[32];
+    int still;    /* a picture file (PNG, JPEG, …) rather than a video */
 } tg_media_info;
 
 /* Limits enforced by tg_media_open (TG_ELIMIT beyond them). */
@@ -56,6 +57,9 @@ typedef struct tg_frame {
     int width, height, stride;
     int pix; /* enum tg_pix */
     const uint8_t *data;
+    /* The side copy (RGB24, side_w x side_h, tightly packed) when the request asked
+     * for one and it is due at this frame; NULL otherwise. */
+    const uint8_t *side;
 } tg_frame;
 
 /* Return 0 to go on, 1 to stop early (not an error), or a negative TG_E code. */
@@ -69,6 +73,11 @@ typedef struct tg_decode_req {
     int flags;           /* enum tg_decode_flags */
     double min_interval; /* drop frames closer than this to the last one delivered */
     const char *stage;   /* progress stage name, or NULL for none */
+    /* A second copy of some frames at another size (e.g. a CNN's square input,
+     * squashed like the whole picture): at most one per side_interval seconds, from
+     * the same decode. side_w == 0: none. */
+    int side_w, side_h;
+    double side_interval;
 } tg_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction

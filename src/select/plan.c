@@ -33,6 +33,7 @@ void tg_plan_free(tg_plan **pp)
     free(p->shots);
     free(p->segments);
     free(p->keyframes);
+    free(p->cnn_samples);
     for (size_t i = 0; i < p->n_warnings; i++)
         free(p->warnings[i]);
     free(p->warnings);
@@ -135,18 +136,37 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
     a = json_array();
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
-        json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3), "end",
-                                           num(g->end, 1e-3), "score", num(g->score, 1e-4), "shot",
-                                           g->shot));
+        json_t *o = json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3), "end",
+                              num(g->end, 1e-3), "score", num(g->score, 1e-4), "shot", g->shot);
+        if (p->cnn != TG_CNN_NONE)
+            json_object_set_new(o, "cluster", json_integer(g->cluster));
+        json_array_append_new(a, o);
     }
     json_object_set_new(root, "segments", a);
     a = json_array();
     for (size_t i = 0; i < p->n_keyframes; i++) {
         const tg_keyframe *k = &p->keyframes[i];
-        json_array_append_new(a, json_pack("{s:o,s:o,s:i}", "t", num(k->t, 1e-3), "score",
-                                           num(k->score, 1e-4), "shot", k->shot));
+        json_t *o = json_pack("{s:o,s:o,s:i}", "t", num(k->t, 1e-3), "score", num(k->score, 1e-4),
+                              "shot", k->shot);
+        if (p->cnn != TG_CNN_NONE)
+            json_object_set_new(o, "cluster", json_integer(k->cluster));
+        json_array_append_new(a, o);
     }
     json_object_set_new(root, "keyframes", a);
+    if (p->cnn != TG_CNN_NONE) {
+        /* what the network saw: every frame it looked at, its nsfw score and cluster */
+        json_t *cs = json_array();
+        for (size_t i = 0; i < p->n_cnn_samples; i++) {
+            const tg_cnn_sample *c = &p->cnn_samples[i];
+            json_array_append_new(cs, json_pack("{s:o,s:o,s:i}", "t", num(c->t, 1e-3), "nsfw",
+                                                num(c->nsfw, 1e-4), "cluster", c->cluster));
+        }
+        json_object_set_new(root, "cnn",
+                            json_pack("{s:s,s:i,s:o}", "model",
+                                      p->cnn == TG_CNN_INCEPTION_V3 ? "inception_v3"
+                                                                    : "mobilenet_v2",
+                                      "clusters", p->n_clusters, "samples", cs));
+    }
     json_object_set_new(root, "poster", json_pack("{s:o}", "t", num(p->poster_t, 1e-3)));
     a = json_array();
     for (size_t i = 0; i < p->n_warnings; i++)
@@ -246,11 +266,12 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
         goto bad;
     json_array_foreach(a, i, it)
     {
-        tg_segment v = {.shot = -1};
+        tg_segment v = {.shot = -1, .cluster = -1};
         if (!json_is_object(it) || get_num(it, "start", 0, dur, &v.start, 1) < 0 ||
             get_num(it, "end", v.start + 1e-3, dur + 1, &v.end, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
-            get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 || tg_plan_add_segment(p, v) < 0)
+            get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
+            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 || tg_plan_add_segment(p, v) < 0)
             goto bad;
     }
     a = json_object_get(root, "keyframes");
@@ -259,10 +280,11 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
         goto bad;
     json_array_foreach(a, i, it)
     {
-        tg_keyframe v = {.shot = -1};
+        tg_keyframe v = {.shot = -1, .cluster = -1};
         if (!json_is_object(it) || get_num(it, "t", 0, dur, &v.t, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
-            get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 || tg_plan_add_keyframe(p, v) < 0)
+            get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
+            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 || tg_plan_add_keyframe(p, v) < 0)
             goto bad;
     }
     json_t *poster = json_object_get(root, "poster");

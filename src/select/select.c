@@ -28,6 +28,10 @@ const tg_opt tg_select_opts[] = {
      "number of ranked stills in the plan"},
     {"style", TG_OPT_ENUM, offsetof(tg_options, style), 0, 0, 1, "clips|slideshow",
      "clips: short moving clips; slideshow: the ranked stills in time order"},
+    {"safe", TG_OPT_ENUM, offsetof(tg_options, safe), 1, 0, 2, "off|soft|strict",
+     "use of the CNN's nsfw score: soft (default) avoids a flagged moment when one of "
+     "similar quality exists (the classifier also flags some ordinary close-ups); strict "
+     "never shows a flagged moment; off ignores the score"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -49,7 +53,20 @@ typedef struct cand {
     int shot;
     size_t mid; /* sample at the middle, for similarity */
     int used;
+    int cluster; /* CNN content cluster of the middle sample, -1 when unknown */
+    float nsfw;  /* highest nsfw score inside */
 } cand;
+
+/* What every choice needs to know besides the candidates. */
+typedef struct sel {
+    const tg_sample *s;
+    size_t n;
+    const tg_shot *shots;
+    size_t n_shots;
+    const tg_clusters *cl; /* NULL without a CNN */
+    int max_cluster;       /* size of the biggest cluster */
+    int safe;              /* enum tg_safe */
+} sel;
 
 static float clamp01(float v)
 {
@@ -109,16 +126,21 @@ static size_t find_runs(const tg_sample *s, size_t n, double end_t, const tg_sho
     return nr;
 }
 
-static double window_score(const tg_sample *s, size_t n, double a, double b, size_t *mid)
+static double window_score(const tg_sample *s, size_t n, double a, double b, size_t *mid,
+                           float *nsfw)
 {
     size_t i = tg_sample_at(s, n, a), j = tg_sample_at(s, n, b);
     if (j <= i)
         j = i + 1 <= n ? i + 1 : n;
     double q = 0, lo = 1;
+    float worst = 0;
     for (size_t k = i; k < j && k < n; k++) {
         q += s[k].quality;
         lo = fmin(lo, s[k].quality);
+        worst = fmaxf(worst, s[k].nsfw);
     }
+    if (nsfw)
+        *nsfw = worst;
     *mid = (i + j) / 2 < n ? (i + j) / 2 : n - 1;
     size_t cnt = j > i ? j - i : 1;
     return 0.8 * q / cnt + 0.2 * lo; /* a clip is as good as its mean, and its worst frame */
@@ -143,9 +165,10 @@ static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t n
             cand best = {.score = -1};
             for (double a = lo; a <= hi + 1e-9; a += 0.1) {
                 size_t mid;
-                double sc = window_score(s, n, a, a + len, &mid);
+                float nsfw;
+                double sc = window_score(s, n, a, a + len, &mid, &nsfw);
                 if (sc > best.score)
-                    best = (cand){a, a + len, sc, runs[r].shot, mid, 0};
+                    best = (cand){a, a + len, sc, runs[r].shot, mid, 0, s[mid].cluster, nsfw};
             }
             if (best.score >= 0)
                 out[nc++] = best;
@@ -154,40 +177,54 @@ static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t n
     return nc;
 }
 
+/* What the CNN adds to a moment's worth: a bigger cluster is more representative
+ * of the video (up to 25 % more), and with --safe soft a flagged moment loses 25 %,
+ * so it is passed over when an alternative of similar quality exists. */
+static double cnn_factor(const sel *x, int cluster, float nsfw)
+{
+    double f = 1;
+    if (x->cl && cluster >= 0 && x->max_cluster > 0)
+        f *= 0.8 + 0.2 * sqrt((double)x->cl->size[cluster] / x->max_cluster);
+    if (x->safe == TG_SAFE_SOFT && nsfw >= TG_NSFW_FLAG)
+        f *= 0.75;
+    return f;
+}
+
 /* How much a pick is worth next to those already made: similar content is worth
  * less (never below half), and a longer shot is a bigger part of the video. */
-static double adjusted(const tg_sample *s, const cand *c, const cand *all, const size_t *pick,
-                       size_t np, const tg_shot *shots, size_t n_shots)
+static double adjusted(const sel *x, const cand *c, const cand *all, const size_t *pick, size_t np)
 {
     float near = 1;
     for (size_t k = 0; k < np; k++)
-        near = fminf(near, tg_sample_distance(&s[all[pick[k]].mid], &s[c->mid]));
+        near = fminf(near, tg_sample_distance(&x->s[all[pick[k]].mid], &x->s[c->mid]));
     double sc = c->score * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
-    if (c->shot >= 0 && (size_t)c->shot < n_shots) {
-        double sl = shots[c->shot].end - shots[c->shot].start;
+    if (c->shot >= 0 && (size_t)c->shot < x->n_shots) {
+        double sl = x->shots[c->shot].end - x->shots[c->shot].start;
         sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
     }
-    return sc;
+    return sc * cnn_factor(x, c->cluster, c->nsfw);
 }
 
 /* Greedy choice of up to want candidates; returns the count, indices in pick[].
  * Preference, in order: a new shot showing something not yet picked; a new shot
  * that looks like a pick (the same scene again); a shot already used, far from its
- * first clip. Within a class, the best adjusted score. */
-static size_t pick_greedy(const tg_sample *s, cand *c, size_t nc, size_t want, size_t *pick,
-                          const tg_shot *shots, size_t n_shots)
+ * first clip. With CNN clusters: a cluster not yet picked comes before one that
+ * was, whatever the shots. Within a class, the best adjusted score. */
+static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t *pick)
 {
+    const tg_sample *s = x->s;
     size_t np = 0;
     while (np < want) {
         double best = -1;
-        int best_reuse = 3;
+        int best_reuse = 6;
         size_t bi = 0;
         for (size_t i = 0; i < nc; i++) {
             if (c[i].used)
                 continue;
-            int reuse = 0, overlap = 0;
+            int reuse = 0, overlap = 0, same_cluster = 0;
             for (size_t k = 0; k < np; k++) {
                 const cand *p = &c[pick[k]];
+                same_cluster |= x->cl && c[i].cluster >= 0 && p->cluster == c[i].cluster;
                 if (reuse < 1 && tg_sample_distance(&s[p->mid], &s[c[i].mid]) < ALIKE)
                     reuse = 1;
                 if (p->shot != c[i].shot)
@@ -199,7 +236,8 @@ static size_t pick_greedy(const tg_sample *s, cand *c, size_t nc, size_t want, s
             }
             if (overlap)
                 continue;
-            double sc = adjusted(s, &c[i], c, pick, np, shots, n_shots);
+            reuse += 3 * same_cluster;
+            double sc = adjusted(x, &c[i], c, pick, np);
             if (reuse > best_reuse || (reuse == best_reuse && sc <= best))
                 continue;
             best = sc;
@@ -220,9 +258,11 @@ static int cmp_seg(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_options *o,
+static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_options *o,
                            tg_plan *plan)
 {
+    const tg_sample *s = x->s;
+    size_t n = x->n;
     int rc = 0;
     run *runs = malloc((n + 1) * sizeof(run));
     size_t cap = 4 * (n + 1);
@@ -240,7 +280,7 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, co
     for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++) {
         len = fmax(0.3, o->clip_len * factors[f]);
         nc = make_cands(s, n, runs, nr, len, c, cap);
-        np = pick_greedy(s, c, nc, want, pick, plan->shots, plan->n_shots);
+        np = pick_greedy(x, c, nc, want, pick);
         if (getenv("TG_DEBUG_SELECT"))
             fprintf(stderr, "len %.2f: %zu runs, %zu candidates, %zu picked\n", len, nr, nc, np);
         if (np >= want || (np > 0 && f >= 1))
@@ -255,8 +295,9 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, co
         tg_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
                             np == 1 ? "" : "s", want);
     for (size_t k = 0; k < np; k++) {
-        const cand *x = &c[pick[k]];
-        if ((rc = tg_plan_add_segment(plan, (tg_segment){x->start, x->end, x->score, x->shot})))
+        const cand *p = &c[pick[k]];
+        if ((rc = tg_plan_add_segment(
+                 plan, (tg_segment){p->start, p->end, p->score, p->shot, p->cluster})))
             goto done;
     }
     if (np == 0) {
@@ -264,16 +305,26 @@ static int choose_segments(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, co
         len = fmin(o->clip_len, end_t);
         double best = -1, bt = 0;
         size_t mid;
+        float nsfw;
         for (size_t i = 0; i < n && s[i].t + len <= end_t + 1e-9; i++) {
-            double a = s[i].t, sc = window_score(s, n, a, a + len, &mid);
+            double a = s[i].t, sc = window_score(s, n, a, a + len, &mid, &nsfw);
+            if (x->safe == TG_SAFE_STRICT && nsfw >= TG_NSFW_FLAG)
+                continue; /* never, even as a last resort */
             if (sc > best) {
                 best = sc;
                 bt = a;
             }
         }
+        if (best < 0) {
+            rc = tg_fail(ctx, TG_EREFUSED,
+                         "every moment of the video is flagged by the nsfw classifier "
+                         "(--safe strict); nothing can be shown");
+            goto done;
+        }
         size_t i = tg_sample_at(s, n, bt + len / 2);
-        int shot = i < n ? s[i].shot : -1;
-        if ((rc = tg_plan_add_segment(plan, (tg_segment){bt, bt + len, fmax(0, best), shot})))
+        int shot = i < n ? s[i].shot : -1, cluster = i < n ? s[i].cluster : -1;
+        if ((rc = tg_plan_add_segment(plan,
+                                      (tg_segment){bt, bt + len, fmax(0, best), shot, cluster})))
             goto done;
         tg_plan_add_warning(plan,
                             "no clean material was found (black, blank, blurred, text or "
@@ -287,9 +338,11 @@ done:
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
 }
 
-static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_options *o,
+static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_options *o,
                             tg_plan *plan)
 {
+    const tg_sample *s = x->s;
+    size_t n = x->n;
     run *runs = malloc((n + 1) * sizeof(run));
     uint8_t *taken = calloc(n + 1, 1);
     int rc = 0;
@@ -315,15 +368,20 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, c
                     continue;
                 float near = 1;
                 int clash = 0;
+                size_t per_cluster = 0;
                 for (size_t k = 0; k < plan->n_keyframes; k++) {
                     size_t j = tg_sample_at(s, n, plan->keyframes[k].t);
                     j = j < n ? j : n - 1;
                     clash |= fabs(s[j].t - s[i].t) < 1.0;
                     near = fminf(near, tg_sample_distance(&s[i], &s[j]));
+                    per_cluster += x->cl && s[i].cluster >= 0 &&
+                                   plan->keyframes[k].cluster == s[i].cluster;
                 }
-                double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
-                /* fewest picks in its shot first, then content unlike the picks */
-                size_t cls = 2 * per_shot + (near < ALIKE);
+                double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
+                            cnn_factor(x, s[i].cluster, s[i].nsfw);
+                /* fewest picks in its CNN cluster first, then in its shot, then
+                 * content unlike the picks */
+                size_t cls = 1000 * per_cluster + 2 * per_shot + (near < ALIKE);
                 if (clash || cls > best_count || (cls == best_count && sc <= best))
                     continue;
                 best = sc;
@@ -334,15 +392,24 @@ static int choose_keyframes(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, c
         if (best < 0)
             break;
         taken[bi] = 1;
-        if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, best, s[bi].shot})))
+        if ((rc = tg_plan_add_keyframe(plan,
+                                       (tg_keyframe){s[bi].t, best, s[bi].shot, s[bi].cluster})))
             goto done;
     }
     if (plan->n_keyframes == 0 && n > 0) {
-        size_t bi = 0;
-        for (size_t i = 1; i < n; i++)
-            if (s[i].quality > s[bi].quality)
+        size_t bi = SIZE_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (!(x->safe == TG_SAFE_STRICT && s[i].nsfw >= TG_NSFW_FLAG) &&
+                (bi == SIZE_MAX || s[i].quality > s[bi].quality))
                 bi = i;
-        if ((rc = tg_plan_add_keyframe(plan, (tg_keyframe){s[bi].t, s[bi].quality, s[bi].shot})))
+        if (bi == SIZE_MAX) {
+            rc = tg_fail(ctx, TG_EREFUSED,
+                         "every frame of the video is flagged by the nsfw classifier "
+                         "(--safe strict); no still can be shown");
+            goto done;
+        }
+        if ((rc = tg_plan_add_keyframe(
+                 plan, (tg_keyframe){s[bi].t, s[bi].quality, s[bi].shot, s[bi].cluster})))
             goto done;
         tg_plan_add_warning(plan, "no clean still was found; the poster is the best available "
                                   "frame");
@@ -354,8 +421,8 @@ done:
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add keyframes to the plan") : 0;
 }
 
-int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double end_t,
-              const tg_options *o, tg_plan *plan)
+int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, const tg_clusters *cl,
+              double end_t, const tg_options *o, tg_plan *plan)
 {
     int rc;
     if (n == 0)
@@ -364,8 +431,11 @@ int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double e
         if ((rc = tg_plan_add_shot(plan, ev->shots[i])) < 0)
             return tg_fail(ctx, rc, "cannot add shots to the plan");
     tg_select_score(s, n);
-    /* samples of repeated shots and of the intro they repeat: keep out of the picks */
-    if ((rc = choose_segments(ctx, s, n, end_t, o, plan)) < 0)
+    sel x = {s, n, plan->shots, plan->n_shots, cl && cl->n > 0 ? cl : NULL, 0, o->safe};
+    for (int k = 0; x.cl && k < x.cl->n; k++)
+        if (x.cl->size[k] > x.max_cluster)
+            x.max_cluster = x.cl->size[k];
+    if ((rc = choose_segments(ctx, &x, end_t, o, plan)) < 0)
         return rc;
-    return choose_keyframes(ctx, s, n, end_t, o, plan);
+    return choose_keyframes(ctx, &x, end_t, o, plan);
 }

@@ -13,6 +13,7 @@
 #define TG_SELECT_SELECT_H
 
 #include "analyze/events.h"
+#include "select/cluster.h"
 #include "select/plan.h"
 
 /* Options of this stage (in tg_option_stages). */
@@ -22,8 +23,9 @@ extern const tg_opt tg_select_opts[];
 void tg_select_score(tg_sample *s, size_t n);
 
 /* Score samples (sets s[i].quality) and fill plan's shots, segments, keyframes,
- * poster and warnings. end_t is the time just past the last sample. */
-int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, double end_t,
-              const tg_options *o, tg_plan *plan);
+ * poster and warnings. end_t is the time just past the last sample. cl: the CNN's
+ * content clusters (tg_cluster_attach), or NULL without a CNN. */
+int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, const tg_clusters *cl,
+              double end_t, const tg_options *o, tg_plan *plan);
 
 #endif

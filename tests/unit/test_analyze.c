@@ -11,6 +11,7 @@
 
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "select/cluster.h"
 #include "select/select.h"
 
 #define W    192
@@ -198,7 +199,7 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
     o.clips = 3;
     o.clip_len = 1.0;
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, 17.0, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, 17.0, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
@@ -262,7 +263,7 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
     o.clips = 3;
     o.clip_len = 1.0;
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, end, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, end, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     int bright = 0;
     for (size_t i = 0; i < p->n_segments; i++) {
@@ -274,6 +275,126 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
     tg_events_free(&ev);
     free(img);
     free(s);
+}
+END_TEST
+
+/* Two shots of different scenes; the caller marks one shot's samples with an nsfw
+ * score. Returns the samples (n in *n_out) with events in *ev. */
+static tg_sample *two_shots(size_t *n_out, tg_events *ev, double dim_second)
+{
+    const double shot_len = 3.0;
+    size_t n = (size_t)(2 * shot_len * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        int k = (int)(t / shot_len);
+        scene(img, k == 0 ? 1 : 4, (t - k * shot_len) * 10, 1);
+        if (k == 1)
+            for (int p = 0; p < W * H * 3; p++)
+                img[p] = (uint8_t)(img[p] * dim_second);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2 * shot_len, NULL, 0, W, H, ev), 0);
+    ck_assert_int_eq(ev->n_shots, 2);
+    *n_out = n;
+    return s;
+}
+
+/* The one clip chosen with --safe `safe` when shot `flag_shot` (-1: none, 2: both)
+ * scores nsfw 0.9; returns its shot, or -1 with *rc set when selection failed. */
+static int pick_with_safe(tg_sample *s, size_t n, const tg_events *ev, int flag_shot, int safe,
+                          int *rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        s[i].nsfw = flag_shot == 2 || s[i].shot == flag_shot ? 0.9f : 0.02f;
+        s[i].bad &= (uint16_t)~TG_BAD_NSFW;
+        if (safe == TG_SAFE_STRICT && s[i].nsfw >= TG_NSFW_FLAG)
+            s[i].bad |= TG_BAD_NSFW; /* what tg_cluster_attach does in strict mode */
+    }
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 1;
+    o.keyframes = 1;
+    o.safe = safe;
+    tg_plan *p = tg_plan_new();
+    tg_ctx *ctx = tg_ctx_new();
+    *rc = tg_select(ctx, s, n, ev, NULL, 6.0, &o, p);
+    int shot = *rc == 0 ? p->segments[0].shot : -1;
+    if (*rc == 0)
+        ck_assert_int_eq(p->keyframes[0].shot, shot);
+    else
+        ck_assert_msg(strstr(tg_ctx_message(ctx), "nsfw"), "message: %s", tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+    tg_plan_free(&p);
+    return shot;
+}
+
+START_TEST(safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close)
+{
+    size_t n;
+    tg_events ev;
+    int rc;
+    /* the second shot is a little dimmer: clean, slightly lower scores */
+    tg_sample *s = two_shots(&n, &ev, 0.85);
+    int best = pick_with_safe(s, n, &ev, -1, TG_SAFE_OFF, &rc);
+    ck_assert_int_eq(best, 0);
+    /* off ignores the score; soft and strict go to the close alternative */
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_OFF, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_SOFT, &rc), 1);
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_STRICT, &rc), 1);
+    /* everything flagged: soft still shows the best moment, strict refuses */
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 2, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 2, TG_SAFE_STRICT, &rc), -1);
+    ck_assert_int_eq(rc, TG_EREFUSED);
+    tg_events_free(&ev);
+    free(s);
+    /* a far worse alternative (very dark): soft keeps the flagged best, strict not */
+    s = two_shots(&n, &ev, 0.3);
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_STRICT, &rc), 1);
+    tg_events_free(&ev);
+    free(s);
+}
+END_TEST
+
+/* Unit vectors around three directions: average linkage finds the three groups,
+ * leaves out the unused ones and does not merge groups below the threshold. */
+START_TEST(clustering_finds_groups_of_similar_embeddings)
+{
+    enum { N = 30, D = 64 };
+    float *e = calloc(N * D, sizeof(float));
+    uint8_t use[N];
+    int cl[N];
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        int g = (i * 7) % 3; /* groups interleaved in time */
+        float *v = e + i * D;
+        double norm = 0;
+        for (int k = 0; k < D; k++) {
+            seed = seed * 1103515245u + 12345u;
+            float noise = ((seed >> 16) & 0x7fff) / 32768.0f - 0.5f;
+            v[k] = (k / 8 == g * 2 ? 1.0f : 0.0f) + 0.15f * noise;
+            norm += v[k] * v[k];
+        }
+        for (int k = 0; k < D; k++)
+            v[k] /= (float)sqrt(norm);
+        use[i] = i != 5;
+    }
+    int nc = tg_cluster_embeddings(e, N, D, use, 0.78f, cl);
+    ck_assert_int_eq(nc, 3);
+    ck_assert_int_eq(cl[5], -1);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (i != 5 && j != 5)
+                ck_assert_int_eq(cl[i] == cl[j], (i * 7) % 3 == (j * 7) % 3);
+    ck_assert_int_eq(cl[0], 0); /* numbered by first appearance */
+    /* a threshold above every pair's similarity: every vector alone */
+    ck_assert_int_eq(tg_cluster_embeddings(e, N, D, use, 1.01f, cl), N - 1);
+    free(e);
 }
 END_TEST
 
@@ -293,7 +414,7 @@ START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
     tg_options o;
     tg_options_default(&o);
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, 2.0, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, 2.0, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 1);
     ck_assert_int_ge(p->n_keyframes, 1);
     ck_assert_int_ge(p->n_warnings, 1);
@@ -314,6 +435,8 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, selection_avoids_defects_and_spreads_over_shots);
     tcase_add_test(tc, clips_show_different_content_before_the_same_scene_again);
     tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
+    tcase_add_test(tc, safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close);
+    tcase_add_test(tc, clustering_finds_groups_of_similar_embeddings);
     suite_add_tcase(s, tc);
     return s;
 }

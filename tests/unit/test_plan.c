@@ -16,10 +16,10 @@ static tg_plan *sample_plan(void)
     p->crop = (tg_rect){0, 45, 640, 270};
     tg_plan_add_shot(p, (tg_shot){0, 8});
     tg_plan_add_shot(p, (tg_shot){8, 20});
-    tg_plan_add_segment(p, (tg_segment){2, 3.2, 0.7, 0});
-    tg_plan_add_segment(p, (tg_segment){10, 11.2, 0.6, 1});
-    tg_plan_add_keyframe(p, (tg_keyframe){12.5, 0.8, 1});
-    tg_plan_add_keyframe(p, (tg_keyframe){4.25, 0.7, 0});
+    tg_plan_add_segment(p, (tg_segment){2, 3.2, 0.7, 0, -1});
+    tg_plan_add_segment(p, (tg_segment){10, 11.2, 0.6, 1, -1});
+    tg_plan_add_keyframe(p, (tg_keyframe){12.5, 0.8, 1, -1});
+    tg_plan_add_keyframe(p, (tg_keyframe){4.25, 0.7, 0, -1});
     p->poster_t = 12.5;
     tg_plan_add_warning(p, "note %d", 1);
     return p;

@@ -1,0 +1,68 @@
+/*
+ * cnn.h — what a convolutional network sees in sampled frames.
+ *
+ * nsfwjs's models (MobileNetV2 224x224, InceptionV3 299x299; weights fetched from
+ * npm by scripts/fetch-models, run on src/nn) give, per frame, two things we use:
+ *   - an embedding: the globally pooled features (1280-d / 2048-d), L2-normalised,
+ *     so the dot product of two embeddings is their cosine similarity — what the
+ *     frames show, robust to zoom, grain and re-encoding;
+ *   - five class probabilities (drawing, hentai, neutral, porn, sexy) and from them
+ *     an nsfw score = porn + hentai + sexy.
+ * Frames are queued one at a time and run in batches; nothing is allocated per frame.
+ */
+#ifndef TG_ANALYZE_CNN_H
+#define TG_ANALYZE_CNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "thumbgen.h"
+
+#define TG_CNN_CLASSES 5
+extern const char *const tg_cnn_class_names[TG_CNN_CLASSES];
+
+typedef struct tg_cnn tg_cnn;
+
+typedef struct tg_cnn_item {
+    double t;
+    float classes[TG_CNN_CLASSES];
+    float nsfw; /* porn + hentai + sexy, 0..1 */
+} tg_cnn_item;
+
+/* "none|mobilenet_v2|inception_v3": the values of the cnn option, in enum tg_network order. */
+#define TG_CNN_CHOICES "none|mobilenet_v2|inception_v3"
+const char *tg_cnn_model_name(int model);
+
+/* The folder of the weights: $TG_MODELS, else models/ beside the executable's folder
+ * (a build tree), else the installed share/thumbgen/models. */
+const char *tg_cnn_models_dir(void);
+
+/* Load a model (enum tg_network) for batches of up to `batch` frames on `threads`
+ * threads (0 = automatic). TG_ENOENT with a message naming scripts/fetch-models
+ * when the weights are missing. */
+int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out);
+void tg_cnn_close(tg_cnn **c);
+
+int tg_cnn_side(const tg_cnn *c); /* the square input size: 224 or 299 */
+int tg_cnn_dim(const tg_cnn *c);  /* embedding length */
+int tg_cnn_model(const tg_cnn *c);
+
+/* Queue a side x side RGB24 frame taken at time t (rows of side*3 bytes). */
+int tg_cnn_push(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb);
+/* Queue any RGB24 picture, resized to the input as nsfwjs does (bilinear with
+ * aligned corners, RGB 0..1). */
+int tg_cnn_push_image(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb, int w, int h,
+                      int stride);
+/* Forget every result and queued frame (the model stays loaded). */
+void tg_cnn_reset(tg_cnn *c);
+/* Run what is queued. The results below are complete only after a flush. */
+int tg_cnn_flush(tg_ctx *ctx, tg_cnn *c);
+
+size_t tg_cnn_count(const tg_cnn *c);
+const tg_cnn_item *tg_cnn_items(const tg_cnn *c);
+const float *tg_cnn_embedding(const tg_cnn *c, size_t i); /* tg_cnn_dim floats */
+
+/* Cosine similarity of two L2-normalised embeddings of length dim. */
+float tg_cnn_similarity(const float *a, const float *b, int dim);
+
+#endif

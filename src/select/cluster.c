@@ -1,0 +1,332 @@
+/*
+ * cluster.c — CNN embeddings → nsfw per sample, repeated shots, content clusters
+ * (see cluster.h).
+ */
+#include "select/cluster.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+/* Two CNN frames at most this far apart (seconds) describe each other's samples. */
+#define NEAR_T 1.0
+/* Cosine similarity of the best-matching frames of two shots at and above which the
+ * later repeats the earlier. MobileNetV2 on twice.mp4: the same photo re-framed or
+ * re-graded 0.90-0.96; different photos at most 0.81. */
+#define REPEAT_SIM 0.86f
+/* Average-linkage similarity at which two groups of frames are one cluster. On
+ * twice.mp4: frames of one shot average 0.83-0.98 among themselves (a zoom moves
+ * them most), the mean embeddings of different photos 0.26-0.80, and of the same
+ * photo re-framed 0.92. */
+#define CLUSTER_SIM 0.78f
+
+void tg_clusters_free(tg_clusters *c)
+{
+    free(c->size);
+    free(c->item);
+    memset(c, 0, sizeof(*c));
+}
+
+static float dot(const float *a, const float *b, int dim)
+{
+    float d = 0;
+    for (int i = 0; i < dim; i++)
+        d += a[i] * b[i];
+    return d;
+}
+
+int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
+                          int *cluster)
+{
+    for (size_t i = 0; i < n; i++)
+        cluster[i] = -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += use[i] != 0;
+    if (m == 0)
+        return 0;
+    /* work on the m used vectors: S = similarity matrix, best[i] = most similar
+     * active partner of i; merge the best pair while it is similar enough */
+    size_t *idx = malloc(m * sizeof(*idx));
+    float *S = malloc(m * m * sizeof(float));
+    size_t *best = malloc(m * sizeof(*best)), *root = malloc(m * sizeof(*root));
+    int *size = malloc(m * sizeof(int));
+    uint8_t *active = malloc(m);
+    int rc = 0;
+    if (!idx || !S || !best || !root || !size || !active) {
+        rc = TG_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (use[i])
+            idx[k++] = i;
+    for (size_t i = 0; i < m; i++) {
+        S[i * m + i] = -2;
+        for (size_t j = i + 1; j < m; j++)
+            S[i * m + j] = S[j * m + i] =
+                dot(emb + idx[i] * (size_t)dim, emb + idx[j] * (size_t)dim, dim);
+        size[i] = 1;
+        active[i] = 1;
+        root[i] = i;
+    }
+#define BEST_OF(i)                                                                                 \
+    do {                                                                                           \
+        size_t b_ = (i) == 0 ? 1 : 0;                                                              \
+        for (size_t k_ = 0; k_ < m; k_++)                                                          \
+            if (k_ != (i) && active[k_] && (!active[b_] || b_ == (i) ||                            \
+                                            S[(i) * m + k_] > S[(i) * m + b_]))                    \
+                b_ = k_;                                                                           \
+        best[i] = b_;                                                                              \
+    } while (0)
+    for (size_t i = 0; i < m && m > 1; i++)
+        BEST_OF(i);
+    for (size_t left = m; left > 1; left--) {
+        size_t a = SIZE_MAX;
+        for (size_t i = 0; i < m; i++)
+            if (active[i] && active[best[i]] && best[i] != i &&
+                (a == SIZE_MAX || S[i * m + best[i]] > S[a * m + best[a]]))
+                a = i;
+        if (a == SIZE_MAX || S[a * m + best[a]] < min_sim)
+            break;
+        size_t b = best[a];
+        /* b joins a: average linkage (Lance–Williams) */
+        for (size_t k = 0; k < m; k++) {
+            if (!active[k] || k == a || k == b)
+                continue;
+            float v = (size[a] * S[a * m + k] + size[b] * S[b * m + k]) / (float)(size[a] + size[b]);
+            S[a * m + k] = S[k * m + a] = v;
+        }
+        size[a] += size[b];
+        active[b] = 0;
+        for (size_t i = 0; i < m; i++)
+            if (root[i] == b)
+                root[i] = a;
+        for (size_t k = 0; k < m; k++) {
+            if (!active[k])
+                continue;
+            if (k == a || best[k] == a || best[k] == b)
+                BEST_OF(k);
+            else if (S[k * m + a] > S[k * m + best[k]])
+                best[k] = a;
+        }
+    }
+#undef BEST_OF
+    /* number clusters by first appearance (time order of the caller's frames) */
+    int nc = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (cluster[idx[i]] >= 0)
+            continue;
+        for (size_t j = i; j < m; j++)
+            if (root[j] == root[i])
+                cluster[idx[j]] = nc;
+        nc++;
+    }
+    rc = nc;
+done:
+    free(idx);
+    free(S);
+    free(best);
+    free(root);
+    free(size);
+    free(active);
+    return rc;
+}
+
+typedef struct timed {
+    double t;
+    size_t k;
+} timed;
+
+static int cmp_timed(const void *a, const void *b)
+{
+    const timed *x = a, *y = b;
+    if (x->t != y->t)
+        return (x->t > y->t) - (x->t < y->t);
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+/* The CNN frames tied to samples of shot `shot` (each once), into idx; returns
+ * how many (at most cap). */
+static size_t shot_items(const tg_sample *s, size_t n, int shot, int32_t *idx, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++)
+        if (s[i].shot == shot && s[i].item >= 0 && (k == 0 || idx[k - 1] != s[i].item))
+            idx[k++] = s[i].item;
+    return k;
+}
+
+/* The intro returning as an outro (the rule of analyze/events.c): the best-matching
+ * pair of CNN frames of a shot near the end and a shot near the start. */
+static int mark_repeats(const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
+                        double end_t)
+{
+    size_t cap = tg_cnn_count(cnn) + 1;
+    int32_t *a = malloc(cap * sizeof(int32_t)), *b = malloc(cap * sizeof(int32_t));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return TG_ENOMEM;
+    }
+    int dim = tg_cnn_dim(cnn);
+    double edge = fmin(20.0, 0.3 * end_t);
+    for (size_t j = 1; j < ev->n_shots; j++) {
+        if (ev->shots[j].end < end_t - edge)
+            continue;
+        size_t nb = shot_items(s, n, (int)j, b, cap);
+        for (size_t i = 0; i + 1 < j && ev->shots[i].start <= edge && nb; i++) {
+            size_t na = shot_items(s, n, (int)i, a, cap);
+            float best = -1;
+            for (size_t p = 0; p < na; p++)
+                for (size_t q = 0; q < nb; q++)
+                    best = fmaxf(best, dot(tg_cnn_embedding(cnn, (size_t)a[p]),
+                                           tg_cnn_embedding(cnn, (size_t)b[q]), dim));
+            if (best < REPEAT_SIM)
+                continue;
+            for (size_t p = 0; p < n; p++)
+                if (s[p].shot == (int)j)
+                    s[p].bad |= TG_BAD_REPEAT;
+            break;
+        }
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
+                      double end_t, int safe, tg_clusters *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t ni = tg_cnn_count(cnn);
+    const tg_cnn_item *items = ni ? tg_cnn_items(cnn) : NULL;
+    timed *order = malloc((ni + 1) * sizeof(*order));
+    int32_t *tie = malloc((ni + 1) * sizeof(*tie)); /* sample of each CNN frame, or -1 */
+    uint8_t *use = malloc(ni + 1);
+    out->item = malloc((ni + 1) * sizeof(int));
+    int rc = 0;
+    if (!order || !tie || !use || !out->item) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    out->n_items = ni;
+    /* 1. tie each CNN frame to the analysis sample taken at the same time (sparse
+     * analysis also has CNN frames of keyframes outside the decoded stretches) */
+    for (size_t k = 0; k < ni; k++) {
+        order[k] = (timed){items[k].t, k};
+        size_t i = tg_sample_at(s, n, items[k].t - 1e-6);
+        tie[k] = i < n && fabs(s[i].t - items[k].t) < 1e-6 ? (int32_t)i : -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s[i].item = -1;
+        s[i].nsfw = 0;
+        s[i].cluster = -1;
+    }
+    for (size_t k = 0; k < ni; k++)
+        if (tie[k] >= 0)
+            s[tie[k]].item = (int32_t)k;
+    /* every sample: the tied CNN frame nearest in time within its shot (left or
+     * right), its nsfw the higher of the two neighbours' */
+    int32_t left = -1;
+    double left_t = 0;
+    int left_shot = -2;
+    float *nsfw_r = malloc((n + 1) * sizeof(float));
+    int32_t *right = malloc((n + 1) * sizeof(int32_t));
+    if (!nsfw_r || !right) {
+        free(nsfw_r);
+        free(right);
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    {
+        int32_t r = -1;
+        double r_t = 0;
+        int r_shot = -2;
+        for (size_t i = n; i-- > 0;) {
+            if (s[i].item >= 0) {
+                r = s[i].item;
+                r_t = s[i].t;
+                r_shot = s[i].shot;
+            }
+            right[i] = r >= 0 && r_shot == s[i].shot && r_t - s[i].t <= NEAR_T ? r : -1;
+            nsfw_r[i] = right[i] >= 0 ? items[right[i]].nsfw : 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].item >= 0) {
+            left = s[i].item;
+            left_t = s[i].t;
+            left_shot = s[i].shot;
+        }
+        int32_t l = left >= 0 && left_shot == s[i].shot && s[i].t - left_t <= NEAR_T ? left : -1;
+        int32_t r = right[i];
+        float nl = l >= 0 ? items[l].nsfw : 0;
+        s[i].nsfw = fmaxf(nl, nsfw_r[i]);
+        if (l >= 0 && r >= 0)
+            s[i].item = s[i].t - items[l].t <= items[r].t - s[i].t ? l : r;
+        else
+            s[i].item = l >= 0 ? l : r;
+    }
+    free(nsfw_r);
+    free(right);
+    /* 2. repeated intro/outro shots */
+    if (ev && (rc = mark_repeats(cnn, s, n, ev, end_t)) < 0) {
+        rc = tg_fail(ctx, rc, "out of memory");
+        goto done;
+    }
+    /* 3. the hard filter */
+    if (safe == TG_SAFE_STRICT)
+        for (size_t i = 0; i < n; i++)
+            if (s[i].nsfw >= TG_NSFW_FLAG)
+                s[i].bad |= TG_BAD_NSFW;
+    /* 4. clusters of the clean material, CNN frames in time order */
+    if (ni)
+        qsort(order, ni, sizeof(*order), cmp_timed);
+    float *emb = malloc((ni + 1) * (size_t)tg_cnn_dim(cnn) * sizeof(float));
+    int *cl = malloc((ni + 1) * sizeof(int));
+    if (!emb || !cl) {
+        free(emb);
+        free(cl);
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < ni; k++) {
+        size_t o = order[k].k;
+        memcpy(emb + k * (size_t)tg_cnn_dim(cnn), tg_cnn_embedding(cnn, o),
+               (size_t)tg_cnn_dim(cnn) * sizeof(float));
+        int bad = tie[o] >= 0 ? s[tie[o]].bad != 0 : items[o].nsfw >= TG_NSFW_FLAG &&
+                                                         safe == TG_SAFE_STRICT;
+        use[k] = !bad;
+    }
+    int nc = tg_cluster_embeddings(emb, ni, tg_cnn_dim(cnn), use, CLUSTER_SIM, cl);
+    free(emb);
+    if (nc < 0) {
+        free(cl);
+        rc = tg_fail(ctx, nc, "out of memory");
+        goto done;
+    }
+    out->n = nc;
+    out->size = calloc((size_t)nc + 1, sizeof(int));
+    if (!out->size) {
+        free(cl);
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < ni; k++) {
+        out->item[order[k].k] = cl[k];
+        if (cl[k] >= 0)
+            out->size[cl[k]]++;
+    }
+    free(cl);
+    for (size_t i = 0; i < n; i++)
+        s[i].cluster = (int16_t)(s[i].item >= 0 && !s[i].bad ? out->item[s[i].item] : -1);
+done:
+    free(order);
+    free(tie);
+    free(use);
+    if (rc < 0)
+        tg_clusters_free(out);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * cluster.h — what the CNN's embeddings tell the selection.
+ *
+ * tg_cluster_attach() joins the CNN's sampled frames (analyze/cnn.h) to the
+ * analysis samples and derives, in this order:
+ *   1. each sample's nsfw score (of the CNN frame nearest in time);
+ *   2. repeated shots: a shot near the end that shows what a shot near the start
+ *      showed (the intro returning as an outro) by embedding similarity, flagged
+ *      TG_BAD_REPEAT — this catches re-encoded, re-zoomed or re-graded repeats that
+ *      the pixel descriptors of analyze/events.c miss;
+ *   3. with --safe strict, TG_BAD_NSFW on samples whose score is over the line;
+ *   4. content clusters of the clean material (average-linkage agglomeration on
+ *      cosine similarity), so that selection can prefer the biggest clusters
+ *      (representative) and take every cluster once before any twice (diverse).
+ * Pure computation over arrays; the CNN itself is not run here.
+ */
+#ifndef TG_SELECT_CLUSTER_H
+#define TG_SELECT_CLUSTER_H
+
+#include "analyze/cnn.h"
+#include "analyze/events.h"
+
+/* nsfw score at and above which a moment counts as flagged */
+#define TG_NSFW_FLAG 0.5f
+
+typedef struct tg_clusters {
+    int n;          /* number of clusters */
+    int *size;      /* CNN frames per cluster */
+    int *item;      /* cluster of each CNN frame, -1 = not clustered (flagged material) */
+    size_t n_items; /* CNN frames */
+} tg_clusters;
+
+/* Attach cnn's results to samples s (sets .item, .nsfw, .cluster and the flags of
+ * steps 2-3); ev gives the shots. safe is enum tg_safe. *out receives the clusters
+ * (free with tg_clusters_free). */
+int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
+                      double end_t, int safe, tg_clusters *out);
+void tg_clusters_free(tg_clusters *c);
+
+/* Average-linkage clustering of n unit vectors of length dim (those with use[i]
+ * zero are left out, cluster -1); merges while the mean similarity of two clusters
+ * is at least min_sim. Cluster ids are numbered by first appearance. Returns the
+ * number of clusters, or a negative TG_E code. */
+int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
+                          int *cluster);
+
+#endif
