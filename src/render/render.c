@@ -379,7 +379,7 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
             rc = tg_fail(ctx, TG_EFORMAT, "'%s' does not say how long it is", inputs[0]);
             goto fail;
         }
-        tg_segment seg = {0, in->duration, 0, 0};
+        tg_segment seg = {0, in->duration, 0, 0, -1};
         tg_plan p = {.crop = {0, 0, in->width, in->height}, .segments = &seg, .n_segments = 1};
         tg_options clip = *o;
         clip.style = TG_STYLE_CLIPS;
