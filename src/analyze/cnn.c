@@ -63,10 +63,10 @@ struct tg_cnn {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int job;      /* staging buffer handed over, -1 = none */
-    int busy;     /* running a job */
-    int quit;     /* the worker should end */
-    int rc;       /* first error of the worker (0 = none) */
+    int job;  /* staging buffer handed over, -1 = none */
+    int busy; /* running a job */
+    int quit; /* the worker should end */
+    int rc;   /* first error of the worker (0 = none) */
     char err[512];
     tg_ctx *wctx; /* the worker's own context */
 };
@@ -146,15 +146,17 @@ int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
         goto fail;
     }
     const char *taps[] = {EMBED_TAP};
-    if ((rc = tg_nn_session_new(ctx, c->nn, batch, c->side, c->side, threads, taps, 1,
-                                &c->sess)) < 0)
+    if ((rc = tg_nn_session_new(ctx, c->nn, batch, c->side, c->side, threads, taps, 1, &c->sess)) <
+        0)
         goto fail;
     int eh, ew, ec;
     const float *probe = tg_nn_output(c->sess, EMBED_TAP, &eh, &ew, &ec);
     const float *fin = tg_nn_output(c->sess, NULL, &h, &w, &ch);
     if (!probe || !fin || h * w * ch != TG_CNN_CLASSES || eh * ew * ec < 16) {
-        rc = tg_fail(ctx, TG_EFORMAT, "%s: not an nsfwjs classifier (no %s features or not %d "
-                     "classes)", dir, EMBED_TAP, TG_CNN_CLASSES);
+        rc = tg_fail(ctx, TG_EFORMAT,
+                     "%s: not an nsfwjs classifier (no %s features or not %d "
+                     "classes)",
+                     dir, EMBED_TAP, TG_CNN_CLASSES);
         goto fail;
     }
     c->dim = eh * ew * ec;

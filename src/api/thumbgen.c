@@ -332,10 +332,11 @@ static void dump_samples(const tg_sample *s, size_t n)
     fprintf(f, "t,luma,contrast,sharp,entropy,colorful,motion,bgfrac,edges,cut,bad,shot,quality,"
                "nsfw,cluster\n");
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f,%.3f,%d\n", s[i].t,
-                s[i].luma, s[i].contrast, s[i].sharp, s[i].entropy, s[i].colorful, s[i].motion,
-                s[i].bgfrac, s[i].edges, i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0,
-                (unsigned)s[i].bad, s[i].shot, s[i].quality, s[i].nsfw, s[i].cluster);
+        fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f,%.3f,%d\n",
+                s[i].t, s[i].luma, s[i].contrast, s[i].sharp, s[i].entropy, s[i].colorful,
+                s[i].motion, s[i].bgfrac, s[i].edges,
+                i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0, (unsigned)s[i].bad, s[i].shot,
+                s[i].quality, s[i].nsfw, s[i].cluster);
     fclose(f);
 }
 
@@ -406,8 +407,7 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     p->fps = in->fps;
     p->analysis = sparse ? TG_ANALYSIS_SPARSE : TG_ANALYSIS_FULL;
     if (cnn_missing[0])
-        tg_plan_add_warning(p, "no CNN: %s; the choice used the signal features only",
-                            cnn_missing);
+        tg_plan_add_warning(p, "no CNN: %s; the choice used the signal features only", cnn_missing);
     if (cnn && (rc = plan_cnn(p, cnn, &cl)) < 0) {
         rc = tg_fail(ctx, rc, "out of memory");
         goto fail;

@@ -273,9 +273,9 @@ static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8
         if (!s->side || (rot && !s->side_rot))
             return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
     }
-    s->side_sws = sws_getCachedContext(s->side_sws, f->width, f->height,
-                                       (enum AVPixelFormat)f->format, sw, sh, AV_PIX_FMT_RGB24,
-                                       SWS_BILINEAR, NULL, NULL, NULL);
+    s->side_sws =
+        sws_getCachedContext(s->side_sws, f->width, f->height, (enum AVPixelFormat)f->format, sw,
+                             sh, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
     if (!s->side_sws)
         return tg_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);

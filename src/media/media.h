@@ -30,7 +30,7 @@ typedef struct tg_media_info {
     int rotation; /* clockwise degrees applied for display: 0, 90, 180, 270 */
     double sar;   /* sample aspect ratio (1 = square pixels) */
     char codec[32];
-    int still;    /* a picture file (PNG, JPEG, …) rather than a video */
+    int still; /* a picture file (PNG, JPEG, …) rather than a video */
 } tg_media_info;
 
 /* Limits enforced by tg_media_open (TG_ELIMIT beyond them). */

@@ -75,8 +75,8 @@ int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *us
     do {                                                                                           \
         size_t b_ = (i) == 0 ? 1 : 0;                                                              \
         for (size_t k_ = 0; k_ < m; k_++)                                                          \
-            if (k_ != (i) && active[k_] && (!active[b_] || b_ == (i) ||                            \
-                                            S[(i) * m + k_] > S[(i) * m + b_]))                    \
+            if (k_ != (i) && active[k_] &&                                                         \
+                (!active[b_] || b_ == (i) || S[(i)*m + k_] > S[(i)*m + b_]))                       \
                 b_ = k_;                                                                           \
         best[i] = b_;                                                                              \
     } while (0)
@@ -95,7 +95,8 @@ int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *us
         for (size_t k = 0; k < m; k++) {
             if (!active[k] || k == a || k == b)
                 continue;
-            float v = (size[a] * S[a * m + k] + size[b] * S[b * m + k]) / (float)(size[a] + size[b]);
+            float v =
+                (size[a] * S[a * m + k] + size[b] * S[b * m + k]) / (float)(size[a] + size[b]);
             S[a * m + k] = S[k * m + a] = v;
         }
         size[a] += size[b];
@@ -296,8 +297,8 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
         size_t o = order[k].k;
         memcpy(emb + k * (size_t)tg_cnn_dim(cnn), tg_cnn_embedding(cnn, o),
                (size_t)tg_cnn_dim(cnn) * sizeof(float));
-        int bad = tie[o] >= 0 ? s[tie[o]].bad != 0 : items[o].nsfw >= TG_NSFW_FLAG &&
-                                                         safe == TG_SAFE_STRICT;
+        int bad = tie[o] >= 0 ? s[tie[o]].bad != 0
+                              : items[o].nsfw >= TG_NSFW_FLAG && safe == TG_SAFE_STRICT;
         use[k] = !bad;
     }
     int nc = tg_cluster_embeddings(emb, ni, tg_cnn_dim(cnn), use, CLUSTER_SIM, cl);

@@ -161,11 +161,11 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
             json_array_append_new(cs, json_pack("{s:o,s:o,s:i}", "t", num(c->t, 1e-3), "nsfw",
                                                 num(c->nsfw, 1e-4), "cluster", c->cluster));
         }
-        json_object_set_new(root, "cnn",
-                            json_pack("{s:s,s:i,s:o}", "model",
-                                      p->cnn == TG_CNN_INCEPTION_V3 ? "inception_v3"
-                                                                    : "mobilenet_v2",
-                                      "clusters", p->n_clusters, "samples", cs));
+        json_object_set_new(
+            root, "cnn",
+            json_pack("{s:s,s:i,s:o}", "model",
+                      p->cnn == TG_CNN_INCEPTION_V3 ? "inception_v3" : "mobilenet_v2", "clusters",
+                      p->n_clusters, "samples", cs));
     }
     json_object_set_new(root, "poster", json_pack("{s:o}", "t", num(p->poster_t, 1e-3)));
     a = json_array();
@@ -284,7 +284,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
         if (!json_is_object(it) || get_num(it, "t", 0, dur, &v.t, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
             get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
-            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 || tg_plan_add_keyframe(p, v) < 0)
+            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 ||
+            tg_plan_add_keyframe(p, v) < 0)
             goto bad;
     }
     json_t *poster = json_object_get(root, "poster");

@@ -374,8 +374,8 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                     j = j < n ? j : n - 1;
                     clash |= fabs(s[j].t - s[i].t) < 1.0;
                     near = fminf(near, tg_sample_distance(&s[i], &s[j]));
-                    per_cluster += x->cl && s[i].cluster >= 0 &&
-                                   plan->keyframes[k].cluster == s[i].cluster;
+                    per_cluster +=
+                        x->cl && s[i].cluster >= 0 && plan->keyframes[k].cluster == s[i].cluster;
                 }
                 double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
                             cnn_factor(x, s[i].cluster, s[i].nsfw);

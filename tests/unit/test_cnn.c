@@ -53,8 +53,17 @@ static void embed_picture(const char *path, float *v)
 static char *zoomed(const char *photo)
 {
     char *out = tgt_tmp_path(".png");
-    char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", (char *)photo, "-vf",
-                    "crop=iw*0.9:ih*0.9,scale=iw/0.9:ih/0.9", out, NULL};
+    char *argv[] = {"/usr/bin/ffmpeg",
+                    "-nostdin",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-i",
+                    (char *)photo,
+                    "-vf",
+                    "crop=iw*0.9:ih*0.9,scale=iw/0.9:ih/0.9",
+                    out,
+                    NULL};
     tgt_run r;
     ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
     ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
@@ -243,8 +252,8 @@ START_TEST(the_same_photo_twice_is_one_cluster_and_picked_once)
     int ca = cluster_in(samples, 0.5, 3.5), ca2 = cluster_in(samples, 8.5, 11.5);
     ck_assert_int_ge(ca, 0);
     ck_assert_msg(ca == ca2, "fruits: clusters %d and %d", ca, ca2);
-    static const double others[][2] = {{4.5, 7.5}, {12.5, 15.5}, {16.5, 19.5}, {20.5, 23.5},
-                                       {24.5, 27.5}};
+    static const double others[][2] = {
+        {4.5, 7.5}, {12.5, 15.5}, {16.5, 19.5}, {20.5, 23.5}, {24.5, 27.5}};
     for (size_t k = 0; k < 5; k++) {
         int c = cluster_in(samples, others[k][0], others[k][1]);
         ck_assert_msg(c >= 0 && c != ca, "%.1f-%.1f: cluster %d (fruits %d)", others[k][0],
