@@ -26,13 +26,22 @@ enum { CLS_HENTAI = 1, CLS_PORN = 3, CLS_SEXY = 4 };
 /* The pooled-features layer of both nsfwjs models (Flatten after the pooling). */
 #define EMBED_TAP "flatten_1"
 
+/* Similarities mean different things for different networks: InceptionV3's pooled
+ * features (2048 non-negative values) are alike for any two photographs (0.72-0.93 on
+ * twice.mp4) where MobileNetV2's spread out (0.26-0.81). So each network has its own
+ * lines, measured on tests/fixtures' twice.mp4 (the same photo re-framed vs different
+ * photos; see src/select/cluster.c for what they are used for). */
 static const struct {
     const char *name, *dir;
     int side;
+    float repeat_sim;  /* best-matching frames of two shots: a repeat at and above */
+    float cluster_sim; /* average linkage: one cluster at and above */
 } MODELS[] = {
-    {"none", NULL, 0},
-    {"mobilenet_v2", "nsfwjs/mobilenet_v2", 224},
-    {"inception_v3", "nsfwjs/inception_v3", 299},
+    {"none", NULL, 0, 0, 0},
+    /* same photo 0.90-0.96, different photos <= 0.81; shot means 0.92 vs <= 0.80 */
+    {"mobilenet_v2", "nsfwjs/mobilenet_v2", 224, 0.86f, 0.78f},
+    /* same photo 0.98-0.99, different photos <= 0.93; shot means 0.97-0.99 vs <= 0.92 */
+    {"inception_v3", "nsfwjs/inception_v3", 299, 0.96f, 0.94f},
 };
 #define N_MODELS (int)(sizeof(MODELS) / sizeof(MODELS[0]))
 
@@ -230,6 +239,16 @@ int tg_cnn_dim(const tg_cnn *c)
 int tg_cnn_model(const tg_cnn *c)
 {
     return c->model;
+}
+
+float tg_cnn_repeat_sim(const tg_cnn *c)
+{
+    return MODELS[c->model].repeat_sim;
+}
+
+float tg_cnn_cluster_sim(const tg_cnn *c)
+{
+    return MODELS[c->model].cluster_sim;
 }
 
 void tg_cnn_reset(tg_cnn *c)

@@ -46,6 +46,12 @@ void tg_cnn_close(tg_cnn **c);
 int tg_cnn_side(const tg_cnn *c); /* the square input size: 224 or 299 */
 int tg_cnn_dim(const tg_cnn *c);  /* embedding length */
 int tg_cnn_model(const tg_cnn *c);
+/* The network's similarity lines (cosine of embeddings): two shots whose
+ * best-matching frames are at least tg_cnn_repeat_sim alike show the same thing;
+ * groups of frames at least tg_cnn_cluster_sim alike (average linkage) are one
+ * content cluster. */
+float tg_cnn_repeat_sim(const tg_cnn *c);
+float tg_cnn_cluster_sim(const tg_cnn *c);
 
 /* Queue a side x side RGB24 frame taken at time t (rows of side*3 bytes). */
 int tg_cnn_push(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb);

@@ -12,15 +12,8 @@
 
 /* Two CNN frames at most this far apart (seconds) describe each other's samples. */
 #define NEAR_T 1.0
-/* Cosine similarity of the best-matching frames of two shots at and above which the
- * later repeats the earlier. MobileNetV2 on twice.mp4: the same photo re-framed or
- * re-graded 0.90-0.96; different photos at most 0.81. */
-#define REPEAT_SIM 0.86f
-/* Average-linkage similarity at which two groups of frames are one cluster. On
- * twice.mp4: frames of one shot average 0.83-0.98 among themselves (a zoom moves
- * them most), the mean embeddings of different photos 0.26-0.80, and of the same
- * photo re-framed 0.92. */
-#define CLUSTER_SIM 0.78f
+/* The similarity lines (repeats, clusters) are the network's: tg_cnn_repeat_sim and
+ * tg_cnn_cluster_sim (analyze/cnn.c says how they were measured). */
 
 void tg_clusters_free(tg_clusters *c)
 {
@@ -184,7 +177,7 @@ static int mark_repeats(const tg_cnn *cnn, tg_sample *s, size_t n, const tg_even
                 for (size_t q = 0; q < nb; q++)
                     best = fmaxf(best, dot(tg_cnn_embedding(cnn, (size_t)a[p]),
                                            tg_cnn_embedding(cnn, (size_t)b[q]), dim));
-            if (best < REPEAT_SIM)
+            if (best < tg_cnn_repeat_sim(cnn))
                 continue;
             for (size_t p = 0; p < n; p++)
                 if (s[p].shot == (int)j)
@@ -301,7 +294,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
                               : items[o].nsfw >= TG_NSFW_FLAG && safe == TG_SAFE_STRICT;
         use[k] = !bad;
     }
-    int nc = tg_cluster_embeddings(emb, ni, tg_cnn_dim(cnn), use, CLUSTER_SIM, cl);
+    int nc = tg_cluster_embeddings(emb, ni, tg_cnn_dim(cnn), use, tg_cnn_cluster_sim(cnn), cl);
     free(emb);
     if (nc < 0) {
         free(cl);
