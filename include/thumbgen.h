@@ -70,6 +70,9 @@ void tg_ctx_cancel(tg_ctx *ctx); /* may be called from another thread */
 /* ---- options: one struct, filled from the per-stage option tables ---- */
 enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
 enum tg_analysis { TG_ANALYSIS_AUTO = 0, TG_ANALYSIS_FULL = 1, TG_ANALYSIS_SPARSE = 2 };
+/* --upscale: off; auto = only the poster, only when the source is smaller than HD;
+ * hd = 1280 wide (720 tall for portrait); fullhd = 1920 wide (1080 tall) */
+enum tg_upscale { TG_UPSCALE_OFF = 0, TG_UPSCALE_AUTO = 1, TG_UPSCALE_HD = 2, TG_UPSCALE_FULLHD = 3 };
 enum tg_network { TG_CNN_NONE = 0, TG_CNN_MOBILENET_V2 = 1, TG_CNN_INCEPTION_V3 = 2 };
 /* off: ignore the nsfw score; soft: avoid a flagged moment when an alternative of
  * similar quality exists; strict: never show one */
@@ -92,6 +95,8 @@ typedef struct tg_options {
     double still_len; /* seconds per still in the slideshow style */
     double crossfade; /* seconds of cross-fade between stills (0 = cut) */
     double max_bytes; /* byte budget of each animated output (0 = none) */
+    int upscale;        /* enum tg_upscale */
+    int upscale_method; /* index into the upscale-method choices (src/upscale) */
     /* both */
     int threads; /* decoder threads, 0 = automatic */
 } tg_options;
@@ -218,6 +223,12 @@ int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_optio
  * does: for people who already have their frames, and to compare encoders. */
 int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_options *o,
                     tg_outputs *out);
+
+/* Upscale one still image (PNG, JPEG, …) by scale (2, 3 or 4) with the named method
+ * (NULL = the default; see `thumbgen make --help`, upscale-method) and write out (.png,
+ * .jpg or .jpeg) atomically. TG_ELIMIT for images under 8x8 or results beyond 16384 px
+ * a side or 64 Mpixels. */
+int tg_upscale_file(tg_ctx *ctx, const char *in, const char *out, int scale, const char *method);
 
 /* ---- the web server (src/serve) ---- */
 typedef struct tg_serve_opts {

@@ -21,12 +21,15 @@
     ['opt-width', 'width', 'int', '480'],
     ['opt-fps', 'fps', 'int', '12'],
     ['opt-style', 'style', 'enum', 'clips'],
+    // a checkbox: checked sends its value (hd), unchecked the default (auto)
+    ['opt-hd', 'upscale', 'check', 'auto'],
+    ['opt-safe', 'safe', 'enum', 'soft'],
   ];
   const OPTION_LABELS = {
     clips: ['Clips', ''], 'clip-len': ['Clip length', ' s'], style: ['Style', ''],
     width: ['Width', ' px'], fps: ['Frame rate', ' fps'], analysis: ['Analysis', ''],
     keyframes: ['Keyframes', ''], quality: ['Quality', ''], 'still-len': ['Still length', ' s'],
-    crossfade: ['Cross-fade', ' s'],
+    crossfade: ['Cross-fade', ' s'], upscale: ['Upscale', ''], safe: ['Safe', ''],
   };
   const STATUS_SENTENCES = {
     400: 'The server could not accept this request.',
@@ -209,6 +212,7 @@
       const input = $(id);
       const label = document.querySelector(`label[for="${id}"]`).textContent.replace(/\s*\(.*\)$/, '');
       if (kind === 'enum') { out[name] = input.value; continue; }
+      if (kind === 'check') { out[name] = input.checked ? input.value : OPTION_FIELDS.find((f) => f[0] === id)[3]; continue; }
       const raw = input.value.trim();
       const n = Number(raw);
       const min = Number(input.min);
@@ -226,7 +230,7 @@
   function saveOptions() {
     try {
       const o = {};
-      for (const [id, name] of OPTION_FIELDS) o[name] = $(id).value;
+      for (const [id, name, kind] of OPTION_FIELDS) o[name] = kind === 'check' ? ($(id).checked ? $(id).value : '') : $(id).value;
       localStorage.setItem('thumbgen.options', JSON.stringify(o));
     } catch (e) { /* private mode: nothing to remember */ }
   }
@@ -235,13 +239,17 @@
     let o = null;
     try { o = parseJson(localStorage.getItem('thumbgen.options')); } catch (e) { o = null; }
     if (!o || typeof o !== 'object') return;
-    for (const [id, name] of OPTION_FIELDS) {
-      if (typeof o[name] === 'string' && o[name] !== '') $(id).value = o[name];
+    for (const [id, name, kind] of OPTION_FIELDS) {
+      if (kind === 'check') $(id).checked = o[name] === $(id).value;
+      else if (typeof o[name] === 'string' && o[name] !== '') $(id).value = o[name];
     }
   }
 
   function resetOptions() {
-    for (const [id, , , def] of OPTION_FIELDS) $(id).value = def;
+    for (const [id, , kind, def] of OPTION_FIELDS) {
+      if (kind === 'check') $(id).checked = false;
+      else $(id).value = def;
+    }
     saveOptions();
   }
 
@@ -585,7 +593,7 @@
     const used = $('options-used');
     used.textContent = '';
     const opts = job.options && typeof job.options === 'object' ? job.options : {};
-    const order = ['clips', 'clip-len', 'style', 'width', 'fps', 'analysis', 'keyframes', 'quality', 'still-len', 'crossfade'];
+    const order = ['clips', 'clip-len', 'style', 'width', 'fps', 'upscale', 'safe', 'analysis', 'keyframes', 'quality', 'still-len', 'crossfade'];
     const keys = order.filter((k) => k in opts);
     for (const k of keys) {
       if ((k === 'still-len' || k === 'crossfade') && opts.style !== 'slideshow') continue;

@@ -107,6 +107,8 @@ static void usage(FILE *f, const char *cmd)
     }
     if (!cmd)
         fprintf(f, "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
+                   "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
+                   "                                  (one still image; see thumbgen upscale --help)\n"
                    "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
                    "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
@@ -131,7 +133,7 @@ static int parse(int argc, char **argv, cli *c)
                         : !strcmp(c->cmd, "encode") ? "encode "
                                                     : "plan ";
     if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode"))
-        return usage_error(NULL, "unknown command '%s' (commands: make, plan, encode, embed, serve)", c->cmd);
+        return usage_error(NULL, "unknown command '%s' (commands: make, plan, encode, embed, upscale, serve)", c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -335,6 +337,78 @@ static int serve_main(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+static void progress_bar(void *user, const char *stage, double f);
+
+static void upscale_usage(FILE *f)
+{
+    fprintf(f, "usage: thumbgen upscale IMAGE -o OUT.png|.jpg --scale 2|3|4 [--method M] [-q]\n"
+               "  Upscale one still image (PNG, JPEG, …) by a whole factor.\n"
+               "  -o, --output FILE   the result: .png or .jpg/.jpeg\n"
+               "  --scale N           2, 3 or 4 (default 2)\n"
+               "  --method M          the upscale-method option's choices (see thumbgen make\n"
+               "                      --help; default: the same as make's)\n"
+               "  -q, --quiet         no progress bar\n");
+}
+
+static int upscale_main(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *method = NULL;
+    int scale = 2, quiet = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            upscale_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        } else if (a[0] != '-') {
+            if (in)
+                return usage_error("upscale ", "unexpected argument '%s' (one image at a time)", a);
+            in = a;
+            continue;
+        }
+        if (!v)
+            return usage_error("upscale ", "option '%s' needs a value (or is unknown)", a);
+        i++;
+        if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            out = v;
+        else if (!strcmp(a, "--method"))
+            method = v;
+        else if (!strcmp(a, "--scale")) {
+            if (parse_int(v, 2, 4, &scale) < 0)
+                return usage_error("upscale ", "--scale must be 2, 3 or 4 (got '%s')", v);
+        } else
+            return usage_error("upscale ", "unknown option '%s'", a);
+    }
+    if (!in)
+        return usage_error("upscale ", "upscale needs an IMAGE%s", "");
+    if (!out)
+        return usage_error("upscale ", "upscale needs -o OUT.png (or .jpg)%s", "");
+    g_ctx = tg_ctx_new();
+    if (!g_ctx)
+        return 1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int bar = !quiet && isatty(2);
+    if (bar)
+        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
+    int rc = tg_upscale_file(g_ctx, in, out, scale, method);
+    if (bar)
+        fputc('\n', stderr);
+    if (rc < 0) {
+        /* a bad method name is a usage error, like any other bad option value */
+        int usage = rc == TG_EINVAL && method && strstr(tg_ctx_message(g_ctx), "method");
+        fprintf(stderr, "thumbgen: error: %s\n",
+                *tg_ctx_message(g_ctx) ? tg_ctx_message(g_ctx) : tg_strerror(rc));
+        rc = usage ? 2 : 1;
+    }
+    tg_ctx_free(&g_ctx);
+    return rc;
+}
+
 static void progress_bar(void *user, const char *stage, double f)
 {
     (void)user;
@@ -427,6 +501,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve"))
         return serve_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "upscale"))
+        return upscale_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "embed"))
         return embed_main(argc, argv);
     cli c = {0};

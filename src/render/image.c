@@ -47,8 +47,9 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    enc->width = w & ~1;
-    enc->height = h & ~1;
+    /* 4:2:0 JPEG needs even sides; PNG keeps every pixel (odd upscaled images) */
+    enc->width = format == TG_IMAGE_PNG ? w : w & ~1;
+    enc->height = format == TG_IMAGE_PNG ? h : h & ~1;
     enc->pix_fmt = pf;
     enc->time_base = (AVRational){1, 25};
     enc->color_range = AVCOL_RANGE_JPEG;

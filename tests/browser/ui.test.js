@@ -378,9 +378,12 @@ async function main() {
   await page.screenshot({ path: path.join(OUT, 'error.png') });
   phase = 'main';
 
-  // 9. Upload the same video as a file, with other options (multipart with option fields).
+  // 9. Upload the same video as a file, with other options (multipart with option fields):
+  // two clips, HD (upscaled: story.mp4 is 640 px wide), the strict safety filter.
   await page.click('#options summary');
   await page.fill('#opt-clips', '2');
+  await page.check('#opt-hd');
+  await page.selectOption('#opt-safe', 'strict');
   const upResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
   await page.setInputFiles('#file', VIDEO);
   const up = await upResp;
@@ -397,6 +400,10 @@ async function main() {
     check('the upload job is done with the 2 clips asked for', upJob.state === 'done' && upJob.options && upJob.options.clips === 2 &&
       upJob.result && upJob.result.plan.segments.length === nUpClips && nUpClips >= 1 && nUpClips <= 2,
     `state ${upJob.state}, options.clips ${upJob.options && upJob.options.clips}, ${nUpClips} clips drawn, source ${JSON.stringify(upJob.source)}`);
+    const gifOut = upJob.result && upJob.result.outputs && upJob.result.outputs.gif;
+    check('the HD box and the Safe choice reach the job: upscale hd gives a 1280 px GIF, safe strict is kept',
+      upJob.options && upJob.options.upscale === 'hd' && upJob.options.safe === 'strict' && gifOut && gifOut.width === 1280,
+    `options ${JSON.stringify(upJob.options)}, gif ${JSON.stringify(gifOut)}`);
     const n = await page.locator('#history .history-item').count();
     check('history lists both jobs, newest first', n >= 2 &&
       await page.locator('#history .history-item').first().getAttribute('data-id') === upBody.id, `${n} items`);
