@@ -20,11 +20,11 @@ do for [clip in "building baboon"] {
     set xrange [15:12000]
     set xtics (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
     set autoscale y
-    plot f(clip,"thumbgen","gif")  u 1:2 w lp lw 2 pt 7 ps 1.1 lc rgb TG t "thumbgen GIF (Q30–100)", \
+    plot f(clip,"thumbgen","gif")  u 1:2 w lp lw 2 pt 7 ps 1.1 lc rgb TG t "thumbgen GIF (Q1–100)", \
          f(clip,"gifski","gif")    u 1:2 w lp lw 2 pt 5 ps 1.1 lc rgb GS t "gifski 1.7.1 GIF (Q30–100)", \
          ''                         u 1:2:3 w labels offset char -2,0.6 font ",9" tc rgb GS notitle, \
          f(clip,"ffmpeg","gif")    u 1:2 w p pt 9 ps 2 lc rgb FF t "ffmpeg palettegen+paletteuse GIF", \
-         f(clip,"thumbgen","webp") u 1:2 w lp lw 2 pt 13 ps 1.1 lc rgb WP t "thumbgen WebP (Q50–90)", \
+         f(clip,"thumbgen","webp") u 1:2 w lp lw 2 pt 13 ps 1.1 lc rgb WP t "thumbgen WebP (Q50–90; Q100 lossless)", \
          ''                         u 1:2:3 w labels offset char 0,1 font ",9" tc rgb WP notitle, \
          f(clip,"thumbgen","mp4")  u 1:2 w lp lw 2 pt 11 ps 1.1 lc rgb MP t "thumbgen MP4 (Q50–90)", \
          ''                         u 1:2:3 w labels offset char 0,1 font ",9" tc rgb MP notitle

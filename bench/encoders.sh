@@ -4,7 +4,8 @@
 # The encoder benchmark of issue 4. Two 4 s clips of natural content (panning photographs from
 # Debian's opencv-doc examples) at 480x270, 12 fps, written once as PNG frames and given to
 # every encoder in the same run:
-#   thumbgen encode  GIF  at --quality 30 50 70 90 100, WebP and MP4 at 50 70 90
+#   thumbgen encode  GIF  at --quality 1 10 30 50 70 90 100, WebP at 50 70 90 100 (lossless),
+#                    MP4 at 50 70 90
 #   gifski 1.7.1     GIF  at --quality 30 50 70 90 100   (npm package gifski@1.7.1)
 #   ffmpeg           GIF  two-pass palettegen=stats_mode=diff + paletteuse=dither=sierra2_4a
 # For each output: bytes, encode wall time (best of BENCH_RUNS, idle check before each run as
@@ -110,8 +111,9 @@ timed() {   # timed KEY cmd...   appends the wall time to $C/time/KEY
 # ---- the encodes: list of "key|clip|encoder|format|quality"
 JOBS=()
 for c in "${CLIPS[@]}"; do
-    for q in 30 50 70 90 100; do JOBS+=("$c-thumbgen-gif-$q|$c|thumbgen|gif|$q"); done
+    for q in 1 10 30 50 70 90 100; do JOBS+=("$c-thumbgen-gif-$q|$c|thumbgen|gif|$q"); done
     for q in 50 70 90; do JOBS+=("$c-thumbgen-webp-$q|$c|thumbgen|webp|$q" "$c-thumbgen-mp4-$q|$c|thumbgen|mp4|$q"); done
+    JOBS+=("$c-thumbgen-webp-100|$c|thumbgen|webp|100")   # quality 100 = lossless WebP
     for q in 30 50 70 90 100; do JOBS+=("$c-gifski-gif-$q|$c|gifski|gif|$q"); done
     JOBS+=("$c-ffmpeg-gif-0|$c|ffmpeg|gif|0")
 done

@@ -1,7 +1,8 @@
 /*
  * budget.c — the byte-budget ladder (see budget.h).
  *
- *   rungs:  Q q→80→70→60→50→40→30 | F step 2, 3 | W 80 %, 65 %, 50 %, 35 % | K 75 %, 50 %, 35 %
+ *   rungs:  Q q→80→70→60→50→40→30→20→10 | F step 2, 3 | W 80 %, 65 %, 50 %, 35 % |
+ *           K 75 %, 50 %, 35 %
  *   trial 0 = the asked quality; if it fits, done. Else predict each later rung's size
  *   as trial0 × model(rung)/model(rung0), corrected by the last trial's error, encode
  *   the first rung predicted to fit, and walk on from there until one fits. Then
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,17 +23,21 @@
 #include "render/mp4.h"
 #include "render/webp.h"
 
+#define TG_WEBP_LOSSLESS_EFFORT 25
+
 typedef struct rung {
     int quality, step;
     double scale, keep;
 } rung;
 
 /* Relative size of a rung: measured on natural video (480 px, 12 fps, the
- * fixtures): size roughly follows area, frame count^0.85 and a quality curve. */
+ * fixtures and bench/encoders.sh's clips): size roughly follows area, frame
+ * count^0.85 and a quality curve (GIF with lossy LZW: q10 ≈ 0.3 and q50 ≈ 0.5 of q90;
+ * the correction from each trial absorbs the clip-to-clip difference). */
 static double model(const rung *r)
 {
     double q = r->quality;
-    double qf = q >= 90 ? 1.0 : 0.45 + 0.55 * (q - 20) / 70.0;
+    double qf = q >= 90 ? 1.0 : q >= 50 ? 0.5 + 0.5 * (q - 50) / 40.0 : 0.3 + 0.2 * (q - 10) / 40.0;
     return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
 }
 
@@ -51,7 +57,14 @@ static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
 
 static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
 {
-    tg_webp_params wp = {.width = use->w, .height = use->h, .quality = quality};
+    /* quality 100 is lossless (VP8L); below, lossy VP8 at that quality. Lossless
+     * effort 100 took 36-45 s on bench/encoders.sh's 48-frame clips; effort 25 is the
+     * speed of the lossy encodes for a few % more bytes (bench/RESULTS.md) */
+    bool lossless = quality >= 100;
+    tg_webp_params wp = {.width = use->w,
+                         .height = use->h,
+                         .quality = lossless ? TG_WEBP_LOSSLESS_EFFORT : quality,
+                         .lossless = lossless};
     tg_webp *w = NULL;
     int rc = tg_webp_begin(ctx, fd, &wp, &w);
     for (size_t i = 0; rc == 0 && i < use->n; i++)
@@ -119,7 +132,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
 {
     rung ladder[32];
     int n = 0;
-    static const int qs[] = {80, 70, 60, 50, 40, 30};
+    static const int qs[] = {80, 70, 60, 50, 40, 30, 20, 10};
     ladder[n++] = (rung){quality, 1, 1, 1};
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
         if (qs[i] < quality)

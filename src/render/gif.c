@@ -1,59 +1,100 @@
 /*
- * gif.c — the animated GIF encoder (see gif.h): libimagequant chooses each frame's
- * palette, giflib writes the file through a small buffered writer over the caller's fd.
+ * gif.c — the animated GIF encoder (see gif.h): libimagequant chooses palettes, our
+ * own LZW compressor (lzw.c, exact or lossy) packs the pixels, and giflib writes the
+ * container through a small buffered writer over the caller's fd.
  *
- *   rgba ─► compare with canvas/ref ─► bbox ─► crop (unchanged pixels: alpha 0)
- *        ─► liq quantize + remap ─► pending frame ─► (next change, or end) ─► giflib
- *                                 └► canvas := what a viewer now shows
+ *   rgba ─► compare with canvas/ref ─► bbox of changes ─► crop (unchanged: transparent)
+ *        ─► palette: the global one, else the last local one, if their error stays
+ *           within the quality's limit (remap: nearest colour, no dithering, so static
+ *           areas never crawl); else libimagequant makes a new one
+ *        ─► LZW (lossy below quality 95: strings extend over pixels within tolerance,
+ *           the transparent index counts as "the canvas colour") ─► pending frame
+ *        └► canvas := exactly what a decoder shows (from the LZW's own output)
  *
  * A pixel is unchanged when the source moved at most `tol` from the value it had when
  * the pixel was last written (ref), or when the canvas already shows it within `tol`.
  * The first rule keeps static areas from being re-sent because of quantization noise;
  * since the canvas is always exactly what is displayed and ref is what produced it,
- * errors stay bounded (quantization error + tol) instead of accumulating.
+ * errors stay bounded (quantization error + tol + lossy tolerance) instead of
+ * accumulating: a lossy substitution on an unchanged pixel must be within the
+ * tolerance of the source too (lzw.h).
  *
- * One frame is held back (the pending frame) so that frames with no change can add
- * their delay to it. libimagequant and giflib errors are translated here (TG_EENCODE or
- * TG_ENOMEM, with the library's text); write(2) failures become TG_EIO.
+ * The first frame's palette is the global colour table; every palette carries one
+ * transparent entry. One frame is held back (the pending frame) so that frames with
+ * no change can add their delay to it; the header (which needs the global palette) is
+ * written with the first frame. libimagequant and giflib errors are translated here
+ * (TG_EENCODE or TG_ENOMEM, with the library's text); write(2) failures become TG_EIO.
  */
 #include "render/gif.h"
 
 #include <errno.h>
 #include <gif_lib.h>
 #include <libimagequant.h>
+#include <limits.h>
 #include <omp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "render/lzw.h"
 
 #define TG_GIF_MAX_SIDE  4096
 #define TG_GIF_MAX_DELAY 65535
 #define TG_GIF_MIN_DELAY 2 /* browsers turn 0-1 cs into 10 cs */
 #define TG_GIF_OUTBUF    65536
+#define TG_GIF_CACHE     32768 /* nearest-colour cache entries per palette (power of 2) */
+#define TG_GIF_SAMPLE    3     /* a palette's error is estimated on every 3rd changed pixel */
 
-/* A quantized frame waiting to be written. */
+/* A palette with what the nearest-colour search needs. */
+typedef struct tg_gif_pal {
+    int n;           /* entries, the transparent one included (2..256) */
+    int transparent; /* index of the transparent entry (every palette has one) */
+    uint8_t rgb[256 * 3];
+    int nsorted;                 /* opaque entries ... */
+    uint8_t sorted[256];         /* ... ordered by green */
+    uint8_t sg[256];             /* their green */
+    uint32_t ckey[TG_GIF_CACHE]; /* colour + 1, 0 = empty */
+    uint8_t cidx[TG_GIF_CACHE];
+    double base_err; /* mean error on the frame it was made for */
+} tg_gif_pal;
+
+/* A compressed frame waiting to be written. */
 typedef struct tg_gif_frame {
     int x, y, w, h;
-    int ncolors;
-    int transparent; /* palette index, or NO_TRANSPARENT_COLOR */
+    int transparent; /* GCB transparent index, or NO_TRANSPARENT_COLOR */
+    bool global;     /* no local colour table */
+    int ncolors;     /* local table size */
     long delay_cs;   /* sum of the delays of the input frames it stands for */
     GifColorType pal[256];
-    uint8_t *idx; /* w*h palette indices (the buffer holds width*height) */
+    uint8_t *data; /* LZW sub-blocks (lzw.h) */
+    size_t len, cap;
 } tg_gif_frame;
 
 struct tg_gif {
     int width, height;
+    int quality;
+    int palette_mode;
     int tol;      /* per-channel difference still counted as "unchanged" */
-    float dither; /* libimagequant dithering level, 0..1 */
-    int fd;       /* borrowed */
+    int lossy;    /* LZW tolerance (tg_lzw_dist units), 0 = exact */
+    double reuse; /* a palette is reused while its error <= base * (1 + reuse) + reuse */
+    int loop_count;
+    int fd; /* borrowed */
     GifFileType *gf;
     liq_attr *attr;
-    uint8_t *canvas; /* RGBA a viewer shows after the frames so far */
-    uint8_t *ref;    /* RGBA source value of each pixel when it was last written */
-    uint8_t *crop;   /* scratch: the cropped frame handed to libimagequant */
+    tg_lzw *lzw;
+    uint8_t *canvas;            /* RGBA a viewer shows after the frames so far */
+    uint8_t *ref;               /* RGBA source value of each pixel when it was last written */
+    uint8_t *crop;              /* scratch, box-sized RGBA: the frame handed to libimagequant */
+    uint8_t *src;               /* scratch, box-sized RGBA: the source */
+    uint8_t *bg;                /* scratch, box-sized RGBA: the canvas */
+    uint8_t *idx;               /* scratch, box-sized: exact palette indices */
+    uint8_t *shown;             /* scratch, box-sized: the indices a decoder shows */
+    tg_gif_pal *global, *local; /* local: the last palette made after the first frame */
+    bool have_local;
+    bool header_done;
     tg_gif_frame pend;
     bool pending;
     long frames_in; /* accepted tg_gif_add calls */
@@ -66,36 +107,71 @@ struct tg_gif {
 
 /* ---- quality → parameters ----
  *
- *   quality   tol   dither   liq speed   liq max quality   colours
- *     100      0     1.0        6             100           256
- *      90      3     0.5        6              95           256
- *      60      7     0.29       6              80           256
- *      50      8     0.21       6              75           128
- *      20     14     0          8              60            64
- *       1     17     0          8              50            64
+ *   quality   tol   lossy LZW e   liq max quality   liq speed   colours   reuse
+ *     100      0        0              100              6          256      0.10
+ *      90      3        3               95              6          256      0.30
+ *      95      1        0 (exact)       97              6          256      0.20
+ *      70      6        5               85              6          256      0.70
+ *      50      8        5               65              6          128      1.10
+ *      30     10        5               45              8           64      1.50
+ *       1     14       15               30              8           64      2.08
+ * (linear in between; lossy LZW tolerance = e*e in tg_lzw_dist units)
  *
- * Tuned with bench/encoders.sh against gifski 1.7.1 (bench/RESULTS.md): full
- * dithering at 90 made a pan's frames differ everywhere (2 % of pixels left
- * transparent on the baboon clip) — half the dither gave smaller *and* better
- * GIFs (building 4.84 → 4.51 MB, SSIM .9820 → .9830; baboon SSIM .938 → .948); a
- * tolerance growing to 17 gave the low settings a size range near gifski's curve,
- * and 128/64 colours below 60/40 put them ahead of it (baboon q30: 2.9 MB at SSIM
- * .874 where gifski has .844 at that size).
+ * tol: inter-frame "unchanged" tolerance. reuse: how much worse than on its own
+ * frame a palette may map a later frame before a new one is made. Tuned with
+ * bench/encoders.sh's clips against gifski 1.7.1 (bench/RESULTS.md): the size range
+ * is best covered by libimagequant's quality (fewer colours: shorter LZW codes);
+ * above quality 30, lossy LZW beyond e = 5 and tolerances beyond 10 lost more SSIM
+ * per byte saved than gifski does; below 30 they grow to reach smaller files. Dithering is off: on
+ * both clips every dithering level tried (libimagequant's 0.25-1.0, an ordered Bayer remap) gave
+ * larger *and* worse GIFs than nearest-colour mapping (building q100: 5.24 MB / SSIM .983
+ * dithered, 4.76 MB / .987 not), and undithered nearest colours cannot crawl.
  *
- * The liq minimum quality is 0, so quantization never fails for being too poor.
- * Lower quality: fewer colours, less dither noise (which LZW compresses badly) and
- * larger changes treated as "unchanged". */
+ * The liq minimum quality is 0, so quantization never fails for being too poor. */
+
+typedef struct q_point {
+    int q, tol, lossy_e, liq_max;
+} q_point;
+
+static const q_point q_table[] = {
+    {1, 14, 15, 30}, {30, 10, 5, 45}, {50, 8, 5, 65},   {70, 6, 5, 85},
+    {90, 3, 3, 95},  {95, 1, 0, 97},  {100, 0, 0, 100},
+};
+
+/* the table interpolated at q for the field at offset off */
+static int q_interp(int q, size_t off)
+{
+    size_t n = sizeof(q_table) / sizeof(q_table[0]);
+    for (size_t i = 1; i < n; i++) {
+        const q_point *a = &q_table[i - 1], *b = &q_table[i];
+        if (q <= b->q) {
+            int va = *(const int *)((const char *)a + off),
+                vb = *(const int *)((const char *)b + off);
+            return va + (vb - va) * (q - a->q) / (b->q - a->q);
+        }
+    }
+    return *(const int *)((const char *)&q_table[n - 1] + off);
+}
 
 static int q_tolerance(int q)
 {
-    return q >= 90 ? (100 - q) / 3 : 3 + (90 - q) * 14 / 89;
+    return q_interp(q, offsetof(q_point, tol));
 }
 
-static float q_dither(int q)
+static int q_lossy(int q)
 {
-    if (q >= 90)
-        return 0.5f + (float)(q - 90) / 20.0f;
-    return q <= 20 ? 0.0f : 0.5f * (float)(q - 20) / 70.0f;
+    int e = q_interp(q, offsetof(q_point, lossy_e));
+    return e * e;
+}
+
+static int q_liq_max(int q)
+{
+    return q_interp(q, offsetof(q_point, liq_max));
+}
+
+static double q_reuse(int q)
+{
+    return 0.1 + (100 - q) * 0.02;
 }
 
 /* speed 6 measured -0.1 dB against speed 4 on natural video at 0.75x the time;
@@ -105,15 +181,10 @@ static int q_speed(int q)
     return q >= 50 ? 6 : 8;
 }
 
-/* fewer colours at low quality: shorter LZW codes (gifski's low settings do this) */
+/* a cap on colours at low quality (libimagequant's quality usually picks fewer) */
 static int q_colors(int q)
 {
     return q >= 60 ? 256 : q >= 40 ? 128 : 64;
-}
-
-static int q_liq_max(int q)
-{
-    return 50 + q / 2;
 }
 
 /* ---- error translation ---- */
@@ -220,6 +291,114 @@ static int gif_write(GifFileType *gf, const GifByteType *buf, int len)
     return len;
 }
 
+/* ---- palettes: nearest colour ---- */
+
+/* Prepare the search structures after rgb/n/transparent are set. */
+static void pal_index(tg_gif_pal *P)
+{
+    int m = 0;
+    for (int i = 0; i < P->n; i++) {
+        if (i == P->transparent)
+            continue;
+        /* insertion by green, ties by index: deterministic */
+        uint8_t gi = P->rgb[3 * i + 1];
+        int j = m++;
+        while (j > 0 && P->sg[j - 1] > gi) {
+            P->sg[j] = P->sg[j - 1];
+            P->sorted[j] = P->sorted[j - 1];
+            j--;
+        }
+        P->sg[j] = gi;
+        P->sorted[j] = (uint8_t)i;
+    }
+    P->nsorted = m;
+    memset(P->ckey, 0, sizeof(P->ckey));
+}
+
+static inline int wdist(const uint8_t *a, const uint8_t *b)
+{
+    int r = a[0] - b[0], g = a[1] - b[1], bl = a[2] - b[2];
+    return 3 * r * r + 4 * g * g + 2 * bl * bl;
+}
+
+/* The opaque entry closest to c (tg_lzw_dist's metric, times 9 in *d9). */
+static int pal_nearest(tg_gif_pal *P, const uint8_t *c, int *d9)
+{
+    uint32_t key = ((uint32_t)c[0] << 16 | (uint32_t)c[1] << 8 | c[2]) + 1;
+    uint32_t h = (key * 2654435761u) >> 17 & (TG_GIF_CACHE - 1);
+    if (P->ckey[h] == key) {
+        int k = P->cidx[h];
+        *d9 = wdist(c, P->rgb + 3 * k);
+        return k;
+    }
+    int g = c[1], lo = 0, hi = P->nsorted;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (P->sg[mid] < g)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int best = INT_MAX, bi = P->nsorted ? P->sorted[0] : 0;
+    for (int up = lo, dn = lo - 1; up < P->nsorted || dn >= 0;) {
+        if (up < P->nsorted) {
+            int dg = P->sg[up] - g;
+            if (4 * dg * dg >= best) {
+                up = P->nsorted;
+            } else {
+                int k = P->sorted[up++];
+                int d = wdist(c, P->rgb + 3 * k);
+                if (d < best || (d == best && k < bi))
+                    best = d, bi = k;
+            }
+        }
+        if (dn >= 0) {
+            int dg = g - P->sg[dn];
+            if (4 * dg * dg >= best) {
+                dn = -1;
+            } else {
+                int k = P->sorted[dn--];
+                int d = wdist(c, P->rgb + 3 * k);
+                if (d < best || (d == best && k < bi))
+                    best = d, bi = k;
+            }
+        }
+    }
+    P->ckey[h] = key;
+    P->cidx[h] = (uint8_t)bi;
+    *d9 = best;
+    return bi;
+}
+
+/* Mean error (tg_lzw_dist units) of the changed pixels (crop alpha 255) of an n-pixel
+ * box mapped to P, on every TG_GIF_SAMPLE-th of them. */
+static double pal_error(tg_gif_pal *P, const uint8_t *crop, size_t n)
+{
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t p = 0; p < n; p += TG_GIF_SAMPLE) {
+        if (crop[4 * p + 3] == 0)
+            continue;
+        int d9;
+        pal_nearest(P, crop + 4 * p, &d9);
+        sum += d9;
+        cnt++;
+    }
+    return cnt ? sum / 9.0 / (double)cnt : 0.0;
+}
+
+/* Map the crop (box-sized) to P: changed pixels to the nearest colour, unchanged ones
+ * to P's transparent index. No dithering: a pixel that does not change gets the same
+ * index in every frame (no "crawl"). */
+static void pal_remap(const tg_gif *g, tg_gif_pal *P, size_t npx, uint8_t *idx)
+{
+    const uint8_t *s = g->crop;
+    for (size_t p = 0; p < npx; p++, s += 4) {
+        int d9;
+        idx[p] = s[3] == 0 ? (uint8_t)P->transparent : (uint8_t)pal_nearest(P, s, &d9);
+    }
+}
+
 /* ---- frames ---- */
 
 static int put_loop_ext(tg_ctx *ctx, tg_gif *g, int loop_count)
@@ -234,11 +413,46 @@ static int put_loop_ext(tg_ctx *ctx, tg_gif *g, int loop_count)
     return 0;
 }
 
+static ColorMapObject *make_map(tg_ctx *ctx, const GifColorType *pal, int n)
+{
+    /* giflib wants a power-of-two map; the unused tail of pal is zero */
+    ColorMapObject *cmap = GifMakeMapObject(1 << GifBitSize(n), pal);
+    if (!cmap)
+        tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a colour map");
+    return cmap;
+}
+
+static void to_gif_colors(const tg_gif_pal *P, GifColorType *out)
+{
+    memset(out, 0, 256 * sizeof(*out));
+    for (int i = 0; i < P->n; i++)
+        out[i] = (GifColorType){P->rgb[3 * i], P->rgb[3 * i + 1], P->rgb[3 * i + 2]};
+}
+
+/* Screen descriptor with the global colour table, then the loop extension. */
+static int put_header(tg_ctx *ctx, tg_gif *g)
+{
+    GifColorType pal[256];
+    to_gif_colors(g->global, pal);
+    ColorMapObject *cmap = make_map(ctx, pal, g->global->n);
+    if (!cmap)
+        return TG_ENOMEM;
+    int ok = EGifPutScreenDesc(g->gf, g->width, g->height, 8, 0, cmap);
+    GifFreeMapObject(cmap);
+    if (ok == GIF_ERROR)
+        return fail_gif(ctx, g, "writing the screen descriptor");
+    g->header_done = true;
+    return put_loop_ext(ctx, g, g->loop_count);
+}
+
 static int flush_pending(tg_ctx *ctx, tg_gif *g)
 {
     tg_gif_frame *f = &g->pend;
     if (!g->pending)
         return 0;
+    int rc;
+    if (!g->header_done && (rc = put_header(ctx, g)) < 0)
+        return rc;
     long d = f->delay_cs;
     GraphicsControlBlock gcb = {
         .DisposalMode = DISPOSE_DO_NOT,
@@ -250,17 +464,47 @@ static int flush_pending(tg_ctx *ctx, tg_gif *g)
     size_t n = EGifGCBToExtension(&gcb, ext);
     if (EGifPutExtension(g->gf, GRAPHICS_EXT_FUNC_CODE, n, ext) == GIF_ERROR)
         return fail_gif(ctx, g, "writing a graphics control extension");
-    /* giflib wants a power-of-two map; the unused tail of pal is zero */
-    ColorMapObject *cmap = GifMakeMapObject(1 << GifBitSize(f->ncolors), f->pal);
-    if (!cmap)
-        return tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a colour map");
+    ColorMapObject *cmap = NULL;
+    if (!f->global && !(cmap = make_map(ctx, f->pal, f->ncolors)))
+        return TG_ENOMEM;
+    /* giflib 5.2 drops (leaks) the previous frame's local map when this one has none */
+    if (!cmap && g->gf->Image.ColorMap) {
+        GifFreeMapObject(g->gf->Image.ColorMap);
+        g->gf->Image.ColorMap = NULL;
+    }
+    /* writes the LZW minimum code size: max(2, bits of the map in use) */
     int ok = EGifPutImageDesc(g->gf, f->x, f->y, f->w, f->h, false, cmap);
     GifFreeMapObject(cmap);
     if (ok == GIF_ERROR)
         return fail_gif(ctx, g, "writing an image descriptor");
-    if (EGifPutLine(g->gf, f->idx, f->w * f->h) == GIF_ERROR)
+    for (size_t i = 0; i < f->len; i += (size_t)f->data[i] + 1)
+        if (EGifPutCodeNext(g->gf, f->data + i) == GIF_ERROR)
+            return fail_gif(ctx, g, "writing image data");
+    if (EGifPutCodeNext(g->gf, NULL) == GIF_ERROR)
         return fail_gif(ctx, g, "writing image data");
     g->pending = false;
+    return 0;
+}
+
+/* Compress n indices into the pending frame's data. */
+static int compress(tg_ctx *ctx, tg_gif *g, const uint8_t *idx, size_t n, int ncolors,
+                    const tg_lzw_lossy *lossy, uint8_t *shown)
+{
+    tg_gif_frame *f = &g->pend;
+    int bits = GifBitSize(ncolors);
+    const uint8_t *data;
+    size_t len;
+    if (tg_lzw_encode(g->lzw, idx, n, bits < 2 ? 2 : bits, lossy, shown, &data, &len) < 0)
+        return tg_fail(ctx, TG_ENOMEM, "gif: out of memory compressing a frame");
+    if (len > f->cap) {
+        uint8_t *p = realloc(f->data, len);
+        if (!p)
+            return tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a compressed frame");
+        f->data = p;
+        f->cap = len;
+    }
+    memcpy(f->data, data, len);
+    f->len = len;
     return 0;
 }
 
@@ -309,13 +553,15 @@ static bool find_changes(const tg_gif *g, const uint8_t *rgba, tg_rect *box)
     return true;
 }
 
-/* Quantize g->crop (box-sized) into the pending frame's indices and palette. */
-static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box)
+/* A new palette for g->crop (box-sized) from libimagequant, and the crop remapped to it
+ * (undithered) into g->idx. Every palette gets one transparent entry
+ * (appended when the crop had no transparent pixel). */
+static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box, tg_gif_pal *P)
 {
-    tg_gif_frame *f = &g->pend;
     liq_result *res = NULL;
     liq_error e;
     int rc = 0;
+    size_t npx = (size_t)box->w * (size_t)box->h;
     liq_image *img = liq_image_create_rgba(g->attr, g->crop, box->w, box->h, 0);
     if (!img)
         return tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", box->w,
@@ -325,42 +571,44 @@ static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box)
         rc = fail_liq(ctx, e, "quantization");
         goto done;
     }
-    /* the dithering level belongs to the result: after quantize, before remap */
-    if ((e = liq_set_dithering_level(res, g->dither)) != LIQ_OK ||
-        (e = liq_write_remapped_image(res, img, f->idx, (size_t)box->w * (size_t)box->h)) !=
-            LIQ_OK) {
+    /* no dithering (see the quality table); the level belongs to the result */
+    if ((e = liq_set_dithering_level(res, 0.0f)) != LIQ_OK ||
+        (e = liq_write_remapped_image(res, img, g->idx, npx)) != LIQ_OK) {
         rc = fail_liq(ctx, e, "remapping");
         goto done;
     }
     /* only now: remapping refines the palette */
     const liq_palette *pal = liq_get_palette(res);
     int n = (int)pal->count;
-    if (n < 1 || n > 256) {
+    if (n < 1 || n > 255) {
         rc = tg_fail(ctx, TG_EENCODE, "gif: libimagequant returned %d colours", n);
         goto done;
     }
     /* Fold every (nearly) transparent entry into one transparent index. */
     uint8_t map[256];
     bool fold = false;
-    f->transparent = NO_TRANSPARENT_COLOR;
-    memset(f->pal, 0, sizeof(f->pal));
+    P->transparent = -1;
+    memset(P->rgb, 0, sizeof(P->rgb));
     for (int i = 0; i < n; i++) {
         liq_color c = pal->entries[i];
         map[i] = (uint8_t)i;
         if (c.a < 128) {
-            if (f->transparent == NO_TRANSPARENT_COLOR)
-                f->transparent = i;
+            if (P->transparent < 0)
+                P->transparent = i;
             else
                 fold = true;
-            map[i] = (uint8_t)f->transparent;
+            map[i] = (uint8_t)P->transparent;
         } else {
-            f->pal[i] = (GifColorType){c.r, c.g, c.b};
+            P->rgb[3 * i] = c.r, P->rgb[3 * i + 1] = c.g, P->rgb[3 * i + 2] = c.b;
         }
     }
     if (fold)
-        for (size_t i = 0; i < (size_t)box->w * (size_t)box->h; i++)
-            f->idx[i] = map[f->idx[i]];
-    f->ncolors = n;
+        for (size_t i = 0; i < npx; i++)
+            g->idx[i] = map[g->idx[i]];
+    P->n = n;
+    if (P->transparent < 0)
+        P->transparent = P->n++;
+    pal_index(P);
 done:
     if (res)
         liq_result_destroy(res);
@@ -368,13 +616,26 @@ done:
     return rc;
 }
 
+/* Can P stand for this crop? Its error may grow by the quality's reuse share. */
+static bool pal_fits(const tg_gif *g, tg_gif_pal *P, size_t npx)
+{
+    if (g->palette_mode == TG_GIF_PALETTE_SHARED)
+        return true;
+    if (g->palette_mode == TG_GIF_PALETTE_LOCAL)
+        return false;
+    double err = pal_error(P, g->crop, npx);
+    return err <= P->base_err * (1.0 + g->reuse) + g->reuse;
+}
+
 /* Encode the box of rgba into the pending frame and show it on the canvas. */
 static int encode_box(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, const tg_rect *box, bool first)
 {
-    size_t W = (size_t)g->width;
+    size_t W = (size_t)g->width, npx = (size_t)box->w * (size_t)box->h;
     for (int y = 0; y < box->h; y++) {
-        size_t src = (size_t)(box->y + y) * W + (size_t)box->x;
-        uint8_t *d = g->crop + (size_t)y * (size_t)box->w * 4;
+        size_t src = (size_t)(box->y + y) * W + (size_t)box->x, o = (size_t)y * (size_t)box->w * 4;
+        memcpy(g->src + o, rgba + 4 * src, (size_t)box->w * 4);
+        memcpy(g->bg + o, g->canvas + 4 * src, (size_t)box->w * 4);
+        uint8_t *d = g->crop + o;
         for (int x = 0; x < box->w; x++, d += 4) {
             const uint8_t *s = rgba + 4 * (src + (size_t)x);
             if (first || px_changed(g, rgba, src + (size_t)x)) {
@@ -384,21 +645,52 @@ static int encode_box(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, const tg_rect
             }
         }
     }
-    int rc = quantize(ctx, g, box);
-    if (rc < 0)
-        return rc;
     tg_gif_frame *f = &g->pend;
+    tg_gif_pal *P;
+    int rc;
+    if (first) {
+        P = g->global;
+        if ((rc = quantize(ctx, g, box, P)) < 0)
+            return rc;
+        P->base_err = pal_error(P, g->crop, npx);
+    } else if (pal_fits(g, g->global, npx)) {
+        P = g->global;
+        pal_remap(g, P, npx, g->idx);
+    } else if (g->have_local && pal_fits(g, g->local, npx)) {
+        P = g->local;
+        pal_remap(g, P, npx, g->idx);
+    } else {
+        P = g->local;
+        if ((rc = quantize(ctx, g, box, P)) < 0)
+            return rc;
+        P->base_err = pal_error(P, g->crop, npx);
+        g->have_local = true;
+    }
+    f->global = P == g->global;
+    f->ncolors = P->n;
+    to_gif_colors(P, f->pal);
+    f->transparent = first ? NO_TRANSPARENT_COLOR : P->transparent;
+    tg_lzw_lossy lossy = {
+        .tol = g->lossy,
+        .pal = P->rgb,
+        .transparent = first ? -1 : P->transparent,
+        .bg = g->bg,
+        .src = g->src,
+        .row = box->w,
+    };
+    if ((rc = compress(ctx, g, g->idx, npx, P->n, &lossy, g->shown)) < 0)
+        return rc;
     f->x = box->x, f->y = box->y, f->w = box->w, f->h = box->h;
     /* the canvas now shows what the viewer sees: written pixels change, transparent stay */
-    const uint8_t *k = f->idx;
+    const uint8_t *k = g->shown;
     for (int y = 0; y < box->h; y++) {
         size_t p = (size_t)(box->y + y) * W + (size_t)box->x;
         for (int x = 0; x < box->w; x++, p++, k++) {
-            if (*k == f->transparent)
+            if (*k == P->transparent && !first)
                 continue;
             uint8_t *c = g->canvas + 4 * p, *r = g->ref + 4 * p;
-            const uint8_t *s = rgba + 4 * p;
-            c[0] = f->pal[*k].Red, c[1] = f->pal[*k].Green, c[2] = f->pal[*k].Blue, c[3] = 255;
+            const uint8_t *s = rgba + 4 * p, *pc = P->rgb + 3 * *k;
+            c[0] = pc[0], c[1] = pc[1], c[2] = pc[2], c[3] = 255;
             r[0] = s[0], r[1] = s[1], r[2] = s[2], r[3] = 255;
         }
     }
@@ -417,11 +709,14 @@ static int extend_pending(tg_ctx *ctx, tg_gif *g, int delay_cs)
     int rc = flush_pending(ctx, g);
     if (rc < 0)
         return rc;
+    const uint8_t zero = 0;
     memset(f->pal, 0, sizeof(f->pal));
     f->x = f->y = 0, f->w = f->h = 1;
-    f->idx[0] = 0;
-    f->ncolors = 1;
+    f->global = false;
+    f->ncolors = 2;
     f->transparent = 0;
+    if ((rc = compress(ctx, g, &zero, 1, 2, NULL, NULL)) < 0)
+        return rc;
     f->delay_cs = delay_cs;
     g->pending = true;
     return 0;
@@ -459,6 +754,8 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
                        p->height, TG_GIF_MAX_SIDE);
     if (p->quality < 1 || p->quality > 100)
         return tg_fail(ctx, TG_EINVAL, "gif: quality %d is outside 1..100", p->quality);
+    if (p->palette < TG_GIF_PALETTE_AUTO || p->palette > TG_GIF_PALETTE_LOCAL)
+        return tg_fail(ctx, TG_EINVAL, "gif: unknown palette mode %d", p->palette);
     if (p->loop_count < 0 || p->loop_count > 65535)
         return tg_fail(ctx, TG_EINVAL, "gif: loop count %d is outside 0..65535 (0 = forever)",
                        p->loop_count);
@@ -472,13 +769,24 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
     g->width = p->width;
     g->height = p->height;
     g->tol = q_tolerance(p->quality);
-    g->dither = q_dither(p->quality);
+    g->lossy = q_lossy(p->quality);
+    g->reuse = q_reuse(p->quality);
+    g->quality = p->quality;
+    g->palette_mode = p->palette;
+    g->loop_count = p->loop_count;
     g->fd = fd;
     g->canvas = calloc(npix, 4);
     g->ref = calloc(npix, 4);
     g->crop = malloc(npix * 4);
-    g->pend.idx = malloc(npix);
-    if (!g->canvas || !g->ref || !g->crop || !g->pend.idx) {
+    g->src = malloc(npix * 4);
+    g->bg = malloc(npix * 4);
+    g->idx = malloc(npix);
+    g->shown = malloc(npix);
+    g->global = calloc(1, sizeof(*g->global));
+    g->local = calloc(1, sizeof(*g->local));
+    g->lzw = tg_lzw_new();
+    if (!g->canvas || !g->ref || !g->crop || !g->src || !g->bg || !g->idx || !g->shown ||
+        !g->global || !g->local || !g->lzw) {
         rc = tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d canvas", p->width, p->height);
         goto fail;
     }
@@ -492,7 +800,8 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         rc = tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;
     }
-    if ((e = liq_set_max_colors(g->attr, q_colors(p->quality))) != LIQ_OK ||
+    /* one entry stays free for the transparent index */
+    if ((e = liq_set_max_colors(g->attr, q_colors(p->quality) - 1)) != LIQ_OK ||
         (e = liq_set_speed(g->attr, q_speed(p->quality))) != LIQ_OK ||
         (e = liq_set_quality(g->attr, 0, q_liq_max(p->quality))) != LIQ_OK) {
         rc = fail_liq(ctx, e, "setup");
@@ -505,12 +814,7 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         goto fail;
     }
     EGifSetGifVersion(g->gf, true); /* else giflib writes a GIF87a header */
-    if (EGifPutScreenDesc(g->gf, p->width, p->height, 8, 0, NULL) == GIF_ERROR) {
-        rc = fail_gif(ctx, g, "writing the screen descriptor");
-        goto fail;
-    }
-    if ((rc = put_loop_ext(ctx, g, p->loop_count)) < 0)
-        goto fail;
+    /* the screen descriptor carries the first frame's palette: written with that frame */
     *out = g;
     return 0;
 fail:
@@ -575,7 +879,14 @@ void tg_gif_free(tg_gif **gp)
     free(g->canvas);
     free(g->ref);
     free(g->crop);
-    free(g->pend.idx);
+    free(g->src);
+    free(g->bg);
+    free(g->idx);
+    free(g->shown);
+    free(g->global);
+    free(g->local);
+    free(g->pend.data);
+    tg_lzw_free(&g->lzw);
     free(g);
     *gp = NULL;
 }

@@ -1,8 +1,11 @@
 /*
  * gif.h — the animated GIF encoder: RGBA frames in, a looping GIF89a out.
  *
- * Each frame gets its own local palette (libimagequant, up to 256 colours) and is
- * written with giflib. Frames after the first are compared with the *displayed
+ * Palettes come from libimagequant (up to 256 colours): the first frame's is the
+ * global colour table, later frames reuse it (or the last local palette) while the
+ * error stays small, else get their own. Pixels are packed by our LZW compressor
+ * (lzw.h; lossy below quality 95) and the file is written with giflib. Frames after
+ * the first are compared with the *displayed
  * canvas* (what a viewer shows so far); only the bounding box of the pixels that
  * changed is written, with the unchanged ones transparent (DISPOSE_DO_NOT). A frame
  * with no change is not written: its delay is added to the frame before it, which
@@ -22,11 +25,19 @@
 
 typedef struct tg_gif tg_gif;
 
+/* Palettes: AUTO (the default) makes a new palette only when neither the global one
+ * (the first frame's) nor the last one made fits the frame within the quality's error
+ * limit; SHARED maps every frame to the global palette (smallest, can band on clips
+ * whose colours change); LOCAL makes a new palette for every frame. */
+enum { TG_GIF_PALETTE_AUTO = 0, TG_GIF_PALETTE_SHARED, TG_GIF_PALETTE_LOCAL };
+
 typedef struct tg_gif_params {
     int width, height; /* canvas size, 1..4096 */
-    int quality;       /* 1..100: maps to libimagequant quality/speed, dithering level and the
-                          inter-frame tolerance */
+    int quality;       /* 1..100: maps to libimagequant quality/speed and colours, dithering,
+                          the inter-frame tolerance, the lossy LZW tolerance (exact at 95
+                          and above) and the palette reuse limit (see gif.c) */
     int loop_count;    /* 0 = loop forever; N (1..65535) = the NETSCAPE2.0 repeat count */
+    int palette;       /* TG_GIF_PALETTE_*: 0 = AUTO */
 } tg_gif_params;
 
 /* Start a GIF written to fd (borrowed: not closed by tg_gif_end). Output is buffered:

@@ -26,7 +26,8 @@ const tg_opt tg_render_opts[] = {
     {"fps", TG_OPT_DOUBLE, offsetof(tg_options, fps), 12, 1, 50, NULL,
      "frame rate of the animated thumbnail"},
     {"quality", TG_OPT_INT, offsetof(tg_options, quality), 90, 1, 100, NULL,
-     "encoding quality, 1..100 (palette, dithering, poster JPEG)"},
+     "encoding quality, 1..100: GIF colours, lossy LZW below 95, inter-frame tolerance; "
+     "WebP quality (100 = lossless); MP4 CRF; poster JPEG"},
     {"still-len", TG_OPT_DOUBLE, offsetof(tg_options, still_len), 0.6, 0.1, 5, NULL,
      "seconds per still in the slideshow style"},
     {"crossfade", TG_OPT_DOUBLE, offsetof(tg_options, crossfade), 0, 0, 1, NULL,

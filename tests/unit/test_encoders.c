@@ -11,7 +11,9 @@
  *         (+faststart); /usr/bin/ffmpeg decodes to RGBA for per-frame PSNR and colours.
  *
  * Both: quality vs size, parameter validation, finishing without frames, write errors,
- * determinism (two encodes give the same bytes).
+ * determinism (two encodes give the same bytes). Through the render stage's encoder
+ * driver (src/render/budget.c): WebP at quality 100 is lossless, and the GIF byte
+ * budget reaches the new low-quality rungs.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,6 +29,8 @@
 #include <webp/demux.h>
 
 #include "core/error.h"
+#include "render/budget.h"
+#include "render/frames.h"
 #include "render/mp4.h"
 #include "render/webp.h"
 #include "util.h"
@@ -591,6 +595,75 @@ static uint8_t *ffmpeg_decode(const char *path, int w, int h, int *frames)
     return b;
 }
 
+/* The render stage's driver: quality 100 makes a lossless WebP (exact pixels). */
+START_TEST(test_webp_quality_100_is_lossless)
+{
+    tg_frames fr = {.w = W, .h = H};
+    for (int i = 0; i < 6; i++) {
+        uint8_t *f = make_frame(gen_square, W, H, i);
+        ck_assert_int_eq(tg_frames_add(NULL, &fr, f, 8, 0), 0);
+        free(f);
+    }
+    char *path = tgt_tmp_path(".webp");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_output_report rep = {0};
+    tg_ctx *ctx = tg_ctx_new();
+    int rc = tg_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep);
+    ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
+    close(fd);
+    webp_dec d;
+    webp_decode(path, &d);
+    ck_assert_int_eq(d.frames, 6);
+    for (int i = 0; i < d.frames; i++) {
+        uint8_t *src = make_frame(gen_square, W, H, i);
+        for (size_t k = 0; k < (size_t)W * H; k++)
+            ck_assert_msg(memcmp(src + 4 * k, d.rgba[i] + 4 * k, 3) == 0,
+                          "frame %d pixel %zu differs", i, k);
+        free(src);
+    }
+    webp_dec_free(&d);
+    tg_ctx_free(&ctx);
+    tg_frames_free(&fr);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+/* GIF under a tight budget: the ladder's quality rungs (down to 10) come first. */
+START_TEST(test_gif_budget_low_rungs)
+{
+    tg_frames fr = {.w = W, .h = H};
+    for (int i = 0; i < 12; i++) {
+        uint8_t *f = make_frame(gen_gradient, W, H, i);
+        ck_assert_int_eq(tg_frames_add(NULL, &fr, f, 8, 0), 0);
+        free(f);
+    }
+    char *path = tgt_tmp_path(".gif");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_ctx *ctx = tg_ctx_new();
+    tg_output_report full = {0}, rep = {0};
+    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full), 0);
+    double budget = (double)full.bytes * 0.6;
+    int rc = tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep);
+    ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
+    close(fd);
+    ck_assert_int_le(rep.bytes, (long long)budget);
+    ck_assert_int_eq(tgt_file_size(path), rep.bytes);
+    fprintf(stderr, "gif budget %.0f of %lld bytes: quality %d, %.1f fps, %dx%d, %lld bytes\n",
+            budget, full.bytes, rep.quality, rep.fps, rep.width, rep.height, rep.bytes);
+    /* quality goes first: full frame rate, width and length are kept */
+    ck_assert_int_lt(rep.quality, 90);
+    ck_assert_double_eq_tol(rep.fps, 12.5, 1e-9);
+    ck_assert_int_eq(rep.width, W);
+    tg_ctx_free(&ctx);
+    tg_frames_free(&fr);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
 START_TEST(test_mp4_stream_layout_quality)
 {
     tg_mp4_params p = mparams(W, H, FPS, 90);
@@ -822,6 +895,8 @@ Suite *suite_encoders(void)
     tcase_add_test(w, test_webp_no_frames);
     tcase_add_test(w, test_webp_write_error);
     tcase_add_test(w, test_webp_deterministic);
+    tcase_add_test(w, test_webp_quality_100_is_lossless);
+    tcase_add_test(w, test_gif_budget_low_rungs);
     suite_add_tcase(s, w);
     TCase *m = tcase_create("mp4");
     tcase_add_checked_fixture(m, quiet_av, NULL);

@@ -4,7 +4,11 @@
  * browser, then checked: header, frame count, delays, loop count, picture quality per
  * frame, inter-frame cropping/transparency, delay merging of identical frames,
  * parameter validation, write errors, interrupted and short writes, determinism and
- * parallel encoders.
+ * parallel encoders. The LZW compressor (src/render/lzw.c) is tested on its own:
+ * exact round trips through giflib for every code size and across table resets,
+ * lossy output within its tolerance of the exact indices, and decoding by ffmpeg;
+ * then palette reuse (fewer bytes, no local tables, same picture) and temporal
+ * stability (static pixels never change).
  */
 #include <check.h>
 #include <errno.h>
@@ -22,6 +26,7 @@
 
 #include "core/error.h"
 #include "render/gif.h"
+#include "render/lzw.h"
 #include "util.h"
 
 Suite *suite_gif(void);
@@ -221,7 +226,7 @@ START_TEST(test_gradient_psnr)
     static const struct {
         int q;
         double min_db;
-    } cases[] = {{100, 30}, {90, 30}, {60, 30}, {10, 26}}; /* q10: 64 colours, no dither */
+    } cases[] = {{100, 30}, {90, 30}, {60, 30}, {10, 24}}; /* q10: 64 colours, lossy LZW */
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         tg_gif_params p = params(160, 120, cases[c].q);
         char *path = encode_file(&p, gen_gradient, 6, NULL);
@@ -373,8 +378,11 @@ START_TEST(test_bad_parameters)
     int fd = open("/dev/null", O_WRONLY);
     ck_assert_int_ge(fd, 0);
     static const tg_gif_params bad[] = {
-        {0, 10, 90, 0}, {10, 0, 90, 0},   {4097, 10, 90, 0}, {10, 4097, 90, 0},
-        {10, 10, 0, 0}, {10, 10, 101, 0}, {10, 10, 90, -1},  {10, 10, 90, 65536},
+        {0, 10, 90, 0, 0},    {10, 0, 90, 0, 0},
+        {4097, 10, 90, 0, 0}, {10, 4097, 90, 0, 0},
+        {10, 10, 0, 0, 0},    {10, 10, 101, 0, 0},
+        {10, 10, 90, -1, 0},  {10, 10, 90, 65536, 0},
+        {10, 10, 90, 0, -1},  {10, 10, 90, 0, TG_GIF_PALETTE_LOCAL + 1},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tg_ctx_clear(ctx);
@@ -522,21 +530,341 @@ static void gen_mixed(uint8_t *rgba, int w, int h, int i)
 
 START_TEST(test_deterministic)
 {
-    tg_gif_params p = params(120, 90, 75);
-    char *a = encode_file(&p, gen_mixed, 8, NULL), *b = encode_file(&p, gen_mixed, 8, NULL);
-    size_t la = 0, lb = 0;
-    char *da = tgt_read_file(a, &la), *db = tgt_read_file(b, &lb);
-    ck_assert_ptr_nonnull(da);
-    ck_assert_ptr_nonnull(db);
-    ck_assert_uint_gt(la, 100);
-    ck_assert_uint_eq(la, lb);
-    ck_assert_int_eq(memcmp(da, db, la), 0);
-    free(da);
-    free(db);
-    unlink(a);
-    unlink(b);
-    free(a);
-    free(b);
+    static const int qs[] = {75, 100, 5};
+    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
+        tg_gif_params p = params(120, 90, qs[q]);
+        char *a = encode_file(&p, gen_mixed, 8, NULL), *b = encode_file(&p, gen_mixed, 8, NULL);
+        size_t la = 0, lb = 0;
+        char *da = tgt_read_file(a, &la), *db = tgt_read_file(b, &lb);
+        ck_assert_ptr_nonnull(da);
+        ck_assert_ptr_nonnull(db);
+        ck_assert_uint_gt(la, 100);
+        ck_assert_uint_eq(la, lb);
+        ck_assert_int_eq(memcmp(da, db, la), 0);
+        free(da);
+        free(db);
+        unlink(a);
+        unlink(b);
+        free(a);
+        free(b);
+    }
+}
+END_TEST
+
+/* ---- the LZW compressor on its own ---- */
+
+/* A one-frame GIF around LZW data: global table of 1 << bits colours from pal. */
+static char *write_raw_gif(int w, int h, int bits, const uint8_t *pal, const uint8_t *data,
+                           size_t len)
+{
+    char *path = tgt_tmp_path(".gif");
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    const uint8_t lsd[7] = {(uint8_t)w,
+                            (uint8_t)(w >> 8),
+                            (uint8_t)h,
+                            (uint8_t)(h >> 8),
+                            (uint8_t)(0x80 | (bits - 1) << 4 | (bits - 1)),
+                            0,
+                            0};
+    const uint8_t desc[10] = {
+        0x2c, 0, 0, 0, 0, (uint8_t)w, (uint8_t)(w >> 8), (uint8_t)h, (uint8_t)(h >> 8), 0};
+    const uint8_t mcs = (uint8_t)(bits < 2 ? 2 : bits), end[2] = {0, 0x3b};
+    ck_assert_int_eq(fwrite("GIF89a", 1, 6, f), 6);
+    ck_assert_int_eq(fwrite(lsd, 1, 7, f), 7);
+    ck_assert_int_eq(fwrite(pal, 3, (size_t)1 << bits, f), (size_t)1 << bits);
+    ck_assert_int_eq(fwrite(desc, 1, 10, f), 10);
+    ck_assert_int_eq(fwrite(&mcs, 1, 1, f), 1);
+    ck_assert_int_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fwrite(end, 1, 2, f), 2);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* The indices of a one-frame GIF, decoded by giflib (caller frees). */
+static uint8_t *giflib_indices(const char *path, int w, int h)
+{
+    int err = 0;
+    GifFileType *gf = DGifOpenFileName(path, &err);
+    ck_assert_msg(gf != NULL, "DGifOpenFileName: %d", err);
+    ck_assert_msg(DGifSlurp(gf) == GIF_OK, "DGifSlurp: %s", GifErrorString(gf->Error));
+    ck_assert_int_eq(gf->ImageCount, 1);
+    ck_assert_int_eq(gf->SavedImages[0].ImageDesc.Width, w);
+    ck_assert_int_eq(gf->SavedImages[0].ImageDesc.Height, h);
+    uint8_t *out = malloc((size_t)w * (size_t)h);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, gf->SavedImages[0].RasterBits, (size_t)w * (size_t)h);
+    DGifCloseFile(gf, &err);
+    return out;
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+START_TEST(test_lzw_exact_roundtrip)
+{
+    enum { W = 300, H = 200 }; /* 60,000 random pixels: several table resets */
+    uint8_t pal[256 * 3];
+    for (int i = 0; i < 256; i++)
+        pal[3 * i] = (uint8_t)i, pal[3 * i + 1] = (uint8_t)(i * 7), pal[3 * i + 2] = (uint8_t)~i;
+    uint8_t *idx = malloc(W * H), *shown = malloc(W * H);
+    tg_lzw *z = tg_lzw_new();
+    ck_assert_ptr_nonnull(z);
+    for (int bits = 1; bits <= 8; bits++) {
+        for (int pattern = 0; pattern < 3; pattern++) {
+            uint32_t seed = 99u + (uint32_t)bits;
+            for (size_t i = 0; i < W * H; i++) {
+                uint32_t r = lcg(&seed);
+                idx[i] = (uint8_t)(pattern == 0   ? r % (1u << bits)        /* noise */
+                                   : pattern == 1 ? (i / 37) % (1u << bits) /* runs */
+                                                  : (r % 5 ? i / 500 : r) % (1u << bits));
+            }
+            const uint8_t *data;
+            size_t len;
+            int mb = bits < 2 ? 2 : bits;
+            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, mb, NULL, shown, &data, &len), 0);
+            ck_assert_int_eq(memcmp(idx, shown, W * H), 0);
+            for (size_t i = 0; i < len; i += (size_t)data[i] + 1)
+                ck_assert_msg(data[i] >= 1 && i + data[i] < len, "bad sub-block at %zu", i);
+            char *path = write_raw_gif(W, H, bits, pal, data, len);
+            uint8_t *dec = giflib_indices(path, W, H);
+            for (size_t i = 0; i < W * H; i++)
+                ck_assert_msg(dec[i] == idx[i], "bits %d pattern %d pixel %zu: %u, expected %u",
+                              bits, pattern, i, dec[i], idx[i]);
+            free(dec);
+            unlink(path);
+            free(path);
+        }
+    }
+    /* a single pixel, and bad arguments */
+    const uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(tg_lzw_encode(z, idx, 1, 2, NULL, NULL, &data, &len), 0);
+    ck_assert_int_eq(tg_lzw_encode(z, idx, 0, 2, NULL, NULL, &data, &len), -1);
+    ck_assert_int_eq(tg_lzw_encode(z, idx, 10, 1, NULL, NULL, &data, &len), -1);
+    ck_assert_int_eq(tg_lzw_encode(z, idx, 10, 9, NULL, NULL, &data, &len), -1);
+    tg_lzw_free(&z);
+    ck_assert_ptr_null(z);
+    tg_lzw_free(&z);
+    free(idx);
+    free(shown);
+}
+END_TEST
+
+START_TEST(test_lzw_lossy_within_tolerance)
+{
+    enum { W = 240, H = 160, T = 255 };
+    uint8_t pal[256 * 3], *idx = malloc(W * H), *shown = malloc(W * H);
+    uint8_t *bg = malloc(W * H * 4), *src = malloc(W * H * 4);
+    for (int i = 0; i < 256; i++) /* a ramp: neighbours are a few levels apart */
+        pal[3 * i] = (uint8_t)i, pal[3 * i + 1] = (uint8_t)(i / 2 + 40),
+                pal[3 * i + 2] = (uint8_t)(255 - i);
+    uint32_t seed = 7;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            size_t p = (size_t)y * W + (size_t)x;
+            int v = (x + y / 2) % 250 + (int)(lcg(&seed) % 5);      /* gradient + grain */
+            idx[p] = (uint8_t)(x % 60 < 12 && y % 40 < 10 ? T : v); /* some transparent holes */
+            for (int c = 0; c < 3; c++) {
+                bg[4 * p + (size_t)c] = pal[3 * (v + 2 < 255 ? v + 2 : v) + (size_t)c];
+                src[4 * p + (size_t)c] = pal[3 * v + (size_t)c];
+            }
+            bg[4 * p + 3] = src[4 * p + 3] = 255;
+        }
+    tg_lzw *z = tg_lzw_new();
+    ck_assert_ptr_nonnull(z);
+    const uint8_t *data;
+    size_t exact_len, len;
+    ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &exact_len), 0);
+    static const int tols[] = {4, 25, 100, 400};
+    size_t prev = exact_len;
+    for (size_t t = 0; t < sizeof(tols) / sizeof(tols[0]); t++) {
+        tg_lzw_lossy l = {
+            .tol = tols[t], .pal = pal, .transparent = T, .bg = bg, .src = src, .row = W};
+        ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, shown, &data, &len), 0);
+        ck_assert_msg(len < prev, "tol %d: %zu bytes, not fewer than %zu", tols[t], len, prev);
+        prev = len;
+        char *path = write_raw_gif(W, H, 8, pal, data, len);
+        uint8_t *dec = giflib_indices(path, W, H);
+        size_t changed = 0;
+        for (size_t p = 0; p < W * H; p++) {
+            ck_assert_msg(dec[p] == shown[p], "pixel %zu decodes to %u, shown says %u", p, dec[p],
+                          shown[p]);
+            const uint8_t *want = idx[p] == T ? bg + 4 * p : pal + 3 * idx[p];
+            const uint8_t *got = dec[p] == T ? bg + 4 * p : pal + 3 * dec[p];
+            int d = tg_lzw_dist(got, want);
+            ck_assert_msg(d <= tols[t], "tol %d pixel %zu: error %d", tols[t], p, d);
+            if (idx[p] == T && dec[p] != T)
+                ck_assert_int_le(tg_lzw_dist(got, src + 4 * p), tols[t]);
+            changed += dec[p] != idx[p];
+        }
+        ck_assert_uint_gt(changed, 0);
+        fprintf(stderr, "lzw lossy tol %d: %zu bytes (exact %zu), %.1f %% of pixels changed\n",
+                tols[t], len, exact_len, 100.0 * (double)changed / (W * H));
+        /* deterministic */
+        uint8_t *copy = malloc(len);
+        memcpy(copy, data, len);
+        size_t len2;
+        ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, NULL, &data, &len2), 0);
+        ck_assert_uint_eq(len, len2);
+        ck_assert_int_eq(memcmp(copy, data, len), 0);
+        free(copy);
+        free(dec);
+        unlink(path);
+        free(path);
+    }
+    tg_lzw_free(&z);
+    free(idx);
+    free(shown);
+    free(bg);
+    free(src);
+}
+END_TEST
+
+/* ffmpeg decodes our (lossy) GIFs too: all frames, no complaint. */
+START_TEST(test_ffmpeg_decodes)
+{
+    static const int qs[] = {100, 60, 1};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        tg_gif_params p = params(120, 90, qs[i]);
+        char *path = encode_file(&p, gen_mixed, 8, NULL);
+        char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f",
+                        "framecrc",        "-",        NULL};
+        tgt_run r;
+        ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+        ck_assert_msg(r.status == 0 && r.err[0] == '\0', "q%d: ffmpeg status %d: %s", qs[i],
+                      r.status, r.err);
+        int frames = 0;
+        for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+            frames += *l != '#' && *l != '\n';
+        ck_assert_msg(frames == 8, "q%d: ffmpeg decoded %d frames, expected 8", qs[i], frames);
+        tgt_run_free(&r);
+        /* and giflib: the picture stays above a floor even at quality 1 */
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, 8);
+        check_psnr(&d, gen_mixed, qs[i] >= 60 ? 22 : 17);
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+    }
+}
+END_TEST
+
+/* ---- palettes and temporal stability ---- */
+
+static int local_maps(const char *path, int *frames)
+{
+    int err = 0, n = 0;
+    GifFileType *gf = DGifOpenFileName(path, &err);
+    ck_assert_ptr_nonnull(gf);
+    ck_assert_int_eq(DGifSlurp(gf), GIF_OK);
+    ck_assert_ptr_nonnull(gf->SColorMap);
+    for (int i = 0; i < gf->ImageCount; i++)
+        n += gf->SavedImages[i].ImageDesc.ColorMap != NULL;
+    *frames = gf->ImageCount;
+    DGifCloseFile(gf, &err);
+    return n;
+}
+
+/* A still photo-like picture with a slow drift: the first palette fits every frame. */
+static void gen_drift(uint8_t *rgba, int w, int h, int i)
+{
+    gen_gradient(rgba, w, h, 0);
+    for (size_t k = 0; k < (size_t)w * (size_t)h; k++)
+        rgba[4 * k] = clamp8(rgba[4 * k] + 6.0 * sin(i * 0.7 + (double)(k % (size_t)w) / 30.0));
+}
+
+START_TEST(test_palette_reuse)
+{
+    enum { W = 160, H = 120, N = 8 };
+    long bytes[3];
+    double worst[3];
+    int nlocal[3];
+    for (int mode = TG_GIF_PALETTE_AUTO; mode <= TG_GIF_PALETTE_LOCAL; mode++) {
+        tg_gif_params p = params(W, H, 90);
+        p.palette = mode;
+        char *path = encode_file(&p, gen_drift, N, NULL);
+        bytes[mode] = tgt_file_size(path);
+        int frames;
+        nlocal[mode] = local_maps(path, &frames);
+        ck_assert_int_eq(frames, N);
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, N);
+        worst[mode] = 99;
+        for (int i = 0; i < N; i++) {
+            uint8_t *src = make_frame(gen_drift, W, H, i);
+            double db = tgt_psnr_rgba(src, d.rgba[i], W, H);
+            worst[mode] = db < worst[mode] ? db : worst[mode];
+            free(src);
+        }
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+        fprintf(stderr, "palette mode %d: %ld bytes, %d local tables, worst %.2f dB\n", mode,
+                bytes[mode], nlocal[mode], worst[mode]);
+    }
+    /* auto: mostly the global table; shared: only it; local: one table per later frame */
+    ck_assert_int_le(nlocal[TG_GIF_PALETTE_AUTO], N / 4);
+    ck_assert_int_eq(nlocal[TG_GIF_PALETTE_SHARED], 0);
+    ck_assert_int_eq(nlocal[TG_GIF_PALETTE_LOCAL], N - 1);
+    ck_assert_msg(bytes[TG_GIF_PALETTE_AUTO] < bytes[TG_GIF_PALETTE_LOCAL] * 9 / 10 &&
+                      bytes[TG_GIF_PALETTE_SHARED] <= bytes[TG_GIF_PALETTE_AUTO],
+                  "reuse %ld bytes, shared %ld, local %ld", bytes[TG_GIF_PALETTE_AUTO],
+                  bytes[TG_GIF_PALETTE_SHARED], bytes[TG_GIF_PALETTE_LOCAL]);
+    /* the displayed result stays as good (within 1.5 dB of per-frame palettes) */
+    ck_assert_double_ge(worst[TG_GIF_PALETTE_AUTO], 32);
+    ck_assert_double_ge(worst[TG_GIF_PALETTE_AUTO], worst[TG_GIF_PALETTE_LOCAL] - 1.5);
+    ck_assert_double_ge(worst[TG_GIF_PALETTE_SHARED], 30);
+
+    /* a frame whose colours the global palette lacks gets its own table */
+    tg_gif_params p = params(W, H, 90);
+    char *path = encode_file(&p, gen_square, 4, NULL); /* the red square is new in frame 1.. */
+    int frames;
+    ck_assert_int_ge(local_maps(path, &frames), 1);
+    tgt_gif d;
+    load(path, &d);
+    check_psnr(&d, gen_square, 28);
+    tgt_gif_free(&d);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
+/* Pixels the moving square never touches never change on screen: no dither crawl. */
+START_TEST(test_static_areas_stable)
+{
+    enum { W = 200, H = 150, N = 10 };
+    static const int qs[] = {100, 90, 50, 10};
+    for (size_t c = 0; c < sizeof(qs) / sizeof(qs[0]); c++) {
+        tg_gif_params p = params(W, H, qs[c]);
+        char *path = encode_file(&p, gen_square, N, NULL);
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, N);
+        long moved = 0;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                bool path_px = false;
+                for (int i = 0; i < N; i++) {
+                    int x0 = 10 + SQ_DX * i, y0 = 10 + SQ_DY * i;
+                    path_px |= x >= x0 - 2 && x < x0 + SQ + 2 && y >= y0 - 2 && y < y0 + SQ + 2;
+                }
+                if (path_px)
+                    continue;
+                size_t k = ((size_t)y * W + (size_t)x) * 4;
+                for (int i = 1; i < N; i++)
+                    moved += memcmp(d.rgba[i] + k, d.rgba[0] + k, 3) != 0;
+            }
+        ck_assert_msg(moved == 0, "q%d: %ld static pixel-frames changed", qs[c], moved);
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+    }
 }
 END_TEST
 
@@ -694,6 +1022,11 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_parallel_encoders);
     tcase_add_test(tc, test_pipe_with_signals);
+    tcase_add_test(tc, test_lzw_exact_roundtrip);
+    tcase_add_test(tc, test_lzw_lossy_within_tolerance);
+    tcase_add_test(tc, test_ffmpeg_decodes);
+    tcase_add_test(tc, test_palette_reuse);
+    tcase_add_test(tc, test_static_areas_stable);
     suite_add_tcase(s, tc);
     return s;
 }
