@@ -146,16 +146,38 @@ double tgt_psnr_rgba(const uint8_t *a, const uint8_t *b, int w, int h)
     return mse <= 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
 }
 
+/* argv = prefix..., then the NULL-terminated varargs (at most cap entries in all) */
+static int collect(char **argv, int n, int cap, const char *a0, va_list ap)
+{
+    for (const char *a = a0; a && n < cap - 1; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    argv[n] = NULL;
+    return n;
+}
+
 int tgt_thumbgen(tgt_run *r, const char *a0, ...)
 {
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)tgt_bin();
+    char *argv[40] = {(char *)tgt_bin()};
     va_list ap;
     va_start(ap, a0);
-    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
+    collect(argv, 1, 40, a0, ap);
     va_end(ap);
-    argv[n] = NULL;
     return tgt_run_cmd(r, argv);
+}
+
+int tgt_ffmpeg(const char *a0, ...)
+{
+    char *argv[40] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y"};
+    va_list ap;
+    va_start(ap, a0);
+    collect(argv, 5, 40, a0, ap);
+    va_end(ap);
+    tgt_run r;
+    if (tgt_run_cmd(&r, argv) != 0)
+        return -1;
+    int ok = r.status == 0;
+    if (!ok)
+        fprintf(stderr, "ffmpeg failed: %s\n", r.err);
+    tgt_run_free(&r);
+    return ok ? 0 : -1;
 }

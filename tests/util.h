@@ -24,8 +24,11 @@ typedef struct tgt_run {
 } tgt_run;
 /* Run argv[0] with argv (NULL-terminated), capturing stdout/stderr. */
 int tgt_run_cmd(tgt_run *r, char *const argv[]);
-/* Run the built thumbgen with the given arguments (NULL-terminated, at most 22). */
+/* Run the built thumbgen with the given arguments (NULL-terminated, at most 38). */
 int tgt_thumbgen(tgt_run *r, const char *a0, ...);
+/* Run `ffmpeg -nostdin -v error -y` with the given arguments (NULL-terminated, at most
+ * 34); 0 when it ran and succeeded, else -1 with its stderr on ours. */
+int tgt_ffmpeg(const char *a0, ...);
 void tgt_run_free(tgt_run *r);
 
 int tgt_file_exists(const char *path);

@@ -46,19 +46,7 @@ static double num(json_t *o, const char *k)
 }
 
 /* run thumbgen with up to 16 arguments; NULL-terminated varargs */
-static void thumbgen(tgt_run *r, const char *a0, ...)
-{
-    char *argv[24];
-    int n = 0;
-    argv[n++] = (char *)tgt_bin();
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    ck_assert_int_eq(tgt_run_cmd(r, argv), 0);
-}
+#define thumbgen(r, ...) ck_assert_int_eq(tgt_thumbgen(r, __VA_ARGS__), 0)
 
 static json_t *plan_of(const char *video, const char *extra1, const char *extra2)
 {
@@ -501,26 +489,9 @@ END_TEST
 static char *ffmpeg_make(const char *lavfi, const char *seconds)
 {
     char *out = tgt_tmp_path(".mp4");
-    char *argv[] = {"/usr/bin/ffmpeg",
-                    "-v",
-                    "error",
-                    "-y",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    (char *)lavfi,
-                    "-t",
-                    (char *)seconds,
-                    "-c:v",
-                    "libx264",
-                    "-pix_fmt",
-                    "yuv420p",
-                    out,
-                    NULL};
-    tgt_run r;
-    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
-    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
-    tgt_run_free(&r);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", lavfi, "-t", seconds, "-c:v", "libx264",
+                                "-pix_fmt", "yuv420p", out, NULL),
+                     0);
     return out;
 }
 

@@ -53,21 +53,8 @@ static void embed_picture(const char *path, float *v)
 static char *zoomed(const char *photo)
 {
     char *out = tgt_tmp_path(".png");
-    char *argv[] = {"/usr/bin/ffmpeg",
-                    "-nostdin",
-                    "-v",
-                    "error",
-                    "-y",
-                    "-i",
-                    (char *)photo,
-                    "-vf",
-                    "crop=iw*0.9:ih*0.9,scale=iw/0.9:ih/0.9",
-                    out,
-                    NULL};
-    tgt_run r;
-    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
-    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
-    tgt_run_free(&r);
+    ck_assert_int_eq(
+        tgt_ffmpeg("-i", photo, "-vf", "crop=iw*0.9:ih*0.9,scale=iw/0.9:ih/0.9", out, NULL), 0);
     return out;
 }
 

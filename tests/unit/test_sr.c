@@ -38,13 +38,8 @@ static uint8_t *load_rgb(const char *path, int w, int h)
 {
     char *raw = tgt_tmp_path(".rgb"), vf[64];
     snprintf(vf, sizeof(vf), w > 0 ? "scale=%d:%d:flags=area" : "null", w, h);
-    char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y",       "-i",
-                    (char *)path,      "-vf",      vf,   "-f",    "rawvideo", "-pix_fmt",
-                    "rgb24",           raw,        NULL};
-    tgt_run r;
-    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
-    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
-    tgt_run_free(&r);
+    ck_assert_int_eq(
+        tgt_ffmpeg("-i", path, "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", raw, NULL), 0);
     size_t len;
     uint8_t *px = (uint8_t *)tgt_read_file(raw, &len);
     ck_assert_ptr_nonnull(px);

@@ -3,7 +3,6 @@
  * of the render stage and of `thumbgen upscale`, end to end through the CLI.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +19,7 @@
 
 /* ---- helpers ---- */
 
-static int run_tg(tgt_run *r, const char *a0, ...)
-{
-    char *argv[40];
-    int n = 0;
-    argv[n++] = (char *)tgt_bin();
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 39; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    va_end(ap);
-    argv[n] = NULL;
-    return tgt_run_cmd(r, argv);
-}
+#define run_tg tgt_thumbgen
 
 /* Display size of an image or video through the library's own prober (coded: the
  * stored size, which may be odd; the display width is rounded to even). */
@@ -248,8 +235,9 @@ START_TEST(sharpen_stays_in_range)
                 for (int c = 0; c < 3; c++) {
                     uint8_t v = kind == 0   ? 0
                                 : kind == 1 ? 255
-                                : kind == 2 ? (((x / 2) + (y / 2)) & 1 ? 255 : 0) /* checkers */
-                                            : (uint8_t)((x * 73 + y * 151 + c * 29) * 2654435761u >> 24);
+                                : kind == 2
+                                    ? (((x / 2) + (y / 2)) & 1 ? 255 : 0) /* checkers */
+                                    : (uint8_t)((x * 73 + y * 151 + c * 29) * 2654435761u >> 24);
                     src[((size_t)y * w + x) * 3 + c] = v;
                 }
         for (int comp = 0; comp <= 1; comp++) {
@@ -406,8 +394,8 @@ START_TEST(cli_upscale_images)
     /* JPEG in, JPEG out, each method */
     write_image(jpg, img, w, h, 90);
     for (int m = 0; m < tg_upscale_method_count(); m++) {
-        run_tg(&r, "upscale", jpg, "-o", out, "--scale", "4", "--method",
-               tg_upscale_method_name(m), NULL);
+        run_tg(&r, "upscale", jpg, "-o", out, "--scale", "4", "--method", tg_upscale_method_name(m),
+               NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
         tgt_run_free(&r);
         media_size(out, &ow, &oh); /* the JPEG writer keeps even sides: 94x52 in */
@@ -560,9 +548,23 @@ START_TEST(hd_source_is_left_alone)
 {
     char *src = tgt_tmp_path(".mp4"), *a = tgt_tmp_path(".gif"), *b = tgt_tmp_path(".gif"),
          *pa = tgt_tmp_path(".png"), *pb = tgt_tmp_path(".png");
-    char *ff[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                  "testsrc2=s=1280x720:d=2:r=10", "-c:v", "libx264", "-preset", "ultrafast",
-                  "-pix_fmt", "yuv420p", src, NULL};
+    char *ff[] = {"/usr/bin/ffmpeg",
+                  "-nostdin",
+                  "-v",
+                  "error",
+                  "-y",
+                  "-f",
+                  "lavfi",
+                  "-i",
+                  "testsrc2=s=1280x720:d=2:r=10",
+                  "-c:v",
+                  "libx264",
+                  "-preset",
+                  "ultrafast",
+                  "-pix_fmt",
+                  "yuv420p",
+                  src,
+                  NULL};
     tgt_run r;
     ck_assert_int_eq(tgt_run_cmd(&r, ff), 0);
     ck_assert_msg(r.status == 0, "%s", r.err);
