@@ -106,11 +106,12 @@ static void usage(FILE *f, const char *cmd)
                    "  -q, --quiet         no progress bar\n");
     }
     if (!cmd)
-        fprintf(f, "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
-                   "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
-                   "                                  (one still image; see thumbgen upscale --help)\n"
-                   "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
-                   "usage: thumbgen --version | thumbgen COMMAND --help\n");
+        fprintf(f,
+                "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
+                "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
+                "                                  (one still image; see thumbgen upscale --help)\n"
+                "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
+                "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
 }
 
@@ -133,7 +134,9 @@ static int parse(int argc, char **argv, cli *c)
                         : !strcmp(c->cmd, "encode") ? "encode "
                                                     : "plan ";
     if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode"))
-        return usage_error(NULL, "unknown command '%s' (commands: make, plan, encode, embed, upscale, serve)", c->cmd);
+        return usage_error(
+            NULL, "unknown command '%s' (commands: make, plan, encode, embed, upscale, serve)",
+            c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -337,7 +340,7 @@ static int serve_main(int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
-static void progress_bar(void *user, const char *stage, double f);
+static int job_start(int quiet);
 
 static void upscale_usage(FILE *f)
 {
@@ -385,16 +388,9 @@ static int upscale_main(int argc, char **argv)
         return usage_error("upscale ", "upscale needs an IMAGE%s", "");
     if (!out)
         return usage_error("upscale ", "upscale needs -o OUT.png (or .jpg)%s", "");
-    g_ctx = tg_ctx_new();
-    if (!g_ctx)
+    int bar = job_start(quiet);
+    if (bar < 0)
         return 1;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int bar = !quiet && isatty(2);
-    if (bar)
-        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
     int rc = tg_upscale_file(g_ctx, in, out, scale, method);
     if (bar)
         fputc('\n', stderr);
@@ -425,6 +421,25 @@ static void progress_bar(void *user, const char *stage, double f)
     bar[w] = '\0';
     fprintf(stderr, "\r%-8s [%s] %3d%%", stage, bar, pct);
     fflush(stderr);
+}
+
+/* A command's job: the context in g_ctx, SIGINT/SIGTERM cancel it, a progress bar
+ * on a terminal unless quiet. Returns 1 with a bar, 0 without, -1 out of memory. */
+static int job_start(int quiet)
+{
+    g_ctx = tg_ctx_new();
+    if (!g_ctx) {
+        fprintf(stderr, "thumbgen: error: out of memory\n");
+        return -1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int bar = !quiet && isatty(2);
+    if (bar)
+        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
+    return bar;
 }
 
 static int fail(tg_ctx *ctx, int rc)
@@ -469,16 +484,9 @@ static int encode_run(cli *c)
         return usage_error("encode ", "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
     if (c->poster || c->plan_in || c->sheet)
         return usage_error("encode ", "encode takes no --poster, --sheet or --plan%s", "");
-    g_ctx = tg_ctx_new();
-    if (!g_ctx)
+    int bar = job_start(c->quiet);
+    if (bar < 0)
         return 1;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int bar = !c->quiet && isatty(2);
-    if (bar)
-        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
     tg_outputs out = {.gif = c->anim[0], .webp = c->anim[1], .mp4 = c->anim[2]};
     int rc = tg_render_files(g_ctx, c->inputs, c->n_inputs, &c->opt, &out);
     if (bar)
@@ -534,18 +542,9 @@ int main(int argc, char **argv)
     if (!strcmp(c.cmd, "plan") && (c.poster || c.plan_in))
         return usage_error(cmdsp, "%s takes no --poster or --plan", c.cmd);
 
-    g_ctx = tg_ctx_new();
-    if (!g_ctx) {
-        fprintf(stderr, "thumbgen: error: out of memory\n");
+    int bar = job_start(c.quiet);
+    if (bar < 0)
         return 1;
-    }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int bar = !c.quiet && isatty(2);
-    if (bar)
-        tg_ctx_set_progress(g_ctx, progress_bar, NULL);
 
     tg_plan *plan = NULL;
     char *json = NULL;
