@@ -72,7 +72,12 @@ enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
 enum tg_analysis { TG_ANALYSIS_AUTO = 0, TG_ANALYSIS_FULL = 1, TG_ANALYSIS_SPARSE = 2 };
 /* --upscale: off; auto = only the poster, only when the source is smaller than HD;
  * hd = 1280 wide (720 tall for portrait); fullhd = 1920 wide (1080 tall) */
-enum tg_upscale { TG_UPSCALE_OFF = 0, TG_UPSCALE_AUTO = 1, TG_UPSCALE_HD = 2, TG_UPSCALE_FULLHD = 3 };
+enum tg_upscale {
+    TG_UPSCALE_OFF = 0,
+    TG_UPSCALE_AUTO = 1,
+    TG_UPSCALE_HD = 2,
+    TG_UPSCALE_FULLHD = 3
+};
 enum tg_network { TG_CNN_NONE = 0, TG_CNN_MOBILENET_V2 = 1, TG_CNN_INCEPTION_V3 = 2 };
 /* off: ignore the nsfw score; soft: avoid a flagged moment when an alternative of
  * similar quality exists; strict: never show one */
@@ -89,12 +94,12 @@ typedef struct tg_options {
     int style;       /* enum tg_style */
     int safe;        /* enum tg_safe */
     /* render stage */
-    int width;        /* output width in pixels (height follows the aspect) */
-    double fps;       /* output frame rate */
-    int quality;      /* 1..100 */
-    double still_len; /* seconds per still in the slideshow style */
-    double crossfade; /* seconds of cross-fade between stills (0 = cut) */
-    double max_bytes; /* byte budget of each animated output (0 = none) */
+    int width;          /* output width in pixels (height follows the aspect) */
+    double fps;         /* output frame rate */
+    int quality;        /* 1..100 */
+    double still_len;   /* seconds per still in the slideshow style */
+    double crossfade;   /* seconds of cross-fade between stills (0 = cut) */
+    double max_bytes;   /* byte budget of each animated output (0 = none) */
     int upscale;        /* enum tg_upscale */
     int upscale_method; /* index into the upscale-method choices (src/upscale) */
     /* both */

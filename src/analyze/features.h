@@ -31,16 +31,16 @@
 
 /* Why a sample must not be shown (set by analyze/events.c). */
 enum tg_bad {
-    TG_BAD_BLACK = 1 << 0,    /* black or near-black frame */
-    TG_BAD_WHITE = 1 << 1,    /* blown-out white frame */
-    TG_BAD_UNIFORM = 1 << 2,  /* blank / near-uniform frame */
-    TG_BAD_BLUR = 1 << 3,     /* blurred */
-    TG_BAD_TEXT = 1 << 4,     /* title card or credits */
-    TG_BAD_FADE = 1 << 5,     /* inside a fade to or from black/white */
-    TG_BAD_DISSOLVE = 1 << 6, /* inside a cross-fade */
-    TG_BAD_FLASH = 1 << 7,    /* flash frame (and its neighbours) */
-    TG_BAD_CUT = 1 << 8,      /* within the guard distance of a cut */
-    TG_BAD_REPEAT = 1 << 9,   /* a shot that repeats earlier content (intro/outro) */
+    TG_BAD_BLACK = 1 << 0,     /* black or near-black frame */
+    TG_BAD_WHITE = 1 << 1,     /* blown-out white frame */
+    TG_BAD_UNIFORM = 1 << 2,   /* blank / near-uniform frame */
+    TG_BAD_BLUR = 1 << 3,      /* blurred */
+    TG_BAD_TEXT = 1 << 4,      /* title card or credits */
+    TG_BAD_FADE = 1 << 5,      /* inside a fade to or from black/white */
+    TG_BAD_DISSOLVE = 1 << 6,  /* inside a cross-fade */
+    TG_BAD_FLASH = 1 << 7,     /* flash frame (and its neighbours) */
+    TG_BAD_CUT = 1 << 8,       /* within the guard distance of a cut */
+    TG_BAD_REPEAT = 1 << 9,    /* a shot that repeats earlier content (intro/outro) */
     TG_BAD_EXPOSURE = 1 << 10, /* badly under- or over-exposed */
     TG_BAD_NSFW = 1 << 11      /* flagged by the CNN's nsfw score (--safe strict) */
 };

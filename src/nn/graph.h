@@ -19,26 +19,26 @@
 #include "nn/nn.h"
 
 /* Engine bounds: anything a model file declares beyond these is refused (TG_ELIMIT). */
-#define NN_MAX_JSON_BYTES (32u << 20) /* model.json */
+#define NN_MAX_JSON_BYTES   (32u << 20)  /* model.json */
 #define NN_MAX_WEIGHT_BYTES (512u << 20) /* all shards together */
-#define NN_MAX_LAYERS 4096
-#define NN_MAX_INPUTS 64      /* inputs of one Add/Concatenate */
-#define NN_MAX_KERNEL 64      /* kernel, pool, stride, upsampling factor */
-#define NN_MAX_PAD 1024       /* ZeroPadding2D */
-#define NN_MAX_CHANNELS 65536 /* filters, units, channels of any tensor */
-#define NN_MAX_SIDE 16384     /* input height/width */
-#define NN_MAX_NAME 256       /* layer/weight/path name length */
+#define NN_MAX_LAYERS       4096
+#define NN_MAX_INPUTS       64    /* inputs of one Add/Concatenate */
+#define NN_MAX_KERNEL       64    /* kernel, pool, stride, upsampling factor */
+#define NN_MAX_PAD          1024  /* ZeroPadding2D */
+#define NN_MAX_CHANNELS     65536 /* filters, units, channels of any tensor */
+#define NN_MAX_SIDE         16384 /* input height/width */
+#define NN_MAX_NAME         256   /* layer/weight/path name length */
 
 enum nn_op {
     NN_INPUT,
-    NN_DEAD,     /* absorbed into a later node */
-    NN_CONV,     /* Conv2D, and Dense (a 1×1 convolution over the last axis) */
-    NN_DWCONV,   /* DepthwiseConv2D, depth_multiplier 1 */
-    NN_AFFINE,   /* a BatchNormalization that could not be folded: y = x*w[c] + b[c] */
-    NN_ACT,      /* ReLU / Activation that could not be fused */
+    NN_DEAD,   /* absorbed into a later node */
+    NN_CONV,   /* Conv2D, and Dense (a 1×1 convolution over the last axis) */
+    NN_DWCONV, /* DepthwiseConv2D, depth_multiplier 1 */
+    NN_AFFINE, /* a BatchNormalization that could not be folded: y = x*w[c] + b[c] */
+    NN_ACT,    /* ReLU / Activation that could not be fused */
     NN_ADD,
-    NN_CONCAT,   /* along channels */
-    NN_PAD,      /* ZeroPadding2D */
+    NN_CONCAT, /* along channels */
+    NN_PAD,    /* ZeroPadding2D */
     NN_AVGPOOL,
     NN_MAXPOOL,
     NN_GAP,      /* GlobalAveragePooling2D -> a vector */
@@ -77,7 +77,7 @@ struct tg_nn {
     char *dir;
     nn_node *nodes;
     int nnodes;
-    int output; /* node of the model's output */
+    int output;           /* node of the model's output */
     int in_h, in_w, in_c; /* 0 = any */
     nn_name *names;
     int nnames;

@@ -48,8 +48,7 @@ static void softmax_row(float *x, int c)
         x[i] = (float)(x[i] / sum);
 }
 
-NN_CLONES void nn_epilogue(float *x, size_t rows, int c, const float *bias, int act,
-                           float act_max)
+NN_CLONES void nn_epilogue(float *x, size_t rows, int c, const float *bias, int act, float act_max)
 {
     if (!bias && act == NN_ACT_LINEAR)
         return;
@@ -70,8 +69,8 @@ NN_CLONES void nn_epilogue(float *x, size_t rows, int c, const float *bias, int 
 
 size_t nn_conv_scratch(const nn_win *a)
 {
-    int direct = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 &&
-                 a->pl == 0 && a->oh == a->h && a->ow == a->w;
+    int direct = a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 && a->pl == 0 &&
+                 a->oh == a->h && a->ow == a->w;
     return direct ? 0 : (size_t)a->mtile * a->kh * a->kw * a->cin;
 }
 
@@ -118,15 +117,14 @@ void nn_conv(const nn_win *a, const float *in, float *out, float *scratch)
             A = scratch;
         }
         float *C = out + p0 * (size_t)N;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, N, K, 1.0f, A, K, a->wt, N,
-                    0.0f, C, N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, N, K, 1.0f, A, K, a->wt, N, 0.0f,
+                    C, N);
         nn_epilogue(C, (size_t)m, N, a->bias, a->act, a->act_max);
     }
 }
 
 /* out[c] += in[c] * w[c] over one pixel's channels */
-static inline void madd(float *restrict o, const float *restrict x, const float *restrict w,
-                        int c)
+static inline void madd(float *restrict o, const float *restrict x, const float *restrict w, int c)
 {
     for (int i = 0; i < c; i++)
         o[i] += x[i] * w[i];

@@ -20,12 +20,12 @@ typedef struct nn_win {
     int h, w, cin;
     int oh, ow, cout;
     int kh, kw, sh, sw;
-    int pt, pl;         /* top/left pads (bottom/right follow from oh/ow) */
-    const float *wt;    /* conv: [kh*kw*cin][cout]; dwconv: [kh*kw][cin] */
-    const float *bias;  /* [cout] or NULL */
-    int act;            /* enum nn_act */
+    int pt, pl;        /* top/left pads (bottom/right follow from oh/ow) */
+    const float *wt;   /* conv: [kh*kw*cin][cout]; dwconv: [kh*kw][cin] */
+    const float *bias; /* [cout] or NULL */
+    int act;           /* enum nn_act */
     float act_max;
-    int mtile;          /* conv: output pixels per sgemm call */
+    int mtile; /* conv: output pixels per sgemm call */
 } nn_win;
 
 /* Floats of scratch nn_conv() needs (0 for the direct 1×1 case). */
@@ -43,8 +43,7 @@ void nn_affine(const float *in, float *out, size_t rows, int c, const float *sca
                const float *shift, int act, float act_max);
 void nn_add(float *out, const float *const *ins, int nin, size_t n, int act, float act_max);
 void nn_concat(float *out, const float *const *ins, const int *cs, int nin, size_t pixels);
-void nn_zeropad(const float *in, float *out, int h, int w, int c, int pt, int pb, int pl,
-                int pr);
+void nn_zeropad(const float *in, float *out, int h, int w, int c, int pt, int pb, int pl, int pr);
 void nn_upsample(const float *in, float *out, int h, int w, int c, int uh, int uw);
 void nn_global_avg(const float *in, float *out, size_t pixels, int c);
 

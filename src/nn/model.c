@@ -65,7 +65,7 @@ typedef struct loader {
     const layer *cur; /* the layer being built, for messages */
     tg_nn *nn;
     int cap_nodes;
-    int *node_layer; /* node -> layer index of its current output */
+    int *node_layer;  /* node -> layer index of its current output */
     nn_shape *shapes; /* static shapes (h, w = 0 when the input size is free) */
 } loader;
 
@@ -90,7 +90,7 @@ __attribute__((format(printf, 3, 4))) static int fail(loader *L, int code, const
     return rc;
 }
 
-#define CORRUPT(...) fail(L, TG_ECORRUPT, __VA_ARGS__)
+#define CORRUPT(...)     fail(L, TG_ECORRUPT, __VA_ARGS__)
 #define UNSUPPORTED(...) fail(L, TG_ELIMIT, __VA_ARGS__)
 
 /* ---- reading files ---- */
@@ -257,8 +257,8 @@ static size_t quant_bytes(const char *dtype)
 }
 
 /* One manifest entry: name, shape, dtype, quantization. Adds its stored bytes to *need. */
-static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *qmin,
-                        double *qscale, size_t *qbytes)
+static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *qmin, double *qscale,
+                        size_t *qbytes)
 {
     json_t *name = json_object_get(e, "name"), *shape = json_object_get(e, "shape");
     json_t *dtype = json_object_get(e, "dtype"), *q = json_object_get(e, "quantization");
@@ -271,10 +271,9 @@ static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *q
     w->count = 1;
     for (int i = 0; i < w->rank; i++) {
         json_t *d = json_array_get(shape, (size_t)i);
-        if (!json_is_integer(d) || json_integer_value(d) < 1 ||
-            json_integer_value(d) > (1 << 24))
-            return CORRUPT("weight '%.100s': dimension %d is not an integer in [1, 2^24]",
-                           w->name, i);
+        if (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > (1 << 24))
+            return CORRUPT("weight '%.100s': dimension %d is not an integer in [1, 2^24]", w->name,
+                           i);
         w->shape[i] = (int)json_integer_value(d);
         if (w->count > (NN_MAX_WEIGHT_BYTES / (size_t)w->shape[i]))
             return UNSUPPORTED("weight '%.100s' has more than %u elements", w->name,
@@ -282,8 +281,8 @@ static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *q
         w->count *= (size_t)w->shape[i];
     }
     if (!json_is_string(dtype) || strcmp(json_string_value(dtype), "float32") != 0)
-        return UNSUPPORTED("weight '%.100s': dtype %.30s is not supported (only float32)",
-                           w->name, json_is_string(dtype) ? json_string_value(dtype) : "?");
+        return UNSUPPORTED("weight '%.100s': dtype %.30s is not supported (only float32)", w->name,
+                           json_is_string(dtype) ? json_string_value(dtype) : "?");
     *qbytes = 4;
     if (q && !json_is_null(q)) {
         json_t *qd = json_object_get(q, "dtype");
@@ -294,8 +293,7 @@ static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *q
                                w->name, json_is_string(qd) ? json_string_value(qd) : "?");
         if (!json_is_number(mn) || !json_is_number(sc) || !isfinite(json_number_value(mn)) ||
             !isfinite(json_number_value(sc)))
-            return CORRUPT("weight '%.100s': quantization needs finite 'min' and 'scale'",
-                           w->name);
+            return CORRUPT("weight '%.100s': quantization needs finite 'min' and 'scale'", w->name);
         *qmin = json_number_value(mn);
         *qscale = json_number_value(sc);
     }
@@ -350,7 +348,8 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
     size_t total = 0, nweights = 0, total_floats = 0;
     json_t *g;
     size_t gi;
-    json_array_foreach(manifest, gi, g) {
+    json_array_foreach(manifest, gi, g)
+    {
         json_t *paths = json_object_get(g, "paths"), *ws = json_object_get(g, "weights");
         if (!json_is_array(paths) || !json_is_array(ws) || json_array_size(paths) > 4096 ||
             json_array_size(ws) > 65536)
@@ -364,10 +363,12 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
         return fail(L, TG_ENOMEM, "out of memory");
 
     /* pass 1: entries, sizes */
-    json_array_foreach(manifest, gi, g) {
+    json_array_foreach(manifest, gi, g)
+    {
         json_t *paths = json_object_get(g, "paths"), *ws = json_object_get(g, "weights"), *e;
         size_t need = 0, have = 0, i;
-        json_array_foreach(ws, i, e) {
+        json_array_foreach(ws, i, e)
+        {
             double qmin = 0, qscale = 0;
             size_t qb;
             weight *w = &L->w[L->nw++];
@@ -379,7 +380,8 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
             w->offset = total_floats;
             total_floats += w->count;
         }
-        json_array_foreach(paths, i, e) {
+        json_array_foreach(paths, i, e)
+        {
             size_t sz = 0;
             if (!json_is_string(e))
                 return CORRUPT("weightsManifest group %zu: a path is not a string", gi);
@@ -409,7 +411,8 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
 
     /* pass 2: read each group (its shards concatenated) and decode in manifest order */
     int wi = 0;
-    json_array_foreach(manifest, gi, g) {
+    json_array_foreach(manifest, gi, g)
+    {
         json_t *paths = json_object_get(g, "paths"), *ws = json_object_get(g, "weights"), *e;
         size_t need = 0, i, pos = 0;
         for (int k = 0; k < (int)json_array_size(ws); k++) {
@@ -422,7 +425,8 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
         unsigned char *buf = malloc(need ? need : 1);
         if (!buf)
             return fail(L, TG_ENOMEM, "out of memory for %zu bytes of weights", need);
-        json_array_foreach(paths, i, e) {
+        json_array_foreach(paths, i, e)
+        {
             char full[4096], *data = NULL;
             size_t len = 0;
             snprintf(full, sizeof full, "%s/%s", dir, json_string_value(e));
@@ -440,7 +444,8 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
             return CORRUPT("weightsManifest group %zu: shards changed while reading", gi);
         }
         pos = 0;
-        json_array_foreach(ws, i, e) {
+        json_array_foreach(ws, i, e)
+        {
             weight *w = &L->w[wi++];
             float *dst = L->params + w->offset;
             json_t *q = json_object_get(e, "quantization");
@@ -470,8 +475,7 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
 }
 
 /* Layer weight "<layer>/<suffix>" with the expected shape (-1 = any dimension). */
-static int get_weight(loader *L, const char *suffix, int rank, const int *shape,
-                      const float **out)
+static int get_weight(loader *L, const char *suffix, int rank, const int *shape, const float **out)
 {
     char key[2 * NN_MAX_NAME + 4];
     snprintf(key, sizeof key, "%s/%s", L->cur->name, suffix);
@@ -774,8 +778,8 @@ static int build_act(loader *L, int act, float max)
     if (act == NN_ACT_LINEAR)
         return alias_input(L);
     int fusable = act == NN_ACT_SOFTMAX ? sn->op == NN_CONV
-                                         : (sn->op == NN_CONV || sn->op == NN_DWCONV ||
-                                            sn->op == NN_AFFINE || sn->op == NN_ADD);
+                                        : (sn->op == NN_CONV || sn->op == NN_DWCONV ||
+                                           sn->op == NN_AFFINE || sn->op == NN_ADD);
     if (fusable && sn->act == NN_ACT_LINEAR && sole_consumer(L, src)) {
         sn->act = act;
         sn->act_max = max;
@@ -797,7 +801,8 @@ static int build_relu(loader *L)
 {
     double mx = INFINITY, slope = 0, thr = 0;
     int p1, p2, p3, rc;
-    if ((rc = cfg_num(L, "max_value", &mx, &p1)) || (rc = cfg_num(L, "negative_slope", &slope, &p2)) ||
+    if ((rc = cfg_num(L, "max_value", &mx, &p1)) ||
+        (rc = cfg_num(L, "negative_slope", &slope, &p2)) ||
         (rc = cfg_num(L, "threshold", &thr, &p3)))
         return rc;
     if (slope != 0 || thr != 0)
@@ -1060,14 +1065,14 @@ static int scan_layers(loader *L, json_t *list)
         return fail(L, TG_ENOMEM, "out of memory");
     json_t *e;
     size_t i;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         layer *ly = &L->layers[L->nlayers];
         json_t *name = json_object_get(e, "name"), *cls = json_object_get(e, "class_name");
         json_t *cfg = json_object_get(e, "config"), *inb = json_object_get(e, "inbound_nodes");
         if (!json_is_string(name) || !json_is_string(cls) || !json_is_object(cfg) ||
             !json_is_array(inb))
-            return CORRUPT("layer %zu needs 'name', 'class_name', 'config' and 'inbound_nodes'",
-                           i);
+            return CORRUPT("layer %zu needs 'name', 'class_name', 'config' and 'inbound_nodes'", i);
         ly->name = json_string_value(name);
         ly->cls = json_string_value(cls);
         ly->config = cfg;
@@ -1085,7 +1090,8 @@ static int scan_layers(loader *L, json_t *list)
             if (!json_is_array(node) || json_array_size(node) == 0 ||
                 json_array_size(node) > NN_MAX_INPUTS)
                 return CORRUPT("inbound_nodes[0] must list 1 to %d inputs", NN_MAX_INPUTS);
-            json_array_foreach(node, k, ref) {
+            json_array_foreach(node, k, ref)
+            {
                 const char *in_name;
                 int rc = parse_ref(L, ref, &in_name);
                 if (rc)
@@ -1120,7 +1126,8 @@ static int topology(loader *L, json_t **layers, const char **in_name, const char
         return UNSUPPORTED("model class '%.60s' is not supported (Model or Functional only)",
                            json_string_value(cls));
     *layers = json_object_get(cfg, "layers");
-    json_t *ins = json_object_get(cfg, "input_layers"), *outs = json_object_get(cfg, "output_layers");
+    json_t *ins = json_object_get(cfg, "input_layers"),
+           *outs = json_object_get(cfg, "output_layers");
     if (!json_is_array(ins) || json_array_size(ins) != 1 || !json_is_array(outs) ||
         json_array_size(outs) != 1)
         return UNSUPPORTED("only models with one input and one output are supported");
@@ -1147,7 +1154,8 @@ static int load(loader *L, const char *dir)
     const char *in_name, *out_name;
     if ((rc = topology(L, &list, &in_name, &out_name)) || (rc = scan_layers(L, list)))
         return rc;
-    int in_layer = find_layer(L, in_name, L->nlayers), out_layer = find_layer(L, out_name, L->nlayers);
+    int in_layer = find_layer(L, in_name, L->nlayers),
+        out_layer = find_layer(L, out_name, L->nlayers);
     if (in_layer != 0 || strcmp(L->layers[0].cls, "InputLayer") != 0)
         return CORRUPT("input_layers must name the first layer, an InputLayer");
     if (out_layer < 0)

@@ -31,12 +31,12 @@
 #include "nn/kernels.h"
 
 #define NN_MAX_SESSION_BYTES ((size_t)6 << 30) /* all buffers of one session */
-#define NN_MAX_BATCH 4096
-#define NN_MAX_THREADS 256
-#define NN_MAX_TENSOR_SIDE 65536       /* any tensor's h or w, e.g. after UpSampling2D */
-#define NN_TILE_FLOATS (128 * 1024)    /* im2col/GEMM tile with one BLAS thread (~L2) */
-#define NN_TILE_MULTI 8                /* larger tiles when OpenBLAS runs threaded */
-#define NN_ALIGN 16                    /* floats: 64-byte alignment of every tensor */
+#define NN_MAX_BATCH         4096
+#define NN_MAX_THREADS       256
+#define NN_MAX_TENSOR_SIDE   65536        /* any tensor's h or w, e.g. after UpSampling2D */
+#define NN_TILE_FLOATS       (128 * 1024) /* im2col/GEMM tile with one BLAS thread (~L2) */
+#define NN_TILE_MULTI        8            /* larger tiles when OpenBLAS runs threaded */
+#define NN_ALIGN             16           /* floats: 64-byte alignment of every tensor */
 
 typedef struct nn_val {
     nn_shape s;
@@ -49,11 +49,11 @@ typedef struct nn_val {
 struct tg_nn_session {
     const tg_nn *nn;
     int batch, h, w, threads;
-    nn_val *v;     /* per node */
-    nn_geom *g;    /* per node */
-    int *mtile;    /* per node: GEMM tile (pixels) with one BLAS thread */
-    float *kept;   /* the kept block */
-    float *work;   /* threads × (arena + scratch) */
+    nn_val *v;                     /* per node */
+    nn_geom *g;                    /* per node */
+    int *mtile;                    /* per node: GEMM tile (pixels) with one BLAS thread */
+    float *kept;                   /* the kept block */
+    float *work;                   /* threads × (arena + scratch) */
     size_t arena, scratch, worker; /* floats */
     double flops;
 };
@@ -227,8 +227,8 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     if (h < 1 || w < 1 || h > NN_MAX_SIDE || w > NN_MAX_SIDE)
         return tg_fail(ctx, TG_EINVAL, "model %s: input size %dx%d is not allowed", nn->dir, h, w);
     if ((nn->in_h && nn->in_h != h) || (nn->in_w && nn->in_w != w))
-        return tg_fail(ctx, TG_EINVAL, "model %s takes %dx%d inputs, not %dx%d", nn->dir,
-                       nn->in_h, nn->in_w, h, w);
+        return tg_fail(ctx, TG_EINVAL, "model %s takes %dx%d inputs, not %dx%d", nn->dir, nn->in_h,
+                       nn->in_w, h, w);
     tg_nn_session *s = calloc(1, sizeof *s);
     nn_shape *shapes = calloc((size_t)nn->nnodes, sizeof *shapes);
     int rc = 0;
@@ -309,9 +309,18 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         /* scratch for the larger tile of the single-worker mode */
         size_t big_tile = (size_t)s->mtile[i] * NN_TILE_MULTI;
         big_tile = big_tile > M ? M : big_tile;
-        nn_win a = {.h = s->v[n->in[0]].s.h, .w = s->v[n->in[0]].s.w, .cin = s->v[n->in[0]].s.c,
-                    .oh = s->v[i].s.h, .ow = s->v[i].s.w, .kh = n->kh, .kw = n->kw, .sh = n->sh,
-                    .sw = n->sw, .pt = s->g[i].pt, .pl = s->g[i].pl, .mtile = (int)big_tile};
+        nn_win a = {.h = s->v[n->in[0]].s.h,
+                    .w = s->v[n->in[0]].s.w,
+                    .cin = s->v[n->in[0]].s.c,
+                    .oh = s->v[i].s.h,
+                    .ow = s->v[i].s.w,
+                    .kh = n->kh,
+                    .kw = n->kw,
+                    .sh = n->sh,
+                    .sw = n->sw,
+                    .pt = s->g[i].pt,
+                    .pl = s->g[i].pl,
+                    .mtile = (int)big_tile};
         size_t sc = nn_conv_scratch(&a);
         if (sc > s->scratch)
             s->scratch = sc;
@@ -323,8 +332,8 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         goto fail;
     }
     s->kept = aligned_alloc(64, (kept ? kept : NN_ALIGN) * sizeof(float));
-    s->work = aligned_alloc(64, (s->worker ? s->worker : NN_ALIGN) * (size_t)threads *
-                                    sizeof(float));
+    s->work =
+        aligned_alloc(64, (s->worker ? s->worker : NN_ALIGN) * (size_t)threads * sizeof(float));
     if (!s->kept || !s->work) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session of model %s", nn->dir);
         goto fail;
@@ -376,10 +385,23 @@ static void run_item(const tg_nn_session *s, float *base, int item, int big)
         const nn_val *o = &s->v[i], *x = &s->v[n->in[0]];
         float *out = val(s, i, base, item);
         const float *in = val(s, n->in[0], base, item);
-        nn_win a = {.h = x->s.h, .w = x->s.w, .cin = x->s.c, .oh = o->s.h, .ow = o->s.w,
-                    .cout = o->s.c, .kh = n->kh, .kw = n->kw, .sh = n->sh, .sw = n->sw,
-                    .pt = s->g[i].pt, .pl = s->g[i].pl, .wt = n->w, .bias = n->b, .act = n->act,
-                    .act_max = n->act_max, .mtile = s->mtile[i]};
+        nn_win a = {.h = x->s.h,
+                    .w = x->s.w,
+                    .cin = x->s.c,
+                    .oh = o->s.h,
+                    .ow = o->s.w,
+                    .cout = o->s.c,
+                    .kh = n->kh,
+                    .kw = n->kw,
+                    .sh = n->sh,
+                    .sw = n->sw,
+                    .pt = s->g[i].pt,
+                    .pl = s->g[i].pl,
+                    .wt = n->w,
+                    .bias = n->b,
+                    .act = n->act,
+                    .act_max = n->act_max,
+                    .mtile = s->mtile[i]};
         const float *ins[NN_MAX_INPUTS];
         int cs[NN_MAX_INPUTS];
         switch (n->op) {

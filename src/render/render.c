@@ -40,8 +40,8 @@ const tg_opt tg_render_opts[] = {
      "hd: outputs 1280 px wide (720 tall for portrait), fullhd: 1920 (1080), upscaled from the "
      "source's own pixels when it is smaller (a larger source is only resized, never "
      "downscaled then upscaled); auto: only the poster, to HD, when the source is smaller"},
-    {"upscale-method", TG_OPT_ENUM, offsetof(tg_options, upscale_method),
-     TG_UPSCALE_METHOD_DEFAULT, 0, TG_UPSCALE_N_METHODS - 1, TG_UPSCALE_METHOD_CHOICES,
+    {"upscale-method", TG_OPT_ENUM, offsetof(tg_options, upscale_method), TG_UPSCALE_METHOD_DEFAULT,
+     0, TG_UPSCALE_N_METHODS - 1, TG_UPSCALE_METHOD_CHOICES,
      "lanczos: libswscale Lanczos (measured SSIM .918 at x2, .855 at x3 on clean input); "
      "lanczos+sharpen: the same plus a mild unsharp mask tied to the scale factor, or a mild "
      "denoise instead for a source measured as blocky (SSIM +.001 at x2, +.004 at x3 clean, "
@@ -231,8 +231,12 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
     /* dw x dh: the decode size (the source's own when upscaling) */
     int dw = sw ? sw : w, dh = sw ? sh : h;
     size_t out_bytes = (size_t)w * h * 4;
-    clip_state st = {
-        .ctx = ctx, .frames = fr, .fps = o->fps, .frame_bytes = (size_t)dw * dh * 4, .sw = dw, .ow = w};
+    clip_state st = {.ctx = ctx,
+                     .frames = fr,
+                     .fps = o->fps,
+                     .frame_bytes = (size_t)dw * dh * 4,
+                     .sw = dw,
+                     .ow = w};
     tg_keyframe *keys = NULL;
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
     st.prev = malloc(st.frame_bytes);

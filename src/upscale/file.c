@@ -63,7 +63,8 @@ static int read_image(tg_ctx *ctx, const char *path, int scale, uint8_t **rgb, i
     }
     if ((long long)par->width * scale > TG_UPSCALE_MAX_SIDE ||
         (long long)par->height * scale > TG_UPSCALE_MAX_SIDE ||
-        (long long)par->width * scale * par->height * scale > (long long)TG_UPSCALE_MAX_OUT_PIXELS) {
+        (long long)par->width * scale * par->height * scale >
+            (long long)TG_UPSCALE_MAX_OUT_PIXELS) {
         rc = tg_fail(ctx, TG_ELIMIT,
                      "'%s' is %dx%d: ×%d would be %lldx%lld, beyond the limit (%d px a side, "
                      "%zu Mpixels)",

@@ -18,8 +18,8 @@ static int lanczos_init(tg_ctx *ctx, tg_upscaler *u)
 {
     lanczos_priv *p = u->priv;
     enum AVPixelFormat pf = u->bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
-    p->sws = sws_getContext(u->in_w, u->in_h, pf, u->out_w, u->out_h, pf, LANCZOS_FLAGS, NULL,
-                            NULL, NULL);
+    p->sws = sws_getContext(u->in_w, u->in_h, pf, u->out_w, u->out_h, pf, LANCZOS_FLAGS, NULL, NULL,
+                            NULL);
     if (!p->sws)
         return tg_fail(ctx, TG_ENOMEM, "cannot prepare a Lanczos scaler from %dx%d to %dx%d",
                        u->in_w, u->in_h, u->out_w, u->out_h);

@@ -158,9 +158,9 @@ static int scale_alpha(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     if (opaque)
         return 0; /* the graph already wrote 255 */
     if (!p->alpha_sws) {
-        p->alpha_sws = sws_getContext(u->in_w, u->in_h, AV_PIX_FMT_GRAY8, u->out_w, u->out_h,
-                                      AV_PIX_FMT_GRAY8, SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL,
-                                      NULL);
+        p->alpha_sws =
+            sws_getContext(u->in_w, u->in_h, AV_PIX_FMT_GRAY8, u->out_w, u->out_h, AV_PIX_FMT_GRAY8,
+                           SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
         p->alpha_in = malloc((size_t)u->in_w * u->in_h);
         p->alpha_out = malloc((size_t)u->out_w * u->out_h);
         if (!p->alpha_sws || !p->alpha_in || !p->alpha_out)
@@ -176,7 +176,8 @@ static int scale_alpha(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     sws_scale(p->alpha_sws, sp, ss, 0, u->in_h, dp, ds);
     for (int y = 0; y < u->out_h; y++)
         for (int x = 0; x < u->out_w; x++)
-            dst[(size_t)y * dst_stride + (size_t)x * 4 + 3] = p->alpha_out[(size_t)y * u->out_w + x];
+            dst[(size_t)y * dst_stride + (size_t)x * 4 + 3] =
+                p->alpha_out[(size_t)y * u->out_w + x];
     return 0;
 }
 

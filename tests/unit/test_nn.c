@@ -76,8 +76,8 @@ static void expect_close(const float *got, const float *want, size_t n, double t
     }
     if (getenv("TG_NN_VERBOSE")) /* the margins, for the record */
         fprintf(stderr, "%s: max |diff| %.3g (tolerance %.3g)\n", what, worst, tol);
-    ck_assert_msg(worst <= tol, "%s: element %zu is %.7g, expected %.7g (|diff| %.3g > %.3g)",
-                  what, at, got[at], want[at], worst, tol);
+    ck_assert_msg(worst <= tol, "%s: element %zu is %.7g, expected %.7g (|diff| %.3g > %.3g)", what,
+                  at, got[at], want[at], worst, tol);
 }
 
 static double max_abs(const float *x, size_t n)
@@ -149,8 +149,8 @@ static size_t mk_weight(mk *m, const char *name, int rank, const int *shape, flo
     for (size_t i = 0; i < count; i++)
         m->data[off + i] = frand(m, lo, hi);
     m->n += count;
-    json_array_append_new(m->weights, json_pack("{s:s,s:o,s:s}", "name", name, "shape", sh,
-                                                "dtype", "float32"));
+    json_array_append_new(
+        m->weights, json_pack("{s:s,s:o,s:s}", "name", name, "shape", sh, "dtype", "float32"));
     return off;
 }
 
@@ -159,9 +159,9 @@ static json_t *mk_json(mk *m, const char *out)
 {
     json_t *paths = json_pack("[s]", "w.bin");
     return json_pack("{s:{s:{s:s,s:{s:s,s:O,s:[[s,i,i]],s:[[s,i,i]]}}},s:[{s:o,s:O}]}",
-                     "modelTopology", "model_config", "class_name", "Model", "config", "name",
-                     "m", "layers", m->layers, "input_layers", "in", 0, 0, "output_layers", out,
-                     0, 0, "weightsManifest", "paths", paths, "weights", m->weights);
+                     "modelTopology", "model_config", "class_name", "Model", "config", "name", "m",
+                     "layers", m->layers, "input_layers", "in", 0, 0, "output_layers", out, 0, 0,
+                     "weightsManifest", "paths", paths, "weights", m->weights);
 }
 
 static void write_bytes(const char *path, const void *p, size_t n)
@@ -203,9 +203,9 @@ static float *run_model(const char *dir, const float *in, int h, int w, int thre
     int c;
     tg_nn_input_size(nn, NULL, NULL, &c);
     const char *taps[1] = {tap};
-    ck_assert_msg(tg_nn_session_new(ctx, nn, 1, h, w, threads, tap ? taps : NULL, tap ? 1 : 0,
-                                    &s) == 0,
-                  "session: %s", tg_ctx_message(ctx));
+    ck_assert_msg(
+        tg_nn_session_new(ctx, nn, 1, h, w, threads, tap ? taps : NULL, tap ? 1 : 0, &s) == 0,
+        "session: %s", tg_ctx_message(ctx));
     memcpy(tg_nn_session_input(s), in, (size_t)h * w * c * sizeof(float));
     ck_assert_msg(tg_nn_forward(ctx, s, 1) == 0, "forward: %s", tg_ctx_message(ctx));
     const float *o = tg_nn_output(s, tap, oh, ow, oc);
@@ -326,8 +326,14 @@ START_TEST(conv_matches_direct_convolution)
                 json_t *doc = mk_json(&m, "c");
                 char *dir = write_model(doc, m.data, m.n * sizeof(float));
                 float *in = random_input(&m, 13 * 11 * 6, -2, 2);
-                win g = {.h = 13, .w = 11, .c = 6, .kh = kh, .kw = kw, .sh = stride,
-                         .sw = stride, .same = same};
+                win g = {.h = 13,
+                         .w = 11,
+                         .c = 6,
+                         .kh = kh,
+                         .kw = kw,
+                         .sh = stride,
+                         .sw = stride,
+                         .same = same};
                 win_resolve(&g);
                 float *want = ref_window(&g, 0, in, m.data + ko, bias ? m.data + bo : NULL, 9);
                 if (relu)
@@ -382,10 +388,10 @@ START_TEST(depthwise_and_pools_match_naive)
         const char *cls;
         int mode, k, s, same;
     } cases[] = {
-        {"DepthwiseConv2D", 1, 3, 1, 1}, {"DepthwiseConv2D", 1, 3, 2, 0},
-        {"DepthwiseConv2D", 1, 5, 2, 1}, {"AveragePooling2D", 2, 3, 1, 1},
+        {"DepthwiseConv2D", 1, 3, 1, 1},  {"DepthwiseConv2D", 1, 3, 2, 0},
+        {"DepthwiseConv2D", 1, 5, 2, 1},  {"AveragePooling2D", 2, 3, 1, 1},
         {"AveragePooling2D", 2, 3, 2, 0}, {"AveragePooling2D", 2, 2, 2, 1},
-        {"MaxPooling2D", 3, 3, 2, 0},    {"MaxPooling2D", 3, 3, 1, 1},
+        {"MaxPooling2D", 3, 3, 2, 0},     {"MaxPooling2D", 3, 3, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mk m;
@@ -394,9 +400,9 @@ START_TEST(depthwise_and_pools_match_naive)
         size_t ko = 0, bo = 0;
         if (cases[i].mode == 1) {
             mk_layer(&m, cases[i].cls, "p", "in",
-                     json_pack("{s:[i,i],s:[i,i],s:s,s:i,s:b,s:s}", "kernel_size", k, k,
-                               "strides", s, s, "padding", same ? "same" : "valid",
-                               "depth_multiplier", 1, "use_bias", 1, "activation", "relu"));
+                     json_pack("{s:[i,i],s:[i,i],s:s,s:i,s:b,s:s}", "kernel_size", k, k, "strides",
+                               s, s, "padding", same ? "same" : "valid", "depth_multiplier", 1,
+                               "use_bias", 1, "activation", "relu"));
             int ks[4] = {k, k, 20, 1}, bs[1] = {20};
             ko = mk_weight(&m, "p/depthwise_kernel", 4, ks, -1, 1);
             bo = mk_weight(&m, "p/bias", 1, bs, -1, 1);
@@ -434,20 +440,23 @@ START_TEST(folding_matches_the_unfolded_chain)
 {
     mk m;
     mk_init(&m, 12, 12, 4, 42);
-    mk_layer(&m, "ZeroPadding2D", "pad", "in", json_pack("{s:[[i,i],[i,i]]}", "padding", 0, 1, 0, 1));
+    mk_layer(&m, "ZeroPadding2D", "pad", "in",
+             json_pack("{s:[[i,i],[i,i]]}", "padding", 0, 1, 0, 1));
     mk_layer(&m, "Conv2D", "c", "pad", conv_cfg(8, 3, 3, 2, 2, 0, 0, "linear"));
     mk_layer(&m, "BatchNormalization", "bn", "c",
              json_pack("{s:i,s:f,s:b,s:b}", "axis", -1, "epsilon", 1e-3, "center", 1, "scale", 1));
-    mk_layer(&m, "ReLU", "r6", "bn", json_pack("{s:f,s:f,s:f}", "max_value", 6.0, "negative_slope",
-                                               0.0, "threshold", 0.0));
+    mk_layer(&m, "ReLU", "r6", "bn",
+             json_pack("{s:f,s:f,s:f}", "max_value", 6.0, "negative_slope", 0.0, "threshold", 0.0));
     mk_layer(&m, "BatchNormalization", "bn2", "r6",
              json_pack("{s:i,s:f,s:b,s:b}", "axis", 3, "epsilon", 1e-3, "center", 1, "scale", 0));
     int ks[4] = {3, 3, 4, 8}, cs[1] = {8};
     size_t ko = mk_weight(&m, "c/kernel", 4, ks, -2, 2);
-    size_t ga = mk_weight(&m, "bn/gamma", 1, cs, 0.5f, 2), be = mk_weight(&m, "bn/beta", 1, cs, -1, 1);
+    size_t ga = mk_weight(&m, "bn/gamma", 1, cs, 0.5f, 2),
+           be = mk_weight(&m, "bn/beta", 1, cs, -1, 1);
     size_t mu = mk_weight(&m, "bn/moving_mean", 1, cs, -1, 1);
     size_t va = mk_weight(&m, "bn/moving_variance", 1, cs, 0.2f, 3);
-    size_t be2 = mk_weight(&m, "bn2/beta", 1, cs, -1, 1), mu2 = mk_weight(&m, "bn2/moving_mean", 1, cs, 0, 3);
+    size_t be2 = mk_weight(&m, "bn2/beta", 1, cs, -1, 1),
+           mu2 = mk_weight(&m, "bn2/moving_mean", 1, cs, 0, 3);
     size_t va2 = mk_weight(&m, "bn2/moving_variance", 1, cs, 0.5f, 2);
     json_t *doc = mk_json(&m, "bn2");
     char *dir = write_model(doc, m.data, m.n * sizeof(float));
@@ -495,13 +504,16 @@ START_TEST(merges_and_heads_match_naive)
 {
     mk m;
     mk_init(&m, 3, 4, 2, 9);
-    mk_layer(&m, "UpSampling2D", "up", "in", json_pack("{s:[i,i],s:s}", "size", 2, 3, "interpolation", "nearest"));
-    mk_layer(&m, "ZeroPadding2D", "zp", "in", json_pack("{s:[[i,i],[i,i]]}", "padding", 1, 0, 2, 1));
+    mk_layer(&m, "UpSampling2D", "up", "in",
+             json_pack("{s:[i,i],s:s}", "size", 2, 3, "interpolation", "nearest"));
+    mk_layer(&m, "ZeroPadding2D", "zp", "in",
+             json_pack("{s:[[i,i],[i,i]]}", "padding", 1, 0, 2, 1));
     mk_layer(&m, "Add", "add", "in,in", json_object());
     mk_layer(&m, "Concatenate", "cat", "in,add", json_pack("{s:i}", "axis", -1));
     mk_layer(&m, "Flatten", "fl", "cat", json_object());
     mk_layer(&m, "Dropout", "drop", "fl", json_pack("{s:f}", "rate", 0.5));
-    mk_layer(&m, "Dense", "d", "drop", json_pack("{s:i,s:s,s:b}", "units", 5, "activation", "softmax", "use_bias", 1));
+    mk_layer(&m, "Dense", "d", "drop",
+             json_pack("{s:i,s:s,s:b}", "units", 5, "activation", "softmax", "use_bias", 1));
     mk_layer(&m, "GlobalAveragePooling2D", "gap", "cat", json_object());
     int ks[2] = {48, 5}, bs[1] = {5};
     size_t ko = mk_weight(&m, "d/kernel", 2, ks, -1, 1), bo = mk_weight(&m, "d/bias", 1, bs, -1, 1);
@@ -546,7 +558,8 @@ START_TEST(merges_and_heads_match_naive)
     const float *gap = tg_nn_output(s, "gap", &h, &w, &c);
     ck_assert(h == 1 && w == 1 && c == 4);
     for (int k = 0; k < 4; k++)
-        ck_assert_msg(fabs(gap[k] - gap_want[k]) < 1e-6, "gap[%d] %g vs %g", k, gap[k], gap_want[k]);
+        ck_assert_msg(fabs(gap[k] - gap_want[k]) < 1e-6, "gap[%d] %g vs %g", k, gap[k],
+                      gap_want[k]);
     const float *fl = tg_nn_output(s, "drop", &h, &w, &c);
     ck_assert(h == 1 && w == 1 && c == 48);
     ck_assert(memcmp(fl, cat, 48 * sizeof(float)) == 0);
@@ -586,8 +599,8 @@ static json_t *manifest(void)
 {
     json_error_t e;
     json_t *m = json_load_file(data_path("manifest.json"), 0, &e);
-    ck_assert_msg(m != NULL, "%s: %s (reference data from tools/nnref)",
-                  data_path("manifest.json"), e.text);
+    ck_assert_msg(m != NULL, "%s: %s (reference data from tools/nnref)", data_path("manifest.json"),
+                  e.text);
     return m;
 }
 
@@ -633,8 +646,8 @@ static void check_tensor(const char *case_id, json_t *t, const float *got, size_
     double rl2 = json_number_value(json_object_get(t, "l2"));
     ck_assert_msg(fabs(sum / (double)count - mean) <= tol, "%s: mean %.7g vs %.7g", what,
                   sum / (double)count, mean);
-    ck_assert_msg(fabs(sqrt(l2) - rl2) <= 1e-4 * rl2 + 1e-6, "%s: l2 %.7g vs %.7g", what,
-                  sqrt(l2), rl2);
+    ck_assert_msg(fabs(sqrt(l2) - rl2) <= 1e-4 * rl2 + 1e-6, "%s: l2 %.7g vs %.7g", what, sqrt(l2),
+                  rl2);
     free(ref);
 }
 
@@ -648,7 +661,8 @@ static int check_cases(const char *model, const char *subdir, double scale)
     tg_ctx *ctx = tg_ctx_new();
     tg_nn *nn = NULL;
     ck_assert_msg(tg_nn_load(ctx, dir, &nn) == 0, "%s", tg_ctx_message(ctx));
-    json_array_foreach(cs, i, c) {
+    json_array_foreach(cs, i, c)
+    {
         if (strcmp(json_string_value(json_object_get(c, "model")), model) != 0)
             continue;
         json_t *shape = json_object_get(c, "input_shape"), *ts = json_object_get(c, "tensors"), *t;
@@ -656,7 +670,8 @@ static int check_cases(const char *model, const char *subdir, double scale)
         int w = (int)json_integer_value(json_array_get(shape, 1));
         const char *taps[32];
         size_t k, nt = 0;
-        json_array_foreach(ts, k, t) {
+        json_array_foreach(ts, k, t)
+        {
             ck_assert(nt < 32);
             taps[nt++] = json_string_value(json_object_get(t, "layer"));
         }
@@ -673,7 +688,8 @@ static int check_cases(const char *model, const char *subdir, double scale)
             in[p] = (float)rgb[p] / (float)scale;
         free(rgb);
         ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
-        json_array_foreach(ts, k, t) {
+        json_array_foreach(ts, k, t)
+        {
             int oh, ow, oc;
             const float *o = tg_nn_output(s, taps[k], &oh, &ow, &oc);
             ck_assert_msg(o != NULL, "no output for %s", taps[k]);
@@ -710,8 +726,9 @@ END_TEST
 static unsigned char *decode_rgb(const char *png, size_t *len)
 {
     char *out = tgt_tmp_path(".rgb");
-    char *const argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-y", "-i", (char *)png,
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", out, NULL};
+    char *const argv[] = {
+        "/usr/bin/ffmpeg", "-nostdin", "-v",    "error", "-y", "-i", (char *)png, "-f",
+        "rawvideo",        "-pix_fmt", "rgb24", out,     NULL};
     tgt_run r;
     ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
     ck_assert_msg(r.status == 0, "ffmpeg failed on %s: %s", png, r.err);
@@ -793,16 +810,19 @@ END_TEST
 static json_t *base_model(mk *m)
 {
     mk_init(m, 8, 8, 3, 77);
-    mk_layer(m, "ZeroPadding2D", "pad", "in", json_pack("{s:[[i,i],[i,i]]}", "padding", 0, 1, 0, 1));
+    mk_layer(m, "ZeroPadding2D", "pad", "in",
+             json_pack("{s:[[i,i],[i,i]]}", "padding", 0, 1, 0, 1));
     mk_layer(m, "Conv2D", "c1", "pad", conv_cfg(4, 3, 3, 2, 2, 0, 1, "linear"));
-    mk_layer(m, "BatchNormalization", "bn", "c1", json_pack("{s:i,s:f}", "axis", -1, "epsilon", 1e-3));
+    mk_layer(m, "BatchNormalization", "bn", "c1",
+             json_pack("{s:i,s:f}", "axis", -1, "epsilon", 1e-3));
     mk_layer(m, "ReLU", "r", "bn", json_pack("{s:f}", "max_value", 6.0));
     mk_layer(m, "DepthwiseConv2D", "dw", "r",
-             json_pack("{s:[i,i],s:[i,i],s:s,s:b}", "kernel_size", 3, 3, "strides", 1, 1,
-                       "padding", "same", "use_bias", 0));
+             json_pack("{s:[i,i],s:[i,i],s:s,s:b}", "kernel_size", 3, 3, "strides", 1, 1, "padding",
+                       "same", "use_bias", 0));
     mk_layer(m, "Add", "add", "r,dw", json_object());
     mk_layer(m, "Concatenate", "cat", "add,r", json_pack("{s:i}", "axis", -1));
-    mk_layer(m, "AveragePooling2D", "ap", "cat", json_pack("{s:[i,i],s:s}", "pool_size", 2, 2, "padding", "same"));
+    mk_layer(m, "AveragePooling2D", "ap", "cat",
+             json_pack("{s:[i,i],s:s}", "pool_size", 2, 2, "padding", "same"));
     mk_layer(m, "MaxPooling2D", "mp", "ap", json_pack("{s:[i,i]}", "pool_size", 2, 2));
     mk_layer(m, "UpSampling2D", "up", "mp", json_pack("{s:[i,i]}", "size", 2, 2));
     mk_layer(m, "Flatten", "fl", "up", json_object());
@@ -828,7 +848,8 @@ static json_t *layer_cfg(json_t *doc, const char *name)
         "layers");
     json_t *l;
     size_t i;
-    json_array_foreach(ls, i, l) {
+    json_array_foreach(ls, i, l)
+    {
         if (!strcmp(json_string_value(json_object_get(l, "name")), name))
             return l;
     }
@@ -838,10 +859,12 @@ static json_t *layer_cfg(json_t *doc, const char *name)
 
 static json_t *manifest_weight(json_t *doc, const char *name)
 {
-    json_t *ws = json_object_get(json_array_get(json_object_get(doc, "weightsManifest"), 0), "weights");
+    json_t *ws =
+        json_object_get(json_array_get(json_object_get(doc, "weightsManifest"), 0), "weights");
     json_t *w;
     size_t i;
-    json_array_foreach(ws, i, w) {
+    json_array_foreach(ws, i, w)
+    {
         if (!strcmp(json_string_value(json_object_get(w, "name")), name))
             return w;
     }
@@ -883,8 +906,9 @@ START_TEST(bad_model_files_are_refused)
     free(dir);
     /* missing shard file */
     json_t *d2 = json_deep_copy(doc);
-    json_array_set_new(json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
-                       json_string("nothere.bin"));
+    json_array_set_new(
+        json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
+        json_string("nothere.bin"));
     dir = write_model(d2, m.data, bytes);
     expect_refused(dir, TG_ENOENT, "nothere.bin");
     free(dir), json_decref(d2);
@@ -903,7 +927,8 @@ START_TEST(bad_model_files_are_refused)
     free(dir), json_decref(d2);
     /* wrong shape (same element count) */
     d2 = json_deep_copy(doc);
-    json_object_set_new(manifest_weight(d2, "c1/kernel"), "shape", json_pack("[i,i,i,i]", 3, 3, 4, 3));
+    json_object_set_new(manifest_weight(d2, "c1/kernel"), "shape",
+                        json_pack("[i,i,i,i]", 3, 3, 4, 3));
     dir = write_model(d2, m.data, bytes);
     expect_refused(dir, TG_ECORRUPT, "has shape [3,3,4,3], the layer needs [3,3,3,4]");
     free(dir), json_decref(d2);
@@ -927,7 +952,8 @@ START_TEST(bad_model_files_are_refused)
     expect_refused(dir, TG_ECORRUPT, "d/kernel");
     free(dir), json_decref(d2);
     d2 = json_deep_copy(doc);
-    json_object_set_new(manifest_weight(d2, "d/kernel"), "shape", json_pack("[i,i,i,i]", 65536, 65536, 65536, 4));
+    json_object_set_new(manifest_weight(d2, "d/kernel"), "shape",
+                        json_pack("[i,i,i,i]", 65536, 65536, 65536, 4));
     dir = write_model(d2, m.data, bytes);
     expect_refused(dir, TG_ELIMIT, "elements");
     free(dir), json_decref(d2);
@@ -939,14 +965,16 @@ START_TEST(bad_model_files_are_refused)
     free(dir), json_decref(d2);
     /* a path outside the model's directory */
     d2 = json_deep_copy(doc);
-    json_array_set_new(json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
-                       json_string("../../etc/passwd"));
+    json_array_set_new(
+        json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
+        json_string("../../etc/passwd"));
     dir = write_model(d2, m.data, bytes);
     expect_refused(dir, TG_ECORRUPT, "leaves the model directory");
     free(dir), json_decref(d2);
     d2 = json_deep_copy(doc);
-    json_array_set_new(json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
-                       json_string("/etc/passwd"));
+    json_array_set_new(
+        json_object_get(json_array_get(json_object_get(d2, "weightsManifest"), 0), "paths"), 0,
+        json_string("/etc/passwd"));
     dir = write_model(d2, m.data, bytes);
     expect_refused(dir, TG_ECORRUPT, "not a relative file name");
     free(dir), json_decref(d2);
@@ -982,13 +1010,15 @@ static void collect(json_t *v, slot *s, size_t *n, size_t cap)
     json_t *x;
     size_t i;
     if (json_is_object(v)) {
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             if (*n < cap)
                 s[(*n)++] = (slot){v, k, 0};
             collect(x, s, n, cap);
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (*n < cap)
                 s[(*n)++] = (slot){v, NULL, i};
             collect(x, s, n, cap);
@@ -999,22 +1029,38 @@ static void collect(json_t *v, slot *s, size_t *n, size_t cap)
 static json_t *odd_value(uint32_t r)
 {
     switch (r % 16) {
-    case 0: return json_integer(0);
-    case 1: return json_integer(-1);
-    case 2: return json_integer(1);
-    case 3: return json_integer(65537);
-    case 4: return json_integer((json_int_t)1 << 31);
-    case 5: return json_integer(-((json_int_t)1 << 40));
-    case 6: return json_real(1.5);
-    case 7: return json_real(1e300);
-    case 8: return json_string("");
-    case 9: return json_string("same");
-    case 10: return json_null();
-    case 11: return json_true();
-    case 12: return json_array();
-    case 13: return json_object();
-    case 14: return json_pack("[i,i]", 0, 1);
-    default: return json_pack("[[i,i],[i,i]]", 0, 9, 9, 0);
+    case 0:
+        return json_integer(0);
+    case 1:
+        return json_integer(-1);
+    case 2:
+        return json_integer(1);
+    case 3:
+        return json_integer(65537);
+    case 4:
+        return json_integer((json_int_t)1 << 31);
+    case 5:
+        return json_integer(-((json_int_t)1 << 40));
+    case 6:
+        return json_real(1.5);
+    case 7:
+        return json_real(1e300);
+    case 8:
+        return json_string("");
+    case 9:
+        return json_string("same");
+    case 10:
+        return json_null();
+    case 11:
+        return json_true();
+    case 12:
+        return json_array();
+    case 13:
+        return json_object();
+    case 14:
+        return json_pack("[i,i]", 0, 1);
+    default:
+        return json_pack("[[i,i],[i,i]]", 0, 9, 9, 0);
     }
 }
 
@@ -1054,7 +1100,8 @@ static void mutate_and_load(json_t *doc, const void *data, size_t bytes, int h, 
             nbytes = nbytes > bytes + 64 ? bytes + 64 : nbytes;
         } else { /* flip shard bytes: NaN/inf weights must not crash either */
             for (int k = 0; k < 8; k++)
-                shard[(size_t)(frand(&r, 0, 1) * (float)bytes) % bytes] = (unsigned char)(r.seed >> 24);
+                shard[(size_t)(frand(&r, 0, 1) * (float)bytes) % bytes] =
+                    (unsigned char)(r.seed >> 24);
         }
         char *dir = write_model(d, shard, nbytes);
         if (text) {
@@ -1112,7 +1159,8 @@ START_TEST(mutated_models_never_crash)
     snprintf(p, sizeof p, "%s/group1-shard1of1.bin", model_dir("esrgan-slim/x2"));
     size_t len = 0;
     char *bin = tgt_read_file(p, &len);
-    json_t *paths = json_object_get(json_array_get(json_object_get(doc, "weightsManifest"), 0), "paths");
+    json_t *paths =
+        json_object_get(json_array_get(json_object_get(doc, "weightsManifest"), 0), "paths");
     json_array_set_new(paths, 0, json_string("w.bin"));
     mutate_and_load(doc, bin, len, 12, 10, 7, 60);
     free(bin);
