@@ -17,7 +17,7 @@ const tg_opt tg_analyze_opts[] = {
     {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), 1, 0, 2, "none|mobilenet_v2|inception_v3",
      "the network that looks at sampled frames (at most 2 per second): its embeddings pick "
      "representative, distinct moments and find repeated shots; its classes give the nsfw "
-     "score (see --safe). mobilenet_v2 (default) costs ~10 ms per sampled frame, inception_v3 "
+     "score (see --safe). mobilenet_v2 (default) costs 4-7 ms per sampled frame, inception_v3 "
      "~10x that; none: signal features only"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };

@@ -32,7 +32,8 @@
 #define SPARSE_MAX_GOP 10.0  /* keyframes further apart than this: sparse makes no sense */
 #define REGION_MAX     8.0   /* seconds decoded densely per chosen stretch, at most */
 /* The CNN looks at one frame per CNN_INTERVAL seconds, and at most CNN_MAX frames
- * per pass: its cost stays a small part of a run (~10 ms a frame). */
+ * per pass: its cost stays a small part of a run (4-7 ms a frame, on a worker thread beside the
+ * decoder). */
 #define CNN_INTERVAL 0.5
 #define CNN_MAX      600
 #define CNN_BATCH    16
