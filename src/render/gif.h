@@ -11,10 +11,15 @@
  * with no change is not written: its delay is added to the frame before it, which
  * the encoder holds back until the next change or tg_gif_end().
  *
+ * Each frame's per-pixel work (change search, palette mapping, LZW in segments) is
+ * shared with worker threads that the encoder owns (tg_gif_params.threads); the calls
+ * below stay synchronous and single-caller.
+ *
  * Invariants: the output is deterministic (same frames and parameters give the same
- * bytes); the encoder has no global state, so encoders may run in parallel threads
- * (one tg_gif per thread); the fd is borrowed and never closed; the input alpha
- * channel is ignored (frames are treated as opaque). Called by the render stage.
+ * bytes, whatever the number of threads); the encoder has no global state, so encoders
+ * may run in parallel threads (one tg_gif per thread); the fd is borrowed and never
+ * closed; the input alpha channel is ignored (frames are treated as opaque). Called by
+ * the render stage.
  */
 #ifndef TG_RENDER_GIF_H
 #define TG_RENDER_GIF_H
@@ -38,6 +43,9 @@ typedef struct tg_gif_params {
                           and above) and the palette reuse limit (see gif.c) */
     int loop_count;    /* 0 = loop forever; N (1..65535) = the NETSCAPE2.0 repeat count */
     int palette;       /* TG_GIF_PALETTE_*: 0 = AUTO */
+    int threads;       /* threads that work on each frame, the caller's included: 0 = one
+                          per CPU (at most 4), 1 = the caller's only; 0..64. The output is
+                          the same bytes whatever the number. */
 } tg_gif_params;
 
 /* Start a GIF written to fd (borrowed: not closed by tg_gif_end). Output is buffered:

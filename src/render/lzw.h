@@ -11,17 +11,26 @@
  * reverse. Among the acceptable extensions the one closest to the exact colour plus
  * the error carried from the previous pixels of the row wins (1-D error diffusion),
  * so a run keeps the local average colour instead of smearing one colour over a
- * gradient.
+ * gradient. With `look`, each string is instead the longest acceptable run the
+ * dictionary holds (a bounded depth-first search over the acceptable extensions,
+ * closest first): fewer codes for the same tolerance.
+ *
+ * Segments: an image's indices may be cut into consecutive segments that each start
+ * with an empty dictionary (the segment before ends with a clear code, sent exactly as
+ * when the 4096-entry table fills up). Segments are then independent: the GIF encoder
+ * compresses them on several threads and joins their bits (tg_lzw_join). The joined
+ * stream does not depend on which thread compressed what.
  *
  * Invariants: the output decodes with any GIF decoder (standard variable-width LZW,
- * clear code when the 4096-entry table is full, a clear code before the end code);
- * encoding is deterministic; in lossy mode every output pixel is within the tolerance
- * of the exact one (`shown` tells the caller exactly what a decoder will output);
- * no global state (one tg_lzw per thread).
+ * clear code when the 4096-entry table is full or a segment ends, a clear code before
+ * the end code); encoding is deterministic; in lossy mode every output pixel is within
+ * the tolerance of the exact one (`shown` tells the caller exactly what a decoder will
+ * output); no global state (one tg_lzw per thread).
  */
 #ifndef TG_RENDER_LZW_H
 #define TG_RENDER_LZW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +46,8 @@ typedef struct tg_lzw_lossy {
                            an opaque colour must also be within tol of src (so substitutions
                            stay close to the true picture and never accumulate) */
     int row;            /* pixels per row (the error carried along a row restarts), 0 = n */
+    int look;           /* 1: per string, search for the longest acceptable run (bounded
+                           depth-first lookahead); 0: extend greedily pixel by pixel */
 } tg_lzw_lossy;
 
 /* A new compressor (about 2.2 MB of tables), or NULL when out of memory. */
@@ -52,6 +63,29 @@ void tg_lzw_free(tg_lzw **z);
  * of memory. */
 int tg_lzw_encode(tg_lzw *z, const uint8_t *idx, size_t n, int min_bits, const tg_lzw_lossy *lossy,
                   uint8_t *shown, const uint8_t **data, size_t *len);
+
+/* One segment's codes: nbits bits, least significant first, in buf (cap bytes). Owned
+ * by the caller: zero-initialise, free with tg_lzw_bits_free. */
+typedef struct tg_lzw_bits {
+    uint8_t *buf;
+    size_t cap;
+    size_t nbits;
+} tg_lzw_bits;
+
+/* Compress one segment of n >= 1 indices (arguments as tg_lzw_encode; lossy->bg, ->src
+ * and shown point at the segment's first pixel, and the segment starts a row) into
+ * *out. first: the image's first segment (it begins with the clear code); last: its
+ * last one (it ends with the end code; else with a clear code). Returns 0, or -1 for
+ * bad arguments or when out of memory. */
+int tg_lzw_encode_seg(tg_lzw *z, const uint8_t *idx, size_t n, int min_bits,
+                      const tg_lzw_lossy *lossy, uint8_t *shown, bool first, bool last,
+                      tg_lzw_bits *out);
+/* Join the bits of nsegs segments, in order, into GIF sub-blocks (as tg_lzw_encode's
+ * data) in *buf, grown as needed (realloc; *cap bytes): *len bytes. Returns 0, or -1
+ * when out of memory. */
+int tg_lzw_join(const tg_lzw_bits *segs, size_t nsegs, uint8_t **buf, size_t *cap, size_t *len);
+/* Frees b's buffer and zeroes it. Accepts NULL. */
+void tg_lzw_bits_free(tg_lzw_bits *b);
 
 /* The colour error used everywhere in the GIF encoder: weighted squared RGB distance
  * divided by the weight sum, so a difference of d in every channel gives d*d. */

@@ -6,7 +6,9 @@
  * parameter validation, write errors, interrupted and short writes, determinism and
  * parallel encoders. The LZW compressor (src/render/lzw.c) is tested on its own:
  * exact round trips through giflib for every code size and across table resets,
- * lossy output within its tolerance of the exact indices, and decoding by ffmpeg;
+ * lossy output within its tolerance of the exact indices, segments compressed apart
+ * and joined (every segment length around the code-width steps), and decoding by
+ * ffmpeg; the same bytes on 1 to 4 threads;
  * then palette reuse (fewer bytes, no local tables, same picture) and temporal
  * stability (static pixels never change).
  */
@@ -378,11 +380,12 @@ START_TEST(test_bad_parameters)
     int fd = open("/dev/null", O_WRONLY);
     ck_assert_int_ge(fd, 0);
     static const tg_gif_params bad[] = {
-        {0, 10, 90, 0, 0},    {10, 0, 90, 0, 0},
-        {4097, 10, 90, 0, 0}, {10, 4097, 90, 0, 0},
-        {10, 10, 0, 0, 0},    {10, 10, 101, 0, 0},
-        {10, 10, 90, -1, 0},  {10, 10, 90, 65536, 0},
-        {10, 10, 90, 0, -1},  {10, 10, 90, 0, TG_GIF_PALETTE_LOCAL + 1},
+        {0, 10, 90, 0, 0, 0},    {10, 0, 90, 0, 0, 0},
+        {4097, 10, 90, 0, 0, 0}, {10, 4097, 90, 0, 0, 0},
+        {10, 10, 0, 0, 0, 0},    {10, 10, 101, 0, 0, 0},
+        {10, 10, 90, -1, 0, 0},  {10, 10, 90, 65536, 0, 0},
+        {10, 10, 90, 0, -1, 0},  {10, 10, 90, 0, TG_GIF_PALETTE_LOCAL + 1, 0},
+        {10, 10, 90, 0, 0, -1},  {10, 10, 90, 0, 0, 65},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tg_ctx_clear(ctx);
@@ -680,47 +683,190 @@ START_TEST(test_lzw_lossy_within_tolerance)
     size_t exact_len, len;
     ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &exact_len), 0);
     static const int tols[] = {4, 25, 100, 400};
-    size_t prev = exact_len;
-    for (size_t t = 0; t < sizeof(tols) / sizeof(tols[0]); t++) {
-        tg_lzw_lossy l = {
-            .tol = tols[t], .pal = pal, .transparent = T, .bg = bg, .src = src, .row = W};
-        ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, shown, &data, &len), 0);
-        ck_assert_msg(len < prev, "tol %d: %zu bytes, not fewer than %zu", tols[t], len, prev);
-        prev = len;
-        char *path = write_raw_gif(W, H, 8, pal, data, len);
-        uint8_t *dec = giflib_indices(path, W, H);
-        size_t changed = 0;
-        for (size_t p = 0; p < W * H; p++) {
-            ck_assert_msg(dec[p] == shown[p], "pixel %zu decodes to %u, shown says %u", p, dec[p],
-                          shown[p]);
-            const uint8_t *want = idx[p] == T ? bg + 4 * p : pal + 3 * idx[p];
-            const uint8_t *got = dec[p] == T ? bg + 4 * p : pal + 3 * dec[p];
-            int d = tg_lzw_dist(got, want);
-            ck_assert_msg(d <= tols[t], "tol %d pixel %zu: error %d", tols[t], p, d);
-            if (idx[p] == T && dec[p] != T)
-                ck_assert_int_le(tg_lzw_dist(got, src + 4 * p), tols[t]);
-            changed += dec[p] != idx[p];
+    size_t greedy[4] = {0};
+    for (int look = 0; look <= 1; look++) {
+        size_t prev = exact_len;
+        for (size_t t = 0; t < sizeof(tols) / sizeof(tols[0]); t++) {
+            tg_lzw_lossy l = {.tol = tols[t],
+                              .pal = pal,
+                              .transparent = T,
+                              .bg = bg,
+                              .src = src,
+                              .row = W,
+                              .look = look};
+            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, shown, &data, &len), 0);
+            ck_assert_msg(len < prev, "tol %d: %zu bytes, not fewer than %zu", tols[t], len, prev);
+            prev = len;
+            char *path = write_raw_gif(W, H, 8, pal, data, len);
+            uint8_t *dec = giflib_indices(path, W, H);
+            size_t changed = 0;
+            for (size_t p = 0; p < W * H; p++) {
+                ck_assert_msg(dec[p] == shown[p], "pixel %zu decodes to %u, shown says %u", p,
+                              dec[p], shown[p]);
+                const uint8_t *want = idx[p] == T ? bg + 4 * p : pal + 3 * idx[p];
+                const uint8_t *got = dec[p] == T ? bg + 4 * p : pal + 3 * dec[p];
+                int d = tg_lzw_dist(got, want);
+                ck_assert_msg(d <= tols[t], "tol %d pixel %zu: error %d", tols[t], p, d);
+                if (idx[p] == T && dec[p] != T)
+                    ck_assert_int_le(tg_lzw_dist(got, src + 4 * p), tols[t]);
+                changed += dec[p] != idx[p];
+            }
+            ck_assert_uint_gt(changed, 0);
+            fprintf(stderr,
+                    "lzw lossy%s tol %d: %zu bytes (exact %zu), %.1f %% of pixels changed\n",
+                    look ? " (longest runs)" : "", tols[t], len, exact_len,
+                    100.0 * (double)changed / (W * H));
+            if (look) /* the longest-run search never makes more bytes here */
+                ck_assert_msg(len <= greedy[t], "tol %d: %zu bytes, greedy %zu", tols[t], len,
+                              greedy[t]);
+            else
+                greedy[t] = len;
+            /* deterministic */
+            uint8_t *copy = malloc(len);
+            memcpy(copy, data, len);
+            size_t len2;
+            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, NULL, &data, &len2), 0);
+            ck_assert_uint_eq(len, len2);
+            ck_assert_int_eq(memcmp(copy, data, len), 0);
+            free(copy);
+            free(dec);
+            unlink(path);
+            free(path);
         }
-        ck_assert_uint_gt(changed, 0);
-        fprintf(stderr, "lzw lossy tol %d: %zu bytes (exact %zu), %.1f %% of pixels changed\n",
-                tols[t], len, exact_len, 100.0 * (double)changed / (W * H));
-        /* deterministic */
-        uint8_t *copy = malloc(len);
-        memcpy(copy, data, len);
-        size_t len2;
-        ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, NULL, &data, &len2), 0);
-        ck_assert_uint_eq(len, len2);
-        ck_assert_int_eq(memcmp(copy, data, len), 0);
-        free(copy);
-        free(dec);
-        unlink(path);
-        free(path);
     }
     tg_lzw_free(&z);
     free(idx);
     free(shown);
     free(bg);
     free(src);
+}
+END_TEST
+
+/* ffmpeg (framecrc) and giflib decode path; returns ffmpeg's frame count. */
+static int ffmpeg_frames(const char *path)
+{
+    char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v",       "error", "-i",
+                    (char *)path,      "-f",       "framecrc", "-",     NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_msg(r.status == 0 && r.err[0] == '\0', "%s: ffmpeg status %d: %s", path, r.status,
+                  r.err);
+    int frames = 0;
+    for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        frames += *l != '#' && *l != '\n';
+    tgt_run_free(&r);
+    return frames;
+}
+
+/* Segments compressed apart and joined decode to the indices, with giflib and ffmpeg:
+ * segment lengths 1..60 and long ones, so that segment ends fall on every code-width
+ * step; and the 1-segment join is tg_lzw_encode's output. */
+START_TEST(test_lzw_segments)
+{
+    enum { W = 300, H = 200, MAXSEG = 4096 };
+    uint8_t pal[256 * 3];
+    for (int i = 0; i < 256; i++)
+        pal[3 * i] = (uint8_t)(i * 3), pal[3 * i + 1] = (uint8_t)i, pal[3 * i + 2] = (uint8_t)~i;
+    uint8_t *idx = malloc(W * H), *shown = malloc(W * H);
+    tg_lzw_bits *segs = calloc(MAXSEG, sizeof(*segs));
+    tg_lzw *z = tg_lzw_new();
+    ck_assert_ptr_nonnull(z);
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (int bits = 1; bits <= 8; bits++) {
+        for (int pattern = 0; pattern < 2; pattern++) {
+            uint32_t seed = 5u + (uint32_t)bits;
+            for (size_t i = 0; i < W * H; i++)
+                idx[i] = (uint8_t)((pattern ? (i / 23) ^ (lcg(&seed) % 3 == 0) : lcg(&seed)) %
+                                   (1u << bits));
+            int mb = bits < 2 ? 2 : bits;
+            size_t at = 0, ns = 0;
+            for (size_t k = 0; at < W * H; k++, ns++) {
+                ck_assert_uint_lt(ns, MAXSEG);
+                size_t n = k < 60 ? k + 1 : 1000 + (k * 7919) % 9000;
+                n = n > W * H - at ? W * H - at : n;
+                ck_assert_int_eq(tg_lzw_encode_seg(z, idx + at, n, mb, NULL, shown + at, k == 0,
+                                                   at + n == W * H, &segs[ns]),
+                                 0);
+                at += n;
+            }
+            ck_assert_int_eq(memcmp(idx, shown, W * H), 0);
+            ck_assert_int_eq(tg_lzw_join(segs, ns, &buf, &cap, &len), 0);
+            for (size_t i = 0; i < len; i += (size_t)buf[i] + 1)
+                ck_assert_msg(buf[i] >= 1 && i + buf[i] < len, "bad sub-block at %zu", i);
+            char *path = write_raw_gif(W, H, bits, pal, buf, len);
+            uint8_t *dec = giflib_indices(path, W, H);
+            for (size_t i = 0; i < W * H; i++)
+                ck_assert_msg(dec[i] == idx[i],
+                              "bits %d pattern %d, %zu segments, pixel %zu: %u, "
+                              "expected %u",
+                              bits, pattern, ns, i, dec[i], idx[i]);
+            if (bits == 2 || bits == 8)
+                ck_assert_int_eq(ffmpeg_frames(path), 1);
+            free(dec);
+            unlink(path);
+            free(path);
+        }
+    }
+    /* one segment, joined = tg_lzw_encode */
+    const uint8_t *data;
+    size_t dlen;
+    ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &dlen), 0);
+    ck_assert_int_eq(tg_lzw_encode_seg(z, idx, W * H, 8, NULL, NULL, true, true, &segs[0]), 0);
+    ck_assert_int_eq(tg_lzw_join(segs, 1, &buf, &cap, &len), 0);
+    ck_assert_uint_eq(len, dlen);
+    ck_assert_int_eq(memcmp(buf, data, len), 0);
+    ck_assert_int_eq(tg_lzw_encode_seg(z, idx, 0, 8, NULL, NULL, true, true, &segs[0]), -1);
+    ck_assert_int_eq(tg_lzw_join(segs, 0, &buf, &cap, &len), -1);
+    for (size_t k = 0; k < MAXSEG; k++)
+        tg_lzw_bits_free(&segs[k]);
+    tg_lzw_bits_free(NULL);
+    free(segs);
+    free(buf);
+    tg_lzw_free(&z);
+    free(idx);
+    free(shown);
+}
+END_TEST
+
+/* The output does not depend on the number of threads: frames large enough to be cut
+ * into bands and several LZW segments, crops and full frames, exact and lossy. */
+START_TEST(test_threads_same_bytes)
+{
+    static const int qs[] = {90, 100, 20};
+    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
+        char *ref = NULL, *dref = NULL;
+        size_t lref = 0;
+        static const int threads[] = {1, 2, 3, 4, 0}; /* 0 = one per CPU */
+        for (size_t ti = 0; ti < sizeof(threads) / sizeof(threads[0]); ti++) {
+            int t = threads[ti];
+            tg_gif_params p = params(400, 300, qs[q]);
+            p.threads = t;
+            char *path = encode_file(&p, gen_mixed, 7, NULL);
+            size_t l = 0;
+            char *d = tgt_read_file(path, &l);
+            ck_assert_ptr_nonnull(d);
+            if (t == 1) {
+                ref = path, dref = d, lref = l;
+                ck_assert_int_eq(ffmpeg_frames(path), 7);
+                tgt_gif dec;
+                load(path, &dec);
+                ck_assert_int_eq(dec.frames, 7);
+                check_psnr(&dec, gen_mixed, qs[q] >= 90 ? 22 : 17);
+                tgt_gif_free(&dec);
+                continue;
+            }
+            ck_assert_msg(l == lref && memcmp(d, dref, l) == 0,
+                          "q%d: %d threads give %zu bytes, 1 thread %zu (or other bytes)", qs[q], t,
+                          l, lref);
+            free(d);
+            unlink(path);
+            free(path);
+        }
+        free(dref);
+        unlink(ref);
+        free(ref);
+    }
 }
 END_TEST
 
@@ -731,17 +877,8 @@ START_TEST(test_ffmpeg_decodes)
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
         tg_gif_params p = params(120, 90, qs[i]);
         char *path = encode_file(&p, gen_mixed, 8, NULL);
-        char *argv[] = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f",
-                        "framecrc",        "-",        NULL};
-        tgt_run r;
-        ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
-        ck_assert_msg(r.status == 0 && r.err[0] == '\0', "q%d: ffmpeg status %d: %s", qs[i],
-                      r.status, r.err);
-        int frames = 0;
-        for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-            frames += *l != '#' && *l != '\n';
+        int frames = ffmpeg_frames(path);
         ck_assert_msg(frames == 8, "q%d: ffmpeg decoded %d frames, expected 8", qs[i], frames);
-        tgt_run_free(&r);
         /* and giflib: the picture stays above a floor even at quality 1 */
         tgt_gif d;
         load(path, &d);
@@ -1024,6 +1161,8 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_pipe_with_signals);
     tcase_add_test(tc, test_lzw_exact_roundtrip);
     tcase_add_test(tc, test_lzw_lossy_within_tolerance);
+    tcase_add_test(tc, test_lzw_segments);
+    tcase_add_test(tc, test_threads_same_bytes);
     tcase_add_test(tc, test_ffmpeg_decodes);
     tcase_add_test(tc, test_palette_reuse);
     tcase_add_test(tc, test_static_areas_stable);
