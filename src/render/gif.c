@@ -179,20 +179,28 @@ struct tg_gif {
  *
  *   quality   tol   lossy LZW e   liq max quality   liq speed   colours   reuse
  *     100      0        0              100              6          256      0.10
- *      90      3        3               95              6          256      0.30
  *      95      1        0 (exact)       97              6          256      0.20
+ *      90      3        3               95              6          256      0.30
  *      70      6        5               85              6          256      0.70
- *      50      8        5               65              6          128      1.10
- *      30     10        5               45              8           64      1.50
- *       1     14       15               30              8           64      2.08
+ *      50      0        7               55              6          128      1.10
+ *      30      0       11               45              8           64      1.50
+ *       1      0       18               40              8           64      2.08
  * (linear in between; lossy LZW tolerance = e*e in tg_lzw_dist units)
  *
  * tol: inter-frame "unchanged" tolerance. reuse: how much worse than on its own
  * frame a palette may map a later frame before a new one is made. Tuned with
- * bench/encoders.sh's clips against gifski 1.7.1 (bench/RESULTS.md): the size range
- * is best covered by libimagequant's quality (fewer colours: shorter LZW codes);
- * above quality 30, lossy LZW beyond e = 5 and tolerances beyond 10 lost more SSIM
- * per byte saved than gifski does; below 30 they grow to reach smaller files. Dithering is off: on
+ * bench/encoders.sh's clips against gifski 1.7.1 (bench/RESULTS.md). Below 70 the
+ * per-pixel tolerance is 0 (only pixels equal to what was last written or to what is
+ * shown stay transparent) and the lossy LZW does the rest: it makes a pixel
+ * transparent where the canvas colour extends a run within its tolerance, so
+ * transparency goes where it saves codes, and its error carry keeps the local average.
+ * A per-pixel tolerance instead leaves stale patches next to rewritten pixels (steps
+ * and speckle that SSIM punishes in flat areas): on building at the same size, tol 0
+ * measured +0.01-0.02 SSIM over tol 6-14, and a larger lossy e plus a richer palette
+ * (liq quality 40 instead of 30) bought the bytes back. Texture-masked tolerances,
+ * comparing the quantized colour with the canvas and a larger colour cap did not
+ * help (RESULTS.md). From 70 up the table is unchanged (the speed and high-end
+ * targets are met there). Dithering is off: on
  * both clips every dithering level tried (libimagequant's 0.25-1.0, an ordered Bayer remap) gave
  * larger *and* worse GIFs than nearest-colour mapping (building q100: 5.24 MB / SSIM .983
  * dithered, 4.76 MB / .987 not), and undithered nearest colours cannot crawl.
@@ -204,8 +212,8 @@ typedef struct q_point {
 } q_point;
 
 static const q_point q_table[] = {
-    {1, 14, 15, 30}, {30, 10, 5, 45}, {50, 8, 5, 65},   {70, 6, 5, 85},
-    {90, 3, 3, 95},  {95, 1, 0, 97},  {100, 0, 0, 100},
+    {1, 0, 18, 40}, {30, 0, 11, 45}, {50, 0, 7, 55},   {70, 6, 5, 85},
+    {90, 3, 3, 95}, {95, 1, 0, 97},  {100, 0, 0, 100},
 };
 
 /* the table interpolated at q for the field at offset off */
