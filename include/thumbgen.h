@@ -180,8 +180,22 @@ typedef struct tg_plan {
 } tg_plan;
 
 /* Analyse the video at `path` and choose the moments. *out is owned by the caller
- * (tg_plan_free). */
+ * (tg_plan_free). The same as tg_analyze + tg_plan_from_analysis. */
 int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **out);
+
+/* ---- the analysis as data (`thumbgen analyze`, `plan --from-analysis`) ---- */
+/* Everything the analysis pass learns (per-sample signals, events, shots, the CNN's
+ * embeddings, faces), before any choice; see docs/analysis.md. */
+typedef struct tg_analysis_data tg_analysis_data;
+/* One pass over the video (o->analysis, o->cnn apply); *out owned by the caller. */
+int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_data **out);
+void tg_analysis_free(tg_analysis_data **a);
+/* Choose the moments from an analysis, without decoding: select's options apply. */
+int tg_plan_from_analysis(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o,
+                          tg_plan **out);
+/* The analysis as JSON (a malloc'd string the caller frees), and back (validated). */
+int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out);
+int tg_analysis_from_json(tg_ctx *ctx, const char *json, tg_analysis_data **out);
 void tg_plan_free(tg_plan **plan);
 
 /* The plan as JSON (one object, see docs/plan.md); *out is a malloc'd string the

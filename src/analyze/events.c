@@ -1,17 +1,19 @@
 /*
- * events.c — cut, transition and defect detection over a sample series.
+ * events.c — the structure of a sample series: cuts, transitions, shots, bars.
  *
  * Passes, in order (each reads what the earlier ones set):
- *   1. per-sample defects: black, white, blank, exposure, text card
+ *   1. empty frames: black (nothing brighter than dark grey), white, blank
  *   2. flash frames: a sample unlike both neighbours that are alike
  *   3. hard cuts: a jump far above the local level of change
  *   4. gradual transitions: a sample that is a blend of the samples either side
- *      (linear in the thumbnail) with a contrast dip, or the ramp next to a
- *      black/white stretch: fades and dissolves
+ *      (linear in the thumbnail) with a contrast dip, or the ramp next to a dark,
+ *      black or white stretch, from its first darker (brighter) frame: fades and
+ *      dissolves
  *   5. shots: the stretches between cuts and transitions
- *   6. blur: sharpness far below the video's typical sharpness
- *   7. repeats: a later shot that shows the same content as an earlier one
- *   8. letterbox/pillarbox bars from the per-sample bar widths
+ *   6. letterbox/pillarbox bars from the per-sample bar widths
+ * What is a *defect* for a given video (too dark for it, blurred for its shot, a
+ * title card, a repeated intro) is decided later, by select/verdict.c: these are
+ * facts of the video, the same whatever is chosen.
  */
 #include "analyze/events.h"
 
@@ -21,29 +23,30 @@
 
 #include "core/error.h"
 
-/* The thresholds. Values were tuned on the fixture videos (tests/fixtures) and on
- * Debian's opencv-doc clips; signals are in [0,1]. */
+/* The thresholds. Values were tuned on the fixture videos (tests/fixtures), on
+ * Debian's opencv-doc clips and on the real footage of eval/; signals are in [0,1]. */
 static const struct {
-    float black_luma, flat_contrast, white_luma; /* black/white: dark/bright and flat */
-    float uniform_contrast;                      /* blank: almost no contrast at all */
-    float dark_luma, bright_luma;                /* bad exposure */
-    float text_bgfrac, text_edges, text_color;   /* text card: flat ground, sharp glyphs, grey */
-    float flash_luma;                            /* flash: luma jump against both sides */
-    float cut_abs, cut_rel;                      /* cut: absolute and relative-to-local jump */
-    double trans_window;                         /* seconds either side for blend test */
+    /* black: even the brightest 2 % of the frame is dark grey (a dim scene with
+     * visible highlights is not black: the Sintel trailer's close-ups have hi
+     * 0.25-0.5 at mean luma 0.05); white: even the darkest 2 % is near white */
+    float black_hi, flat_contrast, white_lo;
+    float uniform_contrast;      /* blank: almost no contrast at all */
+    float dark_luma;             /* the dark end of a fade */
+    float flash_luma;            /* flash: luma jump against both sides */
+    double ramp_gap;             /* fade ramps: compare with the frame this far on */
+    float ramp_step, ramp_total; /* ... which must differ this much, the whole ramp more */
+    float cut_abs, cut_rel;      /* cut: absolute and relative-to-local jump */
+    double trans_window;         /* seconds either side for blend test */
     float trans_min_diff, trans_resid, trans_dip;
-    float blur_rel, blur_abs; /* blur: vs median sharpness, absolute */
-    float repeat_dist;        /* same content */
 } K = {
-    .black_luma = 0.09f,
+    .black_hi = 0.13f,
     .flat_contrast = 0.07f,
-    .white_luma = 0.9f,
+    .white_lo = 0.88f,
     .uniform_contrast = 0.035f,
-    .dark_luma = 0.11f,
-    .bright_luma = 0.9f,
-    .text_bgfrac = 0.55f,
-    .text_edges = 0.002f,
-    .text_color = 0.12f,
+    .dark_luma = 0.1f,
+    .ramp_gap = 0.12,
+    .ramp_step = 0.006f,
+    .ramp_total = 0.06f,
     .flash_luma = 0.12f,
     .cut_abs = 0.12f,
     .cut_rel = 4.0f,
@@ -51,26 +54,18 @@ static const struct {
     .trans_min_diff = 0.05f,
     .trans_resid = 0.4f,
     .trans_dip = 0.92f,
-    .blur_rel = 0.45f,
-    .blur_abs = 0.02f,
-    .repeat_dist = 0.06f,
 };
 
-static void pass_defects(tg_sample *s, size_t n)
+static void pass_empty(tg_sample *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         tg_sample *x = &s[i];
-        if (x->luma < K.black_luma && x->contrast < K.flat_contrast)
-            x->bad |= TG_BAD_BLACK;
-        else if (x->luma > K.white_luma && x->contrast < K.flat_contrast)
-            x->bad |= TG_BAD_WHITE;
+        if (x->hi < K.black_hi && x->contrast < K.flat_contrast)
+            x->ev |= TG_BAD_BLACK;
+        else if (x->lo > K.white_lo && x->contrast < K.flat_contrast)
+            x->ev |= TG_BAD_WHITE;
         else if (x->contrast < K.uniform_contrast)
-            x->bad |= TG_BAD_UNIFORM;
-        else if (x->luma < K.dark_luma || x->luma > K.bright_luma)
-            x->bad |= TG_BAD_EXPOSURE;
-        if (!(x->bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)) &&
-            x->bgfrac > K.text_bgfrac && x->edges > K.text_edges && x->colorful < K.text_color)
-            x->bad |= TG_BAD_TEXT;
+            x->ev |= TG_BAD_UNIFORM;
     }
 }
 
@@ -91,7 +86,7 @@ static void pass_flash(tg_sample *s, size_t n)
             if (tg_thumb_diff(a, b) > 0.5f * hi || fabsf(a->luma - b->luma) > 0.5f * lo)
                 continue;
             for (size_t k = i - 1; k <= i + len && k < n; k++)
-                s[k].bad |= TG_BAD_FLASH;
+                s[k].ev |= TG_BAD_FLASH;
         }
     }
 }
@@ -111,7 +106,7 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
     for (size_t i = 1; i < n; i++)
         d[i] = tg_sample_distance(&s[i - 1], &s[i]);
     for (size_t i = 1; i < n; i++) {
-        if (d[i] < K.cut_abs || (s[i].bad & TG_BAD_FLASH) || (s[i - 1].bad & TG_BAD_FLASH))
+        if (d[i] < K.cut_abs || (s[i].ev & TG_BAD_FLASH) || (s[i - 1].ev & TG_BAD_FLASH))
             continue;
         size_t m = 0;
         for (size_t j = i > 8 ? i - 8 : 1; j < i + 9 && j < n && m < 32; j++)
@@ -162,7 +157,7 @@ static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
         return 0;
     if (fminf(tg_thumb_diff(x, a), tg_thumb_diff(x, b)) < 0.2f * D)
         return 0;
-    int fade = (a->bad | b->bad) & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM);
+    int fade = (a->ev | b->ev) & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM);
     if (!fade && x->contrast > K.trans_dip * fminf(a->contrast, b->contrast))
         return 0;
     return fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
@@ -211,29 +206,47 @@ static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t 
         size_t a = index_at(s, n, s[i].t - K.trans_window);
         size_t b = index_at(s, n, s[j - 1].t + K.trans_window);
         for (size_t k = a; k <= b; k++)
-            s[k].bad |= fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
+            s[k].ev |= fade ? TG_BAD_FADE : TG_BAD_DISSOLVE;
         i = j;
     }
-    /* ramps next to black/white stretches: contrast rising away from the stretch */
+    /* ramps next to dark, black or white stretches: walking away from the stretch,
+     * the picture keeps getting brighter (darker, for white) against the frame
+     * K.ramp_gap further on. The fade starts at its first darker frame, not where
+     * the blend becomes obvious: a clip that ends before it never shows the dimming
+     * (the Sintel trailer's desert dims for 2.3 s into the logo). A ramp must change
+     * the luma by K.ramp_total in all, so a dim scene that slowly varies is no fade. */
     for (size_t i = 0; i < n; i++) {
-        if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE)))
+        int white = (s[i].ev & TG_BAD_WHITE) != 0;
+        if (!white && !(s[i].ev & TG_BAD_BLACK) && s[i].luma >= K.dark_luma)
             continue;
         for (int dir = -1; dir <= 1; dir += 2) {
-            size_t j = i;
+            size_t j = i, c2 = 0;
             while (1) {
                 size_t nx = j + (size_t)dir;
                 if ((dir < 0 && j == 0) || nx >= n)
                     break;
-                if (s[nx].bad & (TG_BAD_BLACK | TG_BAD_WHITE))
+                if (s[nx].ev & (TG_BAD_BLACK | TG_BAD_WHITE))
                     break;
-                size_t far = index_at(s, n, s[nx].t + dir * 0.3);
-                int rising = s[nx].contrast < 0.85f * s[far].contrast ||
-                             fabsf(s[nx].luma - s[far].luma) > 0.06f;
-                if (!rising || far == nx)
+                /* never across a cut: the sample that starts a shot ends the walk */
+                while (c2 < nc && cuts[c2] < (dir > 0 ? nx : j))
+                    c2++;
+                if (c2 < nc && cuts[c2] == (dir > 0 ? nx : j))
                     break;
-                s[nx].bad |= TG_BAD_FADE;
+                size_t far = index_at(s, n, s[nx].t + dir * K.ramp_gap);
+                if (far == nx)
+                    break;
+                float step = white ? s[nx].luma - s[far].luma : s[far].luma - s[nx].luma;
+                if (step < K.ramp_step)
+                    break;
                 j = nx;
             }
+            size_t a = dir < 0 ? j : i, b = dir < 0 ? i : j;
+            if (a == b)
+                continue;
+            float total = fabsf(s[a].luma - s[b].luma);
+            for (size_t k = a; k <= b && total >= K.ramp_total; k++)
+                if (k != i)
+                    s[k].ev |= TG_BAD_FADE;
         }
     }
     free(kind);
@@ -250,7 +263,7 @@ static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const s
         int is_cut = c < nc && cuts[c] == i;
         if (is_cut)
             c++;
-        if ((s[i].bad & sep) && !(s[i].bad & TG_BAD_FLASH)) {
+        if ((s[i].ev & sep) && !(s[i].ev & TG_BAD_FLASH)) {
             s[i].shot = -1;
             cur = -1;
             continue;
@@ -265,54 +278,6 @@ static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const s
     return 0;
 }
 
-static void pass_blur(tg_sample *s, size_t n)
-{
-    float *v = malloc(n * sizeof(float));
-    size_t m = 0;
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        if (!s[i].bad)
-            v[m++] = s[i].sharp;
-    float med = tg_median(v, m);
-    free(v);
-    for (size_t i = 0; i < n; i++)
-        if (s[i].sharp < K.blur_abs || (m >= 8 && s[i].sharp < K.blur_rel * med))
-            if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)))
-                s[i].bad |= TG_BAD_BLUR;
-}
-
-/* A shot near the end whose samples match a shot near the start: the intro that
- * returns as an outro. (Shots that return in the middle — shot/reverse shot — are
- * ordinary editing and stay.) */
-static void pass_repeats(tg_sample *s, size_t n, double end_t, const tg_events *ev)
-{
-    double edge = fmin(20.0, 0.3 * end_t);
-    for (size_t j = 1; j < ev->n_shots; j++) {
-        if (ev->shots[j].end < end_t - edge)
-            continue;
-        for (size_t i = 0; i + 1 < j; i++) {
-            if (ev->shots[i].start > edge)
-                break;
-            float best = 1;
-            for (size_t p = 0; p < n; p += 1 + n / 4000) {
-                if (s[p].shot != (int)j)
-                    continue;
-                for (size_t q = 0; q < n; q += 1 + n / 4000)
-                    if (s[q].shot == (int)i) {
-                        best = fminf(best, tg_sample_distance(&s[p], &s[q]));
-                    }
-            }
-            if (best < K.repeat_dist) {
-                for (size_t p = 0; p < n; p++)
-                    if (s[p].shot == (int)j)
-                        s[p].bad |= TG_BAD_REPEAT;
-                break;
-            }
-        }
-    }
-}
-
 static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *content)
 {
     *content = (tg_rect){0, 0, aw, ah};
@@ -323,7 +288,7 @@ static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *con
     for (int side = 0; side < 4; side++) {
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
-            if (!(s[i].bad & (TG_BAD_BLACK | TG_BAD_UNIFORM | TG_BAD_TEXT | TG_BAD_FADE)))
+            if (!(s[i].ev & (TG_BAD_BLACK | TG_BAD_UNIFORM | TG_BAD_FADE)))
                 v[m++] = s[i].bar[side];
         if (m < 3) {
             bar[side] = 0;
@@ -366,7 +331,9 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
         tg_events_free(ev);
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
     }
-    pass_defects(s, n);
+    for (size_t i = 0; i < n; i++)
+        s[i].ev = 0;
+    pass_empty(s, n);
     /* neighbourhood passes never look across a span boundary (a gap in the samples) */
     for (size_t k = 0; k < n_spans; k++) {
         size_t a = spans[k].first, b = k + 1 < n_spans ? spans[k + 1].first : n;
@@ -381,16 +348,15 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
             ev->cuts[ev->n_cuts++] = s[a + cuts[i]].t;
         free(cuts);
     }
-    pass_blur(s, n);
-    pass_repeats(s, n, end_t, ev);
     pass_bars(s, n, aw, ah, &ev->content);
     return 0;
 }
 
 void tg_events_classify(tg_sample *s, size_t n)
 {
-    pass_defects(s, n);
-    pass_blur(s, n);
+    for (size_t i = 0; i < n; i++)
+        s[i].ev = 0;
+    pass_empty(s, n);
 }
 
 void tg_events_free(tg_events *ev)

@@ -1,12 +1,12 @@
 /*
- * events.h — from the per-sample signals to events: hard cuts, fades, dissolves,
- * flash frames, black/white/blank, blurred, badly exposed and text-card samples,
- * repeated shots, and letterbox/pillarbox bars.
+ * events.h — from the per-sample signals to the video's structure: hard cuts,
+ * fades, dissolves, flash frames, empty (black/white/blank) frames, shots, and
+ * letterbox/pillarbox bars.
  *
- * Input is the whole sample series of a video (features.h); output is a flag set
- * on every sample (tg_sample.bad), a shot id on every sample (-1 inside
- * transitions), the shot list, and the content rectangle. Pure functions over
- * arrays: testable on synthetic series without any video.
+ * Input is the whole sample series of a video (features.h); output is an event
+ * flag set on every sample (tg_sample.ev, TG_EVENT_FLAGS only), a shot id on every
+ * sample (-1 inside transitions), the shot list, and the content rectangle. Pure
+ * functions over arrays: testable on synthetic series without any video.
  *
  * Thresholds live in one table at the top of events.c, each with the reason for
  * its value.
@@ -40,8 +40,8 @@ typedef struct tg_span {
 int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_span *spans,
                      size_t n_spans, int aw, int ah, tg_events *ev);
 
-/* Only the per-sample defects (black, white, blank, exposure, text, blur): for
- * samples with no neighbours, such as the keyframes of a coarse pass. */
+/* Only the per-sample events (black, white, blank): for samples with no
+ * neighbours, such as the keyframes of a coarse pass. */
 void tg_events_classify(tg_sample *s, size_t n);
 void tg_events_free(tg_events *ev);
 

@@ -62,8 +62,6 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
     memset(s, 0, sizeof(*s));
     s->t = t;
     s->shot = -1;
-    s->cluster = -1;
-    s->item = -1;
     if (n > MAXP || n <= 0)
         return;
 
@@ -117,6 +115,19 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
         if (i >= 0 && i < 256)
             near += hist[i];
     s->bgfrac = (float)near / n;
+    unsigned cum = 0, lo_at = (unsigned)n / 50, hi_at = (unsigned)n - (unsigned)n / 50;
+    int lo = -1, hi = 255;
+    for (int i = 0; i < 256; i++) {
+        cum += hist[i];
+        if (lo < 0 && cum > lo_at)
+            lo = i;
+        if (cum >= hi_at) {
+            hi = i;
+            break;
+        }
+    }
+    s->lo = (float)(lo < 0 ? 0 : lo) / 255.0f;
+    s->hi = (float)hi / 255.0f;
 
     /* Laplacian energy, gradient orientation histogram and strong edges */
     double lap = 0;
@@ -222,4 +233,22 @@ float tg_median(float *v, size_t n)
         return 0;
     qsort(v, n, sizeof(float), cmp_float);
     return v[n / 2];
+}
+
+static float clamp01(float v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+float tg_signal_quality(const tg_sample *x, float med_sharp)
+{
+    float sharp = clamp01(x->sharp / (1.25f * med_sharp + 1e-6f));
+    float expo = clamp01(1.0f - fabsf(x->luma - 0.47f) * 2.2f);
+    float contr = clamp01(x->contrast / 0.22f);
+    float colour = clamp01(x->colorful / 0.45f);
+    float ent = clamp01(x->entropy);
+    float m_ = x->motion;
+    float motion = m_ < 0.004f ? 0.55f : m_ < 0.04f ? 1.0f : clamp01(1.0f - (m_ - 0.04f) * 8);
+    return 0.30f * sharp + 0.18f * expo + 0.14f * contr + 0.14f * colour + 0.1f * ent +
+           0.14f * motion;
 }

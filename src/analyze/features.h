@@ -11,8 +11,9 @@
  * colourfulness (Hasler–Süsstrunk), motion (mean absolute difference of the luma
  * thumbnail to the previous sample), background fraction (pixels near the dominant
  * grey level) and strong-edge density (both for text-card and blank detection),
- * black bars, a colour+edge descriptor and a 32x18 luma thumbnail for similarity.
- * The events module later sets flags and shot ids.
+ * the 2nd/98th luma percentiles (a dim frame with highlights is legible, a black one
+ * has none), black bars, a colour+edge descriptor and a 32x18 luma thumbnail for
+ * similarity. The events module later sets event flags and shot ids.
  */
 #ifndef TG_ANALYZE_FEATURES_H
 #define TG_ANALYZE_FEATURES_H
@@ -44,20 +45,21 @@ enum tg_bad {
     TG_BAD_EXPOSURE = 1 << 10, /* badly under- or over-exposed */
     TG_BAD_NSFW = 1 << 11      /* flagged by the CNN's nsfw score (--safe strict) */
 };
+/* The flags the analysis sets (structure of the video, the same for any selection). */
+#define TG_EVENT_FLAGS                                                                             \
+    (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM | TG_BAD_FADE | TG_BAD_DISSOLVE | TG_BAD_FLASH)
 
 typedef struct tg_sample {
     double t;
     float luma, contrast, sharp, entropy, colorful, motion, bgfrac, edges;
+    float lo, hi; /* 2nd and 98th percentile of luma: is anything bright, anything dark */
     float desc[TG_DESC_N];
     uint8_t thumb[TG_THUMB_W * TG_THUMB_H];
     int16_t bar[4]; /* black bar thickness top, bottom, left, right (analysis pixels) */
-    uint16_t bad;   /* enum tg_bad */
+    uint16_t ev;    /* what analyze/events.c found: TG_EVENT_FLAGS only (black, white,
+                     * blank, fade, dissolve, flash); defects relative to the video are
+                     * select's verdicts (select/verdict.h) */
     int16_t shot;   /* shot index, -1 inside a transition */
-    float quality;  /* set by select */
-    /* from the CNN (select/cluster.c); nsfw 0 and cluster/item -1 without one */
-    float nsfw;
-    int16_t cluster;
-    int32_t item; /* the CNN item nearest in time, -1 when none */
 } tg_sample;
 
 /* Options of the analyze stage (in tg_option_stages). */
@@ -76,6 +78,10 @@ float tg_thumb_diff(const tg_sample *a, const tg_sample *b);
 /* How different two samples look: descriptor and thumbnail together (a cut between
  * consecutive samples, or two picks that would look alike). */
 float tg_sample_distance(const tg_sample *a, const tg_sample *b);
+
+/* How good a sample looks from its signals alone, in [0,1]: sharpness (against the
+ * video's median med_sharp), exposure, contrast, colour, detail and a little motion. */
+float tg_signal_quality(const tg_sample *x, float med_sharp);
 
 /* Index of the first sample at or after time t (n when there is none); the samples
  * are in time order. */

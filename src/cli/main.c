@@ -38,8 +38,9 @@ static void on_stop_signal(int sig)
 
 typedef struct cli {
     const char *cmd, *input, *output, *poster, *plan_in, *sheet;
-    const char *anim[3]; /* make/encode: the .gif, .webp and .mp4 outputs */
-    const char **inputs; /* encode: every input (points into argv) */
+    const char *from_analysis; /* plan --from-analysis FILE */
+    const char *anim[3];       /* make/encode: the .gif, .webp and .mp4 outputs */
+    const char **inputs;       /* encode: every input (points into argv) */
     size_t n_inputs;
     int quiet, help;
     int formats;            /* --format/--all: bit k = gif, webp, mp4 */
@@ -100,10 +101,19 @@ static void usage(FILE *f, const char *cmd)
     }
     if (!cmd || !strcmp(cmd, "plan")) {
         fprintf(f, "usage: thumbgen plan VIDEO [-o PLAN.json] [options]\n"
+                   "       thumbgen plan --from-analysis ANALYSIS.json [-o PLAN.json] [options]\n"
                    "  Analyse VIDEO and print the plan as JSON: shots, the chosen clips\n"
                    "  (segments), ranked keyframes, the poster time and warnings.\n"
                    "  -o, --output FILE   write the plan to FILE instead of stdout\n"
+                   "  --from-analysis F   choose from an analysis written by `thumbgen analyze`\n"
+                   "                      (no decoding: the select options apply)\n"
                    "  -q, --quiet         no progress bar\n");
+    }
+    if (!cmd || !strcmp(cmd, "analyze")) {
+        fprintf(f, "usage: thumbgen analyze VIDEO -o ANALYSIS.json [--analysis M] [--cnn N]\n"
+                   "  Analyse VIDEO and write what the analysis measured, before any choice:\n"
+                   "  per-sample signals and events, shots, cuts, the CNN's embeddings, faces\n"
+                   "  (docs/analysis.md). `thumbgen plan --from-analysis` chooses from it.\n");
     }
     if (!cmd)
         fprintf(f,
@@ -129,14 +139,17 @@ static int parse(int argc, char **argv, cli *c)
     int i = 1;
     if (i < argc && argv[i][0] != '-')
         c->cmd = argv[i++];
-    const char *cmdsp = !c->cmd                     ? ""
-                        : !strcmp(c->cmd, "make")   ? "make "
-                        : !strcmp(c->cmd, "encode") ? "encode "
-                                                    : "plan ";
-    if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode"))
-        return usage_error(
-            NULL, "unknown command '%s' (commands: make, plan, encode, embed, upscale, serve)",
-            c->cmd);
+    const char *cmdsp = !c->cmd                      ? ""
+                        : !strcmp(c->cmd, "make")    ? "make "
+                        : !strcmp(c->cmd, "encode")  ? "encode "
+                        : !strcmp(c->cmd, "analyze") ? "analyze "
+                                                     : "plan ";
+    if (c->cmd && strcmp(c->cmd, "make") && strcmp(c->cmd, "plan") && strcmp(c->cmd, "encode") &&
+        strcmp(c->cmd, "analyze"))
+        return usage_error(NULL,
+                           "unknown command '%s' (commands: make, plan, analyze, encode, embed, "
+                           "upscale, serve)",
+                           c->cmd);
     for (; i < argc; i++) {
         char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -213,6 +226,8 @@ static int parse(int argc, char **argv, cli *c)
             c->sheet = val;
         else if (!strcmp(name, "plan"))
             c->plan_in = val;
+        else if (!strcmp(name, "from-analysis"))
+            c->from_analysis = val;
         else if (a[1] != '-')
             return usage_error(cmdsp, "unknown option '%s'", a);
         else {
@@ -449,7 +464,13 @@ static int fail(tg_ctx *ctx, int rc)
     return 1;
 }
 
+static char *slurp_max(const char *path, size_t max);
 static char *slurp(const char *path)
+{
+    return slurp_max(path, 64u << 20); /* a plan is small; refuse absurd files */
+}
+
+static char *slurp_max(const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -458,8 +479,8 @@ static char *slurp(const char *path)
     size_t n = 0, cap = 0;
     for (;;) {
         if (n + 4096 + 1 > cap) {
-            if (cap > (64u << 20))
-                break; /* a plan is small; refuse absurd files */
+            if (cap > max)
+                break;
             cap = cap ? cap * 2 : 8192;
             char *nb = realloc(buf, cap);
             if (!nb)
@@ -505,6 +526,43 @@ static int encode_main(cli *c)
     return rc;
 }
 
+/* thumbgen analyze VIDEO -o ANALYSIS.json */
+static int analyze_main(cli *c)
+{
+    if (!c->output)
+        return usage_error("analyze ", "analyze needs -o ANALYSIS.json%s", "");
+    if (c->poster || c->plan_in || c->sheet)
+        return usage_error("analyze ", "analyze takes no --poster, --sheet or --plan%s", "");
+    int bar = job_start(c->quiet);
+    if (bar < 0)
+        return 1;
+    tg_analysis_data *an = NULL;
+    char *json = NULL;
+    int rc = tg_analyze(g_ctx, c->input, &c->opt, &an);
+    if (rc >= 0)
+        rc = tg_analysis_to_json(g_ctx, an, &json);
+    if (bar)
+        fputc('\n', stderr);
+    if (rc < 0) {
+        rc = fail(g_ctx, rc);
+    } else {
+        FILE *f = fopen(c->output, "w");
+        int ok = f && fprintf(f, "%s\n", json) >= 0;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        if (!ok) {
+            remove(c->output);
+            fprintf(stderr, "thumbgen: error: cannot write the analysis to '%s'\n", c->output);
+            rc = 1;
+        } else
+            rc = 0;
+    }
+    free(json);
+    tg_analysis_free(&an);
+    tg_ctx_free(&g_ctx);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve"))
@@ -530,11 +588,18 @@ int main(int argc, char **argv)
         usage(c.help ? stdout : stderr, c.cmd);
         return c.help ? 0 : 2;
     }
-    const char *cmdsp = !strcmp(c.cmd, "make")     ? "make "
-                        : !strcmp(c.cmd, "encode") ? "encode "
-                                                   : "plan ";
-    if (!c.input)
+    const char *cmdsp = !strcmp(c.cmd, "make")      ? "make "
+                        : !strcmp(c.cmd, "encode")  ? "encode "
+                        : !strcmp(c.cmd, "analyze") ? "analyze "
+                                                    : "plan ";
+    if (c.from_analysis && strcmp(c.cmd, "plan"))
+        return usage_error(cmdsp, "only plan takes --from-analysis%s", "");
+    if (c.from_analysis && c.input)
+        return usage_error(cmdsp, "plan --from-analysis takes no VIDEO (got '%s')", c.input);
+    if (!c.input && !c.from_analysis)
         return usage_error(cmdsp, "%s needs a VIDEO file", c.cmd);
+    if (!strcmp(c.cmd, "analyze"))
+        return analyze_main(&c);
     if (!strcmp(c.cmd, "encode"))
         return encode_main(&c);
     if (!strcmp(c.cmd, "make") && !c.output && !c.poster && !c.sheet)
@@ -548,7 +613,20 @@ int main(int argc, char **argv)
 
     tg_plan *plan = NULL;
     char *json = NULL;
-    if (c.plan_in) {
+    if (c.from_analysis) {
+        tg_analysis_data *an = NULL;
+        char *text = slurp_max(c.from_analysis, 1u << 30);
+        if (!text) {
+            fprintf(stderr, "thumbgen: error: cannot read the analysis '%s'\n", c.from_analysis);
+            rc = 1;
+            goto done;
+        }
+        rc = tg_analysis_from_json(g_ctx, text, &an);
+        free(text);
+        if (rc >= 0)
+            rc = tg_plan_from_analysis(g_ctx, an, &c.opt, &plan);
+        tg_analysis_free(&an);
+    } else if (c.plan_in) {
         char *text = slurp(c.plan_in);
         if (!text) {
             fprintf(stderr, "thumbgen: error: cannot read the plan '%s'\n", c.plan_in);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "select/verdict.h"
 
 /* Two CNN frames at most this far apart (seconds) describe each other's samples. */
 #define NEAR_T 1.0
@@ -143,59 +144,74 @@ static int cmp_timed(const void *a, const void *b)
 
 /* The CNN frames tied to samples of shot `shot` (each once), into idx; returns
  * how many (at most cap). */
-static size_t shot_items(const tg_sample *s, size_t n, int shot, int32_t *idx, size_t cap)
+static size_t shot_items(const tg_sample *s, const tg_verdict *v, size_t n, int shot, int32_t *idx,
+                         size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n && k < cap; i++)
-        if (s[i].shot == shot && s[i].item >= 0 && (k == 0 || idx[k - 1] != s[i].item))
-            idx[k++] = s[i].item;
+        if (s[i].shot == shot && !v[i].bad && v[i].item >= 0 && (k == 0 || idx[k - 1] != v[i].item))
+            idx[k++] = v[i].item;
     return k;
 }
 
-/* The intro returning as an outro (the rule of analyze/events.c): the best-matching
- * pair of CNN frames of a shot near the end and a shot near the start. */
-static int mark_repeats(const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
-                        double end_t)
+/* The intro returning as an outro (the rule of select/verdict.c): a shot that may
+ * be one (tg_repeat_tail) most of whose clean CNN frames match, as alike as the
+ * network's repeat line, a CNN frame of the video's first seconds (one lucky pair
+ * is not a repeat: 0.86 between a baboon and a street on story.mp4), with different content
+ * (below the cluster line) between the two. The CNN frames are compared by time,
+ * not by shot, so that sparse analysis, whose keyframe frames cover the intro even
+ * where no stretch was decoded, finds it too. */
+static int mark_repeats(const tg_analysis_data *an, tg_verdict *v)
 {
-    size_t cap = tg_cnn_count(cnn) + 1;
-    int32_t *a = malloc(cap * sizeof(int32_t)), *b = malloc(cap * sizeof(int32_t));
-    if (!a || !b) {
-        free(a);
-        free(b);
+    const tg_sample *s = an->s;
+    size_t n = an->n, cap = an->n_items + 1;
+    int32_t *b = malloc(cap * sizeof(int32_t));
+    if (!b)
         return TG_ENOMEM;
-    }
-    int dim = tg_cnn_dim(cnn);
-    double edge = fmin(20.0, 0.3 * end_t);
-    for (size_t j = 1; j < ev->n_shots; j++) {
-        if (ev->shots[j].end < end_t - edge)
+    int dim = an->dim;
+    double edge = tg_repeat_edge(an);
+    for (size_t j = 1; j < an->n_shots; j++) {
+        if (!tg_repeat_tail(an, j))
             continue;
-        size_t nb = shot_items(s, n, (int)j, b, cap);
-        for (size_t i = 0; i + 1 < j && ev->shots[i].start <= edge && nb; i++) {
-            size_t na = shot_items(s, n, (int)i, a, cap);
-            float best = -1;
-            for (size_t p = 0; p < na; p++)
-                for (size_t q = 0; q < nb; q++)
-                    best = fmaxf(best, dot(tg_cnn_embedding(cnn, (size_t)a[p]),
-                                           tg_cnn_embedding(cnn, (size_t)b[q]), dim));
-            if (best < tg_cnn_repeat_sim(cnn))
-                continue;
-            for (size_t p = 0; p < n; p++)
-                if (s[p].shot == (int)j)
-                    s[p].bad |= TG_BAD_REPEAT;
-            break;
+        size_t nb = shot_items(s, v, n, (int)j, b, cap), matched = 0;
+        /* most of the shot's frames must match the intro, not one lucky pair */
+        for (size_t q = 0; q < nb; q++) {
+            const float *eq = an->emb + (size_t)b[q] * (size_t)dim;
+            int hit = 0;
+            for (size_t p = 0; p < an->n_items && !hit; p++) {
+                double tp = an->items[p].t;
+                if (tp > edge || tp >= an->shots[j].start)
+                    break;
+                const float *ep = an->emb + p * (size_t)dim;
+                if (dot(ep, eq, dim) < an->repeat_sim)
+                    continue;
+                /* something else between them */
+                for (size_t k = p + 1; k < an->n_items && an->items[k].t < an->shots[j].start; k++)
+                    if (dot(ep, an->emb + k * (size_t)dim, dim) < an->cluster_sim) {
+                        hit = 1;
+                        break;
+                    }
+            }
+            matched += (size_t)hit;
         }
+        int found = nb > 0 && 2 * matched > nb;
+        if (found)
+            for (size_t i = 0; i < n; i++)
+                if (s[i].shot == (int)j)
+                    v[i].bad |= TG_BAD_REPEAT;
     }
-    free(a);
     free(b);
     return 0;
 }
 
-int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
-                      double end_t, int safe, tg_clusters *out)
+int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, int safe,
+                      tg_clusters *out)
 {
     memset(out, 0, sizeof(*out));
-    size_t ni = tg_cnn_count(cnn);
-    const tg_cnn_item *items = ni ? tg_cnn_items(cnn) : NULL;
+    const tg_sample *s = an->s;
+    size_t n = an->n, ni = an->n_items;
+    const tg_cnn_item *items = ni ? an->items : NULL;
+    int dim = an->dim;
     timed *order = malloc((ni + 1) * sizeof(*order));
     int32_t *tie = malloc((ni + 1) * sizeof(*tie)); /* sample of each CNN frame, or -1 */
     uint8_t *use = malloc(ni + 1);
@@ -214,13 +230,13 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
         tie[k] = i < n && fabs(s[i].t - items[k].t) < 1e-6 ? (int32_t)i : -1;
     }
     for (size_t i = 0; i < n; i++) {
-        s[i].item = -1;
-        s[i].nsfw = 0;
-        s[i].cluster = -1;
+        v[i].item = -1;
+        v[i].nsfw = 0;
+        v[i].cluster = -1;
     }
     for (size_t k = 0; k < ni; k++)
         if (tie[k] >= 0)
-            s[tie[k]].item = (int32_t)k;
+            v[tie[k]].item = (int32_t)k;
     /* every sample: the tied CNN frame nearest in time within its shot (left or
      * right), its nsfw the higher of the two neighbours' */
     int32_t left = -1;
@@ -239,8 +255,8 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
         double r_t = 0;
         int r_shot = -2;
         for (size_t i = n; i-- > 0;) {
-            if (s[i].item >= 0) {
-                r = s[i].item;
+            if (v[i].item >= 0) {
+                r = v[i].item;
                 r_t = s[i].t;
                 r_shot = s[i].shot;
             }
@@ -249,36 +265,36 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (s[i].item >= 0) {
-            left = s[i].item;
+        if (v[i].item >= 0) {
+            left = v[i].item;
             left_t = s[i].t;
             left_shot = s[i].shot;
         }
         int32_t l = left >= 0 && left_shot == s[i].shot && s[i].t - left_t <= NEAR_T ? left : -1;
         int32_t r = right[i];
         float nl = l >= 0 ? items[l].nsfw : 0;
-        s[i].nsfw = fmaxf(nl, nsfw_r[i]);
+        v[i].nsfw = fmaxf(nl, nsfw_r[i]);
         if (l >= 0 && r >= 0)
-            s[i].item = s[i].t - items[l].t <= items[r].t - s[i].t ? l : r;
+            v[i].item = s[i].t - items[l].t <= items[r].t - s[i].t ? l : r;
         else
-            s[i].item = l >= 0 ? l : r;
+            v[i].item = l >= 0 ? l : r;
     }
     free(nsfw_r);
     free(right);
     /* 2. repeated intro/outro shots */
-    if (ev && (rc = mark_repeats(cnn, s, n, ev, end_t)) < 0) {
+    if ((rc = mark_repeats(an, v)) < 0) {
         rc = tg_fail(ctx, rc, "out of memory");
         goto done;
     }
     /* 3. the hard filter */
     if (safe == TG_SAFE_STRICT)
         for (size_t i = 0; i < n; i++)
-            if (s[i].nsfw >= TG_NSFW_FLAG)
-                s[i].bad |= TG_BAD_NSFW;
+            if (v[i].nsfw >= TG_NSFW_FLAG)
+                v[i].bad |= TG_BAD_NSFW;
     /* 4. clusters of the clean material, CNN frames in time order */
     if (ni)
         qsort(order, ni, sizeof(*order), cmp_timed);
-    float *emb = malloc((ni + 1) * (size_t)tg_cnn_dim(cnn) * sizeof(float));
+    float *emb = malloc((ni + 1) * (size_t)dim * sizeof(float));
     int *cl = malloc((ni + 1) * sizeof(int));
     if (!emb || !cl) {
         free(emb);
@@ -288,13 +304,12 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
     }
     for (size_t k = 0; k < ni; k++) {
         size_t o = order[k].k;
-        memcpy(emb + k * (size_t)tg_cnn_dim(cnn), tg_cnn_embedding(cnn, o),
-               (size_t)tg_cnn_dim(cnn) * sizeof(float));
-        int bad = tie[o] >= 0 ? s[tie[o]].bad != 0
+        memcpy(emb + k * (size_t)dim, an->emb + o * (size_t)dim, (size_t)dim * sizeof(float));
+        int bad = tie[o] >= 0 ? v[tie[o]].bad != 0
                               : items[o].nsfw >= TG_NSFW_FLAG && safe == TG_SAFE_STRICT;
         use[k] = !bad;
     }
-    int nc = tg_cluster_embeddings(emb, ni, tg_cnn_dim(cnn), use, tg_cnn_cluster_sim(cnn), cl);
+    int nc = tg_cluster_embeddings(emb, ni, dim, use, an->cluster_sim, cl);
     free(emb);
     if (nc < 0) {
         free(cl);
@@ -315,7 +330,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, co
     }
     free(cl);
     for (size_t i = 0; i < n; i++)
-        s[i].cluster = (int16_t)(s[i].item >= 0 && !s[i].bad ? out->item[s[i].item] : -1);
+        v[i].cluster = (int16_t)(v[i].item >= 0 && !v[i].bad ? out->item[v[i].item] : -1);
 done:
     free(order);
     free(tie);

@@ -1,8 +1,8 @@
 /*
  * cluster.h — what the CNN's embeddings tell the selection.
  *
- * tg_cluster_attach() joins the CNN's sampled frames (analyze/cnn.h) to the
- * analysis samples and derives, in this order:
+ * tg_cluster_attach() joins the CNN's sampled frames (the analysis's items and
+ * embeddings) to the analysis samples and derives, in this order:
  *   1. each sample's nsfw score (of the CNN frame nearest in time);
  *   2. repeated shots: a shot near the end that shows what a shot near the start
  *      showed (the intro returning as an outro) by embedding similarity, flagged
@@ -17,8 +17,7 @@
 #ifndef TG_SELECT_CLUSTER_H
 #define TG_SELECT_CLUSTER_H
 
-#include "analyze/cnn.h"
-#include "analyze/events.h"
+#include "analyze/analysis.h"
 
 /* nsfw score at and above which a moment counts as flagged */
 #define TG_NSFW_FLAG 0.5f
@@ -30,11 +29,13 @@ typedef struct tg_clusters {
     size_t n_items; /* CNN frames */
 } tg_clusters;
 
-/* Attach cnn's results to samples s (sets .item, .nsfw, .cluster and the flags of
- * steps 2-3); ev gives the shots. safe is enum tg_safe. *out receives the clusters
- * (free with tg_clusters_free). */
-int tg_cluster_attach(tg_ctx *ctx, const tg_cnn *cnn, tg_sample *s, size_t n, const tg_events *ev,
-                      double end_t, int safe, tg_clusters *out);
+struct tg_verdict;
+/* Attach the analysis's CNN frames to its samples: sets v[i].item, .nsfw, .cluster
+ * and the flags of steps 2-3 in the verdicts v (one per sample, whose .bad already
+ * holds the other defects). safe is enum tg_safe. *out receives the clusters (free
+ * with tg_clusters_free). */
+int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, struct tg_verdict *v, int safe,
+                      tg_clusters *out);
 void tg_clusters_free(tg_clusters *c);
 
 /* Average-linkage clustering of n unit vectors of length dim (those with use[i]

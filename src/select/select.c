@@ -1,12 +1,15 @@
 /*
- * select.c — scoring and choosing (see select.h).
+ * select.c — choosing (see select.h).
  *
- *   samples ──► quality per sample (0 when flagged)
- *           ──► clean runs: same shot, no flag, shrunk by the guard distance
- *           ──► candidate windows (best few per run, for each clip length tried)
- *           ──► greedy pick: best adjusted score, one per shot first, penalising
- *               content similar to what is already picked
- *           ──► segments in time order; keyframes by the same rules; poster
+ *   analysis ──► verdicts per sample: defects for this video, quality (verdict.c)
+ *            ──► content groups: CNN clusters (or alike shots without a CNN) and
+ *                the share of the video's time each covers
+ *            ──► clean runs: same shot, no flag, shrunk by the guard distance
+ *            ──► candidate windows (several per run, for each clip length tried)
+ *            ──► greedy pick: each next pick goes where the video's time is least
+ *                served (a group's share / (2 picks + 1), Sainte-Laguë) times the
+ *                adjusted score; distinct shots and content before repeats
+ *            ──► segments in time order; keyframes by the same rules; poster
  */
 #include "select/select.h"
 
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "select/verdict.h"
 
 const tg_opt tg_select_opts[] = {
     {"clips", TG_OPT_INT, offsetof(tg_options, clips), 3, 1, 20, NULL,
@@ -35,9 +39,10 @@ const tg_opt tg_select_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
-#define GUARD     0.25  /* seconds kept clear of cuts, transitions and defects */
-#define KEY_GUARD 0.2   /* the same for stills */
-#define SIMILAR   0.12f /* content distance under which two picks look alike */
+#define GUARD      0.25  /* seconds kept clear of cuts, transitions and defects */
+#define KEY_GUARD  0.2   /* the same for stills */
+#define SPAN_GUARD 0.5   /* after the start of a sparse stretch (a transition may end there) */
+#define SIMILAR    0.12f /* content distance under which two picks look alike */
 /* Under this distance two picks show the same thing (the same photo or set-up seen
  * again): measured 0.09-0.26 inside one panning shot, 0.34 and more across cuts. */
 #define ALIKE 0.25f
@@ -53,72 +58,52 @@ typedef struct cand {
     int shot;
     size_t mid; /* sample at the middle, for similarity */
     int used;
-    int cluster; /* CNN content cluster of the middle sample, -1 when unknown */
+    int group;   /* content group of the middle sample, -1 when none */
     float nsfw;  /* highest nsfw score inside */
+    int cluster; /* CNN content cluster of the middle sample, -1 when unknown */
 } cand;
 
 /* What every choice needs to know besides the candidates. */
 typedef struct sel {
     const tg_sample *s;
+    const tg_verdict *v;
     size_t n;
     const tg_shot *shots;
     size_t n_shots;
     const tg_clusters *cl; /* NULL without a CNN */
-    int max_cluster;       /* size of the biggest cluster */
-    int safe;              /* enum tg_safe */
+    const tg_span *spans;  /* the analysis's stretches */
+    size_t n_spans;
+    int *group;    /* content group of each sample, -1 when none */
+    double *share; /* share of the video's clean time of each group */
+    int n_groups;
+    int safe; /* enum tg_safe */
 } sel;
-
-static float clamp01(float v)
-{
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
-void tg_select_score(tg_sample *s, size_t n)
-{
-    float *v = malloc((n ? n : 1) * sizeof(float));
-    size_t m = 0;
-    float med = 0.1f;
-    if (v) {
-        for (size_t i = 0; i < n; i++)
-            if (!s[i].bad)
-                v[m++] = s[i].sharp;
-        if (m) {
-            med = tg_median(v, m);
-        }
-        free(v);
-    }
-    for (size_t i = 0; i < n; i++) {
-        tg_sample *x = &s[i];
-        float sharp = clamp01(x->sharp / (1.25f * med + 1e-6f));
-        float expo = clamp01(1.0f - fabsf(x->luma - 0.47f) * 2.2f);
-        float contr = clamp01(x->contrast / 0.22f);
-        float colour = clamp01(x->colorful / 0.45f);
-        float ent = clamp01(x->entropy);
-        float m_ = x->motion;
-        float motion = m_ < 0.004f ? 0.55f : m_ < 0.04f ? 1.0f : clamp01(1.0f - (m_ - 0.04f) * 8);
-        float q = 0.30f * sharp + 0.18f * expo + 0.14f * contr + 0.14f * colour + 0.1f * ent +
-                  0.14f * motion;
-        x->quality = x->bad ? 0.05f * q : q;
-    }
-}
 
 /* Clean runs: consecutive samples of one shot with no flag, minus a guard. A run
  * never extends past its shot's end (sparse analysis leaves gaps between shots). */
-static size_t find_runs(const tg_sample *s, size_t n, double end_t, const tg_shot *shots,
-                        double guard, run *out)
+static size_t find_runs(const sel *x, double end_t, double guard, run *out)
 {
-    size_t nr = 0;
+    const tg_sample *s = x->s;
+    const tg_verdict *v = x->v;
+    const tg_shot *shots = x->shots;
+    size_t n = x->n, nr = 0, sp = 0;
     for (size_t i = 0; i < n;) {
-        if (s[i].bad || s[i].shot < 0) {
+        if (v[i].bad || s[i].shot < 0) {
             i++;
             continue;
         }
         size_t j = i;
-        while (j < n && !s[j].bad && s[j].shot == s[i].shot)
+        while (j < n && !v[j].bad && s[j].shot == s[i].shot)
             j++;
         double t0 = s[i].t, t1 = fmin(j < n ? s[j].t : end_t, shots[s[i].shot].end);
-        /* no guard at the very start or end of the video: nothing to keep away from */
-        double g0 = i == 0 ? 0 : guard, g1 = j == n ? 0 : guard;
+        /* no guard at the very start or end of the video: nothing to keep away from;
+         * a wider one where a sparse stretch starts: what came before is unknown (the
+         * tail of a dissolve looks clean without its start) */
+        while (sp < x->n_spans && x->spans[sp].first < i)
+            sp++;
+        int span_start = i > 0 && sp < x->n_spans && x->spans[sp].first == i;
+        double g0 = i == 0 ? 0 : span_start ? fmax(guard, SPAN_GUARD) : guard;
+        double g1 = j == n ? 0 : guard;
         if (t1 - t0 - g0 - g1 > 0)
             out[nr++] = (run){i, j, t0 + g0, t1 - g1, s[i].shot};
         i = j;
@@ -126,8 +111,8 @@ static size_t find_runs(const tg_sample *s, size_t n, double end_t, const tg_sho
     return nr;
 }
 
-static double window_score(const tg_sample *s, size_t n, double a, double b, size_t *mid,
-                           float *nsfw)
+static double window_score(const tg_sample *s, const tg_verdict *v, size_t n, double a, double b,
+                           size_t *mid, float *nsfw)
 {
     size_t i = tg_sample_at(s, n, a), j = tg_sample_at(s, n, b);
     if (j <= i)
@@ -135,9 +120,9 @@ static double window_score(const tg_sample *s, size_t n, double a, double b, siz
     double q = 0, lo = 1;
     float worst = 0;
     for (size_t k = i; k < j && k < n; k++) {
-        q += s[k].quality;
-        lo = fmin(lo, s[k].quality);
-        worst = fmaxf(worst, s[k].nsfw);
+        q += v[k].quality;
+        lo = fmin(lo, v[k].quality);
+        worst = fmaxf(worst, v[k].nsfw);
     }
     if (nsfw)
         *nsfw = worst;
@@ -148,15 +133,18 @@ static double window_score(const tg_sample *s, size_t n, double a, double b, siz
 
 /* Candidate windows of length len in each run: the best position, and in long
  * runs further positions at least 2 lengths apart. */
-static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t nr, double len,
-                         cand *out, size_t cap)
+static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, cand *out,
+                         size_t cap)
 {
+    const tg_sample *s = x->s;
+    size_t n = x->n;
     size_t nc = 0;
     for (size_t r = 0; r < nr && nc < cap; r++) {
         double span = runs[r].t1 - runs[r].t0;
         if (span < len)
             continue;
-        int slots = (int)fmin(4, floor(span / (2 * len)) + 1);
+        /* a long shot offers several moments: one slot per two clip lengths */
+        int slots = (int)fmin(8, floor(span / (2 * len)) + 1);
         double part = span / slots;
         for (int k = 0; k < slots && nc < cap; k++) {
             double lo = runs[r].t0 + k * part, hi = fmin(runs[r].t1, lo + part + len) - len;
@@ -166,9 +154,10 @@ static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t n
             for (double a = lo; a <= hi + 1e-9; a += 0.1) {
                 size_t mid;
                 float nsfw;
-                double sc = window_score(s, n, a, a + len, &mid, &nsfw);
+                double sc = window_score(s, x->v, n, a, a + len, &mid, &nsfw);
                 if (sc > best.score)
-                    best = (cand){a, a + len, sc, runs[r].shot, mid, 0, s[mid].cluster, nsfw};
+                    best = (cand){a, a + len,       sc,   runs[r].shot,     mid,
+                                  0, x->group[mid], nsfw, x->v[mid].cluster};
             }
             if (best.score >= 0)
                 out[nc++] = best;
@@ -177,17 +166,27 @@ static size_t make_cands(const tg_sample *s, size_t n, const run *runs, size_t n
     return nc;
 }
 
-/* What the CNN adds to a moment's worth: a bigger cluster is more representative
- * of the video (up to 25 % more), and with --safe soft a flagged moment loses 25 %,
- * so it is passed over when an alternative of similar quality exists. */
-static double cnn_factor(const sel *x, int cluster, float nsfw)
+/* With --safe soft a flagged moment loses 25 %, so it is passed over when an
+ * alternative of similar quality exists. */
+static double cnn_factor(const sel *x, int group, float nsfw)
 {
+    (void)group;
     double f = 1;
-    if (x->cl && cluster >= 0 && x->max_cluster > 0)
-        f *= 0.8 + 0.2 * sqrt((double)x->cl->size[cluster] / x->max_cluster);
     if (x->safe == TG_SAFE_SOFT && nsfw >= TG_NSFW_FLAG)
         f *= 0.75;
     return f;
+}
+
+/* How much the video still wants a pick from group g that has `picks` already:
+ * its share of the video's time divided by 2 picks + 1 (Sainte-Laguë). A group
+ * that is most of the video gets most of the picks; a brief intrusion or an intro
+ * gets one only after the main content is served, and a group twice another's size
+ * does not take two picks before the other has one. Samples in no group count as
+ * a small group. */
+static double want_of(const sel *x, int g, size_t picks)
+{
+    double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
+    return share / (double)(2 * picks + 1);
 }
 
 /* How much a pick is worth next to those already made: similar content is worth
@@ -202,53 +201,56 @@ static double adjusted(const sel *x, const cand *c, const cand *all, const size_
         double sl = x->shots[c->shot].end - x->shots[c->shot].start;
         sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
     }
-    return sc * cnn_factor(x, c->cluster, c->nsfw);
+    return sc * cnn_factor(x, c->group, c->nsfw);
 }
 
 /* Greedy choice of up to want candidates; returns the count, indices in pick[].
- * Preference, in order: a new shot showing something not yet picked; a new shot
- * that looks like a pick (the same scene again); a shot already used, far from its
- * first clip. With CNN clusters: a cluster not yet picked comes before one that
- * was, whatever the shots. Within a class, the best adjusted score. */
+ * Each pick: the candidate whose group the video wants most (want_of) times its
+ * adjusted score, a second clip of a shot already used or of a scene that looks
+ * like a pick being worth less; two clips of one shot never closer than one clip
+ * length, so that several clips of one long shot show different moments. */
 static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t *pick)
 {
     const tg_sample *s = x->s;
     size_t np = 0;
+    size_t *gp = calloc((size_t)x->n_groups + 1, sizeof(size_t));
+    if (!gp)
+        return 0;
     while (np < want) {
         double best = -1;
-        int best_reuse = 6;
         size_t bi = 0;
         for (size_t i = 0; i < nc; i++) {
             if (c[i].used)
                 continue;
-            int reuse = 0, overlap = 0, same_cluster = 0;
+            int same_shot = 0, alike = 0, overlap = 0;
             for (size_t k = 0; k < np; k++) {
                 const cand *p = &c[pick[k]];
-                same_cluster |= x->cl && c[i].cluster >= 0 && p->cluster == c[i].cluster;
-                if (reuse < 1 && tg_sample_distance(&s[p->mid], &s[c[i].mid]) < ALIKE)
-                    reuse = 1;
+                alike |= tg_sample_distance(&s[p->mid], &s[c[i].mid]) < ALIKE;
                 if (p->shot != c[i].shot)
                     continue;
-                reuse = 2;
-                /* two clips of one shot must be far apart to show different things */
-                overlap |= c[i].start < p->end + 2 * (p->end - p->start) &&
-                           p->start < c[i].end + 2 * (c[i].end - c[i].start);
+                same_shot = 1;
+                overlap |= c[i].start < p->end + (p->end - p->start) &&
+                           p->start < c[i].end + (c[i].end - c[i].start);
             }
             if (overlap)
                 continue;
-            reuse += 3 * same_cluster;
-            double sc = adjusted(x, &c[i], c, pick, np);
-            if (reuse > best_reuse || (reuse == best_reuse && sc <= best))
+            int g = c[i].group;
+            double sc = adjusted(x, &c[i], c, pick, np) *
+                        want_of(x, g, g >= 0 && g < x->n_groups ? gp[g] : 0) *
+                        (same_shot ? 0.7 : 1.0) * (alike ? 0.8 : 1.0);
+            if (sc <= best)
                 continue;
             best = sc;
-            best_reuse = reuse;
             bi = i;
         }
         if (best < 0)
             break;
         c[bi].used = 1;
         pick[np++] = bi;
+        if (c[bi].group >= 0 && c[bi].group < x->n_groups)
+            gp[c[bi].group]++;
     }
+    free(gp);
     return np;
 }
 
@@ -265,21 +267,21 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
     size_t n = x->n;
     int rc = 0;
     run *runs = malloc((n + 1) * sizeof(run));
-    size_t cap = 4 * (n + 1);
+    size_t cap = 8 * (n + 1);
     cand *c = malloc(cap * sizeof(cand));
     size_t *pick = malloc(((size_t)o->clips + 1) * sizeof(size_t));
     if (!runs || !c || !pick) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    size_t nr = find_runs(s, n, end_t, plan->shots, GUARD, runs);
+    size_t nr = find_runs(x, end_t, GUARD, runs);
     size_t want = (size_t)o->clips, np = 0, nc = 0;
     double len = o->clip_len;
     /* shorter clips rather than bad ones: try the asked length, then shorter */
     static const double factors[] = {1.0, 0.75, 0.5, 0.35};
     for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++) {
         len = fmax(0.3, o->clip_len * factors[f]);
-        nc = make_cands(s, n, runs, nr, len, c, cap);
+        nc = make_cands(x, runs, nr, len, c, cap);
         np = pick_greedy(x, c, nc, want, pick);
         if (getenv("TG_DEBUG_SELECT"))
             fprintf(stderr, "len %.2f: %zu runs, %zu candidates, %zu picked\n", len, nr, nc, np);
@@ -307,7 +309,7 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
         size_t mid;
         float nsfw;
         for (size_t i = 0; i < n && s[i].t + len <= end_t + 1e-9; i++) {
-            double a = s[i].t, sc = window_score(s, n, a, a + len, &mid, &nsfw);
+            double a = s[i].t, sc = window_score(s, x->v, n, a, a + len, &mid, &nsfw);
             if (x->safe == TG_SAFE_STRICT && nsfw >= TG_NSFW_FLAG)
                 continue; /* never, even as a last resort */
             if (sc > best) {
@@ -322,7 +324,7 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
             goto done;
         }
         size_t i = tg_sample_at(s, n, bt + len / 2);
-        int shot = i < n ? s[i].shot : -1, cluster = i < n ? s[i].cluster : -1;
+        int shot = i < n ? s[i].shot : -1, cluster = i < n ? x->v[i].cluster : -1;
         if ((rc = tg_plan_add_segment(plan,
                                       (tg_segment){bt, bt + len, fmax(0, best), shot, cluster})))
             goto done;
@@ -338,69 +340,96 @@ done:
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
 }
 
+/* Does shot `shot` have a sample, clean, whose face has its eyes open? */
+static int shot_has_open_eyes(const sel *x, int shot)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (x->s[i].shot == shot && !x->v[i].bad && x->v[i].eyes >= TG_EYES_SHUT)
+            return 1;
+    return 0;
+}
+
 static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_options *o,
                             tg_plan *plan)
 {
     const tg_sample *s = x->s;
+    const tg_verdict *v = x->v;
     size_t n = x->n;
     run *runs = malloc((n + 1) * sizeof(run));
     uint8_t *taken = calloc(n + 1, 1);
+    size_t *gp = calloc((size_t)x->n_groups + 1, sizeof(size_t));
+    int8_t *open = malloc(x->n_shots + 1);
     int rc = 0;
-    if (!runs || !taken) {
+    if (!runs || !taken || !gp || !open) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    size_t nr = find_runs(s, n, end_t, plan->shots, KEY_GUARD, runs);
+    double top = 0;
+    for (int g = 0; g < x->n_groups; g++)
+        top = fmax(top, x->share[g]);
+    for (size_t k = 0; k < x->n_shots; k++)
+        open[k] = -1; /* not yet known */
+    size_t nr = find_runs(x, end_t, KEY_GUARD, runs);
     size_t want = (size_t)o->keyframes;
-    /* each pick: the best still among the shots with the fewest picks so far */
+    /* each pick: the best still, weighed by how much the video still wants its
+     * group (share / (2 picks + 1): stills spread wider than clips), its shot's
+     * picks so far and its likeness to the picks */
     while (plan->n_keyframes < want) {
         double best = -1;
-        size_t bi = 0, best_count = SIZE_MAX;
+        size_t bi = 0;
         for (size_t r = 0; r < nr; r++) {
             size_t per_shot = 0;
             for (size_t k = 0; k < plan->n_keyframes; k++)
                 per_shot += plan->keyframes[k].shot == runs[r].shot;
-            if (2 * per_shot > best_count)
-                continue;
             for (size_t i = tg_sample_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
                  i++) {
                 if (taken[i])
                     continue;
+                /* never a closed-eyed face when its shot has open-eyed moments */
+                if (v[i].eyes >= 0 && v[i].eyes < TG_EYES_SHUT && s[i].shot >= 0) {
+                    int8_t *op = &open[s[i].shot];
+                    if (*op < 0)
+                        *op = (int8_t)shot_has_open_eyes(x, s[i].shot);
+                    if (*op)
+                        continue;
+                }
                 float near = 1;
                 int clash = 0;
-                size_t per_cluster = 0;
                 for (size_t k = 0; k < plan->n_keyframes; k++) {
                     size_t j = tg_sample_at(s, n, plan->keyframes[k].t);
                     j = j < n ? j : n - 1;
                     clash |= fabs(s[j].t - s[i].t) < 1.0;
                     near = fminf(near, tg_sample_distance(&s[i], &s[j]));
-                    per_cluster +=
-                        x->cl && s[i].cluster >= 0 && plan->keyframes[k].cluster == s[i].cluster;
                 }
-                double sc = s[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
-                            cnn_factor(x, s[i].cluster, s[i].nsfw);
-                /* fewest picks in its CNN cluster first, then in its shot, then
-                 * content unlike the picks */
-                size_t cls = 1000 * per_cluster + 2 * per_shot + (near < ALIKE);
-                if (clash || cls > best_count || (cls == best_count && sc <= best))
+                if (clash)
+                    continue;
+                int g = x->group[i];
+                size_t picks = g >= 0 && g < x->n_groups ? gp[g] : 0;
+                double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
+                double sc = v[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
+                            cnn_factor(x, g, v[i].nsfw) *
+                            (top > 0 ? share / top / (double)(2 * picks + 1) : 1.0) *
+                            pow(0.6, (double)per_shot) * (near < ALIKE ? 0.8 : 1.0);
+                if (sc <= best)
                     continue;
                 best = sc;
-                best_count = cls;
                 bi = i;
             }
         }
         if (best < 0)
             break;
         taken[bi] = 1;
+        if (x->group[bi] >= 0 && x->group[bi] < x->n_groups)
+            gp[x->group[bi]]++;
         if ((rc = tg_plan_add_keyframe(plan,
-                                       (tg_keyframe){s[bi].t, best, s[bi].shot, s[bi].cluster})))
+                                       (tg_keyframe){s[bi].t, best, s[bi].shot, v[bi].cluster})))
             goto done;
     }
     if (plan->n_keyframes == 0 && n > 0) {
         size_t bi = SIZE_MAX;
         for (size_t i = 0; i < n; i++)
-            if (!(x->safe == TG_SAFE_STRICT && s[i].nsfw >= TG_NSFW_FLAG) &&
-                (bi == SIZE_MAX || s[i].quality > s[bi].quality))
+            if (!(x->safe == TG_SAFE_STRICT && v[i].nsfw >= TG_NSFW_FLAG) &&
+                (bi == SIZE_MAX || v[i].quality > v[bi].quality))
                 bi = i;
         if (bi == SIZE_MAX) {
             rc = tg_fail(ctx, TG_EREFUSED,
@@ -409,7 +438,7 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
             goto done;
         }
         if ((rc = tg_plan_add_keyframe(
-                 plan, (tg_keyframe){s[bi].t, s[bi].quality, s[bi].shot, s[bi].cluster})))
+                 plan, (tg_keyframe){s[bi].t, v[bi].quality, s[bi].shot, v[bi].cluster})))
             goto done;
         tg_plan_add_warning(plan, "no clean still was found; the poster is the best available "
                                   "frame");
@@ -418,24 +447,175 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
 done:
     free(runs);
     free(taken);
+    free(gp);
+    free(open);
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add keyframes to the plan") : 0;
 }
 
-int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, const tg_clusters *cl,
-              double end_t, const tg_options *o, tg_plan *plan)
+/* The CNN's frames in the plan, in time order: nsfw score and cluster. */
+static int plan_cnn(tg_plan *p, const tg_analysis_data *a, const tg_clusters *cl)
+{
+    size_t n = a->n_items;
+    p->n_clusters = cl->n;
+    p->cnn_samples = malloc((n + 1) * sizeof(*p->cnn_samples));
+    if (!p->cnn_samples)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        p->cnn_samples[i] =
+            (tg_cnn_sample){a->items[i].t, a->items[i].nsfw, cl->item ? cl->item[i] : -1};
+    p->n_cnn_samples = n;
+    return 0;
+}
+
+/* For tuning: TG_DEBUG_SAMPLES=FILE writes every sample's signals and verdicts as
+ * CSV (`thumbgen analyze` gives the signals as JSON; this adds select's view). */
+static void dump_samples(const tg_analysis_data *a, const tg_verdict *v, const char *path)
+{
+    FILE *f = path && *path ? fopen(path, "w") : NULL;
+    if (!f)
+        return;
+    const tg_sample *s = a->s;
+    fprintf(f, "t,luma,lo,hi,contrast,sharp,entropy,colorful,motion,bgfrac,edges,cut,bad,shot,"
+               "quality,nsfw,cluster,eyes\n");
+    for (size_t i = 0; i < a->n; i++)
+        fprintf(f,
+                "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.3f,%.4f,%.3f,%#x,%d,%.3f,%.3f,%d,"
+                "%.3f\n",
+                s[i].t, s[i].luma, s[i].lo, s[i].hi, s[i].contrast, s[i].sharp, s[i].entropy,
+                s[i].colorful, s[i].motion, s[i].bgfrac, s[i].edges,
+                i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0, (unsigned)v[i].bad, s[i].shot,
+                v[i].quality, v[i].nsfw, v[i].cluster, v[i].eyes);
+    fclose(f);
+}
+
+/* Content groups and their share of the video's time. With a CNN: its clusters,
+ * each CNN frame standing for the time until the next one (at most 10 s: sparse
+ * analysis sees keyframes far apart). Without: shots, alike shots joined (their
+ * middle clean samples closer than ALIKE), each sample standing for its duration. */
+static int build_groups(sel *x, const tg_analysis_data *a)
+{
+    const tg_sample *s = x->s;
+    size_t n = x->n;
+    x->group = malloc((n + 1) * sizeof(int));
+    if (!x->group)
+        return TG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        x->group[i] = -1;
+    if (x->cl) {
+        x->n_groups = x->cl->n;
+        x->share = calloc((size_t)x->n_groups + 1, sizeof(double));
+        if (!x->share)
+            return TG_ENOMEM;
+        double total = 0;
+        for (size_t k = 0; k < a->n_items; k++) {
+            double next = k + 1 < a->n_items ? a->items[k + 1].t : a->duration;
+            double cover = fmin(10.0, fmax(0.0, next - a->items[k].t));
+            int c = x->cl->item[k];
+            if (c < 0 || c >= x->n_groups)
+                continue;
+            x->share[c] += cover;
+            total += cover;
+        }
+        for (int g = 0; g < x->n_groups; g++)
+            x->share[g] = total > 0 ? x->share[g] / total : 0;
+        for (size_t i = 0; i < n; i++)
+            x->group[i] = x->v[i].cluster;
+        return 0;
+    }
+    size_t ns = x->n_shots;
+    int *root = malloc((ns + 1) * sizeof(int));
+    size_t *mid = malloc((ns + 1) * sizeof(size_t));
+    x->share = calloc(ns + 1, sizeof(double));
+    if (!root || !mid || !x->share) {
+        free(root);
+        free(mid);
+        return TG_ENOMEM;
+    }
+    for (size_t k = 0; k < ns; k++) {
+        root[k] = (int)k;
+        mid[k] = SIZE_MAX;
+    }
+    /* the middle clean sample of each shot */
+    for (size_t k = 0; k < ns; k++) {
+        size_t first = SIZE_MAX, last = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i].shot == (int)k && !x->v[i].bad) {
+                first = first == SIZE_MAX ? i : first;
+                last = i;
+            }
+        if (first != SIZE_MAX)
+            mid[k] = (first + last) / 2;
+    }
+    for (size_t k = 0; k < ns; k++)
+        for (size_t j = 0; j < k && mid[k] != SIZE_MAX; j++)
+            if (mid[j] != SIZE_MAX && root[j] == (int)j &&
+                tg_sample_distance(&s[mid[j]], &s[mid[k]]) < ALIKE) {
+                root[k] = (int)j;
+                break;
+            }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].shot < 0 || (size_t)s[i].shot >= ns || x->v[i].bad)
+            continue;
+        int g = root[s[i].shot];
+        x->group[i] = g;
+        double next = i + 1 < n ? s[i + 1].t : a->duration;
+        double d = fmin(1.0, fmax(0.0, next - s[i].t));
+        x->share[g] += d;
+        total += d;
+    }
+    x->n_groups = (int)ns;
+    for (size_t k = 0; k < ns; k++)
+        x->share[k] = total > 0 ? x->share[k] / total : 0;
+    free(root);
+    free(mid);
+    return 0;
+}
+
+int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan)
 {
     int rc;
+    size_t n = a->n;
     if (n == 0)
         return tg_fail(ctx, TG_ECORRUPT, "no frames to choose from");
-    for (size_t i = 0; i < ev->n_shots; i++)
-        if ((rc = tg_plan_add_shot(plan, ev->shots[i])) < 0)
+    for (size_t i = 0; i < a->n_shots; i++)
+        if ((rc = tg_plan_add_shot(plan, a->shots[i])) < 0)
             return tg_fail(ctx, rc, "cannot add shots to the plan");
-    tg_select_score(s, n);
-    sel x = {s, n, plan->shots, plan->n_shots, cl && cl->n > 0 ? cl : NULL, 0, o->safe};
-    for (int k = 0; x.cl && k < x.cl->n; k++)
-        if (x.cl->size[k] > x.max_cluster)
-            x.max_cluster = x.cl->size[k];
-    if ((rc = choose_segments(ctx, &x, end_t, o, plan)) < 0)
-        return rc;
-    return choose_keyframes(ctx, &x, end_t, o, plan);
+    tg_verdict *v = malloc((n + 1) * sizeof(*v));
+    tg_clusters cl = {0};
+    sel x = {0};
+    if (!v) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = tg_verdicts(ctx, a, o->safe, v, &cl)) < 0)
+        goto done;
+    x = (sel){.s = a->s,
+              .v = v,
+              .n = n,
+              .shots = plan->shots,
+              .n_shots = plan->n_shots,
+              .cl = cl.n > 0 ? &cl : NULL,
+              .spans = a->spans,
+              .n_spans = a->n_spans,
+              .safe = o->safe};
+    if ((rc = build_groups(&x, a)) < 0) {
+        rc = tg_fail(ctx, rc, "out of memory");
+        goto done;
+    }
+    if (plan->cnn != TG_CNN_NONE && (rc = plan_cnn(plan, a, &cl)) < 0) {
+        rc = tg_fail(ctx, rc, "out of memory");
+        goto done;
+    }
+    if ((rc = choose_segments(ctx, &x, a->duration, o, plan)) < 0)
+        goto done;
+    rc = choose_keyframes(ctx, &x, a->duration, o, plan);
+    if (rc >= 0 && getenv("TG_DEBUG_SAMPLES"))
+        dump_samples(a, v, getenv("TG_DEBUG_SAMPLES"));
+done:
+    free(x.group);
+    free(x.share);
+    tg_clusters_free(&cl);
+    free(v);
+    return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * select.h — the heart of thumbgen: from analysed samples and events to the
+ * select.h — the heart of thumbgen: from the analysis (analyze/analysis.h) to the
  * chosen moments (the plan's segments, ranked keyframes and poster).
  *
  * Every chosen clip lies inside one shot, at least a guard distance away from cuts,
@@ -12,20 +12,15 @@
 #ifndef TG_SELECT_SELECT_H
 #define TG_SELECT_SELECT_H
 
-#include "analyze/events.h"
-#include "select/cluster.h"
+#include "analyze/analysis.h"
 #include "select/plan.h"
 
 /* Options of this stage (in tg_option_stages). */
 extern const tg_opt tg_select_opts[];
 
-/* Set s[i].quality in [0,1] from the signals (near 0 for flagged samples). */
-void tg_select_score(tg_sample *s, size_t n);
-
-/* Score samples (sets s[i].quality) and fill plan's shots, segments, keyframes,
- * poster and warnings. end_t is the time just past the last sample. cl: the CNN's
- * content clusters (tg_cluster_attach), or NULL without a CNN. */
-int tg_select(tg_ctx *ctx, tg_sample *s, size_t n, const tg_events *ev, const tg_clusters *cl,
-              double end_t, const tg_options *o, tg_plan *plan);
+/* Judge the analysis's samples for this video (select/verdict.h) and fill plan's
+ * shots, segments, keyframes, poster, CNN samples (when plan->cnn is set) and
+ * warnings. Pure: reads the analysis, writes only the plan. */
+int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan);
 
 #endif

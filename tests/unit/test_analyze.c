@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
 #include "select/cluster.h"
 #include "select/select.h"
+#include "select/verdict.h"
 
 #define W    192
 #define H    108
@@ -115,6 +117,41 @@ static size_t at(double t)
     return (size_t)lround(t * RATE);
 }
 
+/* An analysis of n samples (taken over: s is freed with it) after event detection,
+ * as tg_analyze makes it, without a CNN. */
+static tg_analysis_data *analysis_of(tg_sample *s, size_t n, double end)
+{
+    tg_events ev;
+    ck_assert_int_eq(tg_events_detect(NULL, s, n, end, NULL, 0, W, H, &ev), 0);
+    tg_analysis_data *a = tg_analysis_new();
+    ck_assert_ptr_nonnull(a);
+    a->path = strdup("synthetic");
+    a->s = s;
+    a->n = n;
+    a->duration = end;
+    a->width = W;
+    a->height = H;
+    a->aw = W;
+    a->ah = H;
+    a->fps = RATE;
+    a->shots = ev.shots;
+    a->n_shots = ev.n_shots;
+    a->cuts = ev.cuts;
+    a->n_cuts = ev.n_cuts;
+    a->content = ev.content;
+    return a;
+}
+
+/* select's verdicts on a (malloc'd, one per sample) */
+static tg_verdict *verdicts_of(const tg_analysis_data *a)
+{
+    tg_verdict *v = calloc(a->n, sizeof(*v));
+    tg_clusters cl;
+    ck_assert_int_eq(tg_verdicts(NULL, a, TG_SAFE_SOFT, v, &cl), 0);
+    tg_clusters_free(&cl);
+    return v;
+}
+
 START_TEST(features_measure_what_they_name)
 {
     uint8_t *img = malloc(W * H * 3);
@@ -140,50 +177,52 @@ START_TEST(events_find_every_defect)
 {
     size_t n;
     tg_sample *s = series(&n);
-    tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, NULL, 0, W, H, &ev), 0);
+    tg_analysis_data *a = analysis_of(s, n, 17.0);
+    tg_verdict *v = verdicts_of(a);
     /* the hard cut A→B, and no cut inside a panning scene */
     int found = 0;
-    for (size_t i = 0; i < ev.n_cuts; i++) {
-        if (fabs(ev.cuts[i] - 2.0) < 0.05)
+    for (size_t i = 0; i < a->n_cuts; i++) {
+        if (fabs(a->cuts[i] - 2.0) < 0.05)
             found = 1;
-        ck_assert_msg(!(ev.cuts[i] > 0.2 && ev.cuts[i] < 1.8), "cut at %.2f inside A", ev.cuts[i]);
-        ck_assert_msg(!(ev.cuts[i] > 5.8 && ev.cuts[i] < 7.8), "cut at %.2f inside C", ev.cuts[i]);
+        ck_assert_msg(!(a->cuts[i] > 0.2 && a->cuts[i] < 1.8), "cut at %.2f inside A", a->cuts[i]);
+        ck_assert_msg(!(a->cuts[i] > 5.8 && a->cuts[i] < 7.8), "cut at %.2f inside C", a->cuts[i]);
     }
-    ck_assert_msg(found, "no cut at 2.0 (%zu cuts)", ev.n_cuts);
-    ck_assert(s[at(3.0)].bad & TG_BAD_FLASH);
-    ck_assert(!(s[at(3.4)].bad & TG_BAD_FLASH));
+    ck_assert_msg(found, "no cut at 2.0 (%zu cuts)", a->n_cuts);
+    /* events: facts of the video */
+    ck_assert(s[at(3.0)].ev & TG_BAD_FLASH);
+    ck_assert(!(s[at(3.4)].ev & TG_BAD_FLASH));
     for (double t = 4.04; t < 4.96; t += 0.04)
-        ck_assert_msg(s[at(t)].bad & (TG_BAD_BLACK | TG_BAD_FADE), "black at %.2f", t);
+        ck_assert_msg(s[at(t)].ev & (TG_BAD_BLACK | TG_BAD_FADE), "black at %.2f", t);
     for (double t = 5.0; t < 5.56; t += 0.04)
-        ck_assert_msg(s[at(t)].bad & (TG_BAD_FADE | TG_BAD_BLACK | TG_BAD_EXPOSURE),
-                      "fade-in at %.2f not flagged (%#x)", t, s[at(t)].bad);
+        ck_assert_msg(v[at(t)].bad & (TG_BAD_FADE | TG_BAD_BLACK | TG_BAD_EXPOSURE),
+                      "fade-in at %.2f not flagged (%#x)", t, v[at(t)].bad);
     for (double t = 8.2; t < 8.6; t += 0.04)
-        ck_assert_msg(s[at(t)].bad & TG_BAD_DISSOLVE, "dissolve at %.2f not flagged (%#x)", t,
-                      s[at(t)].bad);
+        ck_assert_msg(s[at(t)].ev & TG_BAD_DISSOLVE, "dissolve at %.2f not flagged (%#x)", t,
+                      s[at(t)].ev);
+    /* verdicts: defects for this video */
     for (double t = 11.2; t < 12.8; t += 0.2)
-        ck_assert_msg(s[at(t)].bad & TG_BAD_BLUR, "blur at %.2f not flagged (%#x)", t,
-                      s[at(t)].bad);
+        ck_assert_msg(v[at(t)].bad & TG_BAD_BLUR, "blur at %.2f not flagged (%#x)", t,
+                      v[at(t)].bad);
     for (double t = 13.2; t < 14.8; t += 0.2)
-        ck_assert_msg(s[at(t)].bad & TG_BAD_TEXT, "text at %.2f not flagged (%#x)", t,
-                      s[at(t)].bad);
+        ck_assert_msg(v[at(t)].bad & TG_BAD_TEXT, "text at %.2f not flagged (%#x)", t,
+                      v[at(t)].bad);
     for (double t = 15.3; t < 16.8; t += 0.2)
-        ck_assert_msg(s[at(t)].bad & TG_BAD_REPEAT, "repeat at %.2f not flagged (%#x)", t,
-                      s[at(t)].bad);
+        ck_assert_msg(v[at(t)].bad & TG_BAD_REPEAT, "repeat at %.2f not flagged (%#x)", t,
+                      v[at(t)].bad);
     /* the clean interiors stay clean */
     static const double clean[][2] = {{0.3, 1.7}, {2.3, 2.8}, {3.3, 3.7}, {6.0, 7.6}, {9.3, 10.7}};
     for (size_t k = 0; k < sizeof(clean) / sizeof(clean[0]); k++)
         for (double t = clean[k][0]; t < clean[k][1]; t += 0.04)
-            ck_assert_msg(s[at(t)].bad == 0, "clean sample at %.2f flagged %#x", t, s[at(t)].bad);
-    tg_events_free(&ev);
-    free(s);
+            ck_assert_msg(v[at(t)].bad == 0, "clean sample at %.2f flagged %#x", t, v[at(t)].bad);
+    free(v);
+    tg_analysis_free(&a);
 }
 END_TEST
 
-static int overlaps_bad(const tg_sample *s, size_t n, double a, double b)
+static int overlaps_bad(const tg_sample *s, const tg_verdict *v, size_t n, double a, double b)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i].t >= a && s[i].t < b && s[i].bad)
+        if (s[i].t >= a && s[i].t < b && v[i].bad)
             return 1;
     return 0;
 }
@@ -192,19 +231,19 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
 {
     size_t n;
     tg_sample *s = series(&n);
-    tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 17.0, NULL, 0, W, H, &ev), 0);
+    tg_analysis_data *a = analysis_of(s, n, 17.0);
+    tg_verdict *v = verdicts_of(a);
     tg_options o;
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.0;
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, 17.0, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
         ck_assert(g->end - g->start > 0.99);
-        ck_assert_msg(!overlaps_bad(s, n, g->start - 0.2, g->end + 0.2),
+        ck_assert_msg(!overlaps_bad(s, v, n, g->start - 0.2, g->end + 0.2),
                       "segment %.2f-%.2f touches a flagged sample", g->start, g->end);
         /* inside one shot */
         ck_assert(g->shot >= 0 && (size_t)g->shot < p->n_shots);
@@ -217,7 +256,7 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
     ck_assert_int_eq(p->n_keyframes, 6);
     for (size_t i = 0; i < p->n_keyframes; i++) {
         size_t k = at(p->keyframes[i].t);
-        ck_assert_msg(s[k].bad == 0, "keyframe at %.2f is flagged", p->keyframes[i].t);
+        ck_assert_msg(v[k].bad == 0, "keyframe at %.2f is flagged", p->keyframes[i].t);
         /* ranked: within the first round (one per shot) scores never rise */
         if (i && i < 4)
             ck_assert(p->keyframes[i].score <= p->keyframes[i - 1].score + 1e-9);
@@ -229,8 +268,8 @@ START_TEST(selection_avoids_defects_and_spreads_over_shots)
     ck_assert(p->poster_t == p->keyframes[0].t);
     ck_assert_int_eq(p->n_warnings, 0);
     tg_plan_free(&p);
-    tg_events_free(&ev);
-    free(s);
+    free(v);
+    tg_analysis_free(&a);
 }
 END_TEST
 
@@ -254,16 +293,15 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
         s[i].t = t;
         tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
-    tg_events ev;
     double end = 6 * shot_len;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, end, NULL, 0, W, H, &ev), 0);
-    ck_assert_int_eq(ev.n_shots, 6);
+    tg_analysis_data *a = analysis_of(s, n, end);
+    ck_assert_int_eq(a->n_shots, 6);
     tg_options o;
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.0;
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, end, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     int bright = 0;
     for (size_t i = 0; i < p->n_segments; i++) {
@@ -272,15 +310,13 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
     }
     ck_assert_msg(bright == 1, "%d of 3 clips show the same scene", bright);
     tg_plan_free(&p);
-    tg_events_free(&ev);
+    tg_analysis_free(&a);
     free(img);
-    free(s);
 }
 END_TEST
 
-/* Two shots of different scenes; the caller marks one shot's samples with an nsfw
- * score. Returns the samples (n in *n_out) with events in *ev. */
-static tg_sample *two_shots(size_t *n_out, tg_events *ev, double dim_second)
+/* Two shots of different scenes, as an analysis. */
+static tg_analysis_data *two_shots(double dim_second)
 {
     const double shot_len = 3.0;
     size_t n = (size_t)(2 * shot_len * RATE);
@@ -298,31 +334,48 @@ static tg_sample *two_shots(size_t *n_out, tg_events *ev, double dim_second)
         tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2 * shot_len, NULL, 0, W, H, ev), 0);
-    ck_assert_int_eq(ev->n_shots, 2);
-    *n_out = n;
-    return s;
+    tg_analysis_data *a = analysis_of(s, n, 2 * shot_len);
+    ck_assert_int_eq(a->n_shots, 2);
+    return a;
+}
+
+/* Give a CNN frames every 0.2 s: embeddings one direction per shot, nsfw 0.9 in
+ * shot flag_shot (-1: none, 2: both), 0.02 elsewhere — what tg_analyze keeps. */
+static void fake_cnn(tg_analysis_data *a, int flag_shot)
+{
+    enum { D = 4 };
+    free(a->items);
+    free(a->emb);
+    size_t m = 0;
+    a->items = calloc(64, sizeof(*a->items));
+    a->emb = calloc(64 * D, sizeof(float));
+    for (size_t i = 0; i < a->n && m < 64; i += 5, m++) {
+        int shot = a->s[i].shot < 0 ? 0 : a->s[i].shot;
+        a->items[m].t = a->s[i].t;
+        a->items[m].nsfw = flag_shot == 2 || shot == flag_shot ? 0.9f : 0.02f;
+        a->emb[m * D + (size_t)shot] = 1;
+    }
+    a->n_items = m;
+    a->cnn = TG_CNN_MOBILENET_V2;
+    a->dim = D;
+    a->repeat_sim = 0.99f;
+    a->cluster_sim = 0.9f;
 }
 
 /* The one clip chosen with --safe `safe` when shot `flag_shot` (-1: none, 2: both)
  * scores nsfw 0.9; returns its shot, or -1 with *rc set when selection failed. */
-static int pick_with_safe(tg_sample *s, size_t n, const tg_events *ev, int flag_shot, int safe,
-                          int *rc)
+static int pick_with_safe(tg_analysis_data *a, int flag_shot, int safe, int *rc)
 {
-    for (size_t i = 0; i < n; i++) {
-        s[i].nsfw = flag_shot == 2 || s[i].shot == flag_shot ? 0.9f : 0.02f;
-        s[i].bad &= (uint16_t)~TG_BAD_NSFW;
-        if (safe == TG_SAFE_STRICT && s[i].nsfw >= TG_NSFW_FLAG)
-            s[i].bad |= TG_BAD_NSFW; /* what tg_cluster_attach does in strict mode */
-    }
+    fake_cnn(a, flag_shot);
     tg_options o;
     tg_options_default(&o);
     o.clips = 1;
     o.keyframes = 1;
     o.safe = safe;
     tg_plan *p = tg_plan_new();
+    p->cnn = a->cnn;
     tg_ctx *ctx = tg_ctx_new();
-    *rc = tg_select(ctx, s, n, ev, NULL, 6.0, &o, p);
+    *rc = tg_select(ctx, a, &o, p);
     int shot = *rc == 0 ? p->segments[0].shot : -1;
     if (*rc == 0)
         ck_assert_int_eq(p->keyframes[0].shot, shot);
@@ -335,29 +388,25 @@ static int pick_with_safe(tg_sample *s, size_t n, const tg_events *ev, int flag_
 
 START_TEST(safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close)
 {
-    size_t n;
-    tg_events ev;
     int rc;
     /* the second shot is a little dimmer: clean, slightly lower scores */
-    tg_sample *s = two_shots(&n, &ev, 0.85);
-    int best = pick_with_safe(s, n, &ev, -1, TG_SAFE_OFF, &rc);
+    tg_analysis_data *a = two_shots(0.85);
+    int best = pick_with_safe(a, -1, TG_SAFE_OFF, &rc);
     ck_assert_int_eq(best, 0);
     /* off ignores the score; soft and strict go to the close alternative */
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_OFF, &rc), 0);
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_SOFT, &rc), 1);
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_STRICT, &rc), 1);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_OFF, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_SOFT, &rc), 1);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_STRICT, &rc), 1);
     /* everything flagged: soft still shows the best moment, strict refuses */
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 2, TG_SAFE_SOFT, &rc), 0);
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 2, TG_SAFE_STRICT, &rc), -1);
+    ck_assert_int_eq(pick_with_safe(a, 2, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 2, TG_SAFE_STRICT, &rc), -1);
     ck_assert_int_eq(rc, TG_EREFUSED);
-    tg_events_free(&ev);
-    free(s);
+    tg_analysis_free(&a);
     /* a far worse alternative (very dark): soft keeps the flagged best, strict not */
-    s = two_shots(&n, &ev, 0.3);
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_SOFT, &rc), 0);
-    ck_assert_int_eq(pick_with_safe(s, n, &ev, 0, TG_SAFE_STRICT, &rc), 1);
-    tg_events_free(&ev);
-    free(s);
+    a = two_shots(0.3);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_STRICT, &rc), 1);
+    tg_analysis_free(&a);
 }
 END_TEST
 
@@ -409,19 +458,17 @@ START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
         s[i].t = f.t;
         tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
-    tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, 2.0, NULL, 0, W, H, &ev), 0);
+    tg_analysis_data *a = analysis_of(s, n, 2.0);
     tg_options o;
     tg_options_default(&o);
     tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, s, n, &ev, NULL, 2.0, &o, p), 0);
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 1);
     ck_assert_int_ge(p->n_keyframes, 1);
     ck_assert_int_ge(p->n_warnings, 1);
     tg_plan_free(&p);
-    tg_events_free(&ev);
+    tg_analysis_free(&a);
     free(img);
-    free(s);
 }
 END_TEST
 

@@ -1,0 +1,86 @@
+/*
+ * analysis.h — the analysis as data: everything the analyze stage learns about one
+ * video, in plain arrays, and nothing that a later stage decides.
+ *
+ *   tg_analyze()  decode (sampler.c: full or sparse) ──► per-sample signals
+ *                 (features.c) ──► events: cuts, fades, dissolves, flashes, black,
+ *                 shots, bars (events.c) ──► CNN items and embeddings (cnn.c)
+ *                 ──► faces (faces.c)
+ *
+ * Select (src/select) is a pure function of (analysis, options) → plan: it decides
+ * what is a defect for this video, what the main content is and what to show. So
+ * an analysis can be written to JSON once (`thumbgen analyze`, analysis_json.c) and
+ * re-planned many times without decoding (`thumbgen plan --from-analysis`).
+ *
+ * Ownership: a tg_analysis_data owns every array in it; tg_analysis_free frees
+ * them all. Nothing in it points into another structure.
+ */
+#ifndef TG_ANALYZE_ANALYSIS_H
+#define TG_ANALYZE_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyze/cnn.h"
+#include "analyze/events.h"
+#include "analyze/features.h"
+#include "thumbgen.h"
+
+/* One face seen in one sampled frame. Box and landmarks-derived measures are in
+ * the frame's own proportions (0..1 of width and height). */
+typedef struct tg_face_obs {
+    double t;
+    float x, y, w, h; /* box, fractions of the frame */
+    float score;      /* detector confidence 0..1 */
+    float eyes;       /* eye openness: mean eye aspect ratio of both eyes (~0.3 open, <0.18 shut) */
+    float sharp;      /* sharpness inside the box (Laplacian energy / contrast) */
+    uint8_t cut;      /* 1 when the box touches the frame edge (the face is cut) */
+} tg_face_obs;
+
+struct tg_analysis_data {
+    /* the source */
+    char *path;
+    double duration;   /* time just past the last sample analysed (the video's end) */
+    double claimed;    /* the container's duration */
+    int width, height; /* display size */
+    double fps;
+    int aw, ah;    /* analysis frame size */
+    int mode;      /* TG_ANALYSIS_FULL or TG_ANALYSIS_SPARSE: how it was sampled */
+    double looked; /* seconds of video looked at frame by frame */
+    /* samples with signals and event flags, in time order */
+    tg_sample *s;
+    size_t n;
+    tg_span *spans; /* contiguous stretches (sparse analysis has gaps between them) */
+    size_t n_spans;
+    /* events */
+    tg_shot *shots;
+    size_t n_shots;
+    double *cuts;
+    size_t n_cuts;
+    tg_rect content; /* content area in analysis pixels (bars removed) */
+    /* the CNN's frames, in time order (cnn == TG_CNN_NONE: none) */
+    int cnn;                       /* enum tg_network */
+    int dim;                       /* embedding length */
+    float repeat_sim, cluster_sim; /* the network's similarity lines (cnn.h) */
+    tg_cnn_item *items;
+    float *emb; /* n_items * dim, L2-normalised */
+    size_t n_items;
+    /* faces in the CNN's frames (none without the face model) */
+    int faces_on; /* 1 when the face model looked (0: no faces known, not "no faces") */
+    tg_face_obs *faces;
+    size_t n_faces;
+    /* what the user should know about how the analysis went */
+    char **notes;
+    size_t n_notes;
+};
+
+/* Analyse the video at path. *out is owned by the caller (tg_analysis_free). */
+int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_data **out);
+void tg_analysis_free(tg_analysis_data **a);
+/* An empty analysis (every count 0), for tests and the JSON reader; NULL when out
+ * of memory. */
+tg_analysis_data *tg_analysis_new(void);
+int tg_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

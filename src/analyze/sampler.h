@@ -1,0 +1,18 @@
+/*
+ * sampler.h — the analysis decode: full or sparse sampling of the video's frames
+ * into per-sample signals (features.h), with the CNN's frames queued beside them.
+ * Called by analyze.c only; the strategy is described in sampler.c.
+ */
+#ifndef TG_ANALYZE_SAMPLER_H
+#define TG_ANALYZE_SAMPLER_H
+
+#include "analyze/analysis.h"
+#include "media/media.h"
+
+/* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
+ * time just past the last sample), mode and looked. cnn (may be NULL) receives its
+ * frames. On failure a is unchanged. */
+int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah, tg_cnn *cnn,
+                   tg_analysis_data *a);
+
+#endif

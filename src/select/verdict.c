@@ -1,0 +1,276 @@
+/*
+ * verdict.c — per-sample defects relative to the video (see verdict.h).
+ *
+ * Every line below compares a sample with the video or the shot it is in; the few
+ * absolute numbers are floors (a frame whose brightest pixels are dark grey is too
+ * dark anywhere). Values were measured on the fixtures and the real footage of
+ * eval/ (eval/RESULTS.md).
+ */
+#include "select/verdict.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+static const struct {
+    float dark_hi_abs, dark_hi_rel; /* under-exposed: hi below both (rel: of the video's) */
+    float bright_lo, bright_luma;   /* over-exposed: even the dark 2 % is bright */
+    float card_bgfrac, card_edges, card_color; /* card: flat ground, glyph edges, grey */
+    float card_share;                          /* cards over this share of time are content */
+    float blur_shot, blur_abs;                 /* blur: vs the shot's sharp frames, absolute */
+    float blur_video, blur_edges;              /* a soft shot: vs the video's sharpness and edges */
+    float repeat_dist;                         /* pixel descriptors this close: the same picture */
+    double repeat_edge, repeat_len;            /* near the start/end; a repeat is short */
+    double repeat_min;                         /* ...but a shot, not a fragment (seconds) */
+} K = {
+    .dark_hi_abs = 0.2f,
+    .dark_hi_rel = 0.3f,
+    .bright_lo = 0.8f,
+    .bright_luma = 0.93f,
+    .card_bgfrac = 0.8f,
+    .card_edges = 0.002f,
+    .card_color = 0.12f,
+    .card_share = 0.35f,
+    .blur_shot = 0.4f,
+    .blur_abs = 0.02f,
+    .blur_video = 0.45f,
+    .blur_edges = 0.35f,
+    .repeat_dist = 0.06f,
+    .repeat_edge = 20.0,
+    .repeat_len = 0.2,
+    .repeat_min = 0.5,
+};
+
+/* The q-quantile of the values of samples with keep[i] (reorders nothing). */
+static float quantile(const tg_sample *s, size_t n, const uint8_t *keep, size_t off, float q)
+{
+    float *v = malloc((n + 1) * sizeof(float));
+    size_t m = 0;
+    if (!v)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!keep || keep[i])
+            v[m++] = *(const float *)((const char *)&s[i] + off);
+    float r = 0;
+    if (m) {
+        tg_median(v, m); /* sorts */
+        size_t k = (size_t)(q * (float)(m - 1) + 0.5f);
+        r = v[k < m ? k : m - 1];
+    }
+    free(v);
+    return r;
+}
+
+static double sample_dur(const tg_analysis_data *a, size_t i)
+{
+    const tg_sample *s = a->s;
+    double next = i + 1 < a->n ? s[i + 1].t : a->duration;
+    double d = next - s[i].t;
+    return d > 0 && d < 1.0 ? d : 0.04; /* sparse gaps count as one frame */
+}
+
+double tg_repeat_edge(const tg_analysis_data *a)
+{
+    return fmin(K.repeat_edge, 0.3 * a->duration);
+}
+
+int tg_repeat_tail(const tg_analysis_data *a, size_t j)
+{
+    double end = a->duration, edge = tg_repeat_edge(a);
+    if (j >= a->n_shots)
+        return 0;
+    const tg_shot *sj = &a->shots[j];
+    /* near the end and after the start; one long continuous shot is the video's
+     * content, not a returning intro; a fragment of a shot (a transition's edge) is
+     * neither */
+    return sj->end >= end - edge && sj->start > edge && sj->end - sj->start >= K.repeat_min &&
+           sj->end - sj->start <= K.repeat_len * end;
+}
+
+int tg_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j)
+{
+    if (j < i + 2 || !tg_repeat_tail(a, j))
+        return 0;
+    const tg_shot *si = &a->shots[i];
+    return si->start <= tg_repeat_edge(a) && si->end - si->start >= K.repeat_min;
+}
+
+/* The intro that returns as an outro, by pixel descriptors (the CNN finds re-graded
+ * or re-framed ones: select/cluster.c). Between the two there must be something
+ * else: some shot unlike shot i. */
+static void mark_repeats(const tg_analysis_data *a, tg_verdict *v)
+{
+    const tg_sample *s = a->s;
+    size_t n = a->n, step = 1 + n / 4000;
+    for (size_t j = 1; j < a->n_shots; j++) {
+        for (size_t i = 0; i + 1 < j; i++) {
+            if (!tg_repeat_candidate(a, i, j))
+                continue;
+            float best = 1, between = 0;
+            for (size_t q = 0; q < n; q += step) {
+                if (s[q].shot != (int)i)
+                    continue;
+                for (size_t p = 0; p < n; p += step) {
+                    if (s[p].shot == (int)j)
+                        best = fminf(best, tg_sample_distance(&s[p], &s[q]));
+                    else if (s[p].shot > (int)i && s[p].shot < (int)j)
+                        between = fmaxf(between, tg_sample_distance(&s[p], &s[q]));
+                }
+            }
+            if (best < K.repeat_dist && between > 4 * K.repeat_dist) {
+                for (size_t p = 0; p < n; p++)
+                    if (s[p].shot == (int)j)
+                        v[p].bad |= TG_BAD_REPEAT;
+                break;
+            }
+        }
+    }
+}
+
+static int is_card(const tg_sample *x)
+{
+    return x->bgfrac > K.card_bgfrac && x->edges > K.card_edges && x->colorful < K.card_color;
+}
+
+/* Faces near each sample: the biggest face of the nearest face frame within 0.6 s
+ * in the same shot. */
+static void attach_faces(const tg_analysis_data *a, tg_verdict *v)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        v[i].eyes = -1;
+        v[i].face = 0;
+    }
+    if (!a->faces_on || a->n_faces == 0)
+        return;
+    size_t f = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        double t = a->s[i].t;
+        while (f < a->n_faces && a->faces[f].t < t - 0.6)
+            f++;
+        const tg_face_obs *best = NULL;
+        double best_dt = 1e9;
+        for (size_t k = f; k < a->n_faces && a->faces[k].t <= t + 0.6; k++) {
+            size_t j = tg_sample_at(a->s, a->n, a->faces[k].t - 1e-6);
+            if (j < a->n && a->s[j].shot != a->s[i].shot)
+                continue;
+            double dt = fabs(a->faces[k].t - t);
+            if (!best || dt < best_dt - 1e-6 ||
+                (fabs(dt - best_dt) < 1e-6 && a->faces[k].h > best->h)) {
+                best = &a->faces[k];
+                best_dt = dt;
+            }
+        }
+        if (best) {
+            v[i].eyes = best->eyes;
+            v[i].face = best->h;
+        }
+    }
+}
+
+int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v, tg_clusters *cl)
+{
+    const tg_sample *s = a->s;
+    size_t n = a->n;
+    memset(cl, 0, sizeof(*cl));
+    uint8_t *keep = calloc(n + 1, 1);
+    float *shot_sharp = calloc(a->n_shots + 1, sizeof(float));
+    float *shot_edges = calloc(a->n_shots + 1, sizeof(float));
+    if (!keep || !shot_sharp || !shot_edges) {
+        free(keep);
+        free(shot_sharp);
+        free(shot_edges);
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&v[i], 0, sizeof(v[i]));
+        v[i].bad = s[i].ev & TG_EVENT_FLAGS;
+        v[i].cluster = -1;
+        v[i].item = -1;
+        keep[i] = !(s[i].ev & TG_EVENT_FLAGS);
+    }
+    /* the video's own levels, over its event-free samples */
+    float v_hi = quantile(s, n, keep, offsetof(tg_sample, hi), 0.5f);
+    float v_sharp = quantile(s, n, keep, offsetof(tg_sample, sharp), 0.5f);
+    float v_edges = quantile(s, n, keep, offsetof(tg_sample, edges), 0.5f);
+    /* cards: how much of the video they are */
+    double card_t = 0, all_t = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = sample_dur(a, i);
+        all_t += d;
+        if (keep[i] && is_card(&s[i]))
+            card_t += d;
+    }
+    int cards_are_content = all_t > 0 && card_t > K.card_share * all_t;
+    /* each shot's sharp frames (90th percentile) and typical edges */
+    uint8_t *in_shot = calloc(n + 1, 1);
+    for (size_t k = 0; in_shot && k < a->n_shots; k++) {
+        for (size_t i = 0; i < n; i++)
+            in_shot[i] = keep[i] && s[i].shot == (int)k;
+        shot_sharp[k] = quantile(s, n, in_shot, offsetof(tg_sample, sharp), 0.9f);
+        shot_edges[k] = quantile(s, n, in_shot, offsetof(tg_sample, edges), 0.5f);
+    }
+    free(in_shot);
+    if (getenv("TG_DEBUG_SELECT"))
+        for (size_t k = 0; k < a->n_shots; k++)
+            fprintf(stderr,
+                    "shot %zu %.2f-%.2f: sharp p90 %.3f (video %.3f) edges %.4f (video %.4f)\n", k,
+                    a->shots[k].start, a->shots[k].end, shot_sharp[k], v_sharp, shot_edges[k],
+                    v_edges);
+    for (size_t i = 0; i < n; i++) {
+        const tg_sample *x = &s[i];
+        uint16_t b = 0;
+        if (v[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)) {
+            v[i].bad |= b;
+            continue;
+        }
+        if (x->hi < K.dark_hi_abs && x->hi < K.dark_hi_rel * v_hi + 0.02f)
+            b |= TG_BAD_EXPOSURE; /* nothing in the frame is bright, for this video */
+        else if (x->hi < 0.5f * K.dark_hi_abs)
+            b |= TG_BAD_EXPOSURE; /* too dark in any video */
+        if (x->lo > K.bright_lo || x->luma > K.bright_luma)
+            b |= TG_BAD_EXPOSURE;
+        if (!cards_are_content && is_card(x))
+            b |= TG_BAD_TEXT;
+        int sh = x->shot;
+        if (x->sharp < K.blur_abs)
+            b |= TG_BAD_BLUR;
+        else if (sh >= 0 && (size_t)sh < a->n_shots) {
+            if (x->sharp < K.blur_shot * shot_sharp[sh])
+                b |= TG_BAD_BLUR; /* far softer than the same shot's sharp frames */
+            else if (shot_sharp[sh] < K.blur_video * v_sharp &&
+                     shot_edges[sh] <= K.blur_edges * v_edges && !(b & TG_BAD_TEXT))
+                b |= TG_BAD_BLUR; /* a whole shot far softer than the video */
+        }
+        v[i].bad |= b;
+    }
+    free(keep);
+    free(shot_sharp);
+    free(shot_edges);
+    mark_repeats(a, v);
+    attach_faces(a, v);
+    if (a->cnn != TG_CNN_NONE && a->n_items > 0) {
+        int rc = tg_cluster_attach(ctx, a, v, safe, cl);
+        if (rc < 0)
+            return rc;
+    }
+    /* quality: the signals, against the video's median sharpness of clean samples */
+    float *sv = malloc((n + 1) * sizeof(float));
+    size_t m = 0;
+    if (!sv)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].bad)
+            sv[m++] = s[i].sharp;
+    float med = m ? tg_median(sv, m) : 0.1f;
+    free(sv);
+    for (size_t i = 0; i < n; i++) {
+        float q = tg_signal_quality(&s[i], med);
+        if (v[i].eyes >= 0 && v[i].eyes < TG_EYES_SHUT)
+            q *= 0.6f; /* a face with closed eyes: the classic bad still */
+        v[i].quality = v[i].bad ? 0.05f * q : q;
+    }
+    return 0;
+}
