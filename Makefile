@@ -3,6 +3,7 @@
 #   make test     set-up + build + fixtures + all tests
 #   make check    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench    benchmarks (bench/run), results go to bench/RESULTS.md by hand
+#   make eval     the real-footage evaluation (eval/run; fetches videos, not part of make test)
 #   make serve    set-up + build + start the web app (when it exists)
 #   make install  put thumbgen on PATH (PREFIX=/usr/local)
 
@@ -28,7 +29,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: all setup test check bench serve install clean fixtures run-tests browser-test format-check
+.PHONY: all setup test check bench serve install clean fixtures run-tests browser-test format-check eval
 .DEFAULT_GOAL := all
 
 all: setup
@@ -73,6 +74,10 @@ $(BUILD)/nn-bench: bench/nn-bench.c $(BUILD)/libthumbgen.a
 
 fixtures:
 	@tests/fixtures/make-fixtures.sh $(BUILD)/fixtures
+
+# The real-footage evaluation: eval/README.md. THUMBGEN=, EVAL_ARGS= etc. pass through.
+eval: all
+	THUMBGEN="$${THUMBGEN:-$(BUILD)/thumbgen}" EVAL_COMMAND="make eval" eval/run
 
 run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
