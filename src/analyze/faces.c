@@ -9,6 +9,12 @@
  */
 #include "analyze/faces.h"
 
+/* the per-pixel loops here (resize, leaky ReLU, dense-block sums) are hot: let GCC
+ * vectorize them (see src/nn/kernels.c) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -377,6 +383,8 @@ typedef struct arena {
     float *b[4];
     float *scratch;
     float *luma; /* LM_SIDE² */
+    int *xo;     /* resize_square's column table: 2 offsets per output column */
+    float *xw;   /* and 3 weights: lerp, mask of the left and the right source */
     tg_face *cand;
     int ncand;
 } arena;
@@ -430,16 +438,21 @@ static int load_lm(tg_ctx *ctx, fset *s, int tiny, lmnet *m)
     return fset_all_used(ctx, s);
 }
 
-static void leaky(float *x, size_t n)
+/* Written as max(v, 0.1 v) with an unconditional store, so they vectorize. */
+static void leaky(float *restrict x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : 0.1f * x[i];
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i], l = 0.1f * v;
+        x[i] = v > l ? v : l;
+    }
 }
 
-static void relu(float *x, size_t n)
+static void relu(float *restrict x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = v > 0.0f ? v : 0.0f;
+    }
 }
 
 /* Depthwise 3×3 (stride s; 'same' pads: 1 each side at stride 1, bottom/right only at
@@ -595,8 +608,10 @@ static void lm_forward(const tg_faces *f, arena *a, float out[2 * TG_FACE_LANDMA
         size_t n = (size_t)h * w * c;
         int oh, ow;
         for (int k = 1; k < m->convs; k++) {
-            for (size_t i = 0; i < n; i++)
-                t1[i] = acc[i] > 0 ? acc[i] : 0;
+            for (size_t i = 0; i < n; i++) {
+                float v = acc[i];
+                t1[i] = v > 0.0f ? v : 0.0f;
+            }
             sep_conv(&m->s[b][k], t1, h, w, 1, t2, t1, &oh, &ow);
             for (size_t i = 0; i < n; i++)
                 acc[i] += t1[i];
@@ -617,34 +632,47 @@ static void lm_forward(const tg_faces *f, arena *a, float out[2 * TG_FACE_LANDMA
  * TF's resizeBilinear (align_corners = false, half_pixel_centers = false) of a side ×
  * side square holding the crop cw × ch at (pl, pt) (zeros elsewhere) to S × S, then
  * (v - mean) / 255 into out. luma (may be NULL) gets the resized luma (BT.601).
+ * Branch-free: a source outside the crop is read at a valid address and multiplied by
+ * a 0 mask, so the arithmetic (tl + (tr - tl) * lx, ...) stays TF's own.
  */
-static void resize_square(const uint8_t *rgb, int stride, int cw, int ch, int pl, int pt, int side,
-                          int S, const float mean[3], float *out, float *luma)
+static void resize_square(arena *a, const uint8_t *rgb, int stride, int cw, int ch, int pl, int pt,
+                          int side, int S, const float mean[3], float *out, float *luma)
 {
-    float scale = (float)side / (float)S;
+    const float scale = (float)side / (float)S;
+    int *xo = a->xo;
+    float *xw = a->xw;
+    for (int x = 0; x < S; x++) {
+        float sx = (float)x * scale;
+        int x0 = (int)floorf(sx), x1 = (int)ceilf(sx);
+        x1 = x1 < side - 1 ? x1 : side - 1;
+        int i0 = x0 - pl, i1 = x1 - pl, in0 = i0 >= 0 && i0 < cw, in1 = i1 >= 0 && i1 < cw;
+        xo[2 * x] = in0 ? i0 * 3 : 0;
+        xo[2 * x + 1] = in1 ? i1 * 3 : 0;
+        xw[3 * x] = sx - (float)x0;
+        xw[3 * x + 1] = in0 ? 1.0f : 0.0f;
+        xw[3 * x + 2] = in1 ? 1.0f : 0.0f;
+    }
     for (int y = 0; y < S; y++) {
         float sy = (float)y * scale;
         int y0 = (int)floorf(sy), y1 = (int)ceilf(sy);
         y1 = y1 < side - 1 ? y1 : side - 1;
-        float ly = sy - (float)y0;
+        const float ly = sy - (float)y0;
         int iy0 = y0 - pt, iy1 = y1 - pt;
-        const uint8_t *r0 = iy0 >= 0 && iy0 < ch ? rgb + (size_t)iy0 * stride : NULL;
-        const uint8_t *r1 = iy1 >= 0 && iy1 < ch ? rgb + (size_t)iy1 * stride : NULL;
+        int in0 = iy0 >= 0 && iy0 < ch, in1 = iy1 >= 0 && iy1 < ch;
+        const uint8_t *r0 = rgb + (size_t)(in0 ? iy0 : 0) * stride;
+        const uint8_t *r1 = rgb + (size_t)(in1 ? iy1 : 0) * stride;
+        const float m0 = in0 ? 1.0f : 0.0f, m1 = in1 ? 1.0f : 0.0f;
+        float *o = out + (size_t)y * S * 3;
         for (int x = 0; x < S; x++) {
-            float sx = (float)x * scale;
-            int x0 = (int)floorf(sx), x1 = (int)ceilf(sx);
-            x1 = x1 < side - 1 ? x1 : side - 1;
-            float lx = sx - (float)x0;
-            int ix0 = x0 - pl, ix1 = x1 - pl;
-            int in0 = ix0 >= 0 && ix0 < cw, in1 = ix1 >= 0 && ix1 < cw;
-            float *o = out + ((size_t)y * S + x) * 3;
+            const float lx = xw[3 * x], a0 = xw[3 * x + 1], a1 = xw[3 * x + 2];
+            const int o0 = xo[2 * x], o1 = xo[2 * x + 1];
             float v[3];
             for (int k = 0; k < 3; k++) {
-                float tl = r0 && in0 ? r0[ix0 * 3 + k] : 0, tr = r0 && in1 ? r0[ix1 * 3 + k] : 0;
-                float bl = r1 && in0 ? r1[ix0 * 3 + k] : 0, br = r1 && in1 ? r1[ix1 * 3 + k] : 0;
+                float tl = r0[o0 + k] * (m0 * a0), tr = r0[o1 + k] * (m0 * a1);
+                float bl = r1[o0 + k] * (m1 * a0), br = r1[o1 + k] * (m1 * a1);
                 float top = tl + (tr - tl) * lx, bot = bl + (br - bl) * lx;
                 v[k] = top + (bot - top) * ly;
-                o[k] = (v[k] - mean[k]) / 255.0f;
+                o[3 * x + k] = (v[k] - mean[k]) / 255.0f;
             }
             if (luma)
                 luma[(size_t)y * S + x] = 0.299f * v[0] + 0.587f * v[1] + 0.114f * v[2];
@@ -725,8 +753,8 @@ static int finish_face(const tg_faces *f, arena *a, const uint8_t *rgb, int W, i
     int side = cw > ch ? cw : ch, diff = abs(cw - ch);
     int app = (int)floor(diff * 0.5 + 0.5), pre = diff - app;
     int pl = cw < ch ? pre : 0, pt = ch < cw ? pre : 0;
-    resize_square(rgb + (size_t)cy * stride + (size_t)cx * 3, stride, cw, ch, pl, pt, side, LM_SIDE,
-                  LM_MEAN, a->b[0], a->luma);
+    resize_square(a, rgb + (size_t)cy * stride + (size_t)cx * 3, stride, cw, ch, pl, pt, side,
+                  LM_SIDE, LM_MEAN, a->b[0], a->luma);
     float o[2 * TG_FACE_LANDMARKS];
     lm_forward(f, a, o);
     /* FaceLandmark68NetBase.postProcess: relative to the crop */
@@ -761,7 +789,7 @@ static int detect_one(const tg_faces *f, arena *a, const uint8_t *rgb, int W, in
 {
     const int S = f->S;
     int side = W > H ? W : H;
-    resize_square(rgb, stride, W, H, 0, 0, side, S, DET_MEAN, a->b[0], NULL);
+    resize_square(a, rgb, stride, W, H, 0, 0, side, S, DET_MEAN, a->b[0], NULL);
     int cells;
     const float *g = det_forward(f, a, &cells);
     /* TinyYolov2Base.extractBoxes: boxes relative to the frame */
@@ -902,6 +930,8 @@ void tg_faces_close(tg_faces **pf)
         free(f->ar[t].scratch);
         free(f->ar[t].luma);
         free(f->ar[t].cand);
+        free(f->ar[t].xo);
+        free(f->ar[t].xw);
     }
     fset_free(&f->det_w);
     fset_free(&f->lm_w);
@@ -953,7 +983,9 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
                 goto nomem;
         if (!(a->scratch = malloc(f->scratch_floats * sizeof(float))) ||
             !(a->luma = malloc((size_t)LM_SIDE * LM_SIDE * sizeof(float))) ||
-            !(a->cand = malloc((size_t)ncand * sizeof(tg_face))))
+            !(a->cand = malloc((size_t)ncand * sizeof(tg_face))) ||
+            !(a->xo = malloc((size_t)2 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(int))) ||
+            !(a->xw = malloc((size_t)3 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(float))))
             goto nomem;
     }
     *out = f;
