@@ -381,7 +381,6 @@ typedef struct lmnet {
 
 typedef struct arena {
     float *b[4];
-    float *scratch;
     float *luma; /* LM_SIDE² */
     int *xo;     /* resize_square's column table: 2 offsets per output column */
     float *xw;   /* and 3 weights: lerp, mask of the left and the right source */
@@ -395,7 +394,7 @@ struct tg_faces {
     lmnet lm;
     int S;           /* detector input side */
     float min_score; /* keep detections above */
-    size_t buf_floats, scratch_floats;
+    size_t buf_floats;
     arena ar[MAX_THREADS];
     int threads;
 };
@@ -436,6 +435,83 @@ static int load_lm(tg_ctx *ctx, fset *s, int tiny, lmnet *m)
         !(m->fcb = fget(ctx, s, "fc/bias", 1, 2 * TG_FACE_LANDMARKS, 0, 0, 0)))
         return TG_ECORRUPT;
     return fset_all_used(ctx, s);
+}
+
+/* Hot loops get an AVX-512 and an AVX2 build next to the baseline one, as in
+ * src/nn/kernels.c (not under the sanitizers: ifunc resolvers run before ASan). */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__clang__)
+#define FACES_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FACES_CLONES
+#endif
+
+typedef float v8f __attribute__((vector_size(32)));
+
+#define LD8(v, p) memcpy(&(v), (p), sizeof(v))
+
+/*
+ * The first layer of both nets: a 3×3 convolution of the 3-channel input to 16 or 32
+ * channels + bias, direct. Through im2col + sgemm it cost about a third of the
+ * detector's time (rows of 27 floats gathered 3 at a time, a GEMM with N = 16); here
+ * each output pixel is 27 broadcast multiply-adds into 2 or 4 named 8-float
+ * accumulators (an array of them was spilled to the stack). Taps outside the input are
+ * zero padding. NV is 2 or 4.
+ */
+#define CONV3_BODY(NV)                                                                             \
+    for (int oy = 0; oy < oh; oy++)                                                                \
+        for (int ox = 0; ox < ow; ox++) {                                                          \
+            v8f a0, a1, a2 = {0}, a3 = {0}, k0, k1, k2, k3;                                        \
+            LD8(a0, bias);                                                                         \
+            LD8(a1, bias + 8);                                                                     \
+            if (NV == 4) {                                                                         \
+                LD8(a2, bias + 16);                                                                \
+                LD8(a3, bias + 24);                                                                \
+            }                                                                                      \
+            int y0 = oy * s - pt, x0 = ox * s - pl;                                                \
+            for (int ky = 0; ky < 3; ky++) {                                                       \
+                int iy = y0 + ky;                                                                  \
+                if (iy < 0 || iy >= h)                                                             \
+                    continue;                                                                      \
+                for (int kx = 0; kx < 3; kx++) {                                                   \
+                    int ix = x0 + kx;                                                              \
+                    if (ix < 0 || ix >= w)                                                         \
+                        continue;                                                                  \
+                    const float *px = in + ((size_t)iy * w + ix) * 3;                              \
+                    const float *k = wt + (size_t)(ky * 3 + kx) * 3 * (8 * NV);                    \
+                    for (int c = 0; c < 3; c++, k += 8 * NV) {                                     \
+                        float x = px[c];                                                           \
+                        v8f b = {x, x, x, x, x, x, x, x};                                          \
+                        LD8(k0, k);                                                                \
+                        LD8(k1, k + 8);                                                            \
+                        a0 += b * k0;                                                              \
+                        a1 += b * k1;                                                              \
+                        if (NV == 4) {                                                             \
+                            LD8(k2, k + 16);                                                       \
+                            LD8(k3, k + 24);                                                       \
+                            a2 += b * k2;                                                          \
+                            a3 += b * k3;                                                          \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+            float *o = out + ((size_t)oy * ow + ox) * (8 * NV);                                    \
+            memcpy(o, &a0, sizeof a0);                                                             \
+            memcpy(o + 8, &a1, sizeof a1);                                                         \
+            if (NV == 4) {                                                                         \
+                memcpy(o + 16, &a2, sizeof a2);                                                    \
+                memcpy(o + 24, &a3, sizeof a3);                                                    \
+            }                                                                                      \
+        }
+
+FACES_CLONES static void conv3_16(const float *restrict in, int h, int w, int s, int pt, int pl,
+                                  int oh, int ow, const float *restrict wt,
+                                  const float *restrict bias, float *restrict out){CONV3_BODY(2)}
+
+FACES_CLONES static void conv3_32(const float *restrict in, int h, int w, int s, int pt, int pl,
+                                  int oh, int ow, const float *restrict wt,
+                                  const float *restrict bias, float *restrict out)
+{
+    CONV3_BODY(4)
 }
 
 /* Written as max(v, 0.1 v) with an unconditional store, so they vectorize. */
@@ -527,24 +603,7 @@ static const float *det_forward(const tg_faces *f, arena *a, int *cells)
 {
     const detnet *d = &f->det;
     int h = f->S - 2, w = f->S - 2;
-    nn_win c0 = {.h = f->S,
-                 .w = f->S,
-                 .cin = 3,
-                 .oh = h,
-                 .ow = w,
-                 .cout = DET_CH[0],
-                 .kh = 3,
-                 .kw = 3,
-                 .sh = 1,
-                 .sw = 1,
-                 .pt = 0,
-                 .pl = 0,
-                 .wt = d->c0w,
-                 .bias = d->c0b,
-                 .act = NN_ACT_LINEAR,
-                 .act_max = INFINITY,
-                 .mtile = MTILE};
-    nn_conv(&c0, a->b[0], a->b[1], a->scratch);
+    conv3_16(a->b[0], f->S, f->S, 1, 0, 0, h, w, d->c0w, d->c0b, a->b[1]);
     leaky(a->b[1], (size_t)h * w * DET_CH[0]);
     for (int i = 0; i < 5; i++) {
         pool2(a->b[1], h, w, DET_CH[i], 2, a->b[0], &h, &w);
@@ -582,24 +641,8 @@ static void lm_forward(const tg_faces *f, arena *a, float out[2 * TG_FACE_LANDMA
         c = 32 << b;
         if (b == 0) {
             int oh = LM_SIDE / 2;
-            nn_win c0 = {.h = h,
-                         .w = w,
-                         .cin = 3,
-                         .oh = oh,
-                         .ow = oh,
-                         .cout = 32,
-                         .kh = 3,
-                         .kw = 3,
-                         .sh = 2,
-                         .sw = 2,
-                         .pt = 0,
-                         .pl = 0,
-                         .wt = m->c0w,
-                         .bias = m->c0b,
-                         .act = NN_ACT_RELU,
-                         .act_max = INFINITY,
-                         .mtile = MTILE};
-            nn_conv(&c0, cur, acc, a->scratch);
+            conv3_32(cur, h, w, 2, 0, 0, oh, oh, m->c0w, m->c0b, acc);
+            relu(acc, (size_t)oh * oh * 32);
             h = w = oh;
         } else {
             sep_conv(&m->s[b][0], cur, h, w, 2, t1, acc, &h, &w);
@@ -916,7 +959,6 @@ static void plan(tg_faces *f)
     size_t lm = (size_t)(LM_SIDE / 2) * (LM_SIDE / 2) * 32;
     lm = lm > (size_t)LM_SIDE * LM_SIDE * 3 ? lm : (size_t)LM_SIDE * LM_SIDE * 3;
     f->buf_floats = big > lm ? big : lm;
-    f->scratch_floats = (size_t)MTILE * 27;
 }
 
 void tg_faces_close(tg_faces **pf)
@@ -927,7 +969,6 @@ void tg_faces_close(tg_faces **pf)
     for (int t = 0; t < MAX_THREADS; t++) {
         for (int k = 0; k < 4; k++)
             free(f->ar[t].b[k]);
-        free(f->ar[t].scratch);
         free(f->ar[t].luma);
         free(f->ar[t].cand);
         free(f->ar[t].xo);
@@ -981,8 +1022,7 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
         for (int k = 0; k < 4; k++)
             if (!(a->b[k] = malloc(f->buf_floats * sizeof(float))))
                 goto nomem;
-        if (!(a->scratch = malloc(f->scratch_floats * sizeof(float))) ||
-            !(a->luma = malloc((size_t)LM_SIDE * LM_SIDE * sizeof(float))) ||
+        if (!(a->luma = malloc((size_t)LM_SIDE * LM_SIDE * sizeof(float))) ||
             !(a->cand = malloc((size_t)ncand * sizeof(tg_face))) ||
             !(a->xo = malloc((size_t)2 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(int))) ||
             !(a->xw = malloc((size_t)3 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(float))))
