@@ -67,8 +67,11 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
 void tg_faces_close(tg_faces **f);
 
 /* Faces in one RGB24 frame (w × h, rows `stride` bytes apart), best first, at most max
- * written to out. Returns the number written (>= 0) or a negative TG_E* code. Runs on
- * the calling thread with single-threaded BLAS. */
+ * written to out (landmarks are computed only for those: max bounds the cost, ~1.2 ms
+ * per face; max = 0 runs the detector alone). Returns the number written (>= 0) or a
+ * negative TG_E* code. Runs on the calling thread and sets OpenBLAS to one thread
+ * (process-global, as src/nn's batched sessions do). Recommended: input_size 224 on a
+ * frame of ~224-416 px, max 2: ~3 ms per frame with one face (bench/RESULTS.md). */
 int tg_faces_detect(tg_ctx *ctx, tg_faces *f, const uint8_t *rgb, int w, int h, int stride,
                     tg_face *out, int max);
 
