@@ -55,7 +55,7 @@ typedef struct tg_face {
 typedef struct tg_faces_opts {
     int input_size;     /* detector input side, a multiple of 32 in [64, 608]; 0 = TG_FACES_INPUT */
     float min_score;    /* keep detections above this; 0 = 0.5 (face-api's default) */
-    int tiny_landmarks; /* 1: face_landmark_68_tiny (57 vs 103 MFLOP per face; its EAR reacts less) */
+    int tiny_landmarks; /* 1: face_landmark_68_tiny (57 vs 103 MFLOP a face; EAR less exact) */
     int threads;        /* worker arenas for tg_faces_detect_batch; 0 = 1 */
 } tg_faces_opts;
 
