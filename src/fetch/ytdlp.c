@@ -881,8 +881,8 @@ int tg_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
     return res;
 }
 
-/* Run argv (no shell) with stdin /dev/null; the first line of its stdout goes to out,
- * its last stderr line to err (optional). Killed after timeout_ms. Returns the exit
+/* Run argv (no shell) with stdin /dev/null; the last line of its stdout goes to out
+ * (`--version` prints one), its last stderr line to err (optional). Killed after timeout_ms. Returns the exit
  * code, or -1 when it could not run or timed out. */
 static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t out_n, char *err,
                        size_t err_n, int timeout_ms)
@@ -947,7 +947,6 @@ static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t 
     int st = reap(pid);
     if (!timed_out && st >= 0 && WIFEXITED(st))
         code = WEXITSTATUS(st);
-    /* the first stdout line: on_line kept the last, so take it from the path copy */
     if (r->path && out_n)
         snprintf(out, out_n, "%s", r->path);
     if (err && err_n)

@@ -154,8 +154,12 @@ async function startServer(port) {
     args = [path.join(__dirname, 'mock-server.js'), '--host', '127.0.0.1', '--port', String(port)];
   } else {
     cmd = BIN;
+    // a stand-in yt-dlp that reports an old version (the page must show its notice) and
+    // hands every download to the real yt-dlp on PATH
+    const oldYtdlp = path.join(OUT, 'yt-dlp-old');
+    fs.writeFileSync(oldYtdlp, '#!/bin/sh\n[ "$1" = --version ] && { echo 2023.03.04; exit 0; }\nexec yt-dlp "$@"\n', { mode: 0o755 });
     args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir,
-      '--allow-private-urls', '--workers', '2'];
+      '--allow-private-urls', '--workers', '2', '--ytdlp', oldYtdlp, '--ytdlp-update', 'never'];
   }
   logStream = fs.createWriteStream(path.join(OUT, 'server.log'));
   logStream.write(`$ ${cmd} ${args.join(' ')}\n`);
@@ -235,6 +239,13 @@ async function main() {
   const cssOk = await page.evaluate(() => getComputedStyle(document.querySelector('.card')).borderRadius !== '0px');
   const jsOk = await page.evaluate(() => document.querySelector('#history-empty') !== null);
   check('stylesheet and script are served under /static/', cssOk && jsOk);
+  if (!MOCK) {
+    const notice = page.locator('#url-notice');
+    await notice.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    const text = (await notice.textContent()) || '';
+    check('a quiet notice beside the link field: YouTube needs a newer yt-dlp than the server has',
+      await notice.isVisible() && text.includes('2025.11.12') && text.includes('2023.03.04') && text.includes('make update-ytdlp'), text);
+  }
 
   // Record whether the progress panel ever shows, however briefly.
   await page.evaluate(() => {
