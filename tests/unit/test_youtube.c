@@ -383,6 +383,7 @@ START_TEST(hls_ladder_default_takes_720p_and_gif480_off_takes_360p)
     json_decref(j);
     free(id);
     tgt_server_stop(&s);
+    free(s.data);
     files_stop(&h);
     rm_tree(dir);
     free(dir);
@@ -415,6 +416,7 @@ START_TEST(old_ytdlp_shows_in_healthz_page_and_doctor)
     ck_assert(strstr(r.body, "'/healthz'") && strstr(r.body, "y.notice"));
     tgt_resp_free(&r);
     tgt_server_stop(&s);
+    free(s.data);
 
     /* doctor: a warning with the fix, exit 0 (links other than YouTube work) */
     tgt_run run;
@@ -484,6 +486,7 @@ START_TEST(new_ytdlp_gets_its_runtime_cookies_and_extra_args)
     json_decref(j);
     free(id);
     tgt_server_stop(&s);
+    free(s.data);
 
     size_t n;
     char *args = tgt_read_file(log, &n);
@@ -547,6 +550,7 @@ START_TEST(failures_are_one_sentence_without_paths)
         json_decref(j);
         free(id);
         tgt_server_stop(&s);
+        free(s.data);
     }
     free(crash);
     free(page);
