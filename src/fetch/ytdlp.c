@@ -882,8 +882,8 @@ int tg_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
 }
 
 /* Run argv (no shell) with stdin /dev/null; the last line of its stdout goes to out
- * (`--version` prints one), its last stderr line to err (optional). Killed after timeout_ms. Returns the exit
- * code, or -1 when it could not run or timed out. */
+ * (`--version` prints one), its last stderr line to err (optional). Killed after timeout_ms.
+ * Returns the exit code, or -1 when it could not run or timed out. */
 static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t out_n, char *err,
                        size_t err_n, int timeout_ms)
 {
