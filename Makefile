@@ -29,7 +29,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: all setup test check bench serve install clean fixtures run-tests browser-test format-check eval
+.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test format-check eval
 .DEFAULT_GOAL := all
 
 all: setup
@@ -106,6 +106,10 @@ check: setup
 bench: all fixtures
 	@bench/run
 	@bench/serve-load.sh
+
+# upgrade thumbgen's own yt-dlp (.venv/) in place (scripts/setup-ytdlp)
+update-ytdlp:
+	@scripts/setup-ytdlp --upgrade
 
 serve: all
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data

@@ -22,6 +22,7 @@
 #define THUMBGEN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* name, value, message, HTTP status — the one error table (see src/core/error.c). */
@@ -259,12 +260,43 @@ typedef struct tg_serve_opts {
     int workers;          /* analyse/render workers; default 2 */
     int downloaders;      /* download workers; default 2 */
     int allow_private_urls;
-    long long max_upload;  /* bytes; default 1 GiB */
-    int max_queue;         /* queued jobs before 429; default 100 */
-    int max_video_seconds; /* downloads longer than this are refused; default 4 h */
-    int download_timeout;  /* seconds; default 600 */
-    int quiet;             /* no request log on stderr */
+    long long max_upload;          /* bytes; default 1 GiB */
+    int max_queue;                 /* queued jobs before 429; default 100 */
+    int max_video_seconds;         /* downloads longer than this are refused; default 4 h */
+    int download_timeout;          /* seconds; default 600 */
+    int quiet;                     /* no request log on stderr */
+    const char *ytdlp_cookies;     /* --cookies FILE for yt-dlp, or NULL */
+    const char *const *ytdlp_args; /* extra yt-dlp arguments (borrowed) */
+    int n_ytdlp_args;
+    int ytdlp_update; /* enum tg_ytdlp_update */
 } tg_serve_opts;
+
+/* --ytdlp-update: upgrade the project's own yt-dlp (a virtualenv) with pip never, at
+ * start (in the background), or at start and then every 24 h */
+enum tg_ytdlp_update {
+    TG_YTDLP_UPDATE_NEVER = 0,
+    TG_YTDLP_UPDATE_START = 1,
+    TG_YTDLP_UPDATE_DAILY = 2
+};
+
+/* What a yt-dlp can do (tg_ytdlp_probe): its version, the JavaScript runtime it would
+ * use, and whether YouTube links can work (version >= TG_YTDLP_MIN_YOUTUBE and a
+ * runtime); notice is the one sentence the page shows when they cannot. */
+#define TG_YTDLP_MIN_YOUTUBE "2025.11.12"
+typedef struct tg_ytdlp_info {
+    char version[32];    /* "2023.03.04"; "" when yt-dlp cannot be run */
+    char js_name[8];     /* "deno" or "node"; "" when none was found */
+    char js_version[32]; /* "2.5.6", "20.19.2" */
+    char js_path[512];
+    int youtube_ok;
+    char notice[400]; /* "" when youtube_ok */
+} tg_ytdlp_info;
+
+/* thumbgen doctor: one line per part on out (yt-dlp and its JavaScript runtime, the
+ * ffmpeg libraries, the CNN weights, the data folder, Chromium for the browser test),
+ * each "ok" or what is wrong and the command that fixes it. Returns the number of
+ * required parts that are missing (0: all good). */
+int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out);
 
 void tg_serve_opts_default(tg_serve_opts *o);
 /* Run the server until tg_serve_stop() is called (for example from a SIGINT

@@ -542,6 +542,17 @@
     return a;
   }
 
+  // A quiet notice beside the link field when this server cannot fetch YouTube links.
+  async function checkServer() {
+    try {
+      const res = await fetch('/healthz', { cache: 'no-store' });
+      const h = await res.json();
+      const y = h && h.ytdlp;
+      const n = $('url-notice');
+      if (y && !y.youtube_ok && y.notice) { n.textContent = y.notice; n.hidden = false; } else { n.hidden = true; }
+    } catch (e) { /* the notice is a nicety: the page works without it */ }
+  }
+
   function showResult(job) {
     const r = job.result;
     $('progress').hidden = true;
@@ -555,6 +566,17 @@
       video.setAttribute('src', r.video);
       clipRange = null;
     }
+    // Which rendition a link's download took and why; whether the player shows a copy.
+    const notes = [];
+    const d = r.download && typeof r.download === 'object' ? r.download : null;
+    if (d && d.rendition) {
+      notes.push(`Downloaded ${d.rendition}${d.size ? ` (${d.size})` : ''}: ${d.reason || ''}`.trim());
+    }
+    if (r.playable_copy === true) {
+      notes.push('Your browser cannot play this video as it is, so a copy it can play is shown (H.264, at most 720p, muted).');
+    }
+    $('video-note').textContent = notes.join(' ');
+    $('video-note').hidden = notes.length === 0;
     const gif = $('gif');
     if (gif.getAttribute('src') !== r.gif) gif.setAttribute('src', r.gif);
     const poster = $('poster');
@@ -579,9 +601,10 @@
       const ext = (/\.(jpe?g|png)$/i.exec(r.poster) || ['', 'jpg'])[1].toLowerCase();
       dl.append(downloadLink(r.poster, 'Poster', `${base}.${ext}`));
     }
-    if (r.video) {
-      const ext = (/\.([a-z0-9]{2,4})$/i.exec(r.video) || ['', 'mp4'])[1].toLowerCase();
-      dl.append(downloadLink(r.video, 'Video', `${base}-source.${ext}`));
+    const original = r.source_video || r.video;
+    if (original) {
+      const ext = (/\.([a-z0-9]{2,4})$/i.exec(original) || ['', 'mp4'])[1].toLowerCase();
+      dl.append(downloadLink(original, 'Video', `${base}-source.${ext}`));
     }
     if (r.plan) {
       if (planUrl) URL.revokeObjectURL(planUrl);
@@ -957,6 +980,7 @@
       if (id && (!current || current.id !== id)) openJob(id);
     });
 
+    checkServer();
     loadHistory();
     const id = jobFromHash();
     if (id) openJob(id);

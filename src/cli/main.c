@@ -116,12 +116,14 @@ static void usage(FILE *f, const char *cmd)
                    "  (docs/analysis.md). `thumbgen plan --from-analysis` chooses from it.\n");
     }
     if (!cmd)
-        fprintf(f,
-                "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
-                "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
-                "                                  (one still image; see thumbgen upscale --help)\n"
-                "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
-                "usage: thumbgen --version | thumbgen COMMAND --help\n");
+        fprintf(
+            f,
+            "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL]   (what the CNN sees, JSON)\n"
+            "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
+            "                                  (one still image; see thumbgen upscale --help)\n"
+            "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
+            "usage: thumbgen doctor [--ytdlp PATH] [--data DIR]   (what is missing, and the fix)\n"
+            "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
 }
 
@@ -280,13 +282,22 @@ static void serve_usage(FILE *f)
                "                      [--downloaders N] [--ytdlp PATH] [--max-upload SIZE] "
                "[--max-queue N]\n"
                "                      [--allow-private-urls] [--web DIR] [--quiet]\n"
+               "                      [--ytdlp-cookies FILE] [--ytdlp-arg ARG]... "
+               "[--ytdlp-update never|start|daily]\n"
                "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
                "  --host ADDR          address to listen on (default 127.0.0.1)\n"
                "  --port N             port (default 8000; 0 picks a free one)\n"
                "  --data DIR           job database, videos/ and thumbnails/ (default ./data)\n"
                "  --workers N          analyse/render workers (default 2)\n"
                "  --downloaders N      download workers (default 2)\n"
-               "  --ytdlp PATH         the yt-dlp to run (default: yt-dlp on PATH)\n"
+               "  --ytdlp PATH         the yt-dlp to run (default: the project's .venv/bin/yt-dlp\n"
+               "                       when scripts/setup made one, else yt-dlp on PATH)\n"
+               "  --ytdlp-cookies FILE a cookies.txt for yt-dlp (YouTube's \"confirm you're not\n"
+               "                       a bot\" on server addresses; see docs/youtube.md)\n"
+               "  --ytdlp-arg ARG      one more argument for yt-dlp (repeat it), e.g.\n"
+               "                       --ytdlp-arg=--extractor-args --ytdlp-arg=youtube:...\n"
+               "  --ytdlp-update WHEN  upgrade the project's own yt-dlp with pip: never, start\n"
+               "                       (default, in the background) or daily\n"
                "  --max-upload SIZE    largest upload or download, e.g. 500M (default 1G)\n"
                "  --max-queue N        jobs waiting before new ones get 429 (default 100)\n"
                "  --allow-private-urls allow links to loopback and private addresses (tests)\n"
@@ -298,9 +309,18 @@ static int serve_main(int argc, char **argv)
 {
     tg_serve_opts o;
     tg_serve_opts_default(&o);
+    /* --ytdlp-arg values, borrowed from argv (at most one per argument) */
+    const char **yargs = calloc((size_t)argc + 1, sizeof(*yargs));
+    if (!yargs)
+        return 1;
+    o.ytdlp_args = yargs;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
+        if (!strncmp(a, "--ytdlp-arg=", 12)) { /* the value may start with "-" */
+            yargs[o.n_ytdlp_args++] = a + 12;
+            continue;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             serve_usage(stdout);
             return 0;
@@ -324,7 +344,20 @@ static int serve_main(int argc, char **argv)
             o.web_dir = v;
         else if (!strcmp(a, "--ytdlp"))
             o.ytdlp = v;
-        else if (!strcmp(a, "--workers"))
+        else if (!strcmp(a, "--ytdlp-cookies"))
+            bad = access(v, R_OK) != 0;
+        else if (!strcmp(a, "--ytdlp-arg"))
+            yargs[o.n_ytdlp_args++] = v;
+        else if (!strcmp(a, "--ytdlp-update")) {
+            if (!strcmp(v, "never"))
+                o.ytdlp_update = TG_YTDLP_UPDATE_NEVER;
+            else if (!strcmp(v, "start"))
+                o.ytdlp_update = TG_YTDLP_UPDATE_START;
+            else if (!strcmp(v, "daily"))
+                o.ytdlp_update = TG_YTDLP_UPDATE_DAILY;
+            else
+                bad = 1;
+        } else if (!strcmp(a, "--workers"))
             bad = parse_int(v, 1, 64, &o.workers);
         else if (!strcmp(a, "--downloaders"))
             bad = parse_int(v, 1, 16, &o.downloaders);
@@ -334,10 +367,16 @@ static int serve_main(int argc, char **argv)
             double bytes = 0;
             bad = tg_parse_bytes(v, &bytes) < 0 || bytes < 1 || bytes > 1e15;
             o.max_upload = (long long)bytes;
-        } else
+        } else {
+            free(yargs);
             return usage_error("serve ", "unknown option '%s'", a);
-        if (bad)
+        }
+        if (bad) {
+            free(yargs);
             return usage_error("serve ", "bad value for %s", a);
+        }
+        if (!strcmp(a, "--ytdlp-cookies"))
+            o.ytdlp_cookies = v;
     }
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx)
@@ -352,6 +391,7 @@ static int serve_main(int argc, char **argv)
         fprintf(stderr, "thumbgen: error: %s\n",
                 *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
     tg_ctx_free(&ctx);
+    free(yargs);
     return rc < 0 ? 1 : 0;
 }
 
@@ -571,6 +611,8 @@ int main(int argc, char **argv)
         return upscale_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "embed"))
         return embed_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "doctor"))
+        return doctor_main(argc, argv);
     cli c = {0};
     int rc = parse(argc, argv, &c);
     if (rc || c.help || !c.cmd || strcmp(c.cmd, "encode") || !c.input) {

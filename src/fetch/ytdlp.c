@@ -48,6 +48,7 @@
 #include "core/error.h"
 #include "fetch/addr.h"
 #include "fetch/guard.h"
+#include "fetch/sniff.h"
 #include "fetch/url.h"
 
 extern char **environ;
@@ -62,6 +63,9 @@ static const char PROG_TEMPLATE[] =
     "%(progress.total_bytes)s %(progress.total_bytes_estimate)s %(progress._percent_str)s "
     "%(progress.speed)s %(progress.eta)s";
 
+/* what was chosen, for the job's "rendition" line (parse_fmt) */
+static const char FMT_TEMPLATE[] = "after_move:TGFMT %(format_id)s|%(width)s|%(height)s|%(acodec)s";
+
 typedef struct linebuf {
     char buf[LINE_CAP];
     size_t n;
@@ -73,7 +77,9 @@ typedef struct run {
     char *path;          /* last non-PROG stdout line */
     char err_line[1024]; /* last "ERROR:" line of stderr */
     char last_err[1024]; /* last non-empty stderr line */
-    int too_big, filtered, unsupported, not_found, live;
+    int too_big, filtered, unsupported, not_found, live, bot, offline, traceback;
+    int have_got;
+    tg_ytdlp_got got;
     double fraction;
     double downloaded;
 } run;
@@ -127,6 +133,23 @@ static void parse_prog(run *r, const char *line)
         r->fraction = f > 1 ? 1 : f;
 }
 
+/* "FORMAT_ID|WIDTH|HEIGHT|ACODEC" from our --print template ("NA" when unknown). */
+static void parse_fmt(run *r, const char *line)
+{
+    char id[64] = "", w[16] = "", h[16] = "", ac[64] = "";
+    if (sscanf(line, "%63[^|]|%15[^|]|%15[^|]|%63s", id, w, h, ac) < 3)
+        return;
+    memset(&r->got, 0, sizeof(r->got));
+    snprintf(r->got.format_id, sizeof(r->got.format_id), "%s", id);
+    double d;
+    if (num(w, &d) && d < 100000)
+        r->got.width = (int)d;
+    if (num(h, &d) && d < 100000)
+        r->got.height = (int)d;
+    r->got.has_audio = ac[0] && strcmp(ac, "none") != 0 && strcmp(ac, "NA") != 0;
+    r->have_got = 1;
+}
+
 static void copy_line(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src);
@@ -142,6 +165,10 @@ static void on_line(run *r, int is_err, char *line)
     if (!is_err) {
         if (strncmp(line, "PROG ", 5) == 0) {
             parse_prog(r, line);
+            return;
+        }
+        if (strncmp(line, "TGFMT ", 6) == 0) {
+            parse_fmt(r, line + 6);
             return;
         }
         char *p = strdup(line);
@@ -164,6 +191,14 @@ static void on_line(run *r, int is_err, char *line)
         r->not_found = 1;
     if (strstr(line, "live event") || strstr(line, "is live"))
         r->live = 1;
+    if (strstr(line, "confirm you") && strstr(line, "not a bot"))
+        r->bot = 1;
+    if (strstr(line, "Temporary failure in name resolution") ||
+        strstr(line, "Name or service not known") || strstr(line, "Network is unreachable") ||
+        strstr(line, "Connection refused") || strstr(line, "timed out"))
+        r->offline = 1;
+    if (strncmp(line, "Traceback (most recent call last)", 33) == 0)
+        r->traceback = 1;
 }
 
 /* Feed bytes into the stream's line buffer, calling on_line for each full line. */
@@ -235,9 +270,23 @@ static void clean_error(const char *line, char *out, size_t n)
         }
     }
     size_t len = strlen(p);
-    const char *tail = strstr(p, "; please report this issue");
-    if (tail)
-        len = (size_t)(tail - p);
+    static const char *const tails[] = {
+        "; please report this issue", " (caused by ", " <urlopen", ". Use --", ". See ", "; see "};
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        const char *tail = strstr(p, tails[i]);
+        if (tail && (size_t)(tail - p) < len)
+            len = (size_t)(tail - p) + (tails[i][0] == '.');
+    }
+    /* never a path of this machine: cut at the first absolute path */
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '/' && (i == 0 || p[i - 1] == ' ' || p[i - 1] == '\'' || p[i - 1] == '"') &&
+            !(i >= 1 && p[i - 1] == '/') && strncmp(p + i, "//", 2) != 0) {
+            len = i;
+            while (len && (p[len - 1] == ' ' || p[len - 1] == '\'' || p[len - 1] == '"' ||
+                           p[len - 1] == ':'))
+                len--;
+            break;
+        }
     snprintf(out, n, "%.*s", (int)(len > 300 ? 300 : len), p);
 }
 
@@ -324,7 +373,7 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     base = base ? base + 1 : printed;
     size_t nl = strlen(o->out_name);
     if (strncmp(base, o->out_name, nl) != 0 || base[nl] != '.')
-        return tg_fail(ctx, TG_EIO, "yt-dlp reported an unexpected file: %.300s", printed);
+        return tg_fail(ctx, TG_EIO, "yt-dlp saved the video under an unexpected name");
     size_t dl = strlen(o->out_dir);
     while (dl > 1 && o->out_dir[dl - 1] == '/')
         dl--;
@@ -340,7 +389,22 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     free(b);
     if (!same) {
         free(cand);
-        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there: %.300s", printed);
+        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there");
+    }
+    /* a link to a web page or an image "downloads" fine: only a video container passes */
+    uint8_t head[512];
+    size_t got = 0;
+    FILE *f = fopen(cand, "rb");
+    if (f) {
+        got = fread(head, 1, sizeof(head), f);
+        fclose(f);
+    }
+    if (!tg_sniff_video(head, got)) {
+        unlink(cand);
+        free(cand);
+        return tg_fail(ctx, TG_EFORMAT,
+                       "the link does not lead to a video (it is a web page or another kind "
+                       "of file)");
     }
     *out = cand;
     return 0;
@@ -446,8 +510,12 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
     if (WIFSIGNALED(status))
         return tg_fail(ctx, TG_EIO, "yt-dlp was killed by signal %d", WTERMSIG(status));
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 0 && r->path)
-        return take_path(ctx, o, r->path, path);
+    if (code == 0 && r->path) {
+        int rc = take_path(ctx, o, r->path, path);
+        if (rc == 0 && o->got && r->have_got)
+            *o->got = r->got;
+        return rc;
+    }
     char sz[32];
     if (r->too_big && o->max_bytes > 0)
         return tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
@@ -469,6 +537,20 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
                        lim);
     }
     clean_error(r->err_line[0] ? r->err_line : r->last_err, why, sizeof(why));
+    if (r->bot)
+        return tg_fail(ctx, TG_EREFUSED,
+                       "YouTube asked this server to sign in to prove it is not a bot; the "
+                       "operator can give thumbgen a cookies file (--ytdlp-cookies, see "
+                       "docs/youtube.md)");
+    if (r->offline)
+        return tg_fail(ctx, TG_EIO,
+                       "the server could not reach the video's site (no network, "
+                       "or the site did not answer)");
+    if (r->traceback && !r->err_line[0])
+        return tg_fail(ctx, TG_EIO,
+                       "yt-dlp crashed (exit code %d); `thumbgen doctor` says what "
+                       "to fix",
+                       code);
     if (r->unsupported)
         return tg_fail(ctx, TG_EFORMAT, "no video found at %.200s", url);
     if (r->not_found)
@@ -517,6 +599,7 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     int spawned = 0, ran = 0, fa_init = 0, attr_init = 0;
     tg_guard *guard = NULL;
     char **env = NULL;
+    const char **argv = NULL;
     char proxy[64], http_proxy[80], https_proxy[80];
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -551,17 +634,33 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
-    const char *argv[40];
+    if (o->n_extra < 0 || o->n_extra > 64) {
+        rc = tg_fail(ctx, TG_EINVAL, "download: too many extra yt-dlp arguments");
+        goto fail;
+    }
+    argv = calloc(48 + (size_t)o->n_extra, sizeof(*argv));
+    if (!argv) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    int res = o->min_res > 0 && o->min_res < 1080 ? o->min_res : 1080;
+    char sort[32];
+    snprintf(sort, sizeof(sort), "+res:%d", res);
     int ac = 0;
     argv[ac++] = bin;
     argv[ac++] = "--ignore-config";
     argv[ac++] = "--no-playlist";
     argv[ac++] = "-f";
-    argv[ac++] = "bv*[height<=?1080]/b[height<=?1080]/b";
+    argv[ac++] = o->need_audio ? "bv*[height<=?1080]+ba/b[height<=?1080]/b"
+                               : "bv[height<=?1080]/bv*[height<=?1080]/b[height<=?1080]/b";
+    argv[ac++] = "-S";
+    argv[ac++] = sort;
     argv[ac++] = "--newline";
     argv[ac++] = "--progress";
     argv[ac++] = "--progress-template";
     argv[ac++] = PROG_TEMPLATE;
+    argv[ac++] = "--print";
+    argv[ac++] = FMT_TEMPLATE;
     argv[ac++] = "--print";
     argv[ac++] = "after_move:filepath";
     argv[ac++] = "-o";
@@ -590,6 +689,16 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
         argv[ac++] = "--proxy";
         argv[ac++] = proxy;
     }
+    if (o->js_runtime && *o->js_runtime) {
+        argv[ac++] = "--js-runtimes";
+        argv[ac++] = o->js_runtime;
+    }
+    if (o->cookies && *o->cookies) {
+        argv[ac++] = "--cookies";
+        argv[ac++] = o->cookies;
+    }
+    for (int i = 0; i < o->n_extra; i++)
+        argv[ac++] = o->extra_args[i];
     argv[ac++] = "--";
     argv[ac++] = url;
     argv[ac] = NULL;
@@ -728,6 +837,7 @@ fail:
         free(r->path);
     free(r);
     free(tmpl);
+    free(argv);
     names_free(&before);
     return rc;
 }
@@ -741,4 +851,227 @@ int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const tg_ytdlp_opts *o, const c
                                     char **path)
 {
     return download(ctx, o, url, path, 0);
+}
+
+/* ---- what the download needs, what this yt-dlp can do, updating it ---- */
+
+int tg_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
+{
+    int w = o->width, res;
+    char what[96];
+    snprintf(what, sizeof(what), "the %d-px GIF", w);
+    if (o->upscale == TG_UPSCALE_FULLHD) {
+        w = 1920;
+        snprintf(what, sizeof(what), "the 1920-px outputs of upscale fullhd");
+    } else if (o->upscale == TG_UPSCALE_HD && w < 1280) {
+        w = 1280;
+        snprintf(what, sizeof(what), "the 1280-px outputs of upscale hd");
+    } else if (o->upscale == TG_UPSCALE_AUTO && w < 1280) {
+        w = 1280;
+        snprintf(what, sizeof(what), "the poster, made 1280 px wide under upscale auto");
+    }
+    res = (w * 9 + 15) / 16; /* the height of a 16:9 picture w wide */
+    if (res > 1080)
+        res = 1080;
+    if (why && why_n)
+        snprintf(why, why_n,
+                 "the smallest rendition at least %d px tall covers %s (never above 1080p, "
+                 "video only)",
+                 res, what);
+    return res;
+}
+
+/* Run argv (no shell) with stdin /dev/null; the last line of its stdout goes to out
+ * (`--version` prints one), its last stderr line to err (optional). Killed after timeout_ms.
+ * Returns the exit code, or -1 when it could not run or timed out. */
+static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t out_n, char *err,
+                       size_t err_n, int timeout_ms)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, code = -1;
+    pid_t pid = -1;
+    run *r = calloc(1, sizeof(*r));
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    if (out_n)
+        out[0] = '\0';
+    if (err && err_n)
+        err[0] = '\0';
+    if (!r || make_pipe(outp) != 0 || make_pipe(errp) != 0)
+        goto done;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    int se = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+    if (se != 0)
+        goto done;
+    int64_t start = mono_ms();
+    int exited = 0, timed_out = 0;
+    for (;;) {
+        struct pollfd fds[2];
+        int nf = 0, which[2];
+        if (outp[0] >= 0) {
+            fds[nf] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+            which[nf++] = 0;
+        }
+        if (errp[0] >= 0) {
+            fds[nf] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+            which[nf++] = 1;
+        }
+        int pr = poll(nf ? fds : NULL, (nfds_t)nf, TICK_MS);
+        for (int i = 0; pr > 0 && i < nf; i++)
+            if (fds[i].revents)
+                drain(r, which[i], which[i] ? &errp[0] : &outp[0]);
+        if (!exited && has_exited(pid))
+            exited = 1;
+        if (exited && outp[0] < 0 && errp[0] < 0)
+            break;
+        if (mono_ms() - start >= timeout_ms ||
+            (ctx && tg_progress(ctx, "update", 0) == TG_ECANCEL)) {
+            timed_out = 1;
+            break;
+        }
+    }
+    stop_group(pid, exited);
+    int st = reap(pid);
+    if (!timed_out && st >= 0 && WIFEXITED(st))
+        code = WEXITSTATUS(st);
+    if (r->path && out_n)
+        snprintf(out, out_n, "%s", r->path);
+    if (err && err_n)
+        snprintf(err, err_n, "%s", r->err_line[0] ? r->err_line : r->last_err);
+done:
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    if (r)
+        free(r->path);
+    free(r);
+    return code;
+}
+
+/* The leading number of "v20.19.2", "deno 2.5.6 (stable, …)" or "1.2.3". */
+static int major_of(const char *v)
+{
+    while (*v && !(*v >= '0' && *v <= '9'))
+        v++;
+    long m = strtol(v, NULL, 10);
+    return m > 0 && m < 100000 ? (int)m : 0;
+}
+
+/* PATH lookup of name (or a path with a slash): 1 and the path in out. */
+static int find_exe(const char *name, char *out, size_t n)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, n, "%s", name);
+        return access(name, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        size_t len = strcspn(path, ":");
+        if ((size_t)snprintf(out, n, "%.*s/%s", (int)len, len ? path : ".", name) < n &&
+            access(out, X_OK) == 0)
+            return 1;
+        path += len + (path[len] == ':');
+    }
+    return 0;
+}
+
+/* A runtime candidate: path → version (first line of `PATH --version`) and major. */
+static int try_runtime(const char *path, const char *name, int min_major, tg_ytdlp_info *info)
+{
+    char line[256];
+    const char *argv[] = {path, "--version", NULL};
+    if (access(path, X_OK) != 0 || run_capture(NULL, argv, line, sizeof(line), NULL, 0, 10000) != 0)
+        return 0;
+    if (major_of(line) < min_major)
+        return 0;
+    const char *v = line;
+    while (*v && !(*v >= '0' && *v <= '9'))
+        v++;
+    snprintf(info->js_name, sizeof(info->js_name), "%s", name);
+    snprintf(info->js_version, sizeof(info->js_version), "%.*s", (int)strcspn(v, " "), v);
+    snprintf(info->js_path, sizeof(info->js_path), "%s", path);
+    return 1;
+}
+
+void tg_ytdlp_probe(const char *binary, tg_ytdlp_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    const char *bin = binary && *binary ? binary : "yt-dlp";
+    char exe[PATH_MAX], line[256];
+    const char *argv[] = {bin, "--version", NULL};
+    if (find_exe(bin, exe, sizeof(exe)) &&
+        run_capture(NULL, argv, line, sizeof(line), NULL, 0, 20000) == 0)
+        snprintf(info->version, sizeof(info->version), "%.*s", (int)strcspn(line, " "), line);
+
+    /* deno >= 2: beside this yt-dlp (the project's .venv/bin), then on PATH; node >= 20 */
+    char cand[PATH_MAX];
+    const char *slash = strrchr(exe, '/');
+    int found = 0;
+    if (info->version[0] && slash &&
+        (size_t)snprintf(cand, sizeof(cand), "%.*s/deno", (int)(slash - exe), exe) < sizeof(cand))
+        found = try_runtime(cand, "deno", 2, info);
+    if (!found && find_exe("deno", cand, sizeof(cand)))
+        found = try_runtime(cand, "deno", 2, info);
+    if (!found && find_exe("node", cand, sizeof(cand)))
+        found = try_runtime(cand, "node", 20, info);
+
+    /* versions are dates, YYYY.MM.DD[.N]: the text order is the date order */
+    int new_enough = info->version[0] && strncmp(info->version, TG_YTDLP_MIN_YOUTUBE, 10) >= 0;
+    info->youtube_ok = new_enough && found;
+    if (!info->version[0])
+        snprintf(info->notice, sizeof(info->notice),
+                 "Links need yt-dlp, which this server cannot run; run `make update-ytdlp` (or "
+                 "install yt-dlp) and restart.");
+    else if (!new_enough)
+        snprintf(info->notice, sizeof(info->notice),
+                 "YouTube links need yt-dlp %s or newer and a JavaScript runtime; this server has "
+                 "%s%s — run `make update-ytdlp`.",
+                 TG_YTDLP_MIN_YOUTUBE, info->version, found ? "" : " and no runtime");
+    else if (!found)
+        snprintf(info->notice, sizeof(info->notice),
+                 "YouTube links need a JavaScript runtime (deno 2 or node 20) for yt-dlp; this "
+                 "server has none — run `make update-ytdlp`.");
+}
+
+int tg_ytdlp_update(tg_ctx *ctx, const char *binary, int timeout_s)
+{
+    char exe[PATH_MAX], py[PATH_MAX], err[1024];
+    const char *bin = binary && *binary ? binary : "yt-dlp";
+    if (!find_exe(bin, exe, sizeof(exe)))
+        return tg_fail(ctx, TG_ENOENT, "yt-dlp is not installed");
+    const char *slash = strrchr(exe, '/');
+    if (!slash ||
+        (size_t)snprintf(py, sizeof(py), "%.*s/python", (int)(slash - exe), exe) >= sizeof(py) ||
+        access(py, X_OK) != 0)
+        return tg_fail(ctx, TG_ENOENT,
+                       "this yt-dlp is the system's (update it with apt, or run `make "
+                       "update-ytdlp` to give thumbgen its own)");
+    const char *argv[] = {
+        py,          "-m", "pip",       "install", "--quiet",   "--disable-pip-version-check",
+        "--timeout", "10", "--retries", "1",       "--upgrade", "yt-dlp[default]",
+        NULL};
+    int code = run_capture(ctx, argv, NULL, 0, err, sizeof(err), timeout_s * 1000);
+    if (ctx && tg_progress(ctx, "update", 1) == TG_ECANCEL)
+        return TG_ECANCEL;
+    if (code != 0)
+        return tg_fail(ctx, TG_EIO,
+                       "could not update yt-dlp with pip (is the Python package index "
+                       "reachable?)");
+    return 0;
 }

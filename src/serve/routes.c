@@ -435,9 +435,19 @@ enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, c
     if (get && !strcmp(url, "/healthz")) {
         size_t q = 0, run = 0;
         tg_store_counts(NULL, sv->store, &q, &run);
+        tg_ytdlp_info yt;
+        char js[600], rt[64] = "";
+        tg_server_ytdlp(sv, &yt, js, sizeof(js));
+        if (yt.js_name[0])
+            snprintf(rt, sizeof(rt), "%s %s", yt.js_name, yt.js_version);
+        json_t *ytj =
+            json_pack("{s:s?,s:s?,s:b,s:s?}", "version", yt.version[0] ? yt.version : NULL,
+                      "js_runtime", rt[0] ? rt : NULL, "youtube_ok", yt.youtube_ok, "notice",
+                      yt.notice[0] ? yt.notice : NULL);
         return tg_reply_json(c, MHD_HTTP_OK,
-                             json_pack("{s:b,s:i,s:I,s:I}", "ok", 1, "workers", sv->opt.workers,
-                                       "queued", (json_int_t)q, "running", (json_int_t)run));
+                             json_pack("{s:b,s:i,s:I,s:I,s:o}", "ok", 1, "workers", sv->opt.workers,
+                                       "queued", (json_int_t)q, "running", (json_int_t)run, "ytdlp",
+                                       ytj));
     }
     if (!strcmp(url, "/api/jobs")) {
         if (get)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "fetch/ytdlp.h"
 #include "serve/server.h"
 
 static atomic_int g_stop;
@@ -34,7 +35,9 @@ void tg_serve_opts_default(tg_serve_opts *o)
     o->port = 8000;
     o->data_dir = "data";
     o->web_dir = "web";
-    o->ytdlp = "yt-dlp";
+    /* the project's own, current yt-dlp (scripts/setup) when there is one */
+    o->ytdlp = access(".venv/bin/yt-dlp", X_OK) == 0 ? ".venv/bin/yt-dlp" : "yt-dlp";
+    o->ytdlp_update = TG_YTDLP_UPDATE_START;
     o->workers = 2;
     o->downloaders = 2;
     o->max_upload = 1LL << 30;
@@ -144,6 +147,51 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
     return rc;
 }
 
+void tg_server_ytdlp(tg_server *sv, tg_ytdlp_info *info, char *js_arg, size_t js_n)
+{
+    pthread_mutex_lock(&sv->mu);
+    *info = sv->yt;
+    pthread_mutex_unlock(&sv->mu);
+    /* --js-runtimes exists from the version that needs it on; older ones refuse it */
+    if (js_n)
+        js_arg[0] = '\0';
+    if (js_n && info->js_name[0] && strncmp(info->version, TG_YTDLP_MIN_YOUTUBE, 10) >= 0)
+        snprintf(js_arg, js_n, "%s:%s", info->js_name, info->js_path);
+}
+
+static void probe_ytdlp(tg_server *sv)
+{
+    tg_ytdlp_info info;
+    tg_ytdlp_probe(sv->opt.ytdlp, &info);
+    pthread_mutex_lock(&sv->mu);
+    sv->yt = info;
+    pthread_mutex_unlock(&sv->mu);
+}
+
+/* --ytdlp-update start|daily: pip in the background (the server serves meanwhile),
+ * then probe again; daily repeats every 24 h. Ends at stop (its context is cancelled). */
+static void *updater_main(void *arg)
+{
+    tg_server *sv = arg;
+    for (;;) {
+        int rc = tg_ytdlp_update(sv->update_ctx, sv->opt.ytdlp, 300);
+        if (rc == TG_ECANCEL || atomic_load(&sv->stopping))
+            break;
+        if (!sv->opt.quiet)
+            fprintf(stderr, "thumbgen: %s%s\n", rc == 0 ? "yt-dlp is up to date" : "",
+                    rc == 0 ? "" : tg_ctx_message(sv->update_ctx));
+        if (rc == 0)
+            probe_ytdlp(sv);
+        if (rc == TG_ENOENT || sv->opt.ytdlp_update != TG_YTDLP_UPDATE_DAILY)
+            break;
+        for (int s = 0; s < 24 * 3600 && !atomic_load(&sv->stopping); s++)
+            sleep(1);
+        if (atomic_load(&sv->stopping))
+            break;
+    }
+    return NULL;
+}
+
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -191,6 +239,12 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     size_t resumed = 0;
     if ((rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
         goto done;
+    probe_ytdlp(&sv);
+    if (!o->quiet && sv.yt.notice[0])
+        fprintf(stderr, "thumbgen: %s\n", sv.yt.notice);
+    if (o->ytdlp_update != TG_YTDLP_UPDATE_NEVER && (sv.update_ctx = tg_ctx_new()) &&
+        pthread_create(&sv.updater, NULL, updater_main, &sv) == 0)
+        sv.updater_up = 1;
     if ((rc = tg_workers_start(ctx, &sv)) < 0)
         goto done;
     workers_up = 1;
@@ -212,8 +266,13 @@ done:
     tg_server_notify(&sv); /* wake event streams so the HTTP threads can end */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (sv.update_ctx)
+        tg_ctx_cancel(sv.update_ctx);
     if (workers_up)
         tg_workers_stop(&sv);
+    if (sv.updater_up)
+        pthread_join(sv.updater, NULL);
+    tg_ctx_free(&sv.update_ctx);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long spent_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     if (http && spent_ms < 300)

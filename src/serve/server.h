@@ -37,6 +37,13 @@ typedef struct tg_server {
         tg_ctx *ctx;
     } running[TG_MAX_RUNNING];
 
+    /* the yt-dlp this server runs and what it can do (probed at start, again after an
+     * update); read under mu with tg_server_ytdlp */
+    tg_ytdlp_info yt;
+    pthread_t updater;
+    int updater_up;
+    tg_ctx *update_ctx; /* cancelled at stop */
+
     pthread_t *threads;
     int n_threads;
     pthread_cond_t work; /* a job was queued */
@@ -50,6 +57,9 @@ uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms);
 /* Cancel a job that may be running: the store first, then its context. Returns
  * what tg_store_cancel returns. */
 int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id);
+
+/* A copy of the yt-dlp facts, and the --js-runtimes value to pass ("" for none). */
+void tg_server_ytdlp(tg_server *sv, tg_ytdlp_info *info, char *js_arg, size_t js_n);
 
 /* Worker pools. */
 int tg_workers_start(tg_ctx *ctx, tg_server *sv);

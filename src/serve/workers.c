@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "fetch/url.h"
 #include "fetch/ytdlp.h"
+#include "media/playable.h"
 #include "serve/server.h"
 #include "serve/workers.h"
 
@@ -139,15 +140,55 @@ static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id
     return 1;
 }
 
-static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job)
+/* thumbnails/CID.rendition.json: which rendition a download took and why, for the
+ * job's result (the processing step reads it). */
+static char *rendition_path(tg_server *sv, const char *cid)
+{
+    size_t n = strlen(sv->thumbs_dir) + strlen(cid) + 24;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s.rendition.json", sv->thumbs_dir, cid);
+    return p;
+}
+
+static void save_rendition(tg_server *sv, const char *cid, const tg_ytdlp_got *got, int res,
+                           const char *why)
+{
+    char *p = rendition_path(sv, cid);
+    char size[32] = "", label[96];
+    if (got->width > 0 && got->height > 0)
+        snprintf(size, sizeof(size), "%dx%d", got->width, got->height);
+    int small = got->width > 0 && got->height > 0
+                    ? (got->width < got->height ? got->width : got->height)
+                    : 0;
+    if (small)
+        snprintf(label, sizeof(label), "%dp%s", small, got->has_audio ? "" : ", video only");
+    else
+        snprintf(label, sizeof(label), "format %.60s", got->format_id);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b,s:i,s:s}", "rendition", label, "size", size,
+                          "format", got->format_id, "width", got->width, "height", got->height,
+                          "audio", got->has_audio, "wanted_res", res, "reason", why);
+    if (p && j)
+        json_dump_file(j, p, JSON_COMPACT);
+    json_decref(j);
+    free(p);
+}
+
+static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
 {
     tg_url u;
     char cid[80] = "", *dl = NULL, *name = NULL, *rel = NULL, *final = NULL;
-    int rc;
+    char why[300], js[600];
+    tg_ytdlp_info yt;
+    tg_ytdlp_got got;
+    memset(&got, 0, sizeof(got));
+    int rc, res = tg_ytdlp_needed_res(o, why, sizeof(why));
+    tg_server_ytdlp(sv, &yt, js, sizeof(js));
     if ((rc = tg_url_parse(ctx, job->source, &u)) < 0)
         return rc;
     if (u.kind == TG_URL_YOUTUBE) {
-        snprintf(cid, sizeof(cid), "yt-%s", u.youtube_id);
+        /* one file per rendition: a later job that needs more pixels fetches more */
+        snprintf(cid, sizeof(cid), "yt-%s-%dp", u.youtube_id, res);
         if (reuse_cached(sv, job, cid))
             return 1;
         if ((name = existing_video(sv, cid)))
@@ -159,7 +200,13 @@ static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job)
                         .max_bytes = sv->opt.max_upload,
                         .max_seconds = sv->opt.max_video_seconds,
                         .timeout_s = sv->opt.download_timeout,
-                        .allow_private = sv->opt.allow_private_urls};
+                        .allow_private = sv->opt.allow_private_urls,
+                        .min_res = res,
+                        .js_runtime = js[0] ? js : NULL,
+                        .cookies = sv->opt.ytdlp_cookies,
+                        .extra_args = sv->opt.ytdlp_args,
+                        .n_extra = sv->opt.n_ytdlp_args,
+                        .got = &got};
     if ((rc = tg_ytdlp_download(ctx, &yo, u.kind == TG_URL_YOUTUBE ? u.canonical : job->source,
                                 &dl)) < 0)
         return rc;
@@ -194,6 +241,7 @@ static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job)
             goto done;
         }
     }
+    save_rendition(sv, cid, &got, res, why);
 have_file:
     rel = malloc(strlen(name) + 8);
     if (!rel) {
@@ -295,6 +343,47 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
         free(u);
     }
     json_object_set_new(result, "outputs", outs);
+    /* the rendition a link's download took, and why */
+    char *rp = rendition_path(sv, job->content_id);
+    json_t *rend = rp ? json_load_file(rp, 0, NULL) : NULL;
+    free(rp);
+    if (json_is_object(rend))
+        json_object_set_new(result, "download", rend);
+    else
+        json_decref(rend);
+    /* a copy the browser can play beside the GIF, made once per video */
+    json_object_set_new(result, "source_video", json_string(plan->path ? plan->path : ""));
+    if (tg_playable_needed(video)) {
+        size_t pn = strlen(sv->thumbs_dir) + strlen(job->content_id) + 16;
+        char *play = malloc(pn), *tmp = malloc(pn + 8);
+        if (!play || !tmp) {
+            free(play);
+            free(tmp);
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(play, pn, "%s/%s.play.mp4", sv->thumbs_dir, job->content_id);
+        snprintf(tmp, pn + 8, "%s.tmp.mp4", play);
+        rc = 0;
+        if (access(play, R_OK) != 0 && (rc = tg_playable_make(ctx, video, tmp)) == 0 &&
+            rename(tmp, play) != 0)
+            rc = tg_fail(ctx, TG_EIO, "cannot store the playable copy: %s", strerror(errno));
+        if (rc == 0) {
+            char *vu = media_url("thumbnails", play);
+            json_object_set_new(result, "video", json_string(vu ? vu : ""));
+            json_object_set_new(result, "playable_copy", json_true());
+            free(vu);
+        }
+        free(play);
+        free(tmp);
+        if (rc == TG_ECANCEL)
+            goto done;
+        if (rc < 0) { /* the thumbnails are made: the page shows the original instead */
+            json_object_set_new(result, "playable_copy", json_false());
+            tg_ctx_clear(ctx);
+            rc = 0;
+        }
+    }
     res = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!res) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -351,7 +440,7 @@ static void run_job(tg_server *sv, tg_job *job, int downloader)
     tg_options_default(&o);
     int rc = tg_options_from_json_text(ctx, job->options_json, &o);
     if (rc == 0)
-        rc = downloader ? run_download(ctx, sv, job) : run_process(ctx, sv, job, &o);
+        rc = downloader ? run_download(ctx, sv, job, &o) : run_process(ctx, sv, job, &o);
     unregister_ctx(sv, slot);
     if (rc < 0) {
         if (rc == TG_ECANCEL && atomic_load(&sv->stopping)) {

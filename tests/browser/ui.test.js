@@ -18,7 +18,7 @@ const os = require('os');
 const path = require('path');
 const net = require('net');
 const http = require('http');
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.resolve(process.env.THUMBGEN_BIN || 'build/thumbgen');
@@ -154,8 +154,12 @@ async function startServer(port) {
     args = [path.join(__dirname, 'mock-server.js'), '--host', '127.0.0.1', '--port', String(port)];
   } else {
     cmd = BIN;
+    // a stand-in yt-dlp that reports an old version (the page must show its notice) and
+    // hands every download to the real yt-dlp on PATH
+    const oldYtdlp = path.join(OUT, 'yt-dlp-old');
+    fs.writeFileSync(oldYtdlp, '#!/bin/sh\n[ "$1" = --version ] && { echo 2023.03.04; exit 0; }\nexec yt-dlp "$@"\n', { mode: 0o755 });
     args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir,
-      '--allow-private-urls', '--workers', '2'];
+      '--allow-private-urls', '--workers', '2', '--ytdlp', oldYtdlp, '--ytdlp-update', 'never'];
   }
   logStream = fs.createWriteStream(path.join(OUT, 'server.log'));
   logStream.write(`$ ${cmd} ${args.join(' ')}\n`);
@@ -235,6 +239,13 @@ async function main() {
   const cssOk = await page.evaluate(() => getComputedStyle(document.querySelector('.card')).borderRadius !== '0px');
   const jsOk = await page.evaluate(() => document.querySelector('#history-empty') !== null);
   check('stylesheet and script are served under /static/', cssOk && jsOk);
+  if (!MOCK) {
+    const notice = page.locator('#url-notice');
+    await notice.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    const text = (await notice.textContent()) || '';
+    check('a quiet notice beside the link field: YouTube needs a newer yt-dlp than the server has',
+      await notice.isVisible() && text.includes('2025.11.12') && text.includes('2023.03.04') && text.includes('make update-ytdlp'), text);
+  }
 
   // Record whether the progress panel ever shows, however briefly.
   await page.evaluate(() => {
@@ -409,7 +420,47 @@ async function main() {
       await page.locator('#history .history-item').first().getAttribute('data-id') === upBody.id, `${n} items`);
   }
 
-  // 10. No console error, no page error.
+  // 10. An AVI (MPEG-4 part 2: no browser plays it) is shown as the server's playable copy
+  // beside its GIF: the video loads (readyState >= 2) and the clip buttons seek it.
+  const avi = path.join(OUT, 'story.avi');
+  const ff = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', VIDEO, '-c:v', 'mpeg4', '-q:v', '5',
+    '-an', avi], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!check('ffmpeg makes an AVI of story.mp4', ff.status === 0 && fs.existsSync(avi), String(ff.stderr || ''))) return;
+  const aviResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
+  await page.setInputFiles('#file', avi);
+  let aviBody = {};
+  try { aviBody = await (await aviResp).json(); } catch (e) { aviBody = {}; }
+  if (check('upload of story.avi is accepted', typeof aviBody.id === 'string', JSON.stringify(aviBody))) {
+    await page.waitForFunction((jid) => location.hash === `#job=${jid}` && !document.getElementById('result').hidden &&
+      document.getElementById('clip-list').querySelectorAll('button.chip').length > 0, aviBody.id,
+    { timeout: RESULT_TIMEOUT, polling: 200 }).catch(() => {});
+    const aviJob = await getJson(`${base}/api/jobs/${aviBody.id}`);
+    const r = aviJob.result || {};
+    check('the AVI job has a playable copy (an MP4) besides the original AVI',
+      aviJob.state === 'done' && r.playable_copy === true && /\.play\.mp4$/.test(r.video || '') && /\.avi$/.test(r.source_video || ''),
+      `state ${aviJob.state}, video ${r.video}, source_video ${r.source_video}`);
+    const src = await page.evaluate(() => document.getElementById('video').getAttribute('src'));
+    const ready = await page.waitForFunction(() => document.getElementById('video').readyState >= 2, null, { timeout: 20000 })
+      .then(() => true).catch(() => false);
+    const rs = await page.evaluate(() => document.getElementById('video').readyState);
+    check('the page plays the copy: video.readyState >= 2', ready && src === r.video, `readyState ${rs}, src ${src}`);
+    const note = await page.locator('#video-note').textContent();
+    check('the page says a playable copy is shown', /copy/.test(note || '') && await page.locator('#video-note').isVisible(), note);
+    const chips = page.locator('#clip-list button.chip');
+    const nChips = await chips.count();
+    const k = nChips > 1 ? 1 : 0;
+    const start = Number(await chips.nth(k).getAttribute('data-start'));
+    await chips.nth(k).click();
+    const t = await page.waitForFunction((s) => {
+      const v = document.getElementById('video');
+      return !v.seeking && Math.abs(v.currentTime - s) < 0.5 ? v.currentTime : false;
+    }, start, { timeout: 10000 }).then((h) => h.jsonValue()).catch(async () => page.evaluate(() => document.getElementById('video').currentTime));
+    check(`clip button ${k + 1} seeks the AVI's copy to the clip's start`, Math.abs(t - start) < 0.5,
+      `currentTime ${Number(t).toFixed(2)}, clip start ${start}`);
+    await page.screenshot({ path: path.join(OUT, 'avi.png'), fullPage: true });
+  }
+
+  // 11. No console error, no page error.
   check('no console error or page error', consoleErrors.length === 0, consoleErrors.join(' | '));
   if (serverExited) check('the server is still running at the end', false, `exited: code ${serverExited.code}, signal ${serverExited.signal}`);
 }

@@ -552,7 +552,9 @@ START_TEST(ytdlp_progress_and_path)
                      "echo 'PROG downloading NA NA NA  75.0% NA NA'\n"
                      "sleep 0.4\n"
                      "echo 'WARNING: something' >&2\n"
-                     "printf 'data' > \"$OUTDIR/job1.mp4\"\n"
+                     /* 16 bytes of an MP4 header: a download must be a video */
+                     "printf '\\000\\000\\000\\030ftypisom\\000\\000\\002\\000' > "
+                     "\"$OUTDIR/job1.mp4\"\n"
                      "echo 'PROG finished 4096 4096 NA 100.0% NA NA'\n"
                      "echo \"$OUTDIR/job1.mp4\"");
     progress_log log = {{0}, 0};
@@ -564,7 +566,7 @@ START_TEST(ytdlp_progress_and_path)
     char want[1100];
     snprintf(want, sizeof(want), "%s/job1.mp4", s.dir);
     ck_assert_str_eq(path, want);
-    ck_assert_int_eq(tgt_file_size(path), 4);
+    ck_assert_int_eq(tgt_file_size(path), 16);
     ck_assert_msg(seen_near(&log, 0.25), "no 25%% report (%d reports)", log.n);
     ck_assert_msg(seen_near(&log, 0.5), "no 50%% report");
     ck_assert_msg(seen_near(&log, 0.75), "no 75%% report");
@@ -706,12 +708,12 @@ static const err_case err_cases[] = {
      TG_EIO, "download failed: Video unavailable. This video is private"},
     {"echo 'ERROR: [generic] None: Unable to download webpage: <urlopen error [Errno 111] "
      "Connection refused> (caused by URLError(ConnectionRefusedError(111)))' >&2; exit 1",
-     TG_EIO, "download failed: Unable to download webpage: <urlopen error [Errno 111]"},
+     TG_EIO, "the server could not reach the video's site"},
     {"exit 3", TG_EIO, "exit code 3"},
     {"kill -KILL $$", TG_EIO, "signal 9"},
     {"echo 'PROG downloading 999999999 NA NA 50% NA NA'; sleep 5", TG_ELIMIT,
      "larger than the limit"},
-    {"echo /etc/passwd; exit 0", TG_EIO, "unexpected file"},
+    {"echo /etc/passwd; exit 0", TG_EIO, "under an unexpected name"},
     {"echo job1.mp4; exit 0", TG_EIO, "not there"},
 };
 
