@@ -1,8 +1,8 @@
 /*
  * analyze.c — the analyze stage's entry point (see analysis.h): open the video,
  * sample it (sampler.c), find its events (events.c), run the CNN over the frames
- * it was given (cnn.c) and keep everything as plain arrays in a tg_analysis_data.
- * Nothing here chooses: that is select's work.
+ * it was given (cnn.c), look for faces (faces.c) and keep everything as plain arrays in a
+ * tg_analysis_data. Nothing here chooses: that is select's work.
  */
 #include "analyze/analysis.h"
 
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/faces.h"
 #include "analyze/sampler.h"
 #include "core/error.h"
 #include "media/media.h"
@@ -113,6 +114,7 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
     *out = NULL;
     tg_media *m = NULL;
     tg_cnn *cnn = NULL;
+    tg_faces *faces = NULL;
     tg_events ev = {0};
     tg_analysis_data *a = tg_analysis_new();
     int rc;
@@ -136,7 +138,14 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
                              tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
-    if ((rc = tg_sampler_run(ctx, m, o, a->aw, a->ah, cnn, a)) < 0)
+    /* the face model comes with the networks: --cnn none is the signal features only */
+    if (o->cnn != TG_CNN_NONE && (rc = tg_faces_open(ctx, NULL, NULL, &faces)) < 0) {
+        if (rc != TG_ENOENT)
+            goto fail;
+        tg_analysis_add_note(a, "no face model: %s; eyes were not checked", tg_ctx_message(ctx));
+        tg_ctx_clear(ctx);
+    }
+    if ((rc = tg_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, a)) < 0)
         goto fail;
     if (a->n == 0) {
         rc = tg_fail(ctx, TG_ECORRUPT,
@@ -164,6 +173,7 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
     rc = 0;
 fail:
     tg_events_free(&ev);
+    tg_faces_close(&faces);
     tg_cnn_close(&cnn);
     tg_media_close(&m);
     tg_analysis_free(&a);

@@ -36,6 +36,7 @@ static const struct {
     double ramp_gap;             /* fade ramps: compare with the frame this far on */
     float ramp_step, ramp_total; /* ... which must differ this much, the whole ramp more */
     float cut_abs, cut_rel;      /* cut: absolute and relative-to-local jump */
+    float cut_contrast;          /* ... the absolute one for pictures of at least this contrast */
     double trans_window;         /* seconds either side for blend test */
     float trans_min_diff, trans_resid, trans_dip;
 } K = {
@@ -50,6 +51,7 @@ static const struct {
     .flash_luma = 0.12f,
     .cut_abs = 0.12f,
     .cut_rel = 4.0f,
+    .cut_contrast = 0.15f,
     .trans_window = 0.4,
     .trans_min_diff = 0.05f,
     .trans_resid = 0.4f,
@@ -106,7 +108,12 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
     for (size_t i = 1; i < n; i++)
         d[i] = tg_sample_distance(&s[i - 1], &s[i]);
     for (size_t i = 1; i < n; i++) {
-        if (d[i] < K.cut_abs || (s[i].ev & TG_BAD_FLASH) || (s[i - 1].ev & TG_BAD_FLASH))
+        /* the absolute floor scales with the picture's contrast: two dim shots
+         * differ by less in absolute terms (the Sintel trailer's cut between two
+         * dim close-ups is 0.085, 17 times the local change) */
+        float cmax = fmaxf(s[i].contrast, s[i - 1].contrast);
+        float floor_ = K.cut_abs * fminf(1.0f, fmaxf(0.4f, cmax / K.cut_contrast));
+        if (d[i] < floor_ || (s[i].ev & TG_BAD_FLASH) || (s[i - 1].ev & TG_BAD_FLASH))
             continue;
         size_t m = 0;
         for (size_t j = i > 8 ? i - 8 : 1; j < i + 9 && j < n && m < 32; j++)

@@ -248,7 +248,9 @@ float tg_signal_quality(const tg_sample *x, float med_sharp)
     float colour = clamp01(x->colorful / 0.45f);
     float ent = clamp01(x->entropy);
     float m_ = x->motion;
-    float motion = m_ < 0.004f ? 0.55f : m_ < 0.04f ? 1.0f : clamp01(1.0f - (m_ - 0.04f) * 8);
+    /* a still camera is no defect (a webcam, a talking head): only fast, smeared
+     * motion loses much */
+    float motion = m_ < 0.004f ? 0.85f : m_ < 0.04f ? 1.0f : clamp01(1.0f - (m_ - 0.04f) * 8);
     return 0.30f * sharp + 0.18f * expo + 0.14f * contr + 0.14f * colour + 0.1f * ent +
            0.14f * motion;
 }

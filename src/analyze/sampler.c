@@ -33,8 +33,21 @@
 #define CNN_INTERVAL 0.5
 #define CNN_MAX      600
 #define CNN_BATCH    16
+/* Faces: looked for in one analysis frame every FACE_INTERVAL seconds, at most
+ * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
+#define FACE_INTERVAL 0.25
+#define FACE_MAX      300
+
+/* Faces of the sampled frames, shared by the passes of one analysis. */
+typedef struct face_acc {
+    tg_faces *net; /* borrowed; NULL without the face model */
+    tg_face_obs *obs;
+    size_t n, cap;
+    double every, last_t; /* seconds between face frames; time of the last */
+} face_acc;
 
 typedef struct sampling {
+    face_acc *faces; /* NULL without the face model */
     tg_sample *s;
     size_t n, cap;
     tg_span *spans;
@@ -50,6 +63,43 @@ static void sampling_free(sampling *a)
     free(a->s);
     free(a->spans);
     memset(a, 0, sizeof(*a));
+}
+
+/* The biggest face of the analysis frame (frames keep coming in time order within a
+ * pass; sparse analysis runs two passes, so the list is sorted at the end). */
+static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tg_frame *f)
+{
+    tg_face found[2];
+    fa->last_t = f->t;
+    int k = tg_faces_detect(ctx, fa->net, f->data, f->width, f->height, f->stride, found, 2);
+    if (k < 0)
+        return k;
+    const tg_face *big = NULL;
+    for (int i = 0; i < k; i++)
+        if (!big || found[i].h > big->h)
+            big = &found[i];
+    if (fa->n == fa->cap) {
+        size_t nc = fa->cap ? 2 * fa->cap : 256;
+        tg_face_obs *no = realloc(fa->obs, nc * sizeof(*no));
+        if (!no)
+            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        fa->obs = no;
+        fa->cap = nc;
+    }
+    /* a frame without a face is recorded too (h = 0): "looked, saw none" */
+    tg_face_obs o = {.t = f->t, .eyes = -1};
+    if (big)
+        o = (tg_face_obs){f->t,
+                          big->x / f->width,
+                          big->y / f->height,
+                          big->w / f->width,
+                          big->h / f->height,
+                          big->score,
+                          0.5f * (big->ear[0] + big->ear[1]),
+                          big->sharpness,
+                          (uint8_t)(big->cut != 0)};
+    fa->obs[fa->n++] = o;
+    return 0;
 }
 
 static int on_sample(void *user, const tg_frame *f)
@@ -71,6 +121,12 @@ static int on_sample(void *user, const tg_frame *f)
     a->n++;
     if (a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6) {
         int rc = tg_cnn_push(a->ctx, a->cnn, f->t, f->side);
+        if (rc < 0)
+            return rc;
+    }
+    if (a->faces && a->faces->net &&
+        (f->t - a->faces->last_t >= a->faces->every - 1e-6 || f->t < a->faces->last_t)) {
+        int rc = look_for_faces(a->ctx, a->faces, f);
         if (rc < 0)
             return rc;
     }
@@ -150,8 +206,14 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
 {
     const tg_media_info *in = tg_media_get_info(m);
     double dur = in->duration;
-    sampling keys = {
-        .ctx = ctx, .p0 = 0, .p1 = 0.5, .t0 = 0, .t1 = dur, .cnn = an->cnn, .cnn_skip_t = -1};
+    sampling keys = {.faces = an->faces,
+                     .ctx = ctx,
+                     .p0 = 0,
+                     .p1 = 0.5,
+                     .t0 = 0,
+                     .t1 = dur,
+                     .cnn = an->cnn,
+                     .cnn_skip_t = -1};
     gop *g = NULL;
     int rc = 0;
     if (dur <= 0)
@@ -290,11 +352,19 @@ done:
     return rc;
 }
 
+static int cmp_obs(const void *x, const void *y)
+{
+    double a = ((const tg_face_obs *)x)->t, b = ((const tg_face_obs *)y)->t;
+    return (a > b) - (a < b);
+}
+
 int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah, tg_cnn *cnn,
-                   tg_analysis_data *a)
+                   tg_faces *faces, tg_analysis_data *a)
 {
     const tg_media_info *in = tg_media_get_info(m);
-    sampling an = {.ctx = ctx, .cnn = cnn, .cnn_skip_t = -1};
+    face_acc fa = {
+        .net = faces, .every = fmax(FACE_INTERVAL, in->duration / FACE_MAX), .last_t = -1e9};
+    sampling an = {.faces = faces ? &fa : NULL, .ctx = ctx, .cnn = cnn, .cnn_skip_t = -1};
     double end_t = 0;
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
@@ -306,6 +376,9 @@ int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah
         an.ctx = ctx;
         an.cnn = cnn;
         an.cnn_skip_t = -1;
+        an.faces = faces ? &fa : NULL;
+        fa.n = 0;
+        fa.last_t = -1e9;
         if (cnn)
             tg_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
@@ -321,8 +394,15 @@ int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah
     a->looked = 0;
     for (size_t k = 0; k < an.n_spans; k++)
         a->looked += an.spans[k].end_t - an.s[an.spans[k].first].t;
+    if (faces) {
+        qsort(fa.obs, fa.n, sizeof(*fa.obs), cmp_obs);
+        a->faces = fa.obs;
+        a->n_faces = fa.n;
+        a->faces_on = 1;
+    }
     return 0;
 fail:
+    free(fa.obs);
     sampling_free(&an);
     return rc;
 }

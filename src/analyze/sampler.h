@@ -7,12 +7,14 @@
 #define TG_ANALYZE_SAMPLER_H
 
 #include "analyze/analysis.h"
+#include "analyze/faces.h"
 #include "media/media.h"
 
 /* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its
- * frames. On failure a is unchanged. */
+ * frames; faces (may be NULL) looks at some analysis frames and fills a's faces.
+ * On failure a is unchanged. */
 int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah, tg_cnn *cnn,
-                   tg_analysis_data *a);
+                   tg_faces *faces, tg_analysis_data *a);
 
 #endif

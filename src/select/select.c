@@ -46,6 +46,12 @@ const tg_opt tg_select_opts[] = {
 /* Under this distance two picks show the same thing (the same photo or set-up seen
  * again): measured 0.09-0.26 inside one panning shot, 0.34 and more across cuts. */
 #define ALIKE 0.25f
+/* Clips of one shot: at least CLIP_GAP clip lengths apart (different moments), in
+ * slots of SLOT_LEN clip lengths (a 5-s shot holds three 1.2-s clips). */
+#define CLIP_GAP 0.2
+/* Time in which a face is seen weighs this much more in a group's share. */
+#define FACE_WEIGHT 2.0
+#define SLOT_LEN    1.3
 
 typedef struct run {
     size_t a, b;   /* samples [a, b) */
@@ -74,6 +80,7 @@ typedef struct sel {
     const tg_span *spans;  /* the analysis's stretches */
     size_t n_spans;
     int *group;    /* content group of each sample, -1 when none */
+    float *typ;    /* how typical each sample is of its group, 0.3..1 */
     double *share; /* share of the video's clean time of each group */
     int n_groups;
     int safe; /* enum tg_safe */
@@ -143,11 +150,13 @@ static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, c
         double span = runs[r].t1 - runs[r].t0;
         if (span < len)
             continue;
-        /* a long shot offers several moments: one slot per two clip lengths */
-        int slots = (int)fmin(8, floor(span / (2 * len)) + 1);
-        double part = span / slots;
+        /* a long shot offers several moments: slots of SLOT_LEN clip lengths, each
+         * window inside its slot with half the gap at both ends, so that windows of
+         * different slots never overlap and are at least a gap apart */
+        int slots = (int)fmin(8, fmax(1, floor(span / (SLOT_LEN * len))));
+        double part = span / slots, gap = slots > 1 ? 0.5 * (part - len) : 0;
         for (int k = 0; k < slots && nc < cap; k++) {
-            double lo = runs[r].t0 + k * part, hi = fmin(runs[r].t1, lo + part + len) - len;
+            double lo = runs[r].t0 + k * part + gap, hi = lo + part - 2 * gap - len;
             if (hi < lo)
                 hi = lo;
             cand best = {.score = -1};
@@ -196,19 +205,22 @@ static double adjusted(const sel *x, const cand *c, const cand *all, const size_
     float near = 1;
     for (size_t k = 0; k < np; k++)
         near = fminf(near, tg_sample_distance(&x->s[all[pick[k]].mid], &x->s[c->mid]));
+    /* an atypical moment is no real variety (see typicality) */
+    near *= x->typ[c->mid];
     double sc = c->score * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
     if (c->shot >= 0 && (size_t)c->shot < x->n_shots) {
         double sl = x->shots[c->shot].end - x->shots[c->shot].start;
         sc *= 0.9 + 0.1 * fmin(1.0, sl / 6.0);
     }
-    return sc * cnn_factor(x, c->group, c->nsfw);
+    return sc * cnn_factor(x, c->group, c->nsfw) * x->typ[c->mid];
 }
 
 /* Greedy choice of up to want candidates; returns the count, indices in pick[].
  * Each pick: the candidate whose group the video wants most (want_of) times its
  * adjusted score, a second clip of a shot already used or of a scene that looks
  * like a pick being worth less; two clips of one shot never closer than one clip
- * length, so that several clips of one long shot show different moments. */
+ * length apart (CLIP_GAP), so that several clips of one long shot show different
+ * moments. */
 static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t *pick)
 {
     const tg_sample *s = x->s;
@@ -229,8 +241,8 @@ static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t 
                 if (p->shot != c[i].shot)
                     continue;
                 same_shot = 1;
-                overlap |= c[i].start < p->end + (p->end - p->start) &&
-                           p->start < c[i].end + (c[i].end - c[i].start);
+                overlap |= c[i].start < p->end + CLIP_GAP * (p->end - p->start) &&
+                           p->start < c[i].end + CLIP_GAP * (c[i].end - c[i].start);
             }
             if (overlap)
                 continue;
@@ -340,11 +352,12 @@ done:
     return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
 }
 
-/* Does shot `shot` have a sample, clean, whose face has its eyes open? */
+/* Does shot `shot` show a face, and a checked still with open eyes? */
 static int shot_has_open_eyes(const sel *x, int shot)
 {
     for (size_t i = 0; i < x->n; i++)
-        if (x->s[i].shot == shot && !x->v[i].bad && x->v[i].eyes >= TG_EYES_SHUT)
+        if (x->s[i].shot == shot && !x->v[i].bad && x->v[i].checked && x->v[i].eyes >= 0 &&
+            !x->v[i].shut)
             return 1;
     return 0;
 }
@@ -371,12 +384,13 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
         open[k] = -1; /* not yet known */
     size_t nr = find_runs(x, end_t, KEY_GUARD, runs);
     size_t want = (size_t)o->keyframes;
-    /* each pick: the best still, weighed by how much the video still wants its
+    /* each pick: among the shots with the fewest stills so far, the best still,
+     * weighed by how much the video still wants its
      * group (share / (2 picks + 1): stills spread wider than clips), its shot's
      * picks so far and its likeness to the picks */
     while (plan->n_keyframes < want) {
         double best = -1;
-        size_t bi = 0;
+        size_t bi = 0, best_class = SIZE_MAX;
         for (size_t r = 0; r < nr; r++) {
             size_t per_shot = 0;
             for (size_t k = 0; k < plan->n_keyframes; k++)
@@ -385,12 +399,13 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                  i++) {
                 if (taken[i])
                     continue;
-                /* never a closed-eyed face when its shot has open-eyed moments */
-                if (v[i].eyes >= 0 && v[i].eyes < TG_EYES_SHUT && s[i].shot >= 0) {
+                /* never a closed-eyed face when its shot has open-eyed moments; in a
+                 * shot with faces, only stills whose eyes were looked at */
+                if (s[i].shot >= 0) {
                     int8_t *op = &open[s[i].shot];
                     if (*op < 0)
                         *op = (int8_t)shot_has_open_eyes(x, s[i].shot);
-                    if (*op)
+                    if (*op && (v[i].shut || !v[i].checked))
                         continue;
                 }
                 float near = 1;
@@ -403,15 +418,18 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                 }
                 if (clash)
                     continue;
+                near *= x->typ[i] * x->typ[i]; /* atypical is no real variety */
                 int g = x->group[i];
                 size_t picks = g >= 0 && g < x->n_groups ? gp[g] : 0;
                 double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
                 double sc = v[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
-                            cnn_factor(x, g, v[i].nsfw) *
+                            cnn_factor(x, g, v[i].nsfw) * x->typ[i] * x->typ[i] *
                             (top > 0 ? share / top / (double)(2 * picks + 1) : 1.0) *
                             pow(0.6, (double)per_shot) * (near < ALIKE ? 0.8 : 1.0);
-                if (sc <= best)
+                /* every shot once before any twice; then the score */
+                if (per_shot > best_class || (per_shot == best_class && sc <= best))
                     continue;
+                best_class = per_shot;
                 best = sc;
                 bi = i;
             }
@@ -510,6 +528,10 @@ static int build_groups(sel *x, const tg_analysis_data *a)
         for (size_t k = 0; k < a->n_items; k++) {
             double next = k + 1 < a->n_items ? a->items[k + 1].t : a->duration;
             double cover = fmin(10.0, fmax(0.0, next - a->items[k].t));
+            /* people are what most videos are about: time with a face counts twice */
+            size_t i = tg_sample_at(s, n, a->items[k].t - 1e-6);
+            if (i < n && x->v[i].face != 0)
+                cover *= FACE_WEIGHT;
             int c = x->cl->item[k];
             if (c < 0 || c >= x->n_groups)
                 continue;
@@ -560,7 +582,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
         int g = root[s[i].shot];
         x->group[i] = g;
         double next = i + 1 < n ? s[i + 1].t : a->duration;
-        double d = fmin(1.0, fmax(0.0, next - s[i].t));
+        double d = fmin(1.0, fmax(0.0, next - s[i].t)) * (x->v[i].face != 0 ? FACE_WEIGHT : 1);
         x->share[g] += d;
         total += d;
     }
@@ -569,6 +591,67 @@ static int build_groups(sel *x, const tg_analysis_data *a)
         x->share[k] = total > 0 ? x->share[k] / total : 0;
     free(root);
     free(mid);
+    return 0;
+}
+
+/* Representative is not distinctive: each group's and each shot's medoid (the
+ * clean sample nearest, on average, to the others) is what it looks like; a sample
+ * far from either (a hand waving in front of a webcam that otherwise shows a tree:
+ * the CNN puts most of it in the tree's cluster, and the rest is a cluster of its
+ * own inside the tree's shot) is worth less, down to 0.3 at ALIKE away. */
+#define TYP_SUBSAMPLE 160
+static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
+{
+    const tg_sample *s = x->s;
+    size_t n = x->n;
+    for (int g = 0; g < n_keys; g++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            m += key[i] == g && !x->v[i].bad;
+        if (m < 3)
+            continue;
+        size_t step = (m + TYP_SUBSAMPLE - 1) / TYP_SUBSAMPLE, k = 0, seen = 0;
+        for (size_t i = 0; i < n && k < TYP_SUBSAMPLE; i++)
+            if (key[i] == g && !x->v[i].bad && seen++ % step == 0)
+                pick[k++] = i;
+        size_t med = pick[0];
+        double best = 1e30;
+        for (size_t p = 0; p < k; p++) {
+            double sum = 0;
+            for (size_t q = 0; q < k; q++)
+                sum += tg_sample_distance(&s[pick[p]], &s[pick[q]]);
+            if (sum < best) {
+                best = sum;
+                med = pick[p];
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            if (key[i] == g) {
+                float d = tg_sample_distance(&s[i], &s[med]);
+                x->typ[i] = fminf(x->typ[i], 1.0f - 0.7f * fminf(1.0f, d / ALIKE));
+            }
+    }
+}
+
+static int typicality(sel *x)
+{
+    size_t n = x->n;
+    x->typ = malloc((n + 1) * sizeof(float));
+    size_t *pick = malloc(TYP_SUBSAMPLE * sizeof(size_t));
+    int *shot = malloc((n + 1) * sizeof(int));
+    if (!x->typ || !pick || !shot) {
+        free(pick);
+        free(shot);
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        x->typ[i] = 1;
+        shot[i] = x->s[i].shot;
+    }
+    typical_by(x, x->group, x->n_groups, pick);
+    typical_by(x, shot, (int)x->n_shots, pick);
+    free(pick);
+    free(shot);
     return 0;
 }
 
@@ -599,7 +682,7 @@ int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_pl
               .spans = a->spans,
               .n_spans = a->n_spans,
               .safe = o->safe};
-    if ((rc = build_groups(&x, a)) < 0) {
+    if ((rc = build_groups(&x, a)) < 0 || (rc = typicality(&x)) < 0) {
         rc = tg_fail(ctx, rc, "out of memory");
         goto done;
     }
@@ -614,6 +697,7 @@ int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_pl
         dump_samples(a, v, getenv("TG_DEBUG_SAMPLES"));
 done:
     free(x.group);
+    free(x.typ);
     free(x.share);
     tg_clusters_free(&cl);
     free(v);

@@ -135,39 +135,81 @@ static int is_card(const tg_sample *x)
     return x->bgfrac > K.card_bgfrac && x->edges > K.card_edges && x->colorful < K.card_color;
 }
 
-/* Faces near each sample: the biggest face of the nearest face frame within 0.6 s
- * in the same shot. */
-static void attach_faces(const tg_analysis_data *a, tg_verdict *v)
+/* Faces near each sample: the face frame nearest in time (within FACE_NEAR) in the
+ * same shot. Eyes are judged against the same shot's faces: this landmark net's
+ * eye aspect ratio is ~0.32 open and ~0.25 shut on one talking head but 0.22 open
+ * on a smiling face elsewhere, so a fixed line fails across people (faces.h); an
+ * EAR 10 % under the shot's median is a blink or a downcast look. */
+#define FACE_NEAR 0.35
+#define FACE_SEEN 0.13 /* a still is "checked" when a face frame is this close */
+#define EYES_SHUT 0.9f /* EAR under this share of the shot's median: closed or cast down */
+static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
 {
     for (size_t i = 0; i < a->n; i++) {
         v[i].eyes = -1;
         v[i].face = 0;
+        v[i].shut = 0;
+        v[i].checked = 0;
+        v[i].open = 1;
     }
     if (!a->faces_on || a->n_faces == 0)
-        return;
+        return 0;
+    float *med = calloc(a->n_shots + 1, sizeof(float));
+    float *tmp = malloc((a->n_faces + 1) * sizeof(float));
+    if (!med || !tmp) {
+        free(med);
+        free(tmp);
+        return TG_ENOMEM;
+    }
+    const tg_sample *s = a->s;
+    int16_t *fshot = malloc((a->n_faces + 1) * sizeof(int16_t));
+    if (!fshot) {
+        free(med);
+        free(tmp);
+        return TG_ENOMEM;
+    }
+    for (size_t k = 0; k < a->n_faces; k++) {
+        size_t j = tg_sample_at(s, a->n, a->faces[k].t - 1e-6);
+        fshot[k] = j < a->n && fabs(s[j].t - a->faces[k].t) < 0.05 ? s[j].shot : -1;
+    }
+    for (size_t sh = 0; sh < a->n_shots; sh++) {
+        size_t m = 0;
+        for (size_t k = 0; k < a->n_faces; k++)
+            if (fshot[k] == (int)sh && a->faces[k].h > 0 && a->faces[k].eyes > 0)
+                tmp[m++] = a->faces[k].eyes;
+        med[sh] = m >= 3 ? tg_median(tmp, m) : 0;
+    }
     size_t f = 0;
     for (size_t i = 0; i < a->n; i++) {
-        double t = a->s[i].t;
-        while (f < a->n_faces && a->faces[f].t < t - 0.6)
+        double t = s[i].t;
+        while (f < a->n_faces && a->faces[f].t < t - FACE_NEAR)
             f++;
         const tg_face_obs *best = NULL;
         double best_dt = 1e9;
-        for (size_t k = f; k < a->n_faces && a->faces[k].t <= t + 0.6; k++) {
-            size_t j = tg_sample_at(a->s, a->n, a->faces[k].t - 1e-6);
-            if (j < a->n && a->s[j].shot != a->s[i].shot)
+        for (size_t k = f; k < a->n_faces && a->faces[k].t <= t + FACE_NEAR; k++) {
+            if (fshot[k] != s[i].shot)
                 continue;
             double dt = fabs(a->faces[k].t - t);
-            if (!best || dt < best_dt - 1e-6 ||
-                (fabs(dt - best_dt) < 1e-6 && a->faces[k].h > best->h)) {
+            if (dt < best_dt) {
                 best = &a->faces[k];
                 best_dt = dt;
             }
         }
-        if (best) {
-            v[i].eyes = best->eyes;
-            v[i].face = best->h;
-        }
+        if (!best)
+            continue;
+        v[i].checked = best_dt <= FACE_SEEN;
+        if (best->h <= 0)
+            continue;
+        v[i].eyes = best->eyes;
+        v[i].face = best->cut ? -best->h : best->h;
+        float m = s[i].shot >= 0 ? med[s[i].shot] : 0;
+        v[i].shut = m > 0 && best->eyes < EYES_SHUT * m;
+        v[i].open = m > 0 ? best->eyes / m : 1;
     }
+    free(fshot);
+    free(med);
+    free(tmp);
+    return 0;
 }
 
 int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v, tg_clusters *cl)
@@ -250,7 +292,8 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     free(shot_sharp);
     free(shot_edges);
     mark_repeats(a, v);
-    attach_faces(a, v);
+    if (attach_faces(a, v) < 0)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
     if (a->cnn != TG_CNN_NONE && a->n_items > 0) {
         int rc = tg_cluster_attach(ctx, a, v, safe, cl);
         if (rc < 0)
@@ -268,8 +311,10 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     free(sv);
     for (size_t i = 0; i < n; i++) {
         float q = tg_signal_quality(&s[i], med);
-        if (v[i].eyes >= 0 && v[i].eyes < TG_EYES_SHUT)
-            q *= 0.6f; /* a face with closed eyes: the classic bad still */
+        if (v[i].shut)
+            q *= 0.6f;              /* a face with closed eyes: the classic bad still */
+        else if (v[i].face > 0.08f) /* a whole face, eyes wide open: what people look at */
+            q = fminf(1.0f, q * 1.1f * fminf(1.1f, v[i].open));
         v[i].quality = v[i].bad ? 0.05f * q : q;
     }
     return 0;

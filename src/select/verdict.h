@@ -33,13 +33,13 @@ typedef struct tg_verdict {
     int32_t item;    /* the CNN frame nearest in time within the shot, -1 when none */
     float quality;   /* 0..1, near 0 when flagged */
     float nsfw;      /* the CNN's nsfw score, 0 without one */
-    float eyes;      /* eye openness of the main face (<0: no face seen near) */
-    float face;      /* the main face's size (share of the frame's height), 0: none */
+    float eyes;      /* eye aspect ratio of the main face nearby (<0: no face seen near) */
+    float face;      /* the main face's height (share of the frame's), negative when the
+                      * frame edge cuts it, 0: none */
+    uint8_t shut;    /* its eyes are closed or cast down, for this shot */
+    float open;      /* its eye aspect ratio against the shot's median (1 = typical) */
+    uint8_t checked; /* a face frame was looked at right here (stills need one) */
 } tg_verdict;
-
-/* Eye openness under this: the eyes are closed or cast down (EAR of the 68-point
- * landmarks; ~0.3 open, ~0.1 shut). */
-#define TG_EYES_SHUT 0.2f
 
 /* Fill v[0..a->n) and the CNN clusters (*cl, free with tg_clusters_free; empty
  * without a CNN). safe is enum tg_safe. */

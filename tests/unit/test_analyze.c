@@ -472,6 +472,296 @@ START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
 }
 END_TEST
 
+/* A series of shots, each `len` seconds of scene `seed[k]` scaled by `gain[k]`
+ * (0 = black; below 0.5 a lit patch in the middle stays bright), panning slowly;
+ * the analysis of it. */
+static tg_analysis_data *shots_of(const int *seed, const double *gain, const double *len, int k)
+{
+    double end = 0;
+    for (int i = 0; i < k; i++)
+        end += len[i];
+    size_t n = (size_t)(end * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, t0 = 0;
+        int sh = 0;
+        while (sh + 1 < k && t >= t0 + len[sh])
+            t0 += len[sh++];
+        scene(img, seed[sh], (t - t0) * 6, 1);
+        for (int p = 0; p < W * H * 3; p++) {
+            /* a dim shot keeps a lit subject: a patch in the middle at full gain */
+            int x = (p / 3) % W, y = p / 3 / W;
+            int lit = gain[sh] > 0 && gain[sh] < 0.5 && abs(x - W / 2) < 16 && abs(y - H / 2) < 12;
+            img[p] = (uint8_t)(img[p] * (lit ? 1.0 : gain[sh]));
+        }
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    return analysis_of(s, n, end);
+}
+
+/* A dim scene whose highlights are visible is content (the Sintel trailer's dim
+ * close-ups), judged against the video's own levels; a black one is not. */
+START_TEST(dim_scenes_with_highlights_are_content)
+{
+    const int seed[] = {1, 2, 3};
+    const double gain[] = {1.0, 0.12, 0.0}, len[] = {3, 3, 2};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    tg_verdict *v = verdicts_of(a);
+    for (double t = 3.4; t < 5.6; t += 0.2) {
+        ck_assert_msg(a->s[at(t)].luma < 0.11f, "the dim shot is not dim (%.3f, hi %.3f)",
+                      a->s[at(t)].luma, a->s[at(t)].hi);
+        ck_assert_msg(v[at(t)].bad == 0, "dim sample at %.2f flagged %#x", t, v[at(t)].bad);
+    }
+    for (double t = 6.2; t < 7.8; t += 0.2)
+        ck_assert_msg(v[at(t)].bad & TG_BAD_BLACK, "black at %.2f not flagged", t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A long continuous shot that looks like the opening is the video's content, not
+ * a returning intro; a short one at the end after something else is a repeat. */
+START_TEST(one_long_shot_is_never_a_repeat)
+{
+    const int seed[] = {1, 2, 1};
+    const double gain[] = {1, 1, 1}, lens[] = {3, 3, 14};
+    tg_analysis_data *a = shots_of(seed, gain, lens, 3);
+    tg_verdict *v = verdicts_of(a);
+    for (double t = 7; t < 19; t += 0.5)
+        ck_assert_msg(!(v[at(t)].bad & TG_BAD_REPEAT), "long shot flagged repeat at %.2f", t);
+    free(v);
+    tg_analysis_free(&a);
+    const double short_end[] = {3, 14, 3};
+    const int seed2[] = {1, 2, 1};
+    a = shots_of(seed2, gain, short_end, 3);
+    v = verdicts_of(a);
+    for (double t = 17.5; t < 19.8; t += 0.5)
+        ck_assert_msg(v[at(t)].bad & TG_BAD_REPEAT, "short outro not flagged at %.2f", t);
+    for (double t = 0.5; t < 2.5; t += 0.5)
+        ck_assert_msg(!(v[at(t)].bad & TG_BAD_REPEAT), "the first occurrence flagged at %.2f", t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Text cards are a defect while they are a small part of the video; in a video
+ * that is mostly text (a screen recording, slides) they are the content. */
+START_TEST(text_is_content_when_the_video_is_text)
+{
+    size_t n = (size_t)(10 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        if (t < 2)
+            scene(img, 1, t * 6, 1);
+        else
+            text_card(img);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    tg_analysis_data *a = analysis_of(s, n, 10);
+    tg_verdict *v = verdicts_of(a);
+    for (double t = 3; t < 9.5; t += 0.5)
+        ck_assert_msg(!(v[at(t)].bad & TG_BAD_TEXT), "text flagged at %.2f in a text video", t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A fade to black is flagged from its first darker frame, so no clip runs into
+ * the dimming. */
+START_TEST(fades_are_found_from_their_start)
+{
+    size_t n = (size_t)(6 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, g = t < 2.5 ? 1 : t < 5 ? (5 - t) / 2.5 : 0;
+        scene(img, 3, t * 6, 1);
+        for (int p = 0; p < W * H * 3; p++)
+            img[p] = (uint8_t)(img[p] * g);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    tg_analysis_data *a = analysis_of(s, n, 6);
+    for (double t = 2.7; t < 5; t += 0.08)
+        ck_assert_msg(a->s[at(t)].ev & (TG_BAD_FADE | TG_BAD_BLACK), "dimming at %.2f not a fade",
+                      t);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 1;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_msg(p->segments[0].end <= 2.6, "the clip %.2f-%.2f runs into the fade",
+                  p->segments[0].start, p->segments[0].end);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Every asked clip at the asked length from one long shot, at different moments. */
+START_TEST(one_long_shot_gives_every_clip_asked)
+{
+    const int seed[] = {2};
+    const double gain[] = {1}, len[] = {5};
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.2;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    ck_assert_int_eq(p->n_warnings, 0);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert(p->segments[i].end - p->segments[i].start > 1.19);
+        if (i)
+            ck_assert_msg(p->segments[i].start >= p->segments[i - 1].end + 0.2,
+                          "clips %zu and %zu are not different moments", i - 1, i);
+    }
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* The clips go where the video's time is: three clips of a video that is 80 % one
+ * scene show it at least twice. */
+START_TEST(clips_follow_the_time_share_of_the_content)
+{
+    const int seed[] = {1, 2, 3, 4};
+    const double gain[] = {0.9, 1, 0.9, 0.9}, len[] = {1.5, 14, 1.5, 1.5};
+    tg_analysis_data *a = shots_of(seed, gain, len, 4);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    int main_clips = 0;
+    for (size_t i = 0; i < p->n_segments; i++)
+        main_clips += p->segments[i].start >= 1.5 && p->segments[i].end <= 15.5;
+    ck_assert_msg(main_clips >= 2, "%d of %zu clips on the main scene", main_clips, p->n_segments);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Stills never show a face with its eyes shut (for this face: against the shot's
+ * own eye openness) when the shot has open-eyed moments. */
+START_TEST(stills_never_show_closed_eyes)
+{
+    const int seed[] = {5};
+    const double gain[] = {1}, len[] = {8};
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    size_t nf = 32;
+    a->faces = calloc(nf, sizeof(*a->faces));
+    a->faces_on = 1;
+    for (size_t k = 0; k < nf; k++) {
+        double t = 0.25 * (double)k;
+        int blink = (k % 4) != 0; /* open eyes only every fourth face frame */
+        a->faces[k] =
+            (tg_face_obs){t, 0.3f, 0.2f, 0.3f, 0.4f, 0.9f, blink ? 0.24f : 0.32f, 0.3f, 0};
+    }
+    a->n_faces = nf;
+    /* the median of the shot is the shut value: make most frames open instead */
+    for (size_t k = 0; k < nf; k++)
+        if (k % 4 != 0 && k % 8 != 1)
+            a->faces[k].eyes = 0.32f;
+    tg_options o;
+    tg_options_default(&o);
+    o.keyframes = 4;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_ge(p->n_keyframes, 1);
+    for (size_t i = 0; i < p->n_keyframes; i++) {
+        size_t k = (size_t)lround(p->keyframes[i].t / 0.25);
+        ck_assert_msg(fabs(p->keyframes[i].t - 0.25 * (double)k) < 0.13,
+                      "still at %.3f was not looked at", p->keyframes[i].t);
+        ck_assert_msg(a->faces[k].eyes > 0.3f, "still at %.3f has its eyes shut",
+                      p->keyframes[i].t);
+    }
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* The analysis as JSON reads back to the same plan; broken files are refused with
+ * a sentence that names the problem. */
+START_TEST(analysis_json_round_trips_and_refuses_broken_files)
+{
+    size_t n;
+    tg_sample *s = series(&n);
+    tg_analysis_data *a = analysis_of(s, n, 17.0), *b = NULL;
+    tg_analysis_add_note(a, "a note with é");
+    char *json = NULL, *json2 = NULL;
+    tg_ctx *ctx = tg_ctx_new();
+    ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
+    ck_assert_msg(tg_analysis_from_json(ctx, json, &b) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(b->n, a->n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(b->s[i].t == a->s[i].t && b->s[i].sharp == a->s[i].sharp);
+        ck_assert(b->s[i].ev == a->s[i].ev && b->s[i].shot == a->s[i].shot);
+        ck_assert(!memcmp(b->s[i].thumb, a->s[i].thumb, sizeof(a->s[i].thumb)));
+        ck_assert(!memcmp(b->s[i].desc, a->s[i].desc, sizeof(a->s[i].desc)));
+    }
+    ck_assert_int_eq(tg_analysis_to_json(ctx, b, &json2), 0);
+    ck_assert_str_eq(json, json2);
+    tg_options o;
+    tg_options_default(&o);
+    tg_plan *p1 = NULL, *p2 = NULL;
+    ck_assert_int_eq(tg_plan_from_analysis(ctx, a, &o, &p1), 0);
+    ck_assert_int_eq(tg_plan_from_analysis(ctx, b, &o, &p2), 0);
+    char *j1 = NULL, *j2 = NULL;
+    ck_assert_int_eq(tg_plan_to_json(ctx, p1, &j1), 0);
+    ck_assert_int_eq(tg_plan_to_json(ctx, p2, &j2), 0);
+    ck_assert_str_eq(j1, j2);
+    /* broken files */
+    static const struct {
+        const char *from, *to, *says;
+    } broken[] = {
+        {"\"thumbgen_analysis\":1", "\"thumbgen_analysis\":2", "thumbgen_analysis"},
+        {"\"n\":425", "\"n\":426", "samples."},
+        {"\"thumb_u8\":\"", "\"thumb_u8\":\"A", "thumb_u8"},
+        {"\"shot\":[", "\"shot\":[999,", "shot"},
+    };
+    for (size_t k = 0; k < sizeof(broken) / sizeof(broken[0]); k++) {
+        const char *at_ = strstr(json, broken[k].from);
+        ck_assert_msg(at_ != NULL, "no %s in the analysis", broken[k].from);
+        size_t pre = (size_t)(at_ - json), fl = strlen(broken[k].from), tl = strlen(broken[k].to);
+        char *bad = malloc(strlen(json) + tl + 1);
+        memcpy(bad, json, pre);
+        memcpy(bad + pre, broken[k].to, tl);
+        strcpy(bad + pre + tl, json + pre + fl);
+        tg_analysis_data *c = NULL;
+        ck_assert_int_eq(tg_analysis_from_json(ctx, bad, &c), TG_EINVAL);
+        ck_assert_ptr_null(c);
+        ck_assert_msg(strstr(tg_ctx_message(ctx), broken[k].says), "case %zu: %s", k,
+                      tg_ctx_message(ctx));
+        free(bad);
+    }
+    tg_analysis_data *c = NULL;
+    ck_assert_int_eq(tg_analysis_from_json(ctx, "{\"thumbgen_analysis\":", &c), TG_EINVAL);
+    free(j1);
+    free(j2);
+    tg_plan_free(&p1);
+    tg_plan_free(&p2);
+    free(json);
+    free(json2);
+    tg_analysis_free(&a);
+    tg_analysis_free(&b);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 Suite *suite_analyze(void);
 Suite *suite_analyze(void)
 {
@@ -484,6 +774,14 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
     tcase_add_test(tc, safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close);
     tcase_add_test(tc, clustering_finds_groups_of_similar_embeddings);
+    tcase_add_test(tc, dim_scenes_with_highlights_are_content);
+    tcase_add_test(tc, one_long_shot_is_never_a_repeat);
+    tcase_add_test(tc, text_is_content_when_the_video_is_text);
+    tcase_add_test(tc, fades_are_found_from_their_start);
+    tcase_add_test(tc, one_long_shot_gives_every_clip_asked);
+    tcase_add_test(tc, clips_follow_the_time_share_of_the_content);
+    tcase_add_test(tc, stills_never_show_closed_eyes);
+    tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     suite_add_tcase(s, tc);
     return s;
 }

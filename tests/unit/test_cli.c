@@ -206,6 +206,41 @@ static void check_gif(const char *path, int w, int h, double seconds, double sla
                       "GIF lasts %.2f s, want %.2f (+%.2f)", total / 100.0, seconds, slack);
 }
 
+/* thumbgen analyze writes what the analysis measured; plan --from-analysis chooses
+ * from it without the video, exactly as plan does, and select's options apply. */
+START_TEST(analyze_then_plan_from_analysis)
+{
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", tgt_fixture("story.mp4"), "-o", an, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "analyze failed: %s", r.err);
+    tgt_run_free(&r);
+    json_t *direct = plan_of(tgt_fixture("story.mp4"), NULL, NULL);
+    thumbgen(&r, "plan", "--from-analysis", an, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "plan --from-analysis failed: %s", r.err);
+    json_t *replanned = load_json_text(r.out);
+    tgt_run_free(&r);
+    ck_assert(
+        json_equal(json_object_get(direct, "segments"), json_object_get(replanned, "segments")));
+    ck_assert(
+        json_equal(json_object_get(direct, "keyframes"), json_object_get(replanned, "keyframes")));
+    thumbgen(&r, "plan", "--from-analysis", an, "--clips", "2", "--quiet", NULL);
+    ck_assert_int_eq(r.status, 0);
+    json_t *two = load_json_text(r.out);
+    tgt_run_free(&r);
+    ck_assert_int_eq(json_array_size(json_object_get(two, "segments")), 2);
+    /* a broken analysis: one line, exit 1 */
+    thumbgen(&r, "plan", "--from-analysis", tgt_fixture("story.mp4.truth.json"), NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "not a valid thumbgen analysis"), "%s", r.err);
+    tgt_run_free(&r);
+    json_decref(direct);
+    json_decref(replanned);
+    json_decref(two);
+    free(an);
+}
+END_TEST
+
 START_TEST(story_make_writes_gif_and_poster)
 {
     char *gif = tgt_tmp_path(".gif"), *jpg = tgt_tmp_path(".jpg"), *png = tgt_tmp_path(".png");
@@ -859,6 +894,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, story_plan_keeps_to_good_material);
     tcase_add_test(tc, sparse_analysis_keeps_the_same_guarantees);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
+    tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
     tcase_add_test(tc, pillarbox_bars_are_cropped);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
