@@ -250,6 +250,13 @@ typedef struct tg_serve_opts {
     int max_video_seconds; /* downloads longer than this are refused; default 4 h */
     int download_timeout;  /* seconds; default 600 */
     int quiet;             /* no request log on stderr */
+    /* Access (docs/api.md, "Access"): Host names besides the listening address
+     * (NULL-terminated, or NULL), and the API token: read from token_file, or made at
+     * start when require_token is set or the address is not loopback (no_auth: none). */
+    const char *const *public_hosts;
+    const char *token_file;
+    int require_token;
+    int no_auth;
 } tg_serve_opts;
 
 void tg_serve_opts_default(tg_serve_opts *o);

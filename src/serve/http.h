@@ -31,11 +31,21 @@ typedef struct tg_req {
     const char *container; /* what the sniffer saw */
     char *upload_name;
     json_t *fields; /* the form's other fields: option name → string */
+    /* refused by serve/access.c: the status, code and sentence to answer */
+    unsigned deny;
+    const char *deny_code;
+    char deny_msg[200];
 } tg_req;
 
 /* Replies (the JSON is consumed). */
 enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j);
 enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message);
+/* An error answer with its own status and code name (HTTP-only refusals: 401, 403,
+ * 421), the message one sentence as given. */
+enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
+                                const char *message);
+/* Queue a response with the security headers (consumes rs). */
+enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs);
 /* A file under dir named name ([A-Za-z0-9._-], no leading dot), with Range. */
 enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
 
