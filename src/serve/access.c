@@ -124,8 +124,9 @@ int tg_access_setup(tg_ctx *ctx, tg_server *sv, int *generated)
 static int split_host(const char *in, char *name, size_t cap, long *port)
 {
     const char *end, *colon;
+    int bracketed = in[0] == '[';
     *port = -1;
-    if (in[0] == '[') {
+    if (bracketed) {
         end = strchr(in, ']');
         if (!end)
             return -1;
@@ -147,10 +148,15 @@ static int split_host(const char *in, char *name, size_t cap, long *port)
         name[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
     }
     name[n] = '\0';
+    unsigned char a6[16];
+    if (bracketed && inet_pton(AF_INET6, name, a6) != 1)
+        return -1; /* brackets hold an IPv6 address, nothing else (fuzz: "[thumbs.example]") */
     if (colon) {
         char *e;
         errno = 0;
-        if (!colon[1] || colon[1] < '0' || colon[1] > '9')
+        /* digits only, no leading zero: the form browsers send (and Origin matching
+         * compares), found by fuzz/fuzz_host.c ("localhost:08000") */
+        if (!colon[1] || colon[1] < '0' || colon[1] > '9' || (colon[1] == '0' && colon[2]))
             return -1;
         long p = strtol(colon + 1, &e, 10);
         if (errno || *e || p < 0 || p > 65535)

@@ -142,8 +142,7 @@ static int safe_name(const char *name)
     return 1;
 }
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b]; 0 ok, 1 ignore (send all), -1 416 */
-static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
     if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
         return 1; /* none, or several ranges: the whole file */
@@ -195,7 +194,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     }
     uint64_t size = (uint64_t)st.st_size, a = 0, b = size ? size - 1 : 0;
     const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    int pr = parse_range(rh, size, &a, &b);
+    int pr = tg_http_parse_range(rh, size, &a, &b);
     char cr[128];
     if (pr < 0) {
         close(fd);

@@ -49,6 +49,11 @@ enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_R
 /* A file under dir named name ([A-Za-z0-9._-], no leading dot), with Range. */
 enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
 
+/* A Range header: "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b] within size; 0 ok,
+ * 1 ignore (none, several ranges, malformed: send it all), -1 unsatisfiable (416).
+ * Exposed for fuzz/fuzz_range.c. */
+int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b);
+
 /* The API (routes.c). */
 enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, const char *method);
 /* The body of POST /api/jobs has arrived (JSON or upload). */
