@@ -575,6 +575,7 @@ START_TEST(access_refuses_other_sites_and_hosts)
     free(mp);
     free(ct);
     ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
 }
 END_TEST
 
@@ -669,6 +670,7 @@ START_TEST(access_token)
     snprintf(both, sizeof(both), "Origin: http://evil.example\r\n%s", js);
     ck_assert_int_eq(status_of(&s, "POST", "/api/login", both, body), 403);
     ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
 
     /* without a token option the loopback server stays open */
     ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
@@ -679,6 +681,7 @@ START_TEST(access_token)
     json_decref(j);
     tgt_resp_free(&r);
     ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
     unlink(file);
     free(file);
 }
@@ -695,6 +698,7 @@ START_TEST(access_made_token_is_printed)
         ck_assert_int_eq(tgt_server_start(&probe, NULL, NULL), 0);
         p = probe.port;
         tgt_server_stop(&probe);
+        free(probe.data);
     }
     snprintf(port, sizeof(port), "%d", p);
     char *argv[] = {(char *)tgt_bin(), "serve", "--quiet",         "--port", port, "--data", data,
