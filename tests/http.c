@@ -58,11 +58,15 @@ int tgt_http(int port, const char *method, const char *path, const char *extra, 
     int fd = connect_local(port);
     if (fd < 0)
         return -1;
-    char head[4096];
+    char head[4096], host[64];
+    /* extra headers that start with their own Host replace ours */
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", port);
+    if (extra && !strncasecmp(extra, "Host:", 5))
+        host[0] = '\0';
     int hn = snprintf(head, sizeof(head),
-                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+                      "%s %s HTTP/1.1\r\n%sConnection: close\r\n%s"
                       "Content-Length: %zu\r\n\r\n",
-                      method, path, port, extra ? extra : "", body ? blen : 0);
+                      method, path, host, extra ? extra : "", body ? blen : 0);
     if (send_all(fd, head, (size_t)hn) < 0 || (body && send_all(fd, body, blen) < 0)) {
         close(fd);
         return -1;

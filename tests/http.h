@@ -17,7 +17,8 @@ typedef struct tgt_resp {
     size_t len;
 } tgt_resp;
 
-/* Send a request to 127.0.0.1:port. extra_headers: "Name: value\r\n…" or NULL. */
+/* Send a request to 127.0.0.1:port. extra_headers: "Name: value\r\n…" or NULL; when
+ * they start with "Host:", that Host is sent instead of 127.0.0.1:port. */
 int tgt_http(int port, const char *method, const char *path, const char *extra_headers,
              const char *body, size_t body_len, tgt_resp *out);
 void tgt_resp_free(tgt_resp *r);

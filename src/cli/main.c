@@ -284,6 +284,8 @@ static void serve_usage(FILE *f)
                "                      [--allow-private-urls] [--web DIR] [--quiet]\n"
                "                      [--ytdlp-cookies FILE] [--ytdlp-arg ARG]... "
                "[--ytdlp-update never|start|daily]\n"
+               "                      [--public-host NAME]... [--token-file FILE | "
+               "--require-token | --no-auth]\n"
                "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
                "  --host ADDR          address to listen on (default 127.0.0.1)\n"
                "  --port N             port (default 8000; 0 picks a free one)\n"
@@ -301,6 +303,12 @@ static void serve_usage(FILE *f)
                "  --max-upload SIZE    largest upload or download, e.g. 500M (default 1G)\n"
                "  --max-queue N        jobs waiting before new ones get 429 (default 100)\n"
                "  --allow-private-urls allow links to loopback and private addresses (tests)\n"
+               "  --public-host NAME   also answer to this host name (repeatable; e.g. behind a\n"
+               "                       reverse proxy); other Host headers get 421\n"
+               "  --token-file FILE    the API needs the token on FILE's first line (any address)\n"
+               "  --require-token      make a token at start and print it, even on loopback\n"
+               "  --no-auth            serve a non-loopback address without a token (which is\n"
+               "                       otherwise made at start and printed once)\n"
                "  --web DIR            the page's files (default ./web)\n"
                "  -q, --quiet          no request log\n");
 }
@@ -314,6 +322,9 @@ static int serve_main(int argc, char **argv)
     if (!yargs)
         return 1;
     o.ytdlp_args = yargs;
+    const char *public_hosts[17] = {0};
+    int n_public = 0;
+    o.public_hosts = public_hosts;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -330,6 +341,12 @@ static int serve_main(int argc, char **argv)
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.quiet = 1;
             continue;
+        } else if (!strcmp(a, "--require-token")) {
+            o.require_token = 1;
+            continue;
+        } else if (!strcmp(a, "--no-auth")) {
+            o.no_auth = 1;
+            continue;
         }
         if (!v)
             return usage_error("serve ", "option '%s' needs a value (or is unknown)", a);
@@ -342,7 +359,13 @@ static int serve_main(int argc, char **argv)
             o.data_dir = v;
         else if (!strcmp(a, "--web"))
             o.web_dir = v;
-        else if (!strcmp(a, "--ytdlp"))
+        else if (!strcmp(a, "--token-file"))
+            o.token_file = v;
+        else if (!strcmp(a, "--public-host")) {
+            bad = n_public >= 16 || !*v || strpbrk(v, ":/[] ") != NULL;
+            if (!bad)
+                public_hosts[n_public++] = v;
+        } else if (!strcmp(a, "--ytdlp"))
             o.ytdlp = v;
         else if (!strcmp(a, "--ytdlp-cookies"))
             bad = access(v, R_OK) != 0;

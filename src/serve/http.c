@@ -27,6 +27,7 @@
 
 #include "core/error.h"
 #include "fetch/sniff.h"
+#include "serve/access.h"
 
 struct tg_http {
     struct MHD_Daemon *d;
@@ -35,12 +36,11 @@ struct tg_http {
 
 #define JSON_BODY_MAX (256 * 1024)
 
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
+enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
 {
     if (!rs)
         return MHD_NO;
-    MHD_add_response_header(rs, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(rs, "Referrer-Policy", "no-referrer");
+    tg_access_headers(rs);
     enum MHD_Result ok = MHD_queue_response(c, status, rs);
     MHD_destroy_response(rs);
     return ok;
@@ -59,7 +59,7 @@ enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t 
     }
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
-    return queue(c, status, rs);
+    return tg_queue(c, status, rs);
 }
 
 enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message)
@@ -79,6 +79,26 @@ enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *m
     }
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message", sentence);
     return tg_reply_json(c, (unsigned)tg_http_status(code), e);
+}
+
+enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
+                                const char *message)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s)
+        return MHD_NO;
+    struct MHD_Response *rs = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!rs) {
+        free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(rs, "Cache-Control", "no-store");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(rs, "WWW-Authenticate", "Bearer realm=\"thumbgen\"");
+    return tg_queue(c, status, rs);
 }
 
 static const char *content_type(const char *name)
@@ -122,8 +142,7 @@ static int safe_name(const char *name)
     return 1;
 }
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b]; 0 ok, 1 ignore (send all), -1 416 */
-static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
     if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
         return 1; /* none, or several ranges: the whole file */
@@ -175,7 +194,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     }
     uint64_t size = (uint64_t)st.st_size, a = 0, b = size ? size - 1 : 0;
     const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    int pr = parse_range(rh, size, &a, &b);
+    int pr = tg_http_parse_range(rh, size, &a, &b);
     char cr[128];
     if (pr < 0) {
         close(fd);
@@ -183,7 +202,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-        return queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
+        return tg_queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
     }
     struct MHD_Response *rs = pr == 0 ? MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a)
                                       : MHD_create_response_from_fd64(size, fd);
@@ -197,9 +216,9 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     if (pr == 0) {
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-        return queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
+        return tg_queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
     }
-    return queue(c, MHD_HTTP_OK, rs);
+    return tg_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- uploads ---- */
@@ -345,7 +364,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->sv = h->sv;
         r->fd = -1;
         *con_cls = r;
-        if (!strcmp(method, "POST")) {
+        /* refused requests (host, origin, token) never reach the body handling */
+        r->deny =
+            tg_access_check(h->sv, c, method, url, &r->deny_code, r->deny_msg, sizeof(r->deny_msg));
+        if (!r->deny && !strcmp(method, "POST")) {
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoll(cl, NULL, 10) > h->sv->opt.max_upload + (1 << 20)) {
@@ -365,7 +387,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (r->pp && !r->err) {
+        if (r->deny) {
+            /* drained unread */
+        } else if (r->pp && !r->err) {
             if (MHD_post_process(r->pp, upload, *upload_size) != MHD_YES)
                 upload_fail(r, TG_EINVAL, "malformed multipart upload");
         } else if (!r->is_upload && !r->err) {
@@ -393,6 +417,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return tg_reply_error(c, TG_EUNAVAILABLE, "the server is shutting down");
     if (!h->sv->opt.quiet)
         fprintf(stderr, "%s %s\n", method, url);
+    if (r->deny)
+        return tg_reply_status(c, r->deny, r->deny_code, r->deny_msg);
+    if (!strcmp(url, "/api/login")) {
+        if (r->err)
+            return tg_reply_error(c, r->err, r->err_msg);
+        if (!strcmp(method, "POST"))
+            return tg_access_login(r, c);
+        if (!strcmp(method, "GET"))
+            return tg_access_session(h->sv, c);
+        return tg_reply_error(c, TG_EINVAL, "use GET or POST on /api/login");
+    }
     if (!strcmp(method, "POST") && !strcmp(url, "/api/jobs")) {
         if (r->fd >= 0 && !r->err && !r->container && r->head_n > 0) {
             r->container = tg_sniff_video(r->head, r->head_n);

@@ -370,9 +370,7 @@ static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const cha
     MHD_add_response_header(rs, "Content-Type", "text/event-stream");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
     MHD_add_response_header(rs, "X-Accel-Buffering", "no");
-    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, rs);
-    MHD_destroy_response(rs);
-    return ok;
+    return tg_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- the rest ---- */

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "fetch/ytdlp.h"
+#include "serve/access.h"
 #include "serve/server.h"
 
 static atomic_int g_stop;
@@ -221,6 +222,9 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     int rc, workers_up = 0;
     atomic_store(&g_stop, 0);
 
+    int token_made = 0;
+    if ((rc = tg_access_setup(ctx, &sv, &token_made)) < 0)
+        goto done;
     if ((rc = make_dir(ctx, o->data_dir)) < 0)
         goto done;
     sv.videos_dir = join(o->data_dir, "videos");
@@ -253,6 +257,19 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     if (!o->quiet)
         fprintf(stderr, "thumbgen: serving http://%s:%d/ (data in %s/, %zu job%s resumed)\n",
                 o->host, sv.opt.port, o->data_dir, resumed, resumed == 1 ? "" : "s");
+    if (token_made) {
+        /* shown once, even with --quiet: without it nobody can use the server */
+        const char *name = o->public_hosts && o->public_hosts[0] ? o->public_hosts[0] : o->host;
+        int v6 = strchr(name, ':') != NULL;
+        if (!strcmp(name, "0.0.0.0") || !strcmp(name, "::"))
+            name = "127.0.0.1", v6 = 0;
+        fprintf(stderr,
+                "thumbgen: this server needs its access token; open\n"
+                "    http://%s%s%s:%d/#token=%s\n",
+                v6 ? "[" : "", name, v6 ? "]" : "", sv.opt.port, sv.token);
+    } else if (sv.token[0] && !o->quiet) {
+        fprintf(stderr, "thumbgen: the API needs the token of %s\n", o->token_file);
+    }
     while (!atomic_load(&g_stop))
         usleep(100 * 1000);
     if (!o->quiet)

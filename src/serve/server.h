@@ -5,6 +5,7 @@
  *
  *   serve.c    start-up and shutdown (signals, recovery of interrupted jobs)
  *   http.c     the libmicrohttpd adapter: requests, bodies, uploads, files, SSE
+ *   access.c   Host, Origin and token checks, security headers, POST /api/login
  *   routes.c   the API: one function per route, JSON in and out
  *   workers.c  download and processing thread pools running the jobs
  */
@@ -23,6 +24,7 @@
 typedef struct tg_server {
     tg_serve_opts opt;
     tg_store *store;
+    char token[257]; /* the API token, "" when the server is open (access.c) */
     char *videos_dir, *thumbs_dir, *tmp_dir;
     atomic_int stopping;
 

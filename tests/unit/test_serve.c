@@ -6,12 +6,16 @@
  * and path tricks. Traffic goes to 127.0.0.1 only.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "http.h"
 #include "util.h"
@@ -438,6 +442,351 @@ START_TEST(a_full_queue_answers_429)
 }
 END_TEST
 
+/* ---- access: Host, Origin, security headers, token ---- */
+
+static long jobs_total(tgt_server *s, const char *hdr)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "GET", "/api/jobs?limit=1", hdr, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == 200, "GET /api/jobs: %d %s", r.status, r.body);
+    json_t *j = body_json(&r);
+    long n = (long)json_integer_value(json_object_get(j, "total"));
+    json_decref(j);
+    tgt_resp_free(&r);
+    return n;
+}
+
+static void assert_header(const tgt_resp *r, const char *name, const char *want)
+{
+    char *v = tgt_header(r, name);
+    ck_assert_msg(v && strstr(v, want), "%s: '%s', want '%s'", name, v ? v : "(none)", want);
+    free(v);
+}
+
+START_TEST(access_refuses_other_sites_and_hosts)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--public-host", "thumbs.example", NULL), 0);
+    /* the page and every answer carry the security headers */
+    const char *pages[] = {"/", "/static/app.js", "/api/jobs", "/healthz", "/api/jobs/nope"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "GET", pages[i], NULL, NULL, 0, &r), 0);
+        assert_header(&r, "Content-Security-Policy", "default-src 'self'");
+        assert_header(&r, "Content-Security-Policy", "script-src 'self';");
+        assert_header(&r, "Content-Security-Policy", "frame-ancestors 'none'");
+        char *csp = tgt_header(&r, "Content-Security-Policy");
+        ck_assert_msg(!strstr(csp, "unsafe-inline") && !strstr(csp, "unsafe-eval"), "%s", csp);
+        free(csp);
+        assert_header(&r, "X-Frame-Options", "DENY");
+        assert_header(&r, "X-Content-Type-Options", "nosniff");
+        assert_header(&r, "Referrer-Policy", "no-referrer");
+        tgt_resp_free(&r);
+    }
+    /* the page needs no inline script: every <script> has a src under /static/ */
+    tgt_resp pg;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/", NULL, NULL, 0, &pg), 0);
+    for (const char *p = strstr(pg.body, "<script"); p; p = strstr(p + 1, "<script"))
+        ck_assert_msg(!strncmp(p, "<script src=\"/static/", 20), "%.60s", p);
+    ck_assert_ptr_null(strstr(pg.body, " style=\""));
+    tgt_resp_free(&pg);
+
+    /* Host: the listening address (any spelling of loopback) or a --public-host name */
+    char h[160];
+    const char *good[] = {"127.0.0.1:%d", "localhost:%d",   "LOCALHOST:%d",
+                          "[::1]:%d",     "thumbs.example", "thumbs.example:443"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char hv[64];
+        snprintf(hv, sizeof(hv), good[i], s.port);
+        snprintf(h, sizeof(h), "Host: %s\r\n", hv);
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", h, NULL) == 200, "%s refused", hv);
+    }
+    const char *bad[] = {"evil.example:%d", "evil.example", "127.0.0.1:%d1", "127.0.0.1",
+                         "localhost.evil.example:%d", "thumbs.example.evil:%d", "10.0.0.1:%d",
+                         "[::1", "127.0.0.1:%d:1", "",
+                         /* found by fuzz/fuzz_host.c: not the form a browser sends */
+                         "localhost:0%d", "[thumbs.example]", "[localhost]:%d", "127.0.0.1:+%d",
+                         "127.0.0.1: %d"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char hv[64];
+        snprintf(hv, sizeof(hv), bad[i], s.port);
+        snprintf(h, sizeof(h), "Host: %s\r\n", hv);
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", h, NULL) == 421, "Host '%s' accepted", hv);
+        ck_assert_msg(status_of(&s, "GET", "/", h, NULL) == 421, "Host '%s' accepted", hv);
+    }
+
+    /* Origin: another site's text/plain and multipart POSTs are refused, no job made */
+    long before = jobs_total(&s, NULL);
+    const char *url_body = "{\"url\":\"http://example.com/x.mp4\"}";
+    const char *foreign[] = {"http://evil.example", "null",    "http://127.0.0.1:1",
+                             "http://localhost",    "file://", "http://thumbs.example.evil"};
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        snprintf(h, sizeof(h), "Origin: %s\r\nContent-Type: text/plain\r\n", foreign[i]);
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", h, url_body, strlen(url_body), &r),
+                         0);
+        ck_assert_msg(r.status == 403, "Origin %s: %d", foreign[i], r.status);
+        json_t *j = body_json(&r);
+        ck_assert_str_eq(str(json_object_get(j, "error"), "code"), "EFORBIDDEN");
+        ck_assert_str_eq(str(json_object_get(j, "error"), "message"),
+                         "Requests from other sites are refused.");
+        json_decref(j);
+        tgt_resp_free(&r);
+    }
+    size_t len;
+    char *ct, *mp = tgt_multipart(tgt_fixture("letterbox.mp4"), "x.mp4", &len, &ct, NULL);
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "Origin: http://evil.example\r\n%s", ct);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", hdr, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 403);
+    tgt_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "Sec-Fetch-Site: cross-site\r\n%s", ct);
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", hdr, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 403);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(jobs_total(&s, NULL), before);
+    /* nor may another site cancel: DELETE with Sec-Fetch-Site: cross-site or a foreign Origin */
+    ck_assert_int_eq(status_of(&s, "DELETE", "/api/jobs/0123456789abcdef0123456789abcdef",
+                               "Sec-Fetch-Site: cross-site\r\n", NULL),
+                     403);
+    ck_assert_int_eq(status_of(&s, "DELETE", "/api/jobs/0123456789abcdef0123456789abcdef",
+                               "Origin: https://evil.example\r\n", NULL),
+                     403);
+    /* the server's own origins pass (here to the link check, which refuses ftp) */
+    const char *own[] = {"http://127.0.0.1:%d", "http://localhost:%d", "http://[::1]:%d",
+                         "https://thumbs.example"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        char o[64];
+        snprintf(o, sizeof(o), own[i], s.port);
+        snprintf(h, sizeof(h), "Origin: %s\r\nSec-Fetch-Site: same-origin\r\n", o);
+        ck_assert_msg(status_of(&s, "POST", "/api/jobs", h, "{\"url\":\"ftp://example.com/v\"}") ==
+                          422,
+                      "Origin %s refused", o);
+    }
+    /* reading is not state-changing: a GET with a foreign Origin is answered (CORS keeps
+     * the answer from that page: no Access-Control-Allow-Origin is ever sent) */
+    ck_assert_int_eq(
+        tgt_http(s.port, "GET", "/api/jobs", "Origin: http://evil.example\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *acao = tgt_header(&r, "Access-Control-Allow-Origin");
+    ck_assert_ptr_null(acao);
+    tgt_resp_free(&r);
+    free(mp);
+    free(ct);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+static char *write_token_file(const char *token)
+{
+    char *path = tgt_tmp_path(".token");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(token, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(access_token)
+{
+    const char *tok = "s3cret-token_0123456789";
+    char *file = write_token_file("s3cret-token_0123456789\n");
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--token-file", file, NULL), 0);
+    /* without the token, or with a wrong one: 401 on the API and the media */
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/jobs", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    assert_header(&r, "WWW-Authenticate", "Bearer");
+    json_t *j = body_json(&r);
+    ck_assert_str_eq(str(json_object_get(j, "error"), "code"), "EAUTH");
+    ck_assert_str_eq(str(json_object_get(j, "error"), "message"),
+                     "This server needs its access token.");
+    json_decref(j);
+    tgt_resp_free(&r);
+    const char *wrong[] = {"Authorization: Bearer s3cret-token_012345678\r\n",
+                           "Authorization: Bearer s3cret-token_01234567890\r\n",
+                           "Authorization: Bearer \r\n",
+                           "Authorization: Basic czNjcmV0\r\n",
+                           "Authorization: s3cret-token_0123456789\r\n",
+                           "Cookie: thumbgen_token=nope\r\n"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", wrong[i], NULL) == 401, "%s", wrong[i]);
+    const char *js = "Content-Type: application/json\r\n";
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "{\"url\":\"ftp://example.com/v\"}"),
+                     401);
+    ck_assert_int_eq(
+        status_of(&s, "GET", "/api/jobs/0123456789abcdef0123456789abcdef/events", NULL, NULL), 401);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/videos/x.mp4", NULL, NULL), 401);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/thumbnails/x.gif", NULL, NULL), 401);
+    /* the page, its files and /healthz stay open (the page asks for the token) */
+    ck_assert_int_eq(status_of(&s, "GET", "/", NULL, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/static/app.js", NULL, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/healthz", NULL, NULL), 200);
+
+    /* the right token as a Bearer header */
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", auth, NULL), 200);
+    char both[256];
+    snprintf(both, sizeof(both), "%s%s", auth, js);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", both, "{\"url\":\"ftp://example.com/v\"}"),
+                     422);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/videos/x.mp4", auth, NULL), 404);
+
+    /* GET /api/login says what is needed; POST /api/login sets the cookie */
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    j = body_json(&r);
+    ck_assert(json_is_true(json_object_get(j, "auth")) && json_is_false(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", js, "{\"token\":\"nope\"}"), 401);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", js, "{}"), 401);
+    char body[128];
+    snprintf(body, sizeof(body), "{\"token\":\"%s\"}", tok);
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/login", js, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *cookie = tgt_header(&r, "Set-Cookie");
+    ck_assert_ptr_nonnull(cookie);
+    ck_assert_ptr_nonnull(strstr(cookie, "HttpOnly"));
+    ck_assert_ptr_nonnull(strstr(cookie, "SameSite=Strict"));
+    ck_assert_ptr_nonnull(strstr(cookie, "Path=/"));
+    tgt_resp_free(&r);
+    /* the cookie lets EventSource and media in */
+    char ck[256];
+    snprintf(ck, sizeof(ck), "Cookie: %.*s\r\n", (int)strcspn(cookie, ";"), cookie);
+    free(cookie);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", ck, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/thumbnails/x.gif", ck, NULL), 404);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", ck, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert(json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    /* a cross-site login is refused like any other state-changing request */
+    snprintf(both, sizeof(both), "Origin: http://evil.example\r\n%s", js);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", both, body), 403);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+
+    /* without a token option the loopback server stays open */
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", NULL, NULL), 200);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", NULL, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert(json_is_false(json_object_get(j, "auth")) && json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+/* --require-token on loopback makes a token and prints the page's URL with it once */
+START_TEST(access_made_token_is_printed)
+{
+    char *log = tgt_tmp_path(".log"), *data = tgt_tmp_path(".data");
+    char port[16];
+    int p = 0;
+    {
+        tgt_server probe; /* a free port: start and stop a server on one */
+        ck_assert_int_eq(tgt_server_start(&probe, NULL, NULL), 0);
+        p = probe.port;
+        tgt_server_stop(&probe);
+        free(probe.data);
+    }
+    snprintf(port, sizeof(port), "%d", p);
+    char *argv[] = {(char *)tgt_bin(), "serve", "--quiet",         "--port", port, "--data", data,
+                    "--web",           "web",   "--require-token", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    ck_assert_int_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    char token[128] = "";
+    for (int i = 0; i < 200 && !token[0]; i++) {
+        usleep(50 * 1000);
+        char *text = tgt_read_file(log, NULL);
+        const char *t = text ? strstr(text, "/#token=") : NULL;
+        if (t && strchr(t, '\n'))
+            snprintf(token, sizeof(token), "%.*s", (int)strcspn(t + 8, "\n"), t + 8);
+        if (t) {
+            char want[64];
+            snprintf(want, sizeof(want), "http://127.0.0.1:%d/#token=", p);
+            ck_assert_msg(strstr(text, want), "%s", text);
+        }
+        free(text);
+    }
+    ck_assert_msg(strlen(token) >= 32, "no token printed");
+    tgt_server s = {.pid = pid, .port = p, .data = data};
+    for (int i = 0; i < 100 && status_of(&s, "GET", "/healthz", NULL, NULL) != 200; i++)
+        usleep(50 * 1000);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", NULL, NULL), 401);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", auth, NULL), 200);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    /* printed once: the log holds it once */
+    char *text = tgt_read_file(log, NULL);
+    ck_assert_ptr_eq(strstr(strstr(text, token) + 1, token), NULL);
+    free(text);
+    unlink(log);
+    free(log);
+    free(s.data);
+}
+END_TEST
+
+/* Refusals at start: before anything is bound (the address is TEST-NET-1, which no
+ * interface here has, so even a wrong start could listen on nothing). */
+START_TEST(access_refuses_to_start)
+{
+    char *empty = write_token_file(""), *shorty = write_token_file("short\n"),
+         *spaced = write_token_file("a token with spaces in it\n");
+    char *missing = tgt_tmp_path(".missing");
+    struct {
+        const char *args[4];
+        const char *says;
+    } cases[] = {
+        {{"--token-file", missing}, "cannot read the token file"},
+        {{"--token-file", empty}, "must hold a token of 16 to"},
+        {{"--token-file", shorty}, "must hold a token of 16 to"},
+        {{"--token-file", spaced}, "may only use letters, digits"},
+        {{"--no-auth", "--require-token"}, "--no-auth cannot be used with"},
+        {{"--no-auth", "--token-file", empty}, "--no-auth cannot be used with"},
+        {{"--public-host", "evil.example:80"}, "bad value for --public-host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tgt_run r;
+        char *data = tgt_tmp_path(".data");
+        tgt_thumbgen(&r, "serve", "--host", "192.0.2.1", "--port", "0", "--data", data,
+                     cases[i].args[0], cases[i].args[1], cases[i].args[2], NULL);
+        ck_assert_msg(r.status == 1 || r.status == 2, "case %zu: exit %d", i, r.status);
+        ck_assert_msg(strstr(r.err, cases[i].says), "case %zu: %s", i, r.err);
+        /* one line (a usage error adds its hint line), and nothing of the data folder made */
+        if (!strstr(r.err, "bad value"))
+            ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "case %zu: %s", i,
+                          r.err);
+        ck_assert_msg(!tgt_file_exists(data), "case %zu: the data folder was made", i);
+        tgt_run_free(&r);
+        free(data);
+    }
+    unlink(empty);
+    unlink(shorty);
+    unlink(spaced);
+    free(empty);
+    free(shorty);
+    free(spaced);
+    free(missing);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -448,6 +797,10 @@ Suite *suite_serve(void)
     tcase_add_test(tc, errors_have_the_right_status);
     tcase_add_test(tc, cancel_restart_and_concurrency);
     tcase_add_test(tc, a_full_queue_answers_429);
+    tcase_add_test(tc, access_refuses_other_sites_and_hosts);
+    tcase_add_test(tc, access_token);
+    tcase_add_test(tc, access_made_token_is_printed);
+    tcase_add_test(tc, access_refuses_to_start);
     suite_add_tcase(s, tc);
     return s;
 }
