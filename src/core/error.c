@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 struct tg_ctx {
     char msg[1024];
     tg_progress_fn progress;
@@ -96,8 +98,11 @@ void tg_ctx_cancel(tg_ctx *ctx)
 
 static int vfail(tg_ctx *ctx, int code, int keep, const char *fmt, va_list ap)
 {
-    if (ctx && !(keep && ctx->msg[0]))
-        vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    if (ctx && !(keep && ctx->msg[0])) {
+        int n = vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+        if (n >= (int)sizeof(ctx->msg)) /* cut: never inside a character */
+            ctx->msg[tg_utf8_trim_end(ctx->msg, sizeof(ctx->msg) - 1)] = '\0';
+    }
     return code;
 }
 

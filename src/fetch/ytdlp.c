@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/addr.h"
 #include "fetch/guard.h"
 #include "fetch/url.h"
@@ -129,7 +130,7 @@ static void parse_prog(run *r, const char *line)
 
 static void copy_line(char *dst, size_t n, const char *src)
 {
-    snprintf(dst, n, "%s", src);
+    tg_utf8_copy(dst, n, src);
 }
 
 static void on_line(run *r, int is_err, char *line)
@@ -238,7 +239,7 @@ static void clean_error(const char *line, char *out, size_t n)
     const char *tail = strstr(p, "; please report this issue");
     if (tail)
         len = (size_t)(tail - p);
-    snprintf(out, n, "%.*s", (int)(len > 300 ? 300 : len), p);
+    snprintf(out, n, "%.*s", (int)tg_utf8_prefix(p, len > 300 ? 300 : len), p);
 }
 
 /* ---- files ---- */
@@ -324,7 +325,8 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     base = base ? base + 1 : printed;
     size_t nl = strlen(o->out_name);
     if (strncmp(base, o->out_name, nl) != 0 || base[nl] != '.')
-        return tg_fail(ctx, TG_EIO, "yt-dlp reported an unexpected file: %.300s", printed);
+        return tg_fail(ctx, TG_EIO, "yt-dlp reported an unexpected file: %.*s",
+                       TG_CUT(printed, 300));
     size_t dl = strlen(o->out_dir);
     while (dl > 1 && o->out_dir[dl - 1] == '/')
         dl--;
@@ -340,7 +342,8 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     free(b);
     if (!same) {
         free(cand);
-        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there: %.300s", printed);
+        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there: %.*s",
+                       TG_CUT(printed, 300));
     }
     *out = cand;
     return 0;
@@ -470,9 +473,9 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
     }
     clean_error(r->err_line[0] ? r->err_line : r->last_err, why, sizeof(why));
     if (r->unsupported)
-        return tg_fail(ctx, TG_EFORMAT, "no video found at %.200s", url);
+        return tg_fail(ctx, TG_EFORMAT, "no video found at %.*s", TG_CUT(url, 200));
     if (r->not_found)
-        return tg_fail(ctx, TG_ENOENT, "nothing at %.200s (HTTP 404)", url);
+        return tg_fail(ctx, TG_ENOENT, "nothing at %.*s (HTTP 404)", TG_CUT(url, 200));
     if (r->live || strstr(why, "duration"))
         return tg_fail(ctx, TG_ELIMIT, "%s", why);
     if (!why[0])
@@ -626,10 +629,10 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, env ? env : environ);
     if (se != 0) {
         if (se == ENOENT)
-            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.200s': %s)", bin,
-                         strerror(se));
+            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.*s': %s)",
+                         TG_CUT(bin, 200), strerror(se));
         else
-            rc = tg_fail(ctx, TG_EIO, "cannot run '%.200s': %s", bin, strerror(se));
+            rc = tg_fail(ctx, TG_EIO, "cannot run '%.*s': %s", TG_CUT(bin, 200), strerror(se));
         goto fail;
     }
     spawned = ran = 1;

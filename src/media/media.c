@@ -24,6 +24,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 struct tg_media {
     AVFormatContext *fmt;
@@ -69,7 +70,7 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     tg_media *m = calloc(1, sizeof(*m));
     if (!m)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    snprintf(m->path, sizeof(m->path), "%s", path);
+    tg_utf8_copy(m->path, sizeof(m->path), path);
     m->threads = threads;
     int rc, e;
 

@@ -125,10 +125,11 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
     json_object_foreach(obj, key, v)
     {
         char buf[64];
+        const char *val = buf;
         if (json_is_null(v))
             continue; /* an option left at its default ("none") */
         if (json_is_string(v))
-            snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+            val = json_string_value(v);
         else if (json_is_integer(v))
             snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
         else if (json_is_real(v))
@@ -137,7 +138,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
             rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
             break;
         }
-        if ((rc = tg_options_set(ctx, o, key, buf)) < 0)
+        if ((rc = tg_options_set(ctx, o, key, val)) < 0)
             break;
     }
     json_decref(obj);

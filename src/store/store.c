@@ -56,6 +56,7 @@ enum {
     ST_OLDEST_TO_DOWNLOAD,
     ST_OLDEST_TO_PROCESS,
     ST_REQUEUE,
+    ST_FIND_ACTIVE,
     ST_N
 };
 
@@ -89,6 +90,10 @@ static const char *const stmt_sql[ST_N] = {
                              "ORDER BY created, rowid LIMIT 1",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = ?3, updated = ?4 "
                    "WHERE id = ?1 AND state = 1",
+    [ST_FIND_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE options_json = ?3 AND state IN (0, 1) "
+                       "AND ((?1 IS NOT NULL AND content_id = ?1) OR "
+                       "(?2 IS NOT NULL AND source_kind = 'url' AND source = ?2)) "
+                       "ORDER BY created, rowid LIMIT 1",
 };
 
 static const char schema_v1[] =
@@ -437,7 +442,7 @@ void tg_store_close(tg_store **sp)
 
 /* ---- operations: each holds the mutex from start to end ---- */
 
-int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
 {
     if (!s || !job)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
@@ -446,13 +451,17 @@ int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
         return tg_fail(ctx, TG_EINVAL, "job store: source kind must be \"url\" or \"upload\"");
     if (!job->source || !job->options_json)
         return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
+    return 0;
+}
+
+/* Insert job as a new queued job (caller holds the mutex). */
+static int insert_locked(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
     char id[33];
     int rc = random_id(ctx, id);
     if (rc)
         return rc;
     int64_t t = now_ms();
-
-    pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     if ((rc = stmt(ctx, s, ST_INSERT, &st)))
         goto out;
@@ -475,7 +484,65 @@ int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
     job->created = job->updated = t;
 out:
     stmt_done(st);
+    return rc;
+}
+
+int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
+    int rc = check_new_job(ctx, s, job);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = insert_locked(ctx, s, job);
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
+    int rc = check_new_job(ctx, s, job);
+    if (rc)
+        return rc;
+    const char *url = !strcmp(job->source_kind, "url") ? job->source : NULL;
+    sqlite3_stmt *st = NULL;
+    tg_job found;
+    int have = 0;
+    pthread_mutex_lock(&s->mu);
+    /* one write transaction: two equal requests at once make one job */
+    if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "adding a job")))
+        goto out;
+    if ((rc = stmt(ctx, s, ST_FIND_ACTIVE, &st)))
+        goto out;
+    bind_text(st, 1, job->content_id);
+    bind_text(st, 2, url);
+    bind_text(st, 3, job->options_json);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if ((rc = row_to_job(ctx, st, &found)))
+            goto out;
+        have = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "looking for an equal job");
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    if (!have && (rc = insert_locked(ctx, s, job)))
+        goto out;
+    if ((rc = exec(ctx, s, "COMMIT", "adding a job")))
+        goto out;
+    if (have) {
+        tg_job_clear(job);
+        *job = found;
+        have = 0;
+        rc = 1;
+    }
+out:
+    stmt_done(st);
+    rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    if (have)
+        tg_job_clear(&found);
     return rc;
 }
 

@@ -60,6 +60,11 @@ void tg_store_close(tg_store **s);
  * created and updated. */
 int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job);
 
+/* The same, unless a queued or running job has the same options and the same
+ * content_id (or, for a link, the same URL): then job is cleared and filled with
+ * that job and 1 is returned (the request joins it). 0 when a job was created. */
+int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job);
+
 /* Read a job; TG_ENOENT when there is none. out is overwritten (clear it first if
  * it held strings). */
 int tg_store_get(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out);

@@ -438,6 +438,265 @@ START_TEST(a_full_queue_answers_429)
 }
 END_TEST
 
+/* ---- hardening (issue 12) ---- */
+
+/* The error object of an answer, asserting it is JSON with a code and a message. */
+static json_t *post_json(tgt_server *s, const char *body, int *status)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", "/api/jobs", "Content-Type: application/json\r\n",
+                              body, strlen(body), &r),
+                     0);
+    *status = r.status;
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+static const char *err_message(json_t *j)
+{
+    return str(json_object_get(j, "error"), "message");
+}
+
+static char *repeat(const char *unit, int n)
+{
+    size_t ul = strlen(unit);
+    char *s = malloc(ul * (size_t)n + 1);
+    for (int i = 0; i < n; i++)
+        memcpy(s + ul * (size_t)i, unit, ul);
+    s[ul * (size_t)n] = '\0';
+    return s;
+}
+
+/* Point 1: non-ASCII text in a request always gets a JSON answer. */
+START_TEST(non_ascii_requests_get_an_answer)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    int st;
+    json_t *j = post_json(&s,
+                          "{\"url\":\"http://b\xc3\xbc"
+                          "cher.example/x.mp4\"}",
+                          &st);
+    ck_assert_int_eq(st, 422); /* a link refused, said in a sentence */
+    ck_assert_ptr_nonnull(strstr(err_message(j), "\xc3\xbc")); /* the whole character */
+    json_decref(j);
+    char *e40 = repeat("\xc3\xa9", 40), body[512];
+    static const char *opts[] = {"style", "width", "max-bytes"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(body, sizeof(body),
+                 "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"%s\":\"%s\"}}", opts[k],
+                 e40);
+        j = post_json(&s, body, &st);
+        ck_assert_msg(st == 400, "%s: %d", opts[k], st);
+        ck_assert_ptr_nonnull(strstr(err_message(j), opts[k]));
+        json_decref(j);
+    }
+    /* an upload's option field too */
+    size_t len;
+    char *ct, *mp = tgt_multipart(tgt_fixture("story.mp4"), "v.mp4", &len, &ct, "style", e40, NULL);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", ct, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(body_json(&r));
+    tgt_resp_free(&r);
+    free(mp);
+    free(ct);
+    free(e40);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* Point 2: a failed job keeps its error, in the job and at the end of its events. */
+START_TEST(a_failed_job_keeps_its_error)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--allow-private-urls", NULL), 0);
+    char *e120 = repeat("\xc3\xa9", 120), body[1024];
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/%s.mp4\"}", s.port, e120);
+    int st;
+    json_t *j = post_json(&s, body, &st);
+    ck_assert_int_eq(st, 202);
+    char *id = strdup(str(j, "id"));
+    json_decref(j);
+    j = NULL;
+    for (int i = 0; i < 600; i++) {
+        j = get_job(&s, id);
+        if (!strcmp(str(j, "state"), "failed"))
+            break;
+        json_decref(j);
+        j = NULL;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(j != NULL, "the job did not fail");
+    json_t *e = json_object_get(j, "error");
+    ck_assert_msg(json_is_object(e), "no error in %s", json_dumps(j, 0));
+    ck_assert(*str(e, "code"));
+    ck_assert_msg(strlen(str(e, "message")) > 10, "message: %s", str(e, "message"));
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s/events", id);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", path, NULL, NULL, 0, &r), 0);
+    const char *ev = strstr(r.body, "event: error\ndata: ");
+    ck_assert_msg(ev != NULL, "events: %s", r.body);
+    json_t *d = json_loads(ev + 19, JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(strlen(str(d, "message")) > 10);
+    json_decref(d);
+    tgt_resp_free(&r);
+    free(id);
+    free(e120);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* A multipart body with the given parts: name, filename (or NULL), content. */
+static char *raw_multipart(size_t *len, const char *const parts[][3], int n)
+{
+    size_t cap = 64 << 20, at = 0;
+    char *out = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        if (parts[i][1])
+            at += (size_t)snprintf(out + at, cap - at,
+                                   "--tgb\r\nContent-Disposition: form-data; name=\"%s\"; "
+                                   "filename=\"%s\"\r\nContent-Type: video/mp4\r\n\r\n",
+                                   parts[i][0], parts[i][1]);
+        else
+            at += (size_t)snprintf(out + at, cap - at,
+                                   "--tgb\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n",
+                                   parts[i][0]);
+        size_t cl;
+        char *content = !strncmp(parts[i][2], "@", 1) ? tgt_read_file(parts[i][2] + 1, &cl)
+                                                      : strdup(parts[i][2]);
+        cl = !strncmp(parts[i][2], "@", 1) ? cl : strlen(content);
+        memcpy(out + at, content, cl);
+        at += cl;
+        free(content);
+        at += (size_t)snprintf(out + at, cap - at, "\r\n");
+    }
+    at += (size_t)snprintf(out + at, cap - at, "--tgb--\r\n");
+    *len = at;
+    return out;
+}
+
+static json_t *post_parts(tgt_server *s, const char *const parts[][3], int n, int *status)
+{
+    size_t len;
+    char *b = raw_multipart(&len, parts, n);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", "/api/jobs",
+                              "Content-Type: multipart/form-data; boundary=tgb\r\n", b, len, &r),
+                     0);
+    free(b);
+    *status = r.status;
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+/* Point 5: what used to be accepted, dropped or misnamed. */
+START_TEST(requests_are_validated)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", NULL), 0);
+    char story[512];
+    snprintf(story, sizeof(story), "@%s", tgt_fixture("short.mp4"));
+    int st;
+    /* two video parts */
+    const char *const two[][3] = {{"video", "a.mp4", story}, {"video", "b.mp4", story}};
+    json_t *j = post_parts(&s, two, 2, &st);
+    ck_assert_msg(st == 400, "two videos: %d", st);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "one video"));
+    json_decref(j);
+    /* an option field over 256 bytes is refused, not dropped */
+    char *longv = repeat("1", 300);
+    const char *const lf[][3] = {{"clips", NULL, longv}, {"video", "a.mp4", story}};
+    j = post_parts(&s, lf, 2, &st);
+    ck_assert_msg(st == 400, "long field: %d", st);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "256"));
+    json_decref(j);
+    free(longv);
+    /* "options" must be an object */
+    j = post_json(&s, "{\"url\":\"https://example.com/v.mp4\",\"options\":\"clips=1\"}", &st);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "\"options\" must be a JSON object"));
+    json_decref(j);
+    /* the real problem is named */
+    static const char *bad[][2] = {
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"clips\":99999999999999999999}}",
+         "too large"},
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"clip-len\":1e400}}", "too large"},
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"a\\u0000b\":1}}", "\\u0000"},
+        {"{\"url\":\"https://example.com/v.mp4\"", "not valid JSON"},
+    };
+    for (int k = 0; k < 4; k++) {
+        j = post_json(&s, bad[k][0], &st);
+        ck_assert_int_eq(st, 400);
+        ck_assert_msg(strstr(err_message(j), bad[k][1]) != NULL, "%s: %s", bad[k][0],
+                      err_message(j));
+        json_decref(j);
+    }
+    /* an upload name cut in the middle of a character keeps its whole characters */
+    char *name = repeat("\xc3\xa9", 110);
+    const char *const nm[][3] = {{"video", name, story}};
+    j = post_parts(&s, nm, 1, &st);
+    ck_assert_int_eq(st, 202);
+    const char *src = str(json_object_get(j, "source"), "name");
+    ck_assert_msg(strlen(src) >= 190 && strlen(src) <= 200, "source name: '%s'", src);
+    ck_assert(!strncmp(src, name, strlen(src)));
+    json_decref(j);
+    free(name);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* Point 9: the same upload with the same options joins the job already waiting for it. */
+START_TEST(the_same_upload_joins_its_job)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", NULL), 0);
+    int st;
+    char *busy = upload(&s, tgt_fixture("long.mp4"), &st, "analysis", "full");
+    ck_assert_int_eq(st, 202);
+    char *first = upload(&s, tgt_fixture("story.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 202);
+    for (int i = 0; i < 5; i++) {
+        size_t len;
+        char *ct, *b = tgt_multipart(tgt_fixture("story.mp4"), "again.mp4", &len, &ct, "clips", "2",
+                                     NULL);
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", ct, b, len, &r), 0);
+        free(b);
+        free(ct);
+        ck_assert_int_eq(r.status, 202);
+        json_t *j = body_json(&r);
+        ck_assert_str_eq(str(j, "id"), first);
+        ck_assert(json_is_true(json_object_get(j, "joined")));
+        json_decref(j);
+        tgt_resp_free(&r);
+    }
+    /* other options: a job of its own */
+    char *other = upload(&s, tgt_fixture("story.mp4"), &st, "clips", "3");
+    ck_assert_int_eq(st, 202);
+    ck_assert_str_ne(other, first);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/jobs", NULL, NULL, 0, &r), 0);
+    json_t *list = body_json(&r);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(list, "total")), 3);
+    json_decref(list);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(busy);
+    free(first);
+    free(other);
+    free(s.data);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -449,5 +708,12 @@ Suite *suite_serve(void)
     tcase_add_test(tc, cancel_restart_and_concurrency);
     tcase_add_test(tc, a_full_queue_answers_429);
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("hardening");
+    tcase_set_timeout(th, 120);
+    tcase_add_test(th, non_ascii_requests_get_an_answer);
+    tcase_add_test(th, a_failed_job_keeps_its_error);
+    tcase_add_test(th, requests_are_validated);
+    tcase_add_test(th, the_same_upload_joins_its_job);
+    suite_add_tcase(s, th);
     return s;
 }
