@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 #define SCHEMA_VERSION 1
 
@@ -167,8 +168,46 @@ static int64_t now_ms(void)
 static int db_fail(tg_ctx *ctx, tg_store *s, int src, const char *what)
 {
     const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
-    int code = (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
+    int prim = src & 0xff;
+    if (prim == SQLITE_FULL || (s && s->db && sqlite3_system_errno(s->db) == ENOSPC))
+        return tg_fail(ctx, TG_EIO, "the server's disk is full");
+    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+        return tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s failed: %s)", what,
+                       msg);
+    int code = prim == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
     return tg_fail(ctx, code, "job store: %s failed: %s", what, msg);
+}
+
+/* PRAGMA quick_check: 0 when the database is sound, TG_ECORRUPT with SQLite's first
+ * complaint when a page is damaged. */
+static int quick_check(tg_ctx *ctx, tg_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(ctx, s, rc, "checking the database");
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && !strcmp(t, "ok")) {
+            rc = 0;
+        } else {
+            /* SQLite's first complaint, on one line */
+            char why[200];
+            const char *head = "*** in database main ***\n";
+            if (t && !strncmp(t, head, strlen(head)))
+                t += strlen(head);
+            tg_utf8_copy(why, sizeof(why), t ? t : "no answer");
+            for (char *c = why; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                    *c = ' ';
+            rc = tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s)", why);
+        }
+    } else {
+        rc = db_fail(ctx, s, step, "checking the database");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int random_id(tg_ctx *ctx, char out[33])
@@ -417,7 +456,7 @@ int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out)
         (rc = exec(ctx, s, "PRAGMA journal_mode = WAL", "switching to WAL")) ||
         (rc = exec(ctx, s, "PRAGMA synchronous = NORMAL", "setting synchronous")))
         goto fail;
-    if ((rc = schema_migrate(ctx, s)))
+    if ((rc = quick_check(ctx, s)) || (rc = schema_migrate(ctx, s)))
         goto fail;
     *out = s;
     return 0;

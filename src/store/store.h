@@ -51,7 +51,9 @@ typedef struct tg_job {
 /* Free the strings of a job (not the struct) and zero it. Accepts a zeroed job. */
 void tg_job_clear(tg_job *job);
 
-/* Open (creating if needed) the database at path: WAL, busy timeout, schema. */
+/* Open (creating if needed) the database at path: WAL, busy timeout, schema, and a
+ * PRAGMA quick_check first: TG_ECORRUPT when pages are damaged (or the file is not
+ * a database). A full disk is TG_EIO "the server's disk is full", in every call. */
 int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out);
 void tg_store_close(tg_store **s);
 

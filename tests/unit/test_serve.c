@@ -697,6 +697,120 @@ START_TEST(the_same_upload_joins_its_job)
 }
 END_TEST
 
+/* ---- start-up (issue 12) ---- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Point 8: a second server on the same data folder refuses to start and names the first. */
+START_TEST(two_servers_refuse_one_data_folder)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    tgt_run r;
+    ck_assert_int_eq(
+        tgt_thumbgen(&r, "serve", "--port", "0", "--data", s.data, "--web", "web", "--quiet", NULL),
+        0);
+    ck_assert_msg(r.status != 0, "the second server ran (exit %d)", r.status);
+    char pid[32];
+    snprintf(pid, sizeof(pid), "pid %d", (int)s.pid);
+    ck_assert_msg(strstr(r.err, pid) != NULL, "stderr does not name %s: %s", pid, r.err);
+    ck_assert_msg(strstr(r.err, "already") != NULL, "stderr: %s", r.err);
+    ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+    tgt_run_free(&r);
+    /* the first one still answers, and after it stops the folder can be used again */
+    ck_assert_int_eq(status_of(&s, "GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    tgt_server s2;
+    ck_assert_int_eq(tgt_server_start(&s2, s.data, NULL), 0);
+    ck_assert_int_eq(tgt_server_stop(&s2), 0);
+    free(s.data);
+    free(s2.data);
+}
+END_TEST
+
+/* Point 10: temporary files left by a killed server are removed at the next start. */
+START_TEST(stale_temp_files_are_removed_at_start)
+{
+    char *data = tgt_tmp_path(".data"), p[1024];
+    snprintf(p, sizeof(p), "mkdir -p %s/tmp %s/thumbnails %s/videos", data, data, data);
+    char *argv[] = {"/bin/sh", "-c", p, NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_int_eq(r.status, 0);
+    tgt_run_free(&r);
+    static const char *stale[] = {"tmp/upload-Ab12Cd", "thumbnails/.sha256-00-abc.gif.Xy12Zq",
+                                  "thumbnails/.sha256-00-abc.jpg.a1b2c3"};
+    static const char *kept[] = {"thumbnails/sha256-00-abc.gif", "videos/sha256-00.mp4"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, stale[i]);
+        write_file(p, "half");
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, kept[i]);
+        write_file(p, "whole");
+    }
+    char *log = tgt_tmp_path(".log");
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start_log(&s, data, log, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, stale[i]);
+        ck_assert_msg(!tgt_file_exists(p), "%s is still there", stale[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, kept[i]);
+        ck_assert_msg(tgt_file_exists(p), "%s was removed", kept[i]);
+    }
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    char *text = tgt_read_file(log, NULL);
+    ck_assert_msg(text && strstr(text, "removed 3 stale temporary files"), "log: %s", text);
+    free(text);
+    free(log);
+    free(data);
+    free(s.data);
+}
+END_TEST
+
+/* Point 11: a database with damaged pages refuses to start and says how to recover. */
+START_TEST(a_damaged_database_refuses_to_start)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--allow-private-urls", NULL), 0);
+    const char *js = "Content-Type: application/json\r\n";
+    for (int i = 0; i < 40; i++) { /* rows on several pages (the jobs fail: nothing there) */
+        char b[256];
+        snprintf(b, sizeof(b), "{\"url\":\"http://127.0.0.1:1/v%d.mp4\"}", i);
+        ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, b), 202);
+    }
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    char db[1024];
+    snprintf(db, sizeof(db), "%s/thumbgen.db", s.data);
+    long size = tgt_file_size(db);
+    ck_assert_msg(size >= 4 * 4096, "the database is only %ld bytes", size);
+    FILE *f = fopen(db, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 4096, SEEK_SET); /* page 2, the jobs table's root: garbage over its header */
+    for (int i = 0; i < 16; i++)
+        fputc(0xA5, f);
+    fclose(f);
+    tgt_run r;
+    ck_assert_int_eq(
+        tgt_thumbgen(&r, "serve", "--port", "0", "--data", s.data, "--web", "web", "--quiet", NULL),
+        0);
+    ck_assert_msg(r.status != 0, "started on a damaged database");
+    ck_assert_msg(strstr(r.err, "damaged") && strstr(r.err, "thumbgen.db") &&
+                      strstr(r.err, "aside") && strstr(r.err, "intact"),
+                  "stderr: %s", r.err);
+    tgt_run_free(&r);
+    free(s.data);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -715,5 +829,11 @@ Suite *suite_serve(void)
     tcase_add_test(th, requests_are_validated);
     tcase_add_test(th, the_same_upload_joins_its_job);
     suite_add_tcase(s, th);
+    TCase *tu = tcase_create("startup");
+    tcase_set_timeout(tu, 60);
+    tcase_add_test(tu, two_servers_refuse_one_data_folder);
+    tcase_add_test(tu, stale_temp_files_are_removed_at_start);
+    tcase_add_test(tu, a_damaged_database_refuses_to_start);
+    suite_add_tcase(s, tu);
     return s;
 }
