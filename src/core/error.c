@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
 #include "core/utf8.h"
 
 struct tg_ctx {
@@ -130,6 +131,7 @@ int tg_progress(tg_ctx *ctx, const char *stage, double fraction)
         return 0;
     if (atomic_load(&ctx->cancel))
         return tg_fail(ctx, TG_ECANCEL, "cancelled during %s", stage);
+    tg_fault_stage(stage);
     if (ctx->progress)
         ctx->progress(ctx->progress_user, stage, fraction < 0 ? 0 : fraction > 1 ? 1 : fraction);
     return 0;

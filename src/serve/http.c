@@ -330,7 +330,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            upload_fail(r, TG_EIO, "the server could not store the upload (disk full?)");
+            upload_fail(r, TG_EIO,
+                        w < 0 && (errno == ENOSPC || errno == EDQUOT)
+                            ? "the server's disk is full"
+                            : "the server could not store the upload");
             return MHD_YES;
         }
         p += w;

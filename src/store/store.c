@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/utf8.h"
 
 #define SCHEMA_VERSION 1
@@ -250,6 +251,11 @@ static int random_id(tg_ctx *ctx, char out[33])
 /* The prepared statement for k, reset and unbound, ready for new parameters. */
 static int stmt(tg_ctx *ctx, tg_store *s, int k, sqlite3_stmt **out)
 {
+    /* the disk-full test hook (core/fault.h): every write fails as SQLITE_FULL would */
+    int writes = k == ST_INSERT || k == ST_MARK_RUNNING || k == ST_PROGRESS || k == ST_SET_SOURCE ||
+                 k == ST_FINISH || k == ST_CANCEL || k == ST_RECOVER || k == ST_REQUEUE;
+    if (writes && tg_fault_disk_full())
+        return tg_fail(ctx, TG_EIO, "the server's disk is full");
     if (!s->st[k]) {
         int rc =
             sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL);

@@ -811,6 +811,98 @@ START_TEST(a_damaged_database_refuses_to_start)
 }
 END_TEST
 
+/* ---- a full disk (issue 12 point 3) ---- */
+
+static int log_has(const char *log, const char *text)
+{
+    char *t = tgt_read_file(log, NULL);
+    int has = t && strstr(t, text);
+    free(t);
+    return has;
+}
+
+/* The disk fills (the TG_FAULT_DISK_FULL hook, core/fault.h) when a job reaches a
+ * stage: the job ends with the reason once space is freed, and the worker goes on. */
+static const char *full_stages[] = {"download", "analyze", "render", "store"};
+
+START_TEST(a_full_disk_ends_the_job_at_every_stage)
+{
+    const char *stage = full_stages[_i];
+    char *freed = tgt_tmp_path(".freed"), *log = tgt_tmp_path(".log");
+    setenv("TG_FAULT_DISK_FULL", stage, 1);
+    setenv("TG_FAULT_DISK_FREED", freed, 1);
+    tgt_server s;
+    ck_assert_int_eq(
+        tgt_server_start_log(&s, NULL, log, "--workers", "1", "--allow-private-urls", NULL), 0);
+    unsetenv("TG_FAULT_DISK_FULL");
+    unsetenv("TG_FAULT_DISK_FREED");
+    int st;
+    char *id;
+    if (!strcmp(stage, "download")) {
+        /* a link to a video this server serves itself */
+        char *up = upload(&s, tgt_fixture("short.mp4"), &st, NULL, NULL);
+        ck_assert_int_eq(st, 202);
+        json_t *j = wait_state(&s, up, "done", 120);
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"url\":\"http://127.0.0.1:%d%s\",\"options\":{\"clips\":1}}", s.port,
+                 str(json_object_get(j, "result"), "video"));
+        json_decref(j);
+        free(up);
+        j = post_json(&s, body, &st);
+        ck_assert_int_eq(st, 202);
+        id = strdup(str(j, "id"));
+        json_decref(j);
+    } else {
+        id = upload(&s, tgt_fixture("short.mp4"), &st, "clips", "1");
+        ck_assert_int_eq(st, 202);
+    }
+    /* the disk is full: the job cannot even be recorded as ended, and the server says so */
+    int i;
+    for (i = 0; i < 1200 && !log_has(log, "cannot record the end of job"); i++)
+        usleep(100 * 1000);
+    ck_assert_msg(i < 1200, "%s: the server never said it could not record the end", stage);
+    json_t *j = get_job(&s, id);
+    ck_assert_str_eq(str(j, "state"), "running");
+    json_decref(j);
+    /* space is freed: the end is recorded without a restart */
+    FILE *f = fopen(freed, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const char *want = !strcmp(stage, "store") ? "done" : "failed";
+    for (i = 0; i < 100; i++) {
+        j = get_job(&s, id);
+        if (!strcmp(str(j, "state"), want))
+            break;
+        json_decref(j);
+        j = NULL;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(j != NULL, "%s: the job did not end %s", stage, want);
+    if (!strcmp(want, "failed"))
+        ck_assert_str_eq(str(json_object_get(j, "error"), "message"), "the server's disk is full");
+    else
+        ck_assert(json_is_object(json_object_get(j, "result")));
+    json_decref(j);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(j, "running")), 0);
+    json_decref(j);
+    tgt_resp_free(&r);
+    /* the worker is free: the next job runs to the end */
+    char *next = upload(&s, tgt_fixture("short.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 202);
+    json_decref(wait_state(&s, next, "done", 120));
+    free(next);
+    free(id);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(freed);
+    free(log);
+    free(s.data);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -835,5 +927,9 @@ Suite *suite_serve(void)
     tcase_add_test(tu, stale_temp_files_are_removed_at_start);
     tcase_add_test(tu, a_damaged_database_refuses_to_start);
     suite_add_tcase(s, tu);
+    TCase *tf = tcase_create("diskfull");
+    tcase_set_timeout(tf, 300);
+    tcase_add_loop_test(tf, a_full_disk_ends_the_job_at_every_stage, 0, 4);
+    suite_add_tcase(s, tf);
     return s;
 }
