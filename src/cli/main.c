@@ -266,6 +266,8 @@ static int parse(int argc, char **argv, cli *c)
         int len =
             dot && (!slash || dot > slash) && !c->base ? (int)(dot - from) : (int)strlen(from);
         static const char *exts[3] = {".gif", ".webp", ".mp4"};
+        if ((size_t)len + 6 > sizeof(c->expanded[0]))
+            return usage_error(cmdsp, "the output name '%s' is too long", from);
         for (int k = 0; k < 3; k++)
             if ((c->formats & (1 << k)) && !c->anim[k]) {
                 snprintf(c->expanded[k], sizeof(c->expanded[k]), "%.*s%s", len, from, exts[k]);
