@@ -37,6 +37,8 @@ typedef struct tgt_server {
 /* Start build/thumbgen serve with extra args (NULL-terminated) on a free port and a
  * fresh data folder (or `data` when not NULL); waits for /healthz. 0 on success. */
 int tgt_server_start(tgt_server *s, const char *data, ...);
+/* The same without --quiet, the server's stderr written to the file log. */
+int tgt_server_start_log(tgt_server *s, const char *data, const char *log, ...);
 /* SIGTERM and wait (up to 20 s); returns the exit status. Keeps the data folder. */
 int tgt_server_stop(tgt_server *s);
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 /* One rule of the special-purpose tables: an address block and what it is. The
  * first rule that holds the address decides: kind names a refused block, NULL an
@@ -182,10 +183,10 @@ static int check_one(tg_ctx *ctx, const char *host, const struct sockaddr *sa, i
     char text[INET6_ADDRSTRLEN];
     addr_text(sa, text, sizeof(text));
     if (literal)
-        return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.200s: %s address %s", host, kind,
-                       text);
-    return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.200s: it resolves to %s address %s",
-                   host, kind, text);
+        return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: %s address %s",
+                       TG_CUT(host, 200), kind, text);
+    return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: it resolves to %s address %s",
+                   TG_CUT(host, 200), kind, text);
 }
 
 int tg_host_check(tg_ctx *ctx, const char *host, int allow_private)
@@ -227,7 +228,7 @@ int tg_host_check(tg_ctx *ctx, const char *host, int allow_private)
     if (g != 0 || !res) {
         if (res)
             freeaddrinfo(res);
-        return tg_fail(ctx, TG_EINVAL, "cannot resolve host %.200s: %s", host,
+        return tg_fail(ctx, TG_EINVAL, "cannot resolve host %.*s: %s", TG_CUT(host, 200),
                        g ? gai_strerror(g) : "no address");
     }
     int rc = 0;

@@ -26,6 +26,7 @@
 #include <libavutil/sha.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/sniff.h"
 #include "serve/access.h"
 
@@ -35,6 +36,7 @@ struct tg_http {
 };
 
 #define JSON_BODY_MAX (256 * 1024)
+#define FIELD_MAX     256 /* bytes of one form field (an option value) */
 
 enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
 {
@@ -46,16 +48,30 @@ enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_R
     return ok;
 }
 
+/* The answer when a JSON reply cannot be built: a reply is never lost. */
+static enum MHD_Result reply_internal(struct MHD_Connection *c)
+{
+    static const char fixed[] = "{\"error\":{\"code\":\"EINTERNAL\",\"message\":\"The server "
+                                "could not build its answer.\"}}";
+    struct MHD_Response *rs =
+        MHD_create_response_from_buffer(sizeof(fixed) - 1, (void *)fixed, MHD_RESPMEM_PERSISTENT);
+    if (!rs)
+        return MHD_NO;
+    MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(rs, "Cache-Control", "no-store");
+    return tg_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, rs);
+}
+
 enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(j);
     if (!s)
-        return MHD_NO;
+        return reply_internal(c);
     struct MHD_Response *rs = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
     if (!rs) {
         free(s);
-        return MHD_NO;
+        return reply_internal(c);
     }
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
@@ -67,13 +83,14 @@ enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *m
     /* one readable sentence: the library's detail starts lowercase and has no stop */
     char sentence[600];
     const char *m = message && *message ? message : tg_strerror(code);
-    size_t n = (size_t)snprintf(sentence, sizeof(sentence), "%s", m);
-    n = n < sizeof(sentence) ? n : sizeof(sentence) - 1;
+    tg_utf8_copy(sentence, sizeof(sentence) - 1, m); /* room for the stop */
+    tg_utf8_sanitize(sentence);
+    size_t n = strlen(sentence);
     while (n > 0 && (sentence[n - 1] == ':' || sentence[n - 1] == ' '))
         sentence[--n] = '\0';
     if (sentence[0] >= 'a' && sentence[0] <= 'z')
         sentence[0] = (char)(sentence[0] - 'a' + 'A');
-    if (n > 0 && n + 1 < sizeof(sentence) && !strchr(".!?", sentence[n - 1])) {
+    if (n > 0 && !strchr(".!?", sentence[n - 1])) {
         sentence[n] = '.';
         sentence[n + 1] = '\0';
     }
@@ -227,7 +244,7 @@ static void upload_fail(tg_req *r, int code, const char *msg)
 {
     if (!r->err) {
         r->err = code;
-        snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
+        tg_utf8_copy(r->err_msg, sizeof(r->err_msg), msg);
     }
     if (r->fd >= 0) {
         close(r->fd);
@@ -249,17 +266,35 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         return MHD_YES;
     if (strcmp(key, "video") != 0) {
         /* an option field, maybe in several chunks */
+        if (r->err)
+            return MHD_YES;
         if (!r->fields)
             r->fields = json_object();
         json_t *old = json_object_get(r->fields, key);
         size_t ol = old ? json_string_length(old) : 0;
-        if (ol + size > 256)
+        if (ol + size > FIELD_MAX) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "the form field '%.*s' is longer than %d bytes",
+                     (int)tg_utf8_prefix(key, 64), key, FIELD_MAX);
+            upload_fail(r, TG_EINVAL, msg);
             return MHD_YES;
-        char buf[512];
+        }
+        char buf[FIELD_MAX + 1];
         memcpy(buf, old ? json_string_value(old) : "", ol);
         memcpy(buf + ol, data, size);
-        json_object_set_new(r->fields, key, json_stringn(buf, ol + size));
+        buf[ol + size] = '\0';
+        /* a value is kept as it came; one that is not text is refused when used */
+        json_t *v = json_stringn(buf, ol + size);
+        if (!v) {
+            upload_fail(r, TG_EINVAL, "form fields must be UTF-8 text");
+            return MHD_YES;
+        }
+        json_object_set_new(r->fields, key, v);
         (void)off;
+        return MHD_YES;
+    }
+    if (off == 0 && r->bytes > 0) {
+        upload_fail(r, TG_EINVAL, "the upload has more than one video file: send one per job");
         return MHD_YES;
     }
     if (r->err)
@@ -282,7 +317,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         r->sha = av_sha_alloc();
         if (r->sha)
             av_sha_init(r->sha, 256);
-        r->upload_name = strndup(filename ? filename : "upload", 200);
+        const char *fn = filename && *filename ? filename : "upload";
+        r->upload_name = strndup(fn, tg_utf8_prefix(fn, 200));
+        if (r->upload_name)
+            tg_utf8_sanitize(r->upload_name);
     }
     r->bytes += (int64_t)size;
     if (r->bytes > r->sv->opt.max_upload) {
@@ -311,7 +349,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            upload_fail(r, TG_EIO, "the server could not store the upload (disk full?)");
+            upload_fail(r, TG_EIO,
+                        w < 0 && (errno == ENOSPC || errno == EDQUOT)
+                            ? "the server's disk is full"
+                            : "the server could not store the upload");
             return MHD_YES;
         }
         p += w;

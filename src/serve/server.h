@@ -46,6 +46,16 @@ typedef struct tg_server {
     int updater_up;
     tg_ctx *update_ctx; /* cancelled at stop */
 
+    /* ends of jobs the store could not record yet (a full disk), retried by the
+     * workers about once a second until they stick (workers.c) */
+    pthread_mutex_t pending_mu;
+    struct tg_pending_end {
+        char id[33];
+        int state;
+        char *result, *code, *message;
+    } pending[TG_MAX_RUNNING];
+    int n_pending;
+
     pthread_t *threads;
     int n_threads;
     pthread_cond_t work; /* a job was queued */
