@@ -4,6 +4,7 @@
 #   make check    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench    benchmarks (bench/run), results go to bench/RESULTS.md by hand
 #   make eval     the real-footage evaluation (eval/run; fetches videos, not part of make test)
+#   make fuzz     libFuzzer targets (fuzz/, clang), each run FUZZ_SECONDS (default 60)
 #   make serve    set-up + build + start the web app (when it exists)
 #   make install  put thumbgen on PATH (PREFIX=/usr/local)
 
@@ -29,7 +30,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test format-check eval
+.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test format-check eval fuzz
 .DEFAULT_GOAL := all
 
 all: setup
@@ -111,6 +112,21 @@ bench: all fixtures
 update-ytdlp:
 	@scripts/setup-ytdlp --upgrade
 
+# Fuzzing (not part of test/check): the library built by clang with ASan+UBSan and
+# coverage in build-fuzz/, one libFuzzer binary per fuzz/fuzz_NAME.c, each run for
+# FUZZ_SECONDS against fuzz/corpus/NAME (results: bench/RESULTS.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
+
+fuzz: setup
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="$(FUZZ_SAN)" $(addprefix build-fuzz/fuzz_,$(FUZZ_NAMES))
+	@fuzz/run $(FUZZ_SECONDS) build-fuzz $(FUZZ_NAMES)
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/libthumbgen.a
+	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+
 serve: all
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
 
@@ -123,6 +139,6 @@ format-check:
 	@clang-format --dry-run --Werror $(shell find src include tests -name '*.[ch]')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)

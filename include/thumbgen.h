@@ -269,6 +269,13 @@ typedef struct tg_serve_opts {
     const char *const *ytdlp_args; /* extra yt-dlp arguments (borrowed) */
     int n_ytdlp_args;
     int ytdlp_update; /* enum tg_ytdlp_update */
+    /* Access (docs/api.md, "Access"): Host names besides the listening address
+     * (NULL-terminated, or NULL), and the API token: read from token_file, or made at
+     * start when require_token is set or the address is not loopback (no_auth: none). */
+    const char *const *public_hosts;
+    const char *token_file;
+    int require_token;
+    int no_auth;
 } tg_serve_opts;
 
 /* --ytdlp-update: upgrade the project's own yt-dlp (a virtualenv) with pip never, at

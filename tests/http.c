@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,11 +59,15 @@ int tgt_http(int port, const char *method, const char *path, const char *extra, 
     int fd = connect_local(port);
     if (fd < 0)
         return -1;
-    char head[4096];
+    char head[4096], host[64];
+    /* extra headers that start with their own Host replace ours */
+    snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", port);
+    if (extra && !strncasecmp(extra, "Host:", 5))
+        host[0] = '\0';
     int hn = snprintf(head, sizeof(head),
-                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+                      "%s %s HTTP/1.1\r\n%sConnection: close\r\n%s"
                       "Content-Length: %zu\r\n\r\n",
-                      method, path, port, extra ? extra : "", body ? blen : 0);
+                      method, path, host, extra ? extra : "", body ? blen : 0);
     if (send_all(fd, head, (size_t)hn) < 0 || (body && send_all(fd, body, blen) < 0)) {
         close(fd);
         return -1;
@@ -198,25 +203,26 @@ static int free_port(void)
     return port;
 }
 
-int tgt_server_start(tgt_server *s, const char *data, ...)
+static int server_start(tgt_server *s, const char *data, const char *log, va_list ap)
 {
     memset(s, 0, sizeof(*s));
     s->port = free_port();
     s->data = data ? strdup(data) : tgt_tmp_path(".data");
     char port[16];
     snprintf(port, sizeof(port), "%d", s->port);
-    char *argv[32] = {(char *)tgt_bin(), "serve", "--quiet", "--port", port,
-                      "--data",          s->data, "--web",   "web"};
-    int n = 9;
-    va_list ap;
-    va_start(ap, data);
+    char *argv[32] = {(char *)tgt_bin(), "serve", "--port", port,
+                      "--data",          s->data, "--web",  "web"};
+    int n = 8;
+    if (!log)
+        argv[n++] = "--quiet";
     for (const char *a = va_arg(ap, const char *); a && n < 31; a = va_arg(ap, const char *))
         argv[n++] = (char *)a;
-    va_end(ap);
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", 0, 0);
+    if (log)
+        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (posix_spawn(&s->pid, argv[0], &fa, NULL, argv, environ) != 0) {
         posix_spawn_file_actions_destroy(&fa);
         return -1;
@@ -234,6 +240,24 @@ int tgt_server_start(tgt_server *s, const char *data, ...)
     }
     tgt_server_stop(s);
     return -1;
+}
+
+int tgt_server_start(tgt_server *s, const char *data, ...)
+{
+    va_list ap;
+    va_start(ap, data);
+    int rc = server_start(s, data, NULL, ap);
+    va_end(ap);
+    return rc;
+}
+
+int tgt_server_start_log(tgt_server *s, const char *data, const char *log, ...)
+{
+    va_list ap;
+    va_start(ap, log);
+    int rc = server_start(s, data, log, ap);
+    va_end(ap);
+    return rc;
 }
 
 int tgt_server_stop(tgt_server *s)

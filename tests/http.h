@@ -17,7 +17,8 @@ typedef struct tgt_resp {
     size_t len;
 } tgt_resp;
 
-/* Send a request to 127.0.0.1:port. extra_headers: "Name: value\r\n…" or NULL. */
+/* Send a request to 127.0.0.1:port. extra_headers: "Name: value\r\n…" or NULL; when
+ * they start with "Host:", that Host is sent instead of 127.0.0.1:port. */
 int tgt_http(int port, const char *method, const char *path, const char *extra_headers,
              const char *body, size_t body_len, tgt_resp *out);
 void tgt_resp_free(tgt_resp *r);
@@ -36,6 +37,8 @@ typedef struct tgt_server {
 /* Start build/thumbgen serve with extra args (NULL-terminated) on a free port and a
  * fresh data folder (or `data` when not NULL); waits for /healthz. 0 on success. */
 int tgt_server_start(tgt_server *s, const char *data, ...);
+/* The same without --quiet, the server's stderr written to the file log. */
+int tgt_server_start_log(tgt_server *s, const char *data, const char *log, ...);
 /* SIGTERM and wait (up to 20 s); returns the exit status. Keeps the data folder. */
 int tgt_server_stop(tgt_server *s);
 

@@ -80,8 +80,100 @@
       `The server could not do that (HTTP status ${status}).`, status, err && err.code);
   }
 
-  async function api(method, path, body) {
-    const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
+  // ---------------------------------------------------------------- access token
+  // A server started with a token (docs/api.md, "Access") wants it on every API call:
+  // fetch and XHR send "Authorization: Bearer", and POST /api/login sets an HttpOnly
+  // cookie for what cannot send headers (EventSource, <img>, <video>). The token is kept
+  // in localStorage; a link printed by the server (#token=...) brings it the first time.
+
+  const TOKEN_KEY = 'thumbgen.token';
+  let tokenWait = null; // a promise while the token form is shown
+
+  function storedToken() {
+    try { return localStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+
+  function authHeaders(headers) {
+    const t = storedToken();
+    if (t) headers.Authorization = `Bearer ${t}`;
+    return headers;
+  }
+
+  // POST /api/login: true when the server took the token (and set its cookie).
+  async function login(token) {
+    let res;
+    try {
+      res = await fetch('/api/login', {
+        method: 'POST', cache: 'no-store', credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      await res.text();
+    } catch (e) {
+      throw new ApiError(NETWORK_SENTENCE, 0);
+    }
+    return res.status === 200;
+  }
+
+  // Show the token form until a token works; resolves then.
+  function askToken(message) {
+    if (!tokenWait) {
+      tokenWait = new Promise((resolve) => {
+        const form = $('login-form');
+        const err = $('login-error');
+        $('login').hidden = false;
+        err.hidden = !message;
+        err.textContent = message || '';
+        $('token').focus();
+        const onSubmit = async (e) => {
+          e.preventDefault();
+          const t = $('token').value.trim();
+          if (!t) return;
+          $('login-submit').disabled = true;
+          let ok = false;
+          try { ok = await login(t); } catch (x) { err.textContent = x.message; err.hidden = false; }
+          $('login-submit').disabled = false;
+          if (!ok) {
+            if (err.hidden) { err.textContent = 'That token is not the one this server expects.'; err.hidden = false; }
+            return;
+          }
+          try { localStorage.setItem(TOKEN_KEY, t); } catch (x) { /* kept for this page only */ }
+          form.removeEventListener('submit', onSubmit);
+          $('token').value = '';
+          $('login').hidden = true;
+          tokenWait = null;
+          resolve();
+        };
+        form.addEventListener('submit', onSubmit);
+      });
+    }
+    return tokenWait;
+  }
+
+  // At start: take a #token=... from the address, then make sure this page may use
+  // the API (GET /api/login says whether the server needs a token and has it).
+  async function ensureAccess() {
+    const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (m) {
+      try { localStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1])); } catch (e) { /* ignore */ }
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    let state;
+    try {
+      const res = await fetch('/api/login', { cache: 'no-store', headers: authHeaders({ Accept: 'application/json' }) });
+      state = parseJson(await res.text());
+    } catch (e) {
+      return; // the calls that follow say what is wrong
+    }
+    if (!state || !state.auth) return;
+    const t = storedToken();
+    if (t && (await login(t).catch(() => false))) return;
+    try { localStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ }
+    await askToken(t ? 'The saved token is not the one this server expects.' : '');
+  }
+
+  async function api(method, path, body, retried) {
+    const init = { method, headers: authHeaders({ Accept: 'application/json' }), cache: 'no-store' };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -94,10 +186,24 @@
     } catch (e) {
       throw new ApiError(NETWORK_SENTENCE, 0);
     }
+    if (res.status === 401 && !retried) {
+      await askToken();
+      return api(method, path, body, true);
+    }
     return readResponse(res.status, text);
   }
 
-  function uploadVideo(file, options, onProgress) {
+  async function uploadVideo(file, options, onProgress) {
+    try {
+      return await sendUpload(file, options, onProgress);
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      await askToken();
+      return sendUpload(file, options, onProgress);
+    }
+  }
+
+  function sendUpload(file, options, onProgress) {
     return new Promise((resolve, reject) => {
       const form = new FormData();
       for (const [k, v] of Object.entries(options)) form.append(k, String(v));
@@ -105,6 +211,8 @@
       const xhr = new XMLHttpRequest();
       xhr.open('POST', '/api/jobs');
       xhr.setRequestHeader('Accept', 'application/json');
+      const auth = authHeaders({}).Authorization;
+      if (auth) xhr.setRequestHeader('Authorization', auth);
       xhr.upload.addEventListener('progress', (e) => {
         if (e.lengthComputable && e.total > 0) onProgress(Math.floor((100 * e.loaded) / e.total));
       });
@@ -734,8 +842,8 @@
     const defs = svg('defs', {}, root);
     const pat = svg('pattern', { id: 'tl-hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse',
       patternTransform: 'rotate(45)' }, defs);
-    svg('rect', { width: 6, height: 6, class: 'tl-hatch-bg', style: 'fill: var(--surface)' }, pat);
-    svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, style: 'stroke: var(--border); stroke-width: 3' }, pat);
+    svg('rect', { width: 6, height: 6, class: 'tl-hatch-bg' }, pat);
+    svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'tl-hatch-line' }, pat);
 
     // Shots track: the whole duration hatched (between shots, or not analysed), shots on top.
     const trackY = 6;
@@ -980,10 +1088,12 @@
       if (id && (!current || current.id !== id)) openJob(id);
     });
 
-    checkServer();
-    loadHistory();
-    const id = jobFromHash();
-    if (id) openJob(id);
+    checkServer(); // /healthz is open: the yt-dlp notice needs no token
+    ensureAccess().then(() => {
+      loadHistory();
+      const id = jobFromHash();
+      if (id) openJob(id);
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -127,12 +128,38 @@ static void usage(FILE *f, const char *cmd)
     print_options(f);
 }
 
+/* One line, as the README promises: what is wrong, then where help is. */
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "thumbgen: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'thumbgen %s--help')\n", cmd ? cmd : "");
+    fprintf(stderr, " (see 'thumbgen %s--help')\n", cmd ? cmd : "");
     return 2;
+}
+
+/* 1 when out names the same file as in (same device and inode, whatever the
+ * spelling: a link, ./, another path). A file that does not exist yet is not. */
+static int same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+    return in && out && stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Refuse before anything is written when an output would overwrite an input. */
+static int outputs_spare_inputs(const char *cmd, const char *const *ins, size_t n_in,
+                                const char *const *outs, size_t n_out)
+{
+    for (size_t i = 0; i < n_in; i++)
+        for (size_t k = 0; k < n_out; k++)
+            if (same_file(ins[i], outs[k])) {
+                fprintf(stderr,
+                        "thumbgen: the output '%s' is the input '%s'; choose another output "
+                        "name (see 'thumbgen %s--help')\n",
+                        outs[k], ins[i], cmd);
+                return 2;
+            }
+    return 0;
 }
 
 static int parse(int argc, char **argv, cli *c)
@@ -256,6 +283,8 @@ static int parse(int argc, char **argv, cli *c)
         int len =
             dot && (!slash || dot > slash) && !c->base ? (int)(dot - from) : (int)strlen(from);
         static const char *exts[3] = {".gif", ".webp", ".mp4"};
+        if ((size_t)len + 6 > sizeof(c->expanded[0]))
+            return usage_error(cmdsp, "the output name '%s' is too long", from);
         for (int k = 0; k < 3; k++)
             if ((c->formats & (1 << k)) && !c->anim[k]) {
                 snprintf(c->expanded[k], sizeof(c->expanded[k]), "%.*s%s", len, from, exts[k]);
@@ -284,6 +313,8 @@ static void serve_usage(FILE *f)
                "                      [--allow-private-urls] [--web DIR] [--quiet]\n"
                "                      [--ytdlp-cookies FILE] [--ytdlp-arg ARG]... "
                "[--ytdlp-update never|start|daily]\n"
+               "                      [--public-host NAME]... [--token-file FILE | "
+               "--require-token | --no-auth]\n"
                "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
                "  --host ADDR          address to listen on (default 127.0.0.1)\n"
                "  --port N             port (default 8000; 0 picks a free one)\n"
@@ -301,6 +332,12 @@ static void serve_usage(FILE *f)
                "  --max-upload SIZE    largest upload or download, e.g. 500M (default 1G)\n"
                "  --max-queue N        jobs waiting before new ones get 429 (default 100)\n"
                "  --allow-private-urls allow links to loopback and private addresses (tests)\n"
+               "  --public-host NAME   also answer to this host name (repeatable; e.g. behind a\n"
+               "                       reverse proxy); other Host headers get 421\n"
+               "  --token-file FILE    the API needs the token on FILE's first line (any address)\n"
+               "  --require-token      make a token at start and print it, even on loopback\n"
+               "  --no-auth            serve a non-loopback address without a token (which is\n"
+               "                       otherwise made at start and printed once)\n"
                "  --web DIR            the page's files (default ./web)\n"
                "  -q, --quiet          no request log\n");
 }
@@ -314,6 +351,9 @@ static int serve_main(int argc, char **argv)
     if (!yargs)
         return 1;
     o.ytdlp_args = yargs;
+    const char *public_hosts[17] = {0};
+    int n_public = 0;
+    o.public_hosts = public_hosts;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -330,6 +370,12 @@ static int serve_main(int argc, char **argv)
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o.quiet = 1;
             continue;
+        } else if (!strcmp(a, "--require-token")) {
+            o.require_token = 1;
+            continue;
+        } else if (!strcmp(a, "--no-auth")) {
+            o.no_auth = 1;
+            continue;
         }
         if (!v)
             return usage_error("serve ", "option '%s' needs a value (or is unknown)", a);
@@ -342,7 +388,13 @@ static int serve_main(int argc, char **argv)
             o.data_dir = v;
         else if (!strcmp(a, "--web"))
             o.web_dir = v;
-        else if (!strcmp(a, "--ytdlp"))
+        else if (!strcmp(a, "--token-file"))
+            o.token_file = v;
+        else if (!strcmp(a, "--public-host")) {
+            bad = n_public >= 16 || !*v || strpbrk(v, ":/[] ") != NULL;
+            if (!bad)
+                public_hosts[n_public++] = v;
+        } else if (!strcmp(a, "--ytdlp"))
             o.ytdlp = v;
         else if (!strcmp(a, "--ytdlp-cookies"))
             bad = access(v, R_OK) != 0;
@@ -443,6 +495,8 @@ static int upscale_main(int argc, char **argv)
         return usage_error("upscale ", "upscale needs an IMAGE%s", "");
     if (!out)
         return usage_error("upscale ", "upscale needs -o OUT.png (or .jpg)%s", "");
+    if (outputs_spare_inputs("upscale ", &in, 1, &out, 1))
+        return 2;
     int bar = job_start(quiet);
     if (bar < 0)
         return 1;
@@ -545,6 +599,8 @@ static int encode_run(cli *c)
         return usage_error("encode ", "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
     if (c->poster || c->plan_in || c->sheet)
         return usage_error("encode ", "encode takes no --poster, --sheet or --plan%s", "");
+    if (outputs_spare_inputs("encode ", c->inputs, c->n_inputs, c->anim, 3))
+        return 2;
     int bar = job_start(c->quiet);
     if (bar < 0)
         return 1;
@@ -648,6 +704,11 @@ int main(int argc, char **argv)
         return usage_error(cmdsp, "%s needs -o THUMB.gif (and/or --poster FILE)", c.cmd);
     if (!strcmp(c.cmd, "plan") && (c.poster || c.plan_in))
         return usage_error(cmdsp, "%s takes no --poster or --plan", c.cmd);
+    const char *ins[2] = {c.input, c.plan_in};
+    const char *outs[6] = {c.anim[0], c.anim[1], c.anim[2],
+                           c.poster,  c.sheet,   !strcmp(c.cmd, "plan") ? c.output : NULL};
+    if (outputs_spare_inputs(cmdsp, ins, 2, outs, 6))
+        return 2;
 
     int bar = job_start(c.quiet);
     if (bar < 0)

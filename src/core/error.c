@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
+#include "core/utf8.h"
+
 struct tg_ctx {
     char msg[1024];
     tg_progress_fn progress;
@@ -96,8 +99,11 @@ void tg_ctx_cancel(tg_ctx *ctx)
 
 static int vfail(tg_ctx *ctx, int code, int keep, const char *fmt, va_list ap)
 {
-    if (ctx && !(keep && ctx->msg[0]))
-        vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    if (ctx && !(keep && ctx->msg[0])) {
+        int n = vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+        if (n >= (int)sizeof(ctx->msg)) /* cut: never inside a character */
+            ctx->msg[tg_utf8_trim_end(ctx->msg, sizeof(ctx->msg) - 1)] = '\0';
+    }
     return code;
 }
 
@@ -125,6 +131,7 @@ int tg_progress(tg_ctx *ctx, const char *stage, double fraction)
         return 0;
     if (atomic_load(&ctx->cancel))
         return tg_fail(ctx, TG_ECANCEL, "cancelled during %s", stage);
+    tg_fault_stage(stage);
     if (ctx->progress)
         ctx->progress(ctx->progress_user, stage, fraction < 0 ? 0 : fraction > 1 ? 1 : fraction);
     return 0;

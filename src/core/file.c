@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fault.h"
 
 int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a)
 {
@@ -32,7 +33,7 @@ int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
     }
     snprintf(a->tmp, n, "%.*s.%s.XXXXXX", (int)dirlen, path, base);
-    a->fd = mkstemp(a->tmp);
+    a->fd = tg_fault_disk_full() ? (errno = ENOSPC, -1) : mkstemp(a->tmp);
     if (a->fd < 0) {
         int e = errno;
         free(a->tmp);
@@ -49,7 +50,9 @@ int tg_atomic_commit(tg_ctx *ctx, tg_atomic *a)
     int rc = 0;
     if (a->fd < 0)
         return tg_fail(ctx, TG_EINTERNAL, "output file is not open");
-    if (fsync(a->fd) != 0 && errno != EINVAL)
+    if (tg_fault_disk_full())
+        rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(ENOSPC));
+    else if (fsync(a->fd) != 0 && errno != EINVAL)
         rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
     if (close(a->fd) != 0 && rc == 0)
         rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
@@ -82,7 +85,7 @@ int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = tg_fault_disk_full() ? (errno = ENOSPC, -1) : write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

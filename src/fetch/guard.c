@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/addr.h"
 
 #define MAX_CONNS  16
@@ -372,15 +373,15 @@ static void describe(const char *host, const struct sockaddr *sa, char *out, siz
         int pl = snprintf(prefix, sizeof(prefix), "refused to connect to %s: ", text);
         const char *m = tg_ctx_message(t);
         if (pl > 0 && strncmp(m, prefix, (size_t)pl) == 0)
-            snprintf(what, sizeof(what), "%s", m + pl);
+            tg_utf8_copy(what, sizeof(what), m + pl);
     }
     tg_ctx_free(&t);
     if (!what[0])
         snprintf(what, sizeof(what), "non-public address %s", text);
     if (strcmp(host, text) == 0)
-        snprintf(out, n, "refused to connect to %.200s: %s", host, what);
+        snprintf(out, n, "refused to connect to %.*s: %s", TG_CUT(host, 200), what);
     else
-        snprintf(out, n, "refused to connect to %.200s: it resolves to %s", host, what);
+        snprintf(out, n, "refused to connect to %.*s: it resolves to %s", TG_CUT(host, 200), what);
 }
 
 static void refuse(conn *c, const req *r, const struct sockaddr *sa)
@@ -390,7 +391,7 @@ static void refuse(conn *c, const req *r, const struct sockaddr *sa)
     describe(r->host, sa, why, sizeof(why));
     pthread_mutex_lock(&g->mu);
     if (g->refused++ == 0)
-        snprintf(g->refusal, sizeof(g->refusal), "%s", why);
+        tg_utf8_copy(g->refusal, sizeof(g->refusal), why);
     pthread_mutex_unlock(&g->mu);
     char body[600];
     snprintf(body, sizeof(body), "thumbgen: %s", why);
@@ -640,7 +641,7 @@ static void serve_conn(tg_guard *g, int cfd)
     snprintf(port, sizeof(port), "%d", r.port);
     int ge = getaddrinfo(r.host, port, &hints, &res);
     if (ge != 0 || !res) {
-        snprintf(msg, sizeof(msg), "thumbgen: cannot resolve %.200s: %s", r.host,
+        snprintf(msg, sizeof(msg), "thumbgen: cannot resolve %.*s: %s", TG_CUT(r.host, 200),
                  ge ? gai_strerror(ge) : "no address");
         reply(g, cfd, 502, "Bad Gateway", msg);
         goto done;
@@ -655,8 +656,8 @@ static void serve_conn(tg_guard *g, int cfd)
     if (err == ECANCELED)
         goto done;
     if (err != 0) {
-        snprintf(msg, sizeof(msg), "thumbgen: cannot connect to %.200s port %d: %s", r.host, r.port,
-                 strerror(err));
+        snprintf(msg, sizeof(msg), "thumbgen: cannot connect to %.*s port %d: %s",
+                 TG_CUT(r.host, 200), r.port, strerror(err));
         if (err == ETIMEDOUT)
             reply(g, cfd, 504, "Gateway Timeout", msg);
         else
@@ -824,7 +825,7 @@ void tg_guard_refusal(tg_guard *g, char *buf, size_t n)
     if (!g)
         return;
     pthread_mutex_lock(&g->mu);
-    snprintf(buf, n, "%s", g->refusal);
+    tg_utf8_copy(buf, n, g->refusal);
     pthread_mutex_unlock(&g->mu);
 }
 

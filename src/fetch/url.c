@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 #define URL_MAX   2000
 #define YT_ID_LEN 11
@@ -198,7 +199,8 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
         for (const char *c = h; c < h_end; c++)
             if (!is_alpha((unsigned char)*c) && !is_digit((unsigned char)*c) && *c != '.' &&
                 *c != '-' && *c != '_')
-                return tg_fail(ctx, TG_EINVAL, "the link's host name contains '%c'", *c);
+                return tg_fail(ctx, TG_EINVAL, "the link's host name contains '%.*s'",
+                               (int)tg_utf8_char_len(c), c); /* the whole character */
     }
     size_t hlen = (size_t)(h_end - h);
     if (hlen == 0)

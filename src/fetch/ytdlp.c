@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/addr.h"
 #include "fetch/guard.h"
 #include "fetch/sniff.h"
@@ -140,7 +141,8 @@ static void parse_fmt(run *r, const char *line)
     if (sscanf(line, "%63[^|]|%15[^|]|%15[^|]|%63s", id, w, h, ac) < 3)
         return;
     memset(&r->got, 0, sizeof(r->got));
-    snprintf(r->got.format_id, sizeof(r->got.format_id), "%s", id);
+    tg_utf8_copy(r->got.format_id, sizeof(r->got.format_id), id);
+    tg_utf8_sanitize(r->got.format_id); /* it goes into JSON: no half character */
     double d;
     if (num(w, &d) && d < 100000)
         r->got.width = (int)d;
@@ -152,7 +154,7 @@ static void parse_fmt(run *r, const char *line)
 
 static void copy_line(char *dst, size_t n, const char *src)
 {
-    snprintf(dst, n, "%s", src);
+    tg_utf8_copy(dst, n, src);
 }
 
 static void on_line(run *r, int is_err, char *line)
@@ -287,7 +289,7 @@ static void clean_error(const char *line, char *out, size_t n)
                 len--;
             break;
         }
-    snprintf(out, n, "%.*s", (int)(len > 300 ? 300 : len), p);
+    snprintf(out, n, "%.*s", (int)tg_utf8_prefix(p, len > 300 ? 300 : len), p);
 }
 
 /* ---- files ---- */
@@ -552,9 +554,9 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
                        "to fix",
                        code);
     if (r->unsupported)
-        return tg_fail(ctx, TG_EFORMAT, "no video found at %.200s", url);
+        return tg_fail(ctx, TG_EFORMAT, "no video found at %.*s", TG_CUT(url, 200));
     if (r->not_found)
-        return tg_fail(ctx, TG_ENOENT, "nothing at %.200s (HTTP 404)", url);
+        return tg_fail(ctx, TG_ENOENT, "nothing at %.*s (HTTP 404)", TG_CUT(url, 200));
     if (r->live || strstr(why, "duration"))
         return tg_fail(ctx, TG_ELIMIT, "%s", why);
     if (!why[0])
@@ -735,10 +737,10 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, env ? env : environ);
     if (se != 0) {
         if (se == ENOENT)
-            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.200s': %s)", bin,
-                         strerror(se));
+            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.*s': %s)",
+                         TG_CUT(bin, 200), strerror(se));
         else
-            rc = tg_fail(ctx, TG_EIO, "cannot run '%.200s': %s", bin, strerror(se));
+            rc = tg_fail(ctx, TG_EIO, "cannot run '%.*s': %s", TG_CUT(bin, 200), strerror(se));
         goto fail;
     }
     spawned = ran = 1;

@@ -24,6 +24,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 struct tg_media {
     AVFormatContext *fmt;
@@ -60,6 +61,13 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
                        strerror(errno));
     if (S_ISDIR(st.st_mode))
         return tg_fail(ctx, TG_EFORMAT, "'%s' is a directory, not a video file", path);
+    if (!S_ISREG(st.st_mode))
+        return tg_fail(ctx, TG_EFORMAT, "'%s' is not a regular file (%s), so not a video file",
+                       path,
+                       S_ISFIFO(st.st_mode)                         ? "a pipe"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                       : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                                    : "not a plain file");
     if (st.st_size == 0)
         return tg_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
 
@@ -69,7 +77,7 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     tg_media *m = calloc(1, sizeof(*m));
     if (!m)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    snprintf(m->path, sizeof(m->path), "%s", path);
+    tg_utf8_copy(m->path, sizeof(m->path), path);
     m->threads = threads;
     int rc, e;
 
@@ -95,8 +103,17 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
         }
     }
     if (m->vidx < 0) {
-        rc =
-            tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (audio only or not a video)", path);
+        int audio = 0;
+        for (unsigned i = 0; i < m->fmt->nb_streams; i++)
+            audio |= m->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+        if (m->fmt->nb_streams == 0)
+            rc = tg_fail(ctx, TG_ECORRUPT,
+                         "'%s' holds no stream at all: it is truncated or corrupt, or has no "
+                         "frames",
+                         path);
+        else
+            rc = tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (%s)", path,
+                         audio ? "audio only" : "only data or subtitles");
         goto fail;
     }
     for (unsigned i = 0; i < m->fmt->nb_streams; i++)
@@ -119,6 +136,21 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     in->still = !strcmp(fmt_name, "image2") || (fl > 5 && !strcmp(fmt_name + fl - 5, "_pipe"));
     in->coded_w = par->width;
     in->coded_h = par->height;
+    if (par->codec_id == AV_CODEC_ID_WEBP && (in->coded_w == 0 || in->coded_h == 0)) {
+        /* FFmpeg's WebP decoder reads still WebP only */
+        rc = tg_fail(ctx, TG_EFORMAT,
+                     "'%s' is an animated WebP, which thumbgen cannot read; convert it to a "
+                     "video (MP4) or a GIF first",
+                     path);
+        goto fail;
+    }
+    if (in->coded_w == 0 || in->coded_h == 0) {
+        rc = tg_fail(ctx, TG_ECORRUPT,
+                     "'%s': the video's size is unknown (no frame could be read): the file is "
+                     "truncated or corrupt, or has no frames",
+                     path);
+        goto fail;
+    }
     if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
         in->coded_w > TG_MEDIA_MAX_SIDE || in->coded_h > TG_MEDIA_MAX_SIDE) {
         rc = tg_fail(ctx, TG_ELIMIT,
@@ -447,7 +479,24 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
                      averr(e, eb, sizeof(eb)));
         goto done;
     }
-    if (m->dirty || req->start > 0) {
+    if (m->dirty && m->info.still) {
+        /* an image demuxer read to its end does not seek back: open it again */
+        AVFormatContext *again = NULL;
+        if ((e = avformat_open_input(&again, m->path, NULL, NULL)) < 0 ||
+            (e = avformat_find_stream_info(again, NULL)) < 0 ||
+            again->nb_streams != m->fmt->nb_streams) {
+            avformat_close_input(&again);
+            rc = tg_fail(ctx, TG_EIO, "cannot read '%s' again (%s)", m->path,
+                         averr(e < 0 ? e : AVERROR_INVALIDDATA, eb, sizeof(eb)));
+            goto done;
+        }
+        for (unsigned i = 0; i < again->nb_streams; i++)
+            if ((int)i != m->vidx)
+                again->streams[i]->discard = AVDISCARD_ALL;
+        avformat_close_input(&m->fmt);
+        m->fmt = again;
+        vs = m->fmt->streams[m->vidx];
+    } else if (m->dirty || req->start > 0) {
         int64_t ts = m->t0 + (int64_t)(req->start / av_q2d(vs->time_base));
         if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
             av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) < 0 &&

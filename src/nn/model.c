@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "nn/graph.h"
 
 typedef struct weight {
@@ -76,8 +77,8 @@ static int failv(loader *L, int code, const char *fmt, va_list ap)
     char detail[700];
     vsnprintf(detail, sizeof detail, fmt, ap);
     if (L->cur)
-        return tg_fail(L->ctx, code, "%s: layer '%.100s' (%.40s): %s", L->path, L->cur->name,
-                       L->cur->cls, detail);
+        return tg_fail(L->ctx, code, "%s: layer '%.*s' (%.*s): %s", L->path,
+                       TG_CUT(L->cur->name, 100), TG_CUT(L->cur->cls, 40), detail);
     return tg_fail(L->ctx, code, "%s: %s", L->path, detail);
 }
 
@@ -229,7 +230,7 @@ static int cfg_expect(loader *L, const char *key, const char *want)
     if (rc)
         return rc;
     if (strcmp(s, want) != 0)
-        return UNSUPPORTED("%s '%.60s' is not supported (only '%s')", key, s, want);
+        return UNSUPPORTED("%s '%.*s' is not supported (only '%s')", key, TG_CUT(s, 60), want);
     return 0;
 }
 
@@ -240,7 +241,7 @@ static int cfg_padding(loader *L, int *same)
     if (rc)
         return rc;
     if (strcmp(p, "same") != 0 && strcmp(p, "valid") != 0)
-        return UNSUPPORTED("padding '%.60s' is not supported", p);
+        return UNSUPPORTED("padding '%.*s' is not supported", TG_CUT(p, 60));
     *same = p[0] == 's';
     return 0;
 }
@@ -266,34 +267,38 @@ static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *q
         return CORRUPT("weightsManifest: a weight without a valid name");
     w->name = json_string_value(name);
     if (!json_is_array(shape) || json_array_size(shape) > 4)
-        return CORRUPT("weight '%.100s': 'shape' must be an array of at most 4 sizes", w->name);
+        return CORRUPT("weight '%.*s': 'shape' must be an array of at most 4 sizes",
+                       TG_CUT(w->name, 100));
     w->rank = (int)json_array_size(shape);
     w->count = 1;
     for (int i = 0; i < w->rank; i++) {
         json_t *d = json_array_get(shape, (size_t)i);
         if (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > (1 << 24))
-            return CORRUPT("weight '%.100s': dimension %d is not an integer in [1, 2^24]", w->name,
-                           i);
+            return CORRUPT("weight '%.*s': dimension %d is not an integer in [1, 2^24]",
+                           TG_CUT(w->name, 100), i);
         w->shape[i] = (int)json_integer_value(d);
         if (w->count > (NN_MAX_WEIGHT_BYTES / (size_t)w->shape[i]))
-            return UNSUPPORTED("weight '%.100s' has more than %u elements", w->name,
+            return UNSUPPORTED("weight '%.*s' has more than %u elements", TG_CUT(w->name, 100),
                                NN_MAX_WEIGHT_BYTES);
         w->count *= (size_t)w->shape[i];
     }
     if (!json_is_string(dtype) || strcmp(json_string_value(dtype), "float32") != 0)
-        return UNSUPPORTED("weight '%.100s': dtype %.30s is not supported (only float32)", w->name,
-                           json_is_string(dtype) ? json_string_value(dtype) : "?");
+        return UNSUPPORTED("weight '%.*s': dtype %.*s is not supported (only float32)",
+                           TG_CUT(w->name, 100),
+                           TG_CUT(json_is_string(dtype) ? json_string_value(dtype) : "?", 30));
     *qbytes = 4;
     if (q && !json_is_null(q)) {
         json_t *qd = json_object_get(q, "dtype");
         json_t *mn = json_object_get(q, "min"), *sc = json_object_get(q, "scale");
         if (!json_is_string(qd) || !(*qbytes = quant_bytes(json_string_value(qd))))
-            return UNSUPPORTED("weight '%.100s': quantization dtype %.30s is not supported "
+            return UNSUPPORTED("weight '%.*s': quantization dtype %.*s is not supported "
                                "(uint8, uint16)",
-                               w->name, json_is_string(qd) ? json_string_value(qd) : "?");
+                               TG_CUT(w->name, 100),
+                               TG_CUT(json_is_string(qd) ? json_string_value(qd) : "?", 30));
         if (!json_is_number(mn) || !json_is_number(sc) || !isfinite(json_number_value(mn)) ||
             !isfinite(json_number_value(sc)))
-            return CORRUPT("weight '%.100s': quantization needs finite 'min' and 'scale'", w->name);
+            return CORRUPT("weight '%.*s': quantization needs finite 'min' and 'scale'",
+                           TG_CUT(w->name, 100));
         *qmin = json_number_value(mn);
         *qscale = json_number_value(sc);
     }
@@ -306,12 +311,12 @@ static int check_shard_path(loader *L, const char *p)
 {
     size_t n = strlen(p);
     if (n == 0 || n > NN_MAX_NAME || p[0] == '/' || strchr(p, '\\'))
-        return CORRUPT("weight path '%.100s' is not a relative file name", p);
+        return CORRUPT("weight path '%.*s' is not a relative file name", TG_CUT(p, 100));
     for (const char *s = p; *s;) {
         const char *e = strchr(s, '/');
         size_t len = e ? (size_t)(e - s) : strlen(s);
         if (len == 0 || (len == 2 && s[0] == '.' && s[1] == '.') || (len == 1 && s[0] == '.'))
-            return CORRUPT("weight path '%.100s' leaves the model directory", p);
+            return CORRUPT("weight path '%.*s' leaves the model directory", TG_CUT(p, 100));
         s += len + (e ? 1 : 0);
     }
     return 0;
@@ -470,7 +475,7 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
     qsort(L->w, (size_t)L->nw, sizeof *L->w, weight_cmp);
     for (int i = 1; i < L->nw; i++)
         if (!strcmp(L->w[i].name, L->w[i - 1].name))
-            return CORRUPT("weight '%.100s' is listed twice", L->w[i].name);
+            return CORRUPT("weight '%.*s' is listed twice", TG_CUT(L->w[i].name, 100));
     return 0;
 }
 
@@ -620,7 +625,7 @@ static int parse_act(loader *L, const char *key, int allow_softmax, int *act)
     else if (allow_softmax && !strcmp(a, "softmax"))
         *act = NN_ACT_SOFTMAX;
     else
-        return UNSUPPORTED("activation '%.60s' is not supported", a);
+        return UNSUPPORTED("activation '%.*s' is not supported", TG_CUT(a, 60));
     return 0;
 }
 
@@ -1026,7 +1031,7 @@ static int build_layer(loader *L)
         return build_upsample(L);
     if (!strcmp(c, "Dropout")) /* inference: identity */
         return alias_input(L);
-    return UNSUPPORTED("unsupported layer class '%.60s'", c);
+    return UNSUPPORTED("unsupported layer class '%.*s'", TG_CUT(c, 60));
 }
 
 /* ---- pass 1 over the layer list: names, classes, inputs, consumer counts ---- */
@@ -1080,7 +1085,7 @@ static int scan_layers(loader *L, json_t *list)
         if (strlen(ly->name) == 0 || strlen(ly->name) > NN_MAX_NAME || strchr(ly->name, '/'))
             return CORRUPT("layer %zu has an invalid name", i);
         if (find_layer(L, ly->name, L->nlayers) >= 0)
-            return CORRUPT("two layers are named '%.100s'", ly->name);
+            return CORRUPT("two layers are named '%.*s'", TG_CUT(ly->name, 100));
         L->cur = ly;
         if (json_array_size(inb) > 1)
             return UNSUPPORTED("shared layers (called more than once) are not supported");
@@ -1098,7 +1103,8 @@ static int scan_layers(loader *L, json_t *list)
                     return rc;
                 int src = find_layer(L, in_name, L->nlayers);
                 if (src < 0)
-                    return CORRUPT("input '%.100s' is not a layer defined before it", in_name);
+                    return CORRUPT("input '%.*s' is not a layer defined before it",
+                                   TG_CUT(in_name, 100));
                 L->layers[src].consumers++;
                 ly->in[ly->nin++] = src;
             }
@@ -1123,8 +1129,8 @@ static int topology(loader *L, json_t **layers, const char **in_name, const char
         return CORRUPT("modelTopology has no class_name/config");
     if (strcmp(json_string_value(cls), "Model") != 0 &&
         strcmp(json_string_value(cls), "Functional") != 0)
-        return UNSUPPORTED("model class '%.60s' is not supported (Model or Functional only)",
-                           json_string_value(cls));
+        return UNSUPPORTED("model class '%.*s' is not supported (Model or Functional only)",
+                           TG_CUT(json_string_value(cls), 60));
     *layers = json_object_get(cfg, "layers");
     json_t *ins = json_object_get(cfg, "input_layers"),
            *outs = json_object_get(cfg, "output_layers");
@@ -1146,7 +1152,7 @@ static int load(loader *L, const char *dir)
     L->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!L->root)
-        return CORRUPT("not valid JSON (line %d: %.200s)", jerr.line, jerr.text);
+        return CORRUPT("not valid JSON (line %d: %.*s)", jerr.line, TG_CUT(jerr.text, 200));
     if (!json_is_object(L->root))
         return CORRUPT("not a JSON object");
 
@@ -1159,7 +1165,7 @@ static int load(loader *L, const char *dir)
     if (in_layer != 0 || strcmp(L->layers[0].cls, "InputLayer") != 0)
         return CORRUPT("input_layers must name the first layer, an InputLayer");
     if (out_layer < 0)
-        return CORRUPT("output layer '%.100s' does not exist", out_name);
+        return CORRUPT("output layer '%.*s' does not exist", TG_CUT(out_name, 100));
     L->layers[out_layer].consumers++; /* the output is read by the caller: never fold it away */
 
     if ((rc = load_weights(L, dir, json_object_get(L->root, "weightsManifest"))))
@@ -1173,7 +1179,7 @@ static int load(loader *L, const char *dir)
     L->cur = NULL;
     for (int i = 0; i < L->nw; i++)
         if (!L->w[i].used)
-            return CORRUPT("weight '%.100s' is not used by any layer", L->w[i].name);
+            return CORRUPT("weight '%.*s' is not used by any layer", TG_CUT(L->w[i].name, 100));
 
     /* the names a session may tap */
     tg_nn *nn = L->nn;

@@ -100,6 +100,7 @@ typedef struct clip_state {
     uint8_t *up_buf;    /* prev upscaled, when up_valid */
     int up_valid, sw, ow;
     double seg_start, seg_end, next_t, fps;
+    double src_fps;     /* the video's frame rate, to explain an empty segment */
     long out_index;     /* frames written so far, over all clips */
     double done, total; /* seconds rendered, for progress */
 } clip_state;
@@ -155,8 +156,13 @@ static int on_clip_frame(void *user, const tg_frame *f)
 static int finish_clip(clip_state *st)
 {
     int rc;
+    if (!st->have_prev && st->src_fps > 0 && st->seg_end - st->seg_start < 1 / st->src_fps)
+        return tg_fail(st->ctx, TG_EPLAN,
+                       "the segment %.3f-%.3f s is shorter than one frame of the video (%.3f s "
+                       "at %.4g fps): make it longer",
+                       st->seg_start, st->seg_end, 1 / st->src_fps, st->src_fps);
     if (!st->have_prev)
-        return tg_fail(st->ctx, TG_ECORRUPT, "no frame could be decoded between %.2f s and %.2f s",
+        return tg_fail(st->ctx, TG_ECORRUPT, "no frame could be decoded between %.3f s and %.3f s",
                        st->seg_start, st->seg_end);
     while (st->next_t < st->seg_end - 1e-6)
         if ((rc = emit(st)) < 0)
@@ -234,6 +240,7 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
     clip_state st = {.ctx = ctx,
                      .frames = fr,
                      .fps = o->fps,
+                     .src_fps = tg_media_get_info(m)->fps,
                      .frame_bytes = (size_t)dw * dh * 4,
                      .sw = dw,
                      .ow = w};

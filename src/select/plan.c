@@ -102,6 +102,15 @@ static json_t *num(double v, double q)
     return json_real(round(v / q) * q);
 }
 
+/* A segment's end on the written grid: at least one step after its written start,
+ * so that every plan written here reads back (0.07-0.0714 s is not 0.07-0.071 s
+ * refused as shorter than the 1 ms minimum, nor 0.07-0.07). */
+static json_t *seg_end(double start, double end)
+{
+    double s = round(start / 1e-3), e = round(end / 1e-3);
+    return json_real((e < s + 1 ? s + 1 : e) * 1e-3);
+}
+
 int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
 {
     *out = NULL;
@@ -136,8 +145,9 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
     a = json_array();
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
-        json_t *o = json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3), "end",
-                              num(g->end, 1e-3), "score", num(g->score, 1e-4), "shot", g->shot);
+        json_t *o =
+            json_pack("{s:o,s:o,s:o,s:i}", "start", num(g->start, 1e-3), "end",
+                      seg_end(g->start, g->end), "score", num(g->score, 1e-4), "shot", g->shot);
         if (p->cnn != TG_CNN_NONE)
             json_object_set_new(o, "cluster", json_integer(g->cluster));
         json_array_append_new(a, o);
@@ -249,6 +259,15 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     json_t *a, *it;
     size_t i;
 
+    static const char *const lists[3] = {"shots", "segments", "keyframes"};
+    for (int k = 0; k < 3; k++) {
+        size_t n = json_array_size(json_object_get(root, lists[k]));
+        if (n > TG_PLAN_MAX_ITEMS) {
+            rc = tg_fail(ctx, TG_EPLAN, "invalid plan: it has %zu %s; the limit is %d", n, lists[k],
+                         TG_PLAN_MAX_ITEMS);
+            goto fail;
+        }
+    }
     a = json_object_get(root, "shots");
     what = "\"shots\" must be an array of {start, end} inside the video";
     if (a && !json_is_array(a))
@@ -268,7 +287,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     {
         tg_segment v = {.shot = -1, .cluster = -1};
         if (!json_is_object(it) || get_num(it, "start", 0, dur, &v.start, 1) < 0 ||
-            get_num(it, "end", v.start + 1e-3, dur + 1, &v.end, 1) < 0 ||
+            /* at least 1 ms, on the millisecond grid the plan is written on */
+            get_num(it, "end", v.start + 1e-3 - 1e-9, dur + 1, &v.end, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
             get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
             get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 || tg_plan_add_segment(p, v) < 0)

@@ -26,7 +26,9 @@
 #include <libavutil/sha.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/sniff.h"
+#include "serve/access.h"
 
 struct tg_http {
     struct MHD_Daemon *d;
@@ -34,21 +36,73 @@ struct tg_http {
 };
 
 #define JSON_BODY_MAX (256 * 1024)
+#define FIELD_MAX     256 /* bytes of one form field (an option value) */
 
-static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
+enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
 {
     if (!rs)
         return MHD_NO;
-    MHD_add_response_header(rs, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(rs, "Referrer-Policy", "no-referrer");
+    tg_access_headers(rs);
     enum MHD_Result ok = MHD_queue_response(c, status, rs);
     MHD_destroy_response(rs);
     return ok;
 }
 
+/* The answer when a JSON reply cannot be built: a reply is never lost. */
+static enum MHD_Result reply_internal(struct MHD_Connection *c)
+{
+    static const char fixed[] = "{\"error\":{\"code\":\"EINTERNAL\",\"message\":\"The server "
+                                "could not build its answer.\"}}";
+    struct MHD_Response *rs =
+        MHD_create_response_from_buffer(sizeof(fixed) - 1, (void *)fixed, MHD_RESPMEM_PERSISTENT);
+    if (!rs)
+        return MHD_NO;
+    MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(rs, "Cache-Control", "no-store");
+    return tg_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, rs);
+}
+
 enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(j);
+    if (!s)
+        return reply_internal(c);
+    struct MHD_Response *rs = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!rs) {
+        free(s);
+        return reply_internal(c);
+    }
+    MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(rs, "Cache-Control", "no-store");
+    return tg_queue(c, status, rs);
+}
+
+enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message)
+{
+    /* one readable sentence: the library's detail starts lowercase and has no stop */
+    char sentence[600];
+    const char *m = message && *message ? message : tg_strerror(code);
+    tg_utf8_copy(sentence, sizeof(sentence) - 1, m); /* room for the stop */
+    tg_utf8_sanitize(sentence);
+    size_t n = strlen(sentence);
+    while (n > 0 && (sentence[n - 1] == ':' || sentence[n - 1] == ' '))
+        sentence[--n] = '\0';
+    if (sentence[0] >= 'a' && sentence[0] <= 'z')
+        sentence[0] = (char)(sentence[0] - 'a' + 'A');
+    if (n > 0 && !strchr(".!?", sentence[n - 1])) {
+        sentence[n] = '.';
+        sentence[n + 1] = '\0';
+    }
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message", sentence);
+    return tg_reply_json(c, (unsigned)tg_http_status(code), e);
+}
+
+enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
+                                const char *message)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
         return MHD_NO;
@@ -59,26 +113,9 @@ enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t 
     }
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
-    return queue(c, status, rs);
-}
-
-enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message)
-{
-    /* one readable sentence: the library's detail starts lowercase and has no stop */
-    char sentence[600];
-    const char *m = message && *message ? message : tg_strerror(code);
-    size_t n = (size_t)snprintf(sentence, sizeof(sentence), "%s", m);
-    n = n < sizeof(sentence) ? n : sizeof(sentence) - 1;
-    while (n > 0 && (sentence[n - 1] == ':' || sentence[n - 1] == ' '))
-        sentence[--n] = '\0';
-    if (sentence[0] >= 'a' && sentence[0] <= 'z')
-        sentence[0] = (char)(sentence[0] - 'a' + 'A');
-    if (n > 0 && n + 1 < sizeof(sentence) && !strchr(".!?", sentence[n - 1])) {
-        sentence[n] = '.';
-        sentence[n + 1] = '\0';
-    }
-    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message", sentence);
-    return tg_reply_json(c, (unsigned)tg_http_status(code), e);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(rs, "WWW-Authenticate", "Bearer realm=\"thumbgen\"");
+    return tg_queue(c, status, rs);
 }
 
 static const char *content_type(const char *name)
@@ -122,8 +159,7 @@ static int safe_name(const char *name)
     return 1;
 }
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b]; 0 ok, 1 ignore (send all), -1 416 */
-static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
     if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
         return 1; /* none, or several ranges: the whole file */
@@ -175,7 +211,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     }
     uint64_t size = (uint64_t)st.st_size, a = 0, b = size ? size - 1 : 0;
     const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    int pr = parse_range(rh, size, &a, &b);
+    int pr = tg_http_parse_range(rh, size, &a, &b);
     char cr[128];
     if (pr < 0) {
         close(fd);
@@ -183,7 +219,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-        return queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
+        return tg_queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
     }
     struct MHD_Response *rs = pr == 0 ? MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a)
                                       : MHD_create_response_from_fd64(size, fd);
@@ -197,9 +233,9 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     if (pr == 0) {
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-        return queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
+        return tg_queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
     }
-    return queue(c, MHD_HTTP_OK, rs);
+    return tg_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- uploads ---- */
@@ -208,7 +244,7 @@ static void upload_fail(tg_req *r, int code, const char *msg)
 {
     if (!r->err) {
         r->err = code;
-        snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
+        tg_utf8_copy(r->err_msg, sizeof(r->err_msg), msg);
     }
     if (r->fd >= 0) {
         close(r->fd);
@@ -230,17 +266,35 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         return MHD_YES;
     if (strcmp(key, "video") != 0) {
         /* an option field, maybe in several chunks */
+        if (r->err)
+            return MHD_YES;
         if (!r->fields)
             r->fields = json_object();
         json_t *old = json_object_get(r->fields, key);
         size_t ol = old ? json_string_length(old) : 0;
-        if (ol + size > 256)
+        if (ol + size > FIELD_MAX) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "the form field '%.*s' is longer than %d bytes",
+                     (int)tg_utf8_prefix(key, 64), key, FIELD_MAX);
+            upload_fail(r, TG_EINVAL, msg);
             return MHD_YES;
-        char buf[512];
+        }
+        char buf[FIELD_MAX + 1];
         memcpy(buf, old ? json_string_value(old) : "", ol);
         memcpy(buf + ol, data, size);
-        json_object_set_new(r->fields, key, json_stringn(buf, ol + size));
+        buf[ol + size] = '\0';
+        /* a value is kept as it came; one that is not text is refused when used */
+        json_t *v = json_stringn(buf, ol + size);
+        if (!v) {
+            upload_fail(r, TG_EINVAL, "form fields must be UTF-8 text");
+            return MHD_YES;
+        }
+        json_object_set_new(r->fields, key, v);
         (void)off;
+        return MHD_YES;
+    }
+    if (off == 0 && r->bytes > 0) {
+        upload_fail(r, TG_EINVAL, "the upload has more than one video file: send one per job");
         return MHD_YES;
     }
     if (r->err)
@@ -263,7 +317,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         r->sha = av_sha_alloc();
         if (r->sha)
             av_sha_init(r->sha, 256);
-        r->upload_name = strndup(filename ? filename : "upload", 200);
+        const char *fn = filename && *filename ? filename : "upload";
+        r->upload_name = strndup(fn, tg_utf8_prefix(fn, 200));
+        if (r->upload_name)
+            tg_utf8_sanitize(r->upload_name);
     }
     r->bytes += (int64_t)size;
     if (r->bytes > r->sv->opt.max_upload) {
@@ -292,7 +349,10 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            upload_fail(r, TG_EIO, "the server could not store the upload (disk full?)");
+            upload_fail(r, TG_EIO,
+                        w < 0 && (errno == ENOSPC || errno == EDQUOT)
+                            ? "the server's disk is full"
+                            : "the server could not store the upload");
             return MHD_YES;
         }
         p += w;
@@ -345,7 +405,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->sv = h->sv;
         r->fd = -1;
         *con_cls = r;
-        if (!strcmp(method, "POST")) {
+        /* refused requests (host, origin, token) never reach the body handling */
+        r->deny =
+            tg_access_check(h->sv, c, method, url, &r->deny_code, r->deny_msg, sizeof(r->deny_msg));
+        if (!r->deny && !strcmp(method, "POST")) {
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoll(cl, NULL, 10) > h->sv->opt.max_upload + (1 << 20)) {
@@ -365,7 +428,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (r->pp && !r->err) {
+        if (r->deny) {
+            /* drained unread */
+        } else if (r->pp && !r->err) {
             if (MHD_post_process(r->pp, upload, *upload_size) != MHD_YES)
                 upload_fail(r, TG_EINVAL, "malformed multipart upload");
         } else if (!r->is_upload && !r->err) {
@@ -393,6 +458,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return tg_reply_error(c, TG_EUNAVAILABLE, "the server is shutting down");
     if (!h->sv->opt.quiet)
         fprintf(stderr, "%s %s\n", method, url);
+    if (r->deny)
+        return tg_reply_status(c, r->deny, r->deny_code, r->deny_msg);
+    if (!strcmp(url, "/api/login")) {
+        if (r->err)
+            return tg_reply_error(c, r->err, r->err_msg);
+        if (!strcmp(method, "POST"))
+            return tg_access_login(r, c);
+        if (!strcmp(method, "GET"))
+            return tg_access_session(h->sv, c);
+        return tg_reply_error(c, TG_EINVAL, "use GET or POST on /api/login");
+    }
     if (!strcmp(method, "POST") && !strcmp(url, "/api/jobs")) {
         if (r->fd >= 0 && !r->err && !r->container && r->head_n > 0) {
             r->container = tg_sniff_video(r->head, r->head_n);

@@ -15,6 +15,7 @@
 #include <libavutil/sha.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/addr.h"
 #include "fetch/url.h"
 #include "serve/http.h"
@@ -39,6 +40,21 @@ static json_t *iso_time(int64_t ms)
     return json_string(buf);
 }
 
+/* A JSON string of text that may hold invalid UTF-8 (an old row, a name from a
+ * client): json_string() refuses that, which would lose the field. */
+static json_t *jstr(const char *text)
+{
+    json_t *j = json_string(text ? text : "");
+    if (j)
+        return j;
+    char *copy = strdup(text);
+    if (copy)
+        tg_utf8_sanitize(copy);
+    j = json_string(copy ? copy : "");
+    free(copy);
+    return j;
+}
+
 static json_t *parse_or_null(const char *text)
 {
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
@@ -53,15 +69,15 @@ static json_t *job_json(const tg_job *j)
     json_object_set_new(o, "stage", json_string(j->stage));
     json_object_set_new(o, "percent", json_real(j->percent));
     json_t *src = json_object();
-    json_object_set_new(src, "kind", json_string(j->source_kind ? j->source_kind : ""));
+    json_object_set_new(src, "kind", jstr(j->source_kind));
     int is_url = j->source_kind && !strcmp(j->source_kind, "url");
-    json_object_set_new(src, is_url ? "url" : "name", json_string(j->source ? j->source : ""));
+    json_object_set_new(src, is_url ? "url" : "name", jstr(j->source));
     json_object_set_new(o, "source", src);
     json_object_set_new(o, "options", parse_or_null(j->options_json));
     if (j->err_code)
-        json_object_set_new(o, "error",
-                            json_pack("{s:s,s:s}", "code", j->err_code, "message",
-                                      j->err_message ? j->err_message : ""));
+        json_object_set_new(
+            o, "error",
+            json_pack("{s:o,s:o}", "code", jstr(j->err_code), "message", jstr(j->err_message)));
     else
         json_object_set_new(o, "error", json_null());
     json_object_set_new(o, "created", iso_time(j->created));
@@ -86,7 +102,9 @@ static int queue_full(tg_server *sv)
     return queued >= (size_t)sv->opt.max_queue;
 }
 
-/* A done job for this content and options → 200 cached, else create one → 202. */
+/* A done job for this content and options → 200 cached; the same content (or the
+ * same link) with the same options already queued or running → 202 with that job
+ * (joined); else create one → 202. */
 static enum MHD_Result submit_job(tg_ctx *ctx, tg_server *sv, struct MHD_Connection *c, tg_job *job)
 {
     tg_job done = {0};
@@ -99,13 +117,31 @@ static enum MHD_Result submit_job(tg_ctx *ctx, tg_server *sv, struct MHD_Connect
     }
     if (queue_full(sv))
         return tg_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
-    int rc = tg_store_create(ctx, sv->store, job);
+    int rc = tg_store_create_or_join(ctx, sv->store, job);
     if (rc < 0)
         return reply_ctx_error(c, ctx, rc);
-    tg_server_notify(sv);
+    if (rc == 0)
+        tg_server_notify(sv);
     json_t *o = job_json(job);
     json_object_set_new(o, "cached", json_false());
+    json_object_set_new(o, "joined", json_boolean(rc == 1));
     return tg_reply_json(c, MHD_HTTP_ACCEPTED, o);
+}
+
+/* The parser's complaint about a request body, as one sentence without its jargon. */
+static enum MHD_Result reply_bad_json(struct MHD_Connection *c, const json_error_t *e)
+{
+    char msg[300];
+    const char *what = e->text;
+    if (strstr(what, "too big integer") || strstr(what, "real number overflow"))
+        what = "a number is too large";
+    else if (strstr(what, "NUL byte") || strstr(what, "\\u0000"))
+        what = "text must not contain \\u0000";
+    else if (strstr(what, "unable to decode byte") || strstr(what, "UTF-8"))
+        what = "the text is not UTF-8";
+    snprintf(msg, sizeof(msg), "the request is not valid JSON: %.*s (line %d, column %d)",
+             (int)tg_utf8_prefix(what, 160), what, e->line, e->column);
+    return tg_reply_error(c, TG_EINVAL, msg);
 }
 
 static enum MHD_Result submit_url(tg_req *r, struct MHD_Connection *c, tg_ctx *ctx)
@@ -115,11 +151,20 @@ static enum MHD_Result submit_url(tg_req *r, struct MHD_Connection *c, tg_ctx *c
     enum MHD_Result res;
     tg_job job = {0};
     char cid[32];
+    if (!body && r->body && *r->body)
+        return reply_bad_json(c, &e);
     if (!json_is_object(body)) {
         json_decref(body);
         return tg_reply_error(c, TG_EINVAL, "the request must be a JSON object {\"url\": …}");
     }
     json_t *url = json_object_get(body, "url"), *opts = json_object_get(body, "options");
+    if (json_is_null(opts))
+        opts = NULL;
+    if (opts && !json_is_object(opts)) {
+        json_decref(body);
+        return tg_reply_error(c, TG_EINVAL,
+                              "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
+    }
     tg_options o;
     tg_options_default(&o);
     char *otext = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
@@ -312,14 +357,14 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             s->ended = 1;
         } else if (j.state == TG_JOB_FAILED || j.state == TG_JOB_CANCELLED) {
             sse_set(s, "error",
-                    json_pack("{s:s,s:s}", "code",
-                              j.state == TG_JOB_CANCELLED ? "ECANCEL"
-                              : j.err_code                ? j.err_code
-                                                          : "EINTERNAL",
+                    json_pack("{s:o,s:o}", "code",
+                              jstr(j.state == TG_JOB_CANCELLED ? "ECANCEL"
+                                   : j.err_code                ? j.err_code
+                                                               : "EINTERNAL"),
                               "message",
-                              j.state == TG_JOB_CANCELLED ? "the job was cancelled"
-                              : j.err_message             ? j.err_message
-                                                          : "the job failed"));
+                              jstr(j.state == TG_JOB_CANCELLED ? "the job was cancelled"
+                                   : j.err_message             ? j.err_message
+                                                               : "the job failed")));
             s->ended = 1;
         } else if (strcmp(snap, s->last) != 0) {
             snprintf(s->last, sizeof(s->last), "%s", snap);
@@ -370,9 +415,7 @@ static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const cha
     MHD_add_response_header(rs, "Content-Type", "text/event-stream");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
     MHD_add_response_header(rs, "X-Accel-Buffering", "no");
-    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, rs);
-    MHD_destroy_response(rs);
-    return ok;
+    return tg_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- the rest ---- */

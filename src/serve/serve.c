@@ -2,13 +2,17 @@
  * serve.c — start-up and shutdown of the web server, and the small shared parts
  * (notifier, cancel registry, options as JSON).
  *
- * Start-up: create the data folders, open the store, put jobs left `running` by
- * an earlier stop back to `queued` (they are resumed, never lost or stuck), start
- * the workers, then the HTTP front. Shutdown (tg_serve_stop, from a signal): stop
- * taking requests, cancel the running jobs' contexts *without* marking them
- * cancelled — they stay `running` in the store and the next start resumes them.
+ * Start-up: create the data folders, take the data folder's lock (one server per
+ * folder: a second one would run every job twice), remove the temporary files a
+ * killed server left (no job is live yet), open the store (checked page by page),
+ * put jobs left `running` by an earlier stop back to `queued` (they are resumed,
+ * never lost or stuck), start the workers, then the HTTP front. Shutdown (tg_serve_stop, from a
+ * signal): stop taking requests, cancel the running jobs' contexts *without* marking them cancelled
+ * — they stay `running` in the store and the next start resumes them.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +22,9 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "fetch/ytdlp.h"
+#include "serve/access.h"
 #include "serve/server.h"
 
 static atomic_int g_stop;
@@ -128,10 +134,11 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
     json_object_foreach(obj, key, v)
     {
         char buf[64];
+        const char *val = buf;
         if (json_is_null(v))
             continue; /* an option left at its default ("none") */
         if (json_is_string(v))
-            snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+            val = json_string_value(v);
         else if (json_is_integer(v))
             snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
         else if (json_is_real(v))
@@ -140,7 +147,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
             rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
             break;
         }
-        if ((rc = tg_options_set(ctx, o, key, buf)) < 0)
+        if ((rc = tg_options_set(ctx, o, key, val)) < 0)
             break;
     }
     json_decref(obj);
@@ -208,6 +215,96 @@ static int make_dir(tg_ctx *ctx, const char *path)
     return 0;
 }
 
+/* One server per data folder: an exclusive fcntl lock on DATA/thumbgen.lock, held
+ * until the process ends (the kernel drops it even after kill -9). The file holds
+ * the owner's pid, for people; the lock itself names the owner to F_GETLK. */
+static int lock_data_dir(tg_ctx *ctx, const char *data_dir, int *fd_out)
+{
+    *fd_out = -1;
+    char *path = join(data_dir, "thumbgen.lock");
+    if (!path)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return tg_fail(ctx, TG_EIO, "cannot create the lock file in '%s': %s", data_dir,
+                       strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        int pid = fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? (int)who.l_pid : 0;
+        close(fd);
+        if (e != EACCES && e != EAGAIN)
+            return tg_fail(ctx, TG_EIO, "cannot lock the data folder '%s': %s", data_dir,
+                           strerror(e));
+        if (pid > 0)
+            return tg_fail(ctx, TG_EBUSY,
+                           "the data folder '%s' is already used by another thumbgen server "
+                           "(pid %d): stop it first, or give this one another --data folder",
+                           data_dir, pid);
+        return tg_fail(ctx, TG_EBUSY,
+                       "the data folder '%s' is already used by another thumbgen server: stop "
+                       "it first, or give this one another --data folder",
+                       data_dir);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) != n) {
+        /* the pid in the file is only a courtesy: the lock is what counts */
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/* A temp name of tg_atomic_open: ".NAME.XXXXXX" (six letters or digits). */
+static int is_atomic_temp(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 9 || name[0] != '.' || name[n - 7] != '.')
+        return 0;
+    for (size_t i = n - 6; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+/* The playable copy being made (workers.c): "NAME.play.mp4.tmp.mp4". */
+static int is_playable_temp(const char *name)
+{
+    static const char tail[] = ".play.mp4.tmp.mp4";
+    size_t n = strlen(name), t = sizeof(tail) - 1;
+    return n > t && !strcmp(name + n - t, tail);
+}
+
+/* Remove the temporary files of an earlier run: everything in tmp/ (uploads and
+ * downloads in progress) and the half-written outputs in thumbnails/. Called with
+ * the lock held and before any worker starts, so no live job owns one. */
+static size_t remove_stale(const tg_server *sv)
+{
+    size_t removed = 0;
+    const char *dirs[2] = {sv->tmp_dir, sv->thumbs_dir};
+    for (int k = 0; k < 2; k++) {
+        DIR *d = opendir(dirs[k]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            if (k == 1 && !is_atomic_temp(e->d_name) && !is_playable_temp(e->d_name))
+                continue;
+            struct stat st;
+            if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                removed++;
+        }
+        if (d)
+            closedir(d);
+    }
+    return removed;
+}
+
 int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
 {
     tg_server sv;
@@ -218,9 +315,12 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     pthread_cond_init(&sv.work, NULL);
     tg_http *http = NULL;
     char *db = NULL;
-    int rc, workers_up = 0;
+    int rc, workers_up = 0, lock_fd = -1;
     atomic_store(&g_stop, 0);
 
+    int token_made = 0;
+    if ((rc = tg_access_setup(ctx, &sv, &token_made)) < 0)
+        goto done;
     if ((rc = make_dir(ctx, o->data_dir)) < 0)
         goto done;
     sv.videos_dir = join(o->data_dir, "videos");
@@ -231,11 +331,28 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
+    if ((rc = lock_data_dir(ctx, o->data_dir, &lock_fd)) < 0)
+        goto done;
     if ((rc = make_dir(ctx, sv.videos_dir)) < 0 || (rc = make_dir(ctx, sv.thumbs_dir)) < 0 ||
         (rc = make_dir(ctx, sv.tmp_dir)) < 0)
         goto done;
-    if ((rc = tg_store_open(ctx, db, &sv.store)) < 0)
+    size_t stale = remove_stale(&sv);
+    if (stale && !o->quiet)
+        fprintf(stderr, "thumbgen: removed %zu stale temporary file%s left by an earlier run\n",
+                stale, stale == 1 ? "" : "s");
+    if ((rc = tg_store_open(ctx, db, &sv.store)) < 0) {
+        if (rc == TG_ECORRUPT) {
+            char why[300];
+            const char *m = tg_ctx_message(ctx), *p = strstr(m, "damaged");
+            tg_utf8_copy(why, sizeof(why), p ? p + strlen("damaged") : "");
+            rc = tg_fail(ctx, TG_ECORRUPT,
+                         "the job database %s is damaged%s; the videos and thumbnails in %s/ are "
+                         "intact: stop here, move %s (and %s-wal, %s-shm if present) aside and "
+                         "start again for an empty job list",
+                         db, why, o->data_dir, db, db, db);
+        }
         goto done;
+    }
     size_t resumed = 0;
     if ((rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
         goto done;
@@ -253,6 +370,19 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     if (!o->quiet)
         fprintf(stderr, "thumbgen: serving http://%s:%d/ (data in %s/, %zu job%s resumed)\n",
                 o->host, sv.opt.port, o->data_dir, resumed, resumed == 1 ? "" : "s");
+    if (token_made) {
+        /* shown once, even with --quiet: without it nobody can use the server */
+        const char *name = o->public_hosts && o->public_hosts[0] ? o->public_hosts[0] : o->host;
+        int v6 = strchr(name, ':') != NULL;
+        if (!strcmp(name, "0.0.0.0") || !strcmp(name, "::"))
+            name = "127.0.0.1", v6 = 0;
+        fprintf(stderr,
+                "thumbgen: this server needs its access token; open\n"
+                "    http://%s%s%s:%d/#token=%s\n",
+                v6 ? "[" : "", name, v6 ? "]" : "", sv.opt.port, sv.token);
+    } else if (sv.token[0] && !o->quiet) {
+        fprintf(stderr, "thumbgen: the API needs the token of %s\n", o->token_file);
+    }
     while (!atomic_load(&g_stop))
         usleep(100 * 1000);
     if (!o->quiet)
@@ -279,6 +409,8 @@ done:
         usleep((useconds_t)(300 - spent_ms) * 1000);
     tg_http_stop(&http);
     tg_store_close(&sv.store);
+    if (lock_fd >= 0)
+        close(lock_fd); /* last: the folder is free once the store is closed */
     free(sv.videos_dir);
     free(sv.thumbs_dir);
     free(sv.tmp_dir);

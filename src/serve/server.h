@@ -5,6 +5,7 @@
  *
  *   serve.c    start-up and shutdown (signals, recovery of interrupted jobs)
  *   http.c     the libmicrohttpd adapter: requests, bodies, uploads, files, SSE
+ *   access.c   Host, Origin and token checks, security headers, POST /api/login
  *   routes.c   the API: one function per route, JSON in and out
  *   workers.c  download and processing thread pools running the jobs
  */
@@ -23,6 +24,7 @@
 typedef struct tg_server {
     tg_serve_opts opt;
     tg_store *store;
+    char token[257]; /* the API token, "" when the server is open (access.c) */
     char *videos_dir, *thumbs_dir, *tmp_dir;
     atomic_int stopping;
 
@@ -43,6 +45,16 @@ typedef struct tg_server {
     pthread_t updater;
     int updater_up;
     tg_ctx *update_ctx; /* cancelled at stop */
+
+    /* ends of jobs the store could not record yet (a full disk), retried by the
+     * workers about once a second until they stick (workers.c) */
+    pthread_mutex_t pending_mu;
+    struct tg_pending_end {
+        char id[33];
+        int state;
+        char *result, *code, *message;
+    } pending[TG_MAX_RUNNING];
+    int n_pending;
 
     pthread_t *threads;
     int n_threads;

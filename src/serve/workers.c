@@ -9,8 +9,11 @@
  *
  * Separate pools mean a slow download never holds up encodes and the reverse.
  * Each running job has its own tg_ctx (registered in the server so DELETE can
- * cancel it). Re-submitting a video already done with the same options reuses the
- * finished result (the cache), checked as soon as the content id is known.
+ * cancel it). Every way out of a job ends it in the store (done, or failed with
+ * its reason); when the store cannot record that (a full disk), the end is kept
+ * in memory and retried about once a second, so the job never stays `running`
+ * and the worker goes on with the next one. Re-submitting a video already done with the same
+ * options reuses the finished result (the cache), checked as soon as the content id is known.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +30,8 @@
 #include <libavutil/sha.h>
 
 #include "core/error.h"
+#include "core/fault.h"
+#include "core/utf8.h"
 #include "fetch/url.h"
 #include "fetch/ytdlp.h"
 #include "media/playable.h"
@@ -128,6 +133,75 @@ static char *existing_video(tg_server *sv, const char *content_id)
     return found;
 }
 
+/* Keep an end the store refused, to retry it (caller holds pending_mu). */
+static void pend(tg_server *sv, const char *id, int state, const char *result, const char *code,
+                 const char *message)
+{
+    for (int i = 0; i < sv->n_pending; i++)
+        if (!strcmp(sv->pending[i].id, id))
+            return; /* already waiting */
+    if (sv->n_pending == TG_MAX_RUNNING)
+        return; /* cannot happen: one end per running job; a restart resumes the job */
+    struct tg_pending_end *p = &sv->pending[sv->n_pending];
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->state = state;
+    p->result = result ? strdup(result) : NULL;
+    p->code = code ? strdup(code) : NULL;
+    p->message = message ? strdup(message) : NULL;
+    sv->n_pending++;
+}
+
+/* End a job in the store: done with its result, or failed with its reason. When the
+ * store cannot write (a full disk), the end waits in memory and is retried. */
+static void end_job(tg_server *sv, const char *id, int state, const char *result, const char *code,
+                    const char *message)
+{
+    tg_ctx *c = tg_ctx_new();
+    int rc = tg_store_finish(c, sv->store, id, state, result, code, message);
+    if (rc < 0) {
+        pthread_mutex_lock(&sv->pending_mu);
+        pend(sv, id, state, result, code, message);
+        pthread_mutex_unlock(&sv->pending_mu);
+        if (!sv->opt.quiet)
+            fprintf(stderr, "thumbgen: cannot record the end of job %s yet (%s); retrying\n", id,
+                    *tg_ctx_message(c) ? tg_ctx_message(c) : tg_strerror(rc));
+    }
+    tg_ctx_free(&c);
+    tg_server_notify(sv);
+}
+
+/* Retry the ends the store refused; those it now takes leave the list. */
+static void retry_pending(tg_server *sv)
+{
+    pthread_mutex_lock(&sv->pending_mu);
+    int changed = 0;
+    for (int i = 0; i < sv->n_pending;) {
+        struct tg_pending_end *p = &sv->pending[i];
+        if (tg_store_finish(NULL, sv->store, p->id, p->state, p->result, p->code, p->message) < 0) {
+            i++;
+            continue;
+        }
+        free(p->result);
+        free(p->code);
+        free(p->message);
+        sv->pending[i] = sv->pending[--sv->n_pending];
+        changed = 1;
+    }
+    pthread_mutex_unlock(&sv->pending_mu);
+    if (changed)
+        tg_server_notify(sv);
+}
+
+/* What a job's failure says to users: a full disk in one sentence, whichever layer
+ * (file, store, yt-dlp) noticed it. */
+static const char *public_message(int rc, const char *msg)
+{
+    if (strstr(msg, "disk is full") || strstr(msg, "No space left on device") ||
+        strstr(msg, "Disk quota exceeded") || strstr(msg, "database or disk is full"))
+        return "the server's disk is full";
+    return *msg ? msg : tg_strerror(rc);
+}
+
 /* A done job for this content and options: finish this one with its result. */
 static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id)
 {
@@ -135,7 +209,7 @@ static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id
     if (tg_store_find_done(NULL, sv->store, content_id, job->options_json, &done) != 0)
         return 0;
     tg_store_set_source(NULL, sv->store, job->id, content_id, done.video_path);
-    tg_store_finish(NULL, sv->store, job->id, TG_JOB_DONE, done.result_json, NULL, NULL);
+    end_job(sv, job->id, TG_JOB_DONE, done.result_json, NULL, NULL);
     tg_job_clear(&done);
     return 1;
 }
@@ -164,7 +238,7 @@ static void save_rendition(tg_server *sv, const char *cid, const tg_ytdlp_got *g
     if (small)
         snprintf(label, sizeof(label), "%dp%s", small, got->has_audio ? "" : ", video only");
     else
-        snprintf(label, sizeof(label), "format %.60s", got->format_id);
+        snprintf(label, sizeof(label), "format %.*s", TG_CUT(got->format_id, 60));
     json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b,s:i,s:s}", "rendition", label, "size", size,
                           "format", got->format_id, "width", got->width, "height", got->height,
                           "audio", got->has_audio, "wanted_res", res, "reason", why);
@@ -249,8 +323,9 @@ have_file:
         goto done;
     }
     snprintf(rel, strlen(name) + 8, "videos/%s", name);
-    tg_store_set_source(ctx, sv->store, job->id, cid, rel);
-    rc = tg_store_requeue(ctx, sv->store, job->id, "analyze") == 0 ? 0 : 1;
+    if ((rc = tg_store_set_source(ctx, sv->store, job->id, cid, rel)) < 0)
+        goto done;
+    rc = tg_store_requeue(ctx, sv->store, job->id, "analyze"); /* 1: no longer running */
 done:
     free(dl);
     free(name);
@@ -389,7 +464,8 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    tg_store_finish(ctx, sv->store, job->id, TG_JOB_DONE, res, NULL, NULL);
+    tg_fault_stage("store");
+    end_job(sv, job->id, TG_JOB_DONE, res, NULL, NULL);
     rc = 0;
 done:
     json_decref(result);
@@ -431,8 +507,10 @@ static void unregister_ctx(tg_server *sv, int slot)
 static void run_job(tg_server *sv, tg_job *job, int downloader)
 {
     tg_ctx *ctx = tg_ctx_new();
-    if (!ctx)
+    if (!ctx) {
+        end_job(sv, job->id, TG_JOB_FAILED, NULL, tg_errname(TG_ENOMEM), tg_strerror(TG_ENOMEM));
         return;
+    }
     progress_state ps = {.sv = sv, .id = job->id, .pct = -1};
     tg_ctx_set_progress(ctx, on_progress, &ps);
     int slot = register_ctx(sv, job->id, ctx);
@@ -446,9 +524,8 @@ static void run_job(tg_server *sv, tg_job *job, int downloader)
         if (rc == TG_ECANCEL && atomic_load(&sv->stopping)) {
             /* shutting down: the job stays running and is resumed on the next start */
         } else if (rc != TG_ECANCEL) {
-            const char *msg = tg_ctx_message(ctx);
-            tg_store_finish(NULL, sv->store, job->id, TG_JOB_FAILED, NULL, tg_errname(rc),
-                            *msg ? msg : tg_strerror(rc));
+            end_job(sv, job->id, TG_JOB_FAILED, NULL, tg_errname(rc),
+                    public_message(rc, tg_ctx_message(ctx)));
         }
     }
     tg_server_notify(sv);
@@ -461,6 +538,7 @@ static void *worker_main(void *arg)
     tg_server *sv = w->sv;
     uint64_t seen = 0;
     while (!atomic_load(&sv->stopping)) {
+        retry_pending(sv);
         tg_job job = {0};
         int rc = tg_store_claim_kind(NULL, sv->store, w->downloader, &job);
         if (rc == 0) {
@@ -479,6 +557,7 @@ static void *worker_main(void *arg)
 int tg_workers_start(tg_ctx *ctx, tg_server *sv)
 {
     int n = sv->opt.workers + sv->opt.downloaders;
+    pthread_mutex_init(&sv->pending_mu, NULL);
     sv->threads = calloc((size_t)n, sizeof(pthread_t));
     if (!sv->threads)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -510,4 +589,12 @@ void tg_workers_stop(tg_server *sv)
     free(sv->threads);
     sv->threads = NULL;
     sv->n_threads = 0;
+    /* ends still not recorded: the jobs stay running and are resumed on the next start */
+    for (int i = 0; i < sv->n_pending; i++) {
+        free(sv->pending[i].result);
+        free(sv->pending[i].code);
+        free(sv->pending[i].message);
+    }
+    sv->n_pending = 0;
+    pthread_mutex_destroy(&sv->pending_mu);
 }

@@ -30,6 +30,8 @@
 #include <sqlite3.h>
 
 #include "core/error.h"
+#include "core/fault.h"
+#include "core/utf8.h"
 
 #define SCHEMA_VERSION 1
 
@@ -56,6 +58,7 @@ enum {
     ST_OLDEST_TO_DOWNLOAD,
     ST_OLDEST_TO_PROCESS,
     ST_REQUEUE,
+    ST_FIND_ACTIVE,
     ST_N
 };
 
@@ -89,6 +92,10 @@ static const char *const stmt_sql[ST_N] = {
                              "ORDER BY created, rowid LIMIT 1",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = ?3, updated = ?4 "
                    "WHERE id = ?1 AND state = 1",
+    [ST_FIND_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE options_json = ?3 AND state IN (0, 1) "
+                       "AND ((?1 IS NOT NULL AND content_id = ?1) OR "
+                       "(?2 IS NOT NULL AND source_kind = 'url' AND source = ?2)) "
+                       "ORDER BY created, rowid LIMIT 1",
 };
 
 static const char schema_v1[] =
@@ -162,8 +169,46 @@ static int64_t now_ms(void)
 static int db_fail(tg_ctx *ctx, tg_store *s, int src, const char *what)
 {
     const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
-    int code = (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
+    int prim = src & 0xff;
+    if (prim == SQLITE_FULL || (s && s->db && sqlite3_system_errno(s->db) == ENOSPC))
+        return tg_fail(ctx, TG_EIO, "the server's disk is full");
+    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+        return tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s failed: %s)", what,
+                       msg);
+    int code = prim == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
     return tg_fail(ctx, code, "job store: %s failed: %s", what, msg);
+}
+
+/* PRAGMA quick_check: 0 when the database is sound, TG_ECORRUPT with SQLite's first
+ * complaint when a page is damaged. */
+static int quick_check(tg_ctx *ctx, tg_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(ctx, s, rc, "checking the database");
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && !strcmp(t, "ok")) {
+            rc = 0;
+        } else {
+            /* SQLite's first complaint, on one line */
+            char why[200];
+            const char *head = "*** in database main ***\n";
+            if (t && !strncmp(t, head, strlen(head)))
+                t += strlen(head);
+            tg_utf8_copy(why, sizeof(why), t ? t : "no answer");
+            for (char *c = why; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                    *c = ' ';
+            rc = tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s)", why);
+        }
+    } else {
+        rc = db_fail(ctx, s, step, "checking the database");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int random_id(tg_ctx *ctx, char out[33])
@@ -206,6 +251,11 @@ static int random_id(tg_ctx *ctx, char out[33])
 /* The prepared statement for k, reset and unbound, ready for new parameters. */
 static int stmt(tg_ctx *ctx, tg_store *s, int k, sqlite3_stmt **out)
 {
+    /* the disk-full test hook (core/fault.h): every write fails as SQLITE_FULL would */
+    int writes = k == ST_INSERT || k == ST_MARK_RUNNING || k == ST_PROGRESS || k == ST_SET_SOURCE ||
+                 k == ST_FINISH || k == ST_CANCEL || k == ST_RECOVER || k == ST_REQUEUE;
+    if (writes && tg_fault_disk_full())
+        return tg_fail(ctx, TG_EIO, "the server's disk is full");
     if (!s->st[k]) {
         int rc =
             sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL);
@@ -412,7 +462,7 @@ int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out)
         (rc = exec(ctx, s, "PRAGMA journal_mode = WAL", "switching to WAL")) ||
         (rc = exec(ctx, s, "PRAGMA synchronous = NORMAL", "setting synchronous")))
         goto fail;
-    if ((rc = schema_migrate(ctx, s)))
+    if ((rc = quick_check(ctx, s)) || (rc = schema_migrate(ctx, s)))
         goto fail;
     *out = s;
     return 0;
@@ -437,7 +487,7 @@ void tg_store_close(tg_store **sp)
 
 /* ---- operations: each holds the mutex from start to end ---- */
 
-int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
 {
     if (!s || !job)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
@@ -446,13 +496,17 @@ int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
         return tg_fail(ctx, TG_EINVAL, "job store: source kind must be \"url\" or \"upload\"");
     if (!job->source || !job->options_json)
         return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
+    return 0;
+}
+
+/* Insert job as a new queued job (caller holds the mutex). */
+static int insert_locked(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
     char id[33];
     int rc = random_id(ctx, id);
     if (rc)
         return rc;
     int64_t t = now_ms();
-
-    pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     if ((rc = stmt(ctx, s, ST_INSERT, &st)))
         goto out;
@@ -475,7 +529,65 @@ int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
     job->created = job->updated = t;
 out:
     stmt_done(st);
+    return rc;
+}
+
+int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
+    int rc = check_new_job(ctx, s, job);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = insert_locked(ctx, s, job);
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job)
+{
+    int rc = check_new_job(ctx, s, job);
+    if (rc)
+        return rc;
+    const char *url = !strcmp(job->source_kind, "url") ? job->source : NULL;
+    sqlite3_stmt *st = NULL;
+    tg_job found;
+    int have = 0;
+    pthread_mutex_lock(&s->mu);
+    /* one write transaction: two equal requests at once make one job */
+    if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "adding a job")))
+        goto out;
+    if ((rc = stmt(ctx, s, ST_FIND_ACTIVE, &st)))
+        goto out;
+    bind_text(st, 1, job->content_id);
+    bind_text(st, 2, url);
+    bind_text(st, 3, job->options_json);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if ((rc = row_to_job(ctx, st, &found)))
+            goto out;
+        have = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "looking for an equal job");
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    if (!have && (rc = insert_locked(ctx, s, job)))
+        goto out;
+    if ((rc = exec(ctx, s, "COMMIT", "adding a job")))
+        goto out;
+    if (have) {
+        tg_job_clear(job);
+        *job = found;
+        have = 0;
+        rc = 1;
+    }
+out:
+    stmt_done(st);
+    rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    if (have)
+        tg_job_clear(&found);
     return rc;
 }
 

@@ -51,7 +51,9 @@ typedef struct tg_job {
 /* Free the strings of a job (not the struct) and zero it. Accepts a zeroed job. */
 void tg_job_clear(tg_job *job);
 
-/* Open (creating if needed) the database at path: WAL, busy timeout, schema. */
+/* Open (creating if needed) the database at path: WAL, busy timeout, schema, and a
+ * PRAGMA quick_check first: TG_ECORRUPT when pages are damaged (or the file is not
+ * a database). A full disk is TG_EIO "the server's disk is full", in every call. */
 int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out);
 void tg_store_close(tg_store **s);
 
@@ -59,6 +61,11 @@ void tg_store_close(tg_store **s);
  * content_id / video_path when already known). Sets job->id, state, stage,
  * created and updated. */
 int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job);
+
+/* The same, unless a queued or running job has the same options and the same
+ * content_id (or, for a link, the same URL): then job is cleared and filled with
+ * that job and 1 is returned (the request joins it). 0 when a job was created. */
+int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job);
 
 /* Read a job; TG_ENOENT when there is none. out is overwritten (clear it first if
  * it held strings). */

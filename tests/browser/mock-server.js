@@ -313,6 +313,8 @@ async function handle(req, res) {
     return sendJson(res, 200, { ok: true, workers: 2, queued: all.filter((j) => j.state === 'queued').length,
       running: all.filter((j) => j.state === 'running').length });
   }
+  // The mock is open, like thumbgen serve on loopback without a token.
+  if (p === '/api/login') return sendJson(res, 200, { ok: true, auth: false });
   if (p === '/api/jobs' && req.method === 'POST') return postJob(req, res);
   if (p === '/api/jobs' && req.method === 'GET') {
     const offset = Math.max(0, parseInt(u.searchParams.get('offset') || '0', 10) || 0);

@@ -28,7 +28,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MOCK = process.env.TG_MOCK === '1';
 const VIDEO = path.join(FIXTURES, 'story.mp4');
 const RESULT_TIMEOUT = 120000;
-const OVERALL_TIMEOUT = 300000;
+const OVERALL_TIMEOUT = 480000;
 
 let passed = 0;
 let failed = 0;
@@ -113,6 +113,44 @@ function startVideoServer(file) {
   });
 }
 
+function httpRequest(url, { method = 'GET', headers = {}, body = null, timeout = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+// A page of another origin (another port of 127.0.0.1) that tries to use the API:
+// a fetch POST and a form POST to /api/jobs, and the page in an iframe.
+function startEvilServer(target) {
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>evil</title></head><body>
+<iframe id="frame" src="${target}/" width="600" height="400"></iframe>
+<form id="form" method="POST" action="${target}/api/jobs" enctype="text/plain" target="sink">
+<input name='{"url":"http://example.com/x.mp4","x":"' value='"}'></form>
+<iframe name="sink"></iframe>
+<script>
+window.results = {};
+fetch('${target}/api/jobs', { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' },
+  body: JSON.stringify({ url: 'http://example.com/y.mp4' }) }).then(() => { window.results.fetch = 'sent'; },
+  (e) => { window.results.fetch = String(e); });
+</script></body></html>`;
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(html);
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
 // ---------------------------------------------------------------- state for cleanup
 
 let server = null;        // the thumbgen (or mock) child process
@@ -122,6 +160,9 @@ let logStream = null;
 let videoServer = null;
 let browser = null;
 let dataDir = null;
+let server2 = null;       // the second thumbgen, started with a token file
+let dataDir2 = null;
+let evilServer = null;    // a page of another origin
 
 function tailLog(n = 1500) { return serverLog.length > n ? `…${serverLog.slice(-n)}` : serverLog; }
 
@@ -138,6 +179,15 @@ async function stopServer() {
 async function cleanup() {
   if (browser) { try { await browser.close(); } catch (e) { /* already gone */ } browser = null; }
   await stopServer();
+  if (server2 && server2.exitCode === null && server2.signalCode === null) {
+    const exited = new Promise((r) => server2.once('exit', r));
+    server2.kill('SIGTERM');
+    await Promise.race([exited, sleep(7000)]);
+    if (server2.exitCode === null && server2.signalCode === null) server2.kill('SIGKILL');
+  }
+  server2 = null;
+  if (dataDir2) { try { fs.rmSync(dataDir2, { recursive: true, force: true }); } catch (e) { /* best effort */ } dataDir2 = null; }
+  if (evilServer) { evilServer.closeAllConnections && evilServer.closeAllConnections(); evilServer.close(); evilServer = null; }
   if (videoServer) { videoServer.closeAllConnections && videoServer.closeAllConnections(); videoServer.close(); videoServer = null; }
   if (logStream) { logStream.end(); logStream = null; }
   if (dataDir) { try { fs.rmSync(dataDir, { recursive: true, force: true }); } catch (e) { /* best effort */ } dataDir = null; }
@@ -230,6 +280,14 @@ async function main() {
     consoleErrors.push(`console error${url ? ` at ${url}` : ''}: ${text}`);
   });
   page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
+
+  // CSP violations are recorded from the first script on.
+  await page.addInitScript(() => {
+    window.__tgViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__tgViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
 
   // 1. The page loads.
   await page.goto(`${base}/`, { waitUntil: 'load' });
@@ -460,9 +518,140 @@ async function main() {
     await page.screenshot({ path: path.join(OUT, 'avi.png'), fullPage: true });
   }
 
-  // 11. No console error, no page error.
+  // 11. The page's security headers, and nothing the page does is blocked by its policy.
+  const pageResp = await httpGet(`${base}/`);
+  const csp = pageResp.headers['content-security-policy'] || '';
+  check('the page is sent with a strict Content-Security-Policy',
+    /default-src 'self'/.test(csp) && /script-src 'self'(;|$)/.test(csp) && /frame-ancestors 'none'/.test(csp) &&
+    !/unsafe-inline|unsafe-eval/.test(csp), csp);
+  check('and X-Frame-Options: DENY, X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer',
+    pageResp.headers['x-frame-options'] === 'DENY' && pageResp.headers['x-content-type-options'] === 'nosniff' &&
+    pageResp.headers['referrer-policy'] === 'no-referrer',
+    `${pageResp.headers['x-frame-options']}, ${pageResp.headers['x-content-type-options']}, ${pageResp.headers['referrer-policy']}`);
+  const violations = await page.evaluate(() => window.__tgViolations || []);
+  check('no Content-Security-Policy violation while the page ran', violations.length === 0, violations.join(' | '));
+
+  // 12. No console error, no page error.
   check('no console error or page error', consoleErrors.length === 0, consoleErrors.join(' | '));
+
+  if (!MOCK) {
+    await crossSite(base);
+    await tokenFlow();
+  }
   if (serverExited) check('the server is still running at the end', false, `exited: code ${serverExited.code}, signal ${serverExited.signal}`);
+}
+
+// A page of another origin cannot make jobs, nor frame the page; a request for
+// another host name (DNS rebinding) is refused.
+async function crossSite(base) {
+  const before = (await getJson(`${base}/api/jobs?limit=100`)).total;
+  evilServer = await startEvilServer(base);
+  const evil = `http://127.0.0.1:${evilServer.address().port}/`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const statuses = [];
+  page.on('response', (r) => { if (r.url() === `${base}/api/jobs` && r.request().method() === 'POST') statuses.push(r.status()); });
+  await page.goto(evil, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.results && window.results.fetch, null, { timeout: 10000 }).catch(() => {});
+  await page.evaluate(() => document.getElementById('form').submit());
+  const t0 = Date.now();
+  while (statuses.length < 2 && Date.now() - t0 < 10000) await sleep(100);
+  const after = (await getJson(`${base}/api/jobs?limit=100`)).total;
+  check('a page of another origin cannot create jobs (fetch and form POST get 403)',
+    statuses.length === 2 && statuses.every((st) => st === 403) && after === before,
+    `statuses ${statuses.join(', ')}, jobs ${before} -> ${after}`);
+  const framed = page.frames().find((f) => f.url() === `${base}/`);
+  let framedForm = false;
+  if (framed) framedForm = await framed.evaluate(() => !!document.getElementById('url')).catch(() => false);
+  check('the page cannot be framed by another site (X-Frame-Options / frame-ancestors)', !framedForm,
+    page.frames().map((f) => f.url()).join(' '));
+  await context.close();
+  const port = new URL(base).port;
+  const rebind = await httpRequest(`${base}/api/jobs`, { headers: { Host: `rebind.example:${port}` } });
+  check('a request for another host name (DNS rebinding) is refused with 421', rebind.status === 421,
+    `status ${rebind.status}: ${rebind.body.slice(0, 120)}`);
+}
+
+// A second server with a token file (on loopback, where the token is otherwise off):
+// the page asks for the token once, then everything works (API, events, media).
+async function tokenFlow() {
+  const TOKEN = 'browser-test-token-0123456789';
+  dataDir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'thumbgen-ui-token-'));
+  fs.writeFileSync(path.join(dataDir2, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  server2 = spawn(BIN, ['serve', '--host', '127.0.0.1', '--port', String(port), '--data', path.join(dataDir2, 'data'),
+    '--allow-private-urls', '--token-file', path.join(dataDir2, 'token'), '--quiet'],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log2 = '';
+  server2.stderr.on('data', (d) => { log2 += d.toString(); });
+  const deadline = Date.now() + 30000;
+  let up = false;
+  while (!up && Date.now() < deadline) {
+    try { up = (await httpGet(`${base}/healthz`, 1000)).status === 200; } catch (e) { await sleep(150); }
+  }
+  if (!up) throw new Fatal(`the server with a token file did not start: ${log2}`);
+  const bare = await httpGet(`${base}/api/jobs`);
+  check('with --token-file the API answers 401 without the token', bare.status === 401, `status ${bare.status}`);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  let phase = 'login';
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const url = (msg.location() && msg.location().url) || '';
+    if (phase === 'wrong-token' && /\/api\/login$/.test(url) && /status of 401/.test(msg.text())) return;
+    errors.push(`${url}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  const asked = await page.locator('#login').waitFor({ state: 'visible', timeout: 10000 }).then(() => true).catch(() => false);
+  check('the page asks for the token', asked);
+  phase = 'wrong-token';
+  await page.fill('#token', 'not-the-token-at-all');
+  await page.click('#login-submit');
+  const wrongShown = await page.locator('#login-error').waitFor({ state: 'visible', timeout: 10000 }).then(() => true).catch(() => false);
+  check('a wrong token is refused and the form says so', wrongShown && await page.locator('#login').isVisible(),
+    wrongShown ? (await page.locator('#login-error').textContent()) : '');
+  phase = 'main';
+  await page.fill('#token', TOKEN);
+  await page.click('#login-submit');
+  const gone = await page.locator('#login').waitFor({ state: 'hidden', timeout: 10000 }).then(() => true).catch(() => false);
+  const kept = await page.evaluate(() => localStorage.getItem('thumbgen.token'));
+  check('the right token is taken and kept (localStorage)', gone && kept === TOKEN, `form hidden ${gone}`);
+
+  // an upload (XHR with the Bearer header) of the 8 s fixture: quicker than story.mp4
+  const postResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
+  await page.setInputFiles('#file', path.join(FIXTURES, 'letterbox.mp4'));
+  const post = await postResp;
+  check('with the token, an upload to POST /api/jobs is accepted', post.status() === 202 || post.status() === 200, `status ${post.status()}`);
+  await page.waitForFunction(() => !document.getElementById('result').hidden, null, { timeout: RESULT_TIMEOUT, polling: 200 }).catch(() => {});
+  const gifW = await page.waitForFunction(() => {
+    const img = document.getElementById('gif');
+    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
+  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
+  check('and the job runs to its result, the GIF loading through the login cookie', gifW > 0, `naturalWidth ${gifW}`);
+
+  // the token is asked only once: a new visit of the page goes straight in
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  await page.locator('#history .history-item').first().waitFor({ timeout: 10000 }).catch(() => {});
+  const again = await page.locator('#login').isVisible();
+  const items = await page.locator('#history .history-item').count();
+  check('a second visit does not ask again and lists the job', !again && items >= 1, `form shown ${again}, ${items} items`);
+  await context.close();
+
+  // the link printed with a made token (#token=...) logs a fresh browser in at once
+  const ctx2 = await browser.newContext();
+  const p2 = await ctx2.newPage();
+  await p2.goto(`${base}/#token=${TOKEN}`, { waitUntil: 'load' });
+  await p2.locator('#history .history-item').first().waitFor({ timeout: 10000 }).catch(() => {});
+  const asked2 = await p2.locator('#login').isVisible();
+  const hash2 = await p2.evaluate(() => location.hash);
+  check('a #token= link logs in without the form and leaves the address', !asked2 && hash2 === '' &&
+    (await p2.locator('#history .history-item').count()) >= 1, `form shown ${asked2}, hash "${hash2}"`);
+  await ctx2.close();
+  check('no console error or page error with the token', errors.length === 0, errors.join(' | '));
 }
 
 let finished = false;
@@ -480,7 +669,10 @@ const watchdog = setTimeout(() => {
 }, OVERALL_TIMEOUT);
 
 // Last resort: never leave the server behind, whatever ends this process.
-process.on('exit', () => { if (server && !serverExited) server.kill('SIGKILL'); });
+process.on('exit', () => {
+  if (server && !serverExited) server.kill('SIGKILL');
+  if (server2 && server2.exitCode === null) server2.kill('SIGKILL');
+});
 process.on('SIGINT', () => { check('the test was not interrupted', false, 'SIGINT'); finish(1); });
 process.on('SIGTERM', () => { check('the test was not interrupted', false, 'SIGTERM'); finish(1); });
 

@@ -886,6 +886,122 @@ START_TEST(real_footage_from_opencv)
 }
 END_TEST
 
+/* Issue 12 point 6: odd inputs are named for what they are. */
+START_TEST(odd_inputs_are_named_for_what_they_are)
+{
+    char *fifo = tgt_tmp_path(".fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    expect_failure(fifo, "not a regular file");
+    unlink(fifo);
+    free(fifo);
+    expect_failure("/dev/zero", "not a regular file");
+    /* an animated WebP */
+    char *webp = tgt_tmp_path(".webp");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=10", "-t", "1", "-loop",
+                                "0", webp, NULL),
+                     0);
+    expect_failure(webp, "animated WebP");
+    unlink(webp);
+    free(webp);
+    /* an MP4 cut to 100 bytes (moov first), and one with no frames */
+    char *fs = tgt_tmp_path(".mp4"), *cut = tgt_tmp_path(".mp4"), *none = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("short.mp4"), "-c", "copy", "-movflags",
+                                "+faststart", fs, NULL),
+                     0);
+    size_t len;
+    char *data = tgt_read_file(fs, &len);
+    FILE *f = fopen(cut, "wb");
+    fwrite(data, 1, 100, f);
+    fclose(f);
+    free(data);
+    expect_failure(cut, "truncated or corrupt");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "color=s=64x48:d=1", "-frames:v", "0", "-c:v",
+                                "libx264", none, NULL),
+                     0);
+    expect_failure(none, "no frames");
+    unlink(fs);
+    unlink(cut);
+    unlink(none);
+    free(fs);
+    free(cut);
+    free(none);
+}
+END_TEST
+
+/* Issue 12 point 6: a plan's limits are said as limits. */
+START_TEST(plan_limits_are_said_plainly)
+{
+    char *plan = tgt_tmp_path(".json"), *gif = tgt_tmp_path(".gif");
+    FILE *f = fopen(plan, "w");
+    fprintf(f, "{\"source\":{\"duration\":0.6,\"width\":640,\"height\":360,\"fps\":25},"
+               "\"segments\":[{\"start\":0.010,\"end\":0.014}]}");
+    fclose(f);
+    tgt_run r;
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "--plan", plan, "-o", gif, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "shorter than one frame"), "stderr: %s", r.err);
+    ck_assert(!tgt_file_exists(gif));
+    tgt_run_free(&r);
+    unlink(plan);
+    free(plan);
+    free(gif);
+}
+END_TEST
+
+/* Issue 12 point 6: a usage error is one line, as the README says. */
+START_TEST(usage_errors_are_one_line)
+{
+    static const char *cases[][3] = {
+        {"make", "--bogus", "1"}, {"frobnicate", "-q", "-q"}, {"serve", "--port", "x"}};
+    for (size_t i = 0; i < 3; i++) {
+        tgt_run r;
+        thumbgen(&r, cases[i][0], cases[i][1], cases[i][2], NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+        ck_assert_ptr_nonnull(strstr(r.err, "--help"));
+        tgt_run_free(&r);
+    }
+}
+END_TEST
+
+/* Issue 12 point 7: a still with a poster; an output that is the input. */
+START_TEST(still_with_poster_and_output_over_input)
+{
+    char *jpg = tgt_tmp_path(".jpg"), *gif = tgt_tmp_path(".gif"), *poster = tgt_tmp_path(".jpg");
+    ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("short.mp4"), "-frames:v", "1", jpg, NULL), 0);
+    tgt_run r;
+    thumbgen(&r, "make", jpg, "-o", gif, "--poster", poster, "-q", NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert(tgt_file_size(gif) > 100 && tgt_file_size(poster) > 100);
+    tgt_run_free(&r);
+    /* make in.gif -o in.gif: refused, nothing touched (also through another name) */
+    long before = tgt_file_size(gif);
+    char *before_data = tgt_read_file(gif, NULL);
+    char link[4200];
+    snprintf(link, sizeof(link), "%s.link.gif", gif);
+    ck_assert_int_eq(symlink(gif, link), 0);
+    const char *outs[][2] = {{"-o", gif}, {"-o", link}, {"--poster", gif}};
+    for (int i = 0; i < 3; i++) {
+        thumbgen(&r, "make", gif, outs[i][0], outs[i][1], "-q", NULL);
+        ck_assert_msg(r.status != 0, "case %d: wrote over its input", i);
+        ck_assert_msg(strstr(r.err, "is the input"), "case %d: %s", i, r.err);
+        tgt_run_free(&r);
+        ck_assert_int_eq(tgt_file_size(gif), before);
+        char *now = tgt_read_file(gif, NULL);
+        ck_assert(!memcmp(now, before_data, (size_t)before));
+        free(now);
+    }
+    free(before_data);
+    unlink(link);
+    unlink(jpg);
+    unlink(gif);
+    unlink(poster);
+    free(jpg);
+    free(gif);
+    free(poster);
+}
+END_TEST
+
 Suite *suite_cli(void);
 Suite *suite_cli(void)
 {
@@ -912,5 +1028,12 @@ Suite *suite_cli(void)
     tcase_add_test(tc, encode_takes_frames_or_a_clip_as_given);
     tcase_add_test(tc, real_footage_from_opencv);
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("hardening");
+    tcase_set_timeout(th, 120);
+    tcase_add_test(th, odd_inputs_are_named_for_what_they_are);
+    tcase_add_test(th, plan_limits_are_said_plainly);
+    tcase_add_test(th, usage_errors_are_one_line);
+    tcase_add_test(th, still_with_poster_and_output_over_input);
+    suite_add_tcase(s, th);
     return s;
 }

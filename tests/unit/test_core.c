@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/utf8.h"
 #include "util.h"
 
 START_TEST(error_table_is_consistent)
@@ -142,12 +143,53 @@ START_TEST(atomic_file_commit_and_abort)
 }
 END_TEST
 
+/* Issue 12 point 1: a cut never lands inside a character. */
+START_TEST(cuts_land_on_character_boundaries)
+{
+    const char *e3 = "a\xc3\xa9\xc3\xa9"; /* "aéé": 5 bytes */
+    ck_assert_uint_eq(tg_utf8_prefix(e3, 10), 5);
+    ck_assert_uint_eq(tg_utf8_prefix(e3, 5), 5);
+    ck_assert_uint_eq(tg_utf8_prefix(e3, 4), 3);
+    ck_assert_uint_eq(tg_utf8_prefix(e3, 2), 1);
+    ck_assert_uint_eq(tg_utf8_prefix("\xf0\x9f\x98\x80z", 3), 0); /* an emoji */
+    ck_assert_uint_eq(tg_utf8_trim_end(e3, 4), 3);
+    ck_assert_uint_eq(tg_utf8_trim_end(e3, 5), 5);
+    ck_assert_uint_eq(tg_utf8_trim_end("ab", 2), 2);
+    char buf[5];
+    ck_assert_str_eq(tg_utf8_copy(buf, sizeof(buf), e3), "a\xc3\xa9");
+    ck_assert_uint_eq(tg_utf8_char_len("\xc3\xa9"), 2);
+    ck_assert_uint_eq(tg_utf8_char_len("\xc3"), 1);
+    ck_assert(tg_utf8_valid(e3, 5));
+    ck_assert(!tg_utf8_valid(e3, 4));
+    ck_assert(!tg_utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
+    ck_assert(!tg_utf8_valid("\xc0\xaf", 2));     /* an overlong '/' */
+    char bad[] = "x\xc3y\xff";
+    tg_utf8_sanitize(bad);
+    ck_assert_str_eq(bad, "x?y?");
+    /* a context message longer than its buffer is cut on a boundary too */
+    char *big = malloc(3001);
+    for (int i = 0; i < 1500; i++)
+        memcpy(big + 2 * i, "\xc3\xa9", 2);
+    big[3000] = '\0';
+    tg_ctx *c = tg_ctx_new();
+    for (int shift = 0; shift < 4; shift++) {
+        tg_fail(c, TG_EINVAL, "%.*s%s", shift, "xxx", big);
+        const char *m = tg_ctx_message(c);
+        ck_assert_msg(tg_utf8_valid(m, strlen(m)), "shift %d: cut inside a character", shift);
+        ck_assert(strlen(m) > 1000);
+    }
+    tg_ctx_free(&c);
+    free(big);
+}
+END_TEST
+
 Suite *suite_core(void);
 Suite *suite_core(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, error_table_is_consistent);
+    tcase_add_test(tc, cuts_land_on_character_boundaries);
     tcase_add_test(tc, context_keeps_detail_and_cancels);
     tcase_add_test(tc, options_come_from_the_tables);
     tcase_add_test(tc, sizes_parse_with_binary_units);

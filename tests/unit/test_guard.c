@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "fetch/addr.h"
 #include "fetch/guard.h"
 #include "fetch/ytdlp.h"
 #include "util.h"
@@ -413,6 +414,137 @@ START_TEST(guard_refuses_private_addresses)
 
     ck_assert_int_eq(atomic_load(&o.accepted), 0);
     origin_stop(&o);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+/* ---- the IANA special-purpose registries, entry by entry ---- */
+
+typedef struct registry_row {
+    const char *block; /* the registry entry (or, marked *, a block outside it) */
+    const char *probe; /* an address in it */
+    int refused;       /* the entry is not globally reachable (or decided by the IPv4 inside) */
+} registry_row;
+
+/* One row per entry of the IANA IPv4 and IPv6 Special-Purpose Address Registries
+ * (iana-ipv4-special-registry, iana-ipv6-special-registry), then the translation
+ * prefixes judged by the IPv4 address they carry, and blocks outside the registries
+ * (marked *). Globally reachable entries are allowed. */
+static const registry_row registry[] = {
+    /* IPv4 */
+    {"0.0.0.0/8 this network", "0.1.2.3", 1},
+    {"0.0.0.0/32 this host on this network", "0.0.0.0", 1},
+    {"10.0.0.0/8 private-use", "10.20.30.40", 1},
+    {"100.64.0.0/10 shared address space", "100.127.255.254", 1},
+    {"127.0.0.0/8 loopback", "127.0.0.1", 1},
+    {"169.254.0.0/16 link local", "169.254.169.254", 1},
+    {"172.16.0.0/12 private-use", "172.31.0.1", 1},
+    {"192.0.0.0/24 IETF protocol assignments", "192.0.0.1", 1},
+    {"192.0.0.0/29 IPv4 service continuity prefix", "192.0.0.7", 1},
+    {"192.0.0.8/32 IPv4 dummy address", "192.0.0.8", 1},
+    {"192.0.0.9/32 port control protocol anycast", "192.0.0.9", 0},
+    {"192.0.0.10/32 TURN anycast", "192.0.0.10", 0},
+    {"192.0.0.170/32 NAT64/DNS64 discovery", "192.0.0.170", 1},
+    {"192.0.0.171/32 NAT64/DNS64 discovery", "192.0.0.171", 1},
+    {"192.0.2.0/24 documentation (TEST-NET-1)", "192.0.2.55", 1},
+    {"192.31.196.0/24 AS112-v4", "192.31.196.1", 0},
+    {"192.52.193.0/24 AMT", "192.52.193.1", 0},
+    {"192.88.99.0/24 deprecated 6to4 relay anycast", "192.88.99.1", 1},
+    {"192.168.0.0/16 private-use", "192.168.255.255", 1},
+    {"192.175.48.0/24 direct delegation AS112 service", "192.175.48.1", 0},
+    {"198.18.0.0/15 benchmarking", "198.19.0.1", 1},
+    {"198.51.100.0/24 documentation (TEST-NET-2)", "198.51.100.7", 1},
+    {"203.0.113.0/24 documentation (TEST-NET-3)", "203.0.113.200", 1},
+    {"240.0.0.0/4 reserved", "250.1.2.3", 1},
+    {"255.255.255.255/32 limited broadcast", "255.255.255.255", 1},
+    {"* 224.0.0.0/4 multicast", "239.1.2.3", 1},
+    {"* 192.0.0.0/24 past its last entry", "192.0.0.11", 1},
+    {"* public", "8.8.8.8", 0},
+    /* IPv6 */
+    {"::1/128 loopback", "::1", 1},
+    {"::/128 unspecified", "::", 1},
+    {"::ffff:0:0/96 IPv4-mapped (127.0.0.1)", "::ffff:127.0.0.1", 1},
+    {"::ffff:0:0/96 IPv4-mapped (8.8.8.8)", "::ffff:8.8.8.8", 0},
+    {"64:ff9b::/96 IPv4-IPv6 translation (127.0.0.1)", "64:ff9b::127.0.0.1", 1},
+    {"64:ff9b::/96 IPv4-IPv6 translation (192.0.0.1)", "64:ff9b::192.0.0.1", 1},
+    {"64:ff9b::/96 IPv4-IPv6 translation (8.8.8.8)", "64:ff9b::8.8.8.8", 0},
+    {"64:ff9b:1::/48 local-use IPv4-IPv6 translation (127.0.0.1)", "64:ff9b:1::127.0.0.1", 1},
+    {"64:ff9b:1::/48 local-use IPv4-IPv6 translation (8.8.8.8)", "64:ff9b:1::8.8.8.8", 1},
+    {"100::/64 discard-only", "100::1", 1},
+    {"100:0:0:1::/64 dummy IPv6 prefix", "100:0:0:1::1", 1},
+    {"2001::/23 IETF protocol assignments", "2001:1ff::1", 1},
+    {"2001::/32 Teredo", "2001:0:4136:e378:8000:63bf:3fff:fdd2", 1},
+    {"2001:1::1/128 port control protocol anycast", "2001:1::1", 0},
+    {"2001:1::2/128 TURN anycast", "2001:1::2", 0},
+    {"2001:1::3/128 DNS-SD service registration anycast", "2001:1::3", 0},
+    {"2001:2::/48 benchmarking", "2001:2::1", 1},
+    {"2001:3::/32 AMT", "2001:3::1", 0},
+    {"2001:4:112::/48 AS112-v6", "2001:4:112::1", 0},
+    {"2001:10::/28 deprecated ORCHID", "2001:1f::1", 1},
+    {"2001:20::/28 ORCHIDv2", "2001:20::1", 0},
+    {"2001:30::/28 drone remote ID entity tags", "2001:3f::1", 0},
+    {"2001:db8::/32 documentation", "2001:db8::1", 1},
+    {"2002::/16 6to4 (127.0.0.1)", "2002:7f00:1::1", 1},
+    {"2002::/16 6to4 (8.8.8.8)", "2002:808:808::1", 0},
+    {"2620:4f:8000::/48 direct delegation AS112 service", "2620:4f:8000::1", 0},
+    {"3fff::/20 documentation", "3fff:fff::1", 1},
+    {"5f00::/16 segment routing SIDs", "5f00::1", 1},
+    {"fc00::/7 unique-local", "fd12:3456::1", 1},
+    {"fe80::/10 link-local unicast", "fe80::1", 1},
+    {"* ::ffff:0:0:0/96 IPv4-translated (127.0.0.1)", "::ffff:0:127.0.0.1", 1},
+    {"* ::ffff:0:0:0/96 IPv4-translated (8.8.8.8)", "::ffff:0:8.8.8.8", 0},
+    {"* ::/96 IPv4-compatible (10.0.0.1)", "::10.0.0.1", 1},
+    {"* 2001::/23 past the anycast entries", "2001:1::4", 1},
+    {"* fec0::/10 deprecated site-local", "fec0::1", 1},
+    {"* ff00::/8 multicast", "ff02::1", 1},
+    {"* public", "2606:4700:4700::1111", 0},
+};
+
+START_TEST(guard_special_purpose_registries)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_guard *g = NULL;
+    ck_assert_int_eq(tg_guard_start(ctx, 0, &g), 0);
+    size_t refused = 0;
+    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+        const registry_row *r = &registry[i];
+        int rc = tg_host_check(ctx, r->probe, 0);
+        ck_assert_msg(rc == (r->refused ? TG_ELIMIT : 0), "%s: %s gives %d (%s), want %s", r->block,
+                      r->probe, rc, tg_ctx_message(ctx), r->refused ? "refused" : "allowed");
+        /* the same through the socket-address form the guard uses on every connection */
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, r->probe, &s4->sin_addr) == 1)
+            s4->sin_family = AF_INET;
+        else if (inet_pton(AF_INET6, r->probe, &s6->sin6_addr) == 1)
+            s6->sin6_family = AF_INET6;
+        else
+            ck_abort_msg("%s: %s is not an address", r->block, r->probe);
+        ck_assert_msg(tg_addr_is_private((struct sockaddr *)&ss) == r->refused, "%s: %s", r->block,
+                      r->probe);
+        /* refused ones are refused by the running guard too (it never connects) */
+        if (r->refused) {
+            char req[256];
+            snprintf(req, sizeof(req),
+                     strchr(r->probe, ':') ? "CONNECT [%s]:443 HTTP/1.1\r\n\r\n"
+                                           : "CONNECT %s:443 HTTP/1.1\r\n\r\n",
+                     r->probe);
+            int st = ask_status(tg_guard_port(g), req);
+            ck_assert_msg(st == 403, "%s: the guard answers %d for %s", r->block, st, r->probe);
+            refused++;
+        }
+    }
+    ck_assert_uint_eq(tg_guard_refused(g), refused);
+    /* the three of issue 12, with the kind named */
+    ck_assert_int_eq(tg_host_check(ctx, "[::ffff:0:127.0.0.1]", 0), TG_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "loopback"));
+    ck_assert_int_eq(tg_host_check(ctx, "[64:ff9b:1::127.0.0.1]", 0), TG_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "local-use NAT64"));
+    ck_assert_int_eq(tg_host_check(ctx, "192.0.0.1", 0), TG_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "IETF protocol assignment"));
+    tg_guard_stop(&g);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -822,8 +954,9 @@ START_TEST(ytdlp_runs_behind_the_guard)
     fake_make(&f, body);
     f.o.allow_private = 0;
     char *path = NULL;
-    /* a public literal passes the first check without DNS; the fake never goes there */
-    int rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.0.2.10/v.mp4", &path);
+    /* a public literal (AS112, globally reachable; not documentation space, which is
+     * refused) passes the first check without DNS; the fake never goes there */
+    int rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
     const char *msg = tg_ctx_message(f.ctx);
     if (curl) {
         ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, msg);
@@ -842,7 +975,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
     int port = proxy_port(args);
     ck_assert_msg(port > 0 && port != o.port, "arguments:\n%s", args);
     char want[128];
-    snprintf(want, sizeof(want), "\n--proxy\nhttp://127.0.0.1:%d\n--\nhttp://192.0.2.10/v.mp4\n",
+    snprintf(want, sizeof(want), "\n--proxy\nhttp://127.0.0.1:%d\n--\nhttp://192.31.196.10/v.mp4\n",
              port);
     ck_assert_msg(strstr(args, want), "arguments:\n%s", args);
     snprintf(want, sizeof(want), "http_proxy=http://127.0.0.1:%d\n", port);
@@ -863,7 +996,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
                  "%s\nprintf data > \"$OUTDIR/job1.mp4\"\necho \"$OUTDIR/job1.mp4\"", req);
         fake_make(&f, body);
         f.o.allow_private = 0;
-        rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.0.2.10/v.mp4", &path);
+        rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
         ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
         ck_assert_ptr_null(path);
         char file[1100];
@@ -977,6 +1110,7 @@ Suite *suite_guard(void)
     Suite *s = suite_create("guard");
     TCase *tc = tcase_create("proxy");
     tcase_add_test(tc, guard_refuses_private_addresses);
+    tcase_add_test(tc, guard_special_purpose_registries);
     tcase_add_test(tc, guard_forwards_http);
     tcase_add_test(tc, guard_tunnels_connect);
     tcase_add_test(tc, guard_redirect_chain);

@@ -1,5 +1,7 @@
 /* test_plan.c — the plan's JSON contract: round trip and strict validation. */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +105,48 @@ START_TEST(minimal_plan_is_accepted)
 }
 END_TEST
 
+/* Issue 12 point 7: a plan thumbgen writes always reads back (times on the written
+ * millisecond grid stay valid segments). */
+START_TEST(every_written_plan_reads_back)
+{
+    static const double seg[][2] = {{0.07, 0.0714}, {0.0704, 0.0716}, {0.0714, 0.0724},
+                                    {1.0, 1.0011},  {9.9986, 9.9999}, {2.0004, 2.0016}};
+    for (size_t i = 0; i < sizeof(seg) / sizeof(seg[0]); i++) {
+        char in[512];
+        snprintf(in, sizeof(in), "{" SRC ",\"segments\":[{\"start\":%.6f,\"end\":%.6f}]}",
+                 seg[i][0], seg[i][1]);
+        tg_ctx *c = tg_ctx_new();
+        tg_plan *p = NULL, *q = NULL;
+        ck_assert_msg(tg_plan_from_json(c, in, &p) == 0, "%s: %s", in, tg_ctx_message(c));
+        char *out = NULL;
+        ck_assert_int_eq(tg_plan_to_json(c, p, &out), 0);
+        ck_assert_msg(tg_plan_from_json(c, out, &q) == 0, "written plan refused (%s): %s",
+                      tg_ctx_message(c), out);
+        ck_assert(q->segments[0].end > q->segments[0].start);
+        ck_assert(fabs(q->segments[0].start - seg[i][0]) < 1e-3);
+        tg_plan_free(&p);
+        tg_plan_free(&q);
+        free(out);
+        tg_ctx_free(&c);
+    }
+}
+END_TEST
+
+/* Issue 12 point 6: too many items are named as such, with the limit. */
+START_TEST(too_many_segments_name_the_limit)
+{
+    size_t n = 200000, cap = n * 32 + 256, at = 0;
+    char *text = malloc(cap);
+    at += (size_t)snprintf(text + at, cap - at, "{" SRC ",\"segments\":[");
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(text + at, cap - at, "%s{\"start\":1,\"end\":2}", i ? "," : "");
+    snprintf(text + at, cap - at, "]}");
+    expect_bad(text, "10000");
+    expect_bad(text, "200000 segments");
+    free(text);
+}
+END_TEST
+
 Suite *suite_plan(void);
 Suite *suite_plan(void)
 {
@@ -111,6 +155,8 @@ Suite *suite_plan(void)
     tcase_add_test(tc, round_trip_keeps_everything);
     tcase_add_test(tc, bad_plans_are_refused_with_a_reason);
     tcase_add_test(tc, minimal_plan_is_accepted);
+    tcase_add_test(tc, every_written_plan_reads_back);
+    tcase_add_test(tc, too_many_segments_name_the_limit);
     suite_add_tcase(s, tc);
     return s;
 }

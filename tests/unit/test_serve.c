@@ -6,12 +6,16 @@
  * and path tricks. Traffic goes to 127.0.0.1 only.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "http.h"
 #include "util.h"
@@ -438,6 +442,820 @@ START_TEST(a_full_queue_answers_429)
 }
 END_TEST
 
+/* ---- access: Host, Origin, security headers, token ---- */
+
+static long jobs_total(tgt_server *s, const char *hdr)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "GET", "/api/jobs?limit=1", hdr, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == 200, "GET /api/jobs: %d %s", r.status, r.body);
+    json_t *j = body_json(&r);
+    long n = (long)json_integer_value(json_object_get(j, "total"));
+    json_decref(j);
+    tgt_resp_free(&r);
+    return n;
+}
+
+static void assert_header(const tgt_resp *r, const char *name, const char *want)
+{
+    char *v = tgt_header(r, name);
+    ck_assert_msg(v && strstr(v, want), "%s: '%s', want '%s'", name, v ? v : "(none)", want);
+    free(v);
+}
+
+START_TEST(access_refuses_other_sites_and_hosts)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--public-host", "thumbs.example", NULL), 0);
+    /* the page and every answer carry the security headers */
+    const char *pages[] = {"/", "/static/app.js", "/api/jobs", "/healthz", "/api/jobs/nope"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "GET", pages[i], NULL, NULL, 0, &r), 0);
+        assert_header(&r, "Content-Security-Policy", "default-src 'self'");
+        assert_header(&r, "Content-Security-Policy", "script-src 'self';");
+        assert_header(&r, "Content-Security-Policy", "frame-ancestors 'none'");
+        char *csp = tgt_header(&r, "Content-Security-Policy");
+        ck_assert_msg(!strstr(csp, "unsafe-inline") && !strstr(csp, "unsafe-eval"), "%s", csp);
+        free(csp);
+        assert_header(&r, "X-Frame-Options", "DENY");
+        assert_header(&r, "X-Content-Type-Options", "nosniff");
+        assert_header(&r, "Referrer-Policy", "no-referrer");
+        tgt_resp_free(&r);
+    }
+    /* the page needs no inline script: every <script> has a src under /static/ */
+    tgt_resp pg;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/", NULL, NULL, 0, &pg), 0);
+    for (const char *p = strstr(pg.body, "<script"); p; p = strstr(p + 1, "<script"))
+        ck_assert_msg(!strncmp(p, "<script src=\"/static/", 20), "%.60s", p);
+    ck_assert_ptr_null(strstr(pg.body, " style=\""));
+    tgt_resp_free(&pg);
+
+    /* Host: the listening address (any spelling of loopback) or a --public-host name */
+    char h[160];
+    const char *good[] = {"127.0.0.1:%d", "localhost:%d",   "LOCALHOST:%d",
+                          "[::1]:%d",     "thumbs.example", "thumbs.example:443"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char hv[64];
+        snprintf(hv, sizeof(hv), good[i], s.port);
+        snprintf(h, sizeof(h), "Host: %s\r\n", hv);
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", h, NULL) == 200, "%s refused", hv);
+    }
+    const char *bad[] = {"evil.example:%d", "evil.example", "127.0.0.1:%d1", "127.0.0.1",
+                         "localhost.evil.example:%d", "thumbs.example.evil:%d", "10.0.0.1:%d",
+                         "[::1", "127.0.0.1:%d:1", "",
+                         /* found by fuzz/fuzz_host.c: not the form a browser sends */
+                         "localhost:0%d", "[thumbs.example]", "[localhost]:%d", "127.0.0.1:+%d",
+                         "127.0.0.1: %d"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char hv[64];
+        snprintf(hv, sizeof(hv), bad[i], s.port);
+        snprintf(h, sizeof(h), "Host: %s\r\n", hv);
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", h, NULL) == 421, "Host '%s' accepted", hv);
+        ck_assert_msg(status_of(&s, "GET", "/", h, NULL) == 421, "Host '%s' accepted", hv);
+    }
+
+    /* Origin: another site's text/plain and multipart POSTs are refused, no job made */
+    long before = jobs_total(&s, NULL);
+    const char *url_body = "{\"url\":\"http://example.com/x.mp4\"}";
+    const char *foreign[] = {"http://evil.example", "null",    "http://127.0.0.1:1",
+                             "http://localhost",    "file://", "http://thumbs.example.evil"};
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        snprintf(h, sizeof(h), "Origin: %s\r\nContent-Type: text/plain\r\n", foreign[i]);
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", h, url_body, strlen(url_body), &r),
+                         0);
+        ck_assert_msg(r.status == 403, "Origin %s: %d", foreign[i], r.status);
+        json_t *j = body_json(&r);
+        ck_assert_str_eq(str(json_object_get(j, "error"), "code"), "EFORBIDDEN");
+        ck_assert_str_eq(str(json_object_get(j, "error"), "message"),
+                         "Requests from other sites are refused.");
+        json_decref(j);
+        tgt_resp_free(&r);
+    }
+    size_t len;
+    char *ct, *mp = tgt_multipart(tgt_fixture("letterbox.mp4"), "x.mp4", &len, &ct, NULL);
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "Origin: http://evil.example\r\n%s", ct);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", hdr, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 403);
+    tgt_resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "Sec-Fetch-Site: cross-site\r\n%s", ct);
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", hdr, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 403);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(jobs_total(&s, NULL), before);
+    /* nor may another site cancel: DELETE with Sec-Fetch-Site: cross-site or a foreign Origin */
+    ck_assert_int_eq(status_of(&s, "DELETE", "/api/jobs/0123456789abcdef0123456789abcdef",
+                               "Sec-Fetch-Site: cross-site\r\n", NULL),
+                     403);
+    ck_assert_int_eq(status_of(&s, "DELETE", "/api/jobs/0123456789abcdef0123456789abcdef",
+                               "Origin: https://evil.example\r\n", NULL),
+                     403);
+    /* the server's own origins pass (here to the link check, which refuses ftp) */
+    const char *own[] = {"http://127.0.0.1:%d", "http://localhost:%d", "http://[::1]:%d",
+                         "https://thumbs.example"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        char o[64];
+        snprintf(o, sizeof(o), own[i], s.port);
+        snprintf(h, sizeof(h), "Origin: %s\r\nSec-Fetch-Site: same-origin\r\n", o);
+        ck_assert_msg(status_of(&s, "POST", "/api/jobs", h, "{\"url\":\"ftp://example.com/v\"}") ==
+                          422,
+                      "Origin %s refused", o);
+    }
+    /* reading is not state-changing: a GET with a foreign Origin is answered (CORS keeps
+     * the answer from that page: no Access-Control-Allow-Origin is ever sent) */
+    ck_assert_int_eq(
+        tgt_http(s.port, "GET", "/api/jobs", "Origin: http://evil.example\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *acao = tgt_header(&r, "Access-Control-Allow-Origin");
+    ck_assert_ptr_null(acao);
+    tgt_resp_free(&r);
+    free(mp);
+    free(ct);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+static char *write_token_file(const char *token)
+{
+    char *path = tgt_tmp_path(".token");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(token, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(access_token)
+{
+    const char *tok = "s3cret-token_0123456789";
+    char *file = write_token_file("s3cret-token_0123456789\n");
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--token-file", file, NULL), 0);
+    /* without the token, or with a wrong one: 401 on the API and the media */
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/jobs", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    assert_header(&r, "WWW-Authenticate", "Bearer");
+    json_t *j = body_json(&r);
+    ck_assert_str_eq(str(json_object_get(j, "error"), "code"), "EAUTH");
+    ck_assert_str_eq(str(json_object_get(j, "error"), "message"),
+                     "This server needs its access token.");
+    json_decref(j);
+    tgt_resp_free(&r);
+    const char *wrong[] = {"Authorization: Bearer s3cret-token_012345678\r\n",
+                           "Authorization: Bearer s3cret-token_01234567890\r\n",
+                           "Authorization: Bearer \r\n",
+                           "Authorization: Basic czNjcmV0\r\n",
+                           "Authorization: s3cret-token_0123456789\r\n",
+                           "Cookie: thumbgen_token=nope\r\n"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+        ck_assert_msg(status_of(&s, "GET", "/api/jobs", wrong[i], NULL) == 401, "%s", wrong[i]);
+    const char *js = "Content-Type: application/json\r\n";
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, "{\"url\":\"ftp://example.com/v\"}"),
+                     401);
+    ck_assert_int_eq(
+        status_of(&s, "GET", "/api/jobs/0123456789abcdef0123456789abcdef/events", NULL, NULL), 401);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/videos/x.mp4", NULL, NULL), 401);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/thumbnails/x.gif", NULL, NULL), 401);
+    /* the page, its files and /healthz stay open (the page asks for the token) */
+    ck_assert_int_eq(status_of(&s, "GET", "/", NULL, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/static/app.js", NULL, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/healthz", NULL, NULL), 200);
+
+    /* the right token as a Bearer header */
+    char auth[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", tok);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", auth, NULL), 200);
+    char both[256];
+    snprintf(both, sizeof(both), "%s%s", auth, js);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", both, "{\"url\":\"ftp://example.com/v\"}"),
+                     422);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/videos/x.mp4", auth, NULL), 404);
+
+    /* GET /api/login says what is needed; POST /api/login sets the cookie */
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    j = body_json(&r);
+    ck_assert(json_is_true(json_object_get(j, "auth")) && json_is_false(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", js, "{\"token\":\"nope\"}"), 401);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", js, "{}"), 401);
+    char body[128];
+    snprintf(body, sizeof(body), "{\"token\":\"%s\"}", tok);
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/login", js, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *cookie = tgt_header(&r, "Set-Cookie");
+    ck_assert_ptr_nonnull(cookie);
+    ck_assert_ptr_nonnull(strstr(cookie, "HttpOnly"));
+    ck_assert_ptr_nonnull(strstr(cookie, "SameSite=Strict"));
+    ck_assert_ptr_nonnull(strstr(cookie, "Path=/"));
+    tgt_resp_free(&r);
+    /* the cookie lets EventSource and media in */
+    char ck[256];
+    snprintf(ck, sizeof(ck), "Cookie: %.*s\r\n", (int)strcspn(cookie, ";"), cookie);
+    free(cookie);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", ck, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", "/media/thumbnails/x.gif", ck, NULL), 404);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", ck, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert(json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    /* a cross-site login is refused like any other state-changing request */
+    snprintf(both, sizeof(both), "Origin: http://evil.example\r\n%s", js);
+    ck_assert_int_eq(status_of(&s, "POST", "/api/login", both, body), 403);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+
+    /* without a token option the loopback server stays open */
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", NULL, NULL), 200);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/login", NULL, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert(json_is_false(json_object_get(j, "auth")) && json_is_true(json_object_get(j, "ok")));
+    json_decref(j);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+/* --require-token on loopback makes a token and prints the page's URL with it once */
+START_TEST(access_made_token_is_printed)
+{
+    char *log = tgt_tmp_path(".log"), *data = tgt_tmp_path(".data");
+    char port[16];
+    int p = 0;
+    {
+        tgt_server probe; /* a free port: start and stop a server on one */
+        ck_assert_int_eq(tgt_server_start(&probe, NULL, NULL), 0);
+        p = probe.port;
+        tgt_server_stop(&probe);
+        free(probe.data);
+    }
+    snprintf(port, sizeof(port), "%d", p);
+    char *argv[] = {(char *)tgt_bin(), "serve", "--quiet",         "--port", port, "--data", data,
+                    "--web",           "web",   "--require-token", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    ck_assert_int_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    char token[128] = "";
+    for (int i = 0; i < 200 && !token[0]; i++) {
+        usleep(50 * 1000);
+        char *text = tgt_read_file(log, NULL);
+        const char *t = text ? strstr(text, "/#token=") : NULL;
+        if (t && strchr(t, '\n'))
+            snprintf(token, sizeof(token), "%.*s", (int)strcspn(t + 8, "\n"), t + 8);
+        if (t) {
+            char want[64];
+            snprintf(want, sizeof(want), "http://127.0.0.1:%d/#token=", p);
+            ck_assert_msg(strstr(text, want), "%s", text);
+        }
+        free(text);
+    }
+    ck_assert_msg(strlen(token) >= 32, "no token printed");
+    tgt_server s = {.pid = pid, .port = p, .data = data};
+    for (int i = 0; i < 100 && status_of(&s, "GET", "/healthz", NULL, NULL) != 200; i++)
+        usleep(50 * 1000);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", NULL, NULL), 401);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    ck_assert_int_eq(status_of(&s, "GET", "/api/jobs", auth, NULL), 200);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    /* printed once: the log holds it once */
+    char *text = tgt_read_file(log, NULL);
+    ck_assert_ptr_eq(strstr(strstr(text, token) + 1, token), NULL);
+    free(text);
+    unlink(log);
+    free(log);
+    free(s.data);
+}
+END_TEST
+
+/* Refusals at start: before anything is bound (the address is TEST-NET-1, which no
+ * interface here has, so even a wrong start could listen on nothing). */
+START_TEST(access_refuses_to_start)
+{
+    char *empty = write_token_file(""), *shorty = write_token_file("short\n"),
+         *spaced = write_token_file("a token with spaces in it\n");
+    char *missing = tgt_tmp_path(".missing");
+    struct {
+        const char *args[4];
+        const char *says;
+    } cases[] = {
+        {{"--token-file", missing}, "cannot read the token file"},
+        {{"--token-file", empty}, "must hold a token of 16 to"},
+        {{"--token-file", shorty}, "must hold a token of 16 to"},
+        {{"--token-file", spaced}, "may only use letters, digits"},
+        {{"--no-auth", "--require-token"}, "--no-auth cannot be used with"},
+        {{"--no-auth", "--token-file", empty}, "--no-auth cannot be used with"},
+        {{"--public-host", "evil.example:80"}, "bad value for --public-host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tgt_run r;
+        char *data = tgt_tmp_path(".data");
+        tgt_thumbgen(&r, "serve", "--host", "192.0.2.1", "--port", "0", "--data", data,
+                     cases[i].args[0], cases[i].args[1], cases[i].args[2], NULL);
+        ck_assert_msg(r.status == 1 || r.status == 2, "case %zu: exit %d", i, r.status);
+        ck_assert_msg(strstr(r.err, cases[i].says), "case %zu: %s", i, r.err);
+        /* one line (a usage error adds its hint line), and nothing of the data folder made */
+        if (!strstr(r.err, "bad value"))
+            ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "case %zu: %s", i,
+                          r.err);
+        ck_assert_msg(!tgt_file_exists(data), "case %zu: the data folder was made", i);
+        tgt_run_free(&r);
+        free(data);
+    }
+    unlink(empty);
+    unlink(shorty);
+    unlink(spaced);
+    free(empty);
+    free(shorty);
+    free(spaced);
+    free(missing);
+}
+END_TEST
+
+/* ---- hardening (issue 12) ---- */
+
+/* The error object of an answer, asserting it is JSON with a code and a message. */
+static json_t *post_json(tgt_server *s, const char *body, int *status)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", "/api/jobs", "Content-Type: application/json\r\n",
+                              body, strlen(body), &r),
+                     0);
+    *status = r.status;
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+static const char *err_message(json_t *j)
+{
+    return str(json_object_get(j, "error"), "message");
+}
+
+static char *repeat(const char *unit, int n)
+{
+    size_t ul = strlen(unit);
+    char *s = malloc(ul * (size_t)n + 1);
+    for (int i = 0; i < n; i++)
+        memcpy(s + ul * (size_t)i, unit, ul);
+    s[ul * (size_t)n] = '\0';
+    return s;
+}
+
+/* Point 1: non-ASCII text in a request always gets a JSON answer. */
+START_TEST(non_ascii_requests_get_an_answer)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    int st;
+    json_t *j = post_json(&s,
+                          "{\"url\":\"http://b\xc3\xbc"
+                          "cher.example/x.mp4\"}",
+                          &st);
+    ck_assert_int_eq(st, 422); /* a link refused, said in a sentence */
+    ck_assert_ptr_nonnull(strstr(err_message(j), "\xc3\xbc")); /* the whole character */
+    json_decref(j);
+    char *e40 = repeat("\xc3\xa9", 40), body[512];
+    static const char *opts[] = {"style", "width", "max-bytes"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(body, sizeof(body),
+                 "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"%s\":\"%s\"}}", opts[k],
+                 e40);
+        j = post_json(&s, body, &st);
+        ck_assert_msg(st == 400, "%s: %d", opts[k], st);
+        ck_assert_ptr_nonnull(strstr(err_message(j), opts[k]));
+        json_decref(j);
+    }
+    /* an upload's option field too */
+    size_t len;
+    char *ct, *mp = tgt_multipart(tgt_fixture("story.mp4"), "v.mp4", &len, &ct, "style", e40, NULL);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", ct, mp, len, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(body_json(&r));
+    tgt_resp_free(&r);
+    free(mp);
+    free(ct);
+    free(e40);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* Point 2: a failed job keeps its error, in the job and at the end of its events. */
+START_TEST(a_failed_job_keeps_its_error)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--allow-private-urls", NULL), 0);
+    char *e120 = repeat("\xc3\xa9", 120), body[1024];
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/%s.mp4\"}", s.port, e120);
+    int st;
+    json_t *j = post_json(&s, body, &st);
+    ck_assert_int_eq(st, 202);
+    char *id = strdup(str(j, "id"));
+    json_decref(j);
+    j = NULL;
+    for (int i = 0; i < 600; i++) {
+        j = get_job(&s, id);
+        if (!strcmp(str(j, "state"), "failed"))
+            break;
+        json_decref(j);
+        j = NULL;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(j != NULL, "the job did not fail");
+    json_t *e = json_object_get(j, "error");
+    ck_assert_msg(json_is_object(e), "no error in %s", json_dumps(j, 0));
+    ck_assert(*str(e, "code"));
+    ck_assert_msg(strlen(str(e, "message")) > 10, "message: %s", str(e, "message"));
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/jobs/%s/events", id);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", path, NULL, NULL, 0, &r), 0);
+    const char *ev = strstr(r.body, "event: error\ndata: ");
+    ck_assert_msg(ev != NULL, "events: %s", r.body);
+    json_t *d = json_loads(ev + 19, JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(strlen(str(d, "message")) > 10);
+    json_decref(d);
+    tgt_resp_free(&r);
+    free(id);
+    free(e120);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* A multipart body with the given parts: name, filename (or NULL), content. */
+static char *raw_multipart(size_t *len, const char *const parts[][3], int n)
+{
+    size_t cap = 64 << 20, at = 0;
+    char *out = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        if (parts[i][1])
+            at += (size_t)snprintf(out + at, cap - at,
+                                   "--tgb\r\nContent-Disposition: form-data; name=\"%s\"; "
+                                   "filename=\"%s\"\r\nContent-Type: video/mp4\r\n\r\n",
+                                   parts[i][0], parts[i][1]);
+        else
+            at += (size_t)snprintf(out + at, cap - at,
+                                   "--tgb\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n",
+                                   parts[i][0]);
+        size_t cl;
+        char *content = !strncmp(parts[i][2], "@", 1) ? tgt_read_file(parts[i][2] + 1, &cl)
+                                                      : strdup(parts[i][2]);
+        cl = !strncmp(parts[i][2], "@", 1) ? cl : strlen(content);
+        memcpy(out + at, content, cl);
+        at += cl;
+        free(content);
+        at += (size_t)snprintf(out + at, cap - at, "\r\n");
+    }
+    at += (size_t)snprintf(out + at, cap - at, "--tgb--\r\n");
+    *len = at;
+    return out;
+}
+
+static json_t *post_parts(tgt_server *s, const char *const parts[][3], int n, int *status)
+{
+    size_t len;
+    char *b = raw_multipart(&len, parts, n);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", "/api/jobs",
+                              "Content-Type: multipart/form-data; boundary=tgb\r\n", b, len, &r),
+                     0);
+    free(b);
+    *status = r.status;
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+/* Point 5: what used to be accepted, dropped or misnamed. */
+START_TEST(requests_are_validated)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", NULL), 0);
+    char story[512];
+    snprintf(story, sizeof(story), "@%s", tgt_fixture("short.mp4"));
+    int st;
+    /* two video parts */
+    const char *const two[][3] = {{"video", "a.mp4", story}, {"video", "b.mp4", story}};
+    json_t *j = post_parts(&s, two, 2, &st);
+    ck_assert_msg(st == 400, "two videos: %d", st);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "one video"));
+    json_decref(j);
+    /* an option field over 256 bytes is refused, not dropped */
+    char *longv = repeat("1", 300);
+    const char *const lf[][3] = {{"clips", NULL, longv}, {"video", "a.mp4", story}};
+    j = post_parts(&s, lf, 2, &st);
+    ck_assert_msg(st == 400, "long field: %d", st);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "256"));
+    json_decref(j);
+    free(longv);
+    /* "options" must be an object */
+    j = post_json(&s, "{\"url\":\"https://example.com/v.mp4\",\"options\":\"clips=1\"}", &st);
+    ck_assert_int_eq(st, 400);
+    ck_assert_ptr_nonnull(strstr(err_message(j), "\"options\" must be a JSON object"));
+    json_decref(j);
+    /* the real problem is named */
+    static const char *bad[][2] = {
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"clips\":99999999999999999999}}",
+         "too large"},
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"clip-len\":1e400}}", "too large"},
+        {"{\"url\":\"https://example.com/v.mp4\",\"options\":{\"a\\u0000b\":1}}", "\\u0000"},
+        {"{\"url\":\"https://example.com/v.mp4\"", "not valid JSON"},
+    };
+    for (int k = 0; k < 4; k++) {
+        j = post_json(&s, bad[k][0], &st);
+        ck_assert_int_eq(st, 400);
+        ck_assert_msg(strstr(err_message(j), bad[k][1]) != NULL, "%s: %s", bad[k][0],
+                      err_message(j));
+        json_decref(j);
+    }
+    /* an upload name cut in the middle of a character keeps its whole characters */
+    char *name = repeat("\xc3\xa9", 110);
+    const char *const nm[][3] = {{"video", name, story}};
+    j = post_parts(&s, nm, 1, &st);
+    ck_assert_int_eq(st, 202);
+    const char *src = str(json_object_get(j, "source"), "name");
+    ck_assert_msg(strlen(src) >= 190 && strlen(src) <= 200, "source name: '%s'", src);
+    ck_assert(!strncmp(src, name, strlen(src)));
+    json_decref(j);
+    free(name);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* Point 9: the same upload with the same options joins the job already waiting for it. */
+START_TEST(the_same_upload_joins_its_job)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--workers", "1", NULL), 0);
+    int st;
+    char *busy = upload(&s, tgt_fixture("long.mp4"), &st, "analysis", "full");
+    ck_assert_int_eq(st, 202);
+    char *first = upload(&s, tgt_fixture("story.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 202);
+    for (int i = 0; i < 5; i++) {
+        size_t len;
+        char *ct, *b = tgt_multipart(tgt_fixture("story.mp4"), "again.mp4", &len, &ct, "clips", "2",
+                                     NULL);
+        tgt_resp r;
+        ck_assert_int_eq(tgt_http(s.port, "POST", "/api/jobs", ct, b, len, &r), 0);
+        free(b);
+        free(ct);
+        ck_assert_int_eq(r.status, 202);
+        json_t *j = body_json(&r);
+        ck_assert_str_eq(str(j, "id"), first);
+        ck_assert(json_is_true(json_object_get(j, "joined")));
+        json_decref(j);
+        tgt_resp_free(&r);
+    }
+    /* other options: a job of its own */
+    char *other = upload(&s, tgt_fixture("story.mp4"), &st, "clips", "3");
+    ck_assert_int_eq(st, 202);
+    ck_assert_str_ne(other, first);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/jobs", NULL, NULL, 0, &r), 0);
+    json_t *list = body_json(&r);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(list, "total")), 3);
+    json_decref(list);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(busy);
+    free(first);
+    free(other);
+    free(s.data);
+}
+END_TEST
+
+/* ---- start-up (issue 12) ---- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Point 8: a second server on the same data folder refuses to start and names the first. */
+START_TEST(two_servers_refuse_one_data_folder)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    tgt_run r;
+    ck_assert_int_eq(
+        tgt_thumbgen(&r, "serve", "--port", "0", "--data", s.data, "--web", "web", "--quiet", NULL),
+        0);
+    ck_assert_msg(r.status != 0, "the second server ran (exit %d)", r.status);
+    char pid[32];
+    snprintf(pid, sizeof(pid), "pid %d", (int)s.pid);
+    ck_assert_msg(strstr(r.err, pid) != NULL, "stderr does not name %s: %s", pid, r.err);
+    ck_assert_msg(strstr(r.err, "already") != NULL, "stderr: %s", r.err);
+    ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+    tgt_run_free(&r);
+    /* the first one still answers, and after it stops the folder can be used again */
+    ck_assert_int_eq(status_of(&s, "GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    tgt_server s2;
+    ck_assert_int_eq(tgt_server_start(&s2, s.data, NULL), 0);
+    ck_assert_int_eq(tgt_server_stop(&s2), 0);
+    free(s.data);
+    free(s2.data);
+}
+END_TEST
+
+/* Point 10: temporary files left by a killed server are removed at the next start. */
+START_TEST(stale_temp_files_are_removed_at_start)
+{
+    char *data = tgt_tmp_path(".data"), p[1024];
+    snprintf(p, sizeof(p), "mkdir -p %s/tmp %s/thumbnails %s/videos", data, data, data);
+    char *argv[] = {"/bin/sh", "-c", p, NULL};
+    tgt_run r;
+    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
+    ck_assert_int_eq(r.status, 0);
+    tgt_run_free(&r);
+    /* the last stale one: a playable copy cut short (workers.c writes NAME.tmp.mp4) */
+    static const char *stale[] = {"tmp/upload-Ab12Cd", "thumbnails/.sha256-00-abc.gif.Xy12Zq",
+                                  "thumbnails/.sha256-00-abc.jpg.a1b2c3",
+                                  "thumbnails/sha256-00.play.mp4.tmp.mp4"};
+    static const char *kept[] = {"thumbnails/sha256-00-abc.gif", "videos/sha256-00.mp4",
+                                 "thumbnails/sha256-00.play.mp4",
+                                 "thumbnails/sha256-00.rendition.json"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, stale[i]);
+        write_file(p, "half");
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, kept[i]);
+        write_file(p, "whole");
+    }
+    char *log = tgt_tmp_path(".log");
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start_log(&s, data, log, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, stale[i]);
+        ck_assert_msg(!tgt_file_exists(p), "%s is still there", stale[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s/%s", data, kept[i]);
+        ck_assert_msg(tgt_file_exists(p), "%s was removed", kept[i]);
+    }
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    char *text = tgt_read_file(log, NULL);
+    ck_assert_msg(text && strstr(text, "removed 4 stale temporary files"), "log: %s", text);
+    free(text);
+    free(log);
+    free(data);
+    free(s.data);
+}
+END_TEST
+
+/* Point 11: a database with damaged pages refuses to start and says how to recover. */
+START_TEST(a_damaged_database_refuses_to_start)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--allow-private-urls", NULL), 0);
+    const char *js = "Content-Type: application/json\r\n";
+    for (int i = 0; i < 40; i++) { /* rows on several pages (the jobs fail: nothing there) */
+        char b[256];
+        snprintf(b, sizeof(b), "{\"url\":\"http://127.0.0.1:1/v%d.mp4\"}", i);
+        ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js, b), 202);
+    }
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    char db[1024];
+    snprintf(db, sizeof(db), "%s/thumbgen.db", s.data);
+    long size = tgt_file_size(db);
+    ck_assert_msg(size >= 4 * 4096, "the database is only %ld bytes", size);
+    FILE *f = fopen(db, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 4096, SEEK_SET); /* page 2, the jobs table's root: garbage over its header */
+    for (int i = 0; i < 16; i++)
+        fputc(0xA5, f);
+    fclose(f);
+    tgt_run r;
+    ck_assert_int_eq(
+        tgt_thumbgen(&r, "serve", "--port", "0", "--data", s.data, "--web", "web", "--quiet", NULL),
+        0);
+    ck_assert_msg(r.status != 0, "started on a damaged database");
+    ck_assert_msg(strstr(r.err, "damaged") && strstr(r.err, "thumbgen.db") &&
+                      strstr(r.err, "aside") && strstr(r.err, "intact"),
+                  "stderr: %s", r.err);
+    tgt_run_free(&r);
+    free(s.data);
+}
+END_TEST
+
+/* ---- a full disk (issue 12 point 3) ---- */
+
+static int log_has(const char *log, const char *text)
+{
+    char *t = tgt_read_file(log, NULL);
+    int has = t && strstr(t, text);
+    free(t);
+    return has;
+}
+
+/* The disk fills (the TG_FAULT_DISK_FULL hook, core/fault.h) when a job reaches a
+ * stage: the job ends with the reason once space is freed, and the worker goes on. */
+static const char *full_stages[] = {"download", "analyze", "render", "store"};
+
+START_TEST(a_full_disk_ends_the_job_at_every_stage)
+{
+    const char *stage = full_stages[_i];
+    char *freed = tgt_tmp_path(".freed"), *log = tgt_tmp_path(".log");
+    setenv("TG_FAULT_DISK_FULL", stage, 1);
+    setenv("TG_FAULT_DISK_FREED", freed, 1);
+    tgt_server s;
+    ck_assert_int_eq(
+        tgt_server_start_log(&s, NULL, log, "--workers", "1", "--allow-private-urls", NULL), 0);
+    unsetenv("TG_FAULT_DISK_FULL");
+    unsetenv("TG_FAULT_DISK_FREED");
+    int st;
+    char *id;
+    if (!strcmp(stage, "download")) {
+        /* a link to a video this server serves itself */
+        char *up = upload(&s, tgt_fixture("short.mp4"), &st, NULL, NULL);
+        ck_assert_int_eq(st, 202);
+        json_t *j = wait_state(&s, up, "done", 120);
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"url\":\"http://127.0.0.1:%d%s\",\"options\":{\"clips\":1}}", s.port,
+                 str(json_object_get(j, "result"), "video"));
+        json_decref(j);
+        free(up);
+        j = post_json(&s, body, &st);
+        ck_assert_int_eq(st, 202);
+        id = strdup(str(j, "id"));
+        json_decref(j);
+    } else {
+        id = upload(&s, tgt_fixture("short.mp4"), &st, "clips", "1");
+        ck_assert_int_eq(st, 202);
+    }
+    /* the disk is full: the job cannot even be recorded as ended, and the server says so */
+    int i;
+    for (i = 0; i < 1200 && !log_has(log, "cannot record the end of job"); i++)
+        usleep(100 * 1000);
+    ck_assert_msg(i < 1200, "%s: the server never said it could not record the end", stage);
+    json_t *j = get_job(&s, id);
+    ck_assert_str_eq(str(j, "state"), "running");
+    json_decref(j);
+    /* space is freed: the end is recorded without a restart */
+    FILE *f = fopen(freed, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const char *want = !strcmp(stage, "store") ? "done" : "failed";
+    for (i = 0; i < 100; i++) {
+        j = get_job(&s, id);
+        if (!strcmp(str(j, "state"), want))
+            break;
+        json_decref(j);
+        j = NULL;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(j != NULL, "%s: the job did not end %s", stage, want);
+    if (!strcmp(want, "failed"))
+        ck_assert_str_eq(str(json_object_get(j, "error"), "message"), "the server's disk is full");
+    else
+        ck_assert(json_is_object(json_object_get(j, "result")));
+    json_decref(j);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    j = body_json(&r);
+    ck_assert_int_eq((int)json_integer_value(json_object_get(j, "running")), 0);
+    json_decref(j);
+    tgt_resp_free(&r);
+    /* the worker is free: the next job runs to the end */
+    char *next = upload(&s, tgt_fixture("short.mp4"), &st, "clips", "2");
+    ck_assert_int_eq(st, 202);
+    json_decref(wait_state(&s, next, "done", 120));
+    free(next);
+    free(id);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(freed);
+    free(log);
+    free(s.data);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -448,6 +1266,27 @@ Suite *suite_serve(void)
     tcase_add_test(tc, errors_have_the_right_status);
     tcase_add_test(tc, cancel_restart_and_concurrency);
     tcase_add_test(tc, a_full_queue_answers_429);
+    tcase_add_test(tc, access_refuses_other_sites_and_hosts);
+    tcase_add_test(tc, access_token);
+    tcase_add_test(tc, access_made_token_is_printed);
+    tcase_add_test(tc, access_refuses_to_start);
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("hardening");
+    tcase_set_timeout(th, 120);
+    tcase_add_test(th, non_ascii_requests_get_an_answer);
+    tcase_add_test(th, a_failed_job_keeps_its_error);
+    tcase_add_test(th, requests_are_validated);
+    tcase_add_test(th, the_same_upload_joins_its_job);
+    suite_add_tcase(s, th);
+    TCase *tu = tcase_create("startup");
+    tcase_set_timeout(tu, 60);
+    tcase_add_test(tu, two_servers_refuse_one_data_folder);
+    tcase_add_test(tu, stale_temp_files_are_removed_at_start);
+    tcase_add_test(tu, a_damaged_database_refuses_to_start);
+    suite_add_tcase(s, tu);
+    TCase *tf = tcase_create("diskfull");
+    tcase_set_timeout(tf, 300);
+    tcase_add_loop_test(tf, a_full_disk_ends_the_job_at_every_stage, 0, 4);
+    suite_add_tcase(s, tf);
     return s;
 }

@@ -533,7 +533,7 @@ START_TEST(open_errors)
     for (int i = 0; i < 200; i++)
         fputs("this is a text file, not an SQLite database\n", fp);
     fclose(fp);
-    ck_assert_int_eq(tg_store_open(ctx, p, &s), TG_EIO);
+    ck_assert_int_eq(tg_store_open(ctx, p, &s), TG_ECORRUPT); /* damaged, as far as we know */
     ck_assert_ptr_null(s);
     ck_assert_msg(strstr(tg_ctx_message(ctx), "not a database"), "message: %s",
                   tg_ctx_message(ctx));
@@ -553,6 +553,89 @@ START_TEST(open_errors)
 }
 END_TEST
 
+/* Issue 12 point 11: damaged pages are found at open (PRAGMA quick_check), not later. */
+START_TEST(a_damaged_database_is_refused_at_open)
+{
+    fixture f;
+    fx_open(&f);
+    char id[33];
+    for (int i = 0; i < 60; i++) {
+        char src[64];
+        snprintf(src, sizeof(src), "https://example.com/%d.mp4", i);
+        add_job(&f, src, "{\"clips\":3,\"width\":480,\"padding\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}",
+                id);
+    }
+    char *path = strdup(f.path);
+    tg_store_close(&f.s);
+    FILE *fp = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, 4096, SEEK_SET); /* page 2: the jobs table's root */
+    for (int i = 0; i < 16; i++)
+        fputc(0xA5, fp);
+    fclose(fp);
+    tg_store *s = NULL;
+    ck_assert_int_eq(tg_store_open(f.ctx, path, &s), TG_ECORRUPT);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(tg_ctx_message(f.ctx), "damaged") && !strchr(tg_ctx_message(f.ctx), '\n'),
+                  "message: %s", tg_ctx_message(f.ctx));
+    free(path);
+    fx_close(&f);
+}
+END_TEST
+
+/* Issue 12 point 9: an equal queued or running job is joined, not copied. */
+START_TEST(create_or_join_joins_an_equal_active_job)
+{
+    fixture f;
+    fx_open(&f);
+    tg_job a = {0}, b = {0}, c = {0};
+    a.source_kind = strdup("upload");
+    a.source = strdup("a.mp4");
+    a.content_id = strdup("sha256-00");
+    a.options_json = strdup("{\"clips\":3}");
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &a), 0);
+    b.source_kind = strdup("upload");
+    b.source = strdup("b.mp4");
+    b.content_id = strdup("sha256-00");
+    b.options_json = strdup("{\"clips\":3}");
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &b), 1);
+    ck_assert_str_eq(b.id, a.id);
+    ck_assert_str_eq(b.source, "a.mp4"); /* the joined job as it is */
+    /* other options, or the first one ended: a new job */
+    c.source_kind = strdup("upload");
+    c.source = strdup("c.mp4");
+    c.content_id = strdup("sha256-00");
+    c.options_json = strdup("{\"clips\":4}");
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &c), 0);
+    ck_assert_str_ne(c.id, a.id);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, a.id), 0);
+    tg_job_clear(&b);
+    b.source_kind = strdup("upload");
+    b.source = strdup("b.mp4");
+    b.content_id = strdup("sha256-00");
+    b.options_json = strdup("{\"clips\":3}");
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &b), 0);
+    ck_assert_str_ne(b.id, a.id);
+    /* links without a content id join by URL */
+    tg_job u1 = {0}, u2 = {0};
+    u1.source_kind = strdup("url");
+    u1.source = strdup("https://example.com/v.mp4");
+    u1.options_json = strdup("{}");
+    u2.source_kind = strdup("url");
+    u2.source = strdup("https://example.com/v.mp4");
+    u2.options_json = strdup("{}");
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &u1), 0);
+    ck_assert_int_eq(tg_store_create_or_join(f.ctx, f.s, &u2), 1);
+    ck_assert_str_eq(u1.id, u2.id);
+    tg_job_clear(&a);
+    tg_job_clear(&b);
+    tg_job_clear(&c);
+    tg_job_clear(&u1);
+    tg_job_clear(&u2);
+    fx_close(&f);
+}
+END_TEST
+
 Suite *suite_store(void);
 Suite *suite_store(void)
 {
@@ -568,6 +651,8 @@ Suite *suite_store(void)
     tcase_add_test(tc, set_source_and_find_done);
     tcase_add_test(tc, reopen_keeps_data_and_recover_requeues);
     tcase_add_test(tc, open_errors);
+    tcase_add_test(tc, a_damaged_database_is_refused_at_open);
+    tcase_add_test(tc, create_or_join_joins_an_equal_active_job);
     suite_add_tcase(s, tc);
     return s;
 }
