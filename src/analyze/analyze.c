@@ -15,6 +15,7 @@
 #include "analyze/faces.h"
 #include "analyze/sampler.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "media/media.h"
 
 #define CNN_BATCH 16
@@ -54,8 +55,10 @@ int tg_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int len = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    if (len >= (int)sizeof(buf)) /* cut: never inside a character */
+        buf[tg_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
     char **nn = realloc(a->notes, (a->n_notes + 1) * sizeof(char *));
     if (!nn)
         return TG_ENOMEM;

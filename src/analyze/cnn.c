@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "nn/nn.h"
 
 #ifndef TG_MODELS_DIR
@@ -355,7 +356,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&c->mu);
         if (rc < 0 && !c->rc) {
             c->rc = rc;
-            snprintf(c->err, sizeof(c->err), "%s", tg_ctx_message(c->wctx));
+            tg_utf8_copy(c->err, sizeof(c->err), tg_ctx_message(c->wctx));
         }
         st->queued = 0;
         c->busy = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 #define TG_PLAN_MAX_ITEMS 10000
 
@@ -82,8 +83,10 @@ int tg_plan_add_warning(tg_plan *p, const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int len = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    if (len >= (int)sizeof(buf)) /* cut: never inside a character */
+        buf[tg_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
     char *w = strdup(buf);
     if (!w)
         return TG_ENOMEM;
