@@ -36,7 +36,7 @@
 /* Faces: looked for in one analysis frame every FACE_INTERVAL seconds, at most
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
-#define FACE_MAX      300
+#define FACE_MAX      240
 
 /* Faces of the sampled frames, shared by the passes of one analysis. */
 typedef struct face_acc {
