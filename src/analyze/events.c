@@ -39,6 +39,11 @@ static const struct {
     float cut_contrast;          /* ... the absolute one for pictures of at least this contrast */
     double trans_window;         /* seconds either side for blend test */
     float trans_min_diff, trans_resid, trans_dip;
+    /* marks: strong edges (a step of more than a third of the range) on this share of
+     * the analysis frame, a few pixels' worth: something is drawn there (glyphs,
+     * lines). Noise and grain in a black frame never make such steps; the vim screen
+     * of eval/'s screencast (four lines of text on black) has 0.0002-0.003. */
+    float mark_edges;
 } K = {
     .black_hi = 0.13f,
     .flat_contrast = 0.07f,
@@ -56,19 +61,33 @@ static const struct {
     .trans_min_diff = 0.05f,
     .trans_resid = 0.4f,
     .trans_dip = 0.92f,
+    .mark_edges = 1.5e-4f,
 };
 
+uint16_t tg_empty_ground(const tg_sample *x)
+{
+    if (x->hi < K.black_hi && x->contrast < K.flat_contrast)
+        return TG_BAD_BLACK;
+    if (x->lo > K.white_lo && x->contrast < K.flat_contrast)
+        return TG_BAD_WHITE;
+    if (x->contrast < K.uniform_contrast)
+        return TG_BAD_UNIFORM;
+    return 0;
+}
+
+int tg_has_marks(const tg_sample *x)
+{
+    return x->edges >= K.mark_edges;
+}
+
+/* Empty frames. One with marks on its empty ground (a few lines of text on black:
+ * a title, or a terminal with little in it) is not empty: whether it is a card to
+ * avoid or a screen to show depends on the video (select/verdict.c). */
 static void pass_empty(tg_sample *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        tg_sample *x = &s[i];
-        if (x->hi < K.black_hi && x->contrast < K.flat_contrast)
-            x->ev |= TG_BAD_BLACK;
-        else if (x->lo > K.white_lo && x->contrast < K.flat_contrast)
-            x->ev |= TG_BAD_WHITE;
-        else if (x->contrast < K.uniform_contrast)
-            x->ev |= TG_BAD_UNIFORM;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!tg_has_marks(&s[i]))
+            s[i].ev |= tg_empty_ground(&s[i]);
 }
 
 /* A flash of 1–2 samples: unlike both neighbours, which are alike. */

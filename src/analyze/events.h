@@ -15,6 +15,7 @@
 #define TG_ANALYZE_EVENTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "analyze/features.h"
 
@@ -44,5 +45,12 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
  * neighbours, such as the keyframes of a coarse pass. */
 void tg_events_classify(tg_sample *s, size_t n);
 void tg_events_free(tg_events *ev);
+
+/* The kind of empty ground a sample shows (TG_BAD_BLACK, _WHITE or _UNIFORM; 0 when
+ * the picture is not empty), ignoring any marks on it; and whether it has marks
+ * (strong edges: glyphs, lines). An empty ground without marks is an empty frame;
+ * with marks it is a card or a screen of text (tg_sample.ev has no flag for it). */
+uint16_t tg_empty_ground(const tg_sample *x);
+int tg_has_marks(const tg_sample *x);
 
 #endif

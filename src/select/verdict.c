@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/events.h"
 #include "core/error.h"
 
 static const struct {
@@ -20,11 +21,12 @@ static const struct {
     float bright_lo, bright_luma;   /* over-exposed: even the dark 2 % is bright */
     float card_bgfrac, card_edges, card_color; /* card: flat ground, glyph edges, grey */
     float card_share;                          /* cards over this share of time are content */
-    float blur_shot, blur_abs;                 /* blur: vs the shot's sharp frames, absolute */
-    float blur_video, blur_edges;              /* a soft shot: vs the video's sharpness and edges */
-    float repeat_dist;                         /* pixel descriptors this close: the same picture */
-    double repeat_edge, repeat_len;            /* near the start/end; a repeat is short */
-    double repeat_min;                         /* ...but a shot, not a fragment (seconds) */
+    float still_share;         /* ...and in a video still over this share of its picture's time */
+    float blur_shot, blur_abs; /* blur: vs the shot's sharp frames, absolute */
+    float blur_video, blur_edges;   /* a soft shot: vs the video's sharpness and edges */
+    float repeat_dist;              /* pixel descriptors this close: the same picture */
+    double repeat_edge, repeat_len; /* near the start/end; a repeat is short */
+    double repeat_min;              /* ...but a shot, not a fragment (seconds) */
 } K = {
     .dark_hi_abs = 0.2f,
     .dark_hi_rel = 0.3f,
@@ -34,6 +36,7 @@ static const struct {
     .card_edges = 0.002f,
     .card_color = 0.12f,
     .card_share = 0.35f,
+    .still_share = 0.5f,
     .blur_shot = 0.4f,
     .blur_abs = 0.02f,
     .blur_video = 0.45f,
@@ -130,9 +133,44 @@ static void mark_repeats(const tg_analysis_data *a, tg_verdict *v)
     }
 }
 
+/* A card: text or lines on a flat, grey ground (a title, credits, a terminal), or
+ * marks on an empty one (a few lines on black). */
 static int is_card(const tg_sample *x)
 {
-    return x->bgfrac > K.card_bgfrac && x->edges > K.card_edges && x->colorful < K.card_color;
+    return (x->bgfrac > K.card_bgfrac && x->edges > K.card_edges && x->colorful < K.card_color) ||
+           (tg_empty_ground(x) && tg_has_marks(x));
+}
+
+/* How much of the video's picture (its event-free time that is not a card) stands
+ * perfectly still: no change at all between samples within STILL_WIN either side.
+ * A screen recording or a slide deck is still most of the time (the screencast of
+ * eval/: 0.92), filmed footage almost never is (sensor noise, grain, a moving
+ * camera: 0.00-0.19 over the other eval videos, webcams included). */
+#define STILL_WIN    0.25
+#define STILL_MOTION 1e-4f
+static double still_share(const tg_analysis_data *a, const uint8_t *keep)
+{
+    const tg_sample *s = a->s;
+    size_t n = a->n, lo = 0, hi = 0;
+    double still = 0, all = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i] || is_card(&s[i]))
+            continue;
+        while (s[lo].t < s[i].t - STILL_WIN)
+            lo++;
+        if (hi < i)
+            hi = i;
+        while (hi + 1 < n && s[hi + 1].t <= s[i].t + STILL_WIN)
+            hi++;
+        float m = 0;
+        for (size_t k = lo + 1; k <= hi; k++)
+            m = fmaxf(m, s[k].motion);
+        double d = sample_dur(a, i);
+        all += d;
+        if (lo < hi && m < STILL_MOTION)
+            still += d;
+    }
+    return all > 0 ? still / all : 0;
 }
 
 /* Faces near each sample: the face frame nearest in time (within FACE_NEAR) in the
@@ -141,7 +179,7 @@ static int is_card(const tg_sample *x)
  * on a smiling face elsewhere, so a fixed line fails across people (faces.h); an
  * EAR 10 % under the shot's median is a blink or a downcast look. */
 #define FACE_NEAR 0.35
-#define FACE_SEEN 0.13 /* a still is "checked" when a face frame is this close */
+#define FACE_SEEN 0.02 /* a still is "checked" when the face model saw that very frame */
 #define EYES_SHUT 0.9f /* EAR under this share of the shot's median: closed or cast down */
 static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
 {
@@ -245,7 +283,11 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
         if (keep[i] && is_card(&s[i]))
             card_t += d;
     }
-    int cards_are_content = all_t > 0 && card_t > K.card_share * all_t;
+    /* text is a defect where it interrupts the video's pictures: not when cards are
+     * a big part of it, nor in a video of screens (software, slides), where a screen
+     * of text is what the video shows */
+    int cards_are_content =
+        all_t > 0 && (card_t > K.card_share * all_t || still_share(a, keep) > K.still_share);
     /* each shot's sharp frames (90th percentile) and typical edges */
     uint8_t *in_shot = calloc(n + 1, 1);
     for (size_t k = 0; in_shot && k < a->n_shots; k++) {
@@ -268,11 +310,13 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
             v[i].bad |= b;
             continue;
         }
-        if (x->hi < K.dark_hi_abs && x->hi < K.dark_hi_rel * v_hi + 0.02f)
+        if (tg_empty_ground(x))
+            ; /* a card's ground is dark or light by design */
+        else if (x->hi < K.dark_hi_abs && x->hi < K.dark_hi_rel * v_hi + 0.02f)
             b |= TG_BAD_EXPOSURE; /* nothing in the frame is bright, for this video */
         else if (x->hi < 0.5f * K.dark_hi_abs)
             b |= TG_BAD_EXPOSURE; /* too dark in any video */
-        if (x->lo > K.bright_lo || x->luma > K.bright_luma)
+        if (!tg_empty_ground(x) && (x->lo > K.bright_lo || x->luma > K.bright_luma))
             b |= TG_BAD_EXPOSURE;
         if (!cards_are_content && is_card(x))
             b |= TG_BAD_TEXT;
@@ -310,7 +354,14 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     float med = m ? tg_median(sv, m) : 0.1f;
     free(sv);
     for (size_t i = 0; i < n; i++) {
-        float q = tg_signal_quality(&s[i], med);
+        tg_sample x = s[i];
+        if (!v[i].bad && tg_empty_ground(&x) && tg_has_marks(&x)) {
+            /* a screen of text kept as content: its black (or white) ground is its
+             * design, not an exposure fault; judge it as if exposed right */
+            x.luma = 0.47f;
+            x.contrast = fmaxf(x.contrast, 0.22f);
+        }
+        float q = tg_signal_quality(&x, med);
         if (v[i].shut)
             q *= 0.6f;              /* a face with closed eyes: the classic bad still */
         else if (v[i].face > 0.08f) /* a whole face, eyes wide open: what people look at */
