@@ -52,6 +52,9 @@ const tg_opt tg_select_opts[] = {
 /* Time in which a face is seen weighs this much more in a group's share. */
 #define FACE_WEIGHT 2.0
 #define SLOT_LEN    1.3
+/* ...and when the asked clips do not fit so, packed TIGHT_GAP clip lengths apart
+ * before any is shortened (a 5-s shot holds four 1.2-s clips). */
+#define TIGHT_GAP 0.04
 
 typedef struct run {
     size_t a, b;   /* samples [a, b) */
@@ -140,8 +143,8 @@ static double window_score(const tg_sample *s, const tg_verdict *v, size_t n, do
 
 /* Candidate windows of length len in each run: the best position, and in long
  * runs further positions at least 2 lengths apart. */
-static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, cand *out,
-                         size_t cap)
+static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, double slot_len,
+                         cand *out, size_t cap)
 {
     const tg_sample *s = x->s;
     size_t n = x->n;
@@ -153,7 +156,7 @@ static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, c
         /* a long shot offers several moments: slots of SLOT_LEN clip lengths, each
          * window inside its slot with half the gap at both ends, so that windows of
          * different slots never overlap and are at least a gap apart */
-        int slots = (int)fmin(8, fmax(1, floor(span / (SLOT_LEN * len))));
+        int slots = (int)fmin(8, fmax(1, floor(span / (slot_len * len))));
         double part = span / slots, gap = slots > 1 ? 0.5 * (part - len) : 0;
         for (int k = 0; k < slots && nc < cap; k++) {
             double lo = runs[r].t0 + k * part + gap, hi = lo + part - 2 * gap - len;
@@ -221,7 +224,8 @@ static double adjusted(const sel *x, const cand *c, const cand *all, const size_
  * like a pick being worth less; two clips of one shot never closer than one clip
  * length apart (CLIP_GAP), so that several clips of one long shot show different
  * moments. */
-static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t *pick)
+static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, double clip_gap,
+                          size_t *pick)
 {
     const tg_sample *s = x->s;
     size_t np = 0;
@@ -241,8 +245,8 @@ static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, size_t 
                 if (p->shot != c[i].shot)
                     continue;
                 same_shot = 1;
-                overlap |= c[i].start < p->end + CLIP_GAP * (p->end - p->start) &&
-                           p->start < c[i].end + CLIP_GAP * (c[i].end - c[i].start);
+                overlap |= c[i].start < p->end + clip_gap * (p->end - p->start) &&
+                           p->start < c[i].end + clip_gap * (c[i].end - c[i].start);
             }
             if (overlap)
                 continue;
@@ -289,22 +293,38 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
     size_t nr = find_runs(x, end_t, GUARD, runs);
     size_t want = (size_t)o->clips, np = 0, nc = 0;
     double len = o->clip_len;
-    /* shorter clips rather than bad ones: try the asked length, then shorter */
-    static const double factors[] = {1.0, 0.75, 0.5, 0.35};
-    for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++) {
-        len = fmax(0.3, o->clip_len * factors[f]);
-        nc = make_cands(x, runs, nr, len, c, cap);
-        np = pick_greedy(x, c, nc, want, pick);
+    /* shorter clips rather than bad ones, and rather than fewer: the asked length
+     * with clips of one shot well apart, then packed closer (still different
+     * moments, never overlapping), then shorter and packed closer; the first try
+     * that gives every asked clip, else the one that gives the most */
+    static const struct {
+        double len, slot, gap;
+    } tries[] = {{1.0, SLOT_LEN, CLIP_GAP},
+                 {1.0, 1.0 + TIGHT_GAP, TIGHT_GAP},
+                 {0.75, 1.0 + TIGHT_GAP, TIGHT_GAP},
+                 {0.5, 1.0 + TIGHT_GAP, TIGHT_GAP},
+                 {0.35, 1.0 + TIGHT_GAP, TIGHT_GAP}};
+    size_t n_tries = sizeof(tries) / sizeof(tries[0]), f_best = 0, np_best = 0;
+    for (size_t f = 0; f <= n_tries; f++) {
+        size_t k = f < n_tries ? f : f_best; /* the last round redoes the best try */
+        len = fmax(0.3, o->clip_len * tries[k].len);
+        nc = make_cands(x, runs, nr, len, tries[k].slot, c, cap);
+        np = pick_greedy(x, c, nc, want, tries[k].gap, pick);
         if (getenv("TG_DEBUG_SELECT"))
-            fprintf(stderr, "len %.2f: %zu runs, %zu candidates, %zu picked\n", len, nr, nc, np);
-        if (np >= want || (np > 0 && f >= 1))
+            fprintf(stderr, "len %.2f slot %.2f: %zu runs, %zu candidates, %zu picked\n", len,
+                    tries[k].slot, nr, nc, np);
+        if (np >= want || f == n_tries)
             break;
+        if (np > np_best) {
+            np_best = np;
+            f_best = f;
+        }
     }
     if (np > 0 && len < o->clip_len - 1e-9)
         tg_plan_add_warning(plan,
-                            "clips shortened to %.2f s: no clean stretch of %.2f s was long "
-                            "enough",
-                            len, o->clip_len);
+                            "clips shortened to %.2f s: the clean footage does not hold %zu "
+                            "clips of %.2f s",
+                            len, want, o->clip_len);
     if (np > 0 && np < want)
         tg_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
                             np == 1 ? "" : "s", want);

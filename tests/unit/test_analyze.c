@@ -575,6 +575,84 @@ START_TEST(text_is_content_when_the_video_is_text)
 }
 END_TEST
 
+/* A few short lines of grey text (glyphs blurred by the analysis scale) at the top
+ * left of a black screen (a terminal or an editor with little in it): the brightest
+ * 2 % of the frame is black, yet it is not an empty frame. */
+static void few_lines(uint8_t *rgb, int lines)
+{
+    fill(rgb, 0);
+    for (int line = 0; line < lines; line++)
+        for (int ch = 0; ch < 8; ch++)
+            for (int y = 4 + line * 10; y < 10 + line * 10; y++)
+                for (int x = 4 + ch * 5; x < 7 + ch * 5; x++)
+                    if ((x + y + ch) % 3 != 0)
+                        memset(rgb + (y * W + x) * 3, 150, 3);
+}
+
+/* 10 s: picture A 0-3.5, a black screen with two lines 3.5-6.5 (30 % of the time,
+ * under the share at which cards become content), picture B 6.5-10. `screen`: the
+ * pictures stand still as on a screen recording; otherwise they pan as filmed
+ * footage does. */
+static tg_analysis_data *screens_or_film(int screen)
+{
+    size_t n = (size_t)(10 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        if (t < 3.5)
+            scene(img, 1, screen ? 0 : t * 6, 1);
+        else if (t < 6.5)
+            few_lines(img, 2);
+        else
+            scene(img, 2, screen ? 0 : t * 6, 1);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    return analysis_of(s, n, 10);
+}
+
+/* A few lines on black are marks on an empty ground, not an empty frame: in a
+ * video of screens they are content (never black, text or too dark), in filmed
+ * footage a card to avoid; a black frame with nothing on it stays black. */
+START_TEST(a_few_lines_on_black_are_a_screen_or_a_card)
+{
+    uint8_t *img = malloc(W * H * 3);
+    tg_sample x = {0}, y = {0};
+    few_lines(img, 2);
+    tg_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
+    tg_features_compute(&f, NULL, &x);
+    ck_assert_msg(x.hi < 0.13f, "the lines cover more than 2 %% of the frame (hi %.3f)", x.hi);
+    ck_assert_int_ne(tg_empty_ground(&x), 0);
+    ck_assert_int_eq(tg_has_marks(&x), 1);
+    fill(img, 0);
+    tg_features_compute(&f, NULL, &y);
+    ck_assert_int_eq(tg_has_marks(&y), 0);
+    free(img);
+
+    for (int screen = 0; screen <= 1; screen++) {
+        tg_analysis_data *a = screens_or_film(screen);
+        tg_verdict *v = verdicts_of(a);
+        for (double t = 4; t < 6.2; t += 0.25) {
+            ck_assert_msg(!(a->s[at(t)].ev & (TG_BAD_BLACK | TG_BAD_UNIFORM)),
+                          "lines on black called an empty frame at %.2f (%#x)", t,
+                          (unsigned)a->s[at(t)].ev);
+            if (screen)
+                ck_assert_msg(!v[at(t)].bad, "a screen of text rejected at %.2f (%#x)", t,
+                              (unsigned)v[at(t)].bad);
+            else
+                ck_assert_msg(v[at(t)].bad & TG_BAD_TEXT, "a card in film not flagged at %.2f", t);
+        }
+        for (double t = 1; t < 3; t += 0.5)
+            ck_assert_msg(!(v[at(t)].bad & TG_BAD_TEXT), "a picture flagged text at %.2f", t);
+        free(v);
+        tg_analysis_free(&a);
+    }
+}
+END_TEST
+
 /* A fade to black is flagged from its first darker frame, so no clip runs into
  * the dimming. */
 START_TEST(fades_are_found_from_their_start)
@@ -628,6 +706,29 @@ START_TEST(one_long_shot_gives_every_clip_asked)
             ck_assert_msg(p->segments[i].start >= p->segments[i - 1].end + 0.2,
                           "clips %zu and %zu are not different moments", i - 1, i);
     }
+    tg_plan_free(&p);
+
+    /* four asked: 4.8 s of clips in a 5-s shot fit when packed closer, so none is
+     * shortened (and none overlaps another) */
+    o.clips = 4;
+    p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 4);
+    ck_assert_int_eq(p->n_warnings, 0);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_double_ge(p->segments[i].end - p->segments[i].start, 1.19);
+        if (i)
+            ck_assert_double_ge(p->segments[i].start, p->segments[i - 1].end);
+    }
+    tg_plan_free(&p);
+
+    /* five do not fit: shorter clips, and a warning that says so */
+    o.clips = 5;
+    p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 5);
+    ck_assert_int_eq(p->n_warnings, 1);
+    ck_assert_ptr_nonnull(strstr(p->warnings[0], "shortened"));
     tg_plan_free(&p);
     tg_analysis_free(&a);
 }
@@ -777,6 +878,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, dim_scenes_with_highlights_are_content);
     tcase_add_test(tc, one_long_shot_is_never_a_repeat);
     tcase_add_test(tc, text_is_content_when_the_video_is_text);
+    tcase_add_test(tc, a_few_lines_on_black_are_a_screen_or_a_card);
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, one_long_shot_gives_every_clip_asked);
     tcase_add_test(tc, clips_follow_the_time_share_of_the_content);
