@@ -1,7 +1,7 @@
 /*
- * media.c — the libav* adapter: the only file that talks to libavformat,
- * libavcodec and libswscale. AVERROR codes are translated to TG_E* here, with
- * libav's own text kept in the message.
+ * media.c — video files through libavformat, libavcodec and libswscale: probe and
+ * decode (see media.h). AVERROR codes become TG_E* through media/av.h, with libav's
+ * own text kept in the message.
  *
  * Geometry: the container gives storage size (coded_w x coded_h), a sample aspect
  * ratio and a display rotation. Callers speak display coordinates only; for each
@@ -25,6 +25,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "media/av.h"
 
 struct tg_media {
     AVFormatContext *fmt;
@@ -37,12 +38,6 @@ struct tg_media {
     char path[512];
 };
 
-static const char *averr(int e, char *buf, size_t n)
-{
-    av_strerror(e, buf, n);
-    return buf;
-}
-
 static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
 {
     (void)avcl;
@@ -53,7 +48,6 @@ static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
 
 int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
 {
-    char eb[128];
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0)
@@ -82,13 +76,11 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     int rc, e;
 
     if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EFORMAT, "'%s' is not a readable video file (%s)", path,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_EFORMAT, "'%s' is not a readable video file", path);
         goto fail;
     }
     if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "cannot read the streams of '%s' (%s)", path,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_ECORRUPT, "cannot read the streams of '%s'", path);
         goto fail;
     }
     m->vidx = -1;
@@ -439,7 +431,6 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
 int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
                     double *last_t)
 {
-    char eb[128];
     if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
         req->height > TG_MEDIA_MAX_SIDE * 2)
         return tg_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
@@ -475,8 +466,7 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         dec->skip_frame = AVDISCARD_NONKEY;
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_ECODEC, "cannot open the %s decoder (%s)", codec->name,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
         goto done;
     }
     if (m->dirty && m->info.still) {
@@ -486,8 +476,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             (e = avformat_find_stream_info(again, NULL)) < 0 ||
             again->nb_streams != m->fmt->nb_streams) {
             avformat_close_input(&again);
-            rc = tg_fail(ctx, TG_EIO, "cannot read '%s' again (%s)", m->path,
-                         averr(e < 0 ? e : AVERROR_INVALIDDATA, eb, sizeof(eb)));
+            rc = tg_av_fail(ctx, e < 0 ? e : AVERROR_INVALIDDATA, TG_EIO, "cannot read '%s' again",
+                            m->path);
             goto done;
         }
         for (unsigned i = 0; i < again->nb_streams; i++)
@@ -534,8 +524,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             continue;
         }
         if (e < 0 && ++bad_packets > 1000) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "'%s': too many undecodable video packets (%s)", m->path,
-                         averr(e, eb, sizeof(eb)));
+            rc = tg_av_fail(ctx, e, TG_ECORRUPT, "'%s': too many undecodable video packets",
+                            m->path);
             goto done;
         }
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)

@@ -15,16 +15,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "media/av.h"
 #include "render/image.h"
 #include "upscale/upscale.h"
-
-static int av_fail(tg_ctx *ctx, int code, int e, const char *fmt, const char *path)
-{
-    char eb[AV_ERROR_MAX_STRING_SIZE], msg[512];
-    av_strerror(e, eb, sizeof(eb));
-    snprintf(msg, sizeof(msg), fmt, path);
-    return tg_fail(ctx, code, "%s (%s)", msg, eb);
-}
 
 /* Decode the first picture of path into a malloc'd RGB24 buffer. */
 static int read_image(tg_ctx *ctx, const char *path, int scale, uint8_t **rgb, int *w, int *h)
@@ -47,7 +40,7 @@ static int read_image(tg_ctx *ctx, const char *path, int scale, uint8_t **rgb, i
     }
     if ((e = avformat_open_input(&fmt, path, NULL, NULL)) < 0 ||
         (e = avformat_find_stream_info(fmt, NULL)) < 0) {
-        rc = av_fail(ctx, TG_EFORMAT, e, "'%s' is not an image thumbgen can read", path);
+        rc = tg_av_fail(ctx, e, TG_EFORMAT, "'%s' is not an image thumbgen can read", path);
         goto done;
     }
     int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
