@@ -47,7 +47,7 @@ $(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
 # where an installed thumbgen finds the weights (a build tree uses ./models)
-$(BUILD)/src/analyze/cnn.o: CFLAGS_ALL += -DTG_MODELS_DIR='"$(PREFIX)/share/thumbgen/models"'
+$(BUILD)/src/nn/models.o: CFLAGS_ALL += -DTG_MODELS_DIR='"$(PREFIX)/share/thumbgen/models"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -145,9 +145,12 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     }
     if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
         in->coded_w > TG_MEDIA_MAX_SIDE || in->coded_h > TG_MEDIA_MAX_SIDE) {
-        rc = tg_fail(ctx, TG_ELIMIT,
-                     "'%s': the video is %dx%d pixels; thumbgen handles %d to %d pixels a side",
-                     path, in->coded_w, in->coded_h, TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
+        int small = in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE;
+        rc =
+            tg_fail(ctx, TG_ELIMIT,
+                    "'%s': the %s is %dx%d pixels, too %s; thumbgen handles %d to %d pixels a side",
+                    path, in->still ? "picture" : "video", in->coded_w, in->coded_h,
+                    small ? "small" : "large", TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
         goto fail;
     }
     AVRational sar = av_guess_sample_aspect_ratio(m->fmt, vs, NULL);

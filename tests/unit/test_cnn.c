@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analyze/cnn.h"
+#include "nn/nn.h"
 #include "util.h"
 
 #define OPENCV "/usr/share/doc/opencv-doc/examples/data/"
@@ -21,7 +22,7 @@
 static void need_weights(void)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tg_cnn_models_dir());
+    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tg_nn_models_dir());
     ck_assert_msg(access(p, R_OK) == 0,
                   "the MobileNetV2 weights are missing (%s): run scripts/fetch-models", p);
 }

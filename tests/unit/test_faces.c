@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyze/cnn.h"
 #include "analyze/faces.h"
+#include "nn/nn.h"
 #include "util.h"
 
 #define MAXF 16
@@ -28,7 +28,7 @@
 static const char *faces_dir(void)
 {
     static char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/face-api", tg_cnn_models_dir());
+    snprintf(p, sizeof p, "%s/face-api", tg_nn_models_dir());
     char m[PATH_MAX + 64];
     snprintf(m, sizeof m, "%s/tiny_face_detector_model-weights_manifest.json", p);
     ck_assert_msg(access(m, R_OK) == 0,

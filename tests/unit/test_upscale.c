@@ -12,8 +12,8 @@
 #include <libswscale/swscale.h>
 #include <webp/demux.h>
 
+#include "media/image.h"
 #include "media/media.h"
-#include "render/image.h"
 #include "upscale/upscale.h"
 #include "util.h"
 

@@ -2,7 +2,7 @@
  * image.c — JPEG/PNG through libavcodec (see image.h). libav errors become
  * TG_EENCODE (TG_ENOMEM when memory ran out) through media/av.h, keeping libav's text.
  */
-#include "render/image.h"
+#include "media/image.h"
 
 #include <string.h>
 #include <strings.h>
