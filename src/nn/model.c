@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/assert.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "nn/graph.h"
@@ -1214,6 +1215,26 @@ static int load(loader *L, const char *dir)
     return 0;
 }
 
+/* graph.h's invariants, as the loader leaves the graph (TG_ASSERT: test builds only). */
+static void check_graph(const tg_nn *nn)
+{
+    TG_ASSERT(nn->nnodes >= 1 && nn->nodes[0].op == NN_INPUT);
+    TG_ASSERT(nn->output >= 0 && nn->output < nn->nnodes && nn->nodes[nn->output].op != NN_DEAD);
+    for (int i = 1; i < nn->nnodes; i++) {
+        const nn_node *n = &nn->nodes[i];
+        TG_ASSERT(n->op >= 0 && n->op < NN_OP_COUNT && n->op != NN_INPUT);
+        if (n->op == NN_DEAD)
+            continue;
+        TG_ASSERT(n->nin >= 1 && n->nin <= NN_MAX_INPUTS);
+        for (int k = 0; k < n->nin; k++) /* inputs come first and have a value */
+            TG_ASSERT(n->in[k] >= 0 && n->in[k] < i && nn->nodes[n->in[k]].op != NN_DEAD);
+        TG_ASSERT(n->rank == 2 || n->rank == 4);
+        TG_ASSERT(n->c >= 1 && n->c <= NN_MAX_CHANNELS);
+        if (n->op == NN_CONV || n->op == NN_DWCONV || n->op == NN_AFFINE)
+            TG_ASSERT(n->w != NULL);
+    }
+}
+
 int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out)
 {
     *out = NULL;
@@ -1230,6 +1251,8 @@ int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out)
     }
     snprintf(L.path, n, "%s/model.json", dir);
     rc = load(&L, dir);
+    if (rc == 0 && TG_ASSERTS_ON)
+        check_graph(L.nn);
 done:
     if (rc == 0)
         *out = L.nn;

@@ -1,9 +1,11 @@
 /* test_core.c — the error table, the context, option tables and atomic files. */
 #include <check.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/assert.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
@@ -183,6 +185,22 @@ START_TEST(cuts_land_on_character_boundaries)
 }
 END_TEST
 
+START_TEST(asserts_run_only_in_check_builds)
+{
+    /* release: the condition is not even evaluated; make check (-DTG_ASSERTS): it is */
+    int evaluated = 0;
+    TG_ASSERT(++evaluated > 0);
+    ck_assert_int_eq(evaluated, TG_ASSERTS_ON);
+}
+END_TEST
+
+START_TEST(a_broken_invariant_aborts)
+{
+    int nodes = 0;
+    TG_ASSERT(nodes > 0);
+}
+END_TEST
+
 Suite *suite_core(void);
 Suite *suite_core(void)
 {
@@ -194,6 +212,9 @@ Suite *suite_core(void)
     tcase_add_test(tc, options_come_from_the_tables);
     tcase_add_test(tc, sizes_parse_with_binary_units);
     tcase_add_test(tc, atomic_file_commit_and_abort);
+    tcase_add_test(tc, asserts_run_only_in_check_builds);
+    if (TG_ASSERTS_ON) /* off in release builds, where nothing would abort */
+        tcase_add_test_raise_signal(tc, a_broken_invariant_aborts, SIGABRT);
     suite_add_tcase(s, tc);
     return s;
 }
