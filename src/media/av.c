@@ -1,15 +1,19 @@
 /*
  * av.c — libav errors into TG_E* codes (see av.h). The only place that decides what
  * an AVERROR means to thumbgen; the files that call libav keep their own sentences.
+ * Also the one place that sets libav's process-wide log callback.
  */
 #include "media/av.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 
 #include "core/error.h"
 
@@ -77,4 +81,24 @@ int tg_av_fail_io(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
     int rc = vfail(ctx, averr, code, 1, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    (void)avcl;
+    (void)level;
+    (void)fmt;
+    (void)vl;
+}
+
+static void set_quiet(void)
+{
+    if (!getenv("TG_AV_LOG"))
+        av_log_set_callback(quiet_log);
+}
+
+void tg_av_quiet(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, set_quiet);
 }

@@ -33,4 +33,8 @@ int tg_av_fail(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
 int tg_av_fail_io(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Silence libav's own log (errors come back through tg_fail), once per process; with
+ * TG_AV_LOG=1 in the environment libav keeps logging. Called before opening a file. */
+void tg_av_quiet(void);
+
 #endif

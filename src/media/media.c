@@ -38,14 +38,6 @@ struct tg_media {
     char path[512];
 };
 
-static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-    (void)avcl;
-    (void)level;
-    (void)fmt;
-    (void)vl;
-}
-
 int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
 {
     *out = NULL;
@@ -65,8 +57,7 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     if (st.st_size == 0)
         return tg_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
 
-    if (!getenv("TG_AV_LOG"))
-        av_log_set_callback(quiet_log);
+    tg_av_quiet();
 
     tg_media *m = calloc(1, sizeof(*m));
     if (!m)

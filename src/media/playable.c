@@ -28,25 +28,9 @@
 
 #define MAX_H 720
 
-/* libav's own log stays quiet (as in media.c; TG_AV_LOG=1 keeps it): errors come back
- * through tg_fail, and x264's statistics are no server log's business */
-static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-    (void)avcl;
-    (void)level;
-    (void)fmt;
-    (void)vl;
-}
-
-static void quiet(void)
-{
-    if (!getenv("TG_AV_LOG"))
-        av_log_set_callback(quiet_log);
-}
-
 int tg_playable_needed(const char *path)
 {
-    quiet();
+    tg_av_quiet();
     AVFormatContext *fmt = NULL;
     int need = 1;
     if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
@@ -108,7 +92,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     enc_state e = {0};
     int rc = 0, r, header = 0;
     e.last_pts = INT64_MIN;
-    quiet();
+    tg_av_quiet();
 
     if ((r = avformat_open_input(&in, src, NULL, NULL)) < 0 ||
         (r = avformat_find_stream_info(in, NULL)) < 0) {

@@ -10,7 +10,8 @@
  *            node that writes it to the last node that reads it), so tensors that are
  *            never live together share memory.
  * After the arena comes the worker's im2col scratch. Everything is allocated once;
- * tg_nn_forward() allocates nothing (it may start threads).
+ * tg_nn_forward() allocates nothing and starts no thread: a session for batches
+ * keeps a pool of min(threads, batch) lanes (core/pool.h) for its whole life.
  *
  * tg_nn_forward() runs whole items: with W = min(threads, n) workers, each worker
  * takes the next item and runs every node on it with single-threaded OpenBLAS; a
@@ -19,14 +20,13 @@
  */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "nn/graph.h"
 #include "nn/kernels.h"
 
@@ -56,6 +56,7 @@ struct tg_nn_session {
     float *work;                   /* threads × (arena + scratch) */
     size_t arena, scratch, worker; /* floats */
     double flops;
+    tg_pool *pool; /* min(threads, batch) lanes for batches; NULL for one lane */
 };
 
 static int window(int in, int k, int s, int same, int pa, int pb, int *out, int *ra, int *rb)
@@ -505,6 +506,10 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         goto fail;
     }
     memset(s->kept, 0, kept * sizeof(float));
+    if (threads > 1 && batch > 1 && !(s->pool = tg_pool_new(threads < batch ? threads : batch))) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session's threads");
+        goto fail;
+    }
     free(shapes);
     *out = s;
     return 0;
@@ -524,6 +529,7 @@ void tg_nn_session_free(tg_nn_session **ps)
     free(s->mtile);
     free(s->kept);
     free(s->work);
+    tg_pool_free(&s->pool);
     free(s);
     *ps = NULL;
 }
@@ -583,19 +589,11 @@ static void run_item(const tg_nn_session *s, float *base, int item, int big)
     }
 }
 
-typedef struct worker_arg {
-    const tg_nn_session *s;
-    float *base;
-    atomic_int *next;
-    int n;
-} worker_arg;
-
-static void *worker_main(void *p)
+/* One item on the pool's lane `lane` (its own arena and scratch). */
+static void run_one(void *user, int lane, int item)
 {
-    worker_arg *a = p;
-    for (int i; (i = atomic_fetch_add(a->next, 1)) < a->n;)
-        run_item(a->s, a->base, i, 0);
-    return NULL;
+    const tg_nn_session *s = user;
+    run_item(s, s->work + (size_t)lane * s->worker, item, 0);
 }
 
 int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
@@ -611,20 +609,7 @@ int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
         return 0;
     }
     openblas_set_num_threads(1);
-    atomic_int next = 0;
-    worker_arg args[NN_MAX_THREADS];
-    pthread_t tid[NN_MAX_THREADS];
-    int started = 0;
-    for (int t = 0; t < workers; t++)
-        args[t] = (worker_arg){s, s->work + (size_t)t * s->worker, &next, n};
-    for (int t = 1; t < workers; t++) {
-        if (pthread_create(&tid[t], NULL, worker_main, &args[t]) != 0)
-            break; /* fewer workers: the items still all get done */
-        started = t;
-    }
-    worker_main(&args[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tid[t], NULL);
+    tg_pool_run(s->pool, n, workers, run_one, s);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "core/assert.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/pool.h"
 #include "core/utf8.h"
 #include "util.h"
 
@@ -201,6 +202,53 @@ START_TEST(a_broken_invariant_aborts)
 }
 END_TEST
 
+typedef struct pool_log {
+    int runs[200]; /* times each part ran */
+    int lane[200]; /* the lane it ran on */
+} pool_log;
+
+static void log_part(void *user, int lane, int part)
+{
+    pool_log *l = user;
+    l->runs[part]++; /* each part has its own slot: no race */
+    l->lane[part] = lane;
+}
+
+START_TEST(pool_runs_every_part_once)
+{
+    tg_pool *p = tg_pool_new(3);
+    ck_assert_ptr_nonnull(p);
+    int lanes = tg_pool_lanes(p);
+    ck_assert_int_ge(lanes, 1);
+    ck_assert_int_le(lanes, 3);
+    for (int round = 0; round < 50; round++) { /* the same workers, run after run */
+        pool_log l = {0};
+        int n = 1 + round * 3;
+        tg_pool_run(p, n, 0, log_part, &l);
+        for (int i = 0; i < n; i++) {
+            ck_assert_int_eq(l.runs[i], 1);
+            ck_assert_int_ge(l.lane[i], 0);
+            ck_assert_int_lt(l.lane[i], lanes);
+        }
+        ck_assert_int_eq(l.runs[n], 0);
+    }
+    /* lanes = 1: the caller's thread alone */
+    pool_log l = {0};
+    tg_pool_run(p, 40, 1, log_part, &l);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(l.runs[i], 1);
+        ck_assert_int_eq(l.lane[i], 0);
+    }
+    tg_pool_free(&p);
+    ck_assert_ptr_null(p);
+    tg_pool_free(&p); /* accepts NULL */
+    /* no pool at all: the caller runs everything */
+    pool_log m = {0};
+    tg_pool_run(NULL, 5, 0, log_part, &m);
+    ck_assert_int_eq(m.runs[4], 1);
+}
+END_TEST
+
 Suite *suite_core(void);
 Suite *suite_core(void)
 {
@@ -213,6 +261,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, sizes_parse_with_binary_units);
     tcase_add_test(tc, atomic_file_commit_and_abort);
     tcase_add_test(tc, asserts_run_only_in_check_builds);
+    tcase_add_test(tc, pool_runs_every_part_once);
     if (TG_ASSERTS_ON) /* off in release builds, where nothing would abort */
         tcase_add_test_raise_signal(tc, a_broken_invariant_aborts, SIGABRT);
     suite_add_tcase(s, tc);
