@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/pool.h"
 #include "render/lzw.h"
 
@@ -322,27 +323,10 @@ static int fail_gif(tg_ctx *ctx, const tg_gif *g, const char *what)
 
 /* ---- output: buffered writes to the borrowed fd ---- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno ? errno : EIO;
-        }
-        if (k == 0)
-            return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static int flush_out(tg_gif *g)
 {
     if (!g->io_errno && g->out_len > 0)
-        g->io_errno = write_all(g->fd, g->out, g->out_len);
+        g->io_errno = tg_write_fd(g->fd, g->out, g->out_len);
     g->out_len = 0;
     return g->io_errno;
 }
@@ -359,7 +343,7 @@ static int gif_write(GifFileType *gf, const GifByteType *buf, int len)
     if (g->out_len + n > sizeof(g->out) && flush_out(g))
         return 0;
     if (n > sizeof(g->out)) {
-        g->io_errno = write_all(g->fd, buf, n);
+        g->io_errno = tg_write_fd(g->fd, buf, n);
         return g->io_errno ? 0 : len;
     }
     memcpy(g->out + g->out_len, buf, n);

@@ -1,14 +1,18 @@
 /* test_core.c — the error table, the context, option tables and atomic files. */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/assert.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/pool.h"
+#include "core/proc.h"
 #include "core/utf8.h"
 #include "util.h"
 
@@ -249,6 +253,65 @@ START_TEST(pool_runs_every_part_once)
 }
 END_TEST
 
+typedef struct captured {
+    char text[2][256];
+    size_t len[2];
+    int ends[2];
+} captured;
+
+static void capture(void *user, int stream, const char *data, size_t len)
+{
+    captured *c = user;
+    int k = stream - 1;
+    if (len == 0)
+        c->ends[k]++;
+    for (size_t i = 0; i < len && c->len[k] < sizeof(c->text[k]) - 1; i++)
+        c->text[k][c->len[k]++] = data[i];
+}
+
+START_TEST(proc_runs_reaps_and_stops)
+{
+    /* both streams apart, the exit status, each stream's end once */
+    const char *const argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    tg_proc *p = NULL;
+    ck_assert_int_eq(tg_proc_spawn(argv, NULL, &p), 0);
+    captured c = {0};
+    int done;
+    while ((done = tg_proc_poll(p, 100, capture, &c)) == 0)
+        ;
+    ck_assert_int_eq(done, 1);
+    int st = tg_proc_end(&p);
+    ck_assert_ptr_null(p);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    ck_assert_str_eq(c.text[0], "out\n");
+    ck_assert_str_eq(c.text[1], "err\n");
+    ck_assert_int_eq(c.ends[0], 1);
+    ck_assert_int_eq(c.ends[1], 1);
+    /* the environment given, and nothing else */
+    const char *const env_argv[] = {"/bin/sh", "-c", "printf %s \"$TG_X\"", NULL};
+    char *const env[] = {(char *)"TG_X=given", NULL};
+    ck_assert_int_eq(tg_proc_spawn(env_argv, env, &p), 0);
+    captured e = {0};
+    while (tg_proc_poll(p, 100, capture, &e) == 0)
+        ;
+    tg_proc_end(&p);
+    ck_assert_str_eq(e.text[0], "given");
+    /* no such program */
+    const char *const none[] = {"/nonexistent/tg-no-such-program", NULL};
+    ck_assert_int_eq(tg_proc_spawn(none, NULL, &p), ENOENT);
+    ck_assert_ptr_null(p);
+    /* a child that would run for a minute, and its own child: stopped at once */
+    const char *const slow[] = {"/bin/sh", "-c", "sleep 60 & sleep 60", NULL};
+    ck_assert_int_eq(tg_proc_spawn(slow, NULL, &p), 0);
+    ck_assert_int_eq(tg_proc_poll(p, 50, capture, &c), 0);
+    int64_t t0 = tg_mono_ms();
+    st = tg_proc_end(&p);
+    ck_assert(WIFSIGNALED(st));
+    ck_assert_int_lt(tg_mono_ms() - t0, 2000);
+}
+END_TEST
+
 Suite *suite_core(void);
 Suite *suite_core(void)
 {
@@ -262,6 +325,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, atomic_file_commit_and_abort);
     tcase_add_test(tc, asserts_run_only_in_check_builds);
     tcase_add_test(tc, pool_runs_every_part_once);
+    tcase_add_test(tc, proc_runs_reaps_and_stops);
     if (TG_ASSERTS_ON) /* off in release builds, where nothing would abort */
         tcase_add_test_raise_signal(tc, a_broken_invariant_aborts, SIGABRT);
     suite_add_tcase(s, tc);

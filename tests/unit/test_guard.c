@@ -1046,14 +1046,38 @@ START_TEST(ytdlp_real_redirect_refused)
     f.o.allow_private = 0;
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/r", o.port);
-    char *path = NULL;
 
-    /* as if the link were public: yt-dlp runs, the guard refuses its first request */
-    int rc = tg_ytdlp_download_skip_precheck(f.ctx, &f.o, url, &path);
-    ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
-    ck_assert_msg(strstr(tg_ctx_message(f.ctx), "127.0.0.1"), "message: %s", tg_ctx_message(f.ctx));
-    ck_assert_ptr_null(path);
+    /* the real yt-dlp behind a guard that refuses private addresses, as
+     * tg_ytdlp_download runs it for a public link that leads here (the mapping of the
+     * refusal to TG_EREFUSED: ytdlp_runs_behind_the_guard): its first request is
+     * refused, the origin sees nothing */
+    tg_guard *deny = NULL;
+    ck_assert_int_eq(tg_guard_start(f.ctx, 0, &deny), 0);
+    char dproxy[64], dout[1100];
+    snprintf(dproxy, sizeof(dproxy), "http://127.0.0.1:%d", tg_guard_port(deny));
+    snprintf(dout, sizeof(dout), "%s/denied.%%(ext)s", f.dir);
+    char *dargv[] = {ytdlp,
+                     (char *)"--ignore-config",
+                     (char *)"--no-playlist",
+                     (char *)"--proxy",
+                     dproxy,
+                     (char *)"--no-part",
+                     (char *)"-o",
+                     dout,
+                     (char *)"--",
+                     url,
+                     NULL};
+    tgt_run denied;
+    ck_assert_int_eq(tgt_run_cmd(&denied, dargv), 0);
+    ck_assert_msg(denied.status != 0, "yt-dlp got through a refusing guard: %s", denied.out);
+    tgt_run_free(&denied);
+    ck_assert_uint_ge(tg_guard_refused(deny), 1);
+    char why[512];
+    tg_guard_refusal(deny, why, sizeof(why));
+    ck_assert_msg(strstr(why, "127.0.0.1"), "refusal: %s", why);
+    tg_guard_stop(&deny);
     ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    char *path = NULL;
     /* with the check first, yt-dlp does not even run */
     ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, url, &path), TG_ELIMIT);
     ck_assert_int_eq(atomic_load(&o.accepted), 0);
@@ -1093,7 +1117,7 @@ START_TEST(ytdlp_real_redirect_refused)
 
     /* private addresses allowed: the same link downloads */
     f.o.allow_private = 1;
-    rc = tg_ytdlp_download(f.ctx, &f.o, url, &path);
+    int rc = tg_ytdlp_download(f.ctx, &f.o, url, &path);
     ck_assert_msg(rc == 0, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));
