@@ -22,6 +22,7 @@
 #include "fetch/sniff.h"
 #include "fetch/url.h"
 #include "fetch/ytdlp.h"
+#include "http.h"
 #include "util.h"
 
 #define ID "dQw4w9WgXcQ"
@@ -845,42 +846,18 @@ END_TEST
 /* ---- the real yt-dlp against a server in this process ---- */
 
 typedef struct http_srv {
-    int fd;
+    tgt_origin srv;
     int port;
     const char *file; /* served at /video.mp4 */
-    atomic_int stop;
     atomic_int requests;
-    pthread_t th;
 } http_srv;
 
-static void send_all(int fd, const void *p, size_t n)
+static void serve_one(void *user, int c)
 {
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-static void serve_one(http_srv *h, int c)
-{
+    http_srv *h = user;
     char req[8192];
-    size_t n = 0;
-    while (n < sizeof(req) - 1) {
-        struct pollfd p = {c, POLLIN, 0};
-        if (poll(&p, 1, 2000) <= 0)
-            return;
-        ssize_t r = recv(c, req + n, sizeof(req) - 1 - n, 0);
-        if (r <= 0)
-            return;
-        n += (size_t)r;
-        req[n] = '\0';
-        if (strstr(req, "\r\n\r\n"))
-            break;
-    }
+    if (tgt_read_head(c, req, sizeof(req), 2000) < 0)
+        return;
     atomic_fetch_add(&h->requests, 1);
     int head = strncmp(req, "HEAD ", 5) == 0;
     int found = strncmp(req + (head ? 5 : 4), "/video.mp4 ", 11) == 0;
@@ -897,53 +874,23 @@ static void serve_one(http_srv *h, int c)
         hl = snprintf(hdr, sizeof(hdr),
                       "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n"
                       "Connection: close\r\n\r\nnot found");
-    send_all(c, hdr, (size_t)hl);
+    tgt_send_all(c, hdr, (size_t)hl);
     if (body && !head)
-        send_all(c, body, len);
+        tgt_send_all(c, body, len);
     free(body);
-}
-
-static void *serve(void *arg)
-{
-    http_srv *h = arg;
-    while (!atomic_load(&h->stop)) {
-        struct pollfd p = {h->fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        int c = accept(h->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        serve_one(h, c);
-        shutdown(c, SHUT_WR);
-        close(c);
-    }
-    return NULL;
 }
 
 static void srv_start(http_srv *h, const char *file)
 {
     memset(h, 0, sizeof(*h));
     h->file = file;
-    h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(h->fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0; /* ephemeral */
-    ck_assert_int_eq(bind(h->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(listen(h->fd, 8), 0);
-    socklen_t al = sizeof(a);
-    ck_assert_int_eq(getsockname(h->fd, (struct sockaddr *)&a, &al), 0);
-    h->port = ntohs(a.sin_port);
-    ck_assert_int_eq(pthread_create(&h->th, NULL, serve, h), 0);
+    tgt_origin_start(&h->srv, serve_one, h);
+    h->port = h->srv.port;
 }
 
 static void srv_stop(http_srv *h)
 {
-    atomic_store(&h->stop, 1);
-    pthread_join(h->th, NULL);
-    close(h->fd);
+    tgt_origin_stop(&h->srv);
 }
 
 static int have_ytdlp(void)
