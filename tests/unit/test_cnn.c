@@ -235,8 +235,9 @@ START_TEST(the_same_photo_twice_is_one_cluster_and_picked_once)
     {
         double t = json_number_value(json_object_get(x, "t")),
                nsfw = json_number_value(json_object_get(x, "nsfw"));
-        ck_assert(t > last);
-        ck_assert(nsfw >= 0 && nsfw <= 1);
+        ck_assert_double_gt(t, last);
+        ck_assert_double_ge(nsfw, 0);
+        ck_assert_double_le(nsfw, 1);
         ck_assert(json_is_integer(json_object_get(x, "cluster")));
         last = t;
     }

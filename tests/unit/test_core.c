@@ -57,7 +57,7 @@ START_TEST(context_keeps_detail_and_cancels)
     tg_ctx_set_progress(c, count_progress, &last);
     ck_assert_int_eq(tg_progress(c, "analyze", 1.7), 0);
     ck_assert_int_eq(calls, 1);
-    ck_assert(last == 1.0); /* clamped */
+    ck_assert_double_eq(last, 1.0); /* clamped */
     tg_ctx_cancel(c);
     ck_assert_int_eq(tg_progress(c, "analyze", 0.5), TG_ECANCEL);
     tg_ctx_free(&c);
@@ -71,10 +71,11 @@ START_TEST(options_come_from_the_tables)
     tg_options o;
     tg_options_default(&o);
     ck_assert_int_eq(o.clips, 3);
-    ck_assert(o.clip_len > 1.19 && o.clip_len < 1.21);
+    ck_assert_double_gt(o.clip_len, 1.19);
+    ck_assert_double_lt(o.clip_len, 1.21);
     ck_assert_int_eq(o.keyframes, 6);
     ck_assert_int_eq(o.width, 480);
-    ck_assert(o.fps == 12);
+    ck_assert_int_eq(o.fps, 12);
     ck_assert_int_eq(o.quality, 90);
     ck_assert_int_eq(o.style, TG_STYLE_CLIPS);
 
@@ -84,7 +85,7 @@ START_TEST(options_come_from_the_tables)
     ck_assert_int_eq(tg_options_set(c, &o, "style", "slideshow"), 0);
     ck_assert_int_eq(o.style, TG_STYLE_SLIDESHOW);
     ck_assert_int_eq(tg_options_set(c, &o, "clip-len", "2.5"), 0);
-    ck_assert(o.clip_len == 2.5);
+    ck_assert_double_eq(o.clip_len, 2.5);
     ck_assert_int_eq(tg_options_set(c, &o, "width", "0"), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(c), "between"));
     ck_assert_int_eq(tg_options_set(c, &o, "fps", "500"), TG_EINVAL);
@@ -102,15 +103,15 @@ START_TEST(sizes_parse_with_binary_units)
 {
     double v = -1;
     ck_assert_int_eq(tg_parse_bytes("2M", &v), 0);
-    ck_assert(v == 2097152);
+    ck_assert_double_eq(v, 2097152);
     ck_assert_int_eq(tg_parse_bytes("500k", &v), 0);
-    ck_assert(v == 512000);
+    ck_assert_double_eq(v, 512000);
     ck_assert_int_eq(tg_parse_bytes("1.5m", &v), 0);
-    ck_assert(v == 1572864);
+    ck_assert_double_eq(v, 1572864);
     ck_assert_int_eq(tg_parse_bytes("1G", &v), 0);
-    ck_assert(v == 1073741824.0);
+    ck_assert_double_eq(v, 1073741824.0);
     ck_assert_int_eq(tg_parse_bytes("12", &v), 0);
-    ck_assert(v == 12);
+    ck_assert_double_eq(v, 12);
     static const char *bad[] = {"", "k", "2X", "2MB", "nan", "1e999", " "};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(tg_parse_bytes(bad[i], &v) == TG_EINVAL, "'%s' accepted", bad[i]);
@@ -118,7 +119,7 @@ START_TEST(sizes_parse_with_binary_units)
     tg_options o;
     tg_options_default(&o);
     ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "2M"), 0);
-    ck_assert(o.max_bytes == 2097152);
+    ck_assert_int_eq(o.max_bytes, 2097152);
     ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "0"), TG_EINVAL);
 }
 END_TEST
@@ -128,7 +129,7 @@ START_TEST(atomic_file_commit_and_abort)
     char *path = tgt_tmp_path(".out");
     tg_atomic a;
     ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
-    ck_assert(!tgt_file_exists(path)); /* invisible until committed */
+    ck_assert_int_eq(tgt_file_exists(path), 0); /* invisible until committed */
     ck_assert_int_eq(tg_write_all(NULL, a.fd, "hello", 5), 0);
     ck_assert_int_eq(tg_atomic_commit(NULL, &a), 0);
     ck_assert_int_eq(tgt_file_size(path), 5);
@@ -138,8 +139,8 @@ START_TEST(atomic_file_commit_and_abort)
     char *tmp = strdup(a.tmp);
     ck_assert_int_eq(tg_write_all(NULL, a.fd, "partial", 7), 0);
     tg_atomic_abort(&a);
-    ck_assert(!tgt_file_exists(path));
-    ck_assert(!tgt_file_exists(tmp));
+    ck_assert_int_eq(tgt_file_exists(path), 0);
+    ck_assert_int_eq(tgt_file_exists(tmp), 0);
 
     tg_ctx *c = tg_ctx_new();
     ck_assert_int_eq(tg_atomic_open(c, "/nonexistent-dir/x.gif", &a), TG_EIO);
@@ -183,7 +184,7 @@ START_TEST(cuts_land_on_character_boundaries)
         tg_fail(c, TG_EINVAL, "%.*s%s", shift, "xxx", big);
         const char *m = tg_ctx_message(c);
         ck_assert_msg(tg_utf8_valid(m, strlen(m)), "shift %d: cut inside a character", shift);
-        ck_assert(strlen(m) > 1000);
+        ck_assert_uint_gt(strlen(m), 1000);
     }
     tg_ctx_free(&c);
     free(big);

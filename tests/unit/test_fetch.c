@@ -571,9 +571,12 @@ START_TEST(ytdlp_progress_and_path)
     ck_assert_msg(seen_near(&log, 0.25), "no 25%% report (%d reports)", log.n);
     ck_assert_msg(seen_near(&log, 0.5), "no 50%% report");
     ck_assert_msg(seen_near(&log, 0.75), "no 75%% report");
-    ck_assert(log.n > 0 && log.f[log.n - 1] == 1.0);
-    for (int i = 0; i < log.n; i++)
-        ck_assert(log.f[i] >= 0 && log.f[i] <= 1);
+    ck_assert_int_gt(log.n, 0);
+    ck_assert_double_eq(log.f[log.n - 1], 1.0);
+    for (int i = 0; i < log.n; i++) {
+        ck_assert_double_ge(log.f[i], 0);
+        ck_assert_double_le(log.f[i], 1);
+    }
     free(path);
     scratch_free(&s);
 }
@@ -643,16 +646,16 @@ START_TEST(ytdlp_cancel_kills_the_group)
     ck_assert_int_eq(rc, TG_ECANCEL);
     ck_assert_ptr_null(path);
     ck_assert_msg(t1 - c.at < 1.0, "cancel took %.2f s", t1 - c.at);
-    ck_assert(t1 - t0 < 2.0);
+    ck_assert_double_lt(t1 - t0, 2.0);
     char partial[1100];
     snprintf(partial, sizeof(partial), "%s/job1.mp4", s.dir);
     ck_assert_msg(!tgt_file_exists(partial), "partial file left behind");
-    ck_assert(tgt_file_exists(old));
+    ck_assert_int_eq(tgt_file_exists(old), 1);
     char *pidtext = tgt_read_file(marker, NULL);
     ck_assert_ptr_nonnull(pidtext);
     long pid = strtol(pidtext, NULL, 10);
     free(pidtext);
-    ck_assert(pid > 1);
+    ck_assert_int_gt(pid, 1);
     for (int i = 0; i < 50 && !process_gone(pid); i++)
         usleep(20 * 1000);
     ck_assert_msg(process_gone(pid), "the grandchild %ld survived", pid);
@@ -731,7 +734,7 @@ START_TEST(ytdlp_error_mapping)
                       tg_ctx_message(s.ctx));
         ck_assert_msg(strstr(tg_ctx_message(s.ctx), c->msg), "[%s]: message '%s' lacks '%s'",
                       c->body, tg_ctx_message(s.ctx), c->msg);
-        ck_assert(strchr(tg_ctx_message(s.ctx), '\n') == NULL);
+        ck_assert_ptr_null(strchr(tg_ctx_message(s.ctx), '\n'));
         ck_assert_ptr_null(path);
         scratch_free(&s);
     }
@@ -782,7 +785,7 @@ START_TEST(ytdlp_argv_is_literal)
              marker, marker, marker);
     char *path = NULL;
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, url, &path), TG_EIO);
-    ck_assert(!tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 0);
     char *text = tgt_read_file(args, NULL);
     ck_assert_ptr_nonnull(text);
     /* the last two arguments are "--" and the URL, byte for byte */
@@ -831,14 +834,14 @@ START_TEST(ytdlp_refuses_private_hosts_first)
     ck_assert_msg(!tgt_file_exists(marker), "yt-dlp ran for a refused host");
     /* a public literal passes the check and reaches the (fake) yt-dlp */
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_EIO);
-    ck_assert(tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 1);
     unlink(marker);
 
     /* cancelled before the start: nothing runs */
     tg_ctx_cancel(s.ctx);
     o.allow_private = 1;
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_ECANCEL);
-    ck_assert(!tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 0);
     scratch_free(&s);
 }
 END_TEST
@@ -938,9 +941,10 @@ START_TEST(ytdlp_real_download_from_loopback)
     ck_assert_msg(rc == 0, "download: %d (%s)", rc, tg_ctx_message(s.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));
-    ck_assert(strncmp(path, s.dir, strlen(s.dir)) == 0);
+    ck_assert_int_eq(strncmp(path, s.dir, strlen(s.dir)), 0);
     ck_assert_str_eq(path + strlen(s.dir), "/job1.mp4");
-    ck_assert(log.n > 0 && log.f[log.n - 1] == 1.0);
+    ck_assert_int_gt(log.n, 0);
+    ck_assert_double_eq(log.f[log.n - 1], 1.0);
     ck_assert_int_gt(atomic_load(&h.requests), 0);
     uint8_t head[64];
     FILE *f = fopen(path, "rb");
@@ -962,7 +966,7 @@ START_TEST(ytdlp_real_download_from_loopback)
     ck_assert_msg(rc == TG_ELIMIT, "too big: %d (%s)", rc, tg_ctx_message(s.ctx));
     char p2[1100];
     snprintf(p2, sizeof(p2), "%s/job2.mp4", s.dir);
-    ck_assert(!tgt_file_exists(p2));
+    ck_assert_int_eq(tgt_file_exists(p2), 0);
     ck_assert_ptr_null(path);
 
     srv_stop(&h);

@@ -534,7 +534,7 @@ START_TEST(guard_forwards_http)
     ck_assert_msg(status_of(resp) == 200, "answer: %.300s", resp);
     char *body = split_head(resp, n, &blen);
     ck_assert_uint_eq(blen, BIG_LEN);
-    ck_assert(memcmp(body, o.big, BIG_LEN) == 0);
+    ck_assert_mem_eq(body, o.big, BIG_LEN);
     ck_assert_msg(strstr(resp, "\r\nConnection: close\r\n"), "head: %s", resp);
     ck_assert_msg(!has_word(resp, "keep-alive"), "head: %s", resp);
     ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 1048593\r\n"));
@@ -623,27 +623,28 @@ START_TEST(guard_tunnels_connect)
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     char head[sizeof(ok) + 5];
     read_n(fd, head, sizeof(ok) - 1 + 5);
-    ck_assert(memcmp(head, ok, sizeof(ok) - 1) == 0);
-    ck_assert(memcmp(head + sizeof(ok) - 1, "early", 5) == 0);
+    ck_assert_mem_eq(head, ok, sizeof(ok) - 1);
+    ck_assert_mem_eq(head + sizeof(ok) - 1, "early", 5);
 
     /* no HTTP rewriting inside a tunnel */
     static const char fake[] = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n";
     char back[256];
     tgt_send_all(fd, fake, sizeof(fake) - 1);
     read_n(fd, back, sizeof(fake) - 1);
-    ck_assert(memcmp(back, fake, sizeof(fake) - 1) == 0);
+    ck_assert_mem_eq(back, fake, sizeof(fake) - 1);
 
     /* 1 MB both ways, in chunks */
     size_t total = 1024 * 1024, chunk = 32768;
     char *out = malloc(total), *in = malloc(total);
-    ck_assert(out && in);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(in);
     for (size_t i = 0; i < total; i++)
         out[i] = (char)((i * 131 + 11) & 0xff);
     for (size_t at = 0; at < total; at += chunk) {
         tgt_send_all(fd, out + at, chunk);
         read_n(fd, in + at, chunk);
     }
-    ck_assert(memcmp(in, out, total) == 0);
+    ck_assert_mem_eq(in, out, total);
     free(out);
     free(in);
     /* the client ends: the echo server sees the end, closes, and so does the guard */
@@ -773,7 +774,7 @@ START_TEST(guard_bounded_and_stops)
     tgt_send_all(fd, req, (size_t)rl);
     char head[64];
     read_n(fd, head, 39);
-    ck_assert(strncmp(head, "HTTP/1.1 200", 12) == 0);
+    ck_assert_int_eq(strncmp(head, "HTTP/1.1 200", 12), 0);
     t0 = now_s();
     tg_guard_stop(&g);
     ck_assert_msg(now_s() - t0 < 2.0, "stop took %.2f s", now_s() - t0);
@@ -933,7 +934,8 @@ START_TEST(ytdlp_runs_behind_the_guard)
     }
     ck_assert_ptr_null(path);
     char *args = tgt_read_file(f.args, NULL), *env = tgt_read_file(f.env, NULL);
-    ck_assert(args && env);
+    ck_assert_ptr_nonnull(args);
+    ck_assert_ptr_nonnull(env);
     int port = proxy_port(args);
     ck_assert_msg(port > 0 && port != o.port, "arguments:\n%s", args);
     char want[128];
@@ -963,7 +965,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
         ck_assert_ptr_null(path);
         char file[1100];
         snprintf(file, sizeof(file), "%s/job1.mp4", f.dir);
-        ck_assert(!tgt_file_exists(file));
+        ck_assert_int_eq(tgt_file_exists(file), 0);
         fake_free(&f);
     }
 
@@ -973,7 +975,8 @@ START_TEST(ytdlp_runs_behind_the_guard)
     ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, "http://127.0.0.1:1/v.mp4", &path), TG_EIO);
     args = tgt_read_file(f.args, NULL);
     env = tgt_read_file(f.env, NULL);
-    ck_assert(args && env);
+    ck_assert_ptr_nonnull(args);
+    ck_assert_ptr_nonnull(env);
     ck_assert_msg(!strstr(args, "--proxy"), "arguments:\n%s", args);
     ck_assert_ptr_nonnull(strstr(env, "no_proxy=*\n"));
     free(args);

@@ -286,7 +286,7 @@ START_TEST(hls_ladder_default_takes_720p_and_gif480_off_takes_360p)
     ck_assert_msg(fr.status == 0, "ffmpeg: %s", fr.err);
     tgt_run_free(&fr);
     snprintf(master, sizeof(master), "%s/master.m3u8", dir);
-    ck_assert(tgt_file_exists(master));
+    ck_assert_int_eq(tgt_file_exists(master), 1);
     files_srv h;
     files_start(&h, dir);
     tgt_server s;
@@ -355,7 +355,7 @@ START_TEST(old_ytdlp_shows_in_healthz_page_and_doctor)
     /* the page has the place for it and its script fills it from /healthz */
     tgt_resp r;
     ck_assert_int_eq(tgt_http(s.port, "GET", "/", NULL, NULL, 0, &r), 0);
-    ck_assert(strstr(r.body, "id=\"url-notice\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "id=\"url-notice\""));
     tgt_resp_free(&r);
     ck_assert_int_eq(tgt_http(s.port, "GET", "/static/app.js", NULL, NULL, 0, &r), 0);
     ck_assert(strstr(r.body, "'/healthz'") && strstr(r.body, "y.notice"));
