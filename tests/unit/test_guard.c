@@ -991,6 +991,28 @@ START_TEST(ytdlp_runs_behind_the_guard)
 }
 END_TEST
 
+/* Run the real yt-dlp on url through the guard g, saving to DIR/NAME.EXT; *run holds
+ * its exit status and output (the caller frees it). */
+static void ytdlp_via(char *ytdlp, tg_guard *g, const char *dir, const char *name, char *url,
+                      tgt_run *run)
+{
+    char proxy[64], out[1100];
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(g));
+    snprintf(out, sizeof(out), "%s/%s.%%(ext)s", dir, name);
+    char *argv[] = {ytdlp,
+                    (char *)"--ignore-config",
+                    (char *)"--no-playlist",
+                    (char *)"--proxy",
+                    proxy,
+                    (char *)"--no-part",
+                    (char *)"-o",
+                    out,
+                    (char *)"--",
+                    url,
+                    NULL};
+    ck_assert_int_eq(tgt_run_cmd(run, argv), 0);
+}
+
 START_TEST(ytdlp_real_redirect_refused)
 {
     char *ytdlp = find_prog("yt-dlp");
@@ -1018,22 +1040,8 @@ START_TEST(ytdlp_real_redirect_refused)
      * refused, the origin sees nothing */
     tg_guard *deny = NULL;
     ck_assert_int_eq(tg_guard_start(f.ctx, 0, &deny), 0);
-    char dproxy[64], dout[1100];
-    snprintf(dproxy, sizeof(dproxy), "http://127.0.0.1:%d", tg_guard_port(deny));
-    snprintf(dout, sizeof(dout), "%s/denied.%%(ext)s", f.dir);
-    char *dargv[] = {ytdlp,
-                     (char *)"--ignore-config",
-                     (char *)"--no-playlist",
-                     (char *)"--proxy",
-                     dproxy,
-                     (char *)"--no-part",
-                     (char *)"-o",
-                     dout,
-                     (char *)"--",
-                     url,
-                     NULL};
     tgt_run denied;
-    ck_assert_int_eq(tgt_run_cmd(&denied, dargv), 0);
+    ytdlp_via(ytdlp, deny, f.dir, "denied", url, &denied);
     ck_assert_msg(denied.status != 0, "yt-dlp got through a refusing guard: %s", denied.out);
     tgt_run_free(&denied);
     ck_assert_uint_ge(tg_guard_refused(deny), 1);
@@ -1051,22 +1059,8 @@ START_TEST(ytdlp_real_redirect_refused)
      * followed, each request in origin form */
     tg_guard *g = NULL;
     ck_assert_int_eq(tg_guard_start(f.ctx, 1, &g), 0);
-    char proxy[64], out[1100];
-    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(g));
-    snprintf(out, sizeof(out), "%s/manual.%%(ext)s", f.dir);
-    char *argv[] = {ytdlp,
-                    (char *)"--ignore-config",
-                    (char *)"--no-playlist",
-                    (char *)"--proxy",
-                    proxy,
-                    (char *)"--no-part",
-                    (char *)"-o",
-                    out,
-                    (char *)"--",
-                    url,
-                    NULL};
     tgt_run run;
-    ck_assert_int_eq(tgt_run_cmd(&run, argv), 0);
+    ytdlp_via(ytdlp, g, f.dir, "manual", url, &run);
     ck_assert_msg(run.status == 0, "yt-dlp through the guard: %s", run.err);
     tgt_run_free(&run);
     char manual[1100];
