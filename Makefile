@@ -2,6 +2,7 @@
 #   make          build build/thumbgen (runs scripts/setup first if packages are missing)
 #   make test     set-up + build + fixtures + all tests
 #   make check    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#                 and TG_ASSERT on (src/core/assert.h)
 #   make bench    benchmarks (bench/run), results go to bench/RESULTS.md by hand
 #   make eval     the real-footage evaluation (eval/run; fetches videos, not part of make test)
 #   make fuzz     libFuzzer targets (fuzz/, clang), each run FUZZ_SECONDS (default 60)
@@ -47,7 +48,7 @@ $(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
 # where an installed thumbgen finds the weights (a build tree uses ./models)
-$(BUILD)/src/analyze/cnn.o: CFLAGS_ALL += -DTG_MODELS_DIR='"$(PREFIX)/share/thumbgen/models"'
+$(BUILD)/src/nn/models.o: CFLAGS_ALL += -DTG_MODELS_DIR='"$(PREFIX)/share/thumbgen/models"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,7 +102,7 @@ test: setup
 
 check: setup
 	@$(MAKE) --no-print-directory run-tests BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -DTG_ASSERTS" \
 	    ASAN_OPTIONS=detect_leaks=1 CK_TIMEOUT_MULTIPLIER=4
 
 bench: all fixtures

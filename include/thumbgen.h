@@ -17,6 +17,25 @@
  * failure is in tg_ctx_message(ctx). Ownership: functions named *_free take a
  * pointer to the pointer and set it to NULL; "returns … owned by the caller" says
  * who frees what.
+ *
+ * Process-wide settings the library changes (every other state is per call/context):
+ *   av_log_set_callback   libav's log is silenced (errors come back through tg_ctx),
+ *                         once, at the first file opened; TG_AV_LOG=1 in the
+ *                         environment keeps libav's own log (src/media/av.c).
+ *   omp_set_num_threads(1)  for the calling thread, in a GIF encoder's begin: Debian's
+ *                         libimagequant parallelises with OpenMP and its spinning idle
+ *                         threads made frames 3-20x slower next to the decoder's; jobs
+ *                         run in parallel at a higher level (src/render/gif.c). OpenMP
+ *                         keeps this per thread, so it is set in each thread that
+ *                         encodes a GIF.
+ *   openblas_set_num_threads  all threads of OpenBLAS to one forward pass of one big
+ *                         image, one when a batch runs on the NN pool's lanes
+ *                         (src/nn/session.c) or the face detector's workers
+ *                         (src/analyze/faces.c). OpenBLAS has only this global knob:
+ *                         it is set before each forward pass; concurrent passes share
+ *                         the last setting (results are the same, only speed varies).
+ * The library's own threads (a GIF encoder's and an NN session's pools, core/pool.h)
+ * block every signal: signals stay with the application's threads.
  */
 #ifndef THUMBGEN_H
 #define THUMBGEN_H

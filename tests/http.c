@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "util.h"
 
 extern char **environ;
@@ -279,4 +281,83 @@ int tgt_server_stop(tgt_server *s)
         s->pid = 0;
     }
     return st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- the mini origin ---- */
+
+void tgt_send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+int tgt_read_head(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    while (n < cap - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            return -1;
+        ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            return (int)n;
+    }
+    return (int)n; /* a full buffer: what came */
+}
+
+static void *origin_main(void *arg)
+{
+    tgt_origin *o = arg;
+    while (!atomic_load(&o->stop)) {
+        struct pollfd p = {o->fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(o->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        atomic_fetch_add(&o->accepted, 1);
+        o->fn(o->user, c);
+        shutdown(c, SHUT_WR);
+        close(c);
+    }
+    return NULL;
+}
+
+void tgt_origin_start(tgt_origin *o, tgt_origin_fn fn, void *user)
+{
+    memset(o, 0, sizeof(*o));
+    o->fn = fn;
+    o->user = user;
+    o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(o->fd, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(o->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(o->fd, 16), 0);
+    socklen_t al = sizeof(a);
+    ck_assert_int_eq(getsockname(o->fd, (struct sockaddr *)&a, &al), 0);
+    o->port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&o->th, NULL, origin_main, o), 0);
+}
+
+void tgt_origin_stop(tgt_origin *o)
+{
+    atomic_store(&o->stop, 1);
+    pthread_join(o->th, NULL);
+    close(o->fd);
 }

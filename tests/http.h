@@ -2,12 +2,15 @@
  * http.h — a minimal HTTP/1.1 client for the server tests (loopback only): one
  * request per connection, the whole answer read into memory, or a stream read
  * with a deadline for Server-Sent Events. Also starting and stopping a
- * `thumbgen serve` child on a free port.
+ * `thumbgen serve` child on a free port. And the other side: a mini origin server
+ * in a thread of the test, for the fetch, guard and yt-dlp tests.
  */
 #ifndef TG_TESTS_HTTP_H
 #define TG_TESTS_HTTP_H
 
 #include <stddef.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 typedef struct tgt_resp {
@@ -41,5 +44,28 @@ int tgt_server_start(tgt_server *s, const char *data, ...);
 int tgt_server_start_log(tgt_server *s, const char *data, const char *log, ...);
 /* SIGTERM and wait (up to 20 s); returns the exit status. Keeps the data folder. */
 int tgt_server_stop(tgt_server *s);
+
+/* ---- a mini origin server on 127.0.0.1 ---- */
+
+/* Answers one accepted connection (fd); the origin shuts it down and closes it. */
+typedef void (*tgt_origin_fn)(void *user, int fd);
+
+typedef struct tgt_origin {
+    int fd, port;
+    tgt_origin_fn fn;
+    void *user;
+    atomic_int accepted, stop;
+    pthread_t th;
+} tgt_origin;
+
+/* Listen on an ephemeral loopback port (o->port) and serve one connection at a time
+ * with fn in a thread, until tgt_origin_stop. Fails the test when it cannot. */
+void tgt_origin_start(tgt_origin *o, tgt_origin_fn fn, void *user);
+void tgt_origin_stop(tgt_origin *o);
+/* send() all of p (MSG_NOSIGNAL), retrying on EINTR; gives up silently on an error. */
+void tgt_send_all(int fd, const void *p, size_t n);
+/* Read a request head (up to the blank line) into buf, NUL-terminated: its length, or
+ * -1 when nothing complete came within timeout_ms of each read. */
+int tgt_read_head(int fd, char *buf, size_t cap, int timeout_ms);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "util.h"
 
+#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -180,4 +181,29 @@ int tgt_ffmpeg(const char *a0, ...)
         fprintf(stderr, "ffmpeg failed: %s\n", r.err);
     tgt_run_free(&r);
     return ok ? 0 : -1;
+}
+
+uint8_t tgt_clamp8(double v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+}
+
+void tgt_gen_gradient(uint8_t *rgba, int w, int h, int i)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
+            p[0] = tgt_clamp8(255.0 * x / (w - 1 > 0 ? w - 1 : 1));
+            p[1] = tgt_clamp8(255.0 * y / (h - 1 > 0 ? h - 1 : 1));
+            p[2] = tgt_clamp8(128 + 100 * sin((x + y) / 40.0 + i * 0.3));
+            p[3] = 255;
+        }
+}
+
+uint8_t *tgt_make_frame(tgt_gen_fn gen, int w, int h, int i)
+{
+    uint8_t *f = malloc((size_t)w * (size_t)h * 4);
+    ck_assert_ptr_nonnull(f);
+    gen(f, w, h, i);
+    return f;
 }

@@ -35,6 +35,15 @@ int tgt_file_exists(const char *path);
 long tgt_file_size(const char *path);
 char *tgt_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
 
+/* Synthetic RGBA frames for the encoder tests: gen(rgba, w, h, i) draws frame i. */
+typedef void (*tgt_gen_fn)(uint8_t *rgba, int w, int h, int i);
+/* v rounded and clamped to 0..255. */
+uint8_t tgt_clamp8(double v);
+/* A smooth colour gradient that drifts a little each frame (opaque). */
+void tgt_gen_gradient(uint8_t *rgba, int w, int h, int i);
+/* A malloc'd w x h RGBA frame drawn by gen (fails the test when out of memory). */
+uint8_t *tgt_make_frame(tgt_gen_fn gen, int w, int h, int i);
+
 /* PSNR of the RGB channels of two RGBA images of w x h; 99 when identical. */
 double tgt_psnr_rgba(const uint8_t *a, const uint8_t *b, int w, int h);
 

@@ -16,10 +16,6 @@
 #include "core/utf8.h"
 #include "nn/nn.h"
 
-#ifndef TG_MODELS_DIR
-#define TG_MODELS_DIR "/usr/local/share/thumbgen/models"
-#endif
-
 const char *const tg_cnn_class_names[TG_CNN_CLASSES] = {"drawing", "hentai", "neutral", "porn",
                                                         "sexy"};
 enum { CLS_HENTAI = 1, CLS_PORN = 3, CLS_SEXY = 4 };
@@ -88,37 +84,6 @@ const char *tg_cnn_model_name(int model)
 
 static void *worker(void *arg);
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-const char *tg_cnn_models_dir(void)
-{
-    static char dir[PATH_MAX];
-    const char *env = getenv("TG_MODELS");
-    if (env && *env)
-        return env;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            /* build/thumbgen → models/; PREFIX/bin/thumbgen → PREFIX/share/thumbgen/models */
-            static const char *const rel[] = {"/../models", "/../share/thumbgen/models"};
-            for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-                if (snprintf(dir, sizeof(dir), "%s%s", exe, rel[i]) < (int)sizeof(dir) &&
-                    is_dir(dir))
-                    return dir;
-            }
-        }
-    }
-    return TG_MODELS_DIR;
-}
-
 int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
 {
     *out = NULL;
@@ -127,7 +92,7 @@ int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
     if (batch < 1 || batch > 256)
         return tg_fail(ctx, TG_EINVAL, "bad batch size %d", batch);
     char dir[PATH_MAX], json[PATH_MAX + 16];
-    const char *root = tg_cnn_models_dir();
+    const char *root = tg_nn_models_dir();
     snprintf(dir, sizeof(dir), "%s/%s", root, MODELS[model].dir);
     snprintf(json, sizeof(json), "%s/model.json", dir);
     if (access(json, R_OK) != 0)

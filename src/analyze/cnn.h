@@ -33,10 +33,6 @@ typedef struct tg_cnn_item {
 #define TG_CNN_CHOICES "none|mobilenet_v2|inception_v3"
 const char *tg_cnn_model_name(int model);
 
-/* The folder of the weights: $TG_MODELS, else models/ beside the executable's folder
- * (a build tree), else the installed share/thumbgen/models. */
-const char *tg_cnn_models_dir(void);
-
 /* Load a model (enum tg_network) for batches of up to `batch` frames on `threads`
  * threads (0 = automatic). TG_ENOENT with a message naming scripts/fetch-models
  * when the weights are missing. */

@@ -27,10 +27,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyze/cnn.h"
 #include "core/error.h"
 #include "nn/graph.h"
 #include "nn/kernels.h"
+#include "nn/nn.h"
 
 #define FACES_DIR        "face-api"
 #define DET_NET          "tiny_face_detector_model"
@@ -999,7 +999,7 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
                        "64..608, score in (0,1), threads 1..%d)",
                        o.input_size, MAX_THREADS);
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/%s", models_dir ? models_dir : tg_cnn_models_dir(), FACES_DIR);
+    snprintf(dir, sizeof dir, "%s/%s", models_dir ? models_dir : tg_nn_models_dir(), FACES_DIR);
     tg_faces *f = calloc(1, sizeof *f);
     if (!f)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");

@@ -62,7 +62,7 @@ typedef struct tg_faces_opts {
 typedef struct tg_faces tg_faces;
 
 /* Load the weights from models_dir/face-api/ (NULL = the models folder of the CNN,
- * tg_cnn_models_dir()). opts may be NULL (defaults). */
+ * tg_nn_models_dir()). opts may be NULL (defaults). */
 int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts, tg_faces **out);
 void tg_faces_close(tg_faces **f);
 

@@ -81,17 +81,25 @@ void tg_atomic_abort(tg_atomic *a)
     a->fd = -1;
 }
 
-int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len)
+int tg_write_fd(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t w = tg_fault_disk_full() ? (errno = ENOSPC, -1) : write(fd, p, len);
+        ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return tg_fail(ctx, TG_EIO, "write failed: %s", w < 0 ? strerror(errno) : "no space");
+        if (w < 0)
+            return errno ? errno : EIO;
+        if (w == 0)
+            return ENOSPC;
         p += w;
         len -= (size_t)w;
     }
     return 0;
+}
+
+int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len)
+{
+    int e = tg_fault_disk_full() ? ENOSPC : tg_write_fd(fd, buf, len);
+    return e ? tg_fail(ctx, TG_EIO, "write failed: %s", strerror(e)) : 0;
 }

@@ -20,7 +20,12 @@ int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a);
 int tg_atomic_commit(tg_ctx *ctx, tg_atomic *a);
 /* Close and remove the temp file; accepts an unopened (zeroed) tg_atomic. */
 void tg_atomic_abort(tg_atomic *a);
-/* write() all of buf, retrying on EINTR and short writes. */
+/* write() all of buf, retrying on EINTR and short writes (a simulated full disk,
+ * fault.h, fails it with ENOSPC); TG_EIO with the reason in ctx. */
 int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len);
+/* The same loop for callers that cannot report through a context (an encoder's
+ * write callback): 0, or the errno value of the failure (ENOSPC when write(2) wrote
+ * nothing). No fault injection. */
+int tg_write_fd(int fd, const void *buf, size_t len);
 
 #endif

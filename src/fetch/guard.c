@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "fetch/addr.h"
@@ -71,18 +72,11 @@ struct tg_guard {
     slot slots[MAX_CONNS];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for ev: 1 ready, 0 deadline passed, -1 stopping or error. */
 static int wait_fd(tg_guard *g, int fd, short ev, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - tg_mono_ms();
         if (left <= 0)
             return 0;
         struct pollfd p[2] = {{fd, ev, 0}, {g->wake[0], POLLIN, 0}};
@@ -106,7 +100,7 @@ static int send_all(tg_guard *g, int fd, const char *p, size_t n)
         } else if (w < 0 && errno == EINTR) {
             continue;
         } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(g, fd, POLLOUT, mono_ms() + IDLE_MS) <= 0)
+            if (wait_fd(g, fd, POLLOUT, tg_mono_ms() + IDLE_MS) <= 0)
                 return -1;
         } else {
             return -1;
@@ -155,7 +149,7 @@ typedef struct conn {
 /* Read until the blank line: 0, 1 when the head is too long, -1 closed/stopping. */
 static int read_head(conn *c)
 {
-    int64_t deadline = mono_ms() + IDLE_MS;
+    int64_t deadline = tg_mono_ms() + IDLE_MS;
     size_t from = 0; /* the blank line is not before this */
     for (;;) {
         const char *e = find_crlf2(c->head + from, c->len - from);
@@ -170,7 +164,7 @@ static int read_head(conn *c)
         ssize_t r = recv(c->cfd, c->head + c->len, HEAD_CAP - c->len, 0);
         if (r > 0) {
             c->len += (size_t)r;
-            deadline = mono_ms() + IDLE_MS;
+            deadline = tg_mono_ms() + IDLE_MS;
         } else if (r < 0 && errno == EINTR) {
             continue;
         } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -404,7 +398,7 @@ static void refuse(conn *c, const req *r, const struct sockaddr *sa)
  * 0 with *fd, or an errno value (ETIMEDOUT, ECANCELED when stopping). */
 static int connect_checked(tg_guard *g, const struct addrinfo *res, int *fd)
 {
-    int64_t deadline = mono_ms() + CONNECT_MS;
+    int64_t deadline = tg_mono_ms() + CONNECT_MS;
     int err = EHOSTUNREACH;
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int s = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -557,7 +551,7 @@ static int step(dir *d, short rev_from, short rev_to, int *progress)
  * fails, the guard stops, or nothing moves for IDLE_MS. */
 static void splice_conn(conn *c, dir *up, dir *down)
 {
-    int64_t deadline = mono_ms() + IDLE_MS;
+    int64_t deadline = tg_mono_ms() + IDLE_MS;
     while (down->eof != 2) {
         short ce = 0, ue = 0;
         if (wants_read(up))
@@ -571,7 +565,7 @@ static void splice_conn(conn *c, dir *up, dir *down)
         /* a socket with nothing to wait for is left out: its POLLHUP would spin */
         struct pollfd p[3] = {
             {ce ? c->cfd : -1, ce, 0}, {ue ? c->ufd : -1, ue, 0}, {c->g->wake[0], POLLIN, 0}};
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - tg_mono_ms();
         if (left <= 0)
             return;
         int r = poll(p, 3, left > 1000 ? 1000 : (int)left);
@@ -586,7 +580,7 @@ static void splice_conn(conn *c, dir *up, dir *down)
             step(down, p[1].revents, p[0].revents, &progress) != 0)
             return;
         if (progress)
-            deadline = mono_ms() + IDLE_MS;
+            deadline = tg_mono_ms() + IDLE_MS;
     }
 }
 

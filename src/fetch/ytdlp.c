@@ -3,7 +3,7 @@
  * Called by the server's workers for URL jobs; the only file that knows yt-dlp's
  * command line and output. yt-dlp's failures are translated to TG_E* here.
  *
- *   spawn (argv, own process group, stdin /dev/null, stdout+stderr to pipes)
+ *   spawn (core/proc.h: argv, own process group, stdin /dev/null, stdout+stderr to pipes)
  *     │
  *     ▼
  *   loop every ≤100 ms: read lines ─► "PROG …" → progress, other stdout → the path,
@@ -30,11 +30,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +38,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
+#include "core/proc.h"
 #include "core/utf8.h"
 #include "fetch/addr.h"
 #include "fetch/guard.h"
@@ -54,10 +51,8 @@
 
 extern char **environ;
 
-#define LINE_CAP      8192 /* longer lines are cut (a path is at most PATH_MAX) */
-#define TICK_MS       100  /* progress/cancel/timeout check interval */
-#define TERM_GRACE_MS 500
-#define EXIT_GRACE_MS 2000 /* child gone but a grandchild still holds the pipes */
+#define LINE_CAP 8192 /* longer lines are cut (a path is at most PATH_MAX) */
+#define TICK_MS  100  /* progress/cancel/timeout check interval */
 
 static const char PROG_TEMPLATE[] =
     "download:PROG %(progress.status)s %(progress.downloaded_bytes)s "
@@ -84,20 +79,6 @@ typedef struct run {
     double fraction;
     double downloaded;
 } run;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* ---- output parsing ---- */
 
@@ -234,24 +215,14 @@ static void flush_line(run *r, int is_err)
 }
 
 /* Read what is available (non-blocking fd); closes it and sets -1 at end of file. */
-static void drain(run *r, int is_err, int *fd)
+/* tg_proc's output callback: stdout and stderr into lines (len 0: the stream ended). */
+static void on_output(void *user, int stream, const char *data, size_t len)
 {
-    char buf[4096];
-    for (int rounds = 0; rounds < 64; rounds++) {
-        ssize_t got = read(*fd, buf, sizeof(buf));
-        if (got > 0) {
-            feed(r, is_err, buf, (size_t)got);
-            continue;
-        }
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        flush_line(r, is_err); /* EOF or error */
-        close(*fd);
-        *fd = -1;
-        return;
-    }
+    run *r = user;
+    if (len)
+        feed(r, stream == 2, data, len);
+    else
+        flush_line(r, stream == 2);
 }
 
 /* yt-dlp's error line without "ERROR: " and "[extractor] id: " prefixes. */
@@ -412,56 +383,6 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     return 0;
 }
 
-/* ---- the child ---- */
-
-/* 1 once the child has exited (it stays a zombie: its pid and group stay ours). */
-static int has_exited(pid_t pid)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-        return errno == ECHILD; /* somebody else reaped it */
-    return si.si_pid == pid;
-}
-
-/* SIGTERM to the group, SIGKILL after the grace period (or at once if it is gone:
- * that sweeps up grandchildren). The caller reaps. */
-static void stop_group(pid_t pid, int exited)
-{
-    if (!exited) {
-        kill(-pid, SIGTERM);
-        for (int waited = 0; waited < TERM_GRACE_MS && !has_exited(pid); waited += 10)
-            sleep_ms(10);
-    }
-    kill(-pid, SIGKILL);
-}
-
-static int reap(pid_t pid)
-{
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    return st;
-}
-
-static int set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-static int make_pipe(int p[2])
-{
-    if (pipe(p) != 0)
-        return -1;
-    fcntl(p[0], F_SETFD, FD_CLOEXEC);
-    fcntl(p[1], F_SETFD, FD_CLOEXEC);
-    return set_nonblock(p[0]);
-}
-
-/* The output template: "%" is special to yt-dlp, so it is doubled in our parts. */
 static char *out_template(const char *dir, const char *name)
 {
     size_t n = 0;
@@ -590,64 +511,35 @@ static char **guarded_env(char *http, char *https)
     return env;
 }
 
-static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path, int precheck)
-{
-    int rc = 0;
-    char *tmpl = NULL;
-    names before = {NULL, 0};
-    run *r = NULL;
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-    pid_t pid = -1;
-    int spawned = 0, ran = 0, fa_init = 0, attr_init = 0;
-    tg_guard *guard = NULL;
-    char **env = NULL;
-    const char **argv = NULL;
+/* What one download needs besides the options: the strings argv points into. */
+typedef struct dl_args {
+    const char **argv;
+    char *tmpl;
+    char maxsize[32], filter[64], sort[32];
     char proxy[64], http_proxy[80], https_proxy[80];
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
+} dl_args;
 
-    if (path)
-        *path = NULL;
-    if (!o || !url || !*url || !path)
-        return tg_fail(ctx, TG_EINVAL, "download: missing argument");
-    if (!o->out_dir || !*o->out_dir)
-        return tg_fail(ctx, TG_EINVAL, "download: no output folder");
-    if (!valid_name(o->out_name))
-        return tg_fail(ctx, TG_EINVAL, "download: invalid output name");
-    if (!o->allow_private && precheck) {
-        tg_url u;
-        if ((rc = tg_url_parse(ctx, url, &u)) || (rc = tg_host_check(ctx, u.host, 0)))
-            return rc;
-    }
-    if (tg_progress(ctx, "download", 0) == TG_ECANCEL)
-        return TG_ECANCEL;
-
-    const char *bin = o->binary && *o->binary ? o->binary : "yt-dlp";
-    char maxsize[32], filter[64];
-    snprintf(maxsize, sizeof(maxsize), "%lld", (long long)o->max_bytes);
+/* yt-dlp's command line for o and url (the URL after "--", never an option); with
+ * o->allow_private == 0, behind a freshly started guard (*guard, *env). */
+static int make_argv(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, const char *bin,
+                     dl_args *a, tg_guard **guard, char ***env)
+{
+    int rc;
+    snprintf(a->maxsize, sizeof(a->maxsize), "%lld", (long long)o->max_bytes);
     /* "<=?": pass when the duration is unknown (direct files); the decoder checks it */
     if (o->max_seconds > 0)
-        snprintf(filter, sizeof(filter), "duration<=?%d & !is_live", o->max_seconds);
+        snprintf(a->filter, sizeof(a->filter), "duration<=?%d & !is_live", o->max_seconds);
     else
-        snprintf(filter, sizeof(filter), "!is_live");
-    tmpl = out_template(o->out_dir, o->out_name);
-    r = calloc(1, sizeof(*r));
-    if (!tmpl || !r) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (o->n_extra < 0 || o->n_extra > 64) {
-        rc = tg_fail(ctx, TG_EINVAL, "download: too many extra yt-dlp arguments");
-        goto fail;
-    }
-    argv = calloc(48 + (size_t)o->n_extra, sizeof(*argv));
-    if (!argv) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-        goto fail;
-    }
+        snprintf(a->filter, sizeof(a->filter), "!is_live");
+    if (o->n_extra < 0 || o->n_extra > 64)
+        return tg_fail(ctx, TG_EINVAL, "download: too many extra yt-dlp arguments");
+    a->tmpl = out_template(o->out_dir, o->out_name);
+    a->argv = calloc(48 + (size_t)o->n_extra, sizeof(*a->argv));
+    if (!a->tmpl || !a->argv)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
     int res = o->min_res > 0 && o->min_res < 1080 ? o->min_res : 1080;
-    char sort[32];
-    snprintf(sort, sizeof(sort), "+res:%d", res);
+    snprintf(a->sort, sizeof(a->sort), "+res:%d", res);
+    const char **argv = a->argv;
     int ac = 0;
     argv[ac++] = bin;
     argv[ac++] = "--ignore-config";
@@ -656,7 +548,7 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     argv[ac++] = o->need_audio ? "bv*[height<=?1080]+ba/b[height<=?1080]/b"
                                : "bv[height<=?1080]/bv*[height<=?1080]/b[height<=?1080]/b";
     argv[ac++] = "-S";
-    argv[ac++] = sort;
+    argv[ac++] = a->sort;
     argv[ac++] = "--newline";
     argv[ac++] = "--progress";
     argv[ac++] = "--progress-template";
@@ -666,30 +558,28 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     argv[ac++] = "--print";
     argv[ac++] = "after_move:filepath";
     argv[ac++] = "-o";
-    argv[ac++] = tmpl;
+    argv[ac++] = a->tmpl;
     if (o->max_bytes > 0) {
         argv[ac++] = "--max-filesize";
-        argv[ac++] = maxsize;
+        argv[ac++] = a->maxsize;
     }
     argv[ac++] = "--match-filters";
-    argv[ac++] = filter;
+    argv[ac++] = a->filter;
     argv[ac++] = "--no-part";
     argv[ac++] = "--restrict-filenames";
     argv[ac++] = "--no-mtime";
     argv[ac++] = "--socket-timeout";
     argv[ac++] = "20";
     if (!o->allow_private) {
-        if ((rc = tg_guard_start(ctx, 0, &guard)) != 0)
-            goto fail; /* never without the guard */
-        snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(guard));
-        snprintf(http_proxy, sizeof(http_proxy), "http_proxy=%s", proxy);
-        snprintf(https_proxy, sizeof(https_proxy), "https_proxy=%s", proxy);
-        if (!(env = guarded_env(http_proxy, https_proxy))) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-            goto fail;
-        }
+        if ((rc = tg_guard_start(ctx, 0, guard)) != 0)
+            return rc; /* never without the guard */
+        snprintf(a->proxy, sizeof(a->proxy), "http://127.0.0.1:%d", tg_guard_port(*guard));
+        snprintf(a->http_proxy, sizeof(a->http_proxy), "http_proxy=%s", a->proxy);
+        snprintf(a->https_proxy, sizeof(a->https_proxy), "https_proxy=%s", a->proxy);
+        if (!(*env = guarded_env(a->http_proxy, a->https_proxy)))
+            return tg_fail(ctx, TG_ENOMEM, "out of memory");
         argv[ac++] = "--proxy";
-        argv[ac++] = proxy;
+        argv[ac++] = a->proxy;
     }
     if (o->js_runtime && *o->js_runtime) {
         argv[ac++] = "--js-runtimes";
@@ -704,37 +594,91 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
     argv[ac++] = "--";
     argv[ac++] = url;
     argv[ac] = NULL;
+    return 0;
+}
 
+/* Follow the running yt-dlp until it is done, or until cancel, the timeout or the
+ * size limit says to stop (the caller then stops it). */
+static int watch(tg_ctx *ctx, const tg_ytdlp_opts *o, tg_proc *pr, run *r)
+{
+    int64_t start = tg_mono_ms(), last_tick = start;
+    for (;;) {
+        int done = tg_proc_poll(pr, TICK_MS, on_output, r);
+        if (done < 0)
+            return tg_fail(ctx, TG_EIO, "waiting for yt-dlp: %s", strerror(errno));
+        if (done)
+            return 0;
+        int64_t now = tg_mono_ms();
+        int rc;
+        if (now - last_tick >= TICK_MS) {
+            last_tick = now;
+            if ((rc = tg_progress(ctx, "download", r->fraction)) != 0)
+                return rc;
+        }
+        if (o->timeout_s > 0 && now - start >= (int64_t)o->timeout_s * 1000)
+            return tg_fail(ctx, TG_ELIMIT, "the download took longer than %d s", o->timeout_s);
+        if (o->max_bytes > 0 && r->downloaded > (double)o->max_bytes) {
+            char sz[32];
+            return tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
+                           size_text(o->max_bytes, sz, sizeof(sz)));
+        }
+    }
+}
+
+/* The guard's refusal explains yt-dlp's failure (a 403), and even a success: something
+ * in the download pointed at a private address. */
+static int refused(tg_ctx *ctx, tg_guard *guard, int rc, char **path)
+{
+    if (!guard || rc == TG_ECANCEL)
+        return rc;
+    char why[512];
+    tg_guard_refusal(guard, why, sizeof(why));
+    if (!why[0])
+        return rc;
+    free(*path);
+    *path = NULL;
+    return tg_fail(ctx, TG_EREFUSED,
+                   "%s (the link redirected there, or its name now resolves there)", why);
+}
+
+int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
+{
+    int rc = 0, ran = 0;
+    names before = {NULL, 0};
+    run *r = NULL;
+    tg_proc *pr = NULL;
+    tg_guard *guard = NULL;
+    char **env = NULL;
+    dl_args a = {0};
+
+    if (path)
+        *path = NULL;
+    if (!o || !url || !*url || !path)
+        return tg_fail(ctx, TG_EINVAL, "download: missing argument");
+    if (!o->out_dir || !*o->out_dir)
+        return tg_fail(ctx, TG_EINVAL, "download: no output folder");
+    if (!valid_name(o->out_name))
+        return tg_fail(ctx, TG_EINVAL, "download: invalid output name");
+    if (!o->allow_private) {
+        tg_url u;
+        if ((rc = tg_url_parse(ctx, url, &u)) || (rc = tg_host_check(ctx, u.host, 0)))
+            return rc;
+    }
+    if (tg_progress(ctx, "download", 0) == TG_ECANCEL)
+        return TG_ECANCEL;
+
+    const char *bin = o->binary && *o->binary ? o->binary : "yt-dlp";
+    if (!(r = calloc(1, sizeof(*r)))) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = make_argv(ctx, o, url, bin, &a, &guard, &env)) != 0)
+        goto fail;
     if (list_prefixed(o->out_dir, o->out_name, &before) != 0) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
-    if (make_pipe(outp) != 0 || make_pipe(errp) != 0) {
-        rc = tg_fail(ctx, TG_EIO, "cannot create a pipe: %s", strerror(errno));
-        goto fail;
-    }
-    posix_spawn_file_actions_init(&fa);
-    fa_init = 1;
-    posix_spawnattr_init(&attr);
-    attr_init = 1;
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    /* its own process group (so we can stop it and its children together), default
-     * signal dispositions and an empty mask whatever the server set for itself */
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGHUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    int se = posix_spawnp(&pid, bin, &fa, &attr, (char *const *)argv, env ? env : environ);
+    int se = tg_proc_spawn(a.argv, env, &pr);
     if (se != 0) {
         if (se == ENOENT)
             rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.*s': %s)",
@@ -743,116 +687,30 @@ static int download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char *
             rc = tg_fail(ctx, TG_EIO, "cannot run '%.*s': %s", TG_CUT(bin, 200), strerror(se));
         goto fail;
     }
-    spawned = ran = 1;
-    close(outp[1]);
-    close(errp[1]);
-    outp[1] = errp[1] = -1;
-
-    int64_t start = mono_ms(), last_tick = start, exit_at = 0;
-    int exited = 0;
-    for (;;) {
-        struct pollfd fds[2];
-        int nf = 0, which[2];
-        if (outp[0] >= 0) {
-            fds[nf] = (struct pollfd){.fd = outp[0], .events = POLLIN};
-            which[nf++] = 0;
-        }
-        if (errp[0] >= 0) {
-            fds[nf] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-            which[nf++] = 1;
-        }
-        int pr = poll(nf ? fds : NULL, (nfds_t)nf, TICK_MS);
-        if (pr < 0 && errno != EINTR) {
-            rc = tg_fail(ctx, TG_EIO, "waiting for yt-dlp: %s", strerror(errno));
-            break;
-        }
-        for (int i = 0; pr > 0 && i < nf; i++)
-            if (fds[i].revents)
-                drain(r, which[i], which[i] ? &errp[0] : &outp[0]);
-        int64_t now = mono_ms();
-        if (!exited && has_exited(pid)) {
-            exited = 1;
-            exit_at = now;
-        }
-        if (exited && outp[0] < 0 && errp[0] < 0)
-            break;
-        if (exited && now - exit_at >= EXIT_GRACE_MS)
-            break; /* a leftover child holds the pipes: stop_group sweeps it up */
-        if (now - last_tick >= TICK_MS) {
-            last_tick = now;
-            if ((rc = tg_progress(ctx, "download", r->fraction)) != 0)
-                break;
-        }
-        if (o->timeout_s > 0 && now - start >= (int64_t)o->timeout_s * 1000) {
-            rc = tg_fail(ctx, TG_ELIMIT, "the download took longer than %d s", o->timeout_s);
-            break;
-        }
-        if (o->max_bytes > 0 && r->downloaded > (double)o->max_bytes) {
-            char sz[32];
-            rc = tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
-                         size_text(o->max_bytes, sz, sizeof(sz)));
-            break;
-        }
-    }
-    stop_group(pid, exited);
-    int status = reap(pid);
-    spawned = 0;
+    ran = 1;
+    rc = watch(ctx, o, pr, r);
+    int status = tg_proc_end(&pr);
     if (rc == 0 && status < 0)
         rc = tg_fail(ctx, TG_EIO, "lost track of yt-dlp: %s", strerror(errno));
     if (rc == 0)
         rc = outcome(ctx, o, url, r, status, path);
-    if (guard && rc != TG_ECANCEL) {
-        /* the guard's refusal explains yt-dlp's failure (a 403), and even a success:
-         * something in the download pointed at a private address */
-        char why[512];
-        tg_guard_refusal(guard, why, sizeof(why));
-        if (why[0]) {
-            free(*path);
-            *path = NULL;
-            rc = tg_fail(ctx, TG_EREFUSED,
-                         "%s (the link redirected there, or its name now resolves there)", why);
-        }
-    }
+    rc = refused(ctx, guard, rc, path);
     if (rc == 0)
         tg_progress(ctx, "download", 1); /* cancel after the end: the file is there */
 
 fail:
-    if (spawned) {
-        stop_group(pid, 0);
-        reap(pid);
-    }
+    tg_proc_end(&pr);
     tg_guard_stop(&guard);
     free(env);
     if (rc != 0 && ran)
         remove_new(o->out_dir, o->out_name, &before);
-    if (fa_init)
-        posix_spawn_file_actions_destroy(&fa);
-    if (attr_init)
-        posix_spawnattr_destroy(&attr);
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0)
-            close(outp[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
     if (r)
         free(r->path);
     free(r);
-    free(tmpl);
-    free(argv);
+    free(a.tmpl);
+    free(a.argv);
     names_free(&before);
     return rc;
-}
-
-int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
-{
-    return download(ctx, o, url, path, 1);
-}
-
-int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url,
-                                    char **path)
-{
-    return download(ctx, o, url, path, 0);
 }
 
 /* ---- what the download needs, what this yt-dlp can do, updating it ---- */
@@ -889,77 +747,32 @@ int tg_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
 static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t out_n, char *err,
                        size_t err_n, int timeout_ms)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, code = -1;
-    pid_t pid = -1;
+    int code = -1;
+    tg_proc *pr = NULL;
     run *r = calloc(1, sizeof(*r));
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
     if (out_n)
         out[0] = '\0';
     if (err && err_n)
         err[0] = '\0';
-    if (!r || make_pipe(outp) != 0 || make_pipe(errp) != 0)
+    if (!r || tg_proc_spawn(argv, NULL, &pr) != 0)
         goto done;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-    int se = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(outp[1]);
-    close(errp[1]);
-    outp[1] = errp[1] = -1;
-    if (se != 0)
-        goto done;
-    int64_t start = mono_ms();
-    int exited = 0, timed_out = 0;
-    for (;;) {
-        struct pollfd fds[2];
-        int nf = 0, which[2];
-        if (outp[0] >= 0) {
-            fds[nf] = (struct pollfd){.fd = outp[0], .events = POLLIN};
-            which[nf++] = 0;
-        }
-        if (errp[0] >= 0) {
-            fds[nf] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-            which[nf++] = 1;
-        }
-        int pr = poll(nf ? fds : NULL, (nfds_t)nf, TICK_MS);
-        for (int i = 0; pr > 0 && i < nf; i++)
-            if (fds[i].revents)
-                drain(r, which[i], which[i] ? &errp[0] : &outp[0]);
-        if (!exited && has_exited(pid))
-            exited = 1;
-        if (exited && outp[0] < 0 && errp[0] < 0)
-            break;
-        if (mono_ms() - start >= timeout_ms ||
+    int64_t start = tg_mono_ms();
+    int timed_out = 0, done;
+    while ((done = tg_proc_poll(pr, TICK_MS, on_output, r)) == 0) {
+        if (tg_mono_ms() - start >= timeout_ms ||
             (ctx && tg_progress(ctx, "update", 0) == TG_ECANCEL)) {
             timed_out = 1;
             break;
         }
     }
-    stop_group(pid, exited);
-    int st = reap(pid);
-    if (!timed_out && st >= 0 && WIFEXITED(st))
+    int st = tg_proc_end(&pr);
+    if (!timed_out && done > 0 && st >= 0 && WIFEXITED(st))
         code = WEXITSTATUS(st);
     if (r->path && out_n)
         snprintf(out, out_n, "%s", r->path);
     if (err && err_n)
         snprintf(err, err_n, "%s", r->err_line[0] ? r->err_line : r->last_err);
 done:
-    for (int i = 0; i < 2; i++) {
-        if (outp[i] >= 0)
-            close(outp[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
     if (r)
         free(r->path);
     free(r);

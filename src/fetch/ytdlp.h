@@ -80,10 +80,4 @@ int tg_ytdlp_update(tg_ctx *ctx, const char *binary, int timeout_s);
  * for other download failures — each with yt-dlp's reason in the message. */
 int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path);
 
-/* Tests only: the same without the up-front check of the URL's host, to simulate a
- * public link that leads to a private address; the guard still checks every
- * connection when o->allow_private is 0. */
-int tg_ytdlp_download_skip_precheck(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url,
-                                    char **path);
-
 #endif

@@ -1,7 +1,7 @@
 /*
- * media.c — the libav* adapter: the only file that talks to libavformat,
- * libavcodec and libswscale. AVERROR codes are translated to TG_E* here, with
- * libav's own text kept in the message.
+ * media.c — video files through libavformat, libavcodec and libswscale: probe and
+ * decode (see media.h). AVERROR codes become TG_E* through media/av.h, with libav's
+ * own text kept in the message.
  *
  * Geometry: the container gives storage size (coded_w x coded_h), a sample aspect
  * ratio and a display rotation. Callers speak display coordinates only; for each
@@ -25,6 +25,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "media/av.h"
 
 struct tg_media {
     AVFormatContext *fmt;
@@ -37,23 +38,8 @@ struct tg_media {
     char path[512];
 };
 
-static const char *averr(int e, char *buf, size_t n)
-{
-    av_strerror(e, buf, n);
-    return buf;
-}
-
-static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-    (void)avcl;
-    (void)level;
-    (void)fmt;
-    (void)vl;
-}
-
 int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
 {
-    char eb[128];
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0)
@@ -71,8 +57,7 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     if (st.st_size == 0)
         return tg_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
 
-    if (!getenv("TG_AV_LOG"))
-        av_log_set_callback(quiet_log);
+    tg_av_quiet();
 
     tg_media *m = calloc(1, sizeof(*m));
     if (!m)
@@ -82,13 +67,11 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     int rc, e;
 
     if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EFORMAT, "'%s' is not a readable video file (%s)", path,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_EFORMAT, "'%s' is not a readable video file", path);
         goto fail;
     }
     if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "cannot read the streams of '%s' (%s)", path,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_ECORRUPT, "cannot read the streams of '%s'", path);
         goto fail;
     }
     m->vidx = -1;
@@ -153,9 +136,12 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     }
     if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
         in->coded_w > TG_MEDIA_MAX_SIDE || in->coded_h > TG_MEDIA_MAX_SIDE) {
-        rc = tg_fail(ctx, TG_ELIMIT,
-                     "'%s': the video is %dx%d pixels; thumbgen handles %d to %d pixels a side",
-                     path, in->coded_w, in->coded_h, TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
+        int small = in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE;
+        rc =
+            tg_fail(ctx, TG_ELIMIT,
+                    "'%s': the %s is %dx%d pixels, too %s; thumbgen handles %d to %d pixels a side",
+                    path, in->still ? "picture" : "video", in->coded_w, in->coded_h,
+                    small ? "small" : "large", TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
         goto fail;
     }
     AVRational sar = av_guess_sample_aspect_ratio(m->fmt, vs, NULL);
@@ -439,7 +425,6 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
 int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
                     double *last_t)
 {
-    char eb[128];
     if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
         req->height > TG_MEDIA_MAX_SIDE * 2)
         return tg_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
@@ -475,8 +460,7 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         dec->skip_frame = AVDISCARD_NONKEY;
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_ECODEC, "cannot open the %s decoder (%s)", codec->name,
-                     averr(e, eb, sizeof(eb)));
+        rc = tg_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
         goto done;
     }
     if (m->dirty && m->info.still) {
@@ -486,8 +470,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             (e = avformat_find_stream_info(again, NULL)) < 0 ||
             again->nb_streams != m->fmt->nb_streams) {
             avformat_close_input(&again);
-            rc = tg_fail(ctx, TG_EIO, "cannot read '%s' again (%s)", m->path,
-                         averr(e < 0 ? e : AVERROR_INVALIDDATA, eb, sizeof(eb)));
+            rc = tg_av_fail(ctx, e < 0 ? e : AVERROR_INVALIDDATA, TG_EIO, "cannot read '%s' again",
+                            m->path);
             goto done;
         }
         for (unsigned i = 0; i < again->nb_streams; i++)
@@ -534,8 +518,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             continue;
         }
         if (e < 0 && ++bad_packets > 1000) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "'%s': too many undecodable video packets (%s)", m->path,
-                         averr(e, eb, sizeof(eb)));
+            rc = tg_av_fail(ctx, e, TG_ECORRUPT, "'%s': too many undecodable video packets",
+                            m->path);
             goto done;
         }
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)

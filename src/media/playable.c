@@ -24,28 +24,13 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "media/av.h"
 
 #define MAX_H 720
 
-/* libav's own log stays quiet (as in media.c; TG_AV_LOG=1 keeps it): errors come back
- * through tg_fail, and x264's statistics are no server log's business */
-static void quiet_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-    (void)avcl;
-    (void)level;
-    (void)fmt;
-    (void)vl;
-}
-
-static void quiet(void)
-{
-    if (!getenv("TG_AV_LOG"))
-        av_log_set_callback(quiet_log);
-}
-
 int tg_playable_needed(const char *path)
 {
-    quiet();
+    tg_av_quiet();
     AVFormatContext *fmt = NULL;
     int need = 1;
     if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
@@ -73,13 +58,6 @@ done:
     return need;
 }
 
-static int av_err(tg_ctx *ctx, int code, int err, const char *what)
-{
-    char buf[128];
-    av_strerror(err, buf, sizeof(buf));
-    return tg_fail(ctx, err == AVERROR(ENOMEM) ? TG_ENOMEM : code, "%s: %s", what, buf);
-}
-
 typedef struct enc_state {
     AVFormatContext *out;
     AVCodecContext *enc;
@@ -95,12 +73,12 @@ static int write_packets(tg_ctx *ctx, enc_state *e)
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
             return 0;
         if (r < 0)
-            return av_err(ctx, TG_EENCODE, r, "cannot encode the playable copy");
+            return tg_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
         av_packet_rescale_ts(e->pkt, e->enc->time_base, e->st->time_base);
         e->pkt->stream_index = e->st->index;
         r = av_interleaved_write_frame(e->out, e->pkt);
         if (r < 0)
-            return av_err(ctx, TG_EIO, r, "cannot write the playable copy");
+            return tg_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
     }
 }
 
@@ -114,11 +92,11 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     enc_state e = {0};
     int rc = 0, r, header = 0;
     e.last_pts = INT64_MIN;
-    quiet();
+    tg_av_quiet();
 
     if ((r = avformat_open_input(&in, src, NULL, NULL)) < 0 ||
         (r = avformat_find_stream_info(in, NULL)) < 0) {
-        rc = av_err(ctx, TG_EFORMAT, r, "cannot read the video");
+        rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
         goto fail;
     }
     const AVCodec *dc = NULL;
@@ -136,7 +114,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     avcodec_parameters_to_context(dec, ist->codecpar);
     dec->thread_count = 0;
     if ((r = avcodec_open2(dec, dc, NULL)) < 0) {
-        rc = av_err(ctx, TG_EFORMAT, r, "cannot decode the video");
+        rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot decode the video");
         goto fail;
     }
     int sw = dec->width, sh = dec->height;
@@ -159,7 +137,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
         goto fail;
     }
     if ((r = avformat_alloc_output_context2(&e.out, NULL, "mp4", dst)) < 0) {
-        rc = av_err(ctx, TG_EENCODE, r, "cannot start the playable copy");
+        rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot start the playable copy");
         goto fail;
     }
     e.enc = avcodec_alloc_context3(ec);
@@ -187,13 +165,13 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     av_opt_set(e.enc->priv_data, "preset", "veryfast", 0);
     av_opt_set(e.enc->priv_data, "crf", "23", 0);
     if ((r = avcodec_open2(e.enc, ec, NULL)) < 0) {
-        rc = av_err(ctx, TG_EENCODE, r, "cannot open the H.264 encoder");
+        rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot open the H.264 encoder");
         goto fail;
     }
     avcodec_parameters_from_context(e.st->codecpar, e.enc);
     e.st->time_base = e.enc->time_base;
     if ((r = avio_open(&e.out->pb, dst, AVIO_FLAG_WRITE)) < 0) {
-        rc = av_err(ctx, TG_EIO, r, "cannot create the playable copy");
+        rc = tg_av_fail(ctx, r, TG_EIO, "cannot create the playable copy");
         goto fail;
     }
     AVDictionary *mo = NULL;
@@ -201,7 +179,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     r = avformat_write_header(e.out, &mo);
     av_dict_free(&mo);
     if (r < 0) {
-        rc = av_err(ctx, TG_EIO, r, "cannot write the playable copy");
+        rc = tg_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
         goto fail;
     }
     header = 1;
@@ -222,7 +200,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
                 flushing = 1;
                 avcodec_send_packet(dec, NULL);
             } else if (r < 0) {
-                rc = av_err(ctx, TG_EFORMAT, r, "cannot read the video");
+                rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
                 break;
             } else {
                 if (ipkt->stream_index == vi)
@@ -264,7 +242,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
             yuv->pts = pts;
             av_frame_unref(frame);
             if ((r = avcodec_send_frame(e.enc, yuv)) < 0) {
-                rc = av_err(ctx, TG_EENCODE, r, "cannot encode the playable copy");
+                rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
                 break;
             }
             if ((rc = write_packets(ctx, &e)) < 0)
@@ -284,7 +262,7 @@ flush:
     if (rc == 0 && e.last_pts == INT64_MIN)
         rc = tg_fail(ctx, TG_EFORMAT, "no picture of the video could be decoded");
     if (rc == 0 && (r = av_write_trailer(e.out)) < 0)
-        rc = av_err(ctx, TG_EIO, r, "cannot finish the playable copy");
+        rc = tg_av_fail(ctx, r, TG_EIO, "cannot finish the playable copy");
     header = 0;
 fail:
     if (header)

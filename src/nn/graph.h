@@ -44,6 +44,7 @@ enum nn_op {
     NN_GAP,      /* GlobalAveragePooling2D -> a vector */
     NN_FLATTEN,  /* -> a vector (NHWC order = Keras channels_last order) */
     NN_UPSAMPLE, /* nearest */
+    NN_OP_COUNT
 };
 
 enum nn_act { NN_ACT_LINEAR, NN_ACT_RELU, NN_ACT_SOFTMAX };

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/assert.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "nn/graph.h"
@@ -682,8 +683,9 @@ static int build_conv(loader *L, int depthwise)
     return finish_node(L);
 }
 
-static int build_dense(loader *L)
+static int build_dense(loader *L, int arg)
 {
+    (void)arg;
     int src = in_node(L, 0), units, bias, act, rc;
     if ((rc = cfg_int(L, "units", -1, 1, NN_MAX_CHANNELS, &units)) ||
         (rc = cfg_bool(L, "use_bias", 1, &bias)) || (rc = parse_act(L, "activation", 1, &act)))
@@ -710,8 +712,9 @@ static int build_dense(loader *L)
 /* BatchNormalization: y = (x - mean) / sqrt(var + eps) * gamma + beta = x*s + t. Folded
  * into a convolution that feeds only this layer: W' = W*s (per output channel),
  * b' = b*s + t. Otherwise a per-channel affine node. */
-static int build_bn(loader *L)
+static int build_bn(loader *L, int arg)
 {
+    (void)arg;
     int src = in_node(L, 0), center, scale, rc, axis, present;
     double eps = 1e-3;
     nn_node *sn = &L->nn->nodes[src];
@@ -802,8 +805,9 @@ static int build_act(loader *L, int act, float max)
     return finish_node(L);
 }
 
-static int build_relu(loader *L)
+static int build_relu(loader *L, int arg)
 {
+    (void)arg;
     double mx = INFINITY, slope = 0, thr = 0;
     int p1, p2, p3, rc;
     if ((rc = cfg_num(L, "max_value", &mx, &p1)) ||
@@ -817,8 +821,9 @@ static int build_relu(loader *L)
     return build_act(L, NN_ACT_RELU, p1 ? (float)mx : INFINITY);
 }
 
-static int build_activation(loader *L)
+static int build_activation(loader *L, int arg)
 {
+    (void)arg;
     int act, rc = parse_act(L, "activation", 1, &act);
     return rc ? rc : build_act(L, act, INFINITY);
 }
@@ -857,8 +862,9 @@ static int build_merge(loader *L, int op)
     return finish_node(L);
 }
 
-static int build_pad(loader *L)
+static int build_pad(loader *L, int arg)
 {
+    (void)arg;
     int src = in_node(L, 0), rc, p[4];
     if ((rc = need_rank(L, src, 4)) || (rc = cfg_expect(L, "data_format", "channels_last")))
         return rc;
@@ -946,8 +952,9 @@ static int build_simple(loader *L, int op)
     return finish_node(L);
 }
 
-static int build_upsample(loader *L)
+static int build_upsample(loader *L, int arg)
 {
+    (void)arg;
     int src = in_node(L, 0), sz[2], rc;
     if ((rc = need_rank(L, src, 4)) || (rc = cfg_pair(L, "size", 2, 1, NN_MAX_KERNEL, sz)) ||
         (rc = cfg_expect(L, "interpolation", "nearest")) ||
@@ -992,6 +999,38 @@ static int build_input(loader *L)
     return 0;
 }
 
+static int build_identity(loader *L, int arg)
+{
+    (void)arg;
+    return alias_input(L); /* inference: Dropout does nothing */
+}
+
+/* The Keras layer classes the engine reads: one row each, {class, builder, the
+ * builder's argument (an enum nn_op, or 1 for depthwise), inputs: 1 or any}. What a
+ * node then does (shape, cost, kernel) is the OPS table of session.c. */
+static const struct {
+    const char *cls;
+    int (*build)(loader *L, int arg);
+    int arg;
+    int any_inputs;
+} LAYERS[] = {
+    {"Conv2D", build_conv, 0, 0},
+    {"DepthwiseConv2D", build_conv, 1, 0},
+    {"Dense", build_dense, 0, 0},
+    {"BatchNormalization", build_bn, 0, 0},
+    {"ReLU", build_relu, 0, 0},
+    {"Activation", build_activation, 0, 0},
+    {"Add", build_merge, NN_ADD, 1},
+    {"Concatenate", build_merge, NN_CONCAT, 1},
+    {"ZeroPadding2D", build_pad, 0, 0},
+    {"AveragePooling2D", build_pool, NN_AVGPOOL, 0},
+    {"MaxPooling2D", build_pool, NN_MAXPOOL, 0},
+    {"GlobalAveragePooling2D", build_simple, NN_GAP, 0},
+    {"Flatten", build_simple, NN_FLATTEN, 0},
+    {"UpSampling2D", build_upsample, 0, 0},
+    {"Dropout", build_identity, 0, 0},
+};
+
 static int build_layer(loader *L)
 {
     const char *c = L->cur->cls;
@@ -999,38 +1038,15 @@ static int build_layer(loader *L)
         return CORRUPT("a layer comes before the InputLayer");
     if (!strcmp(c, "InputLayer"))
         return build_input(L);
+    for (size_t k = 0; k < sizeof(LAYERS) / sizeof(LAYERS[0]); k++) {
+        if (strcmp(c, LAYERS[k].cls) != 0)
+            continue;
+        if (L->cur->nin != 1 && !LAYERS[k].any_inputs)
+            return CORRUPT("needs exactly one input, has %d", L->cur->nin);
+        return LAYERS[k].build(L, LAYERS[k].arg);
+    }
     if (L->cur->nin != 1 && strcmp(c, "Add") != 0 && strcmp(c, "Concatenate") != 0)
         return CORRUPT("needs exactly one input, has %d", L->cur->nin);
-    if (!strcmp(c, "Conv2D"))
-        return build_conv(L, 0);
-    if (!strcmp(c, "DepthwiseConv2D"))
-        return build_conv(L, 1);
-    if (!strcmp(c, "Dense"))
-        return build_dense(L);
-    if (!strcmp(c, "BatchNormalization"))
-        return build_bn(L);
-    if (!strcmp(c, "ReLU"))
-        return build_relu(L);
-    if (!strcmp(c, "Activation"))
-        return build_activation(L);
-    if (!strcmp(c, "Add"))
-        return build_merge(L, NN_ADD);
-    if (!strcmp(c, "Concatenate"))
-        return build_merge(L, NN_CONCAT);
-    if (!strcmp(c, "ZeroPadding2D"))
-        return build_pad(L);
-    if (!strcmp(c, "AveragePooling2D"))
-        return build_pool(L, NN_AVGPOOL);
-    if (!strcmp(c, "MaxPooling2D"))
-        return build_pool(L, NN_MAXPOOL);
-    if (!strcmp(c, "GlobalAveragePooling2D"))
-        return build_simple(L, NN_GAP);
-    if (!strcmp(c, "Flatten"))
-        return build_simple(L, NN_FLATTEN);
-    if (!strcmp(c, "UpSampling2D"))
-        return build_upsample(L);
-    if (!strcmp(c, "Dropout")) /* inference: identity */
-        return alias_input(L);
     return UNSUPPORTED("unsupported layer class '%.*s'", TG_CUT(c, 60));
 }
 
@@ -1199,6 +1215,26 @@ static int load(loader *L, const char *dir)
     return 0;
 }
 
+/* graph.h's invariants, as the loader leaves the graph (TG_ASSERT: test builds only). */
+static void check_graph(const tg_nn *nn)
+{
+    TG_ASSERT(nn->nnodes >= 1 && nn->nodes[0].op == NN_INPUT);
+    TG_ASSERT(nn->output >= 0 && nn->output < nn->nnodes && nn->nodes[nn->output].op != NN_DEAD);
+    for (int i = 1; i < nn->nnodes; i++) {
+        const nn_node *n = &nn->nodes[i];
+        TG_ASSERT(n->op >= 0 && n->op < NN_OP_COUNT && n->op != NN_INPUT);
+        if (n->op == NN_DEAD)
+            continue;
+        TG_ASSERT(n->nin >= 1 && n->nin <= NN_MAX_INPUTS);
+        for (int k = 0; k < n->nin; k++) /* inputs come first and have a value */
+            TG_ASSERT(n->in[k] >= 0 && n->in[k] < i && nn->nodes[n->in[k]].op != NN_DEAD);
+        TG_ASSERT(n->rank == 2 || n->rank == 4);
+        TG_ASSERT(n->c >= 1 && n->c <= NN_MAX_CHANNELS);
+        if (n->op == NN_CONV || n->op == NN_DWCONV || n->op == NN_AFFINE)
+            TG_ASSERT(n->w != NULL);
+    }
+}
+
 int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out)
 {
     *out = NULL;
@@ -1215,6 +1251,8 @@ int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out)
     }
     snprintf(L.path, n, "%s/model.json", dir);
     rc = load(&L, dir);
+    if (rc == 0 && TG_ASSERTS_ON)
+        check_graph(L.nn);
 done:
     if (rc == 0)
         *out = L.nn;

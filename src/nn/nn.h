@@ -36,6 +36,10 @@
 
 #include "thumbgen.h"
 
+/* The folder of the weights: $TG_MODELS, else models/ beside the executable's folder
+ * (a build tree), else the installed share/thumbgen/models. */
+const char *tg_nn_models_dir(void);
+
 typedef struct tg_nn tg_nn;                 /* a loaded model (immutable, shareable) */
 typedef struct tg_nn_session tg_nn_session; /* arena for batch × H × W */
 

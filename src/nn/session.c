@@ -10,7 +10,8 @@
  *            node that writes it to the last node that reads it), so tensors that are
  *            never live together share memory.
  * After the arena comes the worker's im2col scratch. Everything is allocated once;
- * tg_nn_forward() allocates nothing (it may start threads).
+ * tg_nn_forward() allocates nothing and starts no thread: a session for batches
+ * keeps a pool of min(threads, batch) lanes (core/pool.h) for its whole life.
  *
  * tg_nn_forward() runs whole items: with W = min(threads, n) workers, each worker
  * takes the next item and runs every node on it with single-threaded OpenBLAS; a
@@ -19,14 +20,13 @@
  */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "nn/graph.h"
 #include "nn/kernels.h"
 
@@ -56,6 +56,7 @@ struct tg_nn_session {
     float *work;                   /* threads × (arena + scratch) */
     size_t arena, scratch, worker; /* floats */
     double flops;
+    tg_pool *pool; /* min(threads, batch) lanes for batches; NULL for one lane */
 };
 
 static int window(int in, int k, int s, int same, int pa, int pb, int *out, int *ra, int *rb)
@@ -79,55 +80,245 @@ static int window(int in, int k, int s, int same, int pa, int pb, int *out, int 
     return 0;
 }
 
+/* ---- the kinds of node: one row each (OPS below) ---- */
+
+/* What one node runs on for one item (run_item fills it in). */
+typedef struct nn_run {
+    const tg_nn_session *s;
+    const nn_node *n;
+    const nn_val *o, *x; /* the node's output and its first input */
+    const float *in;     /* the first input's tensor */
+    float *out, *base, *scratch;
+    int item, big;
+    nn_win a;
+} nn_run;
+
+typedef int (*shape_fn)(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                        nn_geom *g, char *err, size_t errlen);
+
+static int shape_same(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                      nn_geom *g, char *err, size_t errlen)
+{
+    (void)n, (void)shapes, (void)in, (void)o, (void)g, (void)err, (void)errlen;
+    return 0;
+}
+
+static int shape_dead(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                      nn_geom *g, char *err, size_t errlen)
+{
+    (void)n, (void)shapes, (void)in, (void)g, (void)err, (void)errlen;
+    *o = (nn_shape){0, 0, 0};
+    return 0;
+}
+
+static int shape_window(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                        nn_geom *g, char *err, size_t errlen)
+{
+    (void)shapes;
+    if (in.h > 0 && in.w > 0 &&
+        (window(in.h, n->kh, n->sh, n->same, n->pt, n->pb, &o->h, &g->pt, &g->pb) ||
+         window(in.w, n->kw, n->sw, n->same, n->pl, n->pr, &o->w, &g->pl, &g->pr))) {
+        snprintf(err, errlen, "layer '%s': a %dx%d input is smaller than its %dx%d window", n->name,
+                 in.h, in.w, n->kh, n->kw);
+        return -1;
+    }
+    return 0;
+}
+
+static int shape_pad(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o, nn_geom *g,
+                     char *err, size_t errlen)
+{
+    (void)shapes, (void)g, (void)err, (void)errlen;
+    if (in.h > 0 && in.w > 0)
+        o->h = in.h + n->pt + n->pb, o->w = in.w + n->pl + n->pr;
+    return 0;
+}
+
+static int shape_upsample(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                          nn_geom *g, char *err, size_t errlen)
+{
+    (void)shapes, (void)g, (void)err, (void)errlen;
+    if (in.h > 0 && in.w > 0)
+        o->h = in.h * n->uh, o->w = in.w * n->uw; /* in.h <= 65536, uh <= 64: no overflow */
+    return 0;
+}
+
+static int shape_merge(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                       nn_geom *g, char *err, size_t errlen)
+{
+    (void)o, (void)g;
+    for (int k = 1; k < n->nin; k++) {
+        nn_shape b = shapes[n->in[k]];
+        if (in.h > 0 && in.w > 0 && (b.h != in.h || b.w != in.w)) {
+            snprintf(err, errlen, "layer '%s': inputs of %dx%d and %dx%d cannot be merged", n->name,
+                     in.h, in.w, b.h, b.w);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int shape_vector(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o,
+                        nn_geom *g, char *err, size_t errlen)
+{
+    (void)n, (void)shapes, (void)in, (void)g, (void)err, (void)errlen;
+    o->h = o->w = 1;
+    return 0;
+}
+
+static double flops_none(const tg_nn_session *s, int i)
+{
+    (void)s, (void)i;
+    return 0;
+}
+
+static double flops_conv(const tg_nn_session *s, int i)
+{
+    const nn_node *n = &s->nn->nodes[i];
+    return 2.0 * s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * s->v[n->in[0]].s.c * n->c;
+}
+
+static double flops_dwconv(const tg_nn_session *s, int i)
+{
+    const nn_node *n = &s->nn->nodes[i];
+    return 2.0 * s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * n->c;
+}
+
+static double flops_pool(const tg_nn_session *s, int i)
+{
+    const nn_node *n = &s->nn->nodes[i];
+    return (double)s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * n->c;
+}
+
+static double flops_add(const tg_nn_session *s, int i)
+{
+    return (double)(s->nn->nodes[i].nin - 1) * (double)s->v[i].size;
+}
+
+static double flops_affine(const tg_nn_session *s, int i)
+{
+    return 2.0 * (double)s->v[i].size;
+}
+
+static double flops_gap(const tg_nn_session *s, int i)
+{
+    return (double)s->v[s->nn->nodes[i].in[0]].size;
+}
+
+static void run_none(const nn_run *r)
+{
+    (void)r;
+}
+
+static void run_conv(const nn_run *r)
+{
+    nn_win a = r->a;
+    if (r->big) {
+        size_t M = (size_t)r->o->s.h * r->o->s.w, t = (size_t)a.mtile * NN_TILE_MULTI;
+        a.mtile = (int)(t > M ? M : t);
+    }
+    nn_conv(&a, r->in, r->out, r->scratch);
+}
+
+static void run_dwconv(const nn_run *r)
+{
+    nn_dwconv(&r->a, r->in, r->out);
+}
+
+static void run_avgpool(const nn_run *r)
+{
+    nn_avgpool(&r->a, r->in, r->out);
+}
+
+static void run_maxpool(const nn_run *r)
+{
+    nn_maxpool(&r->a, r->in, r->out);
+}
+
+static void run_affine(const nn_run *r)
+{
+    const nn_node *n = r->n;
+    nn_affine(r->in, r->out, r->o->size / (size_t)r->o->s.c, r->o->s.c, n->w, n->b, n->act,
+              n->act_max);
+}
+
+static void run_act(const nn_run *r)
+{
+    if (r->out != r->in)
+        memcpy(r->out, r->in, r->o->size * sizeof *r->out);
+    nn_epilogue(r->out, r->o->size / (size_t)r->o->s.c, r->o->s.c, NULL, r->n->act, r->n->act_max);
+}
+
+static float *val(const tg_nn_session *s, int id, float *arena, int item);
+
+static void run_merge(const nn_run *r)
+{
+    const nn_node *n = r->n;
+    const float *ins[NN_MAX_INPUTS];
+    int cs[NN_MAX_INPUTS];
+    for (int k = 0; k < n->nin; k++) {
+        ins[k] = val(r->s, n->in[k], r->base, r->item);
+        cs[k] = r->s->v[n->in[k]].s.c;
+    }
+    if (n->op == NN_ADD)
+        nn_add(r->out, ins, n->nin, r->o->size, n->act, n->act_max);
+    else
+        nn_concat(r->out, ins, cs, n->nin, (size_t)r->o->s.h * r->o->s.w);
+}
+
+static void run_pad(const nn_run *r)
+{
+    const nn_node *n = r->n;
+    nn_zeropad(r->in, r->out, r->x->s.h, r->x->s.w, r->x->s.c, n->pt, n->pb, n->pl, n->pr);
+}
+
+static void run_upsample(const nn_run *r)
+{
+    nn_upsample(r->in, r->out, r->x->s.h, r->x->s.w, r->x->s.c, r->n->uh, r->n->uw);
+}
+
+static void run_gap(const nn_run *r)
+{
+    nn_global_avg(r->in, r->out, (size_t)r->x->s.h * r->x->s.w, r->x->s.c);
+}
+
+static void run_copy(const nn_run *r)
+{
+    memcpy(r->out, r->in, r->o->size * sizeof *r->out);
+}
+
+/* One row per enum nn_op: the output shape's rule, the cost, the kernel. */
+static const struct {
+    shape_fn shape;
+    double (*flops)(const tg_nn_session *s, int i);
+    void (*run)(const nn_run *r);
+} OPS[] = {
+    [NN_INPUT] = {shape_same, flops_none, run_none},
+    [NN_DEAD] = {shape_dead, flops_none, run_none},
+    [NN_CONV] = {shape_window, flops_conv, run_conv},
+    [NN_DWCONV] = {shape_window, flops_dwconv, run_dwconv},
+    [NN_AFFINE] = {shape_same, flops_affine, run_affine},
+    [NN_ACT] = {shape_same, flops_none, run_act},
+    [NN_ADD] = {shape_merge, flops_add, run_merge},
+    [NN_CONCAT] = {shape_merge, flops_none, run_merge},
+    [NN_PAD] = {shape_pad, flops_none, run_pad},
+    [NN_AVGPOOL] = {shape_window, flops_pool, run_avgpool},
+    [NN_MAXPOOL] = {shape_window, flops_pool, run_maxpool},
+    [NN_GAP] = {shape_vector, flops_gap, run_gap},
+    [NN_FLATTEN] = {shape_vector, flops_none, run_copy},
+    [NN_UPSAMPLE] = {shape_upsample, flops_none, run_upsample},
+};
+_Static_assert(sizeof(OPS) / sizeof(OPS[0]) == NN_OP_COUNT, "one row per enum nn_op");
+
 int nn_infer(const tg_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen)
 {
     const nn_node *n = &nn->nodes[id];
+    if (n->op == NN_INPUT)
+        return 0;
     nn_shape in = n->nin ? shapes[n->in[0]] : shapes[0], o = {in.h, in.w, n->c};
     nn_geom g = {n->pt, n->pb, n->pl, n->pr};
-    int known = in.h > 0 && in.w > 0;
-    switch (n->op) {
-    case NN_INPUT:
-        return 0;
-    case NN_DEAD:
-        o = (nn_shape){0, 0, 0};
-        break;
-    case NN_CONV:
-    case NN_DWCONV:
-    case NN_AVGPOOL:
-    case NN_MAXPOOL:
-        if (known && (window(in.h, n->kh, n->sh, n->same, n->pt, n->pb, &o.h, &g.pt, &g.pb) ||
-                      window(in.w, n->kw, n->sw, n->same, n->pl, n->pr, &o.w, &g.pl, &g.pr))) {
-            snprintf(err, errlen, "layer '%s': a %dx%d input is smaller than its %dx%d window",
-                     n->name, in.h, in.w, n->kh, n->kw);
-            return -1;
-        }
-        break;
-    case NN_PAD:
-        if (known)
-            o.h = in.h + n->pt + n->pb, o.w = in.w + n->pl + n->pr;
-        break;
-    case NN_UPSAMPLE:
-        if (known)
-            o.h = in.h * n->uh, o.w = in.w * n->uw; /* in.h <= 65536, uh <= 64: no overflow */
-        break;
-    case NN_ADD:
-    case NN_CONCAT:
-        for (int k = 1; k < n->nin; k++) {
-            nn_shape b = shapes[n->in[k]];
-            if (known && (b.h != in.h || b.w != in.w)) {
-                snprintf(err, errlen, "layer '%s': inputs of %dx%d and %dx%d cannot be merged",
-                         n->name, in.h, in.w, b.h, b.w);
-                return -1;
-            }
-        }
-        break;
-    case NN_GAP:
-    case NN_FLATTEN:
-        o.h = o.w = 1;
-        break;
-    default: /* NN_ACT, NN_AFFINE: same shape */
-        break;
-    }
+    if (OPS[n->op].shape(n, shapes, in, &o, &g, err, errlen) != 0)
+        return -1;
     if (o.h > NN_MAX_TENSOR_SIDE || o.w > NN_MAX_TENSOR_SIDE) {
         snprintf(err, errlen, "layer '%s': output of %dx%d is too large", n->name, o.h, o.w);
         return -1;
@@ -188,30 +379,6 @@ static size_t plan_arena(tg_nn_session *s)
     free(order);
     free(placed);
     return total;
-}
-
-static double node_flops(const tg_nn_session *s, int i)
-{
-    const nn_node *n = &s->nn->nodes[i];
-    const nn_val *v = &s->v[i];
-    double pix = (double)v->s.h * v->s.w;
-    switch (n->op) {
-    case NN_CONV:
-        return 2.0 * pix * n->kh * n->kw * s->v[n->in[0]].s.c * n->c;
-    case NN_DWCONV:
-        return 2.0 * pix * n->kh * n->kw * n->c;
-    case NN_AVGPOOL:
-    case NN_MAXPOOL:
-        return pix * n->kh * n->kw * n->c;
-    case NN_ADD:
-        return (double)(n->nin - 1) * (double)v->size;
-    case NN_AFFINE:
-        return 2.0 * (double)v->size;
-    case NN_GAP:
-        return (double)s->v[n->in[0]].size;
-    default:
-        return 0;
-    }
 }
 
 int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int threads,
@@ -298,7 +465,7 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     }
     for (int i = 0; i < nn->nnodes; i++) {
         const nn_node *n = &nn->nodes[i];
-        s->flops += node_flops(s, i);
+        s->flops += OPS[nn->nodes[i].op].flops(s, i);
         if (n->op != NN_CONV)
             continue;
         int K = n->kh * n->kw * s->v[n->in[0]].s.c;
@@ -339,6 +506,10 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         goto fail;
     }
     memset(s->kept, 0, kept * sizeof(float));
+    if (threads > 1 && batch > 1 && !(s->pool = tg_pool_new(threads < batch ? threads : batch))) {
+        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session's threads");
+        goto fail;
+    }
     free(shapes);
     *out = s;
     return 0;
@@ -358,6 +529,7 @@ void tg_nn_session_free(tg_nn_session **ps)
     free(s->mtile);
     free(s->kept);
     free(s->work);
+    tg_pool_free(&s->pool);
     free(s);
     *ps = NULL;
 }
@@ -402,75 +574,26 @@ static void run_item(const tg_nn_session *s, float *base, int item, int big)
                     .act = n->act,
                     .act_max = n->act_max,
                     .mtile = s->mtile[i]};
-        const float *ins[NN_MAX_INPUTS];
-        int cs[NN_MAX_INPUTS];
-        switch (n->op) {
-        case NN_CONV:
-            if (big) {
-                size_t M = (size_t)o->s.h * o->s.w, t = (size_t)a.mtile * NN_TILE_MULTI;
-                a.mtile = (int)(t > M ? M : t);
-            }
-            nn_conv(&a, in, out, scratch);
-            break;
-        case NN_DWCONV:
-            nn_dwconv(&a, in, out);
-            break;
-        case NN_AVGPOOL:
-            nn_avgpool(&a, in, out);
-            break;
-        case NN_MAXPOOL:
-            nn_maxpool(&a, in, out);
-            break;
-        case NN_AFFINE:
-            nn_affine(in, out, o->size / (size_t)o->s.c, o->s.c, n->w, n->b, n->act, n->act_max);
-            break;
-        case NN_ACT:
-            if (out != in)
-                memcpy(out, in, o->size * sizeof *out);
-            nn_epilogue(out, o->size / (size_t)o->s.c, o->s.c, NULL, n->act, n->act_max);
-            break;
-        case NN_ADD:
-        case NN_CONCAT:
-            for (int k = 0; k < n->nin; k++) {
-                ins[k] = val(s, n->in[k], base, item);
-                cs[k] = s->v[n->in[k]].s.c;
-            }
-            if (n->op == NN_ADD)
-                nn_add(out, ins, n->nin, o->size, n->act, n->act_max);
-            else
-                nn_concat(out, ins, cs, n->nin, (size_t)o->s.h * o->s.w);
-            break;
-        case NN_PAD:
-            nn_zeropad(in, out, x->s.h, x->s.w, x->s.c, n->pt, n->pb, n->pl, n->pr);
-            break;
-        case NN_UPSAMPLE:
-            nn_upsample(in, out, x->s.h, x->s.w, x->s.c, n->uh, n->uw);
-            break;
-        case NN_GAP:
-            nn_global_avg(in, out, (size_t)x->s.h * x->s.w, x->s.c);
-            break;
-        case NN_FLATTEN:
-            memcpy(out, in, o->size * sizeof *out);
-            break;
-        default:
-            break;
-        }
+        nn_run r = {.s = s,
+                    .n = n,
+                    .o = o,
+                    .x = x,
+                    .in = in,
+                    .out = out,
+                    .base = base,
+                    .scratch = scratch,
+                    .item = item,
+                    .big = big,
+                    .a = a};
+        OPS[n->op].run(&r);
     }
 }
 
-typedef struct worker_arg {
-    const tg_nn_session *s;
-    float *base;
-    atomic_int *next;
-    int n;
-} worker_arg;
-
-static void *worker_main(void *p)
+/* One item on the pool's lane `lane` (its own arena and scratch). */
+static void run_one(void *user, int lane, int item)
 {
-    worker_arg *a = p;
-    for (int i; (i = atomic_fetch_add(a->next, 1)) < a->n;)
-        run_item(a->s, a->base, i, 0);
-    return NULL;
+    const tg_nn_session *s = user;
+    run_item(s, s->work + (size_t)lane * s->worker, item, 0);
 }
 
 int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
@@ -486,20 +609,7 @@ int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
         return 0;
     }
     openblas_set_num_threads(1);
-    atomic_int next = 0;
-    worker_arg args[NN_MAX_THREADS];
-    pthread_t tid[NN_MAX_THREADS];
-    int started = 0;
-    for (int t = 0; t < workers; t++)
-        args[t] = (worker_arg){s, s->work + (size_t)t * s->worker, &next, n};
-    for (int t = 1; t < workers; t++) {
-        if (pthread_create(&tid[t], NULL, worker_main, &args[t]) != 0)
-            break; /* fewer workers: the items still all get done */
-        started = t;
-    }
-    worker_main(&args[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tid[t], NULL);
+    tg_pool_run(s->pool, n, workers, run_one, s);
     return 0;
 }
 

@@ -37,9 +37,6 @@
 #include <libimagequant.h>
 #include <limits.h>
 #include <omp.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -47,6 +44,8 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/file.h"
+#include "core/pool.h"
 #include "render/lzw.h"
 
 #define TG_GIF_MAX_SIDE  4096
@@ -143,19 +142,11 @@ struct tg_gif {
     bool discard;   /* abandoning: drop what giflib still writes (the trailer) */
     int io_errno;   /* first write(2) failure */
 
-    /* threads (see "passes"): lane[0] is the caller's, lane[1..nworkers] the workers' */
+    /* threads (see "passes"): lane[0] is the caller's, lane[1..nworkers] the pool's */
     int nworkers;
     tg_gif_lane lane[TG_GIF_MAX_LANES];
-    pthread_t worker[TG_GIF_MAX_LANES - 1];
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    bool sync_ok;      /* mu, go, done initialised */
-    unsigned long gen; /* passes started; a worker joins each new one */
-    int busy;          /* workers still in the current pass */
-    bool quit;         /* workers exit */
-    part_fn job;       /* the pass in flight ... */
-    int nparts;        /* ... has parts 0..nparts-1, taken in turn: */
-    atomic_int next_part;
+    tg_pool *pool;
+    part_fn job; /* the pass in flight */
 
     /* the pass's inputs ... */
     const uint8_t *rgba;
@@ -332,27 +323,10 @@ static int fail_gif(tg_ctx *ctx, const tg_gif *g, const char *what)
 
 /* ---- output: buffered writes to the borrowed fd ---- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno ? errno : EIO;
-        }
-        if (k == 0)
-            return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static int flush_out(tg_gif *g)
 {
     if (!g->io_errno && g->out_len > 0)
-        g->io_errno = write_all(g->fd, g->out, g->out_len);
+        g->io_errno = tg_write_fd(g->fd, g->out, g->out_len);
     g->out_len = 0;
     return g->io_errno;
 }
@@ -369,7 +343,7 @@ static int gif_write(GifFileType *gf, const GifByteType *buf, int len)
     if (g->out_len + n > sizeof(g->out) && flush_out(g))
         return 0;
     if (n > sizeof(g->out)) {
-        g->io_errno = write_all(g->fd, buf, n);
+        g->io_errno = tg_write_fd(g->fd, buf, n);
         return g->io_errno ? 0 : len;
     }
     memcpy(g->out + g->out_len, buf, n);
@@ -670,43 +644,14 @@ static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, size_t i)
  * and only remember exact answers. So the bytes are the same on 1 to TG_GIF_MAX_LANES
  * threads.
  *
- *   caller (lane 0)                       worker k (lane k)
- *   set job, nparts; gen++ ─ broadcast ─► wakes (gen changed)
- *   take parts until none left            take parts until none left
- *   wait until busy == 0  ◄── signal ──── busy-- (the last one signals)
- *
- * Parts are taken from an atomic counter, so a fast lane takes more. Workers block
- * every signal (the caller's thread handles them, as before) and never call
- * libimagequant, giflib or tg_fail: errors are stored per part and reported by the
- * caller. */
+ * The parts run on a core/pool.h pool (its lane k uses lane[k]'s caches and
+ * compressor). Workers never call libimagequant, giflib or tg_fail: errors are stored
+ * per part and reported by the caller. */
 
-static void take_parts(tg_gif *g, tg_gif_lane *lane)
+static void run_part(void *user, int lane, int part)
 {
-    int i;
-    while ((i = atomic_fetch_add(&g->next_part, 1)) < g->nparts)
-        g->job(g, lane, i);
-}
-
-static void *worker_main(void *arg)
-{
-    tg_gif_lane *lane = arg;
-    tg_gif *g = lane->g;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&g->mu);
-    for (;;) {
-        while (!g->quit && g->gen == seen)
-            pthread_cond_wait(&g->go, &g->mu);
-        if (g->quit)
-            break;
-        seen = g->gen;
-        pthread_mutex_unlock(&g->mu);
-        take_parts(g, lane);
-        pthread_mutex_lock(&g->mu);
-        if (--g->busy == 0)
-            pthread_cond_signal(&g->done);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return NULL;
+    tg_gif *g = user;
+    g->job(g, &g->lane[lane], part);
 }
 
 /* Run job over parts 0..nparts-1 on every lane (on the caller's alone when `alone`),
@@ -714,23 +659,7 @@ static void *worker_main(void *arg)
 static void run_parts(tg_gif *g, part_fn job, int nparts, bool alone)
 {
     g->job = job;
-    g->nparts = nparts;
-    atomic_store(&g->next_part, 0);
-    bool wake = g->nworkers > 0 && !alone && nparts > 1;
-    if (wake) {
-        pthread_mutex_lock(&g->mu);
-        g->gen++;
-        g->busy = g->nworkers;
-        pthread_cond_broadcast(&g->go);
-        pthread_mutex_unlock(&g->mu);
-    }
-    take_parts(g, &g->lane[0]);
-    if (wake) {
-        pthread_mutex_lock(&g->mu);
-        while (g->busy > 0)
-            pthread_cond_wait(&g->done, &g->mu);
-        pthread_mutex_unlock(&g->mu);
-    }
+    tg_pool_run(g->pool, nparts, alone ? 1 : 0, run_part, g);
 }
 
 static inline void band_rows(int h, int b, int *y0, int *y1)
@@ -1127,48 +1056,12 @@ static void start_workers(tg_gif *g, int threads)
         threads = cpus < 1 ? 1 : (int)cpus;
     }
     threads = threads > TG_GIF_MAX_LANES ? TG_GIF_MAX_LANES : threads;
-    if (threads < 2)
+    int lanes = 1;
+    while (lanes < threads && lane_init(g, lanes) == 0)
+        lanes++;
+    if (lanes < 2 || !(g->pool = tg_pool_new(lanes)))
         return;
-    if (pthread_mutex_init(&g->mu, NULL) != 0)
-        return;
-    if (pthread_cond_init(&g->go, NULL) != 0) {
-        pthread_mutex_destroy(&g->mu);
-        return;
-    }
-    if (pthread_cond_init(&g->done, NULL) != 0) {
-        pthread_cond_destroy(&g->go);
-        pthread_mutex_destroy(&g->mu);
-        return;
-    }
-    g->sync_ok = true;
-    /* signals stay with the caller's threads */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    for (int l = 1; l < threads; l++) {
-        if (lane_init(g, l) < 0 ||
-            pthread_create(&g->worker[l - 1], NULL, worker_main, &g->lane[l]) != 0)
-            break;
-        g->nworkers = l;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-static void stop_workers(tg_gif *g)
-{
-    if (!g->sync_ok)
-        return;
-    pthread_mutex_lock(&g->mu);
-    g->quit = true;
-    pthread_cond_broadcast(&g->go);
-    pthread_mutex_unlock(&g->mu);
-    for (int k = 0; k < g->nworkers; k++)
-        pthread_join(g->worker[k], NULL);
-    g->nworkers = 0;
-    pthread_cond_destroy(&g->done);
-    pthread_cond_destroy(&g->go);
-    pthread_mutex_destroy(&g->mu);
-    g->sync_ok = false;
+    g->nworkers = tg_pool_lanes(g->pool) - 1;
 }
 
 /* ---- public ---- */
@@ -1328,7 +1221,7 @@ void tg_gif_free(tg_gif **gp)
     free(g->global);
     free(g->local);
     free(g->pend.data);
-    stop_workers(g);
+    tg_pool_free(&g->pool);
     for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
         tg_lzw_free(&g->lane[l].lzw);
         free(g->lane[l].cache);

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
+
 #define LZW_CODES 4096
 
 struct tg_lzw {
@@ -88,6 +90,8 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 
 static inline void put_code(tg_lzw *z, unsigned code, int width)
 {
+    /* standard variable-width LZW: 3..12-bit codes, each fitting its width */
+    TG_ASSERT(width >= 3 && width <= 12 && code < (1u << width));
     z->acc |= (uint32_t)code << z->nbits;
     z->nbits += width;
     while (z->nbits >= 8) {

@@ -15,7 +15,7 @@
  * everywhere and suits jobs that run in parallel at a higher level. swscale runs with
  * SWS_BITEXACT so its result does not depend on the CPU's SIMD either.
  *
- * libav errors are translated here: AVERROR(ENOMEM) → TG_ENOMEM, errno-style failures
+ * libav errors go through media/av.h: AVERROR(ENOMEM) → TG_ENOMEM, errno-style failures
  * while opening/writing the file → TG_EIO, everything else → TG_EENCODE, each with
  * av_strerror()'s text. The partial file of a failed or abandoned encode is left for the
  * caller (it writes to a temp path it deletes).
@@ -38,6 +38,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "media/av.h"
 
 #define TG_MP4_MAX_SIDE  4096
 #define TG_MP4_MIN_FPS   1.0
@@ -58,40 +59,11 @@ struct tg_mp4 {
     int failed;  /* code of the first failure: then only end/free are accepted */
 };
 
-/* ---- error translation ---- */
-
-static bool is_io_errno(int err)
-{
-    switch (err) {
-    case AVERROR(EIO):
-    case AVERROR(ENOSPC):
-    case AVERROR(EDQUOT):
-    case AVERROR(EFBIG):
-    case AVERROR(EACCES):
-    case AVERROR(EPERM):
-    case AVERROR(EROFS):
-    case AVERROR(ENOENT):
-    case AVERROR(ENOTDIR):
-    case AVERROR(EISDIR):
-    case AVERROR(EBADF):
-    case AVERROR(EPIPE):
-    case AVERROR(ENXIO):
-    case AVERROR(EMFILE):
-    case AVERROR(ENFILE):
-    case AVERROR(ENAMETOOLONG):
-        return true;
-    }
-    return false;
-}
-
 /* A libav call failed with err; io: the call touches the file (I/O errors → TG_EIO). */
 static int fail_av(tg_ctx *ctx, int err, bool io, const char *what)
 {
-    char buf[AV_ERROR_MAX_STRING_SIZE + 64];
-    if (av_strerror(err, buf, sizeof(buf)) < 0)
-        snprintf(buf, sizeof(buf), "unknown error");
-    int code = err == AVERROR(ENOMEM) ? TG_ENOMEM : io && is_io_errno(err) ? TG_EIO : TG_EENCODE;
-    return tg_fail(ctx, code, "mp4: %s failed: %s (AVERROR %d)", what, buf, err);
+    return io ? tg_av_fail_io(ctx, err, TG_EENCODE, "mp4: %s failed", what)
+              : tg_av_fail(ctx, err, TG_EENCODE, "mp4: %s failed", what);
 }
 
 /* ---- setup ---- */
@@ -282,13 +254,7 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
     }
     snprintf(url, n, "file:%s", path);
     if ((e = avio_open2(&m->fmt->pb, url, AVIO_FLAG_WRITE, NULL, NULL)) < 0) {
-        char eb[AV_ERROR_MAX_STRING_SIZE];
-        av_strerror(e, eb, sizeof(eb));
-        rc = tg_fail(ctx,
-                     e == AVERROR(ENOMEM) ? TG_ENOMEM
-                     : is_io_errno(e)     ? TG_EIO
-                                          : TG_EENCODE,
-                     "mp4: cannot create '%s': %s (AVERROR %d)", path, eb, e);
+        rc = tg_av_fail_io(ctx, e, TG_EENCODE, "mp4: cannot create '%s'", path);
         goto fail;
     }
     /* the muxer re-opens its url to move moov to the front: give it the same name */

@@ -14,9 +14,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "media/image.h"
 #include "render/budget.h"
 #include "render/frames.h"
-#include "render/image.h"
 #include "render/sheet.h"
 #include "upscale/upscale.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "render/image.h"
+#include "media/image.h"
 #include "render/render.h"
 
 /* 5x7 glyphs, one byte a row, the low 5 bits left to right */

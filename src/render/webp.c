@@ -27,6 +27,7 @@
 #include <webp/mux.h>
 
 #include "core/error.h"
+#include "core/file.h"
 
 #define TG_WEBP_MAX_SIDE     4096
 #define TG_WEBP_MAX_DURATION 65535
@@ -96,24 +97,6 @@ static int fail_io(tg_ctx *ctx, int err)
     if (strerror_r(err, buf, sizeof(buf)) != 0)
         buf[0] = '\0';
     return tg_fail(ctx, TG_EIO, "webp: cannot write the output: %s (errno %d)", buf, err);
-}
-
-/* write(2) all of p, retrying on EINTR and short writes; 0 or an errno value. */
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno ? errno : EIO;
-        }
-        if (k == 0)
-            return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
 }
 
 /* ---- public ---- */
@@ -247,7 +230,7 @@ int tg_webp_end(tg_ctx *ctx, tg_webp **wp)
     } else if (!WebPAnimEncoderAssemble(w->enc, &data)) {
         rc = fail_anim(ctx, w, "assembling the animation");
     } else {
-        int err = write_all(w->fd, data.bytes, data.size);
+        int err = tg_write_fd(w->fd, data.bytes, data.size);
         if (err)
             rc = fail_io(ctx, err);
     }

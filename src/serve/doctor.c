@@ -24,8 +24,8 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
-#include "analyze/cnn.h"
 #include "fetch/ytdlp.h"
+#include "nn/nn.h"
 
 static void line(FILE *out, const char *state, const char *part, const char *text)
 {
@@ -86,7 +86,7 @@ int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out)
         line(out, "warn", "ffmpeg libs", t);
     }
 
-    const char *models = tg_cnn_models_dir();
+    const char *models = tg_nn_models_dir();
     static const char *const nets[] = {"nsfwjs/mobilenet_v2/model.json",
                                        "nsfwjs/inception_v3/model.json"};
     int have = 0;

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analyze/cnn.h"
 #include "core/error.h"
 #include "nn/nn.h"
 #include "upscale/method.h"
@@ -64,7 +63,7 @@ static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
     if (p->scale > 4)
         p->scale = 4;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s/esrgan-slim/x%d", tg_cnn_models_dir(), p->scale);
+    snprintf(dir, sizeof(dir), "%s/esrgan-slim/x%d", tg_nn_models_dir(), p->scale);
     char json[PATH_MAX + 16];
     snprintf(json, sizeof(json), "%s/model.json", dir);
     if (access(json, R_OK) != 0)

@@ -1,142 +1,80 @@
 /*
  * file.c — `thumbgen upscale`: one still image (PNG, JPEG, or anything libavformat
- * reads as a single picture) read, upscaled by a whole factor and written as PNG or
- * JPEG with the poster's writer (render/image.c). Alpha is dropped (the writer is
- * RGB). Sizes are checked from the header before anything is decoded, so a huge
- * image fails at once with TG_ELIMIT rather than after allocating it.
+ * reads as a single picture) read with media.h (the one decode path), upscaled by a
+ * whole factor and written as PNG or JPEG with the poster's writer (media/image.c).
+ * Alpha is dropped (the writer is RGB). Sizes are checked from the header before
+ * anything is decoded, so a huge image fails at once with TG_ELIMIT rather than after
+ * allocating it; media.h's own limits (16 to 8192 pixels a side) come first.
  */
-#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libswscale/swscale.h>
 
 #include "core/error.h"
 #include "core/file.h"
-#include "render/image.h"
+#include "media/image.h"
+#include "media/media.h"
 #include "upscale/upscale.h"
 
-static int av_fail(tg_ctx *ctx, int code, int e, const char *fmt, const char *path)
+typedef struct picture {
+    uint8_t *rgb;
+    size_t bytes;
+    int got;
+} picture;
+
+static int on_picture(void *user, const tg_frame *f)
 {
-    char eb[AV_ERROR_MAX_STRING_SIZE], msg[512];
-    av_strerror(e, eb, sizeof(eb));
-    snprintf(msg, sizeof(msg), fmt, path);
-    return tg_fail(ctx, code, "%s (%s)", msg, eb);
+    picture *p = user;
+    memcpy(p->rgb, f->data, p->bytes);
+    p->got = 1;
+    return 1; /* the first picture is all we need */
 }
 
-/* Decode the first picture of path into a malloc'd RGB24 buffer. */
+/* Decode the first picture of path into a malloc'd RGB24 buffer at its stored size. */
 static int read_image(tg_ctx *ctx, const char *path, int scale, uint8_t **rgb, int *w, int *h)
 {
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc();
-    struct SwsContext *sws = NULL;
-    int rc = 0, e, got = 0;
+    tg_media *m = NULL;
+    picture pic = {0};
     *rgb = NULL;
-    if (!pkt || !fr) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (access(path, R_OK) != 0) {
-        rc = tg_fail(ctx, errno == ENOENT ? TG_ENOENT : TG_EIO, "cannot read '%s': %s", path,
-                     strerror(errno));
-        goto done;
-    }
-    if ((e = avformat_open_input(&fmt, path, NULL, NULL)) < 0 ||
-        (e = avformat_find_stream_info(fmt, NULL)) < 0) {
-        rc = av_fail(ctx, TG_EFORMAT, e, "'%s' is not an image thumbgen can read", path);
-        goto done;
-    }
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (si < 0) {
-        rc = tg_fail(ctx, TG_EFORMAT, "'%s' holds no picture", path);
-        goto done;
-    }
-    const AVCodecParameters *par = fmt->streams[si]->codecpar;
-    if (par->width < TG_UPSCALE_MIN_SIDE || par->height < TG_UPSCALE_MIN_SIDE) {
+    int rc = tg_media_open(ctx, path, 1, &m);
+    if (rc < 0)
+        return rc;
+    const tg_media_info *in = tg_media_get_info(m);
+    /* every stored pixel, no aspect-ratio stretch: odd sides stay odd */
+    int turned = in->rotation == 90 || in->rotation == 270;
+    *w = turned ? in->coded_h : in->coded_w;
+    *h = turned ? in->coded_w : in->coded_h;
+    if (*w < TG_UPSCALE_MIN_SIDE || *h < TG_UPSCALE_MIN_SIDE) {
         rc = tg_fail(ctx, TG_ELIMIT, "'%s' is %dx%d: too small to upscale (at least %dx%d)", path,
-                     par->width, par->height, TG_UPSCALE_MIN_SIDE, TG_UPSCALE_MIN_SIDE);
+                     *w, *h, TG_UPSCALE_MIN_SIDE, TG_UPSCALE_MIN_SIDE);
         goto done;
     }
-    if ((long long)par->width * scale > TG_UPSCALE_MAX_SIDE ||
-        (long long)par->height * scale > TG_UPSCALE_MAX_SIDE ||
-        (long long)par->width * scale * par->height * scale >
-            (long long)TG_UPSCALE_MAX_OUT_PIXELS) {
+    if ((long long)*w * scale > TG_UPSCALE_MAX_SIDE ||
+        (long long)*h * scale > TG_UPSCALE_MAX_SIDE ||
+        (long long)*w * scale * *h * scale > (long long)TG_UPSCALE_MAX_OUT_PIXELS) {
         rc = tg_fail(ctx, TG_ELIMIT,
                      "'%s' is %dx%d: ×%d would be %lldx%lld, beyond the limit (%d px a side, "
                      "%zu Mpixels)",
-                     path, par->width, par->height, scale, (long long)par->width * scale,
-                     (long long)par->height * scale, TG_UPSCALE_MAX_SIDE,
-                     TG_UPSCALE_MAX_OUT_PIXELS >> 20);
+                     path, *w, *h, scale, (long long)*w * scale, (long long)*h * scale,
+                     TG_UPSCALE_MAX_SIDE, TG_UPSCALE_MAX_OUT_PIXELS >> 20);
         goto done;
     }
-    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-    if (!codec || !(dec = avcodec_alloc_context3(codec)) ||
-        avcodec_parameters_to_context(dec, par) < 0 || (e = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EFORMAT, "'%s': no decoder for its %s pictures", path,
-                     avcodec_get_name(par->codec_id));
-        goto done;
-    }
-    while (!got && av_read_frame(fmt, pkt) >= 0) {
-        if (pkt->stream_index == si && avcodec_send_packet(dec, pkt) >= 0)
-            got = avcodec_receive_frame(dec, fr) >= 0;
-        av_packet_unref(pkt);
-    }
-    if (!got && avcodec_send_packet(dec, NULL) >= 0)
-        got = avcodec_receive_frame(dec, fr) >= 0;
-    if (!got) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "'%s': the picture could not be decoded", path);
-        goto done;
-    }
-    if (fr->width != par->width || fr->height != par->height) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "'%s': the picture is not the size its header says", path);
-        goto done;
-    }
-    *w = fr->width;
-    *h = fr->height;
-    /* the deprecated yuvj formats: the plain ones with a full range (below) */
-    enum AVPixelFormat sf = (enum AVPixelFormat)fr->format;
-    int full = fr->color_range == AVCOL_RANGE_JPEG;
-    static const enum AVPixelFormat j[][2] = {{AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV420P},
-                                              {AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV422P},
-                                              {AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV444P},
-                                              {AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUV440P},
-                                              {AV_PIX_FMT_YUVJ411P, AV_PIX_FMT_YUV411P}};
-    for (size_t k = 0; k < sizeof(j) / sizeof(j[0]); k++)
-        if (sf == j[k][0]) {
-            sf = j[k][1];
-            full = 1;
-        }
-    sws = sws_getContext(*w, *h, sf, *w, *h, AV_PIX_FMT_RGB24,
-                         SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-    *rgb = malloc((size_t)*w * *h * 3);
-    if (!sws || !*rgb) {
+    pic.bytes = (size_t)*w * *h * 3;
+    if (!(pic.rgb = malloc(pic.bytes))) {
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d image", *w, *h);
         goto done;
     }
-    if (full) {
-        /* full-range YUV: say so, or the colours come out flat */
-        int *inv, *tab, sr, dr, b, c, s;
-        if (sws_getColorspaceDetails(sws, &inv, &sr, &tab, &dr, &b, &c, &s) >= 0)
-            sws_setColorspaceDetails(sws, inv, 1, tab, dr, b, c, s);
+    tg_decode_req rq = {.width = *w, .height = *h, .pix = TG_PIX_RGB24};
+    if ((rc = tg_media_decode(ctx, m, &rq, on_picture, &pic, NULL)) < 0)
+        goto done;
+    if (!pic.got) {
+        rc = tg_fail(ctx, TG_ECORRUPT, "'%s': the picture could not be decoded", path);
+        goto done;
     }
-    const uint8_t *sp[4] = {fr->data[0], fr->data[1], fr->data[2], fr->data[3]};
-    uint8_t *dp[4] = {*rgb};
-    int ds[4] = {*w * 3};
-    sws_scale(sws, sp, fr->linesize, 0, *h, dp, ds);
+    *rgb = pic.rgb;
+    pic.rgb = NULL;
 done:
-    if (rc < 0) {
-        free(*rgb);
-        *rgb = NULL;
-    }
-    sws_freeContext(sws);
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    free(pic.rgb);
+    tg_media_close(&m);
     return rc;
 }
 

@@ -25,6 +25,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "media/av.h"
 #include "upscale/method.h"
 
 #define SWS_OPTS "flags=lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"
@@ -43,13 +44,6 @@ typedef struct sharpen_priv {
     struct SwsContext *alpha_sws;
     uint8_t *alpha_in, *alpha_out;
 } sharpen_priv;
-
-static int av_fail(tg_ctx *ctx, int e, const char *what)
-{
-    char eb[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(e, eb, sizeof(eb));
-    return tg_fail(ctx, e == AVERROR(ENOMEM) ? TG_ENOMEM : TG_EINTERNAL, "%s (%s)", what, eb);
-}
 
 /* The filter chain between the buffer source and the sink, for this upscaler. */
 static void chain(const tg_upscaler *u, int compressed, char *buf, size_t len)
@@ -106,7 +100,7 @@ static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
                                           p->graph)) < 0 ||
         (e = avfilter_graph_create_filter(&p->sink, avfilter_get_by_name("buffersink"), "out", NULL,
                                           NULL, p->graph)) < 0) {
-        rc = av_fail(ctx, e, "cannot create the upscaling filter graph");
+        rc = tg_av_fail(ctx, e, TG_EINTERNAL, "cannot create the upscaling filter graph");
         goto done;
     }
     outs->name = av_strdup("in");
@@ -119,9 +113,7 @@ static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
     }
     if ((e = avfilter_graph_parse_ptr(p->graph, desc, &ins, &outs, NULL)) < 0 ||
         (e = avfilter_graph_config(p->graph, NULL)) < 0) {
-        char what[1200];
-        snprintf(what, sizeof(what), "cannot configure the filter graph '%s'", desc);
-        rc = av_fail(ctx, e, what);
+        rc = tg_av_fail(ctx, e, TG_EINTERNAL, "cannot configure the filter graph '%s'", desc);
         goto done;
     }
     p->built_for = compressed;
@@ -199,9 +191,9 @@ static int sharpen_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     e = av_buffersrc_add_frame_flags(p->src, p->in, AV_BUFFERSRC_FLAG_KEEP_REF);
     p->in->data[0] = NULL;
     if (e < 0)
-        return av_fail(ctx, e, "upscaling filter graph refused a frame");
+        return tg_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph refused a frame");
     if ((e = av_buffersink_get_frame(p->sink, p->out)) < 0)
-        return av_fail(ctx, e, "upscaling filter graph gave no frame");
+        return tg_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph gave no frame");
     if (p->out->width != u->out_w || p->out->height != u->out_h) {
         av_frame_unref(p->out);
         return tg_fail(ctx, TG_EINTERNAL, "upscaling filter graph gave a frame of the wrong size");

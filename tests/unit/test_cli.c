@@ -136,7 +136,7 @@ static void check_story_plan(const char *analysis)
             ck_assert_msg(kshot[a] != kshot[b], "keyframes %zu and %zu share shot %d", a, b,
                           kshot[a]);
     double poster = num(json_object_get(p, "poster"), "t");
-    ck_assert(fabs(poster - num(json_array_get(keys, 0), "t")) < 1e-6);
+    ck_assert_double_eq_tol(poster, num(json_array_get(keys, 0), "t"), 1e-6);
     /* detected shots: every truth cut is a shot edge (within two frames) */
     json_t *cut;
     json_array_foreach(json_object_get(tr, "cuts"), i, cut)
@@ -154,7 +154,7 @@ static void check_story_plan(const char *analysis)
     }
     json_t *src = json_object_get(p, "source");
     ck_assert_int_eq((int)num(src, "width"), 640);
-    ck_assert(fabs(num(src, "duration") - 40.0) < 0.1);
+    ck_assert_double_eq_tol(num(src, "duration"), 40.0, 0.1);
     json_decref(p);
     json_decref(tr);
 }
@@ -265,7 +265,9 @@ START_TEST(story_make_writes_gif_and_poster)
     size_t n;
     char *j = tgt_read_file(jpg, &n);
     ck_assert_ptr_nonnull(j);
-    ck_assert(n > 2000 && (unsigned char)j[0] == 0xFF && (unsigned char)j[1] == 0xD8);
+    ck_assert_int_gt(n, 2000);
+    ck_assert_int_eq((unsigned char)j[0], 0xFF);
+    ck_assert_int_eq((unsigned char)j[1], 0xD8);
     free(j);
 
     /* the same again: deterministic bytes; and a PNG poster */
@@ -275,9 +277,11 @@ START_TEST(story_make_writes_gif_and_poster)
     tgt_run_free(&r);
     size_t n1, n2;
     char *a = tgt_read_file(gif, &n1), *b = tgt_read_file(gif2, &n2);
-    ck_assert(n1 == n2 && memcmp(a, b, n1) == 0);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_mem_eq(a, b, n1);
     char *pn = tgt_read_file(png, &n);
-    ck_assert(n > 1000 && !memcmp(pn, "\x89PNG", 4));
+    ck_assert_int_gt(n, 1000);
+    ck_assert_mem_eq(pn, "\x89PNG", 4);
     free(pn);
     /* the contact sheet: 6 keyframes in 3 columns x 2 rows of 320 px cells */
     char *sheet = tgt_tmp_path(".png");
@@ -285,7 +289,8 @@ START_TEST(story_make_writes_gif_and_poster)
     ck_assert_msg(r.status == 0, "%s", r.err);
     tgt_run_free(&r);
     unsigned char *sp = (unsigned char *)tgt_read_file(sheet, &n);
-    ck_assert(n > 24 && !memcmp(sp, "\x89PNG", 4));
+    ck_assert_int_gt(n, 24);
+    ck_assert_mem_eq(sp, "\x89PNG", 4);
     unsigned sw = (unsigned)sp[16] << 24 | sp[17] << 16 | sp[18] << 8 | sp[19];
     unsigned sh = (unsigned)sp[20] << 24 | sp[21] << 16 | sp[22] << 8 | sp[23];
     ck_assert_int_eq(sw, 3 * 320 + 4 * 4);
@@ -312,7 +317,8 @@ START_TEST(geometry_letterbox_rotation_aspect)
     json_t *crop = json_object_get(p, "crop");
     ck_assert_msg(fabs(num(crop, "y") - 45) <= 5 && fabs(num(crop, "h") - 270) <= 8,
                   "crop y=%g h=%g", num(crop, "y"), num(crop, "h"));
-    ck_assert(num(crop, "x") <= 2 && num(crop, "w") >= 636);
+    ck_assert_double_le(num(crop, "x"), 2);
+    ck_assert_double_ge(num(crop, "w"), 636);
     json_decref(p);
 
     p = plan_of(tgt_fixture("rotated.mp4"), NULL, NULL);
@@ -383,7 +389,8 @@ START_TEST(pillarbox_bars_are_cropped)
     json_t *p = plan_of(v, NULL, NULL), *crop = json_object_get(p, "crop");
     ck_assert_msg(fabs(num(crop, "x") - 60) <= 4 && fabs(num(crop, "w") - 360) <= 8,
                   "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
-    ck_assert(num(crop, "y") <= 2 && num(crop, "h") >= 296);
+    ck_assert_double_le(num(crop, "y"), 2);
+    ck_assert_double_ge(num(crop, "h"), 296);
     json_decref(p);
     unlink(v);
     free(v);
@@ -393,7 +400,8 @@ END_TEST
 START_TEST(variable_frame_rate_plays_at_true_speed)
 {
     json_t *tr = truth("vfr.mkv"), *p = plan_of(tgt_fixture("vfr.mkv"), "--clips", "1");
-    ck_assert(fabs(num(json_object_get(p, "source"), "duration") - num(tr, "duration")) < 0.12);
+    ck_assert_double_eq_tol(num(json_object_get(p, "source"), "duration"), num(tr, "duration"),
+                            0.12);
     json_decref(p);
     char *gif = tgt_tmp_path(".gif");
     tgt_run r;
@@ -415,7 +423,7 @@ START_TEST(short_and_empty_videos_degrade_gracefully)
     json_t *p = plan_of(tgt_fixture("short.mp4"), NULL, NULL);
     json_t *segs = json_object_get(p, "segments");
     ck_assert_int_eq(json_array_size(segs), 1);
-    ck_assert(num(json_array_get(segs, 0), "end") <= 0.6 + 1e-3);
+    ck_assert_double_le(num(json_array_get(segs, 0), "end"), 0.6 + 1e-3);
     ck_assert_int_ge(json_array_size(json_object_get(p, "warnings")), 1);
     json_decref(p);
 
@@ -440,7 +448,7 @@ static void expect_failure(const char *video, const char *needle)
     ck_assert_msg(strstr(r.err, needle) != NULL, "%s: stderr '%s' lacks '%s'", video, r.err,
                   needle);
     ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
-    ck_assert(!tgt_file_exists(gif));
+    ck_assert_int_eq(tgt_file_exists(gif), 0);
     tgt_run_free(&r);
     free(gif);
 }
@@ -464,7 +472,7 @@ START_TEST(truncated_data_still_gives_a_thumbnail_and_says_so)
     size_t i;
     json_t *g;
     ck_assert_int_ge(json_array_size(segs), 1);
-    json_array_foreach(segs, i, g) ck_assert(num(g, "end") < 17.5);
+    json_array_foreach(segs, i, g) ck_assert_double_lt(num(g, "end"), 17.5);
     char *wt = json_dumps(json_object_get(p, "warnings"), 0);
     ck_assert_ptr_nonnull(strstr(wt, "truncated"));
     free(wt);
@@ -503,7 +511,7 @@ START_TEST(corrupt_data_never_crashes)
         if (r.status == 1) {
             ck_assert_msg(!strncmp(r.err, "thumbgen: error: ", 17), "variant %d: %s", variant,
                           r.err);
-            ck_assert(!tgt_file_exists(gif));
+            ck_assert_int_eq(tgt_file_exists(gif), 0);
         } else {
             tgt_gif g;
             ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
@@ -652,8 +660,10 @@ START_TEST(byte_budget_is_respected)
              NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tgt_run_free(&r);
-    ck_assert(tgt_file_size(webp) > 1000 && tgt_file_size(webp) <= 300L << 10);
-    ck_assert(tgt_file_size(mp4) > 1000 && tgt_file_size(mp4) <= 300L << 10);
+    ck_assert_int_gt(tgt_file_size(webp), 1000);
+    ck_assert_int_le(tgt_file_size(webp), 300L << 10);
+    ck_assert_int_gt(tgt_file_size(mp4), 1000);
+    ck_assert_int_le(tgt_file_size(mp4), 300L << 10);
     unlink(webp);
     unlink(mp4);
     free(webp);
@@ -661,7 +671,7 @@ START_TEST(byte_budget_is_respected)
     thumbgen(&r, "make", tgt_fixture("story.mp4"), "-o", gif, "--max-bytes", "12k", NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_ptr_nonnull(strstr(r.err, "cannot fit"));
-    ck_assert(!tgt_file_exists(gif));
+    ck_assert_int_eq(tgt_file_exists(gif), 0);
     tgt_run_free(&r);
     static const char *bad[] = {"0", "2X", "-1M", "5"};
     for (size_t i = 0; i < 4; i++) {
@@ -686,8 +696,11 @@ START_TEST(every_format_from_one_run)
     tgt_gif_free(&g);
     size_t n;
     char *w = tgt_read_file(webp, &n);
-    ck_assert(n > 1000 && !memcmp(w, "RIFF", 4) && !memcmp(w + 8, "WEBPVP8X", 8));
-    ck_assert(n > 34 && !memcmp(w + 30, "ANIM", 4)); /* VP8X chunk (10 bytes), then ANIM */
+    ck_assert_int_gt(n, 1000);
+    ck_assert_mem_eq(w, "RIFF", 4);
+    ck_assert_mem_eq(w + 8, "WEBPVP8X", 8);
+    ck_assert_int_gt(n, 34);
+    ck_assert_mem_eq(w + 30, "ANIM", 4); /* VP8X chunk (10 bytes), then ANIM */
     free(w);
     char *argv[] = {"/usr/bin/ffprobe",
                     "-v",
@@ -723,7 +736,9 @@ START_TEST(every_format_from_one_run)
     thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", names[0], "--format", "mp4", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tgt_run_free(&r);
-    ck_assert(tgt_file_exists(names[0]) && tgt_file_exists(names[2]) && !tgt_file_exists(names[1]));
+    ck_assert_int_eq(tgt_file_exists(names[0]), 1);
+    ck_assert_int_eq(tgt_file_exists(names[2]), 1);
+    ck_assert_int_eq(tgt_file_exists(names[1]), 0);
     unlink(names[0]);
     unlink(names[2]);
     thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--format", "png", NULL);
@@ -877,7 +892,7 @@ START_TEST(real_footage_from_opencv)
         ck_assert_msg(total >= 250, "%s: GIF lasts %d cs", clips[i], total);
         ck_assert_int_ge(g.frames, 2);
         tgt_gif_free(&g);
-        ck_assert(tgt_file_size(jpg) > 1000);
+        ck_assert_int_gt(tgt_file_size(jpg), 1000);
         unlink(gif);
         unlink(jpg);
         free(gif);
@@ -940,7 +955,7 @@ START_TEST(plan_limits_are_said_plainly)
     thumbgen(&r, "make", tgt_fixture("short.mp4"), "--plan", plan, "-o", gif, NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "shorter than one frame"), "stderr: %s", r.err);
-    ck_assert(!tgt_file_exists(gif));
+    ck_assert_int_eq(tgt_file_exists(gif), 0);
     tgt_run_free(&r);
     unlink(plan);
     free(plan);
@@ -972,7 +987,8 @@ START_TEST(still_with_poster_and_output_over_input)
     tgt_run r;
     thumbgen(&r, "make", jpg, "-o", gif, "--poster", poster, "-q", NULL);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-    ck_assert(tgt_file_size(gif) > 100 && tgt_file_size(poster) > 100);
+    ck_assert_int_gt(tgt_file_size(gif), 100);
+    ck_assert_int_gt(tgt_file_size(poster), 100);
     tgt_run_free(&r);
     /* make in.gif -o in.gif: refused, nothing touched (also through another name) */
     long before = tgt_file_size(gif);
@@ -988,7 +1004,7 @@ START_TEST(still_with_poster_and_output_over_input)
         tgt_run_free(&r);
         ck_assert_int_eq(tgt_file_size(gif), before);
         char *now = tgt_read_file(gif, NULL);
-        ck_assert(!memcmp(now, before_data, (size_t)before));
+        ck_assert_mem_eq(now, before_data, (size_t)before);
         free(now);
     }
     free(before_data);

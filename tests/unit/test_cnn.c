@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analyze/cnn.h"
+#include "nn/nn.h"
 #include "util.h"
 
 #define OPENCV "/usr/share/doc/opencv-doc/examples/data/"
@@ -21,7 +22,7 @@
 static void need_weights(void)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tg_cnn_models_dir());
+    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tg_nn_models_dir());
     ck_assert_msg(access(p, R_OK) == 0,
                   "the MobileNetV2 weights are missing (%s): run scripts/fetch-models", p);
 }
@@ -234,8 +235,9 @@ START_TEST(the_same_photo_twice_is_one_cluster_and_picked_once)
     {
         double t = json_number_value(json_object_get(x, "t")),
                nsfw = json_number_value(json_object_get(x, "nsfw"));
-        ck_assert(t > last);
-        ck_assert(nsfw >= 0 && nsfw <= 1);
+        ck_assert_double_gt(t, last);
+        ck_assert_double_ge(nsfw, 0);
+        ck_assert_double_le(nsfw, 1);
         ck_assert(json_is_integer(json_object_get(x, "cluster")));
         last = t;
     }

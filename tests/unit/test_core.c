@@ -1,11 +1,18 @@
 /* test_core.c — the error table, the context, option tables and atomic files. */
 #include <check.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/assert.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/pool.h"
+#include "core/proc.h"
 #include "core/utf8.h"
 #include "util.h"
 
@@ -50,7 +57,7 @@ START_TEST(context_keeps_detail_and_cancels)
     tg_ctx_set_progress(c, count_progress, &last);
     ck_assert_int_eq(tg_progress(c, "analyze", 1.7), 0);
     ck_assert_int_eq(calls, 1);
-    ck_assert(last == 1.0); /* clamped */
+    ck_assert_double_eq(last, 1.0); /* clamped */
     tg_ctx_cancel(c);
     ck_assert_int_eq(tg_progress(c, "analyze", 0.5), TG_ECANCEL);
     tg_ctx_free(&c);
@@ -64,10 +71,11 @@ START_TEST(options_come_from_the_tables)
     tg_options o;
     tg_options_default(&o);
     ck_assert_int_eq(o.clips, 3);
-    ck_assert(o.clip_len > 1.19 && o.clip_len < 1.21);
+    ck_assert_double_gt(o.clip_len, 1.19);
+    ck_assert_double_lt(o.clip_len, 1.21);
     ck_assert_int_eq(o.keyframes, 6);
     ck_assert_int_eq(o.width, 480);
-    ck_assert(o.fps == 12);
+    ck_assert_int_eq(o.fps, 12);
     ck_assert_int_eq(o.quality, 90);
     ck_assert_int_eq(o.style, TG_STYLE_CLIPS);
 
@@ -77,7 +85,7 @@ START_TEST(options_come_from_the_tables)
     ck_assert_int_eq(tg_options_set(c, &o, "style", "slideshow"), 0);
     ck_assert_int_eq(o.style, TG_STYLE_SLIDESHOW);
     ck_assert_int_eq(tg_options_set(c, &o, "clip-len", "2.5"), 0);
-    ck_assert(o.clip_len == 2.5);
+    ck_assert_double_eq(o.clip_len, 2.5);
     ck_assert_int_eq(tg_options_set(c, &o, "width", "0"), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(c), "between"));
     ck_assert_int_eq(tg_options_set(c, &o, "fps", "500"), TG_EINVAL);
@@ -95,15 +103,15 @@ START_TEST(sizes_parse_with_binary_units)
 {
     double v = -1;
     ck_assert_int_eq(tg_parse_bytes("2M", &v), 0);
-    ck_assert(v == 2097152);
+    ck_assert_double_eq(v, 2097152);
     ck_assert_int_eq(tg_parse_bytes("500k", &v), 0);
-    ck_assert(v == 512000);
+    ck_assert_double_eq(v, 512000);
     ck_assert_int_eq(tg_parse_bytes("1.5m", &v), 0);
-    ck_assert(v == 1572864);
+    ck_assert_double_eq(v, 1572864);
     ck_assert_int_eq(tg_parse_bytes("1G", &v), 0);
-    ck_assert(v == 1073741824.0);
+    ck_assert_double_eq(v, 1073741824.0);
     ck_assert_int_eq(tg_parse_bytes("12", &v), 0);
-    ck_assert(v == 12);
+    ck_assert_double_eq(v, 12);
     static const char *bad[] = {"", "k", "2X", "2MB", "nan", "1e999", " "};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(tg_parse_bytes(bad[i], &v) == TG_EINVAL, "'%s' accepted", bad[i]);
@@ -111,7 +119,7 @@ START_TEST(sizes_parse_with_binary_units)
     tg_options o;
     tg_options_default(&o);
     ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "2M"), 0);
-    ck_assert(o.max_bytes == 2097152);
+    ck_assert_int_eq(o.max_bytes, 2097152);
     ck_assert_int_eq(tg_options_set(NULL, &o, "max-bytes", "0"), TG_EINVAL);
 }
 END_TEST
@@ -121,7 +129,7 @@ START_TEST(atomic_file_commit_and_abort)
     char *path = tgt_tmp_path(".out");
     tg_atomic a;
     ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
-    ck_assert(!tgt_file_exists(path)); /* invisible until committed */
+    ck_assert_int_eq(tgt_file_exists(path), 0); /* invisible until committed */
     ck_assert_int_eq(tg_write_all(NULL, a.fd, "hello", 5), 0);
     ck_assert_int_eq(tg_atomic_commit(NULL, &a), 0);
     ck_assert_int_eq(tgt_file_size(path), 5);
@@ -131,8 +139,8 @@ START_TEST(atomic_file_commit_and_abort)
     char *tmp = strdup(a.tmp);
     ck_assert_int_eq(tg_write_all(NULL, a.fd, "partial", 7), 0);
     tg_atomic_abort(&a);
-    ck_assert(!tgt_file_exists(path));
-    ck_assert(!tgt_file_exists(tmp));
+    ck_assert_int_eq(tgt_file_exists(path), 0);
+    ck_assert_int_eq(tgt_file_exists(tmp), 0);
 
     tg_ctx *c = tg_ctx_new();
     ck_assert_int_eq(tg_atomic_open(c, "/nonexistent-dir/x.gif", &a), TG_EIO);
@@ -176,10 +184,132 @@ START_TEST(cuts_land_on_character_boundaries)
         tg_fail(c, TG_EINVAL, "%.*s%s", shift, "xxx", big);
         const char *m = tg_ctx_message(c);
         ck_assert_msg(tg_utf8_valid(m, strlen(m)), "shift %d: cut inside a character", shift);
-        ck_assert(strlen(m) > 1000);
+        ck_assert_uint_gt(strlen(m), 1000);
     }
     tg_ctx_free(&c);
     free(big);
+}
+END_TEST
+
+START_TEST(asserts_run_only_in_check_builds)
+{
+    /* release: the condition is not even evaluated; make check (-DTG_ASSERTS): it is */
+    int evaluated = 0;
+    TG_ASSERT(++evaluated > 0);
+    ck_assert_int_eq(evaluated, TG_ASSERTS_ON);
+}
+END_TEST
+
+START_TEST(a_broken_invariant_aborts)
+{
+    int nodes = 0;
+    TG_ASSERT(nodes > 0);
+}
+END_TEST
+
+typedef struct pool_log {
+    int runs[200]; /* times each part ran */
+    int lane[200]; /* the lane it ran on */
+} pool_log;
+
+static void log_part(void *user, int lane, int part)
+{
+    pool_log *l = user;
+    l->runs[part]++; /* each part has its own slot: no race */
+    l->lane[part] = lane;
+}
+
+START_TEST(pool_runs_every_part_once)
+{
+    tg_pool *p = tg_pool_new(3);
+    ck_assert_ptr_nonnull(p);
+    int lanes = tg_pool_lanes(p);
+    ck_assert_int_ge(lanes, 1);
+    ck_assert_int_le(lanes, 3);
+    for (int round = 0; round < 50; round++) { /* the same workers, run after run */
+        pool_log l = {0};
+        int n = 1 + round * 3;
+        tg_pool_run(p, n, 0, log_part, &l);
+        for (int i = 0; i < n; i++) {
+            ck_assert_int_eq(l.runs[i], 1);
+            ck_assert_int_ge(l.lane[i], 0);
+            ck_assert_int_lt(l.lane[i], lanes);
+        }
+        ck_assert_int_eq(l.runs[n], 0);
+    }
+    /* lanes = 1: the caller's thread alone */
+    pool_log l = {0};
+    tg_pool_run(p, 40, 1, log_part, &l);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(l.runs[i], 1);
+        ck_assert_int_eq(l.lane[i], 0);
+    }
+    tg_pool_free(&p);
+    ck_assert_ptr_null(p);
+    tg_pool_free(&p); /* accepts NULL */
+    /* no pool at all: the caller runs everything */
+    pool_log m = {0};
+    tg_pool_run(NULL, 5, 0, log_part, &m);
+    ck_assert_int_eq(m.runs[4], 1);
+}
+END_TEST
+
+typedef struct captured {
+    char text[2][256];
+    size_t len[2];
+    int ends[2];
+} captured;
+
+static void capture(void *user, int stream, const char *data, size_t len)
+{
+    captured *c = user;
+    int k = stream - 1;
+    if (len == 0)
+        c->ends[k]++;
+    for (size_t i = 0; i < len && c->len[k] < sizeof(c->text[k]) - 1; i++)
+        c->text[k][c->len[k]++] = data[i];
+}
+
+START_TEST(proc_runs_reaps_and_stops)
+{
+    /* both streams apart, the exit status, each stream's end once */
+    const char *const argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    tg_proc *p = NULL;
+    ck_assert_int_eq(tg_proc_spawn(argv, NULL, &p), 0);
+    captured c = {0};
+    int done;
+    while ((done = tg_proc_poll(p, 100, capture, &c)) == 0)
+        ;
+    ck_assert_int_eq(done, 1);
+    int st = tg_proc_end(&p);
+    ck_assert_ptr_null(p);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    ck_assert_str_eq(c.text[0], "out\n");
+    ck_assert_str_eq(c.text[1], "err\n");
+    ck_assert_int_eq(c.ends[0], 1);
+    ck_assert_int_eq(c.ends[1], 1);
+    /* the environment given, and nothing else */
+    const char *const env_argv[] = {"/bin/sh", "-c", "printf %s \"$TG_X\"", NULL};
+    char *const env[] = {(char *)"TG_X=given", NULL};
+    ck_assert_int_eq(tg_proc_spawn(env_argv, env, &p), 0);
+    captured e = {0};
+    while (tg_proc_poll(p, 100, capture, &e) == 0)
+        ;
+    tg_proc_end(&p);
+    ck_assert_str_eq(e.text[0], "given");
+    /* no such program */
+    const char *const none[] = {"/nonexistent/tg-no-such-program", NULL};
+    ck_assert_int_eq(tg_proc_spawn(none, NULL, &p), ENOENT);
+    ck_assert_ptr_null(p);
+    /* a child that would run for a minute, and its own child: stopped at once */
+    const char *const slow[] = {"/bin/sh", "-c", "sleep 60 & sleep 60", NULL};
+    ck_assert_int_eq(tg_proc_spawn(slow, NULL, &p), 0);
+    ck_assert_int_eq(tg_proc_poll(p, 50, capture, &c), 0);
+    int64_t t0 = tg_mono_ms();
+    st = tg_proc_end(&p);
+    ck_assert(WIFSIGNALED(st));
+    ck_assert_int_lt(tg_mono_ms() - t0, 2000);
 }
 END_TEST
 
@@ -194,6 +324,11 @@ Suite *suite_core(void)
     tcase_add_test(tc, options_come_from_the_tables);
     tcase_add_test(tc, sizes_parse_with_binary_units);
     tcase_add_test(tc, atomic_file_commit_and_abort);
+    tcase_add_test(tc, asserts_run_only_in_check_builds);
+    tcase_add_test(tc, pool_runs_every_part_once);
+    tcase_add_test(tc, proc_runs_reaps_and_stops);
+    if (TG_ASSERTS_ON) /* off in release builds, where nothing would abort */
+        tcase_add_test_raise_signal(tc, a_broken_invariant_aborts, SIGABRT);
     suite_add_tcase(s, tc);
     return s;
 }

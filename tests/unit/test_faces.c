@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyze/cnn.h"
 #include "analyze/faces.h"
+#include "nn/nn.h"
 #include "util.h"
 
 #define MAXF 16
@@ -28,7 +28,7 @@
 static const char *faces_dir(void)
 {
     static char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/face-api", tg_cnn_models_dir());
+    snprintf(p, sizeof p, "%s/face-api", tg_nn_models_dir());
     char m[PATH_MAX + 64];
     snprintf(m, sizeof m, "%s/tiny_face_detector_model-weights_manifest.json", p);
     ck_assert_msg(access(m, R_OK) == 0,
@@ -231,7 +231,10 @@ static void close_eye(uint8_t *rgb, int w, int h, const tg_face *fc, int e)
     float D = open * 2.2f;      /* rows beyond stay */
     int X0 = (int)(x0 - (x1 - x0) * 0.15f), X1 = (int)(x1 + (x1 - x0) * 0.15f);
     int Y0 = (int)floorf(c - D), Y1 = (int)ceilf(c + D);
-    ck_assert(X0 >= 0 && Y0 >= 0 && X1 < w && Y1 < h);
+    ck_assert_int_ge(X0, 0);
+    ck_assert_int_ge(Y0, 0);
+    ck_assert_int_lt(X1, w);
+    ck_assert_int_lt(Y1, h);
     uint8_t *col = malloc((size_t)(Y1 - Y0 + 1) * 3);
     for (int x = X0; x <= X1; x++) {
         for (int y = Y0; y <= Y1; y++)
@@ -348,7 +351,7 @@ START_TEST(batches_on_two_threads_equal_single_calls)
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(nb[i], ns[i]);
         ck_assert_int_gt(nb[i], 0);
-        ck_assert(memcmp(&batch[i * MAXF], single[i], (size_t)ns[i] * sizeof(tg_face)) == 0);
+        ck_assert_mem_eq(&batch[i * MAXF], single[i], (size_t)ns[i] * sizeof(tg_face));
     }
     tg_ctx_free(&ctx);
     tg_faces_close(&f1);

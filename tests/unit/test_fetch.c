@@ -22,6 +22,7 @@
 #include "fetch/sniff.h"
 #include "fetch/url.h"
 #include "fetch/ytdlp.h"
+#include "http.h"
 #include "util.h"
 
 #define ID "dQw4w9WgXcQ"
@@ -570,9 +571,12 @@ START_TEST(ytdlp_progress_and_path)
     ck_assert_msg(seen_near(&log, 0.25), "no 25%% report (%d reports)", log.n);
     ck_assert_msg(seen_near(&log, 0.5), "no 50%% report");
     ck_assert_msg(seen_near(&log, 0.75), "no 75%% report");
-    ck_assert(log.n > 0 && log.f[log.n - 1] == 1.0);
-    for (int i = 0; i < log.n; i++)
-        ck_assert(log.f[i] >= 0 && log.f[i] <= 1);
+    ck_assert_int_gt(log.n, 0);
+    ck_assert_double_eq(log.f[log.n - 1], 1.0);
+    for (int i = 0; i < log.n; i++) {
+        ck_assert_double_ge(log.f[i], 0);
+        ck_assert_double_le(log.f[i], 1);
+    }
     free(path);
     scratch_free(&s);
 }
@@ -642,16 +646,16 @@ START_TEST(ytdlp_cancel_kills_the_group)
     ck_assert_int_eq(rc, TG_ECANCEL);
     ck_assert_ptr_null(path);
     ck_assert_msg(t1 - c.at < 1.0, "cancel took %.2f s", t1 - c.at);
-    ck_assert(t1 - t0 < 2.0);
+    ck_assert_double_lt(t1 - t0, 2.0);
     char partial[1100];
     snprintf(partial, sizeof(partial), "%s/job1.mp4", s.dir);
     ck_assert_msg(!tgt_file_exists(partial), "partial file left behind");
-    ck_assert(tgt_file_exists(old));
+    ck_assert_int_eq(tgt_file_exists(old), 1);
     char *pidtext = tgt_read_file(marker, NULL);
     ck_assert_ptr_nonnull(pidtext);
     long pid = strtol(pidtext, NULL, 10);
     free(pidtext);
-    ck_assert(pid > 1);
+    ck_assert_int_gt(pid, 1);
     for (int i = 0; i < 50 && !process_gone(pid); i++)
         usleep(20 * 1000);
     ck_assert_msg(process_gone(pid), "the grandchild %ld survived", pid);
@@ -730,7 +734,7 @@ START_TEST(ytdlp_error_mapping)
                       tg_ctx_message(s.ctx));
         ck_assert_msg(strstr(tg_ctx_message(s.ctx), c->msg), "[%s]: message '%s' lacks '%s'",
                       c->body, tg_ctx_message(s.ctx), c->msg);
-        ck_assert(strchr(tg_ctx_message(s.ctx), '\n') == NULL);
+        ck_assert_ptr_null(strchr(tg_ctx_message(s.ctx), '\n'));
         ck_assert_ptr_null(path);
         scratch_free(&s);
     }
@@ -781,7 +785,7 @@ START_TEST(ytdlp_argv_is_literal)
              marker, marker, marker);
     char *path = NULL;
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, url, &path), TG_EIO);
-    ck_assert(!tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 0);
     char *text = tgt_read_file(args, NULL);
     ck_assert_ptr_nonnull(text);
     /* the last two arguments are "--" and the URL, byte for byte */
@@ -830,14 +834,14 @@ START_TEST(ytdlp_refuses_private_hosts_first)
     ck_assert_msg(!tgt_file_exists(marker), "yt-dlp ran for a refused host");
     /* a public literal passes the check and reaches the (fake) yt-dlp */
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_EIO);
-    ck_assert(tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 1);
     unlink(marker);
 
     /* cancelled before the start: nothing runs */
     tg_ctx_cancel(s.ctx);
     o.allow_private = 1;
     ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_ECANCEL);
-    ck_assert(!tgt_file_exists(marker));
+    ck_assert_int_eq(tgt_file_exists(marker), 0);
     scratch_free(&s);
 }
 END_TEST
@@ -845,42 +849,18 @@ END_TEST
 /* ---- the real yt-dlp against a server in this process ---- */
 
 typedef struct http_srv {
-    int fd;
+    tgt_origin srv;
     int port;
     const char *file; /* served at /video.mp4 */
-    atomic_int stop;
     atomic_int requests;
-    pthread_t th;
 } http_srv;
 
-static void send_all(int fd, const void *p, size_t n)
+static void serve_one(void *user, int c)
 {
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-static void serve_one(http_srv *h, int c)
-{
+    http_srv *h = user;
     char req[8192];
-    size_t n = 0;
-    while (n < sizeof(req) - 1) {
-        struct pollfd p = {c, POLLIN, 0};
-        if (poll(&p, 1, 2000) <= 0)
-            return;
-        ssize_t r = recv(c, req + n, sizeof(req) - 1 - n, 0);
-        if (r <= 0)
-            return;
-        n += (size_t)r;
-        req[n] = '\0';
-        if (strstr(req, "\r\n\r\n"))
-            break;
-    }
+    if (tgt_read_head(c, req, sizeof(req), 2000) < 0)
+        return;
     atomic_fetch_add(&h->requests, 1);
     int head = strncmp(req, "HEAD ", 5) == 0;
     int found = strncmp(req + (head ? 5 : 4), "/video.mp4 ", 11) == 0;
@@ -897,53 +877,23 @@ static void serve_one(http_srv *h, int c)
         hl = snprintf(hdr, sizeof(hdr),
                       "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n"
                       "Connection: close\r\n\r\nnot found");
-    send_all(c, hdr, (size_t)hl);
+    tgt_send_all(c, hdr, (size_t)hl);
     if (body && !head)
-        send_all(c, body, len);
+        tgt_send_all(c, body, len);
     free(body);
-}
-
-static void *serve(void *arg)
-{
-    http_srv *h = arg;
-    while (!atomic_load(&h->stop)) {
-        struct pollfd p = {h->fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        int c = accept(h->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        serve_one(h, c);
-        shutdown(c, SHUT_WR);
-        close(c);
-    }
-    return NULL;
 }
 
 static void srv_start(http_srv *h, const char *file)
 {
     memset(h, 0, sizeof(*h));
     h->file = file;
-    h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(h->fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0; /* ephemeral */
-    ck_assert_int_eq(bind(h->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(listen(h->fd, 8), 0);
-    socklen_t al = sizeof(a);
-    ck_assert_int_eq(getsockname(h->fd, (struct sockaddr *)&a, &al), 0);
-    h->port = ntohs(a.sin_port);
-    ck_assert_int_eq(pthread_create(&h->th, NULL, serve, h), 0);
+    tgt_origin_start(&h->srv, serve_one, h);
+    h->port = h->srv.port;
 }
 
 static void srv_stop(http_srv *h)
 {
-    atomic_store(&h->stop, 1);
-    pthread_join(h->th, NULL);
-    close(h->fd);
+    tgt_origin_stop(&h->srv);
 }
 
 static int have_ytdlp(void)
@@ -991,9 +941,10 @@ START_TEST(ytdlp_real_download_from_loopback)
     ck_assert_msg(rc == 0, "download: %d (%s)", rc, tg_ctx_message(s.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));
-    ck_assert(strncmp(path, s.dir, strlen(s.dir)) == 0);
+    ck_assert_int_eq(strncmp(path, s.dir, strlen(s.dir)), 0);
     ck_assert_str_eq(path + strlen(s.dir), "/job1.mp4");
-    ck_assert(log.n > 0 && log.f[log.n - 1] == 1.0);
+    ck_assert_int_gt(log.n, 0);
+    ck_assert_double_eq(log.f[log.n - 1], 1.0);
     ck_assert_int_gt(atomic_load(&h.requests), 0);
     uint8_t head[64];
     FILE *f = fopen(path, "rb");
@@ -1015,7 +966,7 @@ START_TEST(ytdlp_real_download_from_loopback)
     ck_assert_msg(rc == TG_ELIMIT, "too big: %d (%s)", rc, tg_ctx_message(s.ctx));
     char p2[1100];
     snprintf(p2, sizeof(p2), "%s/job2.mp4", s.dir);
-    ck_assert(!tgt_file_exists(p2));
+    ck_assert_int_eq(tgt_file_exists(p2), 0);
     ck_assert_ptr_null(path);
 
     srv_stop(&h);

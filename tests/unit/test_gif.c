@@ -35,33 +35,13 @@ Suite *suite_gif(void);
 
 /* ---- synthetic frames ---- */
 
-typedef void (*gen_fn)(uint8_t *rgba, int w, int h, int i);
-
-static uint8_t clamp8(double v)
-{
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
-}
-
-/* Smooth colour gradient that drifts a little each frame. */
-static void gen_gradient(uint8_t *rgba, int w, int h, int i)
-{
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
-            p[0] = clamp8(255.0 * x / (w - 1 > 0 ? w - 1 : 1));
-            p[1] = clamp8(255.0 * y / (h - 1 > 0 ? h - 1 : 1));
-            p[2] = clamp8(128 + 100 * sin((x + y) / 40.0 + i * 0.3));
-            p[3] = 255;
-        }
-}
-
 /* A static textured background with a 12x12 square moving by (5,3) per frame. */
 #define SQ    12
 #define SQ_DX 5
 #define SQ_DY 3
 static void gen_square(uint8_t *rgba, int w, int h, int i)
 {
-    gen_gradient(rgba, w, h, 0);
+    tgt_gen_gradient(rgba, w, h, 0);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             if (((x / 8) + (y / 8)) % 2 == 0) /* a checker texture on the gradient */
@@ -87,10 +67,10 @@ static void gen_noise(uint8_t *rgba, int w, int h, int i)
     }
 }
 
-/* Frame i of gen_still is frame i / 3 of gen_gradient: runs of 3 identical frames. */
+/* Frame i of gen_still is frame i / 3 of tgt_gen_gradient: runs of 3 identical frames. */
 static void gen_still(uint8_t *rgba, int w, int h, int i)
 {
-    gen_gradient(rgba, w, h, 10 * (i / 3));
+    tgt_gen_gradient(rgba, w, h, 10 * (i / 3));
 }
 
 static bool contains(const char *hay, size_t n, const char *needle, size_t m)
@@ -101,14 +81,6 @@ static bool contains(const char *hay, size_t n, const char *needle, size_t m)
     return false;
 }
 
-static uint8_t *make_frame(gen_fn gen, int w, int h, int i)
-{
-    uint8_t *f = malloc((size_t)w * (size_t)h * 4);
-    ck_assert_ptr_nonnull(f);
-    gen(f, w, h, i);
-    return f;
-}
-
 /* ---- encoding helpers ---- */
 
 static tg_gif_params params(int w, int h, int q)
@@ -117,7 +89,7 @@ static tg_gif_params params(int w, int h, int q)
 }
 
 /* Encode frames 0..n-1 of gen into fd; delays[i] or 10 cs. Returns the first error. */
-static int encode_fd(tg_ctx *ctx, int fd, const tg_gif_params *p, gen_fn gen, int n,
+static int encode_fd(tg_ctx *ctx, int fd, const tg_gif_params *p, tgt_gen_fn gen, int n,
                      const int *delays)
 {
     tg_gif *g = NULL;
@@ -142,7 +114,7 @@ static int encode_fd(tg_ctx *ctx, int fd, const tg_gif_params *p, gen_fn gen, in
 }
 
 /* Encode to a fresh scratch file; returns its path (caller frees), fails the test on error. */
-static char *encode_file(const tg_gif_params *p, gen_fn gen, int n, const int *delays)
+static char *encode_file(const tg_gif_params *p, tgt_gen_fn gen, int n, const int *delays)
 {
     char *path = tgt_tmp_path(".gif");
     ck_assert_ptr_nonnull(path);
@@ -162,10 +134,10 @@ static void load(const char *path, tgt_gif *d)
 }
 
 /* Every decoded frame i matches source frame i with at least min_db dB PSNR. */
-static void check_psnr(const tgt_gif *d, gen_fn gen, double min_db)
+static void check_psnr(const tgt_gif *d, tgt_gen_fn gen, double min_db)
 {
     for (int i = 0; i < d->frames; i++) {
-        uint8_t *src = make_frame(gen, d->width, d->height, i);
+        uint8_t *src = tgt_make_frame(gen, d->width, d->height, i);
         double db = tgt_psnr_rgba(src, d->rgba[i], d->width, d->height);
         ck_assert_msg(db >= min_db, "frame %d: PSNR %.2f dB < %.2f dB", i, db, min_db);
         for (size_t k = 0; k < (size_t)d->width * (size_t)d->height; k++)
@@ -180,7 +152,7 @@ START_TEST(test_header_and_metadata)
 {
     const int delays[5] = {4, 7, 10, 1, 250};
     tg_gif_params p = params(97, 61, 90);
-    char *path = encode_file(&p, gen_gradient, 5, delays);
+    char *path = encode_file(&p, tgt_gen_gradient, 5, delays);
 
     size_t len = 0;
     char *bytes = tgt_read_file(path, &len);
@@ -213,7 +185,7 @@ START_TEST(test_loop_count)
 {
     tg_gif_params p = params(16, 16, 80);
     p.loop_count = 300;
-    char *path = encode_file(&p, gen_gradient, 2, NULL);
+    char *path = encode_file(&p, tgt_gen_gradient, 2, NULL);
     tgt_gif d;
     load(path, &d);
     ck_assert_int_eq(d.loop_count, 300);
@@ -234,11 +206,11 @@ START_TEST(test_gradient_psnr)
      * at q10); on natural clips they beat the old table on PSNR at equal size too */
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         tg_gif_params p = params(160, 120, cases[c].q);
-        char *path = encode_file(&p, gen_gradient, 6, NULL);
+        char *path = encode_file(&p, tgt_gen_gradient, 6, NULL);
         tgt_gif d;
         load(path, &d);
         ck_assert_int_eq(d.frames, 6);
-        check_psnr(&d, gen_gradient, cases[c].min_db);
+        check_psnr(&d, tgt_gen_gradient, cases[c].min_db);
         tgt_gif_free(&d);
         unlink(path);
         free(path);
@@ -249,8 +221,8 @@ END_TEST
 START_TEST(test_quality_changes_size)
 {
     tg_gif_params hi = params(160, 120, 100), lo = params(160, 120, 20);
-    char *ph = encode_file(&hi, gen_gradient, 6, NULL),
-         *pl = encode_file(&lo, gen_gradient, 6, NULL);
+    char *ph = encode_file(&hi, tgt_gen_gradient, 6, NULL),
+         *pl = encode_file(&lo, tgt_gen_gradient, 6, NULL);
     long sh = tgt_file_size(ph), sl = tgt_file_size(pl);
     ck_assert_msg(sl < sh * 3 / 4, "quality 20: %ld bytes, quality 100: %ld bytes", sl, sh);
     unlink(ph);
@@ -346,7 +318,7 @@ START_TEST(test_identical_frames_merge)
     ck_assert_int_eq(d.delays_cs[1], 15);
     ck_assert_int_eq(d.delays_cs[2], 7);
     for (int i = 0; i < 3; i++) {
-        uint8_t *src = make_frame(gen_still, 40, 30, 3 * i);
+        uint8_t *src = tgt_make_frame(gen_still, 40, 30, 3 * i);
         double db = tgt_psnr_rgba(src, d.rgba[i], 40, 30);
         ck_assert_msg(db >= 30, "frame %d: %.2f dB", i, db);
         free(src);
@@ -402,7 +374,7 @@ START_TEST(test_bad_parameters)
     ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, NULL), TG_EINVAL);
 
     ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, &g), 0);
-    uint8_t *f = make_frame(gen_gradient, 10, 10, 0);
+    uint8_t *f = tgt_make_frame(tgt_gen_gradient, 10, 10, 0);
     ck_assert_int_eq(tg_gif_add(ctx, g, f, 0), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "delay"));
     ck_assert_int_eq(tg_gif_add(ctx, g, f, 65536), TG_EINVAL);
@@ -443,7 +415,7 @@ START_TEST(test_free_abandons)
     tg_gif *g = NULL;
     tg_gif_params p = params(32, 32, 90);
     ck_assert_int_eq(tg_gif_begin(NULL, fd, &p, &g), 0);
-    uint8_t *f = make_frame(gen_noise, 32, 32, 0);
+    uint8_t *f = tgt_make_frame(gen_noise, 32, 32, 0);
     ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
     ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
     tg_gif_free(&g);
@@ -466,7 +438,7 @@ START_TEST(test_fd_stays_open)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     tg_gif_params p = params(24, 24, 90);
-    ck_assert_int_eq(encode_fd(NULL, fd, &p, gen_gradient, 3, NULL), 0);
+    ck_assert_int_eq(encode_fd(NULL, fd, &p, tgt_gen_gradient, 3, NULL), 0);
     ck_assert_int_ne(fcntl(fd, F_GETFD), -1);
     long before = tgt_file_size(path);
     ck_assert_int_eq(write(fd, "x", 1), 1);
@@ -484,7 +456,7 @@ START_TEST(test_write_errors)
     /* write(2) on a read-only fd: EBADF surfaces at the latest in tg_gif_end */
     int fd = open("/dev/null", O_RDONLY);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(encode_fd(ctx, fd, &p, gen_gradient, 2, NULL), TG_EIO);
+    ck_assert_int_eq(encode_fd(ctx, fd, &p, tgt_gen_gradient, 2, NULL), TG_EIO);
     ck_assert_msg(strstr(tg_ctx_message(ctx), "Bad file descriptor") != NULL, "message: %s",
                   tg_ctx_message(ctx));
     close(fd);
@@ -913,9 +885,9 @@ static int local_maps(const char *path, int *frames)
 /* A still photo-like picture with a slow drift: the first palette fits every frame. */
 static void gen_drift(uint8_t *rgba, int w, int h, int i)
 {
-    gen_gradient(rgba, w, h, 0);
+    tgt_gen_gradient(rgba, w, h, 0);
     for (size_t k = 0; k < (size_t)w * (size_t)h; k++)
-        rgba[4 * k] = clamp8(rgba[4 * k] + 6.0 * sin(i * 0.7 + (double)(k % (size_t)w) / 30.0));
+        rgba[4 * k] = tgt_clamp8(rgba[4 * k] + 6.0 * sin(i * 0.7 + (double)(k % (size_t)w) / 30.0));
 }
 
 START_TEST(test_palette_reuse)
@@ -937,7 +909,7 @@ START_TEST(test_palette_reuse)
         ck_assert_int_eq(d.frames, N);
         worst[mode] = 99;
         for (int i = 0; i < N; i++) {
-            uint8_t *src = make_frame(gen_drift, W, H, i);
+            uint8_t *src = tgt_make_frame(gen_drift, W, H, i);
             double db = tgt_psnr_rgba(src, d.rgba[i], W, H);
             worst[mode] = db < worst[mode] ? db : worst[mode];
             free(src);

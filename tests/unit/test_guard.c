@@ -24,6 +24,7 @@
 #include "fetch/addr.h"
 #include "fetch/guard.h"
 #include "fetch/ytdlp.h"
+#include "http.h"
 #include "util.h"
 
 #define BIG_LEN (1024 * 1024 + 17)
@@ -35,50 +36,25 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
 /* ---- an origin server (HTTP or echo) on 127.0.0.1, one connection at a time ---- */
 
 typedef struct origin {
-    int fd, port;
+    tgt_origin srv; /* accepted: connections */
+    int port;
     int echo;         /* echo bytes back instead of answering HTTP */
     const char *file; /* served at /v.mp4 */
     char *big;        /* served at /big */
-    atomic_int accepted, requests, stop;
+    atomic_int requests;
     pthread_mutex_t mu;
     char last[8192];  /* the last request head */
     char lines[2048]; /* the request lines seen, one per line */
-    pthread_t th;
 } origin;
 
 static void origin_http(origin *o, int c)
 {
     char req[8192];
-    size_t n = 0;
-    while (n < sizeof(req) - 1) {
-        struct pollfd p = {c, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0)
-            return;
-        ssize_t r = recv(c, req + n, sizeof(req) - 1 - n, 0);
-        if (r <= 0)
-            return;
-        n += (size_t)r;
-        req[n] = '\0';
-        if (strstr(req, "\r\n\r\n"))
-            break;
-    }
+    if (tgt_read_head(c, req, sizeof(req), 5000) < 0)
+        return;
     atomic_fetch_add(&o->requests, 1);
     pthread_mutex_lock(&o->mu);
     snprintf(o->last, sizeof(o->last), "%s", req);
@@ -126,9 +102,9 @@ static void origin_http(origin *o, int c)
         blen = 9;
         hl = snprintf(hdr, sizeof(hdr), "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n");
     }
-    send_all(c, hdr, (size_t)hl);
+    tgt_send_all(c, hdr, (size_t)hl);
     if (body && !head)
-        send_all(c, body, blen);
+        tgt_send_all(c, body, blen);
     free(file);
 }
 
@@ -142,29 +118,17 @@ static void origin_echo(int c)
         ssize_t r = recv(c, buf, sizeof(buf), 0);
         if (r <= 0)
             return;
-        send_all(c, buf, (size_t)r);
+        tgt_send_all(c, buf, (size_t)r);
     }
 }
 
-static void *origin_main(void *arg)
+static void origin_conn(void *user, int c)
 {
-    origin *o = arg;
-    while (!atomic_load(&o->stop)) {
-        struct pollfd p = {o->fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(o->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        atomic_fetch_add(&o->accepted, 1);
-        if (o->echo)
-            origin_echo(c);
-        else
-            origin_http(o, c);
-        shutdown(c, SHUT_WR);
-        close(c);
-    }
-    return NULL;
+    origin *o = user;
+    if (o->echo)
+        origin_echo(c);
+    else
+        origin_http(o, c);
 }
 
 static int listen_local(int *port)
@@ -193,15 +157,13 @@ static void origin_start(origin *o, int echo, const char *file)
     for (size_t i = 0; i < BIG_LEN; i++)
         o->big[i] = (char)((i * 31 + i / 4099 + 7) & 0xff);
     pthread_mutex_init(&o->mu, NULL);
-    o->fd = listen_local(&o->port);
-    ck_assert_int_eq(pthread_create(&o->th, NULL, origin_main, o), 0);
+    tgt_origin_start(&o->srv, origin_conn, o);
+    o->port = o->srv.port;
 }
 
 static void origin_stop(origin *o)
 {
-    atomic_store(&o->stop, 1);
-    pthread_join(o->th, NULL);
-    close(o->fd);
+    tgt_origin_stop(&o->srv);
     pthread_mutex_destroy(&o->mu);
     free(o->big);
 }
@@ -260,7 +222,7 @@ static char *read_all(int fd, size_t *len)
 static char *ask(int port, const char *req, size_t *len)
 {
     int fd = dial(port);
-    send_all(fd, req, strlen(req));
+    tgt_send_all(fd, req, strlen(req));
     char *r = read_all(fd, len);
     close(fd);
     return r;
@@ -391,7 +353,7 @@ START_TEST(guard_refuses_private_addresses)
     ck_assert_int_eq(ask_status(gp, huge), 431);
     free(huge);
     ck_assert_uint_eq(tg_guard_refused(g), 2 + sizeof(forms) / sizeof(forms[0]));
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     tg_guard_stop(&g);
     ck_assert_ptr_null(g);
     tg_guard_stop(&g); /* NULL is fine */
@@ -412,7 +374,7 @@ START_TEST(guard_refuses_private_addresses)
                           "127.0.0.1");
     tg_guard_stop(&g);
 
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     origin_stop(&o);
     tg_ctx_free(&ctx);
 }
@@ -572,7 +534,7 @@ START_TEST(guard_forwards_http)
     ck_assert_msg(status_of(resp) == 200, "answer: %.300s", resp);
     char *body = split_head(resp, n, &blen);
     ck_assert_uint_eq(blen, BIG_LEN);
-    ck_assert(memcmp(body, o.big, BIG_LEN) == 0);
+    ck_assert_mem_eq(body, o.big, BIG_LEN);
     ck_assert_msg(strstr(resp, "\r\nConnection: close\r\n"), "head: %s", resp);
     ck_assert_msg(!has_word(resp, "keep-alive"), "head: %s", resp);
     ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 1048593\r\n"));
@@ -657,31 +619,32 @@ START_TEST(guard_tunnels_connect)
     int rl = snprintf(req, sizeof(req),
                       "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\nearly", e.port,
                       e.port);
-    send_all(fd, req, (size_t)rl);
+    tgt_send_all(fd, req, (size_t)rl);
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     char head[sizeof(ok) + 5];
     read_n(fd, head, sizeof(ok) - 1 + 5);
-    ck_assert(memcmp(head, ok, sizeof(ok) - 1) == 0);
-    ck_assert(memcmp(head + sizeof(ok) - 1, "early", 5) == 0);
+    ck_assert_mem_eq(head, ok, sizeof(ok) - 1);
+    ck_assert_mem_eq(head + sizeof(ok) - 1, "early", 5);
 
     /* no HTTP rewriting inside a tunnel */
     static const char fake[] = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n";
     char back[256];
-    send_all(fd, fake, sizeof(fake) - 1);
+    tgt_send_all(fd, fake, sizeof(fake) - 1);
     read_n(fd, back, sizeof(fake) - 1);
-    ck_assert(memcmp(back, fake, sizeof(fake) - 1) == 0);
+    ck_assert_mem_eq(back, fake, sizeof(fake) - 1);
 
     /* 1 MB both ways, in chunks */
     size_t total = 1024 * 1024, chunk = 32768;
     char *out = malloc(total), *in = malloc(total);
-    ck_assert(out && in);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(in);
     for (size_t i = 0; i < total; i++)
         out[i] = (char)((i * 131 + 11) & 0xff);
     for (size_t at = 0; at < total; at += chunk) {
-        send_all(fd, out + at, chunk);
+        tgt_send_all(fd, out + at, chunk);
         read_n(fd, in + at, chunk);
     }
-    ck_assert(memcmp(in, out, total) == 0);
+    ck_assert_mem_eq(in, out, total);
     free(out);
     free(in);
     /* the client ends: the echo server sees the end, closes, and so does the guard */
@@ -691,7 +654,7 @@ START_TEST(guard_tunnels_connect)
     ck_assert_uint_eq(n, 0);
     free(rest);
     close(fd);
-    ck_assert_int_eq(atomic_load(&e.accepted), 1);
+    ck_assert_int_eq(atomic_load(&e.srv.accepted), 1);
     tg_guard_stop(&g);
     origin_stop(&e);
     tg_ctx_free(&ctx);
@@ -740,12 +703,12 @@ START_TEST(guard_redirect_chain)
     free(lines);
 
     /* the same hop through a strict guard: refused, and the origin sees nothing more */
-    int before = atomic_load(&o.accepted);
+    int before = atomic_load(&o.srv.accepted);
     ck_assert_int_eq(ask_status(tg_guard_port(strict), req), 403);
     char why[512];
     tg_guard_refusal(strict, why, sizeof(why));
     ck_assert_ptr_nonnull(strstr(why, "127.0.0.1"));
-    ck_assert_int_eq(atomic_load(&o.accepted), before);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), before);
     free(loc);
     tg_guard_stop(&g);
     tg_guard_stop(&strict);
@@ -770,10 +733,10 @@ START_TEST(guard_bounded_and_stops)
     int fd = dial(gp); /* the 17th waits in the listen queue */
     char req[256];
     snprintf(req, sizeof(req), "GET http://127.0.0.1:%d/b HTTP/1.1\r\n\r\n", o.port);
-    send_all(fd, req, strlen(req));
+    tgt_send_all(fd, req, strlen(req));
     struct pollfd p = {fd, POLLIN, 0};
     ck_assert_int_eq(poll(&p, 1, 500), 0);
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     close(idle[0]); /* a slot frees: the 17th is served */
     size_t n;
     char *resp = read_all(fd, &n);
@@ -808,10 +771,10 @@ START_TEST(guard_bounded_and_stops)
     ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
     fd = dial(tg_guard_port(g));
     int rl = snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n", e.port);
-    send_all(fd, req, (size_t)rl);
+    tgt_send_all(fd, req, (size_t)rl);
     char head[64];
     read_n(fd, head, 39);
-    ck_assert(strncmp(head, "HTTP/1.1 200", 12) == 0);
+    ck_assert_int_eq(strncmp(head, "HTTP/1.1 200", 12), 0);
     t0 = now_s();
     tg_guard_stop(&g);
     ck_assert_msg(now_s() - t0 < 2.0, "stop took %.2f s", now_s() - t0);
@@ -971,7 +934,8 @@ START_TEST(ytdlp_runs_behind_the_guard)
     }
     ck_assert_ptr_null(path);
     char *args = tgt_read_file(f.args, NULL), *env = tgt_read_file(f.env, NULL);
-    ck_assert(args && env);
+    ck_assert_ptr_nonnull(args);
+    ck_assert_ptr_nonnull(env);
     int port = proxy_port(args);
     ck_assert_msg(port > 0 && port != o.port, "arguments:\n%s", args);
     char want[128];
@@ -1001,7 +965,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
         ck_assert_ptr_null(path);
         char file[1100];
         snprintf(file, sizeof(file), "%s/job1.mp4", f.dir);
-        ck_assert(!tgt_file_exists(file));
+        ck_assert_int_eq(tgt_file_exists(file), 0);
         fake_free(&f);
     }
 
@@ -1011,7 +975,8 @@ START_TEST(ytdlp_runs_behind_the_guard)
     ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, "http://127.0.0.1:1/v.mp4", &path), TG_EIO);
     args = tgt_read_file(f.args, NULL);
     env = tgt_read_file(f.env, NULL);
-    ck_assert(args && env);
+    ck_assert_ptr_nonnull(args);
+    ck_assert_ptr_nonnull(env);
     ck_assert_msg(!strstr(args, "--proxy"), "arguments:\n%s", args);
     ck_assert_ptr_nonnull(strstr(env, "no_proxy=*\n"));
     free(args);
@@ -1021,10 +986,32 @@ START_TEST(ytdlp_runs_behind_the_guard)
     unsetenv("no_proxy");
     unsetenv("HTTPS_PROXY");
     free(curl);
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     origin_stop(&o);
 }
 END_TEST
+
+/* Run the real yt-dlp on url through the guard g, saving to DIR/NAME.EXT; *run holds
+ * its exit status and output (the caller frees it). */
+static void ytdlp_via(char *ytdlp, tg_guard *g, const char *dir, const char *name, char *url,
+                      tgt_run *run)
+{
+    char proxy[64], out[1100];
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(g));
+    snprintf(out, sizeof(out), "%s/%s.%%(ext)s", dir, name);
+    char *argv[] = {ytdlp,
+                    (char *)"--ignore-config",
+                    (char *)"--no-playlist",
+                    (char *)"--proxy",
+                    proxy,
+                    (char *)"--no-part",
+                    (char *)"-o",
+                    out,
+                    (char *)"--",
+                    url,
+                    NULL};
+    ck_assert_int_eq(tgt_run_cmd(run, argv), 0);
+}
 
 START_TEST(ytdlp_real_redirect_refused)
 {
@@ -1046,38 +1033,34 @@ START_TEST(ytdlp_real_redirect_refused)
     f.o.allow_private = 0;
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/r", o.port);
-    char *path = NULL;
 
-    /* as if the link were public: yt-dlp runs, the guard refuses its first request */
-    int rc = tg_ytdlp_download_skip_precheck(f.ctx, &f.o, url, &path);
-    ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
-    ck_assert_msg(strstr(tg_ctx_message(f.ctx), "127.0.0.1"), "message: %s", tg_ctx_message(f.ctx));
-    ck_assert_ptr_null(path);
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    /* the real yt-dlp behind a guard that refuses private addresses, as
+     * tg_ytdlp_download runs it for a public link that leads here (the mapping of the
+     * refusal to TG_EREFUSED: ytdlp_runs_behind_the_guard): its first request is
+     * refused, the origin sees nothing */
+    tg_guard *deny = NULL;
+    ck_assert_int_eq(tg_guard_start(f.ctx, 0, &deny), 0);
+    tgt_run denied;
+    ytdlp_via(ytdlp, deny, f.dir, "denied", url, &denied);
+    ck_assert_msg(denied.status != 0, "yt-dlp got through a refusing guard: %s", denied.out);
+    tgt_run_free(&denied);
+    ck_assert_uint_ge(tg_guard_refused(deny), 1);
+    char why[512];
+    tg_guard_refusal(deny, why, sizeof(why));
+    ck_assert_msg(strstr(why, "127.0.0.1"), "refusal: %s", why);
+    tg_guard_stop(&deny);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
+    char *path = NULL;
     /* with the check first, yt-dlp does not even run */
     ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, url, &path), TG_ELIMIT);
-    ck_assert_int_eq(atomic_load(&o.accepted), 0);
+    ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
 
     /* the real yt-dlp through a guard that allows the origin: the redirect is
      * followed, each request in origin form */
     tg_guard *g = NULL;
     ck_assert_int_eq(tg_guard_start(f.ctx, 1, &g), 0);
-    char proxy[64], out[1100];
-    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(g));
-    snprintf(out, sizeof(out), "%s/manual.%%(ext)s", f.dir);
-    char *argv[] = {ytdlp,
-                    (char *)"--ignore-config",
-                    (char *)"--no-playlist",
-                    (char *)"--proxy",
-                    proxy,
-                    (char *)"--no-part",
-                    (char *)"-o",
-                    out,
-                    (char *)"--",
-                    url,
-                    NULL};
     tgt_run run;
-    ck_assert_int_eq(tgt_run_cmd(&run, argv), 0);
+    ytdlp_via(ytdlp, g, f.dir, "manual", url, &run);
     ck_assert_msg(run.status == 0, "yt-dlp through the guard: %s", run.err);
     tgt_run_free(&run);
     char manual[1100];
@@ -1093,7 +1076,7 @@ START_TEST(ytdlp_real_redirect_refused)
 
     /* private addresses allowed: the same link downloads */
     f.o.allow_private = 1;
-    rc = tg_ytdlp_download(f.ctx, &f.o, url, &path);
+    int rc = tg_ytdlp_download(f.ctx, &f.o, url, &path);
     ck_assert_msg(rc == 0, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));

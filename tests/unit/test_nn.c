@@ -532,37 +532,47 @@ START_TEST(merges_and_heads_match_naive)
     ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
     int h, w, c;
     const float *up = tg_nn_output(s, "up", &h, &w, &c);
-    ck_assert(h == 6 && w == 12 && c == 2);
+    ck_assert_int_eq(h, 6);
+    ck_assert_int_eq(w, 12);
+    ck_assert_int_eq(c, 2);
     for (int y = 0; y < 6; y++)
         for (int x = 0; x < 12; x++)
             for (int k = 0; k < 2; k++)
-                ck_assert(up[(y * 12 + x) * 2 + k] == in[((y / 2) * 4 + x / 3) * 2 + k]);
+                ck_assert_float_eq(up[(y * 12 + x) * 2 + k], in[((y / 2) * 4 + x / 3) * 2 + k]);
     const float *zp = tg_nn_output(s, "zp", &h, &w, &c);
-    ck_assert(h == 4 && w == 7 && c == 2);
+    ck_assert_int_eq(h, 4);
+    ck_assert_int_eq(w, 7);
+    ck_assert_int_eq(c, 2);
     for (int y = 0; y < 4; y++)
         for (int x = 0; x < 7; x++)
             for (int k = 0; k < 2; k++) {
                 int iy = y - 1, ix = x - 2;
                 float want = iy >= 0 && iy < 3 && ix >= 0 && ix < 4 ? in[(iy * 4 + ix) * 2 + k] : 0;
-                ck_assert(zp[(y * 7 + x) * 2 + k] == want);
+                ck_assert_float_eq(zp[(y * 7 + x) * 2 + k], want);
             }
     const float *cat = tg_nn_output(s, "cat", &h, &w, &c);
-    ck_assert(h == 3 && w == 4 && c == 4);
+    ck_assert_int_eq(h, 3);
+    ck_assert_int_eq(w, 4);
+    ck_assert_int_eq(c, 4);
     double gap_want[4] = {0};
     for (int p = 0; p < 12; p++)
         for (int k = 0; k < 4; k++) {
             float want = k < 2 ? in[p * 2 + k] : 2 * in[p * 2 + k - 2];
-            ck_assert(cat[p * 4 + k] == want);
+            ck_assert_float_eq(cat[p * 4 + k], want);
             gap_want[k] += want / 12.0;
         }
     const float *gap = tg_nn_output(s, "gap", &h, &w, &c);
-    ck_assert(h == 1 && w == 1 && c == 4);
+    ck_assert_int_eq(h, 1);
+    ck_assert_int_eq(w, 1);
+    ck_assert_int_eq(c, 4);
     for (int k = 0; k < 4; k++)
         ck_assert_msg(fabs(gap[k] - gap_want[k]) < 1e-6, "gap[%d] %g vs %g", k, gap[k],
                       gap_want[k]);
     const float *fl = tg_nn_output(s, "drop", &h, &w, &c);
-    ck_assert(h == 1 && w == 1 && c == 48);
-    ck_assert(memcmp(fl, cat, 48 * sizeof(float)) == 0);
+    ck_assert_int_eq(h, 1);
+    ck_assert_int_eq(w, 1);
+    ck_assert_int_eq(c, 48);
+    ck_assert_mem_eq(fl, cat, 48 * sizeof(float));
     double logits[5], mx = -INFINITY, sum = 0;
     for (int o = 0; o < 5; o++) {
         logits[o] = m.data[bo + o];
@@ -573,7 +583,9 @@ START_TEST(merges_and_heads_match_naive)
     for (int o = 0; o < 5; o++)
         sum += exp(logits[o] - mx);
     const float *p = tg_nn_output(s, NULL, &h, &w, &c);
-    ck_assert(h == 1 && w == 1 && c == 5);
+    ck_assert_int_eq(h, 1);
+    ck_assert_int_eq(w, 1);
+    ck_assert_int_eq(c, 5);
     for (int o = 0; o < 5; o++)
         ck_assert_msg(fabs(p[o] - exp(logits[o] - mx) / sum) < 1e-6, "softmax[%d]", o);
     tg_nn_session_free(&s);
@@ -672,7 +684,7 @@ static int check_cases(const char *model, const char *subdir, double scale)
         size_t k, nt = 0;
         json_array_foreach(ts, k, t)
         {
-            ck_assert(nt < 32);
+            ck_assert_int_lt(nt, 32);
             taps[nt++] = json_string_value(json_object_get(t, "layer"));
         }
         tg_nn_session *s = NULL;
@@ -754,7 +766,9 @@ START_TEST(esrgan_x2_reproduces_the_package_sample)
         in[i] = rgb[i]; /* RDN works on 0..255 */
     int oh, ow, oc;
     float *out = run_model(dir, in, 128, 128, 2, NULL, &oh, &ow, &oc);
-    ck_assert(oh == 256 && ow == 256 && oc == 3);
+    ck_assert_int_eq(oh, 256);
+    ck_assert_int_eq(ow, 256);
+    ck_assert_int_eq(oc, 3);
     double se = 0;
     for (size_t i = 0; i < n_out; i++) {
         float v = roundf(out[i] < 0 ? 0 : out[i] > 255 ? 255 : out[i]);
@@ -787,7 +801,7 @@ START_TEST(batches_and_threads_agree)
             ref = malloc(3 * 1280 * sizeof *ref);
             memcpy(ref, f, 3 * 1280 * sizeof *ref);
             /* the three random images give three different embeddings */
-            ck_assert(memcmp(ref, ref + 1280, 1280 * sizeof *ref) != 0);
+            ck_assert_mem_ne(ref, ref + 1280, 1280 * sizeof *ref);
         } else {
             expect_close(f, ref, 3 * 1280, 1e-5, "features with more threads");
         }
@@ -795,7 +809,8 @@ START_TEST(batches_and_threads_agree)
         ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
         expect_close(f, ref, 1280, 1e-5, "item 0 alone");
         ck_assert_int_eq(tg_nn_forward(ctx, s, 4), TG_EINVAL);
-        ck_assert(tg_nn_flops(s) > 5e8 && tg_nn_flops(s) < 7e8);
+        ck_assert_double_gt(tg_nn_flops(s), 5e8);
+        ck_assert_double_lt(tg_nn_flops(s), 7e8);
         tg_nn_session_free(&s);
     }
     free(ref), free(img);

@@ -38,10 +38,11 @@ START_TEST(round_trip_keeps_everything)
     ck_assert_int_eq(q->n_segments, 2);
     ck_assert_int_eq(q->n_keyframes, 2);
     ck_assert_int_eq(q->n_shots, 2);
-    ck_assert(q->segments[1].start == 10 && q->segments[1].end == 11.2);
+    ck_assert_double_eq(q->segments[1].start, 10);
+    ck_assert_double_eq(q->segments[1].end, 11.2);
     ck_assert_int_eq(q->segments[1].shot, 1);
-    ck_assert(q->keyframes[1].t == 4.25);
-    ck_assert(q->poster_t == 12.5);
+    ck_assert_double_eq(q->keyframes[1].t, 4.25);
+    ck_assert_double_eq(q->poster_t, 12.5);
     ck_assert_int_eq(q->crop.y, 45);
     ck_assert_int_eq(q->crop.h, 270);
     ck_assert_str_eq(q->path, "v.mp4");
@@ -100,7 +101,7 @@ START_TEST(minimal_plan_is_accepted)
         tg_plan_from_json(NULL, "{" SRC ",\"segments\":[{\"start\":1,\"end\":2}]}", &p), 0);
     ck_assert_int_eq(p->crop.w, 64); /* no crop: the whole frame */
     ck_assert_int_eq(p->segments[0].shot, -1);
-    ck_assert(p->poster_t < 0);
+    ck_assert_double_lt(p->poster_t, 0);
     tg_plan_free(&p);
 }
 END_TEST
@@ -122,8 +123,8 @@ START_TEST(every_written_plan_reads_back)
         ck_assert_int_eq(tg_plan_to_json(c, p, &out), 0);
         ck_assert_msg(tg_plan_from_json(c, out, &q) == 0, "written plan refused (%s): %s",
                       tg_ctx_message(c), out);
-        ck_assert(q->segments[0].end > q->segments[0].start);
-        ck_assert(fabs(q->segments[0].start - seg[i][0]) < 1e-3);
+        ck_assert_double_gt(q->segments[0].end, q->segments[0].start);
+        ck_assert_double_eq_tol(q->segments[0].start, seg[i][0], 1e-3);
         tg_plan_free(&p);
         tg_plan_free(&q);
         free(out);

@@ -25,7 +25,7 @@ static const char *esrgan(const char *rel)
     static char p[4][PATH_MAX];
     static int slot;
     char *out = p[slot++ & 3];
-    snprintf(out, PATH_MAX, "%s/esrgan-slim/%s", tg_cnn_models_dir(), rel);
+    snprintf(out, PATH_MAX, "%s/esrgan-slim/%s", tg_nn_models_dir(), rel);
     ck_assert_msg(access(out, R_OK) == 0,
                   "the esrgan-slim weights are missing (%s): run "
                   "scripts/fetch-models",

@@ -12,8 +12,8 @@
 #include <libswscale/swscale.h>
 #include <webp/demux.h>
 
+#include "media/image.h"
 #include "media/media.h"
-#include "render/image.h"
 #include "upscale/upscale.h"
 #include "util.h"
 
@@ -370,7 +370,7 @@ START_TEST(bad_option_values_are_rejected)
     ck_assert_int_eq(r.status, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "unknown upscaling method"));
     tgt_run_free(&r);
-    ck_assert(!tgt_file_exists("/tmp/never.png"));
+    ck_assert_int_eq(tgt_file_exists("/tmp/never.png"), 0);
 }
 END_TEST
 
@@ -410,7 +410,7 @@ START_TEST(cli_upscale_images)
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "1x1") && strstr(r.err, "too small"), "%s", r.err);
     tgt_run_free(&r);
-    ck_assert(!tgt_file_exists(none));
+    ck_assert_int_eq(tgt_file_exists(none), 0);
     /* a huge one: refused from its header, before decoding */
     int hw = 4200, hh = 64;
     uint8_t *wide = calloc((size_t)hw * hh, 3);
@@ -420,7 +420,7 @@ START_TEST(cli_upscale_images)
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "beyond the limit") && strstr(r.err, "16800x256"), "%s", r.err);
     tgt_run_free(&r);
-    ck_assert(!tgt_file_exists(none));
+    ck_assert_int_eq(tgt_file_exists(none), 0);
     /* not an image; no such file */
     run_tg(&r, "upscale", tgt_fixture("garbage.mp4"), "-o", none, NULL);
     ck_assert_int_eq(r.status, 1);
@@ -430,7 +430,7 @@ START_TEST(cli_upscale_images)
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "No such file"), "%s", r.err);
     tgt_run_free(&r);
-    ck_assert(!tgt_file_exists(none));
+    ck_assert_int_eq(tgt_file_exists(none), 0);
     unlink(in), unlink(out), unlink(jpg), unlink(tiny), unlink(huge);
     free(in), free(out), free(jpg), free(tiny), free(none), free(huge), free(img), free(wide);
 }
@@ -584,11 +584,13 @@ START_TEST(hd_source_is_left_alone)
     tgt_gif_free(&g);
     size_t la, lb;
     char *da = tgt_read_file(a, &la), *db = tgt_read_file(b, &lb);
-    ck_assert(la == lb && !memcmp(da, db, la));
+    ck_assert_int_eq(la, lb);
+    ck_assert_mem_eq(da, db, la);
     free(da), free(db);
     da = tgt_read_file(pa, &la);
     db = tgt_read_file(pb, &lb);
-    ck_assert(la == lb && !memcmp(da, db, la));
+    ck_assert_int_eq(la, lb);
+    ck_assert_mem_eq(da, db, la);
     int w, h;
     media_size(pa, &w, &h);
     ck_assert_int_eq(w, 1280);

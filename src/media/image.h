@@ -2,8 +2,8 @@
  * image.h — still images (the poster) encoded with libavcodec's mjpeg and png
  * encoders, so no further image library is needed.
  */
-#ifndef TG_RENDER_IMAGE_H
-#define TG_RENDER_IMAGE_H
+#ifndef TG_MEDIA_IMAGE_H
+#define TG_MEDIA_IMAGE_H
 
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /*
- * image.c — JPEG/PNG through libavcodec (see image.h). libav errors are
- * translated to TG_EENCODE here, keeping libav's text.
+ * image.c — JPEG/PNG through libavcodec (see image.h). libav errors become
+ * TG_EENCODE (TG_ENOMEM when memory ran out) through media/av.h, keeping libav's text.
  */
-#include "render/image.h"
+#include "media/image.h"
 
 #include <string.h>
 #include <strings.h>
@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "media/av.h"
 
 int tg_image_format_for(const char *path)
 {
@@ -28,7 +29,6 @@ int tg_image_format_for(const char *path)
 
 int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h, int quality)
 {
-    char eb[128];
     int rc = 0, e;
     enum AVPixelFormat pf = format == TG_IMAGE_PNG ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUVJ420P;
     const AVCodec *codec =
@@ -61,7 +61,7 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
         fr->quality = enc->global_quality;
     }
     if ((e = avcodec_open2(enc, codec, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EENCODE, "cannot open the image encoder (%s)", av_err2str(e));
+        rc = tg_av_fail(ctx, e, TG_EENCODE, "cannot open the image encoder");
         goto done;
     }
     fr->format = pf;
@@ -81,7 +81,7 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
     int sstride[4] = {w * 3};
     sws_scale(sws, src, sstride, 0, h, fr->data, fr->linesize);
     if ((e = avcodec_send_frame(enc, fr)) < 0 || (e = avcodec_send_frame(enc, NULL)) < 0) {
-        rc = tg_fail(ctx, TG_EENCODE, "image encoding failed (%s)", av_err2str(e));
+        rc = tg_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
         goto done;
     }
     while ((e = avcodec_receive_packet(enc, pkt)) >= 0) {
@@ -91,8 +91,7 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
             goto done;
     }
     if (e != AVERROR_EOF) {
-        rc = tg_fail(ctx, TG_EENCODE, "image encoding failed (%s)",
-                     av_make_error_string(eb, sizeof(eb), e));
+        rc = tg_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
         goto done;
     }
 done:

@@ -1,0 +1,149 @@
+/* test_media.c — src/media: the libav error translator (av.h) and the browser-playable
+ * copy of a download (playable.h). */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/error.h>
+
+#include "core/error.h"
+#include "media/av.h"
+#include "media/playable.h"
+#include "util.h"
+
+START_TEST(av_errors_map_to_one_code_each)
+{
+    /* memory is memory, whatever the caller's own code */
+    ck_assert_int_eq(tg_av_code(AVERROR(ENOMEM), TG_EENCODE, 0), TG_ENOMEM);
+    ck_assert_int_eq(tg_av_code(AVERROR(ENOMEM), TG_EFORMAT, 1), TG_ENOMEM);
+    /* an I/O errno is TG_EIO only for a call that touches a file */
+    ck_assert_int_eq(tg_av_code(AVERROR(ENOSPC), TG_EENCODE, 1), TG_EIO);
+    ck_assert_int_eq(tg_av_code(AVERROR(EACCES), TG_EENCODE, 1), TG_EIO);
+    ck_assert_int_eq(tg_av_code(AVERROR(ENOSPC), TG_EENCODE, 0), TG_EENCODE);
+    /* the rest keep the caller's code */
+    ck_assert_int_eq(tg_av_code(AVERROR_INVALIDDATA, TG_ECORRUPT, 1), TG_ECORRUPT);
+    ck_assert_int_eq(tg_av_code(AVERROR(EINVAL), TG_EINTERNAL, 0), TG_EINTERNAL);
+}
+END_TEST
+
+START_TEST(av_failures_keep_the_sentence_and_libav_text)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    ck_assert_int_eq(tg_av_fail(ctx, AVERROR(ENOMEM), TG_EENCODE, "cannot open the %s", "encoder"),
+                     TG_ENOMEM);
+    char eb[AV_ERROR_MAX_STRING_SIZE], want[256];
+    snprintf(want, sizeof(want), "cannot open the encoder (%s)",
+             tg_av_text(AVERROR(ENOMEM), eb, sizeof(eb)));
+    ck_assert_str_eq(tg_ctx_message(ctx), want);
+    ck_assert_int_eq(tg_av_fail_io(ctx, AVERROR(EROFS), TG_EENCODE, "cannot write"), TG_EIO);
+    ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "cannot write ("));
+    /* an unknown code still gives some text */
+    ck_assert_str_ne(tg_av_text(-0x7abcdef0, eb, sizeof(eb)), "");
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+/* Stream facts of a file: codec, pix_fmt, size, duration; and whether moov comes first. */
+static void probe(const char *path, char *codec, size_t cn, int *w, int *h, int *yuv420,
+                  double *dur)
+{
+    AVFormatContext *f = NULL;
+    ck_assert_int_eq(avformat_open_input(&f, path, NULL, NULL), 0);
+    ck_assert_int_ge(avformat_find_stream_info(f, NULL), 0);
+    int vi = av_find_best_stream(f, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    ck_assert_int_ge(vi, 0);
+    const AVCodecParameters *p = f->streams[vi]->codecpar;
+    snprintf(codec, cn, "%s", avcodec_get_name(p->codec_id));
+    *w = p->width;
+    *h = p->height;
+    *yuv420 = p->format == AV_PIX_FMT_YUV420P;
+    *dur = f->duration > 0 ? (double)f->duration / AV_TIME_BASE : 0;
+    avformat_close_input(&f);
+}
+
+static long find4(const char *b, size_t n, const char *tag)
+{
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (!memcmp(b + i, tag, 4))
+            return (long)i;
+    return -1;
+}
+
+START_TEST(playable_copy_of_an_avi)
+{
+    char *avi = tgt_tmp_path(".avi"), *mp4 = tgt_tmp_path(".mp4"), *big = tgt_tmp_path(".mkv");
+    char *copy = tgt_tmp_path(".play.mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4",
+                                "-c:v", "mpeg4", "-q:v", "5", avi, NULL),
+                     0);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1",
+                                "-c:v", "libx264", "-pix_fmt", "yuv420p", mp4, NULL),
+                     0);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25:duration=1",
+                                "-c:v", "mpeg4", big, NULL),
+                     0);
+    ck_assert_int_eq(tg_playable_needed(avi), 1);
+    ck_assert_int_eq(tg_playable_needed(big), 1);
+    ck_assert_int_eq(tg_playable_needed(mp4), 0);
+
+    tg_ctx *ctx = tg_ctx_new();
+    int rc = tg_playable_make(ctx, avi, copy);
+    ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
+    char codec[32];
+    int w, h, yuv;
+    double d0, d1;
+    probe(avi, codec, sizeof(codec), &w, &h, &yuv, &d0);
+    probe(copy, codec, sizeof(codec), &w, &h, &yuv, &d1);
+    ck_assert_str_eq(codec, "h264");
+    ck_assert_int_eq(yuv, 1);
+    ck_assert_int_eq(w, 640);
+    ck_assert_int_eq(h, 360);
+    ck_assert_msg(d1 > d0 - 0.1 && d1 < d0 + 0.1, "copy %.3f s, source %.3f s", d1, d0);
+    ck_assert_int_eq(tg_playable_needed(copy), 0);
+    /* +faststart: the index (moov) before the data (mdat) */
+    size_t n;
+    char *bytes = tgt_read_file(copy, &n);
+    long moov = find4(bytes, n, "moov"), mdat = find4(bytes, n, "mdat");
+    ck_assert_msg(moov >= 0 && mdat >= 0 && moov < mdat, "moov at %ld, mdat at %ld", moov, mdat);
+    free(bytes);
+
+    /* a 1080p source: 720 tall, never more */
+    rc = tg_playable_make(ctx, big, copy);
+    ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
+    probe(copy, codec, sizeof(codec), &w, &h, &yuv, &d1);
+    ck_assert_int_eq(h, 720);
+    ck_assert_int_eq(w, 1280);
+    /* not a video: an error, and no file left */
+    unlink(copy);
+    rc = tg_playable_make(ctx, "/etc/hostname", copy);
+    ck_assert_int_eq(rc, TG_EFORMAT);
+    ck_assert_int_eq(tgt_file_exists(copy), 0);
+    tg_ctx_free(&ctx);
+    unlink(avi);
+    unlink(mp4);
+    unlink(big);
+    free(avi);
+    free(mp4);
+    free(big);
+    free(copy);
+}
+END_TEST
+
+Suite *suite_media(void);
+Suite *suite_media(void)
+{
+    Suite *s = suite_create("media");
+    TCase *tc = tcase_create("av");
+    tcase_add_test(tc, av_errors_map_to_one_code_each);
+    tcase_add_test(tc, av_failures_keep_the_sentence_and_libav_text);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("playable");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, playable_copy_of_an_avi);
+    suite_add_tcase(s, tc);
+    return s;
+}
