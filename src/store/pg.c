@@ -123,11 +123,18 @@ static void first_line(char *dst, size_t n, const char *msg)
         snprintf(dst, n, "no answer from the server");
 }
 
+/* The connection broke or the server is down: users get one sentence without libpq's
+ * details (socket paths, host names); the operator sees them on stderr, at most every
+ * 10 s. */
 static int conn_fail(tg_ctx *ctx, PGconn *c, const char *what)
 {
+    static atomic_llong last_logged;
     char why[300];
     first_line(why, sizeof(why), c ? PQerrorMessage(c) : "out of memory");
-    return tg_fail(ctx, TG_EIO, "job store: %s failed: %s", what, why);
+    long long now = (long long)(tg_store_now_ms() / 10000);
+    if (atomic_exchange(&last_logged, now) != now)
+        fprintf(stderr, "thumbgen: job store: %s failed: %s\n", what, why);
+    return tg_fail(ctx, TG_EIO, "the job store (PostgreSQL) cannot be reached");
 }
 
 /* Translate a failed result; frees it. */
