@@ -73,6 +73,10 @@ $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
 $(BUILD)/nn-bench: bench/nn-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
 
+# The job queue's benchmark program (run by bench/scale.sh).
+$(BUILD)/claims-bench: bench/claims-bench.c $(BUILD)/libthumbgen.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+
 # The face detector's benchmark program (run by bench/faces.sh).
 $(BUILD)/faces-bench: bench/faces-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)

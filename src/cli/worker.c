@@ -36,28 +36,27 @@ int tg_cli_parse_ms(const char *v, int *ms)
 
 static void worker_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: thumbgen worker --store postgres://... [--data DIR] [--workers N]\n"
-            "                       [--downloaders N] [--lease S] [--heartbeat S] "
-            "[--max-attempts N]\n"
-            "                       [--ytdlp PATH] [--ytdlp-cookies FILE] [--max-upload SIZE]\n"
-            "                       [--allow-private-urls] [--quiet]\n"
-            "  Claim jobs from the shared queue and run them (no HTTP server). Start as many\n"
-            "  as you like, on as many machines, beside `thumbgen serve --store` API\n"
-            "  processes; all name the same --data folder (shared storage). SIGTERM drains\n"
-            "  it: running jobs go back to the queue. See docs/deploy.md.\n"
-            "  --store SPEC         postgres://USER@HOST/DB (libpq URI); default\n"
-            "                       $THUMBGEN_STORE\n"
-            "  --data DIR           the shared folder: videos/, thumbnails/, tmp/ (default\n"
-            "                       ./data)\n"
-            "  --workers N          analyse/render threads (default 2)\n"
-            "  --downloaders N      download threads (default 2)\n"
-            "  --lease S            a claimed job's lease in seconds (default 30)\n"
-            "  --heartbeat S        lease renewal and reaping period in seconds (default 5)\n"
-            "  --max-attempts N     lost leases before a job fails (default 3)\n"
-            "  --ytdlp PATH, --ytdlp-cookies FILE, --max-upload SIZE, --allow-private-urls\n"
-            "                       as for thumbgen serve\n"
-            "  -q, --quiet          less on stderr\n");
+    fprintf(f, "usage: thumbgen worker --store postgres://... [--data DIR] [--workers N]\n"
+               "                       [--downloaders N] [--lease S] [--heartbeat S] "
+               "[--max-attempts N]\n"
+               "                       [--ytdlp PATH] [--ytdlp-cookies FILE] [--max-upload SIZE]\n"
+               "                       [--allow-private-urls] [--quiet]\n"
+               "  Claim jobs from the shared queue and run them (no HTTP server). Start as many\n"
+               "  as you like, on as many machines, beside `thumbgen serve --store` API\n"
+               "  processes; all name the same --data folder (shared storage). SIGTERM drains\n"
+               "  it: running jobs go back to the queue. See docs/deploy.md.\n"
+               "  --store SPEC         postgres://USER@HOST/DB (libpq URI); default\n"
+               "                       $THUMBGEN_STORE\n"
+               "  --data DIR           the shared folder: videos/, thumbnails/, tmp/ (default\n"
+               "                       ./data)\n"
+               "  --workers N          analyse/render threads (default 2)\n"
+               "  --downloaders N      download threads (default 2)\n"
+               "  --lease S            a claimed job's lease in seconds (default 30)\n"
+               "  --heartbeat S        lease renewal and reaping period in seconds (default 5)\n"
+               "  --max-attempts N     lost leases before a job fails (default 3)\n"
+               "  --ytdlp PATH, --ytdlp-cookies FILE, --max-upload SIZE, --allow-private-urls\n"
+               "                       as for thumbgen serve\n"
+               "  -q, --quiet          less on stderr\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
