@@ -5,8 +5,9 @@
  * One connection per handle, used under the handle's mutex (each call is one short
  * statement or transaction); a broken connection is reset before the next call. A
  * second connection, opened by tg_store_subscribe, LISTENs on channel tg_jobs in a
- * thread (poll on PQsocket, PQconsumeInput, PQnotifies); a trigger NOTIFYs every new
- * job and every change of state, stage, percent or result, with "ID STATE".
+ * thread (poll on PQsocket, PQconsumeInput, PQnotifies). After each write that others
+ * should hear (a new job, progress, an end, a cancel, a job back in the queue) the
+ * writer sends NOTIFY tg_jobs 'ID STATE' in a transaction of its own (notify_locked).
  *
  * Claims follow PostgreSQL's queue idiom: UPDATE … WHERE id = (SELECT … WHERE
  * state = 0 AND run_at <= now ORDER BY created, seq FOR UPDATE SKIP LOCKED LIMIT 1)
@@ -66,16 +67,9 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS tg_jobs_lease ON tg_jobs (lease_until) WHERE state = 1;"
     "CREATE INDEX IF NOT EXISTS tg_jobs_content ON tg_jobs (content_id, options_json, state);"
     "CREATE INDEX IF NOT EXISTS tg_jobs_list ON tg_jobs (created, seq);"
-    "CREATE OR REPLACE FUNCTION tg_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN "
-    " IF TG_OP = 'UPDATE' AND OLD.state = NEW.state AND OLD.stage = NEW.stage"
-    "  AND OLD.percent = NEW.percent AND OLD.result_json IS NOT DISTINCT FROM NEW.result_json"
-    " THEN RETURN NULL; END IF;"
-    " PERFORM pg_notify('tg_jobs', NEW.id || ' ' || NEW.state);"
-    " RETURN NULL; "
-    "END $$;"
-    "CREATE OR REPLACE TRIGGER tg_jobs_notify AFTER INSERT OR UPDATE ON tg_jobs "
-    "FOR EACH ROW EXECUTE FUNCTION tg_jobs_notify();";
+    /* an early version notified from a trigger: see notify_locked() for why not */
+    "DROP TRIGGER IF EXISTS tg_jobs_notify ON tg_jobs;"
+    "DROP FUNCTION IF EXISTS tg_jobs_notify();";
 
 /* The SQL of a claim for each kind: any, to download, to process. */
 #define CLAIM(cond)                                                                                \
@@ -237,6 +231,21 @@ static int row_to_job(tg_ctx *ctx, const PGresult *r, int row, tg_job *job)
     return 0;
 }
 
+/* Tell the listeners that job id changed (to state). In a transaction of its own, on
+ * purpose: PostgreSQL serialises the commits of all transactions that NOTIFY (a
+ * cluster-wide lock held through the commit's WAL flush), so a NOTIFY inside the
+ * claim or finish would cap the whole queue at one commit per disk flush (measured:
+ * ~90 claims/s with 1 to 64 claimers, bench/RESULTS.md). A transaction that only
+ * notifies writes no WAL and waits for no flush. Claims and heartbeats notify nobody;
+ * a lost notification is covered by the listeners' own timeouts. Caller holds mu. */
+static void notify_locked(pg_store *s, const char *id, int state)
+{
+    char payload[64];
+    snprintf(payload, sizeof(payload), "%s %d", id, state);
+    const char *v[1] = {payload};
+    PQclear(PQexecParams(s->conn, "SELECT pg_notify('tg_jobs', $1)", 1, NULL, v, NULL, NULL, 0));
+}
+
 /* After a FENCED(…) statement: 0 when the row changed, 1 when the job exists but did
  * not match, TG_ENOENT when there is no such job. Frees r. */
 static int fenced_result(tg_ctx *ctx, PGresult *r, const char *id)
@@ -343,6 +352,8 @@ static int pg_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     pthread_mutex_lock(&s->mu);
     if (!join) {
         rc = insert_locked(ctx, s, job);
+        if (rc == 0)
+            notify_locked(s, job->id, TG_JOB_QUEUED);
         pthread_mutex_unlock(&s->mu);
         return rc;
     }
@@ -380,7 +391,8 @@ static int pg_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     }
     if ((rc = insert_locked(ctx, s, job)))
         goto out;
-    rc = run_cmd(ctx, s, "COMMIT", 0, NULL, "adding a job");
+    if ((rc = run_cmd(ctx, s, "COMMIT", 0, NULL, "adding a job")) == 0)
+        notify_locked(s, job->id, TG_JOB_QUEUED);
 out:
     PQclear(r);
     rollback(s);
@@ -481,15 +493,18 @@ static int pg_claim(tg_ctx *ctx, tg_store *base, int kind, tg_job *out)
     return rc;
 }
 
-/* Run a FENCED statement; 0, 1 (no longer ours) or an error. */
+/* Run a FENCED statement; 0, 1 (no longer ours) or an error. When it changed the
+ * job, listeners hear of it with state (unless state < 0). */
 static int fenced(tg_ctx *ctx, pg_store *s, const char *sql, int n, const char *const *v,
-                  const char *what)
+                  const char *what, int state)
 {
     int rc;
     pthread_mutex_lock(&s->mu);
     PGresult *r = run(ctx, s, sql, n, v, what, &rc);
     if (r)
         rc = fenced_result(ctx, r, v[0]);
+    if (rc == 0 && state >= 0)
+        notify_locked(s, v[0], state);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -508,7 +523,7 @@ static int pg_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt
                           : FENCED("UPDATE tg_jobs SET stage = $3, percent = $4, "
                                    "updated = tg_now_ms() WHERE id = $1 "
                                    "AND state = 1 AND ($2 = 0 OR attempt = $2)"),
-                  4, v, "saving progress");
+                  4, v, "saving progress", requeue ? TG_JOB_QUEUED : TG_JOB_RUNNING);
 }
 
 static int pg_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attempt,
@@ -521,7 +536,7 @@ static int pg_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attemp
                     FENCED("UPDATE tg_jobs SET content_id = coalesce($3, content_id), "
                            "video_path = coalesce($4, video_path), updated = tg_now_ms() "
                            "WHERE id = $1 AND ($2 = 0 OR (state = 1 AND attempt = $2))"),
-                    4, v, "saving the job's source");
+                    4, v, "saving the job's source", -1);
     return rc == 1 && attempt == 0 ? 0 : rc;
 }
 
@@ -539,7 +554,7 @@ static int pg_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, i
                          "result_json = $4, err_code = $5, err_message = $6, lease_until = 0, "
                          "updated = tg_now_ms() WHERE id = $1 AND state = 1 "
                          "AND ($2 = 0 OR attempt = $2)"),
-                  6, v, "finishing a job");
+                  6, v, "finishing a job", state);
 }
 
 static int pg_cancel(tg_ctx *ctx, tg_store *base, const char *id)
@@ -548,7 +563,7 @@ static int pg_cancel(tg_ctx *ctx, tg_store *base, const char *id)
     return fenced(ctx, (pg_store *)base,
                   FENCED("UPDATE tg_jobs SET state = 4, lease_until = 0, updated = tg_now_ms() "
                          "WHERE id = $1 AND state IN (0, 1)"),
-                  1, v, "cancelling a job");
+                  1, v, "cancelling a job", TG_JOB_CANCELLED);
 }
 
 static int pg_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
@@ -601,7 +616,7 @@ static int pg_counts(tg_ctx *ctx, tg_store *base, size_t *queued, size_t *runnin
 
 /* An update of (id, attempt) while running: 0 when it matched, 1 when not. */
 static int lease_op(tg_ctx *ctx, pg_store *s, const char *sql, const char *id, int attempt,
-                    const char *what)
+                    const char *what, int notify)
 {
     char a[16], lease[16];
     snprintf(a, sizeof(a), "%d", attempt);
@@ -613,6 +628,8 @@ static int lease_op(tg_ctx *ctx, pg_store *s, const char *sql, const char *id, i
     if (r) {
         rc = strcmp(PQcmdTuples(r), "0") != 0 ? 0 : 1;
         PQclear(r);
+        if (rc == 0 && notify)
+            notify_locked(s, id, TG_JOB_QUEUED);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -623,7 +640,7 @@ static int pg_heartbeat(tg_ctx *ctx, tg_store *base, const char *id, int attempt
     return lease_op(ctx, (pg_store *)base,
                     "UPDATE tg_jobs SET lease_until = tg_now_ms() + $3 "
                     "WHERE id = $1 AND attempt = $2 AND state = 1",
-                    id, attempt, "renewing a lease");
+                    id, attempt, "renewing a lease", 0);
 }
 
 static int pg_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
@@ -632,7 +649,7 @@ static int pg_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
                     "UPDATE tg_jobs SET state = 0, percent = 0, lease_until = 0, run_at = 0, "
                     "updated = tg_now_ms() WHERE id = $1 AND attempt = $2 AND state = 1 "
                     "AND $3::int >= 0",
-                    id, attempt, "handing a job back");
+                    id, attempt, "handing a job back", 1);
 }
 
 static int pg_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed)
@@ -658,6 +675,8 @@ static int pg_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed
         *requeued = (size_t)get_i64(r, 0, 0);
         *failed = (size_t)get_i64(r, 0, 1);
         PQclear(r);
+        if (*requeued + *failed > 0)
+            notify_locked(s, "", -1); /* several jobs: "anything may have changed" */
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -173,10 +173,10 @@ int tg_store_handback(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
 int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed);
 
 /* Changes made by any process: cb(user, job id, its new state) is called from a
- * thread of the store for every new job and every change of a job's state, stage,
- * percent or result (PostgreSQL: LISTEN/NOTIFY; heartbeats are not changes), until
- * the store is closed; after a lost connection it is called once with id "" and
- * state -1 (anything may have changed). One subscriber per handle. SQLite has one
+ * thread of the store for every new job, progress, end, cancel, and job put back in
+ * the queue (PostgreSQL: LISTEN/NOTIFY; claims and heartbeats are silent), until the
+ * store is closed; with id "" and state -1 when several jobs changed or after a lost
+ * connection (anything may have changed). One subscriber per handle. SQLite has one
  * process per database, whose own notifier hears everything: returns 0, no calls. */
 typedef void (*tg_store_change_fn)(void *user, const char *id, int state);
 int tg_store_subscribe(tg_ctx *ctx, tg_store *s, tg_store_change_fn cb, void *user);
