@@ -20,7 +20,8 @@ make --no-print-directory build/thumbgen build/claims-bench fixtures >/dev/null
 CLAIM_JOBS=${SCALE_CLAIM_JOBS:-2000}
 JOBS=${SCALE_JOBS:-24}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tg-scale.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+SERVER_PID=""
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 schema() { # a fresh schema of the cluster: the spec for it (extra server options: $2)
     local name="b_$1_$$"
@@ -48,13 +49,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # run_e2e NAME STORE_SPEC: jobs/minute through one serve with 2 workers
 run_e2e() {
-    local name=$1 spec=$2 port data pid t0 t1 q r
+    local name=$1 spec=$2 port data pid t0 t1 q
     port=$(free_port)
     data="$TMP/data-$name"
     build/thumbgen serve --quiet --port "$port" --data "$data" --store "$spec" --workers 2 \
         --downloaders 1 --ytdlp-update never 2>"$TMP/$name.log" &
     pid=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    SERVER_PID=$pid
+    for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
     local fx=(short.mp4 rotated.mp4 anamorphic.mp4 letterbox.mp4)
     t0=$(date +%s.%N)
     for i in $(seq 0 $((JOBS - 1))); do
@@ -62,16 +64,19 @@ run_e2e() {
             "http://127.0.0.1:$port/api/jobs"
     done
     while :; do
-        read -r q r < <(curl -sf "http://127.0.0.1:$port/healthz" |
-            python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["queued"], j["running"])')
-        [ "$q" = 0 ] && [ "$r" = 0 ] && break
-        sleep 0.1
+        q=$( (curl -sf --max-time 10 "http://127.0.0.1:$port/healthz" || echo '{}') |
+            python3 -c 'import json,sys
+try: j=json.load(sys.stdin); print(j["queued"] + j["running"])
+except Exception: print(-1)')
+        [ "$q" = 0 ] && break
+        sleep 0.2
     done
     t1=$(date +%s.%N)
     local done_n
-    done_n=$(curl -sf "http://127.0.0.1:$port/api/jobs?limit=1000" |
+    done_n=$(curl -sf "http://127.0.0.1:$port/api/jobs?limit=100" |
         python3 -c 'import json,sys; print(sum(j["state"]=="done" for j in json.load(sys.stdin)["jobs"]))')
     kill "$pid"; wait "$pid" || true
+    SERVER_PID=""
     python3 -c "t=$t1-$t0; print('| $name | $JOBS | $done_n | %.1f | %.1f |' % (t, $JOBS*60/t))"
 }
 

@@ -388,7 +388,9 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     size_t resumed = 0;
     if (!sv.shared && (rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
         goto done;
-    if (sv.shared && (rc = tg_store_subscribe(ctx, sv.store, tg_server_on_store_change, &sv)) < 0)
+    if (sv.shared &&
+        (rc = tg_store_subscribe(ctx, sv.store, o->no_http ? TG_STORE_HEAR_WORK : TG_STORE_HEAR_ALL,
+                                 tg_server_on_store_change, &sv)) < 0)
         goto done;
     probe_ytdlp(&sv);
     if (!o->quiet && sv.yt.notice[0])

@@ -69,7 +69,10 @@ static void on_progress(void *user, const char *stage, double f)
     progress_state *p = user;
     double pct = f * 100;
     int new_stage = strcmp(stage, p->stage) != 0;
-    if (!new_stage && pct < 100 && (pct - p->pct < 1 || since_ms(&p->last) < 200))
+    /* a shared store hears from many workers: at most one progress write a second each
+     * (each is a commit that every API process is told about) */
+    double gap = p->sv->shared ? 1000 : 200;
+    if (!new_stage && pct < 100 && (pct - p->pct < 1 || since_ms(&p->last) < gap))
         return;
     snprintf(p->stage, sizeof(p->stage), "%s", stage);
     p->pct = pct;

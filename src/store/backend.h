@@ -36,7 +36,7 @@ typedef struct tg_store_ops {
     int (*heartbeat)(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
     int (*handback)(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
     int (*reap)(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed);
-    int (*subscribe)(tg_ctx *ctx, tg_store *s, tg_store_change_fn cb, void *user);
+    int (*subscribe)(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user);
 } tg_store_ops;
 
 struct tg_store {

@@ -4,7 +4,8 @@
  *
  * One connection per handle, used under the handle's mutex (each call is one short
  * statement or transaction); a broken connection is reset before the next call. A
- * second connection, opened by tg_store_subscribe, LISTENs on channel tg_jobs in a
+ * second connection, opened by tg_store_subscribe, LISTENs on channel tg_jobs (every
+ * change: API processes) or tg_work (jobs queued or cancelled: workers) in a
  * thread (poll on PQsocket, PQconsumeInput, PQnotifies). After each write that others
  * should hear (a new job, progress, an end, a cancel, a job back in the queue) the
  * writer sends NOTIFY tg_jobs 'ID STATE' in a transaction of its own (notify_locked).
@@ -98,6 +99,7 @@ typedef struct pg_store {
     atomic_int stop;
     tg_store_change_fn cb;
     void *cb_user;
+    int hear; /* TG_STORE_HEAR_* */
 } pg_store;
 
 static const tg_store_ops pg_ops;
@@ -243,7 +245,12 @@ static void notify_locked(pg_store *s, const char *id, int state)
     char payload[64];
     snprintf(payload, sizeof(payload), "%s %d", id, state);
     const char *v[1] = {payload};
-    PQclear(PQexecParams(s->conn, "SELECT pg_notify('tg_jobs', $1)", 1, NULL, v, NULL, NULL, 0));
+    /* workers hear only what wakes or stops them, not everyone's progress */
+    int work = state == TG_JOB_QUEUED || state == TG_JOB_CANCELLED || state < 0;
+    PQclear(PQexecParams(s->conn,
+                         work ? "SELECT pg_notify('tg_jobs', $1), pg_notify('tg_work', $1)"
+                              : "SELECT pg_notify('tg_jobs', $1)",
+                         1, NULL, v, NULL, NULL, 0));
 }
 
 /* After a FENCED(…) statement: 0 when the row changed, 1 when the job exists but did
@@ -684,14 +691,14 @@ static int pg_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed
 
 /* ---- LISTEN/NOTIFY ---- */
 
-static PGconn *listen_conn(const char *conninfo)
+static PGconn *listen_conn(const char *conninfo, int hear)
 {
     PGconn *c = PQconnectdb(conninfo);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         PQfinish(c);
         return NULL;
     }
-    PGresult *r = PQexec(c, "LISTEN tg_jobs");
+    PGresult *r = PQexec(c, hear == TG_STORE_HEAR_WORK ? "LISTEN tg_work" : "LISTEN tg_jobs");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
@@ -707,7 +714,7 @@ static void *listener_main(void *arg)
     PGconn *c = NULL;
     while (!atomic_load(&s->stop)) {
         if (!c) {
-            if (!(c = listen_conn(s->conninfo))) {
+            if (!(c = listen_conn(s->conninfo, s->hear))) {
                 for (int i = 0; i < 10 && !atomic_load(&s->stop); i++)
                     usleep(100 * 1000);
                 continue;
@@ -741,12 +748,13 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-static int pg_subscribe(tg_ctx *ctx, tg_store *base, tg_store_change_fn cb, void *user)
+static int pg_subscribe(tg_ctx *ctx, tg_store *base, int what, tg_store_change_fn cb, void *user)
 {
     pg_store *s = (pg_store *)base;
     if (s->listening)
         return tg_fail(ctx, TG_EINVAL, "job store: already subscribed");
-    PGconn *probe = listen_conn(s->conninfo);
+    s->hear = what;
+    PGconn *probe = listen_conn(s->conninfo, what);
     if (!probe)
         return tg_fail(ctx, TG_EIO, "job store: cannot listen for changes");
     PQfinish(probe);

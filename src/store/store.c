@@ -377,9 +377,9 @@ int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed)
     return rc;
 }
 
-int tg_store_subscribe(tg_ctx *ctx, tg_store *s, tg_store_change_fn cb, void *user)
+int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user)
 {
-    if (!s || !cb)
+    if (!s || !cb || (what != TG_STORE_HEAR_ALL && what != TG_STORE_HEAR_WORK))
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    return s->ops->subscribe ? s->ops->subscribe(ctx, s, cb, user) : 0;
+    return s->ops->subscribe ? s->ops->subscribe(ctx, s, what, cb, user) : 0;
 }

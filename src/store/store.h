@@ -179,7 +179,11 @@ int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed);
  * connection (anything may have changed). One subscriber per handle. SQLite has one
  * process per database, whose own notifier hears everything: returns 0, no calls. */
 typedef void (*tg_store_change_fn)(void *user, const char *id, int state);
-int tg_store_subscribe(tg_ctx *ctx, tg_store *s, tg_store_change_fn cb, void *user);
+/* what = TG_STORE_HEAR_ALL (API processes: they stream progress), or
+ * TG_STORE_HEAR_WORK: only jobs queued (new, handed back, put back) and cancelled, and
+ * the "" / -1 calls — all a worker needs, without the traffic of everyone's progress. */
+enum { TG_STORE_HEAR_ALL = 0, TG_STORE_HEAR_WORK = 1 };
+int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user);
 
 /* 1 when other processes share this queue (PostgreSQL): jobs left running belong to
  * their leases, not to this process's start-up. */

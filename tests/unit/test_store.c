@@ -1066,9 +1066,10 @@ START_TEST(pg_changes_elsewhere_are_heard)
     static heard h;
     memset(&h, 0, sizeof(h));
     pthread_mutex_init(&h.mu, NULL);
-    ck_assert_msg(tg_store_subscribe(f.ctx, f.s, on_change, &h) == 0, "subscribe: %s",
-                  tg_ctx_message(f.ctx));
-    ck_assert_int_eq(tg_store_subscribe(f.ctx, f.s, on_change, &h), TG_EINVAL); /* once */
+    ck_assert_msg(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_ALL, on_change, &h) == 0,
+                  "subscribe: %s", tg_ctx_message(f.ctx));
+    ck_assert_int_eq(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_ALL, on_change, &h),
+                     TG_EINVAL);                 /* once */
     tg_store *other = open_more(&f, "w", 10000); /* another process, in effect */
     tg_job j = {0};
     j.source_kind = (char *)"url";
@@ -1112,6 +1113,45 @@ START_TEST(pg_changes_elsewhere_are_heard)
     tg_job_clear(&c);
     tg_store_close(&other);
     fx_close(&f); /* stops the listener */
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+START_TEST(pg_workers_hear_only_queued_and_cancelled_jobs)
+{
+    fixture f = {0};
+    fx_open(&f);
+    static heard h;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.mu, NULL);
+    ck_assert_int_eq(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_WORK, on_change, &h), 0);
+    tg_store *other = open_more(&f, "w", 10000);
+    char a[33], b[33];
+    tg_job j = {0};
+    j.source_kind = (char *)"url";
+    j.source = (char *)"https://example.com/a.mp4";
+    j.options_json = (char *)"{}";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &j), 0);
+    memcpy(a, j.id, 33);
+    ck_assert_msg(wait_heard(&h, a, TG_JOB_QUEUED), "a new job did not wake the worker");
+    tg_job c;
+    ck_assert_int_eq(tg_store_claim(f.ctx, other, &c), 0);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, other, a, c.attempt, "analyze", 10), 0);
+    ck_assert_int_eq(tg_store_finish_at(f.ctx, other, a, c.attempt, TG_JOB_DONE, "{}", NULL, NULL),
+                     0);
+    tg_job_clear(&c);
+    j.source = (char *)"https://example.com/b.mp4";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &j), 0);
+    memcpy(b, j.id, 33);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, other, b), 0);
+    ck_assert_msg(wait_heard(&h, b, TG_JOB_CANCELLED), "a cancel did not reach the worker");
+    pthread_mutex_lock(&h.mu);
+    for (int i = 0; i < h.n; i++)
+        ck_assert_msg(h.states[i] != TG_JOB_RUNNING && h.states[i] != TG_JOB_DONE,
+                      "a worker heard state %d of %s", h.states[i], h.ids[i]);
+    pthread_mutex_unlock(&h.mu);
+    tg_store_close(&other);
+    fx_close(&f);
     pthread_mutex_destroy(&h.mu);
 }
 END_TEST
@@ -1168,6 +1208,7 @@ Suite *suite_store(void)
     tcase_set_timeout(pg, 60);
     add_common(pg);
     tcase_add_test(pg, pg_changes_elsewhere_are_heard);
+    tcase_add_test(pg, pg_workers_hear_only_queued_and_cancelled_jobs);
     tcase_add_test(pg, pg_connection_errors_are_one_sentence);
     suite_add_tcase(s, pg);
     return s;
