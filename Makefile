@@ -9,7 +9,7 @@
 #   make serve    set-up + build + start the web app (when it exists)
 #   make install  put thumbgen on PATH (PREFIX=/usr/local)
 
-PKGS    = libavformat libavcodec libavutil libswscale libavfilter openblas imagequant libgif jansson libmicrohttpd sqlite3 \
+PKGS    = libavformat libavcodec libavutil libswscale libavfilter openblas imagequant libgif jansson libmicrohttpd sqlite3 libpq \
           libwebp libwebpmux libwebpdemux
 BUILD  ?= build
 PREFIX ?= /usr/local
@@ -74,6 +74,10 @@ $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
 $(BUILD)/nn-bench: bench/nn-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
 
+# The job queue's benchmark program (run by bench/scale.sh).
+$(BUILD)/claims-bench: bench/claims-bench.c $(BUILD)/libthumbgen.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+
 # The face detector's benchmark program (run by bench/faces.sh).
 $(BUILD)/faces-bench: bench/faces-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
@@ -85,9 +89,11 @@ fixtures:
 eval: all
 	THUMBGEN="$${THUMBGEN:-$(BUILD)/thumbgen}" EVAL_COMMAND="make eval" eval/run
 
+# scripts/pg-test runs the tests beside a throw-away PostgreSQL cluster (TG_PG), stopped
+# and removed afterwards whatever happens; without one, the PostgreSQL tests fail saying why.
 run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
-	TG_TMP=$(abspath $(BUILD)/tmp) TG_MODELS=$(abspath models) $(BUILD)/tests/run
+	TG_TMP=$(abspath $(BUILD)/tmp) TG_MODELS=$(abspath models) scripts/pg-test $(BUILD)/tests/run
 
 # The page in Debian's Chromium, driven by playwright-core (tests/browser).
 browser-test: $(BUILD)/thumbgen fixtures

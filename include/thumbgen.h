@@ -295,6 +295,13 @@ typedef struct tg_serve_opts {
     const char *token_file;
     int require_token;
     int no_auth;
+    /* The job store (docs/deploy.md): NULL for sqlite:DATA/thumbgen.db, or
+     * "sqlite:PATH" or "postgres://…", which many API processes and workers share. */
+    const char *store;
+    int no_http;      /* a worker only (thumbgen worker): no HTTP server */
+    int lease_ms;     /* a claim's lease; default 30000 */
+    int heartbeat_ms; /* lease renewal and reaping period; default 5000 */
+    int max_attempts; /* lost leases before a job fails; default 3 */
 } tg_serve_opts;
 
 /* --ytdlp-update: upgrade the project's own yt-dlp (a virtualenv) with pip never, at

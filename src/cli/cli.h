@@ -9,5 +9,10 @@ int embed_main(int argc, char **argv);
 /* thumbgen doctor [--ytdlp PATH] [--data DIR]: one line per part; exit 1 when a
  * required part is missing */
 int doctor_main(int argc, char **argv);
+/* thumbgen worker --store postgres://... --data DIR: claims and runs jobs of a shared
+ * queue, no HTTP server (docs/deploy.md) */
+int worker_main(int argc, char **argv);
+/* Seconds ("5", "0.5") as milliseconds in 10 ms .. 1 day: 0, or -1 when bad. */
+int tg_cli_parse_ms(const char *v, int *ms);
 
 #endif

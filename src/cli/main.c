@@ -123,6 +123,8 @@ static void usage(FILE *f, const char *cmd)
             "usage: thumbgen upscale IMAGE -o OUT.png --scale 2|3|4 [--method M]\n"
             "                                  (one still image; see thumbgen upscale --help)\n"
             "usage: thumbgen serve [options]   (the web app; see thumbgen serve --help)\n"
+            "usage: thumbgen worker --store postgres://... --data DIR   (runs jobs of a shared\n"
+            "                                  queue; see thumbgen worker --help)\n"
             "usage: thumbgen doctor [--ytdlp PATH] [--data DIR]   (what is missing, and the fix)\n"
             "usage: thumbgen --version | thumbgen COMMAND --help\n");
     print_options(f);
@@ -315,12 +317,21 @@ static void serve_usage(FILE *f)
                "[--ytdlp-update never|start|daily]\n"
                "                      [--public-host NAME]... [--token-file FILE | "
                "--require-token | --no-auth]\n"
+               "                      [--store SPEC] [--lease S] [--heartbeat S] "
+               "[--max-attempts N]\n"
                "  The web app and its JSON API (docs/api.md) on http://HOST:PORT/.\n"
                "  --host ADDR          address to listen on (default 127.0.0.1)\n"
                "  --port N             port (default 8000; 0 picks a free one)\n"
                "  --data DIR           job database, videos/ and thumbnails/ (default ./data)\n"
-               "  --workers N          analyse/render workers (default 2)\n"
+               "  --store SPEC         the job store: sqlite:PATH (default DATA/thumbgen.db) or\n"
+               "                       postgres://... shared with other API processes and\n"
+               "                       `thumbgen worker`s (docs/deploy.md); default from\n"
+               "                       $THUMBGEN_STORE when set\n"
+               "  --workers N          analyse/render workers (default 2; 0: API and page only)\n"
                "  --downloaders N      download workers (default 2)\n"
+               "  --lease S            a claimed job's lease in seconds (default 30)\n"
+               "  --heartbeat S        lease renewal period in seconds (default 5)\n"
+               "  --max-attempts N     lost leases before a job fails (default 3)\n"
                "  --ytdlp PATH         the yt-dlp to run (default: the project's .venv/bin/yt-dlp\n"
                "                       when scripts/setup made one, else yt-dlp on PATH)\n"
                "  --ytdlp-cookies FILE a cookies.txt for yt-dlp (YouTube's \"confirm you're not\n"
@@ -354,6 +365,9 @@ static int serve_main(int argc, char **argv)
     const char *public_hosts[17] = {0};
     int n_public = 0;
     o.public_hosts = public_hosts;
+    const char *env_store = getenv("THUMBGEN_STORE");
+    if (env_store && *env_store)
+        o.store = env_store;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -410,9 +424,17 @@ static int serve_main(int argc, char **argv)
             else
                 bad = 1;
         } else if (!strcmp(a, "--workers"))
-            bad = parse_int(v, 1, 64, &o.workers);
+            bad = parse_int(v, 0, 64, &o.workers);
         else if (!strcmp(a, "--downloaders"))
-            bad = parse_int(v, 1, 16, &o.downloaders);
+            bad = parse_int(v, 0, 16, &o.downloaders);
+        else if (!strcmp(a, "--store"))
+            o.store = v;
+        else if (!strcmp(a, "--lease"))
+            bad = tg_cli_parse_ms(v, &o.lease_ms);
+        else if (!strcmp(a, "--heartbeat"))
+            bad = tg_cli_parse_ms(v, &o.heartbeat_ms);
+        else if (!strcmp(a, "--max-attempts"))
+            bad = parse_int(v, 1, 100, &o.max_attempts);
         else if (!strcmp(a, "--max-queue"))
             bad = parse_int(v, 1, 100000, &o.max_queue);
         else if (!strcmp(a, "--max-upload")) {
@@ -669,6 +691,8 @@ int main(int argc, char **argv)
         return embed_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "doctor"))
         return doctor_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "worker"))
+        return worker_main(argc, argv);
     cli c = {0};
     int rc = parse(argc, argv, &c);
     if (rc || c.help || !c.cmd || strcmp(c.cmd, "encode") || !c.input) {

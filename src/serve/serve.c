@@ -9,6 +9,12 @@
  * never lost or stuck), start the workers, then the HTTP front. Shutdown (tg_serve_stop, from a
  * signal): stop taking requests, cancel the running jobs' contexts *without* marking them cancelled
  * — they stay `running` in the store and the next start resumes them.
+ *
+ * On a shared store (PostgreSQL, docs/deploy.md) many processes use one data folder
+ * and one queue: no folder lock, no clean-up of temporary files (they may be another
+ * process's), no start-up recovery (expired leases are the keeper's, workers.c);
+ * changes made elsewhere arrive through tg_store_subscribe; a stopping worker hands its
+ * jobs back. `thumbgen worker` is this without the HTTP front (opt.no_http).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,6 +56,22 @@ void tg_serve_opts_default(tg_serve_opts *o)
     o->max_queue = 100;
     o->max_video_seconds = 4 * 3600;
     o->download_timeout = 600;
+    o->lease_ms = 30000;
+    o->heartbeat_ms = 5000;
+    o->max_attempts = 3;
+}
+
+void tg_server_on_store_change(void *user, const char *id, int state)
+{
+    tg_server *sv = user;
+    if (state == TG_JOB_CANCELLED && id && *id) {
+        pthread_mutex_lock(&sv->mu);
+        for (int i = 0; i < TG_MAX_RUNNING; i++)
+            if (sv->running[i].ctx && !strcmp(sv->running[i].id, id))
+                tg_ctx_cancel(sv->running[i].ctx);
+        pthread_mutex_unlock(&sv->mu);
+    }
+    tg_server_notify(sv);
 }
 
 void tg_server_notify(tg_server *sv)
@@ -270,12 +292,13 @@ static int is_atomic_temp(const char *name)
     return 1;
 }
 
-/* The playable copy being made (workers.c): "NAME.play.mp4.tmp.mp4". */
+/* The playable copy being made (workers.c): "NAME.play.mp4.JOBID.tmp.mp4" (or the
+ * older "NAME.play.mp4.tmp.mp4"). */
 static int is_playable_temp(const char *name)
 {
-    static const char tail[] = ".play.mp4.tmp.mp4";
+    static const char tail[] = ".tmp.mp4";
     size_t n = strlen(name), t = sizeof(tail) - 1;
-    return n > t && !strcmp(name + n - t, tail);
+    return n > t && !strcmp(name + n - t, tail) && strstr(name, ".play.mp4.") != NULL;
 }
 
 /* Remove the temporary files of an earlier run: everything in tmp/ (uploads and
@@ -319,7 +342,14 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     atomic_store(&g_stop, 0);
 
     int token_made = 0;
-    if ((rc = tg_access_setup(ctx, &sv, &token_made)) < 0)
+    sv.shared = tg_store_spec_is_postgres(o->store);
+    if (sv.opt.lease_ms <= 0)
+        sv.opt.lease_ms = 30000;
+    if (sv.opt.heartbeat_ms <= 0)
+        sv.opt.heartbeat_ms = 5000;
+    if (sv.opt.max_attempts <= 0)
+        sv.opt.max_attempts = 3;
+    if (!o->no_http && (rc = tg_access_setup(ctx, &sv, &token_made)) < 0)
         goto done;
     if ((rc = make_dir(ctx, o->data_dir)) < 0)
         goto done;
@@ -331,16 +361,16 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = lock_data_dir(ctx, o->data_dir, &lock_fd)) < 0)
+    if (!sv.shared && (rc = lock_data_dir(ctx, o->data_dir, &lock_fd)) < 0)
         goto done;
     if ((rc = make_dir(ctx, sv.videos_dir)) < 0 || (rc = make_dir(ctx, sv.thumbs_dir)) < 0 ||
         (rc = make_dir(ctx, sv.tmp_dir)) < 0)
         goto done;
-    size_t stale = remove_stale(&sv);
+    size_t stale = sv.shared ? 0 : remove_stale(&sv);
     if (stale && !o->quiet)
         fprintf(stderr, "thumbgen: removed %zu stale temporary file%s left by an earlier run\n",
                 stale, stale == 1 ? "" : "s");
-    if ((rc = tg_store_open(ctx, db, &sv.store)) < 0) {
+    if ((rc = tg_store_open(ctx, o->store ? o->store : db, &sv.store)) < 0) {
         if (rc == TG_ECORRUPT) {
             char why[300];
             const char *m = tg_ctx_message(ctx), *p = strstr(m, "damaged");
@@ -353,8 +383,14 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
         }
         goto done;
     }
+    tg_store_conf sc = {.lease_ms = sv.opt.lease_ms, .max_attempts = sv.opt.max_attempts};
+    tg_store_configure(sv.store, &sc);
     size_t resumed = 0;
-    if ((rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
+    if (!sv.shared && (rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
+        goto done;
+    if (sv.shared &&
+        (rc = tg_store_subscribe(ctx, sv.store, o->no_http ? TG_STORE_HEAR_WORK : TG_STORE_HEAR_ALL,
+                                 tg_server_on_store_change, &sv)) < 0)
         goto done;
     probe_ytdlp(&sv);
     if (!o->quiet && sv.yt.notice[0])
@@ -365,9 +401,18 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     if ((rc = tg_workers_start(ctx, &sv)) < 0)
         goto done;
     workers_up = 1;
-    if ((rc = tg_http_start(ctx, &sv, &http)) < 0)
+    if (!o->no_http && (rc = tg_http_start(ctx, &sv, &http)) < 0)
         goto done;
-    if (!o->quiet)
+    if (o->no_http) {
+        tg_store_conf now;
+        tg_store_get_conf(sv.store, &now);
+        if (!o->quiet)
+            fprintf(stderr,
+                    "thumbgen: worker %s taking jobs from the %s store (%d analyse/render, %d "
+                    "download; data in %s/)\n",
+                    now.worker, tg_store_backend(sv.store), o->workers, o->downloaders,
+                    o->data_dir);
+    } else if (!o->quiet)
         fprintf(stderr, "thumbgen: serving http://%s:%d/ (data in %s/, %zu job%s resumed)\n",
                 o->host, sv.opt.port, o->data_dir, resumed, resumed == 1 ? "" : "s");
     if (token_made) {
@@ -386,7 +431,9 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     while (!atomic_load(&g_stop))
         usleep(100 * 1000);
     if (!o->quiet)
-        fprintf(stderr, "thumbgen: stopping; running jobs resume on the next start\n");
+        fprintf(stderr, "thumbgen: stopping; %s\n",
+                sv.shared ? "running jobs go back to the queue"
+                          : "running jobs resume on the next start");
     rc = 0;
 done:
     /* Drain: new requests get 503 while the workers stop (running jobs stay

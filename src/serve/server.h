@@ -7,7 +7,8 @@
  *   http.c     the libmicrohttpd adapter: requests, bodies, uploads, files, SSE
  *   access.c   Host, Origin and token checks, security headers, POST /api/login
  *   routes.c   the API: one function per route, JSON in and out
- *   workers.c  download and processing thread pools running the jobs
+ *   workers.c  download and processing thread pools running the jobs, and the
+ *              keeper that renews their leases (and reaps others' expired ones)
  */
 #ifndef TG_SERVE_SERVER_H
 #define TG_SERVE_SERVER_H
@@ -36,8 +37,10 @@ typedef struct tg_server {
     /* running jobs: id → context (to cancel) */
     struct {
         char id[33];
+        int attempt; /* the claim's fencing token (store.h) */
         tg_ctx *ctx;
     } running[TG_MAX_RUNNING];
+    int shared; /* the store is shared with other processes (PostgreSQL) */
 
     /* the yt-dlp this server runs and what it can do (probed at start, again after an
      * update); read under mu with tg_server_ytdlp */
@@ -51,15 +54,21 @@ typedef struct tg_server {
     pthread_mutex_t pending_mu;
     struct tg_pending_end {
         char id[33];
-        int state;
+        int attempt, state;
         char *result, *code, *message;
     } pending[TG_MAX_RUNNING];
     int n_pending;
 
     pthread_t *threads;
     int n_threads;
+    pthread_t keeper; /* renews the leases of running jobs, reaps expired ones */
+    int keeper_up;
     pthread_cond_t work; /* a job was queued */
 } tg_server;
+
+/* A change heard from the store (other processes, tg_store_subscribe): cancels the
+ * job here when it was cancelled elsewhere, and wakes streams and workers. */
+void tg_server_on_store_change(void *user, const char *id, int state);
 
 /* Something about a job changed: wake SSE streams and idle workers. */
 void tg_server_notify(tg_server *sv);

@@ -8,6 +8,10 @@
  *                GIF and the poster into data/thumbnails/, and finish the job.
  *
  * Separate pools mean a slow download never holds up encodes and the reverse.
+ * Every write a worker makes is fenced by its claim's attempt (store.h): once the job
+ * is cancelled or its lease lost to another worker, the writes change nothing and the
+ * job's context is cancelled. The keeper thread renews the leases of the running jobs
+ * every heartbeat and, on a shared store, puts back other workers' expired ones.
  * Each running job has its own tg_ctx (registered in the server so DELETE can
  * cancel it). Every way out of a job ends it in the store (done, or failed with
  * its reason); when the store cannot record that (a full disk), the end is kept
@@ -45,7 +49,9 @@ typedef struct worker {
 
 typedef struct progress_state {
     tg_server *sv;
+    tg_ctx *ctx;
     const char *id;
+    int attempt;
     char stage[16];
     double pct;
     struct timespec last;
@@ -63,12 +69,16 @@ static void on_progress(void *user, const char *stage, double f)
     progress_state *p = user;
     double pct = f * 100;
     int new_stage = strcmp(stage, p->stage) != 0;
-    if (!new_stage && pct < 100 && (pct - p->pct < 1 || since_ms(&p->last) < 200))
+    /* a shared store hears from many workers: at most one progress write a second each
+     * (each is a commit that every API process is told about) */
+    double gap = p->sv->shared ? 1000 : 200;
+    if (!new_stage && pct < 100 && (pct - p->pct < 1 || since_ms(&p->last) < gap))
         return;
     snprintf(p->stage, sizeof(p->stage), "%s", stage);
     p->pct = pct;
     clock_gettime(CLOCK_MONOTONIC, &p->last);
-    tg_store_progress(NULL, p->sv->store, p->id, stage, pct);
+    if (tg_store_progress_at(NULL, p->sv->store, p->id, p->attempt, stage, pct) == 1)
+        tg_ctx_cancel(p->ctx); /* cancelled, or its lease went to another worker */
     tg_server_notify(p->sv);
 }
 
@@ -134,8 +144,8 @@ static char *existing_video(tg_server *sv, const char *content_id)
 }
 
 /* Keep an end the store refused, to retry it (caller holds pending_mu). */
-static void pend(tg_server *sv, const char *id, int state, const char *result, const char *code,
-                 const char *message)
+static void pend(tg_server *sv, const char *id, int attempt, int state, const char *result,
+                 const char *code, const char *message)
 {
     for (int i = 0; i < sv->n_pending; i++)
         if (!strcmp(sv->pending[i].id, id))
@@ -144,6 +154,7 @@ static void pend(tg_server *sv, const char *id, int state, const char *result, c
         return; /* cannot happen: one end per running job; a restart resumes the job */
     struct tg_pending_end *p = &sv->pending[sv->n_pending];
     snprintf(p->id, sizeof(p->id), "%s", id);
+    p->attempt = attempt;
     p->state = state;
     p->result = result ? strdup(result) : NULL;
     p->code = code ? strdup(code) : NULL;
@@ -153,14 +164,15 @@ static void pend(tg_server *sv, const char *id, int state, const char *result, c
 
 /* End a job in the store: done with its result, or failed with its reason. When the
  * store cannot write (a full disk), the end waits in memory and is retried. */
-static void end_job(tg_server *sv, const char *id, int state, const char *result, const char *code,
-                    const char *message)
+static void end_job(tg_server *sv, const tg_job *job, int state, const char *result,
+                    const char *code, const char *message)
 {
+    const char *id = job->id;
     tg_ctx *c = tg_ctx_new();
-    int rc = tg_store_finish(c, sv->store, id, state, result, code, message);
+    int rc = tg_store_finish_at(c, sv->store, id, job->attempt, state, result, code, message);
     if (rc < 0) {
         pthread_mutex_lock(&sv->pending_mu);
-        pend(sv, id, state, result, code, message);
+        pend(sv, id, job->attempt, state, result, code, message);
         pthread_mutex_unlock(&sv->pending_mu);
         if (!sv->opt.quiet)
             fprintf(stderr, "thumbgen: cannot record the end of job %s yet (%s); retrying\n", id,
@@ -177,7 +189,8 @@ static void retry_pending(tg_server *sv)
     int changed = 0;
     for (int i = 0; i < sv->n_pending;) {
         struct tg_pending_end *p = &sv->pending[i];
-        if (tg_store_finish(NULL, sv->store, p->id, p->state, p->result, p->code, p->message) < 0) {
+        if (tg_store_finish_at(NULL, sv->store, p->id, p->attempt, p->state, p->result, p->code,
+                               p->message) < 0) {
             i++;
             continue;
         }
@@ -208,8 +221,8 @@ static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id
     tg_job done = {0};
     if (tg_store_find_done(NULL, sv->store, content_id, job->options_json, &done) != 0)
         return 0;
-    tg_store_set_source(NULL, sv->store, job->id, content_id, done.video_path);
-    end_job(sv, job->id, TG_JOB_DONE, done.result_json, NULL, NULL);
+    tg_store_set_source_at(NULL, sv->store, job->id, job->attempt, content_id, done.video_path);
+    end_job(sv, job, TG_JOB_DONE, done.result_json, NULL, NULL);
     tg_job_clear(&done);
     return 1;
 }
@@ -323,9 +336,9 @@ have_file:
         goto done;
     }
     snprintf(rel, strlen(name) + 8, "videos/%s", name);
-    if ((rc = tg_store_set_source(ctx, sv->store, job->id, cid, rel)) < 0)
-        goto done;
-    rc = tg_store_requeue(ctx, sv->store, job->id, "analyze"); /* 1: no longer running */
+    if ((rc = tg_store_set_source_at(ctx, sv->store, job->id, job->attempt, cid, rel)) != 0)
+        goto done; /* 1: no longer ours */
+    rc = tg_store_requeue_at(ctx, sv->store, job->id, job->attempt, "analyze"); /* 1: not ours */
 done:
     free(dl);
     free(name);
@@ -430,7 +443,7 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     json_object_set_new(result, "source_video", json_string(plan->path ? plan->path : ""));
     if (tg_playable_needed(video)) {
         size_t pn = strlen(sv->thumbs_dir) + strlen(job->content_id) + 16;
-        char *play = malloc(pn), *tmp = malloc(pn + 8);
+        char *play = malloc(pn), *tmp = malloc(pn + 48);
         if (!play || !tmp) {
             free(play);
             free(tmp);
@@ -438,7 +451,8 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
             goto done;
         }
         snprintf(play, pn, "%s/%s.play.mp4", sv->thumbs_dir, job->content_id);
-        snprintf(tmp, pn + 8, "%s.tmp.mp4", play);
+        /* named by job: two workers (machines) making the same copy never share a file */
+        snprintf(tmp, pn + 48, "%s.%s.tmp.mp4", play, job->id);
         rc = 0;
         if (access(play, R_OK) != 0 && (rc = tg_playable_make(ctx, video, tmp)) == 0 &&
             rename(tmp, play) != 0)
@@ -465,7 +479,7 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
         goto done;
     }
     tg_fault_stage("store");
-    end_job(sv, job->id, TG_JOB_DONE, res, NULL, NULL);
+    end_job(sv, job, TG_JOB_DONE, res, NULL, NULL);
     rc = 0;
 done:
     json_decref(result);
@@ -480,7 +494,7 @@ done:
     return rc;
 }
 
-static int register_ctx(tg_server *sv, const char *id, tg_ctx *ctx)
+static int register_ctx(tg_server *sv, const char *id, int attempt, tg_ctx *ctx)
 {
     int slot = -1;
     pthread_mutex_lock(&sv->mu);
@@ -488,6 +502,7 @@ static int register_ctx(tg_server *sv, const char *id, tg_ctx *ctx)
         if (!sv->running[i].ctx) {
             slot = i;
             snprintf(sv->running[i].id, sizeof(sv->running[i].id), "%s", id);
+            sv->running[i].attempt = attempt;
             sv->running[i].ctx = ctx;
         }
     pthread_mutex_unlock(&sv->mu);
@@ -508,12 +523,12 @@ static void run_job(tg_server *sv, tg_job *job, int downloader)
 {
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx) {
-        end_job(sv, job->id, TG_JOB_FAILED, NULL, tg_errname(TG_ENOMEM), tg_strerror(TG_ENOMEM));
+        end_job(sv, job, TG_JOB_FAILED, NULL, tg_errname(TG_ENOMEM), tg_strerror(TG_ENOMEM));
         return;
     }
-    progress_state ps = {.sv = sv, .id = job->id, .pct = -1};
+    progress_state ps = {.sv = sv, .ctx = ctx, .id = job->id, .attempt = job->attempt, .pct = -1};
     tg_ctx_set_progress(ctx, on_progress, &ps);
-    int slot = register_ctx(sv, job->id, ctx);
+    int slot = register_ctx(sv, job->id, job->attempt, ctx);
     tg_options o;
     tg_options_default(&o);
     int rc = tg_options_from_json_text(ctx, job->options_json, &o);
@@ -522,9 +537,13 @@ static void run_job(tg_server *sv, tg_job *job, int downloader)
     unregister_ctx(sv, slot);
     if (rc < 0) {
         if (rc == TG_ECANCEL && atomic_load(&sv->stopping)) {
-            /* shutting down: the job stays running and is resumed on the next start */
+            /* shutting down: on a shared store the job goes back to the queue at once
+             * (another worker takes it); on SQLite it stays running and is resumed on
+             * the next start */
+            if (sv->shared)
+                tg_store_handback(NULL, sv->store, job->id, job->attempt);
         } else if (rc != TG_ECANCEL) {
-            end_job(sv, job->id, TG_JOB_FAILED, NULL, tg_errname(rc),
+            end_job(sv, job, TG_JOB_FAILED, NULL, tg_errname(rc),
                     public_message(rc, tg_ctx_message(ctx)));
         }
     }
@@ -548,9 +567,65 @@ static void *worker_main(void *arg)
             continue;
         }
         tg_job_clear(&job);
-        seen = tg_server_wait(sv, seen, 1000);
+        /* a shared store wakes us when a job is queued (LISTEN/NOTIFY); the timeout
+         * only catches retries whose back-off ended */
+        seen = tg_server_wait(sv, seen, sv->shared ? sv->opt.heartbeat_ms : 1000);
     }
     free(w);
+    return NULL;
+}
+
+/* Sleep up to ms, waking early when the server stops. */
+static void nap(tg_server *sv, int ms)
+{
+    for (int t = 0; t < ms && !atomic_load(&sv->stopping); t += 50)
+        usleep(50 * 1000);
+}
+
+/* The keeper: every heartbeat, renew the lease of each job running here (a job that
+ * is no longer ours, cancelled or taken over, has its context cancelled), and on a
+ * shared store put back the jobs whose lease expired (a killed worker's). */
+static void *keeper_main(void *arg)
+{
+    tg_server *sv = arg;
+    while (!atomic_load(&sv->stopping)) {
+        nap(sv, sv->opt.heartbeat_ms);
+        if (atomic_load(&sv->stopping))
+            break;
+        struct {
+            char id[33];
+            int attempt;
+        } mine[TG_MAX_RUNNING];
+        int n = 0;
+        pthread_mutex_lock(&sv->mu);
+        for (int i = 0; i < TG_MAX_RUNNING; i++)
+            if (sv->running[i].ctx) {
+                memcpy(mine[n].id, sv->running[i].id, sizeof(mine[n].id));
+                mine[n++].attempt = sv->running[i].attempt;
+            }
+        pthread_mutex_unlock(&sv->mu);
+        for (int k = 0; k < n; k++) {
+            if (tg_store_heartbeat(NULL, sv->store, mine[k].id, mine[k].attempt) != 1)
+                continue;
+            pthread_mutex_lock(&sv->mu);
+            for (int i = 0; i < TG_MAX_RUNNING; i++)
+                if (sv->running[i].ctx && !strcmp(sv->running[i].id, mine[k].id) &&
+                    sv->running[i].attempt == mine[k].attempt)
+                    tg_ctx_cancel(sv->running[i].ctx);
+            pthread_mutex_unlock(&sv->mu);
+        }
+        size_t requeued = 0, failed = 0;
+        if (sv->shared && tg_store_reap(NULL, sv->store, &requeued, &failed) == 0 &&
+            requeued + failed > 0) {
+            if (!sv->opt.quiet)
+                fprintf(stderr,
+                        "thumbgen: %zu job%s whose worker stopped answering: %zu queued again, "
+                        "%zu failed after %d attempts\n",
+                        requeued + failed, requeued + failed == 1 ? "" : "s", requeued, failed,
+                        sv->opt.max_attempts);
+            tg_server_notify(sv);
+        }
+    }
     return NULL;
 }
 
@@ -558,7 +633,10 @@ int tg_workers_start(tg_ctx *ctx, tg_server *sv)
 {
     int n = sv->opt.workers + sv->opt.downloaders;
     pthread_mutex_init(&sv->pending_mu, NULL);
-    sv->threads = calloc((size_t)n, sizeof(pthread_t));
+    if (pthread_create(&sv->keeper, NULL, keeper_main, sv) != 0)
+        return tg_fail(ctx, TG_EINTERNAL, "cannot start the lease keeper");
+    sv->keeper_up = 1;
+    sv->threads = calloc((size_t)n + 1, sizeof(pthread_t));
     if (!sv->threads)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
@@ -586,6 +664,9 @@ void tg_workers_stop(tg_server *sv)
     tg_server_notify(sv);
     for (int i = 0; i < sv->n_threads; i++)
         pthread_join(sv->threads[i], NULL);
+    if (sv->keeper_up)
+        pthread_join(sv->keeper, NULL);
+    sv->keeper_up = 0;
     free(sv->threads);
     sv->threads = NULL;
     sv->n_threads = 0;

@@ -1,128 +1,23 @@
 /*
- * store.c — the job store (see store.h): the only file that talks to SQLite.
- *
- * One connection (SQLITE_OPEN_FULLMUTEX) per tg_store, plus our own mutex held for
- * the whole of every public call, so a multi-statement operation (claim, finish,
- * list) is never interleaved with another thread's. Writers that change more than
- * one row or read-then-write run inside BEGIN IMMEDIATE, which also takes SQLite's
- * write lock against other processes (busy_timeout waits for it).
- *
- * Invariants: every SQL text is a constant with bound parameters; statements are
- * prepared once (lazily) and reset after each use; job ids are 32 lowercase hex
- * digits from the kernel's random source; times are Unix milliseconds. Queue order
- * is (created, rowid): the rowid breaks ties between jobs made in the same ms.
- * SQLite result codes are translated to TG_E* only here, SQLite's text kept in the
- * message. Schema changes bump SCHEMA_VERSION (PRAGMA user_version) and add a step
- * to schema_migrate().
+ * store.c — the job store's front (see store.h): picks the backend from the spec,
+ * checks the arguments every backend would check, and dispatches through the
+ * backend's operations (store/backend.h). Also the parts both backends share: job
+ * ids, the clock, the lease settings.
  */
 #include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "core/error.h"
-#include "core/fault.h"
-#include "core/utf8.h"
-
-#define SCHEMA_VERSION 1
-
-/* The columns of a job, in the order row_to_job() reads them. */
-#define JOB_COLS                                                                                   \
-    "id, state, stage, percent, source_kind, source, content_id, options_json, video_path, "       \
-    "result_json, err_code, err_message, created, updated"
-
-enum {
-    ST_INSERT,
-    ST_GET,
-    ST_COUNT_ALL,
-    ST_LIST,
-    ST_OLDEST_QUEUED,
-    ST_MARK_RUNNING,
-    ST_PROGRESS,
-    ST_SET_SOURCE,
-    ST_FINISH,
-    ST_CANCEL,
-    ST_EXISTS,
-    ST_FIND_DONE,
-    ST_RECOVER,
-    ST_COUNT_STATE,
-    ST_OLDEST_TO_DOWNLOAD,
-    ST_OLDEST_TO_PROCESS,
-    ST_REQUEUE,
-    ST_FIND_ACTIVE,
-    ST_N
-};
-
-static const char *const stmt_sql[ST_N] = {
-    [ST_INSERT] = "INSERT INTO jobs (" JOB_COLS ") "
-                  "VALUES (?1, 0, 'queued', 0, ?2, ?3, ?4, ?5, ?6, NULL, NULL, NULL, ?7, ?7)",
-    [ST_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-    [ST_COUNT_ALL] = "SELECT count(*) FROM jobs",
-    [ST_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY created DESC, rowid DESC "
-                "LIMIT ?1 OFFSET ?2",
-    [ST_OLDEST_QUEUED] = "SELECT id FROM jobs WHERE state = 0 ORDER BY created, rowid LIMIT 1",
-    [ST_MARK_RUNNING] = "UPDATE jobs SET state = 1, updated = ?2 WHERE id = ?1 AND state = 0",
-    [ST_PROGRESS] = "UPDATE jobs SET stage = ?2, percent = ?3, updated = ?4 "
-                    "WHERE id = ?1 AND state = 1",
-    [ST_SET_SOURCE] = "UPDATE jobs SET content_id = coalesce(?2, content_id), "
-                      "video_path = coalesce(?3, video_path), updated = ?4 WHERE id = ?1",
-    [ST_FINISH] =
-        "UPDATE jobs SET state = ?2, stage = CASE WHEN ?2 = 2 THEN 'done' ELSE stage END, "
-        "percent = CASE WHEN ?2 = 2 THEN 100 ELSE percent END, result_json = ?3, "
-        "err_code = ?4, err_message = ?5, updated = ?6 WHERE id = ?1 AND state = 1",
-    [ST_CANCEL] = "UPDATE jobs SET state = 4, updated = ?2 WHERE id = ?1 AND state IN (0, 1)",
-    [ST_EXISTS] = "SELECT 1 FROM jobs WHERE id = ?1",
-    [ST_FIND_DONE] = "SELECT " JOB_COLS " FROM jobs WHERE content_id = ?1 AND options_json = ?2 "
-                     "AND state = 2 ORDER BY created DESC, rowid DESC LIMIT 1",
-    [ST_RECOVER] = "UPDATE jobs SET state = 0, stage = 'queued', percent = 0, updated = ?1 "
-                   "WHERE state = 1",
-    [ST_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = ?1",
-    [ST_OLDEST_TO_DOWNLOAD] = "SELECT id FROM jobs WHERE state = 0 AND video_path IS NULL "
-                              "ORDER BY created, rowid LIMIT 1",
-    [ST_OLDEST_TO_PROCESS] = "SELECT id FROM jobs WHERE state = 0 AND video_path IS NOT NULL "
-                             "ORDER BY created, rowid LIMIT 1",
-    [ST_REQUEUE] = "UPDATE jobs SET state = 0, stage = ?2, percent = ?3, updated = ?4 "
-                   "WHERE id = ?1 AND state = 1",
-    [ST_FIND_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE options_json = ?3 AND state IN (0, 1) "
-                       "AND ((?1 IS NOT NULL AND content_id = ?1) OR "
-                       "(?2 IS NOT NULL AND source_kind = 'url' AND source = ?2)) "
-                       "ORDER BY created, rowid LIMIT 1",
-};
-
-static const char schema_v1[] =
-    "CREATE TABLE jobs ("
-    " id TEXT PRIMARY KEY NOT NULL,"
-    " state INTEGER NOT NULL,"
-    " stage TEXT NOT NULL,"
-    " percent REAL NOT NULL DEFAULT 0,"
-    " source_kind TEXT NOT NULL,"
-    " source TEXT NOT NULL,"
-    " content_id TEXT,"
-    " options_json TEXT NOT NULL,"
-    " video_path TEXT,"
-    " result_json TEXT,"
-    " err_code TEXT,"
-    " err_message TEXT,"
-    " created INTEGER NOT NULL,"
-    " updated INTEGER NOT NULL);"
-    "CREATE INDEX jobs_state_created ON jobs (state, created);"
-    "CREATE INDEX jobs_content ON jobs (content_id, options_json, state);"
-    "PRAGMA user_version = 1;";
-
-struct tg_store {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-    sqlite3_stmt *st[ST_N];
-};
+#include "store/backend.h"
 
 const char *tg_job_state_name(int state)
 {
@@ -156,62 +51,14 @@ void tg_job_clear(tg_job *job)
     memset(job, 0, sizeof(*job));
 }
 
-/* ---- helpers ---- */
-
-static int64_t now_ms(void)
+int64_t tg_store_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Translate a SQLite failure (the connection's last error) into a TG_E* code. */
-static int db_fail(tg_ctx *ctx, tg_store *s, int src, const char *what)
-{
-    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
-    int prim = src & 0xff;
-    if (prim == SQLITE_FULL || (s && s->db && sqlite3_system_errno(s->db) == ENOSPC))
-        return tg_fail(ctx, TG_EIO, "the server's disk is full");
-    if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
-        return tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s failed: %s)", what,
-                       msg);
-    int code = prim == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
-    return tg_fail(ctx, code, "job store: %s failed: %s", what, msg);
-}
-
-/* PRAGMA quick_check: 0 when the database is sound, TG_ECORRUPT with SQLite's first
- * complaint when a page is damaged. */
-static int quick_check(tg_ctx *ctx, tg_store *s)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return db_fail(ctx, s, rc, "checking the database");
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (t && !strcmp(t, "ok")) {
-            rc = 0;
-        } else {
-            /* SQLite's first complaint, on one line */
-            char why[200];
-            const char *head = "*** in database main ***\n";
-            if (t && !strncmp(t, head, strlen(head)))
-                t += strlen(head);
-            tg_utf8_copy(why, sizeof(why), t ? t : "no answer");
-            for (char *c = why; *c; c++)
-                if (*c == '\n' || *c == '\r')
-                    *c = ' ';
-            rc = tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s)", why);
-        }
-    } else {
-        rc = db_fail(ctx, s, step, "checking the database");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int random_id(tg_ctx *ctx, char out[33])
+int tg_store_random_id(tg_ctx *ctx, char out[33])
 {
     uint8_t b[16];
     size_t got = 0;
@@ -248,244 +95,92 @@ static int random_id(tg_ctx *ctx, char out[33])
     return 0;
 }
 
-/* The prepared statement for k, reset and unbound, ready for new parameters. */
-static int stmt(tg_ctx *ctx, tg_store *s, int k, sqlite3_stmt **out)
+void tg_store_base_init(tg_store *base, const tg_store_ops *ops)
 {
-    /* the disk-full test hook (core/fault.h): every write fails as SQLITE_FULL would */
-    int writes = k == ST_INSERT || k == ST_MARK_RUNNING || k == ST_PROGRESS || k == ST_SET_SOURCE ||
-                 k == ST_FINISH || k == ST_CANCEL || k == ST_RECOVER || k == ST_REQUEUE;
-    if (writes && tg_fault_disk_full())
-        return tg_fail(ctx, TG_EIO, "the server's disk is full");
-    if (!s->st[k]) {
-        int rc =
-            sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL);
-        if (rc != SQLITE_OK)
-            return db_fail(ctx, s, rc, "preparing a statement");
-    }
-    *out = s->st[k];
-    return 0;
+    base->ops = ops;
+    char host[40] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(base->worker, sizeof(base->worker), "%s:%d", host, (int)getpid());
+    base->lease_ms = 30000;
+    base->max_attempts = 3;
+    base->backoff_ms = 1000;
 }
 
-static void stmt_done(sqlite3_stmt *st)
+int tg_store_spec_is_postgres(const char *spec)
 {
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
+    return spec &&
+           (!strncasecmp(spec, "postgres://", 11) || !strncasecmp(spec, "postgresql://", 13));
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
+int tg_store_open(tg_ctx *ctx, const char *spec, tg_store **out)
 {
-    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
-
-static int exec(tg_ctx *ctx, tg_store *s, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : db_fail(ctx, s, rc, what);
-}
-
-static void rollback(tg_store *s)
-{
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static int dup_col(sqlite3_stmt *st, int i, char **out)
-{
-    *out = NULL;
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return 0;
-    const unsigned char *t = sqlite3_column_text(st, i);
-    if (!t)
-        return -1; /* out of memory converting the value */
-    *out = strdup((const char *)t);
-    return *out ? 0 : -1;
-}
-
-static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t n)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
-}
-
-/* Fill job (zeroed first) from the current row of a JOB_COLS select. */
-static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
-{
-    memset(job, 0, sizeof(*job));
-    copy_col(st, 0, job->id, sizeof(job->id));
-    job->state = sqlite3_column_int(st, 1);
-    copy_col(st, 2, job->stage, sizeof(job->stage));
-    job->percent = sqlite3_column_double(st, 3);
-    if (dup_col(st, 4, &job->source_kind) || dup_col(st, 5, &job->source) ||
-        dup_col(st, 6, &job->content_id) || dup_col(st, 7, &job->options_json) ||
-        dup_col(st, 8, &job->video_path) || dup_col(st, 9, &job->result_json) ||
-        dup_col(st, 10, &job->err_code) || dup_col(st, 11, &job->err_message)) {
-        tg_job_clear(job);
-        return tg_fail(ctx, TG_ENOMEM, "job store: out of memory");
-    }
-    job->created = sqlite3_column_int64(st, 12);
-    job->updated = sqlite3_column_int64(st, 13);
-    return 0;
-}
-
-/* Read one job by id (caller holds the mutex): 0, TG_ENOENT or an error. */
-static int get_locked(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, ST_GET, &st);
-    if (rc)
-        return rc;
-    bind_text(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = row_to_job(ctx, st, out);
-    else if (step == SQLITE_DONE)
-        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
-    else
-        rc = db_fail(ctx, s, step, "reading a job");
-    stmt_done(st);
-    return rc;
-}
-
-/* 1 when a job with this id exists, 0 when not, or an error. */
-static int exists_locked(tg_ctx *ctx, tg_store *s, const char *id)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, ST_EXISTS, &st);
-    if (rc)
-        return rc;
-    bind_text(st, 1, id);
-    int step = sqlite3_step(st);
-    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : db_fail(ctx, s, step, "reading a job");
-    stmt_done(st);
-    return rc;
-}
-
-/* After an UPDATE … WHERE id = ? AND state …: 0 when it changed the row, else 1 when
- * the job exists in another state, TG_ENOENT when it does not exist. */
-static int changed_or_why(tg_ctx *ctx, tg_store *s, const char *id)
-{
-    if (sqlite3_changes(s->db) > 0)
-        return 0;
-    int e = exists_locked(ctx, s, id);
-    if (e < 0)
-        return e;
-    return e ? 1 : tg_fail(ctx, TG_ENOENT, "no job %s", id);
-}
-
-static int count_locked(tg_ctx *ctx, tg_store *s, int k, int state, size_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, k, &st);
-    if (rc)
-        return rc;
-    if (k == ST_COUNT_STATE)
-        sqlite3_bind_int(st, 1, state);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = (size_t)sqlite3_column_int64(st, 0);
-    else
-        rc = db_fail(ctx, s, step, "counting jobs");
-    stmt_done(st);
-    return rc;
-}
-
-static int check_id(tg_ctx *ctx, const char *id)
-{
-    if (!id || !*id)
-        return tg_fail(ctx, TG_EINVAL, "missing job id");
-    return 0;
-}
-
-/* ---- open / close ---- */
-
-static int schema_migrate(tg_ctx *ctx, tg_store *s)
-{
-    int rc = exec(ctx, s, "BEGIN IMMEDIATE", "starting the schema check");
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = NULL;
-    int version = -1;
-    int prc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
-    if (prc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version < 0) {
-        rc = db_fail(ctx, s, prc, "reading the schema version");
-        goto fail;
-    }
-    if (version > SCHEMA_VERSION) {
-        rc = tg_fail(ctx, TG_EIO,
-                     "job store: the database has schema version %d, newer than this "
-                     "program's %d",
-                     version, SCHEMA_VERSION);
-        goto fail;
-    }
-    if (version == 0 && (rc = exec(ctx, s, schema_v1, "creating the jobs table")))
-        goto fail;
-    /* future: if (version < 2) { ALTER …; PRAGMA user_version = 2; } */
-    if ((rc = exec(ctx, s, "COMMIT", "saving the schema")))
-        goto fail;
-    return 0;
-fail:
-    rollback(s);
-    return rc;
-}
-
-int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out)
-{
-    int rc = 0;
-    tg_store *s = NULL;
     if (!out)
         return tg_fail(ctx, TG_EINVAL, "job store: no output pointer");
     *out = NULL;
-    if (!path || !*path)
+    if (!spec || !*spec)
         return tg_fail(ctx, TG_EINVAL, "job store: empty database path");
-    s = calloc(1, sizeof(*s));
-    if (!s)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    if (pthread_mutex_init(&s->mu, NULL) != 0) {
-        free(s);
-        return tg_fail(ctx, TG_EINTERNAL, "job store: cannot create a mutex");
-    }
-    int src = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (src != SQLITE_OK) {
-        rc = tg_fail(ctx, (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO,
-                     "job store: cannot open %s: %s", path,
-                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
-        goto fail;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    if ((rc = exec(ctx, s, "PRAGMA busy_timeout = 5000", "setting the busy timeout")) ||
-        (rc = exec(ctx, s, "PRAGMA journal_mode = WAL", "switching to WAL")) ||
-        (rc = exec(ctx, s, "PRAGMA synchronous = NORMAL", "setting synchronous")))
-        goto fail;
-    if ((rc = quick_check(ctx, s)) || (rc = schema_migrate(ctx, s)))
-        goto fail;
-    *out = s;
-    return 0;
-fail:
-    tg_store_close(&s);
-    return rc;
+    if (tg_store_spec_is_postgres(spec))
+        return tg_store_pg_open(ctx, spec, out);
+    if (!strncmp(spec, "sqlite:", 7))
+        spec += 7;
+    return tg_store_sqlite_open(ctx, spec, out);
 }
 
 void tg_store_close(tg_store **sp)
 {
     if (!sp || !*sp)
         return;
-    tg_store *s = *sp;
-    for (int k = 0; k < ST_N; k++)
-        sqlite3_finalize(s->st[k]);
-    if (s->db)
-        sqlite3_close(s->db);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    (*sp)->ops->close(*sp);
     *sp = NULL;
 }
 
-/* ---- operations: each holds the mutex from start to end ---- */
+const char *tg_store_backend(const tg_store *s)
+{
+    return s ? s->ops->name : "";
+}
+
+int tg_store_is_shared(const tg_store *s)
+{
+    return s && s->ops->shared;
+}
+
+void tg_store_configure(tg_store *s, const tg_store_conf *c)
+{
+    if (!s || !c)
+        return;
+    if (c->worker && *c->worker)
+        snprintf(s->worker, sizeof(s->worker), "%s", c->worker);
+    if (c->lease_ms > 0)
+        s->lease_ms = c->lease_ms;
+    if (c->max_attempts > 0)
+        s->max_attempts = c->max_attempts;
+    if (c->backoff_ms > 0)
+        s->backoff_ms = c->backoff_ms;
+}
+
+void tg_store_get_conf(const tg_store *s, tg_store_conf *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return;
+    out->worker = s->worker;
+    out->lease_ms = s->lease_ms;
+    out->max_attempts = s->max_attempts;
+    out->backoff_ms = s->backoff_ms;
+}
+
+/* ---- argument checks, then the backend ---- */
+
+static int check_id(tg_ctx *ctx, tg_store *s, const char *id)
+{
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    if (!id || !*id)
+        return tg_fail(ctx, TG_EINVAL, "missing job id");
+    return 0;
+}
 
 static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
 {
@@ -499,96 +194,16 @@ static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
     return 0;
 }
 
-/* Insert job as a new queued job (caller holds the mutex). */
-static int insert_locked(tg_ctx *ctx, tg_store *s, tg_job *job)
-{
-    char id[33];
-    int rc = random_id(ctx, id);
-    if (rc)
-        return rc;
-    int64_t t = now_ms();
-    sqlite3_stmt *st = NULL;
-    if ((rc = stmt(ctx, s, ST_INSERT, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, job->source_kind);
-    bind_text(st, 3, job->source);
-    bind_text(st, 4, job->content_id);
-    bind_text(st, 5, job->options_json);
-    bind_text(st, 6, job->video_path);
-    sqlite3_bind_int64(st, 7, t);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "adding a job");
-        goto out;
-    }
-    memcpy(job->id, id, sizeof(job->id));
-    job->state = TG_JOB_QUEUED;
-    snprintf(job->stage, sizeof(job->stage), "queued");
-    job->percent = 0;
-    job->created = job->updated = t;
-out:
-    stmt_done(st);
-    return rc;
-}
-
 int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
 {
     int rc = check_new_job(ctx, s, job);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&s->mu);
-    rc = insert_locked(ctx, s, job);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return rc ? rc : s->ops->create(ctx, s, job, 0);
 }
 
 int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job)
 {
     int rc = check_new_job(ctx, s, job);
-    if (rc)
-        return rc;
-    const char *url = !strcmp(job->source_kind, "url") ? job->source : NULL;
-    sqlite3_stmt *st = NULL;
-    tg_job found;
-    int have = 0;
-    pthread_mutex_lock(&s->mu);
-    /* one write transaction: two equal requests at once make one job */
-    if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "adding a job")))
-        goto out;
-    if ((rc = stmt(ctx, s, ST_FIND_ACTIVE, &st)))
-        goto out;
-    bind_text(st, 1, job->content_id);
-    bind_text(st, 2, url);
-    bind_text(st, 3, job->options_json);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        if ((rc = row_to_job(ctx, st, &found)))
-            goto out;
-        have = 1;
-    } else if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "looking for an equal job");
-        goto out;
-    }
-    stmt_done(st);
-    st = NULL;
-    if (!have && (rc = insert_locked(ctx, s, job)))
-        goto out;
-    if ((rc = exec(ctx, s, "COMMIT", "adding a job")))
-        goto out;
-    if (have) {
-        tg_job_clear(job);
-        *job = found;
-        have = 0;
-        rc = 1;
-    }
-out:
-    stmt_done(st);
-    rollback(s);
-    pthread_mutex_unlock(&s->mu);
-    if (have)
-        tg_job_clear(&found);
-    return rc;
+    return rc ? rc : s->ops->create(ctx, s, job, 1);
 }
 
 int tg_store_get(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
@@ -596,13 +211,8 @@ int tg_store_get(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
     if (!s || !out)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
-    int rc = check_id(ctx, id);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&s->mu);
-    rc = get_locked(ctx, s, id, out);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->get(ctx, s, id, out);
 }
 
 int tg_store_list(tg_ctx *ctx, tg_store *s, size_t offset, size_t limit, tg_job **jobs, size_t *n,
@@ -612,128 +222,34 @@ int tg_store_list(tg_ctx *ctx, tg_store *s, size_t offset, size_t limit, tg_job 
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     *jobs = NULL;
     *n = *total = 0;
-    /* SQLite takes signed 64-bit limits; a larger request means "all". */
+    /* signed 64-bit limits in SQL; a larger request means "all" */
     if (limit > (size_t)INT32_MAX)
         limit = (size_t)INT32_MAX;
     if (offset > (size_t)INT64_MAX)
         offset = (size_t)INT64_MAX;
-
-    tg_job *arr = NULL;
-    size_t cnt = 0, cap = 0;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    /* one read transaction: the count and the page see the same snapshot */
-    int rc = exec(ctx, s, "BEGIN", "listing jobs");
-    if (rc)
-        goto out;
-    if ((rc = count_locked(ctx, s, ST_COUNT_ALL, 0, total)))
-        goto out;
-    if (limit == 0)
-        goto out;
-    if ((rc = stmt(ctx, s, ST_LIST, &st)))
-        goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            tg_job *na = realloc(arr, ncap * sizeof(*arr));
-            if (!na) {
-                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
-                goto out;
-            }
-            arr = na;
-            cap = ncap;
-        }
-        if ((rc = row_to_job(ctx, st, &arr[cnt])))
-            goto out;
-        cnt++;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(ctx, s, step, "listing jobs");
-out:
-    stmt_done(st);
-    rollback(s); /* ends the read transaction */
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        for (size_t i = 0; i < cnt; i++)
-            tg_job_clear(&arr[i]);
-        free(arr);
-        *total = 0;
-        return rc;
-    }
-    *jobs = arr;
-    *n = cnt;
-    return 0;
+    return s->ops->list(ctx, s, offset, limit, jobs, n, total);
 }
-
-static int claim_with(tg_ctx *ctx, tg_store *s, int which, tg_job *out);
 
 int tg_store_claim(tg_ctx *ctx, tg_store *s, tg_job *out)
-{
-    return claim_with(ctx, s, ST_OLDEST_QUEUED, out);
-}
-
-int tg_store_claim_kind(tg_ctx *ctx, tg_store *s, int need_download, tg_job *out)
-{
-    return claim_with(ctx, s, need_download ? ST_OLDEST_TO_DOWNLOAD : ST_OLDEST_TO_PROCESS, out);
-}
-
-static int claim_with(tg_ctx *ctx, tg_store *s, int which, tg_job *out)
 {
     if (!s || !out)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
-    char id[33] = "";
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = exec(ctx, s, "BEGIN IMMEDIATE", "claiming a job");
-    if (rc)
-        goto out;
-    if ((rc = stmt(ctx, s, which, &st)))
-        goto out;
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = 1; /* empty queue */
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        rc = db_fail(ctx, s, step, "claiming a job");
-        goto out;
-    }
-    copy_col(st, 0, id, sizeof(id));
-    stmt_done(st);
-    if ((rc = stmt(ctx, s, ST_MARK_RUNNING, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms());
-    step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "claiming a job");
-        goto out;
-    }
-    stmt_done(st);
-    st = NULL;
-    if ((rc = get_locked(ctx, s, id, out)))
-        goto out;
-    if ((rc = exec(ctx, s, "COMMIT", "claiming a job")))
-        tg_job_clear(out);
-out:
-    stmt_done(st);
-    rollback(s);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return s->ops->claim(ctx, s, -1, out);
 }
 
-/* A running job's stage and percent (k = ST_PROGRESS), or the same while putting it
- * back in the queue (k = ST_REQUEUE). 1 when it was no longer running. */
-static int set_stage(tg_ctx *ctx, tg_store *s, int k, const char *id, const char *stage,
-                     double percent)
+int tg_store_claim_kind(tg_ctx *ctx, tg_store *s, int need_download, tg_job *out)
 {
-    if (!s)
+    if (!s || !out)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    int rc = check_id(ctx, id);
+    memset(out, 0, sizeof(*out));
+    return s->ops->claim(ctx, s, need_download ? 1 : 0, out);
+}
+
+static int set_stage(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int requeue,
+                     const char *stage, double percent)
+{
+    int rc = check_id(ctx, s, id);
     if (rc)
         return rc;
     if (!stage || !*stage || strlen(stage) >= sizeof(((tg_job *)0)->stage))
@@ -742,122 +258,67 @@ static int set_stage(tg_ctx *ctx, tg_store *s, int k, const char *id, const char
         percent = 0;
     if (percent > 100)
         percent = 100;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, k, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, stage);
-    sqlite3_bind_double(st, 3, percent);
-    sqlite3_bind_int64(st, 4, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "saving progress");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id); /* 1: no longer running (e.g. cancelled) */
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return s->ops->set_stage(ctx, s, id, attempt, requeue, stage, percent);
 }
 
 int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stage, double percent)
 {
-    return set_stage(ctx, s, ST_PROGRESS, id, stage, percent);
+    return set_stage(ctx, s, id, 0, 0, stage, percent);
+}
+
+int tg_store_progress_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage,
+                         double percent)
+{
+    return set_stage(ctx, s, id, attempt, 0, stage, percent);
 }
 
 int tg_store_requeue(tg_ctx *ctx, tg_store *s, const char *id, const char *stage)
 {
-    return set_stage(ctx, s, ST_REQUEUE, id, stage, 0);
+    return set_stage(ctx, s, id, 0, 1, stage, 0);
+}
+
+int tg_store_requeue_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage)
+{
+    return set_stage(ctx, s, id, attempt, 1, stage, 0);
 }
 
 int tg_store_set_source(tg_ctx *ctx, tg_store *s, const char *id, const char *content_id,
                         const char *video_path)
 {
-    if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    int rc = check_id(ctx, id);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, ST_SET_SOURCE, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, content_id);
-    bind_text(st, 3, video_path);
-    sqlite3_bind_int64(st, 4, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "saving the job's source");
-        goto out;
-    }
-    if (sqlite3_changes(s->db) == 0)
-        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->set_source(ctx, s, id, 0, content_id, video_path);
 }
 
-int tg_store_finish(tg_ctx *ctx, tg_store *s, const char *id, int state, const char *result_json,
-                    const char *err_code, const char *err_message)
+int tg_store_set_source_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt,
+                           const char *content_id, const char *video_path)
 {
-    if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    int rc = check_id(ctx, id);
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->set_source(ctx, s, id, attempt, content_id, video_path);
+}
+
+int tg_store_finish_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int state,
+                       const char *result_json, const char *err_code, const char *err_message)
+{
+    int rc = check_id(ctx, s, id);
     if (rc)
         return rc;
     if (state != TG_JOB_DONE && state != TG_JOB_FAILED)
         return tg_fail(ctx, TG_EINVAL, "job store: a job can only finish as done or failed");
     if (state == TG_JOB_DONE)
         err_code = err_message = NULL;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, ST_FINISH, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int(st, 2, state);
-    bind_text(st, 3, result_json);
-    bind_text(st, 4, err_code);
-    bind_text(st, 5, err_message);
-    sqlite3_bind_int64(st, 6, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "finishing a job");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return s->ops->finish(ctx, s, id, attempt, state, result_json, err_code, err_message);
+}
+
+int tg_store_finish(tg_ctx *ctx, tg_store *s, const char *id, int state, const char *result_json,
+                    const char *err_code, const char *err_message)
+{
+    return tg_store_finish_at(ctx, s, id, 0, state, result_json, err_code, err_message);
 }
 
 int tg_store_cancel(tg_ctx *ctx, tg_store *s, const char *id)
 {
-    if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    int rc = check_id(ctx, id);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    if ((rc = stmt(ctx, s, ST_CANCEL, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "cancelling a job");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->cancel(ctx, s, id);
 }
 
 int tg_store_find_done(tg_ctx *ctx, tg_store *s, const char *content_id, const char *options_json,
@@ -866,24 +327,7 @@ int tg_store_find_done(tg_ctx *ctx, tg_store *s, const char *content_id, const c
     if (!s || !out || !content_id || !options_json)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_FIND_DONE, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, content_id);
-    bind_text(st, 2, options_json);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = row_to_job(ctx, st, out);
-    else if (step == SQLITE_DONE)
-        rc = 1;
-    else
-        rc = db_fail(ctx, s, step, "looking for a finished job");
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return s->ops->find_done(ctx, s, content_id, options_json, out);
 }
 
 int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n)
@@ -892,23 +336,7 @@ int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n)
         *n = 0;
     if (!s)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_RECOVER, &st);
-    if (rc)
-        goto out;
-    sqlite3_bind_int64(st, 1, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "re-queueing interrupted jobs");
-        goto out;
-    }
-    if (n)
-        *n = (size_t)sqlite3_changes(s->db);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return s->ops->recover(ctx, s, n);
 }
 
 int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
@@ -916,14 +344,42 @@ int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
     if (!s)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     size_t q = 0, r = 0;
-    pthread_mutex_lock(&s->mu);
-    int rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_QUEUED, &q);
-    if (!rc)
-        rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_RUNNING, &r);
-    pthread_mutex_unlock(&s->mu);
+    int rc = s->ops->counts(ctx, s, &q, &r);
     if (queued)
         *queued = rc ? 0 : q;
     if (running)
         *running = rc ? 0 : r;
     return rc;
+}
+
+int tg_store_heartbeat(tg_ctx *ctx, tg_store *s, const char *id, int attempt)
+{
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->heartbeat(ctx, s, id, attempt);
+}
+
+int tg_store_handback(tg_ctx *ctx, tg_store *s, const char *id, int attempt)
+{
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->handback(ctx, s, id, attempt);
+}
+
+int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed)
+{
+    size_t a = 0, b = 0;
+    if (!s)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    int rc = s->ops->reap(ctx, s, &a, &b);
+    if (requeued)
+        *requeued = a;
+    if (failed)
+        *failed = b;
+    return rc;
+}
+
+int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user)
+{
+    if (!s || !cb || (what != TG_STORE_HEAR_ALL && what != TG_STORE_HEAR_WORK))
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    return s->ops->subscribe ? s->ops->subscribe(ctx, s, what, cb, user) : 0;
 }

@@ -1,17 +1,26 @@
 /*
- * store.h — the job store: one SQLite database (WAL) under the data folder.
+ * store.h — the job store and queue: one interface, two backends.
  *
- * It owns the jobs table and nothing else: the server's workers claim queued jobs,
- * report progress and finish them; the HTTP handlers read and list them. All
- * functions are safe to call from several threads (one connection, serialised by
- * the store's mutex; SQLite busy timeouts for other processes). SQLite errors are
- * translated here (TG_EIO with SQLite's own text in the message).
+ *   sqlite:PATH (or a plain path)  one SQLite database (WAL) under the data folder: the
+ *                                  embedded default, one server process per folder;
+ *   postgres://… / postgresql://…  PostgreSQL through libpq: many API processes and
+ *                                  workers on many machines share one queue.
+ * tg_store_open picks the backend from the spec; every other call goes through the
+ * backend's table of operations (store/backend.h). All calls are safe from several
+ * threads. Backend errors are translated in the backend (TG_EIO with its own text).
  *
  * Job life cycle:   queued ──claim──► running ──finish──► done | failed
- *                      │                 │
- *                      └────cancel───────┴──► cancelled
- * On start-up tg_store_recover() puts jobs left `running` by a crash or a stop back
- * to `queued` (they are resumed), so no job is lost or stuck.
+ *                      ▲  │              │ │
+ *                      │  └───cancel─────┴─┼──► cancelled
+ *                      └── lease expired ──┘   (after max_attempts lost leases: failed)
+ * A claim sets attempt = attempt + 1, the worker's name and lease_until; the worker
+ * renews the lease (tg_store_heartbeat) and every write it makes is fenced by
+ * (id, attempt): the *_at calls change nothing and return 1 once the job is no longer
+ * running under that attempt (cancelled, or its lease expired and another worker took
+ * it). tg_store_reap (any process) puts jobs whose lease expired back in the queue,
+ * after a back-off (run_at), or fails them after max_attempts lost leases (the dead
+ * letters: failed, with the reason). On SQLite, tg_store_recover at start-up also puts
+ * jobs left running by a crash back to queued (one process owns that database).
  */
 #ifndef TG_STORE_STORE_H
 #define TG_STORE_STORE_H
@@ -46,16 +55,40 @@ typedef struct tg_job {
     char *err_code;           /* "EFORMAT", … or NULL */
     char *err_message;        /* one sentence, or NULL */
     int64_t created, updated; /* Unix time, milliseconds */
+    int attempt;              /* claims so far: the fencing token of the running one */
+    int lost;                 /* leases that expired (counted against max_attempts) */
+    int max_attempts;
+    char worker[64];     /* "host:pid" of the last claim, or "" */
+    int64_t lease_until; /* while running: the lease's end (ms), else 0 */
+    int64_t run_at;      /* not claimed before this time (ms; a retry's back-off) */
 } tg_job;
 
 /* Free the strings of a job (not the struct) and zero it. Accepts a zeroed job. */
 void tg_job_clear(tg_job *job);
 
-/* Open (creating if needed) the database at path: WAL, busy timeout, schema, and a
- * PRAGMA quick_check first: TG_ECORRUPT when pages are damaged (or the file is not
- * a database). A full disk is TG_EIO "the server's disk is full", in every call. */
-int tg_store_open(tg_ctx *ctx, const char *path, tg_store **out);
+/* Open a store from its spec: "postgres://…" or "postgresql://…" (libpq's URI;
+ * creates the schema when missing), else "sqlite:PATH" or a plain PATH (creating the
+ * database if needed: WAL, busy timeout, schema, and a PRAGMA quick_check first:
+ * TG_ECORRUPT when pages are damaged or the file is not a database). A full disk is
+ * TG_EIO "the server's disk is full", in every call. */
+int tg_store_open(tg_ctx *ctx, const char *spec, tg_store **out);
 void tg_store_close(tg_store **s);
+
+/* 1 when spec names a PostgreSQL store. */
+int tg_store_spec_is_postgres(const char *spec);
+
+/* "sqlite" or "postgres". */
+const char *tg_store_backend(const tg_store *s);
+
+/* Lease settings for the claims made through this handle (0 or NULL keep a value). */
+typedef struct tg_store_conf {
+    const char *worker; /* recorded with each claim; default "HOSTNAME:PID" */
+    int lease_ms;       /* default 30000 */
+    int max_attempts;   /* lost leases before a job fails; default 3 (new jobs) */
+    int backoff_ms;     /* a job whose lease expired waits backoff_ms * 2^(lost-1); 1000 */
+} tg_store_conf;
+void tg_store_configure(tg_store *s, const tg_store_conf *conf);
+void tg_store_get_conf(const tg_store *s, tg_store_conf *out);
 
 /* Insert a new queued job from job->source_kind, source, options_json (and
  * content_id / video_path when already known). Sets job->id, state, stage,
@@ -116,5 +149,44 @@ int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n);
 
 /* Counts by state, for /healthz. */
 int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running);
+
+/* ---- the worker's fenced writes: each changes the job only while it is running
+ * under this attempt, else returns 1 and changes nothing (attempt 0: any attempt, as
+ * the calls above do). ---- */
+int tg_store_progress_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage,
+                         double percent);
+int tg_store_set_source_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt,
+                           const char *content_id, const char *video_path);
+int tg_store_requeue_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage);
+int tg_store_finish_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int state,
+                       const char *result_json, const char *err_code, const char *err_message);
+
+/* Renew the lease of a running job: 0, or 1 when it is no longer ours. */
+int tg_store_heartbeat(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
+
+/* A draining worker gives its job back: queued again at once, the claim not counted
+ * as a lost lease. 1 when it was no longer ours. */
+int tg_store_handback(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
+
+/* Jobs whose lease expired: back to queued after the back-off, or failed once they
+ * lost max_attempts leases. Counts (either may be NULL) of each. */
+int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed);
+
+/* Changes made by any process: cb(user, job id, its new state) is called from a
+ * thread of the store for every new job, progress, end, cancel, and job put back in
+ * the queue (PostgreSQL: LISTEN/NOTIFY; claims and heartbeats are silent), until the
+ * store is closed; with id "" and state -1 when several jobs changed or after a lost
+ * connection (anything may have changed). One subscriber per handle. SQLite has one
+ * process per database, whose own notifier hears everything: returns 0, no calls. */
+typedef void (*tg_store_change_fn)(void *user, const char *id, int state);
+/* what = TG_STORE_HEAR_ALL (API processes: they stream progress), or
+ * TG_STORE_HEAR_WORK: only jobs queued (new, handed back, put back) and cancelled, and
+ * the "" / -1 calls — all a worker needs, without the traffic of everyone's progress. */
+enum { TG_STORE_HEAR_ALL = 0, TG_STORE_HEAR_WORK = 1 };
+int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user);
+
+/* 1 when other processes share this queue (PostgreSQL): jobs left running belong to
+ * their leases, not to this process's start-up. */
+int tg_store_is_shared(const tg_store *s);
 
 #endif

@@ -1,14 +1,19 @@
-/* test_store.c — the SQLite job store: life cycle, order, atomic claims, restart. */
+/* test_store.c — the job store on both backends (the same cases on SQLite and on
+ * PostgreSQL, the latter in the throw-away cluster of scripts/pg-test): life cycle,
+ * order, atomic claims, leases, fencing, dead letters; plus SQLite's restart and
+ * damage cases and PostgreSQL's change notifications. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "pgtest.h"
 #include "util.h"
 
 typedef struct fixture {
@@ -17,9 +22,31 @@ typedef struct fixture {
     tg_store *s;
 } fixture;
 
+/* The backend of the running test case (set by its unchecked fixture). */
+static int g_pg;
+static void use_sqlite(void)
+{
+    g_pg = 0;
+}
+static void use_pg(void)
+{
+    g_pg = 1;
+}
+
+/* A new empty store's spec: a fresh SQLite file or a fresh PostgreSQL schema. */
+static char *new_spec(void)
+{
+    if (!g_pg)
+        return tgt_tmp_path(".db");
+    char why[512];
+    char *spec = tgt_pg_store(why, sizeof(why));
+    ck_assert_msg(spec != NULL, "%s", why);
+    return spec;
+}
+
 static void fx_open(fixture *f)
 {
-    f->path = tgt_tmp_path(".db");
+    f->path = new_spec();
     f->ctx = tg_ctx_new();
     ck_assert_ptr_nonnull(f->path);
     ck_assert_ptr_nonnull(f->ctx);
@@ -42,7 +69,8 @@ static void fx_close(fixture *f)
     tg_store_close(&f->s);
     ck_assert_ptr_null(f->s);
     tg_store_close(&f->s); /* accepts NULL */
-    remove_db(f->path);
+    if (!g_pg)
+        remove_db(f->path);
     free(f->path);
     tg_ctx_free(&f->ctx);
 }
@@ -636,11 +664,515 @@ START_TEST(create_or_join_joins_an_equal_active_job)
 }
 END_TEST
 
-Suite *suite_store(void);
-Suite *suite_store(void)
+/* ---- claims with leases (issue 13): the same cases on both backends ---- */
+
+static int64_t now_ms(void)
 {
-    Suite *s = suite_create("store");
-    TCase *tc = tcase_create("store");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static tg_store *open_more(fixture *f, const char *worker, int lease_ms)
+{
+    tg_store *s = NULL;
+    ck_assert_msg(tg_store_open(f->ctx, f->path, &s) == 0, "open: %s", tg_ctx_message(f->ctx));
+    tg_store_conf c = {.worker = worker, .lease_ms = lease_ms};
+    tg_store_configure(s, &c);
+    return s;
+}
+
+START_TEST(a_claim_records_attempt_worker_and_lease)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_store_conf c = {.worker = "box-1:42", .lease_ms = 10000};
+    tg_store_configure(f.s, &c);
+    char id[33];
+    add_job(&f, "a", NULL, id);
+    tg_job j;
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.attempt, 0);
+    ck_assert_int_eq(j.max_attempts, 3);
+    ck_assert_int_eq(j.lease_until, 0);
+    tg_job_clear(&j);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, id);
+    ck_assert_int_eq(j.attempt, 1);
+    ck_assert_str_eq(j.worker, "box-1:42");
+    ck_assert_msg(j.lease_until >= t0 + 9000 && j.lease_until <= now_ms() + 11000,
+                  "lease until %lld, now %lld", (long long)j.lease_until, (long long)t0);
+    tg_job_clear(&j);
+    /* read back the same */
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.attempt, 1);
+    ck_assert_str_eq(j.worker, "box-1:42");
+    tg_job_clear(&j);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(stale_attempts_change_nothing)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_store_conf c = {.worker = "old", .lease_ms = 40, .backoff_ms = 60};
+    tg_store_configure(f.s, &c);
+    char id[33];
+    add_job(&f, "a", NULL, id);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_int_eq(j.attempt, 1);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, f.s, id, 1, "analyze", 10), 0);
+    usleep(120 * 1000); /* the old worker stalls past its lease */
+    size_t rq = 9, fl = 9;
+    ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0);
+    ck_assert_uint_eq(rq, 1);
+    ck_assert_uint_eq(fl, 0);
+    /* another worker takes it, after the back-off */
+    tg_store *s2 = open_more(&f, "new", 10000);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_QUEUED);
+    ck_assert_int_eq(j.lost, 1);
+    ck_assert_msg(j.run_at > now_ms(), "a back-off before the next attempt");
+    int64_t wait = j.run_at - now_ms();
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim(f.ctx, s2, &j), 1); /* not before run_at */
+    usleep((useconds_t)(wait + 20) * 1000);
+    ck_assert_int_eq(tg_store_claim(f.ctx, s2, &j), 0);
+    ck_assert_int_eq(j.attempt, 2);
+    ck_assert_str_eq(j.worker, "new");
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, s2, id, 2, "render", 50), 0);
+
+    /* the old worker wakes up: every write of attempt 1 matches nothing */
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, f.s, id, 1, "analyze", 99), 1);
+    ck_assert_int_eq(tg_store_set_source_at(f.ctx, f.s, id, 1, "sha256-bad", "videos/bad.mp4"), 1);
+    ck_assert_int_eq(tg_store_requeue_at(f.ctx, f.s, id, 1, "analyze"), 1);
+    ck_assert_int_eq(tg_store_heartbeat(f.ctx, f.s, id, 1), 1);
+    ck_assert_int_eq(tg_store_handback(f.ctx, f.s, id, 1), 1);
+    ck_assert_int_eq(tg_store_finish_at(f.ctx, f.s, id, 1, TG_JOB_FAILED, NULL, "EIO", "late"), 1);
+    ck_assert_int_eq(
+        tg_store_finish_at(f.ctx, f.s, id, 1, TG_JOB_DONE, "{\"stale\":1}", NULL, NULL), 1);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_RUNNING);
+    ck_assert_int_eq(j.attempt, 2);
+    ck_assert_str_eq(j.stage, "render");
+    ck_assert(j.percent == 50);
+    ck_assert_ptr_null(j.content_id);
+    ck_assert_ptr_null(j.video_path);
+    ck_assert_ptr_null(j.result_json);
+    tg_job_clear(&j);
+    /* the current attempt's writes count */
+    ck_assert_int_eq(tg_store_set_source_at(f.ctx, s2, id, 2, "sha256-ok", "videos/ok.mp4"), 0);
+    ck_assert_int_eq(tg_store_finish_at(f.ctx, s2, id, 2, TG_JOB_DONE, "{\"ok\":1}", NULL, NULL),
+                     0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_DONE);
+    ck_assert_str_eq(j.result_json, "{\"ok\":1}");
+    ck_assert_str_eq(j.content_id, "sha256-ok");
+    ck_assert_int_eq(j.lease_until, 0);
+    tg_job_clear(&j);
+    /* unknown ids are still ENOENT */
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, s2, "ffffffffffffffffffffffffffffffff", 1, "x", 1),
+                     TG_ENOENT);
+    tg_store_close(&s2);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(lost_leases_back_off_then_dead_letter)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_store_conf c = {.lease_ms = 30, .max_attempts = 2, .backoff_ms = 150};
+    tg_store_configure(f.s, &c);
+    char id[33];
+    add_job(&f, "a", NULL, id);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    size_t rq = 0, fl = 0;
+    ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0); /* lease still valid */
+    ck_assert_uint_eq(rq + fl, 0);
+    usleep(80 * 1000);
+    int64_t t = now_ms();
+    ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0);
+    ck_assert_uint_eq(rq, 1);
+    ck_assert_uint_eq(fl, 0);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_QUEUED);
+    ck_assert_int_eq(j.lost, 1);
+    ck_assert_msg(j.run_at >= t + 100 && j.run_at <= t + 400, "run_at %lld - now = %lld",
+                  (long long)j.run_at, (long long)(j.run_at - t));
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 1); /* backing off */
+    usleep(400 * 1000);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_int_eq(j.attempt, 2);
+    tg_job_clear(&j);
+    usleep(80 * 1000);
+    ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0);
+    ck_assert_uint_eq(rq, 0);
+    ck_assert_uint_eq(fl, 1);
+    /* the dead letter: failed, with the reason, and never claimed again */
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_FAILED);
+    ck_assert_int_eq(j.lost, 2);
+    ck_assert_str_eq(j.err_code, "EINTERNAL");
+    ck_assert_ptr_nonnull(strstr(j.err_message, "worker stopped answering"));
+    tg_job_clear(&j);
+    usleep(50 * 1000);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 1);
+    ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0);
+    ck_assert_uint_eq(rq + fl, 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(heartbeats_keep_the_lease)
+{
+    fixture f = {0};
+    fx_open(&f);
+    tg_store_conf c = {.lease_ms = 150};
+    tg_store_configure(f.s, &c);
+    char id[33];
+    add_job(&f, "a", NULL, id);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    int attempt = j.attempt;
+    tg_job_clear(&j);
+    size_t rq = 0, fl = 0;
+    for (int i = 0; i < 6; i++) { /* 300 ms in all, twice the lease */
+        usleep(50 * 1000);
+        ck_assert_int_eq(tg_store_heartbeat(f.ctx, f.s, id, attempt), 0);
+        ck_assert_int_eq(tg_store_reap(f.ctx, f.s, &rq, &fl), 0);
+        ck_assert_uint_eq(rq + fl, 0);
+    }
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, id, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_RUNNING);
+    ck_assert_int_eq(j.attempt, attempt);
+    tg_job_clear(&j);
+    /* a cancelled job's heartbeat says "not yours any more" */
+    ck_assert_int_eq(tg_store_cancel(f.ctx, f.s, id), 0);
+    ck_assert_int_eq(tg_store_heartbeat(f.ctx, f.s, id, attempt), 1);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, f.s, id, attempt, "render", 5), 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(handback_requeues_without_counting_a_loss)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char a[33], b[33];
+    add_job(&f, "a", NULL, a);
+    usleep(2000);
+    add_job(&f, "b", NULL, b);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, a);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, f.s, a, 1, "analyze", 40), 0);
+    ck_assert_int_eq(tg_store_handback(f.ctx, f.s, a, 1), 0);
+    ck_assert_int_eq(tg_store_handback(f.ctx, f.s, a, 1), 1); /* not ours any more */
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, a, &j), 0);
+    ck_assert_int_eq(j.state, TG_JOB_QUEUED);
+    ck_assert_int_eq(j.lost, 0);
+    ck_assert_int_eq(j.lease_until, 0);
+    tg_job_clear(&j);
+    /* first in line again, at once */
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    ck_assert_str_eq(j.id, a);
+    ck_assert_int_eq(j.attempt, 2);
+    tg_job_clear(&j);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(downloads_and_processing_are_claimed_apart)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char link[33], up[33];
+    add_job(&f, "https://example.com/v.mp4", NULL, link);
+    tg_job u = {0};
+    u.source_kind = (char *)"upload";
+    u.source = (char *)"v.mp4";
+    u.options_json = (char *)"{}";
+    u.content_id = (char *)"sha256-11";
+    u.video_path = (char *)"videos/sha256-11.mp4";
+    ck_assert_int_eq(tg_store_create(f.ctx, f.s, &u), 0);
+    memcpy(up, u.id, 33);
+    tg_job j;
+    ck_assert_int_eq(tg_store_claim_kind(f.ctx, f.s, 0, &j), 0);
+    ck_assert_str_eq(j.id, up);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_claim_kind(f.ctx, f.s, 0, &j), 1);
+    ck_assert_int_eq(tg_store_claim_kind(f.ctx, f.s, 1, &j), 0);
+    ck_assert_str_eq(j.id, link);
+    int attempt = j.attempt;
+    tg_job_clear(&j);
+    /* the download done: the job goes to the processing queue */
+    ck_assert_int_eq(
+        tg_store_set_source_at(f.ctx, f.s, link, attempt, "sha256-22", "videos/sha256-22.mp4"), 0);
+    ck_assert_int_eq(tg_store_requeue_at(f.ctx, f.s, link, attempt, "analyze"), 0);
+    ck_assert_int_eq(tg_store_claim_kind(f.ctx, f.s, 1, &j), 1);
+    ck_assert_int_eq(tg_store_claim_kind(f.ctx, f.s, 0, &j), 0);
+    ck_assert_str_eq(j.id, link);
+    ck_assert_int_eq(j.attempt, attempt + 1);
+    ck_assert_str_eq(j.stage, "analyze");
+    tg_job_clear(&j);
+    fx_close(&f);
+}
+END_TEST
+
+/* Claimers on separate handles (separate connections: as separate processes). */
+typedef struct hclaimer {
+    const char *spec;
+    int n, errors;
+    char ids[N_JOBS][33];
+} hclaimer;
+
+static void *hclaim_loop(void *arg)
+{
+    hclaimer *c = arg;
+    tg_ctx *ctx = tg_ctx_new();
+    tg_store *s = NULL;
+    if (tg_store_open(ctx, c->spec, &s) != 0) {
+        c->errors++;
+        tg_ctx_free(&ctx);
+        return NULL;
+    }
+    for (;;) {
+        tg_job j;
+        int rc = tg_store_claim(ctx, s, &j);
+        if (rc == 1)
+            break;
+        if (rc != 0 || c->n >= N_JOBS) {
+            c->errors++;
+            break;
+        }
+        memcpy(c->ids[c->n++], j.id, 33);
+        if (tg_store_finish_at(ctx, s, j.id, j.attempt, TG_JOB_DONE, "{}", NULL, NULL) != 0)
+            c->errors++;
+        tg_job_clear(&j);
+    }
+    tg_store_close(&s);
+    tg_ctx_free(&ctx);
+    return NULL;
+}
+
+START_TEST(claimers_on_separate_connections_never_share_a_job)
+{
+    fixture f = {0};
+    fx_open(&f);
+    for (int i = 0; i < N_JOBS; i++) {
+        char id[33];
+        add_job(&f, "x", NULL, id);
+    }
+    static hclaimer cl[N_THREADS];
+    pthread_t th[N_THREADS];
+    memset(cl, 0, sizeof(cl));
+    for (int i = 0; i < N_THREADS; i++) {
+        cl[i].spec = f.path;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, hclaim_loop, &cl[i]), 0);
+    }
+    static char all[N_JOBS][33];
+    int total = 0;
+    for (int i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(cl[i].errors, 0);
+        for (int k = 0; k < cl[i].n && total < N_JOBS; k++)
+            memcpy(all[total++], cl[i].ids[k], 33);
+    }
+    ck_assert_int_eq(total, N_JOBS);
+    qsort(all, (size_t)total, 33, cmp_id);
+    for (int i = 1; i < total; i++)
+        ck_assert_msg(strcmp(all[i - 1], all[i]) != 0, "job %s claimed twice", all[i]);
+    size_t q = 9, r = 9;
+    ck_assert_int_eq(tg_store_counts(f.ctx, f.s, &q, &r), 0);
+    ck_assert_uint_eq(q + r, 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(the_backend_follows_the_spec)
+{
+    fixture f = {0};
+    fx_open(&f);
+    ck_assert_str_eq(tg_store_backend(f.s), g_pg ? "postgres" : "sqlite");
+    ck_assert_int_eq(tg_store_is_shared(f.s), g_pg);
+    ck_assert_int_eq(tg_store_spec_is_postgres(f.path), g_pg);
+    if (!g_pg) { /* "sqlite:PATH" is the same database */
+        char spec[4200];
+        snprintf(spec, sizeof(spec), "sqlite:%s", f.path);
+        char id[33];
+        add_job(&f, "a", NULL, id);
+        tg_store *s2 = NULL;
+        ck_assert_int_eq(tg_store_open(f.ctx, spec, &s2), 0);
+        tg_job j;
+        ck_assert_int_eq(tg_store_get(f.ctx, s2, id, &j), 0);
+        tg_job_clear(&j);
+        tg_store_close(&s2);
+    }
+    fx_close(&f);
+}
+END_TEST
+
+/* ---- PostgreSQL only ---- */
+
+typedef struct heard {
+    pthread_mutex_t mu;
+    char ids[64][33];
+    int states[64];
+    int n;
+} heard;
+
+static void on_change(void *user, const char *id, int state)
+{
+    heard *h = user;
+    pthread_mutex_lock(&h->mu);
+    if (h->n < 64) {
+        snprintf(h->ids[h->n], 33, "%s", id);
+        h->states[h->n++] = state;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Wait up to 3 s for a change of id to state; 1 when heard. */
+static int wait_heard(heard *h, const char *id, int state)
+{
+    for (int t = 0; t < 300; t++) {
+        pthread_mutex_lock(&h->mu);
+        int found = 0;
+        for (int i = 0; i < h->n; i++)
+            if (!strcmp(h->ids[i], id) && h->states[i] == state)
+                found = 1;
+        pthread_mutex_unlock(&h->mu);
+        if (found)
+            return 1;
+        usleep(10 * 1000);
+    }
+    return 0;
+}
+
+START_TEST(pg_changes_elsewhere_are_heard)
+{
+    fixture f = {0};
+    fx_open(&f);
+    static heard h;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.mu, NULL);
+    ck_assert_msg(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_ALL, on_change, &h) == 0,
+                  "subscribe: %s", tg_ctx_message(f.ctx));
+    ck_assert_int_eq(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_ALL, on_change, &h),
+                     TG_EINVAL);                 /* once */
+    tg_store *other = open_more(&f, "w", 10000); /* another process, in effect */
+    tg_job j = {0};
+    j.source_kind = (char *)"url";
+    j.source = (char *)"https://example.com/a.mp4";
+    j.options_json = (char *)"{}";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &j), 0);
+    ck_assert_msg(wait_heard(&h, j.id, TG_JOB_QUEUED), "the new job was not heard");
+    tg_job c;
+    pthread_mutex_lock(&h.mu);
+    int before = h.n;
+    pthread_mutex_unlock(&h.mu);
+    /* claims and heartbeats are silent (a NOTIFY would serialise the queue's commits) */
+    ck_assert_int_eq(tg_store_claim(f.ctx, other, &c), 0);
+    ck_assert_int_eq(tg_store_heartbeat(f.ctx, other, c.id, c.attempt), 0);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, other, c.id, c.attempt, "analyze", 30), 0);
+    ck_assert_int_eq(
+        tg_store_finish_at(f.ctx, other, c.id, c.attempt, TG_JOB_DONE, "{}", NULL, NULL), 0);
+    ck_assert_msg(wait_heard(&h, j.id, TG_JOB_DONE), "the end was not heard");
+    pthread_mutex_lock(&h.mu);
+    int after = h.n;
+    pthread_mutex_unlock(&h.mu);
+    ck_assert_int_eq(after - before, 2); /* progress and done only */
+    /* a cancel and a job handed back are heard too */
+    tg_job k = {0};
+    k.source_kind = (char *)"url";
+    k.source = (char *)"https://example.com/b.mp4";
+    k.options_json = (char *)"{}";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &k), 0);
+    tg_job c2;
+    ck_assert_int_eq(tg_store_claim(f.ctx, other, &c2), 0);
+    ck_assert_int_eq(tg_store_handback(f.ctx, other, c2.id, c2.attempt), 0);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, other, k.id), 0);
+    ck_assert_msg(wait_heard(&h, k.id, TG_JOB_CANCELLED), "the cancel was not heard");
+    pthread_mutex_lock(&h.mu);
+    int queued_twice = 0;
+    for (int i = 0; i < h.n; i++)
+        queued_twice += !strcmp(h.ids[i], k.id) && h.states[i] == TG_JOB_QUEUED;
+    pthread_mutex_unlock(&h.mu);
+    ck_assert_int_eq(queued_twice, 2); /* created, then handed back */
+    tg_job_clear(&c2);
+    tg_job_clear(&c);
+    tg_store_close(&other);
+    fx_close(&f); /* stops the listener */
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+START_TEST(pg_workers_hear_only_queued_and_cancelled_jobs)
+{
+    fixture f = {0};
+    fx_open(&f);
+    static heard h;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.mu, NULL);
+    ck_assert_int_eq(tg_store_subscribe(f.ctx, f.s, TG_STORE_HEAR_WORK, on_change, &h), 0);
+    tg_store *other = open_more(&f, "w", 10000);
+    char a[33], b[33];
+    tg_job j = {0};
+    j.source_kind = (char *)"url";
+    j.source = (char *)"https://example.com/a.mp4";
+    j.options_json = (char *)"{}";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &j), 0);
+    memcpy(a, j.id, 33);
+    ck_assert_msg(wait_heard(&h, a, TG_JOB_QUEUED), "a new job did not wake the worker");
+    tg_job c;
+    ck_assert_int_eq(tg_store_claim(f.ctx, other, &c), 0);
+    ck_assert_int_eq(tg_store_progress_at(f.ctx, other, a, c.attempt, "analyze", 10), 0);
+    ck_assert_int_eq(tg_store_finish_at(f.ctx, other, a, c.attempt, TG_JOB_DONE, "{}", NULL, NULL),
+                     0);
+    tg_job_clear(&c);
+    j.source = (char *)"https://example.com/b.mp4";
+    ck_assert_int_eq(tg_store_create(f.ctx, other, &j), 0);
+    memcpy(b, j.id, 33);
+    ck_assert_int_eq(tg_store_cancel(f.ctx, other, b), 0);
+    ck_assert_msg(wait_heard(&h, b, TG_JOB_CANCELLED), "a cancel did not reach the worker");
+    pthread_mutex_lock(&h.mu);
+    for (int i = 0; i < h.n; i++)
+        ck_assert_msg(h.states[i] != TG_JOB_RUNNING && h.states[i] != TG_JOB_DONE,
+                      "a worker heard state %d of %s", h.states[i], h.ids[i]);
+    pthread_mutex_unlock(&h.mu);
+    tg_store_close(&other);
+    fx_close(&f);
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+START_TEST(pg_connection_errors_are_one_sentence)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_store *s = (tg_store *)1;
+    ck_assert_int_eq(
+        tg_store_open(ctx, "postgresql:///nodb?host=/nonexistent-socket-dir&connect_timeout=2", &s),
+        TG_EIO);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "cannot connect to PostgreSQL") &&
+                      !strchr(tg_ctx_message(ctx), '\n'),
+                  "message: %s", tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+static void add_common(TCase *tc)
+{
     tcase_add_test(tc, create_and_get_round_trip);
     tcase_add_test(tc, create_validates_and_unknown_ids_are_enoent);
     tcase_add_test(tc, list_is_newest_first_with_pages);
@@ -649,10 +1181,35 @@ Suite *suite_store(void)
     tcase_add_test(tc, progress_and_finish);
     tcase_add_test(tc, cancel_rules);
     tcase_add_test(tc, set_source_and_find_done);
-    tcase_add_test(tc, reopen_keeps_data_and_recover_requeues);
-    tcase_add_test(tc, open_errors);
-    tcase_add_test(tc, a_damaged_database_is_refused_at_open);
     tcase_add_test(tc, create_or_join_joins_an_equal_active_job);
-    suite_add_tcase(s, tc);
+    tcase_add_test(tc, a_claim_records_attempt_worker_and_lease);
+    tcase_add_test(tc, stale_attempts_change_nothing);
+    tcase_add_test(tc, lost_leases_back_off_then_dead_letter);
+    tcase_add_test(tc, heartbeats_keep_the_lease);
+    tcase_add_test(tc, handback_requeues_without_counting_a_loss);
+    tcase_add_test(tc, downloads_and_processing_are_claimed_apart);
+    tcase_add_test(tc, claimers_on_separate_connections_never_share_a_job);
+    tcase_add_test(tc, the_backend_follows_the_spec);
+}
+
+Suite *suite_store(void);
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *sq = tcase_create("sqlite");
+    tcase_add_unchecked_fixture(sq, use_sqlite, NULL);
+    add_common(sq);
+    tcase_add_test(sq, reopen_keeps_data_and_recover_requeues);
+    tcase_add_test(sq, open_errors);
+    tcase_add_test(sq, a_damaged_database_is_refused_at_open);
+    suite_add_tcase(s, sq);
+    TCase *pg = tcase_create("postgres");
+    tcase_add_unchecked_fixture(pg, use_pg, NULL);
+    tcase_set_timeout(pg, 60);
+    add_common(pg);
+    tcase_add_test(pg, pg_changes_elsewhere_are_heard);
+    tcase_add_test(pg, pg_workers_hear_only_queued_and_cancelled_jobs);
+    tcase_add_test(pg, pg_connection_errors_are_one_sentence);
+    suite_add_tcase(s, pg);
     return s;
 }
