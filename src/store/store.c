@@ -59,6 +59,9 @@ enum {
     ST_OLDEST_TO_PROCESS,
     ST_REQUEUE,
     ST_FIND_ACTIVE,
+    ST_DELETE_ENDED,
+    ST_COUNT_VIDEO_USERS,
+    ST_COUNT_OUTPUT_USERS,
     ST_N
 };
 
@@ -96,6 +99,9 @@ static const char *const stmt_sql[ST_N] = {
                        "AND ((?1 IS NOT NULL AND content_id = ?1) OR "
                        "(?2 IS NOT NULL AND source_kind = 'url' AND source = ?2)) "
                        "ORDER BY created, rowid LIMIT 1",
+    [ST_DELETE_ENDED] = "DELETE FROM jobs WHERE id = ?1 AND state IN (2, 3, 4)",
+    [ST_COUNT_VIDEO_USERS] = "SELECT count(*) FROM jobs WHERE video_path = ?1",
+    [ST_COUNT_OUTPUT_USERS] = "SELECT count(*) FROM jobs WHERE content_id = ?1 AND options_json = ?2",
 };
 
 static const char schema_v1[] =
@@ -492,8 +498,10 @@ static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
     if (!s || !job)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     if (!job->source_kind ||
-        (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0))
-        return tg_fail(ctx, TG_EINVAL, "job store: source kind must be \"url\" or \"upload\"");
+        (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0 &&
+         strcmp(job->source_kind, "edit") != 0))
+        return tg_fail(ctx, TG_EINVAL,
+                       "job store: source kind must be \"url\", \"upload\" or \"edit\"");
     if (!job->source || !job->options_json)
         return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
     return 0;
@@ -925,5 +933,79 @@ int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
         *queued = rc ? 0 : q;
     if (running)
         *running = rc ? 0 : r;
+    return rc;
+}
+
+/* ---- deleting a job (DELETE of an ended job; a separate piece for other backends) ---- */
+
+int tg_store_delete_ended(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+{
+    if (!s || !out)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    memset(out, 0, sizeof(*out));
+    int rc = check_id(ctx, id);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "deleting a job")))
+        goto out;
+    if ((rc = get_locked(ctx, s, id, out)))
+        goto out;
+    if (out->state == TG_JOB_QUEUED || out->state == TG_JOB_RUNNING) {
+        rc = 1; /* not ended: left as it is */
+        goto out;
+    }
+    if ((rc = stmt(ctx, s, ST_DELETE_ENDED, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "deleting a job");
+        goto out;
+    }
+    rc = exec(ctx, s, "COMMIT", "deleting a job");
+out:
+    stmt_done(st);
+    rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != 0)
+        tg_job_clear(out);
+    return rc;
+}
+
+static int count_text(tg_ctx *ctx, tg_store *s, int k, const char *a, const char *b, size_t *out)
+{
+    *out = 0;
+    if (!a)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(ctx, s, k, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, a);
+    if (k == ST_COUNT_OUTPUT_USERS)
+        bind_text(st, 2, b);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = (size_t)sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(ctx, s, step, "counting jobs");
+    stmt_done(st);
+    return rc;
+}
+
+int tg_store_users(tg_ctx *ctx, tg_store *s, const char *video_path, const char *content_id,
+                   const char *options_json, size_t *video_users, size_t *output_users)
+{
+    if (!s || !video_users || !output_users)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    pthread_mutex_lock(&s->mu);
+    int rc = count_text(ctx, s, ST_COUNT_VIDEO_USERS, video_path, NULL, video_users);
+    if (!rc && content_id && options_json)
+        rc = count_text(ctx, s, ST_COUNT_OUTPUT_USERS, content_id, options_json, output_users);
+    else
+        *output_users = 0;
+    pthread_mutex_unlock(&s->mu);
     return rc;
 }
