@@ -217,10 +217,12 @@ char *tg_options_table_json(void)
                     def = json_integer((json_int_t)op->def);
                 else
                     def = json_real(op->def);
-                json_object_set_new(o, "min", op->type == TG_OPT_INT ? json_integer((json_int_t)op->min)
-                                                                     : json_real(op->min));
-                json_object_set_new(o, "max", op->type == TG_OPT_INT ? json_integer((json_int_t)op->max)
-                                                                     : json_real(op->max));
+                json_object_set_new(o, "min",
+                                    op->type == TG_OPT_INT ? json_integer((json_int_t)op->min)
+                                                           : json_real(op->min));
+                json_object_set_new(o, "max",
+                                    op->type == TG_OPT_INT ? json_integer((json_int_t)op->max)
+                                                           : json_real(op->max));
             }
             json_object_set_new(o, "default", def);
             json_object_set_new(o, "help", json_string(op->help ? op->help : ""));

@@ -500,7 +500,8 @@ static enum MHD_Result retry_job(tg_req *r, struct MHD_Connection *c, const char
     tg_options_default(&o);
     json_t *opts = json_object_get(body, "options");
     if (opts && !json_is_object(opts) && !json_is_null(opts)) {
-        res = tg_reply_error(c, TG_EINVAL, "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
+        res =
+            tg_reply_error(c, TG_EINVAL, "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
         goto done;
     }
     if ((rc = tg_options_from_json_text(ctx, old.options_json, &o)) < 0 ||
@@ -550,7 +551,9 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
     *out = NULL;
     *canon = NULL;
     if (!json_is_object(edit))
-        return tg_fail(ctx, TG_EPLAN, "\"plan\" must be a JSON object with the clips as \"segments\"");
+        return tg_fail(
+            ctx, TG_EPLAN,
+            "invalid plan: \"plan\" must be a JSON object with the clips as \"segments\"");
     json_t *merged = json_deep_copy(parent_plan);
     if (!merged)
         return tg_fail(ctx, TG_ENOMEM, "out of memory");
@@ -574,8 +577,9 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
     if ((*out)->n_segments == 0)
         rc = tg_fail(ctx, TG_EPLAN, "invalid plan: an edited thumbnail needs at least one clip");
     else if (total > EDIT_MAX_SECONDS)
-        rc = tg_fail(ctx, TG_EPLAN, "invalid plan: the clips last %.0f s together; the limit is %.0f s",
-                     total, EDIT_MAX_SECONDS);
+        rc = tg_fail(ctx, TG_EPLAN,
+                     "invalid plan: the clips last %.0f s together; the limit is %.0f s", total,
+                     EDIT_MAX_SECONDS);
     if (rc == 0)
         rc = tg_plan_to_json(ctx, *out, canon);
     if (rc < 0)
@@ -619,7 +623,8 @@ static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const cha
     }
     json_t *edit = json_object_get(body, "plan");
     if (!edit) {
-        res = tg_reply_error(c, TG_EINVAL, "\"plan\" is missing: send {\"plan\": {\"segments\": […]}}");
+        res = tg_reply_error(c, TG_EINVAL,
+                             "the request has no \"plan\": send {\"plan\": {\"segments\": […]}}");
         goto done;
     }
     if ((rc = edited_plan(ctx, pplan, edit, &plan, &canon)) < 0) {

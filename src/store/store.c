@@ -101,7 +101,8 @@ static const char *const stmt_sql[ST_N] = {
                        "ORDER BY created, rowid LIMIT 1",
     [ST_DELETE_ENDED] = "DELETE FROM jobs WHERE id = ?1 AND state IN (2, 3, 4)",
     [ST_COUNT_VIDEO_USERS] = "SELECT count(*) FROM jobs WHERE video_path = ?1",
-    [ST_COUNT_OUTPUT_USERS] = "SELECT count(*) FROM jobs WHERE content_id = ?1 AND options_json = ?2",
+    [ST_COUNT_OUTPUT_USERS] =
+        "SELECT count(*) FROM jobs WHERE content_id = ?1 AND options_json = ?2",
 };
 
 static const char schema_v1[] =
