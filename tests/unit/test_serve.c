@@ -1462,6 +1462,54 @@ START_TEST(edit_retry_delete_and_the_option_table)
 }
 END_TEST
 
+/* docs/api.md's option list is the option table: every row, its stage, default and range
+ * or choices, and no row the table does not have. */
+START_TEST(the_api_docs_list_the_option_table)
+{
+    const char *docs = getenv("TG_DOCS") ? getenv("TG_DOCS") : "docs";
+    char path[512];
+    snprintf(path, sizeof(path), "%s/api.md", docs);
+    size_t len;
+    char *md = tgt_read_file(path, &len);
+    ck_assert_msg(md != NULL, "cannot read %s (set TG_DOCS)", path);
+    size_t rows = 0;
+    for (const char *p = strstr(md, "\n| `"); p; p = strstr(p + 1, "\n| `"))
+        rows++;
+    size_t n = 0;
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++, n++) {
+            char want[600], def[64], range[400];
+            size_t cl;
+            if (op->type == TG_OPT_ENUM) {
+                const char *c = tg_opt_choice_name(op, (int)op->def, &cl);
+                snprintf(def, sizeof(def), "%.*s", (int)cl, c);
+                range[0] = '\0';
+                for (int i = 0; i <= (int)op->max; i++) {
+                    c = tg_opt_choice_name(op, i, &cl);
+                    size_t k = strlen(range);
+                    snprintf(range + k, sizeof(range) - k, "%s`%.*s`", i ? " \\| " : "", (int)cl,
+                             c);
+                }
+            } else {
+                if (op->type == TG_OPT_BYTES && op->def <= 0)
+                    snprintf(def, sizeof(def), "none");
+                else
+                    snprintf(def, sizeof(def), "%g", op->def);
+                snprintf(range, sizeof(range), "%.0f..%.0f", op->min, op->max);
+                if (op->type == TG_OPT_DOUBLE)
+                    snprintf(range, sizeof(range), "%g..%g", op->min, op->max);
+            }
+            static const char *const types[] = {"int", "number", "choice", "bytes"};
+            snprintf(want, sizeof(want), "\n| `%s` | %s | %s | `%s` | %s", op->name, st->stage,
+                     types[op->type], def, range);
+            ck_assert_msg(strstr(md, want) != NULL, "docs/api.md lacks the row starting %s",
+                          want + 1);
+        }
+    ck_assert_msg(rows == n, "docs/api.md lists %zu options, the table has %zu", rows, n);
+    free(md);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -1485,6 +1533,9 @@ Suite *suite_serve(void)
     tcase_add_test(th, the_same_upload_joins_its_job);
     tcase_add_test(th, edit_retry_delete_and_the_option_table);
     suite_add_tcase(s, th);
+    TCase *td = tcase_create("docs");
+    tcase_add_test(td, the_api_docs_list_the_option_table);
+    suite_add_tcase(s, td);
     TCase *tu = tcase_create("startup");
     tcase_set_timeout(tu, 60);
     tcase_add_test(tu, two_servers_refuse_one_data_folder);
