@@ -371,7 +371,7 @@
   function fieldOf(message) {
     const m = /option '([\w-]+)'/i.exec(message);
     if (m) return document.getElementById(`opt-${m[1]}`);
-    if (/\b(link|url|address)\b/i.test(message)) return $('url');
+    if (/\b(links?|urls?|address|host)\b/i.test(message)) return $('url');
     return null;
   }
   function showRequestError(e) {
@@ -713,6 +713,7 @@
 
   function urlProblem(url) {
     if (!url) return 'Paste a video link, or choose a video file to upload.';
+    if (!/^[a-z][\w+.-]*:\/\//i.test(url)) return 'That is not a link: paste an address that starts with https://.';
     if (/\s/.test(url)) return 'The link contains spaces: paste just the address, e.g. https://example.com/video.mp4.';
     let u;
     try { u = new URL(url); } catch (e) { return 'That is not a link: paste an address that starts with https://.'; }
@@ -1226,9 +1227,11 @@
     edit.segments.forEach((sg, i) => {
       const a = sg.start;
       const b = sg.end;
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a,
-        'aria-label': `Play clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}` },
+      // the visible text is the name (with words for screen readers around it)
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a },
+      el('span', { class: 'visually-hidden', text: 'Play clip ' }),
       el('span', { class: 'chip-n', text: String(i + 1) }),
+      el('span', { class: 'visually-hidden', text: ', ' }),
       el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
       btn.addEventListener('click', () => seekTo(a, b));
       const del = el('button', { type: 'button', class: 'chip chip-x', 'aria-label': `Remove clip ${i + 1}`, text: '×' });
@@ -1237,9 +1240,9 @@
     });
     const pt = edit.poster;
     if (Number.isFinite(pt)) {
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt,
-        'aria-label': `Play from the poster frame at ${fmtTime(pt, true)}` },
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt },
       el('span', { class: 'chip-n poster', text: '' }),
+      el('span', { class: 'visually-hidden', text: 'Play from the ' }),
       el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(pt, true) }));
       btn.addEventListener('click', () => seekTo(pt));
       cl.append(el('li', {}, btn));
@@ -1388,7 +1391,8 @@
       const hitW = Math.max(w, 44);
       const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: trackH + 12, fill: 'transparent', class: 'tl-hit' }, g);
       svg('rect', { x: cx - w / 2, y: trackY + 4, width: w, height: trackH - 8, rx: 3, class: 'tl-clip' }, g);
-      if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', text: String(i + 1) }, g);
+      // the number beside the button, not in it (its name says it; axe: label-content-name-mismatch)
+      if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', 'aria-hidden': 'true', text: String(i + 1) }, root);
       const label = `Clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}: Enter plays it, arrow keys move it, Delete removes it`;
       svg('title', { text: label }, g);
       clickable(g, label, a, b, true);
