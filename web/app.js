@@ -826,6 +826,7 @@
 
   function showProgress(job) {
     $('result').hidden = true;
+    $('intro').hidden = true;
     pauseVideo();
     const section = $('progress');
     section.hidden = false;
@@ -987,6 +988,7 @@
 
   function showResult(job) {
     const r = job.result;
+    $('intro').hidden = true; // the example has done its job once there is a real one
     $('progress').hidden = true;
     $('result').hidden = false;
     const src = sourceLabel(job.source);
