@@ -140,6 +140,7 @@
       tokenWait = new Promise((resolve) => {
         const form = $('login-form');
         const err = $('login-error');
+        document.documentElement.classList.remove('opening-job');
         $('login').hidden = false;
         err.hidden = !message;
         err.textContent = message || '';
@@ -551,6 +552,7 @@
     try {
       job = await api('GET', `/api/jobs/${encodeURIComponent(id)}`);
     } catch (e) {
+      openedJob();
       if (current !== token) return;
       showError(e);
       if (!initial) { $('progress').hidden = true; }
@@ -825,6 +827,7 @@
   }
 
   function showProgress(job) {
+    openedJob();
     $('result').hidden = true;
     $('intro').hidden = true;
     pauseVideo();
@@ -986,8 +989,12 @@
     } catch (e) { /* the notice is a nicety: the page works without it */ }
   }
 
+  // The page was opened on a job's link: what early.js held back comes back with the job.
+  function openedJob() { document.documentElement.classList.remove('opening-job'); }
+
   function showResult(job) {
     const r = job.result;
+    openedJob();
     $('intro').hidden = true; // the example has done its job once there is a real one
     $('progress').hidden = true;
     $('result').hidden = false;
