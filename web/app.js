@@ -969,11 +969,10 @@
   }
 
   // When a result arrives: bring it into view and put the focus on its heading.
+  // (On a phone the thumbnail is the first thing in the card: app.css puts it before the video.)
   function revealResult() {
-    const narrow = window.matchMedia('(max-width: 900px)').matches;
-    const target = narrow ? $('result') : $('result');
     requestAnimationFrame(() => {
-      target.scrollIntoView({ block: 'start', behavior: 'auto' });
+      $('result').scrollIntoView({ block: 'start', behavior: 'auto' });
       $('result-title').focus({ preventScroll: true });
     });
   }
