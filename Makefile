@@ -31,7 +31,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test format-check eval fuzz
+.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test example format-check eval fuzz
 .DEFAULT_GOAL := all
 
 all: setup
@@ -95,8 +95,14 @@ run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
 	TG_TMP=$(abspath $(BUILD)/tmp) TG_MODELS=$(abspath models) scripts/pg-test $(BUILD)/tests/run
 
+# The empty page's example: made by thumbgen itself from a fixture (never committed).
+example: $(BUILD)/thumbgen fixtures
+	@test -s web/example.webp -a web/example.webp -nt $(BUILD)/thumbgen || \
+	    $(BUILD)/thumbgen make $(BUILD)/fixtures/story.mp4 -o web/example.webp --width 320 \
+	    --clips 3 --clip-len 1 --fps 8 --quality 50 --max-bytes 150k -q
+
 # The page in Debian's Chromium, driven by playwright-core (tests/browser).
-browser-test: $(BUILD)/thumbgen fixtures
+browser-test: $(BUILD)/thumbgen fixtures example
 	@if [ -f tests/browser/ui.test.js ]; then \
 	    THUMBGEN_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
 	    node tests/browser/ui.test.js; fi

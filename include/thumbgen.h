@@ -150,6 +150,20 @@ typedef struct tg_opt_stage {
     const tg_opt *opts;
 } tg_opt_stage;
 extern const tg_opt_stage tg_option_stages[]; /* ends with {NULL, NULL} */
+/* The name of choice idx of an enum option ("a|b|c", 1 → "b"): a pointer into
+ * op->choices and its length in *len (0 and "" when idx is out of range). */
+const char *tg_opt_choice_name(const tg_opt *op, int idx, size_t *len);
+/* Options as JSON (the web API, the job store): every option, defaults filled, keys
+ * sorted, so that equal options give equal text (the server's cache key). A malloc'd
+ * string, or NULL when out of memory. */
+char *tg_options_to_json(const tg_options *o);
+/* Options from a JSON object of name → number or string (null: the default), each
+ * through tg_options_set; TG_EINVAL with one sentence. */
+int tg_options_from_json_text(tg_ctx *ctx, const char *json, tg_options *o);
+/* The option table as JSON, for forms built from it (GET /api/options): an array of
+ * {name, stage, type ("int", "number", "choice", "bytes"), default, min, max, choices,
+ * help}; a malloc'd string, or NULL when out of memory. */
+char *tg_options_table_json(void);
 
 /* ---- the plan ---- */
 typedef struct tg_shot {

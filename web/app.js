@@ -14,22 +14,37 @@
     { key: 'render', label: 'Render', doing: 'Rendering the animated thumbnail' },
   ];
   const TERMINAL = new Set(['done', 'failed', 'cancelled']);
-  const OPTION_FIELDS = [
-    // id, API name, kind, default
-    ['opt-clips', 'clips', 'int', '3'],
-    ['opt-clip-len', 'clip-len', 'float', '1.2'],
-    ['opt-width', 'width', 'int', '480'],
-    ['opt-fps', 'fps', 'int', '12'],
-    ['opt-style', 'style', 'enum', 'clips'],
-    // a checkbox: checked sends its value (hd), unchecked the default (auto)
-    ['opt-hd', 'upscale', 'check', 'auto'],
-    ['opt-safe', 'safe', 'enum', 'soft'],
+  // The form's fields come from the server's option table (GET /api/options): names,
+  // types, defaults and ranges are never repeated here. This only says how to present them.
+  const OPTION_UI = {
+    clips: { label: 'Clips', unit: '' },
+    'clip-len': { label: 'Clip length', unit: 's', step: 0.1 },
+    width: { label: 'Width', unit: 'px', step: 1 },
+    fps: { label: 'Frame rate', unit: 'fps', step: 1 },
+    style: { label: 'Style' },
+    upscale: { label: 'Upscale' },
+    safe: { label: 'Safe' },
+    quality: { label: 'Quality', unit: '', step: 1 },
+    'max-bytes': { label: 'Size limit' },
+    'still-len': { label: 'Still length', unit: 's', step: 0.1, slideshow: true },
+    crossfade: { label: 'Cross-fade', unit: 's', step: 0.1, slideshow: true },
+    keyframes: { label: 'Keyframes', unit: '' },
+    analysis: { label: 'Analysis' },
+    cnn: { label: 'Network' },
+    'upscale-method': { label: 'Upscale method' },
+  };
+  const HIDDEN_OPTIONS = new Set(['threads']); // the server's business, not the user's
+  // Byte budgets of the places people post thumbnails.
+  const BYTE_PRESETS = [
+    ['', 'No limit'], ['500k', 'Email preview: 500 kB'], ['2M', 'Slack or Imgur: 2 MB'], ['8M', 'Discord: 8 MB'],
   ];
+  let optionTable = []; // rows of GET /api/options
   const OPTION_LABELS = {
     clips: ['Clips', ''], 'clip-len': ['Clip length', ' s'], style: ['Style', ''],
     width: ['Width', ' px'], fps: ['Frame rate', ' fps'], analysis: ['Analysis', ''],
     keyframes: ['Keyframes', ''], quality: ['Quality', ''], 'still-len': ['Still length', ' s'],
     crossfade: ['Cross-fade', ' s'], upscale: ['Upscale', ''], safe: ['Safe', ''],
+    'max-bytes': ['Size limit', ''], 'upscale-method': ['Upscale method', ''], cnn: ['Network', ''],
   };
   const STATUS_SENTENCES = {
     400: 'The server could not accept this request.',
@@ -53,9 +68,13 @@
     }
   }
 
+  // A server path (/home/…, /tmp/…) or a traceback is no message for people.
+  const PATH_RE = /(^|[\s'"(])\/(?:[\w.+-]+\/)+[\w.+-]*/;
   function sentence(text) {
     let s = String(text).replace(/\s+/g, ' ').trim();
     if (!s) return '';
+    if (/Traceback|Exception:|^\w+Error:/.test(s)) return 'Something went wrong on the server while doing that.';
+    s = s.replace(PATH_RE, '$1a file on the server');
     s = s.charAt(0).toUpperCase() + s.slice(1);
     if (!/[.!?…]$/.test(s)) s = `${s.replace(/[\s:;,—-]+$/, '')}.`;
     return s;
@@ -121,6 +140,7 @@
       tokenWait = new Promise((resolve) => {
         const form = $('login-form');
         const err = $('login-error');
+        document.documentElement.classList.remove('opening-job');
         $('login').hidden = false;
         err.hidden = !message;
         err.textContent = message || '';
@@ -203,6 +223,8 @@
     }
   }
 
+  let uploadXhr = null; // the upload in flight, so that Cancel can stop it
+
   function sendUpload(file, options, onProgress) {
     return new Promise((resolve, reject) => {
       const form = new FormData();
@@ -220,7 +242,9 @@
         try { resolve(readResponse(xhr.status, xhr.responseText)); } catch (e) { reject(e); }
       });
       xhr.addEventListener('error', () => reject(new ApiError(NETWORK_SENTENCE, 0)));
-      xhr.addEventListener('abort', () => reject(new ApiError('The upload was stopped.', 0)));
+      xhr.addEventListener('abort', () => reject(new ApiError('The upload was stopped.', 0, 'ECANCEL')));
+      xhr.addEventListener('loadend', () => { if (uploadXhr === xhr) uploadXhr = null; });
+      uploadXhr = xhr;
       xhr.send(form);
     });
   }
@@ -287,6 +311,7 @@
   function sourceLabel(source) {
     if (!source || typeof source !== 'object') return 'Unknown source';
     if (source.kind === 'upload') return String(source.name || 'Uploaded video');
+    if (source.kind === 'edit') return `${sourceLabel(urlOrName(source.name))} (edited)`;
     const raw = String(source.url || '');
     try {
       const u = new URL(raw);
@@ -298,13 +323,23 @@
     }
   }
 
+  // An edited job carries its original's title: a link or a file name.
+  function urlOrName(t) {
+    const text = String(t || '');
+    return /^https?:\/\//.test(text) ? { kind: 'url', url: text } : { kind: 'upload', name: text || 'Video' };
+  }
+
   function shortId(id) { return String(id || '').slice(0, 8); }
 
   // ---------------------------------------------------------------- alert
 
   function showAlert(message, kind) {
     $('alert-text').textContent = message;
-    $('alert').classList.toggle('info', kind === 'info');
+    const info = kind === 'info';
+    $('alert').classList.toggle('info', info);
+    // an error interrupts; a piece of news does not
+    $('alert').setAttribute('role', info ? 'status' : 'alert');
+    $('alert').setAttribute('aria-live', info ? 'polite' : 'assertive');
     $('alert').hidden = false;
   }
   function clearAlert() { $('alert').hidden = true; $('alert-text').textContent = ''; }
@@ -312,25 +347,123 @@
     showAlert(e instanceof ApiError ? e.message : 'Something went wrong in this page. Please reload it and try again.');
   }
 
+  // An error that belongs to one field: said beside it, the field marked invalid and focused.
+  function fieldError(input, message) {
+    clearFieldErrors();
+    input.setAttribute('aria-invalid', 'true');
+    let note = input.id === 'url' ? $('url-error') : document.getElementById(`${input.id}-error`);
+    if (!note) {
+      note = el('p', { id: `${input.id}-error`, class: 'field-error' });
+      input.closest('.opt, .url-row').after(note);
+    }
+    const ids = new Set((input.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean));
+    ids.add(note.id);
+    input.setAttribute('aria-describedby', [...ids].join(' '));
+    note.textContent = message;
+    note.hidden = false;
+    if (input.closest('#options')) $('options').open = true;
+    input.focus();
+  }
+  function clearFieldErrors() {
+    for (const n of document.querySelectorAll('[aria-invalid="true"]')) n.removeAttribute('aria-invalid');
+    for (const n of document.querySelectorAll('.field-error')) { n.hidden = true; n.textContent = ''; }
+  }
+  // Which field a server's message is about, if any.
+  function fieldOf(message) {
+    const m = /option '([\w-]+)'/i.exec(message);
+    if (m) return document.getElementById(`opt-${m[1]}`);
+    if (/\b(links?|urls?|address|host)\b/i.test(message)) return $('url');
+    return null;
+  }
+  function showRequestError(e) {
+    const input = e instanceof ApiError && e.status >= 400 && e.status < 500 ? fieldOf(e.message) : null;
+    if (input) { clearAlert(); fieldError(input, e.message); } else showError(e);
+  }
+
   // ---------------------------------------------------------------- options
 
+  function fmtNum(v) { return String(Math.round(Number(v) * 1000) / 1000); }
+
+  function optionField(row) {
+    const ui = OPTION_UI[row.name] || { label: row.name };
+    const id = `opt-${row.name}`;
+    const label = el('label', { for: id, text: ui.unit ? `${ui.label} (${ui.unit})` : ui.label });
+    let input;
+    let hint;
+    if (row.name === 'max-bytes') {
+      input = el('select', { id, name: row.name });
+      for (const [v, text] of BYTE_PRESETS) input.append(el('option', { value: v, text }));
+      hint = 'the best quality that fits';
+    } else if (row.type === 'choice') {
+      input = el('select', { id, name: row.name });
+      for (const c of row.choices) input.append(el('option', { value: c, text: c }));
+      input.value = row.default;
+      hint = `default ${row.default}`;
+    } else {
+      const int = row.type === 'int';
+      input = el('input', { id, name: row.name, type: 'number', min: row.min, max: row.max,
+        step: int ? 1 : (ui.step || 'any'), value: fmtNum(row.default), inputmode: int ? 'numeric' : 'decimal' });
+      hint = `${fmtNum(row.min)}–${fmtNum(row.max)}${ui.unit ? ` ${ui.unit}` : ''}, default ${fmtNum(row.default)}`;
+    }
+    input.title = row.help || '';
+    const box = el('div', { class: `opt${ui.slideshow ? ' opt-slideshow' : ''}`, 'data-option': row.name },
+      label, input, el('small', { text: hint }));
+    return box;
+  }
+
+  function buildOptions(table) {
+    optionTable = table.filter((r) => r && typeof r.name === 'string' && !HIDDEN_OPTIONS.has(r.name));
+    const grid = $('options-grid');
+    grid.textContent = '';
+    const order = Object.keys(OPTION_UI);
+    const rows = optionTable.slice().sort((a, b) => {
+      const ia = order.indexOf(a.name);
+      const ib = order.indexOf(b.name);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
+    for (const row of rows) grid.append(optionField(row));
+    for (const row of optionTable) $(`opt-${row.name}`).addEventListener('change', () => { saveOptions(); syncOptionVisibility(); });
+    restoreOptions();
+    syncOptionVisibility();
+  }
+
+  function syncOptionVisibility() {
+    const style = $('opt-style');
+    const slideshow = style && style.value === 'slideshow';
+    for (const n of document.querySelectorAll('.opt-slideshow')) n.classList.toggle('dim', !slideshow);
+  }
+
+  async function loadOptions() {
+    try {
+      const data = await api('GET', '/api/options');
+      if (data && Array.isArray(data.options)) buildOptions(data.options);
+    } catch (e) {
+      $('options-grid').textContent = '';
+      $('options-grid').append(el('p', { class: 'hint', text: `The options could not be loaded: ${e.message} The defaults apply.` }));
+    }
+  }
+
+  // Only what differs from the server's defaults is sent.
   function readOptions() {
     const out = {};
-    for (const [id, name, kind] of OPTION_FIELDS) {
-      const input = $(id);
-      const label = document.querySelector(`label[for="${id}"]`).textContent.replace(/\s*\(.*\)$/, '');
-      if (kind === 'enum') { out[name] = input.value; continue; }
-      if (kind === 'check') { out[name] = input.checked ? input.value : OPTION_FIELDS.find((f) => f[0] === id)[3]; continue; }
+    for (const row of optionTable) {
+      const input = $(`opt-${row.name}`);
+      if (!input) continue;
+      const ui = OPTION_UI[row.name] || { label: row.name };
+      if (input.tagName === 'SELECT') {
+        if (input.value !== '' && input.value !== row.default) out[row.name] = input.value;
+        continue;
+      }
       const raw = input.value.trim();
       const n = Number(raw);
-      const min = Number(input.min);
-      const max = Number(input.max);
-      if (raw === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n)) || n < min || n > max) {
-        $('options').open = true;
-        input.focus();
-        throw new ApiError(`${label} must be ${kind === 'int' ? 'a whole number' : 'a number'} from ${min} to ${max}.`, 0);
+      const int = row.type === 'int';
+      if (raw === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < row.min || n > row.max) {
+        const e = new ApiError(`${ui.label} must be ${int ? 'a whole number' : 'a number'} from ${fmtNum(row.min)} to ${fmtNum(row.max)}.`, 0);
+        fieldError(input, e.message);
+        e.shown = true;
+        throw e;
       }
-      out[name] = n;
+      if (n !== Number(row.default)) out[row.name] = n;
     }
     return out;
   }
@@ -338,7 +471,7 @@
   function saveOptions() {
     try {
       const o = {};
-      for (const [id, name, kind] of OPTION_FIELDS) o[name] = kind === 'check' ? ($(id).checked ? $(id).value : '') : $(id).value;
+      for (const row of optionTable) o[row.name] = $(`opt-${row.name}`).value;
       localStorage.setItem('thumbgen.options', JSON.stringify(o));
     } catch (e) { /* private mode: nothing to remember */ }
   }
@@ -347,18 +480,44 @@
     let o = null;
     try { o = parseJson(localStorage.getItem('thumbgen.options')); } catch (e) { o = null; }
     if (!o || typeof o !== 'object') return;
-    for (const [id, name, kind] of OPTION_FIELDS) {
-      if (kind === 'check') $(id).checked = o[name] === $(id).value;
-      else if (typeof o[name] === 'string' && o[name] !== '') $(id).value = o[name];
+    for (const row of optionTable) {
+      const v = o[row.name];
+      const input = $(`opt-${row.name}`);
+      if (typeof v !== 'string' || !input) continue;
+      if (input.tagName === 'SELECT' && ![...input.options].some((x) => x.value === v)) continue;
+      if (v !== '' || input.tagName === 'SELECT') input.value = v;
     }
   }
 
   function resetOptions() {
-    for (const [id, , kind, def] of OPTION_FIELDS) {
-      if (kind === 'check') $(id).checked = false;
-      else $(id).value = def;
+    for (const row of optionTable) {
+      const input = $(`opt-${row.name}`);
+      input.value = row.name === 'max-bytes' ? '' : (row.type === 'choice' ? row.default : fmtNum(row.default));
     }
+    clearFieldErrors();
     saveOptions();
+    syncOptionVisibility();
+  }
+
+  // Fill the form with a job's options (to try it again with changes).
+  function fillOptions(opts) {
+    if (!opts || typeof opts !== 'object') return;
+    for (const row of optionTable) {
+      const input = $(`opt-${row.name}`);
+      const v = opts[row.name];
+      if (!input || v === undefined) continue;
+      if (row.name === 'max-bytes') {
+        const b = Number(v);
+        const preset = BYTE_PRESETS.find(([k]) => k && Math.abs(parseBytes(k) - b) < 1);
+        input.value = preset ? preset[0] : '';
+      } else input.value = row.type === 'choice' ? String(v) : fmtNum(v);
+    }
+    syncOptionVisibility();
+  }
+  function parseBytes(t) {
+    const m = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(t);
+    if (!m) return NaN;
+    return Number(m[1]) * ({ '': 1, k: 1024, m: 1048576, g: 1073741824 })[m[2].toLowerCase()];
   }
 
   // ---------------------------------------------------------------- job tracking
@@ -384,7 +543,7 @@
 
   async function openJob(id, initial) {
     stopTracking();
-    const token = { id, job: initial || null, es: null, poll: null, failures: 0 };
+    const token = { id, job: initial || null, es: null, poll: null, failures: 0, reveal: true };
     current = token;
     if (location.hash !== `#job=${id}`) history.replaceState(null, '', `#job=${id}`);
     markHistory(id);
@@ -393,6 +552,7 @@
     try {
       job = await api('GET', `/api/jobs/${encodeURIComponent(id)}`);
     } catch (e) {
+      openedJob();
       if (current !== token) return;
       showError(e);
       if (!initial) { $('progress').hidden = true; }
@@ -407,11 +567,15 @@
     if (current !== token) return;
     const prev = token.job;
     token.job = job;
+    syncHistoryBadge(job);
     if (job.state === 'done' && job.result) {
+      const arrived = !prev || prev.state !== 'done' || prev.id !== job.id || token.reveal;
+      token.reveal = false;
       showResult(job);
+      if (arrived) revealResult();
     } else {
       showProgress(job);
-      if (job.state === 'failed') {
+      if (job.state === 'failed' && (!prev || prev.state !== 'failed')) {
         const msg = job.error && typeof job.error.message === 'string' && sentence(job.error.message);
         showAlert(msg || 'The job failed.');
       }
@@ -497,6 +661,10 @@
   async function cancelJob() {
     const token = current;
     if (!token) return;
+    if (token.job && token.job.uploading) {
+      if (uploadXhr) uploadXhr.abort();
+      return;
+    }
     const btn = $('cancel');
     btn.disabled = true;
     try {
@@ -513,24 +681,62 @@
     }
   }
 
+  async function retryJob(withForm) {
+    const token = current;
+    if (!token || !token.id) return;
+    let body = {};
+    if (withForm) {
+      try { body = { options: Object.assign({}, readOptions()) }; } catch (e) { if (!e.shown) showError(e); return; }
+    }
+    clearAlert();
+    try {
+      startJob(await api('POST', `/api/jobs/${encodeURIComponent(token.id)}/retry`, body));
+    } catch (e) { showRequestError(e); }
+  }
+
+  async function deleteJob() {
+    const token = current;
+    if (!token || !token.id) return;
+    if (!window.confirm('Delete this job and its files? This cannot be undone.')) return;
+    try {
+      await api('DELETE', `/api/jobs/${encodeURIComponent(token.id)}`);
+    } catch (e) { showError(e); return; }
+    stopTracking();
+    $('result').hidden = true;
+    $('progress').hidden = true;
+    pauseVideo();
+    history.replaceState(null, '', location.pathname + location.search);
+    showAlert('The job and its files were deleted.', 'info');
+    loadHistory();
+    $('url').focus();
+  }
+
   // ---------------------------------------------------------------- submitting
+
+  function urlProblem(url) {
+    if (!url) return 'Paste a video link, or choose a video file to upload.';
+    if (!/^[a-z][\w+.-]*:\/\//i.test(url)) return 'That is not a link: paste an address that starts with https://.';
+    if (/\s/.test(url)) return 'The link contains spaces: paste just the address, e.g. https://example.com/video.mp4.';
+    let u;
+    try { u = new URL(url); } catch (e) { return 'That is not a link: paste an address that starts with https://.'; }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'Only http:// and https:// links can be fetched.';
+    return '';
+  }
 
   async function submitUrl() {
     const url = $('url').value.trim();
-    if (!url) {
-      showAlert('Paste a video link, or choose a video file to upload.');
-      $('url').focus();
-      return;
-    }
+    clearFieldErrors();
+    const problem = urlProblem(url);
+    if (problem) { clearAlert(); fieldError($('url'), problem); return; }
     let options;
-    try { options = readOptions(); } catch (e) { showError(e); return; }
+    try { options = readOptions(); } catch (e) { if (!e.shown) showError(e); return; }
     clearAlert();
     setBusy(true);
     try {
       const r = await api('POST', '/api/jobs', { url, options });
       startJob(r);
     } catch (e) {
-      showError(e);
+      showRequestError(e);
     } finally {
       setBusy(false);
     }
@@ -539,12 +745,13 @@
   async function submitFile(file) {
     if (!file) return;
     let options;
-    try { options = readOptions(); } catch (e) { showError(e); return; }
+    clearFieldErrors();
+    try { options = readOptions(); } catch (e) { if (!e.shown) showError(e); return; }
     clearAlert();
     setBusy(true);
     stopTracking();
     const uploading = { id: '', state: 'queued', stage: 'download', percent: 0,
-      source: { kind: 'upload', name: file.name }, options, uploading: true };
+      source: { kind: 'upload', name: file.name }, options, uploading: true, started: Date.now() };
     current = { id: '', job: uploading, es: null, poll: null, failures: 0 };
     const token = current;
     showProgress(uploading);
@@ -554,8 +761,9 @@
       });
       startJob(r);
     } catch (e) {
-      if (current === token) { current = null; $('progress').hidden = true; }
-      showError(e);
+      if (current === token) { current = null; $('progress').hidden = true; stopElapsed(); }
+      if (e.code === 'ECANCEL') showAlert('The upload was cancelled.', 'info');
+      else showRequestError(e);
     } finally {
       setBusy(false);
       $('file').value = '';
@@ -568,6 +776,10 @@
     // The answer may be the whole job (source, options…) or just {id, state, cached}.
     const initial = r.state === 'done' ? null : Object.assign({ state: 'queued', stage: 'queued', percent: 0,
       source: null, options: null }, r);
+    if (initial && current && current.job && current.job.uploading) {
+      initial.uploaded = true; // the upload tile stays done, the clock keeps running
+      initial.started = current.job.started;
+    }
     openJob(r.id, initial);
     loadHistory();
   }
@@ -592,47 +804,91 @@
     });
   }
 
+  // Elapsed time: from the upload's start, else from the job's creation.
+  let elapsedTimer = null;
+  let elapsedFrom = 0;
+  function startElapsed(from) {
+    elapsedFrom = from;
+    const tick = () => { $('progress-elapsed').textContent = `· ${fmtTime((Date.now() - elapsedFrom) / 1000)} elapsed`; };
+    tick();
+    if (!elapsedTimer) elapsedTimer = setInterval(tick, 1000);
+  }
+  function stopElapsed() {
+    if (elapsedTimer) clearInterval(elapsedTimer);
+    elapsedTimer = null;
+  }
+
+  let lastAnnounced = '';
+  // The live region speaks when the stage changes, not at every percent.
+  function announce(text) {
+    if (text === lastAnnounced) return;
+    lastAnnounced = text;
+    $('progress-live').textContent = text;
+  }
+
   function showProgress(job) {
+    openedJob();
     $('result').hidden = true;
+    $('intro').hidden = true;
     pauseVideo();
     const section = $('progress');
     section.hidden = false;
     if (!stageNodes) buildStages();
-    const upload = job.uploading || (job.source && job.source.kind === 'upload');
+    const upload = job.uploading || job.uploaded || (job.source && job.source.kind === 'upload');
     const stage = job.stage;
     let ci = STAGES.findIndex((s) => s.key === stage);
     if (stage === 'done') ci = STAGES.length;
     if (stage === 'queued' || ci < 0) ci = -1;
+    // An upload has arrived once the job exists: its tile stays done.
+    if (upload && !job.uploading && ci < 1) ci = job.state === 'queued' ? 1 : Math.max(ci, 1);
+    // An edit starts at Render: nothing to download, analyse or select.
+    if (job.source && job.source.kind === 'edit' && ci < 3) ci = 3;
+    const queuedHere = job.state === 'queued' && stage === 'queued';
     const pct = Math.max(0, Math.min(100, Math.round(Number(job.percent) || 0)));
     STAGES.forEach((s, i) => {
       const n = stageNodes[i];
       let cls;
       let p;
-      if (i < ci) { cls = 'done'; p = 100; } else if (i === ci) { cls = 'active'; p = pct; } else { cls = 'pending'; p = 0; }
+      if (i < ci) { cls = 'done'; p = 100; } else if (i === ci) { cls = 'active'; p = queuedHere ? 0 : pct; } else { cls = 'pending'; p = 0; }
       if (i === ci && job.state === 'failed') cls = 'failed';
       if (i === ci && job.state === 'cancelled') cls = 'stopped';
       n.li.className = `stage ${cls}`;
       n.name.textContent = i === 0 && upload ? 'Upload' : s.label;
       n.bar.setAttribute('aria-label', n.name.textContent);
-      n.pct.textContent = cls === 'pending' ? '' : cls === 'done' ? '✓ 100 %' : `${p} %`;
+      n.pct.textContent = cls === 'pending' ? '' : cls === 'done' ? '✓' : `${p} %`;
+      n.pct.setAttribute('aria-label', cls === 'done' ? 'done' : '');
       n.fill.style.width = `${p}%`;
       n.bar.setAttribute('aria-valuenow', String(p));
     });
 
     const titles = { queued: 'Waiting in the queue…', running: 'Working on it…', failed: 'This job failed',
       cancelled: 'Cancelled', done: 'Finishing…' };
-    $('progress-title').textContent = job.uploading ? 'Uploading…' : (titles[job.state] || 'Working on it…');
+    let title = job.uploading ? 'Uploading…' : (titles[job.state] || 'Working on it…');
+    if (job.state === 'queued' && (job.uploaded || (job.source && job.source.kind === 'edit'))) title = 'Starting…';
+    $('progress-title').textContent = title;
     const src = job.source ? sourceLabel(job.source) : '';
     $('progress-source').textContent = src;
     $('progress-source').hidden = !src;
     let status = '';
     if (job.uploading) status = `Sending ${job.source.name} to the server — ${pct} %`;
+    else if (job.state === 'queued' && ci >= 0 && ci < STAGES.length) status = `${STAGES[ci].doing} as soon as a worker is free.`;
     else if (job.state === 'queued') status = 'The job will start as soon as a worker is free.';
     else if (job.state === 'running' && ci >= 0 && ci < STAGES.length) status = `${STAGES[ci].doing} — ${pct} %`;
     else if (job.state === 'cancelled') status = 'This job was cancelled.';
     else if (job.state === 'failed') status = 'Nothing was made. See the message above.';
     $('progress-status').textContent = status;
-    $('cancel').hidden = TERMINAL.has(job.state) || !!job.uploading;
+    const ended = TERMINAL.has(job.state);
+    announce(job.uploading ? 'Uploading' : ended ? title : (ci >= 0 && ci < STAGES.length ? STAGES[ci].doing : title));
+    $('cancel').hidden = ended;
+    $('cancel').textContent = job.uploading ? 'Cancel upload' : 'Cancel';
+    const retryable = job.state === 'failed' || job.state === 'cancelled';
+    $('retry').hidden = !retryable || !job.id;
+    $('retry-options').hidden = !retryable || !job.id || (job.source && job.source.kind === 'edit');
+    $('delete-ended').hidden = !ended || !job.id;
+    if (ended) { stopElapsed(); $('progress-elapsed').textContent = ''; } else {
+      const created = Date.parse(job.created || '');
+      startElapsed(job.started || (Number.isFinite(created) ? created : Date.now()));
+    }
   }
 
   // ---------------------------------------------------------------- result view
@@ -644,10 +900,81 @@
     if (!v.paused) v.pause();
   }
 
-  function downloadLink(href, label, filename) {
+  function downloadLink(href, label, filename, detail) {
     const a = el('a', { class: 'btn btn-secondary btn-small', href, download: filename });
     a.append(icon('download'), document.createTextNode(label));
+    if (detail) a.append(el('span', { class: 'dl-detail', text: detail }));
     return a;
+  }
+
+  function fmtBytes(n) {
+    n = Number(n);
+    if (!Number.isFinite(n) || n <= 0) return '';
+    if (n < 1000) return `${n} B`;
+    if (n < 1000 * 1000) return `${Math.round(n / 1000)} kB`;
+    return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+  }
+
+  function outputDetail(o) {
+    if (!o || typeof o !== 'object') return '';
+    const parts = [fmtBytes(o.bytes)];
+    if (Number(o.width) > 0 && Number(o.height) > 0) parts.push(`${o.width}×${o.height}`);
+    return parts.filter(Boolean).join(' · ');
+  }
+
+  // The animation the page shows: the smallest file that looks the same. The MP4 loop
+  // and the WebP are usually a fraction of the GIF.
+  function pickAnimation(r) {
+    const outs = r.outputs && typeof r.outputs === 'object' ? r.outputs : {};
+    const cands = [];
+    const v = document.createElement('video');
+    if (r.mp4 && v.canPlayType && v.canPlayType('video/mp4; codecs="avc1.42E01E"')) cands.push({ kind: 'mp4', url: r.mp4, o: outs.mp4 });
+    if (r.webp) cands.push({ kind: 'webp', url: r.webp, o: outs.webp });
+    if (r.gif) cands.push({ kind: 'gif', url: r.gif, o: outs.gif });
+    const size = (c) => (c.o && Number(c.o.bytes) > 0 ? Number(c.o.bytes) : (c.kind === 'gif' ? Infinity : 1e15));
+    cands.sort((a, b) => size(a) - size(b));
+    return cands[0] || null;
+  }
+
+  async function copyText(text, what) {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (e) {
+      const ta = el('textarea', { class: 'visually-hidden', 'aria-hidden': 'true' });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch (x) { ok = false; }
+      ta.remove();
+    }
+    $('share-status').textContent = ok ? `Copied ${what}.` : `Could not copy ${what}: your browser refused.`;
+  }
+
+  function absUrl(u) { return new URL(u, location.href).href; }
+
+  function shareLinks(job) {
+    const r = job.result;
+    const link = `${location.origin}${location.pathname}#job=${job.id}`;
+    const out = (r.outputs && r.outputs.gif) || {};
+    const wh = Number(out.width) > 0 ? ` width="${out.width}" height="${out.height}"` : '';
+    const alt = `Animated thumbnail of ${sourceLabel(job.source)}`.replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    return {
+      link,
+      gif: absUrl(r.gif),
+      img: `<img src="${absUrl(r.gif)}"${wh} alt="${alt}">`,
+      video: `<video src="${absUrl(r.mp4 || r.gif)}"${wh} poster="${absUrl(r.poster || '')}" autoplay muted loop playsinline></video>`,
+    };
+  }
+
+  // When a result arrives: bring it into view and put the focus on its heading.
+  // (On a phone the thumbnail is the first thing in the card: app.css puts it before the video.)
+  function revealResult() {
+    requestAnimationFrame(() => {
+      $('result').scrollIntoView({ block: 'start', behavior: 'auto' });
+      $('result-title').focus({ preventScroll: true });
+    });
   }
 
   // A quiet notice beside the link field when this server cannot fetch YouTube links.
@@ -661,8 +988,13 @@
     } catch (e) { /* the notice is a nicety: the page works without it */ }
   }
 
+  // The page was opened on a job's link: what early.js held back comes back with the job.
+  function openedJob() { document.documentElement.classList.remove('opening-job'); }
+
   function showResult(job) {
     const r = job.result;
+    openedJob();
+    $('intro').hidden = true; // the example has done its job once there is a real one
     $('progress').hidden = true;
     $('result').hidden = false;
     const src = sourceLabel(job.source);
@@ -670,6 +1002,7 @@
     $('result-source').title = job.source && job.source.url ? String(job.source.url) : src;
 
     const video = $('video');
+    if (r.poster && video.getAttribute('poster') !== r.poster) video.setAttribute('poster', r.poster);
     if (video.getAttribute('src') !== r.video) {
       video.setAttribute('src', r.video);
       clipRange = null;
@@ -685,8 +1018,37 @@
     }
     $('video-note').textContent = notes.join(' ');
     $('video-note').hidden = notes.length === 0;
+    // The animation, in a box of its own size reserved before it loads (no layout shift).
     const gif = $('gif');
-    if (gif.getAttribute('src') !== r.gif) gif.setAttribute('src', r.gif);
+    const anim = $('anim');
+    const pick = pickAnimation(r);
+    const o = pick && pick.o;
+    const frame = $('anim-frame');
+    if (o && Number(o.width) > 0 && Number(o.height) > 0) frame.style.aspectRatio = `${o.width} / ${o.height}`;
+    else frame.style.aspectRatio = '';
+    for (const m of [gif, anim]) {
+      if (o && Number(o.width) > 0) { m.setAttribute('width', o.width); m.setAttribute('height', o.height); }
+    }
+    if (pick && pick.kind === 'mp4') {
+      gif.hidden = true;
+      gif.removeAttribute('src');
+      anim.hidden = false;
+      if (anim.getAttribute('src') !== pick.url) { anim.setAttribute('src', pick.url); anim.setAttribute('poster', r.poster || ''); }
+      const p = anim.play();
+      if (p && typeof p.catch === 'function') p.catch(() => {});
+    } else if (pick) {
+      anim.hidden = true;
+      anim.removeAttribute('src');
+      gif.hidden = false;
+      if (gif.getAttribute('src') !== pick.url) gif.setAttribute('src', pick.url);
+    }
+    gif.alt = `Animated thumbnail of ${src}`;
+    anim.setAttribute('aria-label', `Animated thumbnail of ${src}`);
+    $('anim-frame').dataset.kind = pick ? pick.kind : '';
+    const gifSize = fmtBytes(r.outputs && r.outputs.gif && r.outputs.gif.bytes);
+    $('anim-note').textContent = pick && pick.kind !== 'gif'
+      ? `Shown as ${pick.kind === 'mp4' ? 'the MP4 loop' : 'WebP'} (${fmtBytes(o && o.bytes)}); the GIF looks the same${gifSize ? ` and weighs ${gifSize}` : ''}.`
+      : '';
     const poster = $('poster');
     if (r.poster) {
       if (poster.getAttribute('src') !== r.poster) poster.setAttribute('src', r.poster);
@@ -702,9 +1064,10 @@
     const base = `thumbgen-${shortId(job.id)}`;
     const dl = $('downloads');
     dl.textContent = '';
-    dl.append(downloadLink(r.gif, 'GIF', `${base}.gif`));
-    if (r.webp) dl.append(downloadLink(r.webp, 'WebP', `${base}.webp`));
-    if (r.mp4) dl.append(downloadLink(r.mp4, 'MP4', `${base}.mp4`));
+    const outs = r.outputs && typeof r.outputs === 'object' ? r.outputs : {};
+    dl.append(downloadLink(r.gif, 'GIF', `${base}.gif`, outputDetail(outs.gif)));
+    if (r.webp) dl.append(downloadLink(r.webp, 'WebP', `${base}.webp`, outputDetail(outs.webp)));
+    if (r.mp4) dl.append(downloadLink(r.mp4, 'MP4', `${base}.mp4`, outputDetail(outs.mp4)));
     if (r.poster) {
       const ext = (/\.(jpe?g|png)$/i.exec(r.poster) || ['', 'jpg'])[1].toLowerCase();
       dl.append(downloadLink(r.poster, 'Poster', `${base}.${ext}`));
@@ -717,8 +1080,10 @@
     if (r.plan) {
       if (planUrl) URL.revokeObjectURL(planUrl);
       planUrl = URL.createObjectURL(new Blob([JSON.stringify(r.plan, null, 2) + '\n'], { type: 'application/json' }));
-      dl.append(downloadLink(planUrl, 'Plan', `${base}-plan.json`));
+      dl.append(downloadLink(planUrl, job.source && job.source.kind === 'edit' ? 'Edited plan' : 'Plan', `${base}-plan.json`));
     }
+    $('share-status').textContent = '';
+    showBefore(job);
 
     // Options used
     const used = $('options-used');
@@ -747,29 +1112,6 @@
     }
 
     // The chosen clips (and the poster) as buttons, easier to tap than the timeline.
-    const cl = $('clip-list');
-    cl.textContent = '';
-    const segs = Array.isArray(plan.segments) ? plan.segments : [];
-    segs.forEach((sg, i) => {
-      const a = Number(sg.start);
-      const b = Number(sg.end);
-      if (!Number.isFinite(a) || !Number.isFinite(b)) return;
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a,
-        'aria-label': `Play clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}` },
-      el('span', { class: 'chip-n', text: String(i + 1) }),
-      el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
-      btn.addEventListener('click', () => seekTo(a, b));
-      cl.append(el('li', {}, btn));
-    });
-    if (Number.isFinite(pt)) {
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt,
-        'aria-label': `Play from the poster frame at ${fmtTime(pt, true)}` },
-      el('span', { class: 'chip-n poster', text: '' }),
-      el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(pt, true) }));
-      btn.addEventListener('click', () => seekTo(pt));
-      cl.append(el('li', {}, btn));
-    }
-
     // Warnings
     const warnings = Array.isArray(plan.warnings) ? plan.warnings.filter((w) => typeof w === 'string' && w) : [];
     const wl = $('warnings');
@@ -778,7 +1120,184 @@
     wl.hidden = warnings.length === 0;
 
     currentPlan = plan;
+    startEditing(job);
     renderTimeline();
+  }
+
+  // An edited job shows the version it was made from beside it.
+  let beforeSeq = 0;
+  async function showBefore(job) {
+    const seq = ++beforeSeq;
+    const of = job.source && job.source.kind === 'edit' && /^[0-9a-f]{32}$/.test(job.source.of || '') ? job.source.of : null;
+    $('before').hidden = true;
+    if (!of) return;
+    let parent;
+    try { parent = await api('GET', `/api/jobs/${of}`); } catch (e) { return; }
+    if (seq !== beforeSeq || !parent.result) return;
+    const pick = pickAnimation(parent.result);
+    const img = $('before-img');
+    img.setAttribute('src', pick && pick.kind !== 'mp4' ? pick.url : (parent.result.webp || parent.result.gif));
+    $('before-link').setAttribute('href', `#job=${of}`);
+    $('before').hidden = false;
+  }
+
+  // ---------------------------------------------------------------- editing the plan
+  // The clips and the poster of the shown job, as the user is changing them. "Make it
+  // again" sends them to POST /api/jobs/{id}/render: a new version, no analysis.
+
+  let edit = null; // { jobId, segments: [{start, end}], poster, dirty }
+
+  function planSegments(plan) {
+    return (Array.isArray(plan && plan.segments) ? plan.segments : [])
+      .map((s) => ({ start: Number(s.start), end: Number(s.end), score: s.score }))
+      .filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && s.end > s.start);
+  }
+
+  function startEditing(job) {
+    if (edit && edit.jobId === job.id && edit.dirty) return;
+    const plan = job.result.plan || {};
+    const pt = plan.poster && Number(plan.poster.t);
+    edit = { jobId: job.id, segments: planSegments(plan), poster: Number.isFinite(pt) ? pt : null, dirty: false };
+    updateEditor();
+  }
+
+  function round3(t) { return Math.round(t * 1000) / 1000; }
+
+  function changed() {
+    edit.dirty = true;
+    edit.segments.sort((a, b) => a.start - b.start);
+    renderTimeline();
+    updateEditor();
+  }
+
+  function updateEditor() {
+    const dirty = !!(edit && edit.dirty);
+    $('edit-render').hidden = !dirty;
+    $('edit-reset').hidden = !dirty;
+    $('edit-status').textContent = dirty
+      ? `${edit.segments.length} clip${edit.segments.length === 1 ? '' : 's'}, ${edit.segments.reduce((n, s) => n + s.end - s.start, 0).toFixed(1)} s in all: not made yet.`
+      : '';
+  }
+
+  function resetEdit() {
+    if (!current || !current.job || !current.job.result) return;
+    edit = null;
+    startEditing(current.job);
+    renderTimeline();
+  }
+
+  function addClipAtPlayhead() {
+    if (!edit || !currentPlan) return;
+    const dur = planDuration(currentPlan);
+    const lens = edit.segments.map((s) => s.end - s.start);
+    const len = lens.length ? lens.reduce((a, b) => a + b, 0) / lens.length : 1.2;
+    let t = $('video').currentTime || 0;
+    t = Math.max(0, Math.min(dur - len, t));
+    edit.segments.push({ start: round3(t), end: round3(Math.min(dur, t + len)) });
+    changed();
+    $('edit-status').textContent = `Added a clip at ${fmtTime(t, true)}. ${$('edit-status').textContent}`;
+  }
+
+  function posterFromFrame() {
+    if (!edit) return;
+    edit.poster = round3($('video').currentTime || 0);
+    changed();
+  }
+
+  function removeClip(i) {
+    if (!edit || edit.segments.length <= 1) { $('edit-status').textContent = 'A thumbnail needs at least one clip.'; return; }
+    edit.segments.splice(i, 1);
+    changed();
+  }
+
+  async function renderEdit() {
+    const token = current;
+    if (!token || !edit || !edit.dirty) return;
+    const plan = { segments: edit.segments.map((s) => ({ start: round3(s.start), end: round3(s.end) })) };
+    if (Number.isFinite(edit.poster)) plan.poster = { t: round3(edit.poster) };
+    $('edit-render').disabled = true;
+    clearAlert();
+    try {
+      const r = await api('POST', `/api/jobs/${encodeURIComponent(token.id)}/render`, { plan });
+      edit = null;
+      startJob(r);
+    } catch (e) {
+      showError(e);
+    } finally {
+      $('edit-render').disabled = false;
+    }
+  }
+
+  function renderClipList() {
+    const cl = $('clip-list');
+    cl.textContent = '';
+    if (!edit) return;
+    edit.segments.forEach((sg, i) => {
+      const a = sg.start;
+      const b = sg.end;
+      // the visible text is the name (with words for screen readers around it)
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a },
+      el('span', { class: 'visually-hidden', text: 'Play clip ' }),
+      el('span', { class: 'chip-n', text: String(i + 1) }),
+      el('span', { class: 'visually-hidden', text: ', ' }),
+      el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
+      btn.addEventListener('click', () => seekTo(a, b));
+      const del = el('button', { type: 'button', class: 'chip chip-x', 'aria-label': `Remove clip ${i + 1}`, text: '×' });
+      del.addEventListener('click', () => removeClip(i));
+      cl.append(el('li', { class: 'chip-pair' }, btn, del));
+    });
+    const pt = edit.poster;
+    if (Number.isFinite(pt)) {
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt },
+      el('span', { class: 'chip-n poster', text: '' }),
+      el('span', { class: 'visually-hidden', text: 'Play from the ' }),
+      el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(pt, true) }));
+      btn.addEventListener('click', () => seekTo(pt));
+      cl.append(el('li', {}, btn));
+    }
+  }
+
+  // Dragging a clip on the timeline: its body moves it, its ends change its length.
+  let drag = null;
+  function startDrag(e, i, mode) {
+    if (e.button !== 0 || !edit) return;
+    e.preventDefault();
+    const s = edit.segments[i];
+    drag = { i, mode, x0: e.clientX, start: s.start, end: s.end, moved: false, node: e.currentTarget };
+    window.addEventListener('pointermove', onDrag);
+    window.addEventListener('pointerup', endDrag, { once: true });
+  }
+  function onDrag(e) {
+    if (!drag || !currentPlan) return;
+    const dx = e.clientX - drag.x0;
+    if (!drag.moved && Math.abs(dx) < 4) return;
+    drag.moved = true;
+    const dur = planDuration(currentPlan);
+    const W = Math.max(240, Math.floor($('timeline').clientWidth || 600));
+    const dt = (dx / (W - 16)) * dur;
+    const s = edit.segments[drag.i];
+    const len = drag.end - drag.start;
+    const minLen = 0.3;
+    if (drag.mode === 'move') {
+      s.start = round3(Math.max(0, Math.min(dur - len, drag.start + dt)));
+      s.end = round3(s.start + len);
+    } else if (drag.mode === 'start') {
+      s.start = round3(Math.max(0, Math.min(drag.end - minLen, drag.start + dt)));
+    } else {
+      s.end = round3(Math.min(dur, Math.max(drag.start + minLen, drag.end + dt)));
+    }
+    edit.dirty = true;
+    renderTimeline();
+    updateEditor();
+  }
+  function endDrag() {
+    window.removeEventListener('pointermove', onDrag);
+    const d = drag;
+    drag = null;
+    if (!d) return;
+    if (d.moved) { changed(); return; }
+    const s = edit.segments[d.i];
+    seekTo(s.start, s.end); // a click: play the clip
   }
 
   // ---------------------------------------------------------------- timeline
@@ -815,11 +1334,11 @@
     updatePlayhead();
   }
 
-  function clickable(node, label, start, end) {
+  function clickable(node, label, start, end, noClick) {
     node.setAttribute('tabindex', '0');
     node.setAttribute('role', 'button');
     node.setAttribute('aria-label', label);
-    node.addEventListener('click', () => seekTo(start, end));
+    if (!noClick) node.addEventListener('click', () => seekTo(start, end));
     node.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); seekTo(start, end); }
     });
@@ -867,28 +1386,55 @@
     }
     for (const t of cuts) svg('line', { x1: x(t), x2: x(t), y1: trackY - 3, y2: trackY + trackH + 3, class: 'tl-cut' }, root);
 
-    // Chosen clips as highlighted bars.
-    const segs = Array.isArray(plan.segments) ? plan.segments : [];
+    // Chosen clips as highlighted bars (the user's edit, when there is one).
+    const segs = edit ? edit.segments : planSegments(plan);
     segs.forEach((s, i) => {
       const a = Number(s.start);
       const b = Number(s.end);
       if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) return;
       const w = Math.max(6, x(b) - x(a));
       const cx = (x(a) + x(b)) / 2;
-      const g = svg('g', { class: 'tl-seg', 'data-kind': 'clip', 'data-start': a, 'data-end': b }, root);
+      const g = svg('g', { class: `tl-seg${drag && drag.i === i ? ' dragging' : ''}`, 'data-kind': 'clip', 'data-start': a, 'data-end': b, 'data-index': i }, root);
       // A wider, invisible hit area so that short clips stay easy to click or tap.
-      const hitW = Math.max(w, 24);
-      svg('rect', { x: cx - hitW / 2, y: trackY - 4, width: hitW, height: trackH + 8, fill: 'transparent' }, g);
+      const hitW = Math.max(w, 44);
+      const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: trackH + 12, fill: 'transparent', class: 'tl-hit' }, g);
       svg('rect', { x: cx - w / 2, y: trackY + 4, width: w, height: trackH - 8, rx: 3, class: 'tl-clip' }, g);
-      if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', text: String(i + 1) }, g);
-      const score = Number.isFinite(Number(s.score)) ? `, score ${Number(s.score).toFixed(2)}` : '';
-      svg('title', { text: `Clip ${i + 1}: ${fmtTime(a, true)} – ${fmtTime(b, true)}${score}` }, g);
-      clickable(g, `Play clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}`, a, b);
+      // the number beside the button, not in it (its name says it; axe: label-content-name-mismatch)
+      if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', 'aria-hidden': 'true', text: String(i + 1) }, root);
+      const label = `Clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}: Enter plays it, arrow keys move it, Delete removes it`;
+      svg('title', { text: label }, g);
+      clickable(g, label, a, b, true);
+      body.addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
+      g.querySelector('.tl-clip').addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
+      // the ends: grab to change the length
+      for (const [mode, ex] of [['start', x(a)], ['end', x(b)]]) {
+        const h = svg('rect', { x: ex - 5, y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, g);
+        h.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
+      }
+      g.addEventListener('keydown', (e) => {
+        if (!edit) return;
+        const step = e.shiftKey ? 1 : 0.1;
+        const sg = edit.segments[i];
+        const dur2 = planDuration(currentPlan);
+        if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+          e.preventDefault();
+          const d = e.key === 'ArrowLeft' ? -step : step;
+          const len = sg.end - sg.start;
+          sg.start = round3(Math.max(0, Math.min(dur2 - len, sg.start + d)));
+          sg.end = round3(sg.start + len);
+          changed();
+          const again = document.querySelector(`#timeline .tl-seg[data-index="${edit.segments.indexOf(sg)}"]`);
+          if (again) again.focus();
+        } else if (e.key === 'Delete' || e.key === 'Backspace') {
+          e.preventDefault();
+          removeClip(i);
+        }
+      });
     });
 
     // Keyframes as dots; the poster marked with a ring.
     const keyY = trackY + trackH + 14;
-    const posterT = plan.poster && Number(plan.poster.t);
+    const posterT = edit && Number.isFinite(edit.poster) ? edit.poster : plan.poster && Number(plan.poster.t);
     const keys = Array.isArray(plan.keyframes) ? plan.keyframes.slice() : [];
     const hasPosterKey = keys.some((k) => Math.abs(Number(k.t) - posterT) < 0.001);
     if (Number.isFinite(posterT) && !hasPosterKey) keys.push({ t: posterT, posterOnly: true });
@@ -897,11 +1443,13 @@
       if (!Number.isFinite(t)) return;
       const isPoster = Number.isFinite(posterT) && Math.abs(t - posterT) < 0.001;
       const g = svg('g', { class: 'tl-keyg', 'data-kind': isPoster ? 'poster' : 'keyframe', 'data-t': t }, root);
-      svg('circle', { cx: x(t), cy: keyY, r: 11, fill: 'transparent' }, g);
+      // a 44-px target around a small dot
+      svg('rect', { x: x(t) - 22, y: keyY - 22, width: 44, height: 44, fill: 'transparent' }, g);
       svg('circle', { cx: x(t), cy: keyY, r: isPoster ? 6 : 5, class: `tl-key${isPoster ? ' poster' : ''}` }, g);
       const what = isPoster ? 'Poster' : `Keyframe ${rank + 1}`;
-      svg('title', { text: `${what} at ${fmtTime(t, true)}${Number.isFinite(Number(k.score)) ? `, score ${Number(k.score).toFixed(2)}` : ''}` }, g);
-      clickable(g, `Play from ${what.toLowerCase()} at ${fmtTime(t, true)}`, t);
+      const label = `Play from the ${what.toLowerCase()} at ${fmtTime(t, true)}`;
+      svg('title', { text: label }, g);
+      clickable(g, label, t);
     });
 
     // Time axis.
@@ -913,14 +1461,16 @@
       const anchor = t === 0 ? 'start' : (x(t) > W - 24 ? 'end' : 'middle');
       svg('text', { x: x(t), y: axisY + 16, 'text-anchor': anchor, class: 'tl-label', text: fmtTime(t) }, root);
     }
-    const endGap = dur - Math.floor(dur / step) * step;
-    if (endGap > step * 0.35) {
+    const lastTick = Math.floor(dur / step + 1e-9) * step;
+    // the end's label only where it does not run into the last tick's (about 40 px each)
+    if (x(dur) - x(lastTick) > 44) {
       svg('line', { x1: x(dur), x2: x(dur), y1: axisY, y2: axisY + 4, class: 'tl-tick' }, root);
       svg('text', { x: x(dur), y: axisY + 16, 'text-anchor': 'end', class: 'tl-label', text: fmtTime(dur) }, root);
     }
 
     playhead = svg('line', { x1: x(0), x2: x(0), y1: 2, y2: keyY + 8, class: 'tl-playhead' }, root);
     updatePlayhead();
+    renderClipList();
   }
 
   function updatePlayhead() {
@@ -977,17 +1527,28 @@
     btn.addEventListener('click', () => {
       clearAlert();
       openJob(job.id);
-      $('main').scrollIntoView({ behavior: 'smooth', block: 'start' });
     });
     return el('li', {}, btn);
   }
 
+  // The history badge of a job follows the job as the progress card sees it.
+  function syncHistoryBadge(job) {
+    if (!job || !job.id) return;
+    const item = document.querySelector(`#history .history-item[data-id="${job.id}"]`);
+    if (!item) return;
+    const badge = item.querySelector('.badge');
+    badge.className = `badge ${job.state}`;
+    badge.textContent = badgeText(job);
+  }
+
+  const HISTORY_PAGE = 20;
   let historySeq = 0;
+  let historyShown = HISTORY_PAGE;
   async function loadHistory() {
     const seq = ++historySeq;
     let data;
     try {
-      data = await api('GET', '/api/jobs?offset=0&limit=20');
+      data = await api('GET', `/api/jobs?offset=0&limit=${Math.min(100, historyShown)}`);
     } catch (e) {
       if (seq !== historySeq) return;
       $('history-empty').textContent = `The recent jobs could not be loaded. ${e.message}`;
@@ -998,12 +1559,32 @@
     const jobs = Array.isArray(data.jobs) ? data.jobs.filter((j) => j && typeof j.id === 'string') : [];
     const list = $('history');
     list.textContent = '';
-    for (const j of jobs) list.append(historyItem(j));
+    for (const j of jobs) list.append(historyItem(j.id === (current && current.id) && current.job && current.job.state ? Object.assign({}, j, { state: current.job.state, stage: current.job.stage, percent: current.job.percent }) : j));
     $('history-empty').textContent = 'No jobs yet. Paste a link above to make your first thumbnail.';
     $('history-empty').hidden = jobs.length > 0;
+    $('history-more').hidden = !(Number(data.total) > jobs.length);
+    historyTotal = Number(data.total) || jobs.length;
     // Keep the badges of running jobs fresh.
     clearTimeout(historyTimer);
     if (jobs.some((j) => !TERMINAL.has(j.state))) historyTimer = setTimeout(loadHistory, 3000);
+  }
+  let historyTotal = 0;
+
+  // Older jobs, a page at a time, appended below.
+  async function moreHistory() {
+    const list = $('history');
+    const have = list.querySelectorAll('.history-item').length;
+    let data;
+    try {
+      data = await api('GET', `/api/jobs?offset=${have}&limit=${HISTORY_PAGE}`);
+    } catch (e) { showError(e); return; }
+    const jobs = Array.isArray(data.jobs) ? data.jobs.filter((j) => j && typeof j.id === 'string') : [];
+    for (const j of jobs) if (!list.querySelector(`[data-id="${j.id}"]`)) list.append(historyItem(j));
+    historyShown = Math.max(historyShown, have + jobs.length);
+    historyTotal = Number(data.total) || historyTotal;
+    $('history-more').hidden = list.querySelectorAll('.history-item').length >= historyTotal;
+    const first = list.querySelectorAll('.history-item')[have];
+    if (first) first.focus();
   }
 
   // ---------------------------------------------------------------- drag and drop
@@ -1044,6 +1625,24 @@
     });
   }
 
+  // A link or a video file pasted anywhere on the page (outside a text field) starts a job.
+  function setupPaste() {
+    document.addEventListener('paste', (e) => {
+      const t = e.target;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+      const cd = e.clipboardData;
+      if (!cd) return;
+      const file = Array.from(cd.files || []).find((f) => /^video\//.test(f.type));
+      if (file) { e.preventDefault(); if (!$('submit').disabled) submitFile(file); return; }
+      const text = (cd.getData('text/plain') || '').trim();
+      if (/^https?:\/\/\S+$/.test(text)) {
+        e.preventDefault();
+        $('url').value = text;
+        submitUrl();
+      }
+    });
+  }
+
   // ---------------------------------------------------------------- start
 
   function jobFromHash() {
@@ -1052,14 +1651,47 @@
   }
 
   function init() {
-    restoreOptions();
     $('job-form').addEventListener('submit', (e) => { e.preventDefault(); submitUrl(); });
+    $('url').addEventListener('input', () => { if ($('url').getAttribute('aria-invalid')) clearFieldErrors(); });
+    $('retry').addEventListener('click', () => retryJob(false));
+    $('retry-options').addEventListener('click', () => {
+      if (!$('options').open) {
+        // first show the job's options in the form, to change them
+        fillOptions(current && current.job && current.job.options);
+        $('options').open = true;
+        $(`opt-${(optionTable[0] || { name: 'clips' }).name}`).focus();
+        $('edit-status').textContent = '';
+        return;
+      }
+      retryJob(true);
+    });
+    $('delete-ended').addEventListener('click', deleteJob);
+    $('delete').addEventListener('click', deleteJob);
+    $('history-more').addEventListener('click', moreHistory);
+    $('edit-add').addEventListener('click', addClipAtPlayhead);
+    $('edit-poster').addEventListener('click', posterFromFrame);
+    $('edit-reset').addEventListener('click', resetEdit);
+    $('edit-render').addEventListener('click', renderEdit);
+    const share = (what) => () => {
+      if (!current || !current.job || !current.job.result) return;
+      const l = shareLinks(current.job);
+      const names = { link: 'the link to this result', gif: "the GIF's address", img: 'the <img> embed', video: 'the <video> embed' };
+      copyText(l[what], names[what]);
+    };
+    $('share-link').addEventListener('click', share('link'));
+    $('share-gif').addEventListener('click', share('gif'));
+    $('share-img').addEventListener('click', share('img'));
+    $('share-video').addEventListener('click', share('video'));
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !$('alert').hidden) { clearAlert(); }
+    });
+    $('example').addEventListener('error', () => { $('example').closest('figure').hidden = true; });
+    setupPaste();
     $('file').addEventListener('change', () => { const f = $('file').files[0]; if (f) submitFile(f); });
     $('cancel').addEventListener('click', cancelJob);
     $('alert-close').addEventListener('click', clearAlert);
     $('history-refresh').addEventListener('click', loadHistory);
     $('reset-options').addEventListener('click', resetOptions);
-    for (const [id] of OPTION_FIELDS) $(id).addEventListener('change', saveOptions);
     setupDrop();
 
     const video = $('video');
@@ -1090,6 +1722,7 @@
 
     checkServer(); // /healthz is open: the yt-dlp notice needs no token
     ensureAccess().then(() => {
+      loadOptions();
       loadHistory();
       const id = jobFromHash();
       if (id) openJob(id);

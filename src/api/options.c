@@ -1,10 +1,15 @@
 /*
- * options.c — the registry of per-stage option tables and the text → value
- * setter shared by the CLI (and later the web API). A parameter is defined once,
- * in its stage's table (select.c, render.c); --help and validation come from here.
+ * options.c — the registry of per-stage option tables, the text → value setter
+ * shared by the CLI and the web API, and options as data: the options as JSON and
+ * back (the server's jobs and cache key), and the table itself as JSON (GET
+ * /api/options, from which the page builds its fields). A parameter is defined once,
+ * in its stage's table (features.c, select.c, render.c); --help, validation, the
+ * API's answers and the page's form all come from here.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +65,20 @@ static const tg_opt *find_opt(const char *name)
     return NULL;
 }
 
+const char *tg_opt_choice_name(const tg_opt *op, int idx, size_t *len)
+{
+    const char *p = op->choices ? op->choices : "";
+    for (int i = 0; i < idx && p; i++)
+        p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+    if (idx < 0 || !p) {
+        *len = 0;
+        return "";
+    }
+    const char *bar = strchr(p, '|');
+    *len = bar ? (size_t)(bar - p) : strlen(p);
+    return p;
+}
+
 /* Index of value in "a|b|c", or -1. */
 static int choice_index(const char *choices, const char *value)
 {
@@ -111,4 +130,105 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     else
         *(int *)field = (int)v;
     return 0;
+}
+
+char *tg_options_to_json(const tg_options *o)
+{
+    json_t *obj = json_object();
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++) {
+            const char *field = (const char *)o + op->offset;
+            if (op->type == TG_OPT_BYTES && *(const double *)field <= 0) {
+                json_object_set_new(obj, op->name, json_null()); /* none */
+            } else if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES) {
+                json_object_set_new(obj, op->name, json_real(*(const double *)field));
+            } else if (op->type == TG_OPT_ENUM) {
+                size_t len;
+                const char *name = tg_opt_choice_name(op, *(const int *)field, &len);
+                json_object_set_new(obj, op->name, json_stringn(name, len));
+            } else {
+                json_object_set_new(obj, op->name, json_integer(*(const int *)field));
+            }
+        }
+    char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(obj);
+    return s;
+}
+
+int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
+{
+    json_error_t e;
+    json_t *obj = json_loads(text, 0, &e);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return tg_fail(ctx, TG_EINVAL, "\"options\" must be a JSON object");
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(obj, key, v)
+    {
+        char buf[64];
+        const char *val = buf;
+        if (json_is_null(v))
+            continue; /* an option left at its default ("none") */
+        if (json_is_string(v))
+            val = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(buf, sizeof(buf), "%.10g", json_real_value(v));
+        else {
+            rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
+            break;
+        }
+        if ((rc = tg_options_set(ctx, o, key, val)) < 0)
+            break;
+    }
+    json_decref(obj);
+    return rc;
+}
+
+char *tg_options_table_json(void)
+{
+    static const char *const types[] = {"int", "number", "choice", "bytes"};
+    json_t *arr = json_array();
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++) {
+            json_t *o = json_object(), *def;
+            json_object_set_new(o, "name", json_string(op->name));
+            json_object_set_new(o, "stage", json_string(st->stage));
+            json_object_set_new(o, "type", json_string(types[op->type]));
+            if (op->type == TG_OPT_ENUM) {
+                size_t len;
+                const char *name = tg_opt_choice_name(op, (int)op->def, &len);
+                def = json_stringn(name, len);
+                json_t *ch = json_array();
+                for (int i = 0; i <= (int)op->max; i++) {
+                    name = tg_opt_choice_name(op, i, &len);
+                    if (len)
+                        json_array_append_new(ch, json_stringn(name, len));
+                }
+                json_object_set_new(o, "choices", ch);
+            } else {
+                if (op->type == TG_OPT_BYTES && op->def <= 0)
+                    def = json_null(); /* none */
+                else if (op->type == TG_OPT_INT)
+                    def = json_integer((json_int_t)op->def);
+                else
+                    def = json_real(op->def);
+                json_object_set_new(o, "min",
+                                    op->type == TG_OPT_INT ? json_integer((json_int_t)op->min)
+                                                           : json_real(op->min));
+                json_object_set_new(o, "max",
+                                    op->type == TG_OPT_INT ? json_integer((json_int_t)op->max)
+                                                           : json_real(op->max));
+            }
+            json_object_set_new(o, "default", def);
+            json_object_set_new(o, "help", json_string(op->help ? op->help : ""));
+            json_array_append_new(arr, o);
+        }
+    char *s = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(arr);
+    return s;
 }

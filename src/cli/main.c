@@ -58,10 +58,8 @@ static void print_options(FILE *f)
             char def[64];
             if (o->type == TG_OPT_ENUM) {
                 /* the default is an index into the choices */
-                const char *p = o->choices;
-                for (int i = 0; i < (int)o->def && strchr(p, '|'); i++)
-                    p = strchr(p, '|') + 1;
-                size_t len = strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p);
+                size_t len;
+                const char *p = tg_opt_choice_name(o, (int)o->def, &len);
                 snprintf(def, sizeof(def), "%.*s", (int)len, p);
                 fprintf(f, "  --%-12s %s\n  %14s (%s; default %s)\n", o->name, o->help, "",
                         o->choices, def);

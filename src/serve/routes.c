@@ -15,6 +15,7 @@
 #include <libavutil/sha.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/utf8.h"
 #include "fetch/addr.h"
 #include "fetch/url.h"
@@ -61,6 +62,11 @@ static json_t *parse_or_null(const char *text)
     return j ? j : json_null();
 }
 
+int tg_job_is_edit(const tg_job *j)
+{
+    return j->source_kind && !strcmp(j->source_kind, "edit");
+}
+
 static json_t *job_json(const tg_job *j)
 {
     json_t *o = json_object();
@@ -71,7 +77,13 @@ static json_t *job_json(const tg_job *j)
     json_t *src = json_object();
     json_object_set_new(src, "kind", jstr(j->source_kind));
     int is_url = j->source_kind && !strcmp(j->source_kind, "url");
-    json_object_set_new(src, is_url ? "url" : "name", jstr(j->source));
+    if (tg_job_is_edit(j) && j->source && strlen(j->source) > 33) {
+        /* "PARENT-ID TITLE": the job it was edited from, and that job's title */
+        json_object_set_new(src, "of", json_stringn(j->source, 32));
+        json_object_set_new(src, "name", jstr(j->source + 33));
+    } else {
+        json_object_set_new(src, is_url ? "url" : "name", jstr(j->source));
+    }
     json_object_set_new(o, "source", src);
     json_object_set_new(o, "options", parse_or_null(j->options_json));
     if (j->err_code)
@@ -418,6 +430,340 @@ static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const cha
     return tg_queue(c, MHD_HTTP_OK, rs);
 }
 
+/* ---- GET /api/options ---- */
+
+static enum MHD_Result options_table(struct MHD_Connection *c)
+{
+    char *t = tg_options_table_json();
+    json_t *arr = t ? json_loads(t, 0, NULL) : NULL;
+    free(t);
+    if (!arr)
+        return tg_reply_error(c, TG_ENOMEM, NULL);
+    return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "options", arr));
+}
+
+/* The request body as a JSON object ({} when there is none); NULL once answered. */
+static json_t *body_object(tg_req *r, struct MHD_Connection *c, const char *shape,
+                           enum MHD_Result *res)
+{
+    if (r->err) {
+        *res = tg_reply_error(c, r->err, r->err_msg);
+        return NULL;
+    }
+    if (!r->body || !*r->body)
+        return json_object();
+    json_error_t e;
+    json_t *body = json_loads(r->body, 0, &e);
+    if (!body) {
+        *res = reply_bad_json(c, &e);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the request must be a JSON object %s", shape);
+        *res = tg_reply_error(c, TG_EINVAL, msg);
+        return NULL;
+    }
+    return body;
+}
+
+/* A job's title as people know it: the link, the file name, or the edited job's. */
+static const char *job_title(const tg_job *j)
+{
+    if (tg_job_is_edit(j))
+        return j->source && strlen(j->source) > 33 ? j->source + 33 : "";
+    return j->source ? j->source : "";
+}
+
+/* ---- POST /api/jobs/{id}/retry: a failed or cancelled job again, as a new job ---- */
+
+static enum MHD_Result retry_job(tg_req *r, struct MHD_Connection *c, const char *jid)
+{
+    enum MHD_Result res = MHD_NO;
+    json_t *body = body_object(r, c, "{\"options\": {…}} (or an empty body)", &res);
+    if (!body)
+        return res;
+    tg_ctx *ctx = tg_ctx_new();
+    tg_job old = {0}, job = {0};
+    char *otext = NULL;
+    int rc = tg_store_get(ctx, r->sv->store, jid, &old);
+    if (rc < 0) {
+        res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        goto done;
+    }
+    if (old.state != TG_JOB_FAILED && old.state != TG_JOB_CANCELLED) {
+        res = tg_reply_error(c, TG_ECONFLICT, "only a failed or cancelled job can be tried again");
+        goto done;
+    }
+    tg_options o;
+    tg_options_default(&o);
+    json_t *opts = json_object_get(body, "options");
+    if (opts && !json_is_object(opts) && !json_is_null(opts)) {
+        res =
+            tg_reply_error(c, TG_EINVAL, "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
+        goto done;
+    }
+    if ((rc = tg_options_from_json_text(ctx, old.options_json, &o)) < 0 ||
+        (json_is_object(opts) && (otext = json_dumps(opts, JSON_COMPACT)) &&
+         (rc = tg_options_from_json_text(ctx, otext, &o)) < 0)) {
+        res = reply_ctx_error(c, ctx, rc);
+        goto done;
+    }
+    job.source_kind = strdup(old.source_kind);
+    job.source = strdup(old.source);
+    job.options_json = tg_options_to_json(&o);
+    job.content_id = old.content_id ? strdup(old.content_id) : NULL;
+    job.video_path = old.video_path ? strdup(old.video_path) : NULL;
+    if (!job.source_kind || !job.source || !job.options_json ||
+        (old.content_id && !job.content_id) || (old.video_path && !job.video_path)) {
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        goto done;
+    }
+    res = submit_job(ctx, r->sv, c, &job);
+done:
+    free(otext);
+    tg_job_clear(&old);
+    tg_job_clear(&job);
+    tg_ctx_free(&ctx);
+    json_decref(body);
+    return res;
+}
+
+/* ---- POST /api/jobs/{id}/render: the job's video again, from an edited plan ---- */
+
+/* The longest an edited thumbnail may run, in seconds of clips: the option table's
+ * clips × clip-len at their maxima. */
+#define EDIT_MAX_SECONDS 200.0
+
+const char *tg_edit_base_len(const char *content_id, size_t *len)
+{
+    const char *e = strstr(content_id, ".edit-");
+    *len = e ? (size_t)(e - content_id) : strlen(content_id);
+    return content_id;
+}
+
+/* The parent's plan with the client's segments, keyframes and poster: everything the
+ * analysis measured (source, crop, shots) stays the server's. */
+static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edit, tg_plan **out,
+                       char **canon)
+{
+    *out = NULL;
+    *canon = NULL;
+    if (!json_is_object(edit))
+        return tg_fail(
+            ctx, TG_EPLAN,
+            "invalid plan: \"plan\" must be a JSON object with the clips as \"segments\"");
+    json_t *merged = json_deep_copy(parent_plan);
+    if (!merged)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    static const char *const keys[3] = {"segments", "keyframes", "poster"};
+    for (int k = 0; k < 3; k++) {
+        json_t *v = json_object_get(edit, keys[k]);
+        if (v)
+            json_object_set(merged, keys[k], v);
+    }
+    char *text = json_dumps(merged, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(merged);
+    if (!text)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    int rc = tg_plan_from_json(ctx, text, out);
+    free(text);
+    if (rc < 0)
+        return rc;
+    double total = 0;
+    for (size_t i = 0; i < (*out)->n_segments; i++)
+        total += (*out)->segments[i].end - (*out)->segments[i].start;
+    if ((*out)->n_segments == 0)
+        rc = tg_fail(ctx, TG_EPLAN, "invalid plan: an edited thumbnail needs at least one clip");
+    else if (total > EDIT_MAX_SECONDS)
+        rc = tg_fail(ctx, TG_EPLAN,
+                     "invalid plan: the clips last %.0f s together; the limit is %.0f s", total,
+                     EDIT_MAX_SECONDS);
+    if (rc == 0)
+        rc = tg_plan_to_json(ctx, *out, canon);
+    if (rc < 0)
+        tg_plan_free(out);
+    return rc;
+}
+
+static int write_text(tg_ctx *ctx, const char *path, const char *text)
+{
+    tg_atomic a = {0};
+    int rc = tg_atomic_open(ctx, path, &a);
+    if (rc == 0 && (rc = tg_write_all(ctx, a.fd, text, strlen(text))) < 0)
+        tg_atomic_abort(&a);
+    else if (rc == 0)
+        rc = tg_atomic_commit(ctx, &a);
+    return rc;
+}
+
+static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const char *jid)
+{
+    tg_server *sv = r->sv;
+    enum MHD_Result res = MHD_NO;
+    json_t *body = body_object(r, c, "{\"plan\": {\"segments\": […]}}", &res);
+    if (!body)
+        return res;
+    tg_ctx *ctx = tg_ctx_new();
+    tg_job old = {0}, job = {0};
+    tg_plan *plan = NULL;
+    char *canon = NULL, *path = NULL;
+    json_t *result = NULL;
+    int rc = tg_store_get(ctx, sv->store, jid, &old);
+    if (rc < 0) {
+        res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        goto done;
+    }
+    result = old.result_json ? json_loads(old.result_json, 0, NULL) : NULL;
+    json_t *pplan = json_object_get(result, "plan");
+    if (old.state != TG_JOB_DONE || !old.video_path || !old.content_id || !json_is_object(pplan)) {
+        res = tg_reply_error(c, TG_ECONFLICT, "only a finished job can be edited and made again");
+        goto done;
+    }
+    json_t *edit = json_object_get(body, "plan");
+    if (!edit) {
+        res = tg_reply_error(c, TG_EINVAL,
+                             "the request has no \"plan\": send {\"plan\": {\"segments\": […]}}");
+        goto done;
+    }
+    if ((rc = edited_plan(ctx, pplan, edit, &plan, &canon)) < 0) {
+        res = reply_ctx_error(c, ctx, rc);
+        goto done;
+    }
+    /* named by the base video and the plan: the same edit is the same job (the cache) */
+    struct AVSHA *sha = av_sha_alloc();
+    char hex[13] = "", cid[160];
+    if (!sha) {
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        goto done;
+    }
+    uint8_t d[32];
+    av_sha_init(sha, 256);
+    av_sha_update(sha, (const uint8_t *)canon, (unsigned)strlen(canon));
+    av_sha_final(sha, d);
+    av_free(sha);
+    for (int i = 0; i < 6; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    size_t blen;
+    const char *base = tg_edit_base_len(old.content_id, &blen);
+    snprintf(cid, sizeof(cid), "%.*s.edit-%s", (int)(blen < 120 ? blen : 120), base, hex);
+    size_t pn = strlen(sv->thumbs_dir) + strlen(cid) + 16;
+    path = malloc(pn);
+    if (!path) {
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        goto done;
+    }
+    snprintf(path, pn, "%s/%s.plan.json", sv->thumbs_dir, cid);
+    if ((rc = write_text(ctx, path, canon)) < 0) {
+        res = tg_reply_error(c, TG_EIO, "the server could not store the edited plan");
+        goto done;
+    }
+    const char *title = job_title(&old);
+    size_t sn = 34 + strlen(title);
+    job.source_kind = strdup("edit");
+    job.source = malloc(sn);
+    if (job.source)
+        snprintf(job.source, sn, "%s %s", old.id, title);
+    job.options_json = strdup(old.options_json);
+    job.content_id = strdup(cid);
+    job.video_path = strdup(old.video_path);
+    if (!job.source_kind || !job.source || !job.options_json || !job.content_id || !job.video_path)
+        res = tg_reply_error(c, TG_ENOMEM, NULL);
+    else
+        res = submit_job(ctx, sv, c, &job);
+done:
+    json_decref(result);
+    tg_plan_free(&plan);
+    free(canon);
+    free(path);
+    tg_job_clear(&old);
+    tg_job_clear(&job);
+    tg_ctx_free(&ctx);
+    json_decref(body);
+    return res;
+}
+
+/* ---- DELETE of an ended job: the job and the files no other job uses ---- */
+
+/* NAME of "/media/thumbnails/NAME", or NULL. */
+static const char *thumb_name(const json_t *url)
+{
+    static const char prefix[] = "/media/thumbnails/";
+    const char *u = json_string_value(url);
+    if (!u || strncmp(u, prefix, sizeof(prefix) - 1))
+        return NULL;
+    u += sizeof(prefix) - 1;
+    return *u && *u != '.' && !strchr(u, '/') ? u : NULL;
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+    char p[4096];
+    if (name && *name && !strchr(name, '/') && name[0] != '.' &&
+        snprintf(p, sizeof(p), "%s/%s", dir, name) < (int)sizeof(p))
+        unlink(p);
+}
+
+static void remove_files(tg_server *sv, const tg_job *j)
+{
+    size_t video_users = 0, output_users = 0;
+    if (tg_store_users(NULL, sv->store, j->video_path, j->content_id, j->options_json, &video_users,
+                       &output_users) < 0)
+        return; /* unsure: keep the files */
+    char name[256];
+    if (output_users == 0 && j->result_json) {
+        json_t *res = json_loads(j->result_json, 0, NULL);
+        static const char *const keys[4] = {"gif", "webp", "mp4", "poster"};
+        for (int k = 0; k < 4; k++)
+            unlink_in(sv->thumbs_dir, thumb_name(json_object_get(res, keys[k])));
+        json_decref(res);
+    }
+    if (output_users == 0 && tg_job_is_edit(j) && j->content_id) {
+        snprintf(name, sizeof(name), "%s.plan.json", j->content_id);
+        unlink_in(sv->thumbs_dir, name);
+    }
+    if (video_users == 0 && j->video_path && !strncmp(j->video_path, "videos/", 7) &&
+        !strstr(j->video_path, "..")) {
+        unlink_in(sv->videos_dir, j->video_path + 7);
+        if (j->content_id) {
+            size_t blen;
+            const char *base = tg_edit_base_len(j->content_id, &blen);
+            snprintf(name, sizeof(name), "%.*s.play.mp4", (int)(blen < 200 ? blen : 200), base);
+            unlink_in(sv->thumbs_dir, name);
+            snprintf(name, sizeof(name), "%.*s.rendition.json", (int)(blen < 200 ? blen : 200),
+                     base);
+            unlink_in(sv->thumbs_dir, name);
+        }
+    }
+}
+
+static enum MHD_Result delete_job(tg_server *sv, struct MHD_Connection *c, tg_ctx *ctx,
+                                  const char *jid)
+{
+    tg_job j = {0};
+    int rc = tg_server_cancel(ctx, sv, jid);
+    if (rc == TG_ENOENT || rc < 0)
+        return tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+    if (rc == 0) { /* it was queued or running: now cancelled */
+        enum MHD_Result res = tg_store_get(ctx, sv->store, jid, &j) == 0
+                                  ? tg_reply_json(c, MHD_HTTP_OK, job_json(&j))
+                                  : tg_reply_error(c, TG_ENOENT, "no such job");
+        tg_job_clear(&j);
+        return res;
+    }
+    /* it had ended: delete it, and its files when no other job uses them */
+    rc = tg_store_delete_ended(ctx, sv->store, jid, &j);
+    if (rc == 1)
+        return tg_reply_error(c, TG_ECONFLICT, "the job started again; cancel it first");
+    if (rc < 0)
+        return tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+    remove_files(sv, &j);
+    tg_job_clear(&j);
+    tg_server_notify(sv);
+    return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:b}", "id", jid, "deleted", 1));
+}
+
 /* ---- the rest ---- */
 
 static int parse_size(const char *s, size_t def, size_t max, size_t *out)
@@ -492,6 +838,8 @@ enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, c
                                        "queued", (json_int_t)q, "running", (json_int_t)run, "ytdlp",
                                        ytj));
     }
+    if (get && !strcmp(url, "/api/options"))
+        return options_table(c);
     if (!strcmp(url, "/api/jobs")) {
         if (get)
             return list_jobs(sv, c);
@@ -507,21 +855,18 @@ enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, c
         jid[32] = '\0';
         if (slash && !strcmp(slash, "/events") && get)
             return events(sv, c, jid);
+        int post = !strcmp(method, "POST");
+        if (slash && !strcmp(slash, "/render") && post)
+            return render_job(r, c, jid);
+        if (slash && !strcmp(slash, "/retry") && post)
+            return retry_job(r, c, jid);
         if (slash)
             return tg_reply_error(c, TG_ENOENT, "no such route");
         tg_ctx *ctx = tg_ctx_new();
         enum MHD_Result res;
         tg_job j = {0};
         if (!strcmp(method, "DELETE")) {
-            int rc = tg_server_cancel(ctx, sv, jid);
-            if (rc == TG_ENOENT || rc < 0)
-                res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
-            else if (rc == 1)
-                res = tg_reply_error(c, TG_ECONFLICT, "the job has already ended");
-            else if (tg_store_get(ctx, sv->store, jid, &j) == 0)
-                res = tg_reply_json(c, MHD_HTTP_OK, job_json(&j));
-            else
-                res = tg_reply_error(c, TG_ENOENT, "no such job");
+            res = delete_job(sv, c, ctx, jid);
         } else if (get) {
             int rc = tg_store_get(ctx, sv->store, jid, &j);
             res = rc == 0 ? tg_reply_json(c, MHD_HTTP_OK, job_json(&j))

@@ -1,6 +1,6 @@
 /*
  * serve.c — start-up and shutdown of the web server, and the small shared parts
- * (notifier, cancel registry, options as JSON).
+ * (notifier, cancel registry).
  *
  * Start-up: create the data folders, take the data folder's lock (one server per
  * folder: a second one would run every job twice), remove the temporary files a
@@ -113,66 +113,6 @@ int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id)
         pthread_mutex_unlock(&sv->mu);
         tg_server_notify(sv);
     }
-    return rc;
-}
-
-char *tg_options_to_json(const tg_options *o)
-{
-    json_t *obj = json_object();
-    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
-        for (const tg_opt *op = st->opts; op->name; op++) {
-            const char *field = (const char *)o + op->offset;
-            if (op->type == TG_OPT_BYTES && *(const double *)field <= 0) {
-                json_object_set_new(obj, op->name, json_null()); /* none */
-            } else if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES) {
-                json_object_set_new(obj, op->name, json_real(*(const double *)field));
-            } else if (op->type == TG_OPT_ENUM) {
-                int idx = *(const int *)field;
-                const char *p = op->choices;
-                for (int i = 0; i < idx && strchr(p, '|'); i++)
-                    p = strchr(p, '|') + 1;
-                size_t len = strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p);
-                json_object_set_new(obj, op->name, json_stringn(p, len));
-            } else {
-                json_object_set_new(obj, op->name, json_integer(*(const int *)field));
-            }
-        }
-    char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(obj);
-    return s;
-}
-
-int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
-{
-    json_error_t e;
-    json_t *obj = json_loads(text, 0, &e);
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        return tg_fail(ctx, TG_EINVAL, "\"options\" must be a JSON object");
-    }
-    const char *key;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(obj, key, v)
-    {
-        char buf[64];
-        const char *val = buf;
-        if (json_is_null(v))
-            continue; /* an option left at its default ("none") */
-        if (json_is_string(v))
-            val = json_string_value(v);
-        else if (json_is_integer(v))
-            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            snprintf(buf, sizeof(buf), "%.10g", json_real_value(v));
-        else {
-            rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
-            break;
-        }
-        if ((rc = tg_options_set(ctx, o, key, val)) < 0)
-            break;
-    }
-    json_decref(obj);
     return rc;
 }
 

@@ -91,9 +91,9 @@ typedef struct tg_http tg_http;
 int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out);
 void tg_http_stop(tg_http **h);
 
-/* Canonical JSON of options (every option, defaults filled): the cache key. */
-char *tg_options_to_json(const tg_options *o);
-/* Options from a JSON object of name → number or string; TG_EINVAL with a message. */
-int tg_options_from_json_text(tg_ctx *ctx, const char *json, tg_options *o);
-
+/* A job made by POST /api/jobs/{id}/render: its source is "PARENT-ID TITLE", its
+ * content id "BASE.edit-HASH" and its plan in thumbnails/CONTENT-ID.plan.json. */
+int tg_job_is_edit(const tg_job *j);
+/* The base content id of an edited job's (the video's), as a prefix and its length. */
+const char *tg_edit_base_len(const char *content_id, size_t *len);
 #endif

@@ -358,6 +358,42 @@ static char *media_url(const char *dir, const char *path)
     return u;
 }
 
+/* The plan of an edited job, written by POST /api/jobs/{id}/render. */
+static int load_edit_plan(tg_ctx *ctx, tg_server *sv, const char *cid, tg_plan **out)
+{
+    size_t n = strlen(sv->thumbs_dir) + strlen(cid) + 16;
+    char *path = malloc(n), *text = NULL;
+    if (!path)
+        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    snprintf(path, n, "%s/%s.plan.json", sv->thumbs_dir, cid);
+    FILE *f = fopen(path, "rb");
+    free(path);
+    if (!f)
+        return tg_fail(ctx, TG_EINTERNAL, "the edited plan of this job is missing");
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *nt = realloc(text, cap = (len + 4096 + 1) * 2);
+            if (!nt) {
+                fclose(f);
+                free(text);
+                return tg_fail(ctx, TG_ENOMEM, "out of memory");
+            }
+            text = nt;
+        }
+        size_t got = fread(text + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    tg_progress(ctx, "render", 0);
+    int rc = tg_plan_from_json(ctx, text, out);
+    free(text);
+    return rc;
+}
+
 static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
 {
     char hex[65] = "", *video = NULL, *gif = NULL, *poster = NULL, *pj = NULL, *res = NULL;
@@ -396,8 +432,15 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     snprintf(poster, m, "%s/%s-%s.jpg", sv->thumbs_dir, job->content_id, hex);
     snprintf(webp, m, "%s/%s-%s.webp", sv->thumbs_dir, job->content_id, hex);
     snprintf(mp4, m, "%s/%s-%s.mp4", sv->thumbs_dir, job->content_id, hex);
-    if ((rc = tg_plan_make(ctx, video, o, &plan)) < 0)
+    if (tg_job_is_edit(job)) {
+        /* an edited plan (POST /api/jobs/{id}/render): no analysis, straight to render */
+        if ((rc = load_edit_plan(ctx, sv, job->content_id, &plan)) < 0)
+            goto done;
+        free(plan->path);
+        plan->path = strdup(video);
+    } else if ((rc = tg_plan_make(ctx, video, o, &plan)) < 0) {
         goto done;
+    }
     /* all three animations from one decode: GIF for anywhere, WebP and MP4 for the web */
     tg_outputs out = {.gif = gif, .webp = webp, .mp4 = mp4, .poster = poster};
     if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
@@ -432,7 +475,11 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     }
     json_object_set_new(result, "outputs", outs);
     /* the rendition a link's download took, and why */
-    char *rp = rendition_path(sv, job->content_id);
+    size_t blen;
+    const char *base = tg_edit_base_len(job->content_id, &blen);
+    char base_cid[160];
+    snprintf(base_cid, sizeof(base_cid), "%.*s", (int)(blen < 150 ? blen : 150), base);
+    char *rp = rendition_path(sv, base_cid);
     json_t *rend = rp ? json_load_file(rp, 0, NULL) : NULL;
     free(rp);
     if (json_is_object(rend))
@@ -450,7 +497,7 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
             rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
-        snprintf(play, pn, "%s/%s.play.mp4", sv->thumbs_dir, job->content_id);
+        snprintf(play, pn, "%s/%s.play.mp4", sv->thumbs_dir, base_cid);
         /* named by job: two workers (machines) making the same copy never share a file */
         snprintf(tmp, pn + 48, "%s.%s.tmp.mp4", play, job->id);
         rc = 0;

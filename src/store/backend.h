@@ -37,6 +37,11 @@ typedef struct tg_store_ops {
     int (*handback)(tg_ctx *ctx, tg_store *s, const char *id, int attempt);
     int (*reap)(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed);
     int (*subscribe)(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user);
+    /* out zeroed; 0 deleted, 1 not ended (left as it is), TG_ENOENT */
+    int (*delete_ended)(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out);
+    /* counts zeroed; a NULL video_path, or content_id/options_json, counts 0 */
+    int (*users)(tg_ctx *ctx, tg_store *s, const char *video_path, const char *content_id,
+                 const char *options_json, size_t *video_users, size_t *output_users);
 } tg_store_ops;
 
 struct tg_store {

@@ -68,6 +68,7 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS tg_jobs_lease ON tg_jobs (lease_until) WHERE state = 1;"
     "CREATE INDEX IF NOT EXISTS tg_jobs_content ON tg_jobs (content_id, options_json, state);"
     "CREATE INDEX IF NOT EXISTS tg_jobs_list ON tg_jobs (created, seq);"
+    "CREATE INDEX IF NOT EXISTS tg_jobs_video ON tg_jobs (video_path);"
     /* an early version notified from a trigger: see notify_locked() for why not */
     "DROP TRIGGER IF EXISTS tg_jobs_notify ON tg_jobs;"
     "DROP FUNCTION IF EXISTS tg_jobs_notify();";
@@ -767,6 +768,52 @@ static int pg_subscribe(tg_ctx *ctx, tg_store *base, int what, tg_store_change_f
     return 0;
 }
 
+/* Deleting an ended job is one statement: a job that starts running meanwhile (a
+ * retry cannot: it is a new job) is left alone, and the deleted row comes back for
+ * the caller to remove its files. */
+static int pg_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+{
+    pg_store *s = (pg_store *)base;
+    const char *v[1] = {id};
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    PGresult *r =
+        run(ctx, s, "DELETE FROM tg_jobs WHERE id = $1 AND state IN (2, 3, 4) RETURNING " COLS, 1,
+            v, "deleting a job", &rc);
+    if (r) {
+        if (PQntuples(r) > 0)
+            rc = row_to_job(ctx, r, 0, out);
+        else if ((rc = get_locked(ctx, s, id, out)) == 0)
+            rc = 1; /* not ended: left as it is */
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc != 0)
+        tg_job_clear(out);
+    return rc;
+}
+
+static int pg_users(tg_ctx *ctx, tg_store *base, const char *video_path, const char *content_id,
+                    const char *options_json, size_t *video_users, size_t *output_users)
+{
+    pg_store *s = (pg_store *)base;
+    const char *v[3] = {video_path, content_id, options_json};
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    /* NULL = NULL is not true: a missing argument counts 0 */
+    PGresult *r = run(ctx, s,
+                      "SELECT (SELECT count(*) FROM tg_jobs WHERE video_path = $1), "
+                      "(SELECT count(*) FROM tg_jobs WHERE content_id = $2 AND options_json = $3)",
+                      3, v, "counting jobs", &rc);
+    if (r) {
+        *video_users = (size_t)get_i64(r, 0, 0);
+        *output_users = (size_t)get_i64(r, 0, 1);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static const tg_store_ops pg_ops = {
     .name = "postgres",
     .shared = 1,
@@ -786,4 +833,6 @@ static const tg_store_ops pg_ops = {
     .handback = pg_handback,
     .reap = pg_reap,
     .subscribe = pg_subscribe,
+    .delete_ended = pg_delete_ended,
+    .users = pg_users,
 };

@@ -60,6 +60,9 @@ enum {
     ST_HANDBACK,
     ST_REAP_FAIL,
     ST_REAP_REQUEUE,
+    ST_DELETE_ENDED,
+    ST_COUNT_VIDEO_USERS,
+    ST_COUNT_OUTPUT_USERS,
     ST_N
 };
 
@@ -114,6 +117,10 @@ static const char *const stmt_sql[ST_N] = {
     [ST_REAP_REQUEUE] = "UPDATE jobs SET state = 0, lost = lost + 1, lease_until = 0, percent = 0, "
                         "run_at = ?1 + ?2 * (1 << min(lost, 16)), updated = ?1 "
                         "WHERE state = 1 AND lease_until > 0 AND lease_until < ?1",
+    [ST_DELETE_ENDED] = "DELETE FROM jobs WHERE id = ?1 AND state IN (2, 3, 4)",
+    [ST_COUNT_VIDEO_USERS] = "SELECT count(*) FROM jobs WHERE video_path = ?1",
+    [ST_COUNT_OUTPUT_USERS] =
+        "SELECT count(*) FROM jobs WHERE content_id = ?1 AND options_json = ?2",
 };
 
 static const char schema_v1[] =
@@ -878,6 +885,70 @@ out:
     return rc;
 }
 
+static int sq_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+{
+    sq_store *s = (sq_store *)base;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "deleting a job")))
+        goto out;
+    if ((rc = get_locked(ctx, s, id, out)))
+        goto out;
+    if (out->state == TG_JOB_QUEUED || out->state == TG_JOB_RUNNING) {
+        rc = 1; /* not ended: left as it is */
+        goto out;
+    }
+    if ((rc = stmt(ctx, s, ST_DELETE_ENDED, &st)))
+        goto out;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        rc = db_fail(ctx, s, step, "deleting a job");
+        goto out;
+    }
+    rc = exec(ctx, s, "COMMIT", "deleting a job");
+out:
+    stmt_done(st);
+    rollback(s);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != 0)
+        tg_job_clear(out);
+    return rc;
+}
+
+static int count_text(tg_ctx *ctx, sq_store *s, int k, const char *a, const char *b, size_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(ctx, s, k, &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, a);
+    if (b)
+        bind_text(st, 2, b);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = (size_t)sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(ctx, s, step, "counting jobs");
+    stmt_done(st);
+    return rc;
+}
+
+static int sq_users(tg_ctx *ctx, tg_store *base, const char *video_path, const char *content_id,
+                    const char *options_json, size_t *video_users, size_t *output_users)
+{
+    sq_store *s = (sq_store *)base;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (video_path)
+        rc = count_text(ctx, s, ST_COUNT_VIDEO_USERS, video_path, NULL, video_users);
+    if (!rc && content_id && options_json)
+        rc = count_text(ctx, s, ST_COUNT_OUTPUT_USERS, content_id, options_json, output_users);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static const tg_store_ops sq_ops = {
     .name = "sqlite",
     .shared = 0,
@@ -897,4 +968,6 @@ static const tg_store_ops sq_ops = {
     .handback = sq_handback,
     .reap = sq_reap,
     .subscribe = NULL, /* one process per database: the server's own notifier hears all */
+    .delete_ended = sq_delete_ended,
+    .users = sq_users,
 };

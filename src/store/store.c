@@ -187,8 +187,10 @@ static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
     if (!s || !job)
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     if (!job->source_kind ||
-        (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0))
-        return tg_fail(ctx, TG_EINVAL, "job store: source kind must be \"url\" or \"upload\"");
+        (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0 &&
+         strcmp(job->source_kind, "edit") != 0))
+        return tg_fail(ctx, TG_EINVAL,
+                       "job store: source kind must be \"url\", \"upload\" or \"edit\"");
     if (!job->source || !job->options_json)
         return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
     return 0;
@@ -382,4 +384,22 @@ int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb
     if (!s || !cb || (what != TG_STORE_HEAR_ALL && what != TG_STORE_HEAR_WORK))
         return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
     return s->ops->subscribe ? s->ops->subscribe(ctx, s, what, cb, user) : 0;
+}
+
+int tg_store_delete_ended(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+{
+    if (!out)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    memset(out, 0, sizeof(*out));
+    int rc = check_id(ctx, s, id);
+    return rc ? rc : s->ops->delete_ended(ctx, s, id, out);
+}
+
+int tg_store_users(tg_ctx *ctx, tg_store *s, const char *video_path, const char *content_id,
+                   const char *options_json, size_t *video_users, size_t *output_users)
+{
+    if (!s || !video_users || !output_users)
+        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+    *video_users = *output_users = 0;
+    return s->ops->users(ctx, s, video_path, content_id, options_json, video_users, output_users);
 }

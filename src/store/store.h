@@ -46,8 +46,9 @@ typedef struct tg_job {
     int state;                /* enum tg_job_state */
     char stage[16];           /* "queued", "download", "analyze", "select", "render", "done" */
     double percent;           /* 0..100 of the stage */
-    char *source_kind;        /* "url" or "upload" */
-    char *source;             /* the URL, or the upload's original name (display only) */
+    char *source_kind;        /* "url", "upload" or "edit" (a new version from an edited plan) */
+    char *source;             /* the URL, the upload's original name (display only), or for an
+                                 edit "PARENT-ID TITLE" */
     char *content_id;         /* "yt-ID" or "sha256-HEX" once known, else NULL */
     char *options_json;       /* the job's options as a JSON object */
     char *video_path;         /* path of the source video relative to the data folder, or NULL */
@@ -146,6 +147,17 @@ int tg_store_find_done(tg_ctx *ctx, tg_store *s, const char *content_id, const c
 
 /* Start-up: jobs left running go back to queued. *n (may be NULL) gets the count. */
 int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n);
+
+/* Delete an ended job (done, failed or cancelled): 0 and *out holds the deleted row
+ * (so the caller can remove its files), 1 when it has not ended (left as it is),
+ * TG_ENOENT when there is no such job. */
+int tg_store_delete_ended(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out);
+
+/* How many jobs still name this video (video_path, any state) and how many this
+ * content with these options (the same output files): a file is removed only when
+ * no job uses it. A NULL argument counts 0. */
+int tg_store_users(tg_ctx *ctx, tg_store *s, const char *video_path, const char *content_id,
+                   const char *options_json, size_t *video_users, size_t *output_users);
 
 /* Counts by state, for /healthz. */
 int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running);

@@ -239,6 +239,50 @@ async function startServer(port) {
   throw new Fatal(`the server did not answer GET /healthz within 30 s: ${tailLog()}`);
 }
 
+// axe-core (pinned in package.json) on the page as it is: violations as one string each.
+const AXE_SOURCE = (() => { try { return fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'); } catch (e) { return null; } })();
+async function axeCheck(page, state) {
+  if (!AXE_SOURCE) { check(`axe-core: 0 violations in the ${state} state`, false, "axe-core is not installed: run 'npm ci'"); return; }
+  // evaluated through the DevTools protocol: the page's Content-Security-Policy does not apply
+  await page.evaluate(`${AXE_SOURCE}\n;0`);
+  const v = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((x) => `${x.id} (${x.impact}): ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  check(`axe-core: 0 violations in the ${state} state`, v.length === 0, v.join(' | '));
+}
+
+// The first frame of a GIF against the source at time t, both decoded by ffmpeg at the
+// GIF's size: PSNR of the RGB planes in dB.
+function framePsnr(gifFile, video, t) {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height',
+    '-of', 'csv=p=0', gifFile], { encoding: 'utf8' });
+  const [w, h] = String(probe.stdout).trim().split(',').map(Number);
+  const raw = (args) => spawnSync('ffmpeg', ['-nostdin', '-v', 'error', ...args, '-frames:v', '1', '-vf', `scale=${w}:${h}`,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 64 << 20 }).stdout;
+  const a = raw(['-i', gifFile]);
+  const b = raw(['-ss', t.toFixed(3), '-i', video]);
+  if (!a || !b || a.length !== w * h * 3 || b.length !== a.length) return NaN;
+  let se = 0;
+  for (let i = 0; i < a.length; i++) { const d = a[i] - b[i]; se += d * d; }
+  const mse = se / a.length;
+  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
+}
+
+function download(url, file) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      if (res.statusCode !== 200) { res.resume(); reject(new Error(`status ${res.statusCode}`)); return; }
+      const out = fs.createWriteStream(file);
+      res.pipe(out);
+      out.on('finish', () => resolve(file));
+    }).on('error', reject);
+  });
+}
+
+// A message for people: no server path, no traceback.
+function humane(text) { return !/(^|[\s'"(])\/(?:[\w.+-]+\/)+|Traceback|Exception:/.test(text || ''); }
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   if (!fs.existsSync(VIDEO)) throw new Fatal(`${VIDEO} is missing: run 'make fixtures' first (or set TG_FIXTURES)`);
@@ -264,8 +308,10 @@ async function main() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
+  page.on('dialog', (d) => d.accept()); // "Delete this job?"
 
   // Console errors and page errors fail the test; a refused POST /api/jobs is expected in the error-path step.
   let phase = 'main';
@@ -305,6 +351,36 @@ async function main() {
       await notice.isVisible() && text.includes('2025.11.12') && text.includes('2023.03.04') && text.includes('make update-ytdlp'), text);
   }
 
+  // The empty page: what the product does, an example made by thumbgen, and every option
+  // of the server's table as a field.
+  const example = await page.waitForFunction(() => {
+    const img = document.getElementById('example');
+    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
+  }, null, { timeout: 10000 }).then((h) => h.jsonValue()).catch(() => 0);
+  check('the empty page shows an example thumbnail and how it works', example > 0 &&
+    (await page.locator('.how li').count()) === 3, `example ${example} px wide`);
+  const table = (await getJson(`${base}/api/options`)).options;
+  await page.locator('#opt-clips').waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+  const fields = await page.evaluate((names) => names.map((n) => {
+    const f = document.getElementById(`opt-${n}`);
+    return f ? { n, min: f.getAttribute('min'), max: f.getAttribute('max'), value: f.value } : { n, missing: true };
+  }), table.map((r) => r.name));
+  const wrong = fields.filter((f, i) => {
+    const r = table[i];
+    if (r.name === 'threads') return !f.missing; // the server's business
+    if (f.missing) return true;
+    if (r.type === 'choice') return f.value !== r.default;
+    if (r.type === 'bytes') return f.value !== '';
+    return Number(f.min) !== r.min || Number(f.max) !== r.max || Number(f.value) !== r.default;
+  });
+  check('every option of GET /api/options has its field, with the table\'s default and range', table.length > 10 && wrong.length === 0,
+    `${table.length} options; wrong: ${JSON.stringify(wrong)}`);
+  const presets = await page.$$eval('#opt-max-bytes option', (os) => os.map((o) => o.value));
+  check('byte-budget presets: 500 kB email, 2 MB Slack/Imgur, 8 MB Discord', ['500k', '2M', '8M'].every((v) => presets.includes(v)), presets.join(' '));
+  check('a skip link and a meta description', await page.locator('a.skip-link[href="#main"]').count() === 1 &&
+    (await page.locator('meta[name="description"]').getAttribute('content') || '').length > 50);
+  if (!MOCK) await axeCheck(page, 'empty');
+
   // Record whether the progress panel ever shows, however briefly.
   await page.evaluate(() => {
     window.__tg = { progressSeen: false, stagesSeen: 0, maxPercentText: '' };
@@ -331,7 +407,12 @@ async function main() {
     await page.waitForFunction(() => window.__tg.progressSeen || !document.getElementById('result').hidden, null, { timeout: 10000 });
     // Best effort: the job may already be in the history list when the progress screenshot is taken.
     await page.locator('#history .history-item').first().waitFor({ timeout: 1500 }).catch(() => {});
-    if (await page.locator('#progress').isVisible()) await page.screenshot({ path: path.join(OUT, 'progress.png') });
+    if (await page.locator('#progress').isVisible()) {
+      await page.screenshot({ path: path.join(OUT, 'progress.png') });
+      const elapsed = await page.locator('#progress-elapsed').textContent();
+      check('the progress card shows the elapsed time', /\d:\d\d elapsed/.test(elapsed || ''), elapsed);
+      if (!MOCK) await axeCheck(page, 'progress');
+    }
   } catch (e) { /* judged below */ }
 
   // 3. Wait for the result (or a failure shown in the alert).
@@ -349,6 +430,13 @@ async function main() {
     throw new Fatal(`no result within ${RESULT_TIMEOUT / 1000} s${alertText ? `; the page says: ${alertText}` : ''}; server log: ${tailLog(600)}`);
   }
   check('result appears', true, `after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await page.waitForTimeout(300);
+  const inView = await page.evaluate(() => {
+    const r = document.getElementById('result-title').getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, h: innerHeight, focused: document.activeElement && document.activeElement.id };
+  });
+  check('at 1280×800 the result heading is in view and focused when the job ends',
+    inView.top >= 0 && inView.bottom <= inView.h && inView.focused === 'result-title', JSON.stringify(inView));
 
   const hash = await page.evaluate(() => location.hash);
   const id = (/^#job=([0-9a-f]{32})$/.exec(hash) || [])[1];
@@ -358,12 +446,28 @@ async function main() {
     Array.isArray(job.result.plan.segments), `state ${job.state}`);
   const plan = job.result.plan;
 
-  // 4. The GIF is loaded, the video has its ~40 s duration.
-  const gifW = await page.waitForFunction(() => {
+  // 4. The animation is loaded, the video has its ~40 s duration.
+  const shown = await page.waitForFunction(() => {
+    const v = document.getElementById('anim');
     const img = document.getElementById('gif');
-    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
-  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
-  check('GIF <img> is loaded', gifW > 0, `naturalWidth ${gifW}`);
+    if (!v.hidden && v.readyState >= 2) return { kind: 'video', src: v.getAttribute('src'), w: v.videoWidth, autoplay: v.autoplay, muted: v.muted, loop: v.loop, inline: v.playsInline };
+    if (!img.hidden && img.complete && img.naturalWidth > 0) return { kind: 'img', src: img.getAttribute('src'), w: img.naturalWidth };
+    return false;
+  }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => null);
+  const outs = job.result.outputs || {};
+  const smallest = ['mp4', 'webp', 'gif'].filter((k) => outs[k] && outs[k].bytes > 0).sort((a, b) => outs[a].bytes - outs[b].bytes)[0];
+  check('the animation shown is the smallest of GIF, WebP and MP4 (a <video autoplay muted loop playsinline> for the MP4)', !!shown && shown.w > 0 &&
+    shown.src === job.result[smallest] && (shown.kind === 'img' || (shown.autoplay && shown.muted && shown.loop && shown.inline)),
+  `${JSON.stringify(shown)}; sizes ${['gif', 'webp', 'mp4'].map((k) => `${k} ${outs[k] && outs[k].bytes}`).join(', ')}`);
+  const box = await page.evaluate(() => {
+    const f = document.getElementById('anim-frame');
+    const m = f.querySelector('video:not([hidden]), img:not([hidden])');
+    return { ratio: f.style.aspectRatio, w: m && m.getAttribute('width'), h: m && m.getAttribute('height') };
+  });
+  check('the animation\'s box has its size before it loads (width, height, aspect-ratio)',
+    Number(box.w) === outs.gif.width && Number(box.h) === outs.gif.height && /\d+ \/ \d+/.test(box.ratio), JSON.stringify(box));
+  const posterAttr = await page.getAttribute('#video', 'poster');
+  check('the original video has the poster as poster=', posterAttr === job.result.poster, posterAttr);
   const posterW = await page.waitForFunction(() => {
     const img = document.getElementById('poster');
     return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
@@ -378,6 +482,24 @@ async function main() {
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));
   check('download links for the GIF, the poster and the video', links.includes(job.result.gif) &&
     links.includes(job.result.poster) && links.includes(job.result.video), links.join(' '));
+  const dlText = await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent.replace(/\s+/g, ' ').trim()));
+  const sized = ['GIF', 'WebP', 'MP4'].every((k) => dlText.some((t) => new RegExp(`^${k}\\s*[\\d.]+ (kB|MB) · \\d+×\\d+$`).test(t)));
+  check('the GIF, WebP and MP4 buttons show each file\'s size and dimensions', sized, dlText.join(' | '));
+
+  // Share: the result's link, the GIF's address, the embed snippets, through the clipboard.
+  await page.click('#share-link');
+  await page.waitForFunction(() => /Copied/.test(document.getElementById('share-status').textContent), null, { timeout: 5000 }).catch(() => {});
+  const clip1 = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `error ${e.message}`);
+  check('"Copy link" puts the result\'s address (#job=ID) on the clipboard', clip1 === `${base}/#job=${id}`, clip1);
+  await page.click('#share-img');
+  await page.waitForTimeout(200);
+  const clip2 = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `error ${e.message}`);
+  check('"Copy <img> embed" copies an <img> of the GIF with its size', clip2.startsWith(`<img src="${base}${job.result.gif}" width="${outs.gif.width}"`), clip2);
+  await page.click('#share-video');
+  await page.waitForTimeout(200);
+  const clip3 = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `error ${e.message}`);
+  check('"Copy <video> embed" copies a muted looping <video> of the MP4', clip3.startsWith(`<video src="${base}${job.result.mp4}"`) && /autoplay muted loop playsinline/.test(clip3), clip3);
+  if (!MOCK) await axeCheck(page, 'result');
 
   // 5. The timeline draws the plan; clicking a clip seeks the video there.
   const nClips = await page.locator('#timeline [data-kind="clip"]').count();
@@ -412,46 +534,100 @@ async function main() {
   await page.waitForTimeout(400);
   await page.screenshot({ path: path.join(OUT, 'desktop.png'), fullPage: true });
 
-  // 7. Phone-sized window: no horizontal scrolling, the video and the GIF stack vertically.
-  await page.setViewportSize({ width: 375, height: 800 });
+  // 7. Phone-sized window: no horizontal scrolling, the thumbnail first, then the video.
+  await page.setViewportSize({ width: 375, height: 812 });
   await page.waitForTimeout(500);
   const layout = await page.evaluate(() => {
     const v = document.querySelector('.pane-video').getBoundingClientRect();
     const g = document.querySelector('.pane-gif').getBoundingClientRect();
-    return { scrollW: document.documentElement.scrollWidth, vBottom: v.bottom, gTop: g.top, vW: v.width, gW: g.width };
+    return { scrollW: document.documentElement.scrollWidth, vTop: v.top, gBottom: g.bottom, vW: v.width, gW: g.width };
   });
-  check('phone width (375 px): video and GIF stack vertically without horizontal scrolling',
-    layout.scrollW <= 375 && layout.gTop >= layout.vBottom - 1 && layout.vW <= 375 && layout.gW <= 375,
-    `scrollWidth ${layout.scrollW}, video bottom ${layout.vBottom.toFixed(0)}, GIF top ${layout.gTop.toFixed(0)}`);
+  check('phone width (375 px): the thumbnail above the video, no horizontal scrolling',
+    layout.scrollW <= 375 && layout.vTop >= layout.gBottom - 1 && layout.vW <= 375 && layout.gW <= 375,
+    `scrollWidth ${layout.scrollW}, GIF bottom ${layout.gBottom.toFixed(0)}, video top ${layout.vTop.toFixed(0)}`);
   await page.screenshot({ path: path.join(OUT, 'phone.png'), fullPage: true });
+  {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    const pp = await phone.newPage();
+    await pp.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
+    await pp.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
+    await pp.waitForTimeout(600);
+    const v = await pp.evaluate(() => {
+      const r = document.getElementById('result-title').getBoundingClientRect();
+      const g = document.querySelector('.pane-gif').getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom, h: innerHeight, gifTop: g.top, focused: document.activeElement && document.activeElement.id };
+    });
+    check('at 375×812 the result heading is in view and focused, the thumbnail right below it',
+      v.top >= 0 && v.bottom <= v.h && v.focused === 'result-title' && v.gifTop < v.h, JSON.stringify(v));
+    const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
+    check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    await pp.screenshot({ path: path.join(OUT, 'phone-result.png') });
+    await phone.close();
+  }
 
   // 8. The error path: a URL the server refuses without any network access.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.evaluate(() => window.scrollTo(0, 0));
   phase = 'error-path';
-  await page.fill('#url', 'ftp://example.com/x.mp4');
+  const readable = (t) => t.length >= 8 && t.length < 400 && /^[A-Z0-9"'‘“(]/.test(t) &&
+    /[.!?]$/.test(t) && !/[{}]|\bat \S+:\d+|Error:|undefined|\[object/.test(t) && humane(t);
+  // not a link at all: said at the field, before any request
+  await page.fill('#url', 'not a url');
+  await page.click('#submit');
+  const notUrl = await page.evaluate(() => ({ invalid: document.getElementById('url').getAttribute('aria-invalid'),
+    focused: document.activeElement.id, text: document.getElementById('url-error').textContent }));
+  check('"not a url" is refused at the field (aria-invalid, focus) with its own sentence',
+    notUrl.invalid === 'true' && notUrl.focused === 'url' && readable(notUrl.text) && !/spaces/.test(notUrl.text), JSON.stringify(notUrl));
+  // a link the server refuses
+  await page.fill('#url', 'https://user:secret@example.com/x.mp4');
   const errResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 15000 });
   await page.click('#submit');
   const er = await errResp;
   let errBody = {};
   try { errBody = await er.json(); } catch (e) { errBody = {}; }
-  check('server refuses ftp://example.com/x.mp4 with 400 or 422 and an error object',
+  check('server refuses a link with a password with 400 or 422 and an error object',
     (er.status() === 400 || er.status() === 422) && errBody.error && typeof errBody.error.message === 'string',
     `status ${er.status()}, code ${errBody.error && errBody.error.code}`);
-  await page.locator('#alert').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
-  const alertVisible = await page.locator('#alert').isVisible();
-  const alertText = alertVisible ? (await page.locator('#alert-text').textContent()).trim() : '';
-  const readable = alertVisible && alertText.length >= 8 && alertText.length < 400 && /^[A-Z0-9"'‘“(]/.test(alertText) &&
-    /[.!?]$/.test(alertText) && !/[{}]|\bat \S+:\d+|Error:|undefined|\[object/.test(alertText);
-  check('the alert shows one readable sentence', readable, `"${alertText}"`);
+  await page.locator('#url-error').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+  const fieldText = ((await page.locator('#url-error').textContent()) || '').trim();
+  const fieldState = await page.evaluate(() => ({ invalid: document.getElementById('url').getAttribute('aria-invalid'), focused: document.activeElement.id,
+    described: document.getElementById('url').getAttribute('aria-describedby') }));
+  check('the server\'s refusal is one readable sentence at the link field, which is marked invalid and focused',
+    readable(fieldText) && fieldState.invalid === 'true' && fieldState.focused === 'url' && /url-error/.test(fieldState.described || ''),
+    `"${fieldText}" ${JSON.stringify(fieldState)}`);
   await page.screenshot({ path: path.join(OUT, 'error.png') });
+  if (!MOCK) await axeCheck(page, 'error');
+  // an option out of range: at its field
+  await page.fill('#url', videoUrl);
+  await page.click('#options summary');
+  await page.fill('#opt-clips', '99');
+  await page.click('#submit');
+  const optState = await page.evaluate(() => ({ invalid: document.getElementById('opt-clips').getAttribute('aria-invalid'),
+    focused: document.activeElement.id, text: (document.getElementById('opt-clips-error') || {}).textContent }));
+  check('an option out of range is said at its field, which gets the focus', optState.invalid === 'true' && optState.focused === 'opt-clips' &&
+    /1 to 20/.test(optState.text || ''), JSON.stringify(optState));
+  await page.fill('#opt-clips', '3');
+  // the same video again (an upload: its content is known at once): the earlier result,
+  // said as news, not as an error
+  await page.fill('#url', '');
+  const cachedResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 15000 });
+  await page.setInputFiles('#file', VIDEO);
+  const cr = await cachedResp;
+  await page.locator('#alert').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+  const info = await page.evaluate(() => {
+    const a = document.getElementById('alert');
+    return { cls: a.className, role: a.getAttribute('role'), bg: getComputedStyle(a).backgroundColor, text: a.textContent.trim() };
+  });
+  check('an "already made" answer is an info banner (role status, not the error colours)', cr.status() === 200 &&
+    /\binfo\b/.test(info.cls) && info.role === 'status' && info.bg !== 'rgb(253, 236, 236)', JSON.stringify(info));
+  await page.keyboard.press('Escape');
+  check('Escape closes the banner', await page.locator('#alert').isHidden());
   phase = 'main';
 
   // 9. Upload the same video as a file, with other options (multipart with option fields):
   // two clips, HD (upscaled: story.mp4 is 640 px wide), the strict safety filter.
-  await page.click('#options summary');
   await page.fill('#opt-clips', '2');
-  await page.check('#opt-hd');
+  await page.selectOption('#opt-upscale', 'hd');
   await page.selectOption('#opt-safe', 'strict');
   const upResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
   await page.setInputFiles('#file', VIDEO);
@@ -470,7 +646,7 @@ async function main() {
       upJob.result && upJob.result.plan.segments.length === nUpClips && nUpClips >= 1 && nUpClips <= 2,
     `state ${upJob.state}, options.clips ${upJob.options && upJob.options.clips}, ${nUpClips} clips drawn, source ${JSON.stringify(upJob.source)}`);
     const gifOut = upJob.result && upJob.result.outputs && upJob.result.outputs.gif;
-    check('the HD box and the Safe choice reach the job: upscale hd gives a 1280 px GIF, safe strict is kept',
+    check('the Upscale and Safe choices reach the job: upscale hd gives a 1280 px GIF, safe strict is kept',
       upJob.options && upJob.options.upscale === 'hd' && upJob.options.safe === 'strict' && gifOut && gifOut.width === 1280,
     `options ${JSON.stringify(upJob.options)}, gif ${JSON.stringify(gifOut)}`);
     const n = await page.locator('#history .history-item').count();
@@ -516,6 +692,104 @@ async function main() {
     check(`clip button ${k + 1} seeks the AVI's copy to the clip's start`, Math.abs(t - start) < 0.5,
       `currentTime ${Number(t).toFixed(2)}, clip start ${start}`);
     await page.screenshot({ path: path.join(OUT, 'avi.png'), fullPage: true });
+  }
+
+  // 10b. Edit the plan: drag the first clip on the timeline, make it again (no analysis);
+  // the new GIF's first frame is the source at the clip's new time, not at its old one.
+  await page.evaluate((jid) => { location.hash = `#job=${jid}`; }, id);
+  await page.waitForFunction((jid) => !document.getElementById('result').hidden &&
+    document.querySelectorAll('#timeline [data-kind="clip"]').length > 0 && location.hash === `#job=${jid}`, id, { timeout: 20000 }).catch(() => {});
+  await page.waitForTimeout(300);
+  {
+    const segs = plan.segments;
+    const dur = plan.source.duration;
+    const s0 = segs[0];
+    const next = segs[1] ? segs[1].start : dur;
+    const shift = s0.start > 2.5 ? -Math.min(s0.start - 0.2, 4) : Math.min(next - s0.end - 0.3, 4);
+    const tl = await page.locator('#timeline svg').boundingBox();
+    const pxPerS = (tl.width - 16) / dur;
+    const cb = await page.locator('#timeline [data-kind="clip"] .tl-clip').nth(0).boundingBox();
+    const x0 = cb.x + cb.width / 2;
+    const y0 = cb.y + cb.height / 2;
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    await page.mouse.move(x0 + (shift * pxPerS) / 2, y0, { steps: 4 });
+    await page.mouse.move(x0 + shift * pxPerS, y0, { steps: 4 });
+    await page.mouse.up();
+    const moved = Number(await page.locator('#timeline [data-kind="clip"]').nth(0).getAttribute('data-start'));
+    check('dragging a clip on the timeline moves it', Math.abs(moved - (s0.start + shift)) < 0.25 &&
+      await page.locator('#edit-render').isVisible(), `start ${s0.start} → ${moved} (wanted ${(s0.start + shift).toFixed(2)})`);
+    const renderResp = page.waitForResponse((r) => /\/render$/.test(r.url()) && r.request().method() === 'POST', { timeout: 15000 });
+    const tr = Date.now();
+    await page.click('#edit-render');
+    let eBody = {};
+    try { eBody = await (await renderResp).json(); } catch (e) { eBody = {}; }
+    const eid = eBody.id;
+    await page.waitForFunction((jid) => location.hash === `#job=${jid}` && !document.getElementById('result').hidden, eid,
+      { timeout: RESULT_TIMEOUT, polling: 100 }).catch(() => {});
+    const took = (Date.now() - tr) / 1000;
+    const ej = eid ? await getJson(`${base}/api/jobs/${eid}`) : {};
+    const es = ej.result && ej.result.plan && ej.result.plan.segments;
+    check('"Make it again" renders the edited plan as a new version of the job',
+      ej.state === 'done' && ej.source && ej.source.kind === 'edit' && ej.source.of === id && es && Math.abs(es[0].start - moved) < 0.01,
+      `state ${ej.state}, source ${JSON.stringify(ej.source)}, first clip ${es && es[0].start}, ${took.toFixed(1)} s from the click to the result`);
+    if (ej.result) {
+      const gifFile = await download(`${base}${ej.result.gif}`, path.join(OUT, 'edited.gif'));
+      const atNew = framePsnr(gifFile, VIDEO, es[0].start);
+      const atOld = framePsnr(gifFile, VIDEO, s0.start);
+      check('the new GIF\'s first frame is the source at the clip\'s new time', atNew > 20 && atNew > atOld + 3,
+        `PSNR ${atNew.toFixed(1)} dB at ${es[0].start} s, ${atOld.toFixed(1)} dB at the old ${s0.start} s`);
+    }
+    await page.locator('#before').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+    check('the page shows the version before the edit beside it', await page.locator('#before').isVisible() &&
+      /\/media\/thumbnails\//.test(await page.getAttribute('#before-img', 'src') || ''));
+    const dl = await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent.trim()));
+    check('the edited plan is downloadable', dl.some((t) => /Edited plan/.test(t)), dl.join(' | '));
+    await page.waitForFunction((ids) => ids.every((x) => document.querySelector(`#history .history-item[data-id="${x}"]`)), [id, eid], { timeout: 10000 }).catch(() => {});
+    check('the history keeps both versions', await page.locator(`#history .history-item[data-id="${id}"]`).count() === 1 &&
+      await page.locator(`#history .history-item[data-id="${eid}"]`).count() === 1);
+    await page.screenshot({ path: path.join(OUT, 'edited.png'), fullPage: true });
+    // delete the edited version: the job and its files go, the first version stays
+    await page.click('#delete');
+    await page.waitForFunction((jid) => !document.querySelector(`#history .history-item[data-id="${jid}"]`), eid, { timeout: 10000 }).catch(() => {});
+    const gone = await httpGet(`${base}/api/jobs/${eid}`);
+    const gifGone = await httpGet(`${base}${ej.result.gif}`);
+    const parentGif = await httpGet(`${base}${job.result.gif}`);
+    check('Delete removes the finished job and its files, not the version it came from',
+      gone.status === 404 && gifGone.status === 404 && parentGif.status === 200 && await page.locator('#result').isHidden(),
+      `job ${gone.status}, its GIF ${gifGone.status}, the first version's GIF ${parentGif.status}`);
+  }
+
+  // 10c. A failed job: one sentence without a path; "Try again" makes a new job; Delete removes it.
+  if (!MOCK) {
+    await page.fill('#url', `${videoUrl}.missing`);
+    await page.click('#submit');
+    await page.locator('#retry').waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
+    const failedId = await page.evaluate(() => (/#job=([0-9a-f]{32})/.exec(location.hash) || [])[1]);
+    const msg = ((await page.locator('#alert-text').textContent()) || '').trim();
+    check('a failed job says why in one sentence, without a server path or a traceback', await page.locator('#retry').isVisible() &&
+      msg.length > 8 && humane(msg) && /[.!?]$/.test(msg), `"${msg}"`);
+    if (!MOCK) await axeCheck(page, 'failed job');
+    const retryResp = page.waitForResponse((r) => /\/retry$/.test(r.url()) && r.request().method() === 'POST', { timeout: 15000 });
+    await page.click('#retry');
+    let rb = {};
+    try { const rr = await retryResp; rb = await rr.json(); rb.status = rr.status(); } catch (e) { rb = {}; }
+    await page.waitForFunction((jid) => location.hash === `#job=${jid}`, rb.id, { timeout: 10000 }).catch(() => {});
+    check('"Try again" makes a new job of the same link', rb.status === 202 && rb.id && rb.id !== failedId &&
+      rb.source && rb.source.url === `${videoUrl}.missing`, `status ${rb.status}, id ${rb.id}`);
+    await page.locator('#delete-ended').waitFor({ state: 'visible', timeout: 60000 }).catch(() => {});
+    await page.click('#delete-ended');
+    await page.waitForFunction(() => !location.hash, null, { timeout: 10000 }).catch(() => {});
+    const g = await httpGet(`${base}/api/jobs/${rb.id}`);
+    check('Delete on a failed job removes it', g.status === 404, `status ${g.status}`);
+  }
+
+  // 10d. History paging: "Show older jobs" beyond the first page.
+  {
+    const total = (await getJson(`${base}/api/jobs?limit=1`)).total;
+    const shownN = await page.locator('#history .history-item').count();
+    const more = await page.locator('#history-more').isVisible();
+    check('the history offers older jobs when there are more than it shows', total > shownN ? more : !more, `${shownN} of ${total} shown`);
   }
 
   // 11. The page's security headers, and nothing the page does is blocked by its policy.
@@ -628,10 +902,12 @@ async function tokenFlow() {
   check('with the token, an upload to POST /api/jobs is accepted', post.status() === 202 || post.status() === 200, `status ${post.status()}`);
   await page.waitForFunction(() => !document.getElementById('result').hidden, null, { timeout: RESULT_TIMEOUT, polling: 200 }).catch(() => {});
   const gifW = await page.waitForFunction(() => {
+    const v = document.getElementById('anim');
+    if (!v.hidden && v.readyState >= 2) return v.videoWidth;
     const img = document.getElementById('gif');
-    return img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
+    return !img.hidden && img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
   }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
-  check('and the job runs to its result, the GIF loading through the login cookie', gifW > 0, `naturalWidth ${gifW}`);
+  check('and the job runs to its result, the animation loading through the login cookie', gifW > 0, `width ${gifW}`);
 
   // the token is asked only once: a new visit of the page goes straight in
   await page.goto(`${base}/`, { waitUntil: 'load' });

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 extern char **environ;
 
 #include "http.h"
+#include "thumbgen.h"
 #include "util.h"
 
 static json_t *body_json(const tgt_resp *r)
@@ -186,10 +188,7 @@ START_TEST(upload_life_cycle_cache_and_ranges)
     ck_assert_str_eq(str(json_array_get(json_object_get(l, "jobs"), 0), "id"), id2);
     json_decref(l);
     tgt_resp_free(&r);
-    /* a finished job cannot be cancelled */
-    char path[128];
-    snprintf(path, sizeof(path), "/api/jobs/%s", id);
-    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 409);
+    /* (DELETE of a finished job deletes it: edit_retry_delete_and_the_option_table) */
 
     /* a direct link, downloaded by the real yt-dlp (from this very server) */
     char body[512];
@@ -1256,6 +1255,261 @@ START_TEST(a_full_disk_ends_the_job_at_every_stage)
 }
 END_TEST
 
+/* The first frame of a GIF against the source at time t (ffmpeg, scaled to the GIF's size). */
+static double gif_vs_source(const char *gif, const char *video, double t)
+{
+    tgt_gif g;
+    ck_assert_int_eq(tgt_gif_load(gif, &g), 0);
+    char *raw = tgt_tmp_path(".rgba"), ts[32], size[32];
+    snprintf(ts, sizeof(ts), "%.3f", t);
+    snprintf(size, sizeof(size), "scale=%d:%d", g.width, g.height);
+    ck_assert_int_eq(tgt_ffmpeg("-ss", ts, "-i", video, "-frames:v", "1", "-vf", size, "-f",
+                                "rawvideo", "-pix_fmt", "rgba", raw, NULL),
+                     0);
+    size_t len;
+    uint8_t *px = (uint8_t *)tgt_read_file(raw, &len);
+    ck_assert_uint_eq(len, (size_t)g.width * g.height * 4);
+    double p = tgt_psnr_rgba(g.rgba[0], px, g.width, g.height);
+    free(px);
+    unlink(raw);
+    free(raw);
+    tgt_gif_free(&g);
+    return p;
+}
+
+static json_t *post_to(tgt_server *s, const char *path, const char *body, int *status)
+{
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s->port, "POST", path, "Content-Type: application/json\r\n", body,
+                              body ? strlen(body) : 0, &r),
+                     0);
+    *status = r.status;
+    json_t *j = body_json(&r);
+    tgt_resp_free(&r);
+    return j;
+}
+
+/* A 400 of the edit route: one sentence for people, no path, no library prefix. */
+static void assert_one_sentence(json_t *j)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    ck_assert_msg(m && *m, "no message");
+    size_t n = strlen(m);
+    ck_assert_msg(m[0] >= 'A' && m[0] <= 'Z' && m[n - 1] == '.', "not a sentence: %s", m);
+    ck_assert_msg(!strstr(m, ". ") && !strchr(m, '/') && !strstr(m, "Traceback"),
+                  "more than one sentence, or a path: %s", m);
+}
+
+static int media_status(tgt_server *s, json_t *result, const char *key)
+{
+    const char *u = json_string_value(json_object_get(result, key));
+    ck_assert_msg(u != NULL, "no %s", key);
+    return status_of(s, "GET", u, NULL, NULL);
+}
+
+START_TEST(edit_retry_delete_and_the_option_table)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--allow-private-urls", NULL), 0);
+    tgt_resp r;
+
+    /* GET /api/options: every option of the table, with its type, default and range */
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/api/options", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    json_t *oj = body_json(&r), *t = json_object_get(oj, "options");
+    tgt_resp_free(&r);
+    size_t n_table = 0;
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++, n_table++) {
+            json_t *row = json_array_get(t, n_table);
+            ck_assert_str_eq(str(row, "name"), op->name);
+            ck_assert_str_eq(str(row, "stage"), st->stage);
+            if (op->type == TG_OPT_ENUM) {
+                size_t len;
+                const char *d = tg_opt_choice_name(op, (int)op->def, &len);
+                ck_assert_int_eq((int)len, (int)strlen(str(row, "default")));
+                ck_assert(!strncmp(d, str(row, "default"), len));
+                ck_assert_int_eq((int)json_array_size(json_object_get(row, "choices")),
+                                 (int)op->max + 1);
+            } else {
+                ck_assert(json_number_value(json_object_get(row, "min")) == op->min);
+                ck_assert(json_number_value(json_object_get(row, "max")) == op->max);
+                if (op->type == TG_OPT_BYTES && op->def <= 0)
+                    ck_assert(json_is_null(json_object_get(row, "default")));
+                else
+                    ck_assert(json_number_value(json_object_get(row, "default")) == op->def);
+            }
+        }
+    ck_assert_uint_eq(json_array_size(t), n_table);
+    json_decref(oj);
+
+    /* a job to edit */
+    int st;
+    char *id = upload(&s, tgt_fixture("story.mp4"), &st, "clips", "3");
+    ck_assert_int_eq(st, 202);
+    json_t *parent = wait_state(&s, id, "done", 120);
+    json_t *pres = json_object_get(parent, "result");
+    json_t *segs = json_object_get(json_object_get(pres, "plan"), "segments");
+    ck_assert_uint_ge(json_array_size(segs), 2);
+    double old_t = json_number_value(json_object_get(json_array_get(segs, 0), "start"));
+    /* move the first clip to a moment far from where it was */
+    double new_t = old_t < 20 ? 31.0 : 5.0;
+    char path[160], body[512];
+    snprintf(path, sizeof(path), "/api/jobs/%s/render", id);
+    snprintf(body, sizeof(body), "{\"plan\":{\"segments\":[{\"start\":%.3f,\"end\":%.3f}]}}", new_t,
+             new_t + 1.2);
+    json_t *ej = post_to(&s, path, body, &st);
+    ck_assert_msg(st == 202, "%d %s", st, json_dumps(ej, 0));
+    char *eid = strdup(str(ej, "id"));
+    ck_assert_str_ne(eid, id);
+    json_t *src = json_object_get(ej, "source");
+    ck_assert_str_eq(str(src, "kind"), "edit");
+    ck_assert_str_eq(str(src, "of"), id);
+    ck_assert_str_eq(str(src, "name"), "my video (1).mp4");
+    json_decref(ej);
+    json_t *edited = wait_state(&s, eid, "done", 60);
+    json_t *eres = json_object_get(edited, "result");
+    json_t *esegs = json_object_get(json_object_get(eres, "plan"), "segments");
+    ck_assert_uint_eq(json_array_size(esegs), 1);
+    ck_assert(fabs(json_number_value(json_object_get(json_array_get(esegs, 0), "start")) - new_t) <
+              1e-3);
+    ck_assert_str_ne(str(eres, "gif"), str(pres, "gif"));
+    ck_assert_int_eq(media_status(&s, eres, "gif"), 200);
+    /* its frames come from the new time, not the old one */
+    size_t gn = strlen(s.data) + 200;
+    char *gif = malloc(gn);
+    snprintf(gif, gn, "%s/thumbnails/%s", s.data, strrchr(str(eres, "gif"), '/') + 1);
+    double at_new = gif_vs_source(gif, tgt_fixture("story.mp4"), new_t);
+    double at_old = gif_vs_source(gif, tgt_fixture("story.mp4"), old_t);
+    ck_assert_msg(at_new > 20 && at_new > at_old + 3, "PSNR at the new time %.1f, at the old %.1f",
+                  at_new, at_old);
+    free(gif);
+    /* the same edit again is the same result (the cache) */
+    ej = post_to(&s, path, body, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(str(ej, "id"), eid);
+    json_decref(ej);
+
+    /* bad plans: one sentence, 400 */
+    static const char *const bad[] = {
+        "{\"plan\":{\"segments\":[{\"start\":100,\"end\":101}]}}", /* beyond the video */
+        "{\"plan\":{\"segments\":[{\"start\":3,\"end\":2}]}}",     /* backwards */
+        "{\"plan\":{\"segments\":[]}}",                            /* no clip */
+        "{\"plan\":3}",
+        "{\"segments\":[]}", /* no "plan" */
+        "[1]",
+        "{\"plan\":",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *b = post_to(&s, path, bad[i], &st);
+        ck_assert_msg(st == 400, "%s → %d", bad[i], st);
+        assert_one_sentence(b);
+        json_decref(b);
+    }
+    ck_assert_int_eq(
+        status_of(&s, "POST", "/api/jobs/0123456789abcdef0123456789abcdef/render", NULL, "{}"),
+        404);
+
+    /* retry: only a failed or cancelled job; the new one has the same source and the
+     * options given */
+    snprintf(path, sizeof(path), "/api/jobs/%s/retry", id);
+    ck_assert_int_eq(status_of(&s, "POST", path, NULL, NULL), 409);
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/media/videos/none.mp4\"}", s.port);
+    json_t *fj = post_json(&s, body, &st);
+    ck_assert_int_eq(st, 202);
+    char *fid = strdup(str(fj, "id"));
+    json_decref(fj);
+    json_decref(wait_state(&s, fid, "failed", 60));
+    snprintf(path, sizeof(path), "/api/jobs/%s/retry", fid);
+    json_t *rj = post_to(&s, path, "{\"options\":{\"clips\":1}}", &st);
+    ck_assert_msg(st == 202, "%d", st);
+    ck_assert_str_ne(str(rj, "id"), fid);
+    json_t *fjob = get_job(&s, fid);
+    ck_assert_str_eq(str(json_object_get(rj, "source"), "url"),
+                     str(json_object_get(fjob, "source"), "url"));
+    json_decref(fjob);
+    ck_assert_int_eq(
+        (int)json_integer_value(json_object_get(json_object_get(rj, "options"), "clips")), 1);
+    json_decref(rj);
+    json_t *bj = post_to(&s, path, "{\"options\":{\"clips\":99}}", &st);
+    ck_assert_int_eq(st, 400);
+    assert_one_sentence(bj);
+    json_decref(bj);
+
+    /* delete: the edited version and its files; the first version and the video stay */
+    snprintf(path, sizeof(path), "/api/jobs/%s", eid);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 200);
+    ck_assert_int_eq(status_of(&s, "GET", path, NULL, NULL), 404);
+    ck_assert_int_eq(media_status(&s, eres, "gif"), 404);
+    ck_assert_int_eq(media_status(&s, eres, "webp"), 404);
+    ck_assert_int_eq(media_status(&s, pres, "gif"), 200);
+    ck_assert_int_eq(media_status(&s, pres, "video"), 200);
+    /* then the first: its outputs and the video go too */
+    snprintf(path, sizeof(path), "/api/jobs/%s", id);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 200);
+    ck_assert_int_eq(media_status(&s, pres, "gif"), 404);
+    ck_assert_int_eq(media_status(&s, pres, "poster"), 404);
+    ck_assert_int_eq(media_status(&s, pres, "video"), 404);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 404);
+
+    json_decref(edited);
+    json_decref(parent);
+    free(eid);
+    free(fid);
+    free(id);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
+/* docs/api.md's option list is the option table: every row, its stage, default and range
+ * or choices, and no row the table does not have. */
+START_TEST(the_api_docs_list_the_option_table)
+{
+    const char *docs = getenv("TG_DOCS") ? getenv("TG_DOCS") : "docs";
+    char path[512];
+    snprintf(path, sizeof(path), "%s/api.md", docs);
+    size_t len;
+    char *md = tgt_read_file(path, &len);
+    ck_assert_msg(md != NULL, "cannot read %s (set TG_DOCS)", path);
+    size_t rows = 0;
+    for (const char *p = strstr(md, "\n| `"); p; p = strstr(p + 1, "\n| `"))
+        rows++;
+    size_t n = 0;
+    for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
+        for (const tg_opt *op = st->opts; op->name; op++, n++) {
+            char want[600], def[64], range[400];
+            size_t cl;
+            if (op->type == TG_OPT_ENUM) {
+                const char *c = tg_opt_choice_name(op, (int)op->def, &cl);
+                snprintf(def, sizeof(def), "%.*s", (int)cl, c);
+                range[0] = '\0';
+                for (int i = 0; i <= (int)op->max; i++) {
+                    c = tg_opt_choice_name(op, i, &cl);
+                    size_t k = strlen(range);
+                    snprintf(range + k, sizeof(range) - k, "%s`%.*s`", i ? " \\| " : "", (int)cl,
+                             c);
+                }
+            } else {
+                if (op->type == TG_OPT_BYTES && op->def <= 0)
+                    snprintf(def, sizeof(def), "none");
+                else
+                    snprintf(def, sizeof(def), "%g", op->def);
+                snprintf(range, sizeof(range), "%.0f..%.0f", op->min, op->max);
+                if (op->type == TG_OPT_DOUBLE)
+                    snprintf(range, sizeof(range), "%g..%g", op->min, op->max);
+            }
+            static const char *const types[] = {"int", "number", "choice", "bytes"};
+            snprintf(want, sizeof(want), "\n| `%s` | %s | %s | `%s` | %s", op->name, st->stage,
+                     types[op->type], def, range);
+            ck_assert_msg(strstr(md, want) != NULL, "docs/api.md lacks the row starting %s",
+                          want + 1);
+        }
+    ck_assert_msg(rows == n, "docs/api.md lists %zu options, the table has %zu", rows, n);
+    free(md);
+}
+END_TEST
+
 Suite *suite_serve(void);
 Suite *suite_serve(void)
 {
@@ -1277,7 +1531,11 @@ Suite *suite_serve(void)
     tcase_add_test(th, a_failed_job_keeps_its_error);
     tcase_add_test(th, requests_are_validated);
     tcase_add_test(th, the_same_upload_joins_its_job);
+    tcase_add_test(th, edit_retry_delete_and_the_option_table);
     suite_add_tcase(s, th);
+    TCase *td = tcase_create("docs");
+    tcase_add_test(td, the_api_docs_list_the_option_table);
+    suite_add_tcase(s, td);
     TCase *tu = tcase_create("startup");
     tcase_set_timeout(tu, 60);
     tcase_add_test(tu, two_servers_refuse_one_data_folder);

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Re-render from an edited plan (POST /api/jobs/{id}/render): the time from the request to
+# the job's end, against a real `thumbgen serve` on a free loopback port. The job: story.mp4
+# (40 s, 640x360, make fixtures) with the default options (3 clips of 1.2 s, 480 px, 12 fps);
+# each edit moves the clips, so that every run renders (no cache). Also the CLI's
+# `thumbgen make --plan` on the same plan (GIF only, and all three formats) for reference.
+#
+#   bench/rerender.sh [RUNS]        (after make and make fixtures)
+set -eu
+RUNS=${1:-5}
+BIN=${THUMBGEN:-build/thumbgen}
+VIDEO=${TG_FIXTURES:-build/fixtures}/story.mp4
+DATA=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+B=http://127.0.0.1:$PORT
+"$BIN" serve --port "$PORT" --data "$DATA" --no-auth --ytdlp-update never --quiet &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for i in $(seq 1 100); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+state() { curl -s "$B/api/jobs/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+wait_end() { while :; do s=$(state "$1"); case $s in done|failed|cancelled) echo "$s"; return;; esac; sleep 0.02; done; }
+ID=$(curl -s -F video=@"$VIDEO" "$B/api/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+[ "$(wait_end "$ID")" = done ] || { echo "the first job failed" >&2; exit 1; }
+echo "run  seconds (POST render -> done)  gif bytes"
+for r in $(seq 1 "$RUNS"); do
+    BODY=$(python3 -c "import json; print(json.dumps({'plan': {'segments': [{'start': 3+$r, 'end': 4.2+$r}, {'start': 15+$r, 'end': 16.2+$r}, {'start': 27+$r, 'end': 28.2+$r}]}}))")
+    T0=$(date +%s.%N)
+    EID=$(curl -s -H 'Content-Type: application/json' -d "$BODY" "$B/api/jobs/$ID/render" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    S=$(wait_end "$EID")
+    T1=$(date +%s.%N)
+    BYTES=$(curl -s "$B/api/jobs/$EID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["outputs"]["gif"]["bytes"])')
+    echo "$r    $(python3 -c "print(f'{$T1-$T0:.2f}')")  ($S)  $BYTES"
+done
+PLAN=$(mktemp)
+curl -s "$B/api/jobs/$EID" | python3 -c "import json,sys; p=json.load(sys.stdin)['result']['plan']; p['source']['path']='$VIDEO'; print(json.dumps(p))" > "$PLAN"
+OUT=$(mktemp -d)
+echo "CLI, the last plan:"
+/usr/bin/time -f "  make --plan -o x.gif (GIF only): %e s wall, %U s user" "$BIN" make "$VIDEO" --plan "$PLAN" -o "$OUT/x.gif" -q
+/usr/bin/time -f "  make --plan --all --poster (as the server): %e s wall, %U s user" "$BIN" make "$VIDEO" --plan "$PLAN" -o "$OUT/x.gif" --all --poster "$OUT/x.jpg" -q
+rm -rf "$OUT" "$PLAN"
