@@ -96,6 +96,7 @@ typedef struct pg_store {
 
     /* the LISTEN side (tg_store_subscribe) */
     pthread_t listener;
+    PGconn *first; /* the listening connection subscribe made, handed to the thread */
     int listening;
     atomic_int stop;
     tg_store_change_fn cb;
@@ -712,7 +713,8 @@ static PGconn *listen_conn(const char *conninfo, int hear)
 static void *listener_main(void *arg)
 {
     pg_store *s = arg;
-    PGconn *c = NULL;
+    PGconn *c = s->first; /* already listening: nothing after subscribe is missed */
+    s->first = NULL;
     while (!atomic_load(&s->stop)) {
         if (!c) {
             if (!(c = listen_conn(s->conninfo, s->hear))) {
@@ -755,15 +757,19 @@ static int pg_subscribe(tg_ctx *ctx, tg_store *base, int what, tg_store_change_f
     if (s->listening)
         return tg_fail(ctx, TG_EINVAL, "job store: already subscribed");
     s->hear = what;
-    PGconn *probe = listen_conn(s->conninfo, what);
-    if (!probe)
+    /* LISTEN before returning, on the connection the thread then reads: a change made
+     * once subscribe has returned is always heard */
+    s->first = listen_conn(s->conninfo, what);
+    if (!s->first)
         return tg_fail(ctx, TG_EIO, "job store: cannot listen for changes");
-    PQfinish(probe);
     s->cb = cb;
     s->cb_user = user;
     atomic_store(&s->stop, 0);
-    if (pthread_create(&s->listener, NULL, listener_main, s) != 0)
+    if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
+        PQfinish(s->first);
+        s->first = NULL;
         return tg_fail(ctx, TG_EINTERNAL, "job store: cannot start the listener");
+    }
     s->listening = 1;
     return 0;
 }

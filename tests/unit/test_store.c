@@ -447,6 +447,53 @@ START_TEST(cancel_rules)
 }
 END_TEST
 
+/* Deleting: only an ended job goes, and comes back for its files to be removed; a
+ * file's users are counted over every job (any state) that names it. */
+START_TEST(delete_ended_and_count_users)
+{
+    fixture f = {0};
+    fx_open(&f);
+    char done[33], queued[33], other[33];
+    tg_job j;
+    size_t vu = 9, ou = 9;
+
+    add_job(&f, "d", "{\"a\":1}", done);
+    ck_assert_int_eq(tg_store_claim(f.ctx, f.s, &j), 0);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, done, "sha256-x", "videos/x.mp4"), 0);
+    ck_assert_int_eq(tg_store_finish(f.ctx, f.s, done, TG_JOB_DONE, "{}", NULL, NULL), 0);
+    add_job(&f, "q", "{\"a\":1}", queued);
+    ck_assert_int_eq(tg_store_set_source(f.ctx, f.s, queued, "sha256-x", "videos/x.mp4"), 0);
+    add_job(&f, "o", "{\"a\":2}", other);
+
+    ck_assert_int_eq(tg_store_users(f.ctx, f.s, "videos/x.mp4", "sha256-x", "{\"a\":1}", &vu, &ou),
+                     0);
+    ck_assert_uint_eq(vu, 2);
+    ck_assert_uint_eq(ou, 2);
+    ck_assert_int_eq(tg_store_users(f.ctx, f.s, NULL, "sha256-x", NULL, &vu, &ou), 0);
+    ck_assert_uint_eq(vu, 0);
+    ck_assert_uint_eq(ou, 0);
+
+    /* a queued job is not deleted */
+    ck_assert_int_eq(tg_store_delete_ended(f.ctx, f.s, queued, &j), 1);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, queued, &j), 0);
+    tg_job_clear(&j);
+    /* the done one is, and comes back with where its files are */
+    ck_assert_int_eq(tg_store_delete_ended(f.ctx, f.s, done, &j), 0);
+    ck_assert_str_eq(j.id, done);
+    ck_assert_str_eq(j.video_path, "videos/x.mp4");
+    ck_assert_int_eq(j.state, TG_JOB_DONE);
+    tg_job_clear(&j);
+    ck_assert_int_eq(tg_store_get(f.ctx, f.s, done, &j), TG_ENOENT);
+    ck_assert_int_eq(tg_store_delete_ended(f.ctx, f.s, done, &j), TG_ENOENT);
+    ck_assert_int_eq(tg_store_users(f.ctx, f.s, "videos/x.mp4", "sha256-x", "{\"a\":1}", &vu, &ou),
+                     0);
+    ck_assert_uint_eq(vu, 1);
+    ck_assert_uint_eq(ou, 1);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(set_source_and_find_done)
 {
     fixture f = {0};
@@ -1181,6 +1228,7 @@ static void add_common(TCase *tc)
     tcase_add_test(tc, progress_and_finish);
     tcase_add_test(tc, cancel_rules);
     tcase_add_test(tc, set_source_and_find_done);
+    tcase_add_test(tc, delete_ended_and_count_users);
     tcase_add_test(tc, create_or_join_joins_an_equal_active_job);
     tcase_add_test(tc, a_claim_records_attempt_worker_and_lease);
     tcase_add_test(tc, stale_attempts_change_nothing);
