@@ -31,12 +31,6 @@ static void on_signal(int sig)
     tg_ctx_cancel(g_ctx);
 }
 
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    tg_serve_stop();
-}
-
 typedef struct cli {
     const char *cmd, *input, *output, *poster, *plan_in, *sheet;
     const char *from_analysis; /* plan --from-analysis FILE */
@@ -450,21 +444,9 @@ static int serve_main(int argc, char **argv)
         if (!strcmp(a, "--ytdlp-cookies"))
             o.ytdlp_cookies = v;
     }
-    tg_ctx *ctx = tg_ctx_new();
-    if (!ctx)
-        return 1;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    int rc = tg_serve_run(ctx, &o);
-    if (rc < 0)
-        fprintf(stderr, "thumbgen: error: %s\n",
-                *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
-    tg_ctx_free(&ctx);
+    int rc = tg_cli_run_server(&o);
     free(yargs);
-    return rc < 0 ? 1 : 0;
+    return rc;
 }
 
 static int job_start(int quiet);

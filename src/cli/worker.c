@@ -23,6 +23,24 @@ static void on_stop(int sig)
     tg_serve_stop();
 }
 
+int tg_cli_run_server(const tg_serve_opts *o)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    if (!ctx)
+        return 1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = tg_serve_run(ctx, o);
+    if (rc < 0)
+        fprintf(stderr, "thumbgen: error: %s\n",
+                *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
+    tg_ctx_free(&ctx);
+    return rc < 0 ? 1 : 0;
+}
+
 int tg_cli_parse_ms(const char *v, int *ms)
 {
     char *end;
@@ -137,18 +155,5 @@ int worker_main(int argc, char **argv)
         return bad_usage("needs at least one worker or downloader%s", "");
     if (o.heartbeat_ms * 2 > o.lease_ms)
         return bad_usage("the heartbeat must be at most half the lease%s", "");
-    tg_ctx *ctx = tg_ctx_new();
-    if (!ctx)
-        return 1;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    int rc = tg_serve_run(ctx, &o);
-    if (rc < 0)
-        fprintf(stderr, "thumbgen: error: %s\n",
-                *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
-    tg_ctx_free(&ctx);
-    return rc < 0 ? 1 : 0;
+    return tg_cli_run_server(&o);
 }
