@@ -462,9 +462,9 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    /* frame threads pay off on long runs of frames, and cost start-up and delay on
-     * keyframe-only passes */
-    dec->thread_count = (req->flags & TG_DECODE_KEYONLY) ? 1 : m->threads > 0 ? m->threads : 0;
+    /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
+     * side by side too (bench/RESULTS.md, "Speed at every length") */
+    dec->thread_count = m->threads > 0 ? m->threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;
