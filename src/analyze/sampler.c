@@ -29,10 +29,6 @@
 #define SPARSE_AFTER   120.0 /* auto: sparse analysis for videos longer than this */
 #define SPARSE_MAX_GOP 10.0  /* keyframes further apart than this: sparse makes no sense */
 #define REGION_MAX     8.0   /* seconds decoded densely per chosen stretch, at most */
-/* Dense decoding budget: about DENSE_FRAC of the video over all chosen stretches, each
- * stretch kept at least a clip plus REGION_SLACK seconds long (from its keyframe). */
-#define DENSE_FRAC   0.25
-#define REGION_SLACK 1.0
 /* The CNN looks at one frame per CNN_INTERVAL seconds, and at most CNN_MAX frames
  * per pass: its cost stays a small part of a run (4-7 ms a frame, on a worker thread beside the
  * decoder). */
@@ -283,11 +279,6 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
     /* enough stretches for the clips and the stills: every coarse shot once before
      * any twice, each unlike the others */
     size_t want = (size_t)o->clips + (size_t)o->keyframes + 4, picked = 0;
-    /* each stretch from its keyframe: long enough for a clip, short enough that all of
-     * them stay near DENSE_FRAC of the video (short videos: a small part of each GOP) */
-    double region = fmin(REGION_MAX, fmax(o->clip_len + REGION_SLACK, DENSE_FRAC * dur / want));
-    for (size_t i = 0; i < ng; i++)
-        g[i].t1 = fmin(g[i].t1, g[i].t0 + region);
     while (picked < want) {
         double best = -1;
         size_t bi = 0, best_uses = SIZE_MAX;
