@@ -6,7 +6,9 @@
  *   sparse: the keyframes first (cheap: no reference chains), then every frame of
  *           the most promising, mutually different stretches between keyframes,
  *           enough for the clips and stills asked for (see analyse_sparse);
- *   auto:   sparse beyond SPARSE_AFTER seconds, full below.
+ *   auto:   sparse beyond SPARSE_AFTER seconds, full below (sparse from one minute on
+ *           was measured: screencast's scene coverage fell from 0.76 to 0.38 in the
+ *           real-footage eval, so 2 minutes stays; bench/RESULTS.md).
  * Each decoded frame becomes a tg_sample (features.c); beside it the decoder hands
  * the CNN its 224x224 copy every CNN_INTERVAL seconds. Only features are kept,
  * never frames: memory is bounded by the sample cap whatever the video's length.

@@ -447,9 +447,9 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    /* frame threads pay off on long runs of frames, and cost start-up and delay on
-     * keyframe-only passes */
-    dec->thread_count = (req->flags & TG_DECODE_KEYONLY) ? 1 : m->threads > 0 ? m->threads : 0;
+    /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
+     * side by side too (bench/RESULTS.md, "Speed at every length") */
+    dec->thread_count = m->threads > 0 ? m->threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;
@@ -458,6 +458,10 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         dec->skip_frame = AVDISCARD_NONREF;
     if (req->flags & TG_DECODE_KEYONLY)
         dec->skip_frame = AVDISCARD_NONKEY;
+    enum AVDiscard base_skip = dec->skip_frame;
+    /* skipping before start only pays (and is only safe) where frames are shown
+     * from start on: a seek backwards to a keyframe, then frames up to start */
+    int preroll = req->start > 0 && !(req->flags & TG_DECODE_KEYONLY);
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
         rc = tg_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
@@ -510,6 +514,14 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         if (skip) {
             av_packet_unref(pkt);
             continue;
+        }
+        if (preroll) {
+            /* before start nothing is shown: a frame that no other frame refers to
+             * need not be decoded at all (decided per packet, by its own time) */
+            int64_t pts = pkt->pts;
+            double pt = pts != AV_NOPTS_VALUE ? (pts - m->t0) * av_q2d(m->tb) : req->start;
+            preroll = pt < req->start - 1e-6;
+            dec->skip_frame = preroll ? AVDISCARD_NONREF : base_skip;
         }
         e = avcodec_send_packet(dec, pkt);
         av_packet_unref(pkt);

@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "media/media.h"
 #include "render/frames.h"
 #include "render/sheet.h"
+#include "util.h"
 
 static void fill(tg_frames *f, int clips, int per_clip)
 {
@@ -91,6 +94,58 @@ START_TEST(sheet_labels_are_drawn)
 }
 END_TEST
 
+#define GRAB_W   64
+#define GRAB_H   36
+#define GRAB_MAX 64
+
+typedef struct grabbed {
+    double lo, hi; /* keep frames with lo <= t < hi */
+    double t[GRAB_MAX];
+    uint8_t *px[GRAB_MAX];
+    int n;
+} grabbed;
+
+static int on_grab(void *user, const tg_frame *f)
+{
+    grabbed *g = user;
+    if (f->t < g->lo - 1e-6 || f->t >= g->hi - 1e-6 || g->n == GRAB_MAX)
+        return 0;
+    g->t[g->n] = f->t;
+    g->px[g->n] = malloc((size_t)f->stride * f->height);
+    ck_assert_ptr_nonnull(g->px[g->n]);
+    memcpy(g->px[g->n], f->data, (size_t)f->stride * f->height);
+    g->n++;
+    return 0;
+}
+
+/* A decode that starts inside a GOP skips the frames nothing refers to before its start
+ * (media.c): it must hand out exactly the frames a decode from the beginning shows there. */
+START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_media *m = NULL;
+    const char *path = tgt_fixture("long.mp4"); /* x264 with B-frames, a keyframe every 2 s */
+    ck_assert_msg(tg_media_open(ctx, path, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    grabbed whole = {.lo = 31.3, .hi = 32.0}, part = {.lo = 31.3, .hi = 32.0};
+    tg_decode_req all = {.width = GRAB_W, .height = GRAB_H, .pix = TG_PIX_RGB24, .end = 32.0};
+    tg_decode_req from = all;
+    from.start = 31.3;
+    ck_assert_int_eq(tg_media_decode(ctx, m, &all, on_grab, &whole, NULL), 0);
+    ck_assert_int_eq(tg_media_decode(ctx, m, &from, on_grab, &part, NULL), 0);
+    ck_assert_int_ge(whole.n, 20); /* 0.7 s at 30 fps */
+    ck_assert_int_eq(part.n, whole.n);
+    for (int i = 0; i < whole.n; i++) {
+        ck_assert_double_eq_tol(part.t[i], whole.t[i], 1e-6);
+        ck_assert_msg(memcmp(part.px[i], whole.px[i], GRAB_W * GRAB_H * 3) == 0,
+                      "frame at %.3f s differs", whole.t[i]);
+        free(part.px[i]);
+        free(whole.px[i]);
+    }
+    tg_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -99,6 +154,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, frame_steps_keep_the_timing);
     tcase_add_test(tc, frame_memory_is_capped);
     tcase_add_test(tc, sheet_labels_are_drawn);
+    tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
     suite_add_tcase(s, tc);
     return s;
 }
