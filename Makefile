@@ -140,7 +140,7 @@ fuzz: setup
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
 
-serve: all
+serve: all example
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
 
 install: all
