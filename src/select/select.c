@@ -190,15 +190,28 @@ static double cnn_factor(const sel *x, int group, float nsfw)
 }
 
 /* How much the video still wants a pick from group g that has `picks` already:
- * its share of the video's time divided by 2 picks + 1 (Sainte-Laguë). A group
+ * its share of the video's time divided by 2 picks + 1 (Sainte-Laguë; 1.4 for the
+ * first, see seat_divisor). A group
  * that is most of the video gets most of the picks; a brief intrusion or an intro
  * gets one only after the main content is served, and a group twice another's size
  * does not take two picks before the other has one. Samples in no group count as
  * a small group. */
+/* Seats by the modified Sainte-Laguë method (Sweden's and Norway's): divisors 1.4,
+ * 3, 5, ... A group's first pick needs 1.4 times the share that a proportional
+ * first seat would: a brief intrusion inside the main content (tree.avi's hand over
+ * the lens, 8 % of the video) gets none of 8 stills where plain Sainte-Laguë gave it
+ * the 7th, while a real scene of a few percent still gets its first pick once the
+ * big ones are served. */
+#define FIRST_SEAT 1.4
+static double seat_divisor(size_t picks)
+{
+    return picks == 0 ? FIRST_SEAT : (double)(2 * picks + 1);
+}
+
 static double want_of(const sel *x, int g, size_t picks)
 {
     double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
-    return share / (double)(2 * picks + 1);
+    return share / seat_divisor(picks);
 }
 
 /* How much a pick is worth next to those already made: similar content is worth
@@ -444,7 +457,7 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                 double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
                 double sc = v[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
                             cnn_factor(x, g, v[i].nsfw) * x->typ[i] * x->typ[i] *
-                            (top > 0 ? share / top / (double)(2 * picks + 1) : 1.0) *
+                            (top > 0 ? share / top / seat_divisor(picks) : 1.0) *
                             pow(0.6, (double)per_shot) * (near < ALIKE ? 0.8 : 1.0);
                 /* every shot once before any twice; then the score */
                 if (per_shot > best_class || (per_shot == best_class && sc <= best))

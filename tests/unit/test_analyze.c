@@ -475,6 +475,9 @@ END_TEST
 /* A series of shots, each `len` seconds of scene `seed[k]` scaled by `gain[k]`
  * (0 = black; below 0.5 a lit patch in the middle stays bright), panning slowly;
  * the analysis of it. */
+/* Pixels per second the shots of shots_of pan by. */
+static double pan_speed = 6;
+
 static tg_analysis_data *shots_of(const int *seed, const double *gain, const double *len, int k)
 {
     double end = 0;
@@ -488,7 +491,7 @@ static tg_analysis_data *shots_of(const int *seed, const double *gain, const dou
         int sh = 0;
         while (sh + 1 < k && t >= t0 + len[sh])
             t0 += len[sh++];
-        scene(img, seed[sh], (t - t0) * 6, 1);
+        scene(img, seed[sh], (t - t0) * pan_speed, 1);
         for (int p = 0; p < W * H * 3; p++) {
             /* a dim shot keeps a lit subject: a patch in the middle at full gain */
             int x = (p / 3) % W, y = p / 3 / W;
@@ -756,6 +759,44 @@ START_TEST(clips_follow_the_time_share_of_the_content)
 }
 END_TEST
 
+/* A brief intrusion inside one continuous shot (a hand over a webcam's lens for the
+ * last 8 % of the video: the CNN sees other content there) gets no still of 8 while
+ * the main content can fill them; proportional seats would give it the 7th. */
+START_TEST(a_brief_intrusion_gets_no_still)
+{
+    const int seed[] = {6};
+    const double gain[] = {1}, len[] = {25};
+    pan_speed = 0.3; /* a webcam: the picture barely moves */
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    pan_speed = 6;
+    /* CNN frames every 0.5 s, the main content along one direction, the intrusion
+     * along another */
+    fake_cnn(a, -1);
+    free(a->items);
+    free(a->emb);
+    a->n_items = 50;
+    a->items = calloc(a->n_items, sizeof(*a->items));
+    a->emb = calloc(a->n_items * 4, sizeof(float));
+    for (size_t m = 0; m < a->n_items; m++) {
+        a->items[m].t = 0.5 * (double)m;
+        a->items[m].nsfw = 0.02f;
+        a->emb[m * 4 + (a->items[m].t >= 23.0 ? 1 : 0)] = 1;
+    }
+    tg_options o;
+    tg_options_default(&o);
+    o.keyframes = 8;
+    tg_plan *p = tg_plan_new();
+    p->cnn = a->cnn;
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_uint_eq(p->n_keyframes, 8);
+    for (size_t i = 0; i < p->n_keyframes; i++)
+        ck_assert_msg(p->keyframes[i].t < 23.0, "still %zu at %.2f shows the intrusion", i,
+                      p->keyframes[i].t);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
 /* Stills never show a face with its eyes shut (for this face: against the shot's
  * own eye openness) when the shot has open-eyed moments. */
 START_TEST(stills_never_show_closed_eyes)
@@ -883,6 +924,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, one_long_shot_gives_every_clip_asked);
     tcase_add_test(tc, clips_follow_the_time_share_of_the_content);
     tcase_add_test(tc, stills_never_show_closed_eyes);
+    tcase_add_test(tc, a_brief_intrusion_gets_no_still);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     suite_add_tcase(s, tc);
     return s;
