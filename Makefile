@@ -24,7 +24,7 @@ LDLIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lgomp -lm -lpthread $(LDLIBS)
 TEST_LIBS  = $(shell pkg-config --libs check)
 
 LIB_SRC  = $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
-CLI_SRC  = $(wildcard src/cli/*.c)
+CLI_SRC  = $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -44,7 +44,13 @@ $(BUILD)/libthumbgen.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
+# The command line's commands (all of src/cli/ but main.c), an archive the tests link
+# too: they read its tables of commands and options.
+$(BUILD)/libthumbgen-cli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/thumbgen: $(BUILD)/src/cli/main.o $(BUILD)/libthumbgen-cli.a $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
 # where an installed thumbgen finds the weights (a build tree uses ./models)
@@ -67,7 +73,7 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
+$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen-cli.a $(BUILD)/libthumbgen.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
 # The CNN engine's benchmark program (run by bench/nn.sh).

@@ -1,0 +1,76 @@
+/*
+ * encode.c — `thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif`: encode exactly the
+ * given clip (every frame) or images (one frame each, in order), with no selection.
+ */
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+static const tg_arg encode_args[] = {
+    {.name = "output",
+     .letter = 'o',
+     .kind = TG_ARG_FN,
+     .fn = tg_cli_job_output,
+     .meta = "FILE",
+     .help = "the animation to write: .gif, .webp or .mp4; repeat -o\nfor several"},
+    {.name = "format",
+     .kind = TG_ARG_FN,
+     .fn = tg_cli_job_format,
+     .meta = "F",
+     .help = "also write FILE's name with F's extension (gif, webp,\nmp4; repeatable)"},
+    {.name = "all",
+     .kind = TG_ARG_FN,
+     .fn = tg_cli_job_all,
+     .help = "-o's name in all three formats"},
+    {.name = "quiet",
+     .letter = 'q',
+     .kind = TG_ARG_FLAG,
+     .offset = offsetof(tg_cli_job, quiet),
+     .help = "no progress bar"},
+    {NULL},
+};
+
+static int encode_run(tg_cli_job *c)
+{
+    const tg_cli_command *cmd = &tg_cli_encode;
+    if (!c->anim[0] && !c->anim[1] && !c->anim[2])
+        return tg_cli_usage_error(cmd, "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
+    if (tg_cli_outputs_spare_inputs(cmd, c->inputs, c->n_inputs, c->anim, 3))
+        return 2;
+    tg_ctx *ctx = NULL;
+    int bar = tg_cli_job_start(c->quiet, &ctx);
+    if (bar < 0)
+        return 1;
+    tg_outputs out = {.gif = c->anim[0], .webp = c->anim[1], .mp4 = c->anim[2]};
+    int rc = tg_render_files(ctx, c->inputs, c->n_inputs, &c->opt, &out);
+    if (bar)
+        fputc('\n', stderr);
+    if (rc < 0)
+        rc = tg_cli_fail(ctx, rc);
+    tg_cli_job_end(0, &ctx);
+    return rc;
+}
+
+static int encode_main(int argc, char **argv)
+{
+    tg_cli_job c = {0};
+    int rc = tg_cli_job_parse(&tg_cli_encode, argc, argv, &c);
+    if (rc == 0)
+        rc = encode_run(&c);
+    free(c.inputs);
+    return rc < 0 ? 0 : rc;
+}
+
+const tg_cli_command tg_cli_encode = {
+    .name = "encode",
+    .main = encode_main,
+    .usage = "usage: thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif [-o OUT.webp]\n"
+             "                       [-o OUT.mp4] [--fps F] [--width W] [--quality Q]\n"
+             "                       [--max-bytes N]\n"
+             "  Encode exactly the given clip (every frame) or images (one frame each,\n"
+             "  in order), with no selection.\n",
+    .args = encode_args,
+    .lib_all = 1,
+    .lib_at = offsetof(tg_cli_job, opt),
+    .operand = tg_cli_job_operand,
+};
