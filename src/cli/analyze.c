@@ -13,11 +13,7 @@ static const tg_arg analyze_args[] = {
      .offset = offsetof(tg_cli_job, output),
      .meta = "FILE",
      .help = "the analysis to write (JSON)"},
-    {.name = "quiet",
-     .letter = 'q',
-     .kind = TG_ARG_FLAG,
-     .offset = offsetof(tg_cli_job, quiet),
-     .help = "no progress bar"},
+    TG_CLI_JOB_QUIET,
     {NULL},
 };
 
@@ -30,10 +26,10 @@ static int write_text(const char *path, const char *text)
     return ok ? 0 : -1;
 }
 
-static int analyze_run(tg_cli_job *c)
+static int analyze_run(const tg_cli_command *cmd, tg_cli_job *c)
 {
     if (!c->output)
-        return tg_cli_usage_error(&tg_cli_analyze, "analyze needs -o ANALYSIS.json%s", "");
+        return tg_cli_usage_error(cmd, "analyze needs -o ANALYSIS.json%s", "");
     tg_ctx *ctx = NULL;
     int bar = tg_cli_job_start(c->quiet, &ctx);
     if (bar < 0)
@@ -60,23 +56,13 @@ static int analyze_run(tg_cli_job *c)
 
 static int analyze_main(int argc, char **argv)
 {
-    tg_cli_job c = {0};
-    int rc = tg_cli_job_parse(&tg_cli_analyze, argc, argv, &c);
-    if (rc == 0)
-        rc = analyze_run(&c);
-    free(c.inputs);
-    return rc < 0 ? 0 : rc;
+    return tg_cli_job_main(&tg_cli_analyze, argc, argv, analyze_run);
 }
 
-const tg_cli_command tg_cli_analyze = {
-    .name = "analyze",
-    .main = analyze_main,
-    .usage = "usage: thumbgen analyze VIDEO -o ANALYSIS.json [--analysis M] [--cnn N]\n"
-             "  Analyse VIDEO and write what the analysis measured, before any choice:\n"
-             "  per-sample signals and events, shots, cuts, the CNN's embeddings, faces\n"
-             "  (docs/analysis.md). `thumbgen plan --from-analysis` chooses from it.\n",
-    .args = analyze_args,
-    .lib_all = 1,
-    .lib_at = offsetof(tg_cli_job, opt),
-    .operand = tg_cli_job_operand,
-};
+const tg_cli_command tg_cli_analyze =
+    TG_CLI_JOB_COMMAND("analyze", analyze_main,
+                       "usage: thumbgen analyze VIDEO -o ANALYSIS.json [--analysis M] [--cnn N]\n"
+                       "  Analyse VIDEO and write what the analysis measured, before any choice:\n"
+                       "  per-sample signals and events, shots, cuts, the CNN's embeddings, faces\n"
+                       "  (docs/analysis.md). `thumbgen plan --from-analysis` chooses from it.\n",
+                       analyze_args);

@@ -119,6 +119,21 @@ const char *tg_cli_job_operand(void *dst, const char *arg);
 int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_job *c);
 /* make and plan: the plan (made, read or from an analysis), then rendered or written */
 int tg_cli_make_or_plan(const tg_cli_command *cmd, tg_cli_job *c);
+/* A job command's main: parse argv into a tg_cli_job, run it, free it; the exit
+ * status. */
+int tg_cli_job_main(const tg_cli_command *cmd, int argc, char **argv,
+                    int (*run)(const tg_cli_command *cmd, tg_cli_job *c));
+/* What the job commands' tables and entries share. */
+#define TG_CLI_JOB_QUIET                                                                           \
+    {                                                                                              \
+        .name = "quiet", .letter = 'q', .kind = TG_ARG_FLAG,                                       \
+        .offset = offsetof(tg_cli_job, quiet), .help = "no progress bar"                           \
+    }
+#define TG_CLI_JOB_COMMAND(name_, main_, usage_, args_)                                            \
+    {                                                                                              \
+        .name = name_, .main = main_, .usage = usage_, .args = args_, .lib_all = 1,                \
+        .lib_at = offsetof(tg_cli_job, opt), .operand = tg_cli_job_operand                         \
+    }
 
 /* Run the server (serve or worker) until SIGINT/SIGTERM stops it; the exit status,
  * with the error said on stderr. */

@@ -214,3 +214,14 @@ int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_jo
         rc = tg_cli_usage_error(cmd, "%s needs a VIDEO file", cmd->name);
     return rc == 1 ? -1 : rc; /* -1: --help was printed, exit 0 */
 }
+
+int tg_cli_job_main(const tg_cli_command *cmd, int argc, char **argv,
+                    int (*run)(const tg_cli_command *cmd, tg_cli_job *c))
+{
+    tg_cli_job c = {0};
+    int rc = tg_cli_job_parse(cmd, argc, argv, &c);
+    if (rc == 0)
+        rc = run(cmd, &c);
+    free(c.inputs);
+    return rc < 0 ? 0 : rc;
+}

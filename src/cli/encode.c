@@ -22,17 +22,12 @@ static const tg_arg encode_args[] = {
      .kind = TG_ARG_FN,
      .fn = tg_cli_job_all,
      .help = "-o's name in all three formats"},
-    {.name = "quiet",
-     .letter = 'q',
-     .kind = TG_ARG_FLAG,
-     .offset = offsetof(tg_cli_job, quiet),
-     .help = "no progress bar"},
+    TG_CLI_JOB_QUIET,
     {NULL},
 };
 
-static int encode_run(tg_cli_job *c)
+static int encode_run(const tg_cli_command *cmd, tg_cli_job *c)
 {
-    const tg_cli_command *cmd = &tg_cli_encode;
     if (!c->anim[0] && !c->anim[1] && !c->anim[2])
         return tg_cli_usage_error(cmd, "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
     if (tg_cli_outputs_spare_inputs(cmd, c->inputs, c->n_inputs, c->anim, 3))
@@ -53,24 +48,14 @@ static int encode_run(tg_cli_job *c)
 
 static int encode_main(int argc, char **argv)
 {
-    tg_cli_job c = {0};
-    int rc = tg_cli_job_parse(&tg_cli_encode, argc, argv, &c);
-    if (rc == 0)
-        rc = encode_run(&c);
-    free(c.inputs);
-    return rc < 0 ? 0 : rc;
+    return tg_cli_job_main(&tg_cli_encode, argc, argv, encode_run);
 }
 
-const tg_cli_command tg_cli_encode = {
-    .name = "encode",
-    .main = encode_main,
-    .usage = "usage: thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif [-o OUT.webp]\n"
-             "                       [-o OUT.mp4] [--fps F] [--width W] [--quality Q]\n"
-             "                       [--max-bytes N]\n"
-             "  Encode exactly the given clip (every frame) or images (one frame each,\n"
-             "  in order), with no selection.\n",
-    .args = encode_args,
-    .lib_all = 1,
-    .lib_at = offsetof(tg_cli_job, opt),
-    .operand = tg_cli_job_operand,
-};
+const tg_cli_command tg_cli_encode =
+    TG_CLI_JOB_COMMAND("encode", encode_main,
+                       "usage: thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif [-o OUT.webp]\n"
+                       "                       [-o OUT.mp4] [--fps F] [--width W] [--quality Q]\n"
+                       "                       [--max-bytes N]\n"
+                       "  Encode exactly the given clip (every frame) or images (one frame each,\n"
+                       "  in order), with no selection.\n",
+                       encode_args);

@@ -28,7 +28,7 @@ static const tg_arg make_args[] = {
     JOB_ROW("plan", 0, TG_ARG_STRING, plan_in, NULL, "FILE",
             "render this plan (from `thumbgen plan`, maybe edited)\ninstead of analysing the "
             "video"),
-    JOB_ROW("quiet", 'q', TG_ARG_FLAG, quiet, NULL, NULL, "no progress bar"),
+    TG_CLI_JOB_QUIET,
     {NULL},
 };
 
@@ -135,22 +135,12 @@ int tg_cli_make_or_plan(const tg_cli_command *cmd, tg_cli_job *c)
 
 static int make_main(int argc, char **argv)
 {
-    tg_cli_job c = {0};
-    int rc = tg_cli_job_parse(&tg_cli_make, argc, argv, &c);
-    if (rc == 0)
-        rc = tg_cli_make_or_plan(&tg_cli_make, &c);
-    free(c.inputs);
-    return rc < 0 ? 0 : rc;
+    return tg_cli_job_main(&tg_cli_make, argc, argv, tg_cli_make_or_plan);
 }
 
-const tg_cli_command tg_cli_make = {
-    .name = "make",
-    .main = make_main,
-    .usage = "usage: thumbgen make VIDEO -o THUMB.gif [--poster POSTER.jpg|.png]\n"
-             "                     [--plan PLAN.json] [--quiet] [options]\n"
-             "  Make the animated thumbnail (and optionally a poster) of VIDEO.\n",
-    .args = make_args,
-    .lib_all = 1,
-    .lib_at = offsetof(tg_cli_job, opt),
-    .operand = tg_cli_job_operand,
-};
+const tg_cli_command tg_cli_make =
+    TG_CLI_JOB_COMMAND("make", make_main,
+                       "usage: thumbgen make VIDEO -o THUMB.gif [--poster POSTER.jpg|.png]\n"
+                       "                     [--plan PLAN.json] [--quiet] [options]\n"
+                       "  Make the animated thumbnail (and optionally a poster) of VIDEO.\n",
+                       make_args);
