@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "serve/serve.h"
 #include "thumbgen.h"
 
 typedef enum {
