@@ -82,12 +82,12 @@ static int worker_main(int argc, char **argv)
     s.o.ytdlp_update = TG_YTDLP_UPDATE_NEVER; /* the machine's yt-dlp, as installed */
     memcpy(&defaults, &s, sizeof(s));
     int rc = tg_cli_parse(&tg_cli_worker, argc, argv, &s, &defaults);
-    if (rc == 0)
-        rc = worker_check(&s.o);
-    if (rc == 0)
-        rc = tg_cli_run_server(&s.o);
+    if (rc == 1)
+        rc = 0; /* --help */
+    else if (rc == 0 && (rc = worker_check(&s.o)) == 0)
+        rc = tg_cli_run_server(&s.o); /* 1 when the server failed */
     tg_cli_serve_cleanup(&s);
-    return rc == 1 ? 0 : rc;
+    return rc;
 }
 
 const tg_cli_command tg_cli_worker = {

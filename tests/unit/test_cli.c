@@ -1191,6 +1191,27 @@ START_TEST(serve_defaults_come_from_one_place)
 }
 END_TEST
 
+/* serve and worker exit 1 when the server cannot start (the parser's "--help was
+ * printed" status must not turn it into 0), 0 after --help. */
+START_TEST(a_server_that_cannot_start_exits_1)
+{
+    char *data = tgt_tmp_path(".data");
+    const char *cmds[2] = {"serve", "worker"};
+    for (int k = 0; k < 2; k++) {
+        tgt_run r;
+        thumbgen(&r, cmds[k], "--data", data, "--store", "postgresql:///x?host=/nonexistent-dir",
+                 "--quiet", k == 0 ? "--port" : NULL, "0", NULL);
+        ck_assert_msg(r.status == 1, "%s: exit %d: %s", cmds[k], r.status, r.err);
+        ck_assert_msg(strstr(r.err, "error:"), "%s: %s", cmds[k], r.err);
+        tgt_run_free(&r);
+        thumbgen(&r, cmds[k], "--help", NULL);
+        ck_assert_int_eq(r.status, 0);
+        tgt_run_free(&r);
+    }
+    free(data);
+}
+END_TEST
+
 Suite *suite_cli(void);
 Suite *suite_cli(void)
 {
@@ -1226,6 +1247,7 @@ Suite *suite_cli(void)
     tcase_add_test(th, unknown_options_say_so_and_suggest_the_closest);
     tcase_add_test(th, every_commands_help_comes_from_its_table);
     tcase_add_test(th, serve_defaults_come_from_one_place);
+    tcase_add_test(th, a_server_that_cannot_start_exits_1);
     suite_add_tcase(s, th);
     return s;
 }
