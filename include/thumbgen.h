@@ -15,9 +15,10 @@
  * libthumbgen is the pipeline (src/analyze, api, core, media, nn, render, select,
  * upscale: build/libthumbgen.a); the command line and the web app (src/cli, serve,
  * store, fetch: build/libthumbgen-app.a and main) are the application built on it, as
- * curl's src/ on its lib/. Names: tg_ (TG_) is this header's API and nothing else;
- * what the modules of src/ share with each other, declared in their own headers
- * there, is tgi_ (TGI_), as libuv's uv__; what one file keeps to itself is static.
+ * curl's src/ on its lib/. Names: tg_ is this header's API and nothing else; the
+ * functions, types and variables the modules of src/ share with each other, declared
+ * in their own headers there, are tgi_, as libuv's uv__; what one file keeps to
+ * itself is static. Macros and enum constants are TG_ either way.
  * scripts/rename-internal checks the rule (and made the tgi_ names).
  *
  * Errors: every function returns 0 or a negative TG_E* code; the detail of the last
