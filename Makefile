@@ -23,11 +23,14 @@ CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SAN) 
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lgomp -lm -lpthread $(LDLIBS)
 TEST_LIBS  = $(shell pkg-config --libs check)
 
-LIB_SRC  = $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
-CLI_SRC  = $(wildcard src/cli/*.c)
+# libthumbgen is the pipeline; the application (the command line, the web app, its job
+# store, yt-dlp and URL fetching) is built on it, as curl's src/ on its lib/.
+APP_DIRS = cli serve store fetch
+LIB_SRC  = $(sort $(filter-out $(addprefix src/,$(addsuffix /%,$(APP_DIRS))),$(wildcard src/*/*.c)))
+APP_SRC  = $(sort $(filter-out src/cli/main.c,$(foreach d,$(APP_DIRS),$(wildcard src/$(d)/*.c))))
 TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
@@ -44,7 +47,15 @@ $(BUILD)/libthumbgen.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/thumbgen: $(CLI_OBJ) $(BUILD)/libthumbgen.a
+# The application but main() (src/cli but main.c, serve, store, fetch): an archive the
+# tests link too (they read the command and option tables, run the store and the server).
+$(BUILD)/libthumbgen-app.a: $(APP_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+APP_LIBS = $(BUILD)/libthumbgen-app.a $(BUILD)/libthumbgen.a
+
+$(BUILD)/thumbgen: $(BUILD)/src/cli/main.o $(APP_LIBS)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
 # where an installed thumbgen finds the weights (a build tree uses ./models)
@@ -67,7 +78,7 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libthumbgen.a
+$(BUILD)/tests/run: $(TEST_OBJ) $(APP_LIBS)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
 # The CNN engine's benchmark program (run by bench/nn.sh).
@@ -75,8 +86,8 @@ $(BUILD)/nn-bench: bench/nn-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
 
 # The job queue's benchmark program (run by bench/scale.sh).
-$(BUILD)/claims-bench: bench/claims-bench.c $(BUILD)/libthumbgen.a
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+$(BUILD)/claims-bench: bench/claims-bench.c $(APP_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(APP_LIBS) $(LDLIBS_ALL)
 
 # The face detector's benchmark program (run by bench/faces.sh).
 $(BUILD)/faces-bench: bench/faces-bench.c $(BUILD)/libthumbgen.a
@@ -137,8 +148,8 @@ fuzz: setup
 	    SAN="$(FUZZ_SAN)" $(addprefix build-fuzz/fuzz_,$(FUZZ_NAMES))
 	@fuzz/run $(FUZZ_SECONDS) build-fuzz $(FUZZ_NAMES)
 
-$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/libthumbgen.a
-	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(APP_LIBS)
+	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer -o $@ $< $(APP_LIBS) $(LDLIBS_ALL)
 
 serve: all example
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data

@@ -51,7 +51,7 @@ function cat(dso, sym) {
     if (dso ~ /^libimagequant|^libgif|^libgomp/) return "gif";
     if (dso == "thumbgen") {
         if (sym ~ /gif|quantiz|encode_box|palette/) return "gif";
-        if (sym ~ /^tg_(features|events|select|desc|cut|thumb|sample)|^analyse|^on_sample|distance/) return "analysis";
+        if (sym ~ /^tgi?_(features|events|select|desc|cut|thumb|sample)|^analyse|^on_sample|distance/) return "analysis";
         return "other";
     }
     if (dso ~ /^libm[.-]/) return "analysis";

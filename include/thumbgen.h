@@ -10,8 +10,16 @@
  *                   output size and writes the GIF and the poster
  *
  * A plan is plain data: tg_plan_to_json()/tg_plan_from_json() make it a stable JSON
- * contract that a user can edit and render again. The CLI and the server use only
- * this header.
+ * contract that a user can edit and render again.
+ *
+ * libthumbgen is the pipeline (src/analyze, api, core, media, nn, render, select,
+ * upscale: build/libthumbgen.a); the command line and the web app (src/cli, serve,
+ * store, fetch: build/libthumbgen-app.a and main) are the application built on it, as
+ * curl's src/ on its lib/. Names: tg_ is this header's API and nothing else; the
+ * functions, types and variables the modules of src/ share with each other, declared
+ * in their own headers there, are tgi_, as libuv's uv__; what one file keeps to
+ * itself is static. Macros and enum constants are TG_ either way.
+ * scripts/rename-internal checks the rule (and made the tgi_ names).
  *
  * Errors: every function returns 0 or a negative TG_E* code; the detail of the last
  * failure is in tg_ctx_message(ctx). Ownership: functions named *_free take a
@@ -44,48 +52,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
-/* name, value, message, HTTP status — the one error table (see src/core/error.c). */
-#define TG_ERRORS(X)                                                                               \
-    X(OK, 0, "success", 200)                                                                       \
-    X(EINVAL, -1, "invalid argument", 400)                                                         \
-    X(ENOMEM, -2, "out of memory", 500)                                                            \
-    X(EIO, -3, "input/output error", 500)                                                          \
-    X(ENOENT, -4, "file not found", 404)                                                           \
-    X(EFORMAT, -5, "not a recognised video file", 415)                                             \
-    X(ENOVIDEO, -6, "no video stream", 422)                                                        \
-    X(ECORRUPT, -7, "corrupt or truncated video", 422)                                             \
-    X(ELIMIT, -8, "outside the supported limits", 422)                                             \
-    X(ECODEC, -9, "video codec error", 500)                                                        \
-    X(EENCODE, -10, "encoding failed", 500)                                                        \
-    X(EPLAN, -11, "invalid plan", 400)                                                             \
-    X(ECANCEL, -12, "cancelled", 409)                                                              \
-    X(EINTERNAL, -13, "internal error", 500)                                                       \
-    X(ETOOBIG, -14, "too large", 413)                                                              \
-    X(EBUSY, -15, "too many jobs waiting", 429)                                                    \
-    X(EUNAVAILABLE, -16, "shutting down", 503)                                                     \
-    X(ECONFLICT, -17, "the job has already ended", 409)                                            \
-    X(EREFUSED, -18, "link refused", 422)
-
-enum tg_err {
-#define TG_ERR_ENUM(name, val, msg, http) TG_##name = (val),
-    TG_ERRORS(TG_ERR_ENUM)
-#undef TG_ERR_ENUM
-};
-
-const char *tg_strerror(int code); /* static string, never NULL */
-const char *tg_errname(int code);  /* "EINVAL", …; static */
-int tg_http_status(int code);
-
-/* ---- context: error detail, progress, cancellation (one per job/thread) ---- */
-typedef struct tg_ctx tg_ctx;
-typedef void (*tg_progress_fn)(void *user, const char *stage, double fraction);
-
-tg_ctx *tg_ctx_new(void); /* NULL when out of memory */
-void tg_ctx_free(tg_ctx **ctx);
-const char *tg_ctx_message(const tg_ctx *ctx); /* "" when none */
-void tg_ctx_clear(tg_ctx *ctx);
-void tg_ctx_set_progress(tg_ctx *ctx, tg_progress_fn fn, void *user);
-void tg_ctx_cancel(tg_ctx *ctx); /* may be called from another thread */
+#include "thumbgen/context.h"
 
 /* ---- options: one struct, filled from the per-stage option tables ---- */
 enum tg_style { TG_STYLE_CLIPS = 0, TG_STYLE_SLIDESHOW = 1 };
@@ -282,74 +249,5 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
  * .jpg or .jpeg) atomically. TG_ELIMIT for images under 8x8 or results beyond 16384 px
  * a side or 64 Mpixels. */
 int tg_upscale_file(tg_ctx *ctx, const char *in, const char *out, int scale, const char *method);
-
-/* ---- the web server (src/serve) ---- */
-typedef struct tg_serve_opts {
-    const char *host;     /* address to listen on, default "127.0.0.1" */
-    int port;             /* default 8000 */
-    const char *data_dir; /* database, videos/ and thumbnails/; default "./data" */
-    const char *web_dir;  /* the page's files; default "web" */
-    const char *ytdlp;    /* yt-dlp binary; default "yt-dlp" */
-    int workers;          /* analyse/render workers; default 2 */
-    int downloaders;      /* download workers; default 2 */
-    int allow_private_urls;
-    long long max_upload;          /* bytes; default 1 GiB */
-    int max_queue;                 /* queued jobs before 429; default 100 */
-    int max_video_seconds;         /* downloads longer than this are refused; default 4 h */
-    int download_timeout;          /* seconds; default 600 */
-    int quiet;                     /* no request log on stderr */
-    const char *ytdlp_cookies;     /* --cookies FILE for yt-dlp, or NULL */
-    const char *const *ytdlp_args; /* extra yt-dlp arguments (borrowed) */
-    int n_ytdlp_args;
-    int ytdlp_update; /* enum tg_ytdlp_update */
-    /* Access (docs/api.md, "Access"): Host names besides the listening address
-     * (NULL-terminated, or NULL), and the API token: read from token_file, or made at
-     * start when require_token is set or the address is not loopback (no_auth: none). */
-    const char *const *public_hosts;
-    const char *token_file;
-    int require_token;
-    int no_auth;
-    /* The job store (docs/deploy.md): NULL for sqlite:DATA/thumbgen.db, or
-     * "sqlite:PATH" or "postgres://…", which many API processes and workers share. */
-    const char *store;
-    int no_http;      /* a worker only (thumbgen worker): no HTTP server */
-    int lease_ms;     /* a claim's lease; default 30000 */
-    int heartbeat_ms; /* lease renewal and reaping period; default 5000 */
-    int max_attempts; /* lost leases before a job fails; default 3 */
-} tg_serve_opts;
-
-/* --ytdlp-update: upgrade the project's own yt-dlp (a virtualenv) with pip never, at
- * start (in the background), or at start and then every 24 h */
-enum tg_ytdlp_update {
-    TG_YTDLP_UPDATE_NEVER = 0,
-    TG_YTDLP_UPDATE_START = 1,
-    TG_YTDLP_UPDATE_DAILY = 2
-};
-
-/* What a yt-dlp can do (tg_ytdlp_probe): its version, the JavaScript runtime it would
- * use, and whether YouTube links can work (version >= TG_YTDLP_MIN_YOUTUBE and a
- * runtime); notice is the one sentence the page shows when they cannot. */
-#define TG_YTDLP_MIN_YOUTUBE "2025.11.12"
-typedef struct tg_ytdlp_info {
-    char version[32];    /* "2023.03.04"; "" when yt-dlp cannot be run */
-    char js_name[8];     /* "deno" or "node"; "" when none was found */
-    char js_version[32]; /* "2.5.6", "20.19.2" */
-    char js_path[512];
-    int youtube_ok;
-    char notice[400]; /* "" when youtube_ok */
-} tg_ytdlp_info;
-
-/* thumbgen doctor: one line per part on out (yt-dlp and its JavaScript runtime, the
- * ffmpeg libraries, the CNN weights, the data folder, Chromium for the browser test),
- * each "ok" or what is wrong and the command that fixes it. Returns the number of
- * required parts that are missing (0: all good). */
-int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out);
-
-void tg_serve_opts_default(tg_serve_opts *o);
-/* Run the server until tg_serve_stop() is called (for example from a SIGINT
- * handler). Running jobs are left to be resumed on the next start. */
-int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o);
-/* Async-signal-safe: ask a running tg_serve_run to stop. */
-void tg_serve_stop(void);
 
 #endif

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "thumbgen.h"
+
 extern char **environ;
 
 static const char *env_or(const char *name, const char *def)
@@ -206,4 +208,25 @@ uint8_t *tgt_make_frame(tgt_gen_fn gen, int w, int h, int i)
     ck_assert_ptr_nonnull(f);
     gen(f, w, h, i);
     return f;
+}
+
+void tgt_assert_choices(const char *option, const char *(*name_of)(int), int n)
+{
+    const tg_opt *op = NULL;
+    for (const tg_opt_stage *st = tg_option_stages; st->stage && !op; st++)
+        for (const tg_opt *o = st->opts; o->name && !op; o++)
+            if (!strcmp(o->name, option))
+                op = o;
+    ck_assert_msg(op != NULL, "no option %s", option);
+    char want[256] = "";
+    for (int i = 0; i < n; i++) {
+        const char *name = name_of(i);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_uint_lt(strlen(want) + strlen(name) + 2, sizeof(want));
+        if (i)
+            strcat(want, "|");
+        strcat(want, name);
+    }
+    ck_assert_str_eq(op->choices, want);
+    ck_assert_int_eq((int)op->max, n - 1);
 }

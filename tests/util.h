@@ -57,4 +57,9 @@ typedef struct tgt_gif {
 int tgt_gif_load(const char *path, tgt_gif *g); /* 0 on success */
 void tgt_gif_free(tgt_gif *g);
 
+/* The choices of the library option named option ("a|b|c") are exactly name_of(0),
+ * …, name_of(n - 1), in that order, and its range is 0..n-1: a registry and the
+ * option table agree. */
+void tgt_assert_choices(const char *option, const char *(*name_of)(int), int n);
+
 #endif

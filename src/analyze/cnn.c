@@ -23,23 +23,25 @@ enum { CLS_HENTAI = 1, CLS_PORN = 3, CLS_SEXY = 4 };
 /* The pooled-features layer of both nsfwjs models (Flatten after the pooling). */
 #define EMBED_TAP "flatten_1"
 
-/* Similarities mean different things for different networks: InceptionV3's pooled
- * features (2048 non-negative values) are alike for any two photographs (0.72-0.93 on
- * twice.mp4) where MobileNetV2's spread out (0.26-0.81). So each network has its own
- * lines, measured on tests/fixtures' twice.mp4 (the same photo re-framed vs different
- * photos; see src/select/cluster.c for what they are used for). */
+/* The registry (TG_CNN_MODELS, cnn.h), index = enum tg_network. */
 static const struct {
     const char *name, *dir;
     int side;
     float repeat_sim;  /* best-matching frames of two shots: a repeat at and above */
     float cluster_sim; /* average linkage: one cluster at and above */
 } MODELS[] = {
-    {"none", NULL, 0, 0, 0},
-    /* same photo 0.90-0.96, different photos <= 0.81; shot means 0.92 vs <= 0.80 */
-    {"mobilenet_v2", "nsfwjs/mobilenet_v2", 224, 0.86f, 0.78f},
-    /* same photo 0.98-0.99, different photos <= 0.93; shot means 0.97-0.99 vs <= 0.92 */
-    {"inception_v3", "nsfwjs/inception_v3", 299, 0.96f, 0.94f},
+#define MODEL_ROW(e, name, dir, side, rs, cs) {name, dir, side, rs, cs},
+    TG_CNN_MODELS(MODEL_ROW)
+#undef MODEL_ROW
 };
+/* each row at its enum value */
+#define POS_ROW(e, name, dir, side, rs, cs) POS_##e,
+enum { TG_CNN_MODELS(POS_ROW) };
+#define ENUM_CHECK(e, name, dir, side, rs, cs)                                                     \
+    _Static_assert((int)TG_CNN_##e == (int)POS_##e, "enum tg_network and TG_CNN_MODELS differ");
+TG_CNN_MODELS(ENUM_CHECK)
+#undef ENUM_CHECK
+#undef POS_ROW
 #define N_MODELS (int)(sizeof(MODELS) / sizeof(MODELS[0]))
 
 /*

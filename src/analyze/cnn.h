@@ -29,8 +29,26 @@ typedef struct tg_cnn_item {
     float nsfw; /* porn + hentai + sexy, 0..1 */
 } tg_cnn_item;
 
-/* "none|mobilenet_v2|inception_v3": the values of the cnn option, in enum tg_network order. */
-#define TG_CNN_CHOICES "none|mobilenet_v2|inception_v3"
+/* The registry of networks, in enum tg_network order (the cnn option's values): the
+ * enum's name, the option's value, the weights' folder under models/, the square input
+ * side, and two similarity lines. Similarities mean different things for different
+ * networks: InceptionV3's pooled features (2048 non-negative values) are alike for any
+ * two photographs (0.72-0.93 on twice.mp4) where MobileNetV2's spread out (0.26-0.81).
+ * So each network has its own lines, measured on tests/fixtures' twice.mp4 (the same
+ * photo re-framed vs different photos; see src/select/cluster.c for their use):
+ * repeat_sim, best-matching frames of two shots are a repeat at and above; cluster_sim,
+ * one cluster at and above (average linkage). MobileNetV2: same photo 0.90-0.96,
+ * different photos <= 0.81, shot means 0.92 vs <= 0.80. InceptionV3: same photo
+ * 0.98-0.99, different photos <= 0.93, shot means 0.97-0.99 vs <= 0.92. */
+#define TG_CNN_MODELS(X)                                                                           \
+    X(NONE, "none", NULL, 0, 0, 0)                                                                 \
+    X(MOBILENET_V2, "mobilenet_v2", "nsfwjs/mobilenet_v2", 224, 0.86f, 0.78f)                      \
+    X(INCEPTION_V3, "inception_v3", "nsfwjs/inception_v3", 299, 0.96f, 0.94f)
+#define TG_CNN_COUNT_ROW(e, name, dir, side, rs, cs) +1
+#define TG_CNN_N_MODELS                              (0 TG_CNN_MODELS(TG_CNN_COUNT_ROW))
+/* "none|mobilenet_v2|inception_v3" (past the first "|"): the cnn option's choices */
+#define TG_CNN_CHOICE_ROW(e, name, dir, side, rs, cs) "|" name
+#define TG_CNN_CHOICES                                (TG_CNN_MODELS(TG_CNN_CHOICE_ROW) + 1)
 const char *tg_cnn_model_name(int model);
 
 /* Load a model (enum tg_network) for batches of up to `batch` frames on `threads`

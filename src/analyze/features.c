@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/cnn.h"
+
 const tg_opt tg_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
      "full: look at every frame; sparse: keyframes first, then every frame of the most "
      "promising stretches only (fast on long videos); auto: sparse beyond 2 minutes"},
-    {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), 1, 0, 2, "none|mobilenet_v2|inception_v3",
+    {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), TG_CNN_MOBILENET_V2, 0, TG_CNN_N_MODELS - 1,
+     TG_CNN_CHOICES,
      "the network that looks at sampled frames (at most 2 per second): its embeddings pick "
      "representative, distinct moments and find repeated shots; its classes give the nsfw "
      "score (see --safe). mobilenet_v2 (default) costs 4-7 ms per sampled frame, inception_v3 "

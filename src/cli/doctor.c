@@ -5,36 +5,43 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "thumbgen.h"
 
-int doctor_main(int argc, char **argv)
+static const tg_arg doctor_args[] = {
+    {.name = "ytdlp",
+     .kind = TG_ARG_STRING,
+     .offset = TG_CLI_SERVE_AT(ytdlp),
+     .meta = "PATH",
+     .help = "the yt-dlp to check (as thumbgen serve --ytdlp)",
+     .no_default = 1},
+    {.name = "data",
+     .kind = TG_ARG_STRING,
+     .offset = TG_CLI_SERVE_AT(data_dir),
+     .meta = "DIR",
+     .help = "the data folder to check (as thumbgen serve --data)"},
+    {NULL},
+};
+
+static int doctor_main(int argc, char **argv)
 {
-    tg_serve_opts o;
-    tg_serve_opts_default(&o);
-    const char *ytdlp = o.ytdlp, *data = o.data_dir;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: thumbgen doctor [--ytdlp PATH] [--data DIR]\n"
-                   "  One line per part thumbgen needs: yt-dlp and its JavaScript runtime, the\n"
-                   "  ffmpeg libraries, the CNN weights, the data folder, Chromium for the\n"
-                   "  browser test; what is wrong and the command that fixes it. Exit 1 when a\n"
-                   "  required part is missing.\n");
-            return 0;
-        }
-        if (!v || (strcmp(a, "--ytdlp") && strcmp(a, "--data"))) {
-            fprintf(stderr, "thumbgen doctor: unknown option '%s' (see thumbgen doctor --help)\n",
-                    a);
-            return 2;
-        }
-        if (!strcmp(a, "--ytdlp"))
-            ytdlp = v;
-        else
-            data = v;
-        i++;
-    }
-    return tg_doctor(ytdlp, data, stdout) > 0 ? 1 : 0;
+    tg_cli_serve_args s, defaults;
+    memset(&s, 0, sizeof(s));
+    tg_serve_opts_default(&s.o);
+    defaults = s;
+    int rc = tg_cli_parse(&tg_cli_doctor, argc, argv, &s, &defaults);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    return tg_doctor(s.o.ytdlp, s.o.data_dir, stdout) > 0 ? 1 : 0;
 }
+
+const tg_cli_command tg_cli_doctor = {
+    .name = "doctor",
+    .main = doctor_main,
+    .usage = "usage: thumbgen doctor [--ytdlp PATH] [--data DIR]\n"
+             "  One line per part thumbgen needs: yt-dlp and its JavaScript runtime, the\n"
+             "  ffmpeg libraries, the CNN weights, the data folder, Chromium for the\n"
+             "  browser test; what is wrong and the command that fixes it. Exit 1 when a\n"
+             "  required part is missing.\n",
+    .args = doctor_args,
+};

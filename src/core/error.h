@@ -15,7 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include "thumbgen.h"
+#include "thumbgen/context.h"
 
 /* Set the context's message from a printf format and return code (so callers can
  * write `return tg_fail(ctx, TG_EIO, "cannot open %s", path);`). ctx may be NULL. */

@@ -6,7 +6,7 @@
 #ifndef TG_CORE_FILE_H
 #define TG_CORE_FILE_H
 
-#include "thumbgen.h"
+#include "thumbgen/context.h"
 
 typedef struct tg_atomic {
     char *path; /* final name (owned) */

@@ -34,6 +34,27 @@
 
 #include "thumbgen.h"
 
+/* --ytdlp-update: upgrade the project's own yt-dlp (a virtualenv) with pip never, at
+ * start (in the background), or at start and then every 24 h */
+enum tg_ytdlp_update {
+    TG_YTDLP_UPDATE_NEVER = 0,
+    TG_YTDLP_UPDATE_START = 1,
+    TG_YTDLP_UPDATE_DAILY = 2
+};
+
+/* What a yt-dlp can do (tg_ytdlp_probe): its version, the JavaScript runtime it would
+ * use, and whether YouTube links can work (version >= TG_YTDLP_MIN_YOUTUBE and a
+ * runtime); notice is the one sentence the page shows when they cannot. */
+#define TG_YTDLP_MIN_YOUTUBE "2025.11.12"
+typedef struct tg_ytdlp_info {
+    char version[32];    /* "2023.03.04"; "" when yt-dlp cannot be run */
+    char js_name[8];     /* "deno" or "node"; "" when none was found */
+    char js_version[32]; /* "2.5.6", "20.19.2" */
+    char js_path[512];
+    int youtube_ok;
+    char notice[400]; /* "" when youtube_ok */
+} tg_ytdlp_info;
+
 typedef struct tg_ytdlp_opts {
     const char *binary;            /* path or name of yt-dlp ("yt-dlp" searched in PATH) */
     const char *out_dir;           /* folder for the download (must exist) */

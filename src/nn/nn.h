@@ -34,7 +34,7 @@
 #ifndef TG_NN_NN_H
 #define TG_NN_NN_H
 
-#include "thumbgen.h"
+#include "thumbgen/context.h"
 
 /* The folder of the weights: $TG_MODELS, else models/ beside the executable's folder
  * (a build tree), else the installed share/thumbgen/models. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/cnn.h"
 #include "core/error.h"
 #include "core/utf8.h"
 
@@ -174,11 +175,9 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
             json_array_append_new(cs, json_pack("{s:o,s:o,s:i}", "t", num(c->t, 1e-3), "nsfw",
                                                 num(c->nsfw, 1e-4), "cluster", c->cluster));
         }
-        json_object_set_new(
-            root, "cnn",
-            json_pack("{s:s,s:i,s:o}", "model",
-                      p->cnn == TG_CNN_INCEPTION_V3 ? "inception_v3" : "mobilenet_v2", "clusters",
-                      p->n_clusters, "samples", cs));
+        json_object_set_new(root, "cnn",
+                            json_pack("{s:s,s:i,s:o}", "model", tg_cnn_model_name(p->cnn),
+                                      "clusters", p->n_clusters, "samples", cs));
     }
     json_object_set_new(root, "poster", json_pack("{s:o}", "t", num(p->poster_t, 1e-3)));
     a = json_array();

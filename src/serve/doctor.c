@@ -24,6 +24,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
+#include "serve/serve.h"
 #include "fetch/ytdlp.h"
 #include "nn/nn.h"
 

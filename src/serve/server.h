@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "serve/serve.h"
 #include "thumbgen.h"
 
 #define TG_MAX_RUNNING 64

@@ -242,6 +242,63 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v)
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
+/* A statement's parameters, in order: text (NULL binds NULL), integer or real. */
+typedef struct param {
+    char type; /* 't', 'i' or 'd' */
+    const char *text;
+    int64_t i;
+    double d;
+} param;
+#define TEXT(v)                                                                                    \
+    {                                                                                              \
+        't', (v), 0, 0                                                                             \
+    }
+#define INT(v)                                                                                     \
+    {                                                                                              \
+        'i', NULL, (int64_t)(v), 0                                                                 \
+    }
+#define REAL(v)                                                                                    \
+    {                                                                                              \
+        'd', NULL, 0, (v)                                                                          \
+    }
+#define PARAMS(...)                                                                                \
+    (const param[]){__VA_ARGS__}, sizeof((const param[]){__VA_ARGS__}) / sizeof(param)
+#define NO_PARAMS NULL, 0
+
+/* The one bind-and-step of every operation (the caller holds the mutex): statement k
+ * with the n parameters p, stepped once. row == NULL: a write, which must finish
+ * (0, or the error with what); the statement is reset. row != NULL: a read, 1 with the
+ * first row left in *row for the caller to read (more with sqlite3_step) and then
+ * stmt_done, 0 when there is none (reset, *row NULL), or the error. */
+static int run(tg_ctx *ctx, sq_store *s, int k, const char *what, sqlite3_stmt **row,
+               const param *p, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    if (row)
+        *row = NULL;
+    int rc = stmt(ctx, s, k, &st);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i + 1;
+        if (p[i].type == 't')
+            bind_text(st, at, p[i].text);
+        else if (p[i].type == 'd')
+            sqlite3_bind_double(st, at, p[i].d);
+        else
+            sqlite3_bind_int64(st, at, p[i].i);
+    }
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && row) {
+        *row = st;
+        return 1;
+    }
+    stmt_done(st);
+    if (step == SQLITE_DONE)
+        return 0;
+    return db_fail(ctx, s, step, what);
+}
+
 static int exec(tg_ctx *ctx, sq_store *s, const char *sql, const char *what)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -301,18 +358,12 @@ static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
 /* Read one job by id (caller holds the mutex): 0, TG_ENOENT or an error. */
 static int get_locked(tg_ctx *ctx, sq_store *s, const char *id, tg_job *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, ST_GET, &st);
-    if (rc)
-        return rc;
-    bind_text(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    sqlite3_stmt *st;
+    int rc = run(ctx, s, ST_GET, "reading a job", &st, PARAMS(TEXT(id)));
+    if (rc == 1)
         rc = row_to_job(ctx, st, out);
-    else if (step == SQLITE_DONE)
+    else if (rc == 0)
         rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
-    else
-        rc = db_fail(ctx, s, step, "reading a job");
     stmt_done(st);
     return rc;
 }
@@ -320,13 +371,8 @@ static int get_locked(tg_ctx *ctx, sq_store *s, const char *id, tg_job *out)
 /* 1 when a job with this id exists, 0 when not, or an error. */
 static int exists_locked(tg_ctx *ctx, sq_store *s, const char *id)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, ST_EXISTS, &st);
-    if (rc)
-        return rc;
-    bind_text(st, 1, id);
-    int step = sqlite3_step(st);
-    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : db_fail(ctx, s, step, "reading a job");
+    sqlite3_stmt *st;
+    int rc = run(ctx, s, ST_EXISTS, "reading a job", &st, PARAMS(TEXT(id)));
     stmt_done(st);
     return rc;
 }
@@ -343,24 +389,20 @@ static int changed_or_why(tg_ctx *ctx, sq_store *s, const char *id)
     return e ? 1 : tg_fail(ctx, TG_ENOENT, "no job %s", id);
 }
 
-static int count_locked(tg_ctx *ctx, sq_store *s, int k, int state, size_t *out)
+/* A count (statement k with its n parameters p) into *out. */
+static int count_locked(tg_ctx *ctx, sq_store *s, int k, size_t *out, const param *p, size_t n)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, k, &st);
-    if (rc)
-        return rc;
-    if (k == ST_COUNT_STATE)
-        sqlite3_bind_int(st, 1, state);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    sqlite3_stmt *st;
+    int rc = run(ctx, s, k, "counting jobs", &st, p, n);
+    if (rc == 1) {
         *out = (size_t)sqlite3_column_int64(st, 0);
-    else
-        rc = db_fail(ctx, s, step, "counting jobs");
+        rc = 0;
+    } else if (rc == 0) {
+        rc = tg_fail(ctx, TG_EIO, "job store: counting jobs gave no row");
+    }
     stmt_done(st);
     return rc;
 }
-
-/* ---- open / close ---- */
 
 static int schema_migrate(tg_ctx *ctx, sq_store *s)
 {
@@ -456,22 +498,12 @@ static int insert_locked(tg_ctx *ctx, sq_store *s, tg_job *job)
     if (rc)
         return rc;
     int64_t t = now_ms();
-    sqlite3_stmt *st = NULL;
-    if ((rc = stmt(ctx, s, ST_INSERT, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, job->source_kind);
-    bind_text(st, 3, job->source);
-    bind_text(st, 4, job->content_id);
-    bind_text(st, 5, job->options_json);
-    bind_text(st, 6, job->video_path);
-    sqlite3_bind_int64(st, 7, t);
-    sqlite3_bind_int(st, 8, s->base.max_attempts);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "adding a job");
-        goto out;
-    }
+    rc = run(ctx, s, ST_INSERT, "adding a job", NULL,
+             PARAMS(TEXT(id), TEXT(job->source_kind), TEXT(job->source), TEXT(job->content_id),
+                    TEXT(job->options_json), TEXT(job->video_path), INT(t),
+                    INT(s->base.max_attempts)));
+    if (rc)
+        return rc;
     memcpy(job->id, id, sizeof(job->id));
     job->state = TG_JOB_QUEUED;
     snprintf(job->stage, sizeof(job->stage), "queued");
@@ -479,9 +511,7 @@ static int insert_locked(tg_ctx *ctx, sq_store *s, tg_job *job)
     job->created = job->updated = t;
     job->attempt = job->lost = 0;
     job->max_attempts = s->base.max_attempts;
-out:
-    stmt_done(st);
-    return rc;
+    return 0;
 }
 
 /* join = 0: a new job. join = 1: unless a queued or running job has the same options
@@ -504,19 +534,14 @@ static int sq_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     /* one write transaction: two equal requests at once make one job */
     if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "adding a job")))
         goto out;
-    if ((rc = stmt(ctx, s, ST_FIND_ACTIVE, &st)))
+    rc = run(ctx, s, ST_FIND_ACTIVE, "looking for an equal job", &st,
+             PARAMS(TEXT(job->content_id), TEXT(url), TEXT(job->options_json)));
+    if (rc < 0)
         goto out;
-    bind_text(st, 1, job->content_id);
-    bind_text(st, 2, url);
-    bind_text(st, 3, job->options_json);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    if (rc == 1) {
         if ((rc = row_to_job(ctx, st, &found)))
             goto out;
         have = 1;
-    } else if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "looking for an equal job");
-        goto out;
     }
     stmt_done(st);
     st = NULL;
@@ -560,16 +585,16 @@ static int sq_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_
     int rc = exec(ctx, s, "BEGIN", "listing jobs");
     if (rc)
         goto out;
-    if ((rc = count_locked(ctx, s, ST_COUNT_ALL, 0, total)))
+    if ((rc = count_locked(ctx, s, ST_COUNT_ALL, total, NO_PARAMS)))
         goto out;
     if (limit == 0)
         goto out;
-    if ((rc = stmt(ctx, s, ST_LIST, &st)))
+    rc = run(ctx, s, ST_LIST, "listing jobs", &st, PARAMS(INT(limit), INT(offset)));
+    if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    int step = rc == 1 ? SQLITE_ROW : SQLITE_DONE;
+    rc = 0;
+    for (; step == SQLITE_ROW; step = sqlite3_step(st)) {
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             tg_job *na = realloc(arr, ncap * sizeof(*arr));
@@ -615,33 +640,17 @@ static int sq_claim(tg_ctx *ctx, tg_store *base, int kind, tg_job *out)
     int rc = exec(ctx, s, "BEGIN IMMEDIATE", "claiming a job");
     if (rc)
         goto out;
-    if ((rc = stmt(ctx, s, which, &st)))
-        goto out;
-    sqlite3_bind_int64(st, 1, t);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = 1; /* empty queue */
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        rc = db_fail(ctx, s, step, "claiming a job");
+    rc = run(ctx, s, which, "claiming a job", &st, PARAMS(INT(t)));
+    if (rc <= 0) {
+        rc = rc == 0 ? 1 : rc; /* 1: the queue is empty */
         goto out;
     }
     copy_col(st, 0, id, sizeof(id));
     stmt_done(st);
-    if ((rc = stmt(ctx, s, ST_MARK_RUNNING, &st)))
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, t);
-    bind_text(st, 3, s->base.worker);
-    sqlite3_bind_int64(st, 4, s->base.lease_ms);
-    step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "claiming a job");
-        goto out;
-    }
-    stmt_done(st);
     st = NULL;
+    if ((rc = run(ctx, s, ST_MARK_RUNNING, "claiming a job", NULL,
+                  PARAMS(TEXT(id), INT(t), TEXT(s->base.worker), INT(s->base.lease_ms)))))
+        goto out;
     if ((rc = get_locked(ctx, s, id, out)))
         goto out;
     if ((rc = exec(ctx, s, "COMMIT", "claiming a job")))
@@ -653,59 +662,41 @@ out:
     return rc;
 }
 
+/* One UPDATE of the job id under the mutex: 0 when it changed the row, 1 when the job
+ * is in another state (or another attempt's), TG_ENOENT when there is none. */
+static int update_job(tg_ctx *ctx, sq_store *s, int k, const char *what, const char *id,
+                      const param *p, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = run(ctx, s, k, what, NULL, p, n);
+    if (rc == 0)
+        rc = changed_or_why(ctx, s, id);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 /* A running job's stage and percent, or the same while putting it back in the queue
  * (requeue). 1 when it was no longer running (under this attempt). */
 static int sq_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int requeue,
                         const char *stage, double percent)
 {
-    sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, requeue ? ST_REQUEUE : ST_PROGRESS, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, stage);
-    sqlite3_bind_double(st, 3, percent);
-    sqlite3_bind_int64(st, 4, now_ms());
-    sqlite3_bind_int(st, 5, attempt);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "saving progress");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id); /* 1: no longer running (e.g. cancelled) */
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return update_job(ctx, (sq_store *)base, requeue ? ST_REQUEUE : ST_PROGRESS, "saving progress",
+                      id,
+                      PARAMS(TEXT(id), TEXT(stage), REAL(percent), INT(now_ms()), INT(attempt)));
 }
 
 static int sq_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attempt,
                          const char *content_id, const char *video_path)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_SET_SOURCE, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, id);
-    bind_text(st, 2, content_id);
-    bind_text(st, 3, video_path);
-    sqlite3_bind_int64(st, 4, now_ms());
-    sqlite3_bind_int(st, 5, attempt);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "saving the job's source");
-        goto out;
-    }
+    const param p[] = {TEXT(id), TEXT(content_id), TEXT(video_path), INT(now_ms()), INT(attempt)};
+    size_t n = sizeof(p) / sizeof(p[0]);
     if (attempt > 0)
-        rc = changed_or_why(ctx, s, id);
-    else if (sqlite3_changes(s->db) == 0)
+        return update_job(ctx, s, ST_SET_SOURCE, "saving the job's source", id, p, n);
+    pthread_mutex_lock(&s->mu);
+    int rc = run(ctx, s, ST_SET_SOURCE, "saving the job's source", NULL, p, n);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
-out:
-    stmt_done(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -713,72 +704,29 @@ out:
 static int sq_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int state,
                      const char *result_json, const char *err_code, const char *err_message)
 {
-    sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_FINISH, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int(st, 2, state);
-    bind_text(st, 3, result_json);
-    bind_text(st, 4, err_code);
-    bind_text(st, 5, err_message);
-    sqlite3_bind_int64(st, 6, now_ms());
-    sqlite3_bind_int(st, 7, attempt);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "finishing a job");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return update_job(ctx, (sq_store *)base, ST_FINISH, "finishing a job", id,
+                      PARAMS(TEXT(id), INT(state), TEXT(result_json), TEXT(err_code),
+                             TEXT(err_message), INT(now_ms()), INT(attempt)));
 }
 
 static int sq_cancel(tg_ctx *ctx, tg_store *base, const char *id)
 {
-    sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_CANCEL, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "cancelling a job");
-        goto out;
-    }
-    rc = changed_or_why(ctx, s, id);
-out:
-    stmt_done(st);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return update_job(ctx, (sq_store *)base, ST_CANCEL, "cancelling a job", id,
+                      PARAMS(TEXT(id), INT(now_ms())));
 }
 
 static int sq_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
                         const char *options_json, tg_job *out)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_FIND_DONE, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, content_id);
-    bind_text(st, 2, options_json);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    int rc = run(ctx, s, ST_FIND_DONE, "looking for a finished job", &st,
+                 PARAMS(TEXT(content_id), TEXT(options_json)));
+    if (rc == 1)
         rc = row_to_job(ctx, st, out);
-    else if (step == SQLITE_DONE)
+    else if (rc == 0)
         rc = 1;
-    else
-        rc = db_fail(ctx, s, step, "looking for a finished job");
-out:
     stmt_done(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -787,21 +735,10 @@ out:
 static int sq_recover(tg_ctx *ctx, tg_store *base, size_t *n)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, ST_RECOVER, &st);
-    if (rc)
-        goto out;
-    sqlite3_bind_int64(st, 1, now_ms());
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "re-queueing interrupted jobs");
-        goto out;
-    }
-    if (n)
+    int rc = run(ctx, s, ST_RECOVER, "re-queueing interrupted jobs", NULL, PARAMS(INT(now_ms())));
+    if (rc == 0 && n)
         *n = (size_t)sqlite3_changes(s->db);
-out:
-    stmt_done(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -810,9 +747,9 @@ static int sq_counts(tg_ctx *ctx, tg_store *base, size_t *queued, size_t *runnin
 {
     sq_store *s = (sq_store *)base;
     pthread_mutex_lock(&s->mu);
-    int rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_QUEUED, queued);
+    int rc = count_locked(ctx, s, ST_COUNT_STATE, queued, PARAMS(INT(TG_JOB_QUEUED)));
     if (!rc)
-        rc = count_locked(ctx, s, ST_COUNT_STATE, TG_JOB_RUNNING, running);
+        rc = count_locked(ctx, s, ST_COUNT_STATE, running, PARAMS(INT(TG_JOB_RUNNING)));
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -820,23 +757,12 @@ static int sq_counts(tg_ctx *ctx, tg_store *base, size_t *queued, size_t *runnin
 /* ST_HEARTBEAT or ST_HANDBACK on (id, attempt): 0, or 1 when the job is not ours. */
 static int lease_op(tg_ctx *ctx, sq_store *s, int k, const char *id, int attempt)
 {
-    sqlite3_stmt *st = NULL;
     int64_t t = now_ms();
     pthread_mutex_lock(&s->mu);
-    int rc = stmt(ctx, s, k, &st);
-    if (rc)
-        goto out;
-    bind_text(st, 1, id);
-    sqlite3_bind_int(st, 2, attempt);
-    sqlite3_bind_int64(st, 3, k == ST_HEARTBEAT ? t + s->base.lease_ms : t);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, k == ST_HEARTBEAT ? "renewing a lease" : "handing a job back");
-        goto out;
-    }
-    rc = sqlite3_changes(s->db) > 0 ? 0 : 1;
-out:
-    stmt_done(st);
+    int rc = run(ctx, s, k, k == ST_HEARTBEAT ? "renewing a lease" : "handing a job back", NULL,
+                 PARAMS(TEXT(id), INT(attempt), INT(k == ST_HEARTBEAT ? t + s->base.lease_ms : t)));
+    if (rc == 0)
+        rc = sqlite3_changes(s->db) > 0 ? 0 : 1;
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -854,32 +780,18 @@ static int sq_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
 static int sq_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
     int64_t t = now_ms();
+    const char *what = "re-queueing expired leases";
     pthread_mutex_lock(&s->mu);
-    int rc = exec(ctx, s, "BEGIN IMMEDIATE", "re-queueing expired leases");
-    if (rc)
-        goto out;
-    for (int k = ST_REAP_FAIL; k <= ST_REAP_REQUEUE; k++) {
-        if ((rc = stmt(ctx, s, k, &st)))
-            goto out;
-        sqlite3_bind_int64(st, 1, t);
-        if (k == ST_REAP_FAIL)
-            bind_text(st, 2, TG_STORE_LOST_MESSAGE);
-        else
-            sqlite3_bind_int64(st, 2, s->base.backoff_ms);
-        int step = sqlite3_step(st);
-        if (step != SQLITE_DONE) {
-            rc = db_fail(ctx, s, step, "re-queueing expired leases");
-            goto out;
-        }
-        *(k == ST_REAP_FAIL ? failed : requeued) = (size_t)sqlite3_changes(s->db);
-        stmt_done(st);
-        st = NULL;
-    }
-    rc = exec(ctx, s, "COMMIT", "re-queueing expired leases");
-out:
-    stmt_done(st);
+    int rc = exec(ctx, s, "BEGIN IMMEDIATE", what);
+    if (!rc &&
+        !(rc = run(ctx, s, ST_REAP_FAIL, what, NULL, PARAMS(INT(t), TEXT(TG_STORE_LOST_MESSAGE)))))
+        *failed = (size_t)sqlite3_changes(s->db);
+    if (!rc &&
+        !(rc = run(ctx, s, ST_REAP_REQUEUE, what, NULL, PARAMS(INT(t), INT(s->base.backoff_ms)))))
+        *requeued = (size_t)sqlite3_changes(s->db);
+    if (!rc)
+        rc = exec(ctx, s, "COMMIT", what);
     rollback(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -888,7 +800,6 @@ out:
 static int sq_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
 {
     sq_store *s = (sq_store *)base;
-    sqlite3_stmt *st = NULL;
     int rc;
     pthread_mutex_lock(&s->mu);
     if ((rc = exec(ctx, s, "BEGIN IMMEDIATE", "deleting a job")))
@@ -899,39 +810,14 @@ static int sq_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *
         rc = 1; /* not ended: left as it is */
         goto out;
     }
-    if ((rc = stmt(ctx, s, ST_DELETE_ENDED, &st)))
+    if ((rc = run(ctx, s, ST_DELETE_ENDED, "deleting a job", NULL, PARAMS(TEXT(id)))))
         goto out;
-    bind_text(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_DONE) {
-        rc = db_fail(ctx, s, step, "deleting a job");
-        goto out;
-    }
     rc = exec(ctx, s, "COMMIT", "deleting a job");
 out:
-    stmt_done(st);
     rollback(s);
     pthread_mutex_unlock(&s->mu);
     if (rc != 0)
         tg_job_clear(out);
-    return rc;
-}
-
-static int count_text(tg_ctx *ctx, sq_store *s, int k, const char *a, const char *b, size_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(ctx, s, k, &st);
-    if (rc)
-        return rc;
-    bind_text(st, 1, a);
-    if (b)
-        bind_text(st, 2, b);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = (size_t)sqlite3_column_int64(st, 0);
-    else
-        rc = db_fail(ctx, s, step, "counting jobs");
-    stmt_done(st);
     return rc;
 }
 
@@ -942,9 +828,10 @@ static int sq_users(tg_ctx *ctx, tg_store *base, const char *video_path, const c
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (video_path)
-        rc = count_text(ctx, s, ST_COUNT_VIDEO_USERS, video_path, NULL, video_users);
+        rc = count_locked(ctx, s, ST_COUNT_VIDEO_USERS, video_users, PARAMS(TEXT(video_path)));
     if (!rc && content_id && options_json)
-        rc = count_text(ctx, s, ST_COUNT_OUTPUT_USERS, content_id, options_json, output_users);
+        rc = count_locked(ctx, s, ST_COUNT_OUTPUT_USERS, output_users,
+                          PARAMS(TEXT(content_id), TEXT(options_json)));
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "thumbgen.h"
+#include "thumbgen/context.h"
 
 typedef struct tg_store tg_store;
 

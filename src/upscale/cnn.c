@@ -241,7 +241,6 @@ static void cnn_uninit(tg_upscaler *u)
 }
 
 const tg_upscale_def tg_upscale_cnn = {
-    .name = "cnn",
     .priv_size = sizeof(cnn_priv),
     .init = cnn_init,
     .run = cnn_run,

@@ -47,7 +47,6 @@ static void lanczos_uninit(tg_upscaler *u)
 }
 
 const tg_upscale_def tg_upscale_lanczos = {
-    .name = "lanczos",
     .priv_size = sizeof(lanczos_priv),
     .init = lanczos_init,
     .run = lanczos_run,

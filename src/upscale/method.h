@@ -1,6 +1,7 @@
 /*
  * method.h — what an upscaling method is, inside src/upscale (after FFmpeg's filters:
- * a private context, init / run / uninit, one registry list in upscale.c).
+ * a private context, init / run / uninit, one registry list, TG_UPSCALE_METHODS in
+ * upscale.h).
  *
  * init is called once per upscaler (sizes and pixel layout fixed), run once per frame,
  * uninit once (also after a failed init; it must accept a half-built private context).
@@ -21,8 +22,7 @@ struct tg_upscaler {
     void *priv; /* m->priv_size bytes, zeroed */
 };
 
-typedef struct tg_upscale_def {
-    const char *name;
+typedef struct tg_upscale_def { /* its name is its row's in TG_UPSCALE_METHODS */
     size_t priv_size;
     int (*init)(tg_ctx *ctx, tg_upscaler *u);
     int (*run)(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,

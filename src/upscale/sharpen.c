@@ -220,7 +220,6 @@ static void sharpen_uninit(tg_upscaler *u)
 }
 
 const tg_upscale_def tg_upscale_sharpen = {
-    .name = "lanczos+sharpen",
     .priv_size = sizeof(sharpen_priv),
     .init = sharpen_init,
     .run = sharpen_run,

@@ -12,14 +12,13 @@
 #include "core/error.h"
 #include "upscale/method.h"
 
-/* The registry: index = enum tg_upscale_method = position in TG_UPSCALE_METHOD_CHOICES. */
-static const tg_upscale_def *const methods[] = {
-    &tg_upscale_lanczos,
-    &tg_upscale_sharpen,
-    &tg_upscale_cnn,
-};
+/* The registry (TG_UPSCALE_METHODS): index = enum tg_upscale_method = position in
+ * TG_UPSCALE_METHOD_CHOICES. */
+#define DEF_ROW(e, name, def)  &def,
+#define NAME_ROW(e, name, def) name,
+static const tg_upscale_def *const methods[] = {TG_UPSCALE_METHODS(DEF_ROW)};
+static const char *const names[] = {TG_UPSCALE_METHODS(NAME_ROW)};
 #define N_METHODS ((int)(sizeof(methods) / sizeof(methods[0])))
-_Static_assert(N_METHODS == TG_UPSCALE_N_METHODS, "TG_UPSCALE_N_METHODS and the registry differ");
 
 int tg_upscale_method_count(void)
 {
@@ -28,13 +27,13 @@ int tg_upscale_method_count(void)
 
 const char *tg_upscale_method_name(int method)
 {
-    return method >= 0 && method < N_METHODS ? methods[method]->name : NULL;
+    return method >= 0 && method < N_METHODS ? names[method] : NULL;
 }
 
 int tg_upscale_method_find(const char *name)
 {
     for (int i = 0; name && i < N_METHODS; i++)
-        if (!strcmp(methods[i]->name, name))
+        if (!strcmp(names[i], name))
             return i;
     return -1;
 }

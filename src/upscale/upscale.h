@@ -30,11 +30,21 @@
 
 #include "thumbgen.h"
 
-/* Registry order = the values of the upscale-method option. */
-enum tg_upscale_method { TG_UPSCALE_LANCZOS = 0, TG_UPSCALE_SHARPEN = 1, TG_UPSCALE_CNN = 2 };
-#define TG_UPSCALE_METHOD_CHOICES "lanczos|lanczos+sharpen|cnn"
-#define TG_UPSCALE_N_METHODS      3
-#define TG_UPSCALE_METHOD_DEFAULT TG_UPSCALE_LANCZOS
+/* The registry, one row per method: its enum name, its name (the upscale-method
+ * option's value) and its definition (method.h). Its order is the option's values;
+ * the enum, the count, the option's choices and upscale.c's list come from it. */
+#define TG_UPSCALE_METHODS(X)                                                                      \
+    X(LANCZOS, "lanczos", tg_upscale_lanczos)                                                      \
+    X(SHARPEN, "lanczos+sharpen", tg_upscale_sharpen)                                              \
+    X(CNN, "cnn", tg_upscale_cnn)
+
+#define TG_UPSCALE_ENUM_ROW(e, name, def) TG_UPSCALE_##e,
+enum tg_upscale_method { TG_UPSCALE_METHODS(TG_UPSCALE_ENUM_ROW) TG_UPSCALE_N_METHODS };
+#undef TG_UPSCALE_ENUM_ROW
+/* "lanczos|lanczos+sharpen|cnn" (past the first "|") */
+#define TG_UPSCALE_CHOICE_ROW(e, name, def) "|" name
+#define TG_UPSCALE_METHOD_CHOICES           (TG_UPSCALE_METHODS(TG_UPSCALE_CHOICE_ROW) + 1)
+#define TG_UPSCALE_METHOD_DEFAULT           TG_UPSCALE_LANCZOS
 
 /* Limits (TG_ELIMIT beyond them). */
 #define TG_UPSCALE_MIN_SIDE       8

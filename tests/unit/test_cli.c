@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "thumbgen.h"
 #include "util.h"
 
@@ -1018,6 +1019,199 @@ START_TEST(still_with_poster_and_output_over_input)
 }
 END_TEST
 
+/* Issue 16 item 5: an unknown option is said as unknown (not "needs a value"), with
+ * the closest known name when it looks like a typo; the same for a command. */
+START_TEST(unknown_options_say_so_and_suggest_the_closest)
+{
+    static const char *cases[][5] = {
+        {"make", "v.mp4", "--clip", "unknown option '--clip'", "did you mean --clips?"},
+        {"make", "v.mp4", "-V", "unknown option '-V'", NULL},
+        {"make", "v.mp4", "--sheat", "unknown option '--sheat'", "did you mean --sheet?"},
+        {"serve", "--prot", "80", "unknown option '--prot'", "did you mean --port?"},
+        {"worker", "--stroe", "x", "unknown option '--stroe'", "did you mean --store?"},
+        {"upscale", "a.png", "--scael", "unknown option '--scael'", "did you mean --scale?"},
+        {"embed", "a.png", "--xyzzy", "unknown option '--xyzzy'", NULL},
+        {"mkae", "v.mp4", NULL, "unknown command 'mkae'", "did you mean make?"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tgt_run r;
+        thumbgen(&r, cases[i][0], cases[i][1], cases[i][2], NULL);
+        ck_assert_msg(r.status == 2, "case %zu: exit %d", i, r.status);
+        ck_assert_msg(strstr(r.err, cases[i][3]), "case %zu: '%s'", i, r.err);
+        if (cases[i][4])
+            ck_assert_msg(strstr(r.err, cases[i][4]), "case %zu: '%s'", i, r.err);
+        else
+            ck_assert_msg(!strstr(r.err, "did you mean"), "case %zu: '%s'", i, r.err);
+        ck_assert_msg(!strstr(r.err, "needs a value"), "case %zu: '%s'", i, r.err);
+        tgt_run_free(&r);
+    }
+    /* the distance behind it: insert, delete, substitute, swap two neighbours */
+    ck_assert_uint_eq(tg_cli_distance("clip", "clips"), 1);
+    ck_assert_uint_eq(tg_cli_distance("prot", "port"), 1);
+    ck_assert_uint_eq(tg_cli_distance("fps", "fsp"), 1);
+    ck_assert_uint_eq(tg_cli_distance("width", "with"), 1);
+    ck_assert_uint_eq(tg_cli_distance("quality", "qualtiy"), 1);
+    ck_assert_uint_eq(tg_cli_distance("", "abc"), 3);
+    ck_assert_uint_eq(tg_cli_distance("kitten", "sitting"), 3);
+    const char *names[] = {"clips", "clip-len", "keyframes"};
+    ck_assert_str_eq(tg_cli_closest("clip", names, 3), "clips");
+    ck_assert_str_eq(tg_cli_closest("clip-lne", names, 3), "clip-len");
+    ck_assert_ptr_null(tg_cli_closest("width", names, 3));
+    ck_assert_ptr_null(tg_cli_closest("V", names, 3));
+}
+END_TEST
+
+/* The part of --help's text that is about one option: from its line to the next
+ * option's (a malloc'd copy), or NULL when --help does not list it. */
+static char *help_block(const char *help, const tg_arg *a)
+{
+    char flag[80];
+    snprintf(flag, sizeof(flag), "--%s%s", a->name, a->meta ? " " : "");
+    const char *p = help;
+    while ((p = strstr(p, flag)) != NULL) {
+        const char *bol = p;
+        while (bol > help && bol[-1] != '\n')
+            bol--;
+        /* an option's own line starts "  --name" or "  -x, --name" */
+        if (!strncmp(bol, "  --", 4) || !strncmp(bol, "  -", 3))
+            if (p - bol <= 6)
+                break;
+        p += strlen(flag);
+    }
+    if (!p)
+        return NULL;
+    const char *end = strstr(p, "\n  -");
+    const char *blank = strstr(p, "\n\n");
+    if (!end || (blank && blank < end))
+        end = blank;
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    char *out = malloc(n + 1);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Issue 16 item 5: each command's --help is its table: every row is listed (with its
+ * letter), and a command that takes the library's options lists those too. */
+START_TEST(every_commands_help_comes_from_its_table)
+{
+    size_t n = 0;
+    for (const tg_cli_command *const *c = tg_cli_commands; *c; c++, n++) {
+        const tg_cli_command *cmd = *c;
+        ck_assert_ptr_eq(tg_cli_find(cmd->name), cmd);
+        tgt_run r;
+        thumbgen(&r, cmd->name, "--help", NULL);
+        ck_assert_msg(r.status == 0, "%s --help: exit %d", cmd->name, r.status);
+        char usage[64];
+        snprintf(usage, sizeof(usage), "usage: thumbgen %s", cmd->name);
+        ck_assert_msg(!strncmp(r.out, usage, strlen(usage)), "%s --help: %.80s", cmd->name, r.out);
+        for (const tg_arg *a = cmd->args; a && a->name; a++) {
+            char *block = help_block(r.out, a);
+            ck_assert_msg(block, "%s --help lacks --%s", cmd->name, a->name);
+            char head[16];
+            snprintf(head, sizeof(head), "-%c, --", a->letter);
+            if (a->letter)
+                ck_assert_msg(strstr(r.out, head), "%s --help lacks -%c", cmd->name, a->letter);
+            ck_assert_msg(strlen(block) > strlen(a->name) + 4, "--%s has no help", a->name);
+            free(block);
+        }
+        for (const tg_opt_stage *st = tg_option_stages; cmd->lib_all && st->stage; st++)
+            for (const tg_opt *o = st->opts; o->name; o++) {
+                char flag[64];
+                snprintf(flag, sizeof(flag), "--%s ", o->name);
+                ck_assert_msg(strstr(r.out, flag), "%s --help lacks %s", cmd->name, flag);
+            }
+        tgt_run_free(&r);
+        /* the overview names every command */
+        thumbgen(&r, "--help", NULL);
+        ck_assert_msg(strstr(r.out, usage), "thumbgen --help lacks %s", usage);
+        tgt_run_free(&r);
+    }
+    ck_assert_uint_ge(n, 9);
+}
+END_TEST
+
+/* Issue 16 item 5: serve's (and worker's) defaults are written once, in
+ * tg_serve_opts_default: every default --help shows, given back as the value,
+ * sets the field to what tg_serve_opts_default put there. */
+START_TEST(serve_defaults_come_from_one_place)
+{
+    const tg_cli_command *cmds[2] = {&tg_cli_serve, &tg_cli_worker};
+    int checked = 0;
+    for (int k = 0; k < 2; k++) {
+        tgt_run r;
+        thumbgen(&r, cmds[k]->name, "--help", NULL);
+        ck_assert_int_eq(r.status, 0);
+        tg_cli_serve_args d;
+        memset(&d, 0, sizeof(d));
+        tg_serve_opts_default(&d.o);
+        if (cmds[k] == &tg_cli_worker)
+            d.o.ytdlp_update = TG_YTDLP_UPDATE_NEVER;
+        for (const tg_arg *a = cmds[k]->args; a->name; a++) {
+            char *block = help_block(r.out, a);
+            ck_assert_msg(block, "%s --help lacks --%s", cmds[k]->name, a->name);
+            const char *def = strstr(block, "(default ");
+            int has_value = a->kind == TG_ARG_STRING || a->kind == TG_ARG_INT ||
+                            a->kind == TG_ARG_SECONDS || a->kind == TG_ARG_BYTES ||
+                            a->kind == TG_ARG_CHOICE;
+            const char *want = (const char *)&d + a->offset;
+            if (a->kind == TG_ARG_STRING && !a->no_default && !*(const char *const *)want) {
+                ck_assert_msg(!def, "--%s has no default but shows one: %s", a->name, block);
+                free(block);
+                continue;
+            }
+            if (!has_value || a->no_default) {
+                free(block);
+                continue;
+            }
+            ck_assert_msg(def, "%s --%s shows no default: %s", cmds[k]->name, a->name, block);
+            char value[128];
+            ck_assert_int_eq(sscanf(def, "(default %127[^)])", value), 1);
+            /* the shown default, parsed back, is tg_serve_opts_default's value */
+            tg_cli_serve_args s;
+            memset(&s, 0, sizeof(s));
+            char flag[80];
+            snprintf(flag, sizeof(flag), "--%s", a->name);
+            char *argv[] = {"thumbgen", (char *)cmds[k]->name, flag, value, NULL};
+            ck_assert_int_eq(tg_cli_parse(cmds[k], 4, argv, &s, NULL), 0);
+            const char *got = (const char *)&s + a->offset;
+            if (a->kind == TG_ARG_STRING)
+                ck_assert_str_eq(*(const char *const *)got, *(const char *const *)want);
+            else if (a->kind == TG_ARG_BYTES)
+                ck_assert_int_eq(*(const long long *)got, *(const long long *)want);
+            else
+                ck_assert_int_eq(*(const int *)got, *(const int *)want);
+            checked++;
+            free(block);
+        }
+        tgt_run_free(&r);
+    }
+    ck_assert_int_ge(checked, 14); /* serve's and worker's: not a vacuous pass */
+}
+END_TEST
+
+/* serve and worker exit 1 when the server cannot start (the parser's "--help was
+ * printed" status must not turn it into 0), 0 after --help. */
+START_TEST(a_server_that_cannot_start_exits_1)
+{
+    char *data = tgt_tmp_path(".data");
+    const char *cmds[2] = {"serve", "worker"};
+    for (int k = 0; k < 2; k++) {
+        tgt_run r;
+        thumbgen(&r, cmds[k], "--data", data, "--store", "postgresql:///x?host=/nonexistent-dir",
+                 "--quiet", k == 0 ? "--port" : NULL, "0", NULL);
+        ck_assert_msg(r.status == 1, "%s: exit %d: %s", cmds[k], r.status, r.err);
+        ck_assert_msg(strstr(r.err, "error:"), "%s: %s", cmds[k], r.err);
+        tgt_run_free(&r);
+        thumbgen(&r, cmds[k], "--help", NULL);
+        ck_assert_int_eq(r.status, 0);
+        tgt_run_free(&r);
+    }
+    free(data);
+}
+END_TEST
+
 Suite *suite_cli(void);
 Suite *suite_cli(void)
 {
@@ -1050,6 +1244,10 @@ Suite *suite_cli(void)
     tcase_add_test(th, plan_limits_are_said_plainly);
     tcase_add_test(th, usage_errors_are_one_line);
     tcase_add_test(th, still_with_poster_and_output_over_input);
+    tcase_add_test(th, unknown_options_say_so_and_suggest_the_closest);
+    tcase_add_test(th, every_commands_help_comes_from_its_table);
+    tcase_add_test(th, serve_defaults_come_from_one_place);
+    tcase_add_test(th, a_server_that_cannot_start_exits_1);
     suite_add_tcase(s, th);
     return s;
 }

@@ -289,6 +289,16 @@ START_TEST(the_same_photo_twice_is_one_cluster_and_picked_once)
 }
 END_TEST
 
+/* Issue 16 item 6: the cnn option's choices are the network registry's names, in
+ * enum tg_network order. */
+START_TEST(cnn_choices_are_the_registry)
+{
+    tgt_assert_choices("cnn", tg_cnn_model_name, TG_CNN_N_MODELS);
+    ck_assert_str_eq(tg_cnn_model_name(TG_CNN_MOBILENET_V2), "mobilenet_v2");
+    ck_assert_str_eq(tg_cnn_model_name(TG_CNN_INCEPTION_V3), "inception_v3");
+}
+END_TEST
+
 Suite *suite_cnn(void);
 Suite *suite_cnn(void)
 {
@@ -297,6 +307,7 @@ Suite *suite_cnn(void)
     tcase_add_test(tc, a_zoomed_photo_is_closer_than_another_photo);
     tcase_add_test(tc, embed_prints_the_documented_objects);
     tcase_add_test(tc, embed_errors_are_clear);
+    tcase_add_test(tc, cnn_choices_are_the_registry);
     tcase_add_loop_test(tc, the_same_photo_twice_is_one_cluster_and_picked_once, 0, 2);
     suite_add_tcase(s, tc);
     return s;

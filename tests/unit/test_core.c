@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "thumbgen.h"
 #include "core/assert.h"
 #include "core/clock.h"
 #include "core/error.h"

@@ -619,6 +619,18 @@ START_TEST(hd_gif_respects_the_byte_budget)
 }
 END_TEST
 
+/* Issue 16 item 6: the upscale-method option's choices are the registry's names, in
+ * its order (the option's value is the registry index). */
+START_TEST(method_choices_are_the_registry)
+{
+    tgt_assert_choices("upscale-method", tg_upscale_method_name, tg_upscale_method_count());
+    ck_assert_int_eq(tg_upscale_method_count(), TG_UPSCALE_N_METHODS);
+    ck_assert_ptr_null(tg_upscale_method_name(TG_UPSCALE_N_METHODS));
+    for (int m = 0; m < tg_upscale_method_count(); m++)
+        ck_assert_int_eq(tg_upscale_method_find(tg_upscale_method_name(m)), m);
+}
+END_TEST
+
 Suite *suite_upscale(void);
 Suite *suite_upscale(void)
 {
@@ -631,6 +643,7 @@ Suite *suite_upscale(void)
     tcase_add_test(tc, upscaled_poster_is_sharper_than_nearest_and_bilinear);
     tcase_add_test(tc, blockiness_tells_compressed_from_clean);
     tcase_add_test(tc, bad_option_values_are_rejected);
+    tcase_add_test(tc, method_choices_are_the_registry);
     suite_add_tcase(s, tc);
     TCase *cli = tcase_create("cli");
     tcase_add_test(cli, cli_upscale_images);

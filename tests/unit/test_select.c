@@ -1,0 +1,629 @@
+/*
+ * test_select.c — the choice of moments (src/select: verdicts, clusters, selection)
+ * on a synthetic analysis (tests/synth.h): what is content and what is a defect, which
+ * clips and stills are chosen, --safe, repeats and clusters.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analysis.h"
+#include "analyze/events.h"
+#include "analyze/features.h"
+#include "select/cluster.h"
+#include "select/select.h"
+#include "select/verdict.h"
+#include "synth.h"
+
+#define W    TGT_W
+#define H    TGT_H
+#define RATE TGT_RATE
+
+static int overlaps_bad(const tg_sample *s, const tg_verdict *v, size_t n, double a, double b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].t >= a && s[i].t < b && v[i].bad)
+            return 1;
+    return 0;
+}
+
+START_TEST(selection_avoids_defects_and_spreads_over_shots)
+{
+    size_t n;
+    tg_sample *s = tgt_series(&n);
+    tg_analysis_data *a = tgt_analysis_of(s, n, 17.0);
+    tg_verdict *v = tgt_verdicts_of(a);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    for (size_t i = 0; i < p->n_segments; i++) {
+        const tg_segment *g = &p->segments[i];
+        ck_assert(g->end - g->start > 0.99);
+        ck_assert_msg(!overlaps_bad(s, v, n, g->start - 0.2, g->end + 0.2),
+                      "segment %.2f-%.2f touches a flagged sample", g->start, g->end);
+        /* inside one shot */
+        ck_assert(g->shot >= 0 && (size_t)g->shot < p->n_shots);
+        ck_assert(g->start >= p->shots[g->shot].start && g->end <= p->shots[g->shot].end);
+        if (i)
+            ck_assert(g->start >= p->segments[i - 1].end);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_int_ne(g->shot, p->segments[j].shot);
+    }
+    ck_assert_int_eq(p->n_keyframes, 6);
+    for (size_t i = 0; i < p->n_keyframes; i++) {
+        size_t k = tgt_at(p->keyframes[i].t);
+        ck_assert_msg(v[k].bad == 0, "keyframe at %.2f is flagged", p->keyframes[i].t);
+        /* ranked: within the first round (one per shot) scores never rise */
+        if (i && i < 4)
+            ck_assert(p->keyframes[i].score <= p->keyframes[i - 1].score + 1e-9);
+    }
+    /* the first four keyframes come from four different shots (A, B, C, D) */
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < i; j++)
+            ck_assert_int_ne(p->keyframes[i].shot, p->keyframes[j].shot);
+    ck_assert(p->poster_t == p->keyframes[0].t);
+    ck_assert_int_eq(p->n_warnings, 0);
+    tg_plan_free(&p);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* The same scene seen again in another shot is a repeat for the viewer: three clips
+ * should show three different things even when the repeated scene scores best. */
+START_TEST(clips_show_different_content_before_the_same_scene_again)
+{
+    const double shot_len = 2.0;
+    const int seeds[] = {1, 2, 1, 3, 4, 6};
+    size_t n = (size_t)(6 * shot_len * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        int k = (int)(t / shot_len);
+        tgt_scene(img, seeds[k], (t - k * shot_len) * 10 + (k == 2 ? 6 : 0), 1);
+        if (seeds[k] != 1) /* the others are dimmer: clean, but lower scores */
+            for (int p = 0; p < W * H * 3; p++)
+                img[p] = (uint8_t)(img[p] * 0.55);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    double end = 6 * shot_len;
+    tg_analysis_data *a = tgt_analysis_of(s, n, end);
+    ck_assert_int_eq(a->n_shots, 6);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    int bright = 0;
+    for (size_t i = 0; i < p->n_segments; i++) {
+        int k = (int)(p->segments[i].start / shot_len);
+        bright += seeds[k] == 1;
+    }
+    ck_assert_msg(bright == 1, "%d of 3 clips show the same scene", bright);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+    free(img);
+}
+END_TEST
+
+/* Two shots of different scenes, as an analysis. */
+static tg_analysis_data *two_shots(double dim_second)
+{
+    const double shot_len = 3.0;
+    size_t n = (size_t)(2 * shot_len * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        int k = (int)(t / shot_len);
+        tgt_scene(img, k == 0 ? 1 : 4, (t - k * shot_len) * 10, 1);
+        if (k == 1)
+            for (int p = 0; p < W * H * 3; p++)
+                img[p] = (uint8_t)(img[p] * dim_second);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    tg_analysis_data *a = tgt_analysis_of(s, n, 2 * shot_len);
+    ck_assert_int_eq(a->n_shots, 2);
+    return a;
+}
+
+/* Give a CNN frames every 0.2 s: embeddings one direction per shot, nsfw 0.9 in
+ * shot flag_shot (-1: none, 2: both), 0.02 elsewhere — what tg_analyze keeps. */
+static void fake_cnn(tg_analysis_data *a, int flag_shot)
+{
+    enum { D = 4 };
+    free(a->items);
+    free(a->emb);
+    size_t m = 0;
+    a->items = calloc(64, sizeof(*a->items));
+    a->emb = calloc(64 * D, sizeof(float));
+    for (size_t i = 0; i < a->n && m < 64; i += 5, m++) {
+        int shot = a->s[i].shot < 0 ? 0 : a->s[i].shot;
+        a->items[m].t = a->s[i].t;
+        a->items[m].nsfw = flag_shot == 2 || shot == flag_shot ? 0.9f : 0.02f;
+        a->emb[m * D + (size_t)shot] = 1;
+    }
+    a->n_items = m;
+    a->cnn = TG_CNN_MOBILENET_V2;
+    a->dim = D;
+    a->repeat_sim = 0.99f;
+    a->cluster_sim = 0.9f;
+}
+
+/* The one clip chosen with --safe `safe` when shot `flag_shot` (-1: none, 2: both)
+ * scores nsfw 0.9; returns its shot, or -1 with *rc set when selection failed. */
+static int pick_with_safe(tg_analysis_data *a, int flag_shot, int safe, int *rc)
+{
+    fake_cnn(a, flag_shot);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 1;
+    o.keyframes = 1;
+    o.safe = safe;
+    tg_plan *p = tg_plan_new();
+    p->cnn = a->cnn;
+    tg_ctx *ctx = tg_ctx_new();
+    *rc = tg_select(ctx, a, &o, p);
+    int shot = *rc == 0 ? p->segments[0].shot : -1;
+    if (*rc == 0)
+        ck_assert_int_eq(p->keyframes[0].shot, shot);
+    else
+        ck_assert_msg(strstr(tg_ctx_message(ctx), "nsfw"), "message: %s", tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+    tg_plan_free(&p);
+    return shot;
+}
+
+START_TEST(safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close)
+{
+    int rc;
+    /* the second shot is a little dimmer: clean, slightly lower scores */
+    tg_analysis_data *a = two_shots(0.85);
+    int best = pick_with_safe(a, -1, TG_SAFE_OFF, &rc);
+    ck_assert_int_eq(best, 0);
+    /* off ignores the score; soft and strict go to the close alternative */
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_OFF, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_SOFT, &rc), 1);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_STRICT, &rc), 1);
+    /* everything flagged: soft still shows the best moment, strict refuses */
+    ck_assert_int_eq(pick_with_safe(a, 2, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 2, TG_SAFE_STRICT, &rc), -1);
+    ck_assert_int_eq(rc, TG_EREFUSED);
+    tg_analysis_free(&a);
+    /* a far worse alternative (very dark): soft keeps the flagged best, strict not */
+    a = two_shots(0.3);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_SOFT, &rc), 0);
+    ck_assert_int_eq(pick_with_safe(a, 0, TG_SAFE_STRICT, &rc), 1);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Unit vectors around three directions: average linkage finds the three groups,
+ * leaves out the unused ones and does not merge groups below the threshold. */
+START_TEST(clustering_finds_groups_of_similar_embeddings)
+{
+    enum { N = 30, D = 64 };
+    float *e = calloc(N * D, sizeof(float));
+    uint8_t use[N];
+    int cl[N];
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        int g = (i * 7) % 3; /* groups interleaved in time */
+        float *v = e + i * D;
+        double norm = 0;
+        for (int k = 0; k < D; k++) {
+            seed = seed * 1103515245u + 12345u;
+            float noise = ((seed >> 16) & 0x7fff) / 32768.0f - 0.5f;
+            v[k] = (k / 8 == g * 2 ? 1.0f : 0.0f) + 0.15f * noise;
+            norm += v[k] * v[k];
+        }
+        for (int k = 0; k < D; k++)
+            v[k] /= (float)sqrt(norm);
+        use[i] = i != 5;
+    }
+    int nc = tg_cluster_embeddings(e, N, D, use, 0.78f, cl);
+    ck_assert_int_eq(nc, 3);
+    ck_assert_int_eq(cl[5], -1);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (i != 5 && j != 5)
+                ck_assert_int_eq(cl[i] == cl[j], (i * 7) % 3 == (j * 7) % 3);
+    ck_assert_int_eq(cl[0], 0); /* numbered by first appearance */
+    /* a threshold above every pair's similarity: every vector alone */
+    ck_assert_int_eq(tg_cluster_embeddings(e, N, D, use, 1.01f, cl), N - 1);
+    free(e);
+}
+END_TEST
+
+START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
+{
+    size_t n = 50;
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    tgt_fill(img, 0);
+    for (size_t i = 0; i < n; i++) {
+        tg_frame f = {.t = i / RATE, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = f.t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    tg_analysis_data *a = tgt_analysis_of(s, n, 2.0);
+    tg_options o;
+    tg_options_default(&o);
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 1);
+    ck_assert_int_ge(p->n_keyframes, 1);
+    ck_assert_int_ge(p->n_warnings, 1);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+    free(img);
+}
+END_TEST
+
+/* A series of shots, each `len` seconds of scene `seed[k]` scaled by `gain[k]`
+ * (0 = black; below 0.5 a lit patch in the middle stays bright), panning slowly;
+ * the analysis of it. */
+/* Pixels per second the shots of shots_of pan by. */
+static double pan_speed = 6;
+
+static tg_analysis_data *shots_of(const int *seed, const double *gain, const double *len, int k)
+{
+    double end = 0;
+    for (int i = 0; i < k; i++)
+        end += len[i];
+    size_t n = (size_t)(end * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, t0 = 0;
+        int sh = 0;
+        while (sh + 1 < k && t >= t0 + len[sh])
+            t0 += len[sh++];
+        tgt_scene(img, seed[sh], (t - t0) * pan_speed, 1);
+        for (int p = 0; p < W * H * 3; p++) {
+            /* a dim shot keeps a lit subject: a patch in the middle at full gain */
+            int x = (p / 3) % W, y = p / 3 / W;
+            int lit = gain[sh] > 0 && gain[sh] < 0.5 && abs(x - W / 2) < 16 && abs(y - H / 2) < 12;
+            img[p] = (uint8_t)(img[p] * (lit ? 1.0 : gain[sh]));
+        }
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    return tgt_analysis_of(s, n, end);
+}
+
+/* A dim scene whose highlights are visible is content (the Sintel trailer's dim
+ * close-ups), judged against the video's own levels; a black one is not. */
+START_TEST(dim_scenes_with_highlights_are_content)
+{
+    const int seed[] = {1, 2, 3};
+    const double gain[] = {1.0, 0.12, 0.0}, len[] = {3, 3, 2};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    tg_verdict *v = tgt_verdicts_of(a);
+    for (double t = 3.4; t < 5.6; t += 0.2) {
+        ck_assert_msg(a->s[tgt_at(t)].luma < 0.11f, "the dim shot is not dim (%.3f, hi %.3f)",
+                      a->s[tgt_at(t)].luma, a->s[tgt_at(t)].hi);
+        ck_assert_msg(v[tgt_at(t)].bad == 0, "dim sample at %.2f flagged %#x", t, v[tgt_at(t)].bad);
+    }
+    for (double t = 6.2; t < 7.8; t += 0.2)
+        ck_assert_msg(v[tgt_at(t)].bad & TG_BAD_BLACK, "black at %.2f not flagged", t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A long continuous shot that looks like the opening is the video's content, not
+ * a returning intro; a short one at the end after something else is a repeat. */
+START_TEST(one_long_shot_is_never_a_repeat)
+{
+    const int seed[] = {1, 2, 1};
+    const double gain[] = {1, 1, 1}, lens[] = {3, 3, 14};
+    tg_analysis_data *a = shots_of(seed, gain, lens, 3);
+    tg_verdict *v = tgt_verdicts_of(a);
+    for (double t = 7; t < 19; t += 0.5)
+        ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_REPEAT), "long shot flagged repeat at %.2f", t);
+    free(v);
+    tg_analysis_free(&a);
+    const double short_end[] = {3, 14, 3};
+    const int seed2[] = {1, 2, 1};
+    a = shots_of(seed2, gain, short_end, 3);
+    v = tgt_verdicts_of(a);
+    for (double t = 17.5; t < 19.8; t += 0.5)
+        ck_assert_msg(v[tgt_at(t)].bad & TG_BAD_REPEAT, "short outro not flagged at %.2f", t);
+    for (double t = 0.5; t < 2.5; t += 0.5)
+        ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_REPEAT), "the first occurrence flagged at %.2f",
+                      t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Text cards are a defect while they are a small part of the video; in a video
+ * that is mostly text (a screen recording, slides) they are the content. */
+START_TEST(text_is_content_when_the_video_is_text)
+{
+    size_t n = (size_t)(10 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        if (t < 2)
+            tgt_scene(img, 1, t * 6, 1);
+        else
+            tgt_text_card(img);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    tg_analysis_data *a = tgt_analysis_of(s, n, 10);
+    tg_verdict *v = tgt_verdicts_of(a);
+    for (double t = 3; t < 9.5; t += 0.5)
+        ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_TEXT), "text flagged at %.2f in a text video", t);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A few short lines of grey text (glyphs blurred by the analysis scale) at the top
+ * left of a black screen (a terminal or an editor with little in it): the brightest
+ * 2 % of the frame is black, yet it is not an empty frame. */
+static void few_lines(uint8_t *rgb, int lines)
+{
+    tgt_fill(rgb, 0);
+    for (int line = 0; line < lines; line++)
+        for (int ch = 0; ch < 8; ch++)
+            for (int y = 4 + line * 10; y < 10 + line * 10; y++)
+                for (int x = 4 + ch * 5; x < 7 + ch * 5; x++)
+                    if ((x + y + ch) % 3 != 0)
+                        memset(rgb + (y * W + x) * 3, 150, 3);
+}
+
+/* 10 s: picture A 0-3.5, a black screen with two lines 3.5-6.5 (30 % of the time,
+ * under the share at which cards become content), picture B 6.5-10. `screen`: the
+ * pictures stand still as on a screen recording; otherwise they pan as filmed
+ * footage does. */
+static tg_analysis_data *screens_or_film(int screen)
+{
+    size_t n = (size_t)(10 * RATE);
+    tg_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE;
+        if (t < 3.5)
+            tgt_scene(img, 1, screen ? 0 : t * 6, 1);
+        else if (t < 6.5)
+            few_lines(img, 2);
+        else
+            tgt_scene(img, 2, screen ? 0 : t * 6, 1);
+        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    return tgt_analysis_of(s, n, 10);
+}
+
+/* A few lines on black are marks on an empty ground, not an empty frame: in a
+ * video of screens they are content (never black, text or too dark), in filmed
+ * footage a card to avoid; a black frame with nothing on it stays black. */
+START_TEST(a_few_lines_on_black_are_a_screen_or_a_card)
+{
+    uint8_t *img = malloc(W * H * 3);
+    tg_sample x = {0}, y = {0};
+    few_lines(img, 2);
+    tg_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
+    tg_features_compute(&f, NULL, &x);
+    ck_assert_msg(x.hi < 0.13f, "the lines cover more than 2 %% of the frame (hi %.3f)", x.hi);
+    ck_assert_int_ne(tg_empty_ground(&x), 0);
+    ck_assert_int_eq(tg_has_marks(&x), 1);
+    tgt_fill(img, 0);
+    tg_features_compute(&f, NULL, &y);
+    ck_assert_int_eq(tg_has_marks(&y), 0);
+    free(img);
+
+    for (int screen = 0; screen <= 1; screen++) {
+        tg_analysis_data *a = screens_or_film(screen);
+        tg_verdict *v = tgt_verdicts_of(a);
+        for (double t = 4; t < 6.2; t += 0.25) {
+            ck_assert_msg(!(a->s[tgt_at(t)].ev & (TG_BAD_BLACK | TG_BAD_UNIFORM)),
+                          "lines on black called an empty frame at %.2f (%#x)", t,
+                          (unsigned)a->s[tgt_at(t)].ev);
+            if (screen)
+                ck_assert_msg(!v[tgt_at(t)].bad, "a screen of text rejected at %.2f (%#x)", t,
+                              (unsigned)v[tgt_at(t)].bad);
+            else
+                ck_assert_msg(v[tgt_at(t)].bad & TG_BAD_TEXT, "a card in film not flagged at %.2f",
+                              t);
+        }
+        for (double t = 1; t < 3; t += 0.5)
+            ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_TEXT), "a picture flagged text at %.2f", t);
+        free(v);
+        tg_analysis_free(&a);
+    }
+}
+END_TEST
+
+/* Every asked clip at the asked length from one long shot, at different moments. */
+START_TEST(one_long_shot_gives_every_clip_asked)
+{
+    const int seed[] = {2};
+    const double gain[] = {1}, len[] = {5};
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.2;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 3);
+    ck_assert_int_eq(p->n_warnings, 0);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert(p->segments[i].end - p->segments[i].start > 1.19);
+        if (i)
+            ck_assert_msg(p->segments[i].start >= p->segments[i - 1].end + 0.2,
+                          "clips %zu and %zu are not different moments", i - 1, i);
+    }
+    tg_plan_free(&p);
+
+    /* four asked: 4.8 s of clips in a 5-s shot fit when packed closer, so none is
+     * shortened (and none overlaps another) */
+    o.clips = 4;
+    p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 4);
+    ck_assert_int_eq(p->n_warnings, 0);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_double_ge(p->segments[i].end - p->segments[i].start, 1.19);
+        if (i)
+            ck_assert_double_ge(p->segments[i].start, p->segments[i - 1].end);
+    }
+    tg_plan_free(&p);
+
+    /* five do not fit: shorter clips, and a warning that says so */
+    o.clips = 5;
+    p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(p->n_segments, 5);
+    ck_assert_int_eq(p->n_warnings, 1);
+    ck_assert_ptr_nonnull(strstr(p->warnings[0], "shortened"));
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* The clips go where the video's time is: three clips of a video that is 80 % one
+ * scene show it at least twice. */
+START_TEST(clips_follow_the_time_share_of_the_content)
+{
+    const int seed[] = {1, 2, 3, 4};
+    const double gain[] = {0.9, 1, 0.9, 0.9}, len[] = {1.5, 14, 1.5, 1.5};
+    tg_analysis_data *a = shots_of(seed, gain, len, 4);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.0;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    int main_clips = 0;
+    for (size_t i = 0; i < p->n_segments; i++)
+        main_clips += p->segments[i].start >= 1.5 && p->segments[i].end <= 15.5;
+    ck_assert_msg(main_clips >= 2, "%d of %zu clips on the main scene", main_clips, p->n_segments);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A brief intrusion inside one continuous shot (a hand over a webcam's lens for the
+ * last 8 % of the video: the CNN sees other content there) gets no still of 8 while
+ * the main content can fill them; proportional seats would give it the 7th. */
+START_TEST(a_brief_intrusion_gets_no_still)
+{
+    const int seed[] = {6};
+    const double gain[] = {1}, len[] = {25};
+    pan_speed = 0.3; /* a webcam: the picture barely moves */
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    pan_speed = 6;
+    /* CNN frames every 0.5 s, the main content along one direction, the intrusion
+     * along another */
+    fake_cnn(a, -1);
+    free(a->items);
+    free(a->emb);
+    a->n_items = 50;
+    a->items = calloc(a->n_items, sizeof(*a->items));
+    a->emb = calloc(a->n_items * 4, sizeof(float));
+    for (size_t m = 0; m < a->n_items; m++) {
+        a->items[m].t = 0.5 * (double)m;
+        a->items[m].nsfw = 0.02f;
+        a->emb[m * 4 + (a->items[m].t >= 23.0 ? 1 : 0)] = 1;
+    }
+    tg_options o;
+    tg_options_default(&o);
+    o.keyframes = 8;
+    tg_plan *p = tg_plan_new();
+    p->cnn = a->cnn;
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_uint_eq(p->n_keyframes, 8);
+    for (size_t i = 0; i < p->n_keyframes; i++)
+        ck_assert_msg(p->keyframes[i].t < 23.0, "still %zu at %.2f shows the intrusion", i,
+                      p->keyframes[i].t);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Stills never show a face with its eyes shut (for this face: against the shot's
+ * own eye openness) when the shot has open-eyed moments. */
+START_TEST(stills_never_show_closed_eyes)
+{
+    const int seed[] = {5};
+    const double gain[] = {1}, len[] = {8};
+    tg_analysis_data *a = shots_of(seed, gain, len, 1);
+    size_t nf = 32;
+    a->faces = calloc(nf, sizeof(*a->faces));
+    a->faces_on = 1;
+    for (size_t k = 0; k < nf; k++) {
+        double t = 0.25 * (double)k;
+        int blink = (k % 4) != 0; /* open eyes only every fourth face frame */
+        a->faces[k] =
+            (tg_face_obs){t, 0.3f, 0.2f, 0.3f, 0.4f, 0.9f, blink ? 0.24f : 0.32f, 0.3f, 0};
+    }
+    a->n_faces = nf;
+    /* the median of the shot is the shut value: make most frames open instead */
+    for (size_t k = 0; k < nf; k++)
+        if (k % 4 != 0 && k % 8 != 1)
+            a->faces[k].eyes = 0.32f;
+    tg_options o;
+    tg_options_default(&o);
+    o.keyframes = 4;
+    tg_plan *p = tg_plan_new();
+    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_ge(p->n_keyframes, 1);
+    for (size_t i = 0; i < p->n_keyframes; i++) {
+        size_t k = (size_t)lround(p->keyframes[i].t / 0.25);
+        ck_assert_msg(fabs(p->keyframes[i].t - 0.25 * (double)k) < 0.13,
+                      "still at %.3f was not looked at", p->keyframes[i].t);
+        ck_assert_msg(a->faces[k].eyes > 0.3f, "still at %.3f has its eyes shut",
+                      p->keyframes[i].t);
+    }
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+Suite *suite_select(void);
+Suite *suite_select(void)
+{
+    Suite *s = suite_create("select");
+    TCase *tc = tcase_create("synthetic");
+    tcase_add_test(tc, selection_avoids_defects_and_spreads_over_shots);
+    tcase_add_test(tc, clips_show_different_content_before_the_same_scene_again);
+    tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
+    tcase_add_test(tc, safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close);
+    tcase_add_test(tc, clustering_finds_groups_of_similar_embeddings);
+    tcase_add_test(tc, dim_scenes_with_highlights_are_content);
+    tcase_add_test(tc, one_long_shot_is_never_a_repeat);
+    tcase_add_test(tc, text_is_content_when_the_video_is_text);
+    tcase_add_test(tc, a_few_lines_on_black_are_a_screen_or_a_card);
+    tcase_add_test(tc, one_long_shot_gives_every_clip_asked);
+    tcase_add_test(tc, clips_follow_the_time_share_of_the_content);
+    tcase_add_test(tc, stills_never_show_closed_eyes);
+    tcase_add_test(tc, a_brief_intrusion_gets_no_still);
+    suite_add_tcase(s, tc);
+    return s;
+}
