@@ -59,6 +59,9 @@ static void print_options(FILE *f)
                         o->choices, def);
             } else if (o->type == TG_OPT_BYTES) {
                 fprintf(f, "  --%-12s %s\n  %14s (10k..1G; default none)\n", o->name, o->help, "");
+            } else if (o->type == TG_OPT_SET) {
+                fprintf(f, "  --%-12s %s\n  %14s (some of %s, e.g. gif,webp; default all)\n",
+                        o->name, o->help, "", o->choices);
             } else {
                 snprintf(def, sizeof(def), "%g", o->def);
                 fprintf(f, "  --%-12s %s\n  %14s (%g..%g; default %s)\n", o->name, o->help, "",
@@ -262,6 +265,8 @@ static int parse(int argc, char **argv, cli *c)
                 return 2;
             }
             tg_ctx_free(&ctx);
+            if (!strcmp(name, "formats"))
+                c->formats |= c->opt.formats; /* --formats gif,webp: --format for each */
         }
     }
     /* --format F / --all: the outputs are -o's base name with each extension */

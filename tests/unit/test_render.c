@@ -1,11 +1,15 @@
-/* test_render.c — the in-memory animation's derived versions (the ladder's rungs). */
+/* test_render.c — the in-memory animation's derived versions (the ladder's rungs), decoding
+ * inside a GOP, and the render stage's progress. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "media/media.h"
 #include "render/frames.h"
+#include "render/render.h"
 #include "render/sheet.h"
 #include "util.h"
 
@@ -146,6 +150,83 @@ START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
 }
 END_TEST
 
+typedef struct progress_log {
+    int calls, went_back, other_stage;
+    double last;
+} progress_log;
+
+static void log_progress(void *user, const char *stage, double f)
+{
+    progress_log *l = user;
+    if (strcmp(stage, "render")) {
+        l->other_stage++;
+        return;
+    }
+    l->went_back += f < l->last - 1e-9;
+    l->last = f;
+    l->calls++;
+}
+
+/* story.mp4's three clips rendered into outs (a mask of gif, webp, mp4), progress logged. */
+static void render_logged(int outs, progress_log *log, int *n_frames)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_media *m = NULL;
+    ck_assert_int_eq(tg_media_open(ctx, tgt_fixture("story.mp4"), 0, &m), 0);
+    const tg_media_info *in = tg_media_get_info(m);
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"source\":{\"duration\":%.3f,\"width\":%d,\"height\":%d,\"fps\":%.3f},"
+             "\"segments\":[{\"start\":4,\"end\":5},{\"start\":16,\"end\":17},"
+             "{\"start\":28,\"end\":29}]}",
+             in->duration, in->width, in->height, in->fps);
+    tg_plan *plan = NULL;
+    ck_assert_msg(tg_plan_from_json(ctx, json, &plan) == 0, "%s", tg_ctx_message(ctx));
+    tg_options o;
+    tg_options_default(&o);
+    o.width = 160;
+    char *paths[3] = {tgt_tmp_path(".gif"), tgt_tmp_path(".webp"), tgt_tmp_path(".mp4")};
+    tg_outputs out = {.gif = outs & 1 ? paths[0] : NULL,
+                      .webp = outs & 2 ? paths[1] : NULL,
+                      .mp4 = outs & 4 ? paths[2] : NULL};
+    *log = (progress_log){0};
+    tg_ctx_set_progress(ctx, log_progress, log);
+    ck_assert_msg(tg_render_run(ctx, m, plan, &o, &out) == 0, "%s", tg_ctx_message(ctx));
+    *n_frames = 0;
+    const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
+    for (int k = 0; k < 3; k++)
+        if (outs & (1 << k))
+            *n_frames = (int)lround(reps[k]->fps * 3); /* 3 clips of 1 s */
+    for (int k = 0; k < 3; k++) {
+        unlink(paths[k]);
+        free(paths[k]);
+    }
+    tg_plan_free(&plan);
+    tg_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+
+/* The render stage's progress goes on through the encoding, one report per encoded frame of
+ * each format (not only while decoding, then a silence until the end), never backwards, and
+ * ends at 1. */
+START_TEST(render_progress_moves_through_the_encoding)
+{
+    progress_log one, all;
+    int n1, n3;
+    render_logged(1, &one, &n1);
+    render_logged(7, &all, &n3);
+    ck_assert_int_eq(n1, n3);
+    ck_assert_int_ge(n1, 30); /* 12 fps x 3 s */
+    ck_assert_int_eq(one.went_back, 0);
+    ck_assert_int_eq(all.went_back, 0);
+    ck_assert_int_eq(one.other_stage + all.other_stage, 0);
+    ck_assert(fabs(one.last - 1) < 1e-6 && fabs(all.last - 1) < 1e-6);
+    /* the same decode; the WebP and the MP4 add a report for each of their frames */
+    ck_assert_msg(all.calls - one.calls >= 2 * n1, "%d reports for the GIF, %d for all three",
+                  one.calls, all.calls);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -155,6 +236,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, frame_memory_is_capped);
     tcase_add_test(tc, sheet_labels_are_drawn);
     tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
+    tcase_add_test(tc, render_progress_moves_through_the_encoding);
     suite_add_tcase(s, tc);
     return s;
 }
