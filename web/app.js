@@ -598,6 +598,7 @@
     if (location.hash !== `#job=${id}`) history.replaceState(null, '', `#job=${id}`);
     markHistory(id);
     if (initial) applyJob(token, initial);
+    if (initial && initial.state === 'done') return; // final: nothing more to fetch
     let job;
     try {
       job = await api('GET', `/api/jobs/${encodeURIComponent(id)}`);
@@ -1788,10 +1789,23 @@
     // the server's notice come after it has painted (they are below it, and their work would
     // hold back the result's first paint on a slow phone).
     const rest = () => { loadOptions(); loadHistory(); checkServer(); };
-    ensureAccess().then(() => {
-      const id = jobFromHash();
-      if (id) openJob(id).finally(() => afterPaint(rest));
-      else rest();
+    // early.js asked for the job already (while this script loaded): a finished one is shown
+    // at once; anything else (running, an error, a token to ask for) takes the usual way.
+    const early = window.tgEarlyJob;
+    const earlyJob = early && early.id === jobFromHash()
+      ? early.answer.then((res) => (res.ok ? res.json() : null)).catch(() => null)
+      : Promise.resolve(null);
+    earlyJob.then((job) => {
+      if (job && job.id === jobFromHash() && job.state === 'done' && job.result) {
+        openJob(job.id, job);
+        afterPaint(() => ensureAccess().then(rest));
+        return;
+      }
+      ensureAccess().then(() => {
+        const id = jobFromHash();
+        if (id) openJob(id).finally(() => afterPaint(rest));
+        else rest();
+      });
     });
   }
 

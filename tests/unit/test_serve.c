@@ -236,7 +236,7 @@ START_TEST(events_arrive_in_order)
     ck_assert_str_eq(ct, "text/event-stream");
     free(ct);
     static const char *order[] = {"queued", "analyze", "select", "render", "done"};
-    int at = 0, progress = 0;
+    int at = 0, progress = 0, render_steps = 0;
     double last_pct = -1;
     char *p = r.body;
     char last_event[32] = "";
@@ -256,6 +256,11 @@ START_TEST(events_arrive_in_order)
             double pct = json_number_value(json_object_get(d, "percent"));
             if (k == at)
                 ck_assert_msg(pct >= last_pct, "percent went back in %s", stage);
+            /* the render stage moves through the encoding: several steps, each higher */
+            if (!strcmp(stage, "render") && pct > 0 && pct < 100) {
+                ck_assert_msg(k != at || pct > last_pct, "render stayed at %.1f %%", pct);
+                render_steps++;
+            }
             at = k;
             last_pct = pct;
         }
@@ -264,6 +269,7 @@ START_TEST(events_arrive_in_order)
     }
     ck_assert_str_eq(last_event, "done");
     ck_assert_int_ge(progress, 4);
+    ck_assert_msg(render_steps >= 3, "%d progress events inside the render stage", render_steps);
     tgt_resp_free(&r);
     free(id);
     ck_assert_int_eq(tgt_server_stop(&s), 0);
