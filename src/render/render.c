@@ -8,6 +8,7 @@
 #include "render/render.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,124 @@ done:
     return rc;
 }
 
+/* Encoding the formats side by side: two lanes (the GIF, the costliest, in one; the others in
+ * turn in the other), each with its own context. Their progress is relayed to the caller's
+ * context under one lock, so that the caller hears one rising value from one thread at a
+ * time; a cancelled caller, or a failed lane, cancels both. */
+struct lanes;
+typedef struct lane {
+    struct lanes *all;
+    tg_ctx *ctx;
+    int kinds[3], n;
+    double cost; /* of its formats */
+    double f;    /* its progress, 0..1 */
+    int rc;
+} lane;
+
+typedef struct lanes {
+    pthread_mutex_t mu;
+    tg_ctx *parent;
+    const tg_frames *fr;
+    const tg_options *o;
+    tg_atomic *anim;
+    tg_output_report **reps;
+    const double *cost_anim;
+    double from, total; /* the render stage before the encoding; the stage's whole cost */
+    lane lane[2];
+} lanes;
+
+static void relay(void *user, const char *stage, double f)
+{
+    lane *ln = user;
+    lanes *L = ln->all;
+    (void)stage;
+    pthread_mutex_lock(&L->mu);
+    ln->f = f;
+    double p = L->from;
+    for (int k = 0; k < 2; k++)
+        p += L->lane[k].cost / L->total * L->lane[k].f;
+    if (tg_progress(L->parent, "render", p) < 0)
+        for (int k = 0; k < 2; k++)
+            tg_ctx_cancel(L->lane[k].ctx);
+    pthread_mutex_unlock(&L->mu);
+}
+
+static void *lane_main(void *arg)
+{
+    lane *ln = arg;
+    lanes *L = ln->all;
+    double at = 0;
+    int rc = 0;
+    for (int i = 0; i < ln->n && rc == 0; i++) {
+        int k = ln->kinds[i];
+        double next = at + L->cost_anim[k] / ln->cost;
+        rc = tg_budget_encode(ln->ctx, k, L->fr, L->o->quality, L->o->fps, L->o->max_bytes,
+                              L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next);
+        at = next;
+    }
+    ln->rc = rc;
+    if (rc < 0) /* the other lane's work is of no use now */
+        for (int k = 0; k < 2; k++)
+            tg_ctx_cancel(L->lane[k].ctx);
+    return NULL;
+}
+
+/* The outputs in paths (two or more), encoded in two lanes, the second on its own thread. */
+static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, const char **paths,
+                        tg_atomic *anim, tg_output_report **reps, const double *cost_anim,
+                        double from, double total)
+{
+    lanes L = {.parent = ctx,
+               .fr = fr,
+               .o = o,
+               .anim = anim,
+               .reps = reps,
+               .cost_anim = cost_anim,
+               .from = from,
+               .total = total};
+    int first = 1, rc = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!paths[k])
+            continue;
+        lane *ln = &L.lane[first ? 0 : 1];
+        ln->kinds[ln->n++] = k;
+        ln->cost += cost_anim[k];
+        first = 0;
+    }
+    pthread_mutex_init(&L.mu, NULL);
+    for (int k = 0; k < 2; k++) {
+        L.lane[k].all = &L;
+        if (!(L.lane[k].ctx = tg_ctx_new()))
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        else
+            tg_ctx_set_progress(L.lane[k].ctx, relay, &L.lane[k]);
+    }
+    pthread_t th;
+    int threaded = 0;
+    if (rc == 0) {
+        threaded = pthread_create(&th, NULL, lane_main, &L.lane[1]) == 0;
+        lane_main(&L.lane[0]);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            lane_main(&L.lane[1]); /* no thread to be had: one after the other */
+        /* the first real error, else a cancellation (the caller's context says so) */
+        for (int pass = 0; pass < 2 && rc == 0; pass++)
+            for (int k = 0; k < 2 && rc == 0; k++) {
+                int r = L.lane[k].rc;
+                if (r < 0 && (pass == 1 || r != TG_ECANCEL))
+                    rc = tg_fail(ctx, r, "%s", tg_ctx_message(L.lane[k].ctx));
+            }
+        if (rc == 0 &&
+            (rc = tg_progress(ctx, "render", from + (L.lane[0].cost + L.lane[1].cost) / total)) < 0)
+            rc = TG_ECANCEL;
+    }
+    for (int k = 0; k < 2; k++)
+        tg_ctx_free(&L.lane[k].ctx);
+    pthread_mutex_destroy(&L.mu);
+    return rc;
+}
+
 int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
                   tg_outputs *out)
 {
@@ -432,15 +551,27 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
             goto fail;
         }
     }
-    for (int k = 0; k < 3; k++) {
-        if (!paths[k])
-            continue;
-        double next = at + cost_anim[k] / total;
-        if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
-            (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
-                                   anim[k].fd, reps[k], at, next)) < 0)
+    int n_anim = 0;
+    for (int k = 0; k < 3; k++)
+        if (paths[k] && (n_anim++, rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0)
             goto fail;
-        at = next;
+    if (n_anim >= 2 && o->threads != 1) {
+        /* two or more formats: side by side (each encoder is one thread; one decoder thread
+         * asked for means one thread in all) */
+        if ((rc = encode_lanes(ctx, &frames, o, paths, anim, reps, cost_anim, at, total)) < 0)
+            goto fail;
+        for (int k = 0; k < 3; k++)
+            at += paths[k] ? cost_anim[k] / total : 0;
+    } else {
+        for (int k = 0; k < 3; k++) {
+            if (!paths[k])
+                continue;
+            double next = at + cost_anim[k] / total;
+            if ((rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes,
+                                       anim[k].tmp, anim[k].fd, reps[k], at, next)) < 0)
+                goto fail;
+            at = next;
+        }
     }
     tg_frames_free(&frames);
     if (out->poster) {

@@ -152,12 +152,15 @@ END_TEST
 
 typedef struct progress_log {
     int calls, went_back, other_stage;
-    double last;
+    double last, cancel_at; /* cancel_at > 0: cancel ctx once progress reaches it */
+    tg_ctx *ctx;
 } progress_log;
 
 static void log_progress(void *user, const char *stage, double f)
 {
     progress_log *l = user;
+    if (l->cancel_at > 0 && f >= l->cancel_at)
+        tg_ctx_cancel(l->ctx);
     if (strcmp(stage, "render")) {
         l->other_stage++;
         return;
@@ -167,8 +170,11 @@ static void log_progress(void *user, const char *stage, double f)
     l->calls++;
 }
 
-/* story.mp4's three clips rendered into outs (a mask of gif, webp, mp4), progress logged. */
-static void render_logged(int outs, progress_log *log, int *n_frames)
+/* story.mp4's three clips rendered into outs (a mask of gif, webp, mp4), progress logged;
+ * threads: the option (1 = everything on one thread); keep: the files' bytes, malloc'd, in
+ * keep[k] (sizes in keep_n[k]) when not NULL. Returns tg_render_run's result. */
+static int render_into(int outs, int threads, progress_log *log, int *n_frames, char **keep,
+                       size_t *keep_n)
 {
     tg_ctx *ctx = tg_ctx_new();
     tg_media *m = NULL;
@@ -185,13 +191,21 @@ static void render_logged(int outs, progress_log *log, int *n_frames)
     tg_options o;
     tg_options_default(&o);
     o.width = 160;
+    o.threads = threads;
     char *paths[3] = {tgt_tmp_path(".gif"), tgt_tmp_path(".webp"), tgt_tmp_path(".mp4")};
     tg_outputs out = {.gif = outs & 1 ? paths[0] : NULL,
                       .webp = outs & 2 ? paths[1] : NULL,
                       .mp4 = outs & 4 ? paths[2] : NULL};
-    *log = (progress_log){0};
+    double cancel_at = log->cancel_at;
+    *log = (progress_log){.cancel_at = cancel_at, .ctx = ctx};
     tg_ctx_set_progress(ctx, log_progress, log);
-    ck_assert_msg(tg_render_run(ctx, m, plan, &o, &out) == 0, "%s", tg_ctx_message(ctx));
+    int rc = tg_render_run(ctx, m, plan, &o, &out);
+    ck_assert_msg(rc == 0 || cancel_at > 0, "%s", tg_ctx_message(ctx));
+    for (int k = 0; k < 3 && keep; k++)
+        keep[k] = (outs & (1 << k)) ? tgt_read_file(paths[k], &keep_n[k]) : NULL;
+    if (rc < 0) /* nothing is left behind */
+        for (int k = 0; k < 3; k++)
+            ck_assert_int_eq(tgt_file_exists(paths[k]), 0);
     *n_frames = 0;
     const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
     for (int k = 0; k < 3; k++)
@@ -204,7 +218,39 @@ static void render_logged(int outs, progress_log *log, int *n_frames)
     tg_plan_free(&plan);
     tg_media_close(&m);
     tg_ctx_free(&ctx);
+    return rc;
 }
+
+static void render_logged(int outs, progress_log *log, int *n_frames)
+{
+    log->cancel_at = 0;
+    ck_assert_int_eq(render_into(outs, 0, log, n_frames, NULL, NULL), 0);
+}
+
+/* The formats are encoded side by side (render.c's lanes): the same bytes as one after the
+ * other on one thread, and a cancellation in the middle stops both lanes, keeping no file. */
+START_TEST(formats_side_by_side_make_the_same_files)
+{
+    progress_log log = {0};
+    int n;
+    char *a[3], *b[3];
+    size_t an[3], bn[3];
+    ck_assert_int_eq(render_into(7, 1, &log, &n, a, an), 0);
+    ck_assert_int_eq(log.went_back, 0);
+    ck_assert_int_eq(render_into(7, 0, &log, &n, b, bn), 0);
+    ck_assert_int_eq(log.went_back, 0);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_ptr_nonnull(a[k]);
+        ck_assert_ptr_nonnull(b[k]);
+        ck_assert_msg(an[k] == bn[k] && !memcmp(a[k], b[k], an[k]), "format %d differs", k);
+        free(a[k]);
+        free(b[k]);
+    }
+    log.cancel_at = 0.5;
+    ck_assert_int_eq(render_into(7, 0, &log, &n, NULL, NULL), TG_ECANCEL);
+    ck_assert(log.last < 0.99);
+}
+END_TEST
 
 /* The render stage's progress goes on through the encoding, one report per encoded frame of
  * each format (not only while decoding, then a silence until the end), never backwards, and
@@ -237,6 +283,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, sheet_labels_are_drawn);
     tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
     tcase_add_test(tc, render_progress_moves_through_the_encoding);
+    tcase_add_test(tc, formats_side_by_side_make_the_same_files);
     suite_add_tcase(s, tc);
     return s;
 }
