@@ -4,6 +4,9 @@
  *   for each segment: decode [start, end) at output size ──► resample to fps ──► GIF
  *   slideshow style:  one frame at each keyframe time (in time order) ──► GIF
  *   poster:           one frame at poster time at up to 1920 px ──► JPEG/PNG
+ *
+ * The frames are decoded once into memory; two or more formats are then encoded side by
+ * side, the GIF on one lane and the others in turn on a second thread (encode_lanes).
  */
 #include "render/render.h"
 
