@@ -4,8 +4,11 @@
 # (40 s, 640x360, make fixtures) with the default options (3 clips of 1.2 s, 480 px, 12 fps);
 # each edit moves the clips, so that every run renders (no cache). Also the CLI's
 # `thumbgen make --plan` on the same plan (GIF only, and all three formats) for reference.
+# Beside the wall time, the server's CPU time (user+system, from /proc) for each re-render:
+# the guide on a busy machine. FORMATS: the job's formats option (default: all three).
 #
 #   bench/rerender.sh [RUNS]        (after make and make fixtures)
+#   FORMATS=gif bench/rerender.sh 5
 set -eu
 RUNS=${1:-5}
 BIN=${THUMBGEN:-build/thumbgen}
@@ -19,17 +22,22 @@ trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
 for i in $(seq 1 100); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
 state() { curl -s "$B/api/jobs/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
 wait_end() { while :; do s=$(state "$1"); case $s in done|failed|cancelled) echo "$s"; return;; esac; sleep 0.02; done; }
-ID=$(curl -s -F video=@"$VIDEO" "$B/api/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/$PID/stat; }
+FORM=""
+[ -n "${FORMATS:-}" ] && FORM="-F formats=$FORMATS"
+ID=$(curl -s -F video=@"$VIDEO" $FORM "$B/api/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 [ "$(wait_end "$ID")" = done ] || { echo "the first job failed" >&2; exit 1; }
-echo "run  seconds (POST render -> done)  gif bytes"
+echo "run  seconds (POST render -> done)  server CPU s  gif bytes"
 for r in $(seq 1 "$RUNS"); do
     BODY=$(python3 -c "import json; print(json.dumps({'plan': {'segments': [{'start': 3+$r, 'end': 4.2+$r}, {'start': 15+$r, 'end': 16.2+$r}, {'start': 27+$r, 'end': 28.2+$r}]}}))")
+    C0=$(cpu)
     T0=$(date +%s.%N)
     EID=$(curl -s -H 'Content-Type: application/json' -d "$BODY" "$B/api/jobs/$ID/render" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     S=$(wait_end "$EID")
     T1=$(date +%s.%N)
+    C1=$(cpu)
     BYTES=$(curl -s "$B/api/jobs/$EID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["outputs"]["gif"]["bytes"])')
-    echo "$r    $(python3 -c "print(f'{$T1-$T0:.2f}')")  ($S)  $BYTES"
+    echo "$r    $(python3 -c "print(f'{$T1-$T0:.2f}')")  ($S)  $(python3 -c "print(f'{$C1-$C0:.2f}')")  $BYTES"
 done
 PLAN=$(mktemp)
 curl -s "$B/api/jobs/$EID" | python3 -c "import json,sys; p=json.load(sys.stdin)['result']['plan']; p['source']['path']='$VIDEO'; print(json.dumps(p))" > "$PLAN"

@@ -89,6 +89,7 @@ typedef struct tg_options {
     double max_bytes;   /* byte budget of each animated output (0 = none) */
     int upscale;        /* enum tg_upscale */
     int upscale_method; /* index into the upscale-method choices (src/upscale) */
+    int formats;        /* the animations the server makes: bit k = gif, webp, mp4 */
     /* both */
     int threads; /* decoder threads, 0 = automatic */
 } tg_options;
@@ -102,14 +103,16 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
 int tg_parse_bytes(const char *text, double *out);
 
 /* Option tables, for --help and for the web API: iterate until name == NULL. */
-/* TG_OPT_BYTES: a double field, written "2M", "500k" or plain bytes; 0 = none */
-typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM, TG_OPT_BYTES } tg_opt_type;
+/* TG_OPT_BYTES: a double field, written "2M", "500k" or plain bytes; 0 = none.
+ * TG_OPT_SET: an int field, a non-empty set of the choices written "a,b" (or "all"),
+ * the value bit k = choice k; def and max are bit masks. */
+typedef enum { TG_OPT_INT, TG_OPT_DOUBLE, TG_OPT_ENUM, TG_OPT_BYTES, TG_OPT_SET } tg_opt_type;
 typedef struct tg_opt {
     const char *name;
     tg_opt_type type;
     size_t offset; /* offsetof(tg_options, field) */
     double def, min, max;
-    const char *choices; /* TG_OPT_ENUM: "a|b|c", the value is the index */
+    const char *choices; /* TG_OPT_ENUM: "a|b|c", the value is the index; TG_OPT_SET: bits */
     const char *help;
 } tg_opt;
 typedef struct tg_opt_stage {

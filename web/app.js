@@ -26,6 +26,7 @@
     safe: { label: 'Safe' },
     quality: { label: 'Quality', unit: '', step: 1 },
     'max-bytes': { label: 'Size limit' },
+    formats: { label: 'Formats' },
     'still-len': { label: 'Still length', unit: 's', step: 0.1, slideshow: true },
     crossfade: { label: 'Cross-fade', unit: 's', step: 0.1, slideshow: true },
     keyframes: { label: 'Keyframes', unit: '' },
@@ -45,6 +46,7 @@
     keyframes: ['Keyframes', ''], quality: ['Quality', ''], 'still-len': ['Still length', ' s'],
     crossfade: ['Cross-fade', ' s'], upscale: ['Upscale', ''], safe: ['Safe', ''],
     'max-bytes': ['Size limit', ''], 'upscale-method': ['Upscale method', ''], cnn: ['Network', ''],
+    formats: ['Formats', ''],
   };
   const STATUS_SENTENCES = {
     400: 'The server could not accept this request.',
@@ -384,9 +386,45 @@
 
   function fmtNum(v) { return String(Math.round(Number(v) * 1000) / 1000); }
 
+  // A set (formats): a group of checkboxes, one per choice; its value is "a,b" as the API
+  // takes it. The group carries the id, so that errors and focus find it like any field.
+  function setField(row, ui, id) {
+    const box = el('fieldset', { class: 'opt opt-set', 'data-option': row.name, id, tabindex: '-1' },
+      el('legend', { text: ui.label }));
+    const def = Array.isArray(row.default) ? row.default : [];
+    const line = el('div', { class: 'opt-set-choices' });
+    for (const c of row.choices || []) {
+      const cb = el('input', { type: 'checkbox', id: `${id}-${c}`, value: c });
+      cb.checked = def.includes(c);
+      line.append(el('label', { for: cb.id, class: 'check' }, cb, document.createTextNode(` ${c.toUpperCase()}`)));
+    }
+    box.append(line, el('small', { text: 'at least one; fewer is quicker' }));
+    box.title = row.help || '';
+    return box;
+  }
+  function setValue(input) {
+    return [...input.querySelectorAll('input[type=checkbox]')].filter((c) => c.checked).map((c) => c.value).join(',');
+  }
+  function setSetValue(input, v) {
+    const want = String(Array.isArray(v) ? v.join(',') : v).split(',');
+    for (const c of input.querySelectorAll('input[type=checkbox]')) c.checked = want.includes(c.value);
+  }
+  // The value of a field as the API takes it, and back.
+  function fieldValue(row, input) { return row.type === 'set' ? setValue(input) : input.value; }
+  function defaultText(row) {
+    if (row.type === 'set') return (row.default || []).join(',');
+    if (row.name === 'max-bytes') return '';
+    return row.type === 'choice' ? row.default : fmtNum(row.default);
+  }
+  function applyValue(row, input, v) {
+    if (row.type === 'set') setSetValue(input, v);
+    else input.value = v;
+  }
+
   function optionField(row) {
     const ui = OPTION_UI[row.name] || { label: row.name };
     const id = `opt-${row.name}`;
+    if (row.type === 'set') return setField(row, ui, id);
     const label = el('label', { for: id, text: ui.unit ? `${ui.label} (${ui.unit})` : ui.label });
     let input;
     let hint;
@@ -450,6 +488,17 @@
       const input = $(`opt-${row.name}`);
       if (!input) continue;
       const ui = OPTION_UI[row.name] || { label: row.name };
+      if (row.type === 'set') {
+        const v = setValue(input);
+        if (!v) {
+          const e = new ApiError(`${ui.label}: choose at least one.`, 0);
+          fieldError(input, e.message);
+          e.shown = true;
+          throw e;
+        }
+        if (v !== defaultText(row)) out[row.name] = v;
+        continue;
+      }
       if (input.tagName === 'SELECT') {
         if (input.value !== '' && input.value !== row.default) out[row.name] = input.value;
         continue;
@@ -471,7 +520,7 @@
   function saveOptions() {
     try {
       const o = {};
-      for (const row of optionTable) o[row.name] = $(`opt-${row.name}`).value;
+      for (const row of optionTable) o[row.name] = fieldValue(row, $(`opt-${row.name}`));
       localStorage.setItem('thumbgen.options', JSON.stringify(o));
     } catch (e) { /* private mode: nothing to remember */ }
   }
@@ -484,6 +533,7 @@
       const v = o[row.name];
       const input = $(`opt-${row.name}`);
       if (typeof v !== 'string' || !input) continue;
+      if (row.type === 'set') { if (v) setSetValue(input, v); continue; }
       if (input.tagName === 'SELECT' && ![...input.options].some((x) => x.value === v)) continue;
       if (v !== '' || input.tagName === 'SELECT') input.value = v;
     }
@@ -491,8 +541,7 @@
 
   function resetOptions() {
     for (const row of optionTable) {
-      const input = $(`opt-${row.name}`);
-      input.value = row.name === 'max-bytes' ? '' : (row.type === 'choice' ? row.default : fmtNum(row.default));
+      applyValue(row, $(`opt-${row.name}`), defaultText(row));
     }
     clearFieldErrors();
     saveOptions();
@@ -510,7 +559,8 @@
         const b = Number(v);
         const preset = BYTE_PRESETS.find(([k]) => k && Math.abs(parseBytes(k) - b) < 1);
         input.value = preset ? preset[0] : '';
-      } else input.value = row.type === 'choice' ? String(v) : fmtNum(v);
+      } else if (row.type === 'set') setSetValue(input, v);
+      else input.value = row.type === 'choice' ? String(v) : fmtNum(v);
     }
     syncOptionVisibility();
   }
@@ -548,6 +598,7 @@
     if (location.hash !== `#job=${id}`) history.replaceState(null, '', `#job=${id}`);
     markHistory(id);
     if (initial) applyJob(token, initial);
+    if (initial && initial.state === 'done') return; // final: nothing more to fetch
     let job;
     try {
       job = await api('GET', `/api/jobs/${encodeURIComponent(id)}`);
@@ -957,14 +1008,16 @@
   function shareLinks(job) {
     const r = job.result;
     const link = `${location.origin}${location.pathname}#job=${job.id}`;
-    const out = (r.outputs && r.outputs.gif) || {};
+    const outs = r.outputs || {};
+    const out = outs.gif || outs.webp || outs.mp4 || {};
+    const still = r.gif || r.webp; // an <img> can show either (the formats option may leave one out)
     const wh = Number(out.width) > 0 ? ` width="${out.width}" height="${out.height}"` : '';
     const alt = `Animated thumbnail of ${sourceLabel(job.source)}`.replace(/"/g, '&quot;').replace(/</g, '&lt;');
     return {
       link,
-      gif: absUrl(r.gif),
-      img: `<img src="${absUrl(r.gif)}"${wh} alt="${alt}">`,
-      video: `<video src="${absUrl(r.mp4 || r.gif)}"${wh} poster="${absUrl(r.poster || '')}" autoplay muted loop playsinline></video>`,
+      gif: still ? absUrl(still) : '',
+      img: still ? `<img src="${absUrl(still)}"${wh} alt="${alt}">` : '',
+      video: r.mp4 ? `<video src="${absUrl(r.mp4)}"${wh} poster="${absUrl(r.poster || '')}" autoplay muted loop playsinline></video>` : '',
     };
   }
 
@@ -1065,7 +1118,7 @@
     const dl = $('downloads');
     dl.textContent = '';
     const outs = r.outputs && typeof r.outputs === 'object' ? r.outputs : {};
-    dl.append(downloadLink(r.gif, 'GIF', `${base}.gif`, outputDetail(outs.gif)));
+    if (r.gif) dl.append(downloadLink(r.gif, 'GIF', `${base}.gif`, outputDetail(outs.gif)));
     if (r.webp) dl.append(downloadLink(r.webp, 'WebP', `${base}.webp`, outputDetail(outs.webp)));
     if (r.mp4) dl.append(downloadLink(r.mp4, 'MP4', `${base}.mp4`, outputDetail(outs.mp4)));
     if (r.poster) {
@@ -1083,20 +1136,24 @@
       dl.append(downloadLink(planUrl, job.source && job.source.kind === 'edit' ? 'Edited plan' : 'Plan', `${base}-plan.json`));
     }
     $('share-status').textContent = '';
+    $('share-gif').hidden = !r.gif;
+    $('share-img').hidden = !(r.gif || r.webp);
+    $('share-video').hidden = !r.mp4;
     showBefore(job);
 
     // Options used
     const used = $('options-used');
     used.textContent = '';
     const opts = job.options && typeof job.options === 'object' ? job.options : {};
-    const order = ['clips', 'clip-len', 'style', 'width', 'fps', 'upscale', 'safe', 'analysis', 'keyframes', 'quality', 'still-len', 'crossfade'];
+    const order = ['clips', 'clip-len', 'style', 'width', 'fps', 'upscale', 'safe', 'analysis', 'keyframes', 'quality', 'still-len', 'crossfade', 'formats'];
     const keys = order.filter((k) => k in opts);
     for (const k of keys) {
       if ((k === 'still-len' || k === 'crossfade') && opts.style !== 'slideshow') continue;
       if (k === 'clips' && opts.style === 'slideshow') continue;
       if (k === 'clip-len' && opts.style === 'slideshow') continue;
       const [label, unit] = OPTION_LABELS[k];
-      used.append(el('dt', { text: label }), el('dd', { text: `${opts[k]}${unit}`, 'data-key': k }));
+      const val = Array.isArray(opts[k]) ? opts[k].join(', ') : opts[k];
+      used.append(el('dt', { text: label }), el('dd', { text: `${val}${unit}`, 'data-key': k }));
     }
     if (plan.analysis && typeof plan.analysis.mode === 'string') {
       // What the analysis did (the option may say auto); replaces the option's own line.
@@ -1121,7 +1178,15 @@
 
     currentPlan = plan;
     startEditing(job);
-    renderTimeline();
+    // The timeline (an SVG of every shot, clip and keyframe) is drawn after the result has
+    // painted: the thumbnail and its downloads first, then the editor below them.
+    const seq = ++timelineSeq;
+    afterPaint(() => { if (seq === timelineSeq && currentPlan === plan) renderTimeline(); });
+  }
+  let timelineSeq = 0;
+  // Run fn once the browser has painted what is on the page now (a frame, then a task).
+  function afterPaint(fn) {
+    requestAnimationFrame(() => setTimeout(fn, 0));
   }
 
   // An edited job shows the version it was made from beside it.
@@ -1720,12 +1785,27 @@
       if (id && (!current || current.id !== id)) openJob(id);
     });
 
-    checkServer(); // /healthz is open: the yt-dlp notice needs no token
-    ensureAccess().then(() => {
-      loadOptions();
-      loadHistory();
-      const id = jobFromHash();
-      if (id) openJob(id);
+    // A page opened on a job's link shows the job first; the form's options, the history and
+    // the server's notice come after it has painted (they are below it, and their work would
+    // hold back the result's first paint on a slow phone).
+    const rest = () => { loadOptions(); loadHistory(); checkServer(); };
+    // early.js asked for the job already (while this script loaded): a finished one is shown
+    // at once; anything else (running, an error, a token to ask for) takes the usual way.
+    const early = window.tgEarlyJob;
+    const earlyJob = early && early.id === jobFromHash()
+      ? early.answer.then((res) => (res.ok ? res.json() : null)).catch(() => null)
+      : Promise.resolve(null);
+    earlyJob.then((job) => {
+      if (job && job.id === jobFromHash() && job.state === 'done' && job.result) {
+        openJob(job.id, job);
+        afterPaint(() => ensureAccess().then(rest));
+        return;
+      }
+      ensureAccess().then(() => {
+        const id = jobFromHash();
+        if (id) openJob(id).finally(() => afterPaint(rest));
+        else rest();
+      });
     });
   }
 

@@ -104,6 +104,35 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     if (!value || !*value)
         return tg_fail(ctx, TG_EINVAL, "option '%s' needs a value", name);
     char *field = (char *)o + op->offset;
+    if (op->type == TG_OPT_SET) {
+        int bits = 0;
+        if (!strcmp(value, "all")) {
+            *(int *)field = (int)op->max;
+            return 0;
+        }
+        for (const char *p = value;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char one[32];
+            int i = -1;
+            if (len < sizeof(one)) {
+                memcpy(one, p, len);
+                one[len] = '\0';
+                i = choice_index(op->choices, one);
+            }
+            if (i < 0)
+                return tg_fail(ctx, TG_EINVAL,
+                               "option '%s' must be one or more of %s, separated by commas (got "
+                               "'%s')",
+                               name, op->choices, value);
+            bits |= 1 << i;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+        *(int *)field = bits;
+        return 0;
+    }
     if (op->type == TG_OPT_ENUM) {
         int i = choice_index(op->choices, value);
         if (i < 0)
@@ -132,6 +161,19 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     return 0;
 }
 
+/* The members of a TG_OPT_SET value, as a JSON array of names in the table's order. */
+static json_t *set_json(const tg_opt *op, int bits)
+{
+    json_t *a = json_array();
+    for (int i = 0; (1 << i) <= (int)op->max; i++)
+        if (bits & (1 << i)) {
+            size_t len;
+            const char *name = tg_opt_choice_name(op, i, &len);
+            json_array_append_new(a, json_stringn(name, len));
+        }
+    return a;
+}
+
 char *tg_options_to_json(const tg_options *o)
 {
     json_t *obj = json_object();
@@ -146,6 +188,8 @@ char *tg_options_to_json(const tg_options *o)
                 size_t len;
                 const char *name = tg_opt_choice_name(op, *(const int *)field, &len);
                 json_object_set_new(obj, op->name, json_stringn(name, len));
+            } else if (op->type == TG_OPT_SET) {
+                json_object_set_new(obj, op->name, set_json(op, *(const int *)field));
             } else {
                 json_object_set_new(obj, op->name, json_integer(*(const int *)field));
             }
@@ -171,8 +215,24 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
         char buf[64];
         const char *val = buf;
         if (json_is_null(v))
-            continue; /* an option left at its default ("none") */
-        if (json_is_string(v))
+            continue;           /* an option left at its default ("none") */
+        if (json_is_array(v)) { /* a set: ["gif", "webp"] */
+            size_t i, used = 0;
+            json_t *item;
+            buf[0] = '\0';
+            json_array_foreach(v, i, item)
+            {
+                const char *s = json_string_value(item);
+                int w = s ? snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? "," : "", s) : -1;
+                if (w < 0 || (size_t)w >= sizeof(buf) - used) {
+                    rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a list of names", key);
+                    break;
+                }
+                used += (size_t)w;
+            }
+            if (rc < 0)
+                break;
+        } else if (json_is_string(v))
             val = json_string_value(v);
         else if (json_is_integer(v))
             snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
@@ -191,7 +251,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
 
 char *tg_options_table_json(void)
 {
-    static const char *const types[] = {"int", "number", "choice", "bytes"};
+    static const char *const types[] = {"int", "number", "choice", "bytes", "set"};
     json_t *arr = json_array();
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++)
         for (const tg_opt *op = st->opts; op->name; op++) {
@@ -208,6 +268,15 @@ char *tg_options_table_json(void)
                     name = tg_opt_choice_name(op, i, &len);
                     if (len)
                         json_array_append_new(ch, json_stringn(name, len));
+                }
+                json_object_set_new(o, "choices", ch);
+            } else if (op->type == TG_OPT_SET) {
+                def = set_json(op, (int)op->def);
+                json_t *ch = json_array();
+                for (int i = 0; (1 << i) <= (int)op->max; i++) {
+                    size_t len;
+                    const char *name = tg_opt_choice_name(op, i, &len);
+                    json_array_append_new(ch, json_stringn(name, len));
                 }
                 json_object_set_new(o, "choices", ch);
             } else {

@@ -368,6 +368,9 @@ void tg_cli_print_lib_options(FILE *f)
                         o->choices, def);
             } else if (o->type == TG_OPT_BYTES) {
                 fprintf(f, "  --%-12s %s\n  %14s (10k..1G; default none)\n", o->name, o->help, "");
+            } else if (o->type == TG_OPT_SET) {
+                fprintf(f, "  --%-12s %s\n  %14s (some of %s, e.g. gif,webp; default all)\n",
+                        o->name, o->help, "", o->choices);
             } else {
                 snprintf(def, sizeof(def), "%g", o->def);
                 fprintf(f, "  --%-12s %s\n  %14s (%g..%g; default %s)\n", o->name, o->help, "",

@@ -208,6 +208,10 @@ int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_jo
         return 1;
     }
     int rc = tg_cli_parse(cmd, argc, argv, c, c);
+    /* --formats gif,webp (the library's option): --format for each */
+    for (int i = 1; rc == 0 && i < argc; i++)
+        if (!strcmp(argv[i], "--formats") || !strncmp(argv[i], "--formats=", 10))
+            c->formats |= c->opt.formats;
     if (rc == 0)
         rc = expand_formats(cmd, c);
     if (rc == 0 && !c->input && !c->from_analysis)

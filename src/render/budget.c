@@ -41,13 +41,24 @@ static double model(const rung *r)
     return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
 }
 
-static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
+/* The part of the render stage one trial's frames report into. */
+typedef struct span {
+    double lo, hi, end; /* this trial's part; end: the whole encode's */
+} span;
+
+static int frame_done(tg_ctx *ctx, const span *sp, size_t i, size_t n)
+{
+    return tg_progress(ctx, "render", sp->lo + (sp->hi - sp->lo) * (double)(i + 1) / (double)n);
+}
+
+static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd, const span *sp)
 {
     tg_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
     tg_gif *g = NULL;
     int rc = tg_gif_begin(ctx, fd, &gp, &g);
     for (size_t i = 0; rc == 0 && i < use->n; i++)
-        rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i]);
+        if ((rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) == 0)
+            rc = frame_done(ctx, sp, i, use->n);
     if (rc < 0) {
         tg_gif_free(&g);
         return rc;
@@ -55,7 +66,7 @@ static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
     return tg_gif_end(ctx, &g);
 }
 
-static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
+static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd, const span *sp)
 {
     /* quality 100 is lossless (VP8L); below, lossy VP8 at that quality. Lossless
      * effort 100 took 36-45 s on bench/encoders.sh's 48-frame clips; effort 25 is the
@@ -68,7 +79,8 @@ static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
     tg_webp *w = NULL;
     int rc = tg_webp_begin(ctx, fd, &wp, &w);
     for (size_t i = 0; rc == 0 && i < use->n; i++)
-        rc = tg_webp_add(ctx, w, use->rgba[i], use->delay_cs[i] * 10);
+        if ((rc = tg_webp_add(ctx, w, use->rgba[i], use->delay_cs[i] * 10)) == 0)
+            rc = frame_done(ctx, sp, i, use->n);
     if (rc < 0) {
         tg_webp_free(&w);
         return rc;
@@ -78,7 +90,8 @@ static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd)
 
 /* MP4 has a constant frame rate: a frame shown longer (a still, merged frames) is
  * repeated for its display time. */
-static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps, const char *path)
+static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps, const char *path,
+                      const span *sp)
 {
     tg_mp4_params mp = {.width = use->w, .height = use->h, .fps = fps, .quality = quality};
     tg_mp4 *m = NULL;
@@ -90,6 +103,8 @@ static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps
             rc = tg_mp4_add(ctx, m, use->rgba[i]);
             shown += 1.0 / fps;
         } while (rc == 0 && shown < due - 0.5 / fps);
+        if (rc == 0)
+            rc = frame_done(ctx, sp, i, use->n);
     }
     if (rc < 0) {
         tg_mp4_free(&m);
@@ -99,7 +114,7 @@ static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps
 }
 
 static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, double fps,
-                  const char *path, int fd, long long *bytes, tg_frames *tmp)
+                  const char *path, int fd, long long *bytes, tg_frames *tmp, span *sp)
 {
     const tg_frames *use = fr;
     int rc;
@@ -113,11 +128,14 @@ static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, dou
     if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
         return tg_fail(ctx, TG_EIO, "cannot rewrite the output: %s", strerror(errno));
     if (kind == TG_ANIM_WEBP)
-        rc = encode_webp(ctx, use, r->quality, fd);
+        rc = encode_webp(ctx, use, r->quality, fd, sp);
     else if (kind == TG_ANIM_MP4)
-        rc = encode_mp4(ctx, use, r->quality, fps / r->step, path);
+        rc = encode_mp4(ctx, use, r->quality, fps / r->step, path, sp);
     else
-        rc = encode_gif(ctx, use, r->quality, fd);
+        rc = encode_gif(ctx, use, r->quality, fd, sp);
+    /* the next trial (a budget's) reports into half of what is left */
+    sp->lo = sp->hi;
+    sp->hi = sp->lo + (sp->end - sp->lo) / 2;
     if (rc < 0)
         return rc;
     struct stat st;
@@ -128,8 +146,11 @@ static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, dou
 }
 
 int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, double fps,
-                     double max_bytes, const char *path, int fd, tg_output_report *rep)
+                     double max_bytes, const char *path, int fd, tg_output_report *rep, double p_lo,
+                     double p_hi)
 {
+    /* without a budget one trial is all; with one, the first trial takes 60 % */
+    span sp = {p_lo, max_bytes > 0 ? p_lo + 0.6 * (p_hi - p_lo) : p_hi, p_hi};
     rung ladder[32];
     int n = 0;
     static const int qs[] = {80, 70, 60, 50, 40, 30, 20, 10};
@@ -151,7 +172,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
     long long bytes = 0, first = 0;
     int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
     double correction = 1.0;
-    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, path, fd, &bytes, &tmp)) < 0)
+    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, path, fd, &bytes, &tmp, &sp)) < 0)
         goto done;
     first = bytes;
     while (max_bytes > 0 && bytes > (long long)max_bytes) {
@@ -172,7 +193,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
             next++;
         fail = at;
         at = next;
-        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp)) < 0)
+        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
             goto done;
         double predicted = first * model(&ladder[at]) / base;
         correction = predicted > 0 ? bytes / predicted : 1.0;
@@ -184,7 +205,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
         while (hi - lo > 1) {
             int mid = (lo + hi) / 2;
             long long b;
-            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, path, fd, &b, &tmp)) < 0)
+            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, path, fd, &b, &tmp, &sp)) < 0)
                 goto done;
             last = mid;
             if (b <= (long long)max_bytes) {
@@ -196,7 +217,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
         }
         at = hi;
         if (last != at &&
-            (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp)) < 0)
+            (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
             goto done;
     }
     const tg_frames *used = tmp.n ? &tmp : fr;

@@ -4,10 +4,14 @@
  *   for each segment: decode [start, end) at output size ──► resample to fps ──► GIF
  *   slideshow style:  one frame at each keyframe time (in time order) ──► GIF
  *   poster:           one frame at poster time at up to 1920 px ──► JPEG/PNG
+ *
+ * The frames are decoded once into memory; two or more formats are then encoded side by
+ * side, the GIF on one lane and the others in turn on a second thread (encode_lanes).
  */
 #include "render/render.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +53,9 @@ const tg_opt tg_render_opts[] = {
      "network of @upscalerjs/esrgan-slim on thumbgen's CNN engine, measured BELOW lanczos on "
      "clean input (SSIM .908 vs .918 at x2, .850 vs .855 at x3), level on JPEG/H.264 sources "
      "(+.002 to -.002), and ~100x slower (0.94 s per 640x360 frame): offered, not advised"},
+    {"formats", TG_OPT_SET, offsetof(tg_options, formats), 7, 1, 7, "gif|webp|mp4",
+     "the animations the server makes, e.g. gif or gif,webp (all three by default; the CLI "
+     "writes what -o, --format and --all name, and --formats is --format for each)"},
     {"threads", TG_OPT_INT, offsetof(tg_options, threads), 0, 0, 64, NULL,
      "decoder threads (0 = automatic)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -103,6 +110,7 @@ typedef struct clip_state {
     double src_fps;     /* the video's frame rate, to explain an empty segment */
     long out_index;     /* frames written so far, over all clips */
     double done, total; /* seconds rendered, for progress */
+    double p0, p1;      /* the part of the render stage the decoding reports into */
 } clip_state;
 
 /* prev at output size: upscaled once, however many output instants show it */
@@ -150,7 +158,8 @@ static int on_clip_frame(void *user, const tg_frame *f)
     memcpy(st->prev, f->data, st->frame_bytes);
     st->have_prev = 1;
     st->up_valid = 0;
-    return tg_progress(st->ctx, "render", (st->done + (f->t - st->seg_start)) / st->total);
+    double part = (st->done + (f->t - st->seg_start)) / st->total;
+    return tg_progress(st->ctx, "render", st->p0 + (st->p1 - st->p0) * part);
 }
 
 static int finish_clip(clip_state *st)
@@ -226,9 +235,10 @@ static int cmp_key_t(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Decode the plan's clips (or stills) once into fr, at output size and frame rate. */
+/* Decode the plan's clips (or stills) once into fr, at output size and frame rate;
+ * progress from p0 to p1 of the render stage. */
 static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                          tg_frames *fr)
+                          tg_frames *fr, double p0, double p1)
 {
     int w, h, sw, sh, rc = 0;
     anim_size(plan, o, &w, &h, &sw, &sh);
@@ -243,7 +253,9 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
                      .src_fps = tg_media_get_info(m)->fps,
                      .frame_bytes = (size_t)dw * dh * 4,
                      .sw = dw,
-                     .ow = w};
+                     .ow = w,
+                     .p0 = p0,
+                     .p1 = p1};
     tg_keyframe *keys = NULL;
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
     st.prev = malloc(st.frame_bytes);
@@ -297,7 +309,7 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
                 (rc = crossfade(ctx, fr, last, cur, blend, out_bytes, o, (int)i - 1)) < 0)
                 goto done;
             if ((rc = tg_frames_add(ctx, fr, cur, delay, (int)i)) < 0 ||
-                (rc = tg_progress(ctx, "render", (double)(i + 1) / nk)) < 0)
+                (rc = tg_progress(ctx, "render", p0 + (p1 - p0) * (double)(i + 1) / nk)) < 0)
                 goto done;
             if (first) {
                 memcpy(last, cur, out_bytes);
@@ -384,6 +396,124 @@ done:
     return rc;
 }
 
+/* Encoding the formats side by side: two lanes (the GIF, the costliest, in one; the others in
+ * turn in the other), each with its own context. Their progress is relayed to the caller's
+ * context under one lock, so that the caller hears one rising value from one thread at a
+ * time; a cancelled caller, or a failed lane, cancels both. */
+struct lanes;
+typedef struct lane {
+    struct lanes *all;
+    tg_ctx *ctx;
+    int kinds[3], n;
+    double cost; /* of its formats */
+    double f;    /* its progress, 0..1 */
+    int rc;
+} lane;
+
+typedef struct lanes {
+    pthread_mutex_t mu;
+    tg_ctx *parent;
+    const tg_frames *fr;
+    const tg_options *o;
+    tg_atomic *anim;
+    tg_output_report **reps;
+    const double *cost_anim;
+    double from, total; /* the render stage before the encoding; the stage's whole cost */
+    lane lane[2];
+} lanes;
+
+static void relay(void *user, const char *stage, double f)
+{
+    lane *ln = user;
+    lanes *L = ln->all;
+    (void)stage;
+    pthread_mutex_lock(&L->mu);
+    ln->f = f;
+    double p = L->from;
+    for (int k = 0; k < 2; k++)
+        p += L->lane[k].cost / L->total * L->lane[k].f;
+    if (tg_progress(L->parent, "render", p) < 0)
+        for (int k = 0; k < 2; k++)
+            tg_ctx_cancel(L->lane[k].ctx);
+    pthread_mutex_unlock(&L->mu);
+}
+
+static void *lane_main(void *arg)
+{
+    lane *ln = arg;
+    lanes *L = ln->all;
+    double at = 0;
+    int rc = 0;
+    for (int i = 0; i < ln->n && rc == 0; i++) {
+        int k = ln->kinds[i];
+        double next = at + L->cost_anim[k] / ln->cost;
+        rc = tg_budget_encode(ln->ctx, k, L->fr, L->o->quality, L->o->fps, L->o->max_bytes,
+                              L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next);
+        at = next;
+    }
+    ln->rc = rc;
+    if (rc < 0) /* the other lane's work is of no use now */
+        for (int k = 0; k < 2; k++)
+            tg_ctx_cancel(L->lane[k].ctx);
+    return NULL;
+}
+
+/* The outputs in paths (two or more), encoded in two lanes, the second on its own thread. */
+static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, const char **paths,
+                        tg_atomic *anim, tg_output_report **reps, const double *cost_anim,
+                        double from, double total)
+{
+    lanes L = {.parent = ctx,
+               .fr = fr,
+               .o = o,
+               .anim = anim,
+               .reps = reps,
+               .cost_anim = cost_anim,
+               .from = from,
+               .total = total};
+    int first = 1, rc = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!paths[k])
+            continue;
+        lane *ln = &L.lane[first ? 0 : 1];
+        ln->kinds[ln->n++] = k;
+        ln->cost += cost_anim[k];
+        first = 0;
+    }
+    pthread_mutex_init(&L.mu, NULL);
+    for (int k = 0; k < 2; k++) {
+        L.lane[k].all = &L;
+        if (!(L.lane[k].ctx = tg_ctx_new()))
+            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        else
+            tg_ctx_set_progress(L.lane[k].ctx, relay, &L.lane[k]);
+    }
+    pthread_t th;
+    int threaded = 0;
+    if (rc == 0) {
+        threaded = pthread_create(&th, NULL, lane_main, &L.lane[1]) == 0;
+        lane_main(&L.lane[0]);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            lane_main(&L.lane[1]); /* no thread to be had: one after the other */
+        /* the first real error, else a cancellation (the caller's context says so) */
+        for (int pass = 0; pass < 2 && rc == 0; pass++)
+            for (int k = 0; k < 2 && rc == 0; k++) {
+                int r = L.lane[k].rc;
+                if (r < 0 && (pass == 1 || r != TG_ECANCEL))
+                    rc = tg_fail(ctx, r, "%s", tg_ctx_message(L.lane[k].ctx));
+            }
+        if (rc == 0 &&
+            (rc = tg_progress(ctx, "render", from + (L.lane[0].cost + L.lane[1].cost) / total)) < 0)
+            rc = TG_ECANCEL;
+    }
+    for (int k = 0; k < 2; k++)
+        tg_ctx_free(&L.lane[k].ctx);
+    pthread_mutex_destroy(&L.mu);
+    return rc;
+}
+
 int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
                   tg_outputs *out)
 {
@@ -403,27 +533,54 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
         return tg_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
     if (plan->crop.w < 2 || plan->crop.h < 2)
         return tg_fail(ctx, TG_EPLAN, "the plan's crop is empty");
+    /* progress: each step's share of the render stage, from its measured CPU time
+     * (story.mp4, 3 clips at 480 px, quality 90: decoding 0.5 s, GIF 2.0, WebP 1.3,
+     * MP4 0.5, poster 0.6), so that the bar moves at about the same speed throughout */
+    static const double cost_anim[3] = {4.0, 2.6, 1.0};
+    const double cost_decode = 1.0, cost_still = 1.2;
+    double total = (out->poster ? cost_still : 0) + (out->sheet ? cost_still : 0), at = 0;
+    if (paths[0] || paths[1] || paths[2])
+        total += cost_decode;
+    for (int k = 0; k < 3; k++)
+        total += paths[k] ? cost_anim[k] : 0;
+    total = total > 0 ? total : 1;
     /* decode once into memory; every format and every ladder trial reads it */
     if (paths[0] || paths[1] || paths[2]) {
-        if ((rc = collect_frames(ctx, m, plan, o, &frames)) < 0)
+        at = cost_decode / total;
+        if ((rc = collect_frames(ctx, m, plan, o, &frames, 0, at)) < 0)
             goto fail;
         if (frames.n == 0) {
             rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
             goto fail;
         }
     }
-    for (int k = 0; k < 3; k++) {
-        if (!paths[k])
-            continue;
-        if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
-            (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
-                                   anim[k].fd, reps[k])) < 0)
+    int n_anim = 0;
+    for (int k = 0; k < 3; k++)
+        if (paths[k] && (n_anim++, rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0)
             goto fail;
+    if (n_anim >= 2 && o->threads != 1) {
+        /* two or more formats: side by side (each encoder is one thread; one decoder thread
+         * asked for means one thread in all) */
+        if ((rc = encode_lanes(ctx, &frames, o, paths, anim, reps, cost_anim, at, total)) < 0)
+            goto fail;
+        for (int k = 0; k < 3; k++)
+            at += paths[k] ? cost_anim[k] / total : 0;
+    } else {
+        for (int k = 0; k < 3; k++) {
+            if (!paths[k])
+                continue;
+            double next = at + cost_anim[k] / total;
+            if ((rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes,
+                                       anim[k].tmp, anim[k].fd, reps[k], at, next)) < 0)
+                goto fail;
+            at = next;
+        }
     }
     tg_frames_free(&frames);
     if (out->poster) {
         if ((rc = tg_atomic_open(ctx, out->poster, &poster)) < 0 ||
-            (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0)
+            (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0 ||
+            (rc = tg_progress(ctx, "render", at += cost_still / total)) < 0)
             goto fail;
     }
     if (out->sheet) {
@@ -498,7 +655,7 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
         tg_plan p = {.crop = {0, 0, in->width, in->height}, .segments = &seg, .n_segments = 1};
         tg_options clip = *o;
         clip.style = TG_STYLE_CLIPS;
-        if ((rc = collect_frames(ctx, m, &p, &clip, &frames)) < 0)
+        if ((rc = collect_frames(ctx, m, &p, &clip, &frames, 0, 0.2)) < 0)
             goto fail;
     } else {
         /* images: each one frame, in the order given */
@@ -525,12 +682,17 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
         rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded");
         goto fail;
     }
+    /* the encodes share the render stage after the clip's decoding (its first 20 %) */
+    int n_paths = !!paths[0] + !!paths[1] + !!paths[2], done_paths = 0;
+    double from = m ? 0.2 : 0;
     for (int k = 0; k < 3; k++) {
         if (!paths[k])
             continue;
+        double lo = from + (1 - from) * done_paths / n_paths,
+               hi = from + (1 - from) * ++done_paths / n_paths;
         if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
             (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
-                                   anim[k].fd, reps[k])) < 0)
+                                   anim[k].fd, reps[k], lo, hi)) < 0)
             goto fail;
     }
     for (int k = 0; k < 3; k++)

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,54 @@ static int load_edit_plan(tg_ctx *ctx, tg_server *sv, const char *cid, tg_plan *
     return rc;
 }
 
+/* The time the poster of plan p is taken at (render.c: write_poster). */
+static double poster_time(const tg_plan *p)
+{
+    return p->poster_t >= 0 ? p->poster_t
+           : p->n_keyframes ? p->keyframes[0].t
+           : p->n_segments  ? p->segments[0].start
+                            : -1;
+}
+
+/* An edit that keeps the poster's time (most edits move clips only) has the poster of the
+ * job it was edited from, same video, same options: link that file to poster instead of
+ * decoding and encoding it again. 1 when linked, 0 when the poster must be made. */
+static int reuse_parent_poster(tg_server *sv, const tg_job *job, const tg_plan *plan,
+                               const char *poster)
+{
+    char pid[33], path[4096];
+    tg_job parent = {0};
+    tg_plan *pp = NULL;
+    json_t *res = NULL;
+    int linked = 0;
+    if (!job->source || strlen(job->source) < 33 || job->source[32] != ' ')
+        return 0;
+    snprintf(pid, sizeof(pid), "%.32s", job->source);
+    if (tg_store_get(NULL, sv->store, pid, &parent) < 0)
+        return 0;
+    res = parent.state == TG_JOB_DONE && parent.result_json && parent.options_json &&
+                  job->options_json && !strcmp(parent.options_json, job->options_json)
+              ? json_loads(parent.result_json, 0, NULL)
+              : NULL;
+    const char *url = json_string_value(json_object_get(res, "poster"));
+    static const char prefix[] = "/media/thumbnails/";
+    char *pj = json_dumps(json_object_get(res, "plan"), JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (url && !strncmp(url, prefix, sizeof(prefix) - 1) &&
+        !strchr(url + sizeof(prefix) - 1, '/') && url[sizeof(prefix) - 1] != '.' && pj &&
+        tg_plan_from_json(NULL, pj, &pp) == 0 && fabs(poster_time(pp) - poster_time(plan)) < 1e-3 &&
+        poster_time(plan) >= 0 &&
+        snprintf(path, sizeof(path), "%s/%s", sv->thumbs_dir, url + sizeof(prefix) - 1) <
+            (int)sizeof(path)) {
+        unlink(poster); /* a leftover of an earlier attempt */
+        linked = link(path, poster) == 0;
+    }
+    free(pj);
+    tg_plan_free(&pp);
+    json_decref(res);
+    tg_job_clear(&parent);
+    return linked;
+}
+
 static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
 {
     char hex[65] = "", *video = NULL, *gif = NULL, *poster = NULL, *pj = NULL, *res = NULL;
@@ -441,8 +490,15 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     } else if ((rc = tg_plan_make(ctx, video, o, &plan)) < 0) {
         goto done;
     }
-    /* all three animations from one decode: GIF for anywhere, WebP and MP4 for the web */
-    tg_outputs out = {.gif = gif, .webp = webp, .mp4 = mp4, .poster = poster};
+    /* the asked animations (all three by default) from one decode: GIF for anywhere,
+     * WebP and MP4 for the web */
+    int fm = o->formats ? o->formats : 7;
+    tg_outputs out = {.gif = fm & 1 ? gif : NULL,
+                      .webp = fm & 2 ? webp : NULL,
+                      .mp4 = fm & 4 ? mp4 : NULL,
+                      .poster = poster};
+    if (tg_job_is_edit(job) && reuse_parent_poster(sv, job, plan, poster))
+        out.poster = NULL;
     if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
         goto done;
     /* the plan shows the video's URL, never the server's file path */
@@ -452,10 +508,8 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
         goto done;
     result = json_object();
     json_object_set_new(result, "video", json_string(plan->path ? plan->path : ""));
-    char *gu = media_url("thumbnails", gif), *pu = media_url("thumbnails", poster);
-    json_object_set_new(result, "gif", json_string(gu ? gu : ""));
+    char *pu = media_url("thumbnails", poster);
     json_object_set_new(result, "poster", json_string(pu ? pu : ""));
-    free(gu);
     free(pu);
     json_object_set_new(result, "plan", json_loads(pj, 0, NULL));
     json_t *outs = json_object();
@@ -463,9 +517,10 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
     for (int k = 0; k < 3; k++) {
         const tg_output_report *r = reps[k];
+        if (!(fm & (1 << k)))
+            continue; /* not asked (the formats option) */
         char *u = media_url("thumbnails", files[k]);
-        if (k > 0)
-            json_object_set_new(result, names[k], json_string(u ? u : ""));
+        json_object_set_new(result, names[k], json_string(u ? u : ""));
         json_object_set_new(outs, names[k],
                             json_pack("{s:s,s:I,s:i,s:f,s:i,s:i,s:f}", "url", u ? u : "", "bytes",
                                       (json_int_t)r->bytes, "quality", r->quality, "fps", r->fps,

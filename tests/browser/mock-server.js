@@ -8,6 +8,9 @@
 //
 // Special URLs: a URL containing "broken" fails during analysis; one containing "slow"
 // progresses ten times slower. Any URL that is not http/https is refused with 422.
+// Also: GET /api/options (the option table, in the server's form), POST /api/jobs/{id}/render
+// (an edited plan: a new job straight to the render stage), POST /api/jobs/{id}/retry and
+// DELETE of an ended job (deleted). The mock makes only a GIF, whatever the formats option.
 'use strict';
 
 const http = require('http');
@@ -47,20 +50,27 @@ const PLAN = {
   warnings: [],
 };
 
-// The CLI's option tables (thumbgen make --help).
-const OPTIONS = {
-  analysis: { type: 'enum', values: ['auto', 'full', 'sparse'], def: 'auto' },
-  clips: { type: 'int', min: 1, max: 20, def: 3 },
-  'clip-len': { type: 'double', min: 0.3, max: 10, def: 1.2 },
-  keyframes: { type: 'int', min: 1, max: 50, def: 6 },
-  style: { type: 'enum', values: ['clips', 'slideshow'], def: 'clips' },
-  width: { type: 'int', min: 16, max: 1920, def: 480 },
-  fps: { type: 'int', min: 1, max: 50, def: 12 },
-  quality: { type: 'int', min: 1, max: 100, def: 90 },
-  'still-len': { type: 'double', min: 0.1, max: 5, def: 0.6 },
-  crossfade: { type: 'double', min: 0, max: 1, def: 0 },
-  threads: { type: 'int', min: 0, max: 64, def: 0 },
-};
+// The server's option table (GET /api/options, docs/api.md "Options"), in its own form.
+const TABLE = [
+  { name: 'analysis', stage: 'analyze', type: 'choice', choices: ['auto', 'full', 'sparse'], default: 'auto' },
+  { name: 'cnn', stage: 'analyze', type: 'choice', choices: ['none', 'mobilenet_v2', 'inception_v3'], default: 'mobilenet_v2' },
+  { name: 'clips', stage: 'select', type: 'int', min: 1, max: 20, default: 3 },
+  { name: 'clip-len', stage: 'select', type: 'number', min: 0.3, max: 10, default: 1.2 },
+  { name: 'keyframes', stage: 'select', type: 'int', min: 1, max: 50, default: 6 },
+  { name: 'style', stage: 'select', type: 'choice', choices: ['clips', 'slideshow'], default: 'clips' },
+  { name: 'safe', stage: 'select', type: 'choice', choices: ['off', 'soft', 'strict'], default: 'soft' },
+  { name: 'width', stage: 'render', type: 'int', min: 16, max: 1920, default: 480 },
+  { name: 'fps', stage: 'render', type: 'number', min: 1, max: 50, default: 12 },
+  { name: 'quality', stage: 'render', type: 'int', min: 1, max: 100, default: 90 },
+  { name: 'still-len', stage: 'render', type: 'number', min: 0.1, max: 5, default: 0.6 },
+  { name: 'crossfade', stage: 'render', type: 'number', min: 0, max: 1, default: 0 },
+  { name: 'max-bytes', stage: 'render', type: 'bytes', min: 10240, max: 1073741824, default: null },
+  { name: 'upscale', stage: 'render', type: 'choice', choices: ['off', 'auto', 'hd', 'fullhd'], default: 'auto' },
+  { name: 'upscale-method', stage: 'render', type: 'choice', choices: ['lanczos', 'lanczos+sharpen', 'cnn'], default: 'lanczos' },
+  { name: 'formats', stage: 'render', type: 'set', choices: ['gif', 'webp', 'mp4'], default: ['gif', 'webp', 'mp4'] },
+  { name: 'threads', stage: 'render', type: 'int', min: 0, max: 64, default: 0 },
+].map((r) => ({ help: '', ...r }));
+const OPTIONS = Object.fromEntries(TABLE.map((r) => [r.name, r]));
 
 function makeOutputs() {
   fs.mkdirSync(OUT, { recursive: true });
@@ -102,7 +112,7 @@ const STAGES = [
 function now() { return new Date().toISOString().replace(/\.\d+Z$/, 'Z'); }
 
 function publicJob(j) {
-  const { _timer, _key, ...rest } = j;
+  const { _timer, _key, _plan, _src, ...rest } = j;
   return rest;
 }
 
@@ -145,12 +155,15 @@ function runJob(j) {
       stage++;
       t0 = t;
       if (j.source.kind === 'upload' && stage === 0) stage = 1; // nothing to download
+      if (j.source.kind === 'edit' && stage < 3) stage = 3; // an edited plan: render only
       if (stage >= STAGES.length) {
         clearInterval(j._timer);
+        const gifBytes = fs.statSync(files.gif).size;
         Object.assign(j, { state: 'done', stage: 'done', percent: 100, updated: now(),
           result: { video: '/media/videos/story.mp4', gif: '/media/thumbnails/story.gif',
             poster: '/media/thumbnails/story.jpg',
-            plan: { ...PLAN, segments: PLAN.segments.slice(0, j.options.clips) } } });
+            outputs: { gif: { url: '/media/thumbnails/story.gif', bytes: gifBytes, width: 480, height: 270 } },
+            plan: j._plan || { ...PLAN, segments: PLAN.segments.slice(0, j.options.clips) } } });
         notify(j);
         return;
       }
@@ -172,13 +185,25 @@ function runJob(j) {
 
 function validateOptions(input) {
   const out = {};
-  for (const [k, def] of Object.entries(OPTIONS)) out[k] = def.def;
+  for (const [k, def] of Object.entries(OPTIONS)) out[k] = def.default;
   for (const [k, v] of Object.entries(input || {})) {
     const def = OPTIONS[k];
     if (!def) throw [400, 'EINVAL', `Unknown option '${k}'.`];
-    if (def.type === 'enum') {
-      if (!def.values.includes(String(v))) throw [400, 'EINVAL', `Option '${k}' must be one of ${def.values.join(', ')}.`];
+    if (v === null) continue;
+    if (def.type === 'choice') {
+      if (!def.choices.includes(String(v))) throw [400, 'EINVAL', `Option '${k}' must be one of ${def.choices.join(', ')}.`];
       out[k] = String(v);
+    } else if (def.type === 'set') {
+      const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
+      if (!list.length || list.some((x) => !def.choices.includes(x))) {
+        throw [400, 'EINVAL', `Option '${k}' must be one or more of ${def.choices.join(', ')}.`];
+      }
+      out[k] = def.choices.filter((c) => list.includes(c));
+    } else if (def.type === 'bytes') {
+      const m = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(String(v));
+      const n = m ? Number(m[1]) * ({ '': 1, k: 1024, m: 1048576, g: 1073741824 })[m[2].toLowerCase()] : NaN;
+      if (!(n >= def.min && n <= def.max)) throw [400, 'EINVAL', `Option '${k}' must be between 10k and 1G.`];
+      out[k] = n;
     } else {
       const n = Number(v);
       if (v === '' || !Number.isFinite(n) || (def.type === 'int' && !Number.isInteger(n)) || n < def.min || n > def.max) {
@@ -190,7 +215,7 @@ function validateOptions(input) {
   return out;
 }
 
-function createJob(res, source, options, key) {
+function createJob(res, source, options, key, plan) {
   for (const j of jobs.values()) {
     if (j._key === key && j.state === 'done') {
       return sendJson(res, 200, { id: j.id, state: 'done', cached: true });
@@ -198,7 +223,7 @@ function createJob(res, source, options, key) {
   }
   const t = now();
   const j = { id: crypto.randomBytes(16).toString('hex'), state: 'queued', stage: 'queued',
-    percent: 0, source, options, error: null, created: t, updated: t, result: null, _key: key };
+    percent: 0, source, options, error: null, created: t, updated: t, result: null, _key: key, _plan: plan };
   jobs.set(j.id, j);
   runJob(j);
   sendJson(res, 202, { id: j.id, state: 'queued', cached: false });
@@ -322,6 +347,35 @@ async function handle(req, res) {
     const all = [...jobs.values()].reverse();
     return sendJson(res, 200, { jobs: all.slice(offset, offset + limit).map(publicJob), total: all.length, offset, limit });
   }
+  if (p === '/api/options' && req.method === 'GET') return sendJson(res, 200, { options: TABLE });
+  if ((m = /^\/api\/jobs\/([0-9a-f]{32})\/(render|retry)$/.exec(p)) && req.method === 'POST') {
+    const j = jobs.get(m[1]);
+    if (!j) throw [404, 'ENOENT', 'There is no such job.'];
+    const body = await readBody(req, 1 << 20);
+    let obj = {};
+    try { obj = JSON.parse(body.toString() || '{}'); } catch (e) { throw [400, 'EINVAL', 'The request body is not valid JSON.']; }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw [400, 'EINVAL', 'The request body must be a JSON object.'];
+    if (m[2] === 'retry') {
+      if (j.state !== 'failed' && j.state !== 'cancelled') throw [409, 'ECONFLICT', 'Only a failed or cancelled job can be tried again.'];
+      const options = validateOptions({ ...j.options, ...(obj.options || {}) });
+      return createJob(res, j.source, options, `${j._key}retry${crypto.randomBytes(4).toString('hex')}`);
+    }
+    if (j.state !== 'done' || !j.result) throw [409, 'ECONFLICT', 'Only a finished job can be edited and made again.'];
+    const edit = obj.plan;
+    const segs = edit && Array.isArray(edit.segments) ? edit.segments : null;
+    const dur = PLAN.source.duration;
+    if (!segs || !segs.length) throw [400, 'EPLAN', 'Invalid plan: an edited thumbnail needs at least one clip.'];
+    for (const g of segs) {
+      if (!g || !(Number(g.start) >= 0) || !(Number(g.end) > Number(g.start)) || Number(g.end) > dur) {
+        throw [400, 'EPLAN', 'Invalid plan: each clip needs a start before its end, inside the video.'];
+      }
+    }
+    const plan = { ...j.result.plan, segments: segs.map((g) => ({ start: Number(g.start), end: Number(g.end) })) };
+    if (edit.poster && Number.isFinite(Number(edit.poster.t))) plan.poster = { t: Number(edit.poster.t) };
+    if (Array.isArray(edit.keyframes)) plan.keyframes = edit.keyframes;
+    const name = j.source.kind === 'edit' ? j.source.name : (j.source.name || j.source.url || 'video');
+    return createJob(res, { kind: 'edit', of: j.id, name }, j.options, `edit${j.id}${JSON.stringify(plan)}`, plan);
+  }
   if ((m = /^\/api\/jobs\/([0-9a-f]{32})(\/events)?$/.exec(p))) {
     const j = jobs.get(m[1]);
     if (!j) throw [404, 'ENOENT', 'There is no such job.'];
@@ -339,7 +393,8 @@ async function handle(req, res) {
     if (!m[2] && req.method === 'GET') return sendJson(res, 200, publicJob(j));
     if (!m[2] && req.method === 'DELETE') {
       if (j.state === 'done' || j.state === 'failed' || j.state === 'cancelled') {
-        throw [409, 'ECANCEL', 'The job has already ended.'];
+        jobs.delete(j.id); // an ended job is deleted (the mock's files are shared: kept)
+        return sendJson(res, 200, { id: j.id, deleted: true });
       }
       clearInterval(j._timer);
       Object.assign(j, { state: 'cancelled', updated: now(), error: { code: 'ECANCEL', message: 'The job was cancelled.' } });

@@ -363,6 +363,10 @@ async function main() {
   await page.locator('#opt-clips').waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
   const fields = await page.evaluate((names) => names.map((n) => {
     const f = document.getElementById(`opt-${n}`);
+    if (f && f.tagName === 'FIELDSET') { // a set: one checkbox per choice
+      const boxes = [...f.querySelectorAll('input[type=checkbox]')];
+      return { n, choices: boxes.map((b) => b.value), value: boxes.filter((b) => b.checked).map((b) => b.value) };
+    }
     return f ? { n, min: f.getAttribute('min'), max: f.getAttribute('max'), value: f.value } : { n, missing: true };
   }), table.map((r) => r.name));
   const wrong = fields.filter((f, i) => {
@@ -371,6 +375,7 @@ async function main() {
     if (f.missing) return true;
     if (r.type === 'choice') return f.value !== r.default;
     if (r.type === 'bytes') return f.value !== '';
+    if (r.type === 'set') return JSON.stringify(f.choices) !== JSON.stringify(r.choices) || JSON.stringify(f.value) !== JSON.stringify(r.default);
     return Number(f.min) !== r.min || Number(f.max) !== r.max || Number(f.value) !== r.default;
   });
   check('every option of GET /api/options has its field, with the table\'s default and range', table.length > 10 && wrong.length === 0,
@@ -629,6 +634,7 @@ async function main() {
   await page.fill('#opt-clips', '2');
   await page.selectOption('#opt-upscale', 'hd');
   await page.selectOption('#opt-safe', 'strict');
+  await page.uncheck('#opt-formats-webp'); // the formats option: GIF and MP4 only
   const upResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
   await page.setInputFiles('#file', VIDEO);
   const up = await upResp;
@@ -649,6 +655,12 @@ async function main() {
     check('the Upscale and Safe choices reach the job: upscale hd gives a 1280 px GIF, safe strict is kept',
       upJob.options && upJob.options.upscale === 'hd' && upJob.options.safe === 'strict' && gifOut && gifOut.width === 1280,
     `options ${JSON.stringify(upJob.options)}, gif ${JSON.stringify(gifOut)}`);
+    const dlText2 = await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent));
+    check('the Formats checkboxes reach the job: WebP unchecked makes a GIF and an MP4, no WebP (nor its button)',
+      upJob.options && JSON.stringify(upJob.options.formats) === '["gif","mp4"]' && upJob.result && !upJob.result.webp &&
+      upJob.result.gif && upJob.result.mp4 && !dlText2.some((t) => /webp/i.test(t)) && dlText2.some((t) => /gif/i.test(t)),
+    `formats ${JSON.stringify(upJob.options && upJob.options.formats)}, downloads ${dlText2.join(' | ')}`);
+    await page.check('#opt-formats-webp');
     const n = await page.locator('#history .history-item').count();
     check('history lists both jobs, newest first', n >= 2 &&
       await page.locator('#history .history-item').first().getAttribute('data-id') === upBody.id, `${n} items`);

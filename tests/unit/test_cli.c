@@ -745,6 +745,19 @@ START_TEST(every_format_from_one_run)
     thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--format", "png", NULL);
     ck_assert_int_eq(r.status, 2);
     tgt_run_free(&r);
+    /* --formats (the option table's, as the server takes it) is --format for each */
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--formats", "webp,gif", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tgt_run_free(&r);
+    ck_assert_int_eq(tgt_file_exists(names[0]), 1);
+    ck_assert_int_eq(tgt_file_exists(names[1]), 1);
+    ck_assert_int_eq(tgt_file_exists(names[2]), 0);
+    unlink(names[0]);
+    unlink(names[1]);
+    thumbgen(&r, "make", tgt_fixture("short.mp4"), "-o", base, "--formats", "gif,png", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "formats") != NULL, "%s", r.err);
+    tgt_run_free(&r);
     free(base);
     unlink(gif);
     unlink(webp);

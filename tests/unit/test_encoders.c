@@ -582,7 +582,7 @@ START_TEST(test_webp_quality_100_is_lossless)
     ck_assert_int_ge(fd, 0);
     tg_output_report rep = {0};
     tg_ctx *ctx = tg_ctx_new();
-    int rc = tg_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep);
+    int rc = tg_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep, 0, 1);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     webp_dec d;
@@ -617,9 +617,10 @@ START_TEST(test_gif_budget_low_rungs)
     ck_assert_int_ge(fd, 0);
     tg_ctx *ctx = tg_ctx_new();
     tg_output_report full = {0}, rep = {0};
-    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full), 0);
+    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1),
+                     0);
     double budget = (double)full.bytes * 0.6;
-    int rc = tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep);
+    int rc = tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     ck_assert_int_le(rep.bytes, (long long)budget);

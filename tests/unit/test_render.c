@@ -1,11 +1,15 @@
-/* test_render.c — the in-memory animation's derived versions (the ladder's rungs). */
+/* test_render.c — the in-memory animation's derived versions (the ladder's rungs), decoding
+ * inside a GOP, and the render stage's progress. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "media/media.h"
 #include "render/frames.h"
+#include "render/render.h"
 #include "render/sheet.h"
 #include "util.h"
 
@@ -146,6 +150,129 @@ START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
 }
 END_TEST
 
+typedef struct progress_log {
+    int calls, went_back, other_stage;
+    double last, cancel_at; /* cancel_at > 0: cancel ctx once progress reaches it */
+    tg_ctx *ctx;
+} progress_log;
+
+static void log_progress(void *user, const char *stage, double f)
+{
+    progress_log *l = user;
+    if (l->cancel_at > 0 && f >= l->cancel_at)
+        tg_ctx_cancel(l->ctx);
+    if (strcmp(stage, "render")) {
+        l->other_stage++;
+        return;
+    }
+    l->went_back += f < l->last - 1e-9;
+    l->last = f;
+    l->calls++;
+}
+
+/* story.mp4's three clips rendered into outs (a mask of gif, webp, mp4), progress logged;
+ * threads: the option (1 = everything on one thread); keep: the files' bytes, malloc'd, in
+ * keep[k] (sizes in keep_n[k]) when not NULL. Returns tg_render_run's result. */
+static int render_into(int outs, int threads, progress_log *log, int *n_frames, char **keep,
+                       size_t *keep_n)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_media *m = NULL;
+    ck_assert_int_eq(tg_media_open(ctx, tgt_fixture("story.mp4"), 0, &m), 0);
+    const tg_media_info *in = tg_media_get_info(m);
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"source\":{\"duration\":%.3f,\"width\":%d,\"height\":%d,\"fps\":%.3f},"
+             "\"segments\":[{\"start\":4,\"end\":5},{\"start\":16,\"end\":17},"
+             "{\"start\":28,\"end\":29}]}",
+             in->duration, in->width, in->height, in->fps);
+    tg_plan *plan = NULL;
+    ck_assert_msg(tg_plan_from_json(ctx, json, &plan) == 0, "%s", tg_ctx_message(ctx));
+    tg_options o;
+    tg_options_default(&o);
+    o.width = 160;
+    o.threads = threads;
+    char *paths[3] = {tgt_tmp_path(".gif"), tgt_tmp_path(".webp"), tgt_tmp_path(".mp4")};
+    tg_outputs out = {.gif = outs & 1 ? paths[0] : NULL,
+                      .webp = outs & 2 ? paths[1] : NULL,
+                      .mp4 = outs & 4 ? paths[2] : NULL};
+    double cancel_at = log->cancel_at;
+    *log = (progress_log){.cancel_at = cancel_at, .ctx = ctx};
+    tg_ctx_set_progress(ctx, log_progress, log);
+    int rc = tg_render_run(ctx, m, plan, &o, &out);
+    ck_assert_msg(rc == 0 || cancel_at > 0, "%s", tg_ctx_message(ctx));
+    for (int k = 0; k < 3 && keep; k++)
+        keep[k] = (outs & (1 << k)) ? tgt_read_file(paths[k], &keep_n[k]) : NULL;
+    if (rc < 0) /* nothing is left behind */
+        for (int k = 0; k < 3; k++)
+            ck_assert_int_eq(tgt_file_exists(paths[k]), 0);
+    *n_frames = 0;
+    const tg_output_report *reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
+    for (int k = 0; k < 3; k++)
+        if (outs & (1 << k))
+            *n_frames = (int)lround(reps[k]->fps * 3); /* 3 clips of 1 s */
+    for (int k = 0; k < 3; k++) {
+        unlink(paths[k]);
+        free(paths[k]);
+    }
+    tg_plan_free(&plan);
+    tg_media_close(&m);
+    tg_ctx_free(&ctx);
+    return rc;
+}
+
+static void render_logged(int outs, progress_log *log, int *n_frames)
+{
+    log->cancel_at = 0;
+    ck_assert_int_eq(render_into(outs, 0, log, n_frames, NULL, NULL), 0);
+}
+
+/* The formats are encoded side by side (render.c's lanes): the same bytes as one after the
+ * other on one thread, and a cancellation in the middle stops both lanes, keeping no file. */
+START_TEST(formats_side_by_side_make_the_same_files)
+{
+    progress_log log = {0};
+    int n;
+    char *a[3], *b[3];
+    size_t an[3], bn[3];
+    ck_assert_int_eq(render_into(7, 1, &log, &n, a, an), 0);
+    ck_assert_int_eq(log.went_back, 0);
+    ck_assert_int_eq(render_into(7, 0, &log, &n, b, bn), 0);
+    ck_assert_int_eq(log.went_back, 0);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_ptr_nonnull(a[k]);
+        ck_assert_ptr_nonnull(b[k]);
+        ck_assert_msg(an[k] == bn[k] && !memcmp(a[k], b[k], an[k]), "format %d differs", k);
+        free(a[k]);
+        free(b[k]);
+    }
+    log.cancel_at = 0.5;
+    ck_assert_int_eq(render_into(7, 0, &log, &n, NULL, NULL), TG_ECANCEL);
+    ck_assert(log.last < 0.99);
+}
+END_TEST
+
+/* The render stage's progress goes on through the encoding, one report per encoded frame of
+ * each format (not only while decoding, then a silence until the end), never backwards, and
+ * ends at 1. */
+START_TEST(render_progress_moves_through_the_encoding)
+{
+    progress_log one, all;
+    int n1, n3;
+    render_logged(1, &one, &n1);
+    render_logged(7, &all, &n3);
+    ck_assert_int_eq(n1, n3);
+    ck_assert_int_ge(n1, 30); /* 12 fps x 3 s */
+    ck_assert_int_eq(one.went_back, 0);
+    ck_assert_int_eq(all.went_back, 0);
+    ck_assert_int_eq(one.other_stage + all.other_stage, 0);
+    ck_assert(fabs(one.last - 1) < 1e-6 && fabs(all.last - 1) < 1e-6);
+    /* the same decode; the WebP and the MP4 add a report for each of their frames */
+    ck_assert_msg(all.calls - one.calls >= 2 * n1, "%d reports for the GIF, %d for all three",
+                  one.calls, all.calls);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -155,6 +282,8 @@ Suite *suite_render(void)
     tcase_add_test(tc, frame_memory_is_capped);
     tcase_add_test(tc, sheet_labels_are_drawn);
     tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
+    tcase_add_test(tc, render_progress_moves_through_the_encoding);
+    tcase_add_test(tc, formats_side_by_side_make_the_same_files);
     suite_add_tcase(s, tc);
     return s;
 }

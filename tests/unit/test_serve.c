@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -235,7 +236,7 @@ START_TEST(events_arrive_in_order)
     ck_assert_str_eq(ct, "text/event-stream");
     free(ct);
     static const char *order[] = {"queued", "analyze", "select", "render", "done"};
-    int at = 0, progress = 0;
+    int at = 0, progress = 0, render_steps = 0;
     double last_pct = -1;
     char *p = r.body;
     char last_event[32] = "";
@@ -255,6 +256,11 @@ START_TEST(events_arrive_in_order)
             double pct = json_number_value(json_object_get(d, "percent"));
             if (k == at)
                 ck_assert_msg(pct >= last_pct, "percent went back in %s", stage);
+            /* the render stage moves through the encoding: several steps, each higher */
+            if (!strcmp(stage, "render") && pct > 0 && pct < 100) {
+                ck_assert_msg(k != at || pct > last_pct, "render stayed at %.1f %%", pct);
+                render_steps++;
+            }
             at = k;
             last_pct = pct;
         }
@@ -263,6 +269,7 @@ START_TEST(events_arrive_in_order)
     }
     ck_assert_str_eq(last_event, "done");
     ck_assert_int_ge(progress, 4);
+    ck_assert_msg(render_steps >= 3, "%d progress events inside the render stage", render_steps);
     tgt_resp_free(&r);
     free(id);
     ck_assert_int_eq(tgt_server_stop(&s), 0);
@@ -1307,6 +1314,90 @@ static int media_status(tgt_server *s, json_t *result, const char *key)
     return status_of(s, "GET", u, NULL, NULL);
 }
 
+/* The file behind a result's URL (KEY: "gif", "poster", …), stat'ed. */
+static void stat_output(tgt_server *s, json_t *result, const char *key, struct stat *out)
+{
+    const char *u = json_string_value(json_object_get(result, key));
+    ck_assert_msg(u && strrchr(u, '/'), "no %s", key);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/thumbnails/%s", s->data, strrchr(u, '/') + 1);
+    ck_assert_msg(stat(path, out) == 0, "no file for %s", key);
+}
+
+/* The formats option: a job makes only the animations asked, and so does its re-render,
+ * which takes the first version's poster when the edit keeps the poster's time. */
+START_TEST(formats_option_and_a_quick_rerender)
+{
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, NULL), 0);
+    const char *js = "Content-Type: application/json\r\n";
+    /* not one of the choices, or none: a 400 */
+    ck_assert_int_eq(status_of(&s, "POST", "/api/jobs", js,
+                               "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"formats\":"
+                               "[\"gif\",\"png\"]}}"),
+                     400);
+    ck_assert_int_eq(
+        status_of(&s, "POST", "/api/jobs", js,
+                  "{\"url\":\"https://example.com/v.mp4\",\"options\":{\"formats\":[]}}"),
+        400);
+    int st;
+    char *id = upload(&s, tgt_fixture("letterbox.mp4"), &st, "formats", "gif,mp4");
+    ck_assert_int_eq(st, 202);
+    json_t *job = wait_state(&s, id, "done", 120);
+    json_t *fm = json_object_get(json_object_get(job, "options"), "formats");
+    ck_assert_uint_eq(json_array_size(fm), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(fm, 0)), "gif");
+    ck_assert_str_eq(json_string_value(json_array_get(fm, 1)), "mp4");
+    json_t *res = json_object_get(job, "result"), *outs = json_object_get(res, "outputs");
+    ck_assert_int_eq(media_status(&s, res, "gif"), 200);
+    ck_assert_int_eq(media_status(&s, res, "mp4"), 200);
+    ck_assert_int_eq(media_status(&s, res, "poster"), 200);
+    ck_assert_ptr_null(json_object_get(res, "webp"));
+    ck_assert_ptr_null(json_object_get(outs, "webp"));
+    ck_assert_uint_eq(json_object_size(outs), 2);
+
+    /* a re-render that moves the clip: the same formats, the same poster file */
+    char path[160], body[256];
+    snprintf(path, sizeof(path), "/api/jobs/%s/render", id);
+    json_t *ej = post_to(&s, path, "{\"plan\":{\"segments\":[{\"start\":5,\"end\":6.2}]}}", &st);
+    ck_assert_int_eq(st, 202);
+    char *eid = strdup(str(ej, "id"));
+    json_decref(ej);
+    json_t *ed = wait_state(&s, eid, "done", 60);
+    json_t *eres = json_object_get(ed, "result");
+    ck_assert_int_eq(media_status(&s, eres, "gif"), 200);
+    ck_assert_ptr_null(json_object_get(eres, "webp"));
+    ck_assert_uint_eq(json_object_size(json_object_get(eres, "outputs")), 2);
+    struct stat a, b;
+    stat_output(&s, res, "poster", &a);
+    stat_output(&s, eres, "poster", &b);
+    ck_assert_str_ne(str(eres, "poster"), str(res, "poster"));
+    ck_assert_msg(a.st_ino == b.st_ino, "the poster was made again instead of linked");
+    /* one that moves the poster has a poster of its own */
+    snprintf(body, sizeof(body),
+             "{\"plan\":{\"segments\":[{\"start\":5,\"end\":6.2}],\"poster\":{\"t\":2.5}}}");
+    ej = post_to(&s, path, body, &st);
+    ck_assert_int_eq(st, 202);
+    char *pid = strdup(str(ej, "id"));
+    json_decref(ej);
+    json_t *pd = wait_state(&s, pid, "done", 60);
+    stat_output(&s, json_object_get(pd, "result"), "poster", &b);
+    ck_assert(a.st_ino != b.st_ino);
+    /* deleting the edit keeps the first version's poster */
+    snprintf(path, sizeof(path), "/api/jobs/%s", eid);
+    ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 200);
+    ck_assert_int_eq(media_status(&s, res, "poster"), 200);
+    json_decref(pd);
+    json_decref(ed);
+    json_decref(job);
+    free(pid);
+    free(eid);
+    free(id);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+}
+END_TEST
+
 START_TEST(edit_retry_delete_and_the_option_table)
 {
     tgt_server s;
@@ -1331,6 +1422,24 @@ START_TEST(edit_retry_delete_and_the_option_table)
                 ck_assert(!strncmp(d, str(row, "default"), len));
                 ck_assert_int_eq((int)json_array_size(json_object_get(row, "choices")),
                                  (int)op->max + 1);
+            } else if (op->type == TG_OPT_SET) {
+                /* a set: the choices, and the default as an array of them */
+                ck_assert_str_eq(str(row, "type"), "set");
+                json_t *ch = json_object_get(row, "choices"),
+                       *def = json_object_get(row, "default");
+                size_t nc = 0, nd = 0, i;
+                json_t *e;
+                json_array_foreach(ch, i, e)
+                {
+                    size_t len;
+                    const char *c = tg_opt_choice_name(op, (int)i, &len);
+                    ck_assert_int_eq((int)len, (int)strlen(json_string_value(e)));
+                    ck_assert(!strncmp(c, json_string_value(e), len));
+                    nc++;
+                    nd += ((int)op->def >> i) & 1;
+                }
+                ck_assert_uint_eq(1u << nc, (unsigned)op->max + 1);
+                ck_assert_uint_eq(json_array_size(def), nd);
             } else {
                 ck_assert(json_number_value(json_object_get(row, "min")) == op->min);
                 ck_assert(json_number_value(json_object_get(row, "max")) == op->max);
@@ -1490,6 +1599,16 @@ START_TEST(the_api_docs_list_the_option_table)
                     snprintf(range + k, sizeof(range) - k, "%s`%.*s`", i ? " \\| " : "", (int)cl,
                              c);
                 }
+            } else if (op->type == TG_OPT_SET) {
+                def[0] = range[0] = '\0';
+                for (int i = 0; (1 << i) <= (int)op->max; i++) {
+                    const char *c = tg_opt_choice_name(op, i, &cl);
+                    size_t k = strlen(range), d = strlen(def);
+                    snprintf(range + k, sizeof(range) - k, "%s`%.*s`", i ? " \\| " : "", (int)cl,
+                             c);
+                    if ((int)op->def & (1 << i))
+                        snprintf(def + d, sizeof(def) - d, "%s%.*s", d ? "," : "", (int)cl, c);
+                }
             } else {
                 if (op->type == TG_OPT_BYTES && op->def <= 0)
                     snprintf(def, sizeof(def), "none");
@@ -1499,7 +1618,7 @@ START_TEST(the_api_docs_list_the_option_table)
                 if (op->type == TG_OPT_DOUBLE)
                     snprintf(range, sizeof(range), "%g..%g", op->min, op->max);
             }
-            static const char *const types[] = {"int", "number", "choice", "bytes"};
+            static const char *const types[] = {"int", "number", "choice", "bytes", "set"};
             snprintf(want, sizeof(want), "\n| `%s` | %s | %s | `%s` | %s", op->name, st->stage,
                      types[op->type], def, range);
             ck_assert_msg(strstr(md, want) != NULL, "docs/api.md lacks the row starting %s",
@@ -1532,6 +1651,7 @@ Suite *suite_serve(void)
     tcase_add_test(th, requests_are_validated);
     tcase_add_test(th, the_same_upload_joins_its_job);
     tcase_add_test(th, edit_retry_delete_and_the_option_table);
+    tcase_add_test(th, formats_option_and_a_quick_rerender);
     suite_add_tcase(s, th);
     TCase *td = tcase_create("docs");
     tcase_add_test(td, the_api_docs_list_the_option_table);
