@@ -13,7 +13,7 @@
 const tg_opt tg_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
      "full: look at every frame; sparse: keyframes first, then every frame of the most "
-     "promising stretches only (fast on long videos); auto: sparse beyond 2 minutes"},
+     "promising stretches only (fast on long videos); auto: sparse from 1 minute on"},
     {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), 1, 0, 2, "none|mobilenet_v2|inception_v3",
      "the network that looks at sampled frames (at most 2 per second): its embeddings pick "
      "representative, distinct moments and find repeated shots; its classes give the nsfw "
