@@ -6,9 +6,11 @@
  *   sparse: the keyframes first (cheap: no reference chains), then every frame of
  *           the most promising, mutually different stretches between keyframes,
  *           enough for the clips and stills asked for (see analyse_sparse);
- *   auto:   sparse beyond SPARSE_AFTER seconds, full below (sparse from one minute on
- *           was measured: screencast's scene coverage fell from 0.76 to 0.38 in the
- *           real-footage eval, so 2 minutes stays; bench/RESULTS.md).
+ *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
+ *           stretch that begins at a black keyframe too (a screen recording's programs
+ *           start black, with no keyframe when their window appears): without that,
+ *           screencast's scene coverage in the real-footage eval fell from 0.76 to 0.38
+ *           (bench/RESULTS.md).
  * Each decoded frame becomes a tg_sample (features.c); beside it the decoder hands
  * the CNN its 224x224 copy every CNN_INTERVAL seconds. Only features are kept,
  * never frames: memory is bounded by the sample cap whatever the video's length.
@@ -26,9 +28,16 @@
 
 #define MAX_SAMPLES    20000
 #define MIN_INTERVAL   (1.0 / 30.0)
-#define SPARSE_AFTER   120.0 /* auto: sparse analysis for videos longer than this */
-#define SPARSE_MAX_GOP 10.0  /* keyframes further apart than this: sparse makes no sense */
-#define REGION_MAX     8.0   /* seconds decoded densely per chosen stretch, at most */
+#define SPARSE_AFTER   60.0 /* auto: sparse analysis for videos this long or longer */
+#define SPARSE_MAX_GOP 10.0 /* keyframes further apart than this: sparse makes no sense */
+#define REGION_MAX     8.0  /* seconds decoded densely per chosen stretch, at most */
+/* A stretch that starts at a black or white keyframe is looked at when it lasts at
+ * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
+ * screen a program starts black and then draws its window, and x264 puts no new
+ * keyframe there (the screencast of the real-footage eval: htop, vim and a directory
+ * listing each begin with a black keyframe, 13-17 s before the next one). */
+#define EV_STRETCH_MIN 1.5
+#define EV_PRIOR       1.0
 /* The CNN looks at one frame per CNN_INTERVAL seconds, and at most CNN_MAX frames
  * per pass: its cost stays a small part of a run (4-7 ms a frame, on a worker thread beside the
  * decoder). */
@@ -187,6 +196,7 @@ typedef struct gop {
     size_t key; /* index of its keyframe sample */
     int shot;   /* coarse shot of its first keyframe */
     int picked;
+    int blind; /* its keyframe is black or white: its look says nothing of the rest */
 } gop;
 
 /* Consecutive keyframes further apart than this are in different shots: measured
@@ -235,7 +245,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
     }
     tg_events_classify(keys.s, nk);
     g = calloc(nk, sizeof(*g));
-    float *q = malloc(nk * sizeof(float));
+    float *q = malloc(nk * sizeof(float)), q_med = 0.5f;
     if (q) {
         size_t nq = 0;
         for (size_t i = 0; i < nk; i++)
@@ -244,6 +254,15 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         float med = nq ? tg_median(q, nq) : 0.1f;
         for (size_t i = 0; i < nk; i++)
             q[i] = keys.s[i].ev ? 0 : tg_signal_quality(&keys.s[i], med);
+        float *qc = malloc(nk * sizeof(float));
+        if (qc) {
+            size_t nc = 0;
+            for (size_t i = 0; i < nk; i++)
+                if (!keys.s[i].ev)
+                    qc[nc++] = q[i];
+            q_med = nc ? tg_median(qc, nc) : 0.5f;
+            free(qc);
+        }
     }
     if (!g || !q) {
         free(q);
@@ -256,20 +275,24 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         if (i && tg_sample_distance(&keys.s[i - 1], &keys.s[i]) > COARSE_CUT)
             cshot++;
         double t0 = keys.s[i].t, t1 = i + 1 < nk ? keys.s[i + 1].t : dur;
-        if (keys.s[i].ev || (i + 1 < nk && keys.s[i + 1].ev) || t1 - t0 < 0.6)
+        int ev0 = keys.s[i].ev != 0, ev1 = i + 1 < nk && keys.s[i + 1].ev;
+        if (t1 - t0 < 0.6 || (ev0 && t1 - t0 < EV_STRETCH_MIN))
             continue;
-        double qi = q[i];
-        if (i + 1 < nk)
+        /* a black or white keyframe says nothing of what follows it (EV_STRETCH_MIN);
+         * one at the end only closes the stretch; unknown, it counts as the median */
+        double qi = ev0 ? EV_PRIOR * q_med : q[i];
+        if (i + 1 < nk && !ev1)
             qi = fmin(qi, q[i + 1]);
         /* a stretch that looks like an earlier one of another coarse shot may be
          * a repeat (an intro returning as an outro): the first occurrence is what
          * the video shows first, so it goes first */
-        for (size_t k = 0; k < ng; k++)
-            if (g[k].shot != cshot && tg_sample_distance(&keys.s[g[k].key], &keys.s[i]) < 0.15f) {
+        for (size_t k = 0; k < ng && !ev0; k++)
+            if (!g[k].blind && g[k].shot != cshot &&
+                tg_sample_distance(&keys.s[g[k].key], &keys.s[i]) < 0.15f) {
                 qi *= 0.5;
                 break;
             }
-        g[ng++] = (gop){t0, fmin(t1, t0 + REGION_MAX), qi, i, cshot, 0};
+        g[ng++] = (gop){t0, fmin(t1, t0 + REGION_MAX), qi, i, cshot, 0, ev0};
     }
     free(q);
     if (ng == 0) {
@@ -292,7 +315,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
                 continue;
             float near = 1;
             for (size_t j = 0; j < ng; j++)
-                if (g[j].picked)
+                if (g[j].picked && !g[i].blind && !g[j].blind)
                     near = fminf(near, tg_sample_distance(&keys.s[g[i].key], &keys.s[g[j].key]));
             double sc = g[i].score * (0.4 + 0.6 * fmin(1.0, near / 0.15));
             if (uses < best_uses || sc > best) {
@@ -370,7 +393,7 @@ int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah
     double end_t = 0;
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
-                 (o->analysis == TG_ANALYSIS_AUTO && in->duration > SPARSE_AFTER);
+                 (o->analysis == TG_ANALYSIS_AUTO && in->duration >= SPARSE_AFTER);
     if (sparse && (rc = analyse_sparse(ctx, m, o, aw, ah, &an, &end_t)) < 0)
         goto fail;
     if (!sparse || rc == 1) {

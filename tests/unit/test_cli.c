@@ -189,6 +189,75 @@ START_TEST(sparse_analysis_keeps_the_same_guarantees)
 }
 END_TEST
 
+/* Sample times of `thumbgen analyze VIDEO --analysis MODE`; *mode gets its mode. */
+static json_t *analysis_times(const char *video, const char *mode, char *got_mode, size_t cap)
+{
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", video, "-o", an, "--analysis", mode, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "analyze %s failed (%d): %s", video, r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *a = load_json_text(text);
+    free(text);
+    unlink(an);
+    free(an);
+    snprintf(got_mode, cap, "%s",
+             json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")));
+    json_t *t = json_incref(json_object_get(json_object_get(a, "samples"), "t"));
+    ck_assert_msg(json_is_array(t), "no sample times");
+    json_decref(a);
+    return t;
+}
+
+/* A screen recording: each program starts black and then draws its window, and the
+ * encoder puts a keyframe at the black start only. Sparse analysis must look inside
+ * every such stretch, not skip it for its black keyframe (the real-footage eval's
+ * screencast lost half its scenes that way). */
+START_TEST(sparse_analysis_looks_past_black_keyframes)
+{
+    char *v = tgt_tmp_path(".mp4");
+    /* four 6-s screens; the last three begin with 0.5 s of black */
+    const char *graph = "testsrc2=s=160x120:r=10:d=6[s0];"
+                        "color=black:s=160x120:r=10:d=0.5[b1];smptebars=s=160x120:r=10:d=5.5[s1];"
+                        "color=black:s=160x120:r=10:d=0.5[b2];rgbtestsrc=s=160x120:r=10:d=5.5[s2];"
+                        "color=black:s=160x120:r=10:d=0.5[b3];testsrc=s=160x120:r=10:d=5.5[s3];"
+                        "[s0][b1][s1][b2][s2][b3][s3]concat=n=7,format=yuv420p[out0]";
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", graph, "-c:v", "libx264", "-g", "1000",
+                                "-sc_threshold", "0", "-force_key_frames", "0,3,6,12,18", v, NULL),
+                     0);
+    char mode[32];
+    json_t *t = analysis_times(v, "sparse", mode, sizeof(mode));
+    ck_assert_str_eq(mode, "sparse");
+    for (int k = 1; k < 4; k++) {
+        size_t i, seen = 0;
+        json_t *x;
+        json_array_foreach(t, i, x) seen +=
+            json_number_value(x) >= 6 * k + 1 && json_number_value(x) < 6 * k + 6;
+        /* a stretch decoded there gives every frame of it (10 a second) */
+        ck_assert_msg(seen >= 10, "screen %d (%d-%d s): %zu samples after its black start", k,
+                      6 * k, 6 * k + 6, seen);
+    }
+    json_decref(t);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
+/* auto is sparse from one minute on (long.mp4 lasts 60 s), full below (story.mp4) */
+START_TEST(auto_analysis_is_sparse_from_one_minute)
+{
+    char mode[32];
+    json_t *t = analysis_times(tgt_fixture("long.mp4"), "auto", mode, sizeof(mode));
+    ck_assert_str_eq(mode, "sparse");
+    json_decref(t);
+    t = analysis_times(tgt_fixture("story.mp4"), "auto", mode, sizeof(mode));
+    ck_assert_str_eq(mode, "full");
+    json_decref(t);
+}
+END_TEST
+
 /* seconds: the planned length; each clip rounds up to whole output frames, so allow
  * one frame per clip (slack) more */
 static void check_gif(const char *path, int w, int h, double seconds, double slack, tgt_gif *g)
@@ -1232,6 +1301,8 @@ Suite *suite_cli(void)
     TCase *tc = tcase_create("end-to-end");
     tcase_add_test(tc, story_plan_keeps_to_good_material);
     tcase_add_test(tc, sparse_analysis_keeps_the_same_guarantees);
+    tcase_add_test(tc, sparse_analysis_looks_past_black_keyframes);
+    tcase_add_test(tc, auto_analysis_is_sparse_from_one_minute);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
