@@ -1,12 +1,13 @@
 # bench/encoders-plot.gp — size-quality curves of bench/encoders.sh
-#   gnuplot -e "dir='bench/.cache/encoders'; out='bench/encoders.png'" bench/encoders-plot.gp
+#   gnuplot -e "dir='bench/.cache/encoders'; out='bench/encoders.png'; clips='building baboon'" bench/encoders-plot.gp
 # Reads dir/plot-CLIP-ENCODER-FORMAT.dat ("KB SSIM label", in quality order).
-# Top row: every output of each clip. Bottom row: zoom on the GIFs.
+# One column per clip. Top row: every output of each clip. Bottom row: zoom on the GIFs.
 if (!exists("dir")) dir = 'bench/.cache/encoders'
 if (!exists("out")) out = 'bench/encoders.png'
-set terminal pngcairo size 1500,1250 font "DejaVu Sans,12"
+if (!exists("clips")) clips = 'building baboon zoom zoomfly handheld'
+set terminal pngcairo size 750 * words(clips),1250 font "DejaVu Sans,12"
 set output out
-set multiplot layout 2,2 title "Size–quality, 4 s clips, 480x270, 12 fps, the same 48 PNG frames for every encoder\nmean SSIM (yuv444p, All) of the decoded frames against the source, aligned by timestamp" font ",13"
+set multiplot layout 2,words(clips) title "Size–quality, 4 s clips, 480x270, 12 fps, the same 48 PNG frames for every encoder\nmean SSIM (yuv444p, All) of the decoded frames against the source, aligned by timestamp" font ",13"
 set logscale x 10
 set format x "%.0f"
 set xlabel "file size, KB (log scale)"
@@ -14,7 +15,7 @@ set ylabel "mean SSIM"
 set grid xtics ytics mxtics
 f(clip, enc, fmt) = sprintf("%s/plot-%s-%s-%s.dat", dir, clip, enc, fmt)
 TG = "#d62728"; GS = "#1f77b4"; FF = "#2ca02c"; WP = "#9467bd"; MP = "#ff7f0e"
-do for [clip in "building baboon"] {
+do for [clip in clips] {
     set title "clip ".clip.": all outputs"
     set key at graph 0.02, graph 0.02 left bottom box opaque font ",11"
     set xrange [15:12000]
@@ -29,7 +30,7 @@ do for [clip in "building baboon"] {
          f(clip,"thumbgen","mp4")  u 1:2 w lp lw 2 pt 11 ps 1.1 lc rgb MP t "thumbgen MP4 (Q50–90)", \
          ''                         u 1:2:3 w labels offset char 0,1 font ",9" tc rgb MP notitle
 }
-do for [clip in "building baboon"] {
+do for [clip in clips] {
     set title "clip ".clip.": GIFs only (zoom; thumbgen points labelled below, gifski above)"
     set key default
     set key top left box opaque font ",11"

@@ -129,10 +129,17 @@ for clip in clips:
         say(f"- Below {kb(lo_tg)} KB (thumbgen's smallest output, Q{min(tg, key=lambda r: r['bytes'])['q']}) thumbgen "
             f"has no point at all, while gifski reaches down to {kb(lo_gs)} KB (Q{min(gs, key=lambda r: r['bytes'])['q']}): "
             f"at those sizes the target is missed by construction.")
-    nonmono = [(a["q"], b["q"]) for a, b in zip(sorted(tg, key=lambda r: r["q"]), sorted(tg, key=lambda r: r["q"])[1:])
-               if b["bytes"] > a["bytes"] and b["ssim"] < a["ssim"]]
+    byq = sorted(tg, key=lambda r: r["q"])
+    nonmono = [(a["q"], b["q"]) for a, b in zip(byq, byq[1:]) if b["bytes"] > a["bytes"] and b["ssim"] < a["ssim"]]
     if nonmono:
         say("- thumbgen's curve is not monotonic: " + ", ".join(f"Q{b} is larger *and* worse than Q{a}" for a, b in nonmono) + ".")
+    down = [f"Q{a['q']}→Q{b['q']}: " + " and ".join(
+                ([f"bytes {kb(a['bytes'])}→{kb(b['bytes'])} KB"] if b["bytes"] < a["bytes"] else []) +
+                ([f"SSIM {a['ssim']:.4f}→{b['ssim']:.4f}"] if b["ssim"] < a["ssim"] else []))
+            for a, b in zip(byq, byq[1:]) if b["bytes"] < a["bytes"] or b["ssim"] < a["ssim"]]
+    verdict.setdefault("mono", []).append(not down)
+    say(f"- Size and SSIM monotone in --quality (Q{byq[0]['q']}–Q{byq[-1]['q']}, {len(byq)} points): "
+        + ("**met**." if not down else "**missed**: " + "; ".join(down) + "."))
     # 2. speed at gifski Q90's size
     g90 = [r for r in gs if r["q"] == 90]
     if g90:
@@ -179,6 +186,8 @@ for clip in clips:
     wp, mp = curve(clip, "thumbgen", "webp"), curve(clip, "thumbgen", "mp4")
     refs = [r for r in curve(clip, "thumbgen", "gif") if r["q"] == 90] + \
            [r for r in curve(clip, "gifski", "gif") if r["q"] == 90] + curve(clip, "ffmpeg", "gif")
+    if not wp or not mp:
+        continue
     for ref in refs:
         cells = []
         for c in (wp, mp):

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # bench/encoders.sh      (run by hand; results recorded in bench/RESULTS.md, issue "outputs")
 #
-# The encoder benchmark of issue 4. Two 4 s clips of natural content (panning photographs from
-# Debian's opencv-doc examples) at 480x270, 12 fps, written once as PNG frames and given to
-# every encoder in the same run:
-#   thumbgen encode  GIF  at --quality 1 10 30 50 70 90 100, WebP at 50 70 90 100 (lossless),
+# The encoder benchmark of issues 4 and 15. Five 4 s clips of natural content at 480x270,
+# 12 fps, written once as PNG frames and given to every encoder in the same run:
+#   building, baboon   pans over photographs from Debian's opencv-doc examples
+#   zoom, zoomfly      slow centred zooms (1.0x -> 1.3x, as the test fixtures' zooms) on
+#                      opencv-doc's building.jpg and butterfly.jpg
+#   handheld           real handheld footage: libopenshot's examples/test.avi from 4 s
+#                      (eval/media/openshot_handheld.avi, made by eval/fetch)
+#   thumbgen encode  GIF  at --quality 1 10 20 ... 100, WebP at 50 70 90 100 (lossless),
 #                    MP4 at 50 70 90
 #   gifski 1.7.1     GIF  at --quality 30 50 70 90 100   (npm package gifski@1.7.1)
 #   ffmpeg           GIF  two-pass palettegen=stats_mode=diff + paletteuse=dither=sierra2_4a
@@ -20,7 +24,10 @@
 # Everything goes to bench/.cache/encoders/ (git-ignored) and is regenerated on every run:
 #   clips/NAME/f001..f048.png, out/, dec/, results.tsv, report.md, *.dat
 # Environment: BENCH_RUNS (default 3), BENCH_THUMBGEN (default build/thumbgen),
-# BENCH_IDLE_MAX (busy % above which we wait, 10), BENCH_IDLE_WAIT (longest wait, s, 30).
+# BENCH_IDLE_MAX (busy % above which we wait, 10), BENCH_IDLE_WAIT (longest wait, s, 30),
+# BENCH_CLIPS (the clips to run, space-separated; default all five), BENCH_GIF_ONLY=1 (GIF
+# encoders only: no WebP/MP4/ffmpeg and no plot, for quick runs while working on the GIF
+# encoder), BENCH_HANDHELD (the handheld source, default eval/media/openshot_handheld.avi).
 # Needs: ffmpeg, gnuplot (Debian gnuplot-nox), cc + libwebp-dev, npm (for gifski), /usr/bin/time.
 set -euo pipefail
 
@@ -63,20 +70,39 @@ cc -O2 -o "$C/webp-frames" bench/webp-frames.c $(pkg-config --cflags --libs libw
 cp -- "$BIN" "$C/thumbgen"        # others may rebuild build/thumbgen during the run
 TG=$C/thumbgen
 
-# ---- the two clips (4 s, 12 fps, 480x270, PNG)
-declare -A PHOTO CROP
-CLIPS=(building baboon)
-PHOTO[building]=$PHOTOS/building.jpg
-CROP[building]="crop=480:270:x='t*30':y='60+t*10'"
-PHOTO[baboon]=$PHOTOS/baboon.jpg
-CROP[baboon]="crop=480:270:x='40+t*30':y='300+t*15'"
+# ---- the clips (4 s, 12 fps, 480x270, PNG)
+declare -A SRC VF
+ALL_CLIPS=(building baboon zoom zoomfly handheld)
+read -r -a CLIPS <<< "${BENCH_CLIPS:-${ALL_CLIPS[*]}}"
+GIF_ONLY=${BENCH_GIF_ONLY:-0}
+SRC[building]=$PHOTOS/building.jpg
+VF[building]="scale=960:-2:flags=lanczos,crop=480:270:x='t*30':y='60+t*10',fps=12"
+SRC[baboon]=$PHOTOS/baboon.jpg
+VF[baboon]="scale=960:-2:flags=lanczos,crop=480:270:x='40+t*30':y='300+t*15',fps=12"
+# the fixtures' zoom (tests/fixtures/make-fixtures.sh, motion zoomin): 1.0x -> 1.3x in 4 s
+ZOOM="scale=w='trunc(max(480,270*iw/ih)*1.02*(1+0.3*t/4)/2)*2':h=-2:eval=frame:flags=lanczos,crop=480:270,setsar=1"
+SRC[zoom]=$PHOTOS/building.jpg
+VF[zoom]=$ZOOM
+SRC[zoomfly]=$PHOTOS/butterfly.jpg
+VF[zoomfly]=$ZOOM
+SRC[handheld]=${BENCH_HANDHELD:-eval/media/openshot_handheld.avi}
+VF[handheld]="fps=12,scale=480:270:flags=lanczos"
 declare -A CLIPCMD
 for c in "${CLIPS[@]}"; do
-    [[ -r ${PHOTO[$c]} ]] || die "${PHOTO[$c]} missing (Debian package opencv-doc)"
+    [[ -n ${SRC[$c]:-} ]] || die "unknown clip '$c' in BENCH_CLIPS (clips: ${ALL_CLIPS[*]})"
+    case ${SRC[$c]} in
+        *.jpg) [[ -r ${SRC[$c]} ]] || die "${SRC[$c]} missing (Debian package opencv-doc)" ;;
+        *) [[ -r ${SRC[$c]} ]] || die "${SRC[$c]} missing: run eval/fetch, set BENCH_HANDHELD, or leave $c out of BENCH_CLIPS" ;;
+    esac
     mkdir -p "$C/clips/$c"
-    vf="scale=960:-2:flags=lanczos,${CROP[$c]},fps=12"
-    CLIPCMD[$c]="ffmpeg -loop 1 -framerate 12 -i ${PHOTO[$c]} -vf \"$vf\" -t 4 clips/$c/f%03d.png"
-    ffmpeg -nostdin -v error -loop 1 -framerate 12 -i "${PHOTO[$c]}" -vf "$vf" -t 4 "$C/clips/$c/f%03d.png"
+    if [[ ${SRC[$c]} == *.jpg ]]; then
+        in=(-loop 1 -framerate 12 -i "${SRC[$c]}")
+        CLIPCMD[$c]="ffmpeg -loop 1 -framerate 12 -i ${SRC[$c]} -vf \"${VF[$c]}\" -frames:v 48 clips/$c/f%03d.png"
+    else
+        in=(-ss 4 -i "${SRC[$c]}")
+        CLIPCMD[$c]="ffmpeg -ss 4 -i ${SRC[$c]} -vf \"${VF[$c]}\" -frames:v 48 clips/$c/f%03d.png"
+    fi
+    ffmpeg -nostdin -v error "${in[@]}" -vf "${VF[$c]},format=rgb24" -frames:v 48 "$C/clips/$c/f%03d.png"
     n=$(find "$C/clips/$c" -name 'f*.png' | wc -l)
     (( n == 48 )) || die "clip $c has $n frames, expected 48"
 done
@@ -111,11 +137,13 @@ timed() {   # timed KEY cmd...   appends the wall time to $C/time/KEY
 # ---- the encodes: list of "key|clip|encoder|format|quality"
 JOBS=()
 for c in "${CLIPS[@]}"; do
-    for q in 1 10 30 50 70 90 100; do JOBS+=("$c-thumbgen-gif-$q|$c|thumbgen|gif|$q"); done
-    for q in 50 70 90; do JOBS+=("$c-thumbgen-webp-$q|$c|thumbgen|webp|$q" "$c-thumbgen-mp4-$q|$c|thumbgen|mp4|$q"); done
-    JOBS+=("$c-thumbgen-webp-100|$c|thumbgen|webp|100")   # quality 100 = lossless WebP
+    for q in 1 10 20 30 40 50 60 70 80 90 100; do JOBS+=("$c-thumbgen-gif-$q|$c|thumbgen|gif|$q"); done
+    if [[ $GIF_ONLY != 1 ]]; then
+        for q in 50 70 90; do JOBS+=("$c-thumbgen-webp-$q|$c|thumbgen|webp|$q" "$c-thumbgen-mp4-$q|$c|thumbgen|mp4|$q"); done
+        JOBS+=("$c-thumbgen-webp-100|$c|thumbgen|webp|100")   # quality 100 = lossless WebP
+    fi
     for q in 30 50 70 90 100; do JOBS+=("$c-gifski-gif-$q|$c|gifski|gif|$q"); done
-    JOBS+=("$c-ffmpeg-gif-0|$c|ffmpeg|gif|0")
+    [[ $GIF_ONLY == 1 ]] || JOBS+=("$c-ffmpeg-gif-0|$c|ffmpeg|gif|0")
 done
 encode() {   # key clip encoder format q
     local key=$1 c=$2 enc=$3 fmt=$4 q=$5 out=$C/out/$1.$4 src=$C/clips/$2
@@ -196,6 +224,6 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     for c in "${CLIPS[@]}"; do echo "clip $c: ${CLIPCMD[$c]}"; done
 } > "$C/run.txt"
 python3 bench/encoders-report.py "$C" > "$C/report.md"
-gnuplot -e "dir='$C'; out='bench/encoders.png'" bench/encoders-plot.gp
+[[ $GIF_ONLY == 1 ]] || gnuplot -e "dir='$C'; out='bench/encoders.png'; clips='${CLIPS[*]}'" bench/encoders-plot.gp
 cat "$C/report.md"
-echo "bench/encoders.sh: report in $C/report.md, plot in bench/encoders.png" >&2
+echo "bench/encoders.sh: report in $C/report.md$([[ $GIF_ONLY == 1 ]] || echo ", plot in bench/encoders.png")" >&2

@@ -11,11 +11,16 @@
  *           the transparent index counts as "the canvas colour") ─► pending frame
  *        └► canvas := exactly what a decoder shows (from the LZW's own output)
  *
- * A pixel is unchanged when the source moved at most `tol` from the value it had when
- * the pixel was last written (ref), or when the canvas already shows it within `tol`.
- * The first rule keeps static areas from being re-sent because of quantization noise;
- * since the canvas is always exactly what is displayed and ref is what produced it,
- * errors stay bounded (quantization error + tol + lossy tolerance) instead of
+ * A pixel is unchanged when the canvas already shows its source colour exactly, or
+ * when the source differs from the value it had when the pixel was last written (ref)
+ * only by noise: by at most 2 * TG_GIF_STILL_TOL in each channel, with the mean
+ * difference over its 3x3 neighbourhood at most TG_GIF_STILL_TOL / 2 (video noise in a
+ * still area averages out; motion, even slow, moves the local mean). Every other pixel
+ * goes to the LZW, whose lossy search (below quality 95) may still leave it
+ * transparent where the canvas colour is within its tolerance and that lengthens a
+ * run: so what stays stale on moving content is decided where it saves bytes. Since
+ * the canvas is always exactly what is displayed and ref is what produced it, errors
+ * stay bounded (quantization error + still tolerance + lossy tolerance) instead of
  * accumulating: a lossy substitution on an unchanged pixel must be within the
  * tolerance of the source too (lzw.h).
  *
@@ -63,6 +68,7 @@
 #define TG_GIF_MAX_SEGS  64
 #define TG_GIF_PAR_PX    16384  /* smaller boxes are done by the caller's thread alone */
 #define TG_GIF_LIQ_PX    131072 /* larger crops are quantized from a sample of this size */
+#define TG_GIF_STILL_TOL 3      /* source noise left unsent in still areas (px_changed) */
 
 /* A palette with what the nearest-colour search needs. */
 typedef struct tg_gif_pal {
@@ -113,7 +119,6 @@ struct tg_gif {
     int width, height;
     int quality;
     int palette_mode;
-    int tol;      /* per-channel difference still counted as "unchanged" */
     int lossy;    /* LZW tolerance (tg_lzw_dist units), 0 = exact */
     int look;     /* lossy LZW searches for the longest run (tg_lzw_lossy.look) */
     double reuse; /* a palette is reused while its error <= base * (1 + reuse) + reuse */
@@ -168,43 +173,48 @@ struct tg_gif {
 
 /* ---- quality → parameters ----
  *
- *   quality   tol   lossy LZW e   liq max quality   liq speed   colours   reuse
- *     100      0        0              100              6          256      0.10
- *      95      1        0 (exact)       97              6          256      0.20
- *      90      3        3               95              6          256      0.30
- *      70      6        5               85              6          256      0.70
- *      50      0        7               55              6          128      1.10
- *      30      0       11               45              8           64      1.50
- *       1      0       18               40              8           64      2.08
- * (linear in between; lossy LZW tolerance = e*e in tg_lzw_dist units)
+ *   quality   lossy LZW e   liq max quality   reuse
+ *     100        0              100            0.10
+ *      95        0 (exact)       97            0.20
+ *      90        3               95            0.30
+ *      70        5               85            0.70
+ *      50        7               55            1.10
+ *      30       13               45            1.50
+ *       1       18               40            2.08
+ * (linear in between; lossy LZW tolerance = e*e in tg_lzw_dist units; libimagequant
+ * speed 6 and up to 256 colours at every quality: its quality limit picks the count)
  *
- * tol: inter-frame "unchanged" tolerance. reuse: how much worse than on its own
- * frame a palette may map a later frame before a new one is made. Tuned with
- * bench/encoders.sh's clips against gifski 1.7.1 (bench/RESULTS.md). Below 70 the
- * per-pixel tolerance is 0 (only pixels equal to what was last written or to what is
- * shown stay transparent) and the lossy LZW does the rest: it makes a pixel
- * transparent where the canvas colour extends a run within its tolerance, so
- * transparency goes where it saves codes, and its error carry keeps the local average.
- * A per-pixel tolerance instead leaves stale patches next to rewritten pixels (steps
- * and speckle that SSIM punishes in flat areas): on building at the same size, tol 0
- * measured +0.01-0.02 SSIM over tol 6-14, and a larger lossy e plus a richer palette
- * (liq quality 40 instead of 30) bought the bytes back. Texture-masked tolerances,
- * comparing the quantized colour with the canvas and a larger colour cap did not
- * help (RESULTS.md). From 70 up the table is unchanged (the speed and high-end
- * targets are met there). Dithering is off: on
- * both clips every dithering level tried (libimagequant's 0.25-1.0, an ordered Bayer remap) gave
- * larger *and* worse GIFs than nearest-colour mapping (building q100: 5.24 MB / SSIM .983
- * dithered, 4.76 MB / .987 not), and undithered nearest colours cannot crawl.
+ * reuse: how much worse than on its own frame a palette may map a later frame before
+ * a new one is made. Every column moves one way with the quality and nothing else
+ * depends on it, so the file size and the picture both grow with it (issue 15). Tuned
+ * with bench/encoders.sh's clips (pans, slow zooms, handheld footage) against gifski
+ * 1.7.1 (bench/RESULTS.md). The "unchanged" test (see the top) is the same at every
+ * quality and lets only noise in still areas stay; the lossy LZW does the rest: it
+ * makes a pixel transparent where the canvas colour extends a run within its
+ * tolerance, so transparency goes where it saves codes, and its error carry keeps the
+ * local average. The per-pixel tolerance this replaced (0 below 50, 6 at 70, 3 at 90,
+ * 0 at 100) left stale patches next to rewritten pixels on moving content (steps and
+ * speckle that SSIM punishes in flat areas), and its ups and downs made the curve
+ * non-monotone: q70 smaller *and* worse than q60 on a slow zoom, q90 larger than q100
+ * on baboon. Without it a static-camera video (opencv-doc vtest.avi) doubled in size
+ * at q70-q90, hence the still-noise test. libimagequant speed 8 and a 64/128-colour
+ * cap below 60 cost up to 0.015 SSIM at the same size on the zoom (speed 6 builds much
+ * better palettes for the same quality limit) and did not help the pans.
+ * Texture-masked tolerances and comparing the quantized colour with the canvas did
+ * not help (RESULTS.md). Dithering
+ * is off: on the pans every dithering level tried (libimagequant's 0.25-1.0, an ordered
+ * Bayer remap) gave larger *and* worse GIFs than nearest-colour mapping (building q100:
+ * 5.24 MB / SSIM .983 dithered, 4.76 MB / .987 not), and undithered nearest colours
+ * cannot crawl.
  *
  * The liq minimum quality is 0, so quantization never fails for being too poor. */
 
 typedef struct q_point {
-    int q, tol, lossy_e, liq_max;
+    int q, lossy_e, liq_max;
 } q_point;
 
 static const q_point q_table[] = {
-    {1, 0, 18, 40}, {30, 0, 11, 45}, {50, 0, 7, 55},   {70, 6, 5, 85},
-    {90, 3, 3, 95}, {95, 1, 0, 97},  {100, 0, 0, 100},
+    {1, 18, 40}, {30, 13, 45}, {50, 7, 55}, {70, 5, 85}, {90, 3, 95}, {95, 0, 97}, {100, 0, 100},
 };
 
 /* the table interpolated at q for the field at offset off */
@@ -220,11 +230,6 @@ static int q_interp(int q, size_t off)
         }
     }
     return *(const int *)((const char *)&q_table[n - 1] + off);
-}
-
-static int q_tolerance(int q)
-{
-    return q_interp(q, offsetof(q_point, tol));
 }
 
 static int q_lossy(int q)
@@ -252,17 +257,9 @@ static double q_reuse(int q)
 }
 
 /* speed 6 measured -0.1 dB against speed 4 on natural video at 0.75x the time;
- * speed 8 loses 2.4 dB (shared/notes/dependencies.md §2) */
-static int q_speed(int q)
-{
-    return q >= 50 ? 6 : 8;
-}
-
-/* a cap on colours at low quality (libimagequant's quality usually picks fewer) */
-static int q_colors(int q)
-{
-    return q >= 60 ? 256 : q >= 40 ? 128 : 64;
-}
+ * speed 8 loses 2.4 dB (shared/notes/dependencies.md §2) and, below quality 50, up to
+ * 0.015 SSIM at the same size on a slow zoom */
+#define TG_GIF_LIQ_SPEED 6
 
 /* ---- error translation ---- */
 
@@ -615,22 +612,44 @@ static int compress(tg_ctx *ctx, tg_gif *g, const uint8_t *idx, size_t n, int nc
     return 0;
 }
 
-static inline int absdiff(int a, int b)
+/* The largest per-channel difference between the source and ref at pixel i. */
+static inline int ref_diff(const tg_gif *g, const uint8_t *rgba, size_t i)
 {
-    return a > b ? a - b : b - a;
+    const uint8_t *s = rgba + 4 * i, *r = g->ref + 4 * i;
+    int d = 0;
+    for (int k = 0; k < 3; k++) {
+        int a = s[k] > r[k] ? s[k] - r[k] : r[k] - s[k];
+        d = a > d ? a : d;
+    }
+    return d;
 }
 
-/* Does pixel i need writing? See the comment at the top. */
-static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, size_t i)
+/* Does pixel (x, y) need writing? See the comment at the top. */
+static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, int x, int y)
 {
-    const uint8_t *s = rgba + 4 * i, *r = g->ref + 4 * i, *c = g->canvas + 4 * i;
-    int dr = 0, dc = 0;
-    for (int k = 0; k < 3; k++) {
-        int a = absdiff(s[k], r[k]), b = absdiff(s[k], c[k]);
-        dr = a > dr ? a : dr;
-        dc = b > dc ? b : dc;
-    }
-    return dr > g->tol && dc > g->tol;
+    size_t i = (size_t)y * (size_t)g->width + (size_t)x;
+    const uint8_t *s = rgba + 4 * i, *c = g->canvas + 4 * i;
+    if (s[0] == c[0] && s[1] == c[1] && s[2] == c[2])
+        return false;
+    int d = ref_diff(g, rgba, i);
+    if (d == 0)
+        return false;
+    if (d > 2 * TG_GIF_STILL_TOL)
+        return true;
+    /* noise, not motion, when the 3x3 neighbourhood's mean moved by at most half the
+     * tolerance in every channel */
+    int sum[3] = {0, 0, 0}, n = 0;
+    for (int yy = y > 0 ? y - 1 : 0; yy <= y + 1 && yy < g->height; yy++)
+        for (int xx = x > 0 ? x - 1 : 0; xx <= x + 1 && xx < g->width; xx++, n++) {
+            const uint8_t *a = rgba + 4 * ((size_t)yy * (size_t)g->width + (size_t)xx),
+                          *r = g->ref + 4 * ((size_t)yy * (size_t)g->width + (size_t)xx);
+            for (int k = 0; k < 3; k++)
+                sum[k] += a[k] - r[k];
+        }
+    for (int k = 0; k < 3; k++)
+        if (2 * abs(sum[k]) > TG_GIF_STILL_TOL * n)
+            return true;
+    return false;
 }
 
 /* ---- passes: the per-pixel work, on every lane ----
@@ -680,7 +699,7 @@ static void part_changes(tg_gif *g, tg_gif_lane *lane, int b)
         int first = -1, last = -1;
         uint8_t *ch = g->chg + row;
         for (int x = 0; x < g->width; x++) {
-            ch[x] = px_changed(g, g->rgba, row + (size_t)x);
+            ch[x] = px_changed(g, g->rgba, x, y);
             if (ch[x]) {
                 if (first < 0)
                     first = x;
@@ -1097,7 +1116,6 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         return tg_fail(ctx, TG_ENOMEM, "gif: out of memory");
     g->width = p->width;
     g->height = p->height;
-    g->tol = q_tolerance(p->quality);
     g->lossy = q_lossy(p->quality);
     g->reuse = q_reuse(p->quality);
     g->look = q_look(p->quality);
@@ -1134,8 +1152,8 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
         goto fail;
     }
     /* one entry stays free for the transparent index */
-    if ((e = liq_set_max_colors(g->attr, q_colors(p->quality) - 1)) != LIQ_OK ||
-        (e = liq_set_speed(g->attr, q_speed(p->quality))) != LIQ_OK ||
+    if ((e = liq_set_max_colors(g->attr, 255)) != LIQ_OK ||
+        (e = liq_set_speed(g->attr, TG_GIF_LIQ_SPEED)) != LIQ_OK ||
         (e = liq_set_quality(g->attr, 0, q_liq_max(p->quality))) != LIQ_OK) {
         rc = fail_liq(ctx, e, "setup");
         goto fail;

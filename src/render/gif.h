@@ -38,9 +38,9 @@ enum { TG_GIF_PALETTE_AUTO = 0, TG_GIF_PALETTE_SHARED, TG_GIF_PALETTE_LOCAL };
 
 typedef struct tg_gif_params {
     int width, height; /* canvas size, 1..4096 */
-    int quality;       /* 1..100: maps to libimagequant quality/speed and colours, dithering,
-                          the inter-frame tolerance, the lossy LZW tolerance (exact at 95
-                          and above) and the palette reuse limit (see gif.c) */
+    int quality;       /* 1..100: maps to libimagequant's quality limit, the lossy LZW
+                          tolerance (exact at 95 and above) and the palette reuse limit,
+                          each moving one way, so size and picture grow with it (gif.c) */
     int loop_count;    /* 0 = loop forever; N (1..65535) = the NETSCAPE2.0 repeat count */
     int palette;       /* TG_GIF_PALETTE_*: 0 = AUTO */
     int threads;       /* threads that work on each frame, the caller's included: 0 = one

@@ -616,17 +616,22 @@ START_TEST(test_gif_budget_low_rungs)
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     tg_ctx *ctx = tg_ctx_new();
-    tg_output_report full = {0}, rep = {0};
+    tg_output_report low = {0}, full = {0}, rep = {0};
+    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 10, 12.5, 0, path, fd, &low, 0, 1), 0);
     ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1),
                      0);
-    double budget = (double)full.bytes * 0.6;
+    /* a budget that the lowest quality rung meets at full frame rate and size, and
+     * quality 90 does not */
+    ck_assert_int_lt(low.bytes, full.bytes * 9 / 10);
+    double budget = ((double)low.bytes + (double)full.bytes) / 2;
     int rc = tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     ck_assert_int_le(rep.bytes, (long long)budget);
     ck_assert_int_eq(tgt_file_size(path), rep.bytes);
-    fprintf(stderr, "gif budget %.0f of %lld bytes: quality %d, %.1f fps, %dx%d, %lld bytes\n",
-            budget, full.bytes, rep.quality, rep.fps, rep.width, rep.height, rep.bytes);
+    fprintf(stderr,
+            "gif budget %.0f (q10 %lld, q90 %lld bytes): quality %d, %.1f fps, %dx%d, %lld bytes\n",
+            budget, low.bytes, full.bytes, rep.quality, rep.fps, rep.width, rep.height, rep.bytes);
     /* quality goes first: full frame rate, width and length are kept */
     ck_assert_int_lt(rep.quality, 90);
     ck_assert_double_eq_tol(rep.fps, 12.5, 1e-9);

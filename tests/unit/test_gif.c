@@ -928,9 +928,11 @@ START_TEST(test_palette_reuse)
                       bytes[TG_GIF_PALETTE_SHARED] <= bytes[TG_GIF_PALETTE_AUTO],
                   "reuse %ld bytes, shared %ld, local %ld", bytes[TG_GIF_PALETTE_AUTO],
                   bytes[TG_GIF_PALETTE_SHARED], bytes[TG_GIF_PALETTE_LOCAL]);
-    /* the displayed result stays as good (within 1.5 dB of per-frame palettes) */
+    /* the displayed result stays nearly as good (within 1.6 dB of per-frame palettes on
+     * the worst frame; 1.5 dB before issue 15, when a per-pixel tolerance of 3 left the
+     * smallest drifts unsent and the larger mean error of the rest made 2 new palettes) */
     ck_assert_double_ge(worst[TG_GIF_PALETTE_AUTO], 32);
-    ck_assert_double_ge(worst[TG_GIF_PALETTE_AUTO], worst[TG_GIF_PALETTE_LOCAL] - 1.5);
+    ck_assert_double_ge(worst[TG_GIF_PALETTE_AUTO], worst[TG_GIF_PALETTE_LOCAL] - 1.6);
     ck_assert_double_ge(worst[TG_GIF_PALETTE_SHARED], 30);
 
     /* a frame whose colours the global palette lacks gets its own table */
@@ -976,6 +978,60 @@ START_TEST(test_static_areas_stable)
         tgt_gif_free(&d);
         unlink(path);
         free(path);
+    }
+}
+END_TEST
+
+/* A slow centred zoom (1.5 % a frame) over a picture with smooth areas, edges and fine
+ * texture: every pixel moves by a fraction of a pixel each frame, as in the fixtures'
+ * zooms. The picture is a function of the position, so the zoom needs no resampling. */
+static void gen_zoom(uint8_t *rgba, int w, int h, int i)
+{
+    double z = 1.0 + 0.015 * i, cx = w / 2.0, cy = h / 2.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double u = (x - cx) / z + cx, v = (y - cy) / z + cy;
+            double tex = 40.0 * sin(u * 0.9) * sin(v * 0.7);        /* fine texture */
+            double edge = fmod(floor(u / 16) + floor(v / 16), 2.0); /* blocks with edges */
+            uint8_t *p = rgba + 4 * ((size_t)y * (size_t)w + (size_t)x);
+            p[0] = tgt_clamp8(60 + 1.1 * u + (u > cx ? tex : 0));
+            p[1] = tgt_clamp8(50 + 1.3 * v + 70 * edge);
+            p[2] = tgt_clamp8(200 - 0.8 * u + (v > cy ? tex : 0));
+            p[3] = 255;
+        }
+}
+
+/* On moving content, a higher --quality never gives a smaller file or a worse picture
+ * (issue 15: q70 was smaller *and* worse than q60 on a zoom, q90 larger than q100). */
+START_TEST(test_quality_monotone_on_motion)
+{
+    enum { W = 160, H = 96, N = 12 };
+    long prev_bytes = 0;
+    double prev_db = 0;
+    int prev_q = 0;
+    for (int q = 10; q <= 100; q += 10) {
+        tg_gif_params p = params(W, H, q);
+        char *path = encode_file(&p, gen_zoom, N, NULL);
+        long bytes = tgt_file_size(path);
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, N);
+        double db = 0; /* mean PSNR over the frames */
+        for (int i = 0; i < N; i++) {
+            uint8_t *src = tgt_make_frame(gen_zoom, W, H, i);
+            db += tgt_psnr_rgba(src, d.rgba[i], W, H) / N;
+            free(src);
+        }
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+        fprintf(stderr, "zoom q%d: %ld bytes, %.2f dB\n", q, bytes, db);
+        ck_assert_msg(bytes >= prev_bytes, "q%d: %ld bytes, fewer than q%d's %ld", q, bytes, prev_q,
+                      prev_bytes);
+        /* equal pictures may differ by rounding in the last digits */
+        ck_assert_msg(db >= prev_db - 0.005, "q%d: %.3f dB, worse than q%d's %.3f dB", q, db,
+                      prev_q, prev_db);
+        prev_bytes = bytes, prev_db = db, prev_q = q;
     }
 }
 END_TEST
@@ -1141,6 +1197,7 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_ffmpeg_decodes);
     tcase_add_test(tc, test_palette_reuse);
     tcase_add_test(tc, test_static_areas_stable);
+    tcase_add_test(tc, test_quality_monotone_on_motion);
     suite_add_tcase(s, tc);
     return s;
 }
