@@ -8,7 +8,7 @@
  * worker processes would have), each claiming a job and finishing it (fenced by its
  * attempt, as a worker does) until the queue is empty. Prints one line per count:
  * claims per second (claim + finish pairs), and the median and p99 latency of a claim.
- * STORE is a tg_store spec (postgres://… or sqlite:PATH); for PostgreSQL every
+ * STORE is a tgi_store spec (postgres://… or sqlite:PATH); for PostgreSQL every
  * count gets a fresh schema when the spec's conninfo allows `options` (bench/claims.sh).
  */
 #include <pthread.h>
@@ -37,17 +37,17 @@ static void *run(void *arg)
 {
     claimer *c = arg;
     tg_ctx *ctx = tg_ctx_new();
-    tg_store *s = NULL;
-    if (tg_store_open(ctx, c->spec, &s) != 0) {
+    tgi_store *s = NULL;
+    if (tgi_store_open(ctx, c->spec, &s) != 0) {
         fprintf(stderr, "claims-bench: %s\n", tg_ctx_message(ctx));
         c->errors++;
         tg_ctx_free(&ctx);
         return NULL;
     }
     for (;;) {
-        tg_job j;
+        tgi_job j;
         double t0 = now_s();
-        int rc = tg_store_claim(ctx, s, &j);
+        int rc = tgi_store_claim(ctx, s, &j);
         double dt = now_s() - t0;
         if (rc == 1)
             break;
@@ -60,11 +60,11 @@ static void *run(void *arg)
             c->lat = realloc(c->lat, c->cap * sizeof(*c->lat));
         }
         c->lat[c->n++] = dt;
-        if (tg_store_finish_at(ctx, s, j.id, j.attempt, TG_JOB_DONE, "{}", NULL, NULL) != 0)
+        if (tgi_store_finish_at(ctx, s, j.id, j.attempt, TG_JOB_DONE, "{}", NULL, NULL) != 0)
             c->errors++;
-        tg_job_clear(&j);
+        tgi_job_clear(&j);
     }
-    tg_store_close(&s);
+    tgi_store_close(&s);
     tg_ctx_free(&ctx);
     return NULL;
 }
@@ -88,25 +88,25 @@ int main(int argc, char **argv)
            "|---:|---:|---:|---:|---:|\n");
     for (int a = 3; a < argc; a++) {
         int n = (int)strtol(argv[a], NULL, 10);
-        tg_store *s = NULL;
-        if (tg_store_open(ctx, spec, &s) != 0) {
+        tgi_store *s = NULL;
+        if (tgi_store_open(ctx, spec, &s) != 0) {
             fprintf(stderr, "claims-bench: %s\n", tg_ctx_message(ctx));
             return 1;
         }
         /* an empty queue first: earlier rounds' jobs are all done */
         for (long i = 0; i < jobs; i++) {
-            tg_job j = {0};
+            tgi_job j = {0};
             char src[32];
             snprintf(src, sizeof(src), "job-%ld", i);
             j.source_kind = (char *)"url";
             j.source = src;
             j.options_json = (char *)"{}";
-            if (tg_store_create(ctx, s, &j) != 0) {
+            if (tgi_store_create(ctx, s, &j) != 0) {
                 fprintf(stderr, "claims-bench: %s\n", tg_ctx_message(ctx));
                 return 1;
             }
         }
-        tg_store_close(&s);
+        tgi_store_close(&s);
         claimer *cl = calloc((size_t)n, sizeof(*cl));
         pthread_t *th = calloc((size_t)n, sizeof(*th));
         double t0 = now_s();

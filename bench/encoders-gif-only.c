@@ -1,7 +1,7 @@
 /*
  * bench/encoders-gif-only.c — the GIF encoder alone (src/render/gif.c), without reading
  * or decoding anything while it is timed: raw RGBA frames are loaded into memory, then
- * tg_gif_begin/add/end are timed (best of REPS). Used for bench/RESULTS.md's
+ * tgi_gif_begin/add/end are timed (best of REPS). Used for bench/RESULTS.md's
  * "encode time on its own" table (issue 'outputs'); run by hand.
  *
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -o gif-only \
@@ -53,16 +53,16 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         int fd = open(argv[7], O_WRONLY | O_CREAT | O_TRUNC, 0644);
         tg_ctx *ctx = tg_ctx_new();
-        tg_gif *g = NULL;
-        tg_gif_params p = {.width = w, .height = h, .quality = q, .threads = threads};
+        tgi_gif *g = NULL;
+        tgi_gif_params p = {.width = w, .height = h, .quality = q, .threads = threads};
         double t0 = now();
-        int rc = fd < 0 ? TG_EIO : tg_gif_begin(ctx, fd, &p, &g);
+        int rc = fd < 0 ? TG_EIO : tgi_gif_begin(ctx, fd, &p, &g);
         for (int i = 0; i < n && rc == 0; i++)
-            rc = tg_gif_add(ctx, g, buf + fs * (size_t)i, 8);
+            rc = tgi_gif_add(ctx, g, buf + fs * (size_t)i, 8);
         if (rc == 0)
-            rc = tg_gif_end(ctx, &g);
+            rc = tgi_gif_end(ctx, &g);
         else
-            tg_gif_free(&g);
+            tgi_gif_free(&g);
         double t = now() - t0;
         if (rc != 0) {
             fprintf(stderr, "encode failed: %d %s\n", rc, tg_ctx_message(ctx));

@@ -11,7 +11,7 @@
  * each (wall, and process CPU time, which a busy machine inflates less), faces found,
  * ms per face of the landmark net, and (1 thread) the mean over frames of each frame's
  * best time ("min_"), the figure least disturbed by other processes. With -t > 1 the frames go
- * through tg_faces_detect_batch. -j instead prints one JSON line per frame (t = its
+ * through tgi_faces_detect_batch. -j instead prints one JSON line per frame (t = its
  * index) with every face: box, score, EAR, eyes_open, cut, sharpness.
  */
 #include <stdint.h>
@@ -46,17 +46,17 @@ static int usage(void)
 }
 
 /* all frames through the detector once; the number of faces found */
-static int pass(tg_ctx *ctx, tg_faces *f, tg_faces_frame *fr, int n, int threads, tg_face *out,
+static int pass(tg_ctx *ctx, tgi_faces *f, tgi_faces_frame *fr, int n, int threads, tgi_face *out,
                 int *counts, int max)
 {
     int faces = 0;
     if (threads > 1) {
-        if (tg_faces_detect_batch(ctx, f, fr, n, out, max, counts) != 0)
+        if (tgi_faces_detect_batch(ctx, f, fr, n, out, max, counts) != 0)
             return -1;
     } else
         for (int i = 0; i < n; i++) {
-            counts[i] = tg_faces_detect(ctx, f, fr[i].rgb, fr[i].w, fr[i].h, fr[i].stride,
-                                        out + (size_t)i * MAXF, max);
+            counts[i] = tgi_faces_detect(ctx, f, fr[i].rgb, fr[i].w, fr[i].h, fr[i].stride,
+                                         out + (size_t)i * MAXF, max);
             if (counts[i] < 0)
                 return -1;
         }
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         return usage();
     int w = (int)strtol(argv[1], NULL, 10), h = (int)strtol(argv[2], NULL, 10);
     int reps = 3, json = 0;
-    tg_faces_opts o = {0};
+    tgi_faces_opts o = {0};
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc)
             o.input_size = (int)strtol(argv[++i], NULL, 10);
@@ -111,16 +111,16 @@ int main(int argc, char **argv)
         return 1;
     }
     tg_ctx *ctx = tg_ctx_new();
-    tg_faces *f = NULL;
-    if (tg_faces_open(ctx, NULL, &o, &f) != 0) {
+    tgi_faces *f = NULL;
+    if (tgi_faces_open(ctx, NULL, &o, &f) != 0) {
         fprintf(stderr, "faces-bench: %s\n", tg_ctx_message(ctx));
         return 1;
     }
-    tg_faces_frame *fr = calloc(n, sizeof *fr);
-    tg_face *out = calloc(n * MAXF, sizeof *out);
+    tgi_faces_frame *fr = calloc(n, sizeof *fr);
+    tgi_face *out = calloc(n * MAXF, sizeof *out);
     int *counts = calloc(n, sizeof *counts);
     for (size_t i = 0; i < n; i++)
-        fr[i] = (tg_faces_frame){all + i * fsz, w, h, w * 3};
+        fr[i] = (tgi_faces_frame){all + i * fsz, w, h, w * 3};
     int threads = o.threads > 1 ? o.threads : 1;
     if (json) {
         if (pass(ctx, f, fr, (int)n, threads, out, counts, MAXF) < 0)
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             printf("{\"t\":%zu,\"faces\":[", i);
             for (int k = 0; k < counts[i]; k++) {
-                const tg_face *c = &out[i * MAXF + (size_t)k];
+                const tgi_face *c = &out[i * MAXF + (size_t)k];
                 printf("%s{\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.3f,\"ear\":[%.3f,%.3f],"
                        "\"eyes_open\":%.2f,\"cut\":%d,\"inside\":%.2f,\"sharpness\":%.3f}",
                        k ? "," : "", c->x, c->y, c->w, c->h, c->score, c->ear[0], c->ear[1],
@@ -161,10 +161,10 @@ int main(int argc, char **argv)
                 double md = 1e30, ma = 1e30;
                 for (int r = 0; r < reps; r++) {
                     double t0 = now();
-                    if (tg_faces_detect(ctx, f, fr[i].rgb, w, h, w * 3, out, 0) < 0)
+                    if (tgi_faces_detect(ctx, f, fr[i].rgb, w, h, w * 3, out, 0) < 0)
                         goto fail;
                     double t1 = now();
-                    if (tg_faces_detect(ctx, f, fr[i].rgb, w, h, w * 3, out, MAXF) < 0)
+                    if (tgi_faces_detect(ctx, f, fr[i].rgb, w, h, w * 3, out, MAXF) < 0)
                         goto fail;
                     double t2 = now();
                     md = t1 - t0 < md ? t1 - t0 : md;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
             }
         }
         double fd, fl;
-        tg_faces_flops(f, &fd, &fl);
+        tgi_faces_flops(f, &fd, &fl);
         printf("frames=%zu size=%dx%d input=%d threads=%d landmarks=%s faces=%d "
                "detector_ms_per_frame=%.3f total_ms_per_frame=%.3f landmark_ms_per_face=%.3f "
                "detector_mflop=%.1f landmark_mflop=%.1f cpu_detector_ms_per_frame=%.3f "
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
                cpu_det * 1e3 / (double)n, cpu_all * 1e3 / (double)n, qdet * 1e3 / (double)n,
                qall * 1e3 / (double)n);
     }
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
     tg_ctx_free(&ctx);
     free(fr);
     free(out);

@@ -57,21 +57,21 @@ int main(int argc, char **argv)
             return usage();
     }
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    tg_nn_session *s = NULL;
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = NULL;
     double t0 = now();
-    if (tg_nn_load(ctx, dir, &nn) != 0) {
+    if (tgi_nn_load(ctx, dir, &nn) != 0) {
         fprintf(stderr, "nn-bench: %s\n", tg_ctx_message(ctx));
         return 1;
     }
     double t_load = now() - t0;
     int c;
-    tg_nn_input_size(nn, h ? NULL : &h, w ? NULL : &w, &c);
-    if (tg_nn_session_new(ctx, nn, batch, h, w, threads, NULL, 0, &s) != 0) {
+    tgi_nn_input_size(nn, h ? NULL : &h, w ? NULL : &w, &c);
+    if (tgi_nn_session_new(ctx, nn, batch, h, w, threads, NULL, 0, &s) != 0) {
         fprintf(stderr, "nn-bench: %s\n", tg_ctx_message(ctx));
         return 1;
     }
-    float *in = tg_nn_session_input(s);
+    float *in = tgi_nn_session_input(s);
     size_t per = (size_t)h * w * c;
     uint8_t *rgb = malloc(per);
     if (!rgb)
@@ -96,26 +96,26 @@ int main(int argc, char **argv)
     double best = 1e30;
     for (int r = 0; r < runs; r++) {
         t0 = now();
-        if (tg_nn_forward(ctx, s, batch) != 0) {
+        if (tgi_nn_forward(ctx, s, batch) != 0) {
             fprintf(stderr, "nn-bench: %s\n", tg_ctx_message(ctx));
             return 1;
         }
         double t = now() - t0;
         best = t < best ? t : best;
     }
-    double gflop = tg_nn_flops(s) * 1e-9, ms = best * 1e3 / batch;
+    double gflop = tgi_nn_flops(s) * 1e-9, ms = best * 1e3 / batch;
     printf("model=%s size=%dx%d batch=%d threads=%d load_ms=%.1f ms_per_frame=%.3f "
            "gflop_per_frame=%.4f gflops=%.1f\n",
            dir, h, w, batch, threads, t_load * 1e3, ms, gflop, gflop / (best / batch));
     int oh, ow, oc;
-    const float *out = tg_nn_output(s, NULL, &oh, &ow, &oc);
+    const float *out = tgi_nn_output(s, NULL, &oh, &ow, &oc);
     size_t n = (size_t)oh * ow * oc;
     printf("output %dx%dx%d:", oh, ow, oc);
     for (size_t i = 0; i < n && i < 8; i++)
         printf(" %.6f", out[i]);
     printf("\n");
-    tg_nn_session_free(&s);
-    tg_nn_free(&nn);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     return 0;
 }

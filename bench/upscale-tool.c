@@ -48,20 +48,20 @@ static int run(int argc, char **argv)
     int repeat = argc > 9 ? atoi(argv[9]) : 1, forced = argc > 10 ? atoi(argv[10]) : -1;
     uint8_t *src = load(argv[3], (size_t)w * h * 3), *dst = malloc((size_t)ow * oh * 3);
     double best = 1e30, score = 0;
-    int compressed = -1, m = tg_upscale_method_find(method);
+    int compressed = -1, m = tgi_upscale_method_find(method);
     for (int r = 0; r < repeat; r++) {
         double t0 = now_ms();
         if (m >= 0) {
             tg_ctx *ctx = tg_ctx_new();
-            tg_upscaler *u = NULL;
-            if (tg_upscaler_new(ctx, m, w, h, ow, oh, 3, &u) < 0 ||
-                (forced >= 0 && (tg_upscaler_set_compressed(u, forced), 0)) ||
-                tg_upscaler_run(ctx, u, src, w * 3, dst, ow * 3) < 0) {
+            tgi_upscaler *u = NULL;
+            if (tgi_upscaler_new(ctx, m, w, h, ow, oh, 3, &u) < 0 ||
+                (forced >= 0 && (tgi_upscaler_set_compressed(u, forced), 0)) ||
+                tgi_upscaler_run(ctx, u, src, w * 3, dst, ow * 3) < 0) {
                 fprintf(stderr, "upscale-tool: %s\n", tg_ctx_message(ctx));
                 return 1;
             }
-            compressed = tg_upscaler_compressed(u);
-            tg_upscaler_free(&u);
+            compressed = tgi_upscaler_compressed(u);
+            tgi_upscaler_free(&u);
             tg_ctx_free(&ctx);
         } else {
             int fl = !strcmp(method, "bicubic")    ? SWS_BICUBIC
@@ -72,10 +72,9 @@ static int run(int argc, char **argv)
                 fprintf(stderr, "upscale-tool: unknown method %s\n", method);
                 return 2;
             }
-            struct SwsContext *s =
-                sws_getContext(w, h, AV_PIX_FMT_RGB24, ow, oh, AV_PIX_FMT_RGB24,
-                               fl | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP,
-                               NULL, NULL, NULL);
+            struct SwsContext *s = sws_getContext(
+                w, h, AV_PIX_FMT_RGB24, ow, oh, AV_PIX_FMT_RGB24,
+                fl | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
             const uint8_t *sp[4] = {src};
             int ss[4] = {w * 3}, ds[4] = {ow * 3};
             uint8_t *dp[4] = {dst};
@@ -85,8 +84,8 @@ static int run(int argc, char **argv)
         double t = now_ms() - t0;
         best = t < best ? t : best;
     }
-    tg_blockiness b;
-    tg_blockiness_measure(src, w, h, w * 3, 3, &b);
+    tgi_blockiness b;
+    tgi_blockiness_measure(src, w, h, w * 3, 3, &b);
     score = b.score;
     FILE *f = fopen(argv[6], "wb");
     if (!f || fwrite(dst, 1, (size_t)ow * oh * 3, f) != (size_t)ow * oh * 3 || fclose(f)) {
@@ -206,7 +205,8 @@ int main(int argc, char **argv)
         return run(argc, argv);
     if (argc == 6 && !strcmp(argv[1], "metrics"))
         return metrics(argv);
-    fprintf(stderr, "usage: upscale-tool run METHOD IN.rgb W H OUT.rgb OW OH [REPEAT] [COMPRESSED]\n"
-                    "       upscale-tool metrics REF.rgb TEST.rgb W H\n");
+    fprintf(stderr,
+            "usage: upscale-tool run METHOD IN.rgb W H OUT.rgb OW OH [REPEAT] [COMPRESSED]\n"
+            "       upscale-tool metrics REF.rgb TEST.rgb W H\n");
     return 2;
 }

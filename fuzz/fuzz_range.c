@@ -1,5 +1,5 @@
 /*
- * fuzz_range.c — the HTTP Range parser (tg_http_parse_range, src/serve/http.c).
+ * fuzz_range.c — the HTTP Range parser (tgi_http_parse_range, src/serve/http.c).
  * The first 8 bytes are the file size, the rest the header value. Properties: a
  * range it accepts lies inside the file (a <= b < size); a suffix or open range of
  * an empty file is never accepted.
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!h)
         return 0;
     uint64_t a = 7, b = 7;
-    int rc = tg_http_parse_range(h, fsize, &a, &b);
+    int rc = tgi_http_parse_range(h, fsize, &a, &b);
     TG_FUZZ_ASSERT(rc == 0 || rc == 1 || rc == -1, "rc %d", rc);
     if (rc == 0)
         TG_FUZZ_ASSERT(fsize > 0 && a <= b && b < fsize, "'%s' of %llu bytes -> %llu-%llu", h,

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!head)
         return 0;
     memcpy(head, data, size);
-    const char *k = tg_sniff_video(head, size);
+    const char *k = tgi_sniff_video(head, size);
     if (k) {
         int known = 0;
         for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!s)
         return 0;
     tg_ctx *ctx = tg_ctx_new();
-    tg_url u, v;
-    if (ctx && tg_url_parse(ctx, s, &u) == 0) {
+    tgi_url u, v;
+    if (ctx && tgi_url_parse(ctx, s, &u) == 0) {
         if (u.kind == TG_URL_YOUTUBE) {
             TG_FUZZ_ASSERT(strlen(u.youtube_id) == 11, "id '%s'", u.youtube_id);
             for (int i = 0; i < 11; i++)
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char want[64];
             snprintf(want, sizeof(want), "https://www.youtube.com/watch?v=%s", u.youtube_id);
             TG_FUZZ_ASSERT(!strcmp(u.canonical, want), "canonical '%s'", u.canonical);
-            TG_FUZZ_ASSERT(tg_url_parse(ctx, u.canonical, &v) == 0 && v.kind == TG_URL_YOUTUBE &&
+            TG_FUZZ_ASSERT(tgi_url_parse(ctx, u.canonical, &v) == 0 && v.kind == TG_URL_YOUTUBE &&
                                !strcmp(v.youtube_id, u.youtube_id),
                            "canonical '%s' does not read back", u.canonical);
         } else {

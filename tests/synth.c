@@ -65,10 +65,10 @@ void tgt_mix(uint8_t *out, const uint8_t *a, const uint8_t *b, double al)
 /* The series, in seconds: A 0-2 (pan) | cut | B 2-4 with a white flash frame at 3.0 |
  * black 4-5 | fade in 5-5.6 | C 5.6-8 | dissolve 8-8.8 | D 8.8-11 | blurred 11-13 |
  * text card 13-15 | A again 15-17 (the intro returns). */
-tg_sample *tgt_series(size_t *n_out)
+tgi_sample *tgt_series(size_t *n_out)
 {
     size_t n = (size_t)(17 * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE;
@@ -100,9 +100,9 @@ tg_sample *tgt_series(size_t *n_out)
             tgt_scene(img, 1, (t - 15) * 12, 1);
         if (i == 75) /* t = 3.0: one white flash frame inside B */
             tgt_fill(img, 250);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     free(a);
@@ -118,11 +118,11 @@ size_t tgt_at(double t)
 
 /* An analysis of n samples (taken over: s is freed with it) after event detection,
  * as tg_analyze makes it, without a CNN. */
-tg_analysis_data *tgt_analysis_of(tg_sample *s, size_t n, double end)
+tg_analysis_data *tgt_analysis_of(tgi_sample *s, size_t n, double end)
 {
-    tg_events ev;
-    ck_assert_int_eq(tg_events_detect(NULL, s, n, end, NULL, 0, W, H, &ev), 0);
-    tg_analysis_data *a = tg_analysis_new();
+    tgi_events ev;
+    ck_assert_int_eq(tgi_events_detect(NULL, s, n, end, NULL, 0, W, H, &ev), 0);
+    tg_analysis_data *a = tgi_analysis_new();
     ck_assert_ptr_nonnull(a);
     a->path = strdup("synthetic");
     a->s = s;
@@ -142,11 +142,11 @@ tg_analysis_data *tgt_analysis_of(tg_sample *s, size_t n, double end)
 }
 
 /* select's verdicts on a (malloc'd, one per sample) */
-tg_verdict *tgt_verdicts_of(const tg_analysis_data *a)
+tgi_verdict *tgt_verdicts_of(const tg_analysis_data *a)
 {
-    tg_verdict *v = calloc(a->n, sizeof(*v));
-    tg_clusters cl;
-    ck_assert_int_eq(tg_verdicts(NULL, a, TG_SAFE_SOFT, v, &cl), 0);
-    tg_clusters_free(&cl);
+    tgi_verdict *v = calloc(a->n, sizeof(*v));
+    tgi_clusters cl;
+    ck_assert_int_eq(tgi_verdicts(NULL, a, TG_SAFE_SOFT, v, &cl), 0);
+    tgi_clusters_free(&cl);
     return v;
 }

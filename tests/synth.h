@@ -33,16 +33,16 @@ void tgt_mix(uint8_t *out, const uint8_t *a, const uint8_t *b, double al);
 /* The series, in seconds: A 0-2 (pan) | cut | B 2-4 with a white flash frame at 3.0 |
  * black 4-5 | fade in 5-5.6 | C 5.6-8 | dissolve 8-8.8 | D 8.8-11 | blurred 11-13 |
  * text card 13-15 | A again 15-17 (the intro returns). */
-tg_sample *tgt_series(size_t *n_out);
+tgi_sample *tgt_series(size_t *n_out);
 
 /* The index of the series' sample at t seconds. */
 size_t tgt_at(double t);
 
 /* An analysis of n samples (taken over: s is freed with it) after event detection,
  * as tg_analyze makes it, without a CNN. */
-tg_analysis_data *tgt_analysis_of(tg_sample *s, size_t n, double end);
+tg_analysis_data *tgt_analysis_of(tgi_sample *s, size_t n, double end);
 
 /* select's verdicts on a (malloc'd, one per sample) */
-tg_verdict *tgt_verdicts_of(const tg_analysis_data *a);
+tgi_verdict *tgt_verdicts_of(const tg_analysis_data *a);
 
 #endif

@@ -28,14 +28,14 @@
 
 /* One face seen in one sampled frame. Box and landmarks-derived measures are in
  * the frame's own proportions (0..1 of width and height). */
-typedef struct tg_face_obs {
+typedef struct tgi_face_obs {
     double t;
     float x, y, w, h; /* box, fractions of the frame */
     float score;      /* detector confidence 0..1 */
     float eyes;       /* eye openness: mean eye aspect ratio of both eyes (~0.3 open, <0.18 shut) */
     float sharp;      /* sharpness inside the box (Laplacian energy / contrast) */
     uint8_t cut;      /* 1 when the box touches the frame edge (the face is cut) */
-} tg_face_obs;
+} tgi_face_obs;
 
 struct tg_analysis_data {
     /* the source */
@@ -48,9 +48,9 @@ struct tg_analysis_data {
     int mode;      /* TG_ANALYSIS_FULL or TG_ANALYSIS_SPARSE: how it was sampled */
     double looked; /* seconds of video looked at frame by frame */
     /* samples with signals and event flags, in time order */
-    tg_sample *s;
+    tgi_sample *s;
     size_t n;
-    tg_span *spans; /* contiguous stretches (sparse analysis has gaps between them) */
+    tgi_span *spans; /* contiguous stretches (sparse analysis has gaps between them) */
     size_t n_spans;
     /* events */
     tg_shot *shots;
@@ -62,12 +62,12 @@ struct tg_analysis_data {
     int cnn;                       /* enum tg_network */
     int dim;                       /* embedding length */
     float repeat_sim, cluster_sim; /* the network's similarity lines (cnn.h) */
-    tg_cnn_item *items;
+    tgi_cnn_item *items;
     float *emb; /* n_items * dim, L2-normalised */
     size_t n_items;
     /* faces in the CNN's frames (none without the face model) */
     int faces_on; /* 1 when the face model looked (0: no faces known, not "no faces") */
-    tg_face_obs *faces;
+    tgi_face_obs *faces;
     size_t n_faces;
     /* what the user should know about how the analysis went */
     char **notes;
@@ -79,8 +79,8 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
 void tg_analysis_free(tg_analysis_data **a);
 /* An empty analysis (every count 0), for tests and the JSON reader; NULL when out
  * of memory. */
-tg_analysis_data *tg_analysis_new(void);
-int tg_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
+tg_analysis_data *tgi_analysis_new(void);
+int tgi_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -113,13 +113,13 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
 {
     *out = NULL;
     if (!little_endian())
-        return tg_fail(ctx, TG_EINTERNAL, "analysis files are little-endian only");
+        return tgi_fail(ctx, TG_EINTERNAL, "analysis files are little-endian only");
     json_t *root = json_object();
     json_t *cols = json_object();
     if (!root || !cols) {
         json_decref(root);
         json_decref(cols);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     json_object_set_new(root, "thumbgen_analysis", json_integer(FORMAT_VERSION));
     json_object_set_new(root, "source",
@@ -194,7 +194,7 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
             json_array_append_new(nsfw, json_real(a->items[k].nsfw));
             memcpy(cls + k * TG_CNN_CLASSES, a->items[k].classes, sizeof(a->items[k].classes));
         }
-        json_t *c = json_pack("{s:s, s:i, s:f, s:f, s:o, s:o}", "model", tg_cnn_model_name(a->cnn),
+        json_t *c = json_pack("{s:s, s:i, s:f, s:f, s:o, s:o}", "model", tgi_cnn_model_name(a->cnn),
                               "dim", a->dim, "repeat_sim", (double)a->repeat_sim, "cluster_sim",
                               (double)a->cluster_sim, "t", t, "nsfw", nsfw);
         if (c && cls) {
@@ -208,7 +208,7 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
     }
     json_t *faces = json_array();
     for (size_t k = 0; faces && k < a->n_faces; k++) {
-        const tg_face_obs *f = &a->faces[k];
+        const tgi_face_obs *f = &a->faces[k];
         json_array_append_new(faces,
                               json_pack("{s:f, s:[f,f,f,f], s:f, s:f, s:f, s:b}", "t", f->t, "box",
                                         f->x, f->y, f->w, f->h, "score", (double)f->score, "eyes",
@@ -218,7 +218,7 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
     *out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(root);
     if (!*out)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory (writing the analysis)");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory (writing the analysis)");
     return 0;
 }
 
@@ -226,7 +226,7 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
 
 static int bad(tg_ctx *ctx, const char *what)
 {
-    return tg_fail(ctx, TG_EINVAL, "not a valid thumbgen analysis: %s", what);
+    return tgi_fail(ctx, TG_EINVAL, "not a valid thumbgen analysis: %s", what);
 }
 
 static int num(const json_t *j, double lo, double hi, double *out)
@@ -251,7 +251,7 @@ static int column(const json_t *cols, const char *name, size_t n, double lo, dou
         if (num(json_array_get(arr, i), lo, hi, &v) < 0)
             return -1;
         char *p = (char *)&a->s[i] + off;
-        if (off == offsetof(tg_sample, t))
+        if (off == offsetof(tgi_sample, t))
             *(double *)p = v;
         else
             *(float *)p = (float)v;
@@ -265,32 +265,32 @@ static int read_samples(tg_ctx *ctx, const json_t *cols, tg_analysis_data *a)
     if (!json_is_object(cols) || num(json_object_get(cols, "n"), 1, MAX_SAMPLES, &dn) < 0)
         return bad(ctx, "samples.n must be 1 to 1000000");
     size_t n = (size_t)dn;
-    if (!(a->s = calloc(n, sizeof(tg_sample))))
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+    if (!(a->s = calloc(n, sizeof(tgi_sample))))
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     a->n = n;
     static const struct {
         const char *name;
         size_t off;
         double lo, hi;
     } C[] = {
-        {"t", offsetof(tg_sample, t), 0, 1e7},
-        {"luma", offsetof(tg_sample, luma), 0, 1},
-        {"lo", offsetof(tg_sample, lo), 0, 1},
-        {"hi", offsetof(tg_sample, hi), 0, 1},
-        {"contrast", offsetof(tg_sample, contrast), 0, 1},
-        {"sharp", offsetof(tg_sample, sharp), 0, 100},
-        {"entropy", offsetof(tg_sample, entropy), 0, 2},
-        {"colorful", offsetof(tg_sample, colorful), 0, 1},
-        {"motion", offsetof(tg_sample, motion), 0, 1},
-        {"bgfrac", offsetof(tg_sample, bgfrac), 0, 1},
-        {"edges", offsetof(tg_sample, edges), 0, 1},
+        {"t", offsetof(tgi_sample, t), 0, 1e7},
+        {"luma", offsetof(tgi_sample, luma), 0, 1},
+        {"lo", offsetof(tgi_sample, lo), 0, 1},
+        {"hi", offsetof(tgi_sample, hi), 0, 1},
+        {"contrast", offsetof(tgi_sample, contrast), 0, 1},
+        {"sharp", offsetof(tgi_sample, sharp), 0, 100},
+        {"entropy", offsetof(tgi_sample, entropy), 0, 2},
+        {"colorful", offsetof(tgi_sample, colorful), 0, 1},
+        {"motion", offsetof(tgi_sample, motion), 0, 1},
+        {"bgfrac", offsetof(tgi_sample, bgfrac), 0, 1},
+        {"edges", offsetof(tgi_sample, edges), 0, 1},
     };
     for (size_t k = 0; k < sizeof(C) / sizeof(C[0]); k++)
         if (column(cols, C[k].name, n, C[k].lo, C[k].hi, a, C[k].off) < 0)
-            return tg_fail(ctx, TG_EINVAL,
-                           "not a valid thumbgen analysis: samples.%s must be %zu numbers in "
-                           "[%g, %g]",
-                           C[k].name, n, C[k].lo, C[k].hi);
+            return tgi_fail(ctx, TG_EINVAL,
+                            "not a valid thumbgen analysis: samples.%s must be %zu numbers in "
+                            "[%g, %g]",
+                            C[k].name, n, C[k].lo, C[k].hi);
     for (size_t i = 1; i < n; i++)
         if (a->s[i].t < a->s[i - 1].t)
             return bad(ctx, "samples.t must be in time order");
@@ -322,7 +322,7 @@ static int read_samples(tg_ctx *ctx, const json_t *cols, tg_analysis_data *a)
     uint8_t *thumb = malloc(nt);
     int rc = 0;
     if (!desc || !thumb)
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
     else if (unb64(json_object_get(cols, "desc_f32"), desc, nd * sizeof(float)) < 0 ||
              unb64(json_object_get(cols, "thumb_u8"), thumb, nt) < 0)
         rc = bad(ctx, "samples.desc_f32 / thumb_u8 are not base64 of the right length");
@@ -346,7 +346,7 @@ static int read_cnn(tg_ctx *ctx, const json_t *c, tg_analysis_data *a)
     const char *model = json_string_value(json_object_get(c, "model"));
     int m = -1;
     for (int k = 1; k <= 2 && model; k++)
-        if (!strcmp(model, tg_cnn_model_name(k)))
+        if (!strcmp(model, tgi_cnn_model_name(k)))
             m = k;
     double dim, rs, cs;
     const json_t *t = json_object_get(c, "t"), *nsfw = json_object_get(c, "nsfw");
@@ -366,7 +366,7 @@ static int read_cnn(tg_ctx *ctx, const json_t *c, tg_analysis_data *a)
     float *cls = malloc((n * TG_CNN_CLASSES + 1) * sizeof(float));
     int rc = 0;
     if (!a->items || !a->emb || !cls) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     if (unb64(json_object_get(c, "embeddings_f32"), a->emb, n * (size_t)a->dim * sizeof(float)) <
@@ -408,10 +408,10 @@ static int read_faces(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
     a->faces_on = json_is_true(json_object_get(f, "on"));
     size_t n = json_array_size(list);
     if (!(a->faces = calloc(n + 1, sizeof(*a->faces))))
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     for (size_t k = 0; k < n; k++) {
         const json_t *o = json_array_get(list, k), *box = json_object_get(o, "box");
-        tg_face_obs *x = &a->faces[k];
+        tgi_face_obs *x = &a->faces[k];
         double t, v[4], sc, ey, sh;
         if (!json_is_array(box) || json_array_size(box) != 4 ||
             num(json_object_get(o, "t"), 0, 1e7, &t) < 0 ||
@@ -423,7 +423,7 @@ static int read_faces(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
         for (int i = 0; i < 4; i++)
             if (num(json_array_get(box, (size_t)i), -1, 2, &v[i]) < 0)
                 return bad(ctx, "faces.list box values out of range");
-        *x = (tg_face_obs){
+        *x = (tgi_face_obs){
             t,           (float)v[0], (float)v[1],
             (float)v[2], (float)v[3], (float)sc,
             (float)ey,   (float)sh,   (uint8_t)json_is_true(json_object_get(o, "cut"))};
@@ -440,10 +440,10 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
     tg_analysis_data *a = NULL;
     int rc;
     if (!root)
-        return tg_fail(ctx, TG_EINVAL, "not a valid thumbgen analysis: JSON error at line %d: %s",
-                       err.line, err.text);
+        return tgi_fail(ctx, TG_EINVAL, "not a valid thumbgen analysis: JSON error at line %d: %s",
+                        err.line, err.text);
     if (!little_endian()) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "analysis files are little-endian only");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "analysis files are little-endian only");
         goto fail;
     }
     double ver;
@@ -451,8 +451,8 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
         rc = bad(ctx, "no \"thumbgen_analysis\": 1 (write it with `thumbgen analyze`)");
         goto fail;
     }
-    if (!(a = tg_analysis_new())) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+    if (!(a = tgi_analysis_new())) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     const json_t *src = json_object_get(root, "source"), *an = json_object_get(root, "analysis");
@@ -473,7 +473,7 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
         goto fail;
     }
     if (!(a->path = strdup(path))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     a->duration = dur;
@@ -506,11 +506,11 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
         rc = bad(ctx, "spans, shots, cuts and notes must be arrays (at most one per sample)");
         goto fail;
     }
-    a->spans = calloc(json_array_size(spans) + 1, sizeof(tg_span));
+    a->spans = calloc(json_array_size(spans) + 1, sizeof(tgi_span));
     a->shots = calloc(json_array_size(shots) + 1, sizeof(tg_shot));
     a->cuts = calloc(json_array_size(cuts) + 1, sizeof(double));
     if (!a->spans || !a->shots || !a->cuts) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     for (size_t k = 0; k < json_array_size(spans); k++) {
@@ -522,7 +522,7 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
             rc = bad(ctx, "spans must be [first sample, end time] in order");
             goto fail;
         }
-        a->spans[a->n_spans++] = (tg_span){(size_t)first, end};
+        a->spans[a->n_spans++] = (tgi_span){(size_t)first, end};
     }
     for (size_t k = 0; k < json_array_size(shots); k++) {
         const json_t *sh = json_array_get(shots, k);
@@ -546,7 +546,7 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
         }
     for (size_t k = 0; k < json_array_size(notes); k++) {
         const char *note = json_string_value(json_array_get(notes, k));
-        if (!note || tg_analysis_add_note(a, "%s", note) < 0) {
+        if (!note || tgi_analysis_add_note(a, "%s", note) < 0) {
             rc = bad(ctx, "notes must be strings");
             goto fail;
         }

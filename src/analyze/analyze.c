@@ -20,7 +20,7 @@
 
 #define CNN_BATCH 16
 
-tg_analysis_data *tg_analysis_new(void)
+tg_analysis_data *tgi_analysis_new(void)
 {
     tg_analysis_data *a = calloc(1, sizeof(*a));
     if (a) {
@@ -50,7 +50,7 @@ void tg_analysis_free(tg_analysis_data **pa)
     *pa = NULL;
 }
 
-int tg_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
+int tgi_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -58,7 +58,7 @@ int tg_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
     int len = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (len >= (int)sizeof(buf)) /* cut: never inside a character */
-        buf[tg_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
+        buf[tgi_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
     char **nn = realloc(a->notes, (a->n_notes + 1) * sizeof(char *));
     if (!nn)
         return TG_ENOMEM;
@@ -83,82 +83,82 @@ static int cmp_timed(const void *x, const void *y)
 }
 
 /* The CNN's results into the analysis, in time order (sparse runs are not). */
-static int take_cnn(tg_ctx *ctx, const tg_cnn *cnn, tg_analysis_data *a)
+static int take_cnn(tg_ctx *ctx, const tgi_cnn *cnn, tg_analysis_data *a)
 {
-    size_t n = tg_cnn_count(cnn);
-    int dim = tg_cnn_dim(cnn);
-    const tg_cnn_item *it = tg_cnn_items(cnn);
+    size_t n = tgi_cnn_count(cnn);
+    int dim = tgi_cnn_dim(cnn);
+    const tgi_cnn_item *it = tgi_cnn_items(cnn);
     timed *order = malloc((n + 1) * sizeof(*order));
     a->items = malloc((n + 1) * sizeof(*a->items));
     a->emb = malloc((n + 1) * (size_t)dim * sizeof(float));
     if (!order || !a->items || !a->emb) {
         free(order);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     for (size_t k = 0; k < n; k++)
         order[k] = (timed){it[k].t, k};
     qsort(order, n, sizeof(*order), cmp_timed);
     for (size_t k = 0; k < n; k++) {
         a->items[k] = it[order[k].k];
-        memcpy(a->emb + k * (size_t)dim, tg_cnn_embedding(cnn, order[k].k),
+        memcpy(a->emb + k * (size_t)dim, tgi_cnn_embedding(cnn, order[k].k),
                (size_t)dim * sizeof(float));
     }
     free(order);
     a->n_items = n;
-    a->cnn = tg_cnn_model(cnn);
+    a->cnn = tgi_cnn_model(cnn);
     a->dim = dim;
-    a->repeat_sim = tg_cnn_repeat_sim(cnn);
-    a->cluster_sim = tg_cnn_cluster_sim(cnn);
+    a->repeat_sim = tgi_cnn_repeat_sim(cnn);
+    a->cluster_sim = tgi_cnn_cluster_sim(cnn);
     return 0;
 }
 
 int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_data **out)
 {
     *out = NULL;
-    tg_media *m = NULL;
-    tg_cnn *cnn = NULL;
-    tg_faces *faces = NULL;
-    tg_events ev = {0};
-    tg_analysis_data *a = tg_analysis_new();
+    tgi_media *m = NULL;
+    tgi_cnn *cnn = NULL;
+    tgi_faces *faces = NULL;
+    tgi_events ev = {0};
+    tg_analysis_data *a = tgi_analysis_new();
     int rc;
     if (!a || !(a->path = strdup(path))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = tg_media_open(ctx, path, o->threads, &m)) < 0)
+    if ((rc = tgi_media_open(ctx, path, o->threads, &m)) < 0)
         goto fail;
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     a->width = in->width;
     a->height = in->height;
     a->fps = in->fps;
     a->claimed = in->duration;
-    tg_analysis_size(in->width, in->height, &a->aw, &a->ah);
-    if (o->cnn != TG_CNN_NONE && (rc = tg_cnn_open(ctx, o->cnn, CNN_BATCH, 0, &cnn)) < 0) {
+    tgi_analysis_size(in->width, in->height, &a->aw, &a->ah);
+    if (o->cnn != TG_CNN_NONE && (rc = tgi_cnn_open(ctx, o->cnn, CNN_BATCH, 0, &cnn)) < 0) {
         if (rc != TG_ENOENT)
             goto fail;
         /* without weights thumbgen still works, on the signal features alone */
-        tg_analysis_add_note(a, "no CNN: %s; the choice used the signal features only",
-                             tg_ctx_message(ctx));
+        tgi_analysis_add_note(a, "no CNN: %s; the choice used the signal features only",
+                              tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
     /* the face model comes with the networks: --cnn none is the signal features only */
-    if (o->cnn != TG_CNN_NONE && (rc = tg_faces_open(ctx, NULL, NULL, &faces)) < 0) {
+    if (o->cnn != TG_CNN_NONE && (rc = tgi_faces_open(ctx, NULL, NULL, &faces)) < 0) {
         if (rc != TG_ENOENT)
             goto fail;
-        tg_analysis_add_note(a, "no face model: %s; eyes were not checked", tg_ctx_message(ctx));
+        tgi_analysis_add_note(a, "no face model: %s; eyes were not checked", tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
-    if ((rc = tg_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, a)) < 0)
+    if ((rc = tgi_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, a)) < 0)
         goto fail;
     if (a->n == 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT,
-                     "'%s': no video frame could be decoded (corrupt or truncated file)", path);
+        rc = tgi_fail(ctx, TG_ECORRUPT,
+                      "'%s': no video frame could be decoded (corrupt or truncated file)", path);
         goto fail;
     }
-    if ((rc = tg_progress(ctx, "select", 0)) < 0)
+    if ((rc = tgi_progress(ctx, "select", 0)) < 0)
         goto fail;
-    if ((rc = tg_events_detect(ctx, a->s, a->n, a->duration, a->spans, a->n_spans, a->aw, a->ah,
-                               &ev)) < 0)
+    if ((rc = tgi_events_detect(ctx, a->s, a->n, a->duration, a->spans, a->n_spans, a->aw, a->ah,
+                                &ev)) < 0)
         goto fail;
     a->shots = ev.shots;
     a->n_shots = ev.n_shots;
@@ -166,19 +166,19 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
     a->n_cuts = ev.n_cuts;
     a->content = ev.content;
     memset(&ev, 0, sizeof(ev));
-    if (cnn && ((rc = tg_cnn_flush(ctx, cnn)) < 0 || (rc = take_cnn(ctx, cnn, a)) < 0))
+    if (cnn && ((rc = tgi_cnn_flush(ctx, cnn)) < 0 || (rc = take_cnn(ctx, cnn, a)) < 0))
         goto fail;
     if (a->mode == TG_ANALYSIS_FULL && in->duration > 0 && a->duration < in->duration * 0.9 - 1.0)
-        tg_analysis_add_note(a, "the video stops at %.1f s although it claims %.1f s (truncated?)",
-                             a->duration, in->duration);
+        tgi_analysis_add_note(a, "the video stops at %.1f s although it claims %.1f s (truncated?)",
+                              a->duration, in->duration);
     *out = a;
     a = NULL;
     rc = 0;
 fail:
-    tg_events_free(&ev);
-    tg_faces_close(&faces);
-    tg_cnn_close(&cnn);
-    tg_media_close(&m);
+    tgi_events_free(&ev);
+    tgi_faces_close(&faces);
+    tgi_cnn_close(&cnn);
+    tgi_media_close(&m);
     tg_analysis_free(&a);
     return rc;
 }

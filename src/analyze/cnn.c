@@ -16,8 +16,8 @@
 #include "core/utf8.h"
 #include "nn/nn.h"
 
-const char *const tg_cnn_class_names[TG_CNN_CLASSES] = {"drawing", "hentai", "neutral", "porn",
-                                                        "sexy"};
+const char *const tgi_cnn_class_names[TG_CNN_CLASSES] = {"drawing", "hentai", "neutral", "porn",
+                                                         "sexy"};
 enum { CLS_HENTAI = 1, CLS_PORN = 3, CLS_SEXY = 4 };
 
 /* The pooled-features layer of both nsfwjs models (Flatten after the pooling). */
@@ -56,14 +56,14 @@ typedef struct stage {
     int queued; /* frames in it */
 } stage;
 
-struct tg_cnn {
+struct tgi_cnn {
     int model, side, dim, batch;
-    tg_nn *nn;
-    tg_nn_session *sess;
+    tgi_nn *nn;
+    tgi_nn_session *sess;
     stage st[2];
     int cur; /* the staging buffer being filled */
-    /* results (written by the worker, read after tg_cnn_flush) */
-    tg_cnn_item *items;
+    /* results (written by the worker, read after tgi_cnn_flush) */
+    tgi_cnn_item *items;
     float *emb;
     size_t n, cap;
     /* the worker */
@@ -79,61 +79,61 @@ struct tg_cnn {
     tg_ctx *wctx; /* the worker's own context */
 };
 
-const char *tg_cnn_model_name(int model)
+const char *tgi_cnn_model_name(int model)
 {
     return model >= 0 && model < N_MODELS ? MODELS[model].name : "?";
 }
 
 static void *worker(void *arg);
 
-int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
+int tgi_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tgi_cnn **out)
 {
     *out = NULL;
     if (model <= TG_CNN_NONE || model >= N_MODELS)
-        return tg_fail(ctx, TG_EINVAL, "no such network (%d)", model);
+        return tgi_fail(ctx, TG_EINVAL, "no such network (%d)", model);
     if (batch < 1 || batch > 256)
-        return tg_fail(ctx, TG_EINVAL, "bad batch size %d", batch);
+        return tgi_fail(ctx, TG_EINVAL, "bad batch size %d", batch);
     char dir[PATH_MAX], json[PATH_MAX + 16];
-    const char *root = tg_nn_models_dir();
+    const char *root = tgi_nn_models_dir();
     snprintf(dir, sizeof(dir), "%s/%s", root, MODELS[model].dir);
     snprintf(json, sizeof(json), "%s/model.json", dir);
     if (access(json, R_OK) != 0)
-        return tg_fail(ctx, TG_ENOENT,
-                       "the %s weights are missing (no %s): run scripts/fetch-models, or set "
-                       "TG_MODELS to the folder it fills",
-                       MODELS[model].name, json);
+        return tgi_fail(ctx, TG_ENOENT,
+                        "the %s weights are missing (no %s): run scripts/fetch-models, or set "
+                        "TG_MODELS to the folder it fills",
+                        MODELS[model].name, json);
     if (threads <= 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (int)cpus;
     }
-    tg_cnn *c = calloc(1, sizeof(*c));
+    tgi_cnn *c = calloc(1, sizeof(*c));
     if (!c)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     c->model = model;
     c->side = MODELS[model].side;
     c->batch = batch;
-    int rc = tg_nn_load(ctx, dir, &c->nn);
+    int rc = tgi_nn_load(ctx, dir, &c->nn);
     if (rc < 0)
         goto fail;
     int h, w, ch;
-    tg_nn_input_size(c->nn, &h, &w, &ch);
+    tgi_nn_input_size(c->nn, &h, &w, &ch);
     if (h != c->side || w != c->side || ch != 3) {
-        rc = tg_fail(ctx, TG_EFORMAT, "%s: the model takes %dx%dx%d, not %dx%dx3", dir, h, w, ch,
-                     c->side, c->side);
+        rc = tgi_fail(ctx, TG_EFORMAT, "%s: the model takes %dx%dx%d, not %dx%dx3", dir, h, w, ch,
+                      c->side, c->side);
         goto fail;
     }
     const char *taps[] = {EMBED_TAP};
-    if ((rc = tg_nn_session_new(ctx, c->nn, batch, c->side, c->side, threads, taps, 1, &c->sess)) <
+    if ((rc = tgi_nn_session_new(ctx, c->nn, batch, c->side, c->side, threads, taps, 1, &c->sess)) <
         0)
         goto fail;
     int eh, ew, ec;
-    const float *probe = tg_nn_output(c->sess, EMBED_TAP, &eh, &ew, &ec);
-    const float *fin = tg_nn_output(c->sess, NULL, &h, &w, &ch);
+    const float *probe = tgi_nn_output(c->sess, EMBED_TAP, &eh, &ew, &ec);
+    const float *fin = tgi_nn_output(c->sess, NULL, &h, &w, &ch);
     if (!probe || !fin || h * w * ch != TG_CNN_CLASSES || eh * ew * ec < 16) {
-        rc = tg_fail(ctx, TG_EFORMAT,
-                     "%s: not an nsfwjs classifier (no %s features or not %d "
-                     "classes)",
-                     dir, EMBED_TAP, TG_CNN_CLASSES);
+        rc = tgi_fail(ctx, TG_EFORMAT,
+                      "%s: not an nsfwjs classifier (no %s features or not %d "
+                      "classes)",
+                      dir, EMBED_TAP, TG_CNN_CLASSES);
         goto fail;
     }
     c->dim = eh * ew * ec;
@@ -142,12 +142,12 @@ int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
         c->st[k].in = malloc((size_t)batch * frame * sizeof(float));
         c->st[k].t = malloc((size_t)batch * sizeof(double));
         if (!c->st[k].in || !c->st[k].t) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the CNN's input");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for the CNN's input");
             goto fail;
         }
     }
     if (!(c->wctx = tg_ctx_new())) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     c->job = -1;
@@ -156,20 +156,20 @@ int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out)
     if (pthread_create(&c->thread, NULL, worker, c) != 0) {
         pthread_mutex_destroy(&c->mu);
         pthread_cond_destroy(&c->cv);
-        rc = tg_fail(ctx, TG_ENOMEM, "cannot start the CNN thread");
+        rc = tgi_fail(ctx, TG_ENOMEM, "cannot start the CNN thread");
         goto fail;
     }
     c->started = 1;
     *out = c;
     return 0;
 fail:
-    tg_cnn_close(&c);
+    tgi_cnn_close(&c);
     return rc;
 }
 
-void tg_cnn_close(tg_cnn **pc)
+void tgi_cnn_close(tgi_cnn **pc)
 {
-    tg_cnn *c = *pc;
+    tgi_cnn *c = *pc;
     if (!c)
         return;
     if (c->started) {
@@ -181,8 +181,8 @@ void tg_cnn_close(tg_cnn **pc)
         pthread_mutex_destroy(&c->mu);
         pthread_cond_destroy(&c->cv);
     }
-    tg_nn_session_free(&c->sess);
-    tg_nn_free(&c->nn);
+    tgi_nn_session_free(&c->sess);
+    tgi_nn_free(&c->nn);
     for (int k = 0; k < 2; k++) {
         free(c->st[k].in);
         free(c->st[k].t);
@@ -194,32 +194,32 @@ void tg_cnn_close(tg_cnn **pc)
     *pc = NULL;
 }
 
-int tg_cnn_side(const tg_cnn *c)
+int tgi_cnn_side(const tgi_cnn *c)
 {
     return c->side;
 }
 
-int tg_cnn_dim(const tg_cnn *c)
+int tgi_cnn_dim(const tgi_cnn *c)
 {
     return c->dim;
 }
 
-int tg_cnn_model(const tg_cnn *c)
+int tgi_cnn_model(const tgi_cnn *c)
 {
     return c->model;
 }
 
-float tg_cnn_repeat_sim(const tg_cnn *c)
+float tgi_cnn_repeat_sim(const tgi_cnn *c)
 {
     return MODELS[c->model].repeat_sim;
 }
 
-float tg_cnn_cluster_sim(const tg_cnn *c)
+float tgi_cnn_cluster_sim(const tgi_cnn *c)
 {
     return MODELS[c->model].cluster_sim;
 }
 
-void tg_cnn_reset(tg_cnn *c)
+void tgi_cnn_reset(tgi_cnn *c)
 {
     pthread_mutex_lock(&c->mu);
     while (c->busy || c->job >= 0)
@@ -230,23 +230,23 @@ void tg_cnn_reset(tg_cnn *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Results are read after tg_cnn_flush, when the worker is idle. */
-size_t tg_cnn_count(const tg_cnn *c)
+/* Results are read after tgi_cnn_flush, when the worker is idle. */
+size_t tgi_cnn_count(const tgi_cnn *c)
 {
     return c ? c->n : 0;
 }
 
-const tg_cnn_item *tg_cnn_items(const tg_cnn *c)
+const tgi_cnn_item *tgi_cnn_items(const tgi_cnn *c)
 {
     return c->items;
 }
 
-const float *tg_cnn_embedding(const tg_cnn *c, size_t i)
+const float *tgi_cnn_embedding(const tgi_cnn *c, size_t i)
 {
     return c->emb + i * (size_t)c->dim;
 }
 
-float tg_cnn_similarity(const float *a, const float *b, int dim)
+float tgi_cnn_similarity(const float *a, const float *b, int dim)
 {
     float d = 0;
     for (int i = 0; i < dim; i++)
@@ -254,18 +254,18 @@ float tg_cnn_similarity(const float *a, const float *b, int dim)
     return d;
 }
 
-static float *next_slot(tg_cnn *c)
+static float *next_slot(tgi_cnn *c)
 {
     stage *st = &c->st[c->cur];
     return st->in + (size_t)st->queued * c->side * c->side * 3;
 }
 
 /* Run staging buffer k on the session and append the results (worker thread). */
-static int run_stage(tg_cnn *c, stage *st)
+static int run_stage(tgi_cnn *c, stage *st)
 {
     size_t frame = (size_t)c->side * c->side * 3;
-    memcpy(tg_nn_session_input(c->sess), st->in, (size_t)st->queued * frame * sizeof(float));
-    int rc = tg_nn_forward(c->wctx, c->sess, st->queued);
+    memcpy(tgi_nn_session_input(c->sess), st->in, (size_t)st->queued * frame * sizeof(float));
+    int rc = tgi_nn_forward(c->wctx, c->sess, st->queued);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&c->mu);
@@ -273,7 +273,7 @@ static int run_stage(tg_cnn *c, stage *st)
         size_t nc = c->cap ? 2 * c->cap : 256;
         while (nc < c->n + (size_t)st->queued)
             nc *= 2;
-        tg_cnn_item *ni = realloc(c->items, nc * sizeof(*ni));
+        tgi_cnn_item *ni = realloc(c->items, nc * sizeof(*ni));
         if (ni)
             c->items = ni;
         float *ne = realloc(c->emb, nc * (size_t)c->dim * sizeof(float));
@@ -281,15 +281,15 @@ static int run_stage(tg_cnn *c, stage *st)
             c->emb = ne;
         if (!ni || !ne) {
             pthread_mutex_unlock(&c->mu);
-            return tg_fail(c->wctx, TG_ENOMEM, "out of memory for %zu embeddings", nc);
+            return tgi_fail(c->wctx, TG_ENOMEM, "out of memory for %zu embeddings", nc);
         }
         c->cap = nc;
     }
     pthread_mutex_unlock(&c->mu);
-    const float *probs = tg_nn_output(c->sess, NULL, NULL, NULL, NULL);
-    const float *feat = tg_nn_output(c->sess, EMBED_TAP, NULL, NULL, NULL);
+    const float *probs = tgi_nn_output(c->sess, NULL, NULL, NULL, NULL);
+    const float *feat = tgi_nn_output(c->sess, EMBED_TAP, NULL, NULL, NULL);
     for (int b = 0; b < st->queued; b++) {
-        tg_cnn_item *it = &c->items[c->n];
+        tgi_cnn_item *it = &c->items[c->n];
         it->t = st->t[b];
         memcpy(it->classes, probs + (size_t)b * TG_CNN_CLASSES, sizeof(it->classes));
         it->nsfw = it->classes[CLS_PORN] + it->classes[CLS_HENTAI] + it->classes[CLS_SEXY];
@@ -308,7 +308,7 @@ static int run_stage(tg_cnn *c, stage *st)
 
 static void *worker(void *arg)
 {
-    tg_cnn *c = arg;
+    tgi_cnn *c = arg;
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (c->job < 0 && !c->quit)
@@ -323,7 +323,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&c->mu);
         if (rc < 0 && !c->rc) {
             c->rc = rc;
-            tg_utf8_copy(c->err, sizeof(c->err), tg_ctx_message(c->wctx));
+            tgi_utf8_copy(c->err, sizeof(c->err), tg_ctx_message(c->wctx));
         }
         st->queued = 0;
         c->busy = 0;
@@ -335,7 +335,7 @@ static void *worker(void *arg)
 
 /* Wait for the worker to be idle; with hand_over, give it the current staging
  * buffer and fill the other one from now on. Reports the worker's error. */
-static int sync_worker(tg_ctx *ctx, tg_cnn *c, int hand_over)
+static int sync_worker(tg_ctx *ctx, tgi_cnn *c, int hand_over)
 {
     pthread_mutex_lock(&c->mu);
     while (c->busy || c->job >= 0)
@@ -347,17 +347,17 @@ static int sync_worker(tg_ctx *ctx, tg_cnn *c, int hand_over)
         pthread_cond_broadcast(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);
-    return rc < 0 ? tg_fail(ctx, rc, "%s", c->err) : 0;
+    return rc < 0 ? tgi_fail(ctx, rc, "%s", c->err) : 0;
 }
 
-static int queued(tg_ctx *ctx, tg_cnn *c, double t)
+static int queued(tg_ctx *ctx, tgi_cnn *c, double t)
 {
     stage *st = &c->st[c->cur];
     st->t[st->queued++] = t;
     return st->queued == c->batch ? sync_worker(ctx, c, 1) : 0;
 }
 
-int tg_cnn_push(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb)
+int tgi_cnn_push(tg_ctx *ctx, tgi_cnn *c, double t, const uint8_t *rgb)
 {
     float *dst = next_slot(c);
     size_t n = (size_t)c->side * c->side * 3;
@@ -368,11 +368,11 @@ int tg_cnn_push(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb)
 
 /* tf.image.resizeBilinear(alignCorners = true): output pixel i samples the input at
  * i * (in - 1) / (out - 1), the corners landing on the corners. */
-int tg_cnn_push_image(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb, int w, int h,
-                      int stride)
+int tgi_cnn_push_image(tg_ctx *ctx, tgi_cnn *c, double t, const uint8_t *rgb, int w, int h,
+                       int stride)
 {
     if (w < 1 || h < 1)
-        return tg_fail(ctx, TG_EINVAL, "empty picture");
+        return tgi_fail(ctx, TG_EINVAL, "empty picture");
     float *dst = next_slot(c);
     int S = c->side;
     float sy = S > 1 ? (float)(h - 1) / (S - 1) : 0, sx = S > 1 ? (float)(w - 1) / (S - 1) : 0;
@@ -395,7 +395,7 @@ int tg_cnn_push_image(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb, int 
     return queued(ctx, c, t);
 }
 
-int tg_cnn_flush(tg_ctx *ctx, tg_cnn *c)
+int tgi_cnn_flush(tg_ctx *ctx, tgi_cnn *c)
 {
     int rc = sync_worker(ctx, c, 1);
     return rc < 0 ? rc : sync_worker(ctx, c, 0);

@@ -19,15 +19,15 @@
 #include "thumbgen.h"
 
 #define TG_CNN_CLASSES 5
-extern const char *const tg_cnn_class_names[TG_CNN_CLASSES];
+extern const char *const tgi_cnn_class_names[TG_CNN_CLASSES];
 
-typedef struct tg_cnn tg_cnn;
+typedef struct tgi_cnn tgi_cnn;
 
-typedef struct tg_cnn_item {
+typedef struct tgi_cnn_item {
     double t;
     float classes[TG_CNN_CLASSES];
     float nsfw; /* porn + hentai + sexy, 0..1 */
-} tg_cnn_item;
+} tgi_cnn_item;
 
 /* The registry of networks, in enum tg_network order (the cnn option's values): the
  * enum's name, the option's value, the weights' folder under models/, the square input
@@ -49,40 +49,40 @@ typedef struct tg_cnn_item {
 /* "none|mobilenet_v2|inception_v3" (past the first "|"): the cnn option's choices */
 #define TG_CNN_CHOICE_ROW(e, name, dir, side, rs, cs) "|" name
 #define TG_CNN_CHOICES                                (TG_CNN_MODELS(TG_CNN_CHOICE_ROW) + 1)
-const char *tg_cnn_model_name(int model);
+const char *tgi_cnn_model_name(int model);
 
 /* Load a model (enum tg_network) for batches of up to `batch` frames on `threads`
  * threads (0 = automatic). TG_ENOENT with a message naming scripts/fetch-models
  * when the weights are missing. */
-int tg_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tg_cnn **out);
-void tg_cnn_close(tg_cnn **c);
+int tgi_cnn_open(tg_ctx *ctx, int model, int batch, int threads, tgi_cnn **out);
+void tgi_cnn_close(tgi_cnn **c);
 
-int tg_cnn_side(const tg_cnn *c); /* the square input size: 224 or 299 */
-int tg_cnn_dim(const tg_cnn *c);  /* embedding length */
-int tg_cnn_model(const tg_cnn *c);
+int tgi_cnn_side(const tgi_cnn *c); /* the square input size: 224 or 299 */
+int tgi_cnn_dim(const tgi_cnn *c);  /* embedding length */
+int tgi_cnn_model(const tgi_cnn *c);
 /* The network's similarity lines (cosine of embeddings): two shots whose
- * best-matching frames are at least tg_cnn_repeat_sim alike show the same thing;
- * groups of frames at least tg_cnn_cluster_sim alike (average linkage) are one
+ * best-matching frames are at least tgi_cnn_repeat_sim alike show the same thing;
+ * groups of frames at least tgi_cnn_cluster_sim alike (average linkage) are one
  * content cluster. */
-float tg_cnn_repeat_sim(const tg_cnn *c);
-float tg_cnn_cluster_sim(const tg_cnn *c);
+float tgi_cnn_repeat_sim(const tgi_cnn *c);
+float tgi_cnn_cluster_sim(const tgi_cnn *c);
 
 /* Queue a side x side RGB24 frame taken at time t (rows of side*3 bytes). */
-int tg_cnn_push(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb);
+int tgi_cnn_push(tg_ctx *ctx, tgi_cnn *c, double t, const uint8_t *rgb);
 /* Queue any RGB24 picture, resized to the input as nsfwjs does (bilinear with
  * aligned corners, RGB 0..1). */
-int tg_cnn_push_image(tg_ctx *ctx, tg_cnn *c, double t, const uint8_t *rgb, int w, int h,
-                      int stride);
+int tgi_cnn_push_image(tg_ctx *ctx, tgi_cnn *c, double t, const uint8_t *rgb, int w, int h,
+                       int stride);
 /* Forget every result and queued frame (the model stays loaded). */
-void tg_cnn_reset(tg_cnn *c);
+void tgi_cnn_reset(tgi_cnn *c);
 /* Run what is queued. The results below are complete only after a flush. */
-int tg_cnn_flush(tg_ctx *ctx, tg_cnn *c);
+int tgi_cnn_flush(tg_ctx *ctx, tgi_cnn *c);
 
-size_t tg_cnn_count(const tg_cnn *c);
-const tg_cnn_item *tg_cnn_items(const tg_cnn *c);
-const float *tg_cnn_embedding(const tg_cnn *c, size_t i); /* tg_cnn_dim floats */
+size_t tgi_cnn_count(const tgi_cnn *c);
+const tgi_cnn_item *tgi_cnn_items(const tgi_cnn *c);
+const float *tgi_cnn_embedding(const tgi_cnn *c, size_t i); /* tgi_cnn_dim floats */
 
 /* Cosine similarity of two L2-normalised embeddings of length dim. */
-float tg_cnn_similarity(const float *a, const float *b, int dim);
+float tgi_cnn_similarity(const float *a, const float *b, int dim);
 
 #endif

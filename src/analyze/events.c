@@ -64,7 +64,7 @@ static const struct {
     .mark_edges = 1.5e-4f,
 };
 
-uint16_t tg_empty_ground(const tg_sample *x)
+uint16_t tgi_empty_ground(const tgi_sample *x)
 {
     if (x->hi < K.black_hi && x->contrast < K.flat_contrast)
         return TG_BAD_BLACK;
@@ -75,7 +75,7 @@ uint16_t tg_empty_ground(const tg_sample *x)
     return 0;
 }
 
-int tg_has_marks(const tg_sample *x)
+int tgi_has_marks(const tgi_sample *x)
 {
     return x->edges >= K.mark_edges;
 }
@@ -83,28 +83,28 @@ int tg_has_marks(const tg_sample *x)
 /* Empty frames. One with marks on its empty ground (a few lines of text on black:
  * a title, or a terminal with little in it) is not empty: whether it is a card to
  * avoid or a screen to show depends on the video (select/verdict.c). */
-static void pass_empty(tg_sample *s, size_t n)
+static void pass_empty(tgi_sample *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!tg_has_marks(&s[i]))
-            s[i].ev |= tg_empty_ground(&s[i]);
+        if (!tgi_has_marks(&s[i]))
+            s[i].ev |= tgi_empty_ground(&s[i]);
 }
 
 /* A flash of 1–2 samples: unlike both neighbours, which are alike. */
-static void pass_flash(tg_sample *s, size_t n)
+static void pass_flash(tgi_sample *s, size_t n)
 {
     for (size_t len = 1; len <= 2; len++) {
         for (size_t i = 1; i + len < n; i++) {
-            const tg_sample *a = &s[i - 1], *b = &s[i + len];
+            const tgi_sample *a = &s[i - 1], *b = &s[i + len];
             float lo = 1, hi = 0;
             for (size_t k = i; k < i + len; k++) {
                 float d = fminf(fabsf(s[k].luma - a->luma), fabsf(s[k].luma - b->luma));
                 lo = fminf(lo, d);
-                hi = fmaxf(hi, tg_thumb_diff(&s[k], a));
+                hi = fmaxf(hi, tgi_thumb_diff(&s[k], a));
             }
             if (lo < K.flash_luma)
                 continue;
-            if (tg_thumb_diff(a, b) > 0.5f * hi || fabsf(a->luma - b->luma) > 0.5f * lo)
+            if (tgi_thumb_diff(a, b) > 0.5f * hi || fabsf(a->luma - b->luma) > 0.5f * lo)
                 continue;
             for (size_t k = i - 1; k <= i + len && k < n; k++)
                 s[k].ev |= TG_BAD_FLASH;
@@ -113,7 +113,7 @@ static void pass_flash(tg_sample *s, size_t n)
 }
 
 /* Cuts: returns a malloc'd array of sample indices where a new shot starts. */
-static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
+static size_t pass_cuts(tgi_sample *s, size_t n, size_t **out)
 {
     *out = NULL;
     if (n < 2)
@@ -125,7 +125,7 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
     if (!d || !cuts)
         goto done;
     for (size_t i = 1; i < n; i++)
-        d[i] = tg_sample_distance(&s[i - 1], &s[i]);
+        d[i] = tgi_sample_distance(&s[i - 1], &s[i]);
     for (size_t i = 1; i < n; i++) {
         /* the absolute floor scales with the picture's contrast: two dim shots
          * differ by less in absolute terms (the Sintel trailer's cut between two
@@ -138,7 +138,7 @@ static size_t pass_cuts(tg_sample *s, size_t n, size_t **out)
         for (size_t j = i > 8 ? i - 8 : 1; j < i + 9 && j < n && m < 32; j++)
             if (j != i)
                 win[m++] = d[j];
-        float local = tg_median(win, m);
+        float local = tgi_median(win, m);
         if (d[i] < K.cut_rel * local)
             continue;
         /* a peak, not a shoulder of a gradual change */
@@ -158,9 +158,9 @@ done:
 }
 
 /* Is sample i a blend of a and b (fade/dissolve), with the contrast dip a mix has? */
-static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
+static int is_blend(const tgi_sample *a, const tgi_sample *x, const tgi_sample *b)
 {
-    float D = tg_thumb_diff(a, b);
+    float D = tgi_thumb_diff(a, b);
     if (D < K.trans_min_diff)
         return 0;
     double num = 0, den = 0;
@@ -181,7 +181,7 @@ static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
     r /= 255.0 * N;
     if (r > K.trans_resid * D)
         return 0;
-    if (fminf(tg_thumb_diff(x, a), tg_thumb_diff(x, b)) < 0.2f * D)
+    if (fminf(tgi_thumb_diff(x, a), tgi_thumb_diff(x, b)) < 0.2f * D)
         return 0;
     int fade = (a->ev | b->ev) & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM);
     if (!fade && x->contrast > K.trans_dip * fminf(a->contrast, b->contrast))
@@ -190,13 +190,13 @@ static int is_blend(const tg_sample *a, const tg_sample *x, const tg_sample *b)
 }
 
 /* the sample nearest at or after t, clamped to the last one */
-static size_t index_at(const tg_sample *s, size_t n, double t)
+static size_t index_at(const tgi_sample *s, size_t n, double t)
 {
-    size_t i = tg_sample_at(s, n, t);
+    size_t i = tgi_sample_at(s, n, t);
     return i < n ? i : n - 1;
 }
 
-static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t nc)
+static void pass_transitions(tgi_sample *s, size_t n, const size_t *cuts, size_t nc)
 {
     uint8_t *kind = calloc(n, 1);
     if (!kind)
@@ -278,8 +278,8 @@ static void pass_transitions(tg_sample *s, size_t n, const size_t *cuts, size_t 
     free(kind);
 }
 
-static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const size_t *cuts,
-                      size_t nc, tg_events *ev)
+static int pass_shots(tg_ctx *ctx, tgi_sample *s, size_t n, double end_t, const size_t *cuts,
+                      size_t nc, tgi_events *ev)
 {
     const uint16_t sep = TG_BAD_FADE | TG_BAD_DISSOLVE | TG_BAD_BLACK | TG_BAD_WHITE;
     (void)ctx;
@@ -304,7 +304,7 @@ static int pass_shots(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const s
     return 0;
 }
 
-static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *content)
+static void pass_bars(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *content)
 {
     *content = (tg_rect){0, 0, aw, ah};
     int16_t *v = malloc(n * sizeof(int16_t));
@@ -339,14 +339,14 @@ static void pass_bars(const tg_sample *s, size_t n, int aw, int ah, tg_rect *con
         *content = (tg_rect){x0, y0, x1 - x0, y1 - y0};
 }
 
-int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_span *spans,
-                     size_t n_spans, int aw, int ah, tg_events *ev)
+int tgi_events_detect(tg_ctx *ctx, tgi_sample *s, size_t n, double end_t, const tgi_span *spans,
+                      size_t n_spans, int aw, int ah, tgi_events *ev)
 {
     memset(ev, 0, sizeof(*ev));
     ev->content = (tg_rect){0, 0, aw, ah};
     if (n == 0)
-        return tg_fail(ctx, TG_ECORRUPT, "the video has no decodable frames");
-    tg_span whole = {0, end_t};
+        return tgi_fail(ctx, TG_ECORRUPT, "the video has no decodable frames");
+    tgi_span whole = {0, end_t};
     if (!spans || n_spans == 0) {
         spans = &whole;
         n_spans = 1;
@@ -354,8 +354,8 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
     ev->shots = calloc(n + 1, sizeof(tg_shot));
     ev->cuts = calloc(n + 1, sizeof(double));
     if (!ev->shots || !ev->cuts) {
-        tg_events_free(ev);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        tgi_events_free(ev);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         s[i].ev = 0;
@@ -378,14 +378,14 @@ int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg
     return 0;
 }
 
-void tg_events_classify(tg_sample *s, size_t n)
+void tgi_events_classify(tgi_sample *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         s[i].ev = 0;
     pass_empty(s, n);
 }
 
-void tg_events_free(tg_events *ev)
+void tgi_events_free(tgi_events *ev)
 {
     if (!ev)
         return;

@@ -4,7 +4,7 @@
  * letterbox/pillarbox bars.
  *
  * Input is the whole sample series of a video (features.h); output is an event
- * flag set on every sample (tg_sample.ev, TG_EVENT_FLAGS only), a shot id on every
+ * flag set on every sample (tgi_sample.ev, TG_EVENT_FLAGS only), a shot id on every
  * sample (-1 inside transitions), the shot list, and the content rectangle. Pure
  * functions over arrays: testable on synthetic series without any video.
  *
@@ -19,38 +19,38 @@
 
 #include "analyze/features.h"
 
-typedef struct tg_events {
+typedef struct tgi_events {
     tg_shot *shots; /* owned; in time order, shot i = samples with .shot == i */
     size_t n_shots;
     double *cuts; /* owned; hard cut times (first frame of the new shot) */
     size_t n_cuts;
     tg_rect content; /* content area in analysis pixels (bars removed) */
-} tg_events;
+} tgi_events;
 
 /* A stretch of contiguous samples: samples [first, next span's first) cover the
  * time up to end_t. Sparse analysis decodes separate stretches of the video; no
  * event is looked for across the gap between two spans, and a span starts a shot. */
-typedef struct tg_span {
+typedef struct tgi_span {
     size_t first;
     double end_t;
-} tg_span;
+} tgi_span;
 
 /* Analyse n samples (in time order) of an aw x ah analysis frame; end_t is the
  * time just past the last sample. spans may be NULL (one span: all samples).
- * Fills *ev (free with tg_events_free). */
-int tg_events_detect(tg_ctx *ctx, tg_sample *s, size_t n, double end_t, const tg_span *spans,
-                     size_t n_spans, int aw, int ah, tg_events *ev);
+ * Fills *ev (free with tgi_events_free). */
+int tgi_events_detect(tg_ctx *ctx, tgi_sample *s, size_t n, double end_t, const tgi_span *spans,
+                      size_t n_spans, int aw, int ah, tgi_events *ev);
 
 /* Only the per-sample events (black, white, blank): for samples with no
  * neighbours, such as the keyframes of a coarse pass. */
-void tg_events_classify(tg_sample *s, size_t n);
-void tg_events_free(tg_events *ev);
+void tgi_events_classify(tgi_sample *s, size_t n);
+void tgi_events_free(tgi_events *ev);
 
 /* The kind of empty ground a sample shows (TG_BAD_BLACK, _WHITE or _UNIFORM; 0 when
  * the picture is not empty), ignoring any marks on it; and whether it has marks
  * (strong edges: glyphs, lines). An empty ground without marks is an empty frame;
- * with marks it is a card or a screen of text (tg_sample.ev has no flag for it). */
-uint16_t tg_empty_ground(const tg_sample *x);
-int tg_has_marks(const tg_sample *x);
+ * with marks it is a card or a screen of text (tgi_sample.ev has no flag for it). */
+uint16_t tgi_empty_ground(const tgi_sample *x);
+int tgi_has_marks(const tgi_sample *x);
 
 #endif

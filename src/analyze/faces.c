@@ -86,27 +86,27 @@ static int read_all(tg_ctx *ctx, const char *path, const char *what, size_t max,
     *data = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? tg_fail(ctx, TG_ENOENT,
-                                         "the face weights are missing (no %s): run "
-                                         "scripts/fetch-models, or set TG_MODELS to the folder "
-                                         "it fills",
-                                         path)
-                               : tg_fail(ctx, TG_EIO, "cannot open the face weights %s", what);
+        return errno == ENOENT ? tgi_fail(ctx, TG_ENOENT,
+                                          "the face weights are missing (no %s): run "
+                                          "scripts/fetch-models, or set TG_MODELS to the folder "
+                                          "it fills",
+                                          path)
+                               : tgi_fail(ctx, TG_EIO, "cannot open the face weights %s", what);
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return tg_fail(ctx, TG_EIO, "the face weights %s are not a regular file", what);
+        return tgi_fail(ctx, TG_EIO, "the face weights %s are not a regular file", what);
     }
     if ((uint64_t)st.st_size > max) {
         close(fd);
-        return tg_fail(ctx, TG_ECORRUPT, "the face weights %s are larger than %zu bytes", what,
-                       max);
+        return tgi_fail(ctx, TG_ECORRUPT, "the face weights %s are larger than %zu bytes", what,
+                        max);
     }
     size_t n = (size_t)st.st_size, got = 0;
     char *buf = malloc(n + 1);
     if (!buf) {
         close(fd);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);
@@ -119,7 +119,7 @@ static int read_all(tg_ctx *ctx, const char *path, const char *what, size_t max,
     close(fd);
     if (got != n) {
         free(buf);
-        return tg_fail(ctx, TG_EIO, "cannot read the face weights %s", what);
+        return tgi_fail(ctx, TG_EIO, "cannot read the face weights %s", what);
     }
     buf[n] = 0;
     *data = buf;
@@ -132,7 +132,7 @@ static int qbytes(const char *dtype)
     return !strcmp(dtype, "uint8") ? 1 : !strcmp(dtype, "uint16") ? 2 : 0;
 }
 
-#define CORRUPT(...) tg_fail(ctx, TG_ECORRUPT, __VA_ARGS__)
+#define CORRUPT(...) tgi_fail(ctx, TG_ECORRUPT, __VA_ARGS__)
 
 /* dir/<net>-weights_manifest.json and its shards, dequantized as TF.js does. */
 static int fset_load(tg_ctx *ctx, const char *dir, const char *net, fset *s)
@@ -170,7 +170,7 @@ static int fset_load(tg_ctx *ctx, const char *dir, const char *net, fset *s)
         nw += json_array_size(ws);
     }
     if (!(s->w = calloc(nw ? nw : 1, sizeof *s->w))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     size_t total = 0;
@@ -190,7 +190,7 @@ static int fset_load(tg_ctx *ctx, const char *dir, const char *net, fset *s)
                 goto fail;
             }
             if (!(w->name = strdup(json_string_value(name)))) {
-                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 goto fail;
             }
             s->n++;
@@ -234,7 +234,7 @@ static int fset_load(tg_ctx *ctx, const char *dir, const char *net, fset *s)
         /* the group's shards, concatenated */
         char *buf = malloc(need + 1);
         if (!buf) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto fail;
         }
         json_array_foreach(ps, i, e)
@@ -278,7 +278,7 @@ static int fset_load(tg_ctx *ctx, const char *dir, const char *net, fset *s)
         float *v = realloc(s->v, (total ? total : 1) * sizeof *v);
         if (!v) {
             free(buf);
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto fail;
         }
         s->v = v;
@@ -384,11 +384,11 @@ typedef struct arena {
     float *luma; /* LM_SIDE² */
     int *xo;     /* resize_square's column table: 2 offsets per output column */
     float *xw;   /* and 3 weights: lerp, mask of the left and the right source */
-    tg_face *cand;
+    tgi_face *cand;
     int ncand;
 } arena;
 
-struct tg_faces {
+struct tgi_faces {
     fset det_w, lm_w;
     detnet det;
     lmnet lm;
@@ -599,7 +599,7 @@ static void pool2(const float *in, int h, int w, int c, int s, float *out, int *
 }
 
 /* The detector on b[0] (S×S×3): the raw 25-channel grid (S/32)² into *grid. */
-static const float *det_forward(const tg_faces *f, arena *a, int *cells)
+static const float *det_forward(const tgi_faces *f, arena *a, int *cells)
 {
     const detnet *d = &f->det;
     int h = f->S - 2, w = f->S - 2;
@@ -632,7 +632,7 @@ static const float *det_forward(const tg_faces *f, arena *a, int *cells)
 }
 
 /* The landmark net on b[0] (112×112×3): 136 values in [0,1] of the 112² input. */
-static void lm_forward(const tg_faces *f, arena *a, float out[2 * TG_FACE_LANDMARKS])
+static void lm_forward(const tgi_faces *f, arena *a, float out[2 * TG_FACE_LANDMARKS])
 {
     const lmnet *m = &f->lm;
     float *cur = a->b[0], *acc = a->b[1], *t1 = a->b[2], *t2 = a->b[3];
@@ -728,7 +728,7 @@ static float sigm(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
-static float iou(const tg_face *a, const tg_face *b)
+static float iou(const tgi_face *a, const tgi_face *b)
 {
     float w = fminf(a->x + a->w, b->x + b->w) - fmaxf(a->x, b->x);
     float h = fminf(a->y + a->h, b->y + b->h) - fmaxf(a->y, b->y);
@@ -740,11 +740,11 @@ static float iou(const tg_face *a, const tg_face *b)
 
 static int by_score(const void *pa, const void *pb)
 {
-    float a = ((const tg_face *)pa)->score, b = ((const tg_face *)pb)->score;
+    float a = ((const tgi_face *)pa)->score, b = ((const tgi_face *)pb)->score;
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
-float tg_face_ear(const float (*p)[2])
+float tgi_face_ear(const float (*p)[2])
 {
     float v1 = hypotf(p[1][0] - p[5][0], p[1][1] - p[5][1]);
     float v2 = hypotf(p[2][0] - p[4][0], p[2][1] - p[4][1]);
@@ -778,8 +778,8 @@ static float sharpness(const float *l, int x0, int y0, int x1, int y1)
 
 /* Landmarks, EAR, sharpness, cut of one detected face (box set). 0, or -1 when the box
  * has no pixels inside the frame. */
-static int finish_face(const tg_faces *f, arena *a, const uint8_t *rgb, int W, int H, int stride,
-                       tg_face *fc)
+static int finish_face(const tgi_faces *f, arena *a, const uint8_t *rgb, int W, int H, int stride,
+                       tgi_face *fc)
 {
     /* face-api's Box.clipAtImageBorders(...).floor() */
     float x = fmaxf(fc->x, 0), y = fmaxf(fc->y, 0);
@@ -808,8 +808,8 @@ static int finish_face(const tg_faces *f, arena *a, const uint8_t *rgb, int W, i
         fc->lm[i][0] = (float)cx + rx * (float)cw;
         fc->lm[i][1] = (float)cy + ry * (float)ch;
     }
-    fc->ear[0] = tg_face_ear(fc->lm + 36);
-    fc->ear[1] = tg_face_ear(fc->lm + 42);
+    fc->ear[0] = tgi_face_ear(fc->lm + 36);
+    fc->ear[1] = tgi_face_ear(fc->lm + 42);
     float e = (fc->ear[0] + fc->ear[1]) / 2, open = (e - 0.18f) / 0.12f;
     fc->eyes_open = open < 0 ? 0 : open > 1 ? 1 : open;
     int lx0 = (int)ceilf((float)pl * sc), ly0 = (int)ceilf((float)pt * sc);
@@ -827,8 +827,8 @@ static int finish_face(const tg_faces *f, arena *a, const uint8_t *rgb, int W, i
     return 0;
 }
 
-static int detect_one(const tg_faces *f, arena *a, const uint8_t *rgb, int W, int H, int stride,
-                      tg_face *out, int max)
+static int detect_one(const tgi_faces *f, arena *a, const uint8_t *rgb, int W, int H, int stride,
+                      tgi_face *out, int max)
 {
     const int S = f->S;
     int side = W > H ? W : H;
@@ -851,7 +851,7 @@ static int detect_one(const tg_faces *f, arena *a, const uint8_t *rgb, int W, in
                 float cty = ((float)row + sigm(v[1])) / (float)cells * cfy;
                 float bw = expf(v[2]) * DET_ANCHORS[k][0] / (float)cells * cfx;
                 float bh = expf(v[3]) * DET_ANCHORS[k][1] / (float)cells * cfy;
-                tg_face *c = &a->cand[a->ncand++];
+                tgi_face *c = &a->cand[a->ncand++];
                 memset(c, 0, sizeof *c);
                 c->x = (ctx_ - bw / 2) * (float)W;
                 c->y = (cty - bh / 2) * (float)H;
@@ -862,7 +862,7 @@ static int detect_one(const tg_faces *f, arena *a, const uint8_t *rgb, int W, in
     qsort(a->cand, (size_t)a->ncand, sizeof *a->cand, by_score);
     int n = 0;
     for (int i = 0; i < a->ncand && n < max; i++) {
-        tg_face *c = &a->cand[i];
+        tgi_face *c = &a->cand[i];
         if (c->score < 0)
             continue; /* suppressed */
         for (int j = i + 1; j < a->ncand; j++)
@@ -878,16 +878,16 @@ static int detect_one(const tg_faces *f, arena *a, const uint8_t *rgb, int W, in
 static int check_frame(tg_ctx *ctx, const uint8_t *rgb, int w, int h, int stride)
 {
     if (!rgb || w < 1 || h < 1 || w > NN_MAX_SIDE || h > NN_MAX_SIDE || stride < 3 * w)
-        return tg_fail(ctx, TG_EINVAL, "bad frame for face detection (%dx%d, stride %d)", w, h,
-                       stride);
+        return tgi_fail(ctx, TG_EINVAL, "bad frame for face detection (%dx%d, stride %d)", w, h,
+                        stride);
     return 0;
 }
 
-int tg_faces_detect(tg_ctx *ctx, tg_faces *f, const uint8_t *rgb, int w, int h, int stride,
-                    tg_face *out, int max)
+int tgi_faces_detect(tg_ctx *ctx, tgi_faces *f, const uint8_t *rgb, int w, int h, int stride,
+                     tgi_face *out, int max)
 {
     if (!f || (!out && max > 0) || max < 0)
-        return tg_fail(ctx, TG_EINVAL, "bad arguments to tg_faces_detect");
+        return tgi_fail(ctx, TG_EINVAL, "bad arguments to tgi_faces_detect");
     int rc = check_frame(ctx, rgb, w, h, stride);
     if (rc)
         return rc;
@@ -896,10 +896,10 @@ int tg_faces_detect(tg_ctx *ctx, tg_faces *f, const uint8_t *rgb, int w, int h, 
 }
 
 typedef struct job {
-    tg_faces *f;
+    tgi_faces *f;
     int t, n, max;
-    const tg_faces_frame *frames;
-    tg_face *out;
+    const tgi_faces_frame *frames;
+    tgi_face *out;
     int *counts;
 } job;
 
@@ -907,18 +907,18 @@ static void *batch_worker(void *p)
 {
     job *j = p;
     for (int i = j->t; i < j->n; i += j->f->threads) {
-        const tg_faces_frame *fr = &j->frames[i];
+        const tgi_faces_frame *fr = &j->frames[i];
         j->counts[i] = detect_one(j->f, &j->f->ar[j->t], fr->rgb, fr->w, fr->h, fr->stride,
                                   j->out + (size_t)i * j->max, j->max);
     }
     return NULL;
 }
 
-int tg_faces_detect_batch(tg_ctx *ctx, tg_faces *f, const tg_faces_frame *frames, int n,
-                          tg_face *out, int max, int *counts)
+int tgi_faces_detect_batch(tg_ctx *ctx, tgi_faces *f, const tgi_faces_frame *frames, int n,
+                           tgi_face *out, int max, int *counts)
 {
     if (!f || n < 0 || (n > 0 && (!frames || !counts || (max > 0 && !out))) || max < 0)
-        return tg_fail(ctx, TG_EINVAL, "bad arguments to tg_faces_detect_batch");
+        return tgi_fail(ctx, TG_EINVAL, "bad arguments to tgi_faces_detect_batch");
     for (int i = 0; i < n; i++) {
         int rc = check_frame(ctx, frames[i].rgb, frames[i].w, frames[i].h, frames[i].stride);
         if (rc)
@@ -946,7 +946,7 @@ int tg_faces_detect_batch(tg_ctx *ctx, tg_faces *f, const tg_faces_frame *frames
 }
 
 /* floats each arena buffer needs: the largest tensor of either net */
-static void plan(tg_faces *f)
+static void plan(tgi_faces *f)
 {
     size_t big = (size_t)f->S * f->S * 3;
     size_t h = (size_t)f->S - 2, c0 = h * h * DET_CH[0];
@@ -961,11 +961,11 @@ static void plan(tg_faces *f)
     f->buf_floats = big > lm ? big : lm;
 }
 
-void tg_faces_close(tg_faces **pf)
+void tgi_faces_close(tgi_faces **pf)
 {
     if (!pf || !*pf)
         return;
-    tg_faces *f = *pf;
+    tgi_faces *f = *pf;
     for (int t = 0; t < MAX_THREADS; t++) {
         for (int k = 0; k < 4; k++)
             free(f->ar[t].b[k]);
@@ -980,11 +980,11 @@ void tg_faces_close(tg_faces **pf)
     *pf = NULL;
 }
 
-int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts, tg_faces **out)
+int tgi_faces_open(tg_ctx *ctx, const char *models_dir, const tgi_faces_opts *opts, tgi_faces **out)
 {
-    tg_faces_opts o = opts ? *opts : (tg_faces_opts){0};
+    tgi_faces_opts o = opts ? *opts : (tgi_faces_opts){0};
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "bad arguments to tg_faces_open");
+        return tgi_fail(ctx, TG_EINVAL, "bad arguments to tgi_faces_open");
     *out = NULL;
     if (o.input_size == 0)
         o.input_size = TG_FACES_INPUT;
@@ -994,15 +994,15 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
         o.threads = 1;
     if (o.input_size < 64 || o.input_size > 608 || o.input_size % 32 || !(o.min_score > 0) ||
         !(o.min_score < 1) || o.threads < 1 || o.threads > MAX_THREADS)
-        return tg_fail(ctx, TG_EINVAL,
-                       "bad face detector options (input %d must be a multiple of 32 in "
-                       "64..608, score in (0,1), threads 1..%d)",
-                       o.input_size, MAX_THREADS);
+        return tgi_fail(ctx, TG_EINVAL,
+                        "bad face detector options (input %d must be a multiple of 32 in "
+                        "64..608, score in (0,1), threads 1..%d)",
+                        o.input_size, MAX_THREADS);
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/%s", models_dir ? models_dir : tg_nn_models_dir(), FACES_DIR);
-    tg_faces *f = calloc(1, sizeof *f);
+    snprintf(dir, sizeof dir, "%s/%s", models_dir ? models_dir : tgi_nn_models_dir(), FACES_DIR);
+    tgi_faces *f = calloc(1, sizeof *f);
     if (!f)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     f->S = o.input_size;
     f->min_score = o.min_score;
     f->threads = o.threads;
@@ -1023,7 +1023,7 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
             if (!(a->b[k] = malloc(f->buf_floats * sizeof(float))))
                 goto nomem;
         if (!(a->luma = malloc((size_t)LM_SIDE * LM_SIDE * sizeof(float))) ||
-            !(a->cand = malloc((size_t)ncand * sizeof(tg_face))) ||
+            !(a->cand = malloc((size_t)ncand * sizeof(tgi_face))) ||
             !(a->xo = malloc((size_t)2 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(int))) ||
             !(a->xw = malloc((size_t)3 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(float))))
             goto nomem;
@@ -1031,13 +1031,13 @@ int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts
     *out = f;
     return 0;
 nomem:
-    rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the face networks");
+    rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for the face networks");
 fail:
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
     return rc;
 }
 
-void tg_faces_flops(const tg_faces *f, double *detector, double *landmarks)
+void tgi_faces_flops(const tgi_faces *f, double *detector, double *landmarks)
 {
     double d = 0, h = f->S - 2;
     d += 2.0 * h * h * 27 * DET_CH[0];

@@ -17,8 +17,8 @@
  * people: compare a face's EAR with the same shot's (a drop of > 15 % below the
  * shot's median is a blink or a downcast look).
  *
- * A tg_faces holds the weights and one work arena per thread; nothing is allocated
- * per frame. It is not shareable between threads (use tg_faces_detect_batch to run
+ * A tgi_faces holds the weights and one work arena per thread; nothing is allocated
+ * per frame. It is not shareable between threads (use tgi_faces_detect_batch to run
  * frames on several cores). Errors: TG_ENOENT (weights missing: run
  * scripts/fetch-models), TG_ECORRUPT (malformed or truncated weight files),
  * TG_EINVAL (bad arguments), TG_ENOMEM.
@@ -33,10 +33,10 @@
 #define TG_FACE_LANDMARKS 68
 #define TG_FACES_INPUT    224 /* recommended detector input side (see bench/RESULTS.md) */
 
-/* Sides of the frame a face box runs over (tg_face.cut). */
+/* Sides of the frame a face box runs over (tgi_face.cut). */
 enum { TG_FACE_CUT_LEFT = 1, TG_FACE_CUT_TOP = 2, TG_FACE_CUT_RIGHT = 4, TG_FACE_CUT_BOTTOM = 8 };
 
-typedef struct tg_face {
+typedef struct tgi_face {
     float x, y, w, h; /* detection box in the frame's pixels; may extend past the frame */
     float score;      /* detector confidence, 0..1 */
     /* landmarks in the frame's pixels, iBUG 68-point order: 0-16 jaw, 17-26 brows,
@@ -50,21 +50,22 @@ typedef struct tg_face {
      * not matter) divided by the luma's standard deviation: a sharp portrait 0.36, the
      * same blurred by a 2.5-px Gaussian 0.08 */
     float sharpness;
-} tg_face;
+} tgi_face;
 
-typedef struct tg_faces_opts {
+typedef struct tgi_faces_opts {
     int input_size;     /* detector input side, a multiple of 32 in [64, 608]; 0 = TG_FACES_INPUT */
     float min_score;    /* keep detections above this; 0 = 0.5 (face-api's default) */
     int tiny_landmarks; /* 1: face_landmark_68_tiny (57 vs 103 MFLOP a face; EAR less exact) */
-    int threads;        /* worker arenas for tg_faces_detect_batch; 0 = 1 */
-} tg_faces_opts;
+    int threads;        /* worker arenas for tgi_faces_detect_batch; 0 = 1 */
+} tgi_faces_opts;
 
-typedef struct tg_faces tg_faces;
+typedef struct tgi_faces tgi_faces;
 
 /* Load the weights from models_dir/face-api/ (NULL = the models folder of the CNN,
- * tg_nn_models_dir()). opts may be NULL (defaults). */
-int tg_faces_open(tg_ctx *ctx, const char *models_dir, const tg_faces_opts *opts, tg_faces **out);
-void tg_faces_close(tg_faces **f);
+ * tgi_nn_models_dir()). opts may be NULL (defaults). */
+int tgi_faces_open(tg_ctx *ctx, const char *models_dir, const tgi_faces_opts *opts,
+                   tgi_faces **out);
+void tgi_faces_close(tgi_faces **f);
 
 /* Faces in one RGB24 frame (w × h, rows `stride` bytes apart), best first, at most max
  * written to out (landmarks are computed only for those: max bounds the cost, ~1.2 ms
@@ -72,25 +73,25 @@ void tg_faces_close(tg_faces **f);
  * negative TG_E* code. Runs on the calling thread and sets OpenBLAS to one thread
  * (process-global, as src/nn's batched sessions do). Recommended: input_size 224 on a
  * frame of ~224-416 px, max 2: ~3 ms per frame with one face (bench/RESULTS.md). */
-int tg_faces_detect(tg_ctx *ctx, tg_faces *f, const uint8_t *rgb, int w, int h, int stride,
-                    tg_face *out, int max);
+int tgi_faces_detect(tg_ctx *ctx, tgi_faces *f, const uint8_t *rgb, int w, int h, int stride,
+                     tgi_face *out, int max);
 
 /* One frame of a batch. */
-typedef struct tg_faces_frame {
+typedef struct tgi_faces_frame {
     const uint8_t *rgb;
     int w, h, stride;
-} tg_faces_frame;
+} tgi_faces_frame;
 
 /* n frames on up to opts.threads threads: frame i's faces go to out[i*max ..], their
  * count to counts[i]. Returns 0, or TG_EINVAL for a bad frame (all are checked first). */
-int tg_faces_detect_batch(tg_ctx *ctx, tg_faces *f, const tg_faces_frame *frames, int n,
-                          tg_face *out, int max, int *counts);
+int tgi_faces_detect_batch(tg_ctx *ctx, tgi_faces *f, const tgi_faces_frame *frames, int n,
+                           tgi_face *out, int max, int *counts);
 
 /* The eye aspect ratio of the six points p[0..5] (p1..p6 of the paper), e.g. lm + 36. */
-float tg_face_ear(const float (*p)[2]);
+float tgi_face_ear(const float (*p)[2]);
 
 /* Floating-point operations of the detector per frame and of the landmark net per
  * face (multiply-add = 2), for benchmarks. */
-void tg_faces_flops(const tg_faces *f, double *detector, double *landmarks);
+void tgi_faces_flops(const tgi_faces *f, double *detector, double *landmarks);
 
 #endif

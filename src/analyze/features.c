@@ -12,7 +12,7 @@
 
 #include "analyze/cnn.h"
 
-const tg_opt tg_analyze_opts[] = {
+const tg_opt tgi_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
      "full: look at every frame; sparse: keyframes first, then every frame of the most "
      "promising stretches only (fast on long videos); auto: sparse from 1 minute on"},
@@ -25,7 +25,7 @@ const tg_opt tg_analyze_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
-void tg_analysis_size(int w, int h, int *aw, int *ah)
+void tgi_analysis_size(int w, int h, int *aw, int *ah)
 {
     double s = (double)TG_ANALYSIS_SIDE / (w > h ? w : h);
     int a = (int)lround(w * s), b = (int)lround(h * s);
@@ -56,7 +56,7 @@ static int bar_scan(const uint8_t *Y, int w, int h, int side)
     return n;
 }
 
-void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
+void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample *s)
 {
     enum { MAXP = TG_ANALYSIS_SIDE * TG_ANALYSIS_SIDE };
     static _Thread_local uint8_t Y[MAXP];
@@ -183,12 +183,12 @@ void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s)
             s->thumb[ty * TG_THUMB_W + tx] = (uint8_t)(cnt ? acc / cnt : 0);
         }
     }
-    s->motion = prev ? tg_thumb_diff(prev, s) : 0;
+    s->motion = prev ? tgi_thumb_diff(prev, s) : 0;
     for (int side = 0; side < 4; side++)
         s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
 }
 
-float tg_desc_distance(const tg_sample *a, const tg_sample *b)
+float tgi_desc_distance(const tgi_sample *a, const tgi_sample *b)
 {
     float dc = 0, de = 0;
     for (int i = 0; i < TG_DESC_COLOR; i++)
@@ -198,7 +198,7 @@ float tg_desc_distance(const tg_sample *a, const tg_sample *b)
     return 0.35f * dc + 0.15f * de; /* each L1 is in [0,2] */
 }
 
-float tg_thumb_diff(const tg_sample *a, const tg_sample *b)
+float tgi_thumb_diff(const tgi_sample *a, const tgi_sample *b)
 {
     unsigned acc = 0;
     for (int i = 0; i < TG_THUMB_W * TG_THUMB_H; i++)
@@ -206,12 +206,12 @@ float tg_thumb_diff(const tg_sample *a, const tg_sample *b)
     return (float)acc / (255.0f * TG_THUMB_W * TG_THUMB_H);
 }
 
-float tg_sample_distance(const tg_sample *a, const tg_sample *b)
+float tgi_sample_distance(const tgi_sample *a, const tgi_sample *b)
 {
-    return 0.5f * tg_desc_distance(a, b) + tg_thumb_diff(a, b);
+    return 0.5f * tgi_desc_distance(a, b) + tgi_thumb_diff(a, b);
 }
 
-size_t tg_sample_at(const tg_sample *s, size_t n, double t)
+size_t tgi_sample_at(const tgi_sample *s, size_t n, double t)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -230,7 +230,7 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-float tg_median(float *v, size_t n)
+float tgi_median(float *v, size_t n)
 {
     if (n == 0)
         return 0;
@@ -243,7 +243,7 @@ static float clamp01(float v)
     return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-float tg_signal_quality(const tg_sample *x, float med_sharp)
+float tgi_signal_quality(const tgi_sample *x, float med_sharp)
 {
     float sharp = clamp01(x->sharp / (1.25f * med_sharp + 1e-6f));
     float expo = clamp01(1.0f - fabsf(x->luma - 0.47f) * 2.2f);

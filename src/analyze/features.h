@@ -2,7 +2,7 @@
  * features.h — per-sample signals measured on one small analysis frame.
  *
  * The analysis pass decodes the video at a small size (TG_ANALYSIS_SIDE on the long
- * side) and keeps, for every sample, a tg_sample: a few numbers and a compact
+ * side) and keeps, for every sample, a tgi_sample: a few numbers and a compact
  * descriptor — never the frame itself, so memory stays bounded by the sample count
  * (which the caller caps) whatever the video's resolution.
  *
@@ -31,7 +31,7 @@
 #define TG_DESC_N        (TG_DESC_COLOR + TG_DESC_EDGE)
 
 /* Why a sample must not be shown (set by analyze/events.c). */
-enum tg_bad {
+enum tgi_bad {
     TG_BAD_BLACK = 1 << 0,     /* black or near-black frame */
     TG_BAD_WHITE = 1 << 1,     /* blown-out white frame */
     TG_BAD_UNIFORM = 1 << 2,   /* blank / near-uniform frame */
@@ -49,7 +49,7 @@ enum tg_bad {
 #define TG_EVENT_FLAGS                                                                             \
     (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM | TG_BAD_FADE | TG_BAD_DISSOLVE | TG_BAD_FLASH)
 
-typedef struct tg_sample {
+typedef struct tgi_sample {
     double t;
     float luma, contrast, sharp, entropy, colorful, motion, bgfrac, edges;
     float lo, hi; /* 2nd and 98th percentile of luma: is anything bright, anything dark */
@@ -60,33 +60,33 @@ typedef struct tg_sample {
                      * blank, fade, dissolve, flash); defects relative to the video are
                      * select's verdicts (select/verdict.h) */
     int16_t shot;   /* shot index, -1 inside a transition */
-} tg_sample;
+} tgi_sample;
 
 /* Options of the analyze stage (in tg_option_stages). */
-extern const tg_opt tg_analyze_opts[];
+extern const tg_opt tgi_analyze_opts[];
 
 /* Analysis size for a display size: long side TG_ANALYSIS_SIDE, even sides. */
-void tg_analysis_size(int w, int h, int *aw, int *ah);
+void tgi_analysis_size(int w, int h, int *aw, int *ah);
 
 /* Fill s from one RGB24 frame. prev (the previous sample, or NULL) gives motion. */
-void tg_features_compute(const tg_frame *f, const tg_sample *prev, tg_sample *s);
+void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample *s);
 
 /* Distance between two samples' descriptors in [0,1] (0 = same content). */
-float tg_desc_distance(const tg_sample *a, const tg_sample *b);
+float tgi_desc_distance(const tgi_sample *a, const tgi_sample *b);
 /* Mean absolute difference of the luma thumbnails in [0,1]. */
-float tg_thumb_diff(const tg_sample *a, const tg_sample *b);
+float tgi_thumb_diff(const tgi_sample *a, const tgi_sample *b);
 /* How different two samples look: descriptor and thumbnail together (a cut between
  * consecutive samples, or two picks that would look alike). */
-float tg_sample_distance(const tg_sample *a, const tg_sample *b);
+float tgi_sample_distance(const tgi_sample *a, const tgi_sample *b);
 
 /* How good a sample looks from its signals alone, in [0,1]: sharpness (against the
  * video's median med_sharp), exposure, contrast, colour, detail and a little motion. */
-float tg_signal_quality(const tg_sample *x, float med_sharp);
+float tgi_signal_quality(const tgi_sample *x, float med_sharp);
 
 /* Index of the first sample at or after time t (n when there is none); the samples
  * are in time order. */
-size_t tg_sample_at(const tg_sample *s, size_t n, double t);
+size_t tgi_sample_at(const tgi_sample *s, size_t n, double t);
 /* Median of v (reorders v); 0 for n == 0. */
-float tg_median(float *v, size_t n);
+float tgi_median(float *v, size_t n);
 
 #endif

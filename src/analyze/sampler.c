@@ -11,7 +11,7 @@
  *           start black, with no keyframe when their window appears): without that,
  *           screencast's scene coverage in the real-footage eval fell from 0.76 to 0.38
  *           (bench/RESULTS.md).
- * Each decoded frame becomes a tg_sample (features.c); beside it the decoder hands
+ * Each decoded frame becomes a tgi_sample (features.c); beside it the decoder hands
  * the CNN its 224x224 copy every CNN_INTERVAL seconds. Only features are kept,
  * never frames: memory is bounded by the sample cap whatever the video's length.
  */
@@ -51,21 +51,21 @@
 
 /* Faces of the sampled frames, shared by the passes of one analysis. */
 typedef struct face_acc {
-    tg_faces *net; /* borrowed; NULL without the face model */
-    tg_face_obs *obs;
+    tgi_faces *net; /* borrowed; NULL without the face model */
+    tgi_face_obs *obs;
     size_t n, cap;
     double every, last_t; /* seconds between face frames; time of the last */
 } face_acc;
 
 typedef struct sampling {
     face_acc *faces; /* NULL without the face model */
-    tg_sample *s;
+    tgi_sample *s;
     size_t n, cap;
-    tg_span *spans;
+    tgi_span *spans;
     size_t n_spans;
     tg_ctx *ctx;
     double p0, p1, t0, t1; /* progress: map times t0..t1 to fractions p0..p1 */
-    tg_cnn *cnn;           /* borrowed; NULL without a CNN */
+    tgi_cnn *cnn;          /* borrowed; NULL without a CNN */
     double cnn_skip_t;     /* a time the CNN has already seen (sparse: the keyframe) */
 } sampling;
 
@@ -78,60 +78,60 @@ static void sampling_free(sampling *a)
 
 /* The biggest face of the analysis frame (frames keep coming in time order within a
  * pass; sparse analysis runs two passes, so the list is sorted at the end). */
-static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tg_frame *f)
+static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tgi_frame *f)
 {
-    tg_face found[2];
+    tgi_face found[2];
     fa->last_t = f->t;
-    int k = tg_faces_detect(ctx, fa->net, f->data, f->width, f->height, f->stride, found, 2);
+    int k = tgi_faces_detect(ctx, fa->net, f->data, f->width, f->height, f->stride, found, 2);
     if (k < 0)
         return k;
-    const tg_face *big = NULL;
+    const tgi_face *big = NULL;
     for (int i = 0; i < k; i++)
         if (!big || found[i].h > big->h)
             big = &found[i];
     if (fa->n == fa->cap) {
         size_t nc = fa->cap ? 2 * fa->cap : 256;
-        tg_face_obs *no = realloc(fa->obs, nc * sizeof(*no));
+        tgi_face_obs *no = realloc(fa->obs, nc * sizeof(*no));
         if (!no)
-            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
         fa->obs = no;
         fa->cap = nc;
     }
     /* a frame without a face is recorded too (h = 0): "looked, saw none" */
-    tg_face_obs o = {.t = f->t, .eyes = -1};
+    tgi_face_obs o = {.t = f->t, .eyes = -1};
     if (big)
-        o = (tg_face_obs){f->t,
-                          big->x / f->width,
-                          big->y / f->height,
-                          big->w / f->width,
-                          big->h / f->height,
-                          big->score,
-                          0.5f * (big->ear[0] + big->ear[1]),
-                          big->sharpness,
-                          (uint8_t)(big->cut != 0)};
+        o = (tgi_face_obs){f->t,
+                           big->x / f->width,
+                           big->y / f->height,
+                           big->w / f->width,
+                           big->h / f->height,
+                           big->score,
+                           0.5f * (big->ear[0] + big->ear[1]),
+                           big->sharpness,
+                           (uint8_t)(big->cut != 0)};
     fa->obs[fa->n++] = o;
     return 0;
 }
 
-static int on_sample(void *user, const tg_frame *f)
+static int on_sample(void *user, const tgi_frame *f)
 {
     sampling *a = user;
     if (a->n == a->cap) {
         size_t nc = a->cap ? a->cap * 2 : 1024;
-        tg_sample *ns = realloc(a->s, nc * sizeof(*ns));
+        tgi_sample *ns = realloc(a->s, nc * sizeof(*ns));
         if (!ns)
-            return tg_fail(a->ctx, TG_ENOMEM, "out of memory for %zu samples", nc);
+            return tgi_fail(a->ctx, TG_ENOMEM, "out of memory for %zu samples", nc);
         a->s = ns;
         a->cap = nc;
     }
-    tg_sample *s = &a->s[a->n];
+    tgi_sample *s = &a->s[a->n];
     /* the previous sample is a neighbour only inside the same span */
     int has_prev = a->n > 0 && (a->n_spans == 0 || a->spans[a->n_spans - 1].first < a->n);
     s->t = f->t;
-    tg_features_compute(f, has_prev ? &a->s[a->n - 1] : NULL, s);
+    tgi_features_compute(f, has_prev ? &a->s[a->n - 1] : NULL, s);
     a->n++;
     if (a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6) {
-        int rc = tg_cnn_push(a->ctx, a->cnn, f->t, f->side);
+        int rc = tgi_cnn_push(a->ctx, a->cnn, f->t, f->side);
         if (rc < 0)
             return rc;
     }
@@ -143,45 +143,45 @@ static int on_sample(void *user, const tg_frame *f)
     }
     double span = a->t1 - a->t0;
     double frac = span > 0 ? (f->t - a->t0) / span : 0;
-    return tg_progress(a->ctx, "analyze", a->p0 + (a->p1 - a->p0) * frac);
+    return tgi_progress(a->ctx, "analyze", a->p0 + (a->p1 - a->p0) * frac);
 }
 
 static int push_span(sampling *a, size_t first, double end_t)
 {
-    tg_span *ns = realloc(a->spans, (a->n_spans + 1) * sizeof(*ns));
+    tgi_span *ns = realloc(a->spans, (a->n_spans + 1) * sizeof(*ns));
     if (!ns)
-        return tg_fail(a->ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(a->ctx, TG_ENOMEM, "out of memory");
     a->spans = ns;
-    a->spans[a->n_spans++] = (tg_span){first, end_t};
+    a->spans[a->n_spans++] = (tgi_span){first, end_t};
     return 0;
 }
 
 /* Ask the decoder for the CNN's input beside the analysis frame. */
-static void cnn_side(const sampling *an, tg_decode_req *rq, double interval)
+static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
 {
     if (!an->cnn)
         return;
-    rq->side_w = rq->side_h = tg_cnn_side(an->cnn);
+    rq->side_w = rq->side_h = tgi_cnn_side(an->cnn);
     rq->side_interval = interval;
 }
 
 /* Every frame (up to the sampling cap) from start to end. */
-static int analyse_full(tg_ctx *ctx, tg_media *m, int aw, int ah, sampling *an, double *end_t)
+static int analyse_full(tg_ctx *ctx, tgi_media *m, int aw, int ah, sampling *an, double *end_t)
 {
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     double interval = fmax(MIN_INTERVAL, in->duration / MAX_SAMPLES), last_t = -1;
-    tg_decode_req rq = {.width = aw,
-                        .height = ah,
-                        .pix = TG_PIX_RGB24,
-                        .flags = TG_DECODE_FAST,
-                        .min_interval = interval};
+    tgi_decode_req rq = {.width = aw,
+                         .height = ah,
+                         .pix = TG_PIX_RGB24,
+                         .flags = TG_DECODE_FAST,
+                         .min_interval = interval};
     cnn_side(an, &rq, fmax(CNN_INTERVAL, in->duration / CNN_MAX));
     an->p0 = 0;
     an->p1 = 1;
     an->t0 = 0;
     an->t1 = in->duration;
     int rc = push_span(an, 0, 0);
-    if (rc < 0 || (rc = tg_media_decode(ctx, m, &rq, on_sample, an, &last_t)) < 0)
+    if (rc < 0 || (rc = tgi_media_decode(ctx, m, &rq, on_sample, an, &last_t)) < 0)
         return rc;
     double frame_dur = in->fps > 0 ? 1.0 / in->fps : 0.04;
     if (an->n > 1)
@@ -213,10 +213,10 @@ static int cmp_gop_t(const void *a, const void *b)
 /* Keyframes first (cheap), then every frame of the most promising, mutually
  * different stretches between keyframes. Returns 1 (and analyses nothing) when
  * the video does not suit it: too few keyframes, or no clean keyframe at all. */
-static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah,
+static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah,
                           sampling *an, double *end_t)
 {
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     double dur = in->duration;
     sampling keys = {.faces = an->faces,
                      .ctx = ctx,
@@ -230,20 +230,20 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
     int rc = 0;
     if (dur <= 0)
         return 1;
-    tg_decode_req rq = {.width = aw,
-                        .height = ah,
-                        .pix = TG_PIX_RGB24,
-                        .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
-                        .min_interval = 0.2};
+    tgi_decode_req rq = {.width = aw,
+                         .height = ah,
+                         .pix = TG_PIX_RGB24,
+                         .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
+                         .min_interval = 0.2};
     cnn_side(an, &rq, fmax(0.2, dur / CNN_MAX));
-    if ((rc = tg_media_decode(ctx, m, &rq, on_sample, &keys, NULL)) < 0)
+    if ((rc = tgi_media_decode(ctx, m, &rq, on_sample, &keys, NULL)) < 0)
         goto done;
     size_t nk = keys.n;
     if (nk < 3 || dur / nk > SPARSE_MAX_GOP) {
         rc = 1;
         goto done;
     }
-    tg_events_classify(keys.s, nk);
+    tgi_events_classify(keys.s, nk);
     g = calloc(nk, sizeof(*g));
     float *q = malloc(nk * sizeof(float)), q_med = 0.5f;
     if (q) {
@@ -251,28 +251,28 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         for (size_t i = 0; i < nk; i++)
             if (!keys.s[i].ev)
                 q[nq++] = keys.s[i].sharp;
-        float med = nq ? tg_median(q, nq) : 0.1f;
+        float med = nq ? tgi_median(q, nq) : 0.1f;
         for (size_t i = 0; i < nk; i++)
-            q[i] = keys.s[i].ev ? 0 : tg_signal_quality(&keys.s[i], med);
+            q[i] = keys.s[i].ev ? 0 : tgi_signal_quality(&keys.s[i], med);
         float *qc = malloc(nk * sizeof(float));
         if (qc) {
             size_t nc = 0;
             for (size_t i = 0; i < nk; i++)
                 if (!keys.s[i].ev)
                     qc[nc++] = q[i];
-            q_med = nc ? tg_median(qc, nc) : 0.5f;
+            q_med = nc ? tgi_median(qc, nc) : 0.5f;
             free(qc);
         }
     }
     if (!g || !q) {
         free(q);
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     size_t ng = 0;
     int cshot = 0;
     for (size_t i = 0; i < nk; i++) {
-        if (i && tg_sample_distance(&keys.s[i - 1], &keys.s[i]) > COARSE_CUT)
+        if (i && tgi_sample_distance(&keys.s[i - 1], &keys.s[i]) > COARSE_CUT)
             cshot++;
         double t0 = keys.s[i].t, t1 = i + 1 < nk ? keys.s[i + 1].t : dur;
         int ev0 = keys.s[i].ev != 0, ev1 = i + 1 < nk && keys.s[i + 1].ev;
@@ -288,7 +288,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
          * the video shows first, so it goes first */
         for (size_t k = 0; k < ng && !ev0; k++)
             if (!g[k].blind && g[k].shot != cshot &&
-                tg_sample_distance(&keys.s[g[k].key], &keys.s[i]) < 0.15f) {
+                tgi_sample_distance(&keys.s[g[k].key], &keys.s[i]) < 0.15f) {
                 qi *= 0.5;
                 break;
             }
@@ -316,7 +316,7 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
             float near = 1;
             for (size_t j = 0; j < ng; j++)
                 if (g[j].picked && !g[i].blind && !g[j].blind)
-                    near = fminf(near, tg_sample_distance(&keys.s[g[i].key], &keys.s[g[j].key]));
+                    near = fminf(near, tgi_sample_distance(&keys.s[g[i].key], &keys.s[g[j].key]));
             double sc = g[i].score * (0.4 + 0.6 * fmin(1.0, near / 0.15));
             if (uses < best_uses || sc > best) {
                 best = sc;
@@ -350,16 +350,16 @@ static int analyse_sparse(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw,
         an->p1 = 0.5 + 0.5 * (done_t + (t1 - t0)) / total;
         an->t0 = t0;
         an->t1 = t1;
-        tg_decode_req dq = {.start = t0,
-                            .end = t1,
-                            .width = aw,
-                            .height = ah,
-                            .pix = TG_PIX_RGB24,
-                            .flags = TG_DECODE_FAST,
-                            .min_interval = MIN_INTERVAL};
+        tgi_decode_req dq = {.start = t0,
+                             .end = t1,
+                             .width = aw,
+                             .height = ah,
+                             .pix = TG_PIX_RGB24,
+                             .flags = TG_DECODE_FAST,
+                             .min_interval = MIN_INTERVAL};
         cnn_side(an, &dq, CNN_INTERVAL);
         an->cnn_skip_t = t0; /* its keyframe went through the CNN in the first pass */
-        if ((rc = tg_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
+        if ((rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;
         if (an->spans[an->n_spans - 1].first == an->n)
             an->n_spans--; /* nothing decoded there */
@@ -379,14 +379,14 @@ done:
 
 static int cmp_obs(const void *x, const void *y)
 {
-    double a = ((const tg_face_obs *)x)->t, b = ((const tg_face_obs *)y)->t;
+    double a = ((const tgi_face_obs *)x)->t, b = ((const tgi_face_obs *)y)->t;
     return (a > b) - (a < b);
 }
 
-int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah, tg_cnn *cnn,
-                   tg_faces *faces, tg_analysis_data *a)
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
+                    tgi_faces *faces, tg_analysis_data *a)
 {
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
         .net = faces, .every = fmax(FACE_INTERVAL, in->duration / FACE_MAX), .last_t = -1e9};
     sampling an = {.faces = faces ? &fa : NULL, .ctx = ctx, .cnn = cnn, .cnn_skip_t = -1};
@@ -405,7 +405,7 @@ int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah
         fa.n = 0;
         fa.last_t = -1e9;
         if (cnn)
-            tg_cnn_reset(cnn);
+            tgi_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
             goto fail;
         sparse = 0;

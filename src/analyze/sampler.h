@@ -14,7 +14,7 @@
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its
  * frames; faces (may be NULL) looks at some analysis frames and fills a's faces.
  * On failure a is unchanged. */
-int tg_sampler_run(tg_ctx *ctx, tg_media *m, const tg_options *o, int aw, int ah, tg_cnn *cnn,
-                   tg_faces *faces, tg_analysis_data *a);
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
+                    tgi_faces *faces, tg_analysis_data *a);
 
 #endif

@@ -19,9 +19,9 @@
 #include "select/select.h"
 
 const tg_opt_stage tg_option_stages[] = {
-    {"analyze", tg_analyze_opts},
-    {"select", tg_select_opts},
-    {"render", tg_render_opts},
+    {"analyze", tgi_analyze_opts},
+    {"select", tgi_select_opts},
+    {"render", tgi_render_opts},
     {NULL, NULL},
 };
 
@@ -100,9 +100,9 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
 {
     const tg_opt *op = find_opt(name);
     if (!op)
-        return tg_fail(ctx, TG_EINVAL, "unknown option '%s'", name);
+        return tgi_fail(ctx, TG_EINVAL, "unknown option '%s'", name);
     if (!value || !*value)
-        return tg_fail(ctx, TG_EINVAL, "option '%s' needs a value", name);
+        return tgi_fail(ctx, TG_EINVAL, "option '%s' needs a value", name);
     char *field = (char *)o + op->offset;
     if (op->type == TG_OPT_SET) {
         int bits = 0;
@@ -121,10 +121,10 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
                 i = choice_index(op->choices, one);
             }
             if (i < 0)
-                return tg_fail(ctx, TG_EINVAL,
-                               "option '%s' must be one or more of %s, separated by commas (got "
-                               "'%s')",
-                               name, op->choices, value);
+                return tgi_fail(ctx, TG_EINVAL,
+                                "option '%s' must be one or more of %s, separated by commas (got "
+                                "'%s')",
+                                name, op->choices, value);
             bits |= 1 << i;
             if (!comma)
                 break;
@@ -136,8 +136,8 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     if (op->type == TG_OPT_ENUM) {
         int i = choice_index(op->choices, value);
         if (i < 0)
-            return tg_fail(ctx, TG_EINVAL, "option '%s' must be one of %s (got '%s')", name,
-                           op->choices, value);
+            return tgi_fail(ctx, TG_EINVAL, "option '%s' must be one of %s (got '%s')", name,
+                            op->choices, value);
         *(int *)field = i;
         return 0;
     }
@@ -148,12 +148,12 @@ int tg_options_set(tg_ctx *ctx, tg_options *o, const char *name, const char *val
     if (op->type == TG_OPT_BYTES)
         bad = tg_parse_bytes(value, &v) < 0;
     if (bad)
-        return tg_fail(ctx, TG_EINVAL, "option '%s' needs a number (got '%s')", name, value);
+        return tgi_fail(ctx, TG_EINVAL, "option '%s' needs a number (got '%s')", name, value);
     if (op->type == TG_OPT_INT && v != floor(v))
-        return tg_fail(ctx, TG_EINVAL, "option '%s' needs a whole number (got '%s')", name, value);
+        return tgi_fail(ctx, TG_EINVAL, "option '%s' needs a whole number (got '%s')", name, value);
     if (v < op->min || v > op->max)
-        return tg_fail(ctx, TG_EINVAL, "option '%s' must be between %g and %g (got %s)", name,
-                       op->min, op->max, value);
+        return tgi_fail(ctx, TG_EINVAL, "option '%s' must be between %g and %g (got %s)", name,
+                        op->min, op->max, value);
     if (op->type == TG_OPT_DOUBLE || op->type == TG_OPT_BYTES)
         *(double *)field = v;
     else
@@ -205,7 +205,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
     json_t *obj = json_loads(text, 0, &e);
     if (!json_is_object(obj)) {
         json_decref(obj);
-        return tg_fail(ctx, TG_EINVAL, "\"options\" must be a JSON object");
+        return tgi_fail(ctx, TG_EINVAL, "\"options\" must be a JSON object");
     }
     const char *key;
     json_t *v;
@@ -225,7 +225,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
                 const char *s = json_string_value(item);
                 int w = s ? snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? "," : "", s) : -1;
                 if (w < 0 || (size_t)w >= sizeof(buf) - used) {
-                    rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a list of names", key);
+                    rc = tgi_fail(ctx, TG_EINVAL, "option '%s' must be a list of names", key);
                     break;
                 }
                 used += (size_t)w;
@@ -239,7 +239,7 @@ int tg_options_from_json_text(tg_ctx *ctx, const char *text, tg_options *o)
         else if (json_is_real(v))
             snprintf(buf, sizeof(buf), "%.10g", json_real_value(v));
         else {
-            rc = tg_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
+            rc = tgi_fail(ctx, TG_EINVAL, "option '%s' must be a number or a string", key);
             break;
         }
         if ((rc = tg_options_set(ctx, o, key, val)) < 0)

@@ -46,9 +46,9 @@ int tg_plan_from_analysis(tg_ctx *ctx, const tg_analysis_data *a, const tg_optio
 {
     *out = NULL;
     int rc;
-    tg_plan *p = tg_plan_new();
+    tg_plan *p = tgi_plan_new();
     if (!p || !(p->path = strdup(a->path ? a->path : ""))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     p->duration = a->duration;
@@ -60,8 +60,8 @@ int tg_plan_from_analysis(tg_ctx *ctx, const tg_analysis_data *a, const tg_optio
     p->cnn = a->cnn;
     p->crop = display_crop(a);
     for (size_t i = 0; i < a->n_notes; i++)
-        tg_plan_add_warning(p, "%s", a->notes[i]);
-    if ((rc = tg_select(ctx, a, o, p)) < 0)
+        tgi_plan_add_warning(p, "%s", a->notes[i]);
+    if ((rc = tgi_select(ctx, a, o, p)) < 0)
         goto fail;
     *out = p;
     return 0;
@@ -78,7 +78,7 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
     if (rc >= 0)
         rc = tg_plan_from_analysis(ctx, a, o, out);
     if (rc >= 0)
-        rc = tg_progress(ctx, "select", 1);
+        rc = tgi_progress(ctx, "select", 1);
     if (rc < 0)
         tg_plan_free(out);
     tg_analysis_free(&a);
@@ -88,18 +88,18 @@ int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **o
 int tg_render(tg_ctx *ctx, const char *path, const tg_plan *plan, const tg_options *o,
               tg_outputs *out)
 {
-    tg_media *m = NULL;
-    int rc = tg_media_open(ctx, path, o->threads, &m);
+    tgi_media *m = NULL;
+    int rc = tgi_media_open(ctx, path, o->threads, &m);
     if (rc < 0)
         return rc;
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     if (plan->width != in->width || plan->height != in->height) {
-        rc = tg_fail(ctx, TG_EPLAN, "the plan is for a %dx%d video but '%s' is %dx%d", plan->width,
-                     plan->height, path, in->width, in->height);
-        tg_media_close(&m);
+        rc = tgi_fail(ctx, TG_EPLAN, "the plan is for a %dx%d video but '%s' is %dx%d", plan->width,
+                      plan->height, path, in->width, in->height);
+        tgi_media_close(&m);
         return rc;
     }
-    rc = tg_render_run(ctx, m, plan, o, out);
-    tg_media_close(&m);
+    rc = tgi_render_run(ctx, m, plan, o, out);
+    tgi_media_close(&m);
     return rc;
 }

@@ -6,11 +6,11 @@
 
 #include "cli/cli.h"
 
-static const tg_arg analyze_args[] = {
+static const tgi_arg analyze_args[] = {
     {.name = "output",
      .letter = 'o',
      .kind = TG_ARG_STRING,
-     .offset = offsetof(tg_cli_job, output),
+     .offset = offsetof(tgi_cli_job, output),
      .meta = "FILE",
      .help = "the analysis to write (JSON)"},
     TG_CLI_JOB_QUIET,
@@ -26,12 +26,12 @@ static int write_text(const char *path, const char *text)
     return ok ? 0 : -1;
 }
 
-static int analyze_run(const tg_cli_command *cmd, tg_cli_job *c)
+static int analyze_run(const tgi_cli_command *cmd, tgi_cli_job *c)
 {
     if (!c->output)
-        return tg_cli_usage_error(cmd, "analyze needs -o ANALYSIS.json%s", "");
+        return tgi_cli_usage_error(cmd, "analyze needs -o ANALYSIS.json%s", "");
     tg_ctx *ctx = NULL;
-    int bar = tg_cli_job_start(c->quiet, &ctx);
+    int bar = tgi_cli_job_start(c->quiet, &ctx);
     if (bar < 0)
         return 1;
     tg_analysis_data *an = NULL;
@@ -42,7 +42,7 @@ static int analyze_run(const tg_cli_command *cmd, tg_cli_job *c)
     if (bar)
         fputc('\n', stderr);
     if (rc < 0) {
-        rc = tg_cli_fail(ctx, rc);
+        rc = tgi_cli_fail(ctx, rc);
     } else if (write_text(c->output, json) < 0) {
         remove(c->output);
         fprintf(stderr, "thumbgen: error: cannot write the analysis to '%s'\n", c->output);
@@ -50,16 +50,16 @@ static int analyze_run(const tg_cli_command *cmd, tg_cli_job *c)
     }
     free(json);
     tg_analysis_free(&an);
-    tg_cli_job_end(0, &ctx);
+    tgi_cli_job_end(0, &ctx);
     return rc;
 }
 
 static int analyze_main(int argc, char **argv)
 {
-    return tg_cli_job_main(&tg_cli_analyze, argc, argv, analyze_run);
+    return tgi_cli_job_main(&tgi_cli_analyze, argc, argv, analyze_run);
 }
 
-const tg_cli_command tg_cli_analyze =
+const tgi_cli_command tgi_cli_analyze =
     TG_CLI_JOB_COMMAND("analyze", analyze_main,
                        "usage: thumbgen analyze VIDEO -o ANALYSIS.json [--analysis M] [--cnn N]\n"
                        "  Analyse VIDEO and write what the analysis measured, before any choice:\n"

@@ -15,7 +15,7 @@
 
 #include "cli/cli.h"
 
-int tg_cli_usage_error(const tg_cli_command *cmd, const char *fmt, const char *arg)
+int tgi_cli_usage_error(const tgi_cli_command *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "thumbgen: ");
     fprintf(stderr, fmt, arg);
@@ -23,7 +23,7 @@ int tg_cli_usage_error(const tg_cli_command *cmd, const char *fmt, const char *a
     return 2;
 }
 
-size_t tg_cli_distance(const char *a, const char *b)
+size_t tgi_cli_distance(const char *a, const char *b)
 {
     size_t n = strlen(a), m = strlen(b);
     if (n > 63 || m > 63)
@@ -49,14 +49,14 @@ size_t tg_cli_distance(const char *a, const char *b)
     return d[n][m];
 }
 
-const char *tg_cli_closest(const char *typed, const char *const *names, size_t n)
+const char *tgi_cli_closest(const char *typed, const char *const *names, size_t n)
 {
     /* one edit in a short name, two in a longer one: more is another word */
     size_t len = strlen(typed), most = len <= 2 ? 0 : len <= 5 ? 1 : 2;
     const char *best = NULL;
     size_t best_d = most + 1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = tg_cli_distance(typed, names[i]);
+        size_t d = tgi_cli_distance(typed, names[i]);
         if (d < best_d) {
             best_d = d;
             best = names[i];
@@ -75,21 +75,21 @@ static const tg_opt *lib_opt(const char *name)
 }
 
 /* "unknown option '--clip'; did you mean --clips?" */
-static int unknown_option(const tg_cli_command *cmd, const char *arg, const char *name)
+static int unknown_option(const tgi_cli_command *cmd, const char *arg, const char *name)
 {
     const char *names[128];
     size_t n = 0;
-    for (const tg_arg *r = cmd->args; r && r->name && n < 128; r++)
+    for (const tgi_arg *r = cmd->args; r && r->name && n < 128; r++)
         names[n++] = r->name;
     for (const tg_opt_stage *st = tg_option_stages; cmd->lib_all && st->stage; st++)
         for (const tg_opt *o = st->opts; o->name && n < 128; o++)
             names[n++] = o->name;
-    const char *near = arg[1] == '-' ? tg_cli_closest(name, names, n) : NULL;
+    const char *near = arg[1] == '-' ? tgi_cli_closest(name, names, n) : NULL;
     if (!near)
-        return tg_cli_usage_error(cmd, "unknown option '%s'", arg);
+        return tgi_cli_usage_error(cmd, "unknown option '%s'", arg);
     char msg[200];
     snprintf(msg, sizeof(msg), "unknown option '%%s'; did you mean --%s?", near);
-    return tg_cli_usage_error(cmd, msg, arg);
+    return tgi_cli_usage_error(cmd, msg, arg);
 }
 
 /* "a|b|c" as "a, b or c" */
@@ -137,7 +137,7 @@ static int parse_seconds(const char *v, int *ms)
 }
 
 /* What a row's value should be, for the error (" (…)" or ""). */
-static const char *expected(const tg_arg *r)
+static const char *expected(const tgi_arg *r)
 {
     static _Thread_local char buf[96];
     if (r->kind == TG_ARG_INT)
@@ -152,7 +152,7 @@ static const char *expected(const tg_arg *r)
 }
 
 /* Set one row from its value; 0, or the exit status of the usage error said. */
-static int set_row(const tg_cli_command *cmd, const tg_arg *r, const char *arg, const char *v,
+static int set_row(const tgi_cli_command *cmd, const tgi_arg *r, const char *arg, const char *v,
                    void *dst)
 {
     char *field = (char *)dst + r->offset;
@@ -192,7 +192,7 @@ static int set_row(const tg_cli_command *cmd, const tg_arg *r, const char *arg, 
         char words[256], msg[400];
         choices_in_words(r->choices, words, sizeof(words));
         snprintf(msg, sizeof(msg), "--%s must be %s (got '%%s')", r->name, words);
-        return tg_cli_usage_error(cmd, msg, v);
+        return tgi_cli_usage_error(cmd, msg, v);
     }
     case TG_ARG_FN:
         bad = r->fn(dst, v) < 0;
@@ -202,7 +202,7 @@ static int set_row(const tg_cli_command *cmd, const tg_arg *r, const char *arg, 
         int rc = ctx ? tg_options_set(ctx, (tg_options *)((char *)dst + cmd->lib_at), r->name, v)
                      : TG_ENOMEM;
         if (rc < 0)
-            tg_cli_usage_error(cmd, "%s", ctx ? tg_ctx_message(ctx) : "out of memory");
+            tgi_cli_usage_error(cmd, "%s", ctx ? tg_ctx_message(ctx) : "out of memory");
         tg_ctx_free(&ctx);
         return rc < 0 ? 2 : 0;
     }
@@ -211,21 +211,22 @@ static int set_row(const tg_cli_command *cmd, const tg_arg *r, const char *arg, 
         return 0;
     char msg[200];
     snprintf(msg, sizeof(msg), "bad value for %s: '%%s'%s", arg, expected(r));
-    return tg_cli_usage_error(cmd, msg, v);
+    return tgi_cli_usage_error(cmd, msg, v);
 }
 
-int tg_cli_parse(const tg_cli_command *cmd, int argc, char **argv, void *dst, const void *defaults)
+int tgi_cli_parse(const tgi_cli_command *cmd, int argc, char **argv, void *dst,
+                  const void *defaults)
 {
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            tg_cli_help(cmd, stdout, defaults);
+            tgi_cli_help(cmd, stdout, defaults);
             return 1;
         }
         if (a[0] != '-' || !a[1]) {
             const char *why = cmd->operand ? cmd->operand(dst, a) : "unexpected argument '%s'";
             if (why)
-                return tg_cli_usage_error(cmd, why, a);
+                return tgi_cli_usage_error(cmd, why, a);
             continue;
         }
         /* --name=value, --name, -x */
@@ -233,16 +234,16 @@ int tg_cli_parse(const tg_cli_command *cmd, int argc, char **argv, void *dst, co
         const char *eq = a[1] == '-' ? strchr(a, '=') : NULL, *nm = a[1] == '-' ? a + 2 : a + 1;
         size_t nl = eq ? (size_t)(eq - nm) : strlen(nm);
         if (nl == 0 || nl >= sizeof(name))
-            return tg_cli_usage_error(cmd, "bad option '%s'", a);
+            return tgi_cli_usage_error(cmd, "bad option '%s'", a);
         memcpy(name, nm, nl);
         name[nl] = '\0';
-        const tg_arg *row = NULL;
-        for (const tg_arg *r = cmd->args; r && r->name && !row; r++)
+        const tgi_arg *row = NULL;
+        for (const tgi_arg *r = cmd->args; r && r->name && !row; r++)
             if (a[1] == '-' ? !strcmp(r->name, name) : (nl == 1 && r->letter == name[0]))
                 row = r;
-        static tg_arg lib_row; /* a library option, as a row (one parse at a time) */
+        static tgi_arg lib_row; /* a library option, as a row (one parse at a time) */
         if (!row && a[1] == '-' && cmd->lib_all && lib_opt(name)) {
-            lib_row = (tg_arg){.name = lib_opt(name)->name, .kind = TG_ARG_LIB, .meta = "V"};
+            lib_row = (tgi_arg){.name = lib_opt(name)->name, .kind = TG_ARG_LIB, .meta = "V"};
             row = &lib_row;
         }
         if (!row)
@@ -250,10 +251,10 @@ int tg_cli_parse(const tg_cli_command *cmd, int argc, char **argv, void *dst, co
         const char *v = eq ? eq + 1 : NULL;
         if (!row->meta) { /* a flag */
             if (v)
-                return tg_cli_usage_error(cmd, "option '%s' takes no value", a);
+                return tgi_cli_usage_error(cmd, "option '%s' takes no value", a);
         } else if (!v) {
             if (i + 1 >= argc)
-                return tg_cli_usage_error(cmd, "option '%s' needs a value", a);
+                return tgi_cli_usage_error(cmd, "option '%s' needs a value", a);
             v = argv[++i];
         }
         char shown[80];
@@ -266,7 +267,7 @@ int tg_cli_parse(const tg_cli_command *cmd, int argc, char **argv, void *dst, co
 }
 
 /* A default as text ("" when none is shown). */
-static void default_text(const tg_arg *r, const void *defaults, char *out, size_t n)
+static void default_text(const tgi_arg *r, const void *defaults, char *out, size_t n)
 {
     out[0] = '\0';
     if (!defaults || r->no_default)
@@ -319,10 +320,10 @@ static void default_text(const tg_arg *r, const void *defaults, char *out, size_
     }
 }
 
-void tg_cli_help(const tg_cli_command *cmd, FILE *f, const void *defaults)
+void tgi_cli_help(const tgi_cli_command *cmd, FILE *f, const void *defaults)
 {
     fputs(cmd->usage, f);
-    for (const tg_arg *r = cmd->args; r && r->name; r++) {
+    for (const tgi_arg *r = cmd->args; r && r->name; r++) {
         char head[64], def[128];
         snprintf(head, sizeof(head), "%s%c%s--%s%s%s", r->letter ? "-" : "",
                  r->letter ? r->letter : ' ', r->letter ? ", " : "", r->name, r->meta ? " " : "",
@@ -350,10 +351,10 @@ void tg_cli_help(const tg_cli_command *cmd, FILE *f, const void *defaults)
         fputc('\n', f);
     }
     if (cmd->lib_all)
-        tg_cli_print_lib_options(f);
+        tgi_cli_print_lib_options(f);
 }
 
-void tg_cli_print_lib_options(FILE *f)
+void tgi_cli_print_lib_options(FILE *f)
 {
     for (const tg_opt_stage *st = tg_option_stages; st->stage; st++) {
         fprintf(f, "\n%s options:\n", st->stage);

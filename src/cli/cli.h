@@ -30,12 +30,12 @@ typedef enum {
     TG_ARG_CHOICE,  /* an int field: the index of the value in choices ("a|b|c") */
     TG_ARG_FN,      /* fn(dst, value) sets it: 0, or -1 for a bad value (NULL: a flag) */
     TG_ARG_LIB,     /* the library option of the same name, into the command's tg_options */
-} tg_arg_kind;
+} tgi_arg_kind;
 
-typedef struct tg_arg {
+typedef struct tgi_arg {
     const char *name; /* without the "--" */
     char letter;      /* the one-letter form (-o), or 0 */
-    tg_arg_kind kind;
+    tgi_arg_kind kind;
     size_t offset; /* of the field in the command's struct */
     double lo, hi;
     const char *choices; /* TG_ARG_CHOICE */
@@ -43,62 +43,63 @@ typedef struct tg_arg {
     const char *meta; /* the value's name in --help ("N", "DIR"); NULL: a flag, no value */
     const char *help; /* '\n' starts a continuation line */
     int no_default;   /* --help shows no default for it */
-} tg_arg;
+} tgi_arg;
 
-typedef struct tg_cli_command {
+typedef struct tgi_cli_command {
     const char *name;
     int (*main)(int argc, char **argv); /* argv[1] is the command's name */
     const char *usage;                  /* "usage: thumbgen NAME ..." and what it does */
-    const tg_arg *args;                 /* its options, ending with {NULL} */
+    const tgi_arg *args;                /* its options, ending with {NULL} */
     int lib_all;                        /* it takes every library option too */
     size_t lib_at;                      /* where its tg_options is (lib_all, TG_ARG_LIB) */
     /* an operand (a non-option argument): NULL when taken, else a message with one %s
      * for it; a command with no operand function takes none */
     const char *(*operand)(void *dst, const char *arg);
-} tg_cli_command;
+} tgi_cli_command;
 
 /* Every command, ending with NULL (commands.c). */
-extern const tg_cli_command *const tg_cli_commands[];
-extern const tg_cli_command tg_cli_make, tg_cli_plan, tg_cli_analyze, tg_cli_encode, tg_cli_embed,
-    tg_cli_upscale, tg_cli_serve, tg_cli_worker, tg_cli_doctor;
-const tg_cli_command *tg_cli_find(const char *name);
+extern const tgi_cli_command *const tgi_cli_commands[];
+extern const tgi_cli_command tgi_cli_make, tgi_cli_plan, tgi_cli_analyze, tgi_cli_encode,
+    tgi_cli_embed, tgi_cli_upscale, tgi_cli_serve, tgi_cli_worker, tgi_cli_doctor;
+const tgi_cli_command *tgi_cli_find(const char *name);
 /* thumbgen --help: every command's synopsis and the library's options. */
-void tg_cli_print_overview(FILE *f);
+void tgi_cli_print_overview(FILE *f);
 
 /* Parse argv[2..] into dst by cmd's table. defaults: dst's struct as defaulted, for
  * --help (NULL: none shown). Returns 0 to go on, 1 when --help was printed (exit 0),
  * 2 on a usage error (said on stderr). */
-int tg_cli_parse(const tg_cli_command *cmd, int argc, char **argv, void *dst, const void *defaults);
+int tgi_cli_parse(const tgi_cli_command *cmd, int argc, char **argv, void *dst,
+                  const void *defaults);
 /* cmd's --help: its usage, its options from its table, the library's if lib_all. */
-void tg_cli_help(const tg_cli_command *cmd, FILE *f, const void *defaults);
+void tgi_cli_help(const tgi_cli_command *cmd, FILE *f, const void *defaults);
 /* A usage error: "thumbgen: " fmt (one %s for arg) " (see 'thumbgen CMD --help')";
  * cmd may be NULL. Returns 2. */
-int tg_cli_usage_error(const tg_cli_command *cmd, const char *fmt, const char *arg);
+int tgi_cli_usage_error(const tgi_cli_command *cmd, const char *fmt, const char *arg);
 /* The name among names (n of them) closest to typed (Damerau-Levenshtein), when close
  * enough to be a likely typo; NULL otherwise. */
-const char *tg_cli_closest(const char *typed, const char *const *names, size_t n);
+const char *tgi_cli_closest(const char *typed, const char *const *names, size_t n);
 /* The edit distance between a and b: insertions, deletions, substitutions and
  * transpositions of two neighbours (optimal string alignment). */
-size_t tg_cli_distance(const char *a, const char *b);
+size_t tgi_cli_distance(const char *a, const char *b);
 
 /* The library's options in --help (make, plan, encode, analyze). */
-void tg_cli_print_lib_options(FILE *f);
+void tgi_cli_print_lib_options(FILE *f);
 
 /* A command's job: its context, SIGINT/SIGTERM cancel it, a progress bar on a
  * terminal unless quiet. Returns 1 with a bar, 0 without, -1 out of memory. */
-int tg_cli_job_start(int quiet, tg_ctx **ctx);
+int tgi_cli_job_start(int quiet, tg_ctx **ctx);
 /* The job's end: ends a progress bar line, frees the context. */
-void tg_cli_job_end(int bar, tg_ctx **ctx);
+void tgi_cli_job_end(int bar, tg_ctx **ctx);
 /* "thumbgen: error: ..." from the context; returns 1. */
-int tg_cli_fail(tg_ctx *ctx, int rc);
+int tgi_cli_fail(tg_ctx *ctx, int rc);
 /* Refuse (exit 2) before anything is written when an output names an input. */
-int tg_cli_outputs_spare_inputs(const tg_cli_command *cmd, const char *const *ins, size_t n_in,
-                                const char *const *outs, size_t n_out);
+int tgi_cli_outputs_spare_inputs(const tgi_cli_command *cmd, const char *const *ins, size_t n_in,
+                                 const char *const *outs, size_t n_out);
 /* A whole file as a string (NULL when it cannot be read or is larger than max). */
-char *tg_cli_slurp(const char *path, size_t max);
+char *tgi_cli_slurp(const char *path, size_t max);
 
 /* make, plan, encode and analyze: what they share (common.c) */
-typedef struct tg_cli_job {
+typedef struct tgi_cli_job {
     const char *cmd, *input, *output, *poster, *plan_in, *sheet;
     const char *from_analysis; /* plan --from-analysis FILE */
     const char *anim[3];       /* make/encode: the .gif, .webp and .mp4 outputs */
@@ -109,48 +110,48 @@ typedef struct tg_cli_job {
     const char *base;       /* -o without a known extension (a base name for --format) */
     char expanded[3][4096]; /* base + extension for --format */
     tg_options opt;
-} tg_cli_job;
-int tg_cli_job_output(void *dst, const char *value); /* -o: by extension */
-int tg_cli_job_format(void *dst, const char *value); /* --format gif|webp|mp4 */
-int tg_cli_job_all(void *dst, const char *value);    /* --all */
-const char *tg_cli_job_operand(void *dst, const char *arg);
-/* Parse a job command's argv (tg_cli_parse, then --format's names and the input
+} tgi_cli_job;
+int tgi_cli_job_output(void *dst, const char *value); /* -o: by extension */
+int tgi_cli_job_format(void *dst, const char *value); /* --format gif|webp|mp4 */
+int tgi_cli_job_all(void *dst, const char *value);    /* --all */
+const char *tgi_cli_job_operand(void *dst, const char *arg);
+/* Parse a job command's argv (tgi_cli_parse, then --format's names and the input
  * check). 0 to go on, -1 when --help was printed (exit 0), else the exit status.
  * c->inputs is allocated: the caller frees it. */
-int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_job *c);
+int tgi_cli_job_parse(const tgi_cli_command *cmd, int argc, char **argv, tgi_cli_job *c);
 /* make and plan: the plan (made, read or from an analysis), then rendered or written */
-int tg_cli_make_or_plan(const tg_cli_command *cmd, tg_cli_job *c);
-/* A job command's main: parse argv into a tg_cli_job, run it, free it; the exit
+int tgi_cli_make_or_plan(const tgi_cli_command *cmd, tgi_cli_job *c);
+/* A job command's main: parse argv into a tgi_cli_job, run it, free it; the exit
  * status. */
-int tg_cli_job_main(const tg_cli_command *cmd, int argc, char **argv,
-                    int (*run)(const tg_cli_command *cmd, tg_cli_job *c));
+int tgi_cli_job_main(const tgi_cli_command *cmd, int argc, char **argv,
+                     int (*run)(const tgi_cli_command *cmd, tgi_cli_job *c));
 /* What the job commands' tables and entries share. */
 #define TG_CLI_JOB_QUIET                                                                           \
     {                                                                                              \
         .name = "quiet", .letter = 'q', .kind = TG_ARG_FLAG,                                       \
-        .offset = offsetof(tg_cli_job, quiet), .help = "no progress bar"                           \
+        .offset = offsetof(tgi_cli_job, quiet), .help = "no progress bar"                          \
     }
 #define TG_CLI_JOB_COMMAND(name_, main_, usage_, args_)                                            \
     {                                                                                              \
         .name = name_, .main = main_, .usage = usage_, .args = args_, .lib_all = 1,                \
-        .lib_at = offsetof(tg_cli_job, opt), .operand = tg_cli_job_operand                         \
+        .lib_at = offsetof(tgi_cli_job, opt), .operand = tgi_cli_job_operand                       \
     }
 
 /* Run the server (serve or worker) until SIGINT/SIGTERM stops it; the exit status,
  * with the error said on stderr. */
-int tg_cli_run_server(const tg_serve_opts *o);
+int tgi_cli_run_server(const tgi_serve_opts *o);
 /* serve's options, which worker shares (serve.c) */
-typedef struct tg_cli_serve_args {
-    tg_serve_opts o;
+typedef struct tgi_cli_serve_args {
+    tgi_serve_opts o;
     const char **yargs;           /* --ytdlp-arg values (borrowed from argv) */
     const char *public_hosts[17]; /* --public-host values, NULL-terminated */
     int n_public;
-} tg_cli_serve_args;
-/* Defaults (tg_serve_opts_default, $THUMBGEN_STORE), room for the lists; -1 when out
+} tgi_cli_serve_args;
+/* Defaults (tgi_serve_opts_default, $THUMBGEN_STORE), room for the lists; -1 when out
  * of memory (said). */
-int tg_cli_serve_setup(tg_cli_serve_args *s, int argc);
-int tg_cli_serve_cookies(void *dst, const char *file); /* --ytdlp-cookies: readable */
-#define TG_CLI_SERVE_AT(field) offsetof(tg_cli_serve_args, o.field)
+int tgi_cli_serve_setup(tgi_cli_serve_args *s, int argc);
+int tgi_cli_serve_cookies(void *dst, const char *file); /* --ytdlp-cookies: readable */
+#define TG_CLI_SERVE_AT(field) offsetof(tgi_cli_serve_args, o.field)
 /* The rows serve and worker share, in both tables; the help of --workers and
  * --heartbeat differs (threads of a worker, reaping). */
 #define TG_CLI_SERVE_ROWS(workers_help, heartbeat_help)                                            \
@@ -194,7 +195,7 @@ int tg_cli_serve_cookies(void *dst, const char *file); /* --ytdlp-cookies: reada
          .no_default = 1},                                                                         \
         {.name = "ytdlp-cookies",                                                                  \
          .kind = TG_ARG_FN,                                                                        \
-         .fn = tg_cli_serve_cookies,                                                               \
+         .fn = tgi_cli_serve_cookies,                                                              \
          .meta = "FILE",                                                                           \
          .help = "a cookies.txt for yt-dlp (YouTube's \"confirm you're not\n"                      \
                  "a bot\" on server addresses; see docs/youtube.md)"},                             \
@@ -210,6 +211,6 @@ int tg_cli_serve_cookies(void *dst, const char *file); /* --ytdlp-cookies: reada
         .offset = TG_CLI_SERVE_AT(allow_private_urls),                                             \
         .help = "allow links to loopback and private addresses (tests)"                            \
     }
-void tg_cli_serve_cleanup(tg_cli_serve_args *s);
+void tgi_cli_serve_cleanup(tgi_cli_serve_args *s);
 
 #endif

@@ -6,27 +6,27 @@
 
 #include "cli/cli.h"
 
-const tg_cli_command *const tg_cli_commands[] = {
-    &tg_cli_make,    &tg_cli_plan,  &tg_cli_analyze, &tg_cli_encode, &tg_cli_embed,
-    &tg_cli_upscale, &tg_cli_serve, &tg_cli_worker,  &tg_cli_doctor, NULL,
+const tgi_cli_command *const tgi_cli_commands[] = {
+    &tgi_cli_make,    &tgi_cli_plan,  &tgi_cli_analyze, &tgi_cli_encode, &tgi_cli_embed,
+    &tgi_cli_upscale, &tgi_cli_serve, &tgi_cli_worker,  &tgi_cli_doctor, NULL,
 };
 
-const tg_cli_command *tg_cli_find(const char *name)
+const tgi_cli_command *tgi_cli_find(const char *name)
 {
-    for (const tg_cli_command *const *c = tg_cli_commands; *c; c++)
+    for (const tgi_cli_command *const *c = tgi_cli_commands; *c; c++)
         if (!strcmp((*c)->name, name))
             return *c;
     return NULL;
 }
 
-void tg_cli_print_overview(FILE *f)
+void tgi_cli_print_overview(FILE *f)
 {
     fprintf(f, "usage: thumbgen COMMAND [options]   (thumbgen COMMAND --help for its options)\n"
                "       thumbgen --version\n\n");
     /* each command's synopsis: its usage up to the line that says what it does */
-    for (const tg_cli_command *const *c = tg_cli_commands; *c; c++) {
+    for (const tgi_cli_command *const *c = tgi_cli_commands; *c; c++) {
         const char *u = (*c)->usage, *end = strstr(u, "\n  ");
         fprintf(f, "%.*s\n", (int)(end ? end - u : (long)strlen(u)), u);
     }
-    tg_cli_print_lib_options(f);
+    tgi_cli_print_lib_options(f);
 }

@@ -39,7 +39,7 @@ static void progress_bar(void *user, const char *stage, double f)
     fflush(stderr);
 }
 
-int tg_cli_job_start(int quiet, tg_ctx **ctx)
+int tgi_cli_job_start(int quiet, tg_ctx **ctx)
 {
     g_ctx = *ctx = tg_ctx_new();
     if (!g_ctx) {
@@ -56,14 +56,14 @@ int tg_cli_job_start(int quiet, tg_ctx **ctx)
     return bar;
 }
 
-void tg_cli_job_end(int bar, tg_ctx **ctx)
+void tgi_cli_job_end(int bar, tg_ctx **ctx)
 {
     if (bar)
         fputc('\n', stderr);
     tg_ctx_free(ctx);
 }
 
-int tg_cli_fail(tg_ctx *ctx, int rc)
+int tgi_cli_fail(tg_ctx *ctx, int rc)
 {
     const char *msg = tg_ctx_message(ctx);
     fprintf(stderr, "thumbgen: error: %s\n", *msg ? msg : tg_strerror(rc));
@@ -79,8 +79,8 @@ static int same_file(const char *in, const char *out)
            a.st_ino == b.st_ino;
 }
 
-int tg_cli_outputs_spare_inputs(const tg_cli_command *cmd, const char *const *ins, size_t n_in,
-                                const char *const *outs, size_t n_out)
+int tgi_cli_outputs_spare_inputs(const tgi_cli_command *cmd, const char *const *ins, size_t n_in,
+                                 const char *const *outs, size_t n_out)
 {
     for (size_t i = 0; i < n_in; i++)
         for (size_t k = 0; k < n_out; k++)
@@ -94,7 +94,7 @@ int tg_cli_outputs_spare_inputs(const tg_cli_command *cmd, const char *const *in
     return 0;
 }
 
-char *tg_cli_slurp(const char *path, size_t max)
+char *tgi_cli_slurp(const char *path, size_t max)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -124,9 +124,9 @@ char *tg_cli_slurp(const char *path, size_t max)
 
 static const char *const exts[3] = {".gif", ".webp", ".mp4"};
 
-int tg_cli_job_output(void *dst, const char *val)
+int tgi_cli_job_output(void *dst, const char *val)
 {
-    tg_cli_job *c = dst;
+    tgi_cli_job *c = dst;
     c->output = val;
     const char *dot = strrchr(val, '.');
     int k = 0;
@@ -141,10 +141,10 @@ int tg_cli_job_output(void *dst, const char *val)
     return 0;
 }
 
-int tg_cli_job_format(void *dst, const char *val)
+int tgi_cli_job_format(void *dst, const char *val)
 {
     static const char *const fmts[3] = {"gif", "webp", "mp4"};
-    tg_cli_job *c = dst;
+    tgi_cli_job *c = dst;
     for (int k = 0; k < 3; k++)
         if (!strcmp(val, fmts[k])) {
             c->formats |= 1 << k;
@@ -153,16 +153,16 @@ int tg_cli_job_format(void *dst, const char *val)
     return -1;
 }
 
-int tg_cli_job_all(void *dst, const char *val)
+int tgi_cli_job_all(void *dst, const char *val)
 {
     (void)val;
-    ((tg_cli_job *)dst)->formats = 7;
+    ((tgi_cli_job *)dst)->formats = 7;
     return 0;
 }
 
-const char *tg_cli_job_operand(void *dst, const char *arg)
+const char *tgi_cli_job_operand(void *dst, const char *arg)
 {
-    tg_cli_job *c = dst;
+    tgi_cli_job *c = dst;
     if (!strcmp(c->cmd, "encode")) {
         c->inputs[c->n_inputs++] = arg;
         c->input = arg;
@@ -175,21 +175,21 @@ const char *tg_cli_job_operand(void *dst, const char *arg)
 }
 
 /* --format F / --all: the outputs are -o's base name with each extension */
-static int expand_formats(const tg_cli_command *cmd, tg_cli_job *c)
+static int expand_formats(const tgi_cli_command *cmd, tgi_cli_job *c)
 {
     if (c->base && !c->formats)
-        return tg_cli_usage_error(cmd, "the output '%s' must end in .gif, .webp or .mp4", c->base);
+        return tgi_cli_usage_error(cmd, "the output '%s' must end in .gif, .webp or .mp4", c->base);
     if (!c->formats)
         return 0;
     const char *from = c->base;
     for (int k = 0; k < 3 && !from; k++)
         from = c->anim[k];
     if (!from)
-        return tg_cli_usage_error(cmd, "--format and --all need -o NAME%s", "");
+        return tgi_cli_usage_error(cmd, "--format and --all need -o NAME%s", "");
     const char *slash = strrchr(from, '/'), *dot = strrchr(from, '.');
     int len = dot && (!slash || dot > slash) && !c->base ? (int)(dot - from) : (int)strlen(from);
     if ((size_t)len + 6 > sizeof(c->expanded[0]))
-        return tg_cli_usage_error(cmd, "the output name '%s' is too long", from);
+        return tgi_cli_usage_error(cmd, "the output name '%s' is too long", from);
     for (int k = 0; k < 3; k++)
         if ((c->formats & (1 << k)) && !c->anim[k]) {
             snprintf(c->expanded[k], sizeof(c->expanded[k]), "%.*s%s", len, from, exts[k]);
@@ -198,7 +198,7 @@ static int expand_formats(const tg_cli_command *cmd, tg_cli_job *c)
     return 0;
 }
 
-int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_job *c)
+int tgi_cli_job_parse(const tgi_cli_command *cmd, int argc, char **argv, tgi_cli_job *c)
 {
     c->cmd = cmd->name;
     tg_options_default(&c->opt);
@@ -207,7 +207,7 @@ int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_jo
         fprintf(stderr, "thumbgen: error: out of memory\n");
         return 1;
     }
-    int rc = tg_cli_parse(cmd, argc, argv, c, c);
+    int rc = tgi_cli_parse(cmd, argc, argv, c, c);
     /* --formats gif,webp (the library's option): --format for each */
     for (int i = 1; rc == 0 && i < argc; i++)
         if (!strcmp(argv[i], "--formats") || !strncmp(argv[i], "--formats=", 10))
@@ -215,15 +215,15 @@ int tg_cli_job_parse(const tg_cli_command *cmd, int argc, char **argv, tg_cli_jo
     if (rc == 0)
         rc = expand_formats(cmd, c);
     if (rc == 0 && !c->input && !c->from_analysis)
-        rc = tg_cli_usage_error(cmd, "%s needs a VIDEO file", cmd->name);
+        rc = tgi_cli_usage_error(cmd, "%s needs a VIDEO file", cmd->name);
     return rc == 1 ? -1 : rc; /* -1: --help was printed, exit 0 */
 }
 
-int tg_cli_job_main(const tg_cli_command *cmd, int argc, char **argv,
-                    int (*run)(const tg_cli_command *cmd, tg_cli_job *c))
+int tgi_cli_job_main(const tgi_cli_command *cmd, int argc, char **argv,
+                     int (*run)(const tgi_cli_command *cmd, tgi_cli_job *c))
 {
-    tg_cli_job c = {0};
-    int rc = tg_cli_job_parse(cmd, argc, argv, &c);
+    tgi_cli_job c = {0};
+    int rc = tgi_cli_job_parse(cmd, argc, argv, &c);
     if (rc == 0)
         rc = run(cmd, &c);
     free(c.inputs);

@@ -1,6 +1,6 @@
 /*
  * doctor.c — `thumbgen doctor`: is this machine ready? One line per part (from
- * tg_doctor in the library), exit 0 when every required part is there, 1 when one
+ * tgi_doctor in the library), exit 0 when every required part is there, 1 when one
  * is missing, 2 on bad usage.
  */
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 
-static const tg_arg doctor_args[] = {
+static const tgi_arg doctor_args[] = {
     {.name = "ytdlp",
      .kind = TG_ARG_STRING,
      .offset = TG_CLI_SERVE_AT(ytdlp),
@@ -25,17 +25,17 @@ static const tg_arg doctor_args[] = {
 
 static int doctor_main(int argc, char **argv)
 {
-    tg_cli_serve_args s, defaults;
+    tgi_cli_serve_args s, defaults;
     memset(&s, 0, sizeof(s));
-    tg_serve_opts_default(&s.o);
+    tgi_serve_opts_default(&s.o);
     defaults = s;
-    int rc = tg_cli_parse(&tg_cli_doctor, argc, argv, &s, &defaults);
+    int rc = tgi_cli_parse(&tgi_cli_doctor, argc, argv, &s, &defaults);
     if (rc)
         return rc == 1 ? 0 : rc;
-    return tg_doctor(s.o.ytdlp, s.o.data_dir, stdout) > 0 ? 1 : 0;
+    return tgi_doctor(s.o.ytdlp, s.o.data_dir, stdout) > 0 ? 1 : 0;
 }
 
-const tg_cli_command tg_cli_doctor = {
+const tgi_cli_command tgi_cli_doctor = {
     .name = "doctor",
     .main = doctor_main,
     .usage = "usage: thumbgen doctor [--ytdlp PATH] [--data DIR]\n"

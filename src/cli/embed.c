@@ -13,7 +13,7 @@ typedef struct embed_args {
     tg_options opt;
 } embed_args;
 
-static const tg_arg embed_rows[] = {
+static const tgi_arg embed_rows[] = {
     {.name = "cnn", .kind = TG_ARG_LIB, .meta = "MODEL", .help = "the network"},
     {.name = "threads", .kind = TG_ARG_LIB, .meta = "N", .help = "decoder threads (0: automatic)"},
     {.name = "output",
@@ -43,11 +43,11 @@ static int embed_main(int argc, char **argv)
 {
     embed_args e = {0};
     tg_options_default(&e.opt);
-    int rc = tg_cli_parse(&tg_cli_embed, argc, argv, &e, &e);
+    int rc = tgi_cli_parse(&tgi_cli_embed, argc, argv, &e, &e);
     if (rc)
         return rc == 1 ? 0 : rc;
     if (!e.input)
-        return tg_cli_usage_error(&tg_cli_embed, "embed needs an IMAGE or VIDEO file%s", "");
+        return tgi_cli_usage_error(&tgi_cli_embed, "embed needs an IMAGE or VIDEO file%s", "");
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx) {
         fprintf(stderr, "thumbgen: error: out of memory\n");
@@ -67,13 +67,13 @@ static int embed_main(int argc, char **argv)
         goto done;
     }
     if (rc < 0)
-        rc = tg_cli_fail(ctx, rc);
+        rc = tgi_cli_fail(ctx, rc);
 done:
     tg_ctx_free(&ctx);
     return rc;
 }
 
-const tg_cli_command tg_cli_embed = {
+const tgi_cli_command tgi_cli_embed = {
     .name = "embed",
     .main = embed_main,
     .usage = "usage: thumbgen embed IMAGE|VIDEO [--cnn MODEL] [-o FILE]\n"

@@ -6,34 +6,34 @@
 
 #include "cli/cli.h"
 
-static const tg_arg encode_args[] = {
+static const tgi_arg encode_args[] = {
     {.name = "output",
      .letter = 'o',
      .kind = TG_ARG_FN,
-     .fn = tg_cli_job_output,
+     .fn = tgi_cli_job_output,
      .meta = "FILE",
      .help = "the animation to write: .gif, .webp or .mp4; repeat -o\nfor several"},
     {.name = "format",
      .kind = TG_ARG_FN,
-     .fn = tg_cli_job_format,
+     .fn = tgi_cli_job_format,
      .meta = "F",
      .help = "also write FILE's name with F's extension (gif, webp,\nmp4; repeatable)"},
     {.name = "all",
      .kind = TG_ARG_FN,
-     .fn = tg_cli_job_all,
+     .fn = tgi_cli_job_all,
      .help = "-o's name in all three formats"},
     TG_CLI_JOB_QUIET,
     {NULL},
 };
 
-static int encode_run(const tg_cli_command *cmd, tg_cli_job *c)
+static int encode_run(const tgi_cli_command *cmd, tgi_cli_job *c)
 {
     if (!c->anim[0] && !c->anim[1] && !c->anim[2])
-        return tg_cli_usage_error(cmd, "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
-    if (tg_cli_outputs_spare_inputs(cmd, c->inputs, c->n_inputs, c->anim, 3))
+        return tgi_cli_usage_error(cmd, "encode needs -o OUT.gif (or .webp, .mp4)%s", "");
+    if (tgi_cli_outputs_spare_inputs(cmd, c->inputs, c->n_inputs, c->anim, 3))
         return 2;
     tg_ctx *ctx = NULL;
-    int bar = tg_cli_job_start(c->quiet, &ctx);
+    int bar = tgi_cli_job_start(c->quiet, &ctx);
     if (bar < 0)
         return 1;
     tg_outputs out = {.gif = c->anim[0], .webp = c->anim[1], .mp4 = c->anim[2]};
@@ -41,17 +41,17 @@ static int encode_run(const tg_cli_command *cmd, tg_cli_job *c)
     if (bar)
         fputc('\n', stderr);
     if (rc < 0)
-        rc = tg_cli_fail(ctx, rc);
-    tg_cli_job_end(0, &ctx);
+        rc = tgi_cli_fail(ctx, rc);
+    tgi_cli_job_end(0, &ctx);
     return rc;
 }
 
 static int encode_main(int argc, char **argv)
 {
-    return tg_cli_job_main(&tg_cli_encode, argc, argv, encode_run);
+    return tgi_cli_job_main(&tgi_cli_encode, argc, argv, encode_run);
 }
 
-const tg_cli_command tg_cli_encode =
+const tgi_cli_command tgi_cli_encode =
     TG_CLI_JOB_COMMAND("encode", encode_main,
                        "usage: thumbgen encode CLIP.mp4 | FRAME.png... -o OUT.gif [-o OUT.webp]\n"
                        "                       [-o OUT.mp4] [--fps F] [--width W] [--quality Q]\n"

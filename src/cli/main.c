@@ -23,19 +23,19 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!a || !strcmp(a, "-h") || !strcmp(a, "--help")) {
-        tg_cli_print_overview(a ? stdout : stderr);
+        tgi_cli_print_overview(a ? stdout : stderr);
         return a ? 0 : 2;
     }
-    const tg_cli_command *cmd = tg_cli_find(a);
+    const tgi_cli_command *cmd = tgi_cli_find(a);
     if (cmd)
         return cmd->main(argc, argv);
     const char *names[16];
     size_t n = 0;
-    for (const tg_cli_command *const *c = tg_cli_commands; *c && n < 16; c++)
+    for (const tgi_cli_command *const *c = tgi_cli_commands; *c && n < 16; c++)
         names[n++] = (*c)->name;
-    const char *near = tg_cli_closest(a, names, n);
+    const char *near = tgi_cli_closest(a, names, n);
     char msg[160];
     snprintf(msg, sizeof(msg), "unknown command '%%s'%s%s%s", near ? "; did you mean " : "",
              near ? near : "", near ? "?" : "");
-    return tg_cli_usage_error(NULL, msg, a);
+    return tgi_cli_usage_error(NULL, msg, a);
 }

@@ -10,17 +10,17 @@
 
 #define JOB_ROW(nm, ltr, kind_, field, fn_, meta_, help_)                                          \
     {                                                                                              \
-        .name = nm, .letter = ltr, .kind = kind_, .offset = offsetof(tg_cli_job, field),           \
+        .name = nm, .letter = ltr, .kind = kind_, .offset = offsetof(tgi_cli_job, field),          \
         .fn = fn_, .meta = meta_, .help = help_                                                    \
     }
 
-static const tg_arg make_args[] = {
-    JOB_ROW("output", 'o', TG_ARG_FN, output, tg_cli_job_output, "FILE",
+static const tgi_arg make_args[] = {
+    JOB_ROW("output", 'o', TG_ARG_FN, output, tgi_cli_job_output, "FILE",
             "the animation to write: .gif, .webp (animated WebP) or\n"
             ".mp4 (muted looping H.264); repeat -o for several"),
-    JOB_ROW("format", 0, TG_ARG_FN, formats, tg_cli_job_format, "F",
+    JOB_ROW("format", 0, TG_ARG_FN, formats, tgi_cli_job_format, "F",
             "also write FILE's name with F's extension (gif, webp,\nmp4; repeatable)"),
-    JOB_ROW("all", 0, TG_ARG_FN, formats, tg_cli_job_all, NULL, "-o's name in all three formats"),
+    JOB_ROW("all", 0, TG_ARG_FN, formats, tgi_cli_job_all, NULL, "-o's name in all three formats"),
     JOB_ROW("poster", 0, TG_ARG_STRING, poster, NULL, "FILE",
             "also write the poster still (.jpg, .jpeg or .png)"),
     JOB_ROW("sheet", 0, TG_ARG_STRING, sheet, NULL, "FILE",
@@ -32,7 +32,7 @@ static const tg_arg make_args[] = {
     {NULL},
 };
 
-static void report(const tg_cli_job *c, const tg_outputs *out, int *bar)
+static void report(const tgi_cli_job *c, const tg_outputs *out, int *bar)
 {
     const tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
     for (int k = 0; k < 3; k++) {
@@ -52,11 +52,11 @@ static void report(const tg_cli_job *c, const tg_outputs *out, int *bar)
 
 /* The plan: from an analysis file, from a plan file, or made from the video. 0, 1
  * (said) or a negative TG_E* code (in ctx). */
-static int get_plan(tg_ctx *ctx, const tg_cli_job *c, tg_plan **plan)
+static int get_plan(tg_ctx *ctx, const tgi_cli_job *c, tg_plan **plan)
 {
     if (c->from_analysis) {
         tg_analysis_data *an = NULL;
-        char *text = tg_cli_slurp(c->from_analysis, 1u << 30);
+        char *text = tgi_cli_slurp(c->from_analysis, 1u << 30);
         if (!text) {
             fprintf(stderr, "thumbgen: error: cannot read the analysis '%s'\n", c->from_analysis);
             return 1;
@@ -69,7 +69,7 @@ static int get_plan(tg_ctx *ctx, const tg_cli_job *c, tg_plan **plan)
         return rc;
     }
     if (c->plan_in) {
-        char *text = tg_cli_slurp(c->plan_in, 64u << 20); /* a plan is small */
+        char *text = tgi_cli_slurp(c->plan_in, 64u << 20); /* a plan is small */
         if (!text) {
             fprintf(stderr, "thumbgen: error: cannot read the plan '%s'\n", c->plan_in);
             return 1;
@@ -81,20 +81,20 @@ static int get_plan(tg_ctx *ctx, const tg_cli_job *c, tg_plan **plan)
     return tg_plan_make(ctx, c->input, &c->opt, plan);
 }
 
-int tg_cli_make_or_plan(const tg_cli_command *cmd, tg_cli_job *c)
+int tgi_cli_make_or_plan(const tgi_cli_command *cmd, tgi_cli_job *c)
 {
-    int is_plan = cmd == &tg_cli_plan;
+    int is_plan = cmd == &tgi_cli_plan;
     if (c->from_analysis && c->input)
-        return tg_cli_usage_error(cmd, "plan --from-analysis takes no VIDEO (got '%s')", c->input);
+        return tgi_cli_usage_error(cmd, "plan --from-analysis takes no VIDEO (got '%s')", c->input);
     if (!is_plan && !c->output && !c->poster && !c->sheet)
-        return tg_cli_usage_error(cmd, "make needs -o THUMB.gif (and/or --poster FILE)%s", "");
+        return tgi_cli_usage_error(cmd, "make needs -o THUMB.gif (and/or --poster FILE)%s", "");
     const char *ins[2] = {c->input, c->plan_in};
     const char *outs[6] = {c->anim[0], c->anim[1], c->anim[2],
                            c->poster,  c->sheet,   is_plan ? c->output : NULL};
-    if (tg_cli_outputs_spare_inputs(cmd, ins, 2, outs, 6))
+    if (tgi_cli_outputs_spare_inputs(cmd, ins, 2, outs, 6))
         return 2;
     tg_ctx *ctx = NULL;
-    int bar = tg_cli_job_start(c->quiet, &ctx);
+    int bar = tgi_cli_job_start(c->quiet, &ctx);
     if (bar < 0)
         return 1;
     tg_plan *plan = NULL;
@@ -125,20 +125,20 @@ int tg_cli_make_or_plan(const tg_cli_command *cmd, tg_cli_job *c)
         if (bar)
             fputc('\n', stderr);
         bar = 0;
-        rc = tg_cli_fail(ctx, rc);
+        rc = tgi_cli_fail(ctx, rc);
     }
     free(json);
     tg_plan_free(&plan);
-    tg_cli_job_end(bar, &ctx);
+    tgi_cli_job_end(bar, &ctx);
     return rc;
 }
 
 static int make_main(int argc, char **argv)
 {
-    return tg_cli_job_main(&tg_cli_make, argc, argv, tg_cli_make_or_plan);
+    return tgi_cli_job_main(&tgi_cli_make, argc, argv, tgi_cli_make_or_plan);
 }
 
-const tg_cli_command tg_cli_make =
+const tgi_cli_command tgi_cli_make =
     TG_CLI_JOB_COMMAND("make", make_main,
                        "usage: thumbgen make VIDEO -o THUMB.gif [--poster POSTER.jpg|.png]\n"
                        "                     [--plan PLAN.json] [--quiet] [options]\n"

@@ -7,16 +7,16 @@
 
 #include "cli/cli.h"
 
-static const tg_arg plan_args[] = {
+static const tgi_arg plan_args[] = {
     {.name = "output",
      .letter = 'o',
      .kind = TG_ARG_FN,
-     .fn = tg_cli_job_output,
+     .fn = tgi_cli_job_output,
      .meta = "FILE",
      .help = "write the plan to FILE instead of stdout"},
     {.name = "from-analysis",
      .kind = TG_ARG_STRING,
-     .offset = offsetof(tg_cli_job, from_analysis),
+     .offset = offsetof(tgi_cli_job, from_analysis),
      .meta = "F",
      .help = "choose from an analysis written by `thumbgen analyze`\n"
              "(no decoding: the select options apply)"},
@@ -26,10 +26,10 @@ static const tg_arg plan_args[] = {
 
 static int plan_main(int argc, char **argv)
 {
-    return tg_cli_job_main(&tg_cli_plan, argc, argv, tg_cli_make_or_plan);
+    return tgi_cli_job_main(&tgi_cli_plan, argc, argv, tgi_cli_make_or_plan);
 }
 
-const tg_cli_command tg_cli_plan = TG_CLI_JOB_COMMAND(
+const tgi_cli_command tgi_cli_plan = TG_CLI_JOB_COMMAND(
     "plan", plan_main,
     "usage: thumbgen plan VIDEO [-o PLAN.json] [options]\n"
     "       thumbgen plan --from-analysis ANALYSIS.json [-o PLAN.json] [options]\n"

@@ -1,7 +1,7 @@
 /*
  * serve.c — `thumbgen serve`: the web app and its JSON API (docs/api.md). Its options
  * are one table (shared with `thumbgen worker`, worker.c, which takes a part of them);
- * the defaults are tg_serve_opts_default's, read from a defaulted struct for --help,
+ * the defaults are tgi_serve_opts_default's, read from a defaulted struct for --help,
  * so they are written in one place.
  */
 #include <stdlib.h>
@@ -14,29 +14,29 @@
 
 static int add_ytdlp_arg(void *dst, const char *v)
 {
-    tg_cli_serve_args *s = dst;
+    tgi_cli_serve_args *s = dst;
     s->yargs[s->o.n_ytdlp_args++] = v;
     return 0;
 }
 
 static int add_public_host(void *dst, const char *v)
 {
-    tg_cli_serve_args *s = dst;
+    tgi_cli_serve_args *s = dst;
     if (s->n_public >= 16 || !*v || strpbrk(v, ":/[] "))
         return -1;
     s->public_hosts[s->n_public++] = v;
     return 0;
 }
 
-int tg_cli_serve_cookies(void *dst, const char *v)
+int tgi_cli_serve_cookies(void *dst, const char *v)
 {
     if (access(v, R_OK) != 0)
         return -1;
-    ((tg_cli_serve_args *)dst)->o.ytdlp_cookies = v;
+    ((tgi_cli_serve_args *)dst)->o.ytdlp_cookies = v;
     return 0;
 }
 
-static const tg_arg serve_args[] = {
+static const tgi_arg serve_args[] = {
     {.name = "host",
      .kind = TG_ARG_STRING,
      .offset = AT(host),
@@ -118,10 +118,10 @@ static const tg_arg serve_args[] = {
     {NULL},
 };
 
-int tg_cli_serve_setup(tg_cli_serve_args *s, int argc)
+int tgi_cli_serve_setup(tgi_cli_serve_args *s, int argc)
 {
     memset(s, 0, sizeof(*s));
-    tg_serve_opts_default(&s->o);
+    tgi_serve_opts_default(&s->o);
     s->yargs = calloc((size_t)argc + 1, sizeof(*s->yargs)); /* at most one per argument */
     if (!s->yargs) {
         fprintf(stderr, "thumbgen: error: out of memory\n");
@@ -135,7 +135,7 @@ int tg_cli_serve_setup(tg_cli_serve_args *s, int argc)
     return 0;
 }
 
-void tg_cli_serve_cleanup(tg_cli_serve_args *s)
+void tgi_cli_serve_cleanup(tgi_cli_serve_args *s)
 {
     free(s->yargs);
     s->yargs = NULL;
@@ -143,20 +143,20 @@ void tg_cli_serve_cleanup(tg_cli_serve_args *s)
 
 static int serve_main(int argc, char **argv)
 {
-    tg_cli_serve_args s, defaults;
-    if (tg_cli_serve_setup(&s, argc) < 0)
+    tgi_cli_serve_args s, defaults;
+    if (tgi_cli_serve_setup(&s, argc) < 0)
         return 1;
     memcpy(&defaults, &s, sizeof(s));
-    int rc = tg_cli_parse(&tg_cli_serve, argc, argv, &s, &defaults);
+    int rc = tgi_cli_parse(&tgi_cli_serve, argc, argv, &s, &defaults);
     if (rc == 1)
         rc = 0; /* --help */
     else if (rc == 0)
-        rc = tg_cli_run_server(&s.o); /* 1 when the server failed */
-    tg_cli_serve_cleanup(&s);
+        rc = tgi_cli_run_server(&s.o); /* 1 when the server failed */
+    tgi_cli_serve_cleanup(&s);
     return rc;
 }
 
-const tg_cli_command tg_cli_serve = {
+const tgi_cli_command tgi_cli_serve = {
     .name = "serve",
     .main = serve_main,
     .usage = "usage: thumbgen serve [--host ADDR] [--port N] [--data DIR] [--workers N]\n"

@@ -12,7 +12,7 @@ typedef struct upscale_args {
     int quiet;
 } upscale_args;
 
-static const tg_arg upscale_rows[] = {
+static const tgi_arg upscale_rows[] = {
     {.name = "output",
      .letter = 'o',
      .kind = TG_ARG_STRING,
@@ -50,19 +50,19 @@ static const char *upscale_operand(void *dst, const char *arg)
 
 static int upscale_main(int argc, char **argv)
 {
-    const tg_cli_command *cmd = &tg_cli_upscale;
+    const tgi_cli_command *cmd = &tgi_cli_upscale;
     upscale_args u = {0};
-    int rc = tg_cli_parse(cmd, argc, argv, &u, &u);
+    int rc = tgi_cli_parse(cmd, argc, argv, &u, &u);
     if (rc)
         return rc == 1 ? 0 : rc;
     if (!u.input)
-        return tg_cli_usage_error(cmd, "upscale needs an IMAGE%s", "");
+        return tgi_cli_usage_error(cmd, "upscale needs an IMAGE%s", "");
     if (!u.output)
-        return tg_cli_usage_error(cmd, "upscale needs -o OUT.png (or .jpg)%s", "");
-    if (tg_cli_outputs_spare_inputs(cmd, &u.input, 1, &u.output, 1))
+        return tgi_cli_usage_error(cmd, "upscale needs -o OUT.png (or .jpg)%s", "");
+    if (tgi_cli_outputs_spare_inputs(cmd, &u.input, 1, &u.output, 1))
         return 2;
     tg_ctx *ctx = NULL;
-    int bar = tg_cli_job_start(u.quiet, &ctx);
+    int bar = tgi_cli_job_start(u.quiet, &ctx);
     if (bar < 0)
         return 1;
     rc = tg_upscale_file(ctx, u.input, u.output, u.scale + 2, u.method);
@@ -71,13 +71,13 @@ static int upscale_main(int argc, char **argv)
     if (rc < 0) {
         /* a bad method name is a usage error, like any other bad option value */
         int usage = rc == TG_EINVAL && u.method && strstr(tg_ctx_message(ctx), "method");
-        rc = tg_cli_fail(ctx, rc) + usage;
+        rc = tgi_cli_fail(ctx, rc) + usage;
     }
-    tg_cli_job_end(0, &ctx);
+    tgi_cli_job_end(0, &ctx);
     return rc;
 }
 
-const tg_cli_command tg_cli_upscale = {
+const tgi_cli_command tgi_cli_upscale = {
     .name = "upscale",
     .main = upscale_main,
     .usage = "usage: thumbgen upscale IMAGE -o OUT.png|.jpg --scale 2|3|4 [--method M] [-q]\n"

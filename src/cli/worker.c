@@ -1,7 +1,7 @@
 /*
  * worker.c — `thumbgen worker`: a process that claims jobs from a shared queue
  * (a PostgreSQL store) and runs them — download, analyse, render — into the shared
- * data folder, with no HTTP server (tg_serve_run with no_http). Any number of them,
+ * data folder, with no HTTP server (tgi_serve_run with no_http). Any number of them,
  * on any number of machines, beside any number of `thumbgen serve` API processes
  * (docs/deploy.md). SIGTERM or SIGINT drains it: the running jobs go back to the
  * queue at once and another worker takes them.
@@ -18,10 +18,10 @@
 static void on_stop(int sig)
 {
     (void)sig;
-    tg_serve_stop();
+    tgi_serve_stop();
 }
 
-int tg_cli_run_server(const tg_serve_opts *o)
+int tgi_cli_run_server(const tgi_serve_opts *o)
 {
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx)
@@ -31,7 +31,7 @@ int tg_cli_run_server(const tg_serve_opts *o)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int rc = tg_serve_run(ctx, o);
+    int rc = tgi_serve_run(ctx, o);
     if (rc < 0)
         fprintf(stderr, "thumbgen: error: %s\n",
                 *tg_ctx_message(ctx) ? tg_ctx_message(ctx) : tg_strerror(rc));
@@ -39,7 +39,7 @@ int tg_cli_run_server(const tg_serve_opts *o)
     return rc < 0 ? 1 : 0;
 }
 
-static const tg_arg worker_args[] = {
+static const tgi_arg worker_args[] = {
     {.name = "store",
      .kind = TG_ARG_STRING,
      .offset = TG_CLI_SERVE_AT(store),
@@ -60,37 +60,37 @@ static const tg_arg worker_args[] = {
     {NULL},
 };
 
-static int worker_check(const tg_serve_opts *o)
+static int worker_check(const tgi_serve_opts *o)
 {
-    const tg_cli_command *cmd = &tg_cli_worker;
+    const tgi_cli_command *cmd = &tgi_cli_worker;
     if (!o->store || strncmp(o->store, "postgres", 8) != 0)
-        return tg_cli_usage_error(
+        return tgi_cli_usage_error(
             cmd, "needs a shared store: --store postgres://... (or THUMBGEN_STORE)%s", "");
     if (o->workers + o->downloaders == 0)
-        return tg_cli_usage_error(cmd, "needs at least one worker or downloader%s", "");
+        return tgi_cli_usage_error(cmd, "needs at least one worker or downloader%s", "");
     if (o->heartbeat_ms * 2 > o->lease_ms)
-        return tg_cli_usage_error(cmd, "the heartbeat must be at most half the lease%s", "");
+        return tgi_cli_usage_error(cmd, "the heartbeat must be at most half the lease%s", "");
     return 0;
 }
 
 static int worker_main(int argc, char **argv)
 {
-    tg_cli_serve_args s, defaults;
-    if (tg_cli_serve_setup(&s, argc) < 0)
+    tgi_cli_serve_args s, defaults;
+    if (tgi_cli_serve_setup(&s, argc) < 0)
         return 1;
     s.o.no_http = 1;
     s.o.ytdlp_update = TG_YTDLP_UPDATE_NEVER; /* the machine's yt-dlp, as installed */
     memcpy(&defaults, &s, sizeof(s));
-    int rc = tg_cli_parse(&tg_cli_worker, argc, argv, &s, &defaults);
+    int rc = tgi_cli_parse(&tgi_cli_worker, argc, argv, &s, &defaults);
     if (rc == 1)
         rc = 0; /* --help */
     else if (rc == 0 && (rc = worker_check(&s.o)) == 0)
-        rc = tg_cli_run_server(&s.o); /* 1 when the server failed */
-    tg_cli_serve_cleanup(&s);
+        rc = tgi_cli_run_server(&s.o); /* 1 when the server failed */
+    tgi_cli_serve_cleanup(&s);
     return rc;
 }
 
-const tg_cli_command tg_cli_worker = {
+const tgi_cli_command tgi_cli_worker = {
     .name = "worker",
     .main = worker_main,
     .usage = "usage: thumbgen worker --store postgres://... [--data DIR] [--workers N]\n"

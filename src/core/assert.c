@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void tg_assert_fail(const char *cond, const char *file, int line)
+void tgi_assert_fail(const char *cond, const char *file, int line)
 {
     fprintf(stderr, "thumbgen: invariant broken: %s (%s:%d)\n", cond, file, line);
     abort();

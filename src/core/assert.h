@@ -13,13 +13,13 @@
 
 #ifdef TG_ASSERTS
 #define TG_ASSERTS_ON 1
-#define TG_ASSERT(c)  ((c) ? (void)0 : tg_assert_fail(#c, __FILE__, __LINE__))
+#define TG_ASSERT(c)  ((c) ? (void)0 : tgi_assert_fail(#c, __FILE__, __LINE__))
 #else
 #define TG_ASSERTS_ON 0
 #define TG_ASSERT(c)  ((void)sizeof(!(c)))
 #endif
 
 /* Print "thumbgen: invariant broken: COND (FILE:LINE)" on stderr and abort. */
-_Noreturn void tg_assert_fail(const char *cond, const char *file, int line);
+_Noreturn void tgi_assert_fail(const char *cond, const char *file, int line);
 
 #endif

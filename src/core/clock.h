@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 /* Milliseconds of CLOCK_MONOTONIC: only differences mean something. */
-int64_t tg_mono_ms(void);
+int64_t tgi_mono_ms(void);
 /* Sleep ms milliseconds, resuming after a signal. */
-void tg_sleep_ms(int ms);
+void tgi_sleep_ms(int ms);
 
 #endif

@@ -102,12 +102,12 @@ static int vfail(tg_ctx *ctx, int code, int keep, const char *fmt, va_list ap)
     if (ctx && !(keep && ctx->msg[0])) {
         int n = vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
         if (n >= (int)sizeof(ctx->msg)) /* cut: never inside a character */
-            ctx->msg[tg_utf8_trim_end(ctx->msg, sizeof(ctx->msg) - 1)] = '\0';
+            ctx->msg[tgi_utf8_trim_end(ctx->msg, sizeof(ctx->msg) - 1)] = '\0';
     }
     return code;
 }
 
-int tg_fail(tg_ctx *ctx, int code, const char *fmt, ...)
+int tgi_fail(tg_ctx *ctx, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -116,7 +116,7 @@ int tg_fail(tg_ctx *ctx, int code, const char *fmt, ...)
     return code;
 }
 
-int tg_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
+int tgi_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -125,13 +125,13 @@ int tg_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
     return code;
 }
 
-int tg_progress(tg_ctx *ctx, const char *stage, double fraction)
+int tgi_progress(tg_ctx *ctx, const char *stage, double fraction)
 {
     if (!ctx)
         return 0;
     if (atomic_load(&ctx->cancel))
-        return tg_fail(ctx, TG_ECANCEL, "cancelled during %s", stage);
-    tg_fault_stage(stage);
+        return tgi_fail(ctx, TG_ECANCEL, "cancelled during %s", stage);
+    tgi_fault_stage(stage);
     if (ctx->progress)
         ctx->progress(ctx->progress_user, stage, fraction < 0 ? 0 : fraction > 1 ? 1 : fraction);
     return 0;

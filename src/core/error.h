@@ -18,15 +18,16 @@
 #include "thumbgen/context.h"
 
 /* Set the context's message from a printf format and return code (so callers can
- * write `return tg_fail(ctx, TG_EIO, "cannot open %s", path);`). ctx may be NULL. */
-int tg_fail(tg_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+ * write `return tgi_fail(ctx, TG_EIO, "cannot open %s", path);`). ctx may be NULL. */
+int tgi_fail(tg_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Same, but only when the context has no message yet: keeps the most specific
  * (innermost) detail when an error travels up through several layers. */
-int tg_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int tgi_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Report progress of the named stage in [0,1]; returns TG_ECANCEL when the
  * caller asked to stop, 0 otherwise. ctx may be NULL. */
-int tg_progress(tg_ctx *ctx, const char *stage, double fraction);
+int tgi_progress(tg_ctx *ctx, const char *stage, double fraction);
 
 #endif

@@ -22,14 +22,14 @@ static void read_env(void)
         full_stage = NULL;
 }
 
-void tg_fault_stage(const char *stage)
+void tgi_fault_stage(const char *stage)
 {
     pthread_once(&once, read_env);
     if (full_stage && stage && !strcmp(stage, full_stage) && !atomic_load(&done))
         atomic_store(&armed, 1);
 }
 
-int tg_fault_disk_full(void)
+int tgi_fault_disk_full(void)
 {
     pthread_once(&once, read_env);
     if (!atomic_load(&armed))

@@ -13,8 +13,8 @@
 #define TG_CORE_FAULT_H
 
 /* A job reached this stage (arms the fault when it is the configured one). */
-void tg_fault_stage(const char *stage);
+void tgi_fault_stage(const char *stage);
 /* 1 while the simulated disk is full. */
-int tg_fault_disk_full(void);
+int tgi_fault_disk_full(void);
 
 #endif

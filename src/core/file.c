@@ -14,60 +14,60 @@
 #include "core/error.h"
 #include "core/fault.h"
 
-int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a)
+int tgi_atomic_open(tg_ctx *ctx, const char *path, tgi_atomic *a)
 {
     memset(a, 0, sizeof(*a));
     a->fd = -1;
     if (!path || !*path)
-        return tg_fail(ctx, TG_EINVAL, "empty output path");
+        return tgi_fail(ctx, TG_EINVAL, "empty output path");
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = slash ? slash + 1 : path;
     if (!*base)
-        return tg_fail(ctx, TG_EINVAL, "output path '%s' names a folder, not a file", path);
+        return tgi_fail(ctx, TG_EINVAL, "output path '%s' names a folder, not a file", path);
     size_t n = strlen(path) + 16;
     a->path = strdup(path);
     a->tmp = malloc(n);
     if (!a->path || !a->tmp) {
-        tg_atomic_abort(a);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        tgi_atomic_abort(a);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     snprintf(a->tmp, n, "%.*s.%s.XXXXXX", (int)dirlen, path, base);
-    a->fd = tg_fault_disk_full() ? (errno = ENOSPC, -1) : mkstemp(a->tmp);
+    a->fd = tgi_fault_disk_full() ? (errno = ENOSPC, -1) : mkstemp(a->tmp);
     if (a->fd < 0) {
         int e = errno;
         free(a->tmp);
         a->tmp = NULL;
-        tg_atomic_abort(a);
-        return tg_fail(ctx, TG_EIO, "cannot create '%s': %s", path, strerror(e));
+        tgi_atomic_abort(a);
+        return tgi_fail(ctx, TG_EIO, "cannot create '%s': %s", path, strerror(e));
     }
     fchmod(a->fd, 0644);
     return 0;
 }
 
-int tg_atomic_commit(tg_ctx *ctx, tg_atomic *a)
+int tgi_atomic_commit(tg_ctx *ctx, tgi_atomic *a)
 {
     int rc = 0;
     if (a->fd < 0)
-        return tg_fail(ctx, TG_EINTERNAL, "output file is not open");
-    if (tg_fault_disk_full())
-        rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(ENOSPC));
+        return tgi_fail(ctx, TG_EINTERNAL, "output file is not open");
+    if (tgi_fault_disk_full())
+        rc = tgi_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(ENOSPC));
     else if (fsync(a->fd) != 0 && errno != EINVAL)
-        rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
+        rc = tgi_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
     if (close(a->fd) != 0 && rc == 0)
-        rc = tg_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
+        rc = tgi_fail(ctx, TG_EIO, "cannot write '%s': %s", a->path, strerror(errno));
     a->fd = -1;
     if (rc == 0 && rename(a->tmp, a->path) != 0)
-        rc = tg_fail(ctx, TG_EIO, "cannot create '%s': %s", a->path, strerror(errno));
+        rc = tgi_fail(ctx, TG_EIO, "cannot create '%s': %s", a->path, strerror(errno));
     if (rc == 0) {
         free(a->tmp);
         a->tmp = NULL;
     }
-    tg_atomic_abort(a);
+    tgi_atomic_abort(a);
     return rc;
 }
 
-void tg_atomic_abort(tg_atomic *a)
+void tgi_atomic_abort(tgi_atomic *a)
 {
     if (!a)
         return;
@@ -81,7 +81,7 @@ void tg_atomic_abort(tg_atomic *a)
     a->fd = -1;
 }
 
-int tg_write_fd(int fd, const void *buf, size_t len)
+int tgi_write_fd(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
@@ -98,8 +98,8 @@ int tg_write_fd(int fd, const void *buf, size_t len)
     return 0;
 }
 
-int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len)
+int tgi_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len)
 {
-    int e = tg_fault_disk_full() ? ENOSPC : tg_write_fd(fd, buf, len);
-    return e ? tg_fail(ctx, TG_EIO, "write failed: %s", strerror(e)) : 0;
+    int e = tgi_fault_disk_full() ? ENOSPC : tgi_write_fd(fd, buf, len);
+    return e ? tgi_fail(ctx, TG_EIO, "write failed: %s", strerror(e)) : 0;
 }

@@ -8,24 +8,24 @@
 
 #include "thumbgen/context.h"
 
-typedef struct tg_atomic {
+typedef struct tgi_atomic {
     char *path; /* final name (owned) */
     char *tmp;  /* temp name (owned) */
     int fd;     /* open for writing, -1 when closed */
-} tg_atomic;
+} tgi_atomic;
 
 /* Create the temp file (mode 0644). On failure nothing is left behind. */
-int tg_atomic_open(tg_ctx *ctx, const char *path, tg_atomic *a);
+int tgi_atomic_open(tg_ctx *ctx, const char *path, tgi_atomic *a);
 /* fsync, close, rename; on failure the temp file is removed. Always releases a. */
-int tg_atomic_commit(tg_ctx *ctx, tg_atomic *a);
-/* Close and remove the temp file; accepts an unopened (zeroed) tg_atomic. */
-void tg_atomic_abort(tg_atomic *a);
+int tgi_atomic_commit(tg_ctx *ctx, tgi_atomic *a);
+/* Close and remove the temp file; accepts an unopened (zeroed) tgi_atomic. */
+void tgi_atomic_abort(tgi_atomic *a);
 /* write() all of buf, retrying on EINTR and short writes (a simulated full disk,
  * fault.h, fails it with ENOSPC); TG_EIO with the reason in ctx. */
-int tg_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len);
+int tgi_write_all(tg_ctx *ctx, int fd, const void *buf, size_t len);
 /* The same loop for callers that cannot report through a context (an encoder's
  * write callback): 0, or the errno value of the failure (ENOSPC when write(2) wrote
  * nothing). No fault injection. */
-int tg_write_fd(int fd, const void *buf, size_t len);
+int tgi_write_fd(int fd, const void *buf, size_t len);
 
 #endif

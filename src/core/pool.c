@@ -13,12 +13,12 @@
 #define TG_POOL_MAX_LANES 64
 
 typedef struct worker {
-    tg_pool *p;
+    tgi_pool *p;
     int lane;
     pthread_t th;
 } worker;
 
-struct tg_pool {
+struct tgi_pool {
     int nworkers;
     worker w[TG_POOL_MAX_LANES - 1];
     pthread_mutex_t mu;
@@ -29,13 +29,13 @@ struct tg_pool {
     bool quit;
     bool sync; /* mu, go and done are initialised */
     /* the current run */
-    tg_pool_fn fn;
+    tgi_pool_fn fn;
     void *user;
     int nparts;
     atomic_int next;
 };
 
-static void take_parts(tg_pool *p, int lane)
+static void take_parts(tgi_pool *p, int lane)
 {
     int i;
     while ((i = atomic_fetch_add(&p->next, 1)) < p->nparts)
@@ -45,7 +45,7 @@ static void take_parts(tg_pool *p, int lane)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    tg_pool *p = w->p;
+    tgi_pool *p = w->p;
     unsigned long seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -64,14 +64,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-tg_pool *tg_pool_new(int lanes)
+tgi_pool *tgi_pool_new(int lanes)
 {
     if (lanes <= 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         lanes = cpus < 1 ? 1 : (int)cpus;
     }
     lanes = lanes > TG_POOL_MAX_LANES ? TG_POOL_MAX_LANES : lanes;
-    tg_pool *p = calloc(1, sizeof(*p));
+    tgi_pool *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     if (lanes < 2)
@@ -104,12 +104,12 @@ tg_pool *tg_pool_new(int lanes)
     return p;
 }
 
-int tg_pool_lanes(const tg_pool *p)
+int tgi_pool_lanes(const tgi_pool *p)
 {
     return p ? 1 + p->nworkers : 1;
 }
 
-void tg_pool_run(tg_pool *p, int nparts, int lanes, tg_pool_fn fn, void *user)
+void tgi_pool_run(tgi_pool *p, int nparts, int lanes, tgi_pool_fn fn, void *user)
 {
     int helpers = p ? p->nworkers : 0;
     if (lanes > 0 && lanes - 1 < helpers)
@@ -138,9 +138,9 @@ void tg_pool_run(tg_pool *p, int nparts, int lanes, tg_pool_fn fn, void *user)
     pthread_mutex_unlock(&p->mu);
 }
 
-void tg_pool_free(tg_pool **pp)
+void tgi_pool_free(tgi_pool **pp)
 {
-    tg_pool *p = pp ? *pp : NULL;
+    tgi_pool *p = pp ? *pp : NULL;
     if (!p)
         return;
     if (p->sync) {

@@ -21,7 +21,7 @@ extern char **environ;
 #define TERM_GRACE_MS 500
 #define EXIT_GRACE_MS 2000 /* child gone but a grandchild still holds the pipes */
 
-struct tg_proc {
+struct tgi_proc {
     pid_t pid;
     int fd[2]; /* stdout, stderr read ends; -1 once closed */
     int exited;
@@ -40,11 +40,11 @@ static int make_pipe(int p[2])
     return 0;
 }
 
-int tg_proc_spawn(const char *const argv[], char *const env[], tg_proc **out)
+int tgi_proc_spawn(const char *const argv[], char *const env[], tgi_proc **out)
 {
     *out = NULL;
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, rc;
-    tg_proc *p = calloc(1, sizeof(*p));
+    tgi_proc *p = calloc(1, sizeof(*p));
     if (!p)
         return ENOMEM;
     if (make_pipe(outp) != 0 || make_pipe(errp) != 0) {
@@ -107,7 +107,7 @@ static int has_exited(pid_t pid)
 
 /* Read what fd has (a bounded number of rounds, so one chatty stream cannot starve
  * the checks); at EOF or an error, tell fn and close it. */
-static void drain(tg_proc *p, int k, tg_proc_out_fn fn, void *user)
+static void drain(tgi_proc *p, int k, tgi_proc_out_fn fn, void *user)
 {
     char buf[4096];
     for (int rounds = 0; rounds < 64; rounds++) {
@@ -127,7 +127,7 @@ static void drain(tg_proc *p, int k, tg_proc_out_fn fn, void *user)
     }
 }
 
-int tg_proc_poll(tg_proc *p, int tick_ms, tg_proc_out_fn fn, void *user)
+int tgi_proc_poll(tgi_proc *p, int tick_ms, tgi_proc_out_fn fn, void *user)
 {
     struct pollfd fds[2];
     int nf = 0, which[2];
@@ -142,7 +142,7 @@ int tg_proc_poll(tg_proc *p, int tick_ms, tg_proc_out_fn fn, void *user)
     for (int i = 0; pr > 0 && i < nf; i++)
         if (fds[i].revents)
             drain(p, which[i], fn, user);
-    int64_t now = tg_mono_ms();
+    int64_t now = tgi_mono_ms();
     if (!p->exited && has_exited(p->pid)) {
         p->exited = 1;
         p->exit_at = now;
@@ -150,19 +150,19 @@ int tg_proc_poll(tg_proc *p, int tick_ms, tg_proc_out_fn fn, void *user)
     if (p->exited && p->fd[0] < 0 && p->fd[1] < 0)
         return 1;
     if (p->exited && now - p->exit_at >= EXIT_GRACE_MS)
-        return 1; /* a leftover child holds the pipes: tg_proc_end sweeps it up */
+        return 1; /* a leftover child holds the pipes: tgi_proc_end sweeps it up */
     return 0;
 }
 
-int tg_proc_end(tg_proc **pp)
+int tgi_proc_end(tgi_proc **pp)
 {
-    tg_proc *p = pp ? *pp : NULL;
+    tgi_proc *p = pp ? *pp : NULL;
     if (!p)
         return -1;
     if (!p->exited) {
         kill(-p->pid, SIGTERM);
         for (int waited = 0; waited < TERM_GRACE_MS && !has_exited(p->pid); waited += 10)
-            tg_sleep_ms(10);
+            tgi_sleep_ms(10);
     }
     kill(-p->pid, SIGKILL);
     int st = 0;

@@ -40,7 +40,7 @@ static size_t valid_char(const unsigned char *s, size_t avail)
     return n;
 }
 
-size_t tg_utf8_prefix(const char *s, size_t max)
+size_t tgi_utf8_prefix(const char *s, size_t max)
 {
     size_t len = strnlen(s, max + 1);
     if (len <= max)
@@ -52,7 +52,7 @@ size_t tg_utf8_prefix(const char *s, size_t max)
     return is_cont((unsigned char)s[n]) ? max : n;
 }
 
-size_t tg_utf8_trim_end(const char *s, size_t len)
+size_t tgi_utf8_trim_end(const char *s, size_t len)
 {
     /* find the last byte that is not a continuation byte, within the last 4 */
     size_t i = len;
@@ -69,24 +69,24 @@ size_t tg_utf8_trim_end(const char *s, size_t len)
     return len;
 }
 
-char *tg_utf8_copy(char *dst, size_t n, const char *src)
+char *tgi_utf8_copy(char *dst, size_t n, const char *src)
 {
     if (!n)
         return dst;
-    size_t len = tg_utf8_prefix(src ? src : "", n - 1);
+    size_t len = tgi_utf8_prefix(src ? src : "", n - 1);
     memmove(dst, src ? src : "", len);
     dst[len] = '\0';
     return dst;
 }
 
-size_t tg_utf8_char_len(const char *s)
+size_t tgi_utf8_char_len(const char *s)
 {
     size_t avail = strnlen(s, 4);
     size_t n = avail ? valid_char((const unsigned char *)s, avail) : 0;
     return n ? n : 1;
 }
 
-int tg_utf8_valid(const char *s, size_t len)
+int tgi_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
@@ -98,7 +98,7 @@ int tg_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-void tg_utf8_sanitize(char *s)
+void tgi_utf8_sanitize(char *s)
 {
     unsigned char *p = (unsigned char *)s;
     size_t len = strlen(s);

@@ -158,7 +158,7 @@ static const char *classify(const struct sockaddr *sa)
     return "non-IP"; /* we only ever connect over IP */
 }
 
-int tg_addr_is_private(const struct sockaddr *sa)
+int tgi_addr_is_private(const struct sockaddr *sa)
 {
     return classify(sa) != NULL;
 }
@@ -183,20 +183,20 @@ static int check_one(tg_ctx *ctx, const char *host, const struct sockaddr *sa, i
     char text[INET6_ADDRSTRLEN];
     addr_text(sa, text, sizeof(text));
     if (literal)
-        return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: %s address %s",
-                       TG_CUT(host, 200), kind, text);
-    return tg_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: it resolves to %s address %s",
-                   TG_CUT(host, 200), kind, text);
+        return tgi_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: %s address %s",
+                        TG_CUT(host, 200), kind, text);
+    return tgi_fail(ctx, TG_ELIMIT, "refused to connect to %.*s: it resolves to %s address %s",
+                    TG_CUT(host, 200), kind, text);
 }
 
-int tg_host_check(tg_ctx *ctx, const char *host, int allow_private)
+int tgi_host_check(tg_ctx *ctx, const char *host, int allow_private)
 {
     if (!host || !*host)
-        return tg_fail(ctx, TG_EINVAL, "empty host name");
+        return tgi_fail(ctx, TG_EINVAL, "empty host name");
     char buf[256];
     size_t n = strlen(host);
     if (n >= sizeof(buf))
-        return tg_fail(ctx, TG_EINVAL, "host name too long");
+        return tgi_fail(ctx, TG_EINVAL, "host name too long");
     /* accept "[v6]" as well as "v6" */
     if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
         memcpy(buf, host + 1, n - 2);
@@ -228,8 +228,8 @@ int tg_host_check(tg_ctx *ctx, const char *host, int allow_private)
     if (g != 0 || !res) {
         if (res)
             freeaddrinfo(res);
-        return tg_fail(ctx, TG_EINVAL, "cannot resolve host %.*s: %s", TG_CUT(host, 200),
-                       g ? gai_strerror(g) : "no address");
+        return tgi_fail(ctx, TG_EINVAL, "cannot resolve host %.*s: %s", TG_CUT(host, 200),
+                        g ? gai_strerror(g) : "no address");
     }
     int rc = 0;
     for (struct addrinfo *ai = res; ai && !allow_private && rc == 0; ai = ai->ai_next)

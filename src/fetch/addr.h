@@ -23,11 +23,11 @@
 #include "thumbgen.h"
 
 /* 1 when the address is one of the refused kinds above, else 0. */
-int tg_addr_is_private(const struct sockaddr *sa);
+int tgi_addr_is_private(const struct sockaddr *sa);
 
 /* Check a host (name or literal) for a connection: 0 when allowed, TG_ELIMIT with
  * a message naming the host and the kind of address when refused, TG_EINVAL when it
  * does not resolve. allow_private skips the check (but not the resolution). */
-int tg_host_check(tg_ctx *ctx, const char *host, int allow_private);
+int tgi_host_check(tg_ctx *ctx, const char *host, int allow_private);
 
 #endif

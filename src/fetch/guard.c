@@ -14,7 +14,7 @@
  *
  * Invariants: every socket is created close-on-exec (downloads spawn yt-dlp in
  * parallel threads: an inherited socket would outlive us); every wait is a poll()
- * that includes the wake socket, and tg_guard_stop makes that socket readable for
+ * that includes the wake socket, and tgi_guard_stop makes that socket readable for
  * good, so every thread ends promptly (except one inside getaddrinfo, which ends
  * when the resolver returns); the name is resolved exactly once per request and
  * only checked addresses are connected to; only the acceptor creates and joins
@@ -53,13 +53,13 @@
 enum { SLOT_FREE, SLOT_RUNNING, SLOT_DONE };
 
 typedef struct slot {
-    tg_guard *g;
+    tgi_guard *g;
     int fd;
     int state; /* enum, under g->mu */
     pthread_t th;
 } slot;
 
-struct tg_guard {
+struct tgi_guard {
     int lfd;
     int wake[2]; /* a byte written to wake[1] makes wake[0] readable for every poll */
     int port;
@@ -73,10 +73,10 @@ struct tg_guard {
 };
 
 /* Wait until fd is ready for ev: 1 ready, 0 deadline passed, -1 stopping or error. */
-static int wait_fd(tg_guard *g, int fd, short ev, int64_t deadline)
+static int wait_fd(tgi_guard *g, int fd, short ev, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - tg_mono_ms();
+        int64_t left = deadline - tgi_mono_ms();
         if (left <= 0)
             return 0;
         struct pollfd p[2] = {{fd, ev, 0}, {g->wake[0], POLLIN, 0}};
@@ -90,7 +90,7 @@ static int wait_fd(tg_guard *g, int fd, short ev, int64_t deadline)
     }
 }
 
-static int send_all(tg_guard *g, int fd, const char *p, size_t n)
+static int send_all(tgi_guard *g, int fd, const char *p, size_t n)
 {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -100,7 +100,7 @@ static int send_all(tg_guard *g, int fd, const char *p, size_t n)
         } else if (w < 0 && errno == EINTR) {
             continue;
         } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(g, fd, POLLOUT, tg_mono_ms() + IDLE_MS) <= 0)
+            if (wait_fd(g, fd, POLLOUT, tgi_mono_ms() + IDLE_MS) <= 0)
                 return -1;
         } else {
             return -1;
@@ -110,7 +110,7 @@ static int send_all(tg_guard *g, int fd, const char *p, size_t n)
 }
 
 /* A short plain-text answer; the connection is closed after it. */
-static void reply(tg_guard *g, int fd, int status, const char *reason, const char *body)
+static void reply(tgi_guard *g, int fd, int status, const char *reason, const char *body)
 {
     char buf[1024];
     int n = snprintf(buf, sizeof(buf),
@@ -140,7 +140,7 @@ typedef struct req {
 } req;
 
 typedef struct conn {
-    tg_guard *g;
+    tgi_guard *g;
     int cfd, ufd;
     char head[HEAD_CAP + 1];
     size_t len, end; /* bytes read; length of the head including the blank line */
@@ -149,7 +149,7 @@ typedef struct conn {
 /* Read until the blank line: 0, 1 when the head is too long, -1 closed/stopping. */
 static int read_head(conn *c)
 {
-    int64_t deadline = tg_mono_ms() + IDLE_MS;
+    int64_t deadline = tgi_mono_ms() + IDLE_MS;
     size_t from = 0; /* the blank line is not before this */
     for (;;) {
         const char *e = find_crlf2(c->head + from, c->len - from);
@@ -164,7 +164,7 @@ static int read_head(conn *c)
         ssize_t r = recv(c->cfd, c->head + c->len, HEAD_CAP - c->len, 0);
         if (r > 0) {
             c->len += (size_t)r;
-            deadline = tg_mono_ms() + IDLE_MS;
+            deadline = tgi_mono_ms() + IDLE_MS;
         } else if (r < 0 && errno == EINTR) {
             continue;
         } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -349,7 +349,7 @@ static size_t rewrite_request(const req *r, char *out)
 /* ---- refusals ---- */
 
 /* "refused to connect to HOST: [it resolves to ]KIND address TEXT". The kind comes
- * from tg_host_check on the numeric address (no resolution), so it matches the
+ * from tgi_host_check on the numeric address (no resolution), so it matches the
  * wording of the check made before yt-dlp runs. */
 static void describe(const char *host, const struct sockaddr *sa, char *out, size_t n)
 {
@@ -362,12 +362,12 @@ static void describe(const char *host, const struct sockaddr *sa, char *out, siz
     if (!a || !inet_ntop(sa->sa_family, a, text, sizeof(text)))
         snprintf(text, sizeof(text), "?");
     tg_ctx *t = tg_ctx_new();
-    if (t && tg_host_check(t, text, 0) < 0) {
+    if (t && tgi_host_check(t, text, 0) < 0) {
         char prefix[INET6_ADDRSTRLEN + 32];
         int pl = snprintf(prefix, sizeof(prefix), "refused to connect to %s: ", text);
         const char *m = tg_ctx_message(t);
         if (pl > 0 && strncmp(m, prefix, (size_t)pl) == 0)
-            tg_utf8_copy(what, sizeof(what), m + pl);
+            tgi_utf8_copy(what, sizeof(what), m + pl);
     }
     tg_ctx_free(&t);
     if (!what[0])
@@ -380,12 +380,12 @@ static void describe(const char *host, const struct sockaddr *sa, char *out, siz
 
 static void refuse(conn *c, const req *r, const struct sockaddr *sa)
 {
-    tg_guard *g = c->g;
+    tgi_guard *g = c->g;
     char why[512];
     describe(r->host, sa, why, sizeof(why));
     pthread_mutex_lock(&g->mu);
     if (g->refused++ == 0)
-        tg_utf8_copy(g->refusal, sizeof(g->refusal), why);
+        tgi_utf8_copy(g->refusal, sizeof(g->refusal), why);
     pthread_mutex_unlock(&g->mu);
     char body[600];
     snprintf(body, sizeof(body), "thumbgen: %s", why);
@@ -396,9 +396,9 @@ static void refuse(conn *c, const req *r, const struct sockaddr *sa)
 
 /* Connect to one of the (checked) addresses in res, within CONNECT_MS in all:
  * 0 with *fd, or an errno value (ETIMEDOUT, ECANCELED when stopping). */
-static int connect_checked(tg_guard *g, const struct addrinfo *res, int *fd)
+static int connect_checked(tgi_guard *g, const struct addrinfo *res, int *fd)
 {
-    int64_t deadline = tg_mono_ms() + CONNECT_MS;
+    int64_t deadline = tgi_mono_ms() + CONNECT_MS;
     int err = EHOSTUNREACH;
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int s = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -551,7 +551,7 @@ static int step(dir *d, short rev_from, short rev_to, int *progress)
  * fails, the guard stops, or nothing moves for IDLE_MS. */
 static void splice_conn(conn *c, dir *up, dir *down)
 {
-    int64_t deadline = tg_mono_ms() + IDLE_MS;
+    int64_t deadline = tgi_mono_ms() + IDLE_MS;
     while (down->eof != 2) {
         short ce = 0, ue = 0;
         if (wants_read(up))
@@ -565,7 +565,7 @@ static void splice_conn(conn *c, dir *up, dir *down)
         /* a socket with nothing to wait for is left out: its POLLHUP would spin */
         struct pollfd p[3] = {
             {ce ? c->cfd : -1, ce, 0}, {ue ? c->ufd : -1, ue, 0}, {c->g->wake[0], POLLIN, 0}};
-        int64_t left = deadline - tg_mono_ms();
+        int64_t left = deadline - tgi_mono_ms();
         if (left <= 0)
             return;
         int r = poll(p, 3, left > 1000 ? 1000 : (int)left);
@@ -580,13 +580,13 @@ static void splice_conn(conn *c, dir *up, dir *down)
             step(down, p[1].revents, p[0].revents, &progress) != 0)
             return;
         if (progress)
-            deadline = tg_mono_ms() + IDLE_MS;
+            deadline = tgi_mono_ms() + IDLE_MS;
     }
 }
 
 /* ---- one connection ---- */
 
-static void serve_conn(tg_guard *g, int cfd)
+static void serve_conn(tgi_guard *g, int cfd)
 {
     conn *c = calloc(1, sizeof(*c));
     char *ubuf = NULL, *dbuf = NULL;
@@ -642,7 +642,7 @@ static void serve_conn(tg_guard *g, int cfd)
     }
     if (!g->allow_private)
         for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
-            if (tg_addr_is_private(ai->ai_addr)) {
+            if (tgi_addr_is_private(ai->ai_addr)) {
                 refuse(c, &r, ai->ai_addr);
                 goto done;
             }
@@ -684,7 +684,7 @@ done:
 static void *conn_main(void *arg)
 {
     slot *s = arg;
-    tg_guard *g = s->g;
+    tgi_guard *g = s->g;
     serve_conn(g, s->fd);
     close(s->fd);
     pthread_mutex_lock(&g->mu);
@@ -694,7 +694,7 @@ static void *conn_main(void *arg)
 }
 
 /* Join finished connection threads (all of them when `all`); a free slot or -1. */
-static int reap(tg_guard *g, int all)
+static int reap(tgi_guard *g, int all)
 {
     int free_i = -1;
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -720,7 +720,7 @@ static int from_loopback(const struct sockaddr_storage *ss)
 
 static void *acceptor_main(void *arg)
 {
-    tg_guard *g = arg;
+    tgi_guard *g = arg;
     for (;;) {
         int free_i = reap(g, 0);
         /* all slots busy: leave new connections in the listen queue, look again soon */
@@ -764,19 +764,19 @@ static void *acceptor_main(void *arg)
 
 /* ---- the interface ---- */
 
-int tg_guard_start(tg_ctx *ctx, int allow_private, tg_guard **out)
+int tgi_guard_start(tg_ctx *ctx, int allow_private, tgi_guard **out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "guard: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "guard: missing argument");
     *out = NULL;
-    tg_guard *g = calloc(1, sizeof(*g));
+    tgi_guard *g = calloc(1, sizeof(*g));
     if (!g)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     g->lfd = g->wake[0] = g->wake[1] = -1;
     g->allow_private = allow_private;
     int rc = 0;
     if (pthread_mutex_init(&g->mu, NULL) != 0) {
-        rc = tg_fail(ctx, TG_EIO, "cannot start the download guard: no mutex");
+        rc = tgi_fail(ctx, TG_EIO, "cannot start the download guard: no mutex");
         goto fail;
     }
     g->mu_init = 1;
@@ -789,29 +789,29 @@ int tg_guard_start(tg_ctx *ctx, int allow_private, tg_guard **out)
     if (g->lfd < 0 || bind(g->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
         listen(g->lfd, MAX_CONNS) != 0 || getsockname(g->lfd, (struct sockaddr *)&a, &al) != 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g->wake) != 0) {
-        rc = tg_fail(ctx, TG_EIO, "cannot start the download guard: %s", strerror(errno));
+        rc = tgi_fail(ctx, TG_EIO, "cannot start the download guard: %s", strerror(errno));
         goto fail;
     }
     g->port = ntohs(a.sin_port);
     int e = pthread_create(&g->acceptor, NULL, acceptor_main, g);
     if (e != 0) {
-        rc = tg_fail(ctx, TG_EIO, "cannot start the download guard: %s", strerror(e));
+        rc = tgi_fail(ctx, TG_EIO, "cannot start the download guard: %s", strerror(e));
         goto fail;
     }
     g->started = 1;
     *out = g;
     return 0;
 fail:
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     return rc;
 }
 
-int tg_guard_port(const tg_guard *g)
+int tgi_guard_port(const tgi_guard *g)
 {
     return g ? g->port : 0;
 }
 
-void tg_guard_refusal(tg_guard *g, char *buf, size_t n)
+void tgi_guard_refusal(tgi_guard *g, char *buf, size_t n)
 {
     if (!buf || !n)
         return;
@@ -819,11 +819,11 @@ void tg_guard_refusal(tg_guard *g, char *buf, size_t n)
     if (!g)
         return;
     pthread_mutex_lock(&g->mu);
-    tg_utf8_copy(buf, n, g->refusal);
+    tgi_utf8_copy(buf, n, g->refusal);
     pthread_mutex_unlock(&g->mu);
 }
 
-unsigned tg_guard_refused(tg_guard *g)
+unsigned tgi_guard_refused(tgi_guard *g)
 {
     if (!g)
         return 0;
@@ -833,11 +833,11 @@ unsigned tg_guard_refused(tg_guard *g)
     return n;
 }
 
-void tg_guard_stop(tg_guard **gp)
+void tgi_guard_stop(tgi_guard **gp)
 {
     if (!gp || !*gp)
         return;
-    tg_guard *g = *gp;
+    tgi_guard *g = *gp;
     *gp = NULL;
     if (g->started) {
         static const char one = 1;

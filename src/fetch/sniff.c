@@ -46,7 +46,7 @@ static int is_isobmff(const uint8_t *head, size_t n)
     return 0;
 }
 
-const char *tg_sniff_video(const uint8_t *head, size_t n)
+const char *tgi_sniff_video(const uint8_t *head, size_t n)
 {
     static const uint8_t asf[16] = {0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11,
                                     0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c};

@@ -11,6 +11,6 @@
  * "mpeg", "asf", "gif") or NULL when they are not a video container. MPEG-TS needs
  * n >= 189 (sync bytes at 0 and 188); 16 bytes decide every other kind. The returned string is
  * static. */
-const char *tg_sniff_video(const uint8_t *head, size_t n);
+const char *tgi_sniff_video(const uint8_t *head, size_t n);
 
 #endif

@@ -134,19 +134,19 @@ static int youtube_id(int kind, const char *path, const char *end, char id[YT_ID
     return 0;
 }
 
-static int parse(tg_ctx *ctx, const char *url, tg_url *out)
+static int parse(tg_ctx *ctx, const char *url, tgi_url *out)
 {
     if (!url || !*url)
-        return tg_fail(ctx, TG_EINVAL, "empty link");
+        return tgi_fail(ctx, TG_EINVAL, "empty link");
     size_t len = strlen(url);
     if (len > URL_MAX)
-        return tg_fail(ctx, TG_EINVAL, "the link is longer than %d bytes", URL_MAX);
+        return tgi_fail(ctx, TG_EINVAL, "the link is longer than %d bytes", URL_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)url[i];
         if (c < 0x20 || c == 0x7f)
-            return tg_fail(ctx, TG_EINVAL, "the link contains control characters");
+            return tgi_fail(ctx, TG_EINVAL, "the link contains control characters");
         if (c == ' ')
-            return tg_fail(ctx, TG_EINVAL, "the link contains spaces");
+            return tgi_fail(ctx, TG_EINVAL, "the link contains spaces");
     }
 
     /* scheme ":" "//" */
@@ -155,30 +155,30 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
            *p == '.')
         p++;
     if (*p != ':' || p == url)
-        return tg_fail(ctx, TG_EINVAL, "not a link: it must start with http:// or https://");
+        return tgi_fail(ctx, TG_EINVAL, "not a link: it must start with http:// or https://");
     size_t slen = (size_t)(p - url);
     if (eq_nocase(url, slen, "http"))
         snprintf(out->scheme, sizeof(out->scheme), "http");
     else if (eq_nocase(url, slen, "https"))
         snprintf(out->scheme, sizeof(out->scheme), "https");
     else
-        return tg_fail(ctx, TG_EINVAL, "only http and https links are accepted, not %.*s:",
-                       (int)(slen > 16 ? 16 : slen), url);
+        return tgi_fail(ctx, TG_EINVAL, "only http and https links are accepted, not %.*s:",
+                        (int)(slen > 16 ? 16 : slen), url);
     if (p[1] != '/' || p[2] != '/')
-        return tg_fail(ctx, TG_EINVAL, "the link has no host");
+        return tgi_fail(ctx, TG_EINVAL, "the link has no host");
     const char *auth = p + 3;
     const char *auth_end = auth + strcspn(auth, "/?#");
     const char *end = url + len;
 
     if (memchr(auth, '@', (size_t)(auth_end - auth)))
-        return tg_fail(ctx, TG_EINVAL, "links with a user name or password are refused");
+        return tgi_fail(ctx, TG_EINVAL, "links with a user name or password are refused");
 
     /* host */
     const char *h = auth, *h_end, *after;
     if (*h == '[') {
         const char *rb = memchr(h, ']', (size_t)(auth_end - h));
         if (!rb)
-            return tg_fail(ctx, TG_EINVAL, "the link has an unterminated IPv6 address");
+            return tgi_fail(ctx, TG_EINVAL, "the link has an unterminated IPv6 address");
         h++;
         h_end = rb;
         after = rb + 1;
@@ -186,11 +186,11 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
         char tmp[64];
         struct in6_addr a6;
         if (n == 0 || n >= sizeof(tmp))
-            return tg_fail(ctx, TG_EINVAL, "the link has an invalid IPv6 address");
+            return tgi_fail(ctx, TG_EINVAL, "the link has an invalid IPv6 address");
         memcpy(tmp, h, n);
         tmp[n] = '\0';
         if (inet_pton(AF_INET6, tmp, &a6) != 1)
-            return tg_fail(ctx, TG_EINVAL, "the link has an invalid IPv6 address");
+            return tgi_fail(ctx, TG_EINVAL, "the link has an invalid IPv6 address");
     } else {
         h_end = memchr(h, ':', (size_t)(auth_end - h));
         if (!h_end)
@@ -199,14 +199,14 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
         for (const char *c = h; c < h_end; c++)
             if (!is_alpha((unsigned char)*c) && !is_digit((unsigned char)*c) && *c != '.' &&
                 *c != '-' && *c != '_')
-                return tg_fail(ctx, TG_EINVAL, "the link's host name contains '%.*s'",
-                               (int)tg_utf8_char_len(c), c); /* the whole character */
+                return tgi_fail(ctx, TG_EINVAL, "the link's host name contains '%.*s'",
+                                (int)tgi_utf8_char_len(c), c); /* the whole character */
     }
     size_t hlen = (size_t)(h_end - h);
     if (hlen == 0)
-        return tg_fail(ctx, TG_EINVAL, "the link has no host");
+        return tgi_fail(ctx, TG_EINVAL, "the link has no host");
     if (hlen > 253)
-        return tg_fail(ctx, TG_EINVAL, "the link's host name is too long");
+        return tgi_fail(ctx, TG_EINVAL, "the link's host name is too long");
     for (size_t i = 0; i < hlen; i++)
         out->host[i] = (char)lower((unsigned char)h[i]);
     out->host[hlen] = '\0';
@@ -215,27 +215,27 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
     out->port = out->scheme[4] == 's' ? 443 : 80;
     if (after < auth_end) {
         if (*after != ':')
-            return tg_fail(ctx, TG_EINVAL, "the link has junk after its host");
+            return tgi_fail(ctx, TG_EINVAL, "the link has junk after its host");
         const char *d = after + 1;
         if (d == auth_end)
-            return tg_fail(ctx, TG_EINVAL, "the link has an empty port");
+            return tgi_fail(ctx, TG_EINVAL, "the link has an empty port");
         long port = 0;
         for (; d < auth_end; d++) {
             if (!is_digit((unsigned char)*d))
-                return tg_fail(ctx, TG_EINVAL, "the link's port is not a number");
+                return tgi_fail(ctx, TG_EINVAL, "the link's port is not a number");
             port = port * 10 + (*d - '0');
             if (port > 65535)
-                return tg_fail(ctx, TG_EINVAL, "the link's port is out of range");
+                return tgi_fail(ctx, TG_EINVAL, "the link's port is out of range");
         }
         if (port < 1)
-            return tg_fail(ctx, TG_EINVAL, "the link's port is out of range");
+            return tgi_fail(ctx, TG_EINVAL, "the link's port is out of range");
         out->port = (int)port;
     }
 
     int yt = youtube_host(out->host);
     if (yt != YT_NONE) {
         if (!youtube_id(yt, auth_end, end, out->youtube_id))
-            return tg_fail(ctx, TG_EINVAL, "not a link to a single YouTube video");
+            return tgi_fail(ctx, TG_EINVAL, "not a link to a single YouTube video");
         out->kind = TG_URL_YOUTUBE;
         snprintf(out->canonical, sizeof(out->canonical), "https://www.youtube.com/watch?v=%s",
                  out->youtube_id);
@@ -246,10 +246,10 @@ static int parse(tg_ctx *ctx, const char *url, tg_url *out)
     return 0;
 }
 
-int tg_url_parse(tg_ctx *ctx, const char *url, tg_url *out)
+int tgi_url_parse(tg_ctx *ctx, const char *url, tgi_url *out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "no output for the parsed link");
+        return tgi_fail(ctx, TG_EINVAL, "no output for the parsed link");
     memset(out, 0, sizeof(*out));
     int rc = parse(ctx, url, out);
     if (rc)

@@ -14,20 +14,20 @@
 
 #include "thumbgen.h"
 
-enum tg_url_kind { TG_URL_YOUTUBE = 1, TG_URL_DIRECT = 2 };
+enum tgi_url_kind { TG_URL_YOUTUBE = 1, TG_URL_DIRECT = 2 };
 
-typedef struct tg_url {
-    int kind;             /* enum tg_url_kind */
+typedef struct tgi_url {
+    int kind;             /* enum tgi_url_kind */
     char youtube_id[12];  /* TG_URL_YOUTUBE: the video id */
     char scheme[8];       /* "http" or "https" */
     char host[256];       /* lowercase, without brackets for IPv6 literals */
     int port;             /* explicit or default (80/443) */
     char canonical[2048]; /* YouTube: https://www.youtube.com/watch?v=ID; else the URL as given */
-} tg_url;
+} tgi_url;
 
 /* Classify url; TG_EINVAL (with a message saying why) for anything that is not an
  * http(s) URL with a host, that is longer than 2000 bytes, or that contains
  * control characters, spaces or credentials (user:pass@). */
-int tg_url_parse(tg_ctx *ctx, const char *url, tg_url *out);
+int tgi_url_parse(tg_ctx *ctx, const char *url, tgi_url *out);
 
 #endif

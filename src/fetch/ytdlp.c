@@ -8,7 +8,7 @@
  *     ▼
  *   loop every ≤100 ms: read lines ─► "PROG …" → progress, other stdout → the path,
  *     │                               stderr → the last ERROR line
- *     ├── cancel (tg_progress says so) / timeout / over max_bytes ──► kill group
+ *     ├── cancel (tgi_progress says so) / timeout / over max_bytes ──► kill group
  *     ▼
  *   child exited and both pipes closed ──► waitpid ──► map exit status + text
  *
@@ -75,7 +75,7 @@ typedef struct run {
     char last_err[1024]; /* last non-empty stderr line */
     int too_big, filtered, unsupported, not_found, live, bot, offline, traceback;
     int have_got;
-    tg_ytdlp_got got;
+    tgi_ytdlp_got got;
     double fraction;
     double downloaded;
 } run;
@@ -122,8 +122,8 @@ static void parse_fmt(run *r, const char *line)
     if (sscanf(line, "%63[^|]|%15[^|]|%15[^|]|%63s", id, w, h, ac) < 3)
         return;
     memset(&r->got, 0, sizeof(r->got));
-    tg_utf8_copy(r->got.format_id, sizeof(r->got.format_id), id);
-    tg_utf8_sanitize(r->got.format_id); /* it goes into JSON: no half character */
+    tgi_utf8_copy(r->got.format_id, sizeof(r->got.format_id), id);
+    tgi_utf8_sanitize(r->got.format_id); /* it goes into JSON: no half character */
     double d;
     if (num(w, &d) && d < 100000)
         r->got.width = (int)d;
@@ -135,7 +135,7 @@ static void parse_fmt(run *r, const char *line)
 
 static void copy_line(char *dst, size_t n, const char *src)
 {
-    tg_utf8_copy(dst, n, src);
+    tgi_utf8_copy(dst, n, src);
 }
 
 static void on_line(run *r, int is_err, char *line)
@@ -215,7 +215,7 @@ static void flush_line(run *r, int is_err)
 }
 
 /* Read what is available (non-blocking fd); closes it and sets -1 at end of file. */
-/* tg_proc's output callback: stdout and stderr into lines (len 0: the stream ended). */
+/* tgi_proc's output callback: stdout and stderr into lines (len 0: the stream ended). */
 static void on_output(void *user, int stream, const char *data, size_t len)
 {
     run *r = user;
@@ -260,7 +260,7 @@ static void clean_error(const char *line, char *out, size_t n)
                 len--;
             break;
         }
-    snprintf(out, n, "%.*s", (int)tg_utf8_prefix(p, len > 300 ? 300 : len), p);
+    snprintf(out, n, "%.*s", (int)tgi_utf8_prefix(p, len > 300 ? 300 : len), p);
 }
 
 /* ---- files ---- */
@@ -340,20 +340,20 @@ static void remove_new(const char *dir, const char *prefix, const names *before)
 }
 
 /* The file yt-dlp printed, as out_dir/NAME.ext, checked to be that file. */
-static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, char **out)
+static int take_path(tg_ctx *ctx, const tgi_ytdlp_opts *o, const char *printed, char **out)
 {
     const char *base = strrchr(printed, '/');
     base = base ? base + 1 : printed;
     size_t nl = strlen(o->out_name);
     if (strncmp(base, o->out_name, nl) != 0 || base[nl] != '.')
-        return tg_fail(ctx, TG_EIO, "yt-dlp saved the video under an unexpected name");
+        return tgi_fail(ctx, TG_EIO, "yt-dlp saved the video under an unexpected name");
     size_t dl = strlen(o->out_dir);
     while (dl > 1 && o->out_dir[dl - 1] == '/')
         dl--;
     size_t n = dl + strlen(base) + 2;
     char *cand = malloc(n);
     if (!cand)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     snprintf(cand, n, "%.*s/%s", (int)dl, o->out_dir, base);
     char *a = realpath(cand, NULL), *b = realpath(printed, NULL);
     struct stat st;
@@ -362,7 +362,7 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
     free(b);
     if (!same) {
         free(cand);
-        return tg_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there");
+        return tgi_fail(ctx, TG_EIO, "yt-dlp reported a file that is not there");
     }
     /* a link to a web page or an image "downloads" fine: only a video container passes */
     uint8_t head[512];
@@ -372,12 +372,12 @@ static int take_path(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *printed, c
         got = fread(head, 1, sizeof(head), f);
         fclose(f);
     }
-    if (!tg_sniff_video(head, got)) {
+    if (!tgi_sniff_video(head, got)) {
         unlink(cand);
         free(cand);
-        return tg_fail(ctx, TG_EFORMAT,
-                       "the link does not lead to a video (it is a web page or another kind "
-                       "of file)");
+        return tgi_fail(ctx, TG_EFORMAT,
+                        "the link does not lead to a video (it is a web page or another kind "
+                        "of file)");
     }
     *out = cand;
     return 0;
@@ -426,12 +426,12 @@ static const char *size_text(int64_t b, char *buf, size_t n)
 }
 
 /* Map a finished child's status and output to a result. */
-static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r, int status,
+static int outcome(tg_ctx *ctx, const tgi_ytdlp_opts *o, const char *url, run *r, int status,
                    char **path)
 {
     char why[400];
     if (WIFSIGNALED(status))
-        return tg_fail(ctx, TG_EIO, "yt-dlp was killed by signal %d", WTERMSIG(status));
+        return tgi_fail(ctx, TG_EIO, "yt-dlp was killed by signal %d", WTERMSIG(status));
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code == 0 && r->path) {
         int rc = take_path(ctx, o, r->path, path);
@@ -441,13 +441,13 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
     }
     char sz[32];
     if (r->too_big && o->max_bytes > 0)
-        return tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
-                       size_text(o->max_bytes, sz, sizeof(sz)));
+        return tgi_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
+                        size_text(o->max_bytes, sz, sizeof(sz)));
     if (r->filtered && o->max_seconds > 0)
-        return tg_fail(ctx, TG_ELIMIT, "the video is longer than %d s or is a live stream",
-                       o->max_seconds);
+        return tgi_fail(ctx, TG_ELIMIT, "the video is longer than %d s or is a live stream",
+                        o->max_seconds);
     if (r->filtered)
-        return tg_fail(ctx, TG_ELIMIT, "live streams are not supported");
+        return tgi_fail(ctx, TG_ELIMIT, "live streams are not supported");
     if (code == 0) { /* yt-dlp is silent about the size limit when it prints */
         char lim[160] = "";
         int len = 0;
@@ -456,33 +456,33 @@ static int outcome(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, run *r,
                             size_text(o->max_bytes, sz, sizeof(sz)));
         if (o->max_seconds > 0)
             snprintf(lim + len, sizeof(lim) - (size_t)len, "longer than %d s, ", o->max_seconds);
-        return tg_fail(ctx, TG_ELIMIT, "nothing was downloaded: the video is %sor a live stream",
-                       lim);
+        return tgi_fail(ctx, TG_ELIMIT, "nothing was downloaded: the video is %sor a live stream",
+                        lim);
     }
     clean_error(r->err_line[0] ? r->err_line : r->last_err, why, sizeof(why));
     if (r->bot)
-        return tg_fail(ctx, TG_EREFUSED,
-                       "YouTube asked this server to sign in to prove it is not a bot; the "
-                       "operator can give thumbgen a cookies file (--ytdlp-cookies, see "
-                       "docs/youtube.md)");
+        return tgi_fail(ctx, TG_EREFUSED,
+                        "YouTube asked this server to sign in to prove it is not a bot; the "
+                        "operator can give thumbgen a cookies file (--ytdlp-cookies, see "
+                        "docs/youtube.md)");
     if (r->offline)
-        return tg_fail(ctx, TG_EIO,
-                       "the server could not reach the video's site (no network, "
-                       "or the site did not answer)");
+        return tgi_fail(ctx, TG_EIO,
+                        "the server could not reach the video's site (no network, "
+                        "or the site did not answer)");
     if (r->traceback && !r->err_line[0])
-        return tg_fail(ctx, TG_EIO,
-                       "yt-dlp crashed (exit code %d); `thumbgen doctor` says what "
-                       "to fix",
-                       code);
+        return tgi_fail(ctx, TG_EIO,
+                        "yt-dlp crashed (exit code %d); `thumbgen doctor` says what "
+                        "to fix",
+                        code);
     if (r->unsupported)
-        return tg_fail(ctx, TG_EFORMAT, "no video found at %.*s", TG_CUT(url, 200));
+        return tgi_fail(ctx, TG_EFORMAT, "no video found at %.*s", TG_CUT(url, 200));
     if (r->not_found)
-        return tg_fail(ctx, TG_ENOENT, "nothing at %.*s (HTTP 404)", TG_CUT(url, 200));
+        return tgi_fail(ctx, TG_ENOENT, "nothing at %.*s (HTTP 404)", TG_CUT(url, 200));
     if (r->live || strstr(why, "duration"))
-        return tg_fail(ctx, TG_ELIMIT, "%s", why);
+        return tgi_fail(ctx, TG_ELIMIT, "%s", why);
     if (!why[0])
-        return tg_fail(ctx, TG_EIO, "yt-dlp failed with exit code %d", code);
-    return tg_fail(ctx, TG_EIO, "download failed: %s", why);
+        return tgi_fail(ctx, TG_EIO, "yt-dlp failed with exit code %d", code);
+    return tgi_fail(ctx, TG_EIO, "download failed: %s", why);
 }
 
 /* 1 for "NAME_proxy=…" in any case (http_proxy, HTTPS_PROXY, no_proxy, …). */
@@ -521,8 +521,8 @@ typedef struct dl_args {
 
 /* yt-dlp's command line for o and url (the URL after "--", never an option); with
  * o->allow_private == 0, behind a freshly started guard (*guard, *env). */
-static int make_argv(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, const char *bin,
-                     dl_args *a, tg_guard **guard, char ***env)
+static int make_argv(tg_ctx *ctx, const tgi_ytdlp_opts *o, const char *url, const char *bin,
+                     dl_args *a, tgi_guard **guard, char ***env)
 {
     int rc;
     snprintf(a->maxsize, sizeof(a->maxsize), "%lld", (long long)o->max_bytes);
@@ -532,11 +532,11 @@ static int make_argv(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, const
     else
         snprintf(a->filter, sizeof(a->filter), "!is_live");
     if (o->n_extra < 0 || o->n_extra > 64)
-        return tg_fail(ctx, TG_EINVAL, "download: too many extra yt-dlp arguments");
+        return tgi_fail(ctx, TG_EINVAL, "download: too many extra yt-dlp arguments");
     a->tmpl = out_template(o->out_dir, o->out_name);
     a->argv = calloc(48 + (size_t)o->n_extra, sizeof(*a->argv));
     if (!a->tmpl || !a->argv)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     int res = o->min_res > 0 && o->min_res < 1080 ? o->min_res : 1080;
     snprintf(a->sort, sizeof(a->sort), "+res:%d", res);
     const char **argv = a->argv;
@@ -571,13 +571,13 @@ static int make_argv(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, const
     argv[ac++] = "--socket-timeout";
     argv[ac++] = "20";
     if (!o->allow_private) {
-        if ((rc = tg_guard_start(ctx, 0, guard)) != 0)
+        if ((rc = tgi_guard_start(ctx, 0, guard)) != 0)
             return rc; /* never without the guard */
-        snprintf(a->proxy, sizeof(a->proxy), "http://127.0.0.1:%d", tg_guard_port(*guard));
+        snprintf(a->proxy, sizeof(a->proxy), "http://127.0.0.1:%d", tgi_guard_port(*guard));
         snprintf(a->http_proxy, sizeof(a->http_proxy), "http_proxy=%s", a->proxy);
         snprintf(a->https_proxy, sizeof(a->https_proxy), "https_proxy=%s", a->proxy);
         if (!(*env = guarded_env(a->http_proxy, a->https_proxy)))
-            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
         argv[ac++] = "--proxy";
         argv[ac++] = a->proxy;
     }
@@ -599,108 +599,108 @@ static int make_argv(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, const
 
 /* Follow the running yt-dlp until it is done, or until cancel, the timeout or the
  * size limit says to stop (the caller then stops it). */
-static int watch(tg_ctx *ctx, const tg_ytdlp_opts *o, tg_proc *pr, run *r)
+static int watch(tg_ctx *ctx, const tgi_ytdlp_opts *o, tgi_proc *pr, run *r)
 {
-    int64_t start = tg_mono_ms(), last_tick = start;
+    int64_t start = tgi_mono_ms(), last_tick = start;
     for (;;) {
-        int done = tg_proc_poll(pr, TICK_MS, on_output, r);
+        int done = tgi_proc_poll(pr, TICK_MS, on_output, r);
         if (done < 0)
-            return tg_fail(ctx, TG_EIO, "waiting for yt-dlp: %s", strerror(errno));
+            return tgi_fail(ctx, TG_EIO, "waiting for yt-dlp: %s", strerror(errno));
         if (done)
             return 0;
-        int64_t now = tg_mono_ms();
+        int64_t now = tgi_mono_ms();
         int rc;
         if (now - last_tick >= TICK_MS) {
             last_tick = now;
-            if ((rc = tg_progress(ctx, "download", r->fraction)) != 0)
+            if ((rc = tgi_progress(ctx, "download", r->fraction)) != 0)
                 return rc;
         }
         if (o->timeout_s > 0 && now - start >= (int64_t)o->timeout_s * 1000)
-            return tg_fail(ctx, TG_ELIMIT, "the download took longer than %d s", o->timeout_s);
+            return tgi_fail(ctx, TG_ELIMIT, "the download took longer than %d s", o->timeout_s);
         if (o->max_bytes > 0 && r->downloaded > (double)o->max_bytes) {
             char sz[32];
-            return tg_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
-                           size_text(o->max_bytes, sz, sizeof(sz)));
+            return tgi_fail(ctx, TG_ELIMIT, "the video is larger than the limit of %s",
+                            size_text(o->max_bytes, sz, sizeof(sz)));
         }
     }
 }
 
 /* The guard's refusal explains yt-dlp's failure (a 403), and even a success: something
  * in the download pointed at a private address. */
-static int refused(tg_ctx *ctx, tg_guard *guard, int rc, char **path)
+static int refused(tg_ctx *ctx, tgi_guard *guard, int rc, char **path)
 {
     if (!guard || rc == TG_ECANCEL)
         return rc;
     char why[512];
-    tg_guard_refusal(guard, why, sizeof(why));
+    tgi_guard_refusal(guard, why, sizeof(why));
     if (!why[0])
         return rc;
     free(*path);
     *path = NULL;
-    return tg_fail(ctx, TG_EREFUSED,
-                   "%s (the link redirected there, or its name now resolves there)", why);
+    return tgi_fail(ctx, TG_EREFUSED,
+                    "%s (the link redirected there, or its name now resolves there)", why);
 }
 
-int tg_ytdlp_download(tg_ctx *ctx, const tg_ytdlp_opts *o, const char *url, char **path)
+int tgi_ytdlp_download(tg_ctx *ctx, const tgi_ytdlp_opts *o, const char *url, char **path)
 {
     int rc = 0, ran = 0;
     names before = {NULL, 0};
     run *r = NULL;
-    tg_proc *pr = NULL;
-    tg_guard *guard = NULL;
+    tgi_proc *pr = NULL;
+    tgi_guard *guard = NULL;
     char **env = NULL;
     dl_args a = {0};
 
     if (path)
         *path = NULL;
     if (!o || !url || !*url || !path)
-        return tg_fail(ctx, TG_EINVAL, "download: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "download: missing argument");
     if (!o->out_dir || !*o->out_dir)
-        return tg_fail(ctx, TG_EINVAL, "download: no output folder");
+        return tgi_fail(ctx, TG_EINVAL, "download: no output folder");
     if (!valid_name(o->out_name))
-        return tg_fail(ctx, TG_EINVAL, "download: invalid output name");
+        return tgi_fail(ctx, TG_EINVAL, "download: invalid output name");
     if (!o->allow_private) {
-        tg_url u;
-        if ((rc = tg_url_parse(ctx, url, &u)) || (rc = tg_host_check(ctx, u.host, 0)))
+        tgi_url u;
+        if ((rc = tgi_url_parse(ctx, url, &u)) || (rc = tgi_host_check(ctx, u.host, 0)))
             return rc;
     }
-    if (tg_progress(ctx, "download", 0) == TG_ECANCEL)
+    if (tgi_progress(ctx, "download", 0) == TG_ECANCEL)
         return TG_ECANCEL;
 
     const char *bin = o->binary && *o->binary ? o->binary : "yt-dlp";
     if (!(r = calloc(1, sizeof(*r)))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = make_argv(ctx, o, url, bin, &a, &guard, &env)) != 0)
         goto fail;
     if (list_prefixed(o->out_dir, o->out_name, &before) != 0) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
-    int se = tg_proc_spawn(a.argv, env, &pr);
+    int se = tgi_proc_spawn(a.argv, env, &pr);
     if (se != 0) {
         if (se == ENOENT)
-            rc = tg_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.*s': %s)",
-                         TG_CUT(bin, 200), strerror(se));
+            rc = tgi_fail(ctx, TG_EIO, "yt-dlp is not installed (cannot run '%.*s': %s)",
+                          TG_CUT(bin, 200), strerror(se));
         else
-            rc = tg_fail(ctx, TG_EIO, "cannot run '%.*s': %s", TG_CUT(bin, 200), strerror(se));
+            rc = tgi_fail(ctx, TG_EIO, "cannot run '%.*s': %s", TG_CUT(bin, 200), strerror(se));
         goto fail;
     }
     ran = 1;
     rc = watch(ctx, o, pr, r);
-    int status = tg_proc_end(&pr);
+    int status = tgi_proc_end(&pr);
     if (rc == 0 && status < 0)
-        rc = tg_fail(ctx, TG_EIO, "lost track of yt-dlp: %s", strerror(errno));
+        rc = tgi_fail(ctx, TG_EIO, "lost track of yt-dlp: %s", strerror(errno));
     if (rc == 0)
         rc = outcome(ctx, o, url, r, status, path);
     rc = refused(ctx, guard, rc, path);
     if (rc == 0)
-        tg_progress(ctx, "download", 1); /* cancel after the end: the file is there */
+        tgi_progress(ctx, "download", 1); /* cancel after the end: the file is there */
 
 fail:
-    tg_proc_end(&pr);
-    tg_guard_stop(&guard);
+    tgi_proc_end(&pr);
+    tgi_guard_stop(&guard);
     free(env);
     if (rc != 0 && ran)
         remove_new(o->out_dir, o->out_name, &before);
@@ -715,7 +715,7 @@ fail:
 
 /* ---- what the download needs, what this yt-dlp can do, updating it ---- */
 
-int tg_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
+int tgi_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n)
 {
     int w = o->width, res;
     char what[96];
@@ -748,24 +748,24 @@ static int run_capture(tg_ctx *ctx, const char *const argv[], char *out, size_t 
                        size_t err_n, int timeout_ms)
 {
     int code = -1;
-    tg_proc *pr = NULL;
+    tgi_proc *pr = NULL;
     run *r = calloc(1, sizeof(*r));
     if (out_n)
         out[0] = '\0';
     if (err && err_n)
         err[0] = '\0';
-    if (!r || tg_proc_spawn(argv, NULL, &pr) != 0)
+    if (!r || tgi_proc_spawn(argv, NULL, &pr) != 0)
         goto done;
-    int64_t start = tg_mono_ms();
+    int64_t start = tgi_mono_ms();
     int timed_out = 0, done;
-    while ((done = tg_proc_poll(pr, TICK_MS, on_output, r)) == 0) {
-        if (tg_mono_ms() - start >= timeout_ms ||
-            (ctx && tg_progress(ctx, "update", 0) == TG_ECANCEL)) {
+    while ((done = tgi_proc_poll(pr, TICK_MS, on_output, r)) == 0) {
+        if (tgi_mono_ms() - start >= timeout_ms ||
+            (ctx && tgi_progress(ctx, "update", 0) == TG_ECANCEL)) {
             timed_out = 1;
             break;
         }
     }
-    int st = tg_proc_end(&pr);
+    int st = tgi_proc_end(&pr);
     if (!timed_out && done > 0 && st >= 0 && WIFEXITED(st))
         code = WEXITSTATUS(st);
     if (r->path && out_n)
@@ -807,7 +807,7 @@ static int find_exe(const char *name, char *out, size_t n)
 }
 
 /* A runtime candidate: path → version (first line of `PATH --version`) and major. */
-static int try_runtime(const char *path, const char *name, int min_major, tg_ytdlp_info *info)
+static int try_runtime(const char *path, const char *name, int min_major, tgi_ytdlp_info *info)
 {
     char line[256];
     const char *argv[] = {path, "--version", NULL};
@@ -824,7 +824,7 @@ static int try_runtime(const char *path, const char *name, int min_major, tg_ytd
     return 1;
 }
 
-void tg_ytdlp_probe(const char *binary, tg_ytdlp_info *info)
+void tgi_ytdlp_probe(const char *binary, tgi_ytdlp_info *info)
 {
     memset(info, 0, sizeof(*info));
     const char *bin = binary && *binary ? binary : "yt-dlp";
@@ -864,29 +864,29 @@ void tg_ytdlp_probe(const char *binary, tg_ytdlp_info *info)
                  "server has none — run `make update-ytdlp`.");
 }
 
-int tg_ytdlp_update(tg_ctx *ctx, const char *binary, int timeout_s)
+int tgi_ytdlp_update(tg_ctx *ctx, const char *binary, int timeout_s)
 {
     char exe[PATH_MAX], py[PATH_MAX], err[1024];
     const char *bin = binary && *binary ? binary : "yt-dlp";
     if (!find_exe(bin, exe, sizeof(exe)))
-        return tg_fail(ctx, TG_ENOENT, "yt-dlp is not installed");
+        return tgi_fail(ctx, TG_ENOENT, "yt-dlp is not installed");
     const char *slash = strrchr(exe, '/');
     if (!slash ||
         (size_t)snprintf(py, sizeof(py), "%.*s/python", (int)(slash - exe), exe) >= sizeof(py) ||
         access(py, X_OK) != 0)
-        return tg_fail(ctx, TG_ENOENT,
-                       "this yt-dlp is the system's (update it with apt, or run `make "
-                       "update-ytdlp` to give thumbgen its own)");
+        return tgi_fail(ctx, TG_ENOENT,
+                        "this yt-dlp is the system's (update it with apt, or run `make "
+                        "update-ytdlp` to give thumbgen its own)");
     const char *argv[] = {
         py,          "-m", "pip",       "install", "--quiet",   "--disable-pip-version-check",
         "--timeout", "10", "--retries", "1",       "--upgrade", "yt-dlp[default]",
         NULL};
     int code = run_capture(ctx, argv, NULL, 0, err, sizeof(err), timeout_s * 1000);
-    if (ctx && tg_progress(ctx, "update", 1) == TG_ECANCEL)
+    if (ctx && tgi_progress(ctx, "update", 1) == TG_ECANCEL)
         return TG_ECANCEL;
     if (code != 0)
-        return tg_fail(ctx, TG_EIO,
-                       "could not update yt-dlp with pip (is the Python package index "
-                       "reachable?)");
+        return tgi_fail(ctx, TG_EIO,
+                        "could not update yt-dlp with pip (is the Python package index "
+                        "reachable?)");
     return 0;
 }

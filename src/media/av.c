@@ -41,7 +41,7 @@ static bool is_io_errno(int averr)
     return false;
 }
 
-int tg_av_code(int averr, int code, int io)
+int tgi_av_code(int averr, int code, int io)
 {
     if (averr == AVERROR(ENOMEM))
         return TG_ENOMEM;
@@ -50,7 +50,7 @@ int tg_av_code(int averr, int code, int io)
     return code;
 }
 
-const char *tg_av_text(int averr, char *buf, size_t len)
+const char *tgi_av_text(int averr, char *buf, size_t len)
 {
     if (av_strerror(averr, buf, len) < 0 && len > 0)
         snprintf(buf, len, "unknown error %d", averr);
@@ -61,11 +61,11 @@ static int vfail(tg_ctx *ctx, int averr, int code, int io, const char *fmt, va_l
 {
     char msg[1024], eb[AV_ERROR_MAX_STRING_SIZE];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    return tg_fail(ctx, tg_av_code(averr, code, io), "%s (%s)", msg,
-                   tg_av_text(averr, eb, sizeof(eb)));
+    return tgi_fail(ctx, tgi_av_code(averr, code, io), "%s (%s)", msg,
+                    tgi_av_text(averr, eb, sizeof(eb)));
 }
 
-int tg_av_fail(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
+int tgi_av_fail(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -74,7 +74,7 @@ int tg_av_fail(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
     return rc;
 }
 
-int tg_av_fail_io(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
+int tgi_av_fail_io(tg_ctx *ctx, int averr, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -97,7 +97,7 @@ static void set_quiet(void)
         av_log_set_callback(quiet_log);
 }
 
-void tg_av_quiet(void)
+void tgi_av_quiet(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, set_quiet);

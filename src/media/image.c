@@ -15,7 +15,7 @@
 #include "core/file.h"
 #include "media/av.h"
 
-int tg_image_format_for(const char *path)
+int tgi_image_format_for(const char *path)
 {
     const char *dot = path ? strrchr(path, '.') : NULL;
     if (!dot)
@@ -27,7 +27,7 @@ int tg_image_format_for(const char *path)
     return -1;
 }
 
-int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h, int quality)
+int tgi_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, int h, int quality)
 {
     int rc = 0, e;
     enum AVPixelFormat pf = format == TG_IMAGE_PNG ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUVJ420P;
@@ -38,13 +38,13 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
     AVPacket *pkt = av_packet_alloc();
     struct SwsContext *sws = NULL;
     if (!codec) {
-        rc = tg_fail(ctx, TG_EENCODE, "this libavcodec has no %s encoder",
-                     format == TG_IMAGE_PNG ? "PNG" : "JPEG");
+        rc = tgi_fail(ctx, TG_EENCODE, "this libavcodec has no %s encoder",
+                      format == TG_IMAGE_PNG ? "PNG" : "JPEG");
         goto done;
     }
     enc = avcodec_alloc_context3(codec);
     if (!enc || !fr || !pkt) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     /* 4:2:0 JPEG needs even sides; PNG keeps every pixel (odd upscaled images) */
@@ -61,37 +61,37 @@ int tg_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, i
         fr->quality = enc->global_quality;
     }
     if ((e = avcodec_open2(enc, codec, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_EENCODE, "cannot open the image encoder");
+        rc = tgi_av_fail(ctx, e, TG_EENCODE, "cannot open the image encoder");
         goto done;
     }
     fr->format = pf;
     fr->width = enc->width;
     fr->height = enc->height;
     if (av_frame_get_buffer(fr, 0) < 0) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, enc->width, enc->height, pf,
                          SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
     if (!sws) {
-        rc = tg_fail(ctx, TG_EENCODE, "cannot convert the poster to %s", av_get_pix_fmt_name(pf));
+        rc = tgi_fail(ctx, TG_EENCODE, "cannot convert the poster to %s", av_get_pix_fmt_name(pf));
         goto done;
     }
     const uint8_t *src[4] = {rgb};
     int sstride[4] = {w * 3};
     sws_scale(sws, src, sstride, 0, h, fr->data, fr->linesize);
     if ((e = avcodec_send_frame(enc, fr)) < 0 || (e = avcodec_send_frame(enc, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
+        rc = tgi_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
         goto done;
     }
     while ((e = avcodec_receive_packet(enc, pkt)) >= 0) {
-        rc = tg_write_all(ctx, fd, pkt->data, (size_t)pkt->size);
+        rc = tgi_write_all(ctx, fd, pkt->data, (size_t)pkt->size);
         av_packet_unref(pkt);
         if (rc < 0)
             goto done;
     }
     if (e != AVERROR_EOF) {
-        rc = tg_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
+        rc = tgi_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
         goto done;
     }
 done:

@@ -27,51 +27,51 @@
 #include "core/utf8.h"
 #include "media/av.h"
 
-struct tg_media {
+struct tgi_media {
     AVFormatContext *fmt;
     int vidx;
     int threads;
     int dirty;  /* the demuxer has moved: seek before the next decode */
     int64_t t0; /* stream time of presentation 0 */
     AVRational tb;
-    tg_media_info info;
+    tgi_media_info info;
     char path[512];
 };
 
-int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
+int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out)
 {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0)
-        return tg_fail(ctx, errno == ENOENT ? TG_ENOENT : TG_EIO, "cannot open '%s': %s", path,
-                       strerror(errno));
+        return tgi_fail(ctx, errno == ENOENT ? TG_ENOENT : TG_EIO, "cannot open '%s': %s", path,
+                        strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return tg_fail(ctx, TG_EFORMAT, "'%s' is a directory, not a video file", path);
+        return tgi_fail(ctx, TG_EFORMAT, "'%s' is a directory, not a video file", path);
     if (!S_ISREG(st.st_mode))
-        return tg_fail(ctx, TG_EFORMAT, "'%s' is not a regular file (%s), so not a video file",
-                       path,
-                       S_ISFIFO(st.st_mode)                         ? "a pipe"
-                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
-                       : S_ISSOCK(st.st_mode)                       ? "a socket"
-                                                                    : "not a plain file");
+        return tgi_fail(ctx, TG_EFORMAT, "'%s' is not a regular file (%s), so not a video file",
+                        path,
+                        S_ISFIFO(st.st_mode)                         ? "a pipe"
+                        : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                        : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                                     : "not a plain file");
     if (st.st_size == 0)
-        return tg_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
+        return tgi_fail(ctx, TG_EFORMAT, "'%s' is empty (0 bytes)", path);
 
-    tg_av_quiet();
+    tgi_av_quiet();
 
-    tg_media *m = calloc(1, sizeof(*m));
+    tgi_media *m = calloc(1, sizeof(*m));
     if (!m)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    tg_utf8_copy(m->path, sizeof(m->path), path);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    tgi_utf8_copy(m->path, sizeof(m->path), path);
     m->threads = threads;
     int rc, e;
 
     if ((e = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_EFORMAT, "'%s' is not a readable video file", path);
+        rc = tgi_av_fail(ctx, e, TG_EFORMAT, "'%s' is not a readable video file", path);
         goto fail;
     }
     if ((e = avformat_find_stream_info(m->fmt, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_ECORRUPT, "cannot read the streams of '%s'", path);
+        rc = tgi_av_fail(ctx, e, TG_ECORRUPT, "cannot read the streams of '%s'", path);
         goto fail;
     }
     m->vidx = -1;
@@ -90,13 +90,13 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
         for (unsigned i = 0; i < m->fmt->nb_streams; i++)
             audio |= m->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
         if (m->fmt->nb_streams == 0)
-            rc = tg_fail(ctx, TG_ECORRUPT,
-                         "'%s' holds no stream at all: it is truncated or corrupt, or has no "
-                         "frames",
-                         path);
+            rc = tgi_fail(ctx, TG_ECORRUPT,
+                          "'%s' holds no stream at all: it is truncated or corrupt, or has no "
+                          "frames",
+                          path);
         else
-            rc = tg_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (%s)", path,
-                         audio ? "audio only" : "only data or subtitles");
+            rc = tgi_fail(ctx, TG_ENOVIDEO, "'%s' has no video stream (%s)", path,
+                          audio ? "audio only" : "only data or subtitles");
         goto fail;
     }
     for (unsigned i = 0; i < m->fmt->nb_streams; i++)
@@ -107,11 +107,11 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     AVCodecParameters *par = vs->codecpar;
     const AVCodec *codec = avcodec_find_decoder(par->codec_id);
     if (!codec) {
-        rc = tg_fail(ctx, TG_ECODEC, "'%s': no decoder for the video codec '%s'", path,
-                     avcodec_get_name(par->codec_id));
+        rc = tgi_fail(ctx, TG_ECODEC, "'%s': no decoder for the video codec '%s'", path,
+                      avcodec_get_name(par->codec_id));
         goto fail;
     }
-    tg_media_info *in = &m->info;
+    tgi_media_info *in = &m->info;
     snprintf(in->codec, sizeof(in->codec), "%s", codec->name);
     /* image demuxers: image2 (files by name) and the *_pipe probes (png_pipe, …) */
     const char *fmt_name = m->fmt->iformat->name;
@@ -121,27 +121,27 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     in->coded_h = par->height;
     if (par->codec_id == AV_CODEC_ID_WEBP && (in->coded_w == 0 || in->coded_h == 0)) {
         /* FFmpeg's WebP decoder reads still WebP only */
-        rc = tg_fail(ctx, TG_EFORMAT,
-                     "'%s' is an animated WebP, which thumbgen cannot read; convert it to a "
-                     "video (MP4) or a GIF first",
-                     path);
+        rc = tgi_fail(ctx, TG_EFORMAT,
+                      "'%s' is an animated WebP, which thumbgen cannot read; convert it to a "
+                      "video (MP4) or a GIF first",
+                      path);
         goto fail;
     }
     if (in->coded_w == 0 || in->coded_h == 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT,
-                     "'%s': the video's size is unknown (no frame could be read): the file is "
-                     "truncated or corrupt, or has no frames",
-                     path);
+        rc = tgi_fail(ctx, TG_ECORRUPT,
+                      "'%s': the video's size is unknown (no frame could be read): the file is "
+                      "truncated or corrupt, or has no frames",
+                      path);
         goto fail;
     }
     if (in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE ||
         in->coded_w > TG_MEDIA_MAX_SIDE || in->coded_h > TG_MEDIA_MAX_SIDE) {
         int small = in->coded_w < TG_MEDIA_MIN_SIDE || in->coded_h < TG_MEDIA_MIN_SIDE;
-        rc =
-            tg_fail(ctx, TG_ELIMIT,
-                    "'%s': the %s is %dx%d pixels, too %s; thumbgen handles %d to %d pixels a side",
-                    path, in->still ? "picture" : "video", in->coded_w, in->coded_h,
-                    small ? "small" : "large", TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
+        rc = tgi_fail(
+            ctx, TG_ELIMIT,
+            "'%s': the %s is %dx%d pixels, too %s; thumbgen handles %d to %d pixels a side", path,
+            in->still ? "picture" : "video", in->coded_w, in->coded_h, small ? "small" : "large",
+            TG_MEDIA_MIN_SIDE, TG_MEDIA_MAX_SIDE);
         goto fail;
     }
     AVRational sar = av_guess_sample_aspect_ratio(m->fmt, vs, NULL);
@@ -171,10 +171,10 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     AVRational fr = av_guess_frame_rate(m->fmt, vs, NULL);
     in->fps = (fr.num > 0 && fr.den > 0) ? av_q2d(fr) : 0;
     if (in->fps > TG_MEDIA_MAX_FPS || (fr.num > 0 && in->fps < 0.01)) {
-        rc = tg_fail(ctx, TG_ELIMIT,
-                     "'%s': a frame rate of %.4g fps is outside what thumbgen handles "
-                     "(0.01 to %.0f)",
-                     path, in->fps, TG_MEDIA_MAX_FPS);
+        rc = tgi_fail(ctx, TG_ELIMIT,
+                      "'%s': a frame rate of %.4g fps is outside what thumbgen handles "
+                      "(0.01 to %.0f)",
+                      path, in->fps, TG_MEDIA_MAX_FPS);
         goto fail;
     }
     m->tb = vs->time_base;
@@ -184,8 +184,8 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     else if (m->fmt->duration != AV_NOPTS_VALUE && m->fmt->duration > 0)
         in->duration = m->fmt->duration / (double)AV_TIME_BASE;
     if (in->duration > TG_MEDIA_MAX_DURATION) {
-        rc = tg_fail(ctx, TG_ELIMIT, "'%s' claims to last %.0f hours; thumbgen handles up to %.0f",
-                     path, in->duration / 3600, TG_MEDIA_MAX_DURATION / 3600);
+        rc = tgi_fail(ctx, TG_ELIMIT, "'%s' claims to last %.0f hours; thumbgen handles up to %.0f",
+                      path, in->duration / 3600, TG_MEDIA_MAX_DURATION / 3600);
         goto fail;
     }
     if (in->fps <= 0)
@@ -193,16 +193,16 @@ int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out)
     *out = m;
     return 0;
 fail:
-    tg_media_close(&m);
+    tgi_media_close(&m);
     return rc;
 }
 
-const tg_media_info *tg_media_get_info(const tg_media *m)
+const tgi_media_info *tgi_media_get_info(const tgi_media *m)
 {
     return &m->info;
 }
 
-void tg_media_close(tg_media **pm)
+void tgi_media_close(tgi_media **pm)
 {
     if (!pm || !*pm)
         return;
@@ -212,7 +212,7 @@ void tg_media_close(tg_media **pm)
 }
 
 /* Display rect -> storage rect (undo rotation, then the SAR). */
-static tg_rect crop_to_storage(const tg_media_info *in, tg_rect d)
+static tg_rect crop_to_storage(const tgi_media_info *in, tg_rect d)
 {
     int pw = in->rotation == 90 || in->rotation == 270 ? in->height : in->width;
     int ph = in->rotation == 90 || in->rotation == 270 ? in->width : in->height;
@@ -267,21 +267,21 @@ static void rotate(const uint8_t *src, int w, int h, int bpp, int rot, uint8_t *
 }
 
 typedef struct dec_state {
-    const tg_decode_req *req;
-    tg_media *m;
+    const tgi_decode_req *req;
+    tgi_media *m;
     struct SwsContext *sws, *side_sws;
     uint8_t *buf, *rot, *side, *side_rot;
     int bw, bh, bpp;
     double last_t, last_reported, last_side_t;
     int delivered, stop, sided;
-    tg_frame_fn fn;
+    tgi_frame_fn fn;
     void *user;
 } dec_state;
 
-/* The side copy of frame f (see tg_decode_req): RGB24, bilinear, rotated. */
+/* The side copy of frame f (see tgi_decode_req): RGB24, bilinear, rotated. */
 static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8_t **out)
 {
-    const tg_decode_req *rq = s->req;
+    const tgi_decode_req *rq = s->req;
     int sw = (rot == 90 || rot == 270) ? rq->side_h : rq->side_w;
     int sh = (rot == 90 || rot == 270) ? rq->side_w : rq->side_h;
     size_t bytes = (size_t)sw * sh * 3;
@@ -289,14 +289,14 @@ static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8
         s->side = malloc(bytes);
         s->side_rot = rot ? malloc(bytes) : NULL;
         if (!s->side || (rot && !s->side_rot))
-            return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
     }
     s->side_sws =
         sws_getCachedContext(s->side_sws, f->width, f->height, (enum AVPixelFormat)f->format, sw,
                              sh, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
     if (!s->side_sws)
-        return tg_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
-                       av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
+        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
+                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
     uint8_t *dst[4] = {s->side};
     int dstride[4] = {sw * 3};
     sws_scale(s->side_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
@@ -312,8 +312,8 @@ static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8
 
 static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
 {
-    const tg_decode_req *rq = s->req;
-    const tg_media_info *in = &s->m->info;
+    const tgi_decode_req *rq = s->req;
+    const tgi_media_info *in = &s->m->info;
     int64_t ts = f->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE)
         ts = f->pts;
@@ -353,7 +353,7 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
         if (rot)
             s->rot = malloc((size_t)ow * oh * bpp);
         if (!s->buf || (rot && !s->rot))
-            return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
         s->bw = ow;
         s->bh = oh;
         s->bpp = bpp;
@@ -364,8 +364,8 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
                                   oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, flags, NULL,
                                   NULL, NULL);
     if (!s->sws)
-        return tg_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
-                       av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
+        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
+                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
     uint8_t *dst[4] = {s->buf};
     int dstride[4] = {ow * bpp};
     sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstride);
@@ -374,12 +374,12 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
         rotate(s->buf, ow, oh, bpp, rot, s->rot);
         img = s->rot;
     }
-    tg_frame fr = {.t = t,
-                   .width = rq->width,
-                   .height = rq->height,
-                   .stride = rq->width * bpp,
-                   .pix = rq->pix,
-                   .data = img};
+    tgi_frame fr = {.t = t,
+                    .width = rq->width,
+                    .height = rq->height,
+                    .stride = rq->width * bpp,
+                    .pix = rq->pix,
+                    .data = img};
     if (rq->side_w > 0 && (!s->sided || t >= s->last_side_t + rq->side_interval - 1e-4)) {
         int rc = side_copy(ctx, s, f, rot, &fr.side);
         if (rc < 0)
@@ -399,7 +399,7 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
         double frac = span > 0 ? (t - rq->start) / span : 0;
         if (frac - s->last_reported >= 0.005) {
             s->last_reported = frac;
-            return tg_progress(ctx, rq->stage, frac);
+            return tgi_progress(ctx, rq->stage, frac);
         }
     }
     return 0;
@@ -422,15 +422,15 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
     }
 }
 
-int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
-                    double *last_t)
+int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_frame_fn fn,
+                     void *user, double *last_t)
 {
     if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
         req->height > TG_MEDIA_MAX_SIDE * 2)
-        return tg_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
+        return tgi_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
     if (req->side_w < 0 || req->side_h < 0 || req->side_w > TG_MEDIA_MAX_SIDE ||
         req->side_h > TG_MEDIA_MAX_SIDE || (req->side_w > 0) != (req->side_h > 0))
-        return tg_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side_w, req->side_h);
+        return tgi_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side_w, req->side_h);
     AVStream *vs = m->fmt->streams[m->vidx];
     AVCodecContext *dec = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -438,13 +438,13 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
     dec_state s = {.req = req, .m = m, .fn = fn, .user = user, .last_reported = -1};
     int rc = 0, e, bad_packets = 0;
     if (!pkt || !f) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     const AVCodec *codec = avcodec_find_decoder(vs->codecpar->codec_id);
     dec = avcodec_alloc_context3(codec);
     if (!dec || avcodec_parameters_to_context(dec, vs->codecpar) < 0) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
@@ -464,7 +464,7 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
     int preroll = req->start > 0 && !(req->flags & TG_DECODE_KEYONLY);
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
+        rc = tgi_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
         goto done;
     }
     if (m->dirty && m->info.still) {
@@ -474,8 +474,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             (e = avformat_find_stream_info(again, NULL)) < 0 ||
             again->nb_streams != m->fmt->nb_streams) {
             avformat_close_input(&again);
-            rc = tg_av_fail(ctx, e < 0 ? e : AVERROR_INVALIDDATA, TG_EIO, "cannot read '%s' again",
-                            m->path);
+            rc = tgi_av_fail(ctx, e < 0 ? e : AVERROR_INVALIDDATA, TG_EIO, "cannot read '%s' again",
+                             m->path);
             goto done;
         }
         for (unsigned i = 0; i < again->nb_streams; i++)
@@ -489,12 +489,12 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
             av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) < 0 &&
             avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) < 0) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
+            rc = tgi_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
             goto done;
         }
     }
     m->dirty = 1;
-    if (req->stage && (rc = tg_progress(ctx, req->stage, 0)) < 0)
+    if (req->stage && (rc = tgi_progress(ctx, req->stage, 0)) < 0)
         goto done;
     for (;;) {
         e = av_read_frame(m->fmt, pkt);
@@ -530,8 +530,8 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
             continue;
         }
         if (e < 0 && ++bad_packets > 1000) {
-            rc = tg_av_fail(ctx, e, TG_ECORRUPT, "'%s': too many undecodable video packets",
-                            m->path);
+            rc = tgi_av_fail(ctx, e, TG_ECORRUPT, "'%s': too many undecodable video packets",
+                             m->path);
             goto done;
         }
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)
@@ -544,7 +544,7 @@ int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)
             goto done;
     }
-    if (req->stage && (rc = tg_progress(ctx, req->stage, 1)) < 0)
+    if (req->stage && (rc = tgi_progress(ctx, req->stage, 1)) < 0)
         goto done;
     rc = 0;
 done:

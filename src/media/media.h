@@ -1,12 +1,12 @@
 /*
  * media.h — probe and decode a video file with libavformat/libavcodec/libswscale.
  *
- * tg_media_open() probes the file and validates what thumbgen depends on (a video
+ * tgi_media_open() probes the file and validates what thumbgen depends on (a video
  * stream, a decoder, sane size and frame rate); its info is in *display* terms: the
  * rotation from the container's display matrix and the sample aspect ratio are
  * applied, so callers never see storage geometry.
  *
- * tg_media_decode() streams frames of a time range [start, end) to a callback,
+ * tgi_media_decode() streams frames of a time range [start, end) to a callback,
  * scaled (and cropped, and rotated) to the size asked for. It is used twice: once
  * for the whole video at a small analysis size, then once per chosen clip at
  * output size. Times are seconds of the presentation timeline, first frame = 0,
@@ -20,9 +20,9 @@
 
 #include "thumbgen.h"
 
-typedef struct tg_media tg_media;
+typedef struct tgi_media tgi_media;
 
-typedef struct tg_media_info {
+typedef struct tgi_media_info {
     double duration;   /* seconds, from the container (may be refined by decoding) */
     double fps;        /* average frame rate */
     int width, height; /* display size */
@@ -31,46 +31,46 @@ typedef struct tg_media_info {
     double sar;   /* sample aspect ratio (1 = square pixels) */
     char codec[32];
     int still; /* a picture file (PNG, JPEG, …) rather than a video */
-} tg_media_info;
+} tgi_media_info;
 
-/* Limits enforced by tg_media_open (TG_ELIMIT beyond them). */
+/* Limits enforced by tgi_media_open (TG_ELIMIT beyond them). */
 #define TG_MEDIA_MIN_SIDE     16
 #define TG_MEDIA_MAX_SIDE     8192
 #define TG_MEDIA_MAX_FPS      1000.0
 #define TG_MEDIA_MAX_DURATION (24.0 * 3600.0)
 
-int tg_media_open(tg_ctx *ctx, const char *path, int threads, tg_media **out);
-const tg_media_info *tg_media_get_info(const tg_media *m);
-void tg_media_close(tg_media **m);
+int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out);
+const tgi_media_info *tgi_media_get_info(const tgi_media *m);
+void tgi_media_close(tgi_media **m);
 
-enum tg_pix { TG_PIX_RGB24 = 0, TG_PIX_RGBA = 1 };
+enum tgi_pix { TG_PIX_RGB24 = 0, TG_PIX_RGBA = 1 };
 
-enum tg_decode_flags {
+enum tgi_decode_flags {
     TG_DECODE_FAST = 1,    /* analysis quality: skip the loop filter, bilinear scaling */
     TG_DECODE_NONREF = 2,  /* skip non-reference frames (coarse sampling) */
     TG_DECODE_KEYONLY = 4, /* keyframes only: a very cheap coarse pass */
 };
 
-typedef struct tg_frame {
+typedef struct tgi_frame {
     double t;        /* presentation time, seconds */
     double duration; /* until the next frame (or an estimate for the last) */
     int width, height, stride;
-    int pix; /* enum tg_pix */
+    int pix; /* enum tgi_pix */
     const uint8_t *data;
     /* The side copy (RGB24, side_w x side_h, tightly packed) when the request asked
      * for one and it is due at this frame; NULL otherwise. */
     const uint8_t *side;
-} tg_frame;
+} tgi_frame;
 
 /* Return 0 to go on, 1 to stop early (not an error), or a negative TG_E code. */
-typedef int (*tg_frame_fn)(void *user, const tg_frame *f);
+typedef int (*tgi_frame_fn)(void *user, const tgi_frame *f);
 
-typedef struct tg_decode_req {
+typedef struct tgi_decode_req {
     double start, end;   /* [start, end) seconds; end <= 0 means to the end */
     int width, height;   /* output size in display orientation */
     tg_rect crop;        /* source area in display pixels; w == 0 means all */
-    int pix;             /* enum tg_pix */
-    int flags;           /* enum tg_decode_flags */
+    int pix;             /* enum tgi_pix */
+    int flags;           /* enum tgi_decode_flags */
     double min_interval; /* drop frames closer than this to the last one delivered */
     const char *stage;   /* progress stage name, or NULL for none */
     /* A second copy of some frames at another size (e.g. a CNN's square input,
@@ -78,11 +78,11 @@ typedef struct tg_decode_req {
      * the same decode. side_w == 0: none. */
     int side_w, side_h;
     double side_interval;
-} tg_decode_req;
+} tgi_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction
  * of the range done. The last decoded time is in *last_t when not NULL. */
-int tg_media_decode(tg_ctx *ctx, tg_media *m, const tg_decode_req *req, tg_frame_fn fn, void *user,
-                    double *last_t);
+int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_frame_fn fn,
+                     void *user, double *last_t);
 
 #endif

@@ -28,9 +28,9 @@
 
 #define MAX_H 720
 
-int tg_playable_needed(const char *path)
+int tgi_playable_needed(const char *path)
 {
-    tg_av_quiet();
+    tgi_av_quiet();
     AVFormatContext *fmt = NULL;
     int need = 1;
     if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
@@ -73,16 +73,16 @@ static int write_packets(tg_ctx *ctx, enc_state *e)
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
             return 0;
         if (r < 0)
-            return tg_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
+            return tgi_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
         av_packet_rescale_ts(e->pkt, e->enc->time_base, e->st->time_base);
         e->pkt->stream_index = e->st->index;
         r = av_interleaved_write_frame(e->out, e->pkt);
         if (r < 0)
-            return tg_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
+            return tgi_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
     }
 }
 
-int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
+int tgi_playable_make(tg_ctx *ctx, const char *src, const char *dst)
 {
     AVFormatContext *in = NULL;
     AVCodecContext *dec = NULL;
@@ -92,34 +92,34 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     enc_state e = {0};
     int rc = 0, r, header = 0;
     e.last_pts = INT64_MIN;
-    tg_av_quiet();
+    tgi_av_quiet();
 
     if ((r = avformat_open_input(&in, src, NULL, NULL)) < 0 ||
         (r = avformat_find_stream_info(in, NULL)) < 0) {
-        rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
+        rc = tgi_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
         goto fail;
     }
     const AVCodec *dc = NULL;
     int vi = av_find_best_stream(in, AVMEDIA_TYPE_VIDEO, -1, -1, &dc, 0);
     if (vi < 0 || !dc) {
-        rc = tg_fail(ctx, TG_EFORMAT, "the file has no video stream that can be decoded");
+        rc = tgi_fail(ctx, TG_EFORMAT, "the file has no video stream that can be decoded");
         goto fail;
     }
     AVStream *ist = in->streams[vi];
     dec = avcodec_alloc_context3(dc);
     if (!dec) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     avcodec_parameters_to_context(dec, ist->codecpar);
     dec->thread_count = 0;
     if ((r = avcodec_open2(dec, dc, NULL)) < 0) {
-        rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot decode the video");
+        rc = tgi_av_fail(ctx, r, TG_EFORMAT, "cannot decode the video");
         goto fail;
     }
     int sw = dec->width, sh = dec->height;
     if (sw < 2 || sh < 2) {
-        rc = tg_fail(ctx, TG_EFORMAT, "the video has no picture size");
+        rc = tgi_fail(ctx, TG_EFORMAT, "the video has no picture size");
         goto fail;
     }
     int h = sh > MAX_H ? MAX_H : sh;
@@ -133,11 +133,11 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     if (!ec)
         ec = avcodec_find_encoder(AV_CODEC_ID_H264);
     if (!ec) {
-        rc = tg_fail(ctx, TG_EENCODE, "this libavcodec has no H.264 encoder");
+        rc = tgi_fail(ctx, TG_EENCODE, "this libavcodec has no H.264 encoder");
         goto fail;
     }
     if ((r = avformat_alloc_output_context2(&e.out, NULL, "mp4", dst)) < 0) {
-        rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot start the playable copy");
+        rc = tgi_av_fail(ctx, r, TG_EENCODE, "cannot start the playable copy");
         goto fail;
     }
     e.enc = avcodec_alloc_context3(ec);
@@ -147,7 +147,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     frame = av_frame_alloc();
     yuv = av_frame_alloc();
     if (!e.enc || !e.st || !e.pkt || !ipkt || !frame || !yuv) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     e.enc->width = w;
@@ -165,13 +165,13 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     av_opt_set(e.enc->priv_data, "preset", "veryfast", 0);
     av_opt_set(e.enc->priv_data, "crf", "23", 0);
     if ((r = avcodec_open2(e.enc, ec, NULL)) < 0) {
-        rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot open the H.264 encoder");
+        rc = tgi_av_fail(ctx, r, TG_EENCODE, "cannot open the H.264 encoder");
         goto fail;
     }
     avcodec_parameters_from_context(e.st->codecpar, e.enc);
     e.st->time_base = e.enc->time_base;
     if ((r = avio_open(&e.out->pb, dst, AVIO_FLAG_WRITE)) < 0) {
-        rc = tg_av_fail(ctx, r, TG_EIO, "cannot create the playable copy");
+        rc = tgi_av_fail(ctx, r, TG_EIO, "cannot create the playable copy");
         goto fail;
     }
     AVDictionary *mo = NULL;
@@ -179,7 +179,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     r = avformat_write_header(e.out, &mo);
     av_dict_free(&mo);
     if (r < 0) {
-        rc = tg_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
+        rc = tgi_av_fail(ctx, r, TG_EIO, "cannot write the playable copy");
         goto fail;
     }
     header = 1;
@@ -187,7 +187,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     yuv->width = w;
     yuv->height = h;
     if (av_frame_get_buffer(yuv, 0) < 0) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     int64_t start = ist->start_time != AV_NOPTS_VALUE ? ist->start_time : 0;
@@ -200,7 +200,7 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
                 flushing = 1;
                 avcodec_send_packet(dec, NULL);
             } else if (r < 0) {
-                rc = tg_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
+                rc = tgi_av_fail(ctx, r, TG_EFORMAT, "cannot read the video");
                 break;
             } else {
                 if (ipkt->stream_index == vi)
@@ -224,12 +224,12 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
                 sws = sws_getContext(sw, sh, frame->format, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
                                      NULL, NULL, NULL);
                 if (!sws) {
-                    rc = tg_fail(ctx, TG_EFORMAT, "cannot convert the video's pixels");
+                    rc = tgi_fail(ctx, TG_EFORMAT, "cannot convert the video's pixels");
                     break;
                 }
             }
             if (av_frame_make_writable(yuv) < 0) {
-                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 break;
             }
             sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, sh, yuv->data,
@@ -242,13 +242,13 @@ int tg_playable_make(tg_ctx *ctx, const char *src, const char *dst)
             yuv->pts = pts;
             av_frame_unref(frame);
             if ((r = avcodec_send_frame(e.enc, yuv)) < 0) {
-                rc = tg_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
+                rc = tgi_av_fail(ctx, r, TG_EENCODE, "cannot encode the playable copy");
                 break;
             }
             if ((rc = write_packets(ctx, &e)) < 0)
                 break;
             double t = (double)pts * av_q2d(ist->time_base);
-            if (total > 0 && tg_progress(ctx, "playable", t < total ? t / total : 1) == TG_ECANCEL)
+            if (total > 0 && tgi_progress(ctx, "playable", t < total ? t / total : 1) == TG_ECANCEL)
                 rc = TG_ECANCEL;
             if (rc)
                 break;
@@ -260,9 +260,9 @@ flush:
         rc = write_packets(ctx, &e);
     }
     if (rc == 0 && e.last_pts == INT64_MIN)
-        rc = tg_fail(ctx, TG_EFORMAT, "no picture of the video could be decoded");
+        rc = tgi_fail(ctx, TG_EFORMAT, "no picture of the video could be decoded");
     if (rc == 0 && (r = av_write_trailer(e.out)) < 0)
-        rc = tg_av_fail(ctx, r, TG_EIO, "cannot finish the playable copy");
+        rc = tgi_av_fail(ctx, r, TG_EIO, "cannot finish the playable copy");
     header = 0;
 fail:
     if (header)

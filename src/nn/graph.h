@@ -74,7 +74,7 @@ typedef struct nn_name {
     int absorbed; /* 1: fused into `node`, whose output is not this layer's output */
 } nn_name;
 
-struct tg_nn {
+struct tgi_nn {
     char *dir;
     nn_node *nodes;
     int nnodes;
@@ -96,10 +96,10 @@ typedef struct nn_geom {
 
 /* Output shape of node `id` from shapes[] of its inputs, written to shapes[id] (and
  * its pads to *geom when not NULL). Returns 0, or -1 with a reason in err. */
-int nn_infer(const tg_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen);
+int nn_infer(const tgi_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen);
 
 /* The node index whose output is layer `name`, -1 if unknown; *absorbed_into is set to
  * the surviving node's name when the layer was fused away. */
-int nn_find(const tg_nn *nn, const char *name, const char **absorbed_into);
+int nn_find(const tgi_nn *nn, const char *name, const char **absorbed_into);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * model.c — tg_nn_load(): a TF.js layers model (model.json + weight shards) into the
+ * model.c — tgi_nn_load(): a TF.js layers model (model.json + weight shards) into the
  * node list of graph.h.
  *
  * The file is untrusted: every number is range-checked, every weight shape is
@@ -65,7 +65,7 @@ typedef struct loader {
     layer *layers;
     int nlayers;
     const layer *cur; /* the layer being built, for messages */
-    tg_nn *nn;
+    tgi_nn *nn;
     int cap_nodes;
     int *node_layer;  /* node -> layer index of its current output */
     nn_shape *shapes; /* static shapes (h, w = 0 when the input size is free) */
@@ -78,9 +78,9 @@ static int failv(loader *L, int code, const char *fmt, va_list ap)
     char detail[700];
     vsnprintf(detail, sizeof detail, fmt, ap);
     if (L->cur)
-        return tg_fail(L->ctx, code, "%s: layer '%.*s' (%.*s): %s", L->path,
-                       TG_CUT(L->cur->name, 100), TG_CUT(L->cur->cls, 40), detail);
-    return tg_fail(L->ctx, code, "%s: %s", L->path, detail);
+        return tgi_fail(L->ctx, code, "%s: layer '%.*s' (%.*s): %s", L->path,
+                        TG_CUT(L->cur->name, 100), TG_CUT(L->cur->cls, 40), detail);
+    return tgi_fail(L->ctx, code, "%s: %s", L->path, detail);
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(loader *L, int code, const char *fmt, ...)
@@ -521,7 +521,7 @@ static float *dup_floats(const float *src, size_t n)
 
 static int new_node(loader *L, int op, const int *in, int nin, nn_node **out)
 {
-    tg_nn *nn = L->nn;
+    tgi_nn *nn = L->nn;
     if (nn->nnodes == L->cap_nodes) {
         int cap = L->cap_nodes ? 2 * L->cap_nodes : 64;
         nn_node *n = realloc(nn->nodes, (size_t)cap * sizeof *n);
@@ -1198,7 +1198,7 @@ static int load(loader *L, const char *dir)
             return CORRUPT("weight '%.*s' is not used by any layer", TG_CUT(L->w[i].name, 100));
 
     /* the names a session may tap */
-    tg_nn *nn = L->nn;
+    tgi_nn *nn = L->nn;
     nn->output = L->layers[out_layer].node;
     nn->names = calloc((size_t)L->nlayers, sizeof *nn->names);
     if (!nn->names)
@@ -1216,7 +1216,7 @@ static int load(loader *L, const char *dir)
 }
 
 /* graph.h's invariants, as the loader leaves the graph (TG_ASSERT: test builds only). */
-static void check_graph(const tg_nn *nn)
+static void check_graph(const tgi_nn *nn)
 {
     TG_ASSERT(nn->nnodes >= 1 && nn->nodes[0].op == NN_INPUT);
     TG_ASSERT(nn->output >= 0 && nn->output < nn->nnodes && nn->nodes[nn->output].op != NN_DEAD);
@@ -1235,18 +1235,18 @@ static void check_graph(const tg_nn *nn)
     }
 }
 
-int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out)
+int tgi_nn_load(tg_ctx *ctx, const char *dir, tgi_nn **out)
 {
     *out = NULL;
     if (!dir || !*dir)
-        return tg_fail(ctx, TG_EINVAL, "tg_nn_load: no model directory");
+        return tgi_fail(ctx, TG_EINVAL, "tgi_nn_load: no model directory");
     loader L = {.ctx = ctx};
     size_t n = strlen(dir) + sizeof "/model.json";
     L.path = malloc(n);
     L.nn = calloc(1, sizeof *L.nn);
     int rc;
     if (!L.path || !L.nn || !(L.nn->dir = strdup(dir))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     snprintf(L.path, n, "%s/model.json", dir);
@@ -1257,7 +1257,7 @@ done:
     if (rc == 0)
         *out = L.nn;
     else
-        tg_nn_free(&L.nn);
+        tgi_nn_free(&L.nn);
     json_decref(L.root);
     free(L.w);
     free(L.params);
@@ -1268,9 +1268,9 @@ done:
     return rc;
 }
 
-void tg_nn_free(tg_nn **pnn)
+void tgi_nn_free(tgi_nn **pnn)
 {
-    tg_nn *nn = pnn ? *pnn : NULL;
+    tgi_nn *nn = pnn ? *pnn : NULL;
     if (!nn)
         return;
     for (int i = 0; i < nn->nnodes; i++) {
@@ -1288,7 +1288,7 @@ void tg_nn_free(tg_nn **pnn)
     *pnn = NULL;
 }
 
-void tg_nn_input_size(const tg_nn *nn, int *h, int *w, int *c)
+void tgi_nn_input_size(const tgi_nn *nn, int *h, int *w, int *c)
 {
     if (h)
         *h = nn->in_h;
@@ -1298,7 +1298,7 @@ void tg_nn_input_size(const tg_nn *nn, int *h, int *w, int *c)
         *c = nn->in_c;
 }
 
-int nn_find(const tg_nn *nn, const char *name, const char **absorbed_into)
+int nn_find(const tgi_nn *nn, const char *name, const char **absorbed_into)
 {
     *absorbed_into = NULL;
     for (int i = 0; i < nn->nnames; i++) {

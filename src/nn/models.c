@@ -1,5 +1,5 @@
 /*
- * models.c — where the weights are (see nn.h, tg_nn_models_dir): the analysis's
+ * models.c — where the weights are (see nn.h, tgi_nn_models_dir): the analysis's
  * networks, the face detector and the CNN upscaler all load from this folder.
  */
 #include <limits.h>
@@ -21,7 +21,7 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-const char *tg_nn_models_dir(void)
+const char *tgi_nn_models_dir(void)
 {
     static char dir[PATH_MAX];
     const char *env = getenv("TG_MODELS");

@@ -5,18 +5,18 @@
  * Who uses it: the analysis (MobileNetV2 embeddings + nsfw score) and the upscaler
  * (esrgan-slim RDN). Two objects:
  *
- *   tg_nn          a loaded model: the layer graph with weights already dequantized,
+ *   tgi_nn          a loaded model: the layer graph with weights already dequantized,
  *                  BatchNorm folded into the preceding convolution, ZeroPadding folded
  *                  into the following valid convolution and activations fused into the
- *                  layer before them. Immutable after tg_nn_load(): one model can serve
+ *                  layer before them. Immutable after tgi_nn_load(): one model can serve
  *                  many sessions in many threads.
- *   tg_nn_session  everything one forward pass needs for `batch` items of h × w:
+ *   tgi_nn_session  everything one forward pass needs for `batch` items of h × w:
  *                  the input and the kept outputs for the whole batch plus, per worker
  *                  thread, one pre-planned arena for one item's intermediate tensors
  *                  (no allocation per forward). Not shareable between threads.
  *
  * Tensors are float32 NHWC, item after item. Layers whose output may be read after
- * tg_nn_forward() ("taps") are named at session creation; layers fused into others
+ * tgi_nn_forward() ("taps") are named at session creation; layers fused into others
  * (e.g. a Conv2D whose BatchNormalization was folded into it) cannot be tapped —
  * tap the last layer of the fused chain instead (its name is in the error message).
  *
@@ -38,37 +38,37 @@
 
 /* The folder of the weights: $TG_MODELS, else models/ beside the executable's folder
  * (a build tree), else the installed share/thumbgen/models. */
-const char *tg_nn_models_dir(void);
+const char *tgi_nn_models_dir(void);
 
-typedef struct tg_nn tg_nn;                 /* a loaded model (immutable, shareable) */
-typedef struct tg_nn_session tg_nn_session; /* arena for batch × H × W */
+typedef struct tgi_nn tgi_nn;                 /* a loaded model (immutable, shareable) */
+typedef struct tgi_nn_session tgi_nn_session; /* arena for batch × H × W */
 
 /* Load dir/model.json and its weight shards. *out is owned by the caller. */
-int tg_nn_load(tg_ctx *ctx, const char *dir, tg_nn **out);
-void tg_nn_free(tg_nn **nn);
+int tgi_nn_load(tg_ctx *ctx, const char *dir, tgi_nn **out);
+void tgi_nn_free(tgi_nn **nn);
 
 /* The model's input size; 0 for h/w means any size (fully convolutional models). */
-void tg_nn_input_size(const tg_nn *nn, int *h, int *w, int *c);
+void tgi_nn_input_size(const tgi_nn *nn, int *h, int *w, int *c);
 
 /* A session for up to `batch` items of h × w (0 = the model's fixed size). taps: layer
  * names whose outputs must stay readable after forward (NULL/0 = final output only).
  * threads >= 1. Borrows nn, which must outlive the session. */
-int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int threads,
-                      const char *const *taps, int ntaps, tg_nn_session **out);
-void tg_nn_session_free(tg_nn_session **s);
+int tgi_nn_session_new(tg_ctx *ctx, const tgi_nn *nn, int batch, int h, int w, int threads,
+                       const char *const *taps, int ntaps, tgi_nn_session **out);
+void tgi_nn_session_free(tgi_nn_session **s);
 
-/* The input, batch*h*w*c floats, NHWC, filled by the caller before tg_nn_forward(). */
-float *tg_nn_session_input(tg_nn_session *s);
+/* The input, batch*h*w*c floats, NHWC, filled by the caller before tgi_nn_forward(). */
+float *tgi_nn_session_input(tgi_nn_session *s);
 
 /* Run the first n (1..batch) items of the input. */
-int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n);
+int tgi_nn_forward(tg_ctx *ctx, tgi_nn_session *s, int n);
 
 /* A kept output: tap NULL = the model's final output. Item i starts at i*h*w*c. NULL
  * when tap was not named at session creation. h, w, c may be NULL. Vector outputs
  * (after Flatten, GlobalAveragePooling2D, Dense) have h = w = 1. */
-const float *tg_nn_output(const tg_nn_session *s, const char *tap, int *h, int *w, int *c);
+const float *tgi_nn_output(const tgi_nn_session *s, const char *tap, int *h, int *w, int *c);
 
 /* Floating-point operations for one item (multiply-add = 2), for benchmarks. */
-double tg_nn_flops(const tg_nn_session *s);
+double tgi_nn_flops(const tgi_nn_session *s);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * session.c — shapes, memory plan and execution of a loaded model (graph.h).
  *
- * tg_nn_session_new() infers every node's h × w for the session's input size, then
+ * tgi_nn_session_new() infers every node's h × w for the session's input size, then
  * splits the tensors in two kinds:
  *   kept     the input, the final output and the taps: one block each for the whole
  *            batch (item i at i*h*w*c), so the caller can read them after forward;
@@ -10,10 +10,10 @@
  *            node that writes it to the last node that reads it), so tensors that are
  *            never live together share memory.
  * After the arena comes the worker's im2col scratch. Everything is allocated once;
- * tg_nn_forward() allocates nothing and starts no thread: a session for batches
+ * tgi_nn_forward() allocates nothing and starts no thread: a session for batches
  * keeps a pool of min(threads, batch) lanes (core/pool.h) for its whole life.
  *
- * tg_nn_forward() runs whole items: with W = min(threads, n) workers, each worker
+ * tgi_nn_forward() runs whole items: with W = min(threads, n) workers, each worker
  * takes the next item and runs every node on it with single-threaded OpenBLAS; a
  * single worker (n = 1 or threads = 1) lets OpenBLAS use all the threads instead,
  * with larger GEMM tiles.
@@ -46,8 +46,8 @@ typedef struct nn_val {
     size_t off;  /* floats from the kept block or from the worker's arena */
 } nn_val;
 
-struct tg_nn_session {
-    const tg_nn *nn;
+struct tgi_nn_session {
+    const tgi_nn *nn;
     int batch, h, w, threads;
     nn_val *v;                     /* per node */
     nn_geom *g;                    /* per node */
@@ -56,7 +56,7 @@ struct tg_nn_session {
     float *work;                   /* threads × (arena + scratch) */
     size_t arena, scratch, worker; /* floats */
     double flops;
-    tg_pool *pool; /* min(threads, batch) lanes for batches; NULL for one lane */
+    tgi_pool *pool; /* min(threads, batch) lanes for batches; NULL for one lane */
 };
 
 static int window(int in, int k, int s, int same, int pa, int pb, int *out, int *ra, int *rb)
@@ -84,7 +84,7 @@ static int window(int in, int k, int s, int same, int pa, int pb, int *out, int 
 
 /* What one node runs on for one item (run_item fills it in). */
 typedef struct nn_run {
-    const tg_nn_session *s;
+    const tgi_nn_session *s;
     const nn_node *n;
     const nn_val *o, *x; /* the node's output and its first input */
     const float *in;     /* the first input's tensor */
@@ -166,41 +166,41 @@ static int shape_vector(const nn_node *n, const nn_shape *shapes, nn_shape in, n
     return 0;
 }
 
-static double flops_none(const tg_nn_session *s, int i)
+static double flops_none(const tgi_nn_session *s, int i)
 {
     (void)s, (void)i;
     return 0;
 }
 
-static double flops_conv(const tg_nn_session *s, int i)
+static double flops_conv(const tgi_nn_session *s, int i)
 {
     const nn_node *n = &s->nn->nodes[i];
     return 2.0 * s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * s->v[n->in[0]].s.c * n->c;
 }
 
-static double flops_dwconv(const tg_nn_session *s, int i)
+static double flops_dwconv(const tgi_nn_session *s, int i)
 {
     const nn_node *n = &s->nn->nodes[i];
     return 2.0 * s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * n->c;
 }
 
-static double flops_pool(const tg_nn_session *s, int i)
+static double flops_pool(const tgi_nn_session *s, int i)
 {
     const nn_node *n = &s->nn->nodes[i];
     return (double)s->v[i].s.h * s->v[i].s.w * n->kh * n->kw * n->c;
 }
 
-static double flops_add(const tg_nn_session *s, int i)
+static double flops_add(const tgi_nn_session *s, int i)
 {
     return (double)(s->nn->nodes[i].nin - 1) * (double)s->v[i].size;
 }
 
-static double flops_affine(const tg_nn_session *s, int i)
+static double flops_affine(const tgi_nn_session *s, int i)
 {
     return 2.0 * (double)s->v[i].size;
 }
 
-static double flops_gap(const tg_nn_session *s, int i)
+static double flops_gap(const tgi_nn_session *s, int i)
 {
     return (double)s->v[s->nn->nodes[i].in[0]].size;
 }
@@ -249,7 +249,7 @@ static void run_act(const nn_run *r)
     nn_epilogue(r->out, r->o->size / (size_t)r->o->s.c, r->o->s.c, NULL, r->n->act, r->n->act_max);
 }
 
-static float *val(const tg_nn_session *s, int id, float *arena, int item);
+static float *val(const tgi_nn_session *s, int id, float *arena, int item);
 
 static void run_merge(const nn_run *r)
 {
@@ -290,7 +290,7 @@ static void run_copy(const nn_run *r)
 /* One row per enum nn_op: the output shape's rule, the cost, the kernel. */
 static const struct {
     shape_fn shape;
-    double (*flops)(const tg_nn_session *s, int i);
+    double (*flops)(const tgi_nn_session *s, int i);
     void (*run)(const nn_run *r);
 } OPS[] = {
     [NN_INPUT] = {shape_same, flops_none, run_none},
@@ -310,7 +310,7 @@ static const struct {
 };
 _Static_assert(sizeof(OPS) / sizeof(OPS[0]) == NN_OP_COUNT, "one row per enum nn_op");
 
-int nn_infer(const tg_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen)
+int nn_infer(const tgi_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen)
 {
     const nn_node *n = &nn->nodes[id];
     if (n->op == NN_INPUT)
@@ -335,9 +335,9 @@ static size_t round_up(size_t n)
 }
 
 /* First-fit placement of the working tensors: returns the arena size in floats. */
-static size_t plan_arena(tg_nn_session *s)
+static size_t plan_arena(tgi_nn_session *s)
 {
-    const tg_nn *nn = s->nn;
+    const tgi_nn *nn = s->nn;
     int *order = malloc((size_t)nn->nnodes * sizeof *order), n = 0;
     int *placed = malloc((size_t)nn->nnodes * sizeof *placed), np = 0;
     if (!order || !placed) {
@@ -381,28 +381,28 @@ static size_t plan_arena(tg_nn_session *s)
     return total;
 }
 
-int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int threads,
-                      const char *const *taps, int ntaps, tg_nn_session **out)
+int tgi_nn_session_new(tg_ctx *ctx, const tgi_nn *nn, int batch, int h, int w, int threads,
+                       const char *const *taps, int ntaps, tgi_nn_session **out)
 {
     *out = NULL;
     if (!nn || batch < 1 || batch > NN_MAX_BATCH || threads < 1 || threads > NN_MAX_THREADS ||
         ntaps < 0 || (ntaps > 0 && !taps))
-        return tg_fail(ctx, TG_EINVAL, "tg_nn_session_new: bad batch (%d), threads (%d) or taps",
-                       batch, threads);
+        return tgi_fail(ctx, TG_EINVAL, "tgi_nn_session_new: bad batch (%d), threads (%d) or taps",
+                        batch, threads);
     if (h == 0 && w == 0)
         h = nn->in_h, w = nn->in_w;
     if (h < 1 || w < 1 || h > NN_MAX_SIDE || w > NN_MAX_SIDE)
-        return tg_fail(ctx, TG_EINVAL, "model %s: input size %dx%d is not allowed", nn->dir, h, w);
+        return tgi_fail(ctx, TG_EINVAL, "model %s: input size %dx%d is not allowed", nn->dir, h, w);
     if ((nn->in_h && nn->in_h != h) || (nn->in_w && nn->in_w != w))
-        return tg_fail(ctx, TG_EINVAL, "model %s takes %dx%d inputs, not %dx%d", nn->dir, nn->in_h,
-                       nn->in_w, h, w);
-    tg_nn_session *s = calloc(1, sizeof *s);
+        return tgi_fail(ctx, TG_EINVAL, "model %s takes %dx%d inputs, not %dx%d", nn->dir, nn->in_h,
+                        nn->in_w, h, w);
+    tgi_nn_session *s = calloc(1, sizeof *s);
     nn_shape *shapes = calloc((size_t)nn->nnodes, sizeof *shapes);
     int rc = 0;
     if (!s || !shapes || !(s->v = calloc((size_t)nn->nnodes, sizeof *s->v)) ||
         !(s->g = calloc((size_t)nn->nnodes, sizeof *s->g)) ||
         !(s->mtile = calloc((size_t)nn->nnodes, sizeof *s->mtile))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     s->nn = nn, s->batch = batch, s->h = h, s->w = w, s->threads = threads;
@@ -412,7 +412,7 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     for (int i = 1; i < nn->nnodes; i++) {
         char err[300];
         if (nn_infer(nn, i, shapes, &s->g[i], err, sizeof err) != 0) {
-            rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d: %s", nn->dir, h, w, err);
+            rc = tgi_fail(ctx, TG_ELIMIT, "model %s at %dx%d: %s", nn->dir, h, w, err);
             goto fail;
         }
     }
@@ -432,12 +432,12 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         int id = taps[t] ? nn_find(nn, taps[t], &via) : -1;
         if (id < 0) {
             if (via)
-                rc = tg_fail(ctx, TG_EINVAL,
-                             "model %s: layer '%s' was fused into '%s'; tap that layer instead",
-                             nn->dir, taps[t], via);
+                rc = tgi_fail(ctx, TG_EINVAL,
+                              "model %s: layer '%s' was fused into '%s'; tap that layer instead",
+                              nn->dir, taps[t], via);
             else
-                rc = tg_fail(ctx, TG_EINVAL, "model %s has no layer '%s'", nn->dir,
-                             taps[t] ? taps[t] : "(null)");
+                rc = tgi_fail(ctx, TG_EINVAL, "model %s has no layer '%s'", nn->dir,
+                              taps[t] ? taps[t] : "(null)");
             goto fail;
         }
         s->v[id].kept = 1;
@@ -448,8 +448,8 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     for (int i = 0; i < nn->nnodes; i++)
         bytes += (double)round_up(s->v[i].size * (s->v[i].kept ? (size_t)batch : 1)) * 4.0;
     if (bytes * threads > (double)NN_MAX_SESSION_BYTES) {
-        rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
-                     nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
+        rc = tgi_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
+                      nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
         goto fail;
     }
     size_t kept = 0;
@@ -460,7 +460,7 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
         }
     s->arena = plan_arena(s);
     if (s->arena == SIZE_MAX) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     for (int i = 0; i < nn->nnodes; i++) {
@@ -494,20 +494,20 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     }
     s->worker = round_up(s->arena + s->scratch);
     if (((double)kept + (double)s->worker * threads) * 4.0 > (double)NN_MAX_SESSION_BYTES) {
-        rc = tg_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
-                     nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
+        rc = tgi_fail(ctx, TG_ELIMIT, "model %s at %dx%d, batch %d: needs more than %zu MiB",
+                      nn->dir, h, w, batch, NN_MAX_SESSION_BYTES >> 20);
         goto fail;
     }
     s->kept = aligned_alloc(64, (kept ? kept : NN_ALIGN) * sizeof(float));
     s->work =
         aligned_alloc(64, (s->worker ? s->worker : NN_ALIGN) * (size_t)threads * sizeof(float));
     if (!s->kept || !s->work) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session of model %s", nn->dir);
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for the session of model %s", nn->dir);
         goto fail;
     }
     memset(s->kept, 0, kept * sizeof(float));
-    if (threads > 1 && batch > 1 && !(s->pool = tg_pool_new(threads < batch ? threads : batch))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for the session's threads");
+    if (threads > 1 && batch > 1 && !(s->pool = tgi_pool_new(threads < batch ? threads : batch))) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for the session's threads");
         goto fail;
     }
     free(shapes);
@@ -515,13 +515,13 @@ int tg_nn_session_new(tg_ctx *ctx, const tg_nn *nn, int batch, int h, int w, int
     return 0;
 fail:
     free(shapes);
-    tg_nn_session_free(&s);
+    tgi_nn_session_free(&s);
     return rc;
 }
 
-void tg_nn_session_free(tg_nn_session **ps)
+void tgi_nn_session_free(tgi_nn_session **ps)
 {
-    tg_nn_session *s = ps ? *ps : NULL;
+    tgi_nn_session *s = ps ? *ps : NULL;
     if (!s)
         return;
     free(s->v);
@@ -529,26 +529,26 @@ void tg_nn_session_free(tg_nn_session **ps)
     free(s->mtile);
     free(s->kept);
     free(s->work);
-    tg_pool_free(&s->pool);
+    tgi_pool_free(&s->pool);
     free(s);
     *ps = NULL;
 }
 
-float *tg_nn_session_input(tg_nn_session *s)
+float *tgi_nn_session_input(tgi_nn_session *s)
 {
     return s->kept + s->v[0].off;
 }
 
-static float *val(const tg_nn_session *s, int id, float *arena, int item)
+static float *val(const tgi_nn_session *s, int id, float *arena, int item)
 {
     const nn_val *v = &s->v[id];
     return v->kept ? s->kept + v->off + (size_t)item * v->size : arena + v->off;
 }
 
 /* Every node of the graph on one item. big: one worker, threaded BLAS, larger tiles. */
-static void run_item(const tg_nn_session *s, float *base, int item, int big)
+static void run_item(const tgi_nn_session *s, float *base, int item, int big)
 {
-    const tg_nn *nn = s->nn;
+    const tgi_nn *nn = s->nn;
     float *scratch = base + s->arena;
     for (int i = 1; i < nn->nnodes; i++) {
         const nn_node *n = &nn->nodes[i];
@@ -592,15 +592,15 @@ static void run_item(const tg_nn_session *s, float *base, int item, int big)
 /* One item on the pool's lane `lane` (its own arena and scratch). */
 static void run_one(void *user, int lane, int item)
 {
-    const tg_nn_session *s = user;
+    const tgi_nn_session *s = user;
     run_item(s, s->work + (size_t)lane * s->worker, item, 0);
 }
 
-int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
+int tgi_nn_forward(tg_ctx *ctx, tgi_nn_session *s, int n)
 {
     if (!s || n < 1 || n > s->batch)
-        return tg_fail(ctx, TG_EINVAL, "tg_nn_forward: %d items for a batch of %d", n,
-                       s ? s->batch : 0);
+        return tgi_fail(ctx, TG_EINVAL, "tgi_nn_forward: %d items for a batch of %d", n,
+                        s ? s->batch : 0);
     int workers = s->threads < n ? s->threads : n;
     if (workers == 1) {
         openblas_set_num_threads(s->threads);
@@ -609,11 +609,11 @@ int tg_nn_forward(tg_ctx *ctx, tg_nn_session *s, int n)
         return 0;
     }
     openblas_set_num_threads(1);
-    tg_pool_run(s->pool, n, workers, run_one, s);
+    tgi_pool_run(s->pool, n, workers, run_one, s);
     return 0;
 }
 
-const float *tg_nn_output(const tg_nn_session *s, const char *tap, int *h, int *w, int *c)
+const float *tgi_nn_output(const tgi_nn_session *s, const char *tap, int *h, int *w, int *c)
 {
     int id = s->nn->output;
     if (tap) {
@@ -632,7 +632,7 @@ const float *tg_nn_output(const tg_nn_session *s, const char *tap, int *h, int *
     return s->kept + v->off;
 }
 
-double tg_nn_flops(const tg_nn_session *s)
+double tgi_nn_flops(const tgi_nn_session *s)
 {
     return s->flops;
 }

@@ -48,85 +48,85 @@ typedef struct span {
 
 static int frame_done(tg_ctx *ctx, const span *sp, size_t i, size_t n)
 {
-    return tg_progress(ctx, "render", sp->lo + (sp->hi - sp->lo) * (double)(i + 1) / (double)n);
+    return tgi_progress(ctx, "render", sp->lo + (sp->hi - sp->lo) * (double)(i + 1) / (double)n);
 }
 
-static int encode_gif(tg_ctx *ctx, const tg_frames *use, int quality, int fd, const span *sp)
+static int encode_gif(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
 {
-    tg_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
-    tg_gif *g = NULL;
-    int rc = tg_gif_begin(ctx, fd, &gp, &g);
+    tgi_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
+    tgi_gif *g = NULL;
+    int rc = tgi_gif_begin(ctx, fd, &gp, &g);
     for (size_t i = 0; rc == 0 && i < use->n; i++)
-        if ((rc = tg_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) == 0)
+        if ((rc = tgi_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) == 0)
             rc = frame_done(ctx, sp, i, use->n);
     if (rc < 0) {
-        tg_gif_free(&g);
+        tgi_gif_free(&g);
         return rc;
     }
-    return tg_gif_end(ctx, &g);
+    return tgi_gif_end(ctx, &g);
 }
 
-static int encode_webp(tg_ctx *ctx, const tg_frames *use, int quality, int fd, const span *sp)
+static int encode_webp(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
 {
     /* quality 100 is lossless (VP8L); below, lossy VP8 at that quality. Lossless
      * effort 100 took 36-45 s on bench/encoders.sh's 48-frame clips; effort 25 is the
      * speed of the lossy encodes for a few % more bytes (bench/RESULTS.md) */
     bool lossless = quality >= 100;
-    tg_webp_params wp = {.width = use->w,
-                         .height = use->h,
-                         .quality = lossless ? TG_WEBP_LOSSLESS_EFFORT : quality,
-                         .lossless = lossless};
-    tg_webp *w = NULL;
-    int rc = tg_webp_begin(ctx, fd, &wp, &w);
+    tgi_webp_params wp = {.width = use->w,
+                          .height = use->h,
+                          .quality = lossless ? TG_WEBP_LOSSLESS_EFFORT : quality,
+                          .lossless = lossless};
+    tgi_webp *w = NULL;
+    int rc = tgi_webp_begin(ctx, fd, &wp, &w);
     for (size_t i = 0; rc == 0 && i < use->n; i++)
-        if ((rc = tg_webp_add(ctx, w, use->rgba[i], use->delay_cs[i] * 10)) == 0)
+        if ((rc = tgi_webp_add(ctx, w, use->rgba[i], use->delay_cs[i] * 10)) == 0)
             rc = frame_done(ctx, sp, i, use->n);
     if (rc < 0) {
-        tg_webp_free(&w);
+        tgi_webp_free(&w);
         return rc;
     }
-    return tg_webp_end(ctx, &w);
+    return tgi_webp_end(ctx, &w);
 }
 
 /* MP4 has a constant frame rate: a frame shown longer (a still, merged frames) is
  * repeated for its display time. */
-static int encode_mp4(tg_ctx *ctx, const tg_frames *use, int quality, double fps, const char *path,
+static int encode_mp4(tg_ctx *ctx, const tgi_frames *use, int quality, double fps, const char *path,
                       const span *sp)
 {
-    tg_mp4_params mp = {.width = use->w, .height = use->h, .fps = fps, .quality = quality};
-    tg_mp4 *m = NULL;
-    int rc = tg_mp4_begin(ctx, path, &mp, &m);
+    tgi_mp4_params mp = {.width = use->w, .height = use->h, .fps = fps, .quality = quality};
+    tgi_mp4 *m = NULL;
+    int rc = tgi_mp4_begin(ctx, path, &mp, &m);
     double shown = 0, due = 0;
     for (size_t i = 0; rc == 0 && i < use->n; i++) {
         due += use->delay_cs[i] / 100.0;
         do {
-            rc = tg_mp4_add(ctx, m, use->rgba[i]);
+            rc = tgi_mp4_add(ctx, m, use->rgba[i]);
             shown += 1.0 / fps;
         } while (rc == 0 && shown < due - 0.5 / fps);
         if (rc == 0)
             rc = frame_done(ctx, sp, i, use->n);
     }
     if (rc < 0) {
-        tg_mp4_free(&m);
+        tgi_mp4_free(&m);
         return rc;
     }
-    return tg_mp4_end(ctx, &m);
+    return tgi_mp4_end(ctx, &m);
 }
 
-static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, double fps,
-                  const char *path, int fd, long long *bytes, tg_frames *tmp, span *sp)
+static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, double fps,
+                  const char *path, int fd, long long *bytes, tgi_frames *tmp, span *sp)
 {
-    const tg_frames *use = fr;
+    const tgi_frames *use = fr;
     int rc;
-    tg_frames_free(tmp);
+    tgi_frames_free(tmp);
     if (r->step > 1 || r->keep < 1 || r->scale < 1) {
         int w2 = r->scale < 1 ? (int)lround(fr->w * r->scale) : 0;
-        if ((rc = tg_frames_derive(ctx, fr, r->step, r->keep, w2, tmp)) < 0)
+        if ((rc = tgi_frames_derive(ctx, fr, r->step, r->keep, w2, tmp)) < 0)
             return rc;
         use = tmp;
     }
     if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
-        return tg_fail(ctx, TG_EIO, "cannot rewrite the output: %s", strerror(errno));
+        return tgi_fail(ctx, TG_EIO, "cannot rewrite the output: %s", strerror(errno));
     if (kind == TG_ANIM_WEBP)
         rc = encode_webp(ctx, use, r->quality, fd, sp);
     else if (kind == TG_ANIM_MP4)
@@ -140,14 +140,14 @@ static int encode(tg_ctx *ctx, int kind, const tg_frames *fr, const rung *r, dou
         return rc;
     struct stat st;
     if (stat(path, &st) != 0)
-        return tg_fail(ctx, TG_EIO, "cannot read the output size: %s", strerror(errno));
+        return tgi_fail(ctx, TG_EIO, "cannot read the output size: %s", strerror(errno));
     *bytes = (long long)st.st_size;
     return 0;
 }
 
-int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, double fps,
-                     double max_bytes, const char *path, int fd, tg_output_report *rep, double p_lo,
-                     double p_hi)
+int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, double fps,
+                      double max_bytes, const char *path, int fd, tg_output_report *rep,
+                      double p_lo, double p_hi)
 {
     /* without a budget one trial is all; with one, the first trial takes 60 % */
     span sp = {p_lo, max_bytes > 0 ? p_lo + 0.6 * (p_hi - p_lo) : p_hi, p_hi};
@@ -168,7 +168,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
     for (size_t i = 0; i < 3; i++)
         ladder[n++] = (rung){qmin, 3, 0.35, ks[i]};
 
-    tg_frames tmp = {0};
+    tgi_frames tmp = {0};
     long long bytes = 0, first = 0;
     int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
     double correction = 1.0;
@@ -180,13 +180,13 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
         double base = model(&ladder[0]);
         int next = at + 1;
         if (next >= n) {
-            rc = tg_fail(ctx, TG_ELIMIT,
-                         "the animation cannot fit in %.0f bytes: even the smallest setting "
-                         "(quality %d, 1/%d of the frames, %d%% width, %d%% of each clip) makes "
-                         "%lld bytes",
-                         max_bytes, ladder[at].quality, ladder[at].step,
-                         (int)lround(ladder[at].scale * 100), (int)lround(ladder[at].keep * 100),
-                         bytes);
+            rc = tgi_fail(ctx, TG_ELIMIT,
+                          "the animation cannot fit in %.0f bytes: even the smallest setting "
+                          "(quality %d, 1/%d of the frames, %d%% width, %d%% of each clip) makes "
+                          "%lld bytes",
+                          max_bytes, ladder[at].quality, ladder[at].step,
+                          (int)lround(ladder[at].scale * 100), (int)lround(ladder[at].keep * 100),
+                          bytes);
             goto done;
         }
         while (next < n - 1 && first * model(&ladder[next]) / base * correction > 0.95 * max_bytes)
@@ -220,7 +220,7 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
             (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
             goto done;
     }
-    const tg_frames *used = tmp.n ? &tmp : fr;
+    const tgi_frames *used = tmp.n ? &tmp : fr;
     rep->bytes = bytes;
     rep->quality = ladder[at].quality;
     rep->fps = fps / ladder[at].step;
@@ -229,6 +229,6 @@ int tg_budget_encode(tg_ctx *ctx, int kind, const tg_frames *fr, int quality, do
     rep->clip_share = ladder[at].keep;
     rc = 0;
 done:
-    tg_frames_free(&tmp);
+    tgi_frames_free(&tmp);
     return rc;
 }

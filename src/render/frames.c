@@ -11,14 +11,14 @@
 
 #include "core/error.h"
 
-int tg_frames_add(tg_ctx *ctx, tg_frames *f, const uint8_t *rgba, int delay_cs, int clip)
+int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs, int clip)
 {
     size_t bytes = (size_t)f->w * f->h * 4;
     if ((f->n + 1) * bytes > TG_FRAMES_MAX_BYTES)
-        return tg_fail(ctx, TG_ELIMIT,
-                       "the animation would need more than %zu MB of frames (%zu of %dx%d); "
-                       "lower the clips, clip length, fps or width",
-                       TG_FRAMES_MAX_BYTES >> 20, f->n + 1, f->w, f->h);
+        return tgi_fail(ctx, TG_ELIMIT,
+                        "the animation would need more than %zu MB of frames (%zu of %dx%d); "
+                        "lower the clips, clip length, fps or width",
+                        TG_FRAMES_MAX_BYTES >> 20, f->n + 1, f->w, f->h);
     if (f->n == f->cap) {
         size_t nc = f->cap ? f->cap * 2 : 64;
         uint8_t **r = realloc(f->rgba, nc * sizeof(*r));
@@ -31,12 +31,12 @@ int tg_frames_add(tg_ctx *ctx, tg_frames *f, const uint8_t *rgba, int delay_cs, 
         if (c)
             f->clip = c;
         if (!r || !d || !c)
-            return tg_fail(ctx, TG_ENOMEM, "out of memory for frames");
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory for frames");
         f->cap = nc;
     }
     uint8_t *copy = malloc(bytes);
     if (!copy)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory for frames");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory for frames");
     memcpy(copy, rgba, bytes);
     f->rgba[f->n] = copy;
     f->delay_cs[f->n] = delay_cs;
@@ -45,7 +45,7 @@ int tg_frames_add(tg_ctx *ctx, tg_frames *f, const uint8_t *rgba, int delay_cs, 
     return 0;
 }
 
-void tg_frames_free(tg_frames *f)
+void tgi_frames_free(tgi_frames *f)
 {
     if (!f)
         return;
@@ -57,16 +57,16 @@ void tg_frames_free(tg_frames *f)
     memset(f, 0, sizeof(*f));
 }
 
-int tg_frames_derive(tg_ctx *ctx, const tg_frames *in, int step, double keep, int w2,
-                     tg_frames *out)
+int tgi_frames_derive(tg_ctx *ctx, const tgi_frames *in, int step, double keep, int w2,
+                      tgi_frames *out)
 {
     memset(out, 0, sizeof(*out));
     if (step < 1 || !(keep > 0 && keep <= 1))
-        return tg_fail(ctx, TG_EINVAL, "bad rung");
+        return tgi_fail(ctx, TG_EINVAL, "bad rung");
     int ow = w2 > 0 && w2 < in->w ? w2 & ~1 : in->w;
     int oh = ow == in->w ? in->h : ((int)lround((double)ow * in->h / in->w)) & ~1;
     if (ow < 2 || oh < 2)
-        return tg_fail(ctx, TG_EINVAL, "too small");
+        return tgi_fail(ctx, TG_EINVAL, "too small");
     out->w = ow;
     out->h = oh;
     struct SwsContext *sws = NULL;
@@ -77,7 +77,7 @@ int tg_frames_derive(tg_ctx *ctx, const tg_frames *in, int step, double keep, in
                              SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
         scaled = malloc((size_t)ow * oh * 4);
         if (!sws || !scaled) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
     }
@@ -101,7 +101,7 @@ int tg_frames_derive(tg_ctx *ctx, const tg_frames *in, int step, double keep, in
                 sws_scale(sws, sp, ss, 0, in->h, dp, ds);
                 src = scaled;
             }
-            if ((rc = tg_frames_add(ctx, out, src, delay, in->clip[i])) < 0)
+            if ((rc = tgi_frames_add(ctx, out, src, delay, in->clip[i])) < 0)
                 goto done;
         }
         i = j;
@@ -110,6 +110,6 @@ done:
     sws_freeContext(sws);
     free(scaled);
     if (rc < 0)
-        tg_frames_free(out);
+        tgi_frames_free(out);
     return rc;
 }

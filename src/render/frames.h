@@ -16,23 +16,23 @@
 
 #define TG_FRAMES_MAX_BYTES ((size_t)768 << 20)
 
-typedef struct tg_frames {
+typedef struct tgi_frames {
     int w, h;
     size_t n, cap;
     uint8_t **rgba; /* n frames of w*h*4 bytes, owned */
     int *delay_cs;  /* display time of each frame, centiseconds */
     int *clip;      /* index of the clip (or still) each frame belongs to */
-} tg_frames;
+} tgi_frames;
 
 /* Append a copy of rgba (w*h*4 bytes, borrowed). */
-int tg_frames_add(tg_ctx *ctx, tg_frames *f, const uint8_t *rgba, int delay_cs, int clip);
-void tg_frames_free(tg_frames *f);
+int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs, int clip);
+void tgi_frames_free(tgi_frames *f);
 
 /* A derived animation for a rung of the byte-budget ladder: every `step`-th frame
  * (delays merged, so the timing holds), each clip cut to its first `keep` share
  * (0 < keep <= 1), scaled to width w2 (even; 0 = same size). *out is freed with
- * tg_frames_free. */
-int tg_frames_derive(tg_ctx *ctx, const tg_frames *in, int step, double keep, int w2,
-                     tg_frames *out);
+ * tgi_frames_free. */
+int tgi_frames_derive(tg_ctx *ctx, const tgi_frames *in, int step, double keep, int w2,
+                      tgi_frames *out);
 
 #endif

@@ -93,8 +93,8 @@ typedef struct tg_gif_cache {
 
 /* What one thread needs of its own: lane 0 is the caller's thread. */
 typedef struct tg_gif_lane {
-    tg_gif *g;
-    tg_lzw *lzw;
+    tgi_gif *g;
+    tgi_lzw *lzw;
     tg_gif_cache *cache; /* [2]: the global palette's, the local one's */
 } tg_gif_lane;
 
@@ -110,17 +110,17 @@ typedef struct tg_gif_frame {
     size_t len, cap;
 } tg_gif_frame;
 
-typedef void (*part_fn)(tg_gif *g, tg_gif_lane *lane, int part);
+typedef void (*part_fn)(tgi_gif *g, tg_gif_lane *lane, int part);
 
 /* what a band pass does (pass_band) */
 enum { PASS_CROP = 1, PASS_MAP = 2, PASS_ERR = 4 };
 
-struct tg_gif {
+struct tgi_gif {
     int width, height;
     int quality;
     int palette_mode;
-    int lossy;    /* LZW tolerance (tg_lzw_dist units), 0 = exact */
-    int look;     /* lossy LZW searches for the longest run (tg_lzw_lossy.look) */
+    int lossy;    /* LZW tolerance (tgi_lzw_dist units), 0 = exact */
+    int look;     /* lossy LZW searches for the longest run (tgi_lzw_lossy.look) */
     double reuse; /* a palette is reused while its error <= base * (1 + reuse) + reuse */
     int loop_count;
     int fd; /* borrowed */
@@ -142,7 +142,7 @@ struct tg_gif {
     bool header_done;
     tg_gif_frame pend;
     bool pending;
-    long frames_in; /* accepted tg_gif_add calls */
+    long frames_in; /* accepted tgi_gif_add calls */
     int failed;     /* code of the first failure: then only end/free are accepted */
     bool discard;   /* abandoning: drop what giflib still writes (the trailer) */
     int io_errno;   /* first write(2) failure */
@@ -150,21 +150,21 @@ struct tg_gif {
     /* threads (see "passes"): lane[0] is the caller's, lane[1..nworkers] the pool's */
     int nworkers;
     tg_gif_lane lane[TG_GIF_MAX_LANES];
-    tg_pool *pool;
+    tgi_pool *pool;
     part_fn job; /* the pass in flight */
 
     /* the pass's inputs ... */
     const uint8_t *rgba;
     tg_rect box;
     bool first;
-    int what;         /* PASS_* */
-    tg_gif_pal *pal;  /* PASS_MAP/ERR: against this palette; segments: the frame's */
-    int nsegs;        /* LZW segments of the box */
-    tg_lzw_lossy lzl; /* the lossy settings for the box (pointers at its start) */
+    int what;          /* PASS_* */
+    tg_gif_pal *pal;   /* PASS_MAP/ERR: against this palette; segments: the frame's */
+    int nsegs;         /* LZW segments of the box */
+    tgi_lzw_lossy lzl; /* the lossy settings for the box (pointers at its start) */
     /* ... and results, one per part (merged in part order) */
     int band_x0[TG_GIF_BANDS], band_x1[TG_GIF_BANDS], band_y0[TG_GIF_BANDS], band_y1[TG_GIF_BANDS];
     long long err_sum[TG_GIF_BANDS], err_cnt[TG_GIF_BANDS];
-    tg_lzw_bits seg[TG_GIF_MAX_SEGS];
+    tgi_lzw_bits seg[TG_GIF_MAX_SEGS];
     int seg_rc[TG_GIF_MAX_SEGS];
 
     size_t out_len;
@@ -181,7 +181,7 @@ struct tg_gif {
  *      50        7               55            1.10
  *      30       13               45            1.50
  *       1       18               40            2.08
- * (linear in between; lossy LZW tolerance = e*e in tg_lzw_dist units; libimagequant
+ * (linear in between; lossy LZW tolerance = e*e in tgi_lzw_dist units; libimagequant
  * speed 6 and up to 256 colours at every quality: its quality limit picks the count)
  *
  * reuse: how much worse than on its own frame a palette may map a later frame before
@@ -290,8 +290,8 @@ static const char *liq_errstr(liq_error e)
 
 static int fail_liq(tg_ctx *ctx, liq_error e, const char *what)
 {
-    return tg_fail(ctx, e == LIQ_OUT_OF_MEMORY ? TG_ENOMEM : TG_EENCODE,
-                   "gif: libimagequant %s failed: %s (liq_error %d)", what, liq_errstr(e), (int)e);
+    return tgi_fail(ctx, e == LIQ_OUT_OF_MEMORY ? TG_ENOMEM : TG_EENCODE,
+                    "gif: libimagequant %s failed: %s (liq_error %d)", what, liq_errstr(e), (int)e);
 }
 
 static const char *gif_errstr(int e)
@@ -305,25 +305,25 @@ static int fail_io(tg_ctx *ctx, int err)
     char buf[128];
     if (strerror_r(err, buf, sizeof(buf)) != 0)
         buf[0] = '\0';
-    return tg_fail(ctx, TG_EIO, "gif: cannot write the output: %s (errno %d)", buf, err);
+    return tgi_fail(ctx, TG_EIO, "gif: cannot write the output: %s (errno %d)", buf, err);
 }
 
 /* A giflib call failed: our writer's errno first, else giflib's own error code. */
-static int fail_gif(tg_ctx *ctx, const tg_gif *g, const char *what)
+static int fail_gif(tg_ctx *ctx, const tgi_gif *g, const char *what)
 {
     if (g->io_errno)
         return fail_io(ctx, g->io_errno);
     int e = g->gf ? g->gf->Error : 0;
-    return tg_fail(ctx, e == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
-                   "gif: %s failed: %s (giflib error %d)", what, gif_errstr(e), e);
+    return tgi_fail(ctx, e == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
+                    "gif: %s failed: %s (giflib error %d)", what, gif_errstr(e), e);
 }
 
 /* ---- output: buffered writes to the borrowed fd ---- */
 
-static int flush_out(tg_gif *g)
+static int flush_out(tgi_gif *g)
 {
     if (!g->io_errno && g->out_len > 0)
-        g->io_errno = tg_write_fd(g->fd, g->out, g->out_len);
+        g->io_errno = tgi_write_fd(g->fd, g->out, g->out_len);
     g->out_len = 0;
     return g->io_errno;
 }
@@ -331,7 +331,7 @@ static int flush_out(tg_gif *g)
 /* giflib's OutputFunc: returns the bytes taken; fewer makes giflib report a write error. */
 static int gif_write(GifFileType *gf, const GifByteType *buf, int len)
 {
-    tg_gif *g = gf->UserData;
+    tgi_gif *g = gf->UserData;
     if (g->discard)
         return len;
     if (g->io_errno || len < 0)
@@ -340,7 +340,7 @@ static int gif_write(GifFileType *gf, const GifByteType *buf, int len)
     if (g->out_len + n > sizeof(g->out) && flush_out(g))
         return 0;
     if (n > sizeof(g->out)) {
-        g->io_errno = tg_write_fd(g->fd, buf, n);
+        g->io_errno = tgi_write_fd(g->fd, buf, n);
         return g->io_errno ? 0 : len;
     }
     memcpy(g->out + g->out_len, buf, n);
@@ -377,7 +377,7 @@ static inline int wdist(const uint8_t *a, const uint8_t *b)
     return 3 * r * r + 4 * g * g + 2 * bl * bl;
 }
 
-/* The opaque entry closest to c (tg_lzw_dist's metric, times 9 in *d9), the lowest
+/* The opaque entry closest to c (tgi_lzw_dist's metric, times 9 in *d9), the lowest
  * index among equals: entries ordered by green are visited outwards from c's green
  * until the green difference alone exceeds the best distance (ties are still visited,
  * so the answer never depends on the order of the visit). */
@@ -494,7 +494,7 @@ static inline int pal_nearest(const tg_gif_pal *P, tg_gif_cache *C, const uint8_
 }
 
 /* P was (re)made: forget every lane's cells for it. */
-static void pal_forget(tg_gif *g, const tg_gif_pal *P)
+static void pal_forget(tgi_gif *g, const tg_gif_pal *P)
 {
     for (int l = 0; l <= g->nworkers; l++) {
         tg_gif_cache *C = &g->lane[l].cache[P->slot];
@@ -505,7 +505,7 @@ static void pal_forget(tg_gif *g, const tg_gif_pal *P)
 
 /* ---- frames ---- */
 
-static int put_loop_ext(tg_ctx *ctx, tg_gif *g, int loop_count)
+static int put_loop_ext(tg_ctx *ctx, tgi_gif *g, int loop_count)
 {
     static const char app[11] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
     const uint8_t sub[3] = {1, (uint8_t)(loop_count & 0xff), (uint8_t)(loop_count >> 8)};
@@ -522,7 +522,7 @@ static ColorMapObject *make_map(tg_ctx *ctx, const GifColorType *pal, int n)
     /* giflib wants a power-of-two map; the unused tail of pal is zero */
     ColorMapObject *cmap = GifMakeMapObject(1 << GifBitSize(n), pal);
     if (!cmap)
-        tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a colour map");
+        tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a colour map");
     return cmap;
 }
 
@@ -534,7 +534,7 @@ static void to_gif_colors(const tg_gif_pal *P, GifColorType *out)
 }
 
 /* Screen descriptor with the global colour table, then the loop extension. */
-static int put_header(tg_ctx *ctx, tg_gif *g)
+static int put_header(tg_ctx *ctx, tgi_gif *g)
 {
     GifColorType pal[256];
     to_gif_colors(g->global, pal);
@@ -549,7 +549,7 @@ static int put_header(tg_ctx *ctx, tg_gif *g)
     return put_loop_ext(ctx, g, g->loop_count);
 }
 
-static int flush_pending(tg_ctx *ctx, tg_gif *g)
+static int flush_pending(tg_ctx *ctx, tgi_gif *g)
 {
     tg_gif_frame *f = &g->pend;
     if (!g->pending)
@@ -591,19 +591,19 @@ static int flush_pending(tg_ctx *ctx, tg_gif *g)
 }
 
 /* Compress n indices into the pending frame's data. */
-static int compress(tg_ctx *ctx, tg_gif *g, const uint8_t *idx, size_t n, int ncolors,
-                    const tg_lzw_lossy *lossy, uint8_t *shown)
+static int compress(tg_ctx *ctx, tgi_gif *g, const uint8_t *idx, size_t n, int ncolors,
+                    const tgi_lzw_lossy *lossy, uint8_t *shown)
 {
     tg_gif_frame *f = &g->pend;
     int bits = GifBitSize(ncolors);
     const uint8_t *data;
     size_t len;
-    if (tg_lzw_encode(g->lane[0].lzw, idx, n, bits < 2 ? 2 : bits, lossy, shown, &data, &len) < 0)
-        return tg_fail(ctx, TG_ENOMEM, "gif: out of memory compressing a frame");
+    if (tgi_lzw_encode(g->lane[0].lzw, idx, n, bits < 2 ? 2 : bits, lossy, shown, &data, &len) < 0)
+        return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory compressing a frame");
     if (len > f->cap) {
         uint8_t *p = realloc(f->data, len);
         if (!p)
-            return tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a compressed frame");
+            return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a compressed frame");
         f->data = p;
         f->cap = len;
     }
@@ -613,7 +613,7 @@ static int compress(tg_ctx *ctx, tg_gif *g, const uint8_t *idx, size_t n, int nc
 }
 
 /* The largest per-channel difference between the source and ref at pixel i. */
-static inline int ref_diff(const tg_gif *g, const uint8_t *rgba, size_t i)
+static inline int ref_diff(const tgi_gif *g, const uint8_t *rgba, size_t i)
 {
     const uint8_t *s = rgba + 4 * i, *r = g->ref + 4 * i;
     int d = 0;
@@ -625,7 +625,7 @@ static inline int ref_diff(const tg_gif *g, const uint8_t *rgba, size_t i)
 }
 
 /* Does pixel (x, y) need writing? See the comment at the top. */
-static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, int x, int y)
+static inline bool px_changed(const tgi_gif *g, const uint8_t *rgba, int x, int y)
 {
     size_t i = (size_t)y * (size_t)g->width + (size_t)x;
     const uint8_t *s = rgba + 4 * i, *c = g->canvas + 4 * i;
@@ -664,21 +664,21 @@ static inline bool px_changed(const tg_gif *g, const uint8_t *rgba, int x, int y
  * threads.
  *
  * The parts run on a core/pool.h pool (its lane k uses lane[k]'s caches and
- * compressor). Workers never call libimagequant, giflib or tg_fail: errors are stored
+ * compressor). Workers never call libimagequant, giflib or tgi_fail: errors are stored
  * per part and reported by the caller. */
 
 static void run_part(void *user, int lane, int part)
 {
-    tg_gif *g = user;
+    tgi_gif *g = user;
     g->job(g, &g->lane[lane], part);
 }
 
 /* Run job over parts 0..nparts-1 on every lane (on the caller's alone when `alone`),
  * and return when all are done. */
-static void run_parts(tg_gif *g, part_fn job, int nparts, bool alone)
+static void run_parts(tgi_gif *g, part_fn job, int nparts, bool alone)
 {
     g->job = job;
-    tg_pool_run(g->pool, nparts, alone ? 1 : 0, run_part, g);
+    tgi_pool_run(g->pool, nparts, alone ? 1 : 0, run_part, g);
 }
 
 static inline void band_rows(int h, int b, int *y0, int *y1)
@@ -689,7 +689,7 @@ static inline void band_rows(int h, int b, int *y0, int *y1)
 
 /* Part b of the change search: which pixels of band b changed (g->chg), and the
  * bounding box of those. */
-static void part_changes(tg_gif *g, tg_gif_lane *lane, int b)
+static void part_changes(tgi_gif *g, tg_gif_lane *lane, int b)
 {
     (void)lane;
     int r0, r1, x0 = g->width, y0 = g->height, x1 = -1, y1 = -1;
@@ -717,7 +717,7 @@ static void part_changes(tg_gif *g, tg_gif_lane *lane, int b)
 }
 
 /* Bounding box of the pixels that need writing; false when there are none. */
-static bool find_changes(tg_gif *g, const uint8_t *rgba, tg_rect *box)
+static bool find_changes(tgi_gif *g, const uint8_t *rgba, tg_rect *box)
 {
     g->rgba = rgba;
     run_parts(g, part_changes, TG_GIF_BANDS, (size_t)g->width * (size_t)g->height < TG_GIF_PAR_PX);
@@ -742,7 +742,7 @@ static bool find_changes(tg_gif *g, const uint8_t *rgba, tg_rect *box)
  * colour, unchanged ones to its transparent index: no dithering, so a pixel that does
  * not change gets the same index in every frame, no "crawl"); PASS_ERR sums the error
  * of every TG_GIF_SAMPLE-th changed pixel (box order) against g->pal. */
-static void part_box(tg_gif *g, tg_gif_lane *lane, int b)
+static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
 {
     const tg_rect *box = &g->box;
     size_t W = (size_t)g->width, bw = (size_t)box->w;
@@ -796,8 +796,8 @@ static void part_box(tg_gif *g, tg_gif_lane *lane, int b)
     g->err_cnt[b] = cnt;
 }
 
-/* Run a box pass; returns the mean error (tg_lzw_dist units) when PASS_ERR. */
-static double box_pass(tg_gif *g, int what, tg_gif_pal *P)
+/* Run a box pass; returns the mean error (tgi_lzw_dist units) when PASS_ERR. */
+static double box_pass(tgi_gif *g, int what, tg_gif_pal *P)
 {
     g->what = what;
     g->pal = P;
@@ -808,7 +808,7 @@ static double box_pass(tg_gif *g, int what, tg_gif_pal *P)
     return cnt ? (double)sum / 9.0 / (double)cnt : 0.0;
 }
 
-static inline void seg_rows(const tg_gif *g, int s, int *y0, int *y1)
+static inline void seg_rows(const tgi_gif *g, int s, int *y0, int *y1)
 {
     *y0 = (int)((long long)g->box.h * s / g->nsegs);
     *y1 = (int)((long long)g->box.h * (s + 1) / g->nsegs);
@@ -816,7 +816,7 @@ static inline void seg_rows(const tg_gif *g, int s, int *y0, int *y1)
 
 /* Part s of the compression: LZW segment s of the box, then the canvas of its rows
  * shows what a viewer sees (written pixels change, transparent ones stay). */
-static void part_lzw(tg_gif *g, tg_gif_lane *lane, int s)
+static void part_lzw(tgi_gif *g, tg_gif_lane *lane, int s)
 {
     const tg_rect *box = &g->box;
     const tg_gif_pal *P = g->pal;
@@ -824,12 +824,12 @@ static void part_lzw(tg_gif *g, tg_gif_lane *lane, int s)
     int r0, r1;
     seg_rows(g, s, &r0, &r1);
     size_t p0 = (size_t)r0 * bw, n = (size_t)(r1 - r0) * bw;
-    tg_lzw_lossy l = g->lzl;
+    tgi_lzw_lossy l = g->lzl;
     l.bg = g->bg + 4 * p0;
     l.src = g->src + 4 * p0;
     int bits = GifBitSize(P->n);
-    g->seg_rc[s] = tg_lzw_encode_seg(lane->lzw, g->idx + p0, n, bits < 2 ? 2 : bits, &l,
-                                     g->shown + p0, s == 0, s == g->nsegs - 1, &g->seg[s]);
+    g->seg_rc[s] = tgi_lzw_encode_seg(lane->lzw, g->idx + p0, n, bits < 2 ? 2 : bits, &l,
+                                      g->shown + p0, s == 0, s == g->nsegs - 1, &g->seg[s]);
     if (g->seg_rc[s] < 0)
         return;
     const uint8_t *k = g->shown + p0;
@@ -852,7 +852,7 @@ static void part_lzw(tg_gif *g, tg_gif_lane *lane, int s)
  * *mapped = true); a larger one is quantized from every s-th pixel of every s-th row
  * (at most TG_GIF_LIQ_PX of them: libimagequant's time grows with the pixels, and it
  * runs on one thread) and left for the caller to map (*mapped = false). */
-static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box, tg_gif_pal *P, bool *mapped)
+static int quantize(tg_ctx *ctx, tgi_gif *g, const tg_rect *box, tg_gif_pal *P, bool *mapped)
 {
     liq_result *res = NULL;
     liq_error e;
@@ -869,7 +869,7 @@ static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box, tg_gif_pal *P, b
         if (need > g->sample_cap) {
             uint8_t *p = realloc(g->sample, need);
             if (!p)
-                return tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d sample", w, h);
+                return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d sample", w, h);
             g->sample = p;
             g->sample_cap = need;
         }
@@ -883,7 +883,7 @@ static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box, tg_gif_pal *P, b
     *mapped = s == 1;
     liq_image *img = liq_image_create_rgba(g->attr, in, w, h, 0);
     if (!img)
-        return tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", w, h);
+        return tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", w, h);
     if ((e = liq_image_quantize(img, g->attr, &res)) != LIQ_OK) {
         res = NULL;
         rc = fail_liq(ctx, e, "quantization");
@@ -899,7 +899,7 @@ static int quantize(tg_ctx *ctx, tg_gif *g, const tg_rect *box, tg_gif_pal *P, b
     const liq_palette *pal = liq_get_palette(res);
     int n = (int)pal->count;
     if (n < 1 || n > 255) {
-        rc = tg_fail(ctx, TG_EENCODE, "gif: libimagequant returned %d colours", n);
+        rc = tgi_fail(ctx, TG_EENCODE, "gif: libimagequant returned %d colours", n);
         goto done;
     }
     /* Fold every (nearly) transparent entry into one transparent index. */
@@ -936,7 +936,7 @@ done:
 
 /* Can P stand for this crop, whose mean error against it is err? Its error may grow
  * by the quality's reuse share. */
-static bool pal_fits(const tg_gif *g, const tg_gif_pal *P, double err)
+static bool pal_fits(const tgi_gif *g, const tg_gif_pal *P, double err)
 {
     if (g->palette_mode == TG_GIF_PALETTE_SHARED)
         return true;
@@ -946,7 +946,7 @@ static bool pal_fits(const tg_gif *g, const tg_gif_pal *P, double err)
 }
 
 /* Encode the box of rgba into the pending frame and show it on the canvas. */
-static int encode_box(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, const tg_rect *box, bool first)
+static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rect *box, bool first)
 {
     size_t npx = (size_t)box->w * (size_t)box->h;
     g->rgba = rgba;
@@ -991,7 +991,7 @@ static int encode_box(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, const tg_rect
     to_gif_colors(P, f->pal);
     f->transparent = first ? NO_TRANSPARENT_COLOR : P->transparent;
     g->pal = P;
-    g->lzl = (tg_lzw_lossy){
+    g->lzl = (tgi_lzw_lossy){
         .tol = g->lossy,
         .pal = P->rgb,
         .transparent = first ? -1 : P->transparent,
@@ -1006,16 +1006,16 @@ static int encode_box(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, const tg_rect
     run_parts(g, part_lzw, g->nsegs, false);
     for (int s = 0; s < g->nsegs; s++)
         if (g->seg_rc[s] < 0)
-            return tg_fail(ctx, TG_ENOMEM, "gif: out of memory compressing a frame");
-    if (tg_lzw_join(g->seg, (size_t)g->nsegs, &f->data, &f->cap, &f->len) < 0)
-        return tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a compressed frame");
+            return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory compressing a frame");
+    if (tgi_lzw_join(g->seg, (size_t)g->nsegs, &f->data, &f->cap, &f->len) < 0)
+        return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a compressed frame");
     f->x = box->x, f->y = box->y, f->w = box->w, f->h = box->h;
     return 0;
 }
 
 /* A frame with nothing to write: lengthen the pending frame, or when its delay would
  * overflow, write it and hold a 1x1 transparent frame carrying the new delay. */
-static int extend_pending(tg_ctx *ctx, tg_gif *g, int delay_cs)
+static int extend_pending(tg_ctx *ctx, tgi_gif *g, int delay_cs)
 {
     tg_gif_frame *f = &g->pend;
     if (f->delay_cs + delay_cs <= TG_GIF_MAX_DELAY) {
@@ -1038,7 +1038,7 @@ static int extend_pending(tg_ctx *ctx, tg_gif *g, int delay_cs)
     return 0;
 }
 
-static int add_frame(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs)
+static int add_frame(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs)
 {
     bool first = g->frames_in == 0;
     tg_rect box = {0, 0, g->width, g->height};
@@ -1056,19 +1056,19 @@ static int add_frame(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs)
 
 /* ---- threads ---- */
 
-/* Lane l's compressor and caches; -1 when out of memory (tg_gif_free frees them). */
-static int lane_init(tg_gif *g, int l)
+/* Lane l's compressor and caches; -1 when out of memory (tgi_gif_free frees them). */
+static int lane_init(tgi_gif *g, int l)
 {
     tg_gif_lane *lane = &g->lane[l];
     lane->g = g;
-    lane->lzw = tg_lzw_new();
+    lane->lzw = tgi_lzw_new();
     lane->cache = calloc(2, sizeof(tg_gif_cache));
     return lane->lzw && lane->cache ? 0 : -1;
 }
 
 /* Up to threads - 1 workers (0: one per CPU, at most TG_GIF_MAX_LANES in all). When
  * memory or a thread cannot be had, fewer work: the output is the same. */
-static void start_workers(tg_gif *g, int threads)
+static void start_workers(tgi_gif *g, int threads)
 {
     if (threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1078,42 +1078,42 @@ static void start_workers(tg_gif *g, int threads)
     int lanes = 1;
     while (lanes < threads && lane_init(g, lanes) == 0)
         lanes++;
-    if (lanes < 2 || !(g->pool = tg_pool_new(lanes)))
+    if (lanes < 2 || !(g->pool = tgi_pool_new(lanes)))
         return;
-    g->nworkers = tg_pool_lanes(g->pool) - 1;
+    g->nworkers = tgi_pool_lanes(g->pool) - 1;
 }
 
 /* ---- public ---- */
 
-int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
+int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "gif: no place to return the encoder");
+        return tgi_fail(ctx, TG_EINVAL, "gif: no place to return the encoder");
     *out = NULL;
     if (!p)
-        return tg_fail(ctx, TG_EINVAL, "gif: no parameters");
+        return tgi_fail(ctx, TG_EINVAL, "gif: no parameters");
     if (fd < 0)
-        return tg_fail(ctx, TG_EINVAL, "gif: invalid file descriptor %d", fd);
+        return tgi_fail(ctx, TG_EINVAL, "gif: invalid file descriptor %d", fd);
     if (p->width < 1 || p->width > TG_GIF_MAX_SIDE || p->height < 1 || p->height > TG_GIF_MAX_SIDE)
-        return tg_fail(ctx, TG_EINVAL, "gif: size %dx%d is outside 1..%d pixels a side", p->width,
-                       p->height, TG_GIF_MAX_SIDE);
+        return tgi_fail(ctx, TG_EINVAL, "gif: size %dx%d is outside 1..%d pixels a side", p->width,
+                        p->height, TG_GIF_MAX_SIDE);
     if (p->quality < 1 || p->quality > 100)
-        return tg_fail(ctx, TG_EINVAL, "gif: quality %d is outside 1..100", p->quality);
+        return tgi_fail(ctx, TG_EINVAL, "gif: quality %d is outside 1..100", p->quality);
     if (p->palette < TG_GIF_PALETTE_AUTO || p->palette > TG_GIF_PALETTE_LOCAL)
-        return tg_fail(ctx, TG_EINVAL, "gif: unknown palette mode %d", p->palette);
+        return tgi_fail(ctx, TG_EINVAL, "gif: unknown palette mode %d", p->palette);
     if (p->loop_count < 0 || p->loop_count > 65535)
-        return tg_fail(ctx, TG_EINVAL, "gif: loop count %d is outside 0..65535 (0 = forever)",
-                       p->loop_count);
+        return tgi_fail(ctx, TG_EINVAL, "gif: loop count %d is outside 0..65535 (0 = forever)",
+                        p->loop_count);
     if (p->threads < 0 || p->threads > 64)
-        return tg_fail(ctx, TG_EINVAL, "gif: %d threads is outside 0..64 (0 = automatic)",
-                       p->threads);
+        return tgi_fail(ctx, TG_EINVAL, "gif: %d threads is outside 0..64 (0 = automatic)",
+                        p->threads);
 
     int rc;
     liq_error e;
     size_t npix = (size_t)p->width * (size_t)p->height;
-    tg_gif *g = calloc(1, sizeof(*g));
+    tgi_gif *g = calloc(1, sizeof(*g));
     if (!g)
-        return tg_fail(ctx, TG_ENOMEM, "gif: out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
     g->width = p->width;
     g->height = p->height;
     g->lossy = q_lossy(p->quality);
@@ -1135,7 +1135,7 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
     g->local = calloc(1, sizeof(*g->local));
     if (!g->canvas || !g->ref || !g->chg || !g->crop || !g->src || !g->bg || !g->idx || !g->shown ||
         !g->global || !g->local || (rc = lane_init(g, 0)) < 0) {
-        rc = tg_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d canvas", p->width, p->height);
+        rc = tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d canvas", p->width, p->height);
         goto fail;
     }
     g->global->slot = 0;
@@ -1148,7 +1148,7 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
      * in parallel at a higher level instead. */
     omp_set_num_threads(1);
     if (!(g->attr = liq_attr_create())) {
-        rc = tg_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
+        rc = tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;
     }
     /* one entry stays free for the transparent index */
@@ -1160,8 +1160,8 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
     }
     int gerr = 0;
     if (!(g->gf = EGifOpen(g, gif_write, &gerr))) {
-        rc = tg_fail(ctx, gerr == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
-                     "gif: EGifOpen failed: %s (giflib error %d)", gif_errstr(gerr), gerr);
+        rc = tgi_fail(ctx, gerr == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
+                      "gif: EGifOpen failed: %s (giflib error %d)", gif_errstr(gerr), gerr);
         goto fail;
     }
     EGifSetGifVersion(g->gf, true); /* else giflib writes a GIF87a header */
@@ -1169,21 +1169,21 @@ int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out)
     *out = g;
     return 0;
 fail:
-    tg_gif_free(&g);
+    tgi_gif_free(&g);
     return rc;
 }
 
-int tg_gif_add(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs)
+int tgi_gif_add(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs)
 {
     if (!g)
-        return tg_fail(ctx, TG_EINVAL, "gif: no encoder");
+        return tgi_fail(ctx, TG_EINVAL, "gif: no encoder");
     if (!rgba)
-        return tg_fail(ctx, TG_EINVAL, "gif: no frame data");
+        return tgi_fail(ctx, TG_EINVAL, "gif: no frame data");
     if (g->failed)
-        return tg_fail_keep(ctx, g->failed, "gif: the encoder failed earlier");
+        return tgi_fail_keep(ctx, g->failed, "gif: the encoder failed earlier");
     if (delay_cs < 1 || delay_cs > TG_GIF_MAX_DELAY)
-        return tg_fail(ctx, TG_EINVAL, "gif: frame delay %d cs is outside 1..%d", delay_cs,
-                       TG_GIF_MAX_DELAY);
+        return tgi_fail(ctx, TG_EINVAL, "gif: frame delay %d cs is outside 1..%d", delay_cs,
+                        TG_GIF_MAX_DELAY);
     int rc = add_frame(ctx, g, rgba, delay_cs);
     if (rc < 0)
         g->failed = rc;
@@ -1192,16 +1192,16 @@ int tg_gif_add(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs)
     return rc;
 }
 
-int tg_gif_end(tg_ctx *ctx, tg_gif **gp)
+int tgi_gif_end(tg_ctx *ctx, tgi_gif **gp)
 {
     if (!gp || !*gp)
-        return tg_fail(ctx, TG_EINVAL, "gif: no encoder to finish");
-    tg_gif *g = *gp;
+        return tgi_fail(ctx, TG_EINVAL, "gif: no encoder to finish");
+    tgi_gif *g = *gp;
     int rc = 0;
     if (g->failed) {
-        rc = tg_fail_keep(ctx, g->failed, "gif: the encoder failed earlier");
+        rc = tgi_fail_keep(ctx, g->failed, "gif: the encoder failed earlier");
     } else if (g->frames_in == 0) {
-        rc = tg_fail(ctx, TG_EINVAL, "gif: no frame was added");
+        rc = tgi_fail(ctx, TG_EINVAL, "gif: no frame was added");
     } else if ((rc = flush_pending(ctx, g)) == 0) {
         int gerr = 0;
         int ok = EGifCloseFile(g->gf, &gerr); /* writes the trailer, frees gf */
@@ -1209,19 +1209,19 @@ int tg_gif_end(tg_ctx *ctx, tg_gif **gp)
         if (flush_out(g))
             rc = fail_io(ctx, g->io_errno);
         else if (ok == GIF_ERROR)
-            rc = tg_fail(ctx, gerr == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
-                         "gif: closing the GIF failed: %s (giflib error %d)", gif_errstr(gerr),
-                         gerr);
+            rc = tgi_fail(ctx, gerr == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
+                          "gif: closing the GIF failed: %s (giflib error %d)", gif_errstr(gerr),
+                          gerr);
     }
-    tg_gif_free(gp);
+    tgi_gif_free(gp);
     return rc;
 }
 
-void tg_gif_free(tg_gif **gp)
+void tgi_gif_free(tgi_gif **gp)
 {
     if (!gp || !*gp)
         return;
-    tg_gif *g = *gp;
+    tgi_gif *g = *gp;
     g->discard = true;
     if (g->gf)
         EGifCloseFile(g->gf, NULL);
@@ -1239,13 +1239,13 @@ void tg_gif_free(tg_gif **gp)
     free(g->global);
     free(g->local);
     free(g->pend.data);
-    tg_pool_free(&g->pool);
+    tgi_pool_free(&g->pool);
     for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
-        tg_lzw_free(&g->lane[l].lzw);
+        tgi_lzw_free(&g->lane[l].lzw);
         free(g->lane[l].cache);
     }
     for (int k = 0; k < TG_GIF_MAX_SEGS; k++)
-        tg_lzw_bits_free(&g->seg[k]);
+        tgi_lzw_bits_free(&g->seg[k]);
     free(g);
     *gp = NULL;
 }

@@ -9,15 +9,15 @@
  * canvas* (what a viewer shows so far); only the bounding box of the pixels that
  * changed is written, with the unchanged ones transparent (DISPOSE_DO_NOT). A frame
  * with no change is not written: its delay is added to the frame before it, which
- * the encoder holds back until the next change or tg_gif_end().
+ * the encoder holds back until the next change or tgi_gif_end().
  *
  * Each frame's per-pixel work (change search, palette mapping, LZW in segments) is
- * shared with worker threads that the encoder owns (tg_gif_params.threads); the calls
+ * shared with worker threads that the encoder owns (tgi_gif_params.threads); the calls
  * below stay synchronous and single-caller.
  *
  * Invariants: the output is deterministic (same frames and parameters give the same
  * bytes, whatever the number of threads); the encoder has no global state, so encoders
- * may run in parallel threads (one tg_gif per thread); the fd is borrowed and never
+ * may run in parallel threads (one tgi_gif per thread); the fd is borrowed and never
  * closed; the input alpha channel is ignored (frames are treated as opaque). Called by
  * the render stage.
  */
@@ -28,7 +28,7 @@
 
 #include "thumbgen.h"
 
-typedef struct tg_gif tg_gif;
+typedef struct tgi_gif tgi_gif;
 
 /* Palettes: AUTO (the default) makes a new palette only when neither the global one
  * (the first frame's) nor the last one made fits the frame within the quality's error
@@ -36,7 +36,7 @@ typedef struct tg_gif tg_gif;
  * whose colours change); LOCAL makes a new palette for every frame. */
 enum { TG_GIF_PALETTE_AUTO = 0, TG_GIF_PALETTE_SHARED, TG_GIF_PALETTE_LOCAL };
 
-typedef struct tg_gif_params {
+typedef struct tgi_gif_params {
     int width, height; /* canvas size, 1..4096 */
     int quality;       /* 1..100: maps to libimagequant's quality limit, the lossy LZW
                           tolerance (exact at 95 and above) and the palette reuse limit,
@@ -46,20 +46,20 @@ typedef struct tg_gif_params {
     int threads;       /* threads that work on each frame, the caller's included: 0 = one
                           per CPU (at most 4), 1 = the caller's only; 0..64. The output is
                           the same bytes whatever the number. */
-} tg_gif_params;
+} tgi_gif_params;
 
-/* Start a GIF written to fd (borrowed: not closed by tg_gif_end). Output is buffered:
- * the bytes reach fd at the latest in tg_gif_end(). *out is owned by the caller
- * (tg_gif_end or tg_gif_free). */
-int tg_gif_begin(tg_ctx *ctx, int fd, const tg_gif_params *p, tg_gif **out);
+/* Start a GIF written to fd (borrowed: not closed by tgi_gif_end). Output is buffered:
+ * the bytes reach fd at the latest in tgi_gif_end(). *out is owned by the caller
+ * (tgi_gif_end or tgi_gif_free). */
+int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out);
 /* Add one frame: rgba is width*height*4 bytes, tightly packed, borrowed. delay_cs >= 1
  * (centiseconds, at most 65535; delays below 2 are written as 2 because browsers
- * slow 0-1 down to 10). After a failure the encoder only accepts tg_gif_end/free. */
-int tg_gif_add(tg_ctx *ctx, tg_gif *g, const uint8_t *rgba, int delay_cs);
+ * slow 0-1 down to 10). After a failure the encoder only accepts tgi_gif_end/free. */
+int tgi_gif_add(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs);
 /* Write the trailer and free g (sets *g = NULL), also on error. Error if no frame was
  * added. */
-int tg_gif_end(tg_ctx *ctx, tg_gif **g);
+int tgi_gif_end(tg_ctx *ctx, tgi_gif **g);
 /* Abandon without finishing (frees, *g = NULL). Accepts NULL. */
-void tg_gif_free(tg_gif **g);
+void tgi_gif_free(tgi_gif **g);
 
 #endif

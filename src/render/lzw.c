@@ -9,10 +9,10 @@
  * and the end code (at the reset width), which every decoder accepts whatever its
  * code-size bookkeeping around the last code. A segment that is not the last ends with
  * its code, the width step the entry for that code would cause, and a clear code:
- * exactly the sequence at a full table, so decoders stay in step; tg_lzw_join then
+ * exactly the sequence at a full table, so decoders stay in step; tgi_lzw_join then
  * shifts each segment's bits to where the one before ended.
  *
- * Lossy with lookahead (tg_lzw_lossy.look): per string, the first index exact, then
+ * Lossy with lookahead (tgi_lzw_lossy.look): per string, the first index exact, then
  * the longest run that the dictionary can stand for within the tolerance (look_from:
  * gifsicle/gifski search the trie the same way), emitted as one code.
  *
@@ -34,14 +34,14 @@
 
 #define LZW_CODES 4096
 
-struct tg_lzw {
+struct tgi_lzw {
     uint16_t next[LZW_CODES][256]; /* 0 = no such extension (code 0 is never a child) */
     uint16_t child[LZW_CODES];     /* first child, 0 = none */
     uint16_t sibling[LZW_CODES];
     uint8_t sym[LZW_CODES];     /* the last index of the code's string */
     uint16_t parent[LZW_CODES]; /* the code of the string without its last index */
     uint8_t path[LZW_CODES];    /* scratch: a string's indices */
-    tg_lzw_bits bits;           /* tg_lzw_encode's code stream ... */
+    tgi_lzw_bits bits;          /* tgi_lzw_encode's code stream ... */
     uint8_t *out;               /* ... cut into sub-blocks */
     size_t out_cap;
     uint8_t *w;   /* bit writer: the buffer being written */
@@ -50,22 +50,22 @@ struct tg_lzw {
     int nbits;
 };
 
-tg_lzw *tg_lzw_new(void)
+tgi_lzw *tgi_lzw_new(void)
 {
-    return calloc(1, sizeof(tg_lzw));
+    return calloc(1, sizeof(tgi_lzw));
 }
 
-void tg_lzw_free(tg_lzw **z)
+void tgi_lzw_free(tgi_lzw **z)
 {
     if (!z || !*z)
         return;
-    tg_lzw_bits_free(&(*z)->bits);
+    tgi_lzw_bits_free(&(*z)->bits);
     free((*z)->out);
     free(*z);
     *z = NULL;
 }
 
-void tg_lzw_bits_free(tg_lzw_bits *b)
+void tgi_lzw_bits_free(tgi_lzw_bits *b)
 {
     if (!b)
         return;
@@ -88,7 +88,7 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
     return 0;
 }
 
-static inline void put_code(tg_lzw *z, unsigned code, int width)
+static inline void put_code(tgi_lzw *z, unsigned code, int width)
 {
     /* standard variable-width LZW: 3..12-bit codes, each fitting its width */
     TG_ASSERT(width >= 3 && width <= 12 && code < (1u << width));
@@ -106,7 +106,7 @@ static inline uint8_t clamp8(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-static void reset_roots(tg_lzw *z, int nsym)
+static void reset_roots(tgi_lzw *z, int nsym)
 {
     for (int i = 0; i < nsym; i++) {
         memset(z->next[i], 0, (size_t)nsym * sizeof(z->next[0][0]));
@@ -115,12 +115,12 @@ static void reset_roots(tg_lzw *z, int nsym)
 }
 
 /* The colour index s shows at pixel p. */
-static inline const uint8_t *shows(const tg_lzw_lossy *l, int s, size_t p)
+static inline const uint8_t *shows(const tgi_lzw_lossy *l, int s, size_t p)
 {
     return s == l->transparent ? l->bg + 4 * p : l->pal + 3 * s;
 }
 
-/* Lossy lookahead (tg_lzw_lossy.look): the longest string of the dictionary that can
+/* Lossy lookahead (tgi_lzw_lossy.look): the longest string of the dictionary that can
  * stand for the pixels from pos on, each within the tolerance. Depth first, the
  * TG_LZW_FAN closest extensions of each node in order of closeness (the closest is
  * always followed, so the result is never shorter than the greedy one); TG_LZW_LOOK
@@ -130,8 +130,8 @@ static inline const uint8_t *shows(const tg_lzw_lossy *l, int s, size_t p)
 #define TG_LZW_FAN  6  /* extensions tried per node, the closest ones */
 
 typedef struct look {
-    tg_lzw *z;
-    const tg_lzw_lossy *l;
+    tgi_lzw *z;
+    const tgi_lzw_lossy *l;
     const uint8_t *idx;
     size_t n;
     unsigned mask;
@@ -146,8 +146,8 @@ static void look_from(look *L, unsigned node, size_t pos, int e0, int e1, int e2
         L->best_end = pos, L->best = node;
     if (pos >= L->n)
         return;
-    const tg_lzw_lossy *l = L->l;
-    tg_lzw *z = L->z;
+    const tgi_lzw_lossy *l = L->l;
+    tgi_lzw *z = L->z;
     if (l->row > 0 && pos % (size_t)l->row == 0)
         e0 = e1 = e2 = 0;
     unsigned k = L->idx[pos] & L->mask;
@@ -159,12 +159,12 @@ static void look_from(look *L, unsigned node, size_t pos, int e0, int e1, int e2
     for (unsigned ch = z->child[node]; ch; ch = z->sibling[ch]) {
         const uint8_t *col = shows(l, z->sym[ch], pos);
         if (z->sym[ch] != k) {
-            if (tg_lzw_dist(col, want) > l->tol)
+            if (tgi_lzw_dist(col, want) > l->tol)
                 continue;
-            if (src && z->sym[ch] != l->transparent && tg_lzw_dist(col, src) > l->tol)
+            if (src && z->sym[ch] != l->transparent && tgi_lzw_dist(col, src) > l->tol)
                 continue;
         }
-        int sc = tg_lzw_dist(col, t);
+        int sc = tgi_lzw_dist(col, t);
         if (nc == TG_LZW_FAN && sc >= score[nc - 1])
             continue;
         int j = nc < TG_LZW_FAN ? nc++ : nc - 1;
@@ -185,9 +185,9 @@ static void look_from(look *L, unsigned node, size_t pos, int e0, int e1, int e2
     }
 }
 
-int tg_lzw_encode_seg(tg_lzw *z, const uint8_t *idx, size_t n, int min_bits,
-                      const tg_lzw_lossy *lossy, uint8_t *shown, bool first, bool last,
-                      tg_lzw_bits *out)
+int tgi_lzw_encode_seg(tgi_lzw *z, const uint8_t *idx, size_t n, int min_bits,
+                       const tgi_lzw_lossy *lossy, uint8_t *shown, bool first, bool last,
+                       tgi_lzw_bits *out)
 {
     if (!z || !idx || n == 0 || min_bits < 2 || min_bits > 8 || !out)
         return -1;
@@ -301,15 +301,15 @@ int tg_lzw_encode_seg(tg_lzw *z, const uint8_t *idx, size_t n, int min_bits,
             const uint8_t *src =
                 lossy->src && (int)k == lossy->transparent ? lossy->src + 4 * p : NULL;
             unsigned best = c;
-            int best_s = c ? tg_lzw_dist(want, t) : INT_MAX;
+            int best_s = c ? tgi_lzw_dist(want, t) : INT_MAX;
             for (unsigned ch = z->child[cur]; ch; ch = z->sibling[ch]) {
                 if (ch == c)
                     continue;
                 const uint8_t *col = shows(lossy, z->sym[ch], p);
-                int sc = tg_lzw_dist(col, t);
-                if (sc >= best_s || tg_lzw_dist(col, want) > lossy->tol)
+                int sc = tgi_lzw_dist(col, t);
+                if (sc >= best_s || tgi_lzw_dist(col, want) > lossy->tol)
                     continue;
-                if (src && z->sym[ch] != lossy->transparent && tg_lzw_dist(col, src) > lossy->tol)
+                if (src && z->sym[ch] != lossy->transparent && tgi_lzw_dist(col, src) > lossy->tol)
                     continue;
                 best_s = sc;
                 best = ch;
@@ -363,7 +363,7 @@ end:
     return 0;
 }
 
-int tg_lzw_join(const tg_lzw_bits *segs, size_t nsegs, uint8_t **buf, size_t *cap, size_t *len)
+int tgi_lzw_join(const tgi_lzw_bits *segs, size_t nsegs, uint8_t **buf, size_t *cap, size_t *len)
 {
     if (!segs || nsegs == 0 || !buf || !cap || !len)
         return -1;
@@ -413,14 +413,14 @@ int tg_lzw_join(const tg_lzw_bits *segs, size_t nsegs, uint8_t **buf, size_t *ca
     return 0;
 }
 
-int tg_lzw_encode(tg_lzw *z, const uint8_t *idx, size_t n, int min_bits, const tg_lzw_lossy *lossy,
-                  uint8_t *shown, const uint8_t **data, size_t *len)
+int tgi_lzw_encode(tgi_lzw *z, const uint8_t *idx, size_t n, int min_bits,
+                   const tgi_lzw_lossy *lossy, uint8_t *shown, const uint8_t **data, size_t *len)
 {
     if (!z || !data || !len ||
-        tg_lzw_encode_seg(z, idx, n, min_bits, lossy, shown, true, true, &z->bits) < 0)
+        tgi_lzw_encode_seg(z, idx, n, min_bits, lossy, shown, true, true, &z->bits) < 0)
         return -1;
     size_t o = 0;
-    if (tg_lzw_join(&z->bits, 1, &z->out, &z->out_cap, &o) < 0)
+    if (tgi_lzw_join(&z->bits, 1, &z->out, &z->out_cap, &o) < 0)
         return -1;
     *data = z->out;
     *len = o;

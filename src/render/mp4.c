@@ -47,7 +47,7 @@
 #define TG_MP4_CRF_WORST 40.0 /* quality 1 */
 #define TG_MP4_PRESET    "medium"
 
-struct tg_mp4 {
+struct tgi_mp4 {
     int width, height;
     AVFormatContext *fmt; /* owns pb (the open file) */
     AVCodecContext *enc;
@@ -55,15 +55,15 @@ struct tg_mp4 {
     struct SwsContext *sws;
     AVFrame *frame; /* yuv420p, refilled per frame */
     AVPacket *pkt;
-    int64_t pts; /* next frame's pts, in 1/fps ticks = accepted tg_mp4_add calls */
+    int64_t pts; /* next frame's pts, in 1/fps ticks = accepted tgi_mp4_add calls */
     int failed;  /* code of the first failure: then only end/free are accepted */
 };
 
 /* A libav call failed with err; io: the call touches the file (I/O errors → TG_EIO). */
 static int fail_av(tg_ctx *ctx, int err, bool io, const char *what)
 {
-    return io ? tg_av_fail_io(ctx, err, TG_EENCODE, "mp4: %s failed", what)
-              : tg_av_fail(ctx, err, TG_EENCODE, "mp4: %s failed", what);
+    return io ? tgi_av_fail_io(ctx, err, TG_EENCODE, "mp4: %s failed", what)
+              : tgi_av_fail(ctx, err, TG_EENCODE, "mp4: %s failed", what);
 }
 
 /* ---- setup ---- */
@@ -86,7 +86,7 @@ static bool is_hd(int w, int h)
 }
 
 /* Allocate and open codec as the stream's encoder; 0 or a libav error. */
-static int open_codec(tg_mp4 *m, const AVCodec *codec, const tg_mp4_params *p, AVRational rate,
+static int open_codec(tgi_mp4 *m, const AVCodec *codec, const tgi_mp4_params *p, AVRational rate,
                       int global_header)
 {
     AVCodecContext *c = avcodec_alloc_context3(codec);
@@ -131,7 +131,7 @@ done:
 }
 
 /* libx264, else libavcodec's default H.264 encoder, else MPEG-4 part 2. */
-static int open_encoder(tg_ctx *ctx, tg_mp4 *m, const tg_mp4_params *p, AVRational rate)
+static int open_encoder(tg_ctx *ctx, tgi_mp4 *m, const tgi_mp4_params *p, AVRational rate)
 {
     const AVCodec *cand[3] = {avcodec_find_encoder_by_name("libx264"),
                               avcodec_find_encoder(AV_CODEC_ID_H264),
@@ -153,59 +153,59 @@ static int open_encoder(tg_ctx *ctx, tg_mp4 *m, const tg_mp4_params *p, AVRation
             break;
     }
     if (e == AVERROR_ENCODER_NOT_FOUND)
-        return tg_fail(ctx, TG_EENCODE,
-                       "mp4: libavcodec has no H.264 (libx264) or MPEG-4 encoder; install "
-                       "libavcodec with libx264");
+        return tgi_fail(ctx, TG_EENCODE,
+                        "mp4: libavcodec has no H.264 (libx264) or MPEG-4 encoder; install "
+                        "libavcodec with libx264");
     char what[96];
     snprintf(what, sizeof(what), "opening the %s encoder", tried);
     return fail_av(ctx, e, false, what);
 }
 
-static int open_scaler(tg_ctx *ctx, tg_mp4 *m)
+static int open_scaler(tg_ctx *ctx, tgi_mp4 *m)
 {
     int W = m->width, H = m->height;
     m->sws = sws_getContext(W, H, AV_PIX_FMT_RGBA, W, H, AV_PIX_FMT_YUV420P,
                             SWS_BILINEAR | SWS_ACCURATE_RND | SWS_BITEXACT, NULL, NULL, NULL);
     if (!m->sws)
-        return tg_fail(ctx, TG_ENOMEM, "mp4: could not create a %dx%d RGBA→yuv420p converter", W,
-                       H);
+        return tgi_fail(ctx, TG_ENOMEM, "mp4: could not create a %dx%d RGBA→yuv420p converter", W,
+                        H);
     /* RGB in (full range); out: the matrix the stream is tagged with, limited range */
     const int *matrix = sws_getCoefficients(is_hd(W, H) ? SWS_CS_ITU709 : SWS_CS_ITU601);
     if (sws_setColorspaceDetails(m->sws, sws_getCoefficients(SWS_CS_DEFAULT), 1, matrix, 0, 0,
                                  1 << 16, 1 << 16) < 0)
-        return tg_fail(ctx, TG_EENCODE, "mp4: swscale refused the colour conversion");
+        return tgi_fail(ctx, TG_EENCODE, "mp4: swscale refused the colour conversion");
     return 0;
 }
 
 /* ---- public ---- */
 
-int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 **out)
+int tgi_mp4_begin(tg_ctx *ctx, const char *path, const tgi_mp4_params *p, tgi_mp4 **out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no place to return the encoder");
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no place to return the encoder");
     *out = NULL;
     if (!p)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no parameters");
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no parameters");
     if (!path || !*path)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no output path");
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no output path");
     if (p->width < 2 || p->width > TG_MP4_MAX_SIDE || p->height < 2 || p->height > TG_MP4_MAX_SIDE)
-        return tg_fail(ctx, TG_EINVAL, "mp4: size %dx%d is outside 2..%d pixels a side", p->width,
-                       p->height, TG_MP4_MAX_SIDE);
+        return tgi_fail(ctx, TG_EINVAL, "mp4: size %dx%d is outside 2..%d pixels a side", p->width,
+                        p->height, TG_MP4_MAX_SIDE);
     if (p->width % 2 || p->height % 2)
-        return tg_fail(ctx, TG_EINVAL, "mp4: size %dx%d is odd; yuv420p needs even sides", p->width,
-                       p->height);
+        return tgi_fail(ctx, TG_EINVAL, "mp4: size %dx%d is odd; yuv420p needs even sides",
+                        p->width, p->height);
     if (!(p->fps >= TG_MP4_MIN_FPS && p->fps <= TG_MP4_MAX_FPS)) /* also refuses NaN */
-        return tg_fail(ctx, TG_EINVAL, "mp4: frame rate %g is outside %g..%g", p->fps,
-                       TG_MP4_MIN_FPS, TG_MP4_MAX_FPS);
+        return tgi_fail(ctx, TG_EINVAL, "mp4: frame rate %g is outside %g..%g", p->fps,
+                        TG_MP4_MIN_FPS, TG_MP4_MAX_FPS);
     if (p->quality < 1 || p->quality > 100)
-        return tg_fail(ctx, TG_EINVAL, "mp4: quality %d is outside 1..100", p->quality);
+        return tgi_fail(ctx, TG_EINVAL, "mp4: quality %d is outside 1..100", p->quality);
 
     int rc, e;
     AVDictionary *mux_opts = NULL;
     char *url = NULL;
-    tg_mp4 *m = calloc(1, sizeof(*m));
+    tgi_mp4 *m = calloc(1, sizeof(*m));
     if (!m)
-        return tg_fail(ctx, TG_ENOMEM, "mp4: out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "mp4: out of memory");
     m->width = p->width;
     m->height = p->height;
     /* 12 → 12/1, 29.97 → 2997/100, 30000/1001.0 → 30000/1001 */
@@ -220,7 +220,7 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
     if ((rc = open_scaler(ctx, m)) < 0)
         goto fail;
     if (!(m->frame = av_frame_alloc()) || !(m->pkt = av_packet_alloc())) {
-        rc = tg_fail(ctx, TG_ENOMEM, "mp4: out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "mp4: out of memory");
         goto fail;
     }
     m->frame->format = AV_PIX_FMT_YUV420P;
@@ -236,7 +236,7 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
     }
 
     if (!(m->st = avformat_new_stream(m->fmt, NULL))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "mp4: out of memory for a stream");
+        rc = tgi_fail(ctx, TG_ENOMEM, "mp4: out of memory for a stream");
         goto fail;
     }
     if ((e = avcodec_parameters_from_context(m->st->codecpar, m->enc)) < 0) {
@@ -249,18 +249,18 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
     /* "file:" so that a ':' in the path is never read as a protocol name */
     size_t n = strlen(path) + sizeof("file:");
     if (!(url = malloc(n))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "mp4: out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "mp4: out of memory");
         goto fail;
     }
     snprintf(url, n, "file:%s", path);
     if ((e = avio_open2(&m->fmt->pb, url, AVIO_FLAG_WRITE, NULL, NULL)) < 0) {
-        rc = tg_av_fail_io(ctx, e, TG_EENCODE, "mp4: cannot create '%s'", path);
+        rc = tgi_av_fail_io(ctx, e, TG_EENCODE, "mp4: cannot create '%s'", path);
         goto fail;
     }
     /* the muxer re-opens its url to move moov to the front: give it the same name */
     av_freep(&m->fmt->url);
     if (!(m->fmt->url = av_strdup(url))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "mp4: out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "mp4: out of memory");
         goto fail;
     }
     if ((e = av_dict_set(&mux_opts, "movflags", "+faststart", 0)) < 0) {
@@ -272,7 +272,7 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
         goto fail;
     }
     if (av_dict_count(mux_opts) > 0) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "mp4: the muxer ignored movflags=+faststart");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "mp4: the muxer ignored movflags=+faststart");
         goto fail;
     }
     av_dict_free(&mux_opts);
@@ -282,12 +282,12 @@ int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 *
 fail:
     av_dict_free(&mux_opts);
     free(url);
-    tg_mp4_free(&m);
+    tgi_mp4_free(&m);
     return rc;
 }
 
 /* Move every packet the encoder has ready into the muxer. */
-static int drain(tg_ctx *ctx, tg_mp4 *m)
+static int drain(tg_ctx *ctx, tgi_mp4 *m)
 {
     for (;;) {
         int e = avcodec_receive_packet(m->enc, m->pkt);
@@ -304,7 +304,7 @@ static int drain(tg_ctx *ctx, tg_mp4 *m)
     }
 }
 
-static int add_frame(tg_ctx *ctx, tg_mp4 *m, const uint8_t *rgba)
+static int add_frame(tg_ctx *ctx, tgi_mp4 *m, const uint8_t *rgba)
 {
     int e;
     /* the encoder may still hold a reference to the previous buffer */
@@ -314,21 +314,21 @@ static int add_frame(tg_ctx *ctx, tg_mp4 *m, const uint8_t *rgba)
     const int stride[4] = {m->width * 4, 0, 0, 0};
     if (sws_scale(m->sws, src, stride, 0, m->height, m->frame->data, m->frame->linesize) !=
         m->height)
-        return tg_fail(ctx, TG_EENCODE, "mp4: swscale could not convert a frame");
+        return tgi_fail(ctx, TG_EENCODE, "mp4: swscale could not convert a frame");
     m->frame->pts = m->pts;
     if ((e = avcodec_send_frame(m->enc, m->frame)) < 0)
         return fail_av(ctx, e, false, "encoding");
     return drain(ctx, m);
 }
 
-int tg_mp4_add(tg_ctx *ctx, tg_mp4 *m, const uint8_t *rgba)
+int tgi_mp4_add(tg_ctx *ctx, tgi_mp4 *m, const uint8_t *rgba)
 {
     if (!m)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no encoder");
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no encoder");
     if (!rgba)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no frame data");
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no frame data");
     if (m->failed)
-        return tg_fail_keep(ctx, m->failed, "mp4: the encoder failed earlier");
+        return tgi_fail_keep(ctx, m->failed, "mp4: the encoder failed earlier");
     int rc = add_frame(ctx, m, rgba);
     if (rc < 0)
         m->failed = rc;
@@ -337,16 +337,16 @@ int tg_mp4_add(tg_ctx *ctx, tg_mp4 *m, const uint8_t *rgba)
     return rc;
 }
 
-int tg_mp4_end(tg_ctx *ctx, tg_mp4 **mp)
+int tgi_mp4_end(tg_ctx *ctx, tgi_mp4 **mp)
 {
     if (!mp || !*mp)
-        return tg_fail(ctx, TG_EINVAL, "mp4: no encoder to finish");
-    tg_mp4 *m = *mp;
+        return tgi_fail(ctx, TG_EINVAL, "mp4: no encoder to finish");
+    tgi_mp4 *m = *mp;
     int rc = 0, e;
     if (m->failed) {
-        rc = tg_fail_keep(ctx, m->failed, "mp4: the encoder failed earlier");
+        rc = tgi_fail_keep(ctx, m->failed, "mp4: the encoder failed earlier");
     } else if (m->pts == 0) {
-        rc = tg_fail(ctx, TG_EINVAL, "mp4: no frame was added");
+        rc = tgi_fail(ctx, TG_EINVAL, "mp4: no frame was added");
     } else if ((e = avcodec_send_frame(m->enc, NULL)) < 0) {
         rc = fail_av(ctx, e, false, "flushing the encoder");
     } else if ((rc = drain(ctx, m)) == 0) {
@@ -355,15 +355,15 @@ int tg_mp4_end(tg_ctx *ctx, tg_mp4 **mp)
         else if ((e = avio_closep(&m->fmt->pb)) < 0)
             rc = fail_av(ctx, e, true, "closing the file");
     }
-    tg_mp4_free(mp);
+    tgi_mp4_free(mp);
     return rc;
 }
 
-void tg_mp4_free(tg_mp4 **mp)
+void tgi_mp4_free(tgi_mp4 **mp)
 {
     if (!mp || !*mp)
         return;
-    tg_mp4 *m = *mp;
+    tgi_mp4 *m = *mp;
     if (m->fmt) {
         if (m->fmt->pb)
             avio_closep(&m->fmt->pb);
@@ -377,7 +377,7 @@ void tg_mp4_free(tg_mp4 **mp)
     *mp = NULL;
 }
 
-const char *tg_mp4_encoder_name(const tg_mp4 *m)
+const char *tgi_mp4_encoder_name(const tgi_mp4 *m)
 {
     return m && m->enc && m->enc->codec ? m->enc->codec->name : "";
 }

@@ -8,11 +8,11 @@
  * 1/fps. Colour: BT.709 for HD (width >= 1280 or height >= 720), BT.601 below, limited
  * range; the conversion matrix and the tags written to the stream always agree. When
  * libavcodec has no libx264, another H.264 encoder and then MPEG-4 part 2 are tried
- * (tg_mp4_encoder_name() says which one runs).
+ * (tgi_mp4_encoder_name() says which one runs).
  *
  * Invariants: the same frames and parameters give the same bytes (x264 runs one
  * thread; see mp4.c); no global state, so encoders may run in parallel threads (one
- * tg_mp4 per thread). The encoder writes to a path, not an fd: +faststart rewrites
+ * tgi_mp4 per thread). The encoder writes to a path, not an fd: +faststart rewrites
  * the file at the end, which needs a seekable, re-openable file. The caller passes a
  * temp path and renames it. Same shape as gif.h/webp.h otherwise.
  */
@@ -23,28 +23,28 @@
 
 #include "thumbgen.h"
 
-typedef struct tg_mp4 tg_mp4;
+typedef struct tgi_mp4 tgi_mp4;
 
-typedef struct tg_mp4_params {
+typedef struct tgi_mp4_params {
     int width, height; /* 2..4096, both even (yuv420p) */
     double fps;        /* 1..60, may be fractional (29.97) */
     int quality; /* 1..100 → x264 CRF 40..18 (linear: 100 → 18, 90 → 20.2, 75 → 23.6) */
-} tg_mp4_params;
+} tgi_mp4_params;
 
 /* Create (truncate) the file at path and start the MP4. *out is owned by the caller
- * (tg_mp4_end or tg_mp4_free). */
-int tg_mp4_begin(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tg_mp4 **out);
+ * (tgi_mp4_end or tgi_mp4_free). */
+int tgi_mp4_begin(tg_ctx *ctx, const char *path, const tgi_mp4_params *p, tgi_mp4 **out);
 /* Add one frame lasting 1/fps: rgba is width*height*4 bytes, tightly packed, borrowed;
- * alpha is ignored. After a failure the encoder only accepts tg_mp4_end/free. */
-int tg_mp4_add(tg_ctx *ctx, tg_mp4 *m, const uint8_t *rgba);
+ * alpha is ignored. After a failure the encoder only accepts tgi_mp4_end/free. */
+int tgi_mp4_add(tg_ctx *ctx, tgi_mp4 *m, const uint8_t *rgba);
 /* Flush the encoder, write the index (moving it to the front), close the file and free
  * *m (sets *m = NULL), also on error. Error (TG_EINVAL) if no frame was added. */
-int tg_mp4_end(tg_ctx *ctx, tg_mp4 **m);
+int tgi_mp4_end(tg_ctx *ctx, tgi_mp4 **m);
 /* Abandon: close and free (*m = NULL); the partial file stays for the caller to delete.
  * Accepts NULL. */
-void tg_mp4_free(tg_mp4 **m);
+void tgi_mp4_free(tgi_mp4 **m);
 
 /* The libavcodec encoder in use ("libx264", or a fallback); static string. */
-const char *tg_mp4_encoder_name(const tg_mp4 *m);
+const char *tgi_mp4_encoder_name(const tgi_mp4 *m);
 
 #endif

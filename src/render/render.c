@@ -24,7 +24,7 @@
 #include "render/sheet.h"
 #include "upscale/upscale.h"
 
-const tg_opt tg_render_opts[] = {
+const tg_opt tgi_render_opts[] = {
     {"width", TG_OPT_INT, offsetof(tg_options, width), 480, 16, 1920, NULL,
      "width of the animated thumbnail in pixels (never upscaled beyond the source)"},
     {"fps", TG_OPT_DOUBLE, offsetof(tg_options, fps), 12, 1, 50, NULL,
@@ -63,7 +63,7 @@ const tg_opt tg_render_opts[] = {
 
 #define POSTER_MAX_W 1920
 
-void tg_render_size(int cw, int ch, int want_w, int *w, int *h)
+void tgi_render_size(int cw, int ch, int want_w, int *w, int *h)
 {
     int ow = want_w < cw ? want_w : cw;
     ow &= ~1;
@@ -84,26 +84,26 @@ static void anim_size(const tg_plan *plan, const tg_options *o, int *w, int *h, 
 {
     int cw = plan->crop.w, ch = plan->crop.h, tw, th;
     *sw = *sh = 0;
-    if (o->upscale >= TG_UPSCALE_HD && tg_upscale_fit(o->upscale, cw, ch, &tw, &th)) {
+    if (o->upscale >= TG_UPSCALE_HD && tgi_upscale_fit(o->upscale, cw, ch, &tw, &th)) {
         *w = tw;
         *h = th;
         *sw = cw;
         *sh = ch;
     } else if (o->upscale >= TG_UPSCALE_HD) {
-        tg_render_size(cw, ch, tw, w, h); /* already HD or larger: a plain resize */
+        tgi_render_size(cw, ch, tw, w, h); /* already HD or larger: a plain resize */
     } else {
-        tg_render_size(cw, ch, o->width, w, h);
+        tgi_render_size(cw, ch, o->width, w, h);
     }
 }
 
 typedef struct clip_state {
     tg_ctx *ctx;
-    tg_frames *frames;
+    tgi_frames *frames;
     int clip;
     uint8_t *prev; /* the source frame on screen, RGBA (at the decode size) */
     int have_prev;
     size_t frame_bytes; /* of prev */
-    tg_upscaler *up;    /* NULL: frames are decoded at output size */
+    tgi_upscaler *up;   /* NULL: frames are decoded at output size */
     uint8_t *up_buf;    /* prev upscaled, when up_valid */
     int up_valid, sw, ow;
     double seg_start, seg_end, next_t, fps;
@@ -121,7 +121,7 @@ static int output_frame(clip_state *st, const uint8_t **img)
     if (!st->up)
         return 0;
     if (!st->up_valid &&
-        (rc = tg_upscaler_run(st->ctx, st->up, st->prev, st->sw * 4, st->up_buf, st->ow * 4)) < 0)
+        (rc = tgi_upscaler_run(st->ctx, st->up, st->prev, st->sw * 4, st->up_buf, st->ow * 4)) < 0)
         return rc;
     st->up_valid = 1;
     *img = st->up_buf;
@@ -136,10 +136,10 @@ static int emit(clip_state *st)
         return rc;
     long k = st->out_index++;
     int d = (int)(lround((k + 1) * 100.0 / st->fps) - lround(k * 100.0 / st->fps));
-    return tg_frames_add(st->ctx, st->frames, rgba, d < 1 ? 1 : d, st->clip);
+    return tgi_frames_add(st->ctx, st->frames, rgba, d < 1 ? 1 : d, st->clip);
 }
 
-static int on_clip_frame(void *user, const tg_frame *f)
+static int on_clip_frame(void *user, const tgi_frame *f)
 {
     clip_state *st = user;
     int rc;
@@ -159,20 +159,20 @@ static int on_clip_frame(void *user, const tg_frame *f)
     st->have_prev = 1;
     st->up_valid = 0;
     double part = (st->done + (f->t - st->seg_start)) / st->total;
-    return tg_progress(st->ctx, "render", st->p0 + (st->p1 - st->p0) * part);
+    return tgi_progress(st->ctx, "render", st->p0 + (st->p1 - st->p0) * part);
 }
 
 static int finish_clip(clip_state *st)
 {
     int rc;
     if (!st->have_prev && st->src_fps > 0 && st->seg_end - st->seg_start < 1 / st->src_fps)
-        return tg_fail(st->ctx, TG_EPLAN,
-                       "the segment %.3f-%.3f s is shorter than one frame of the video (%.3f s "
-                       "at %.4g fps): make it longer",
-                       st->seg_start, st->seg_end, 1 / st->src_fps, st->src_fps);
+        return tgi_fail(st->ctx, TG_EPLAN,
+                        "the segment %.3f-%.3f s is shorter than one frame of the video (%.3f s "
+                        "at %.4g fps): make it longer",
+                        st->seg_start, st->seg_end, 1 / st->src_fps, st->src_fps);
     if (!st->have_prev)
-        return tg_fail(st->ctx, TG_ECORRUPT, "no frame could be decoded between %.3f s and %.3f s",
-                       st->seg_start, st->seg_end);
+        return tgi_fail(st->ctx, TG_ECORRUPT, "no frame could be decoded between %.3f s and %.3f s",
+                        st->seg_start, st->seg_end);
     while (st->next_t < st->seg_end - 1e-6)
         if ((rc = emit(st)) < 0)
             return rc;
@@ -187,7 +187,7 @@ typedef struct still_state {
     int got;
 } still_state;
 
-static int on_still(void *user, const tg_frame *f)
+static int on_still(void *user, const tgi_frame *f)
 {
     still_state *st = user;
     memcpy(st->buf, f->data, st->bytes);
@@ -196,24 +196,24 @@ static int on_still(void *user, const tg_frame *f)
 }
 
 /* The first frame at or after t (or, at the very end, the last one before it). */
-static int grab_still(tg_ctx *ctx, tg_media *m, const tg_plan *plan, double t, int w, int h,
+static int grab_still(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, double t, int w, int h,
                       int pix, still_state *st)
 {
-    tg_decode_req rq = {
+    tgi_decode_req rq = {
         .start = t, .end = t + 2.0, .width = w, .height = h, .crop = plan->crop, .pix = pix};
     st->got = 0;
-    int rc = tg_media_decode(ctx, m, &rq, on_still, st, NULL);
+    int rc = tgi_media_decode(ctx, m, &rq, on_still, st, NULL);
     if (rc == 0 && !st->got) {
         rq.start = t > 1.0 ? t - 1.0 : 0;
-        rc = tg_media_decode(ctx, m, &rq, on_still, st, NULL);
+        rc = tgi_media_decode(ctx, m, &rq, on_still, st, NULL);
     }
     if (rc == 0 && !st->got)
-        rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", t);
+        rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", t);
     return rc;
 }
 
 /* Frames blending a into b over o->crossfade seconds at the output frame rate. */
-static int crossfade(tg_ctx *ctx, tg_frames *fr, const uint8_t *a, const uint8_t *b, uint8_t *out,
+static int crossfade(tg_ctx *ctx, tgi_frames *fr, const uint8_t *a, const uint8_t *b, uint8_t *out,
                      size_t bytes, const tg_options *o, int clip)
 {
     int nf = (int)lround(o->crossfade * o->fps);
@@ -223,7 +223,7 @@ static int crossfade(tg_ctx *ctx, tg_frames *fr, const uint8_t *a, const uint8_t
         unsigned wb = (unsigned)(256 * k / (nf + 1)), wa = 256 - wb;
         for (size_t i = 0; i < bytes; i++)
             out[i] = (uint8_t)((a[i] * wa + b[i] * wb + 128) >> 8);
-        if ((rc = tg_frames_add(ctx, fr, out, cs < 2 ? 2 : cs, clip)) < 0)
+        if ((rc = tgi_frames_add(ctx, fr, out, cs < 2 ? 2 : cs, clip)) < 0)
             return rc;
     }
     return 0;
@@ -237,8 +237,8 @@ static int cmp_key_t(const void *a, const void *b)
 
 /* Decode the plan's clips (or stills) once into fr, at output size and frame rate;
  * progress from p0 to p1 of the render stage. */
-static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                          tg_frames *fr, double p0, double p1)
+static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
+                          tgi_frames *fr, double p0, double p1)
 {
     int w, h, sw, sh, rc = 0;
     anim_size(plan, o, &w, &h, &sw, &sh);
@@ -250,7 +250,7 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
     clip_state st = {.ctx = ctx,
                      .frames = fr,
                      .fps = o->fps,
-                     .src_fps = tg_media_get_info(m)->fps,
+                     .src_fps = tgi_media_get_info(m)->fps,
                      .frame_bytes = (size_t)dw * dh * 4,
                      .sw = dw,
                      .ow = w,
@@ -260,19 +260,19 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
     st.prev = malloc(st.frame_bytes);
     if (!st.prev)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
     if (sw) {
-        if ((rc = tg_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 4, &st.up)) < 0)
+        if ((rc = tgi_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 4, &st.up)) < 0)
             goto done;
         if (!(st.up_buf = malloc(out_bytes))) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
             goto done;
         }
     }
     if (o->style == TG_STYLE_SLIDESHOW && plan->n_keyframes > 0) {
         keys = malloc(plan->n_keyframes * sizeof(*keys));
         if (!keys) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
         /* two stills of one shot a moment apart look like a stutter: keep only the
@@ -294,7 +294,7 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
             last = malloc(out_bytes);
             blend = malloc(out_bytes);
             if (!first || !last || !blend) {
-                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 goto done;
             }
         }
@@ -308,8 +308,8 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
             if (first && i > 0 &&
                 (rc = crossfade(ctx, fr, last, cur, blend, out_bytes, o, (int)i - 1)) < 0)
                 goto done;
-            if ((rc = tg_frames_add(ctx, fr, cur, delay, (int)i)) < 0 ||
-                (rc = tg_progress(ctx, "render", p0 + (p1 - p0) * (double)(i + 1) / nk)) < 0)
+            if ((rc = tgi_frames_add(ctx, fr, cur, delay, (int)i)) < 0 ||
+                (rc = tgi_progress(ctx, "render", p0 + (p1 - p0) * (double)(i + 1) / nk)) < 0)
                 goto done;
             if (first) {
                 memcpy(last, cur, out_bytes);
@@ -329,13 +329,13 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
             st.seg_end = g->end;
             st.have_prev = 0;
             st.clip = (int)i;
-            tg_decode_req rq = {.start = g->start,
-                                .end = g->end,
-                                .width = dw,
-                                .height = dh,
-                                .crop = plan->crop,
-                                .pix = TG_PIX_RGBA};
-            if ((rc = tg_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
+            tgi_decode_req rq = {.start = g->start,
+                                 .end = g->end,
+                                 .width = dw,
+                                 .height = dh,
+                                 .crop = plan->crop,
+                                 .pix = TG_PIX_RGBA};
+            if ((rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
                 (rc = finish_clip(&st)) < 0)
                 goto done;
             st.done += g->end - g->start;
@@ -343,7 +343,7 @@ static int collect_frames(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const t
     }
     rc = 0;
 done:
-    tg_upscaler_free(&st.up);
+    tgi_upscaler_free(&st.up);
     free(st.up_buf);
     free(st.prev);
     free(keys);
@@ -353,22 +353,22 @@ done:
     return rc;
 }
 
-static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd,
+static int write_poster(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
                         int format)
 {
     /* the source's size up to 1920 px; with --upscale auto, hd or fullhd, a smaller
      * source is upscaled to HD (auto, hd) or Full HD from its own pixels */
     int w, h, cw = plan->crop.w, ch = plan->crop.h, tw, th, rc;
     int mode = o->upscale == TG_UPSCALE_AUTO ? TG_UPSCALE_HD : o->upscale;
-    int up = tg_upscale_fit(mode, cw, ch, &tw, &th);
-    tg_render_size(cw, ch, POSTER_MAX_W, &w, &h);
+    int up = tgi_upscale_fit(mode, cw, ch, &tw, &th);
+    tgi_render_size(cw, ch, POSTER_MAX_W, &w, &h);
     int dw = up ? cw : w, dh = up ? ch : h;
-    tg_upscaler *u = NULL;
+    tgi_upscaler *u = NULL;
     uint8_t *big = NULL;
     still_state ss = {.bytes = (size_t)dw * dh * 3};
     ss.buf = malloc(ss.bytes);
     if (!ss.buf)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", dw, dh);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", dw, dh);
     double t = plan->poster_t >= 0 ? plan->poster_t
                : plan->n_keyframes ? plan->keyframes[0].t
                                    : plan->segments[0].start;
@@ -378,19 +378,19 @@ static int write_poster(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_
     if (up) {
         w = tw;
         h = th;
-        if ((rc = tg_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 3, &u)) < 0)
+        if ((rc = tgi_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 3, &u)) < 0)
             goto done;
         if (!(big = malloc((size_t)w * h * 3))) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", w, h);
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", w, h);
             goto done;
         }
-        if ((rc = tg_upscaler_run(ctx, u, ss.buf, dw * 3, big, w * 3)) < 0)
+        if ((rc = tgi_upscaler_run(ctx, u, ss.buf, dw * 3, big, w * 3)) < 0)
             goto done;
         img = big;
     }
-    rc = tg_image_write(ctx, fd, format, img, w, h, o->quality);
+    rc = tgi_image_write(ctx, fd, format, img, w, h, o->quality);
 done:
-    tg_upscaler_free(&u);
+    tgi_upscaler_free(&u);
     free(big);
     free(ss.buf);
     return rc;
@@ -413,9 +413,9 @@ typedef struct lane {
 typedef struct lanes {
     pthread_mutex_t mu;
     tg_ctx *parent;
-    const tg_frames *fr;
+    const tgi_frames *fr;
     const tg_options *o;
-    tg_atomic *anim;
+    tgi_atomic *anim;
     tg_output_report **reps;
     const double *cost_anim;
     double from, total; /* the render stage before the encoding; the stage's whole cost */
@@ -432,7 +432,7 @@ static void relay(void *user, const char *stage, double f)
     double p = L->from;
     for (int k = 0; k < 2; k++)
         p += L->lane[k].cost / L->total * L->lane[k].f;
-    if (tg_progress(L->parent, "render", p) < 0)
+    if (tgi_progress(L->parent, "render", p) < 0)
         for (int k = 0; k < 2; k++)
             tg_ctx_cancel(L->lane[k].ctx);
     pthread_mutex_unlock(&L->mu);
@@ -447,8 +447,8 @@ static void *lane_main(void *arg)
     for (int i = 0; i < ln->n && rc == 0; i++) {
         int k = ln->kinds[i];
         double next = at + L->cost_anim[k] / ln->cost;
-        rc = tg_budget_encode(ln->ctx, k, L->fr, L->o->quality, L->o->fps, L->o->max_bytes,
-                              L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next);
+        rc = tgi_budget_encode(ln->ctx, k, L->fr, L->o->quality, L->o->fps, L->o->max_bytes,
+                               L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next);
         at = next;
     }
     ln->rc = rc;
@@ -459,8 +459,8 @@ static void *lane_main(void *arg)
 }
 
 /* The outputs in paths (two or more), encoded in two lanes, the second on its own thread. */
-static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, const char **paths,
-                        tg_atomic *anim, tg_output_report **reps, const double *cost_anim,
+static int encode_lanes(tg_ctx *ctx, const tgi_frames *fr, const tg_options *o, const char **paths,
+                        tgi_atomic *anim, tg_output_report **reps, const double *cost_anim,
                         double from, double total)
 {
     lanes L = {.parent = ctx,
@@ -484,7 +484,7 @@ static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, c
     for (int k = 0; k < 2; k++) {
         L.lane[k].all = &L;
         if (!(L.lane[k].ctx = tg_ctx_new()))
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         else
             tg_ctx_set_progress(L.lane[k].ctx, relay, &L.lane[k]);
     }
@@ -502,10 +502,10 @@ static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, c
             for (int k = 0; k < 2 && rc == 0; k++) {
                 int r = L.lane[k].rc;
                 if (r < 0 && (pass == 1 || r != TG_ECANCEL))
-                    rc = tg_fail(ctx, r, "%s", tg_ctx_message(L.lane[k].ctx));
+                    rc = tgi_fail(ctx, r, "%s", tg_ctx_message(L.lane[k].ctx));
             }
-        if (rc == 0 &&
-            (rc = tg_progress(ctx, "render", from + (L.lane[0].cost + L.lane[1].cost) / total)) < 0)
+        if (rc == 0 && (rc = tgi_progress(ctx, "render",
+                                          from + (L.lane[0].cost + L.lane[1].cost) / total)) < 0)
             rc = TG_ECANCEL;
     }
     for (int k = 0; k < 2; k++)
@@ -514,25 +514,25 @@ static int encode_lanes(tg_ctx *ctx, const tg_frames *fr, const tg_options *o, c
     return rc;
 }
 
-int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                  tg_outputs *out)
+int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
+                   tg_outputs *out)
 {
     const char *paths[3] = {out->gif, out->webp, out->mp4};
     tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
-    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1},
-              sheet = {.fd = -1};
-    tg_frames frames = {0};
+    tgi_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1},
+               sheet = {.fd = -1};
+    tgi_frames frames = {0};
     int rc = 0, pfmt = -1, sfmt = -1;
-    if (out->poster && (pfmt = tg_image_format_for(out->poster)) < 0)
-        return tg_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
-                       out->poster);
-    if (out->sheet && (sfmt = tg_image_format_for(out->sheet)) < 0)
-        return tg_fail(ctx, TG_EINVAL, "the contact sheet '%s' must end in .jpg, .jpeg or .png",
-                       out->sheet);
+    if (out->poster && (pfmt = tgi_image_format_for(out->poster)) < 0)
+        return tgi_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
+                        out->poster);
+    if (out->sheet && (sfmt = tgi_image_format_for(out->sheet)) < 0)
+        return tgi_fail(ctx, TG_EINVAL, "the contact sheet '%s' must end in .jpg, .jpeg or .png",
+                        out->sheet);
     if (plan->n_segments == 0 && plan->n_keyframes == 0)
-        return tg_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
+        return tgi_fail(ctx, TG_EPLAN, "the plan has no segments and no keyframes");
     if (plan->crop.w < 2 || plan->crop.h < 2)
-        return tg_fail(ctx, TG_EPLAN, "the plan's crop is empty");
+        return tgi_fail(ctx, TG_EPLAN, "the plan's crop is empty");
     /* progress: each step's share of the render stage, from its measured CPU time
      * (story.mp4, 3 clips at 480 px, quality 90: decoding 0.5 s, GIF 2.0, WebP 1.3,
      * MP4 0.5, poster 0.6), so that the bar moves at about the same speed throughout */
@@ -550,13 +550,13 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
         if ((rc = collect_frames(ctx, m, plan, o, &frames, 0, at)) < 0)
             goto fail;
         if (frames.n == 0) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
+            rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
             goto fail;
         }
     }
     int n_anim = 0;
     for (int k = 0; k < 3; k++)
-        if (paths[k] && (n_anim++, rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0)
+        if (paths[k] && (n_anim++, rc = tgi_atomic_open(ctx, paths[k], &anim[k])) < 0)
             goto fail;
     if (n_anim >= 2 && o->threads != 1) {
         /* two or more formats: side by side (each encoder is one thread; one decoder thread
@@ -570,62 +570,62 @@ int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_option
             if (!paths[k])
                 continue;
             double next = at + cost_anim[k] / total;
-            if ((rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes,
-                                       anim[k].tmp, anim[k].fd, reps[k], at, next)) < 0)
+            if ((rc = tgi_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes,
+                                        anim[k].tmp, anim[k].fd, reps[k], at, next)) < 0)
                 goto fail;
             at = next;
         }
     }
-    tg_frames_free(&frames);
+    tgi_frames_free(&frames);
     if (out->poster) {
-        if ((rc = tg_atomic_open(ctx, out->poster, &poster)) < 0 ||
+        if ((rc = tgi_atomic_open(ctx, out->poster, &poster)) < 0 ||
             (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0 ||
-            (rc = tg_progress(ctx, "render", at += cost_still / total)) < 0)
+            (rc = tgi_progress(ctx, "render", at += cost_still / total)) < 0)
             goto fail;
     }
     if (out->sheet) {
-        if ((rc = tg_atomic_open(ctx, out->sheet, &sheet)) < 0 ||
-            (rc = tg_sheet_write(ctx, m, plan, o, sheet.fd, sfmt)) < 0)
+        if ((rc = tgi_atomic_open(ctx, out->sheet, &sheet)) < 0 ||
+            (rc = tgi_sheet_write(ctx, m, plan, o, sheet.fd, sfmt)) < 0)
             goto fail;
     }
     /* everything written: only now make the files visible */
     for (int k = 0; k < 3; k++)
-        if (paths[k] && (rc = tg_atomic_commit(ctx, &anim[k])) < 0)
+        if (paths[k] && (rc = tgi_atomic_commit(ctx, &anim[k])) < 0)
             goto fail;
-    if (out->poster && (rc = tg_atomic_commit(ctx, &poster)) < 0)
+    if (out->poster && (rc = tgi_atomic_commit(ctx, &poster)) < 0)
         goto fail;
-    if (out->sheet && (rc = tg_atomic_commit(ctx, &sheet)) < 0)
+    if (out->sheet && (rc = tgi_atomic_commit(ctx, &sheet)) < 0)
         goto fail;
     return 0;
 fail:
-    tg_frames_free(&frames);
+    tgi_frames_free(&frames);
     for (int k = 0; k < 3; k++)
-        tg_atomic_abort(&anim[k]);
-    tg_atomic_abort(&poster);
-    tg_atomic_abort(&sheet);
+        tgi_atomic_abort(&anim[k]);
+    tgi_atomic_abort(&poster);
+    tgi_atomic_abort(&sheet);
     return rc;
 }
 
 /* One still from an image (or the first frame of anything) at w x h, into fr. */
-static int add_image(tg_ctx *ctx, const char *path, const tg_options *o, tg_frames *fr,
+static int add_image(tg_ctx *ctx, const char *path, const tg_options *o, tgi_frames *fr,
                      uint8_t *buf, int index)
 {
-    tg_media *m = NULL;
-    int rc = tg_media_open(ctx, path, o->threads, &m);
+    tgi_media *m = NULL;
+    int rc = tgi_media_open(ctx, path, o->threads, &m);
     if (rc < 0)
         return rc;
-    const tg_media_info *in = tg_media_get_info(m);
+    const tgi_media_info *in = tgi_media_get_info(m);
     if (fr->w == 0)
-        tg_render_size(in->width, in->height, o->width, &fr->w, &fr->h);
+        tgi_render_size(in->width, in->height, o->width, &fr->w, &fr->h);
     tg_plan p = {.crop = {0, 0, in->width, in->height}};
     still_state ss = {.buf = buf, .bytes = (size_t)fr->w * fr->h * 4};
     rc = grab_still(ctx, m, &p, 0, fr->w, fr->h, TG_PIX_RGBA, &ss);
-    tg_media_close(&m);
+    tgi_media_close(&m);
     if (rc < 0)
         return rc;
     long k = (long)fr->n;
     int d = (int)(lround((k + 1) * 100.0 / o->fps) - lround(k * 100.0 / o->fps));
-    return tg_frames_add(ctx, fr, buf, d < 1 ? 1 : d, index);
+    return tgi_frames_add(ctx, fr, buf, d < 1 ? 1 : d, index);
 }
 
 int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_options *o,
@@ -633,22 +633,22 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
 {
     const char *paths[3] = {out->gif, out->webp, out->mp4};
     tg_output_report *reps[3] = {&out->gif_report, &out->webp_report, &out->mp4_report};
-    tg_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
-    tg_frames frames = {0};
-    tg_media *m = NULL;
+    tgi_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
+    tgi_frames frames = {0};
+    tgi_media *m = NULL;
     uint8_t *buf = NULL;
     int rc = 0;
     if (n == 0)
-        return tg_fail(ctx, TG_EINVAL, "nothing to encode: give a video clip or image files");
+        return tgi_fail(ctx, TG_EINVAL, "nothing to encode: give a video clip or image files");
     if (!paths[0] && !paths[1] && !paths[2])
-        return tg_fail(ctx, TG_EINVAL, "no output: give -o OUT.gif, .webp or .mp4");
-    if (n == 1 && tg_image_format_for(inputs[0]) < 0) {
+        return tgi_fail(ctx, TG_EINVAL, "no output: give -o OUT.gif, .webp or .mp4");
+    if (n == 1 && tgi_image_format_for(inputs[0]) < 0) {
         /* a clip: every frame of it, resampled to the output frame rate */
-        if ((rc = tg_media_open(ctx, inputs[0], o->threads, &m)) < 0)
+        if ((rc = tgi_media_open(ctx, inputs[0], o->threads, &m)) < 0)
             goto fail;
-        const tg_media_info *in = tg_media_get_info(m);
+        const tgi_media_info *in = tgi_media_get_info(m);
         if (in->duration <= 0) {
-            rc = tg_fail(ctx, TG_EFORMAT, "'%s' does not say how long it is", inputs[0]);
+            rc = tgi_fail(ctx, TG_EFORMAT, "'%s' does not say how long it is", inputs[0]);
             goto fail;
         }
         tg_segment seg = {.start = 0, .end = in->duration};
@@ -661,25 +661,25 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
         /* images: each one frame, in the order given */
         for (size_t i = 0; i < n; i++) {
             if (!buf) {
-                tg_media *probe = NULL;
-                if ((rc = tg_media_open(ctx, inputs[i], o->threads, &probe)) < 0)
+                tgi_media *probe = NULL;
+                if ((rc = tgi_media_open(ctx, inputs[i], o->threads, &probe)) < 0)
                     goto fail;
-                const tg_media_info *in = tg_media_get_info(probe);
-                tg_render_size(in->width, in->height, o->width, &frames.w, &frames.h);
-                tg_media_close(&probe);
+                const tgi_media_info *in = tgi_media_get_info(probe);
+                tgi_render_size(in->width, in->height, o->width, &frames.w, &frames.h);
+                tgi_media_close(&probe);
                 buf = malloc((size_t)frames.w * frames.h * 4);
                 if (!buf) {
-                    rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                    rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                     goto fail;
                 }
             }
             if ((rc = add_image(ctx, inputs[i], o, &frames, buf, (int)i)) < 0 ||
-                (rc = tg_progress(ctx, "read", (double)(i + 1) / n)) < 0)
+                (rc = tgi_progress(ctx, "read", (double)(i + 1) / n)) < 0)
                 goto fail;
         }
     }
     if (frames.n == 0) {
-        rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded");
+        rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded");
         goto fail;
     }
     /* the encodes share the render stage after the clip's decoding (its first 20 %) */
@@ -690,20 +690,20 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
             continue;
         double lo = from + (1 - from) * done_paths / n_paths,
                hi = from + (1 - from) * ++done_paths / n_paths;
-        if ((rc = tg_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
-            (rc = tg_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
-                                   anim[k].fd, reps[k], lo, hi)) < 0)
+        if ((rc = tgi_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
+            (rc = tgi_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
+                                    anim[k].fd, reps[k], lo, hi)) < 0)
             goto fail;
     }
     for (int k = 0; k < 3; k++)
-        if (paths[k] && (rc = tg_atomic_commit(ctx, &anim[k])) < 0)
+        if (paths[k] && (rc = tgi_atomic_commit(ctx, &anim[k])) < 0)
             goto fail;
     rc = 0;
 fail:
-    tg_media_close(&m);
-    tg_frames_free(&frames);
+    tgi_media_close(&m);
+    tgi_frames_free(&frames);
     free(buf);
     for (int k = 0; k < 3; k++)
-        tg_atomic_abort(&anim[k]);
+        tgi_atomic_abort(&anim[k]);
     return rc;
 }

@@ -12,13 +12,13 @@
 
 #include "media/media.h"
 
-extern const tg_opt tg_render_opts[];
+extern const tg_opt tgi_render_opts[];
 
 /* Output size for a content area of cw x ch at the asked width (never upscaled; even
  * sides). */
-void tg_render_size(int cw, int ch, int want_w, int *w, int *h);
+void tgi_render_size(int cw, int ch, int want_w, int *w, int *h);
 
-int tg_render_run(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o,
-                  tg_outputs *out);
+int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
+                   tg_outputs *out);
 
 #endif

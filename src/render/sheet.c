@@ -42,7 +42,7 @@ static const uint8_t *glyph(char c)
     return font[sizeof(font) / sizeof(font[0]) - 1].rows;
 }
 
-void tg_sheet_label(uint8_t *rgb, int w, int h, int x, int y, int scale, const char *text)
+void tgi_sheet_label(uint8_t *rgb, int w, int h, int x, int y, int scale, const char *text)
 {
     int n = (int)strlen(text), pad = scale * 2;
     int bw = n * 6 * scale + 2 * pad - scale, bh = 7 * scale + 2 * pad;
@@ -77,7 +77,7 @@ typedef struct grab {
     int got;
 } grab;
 
-static int on_frame(void *user, const tg_frame *f)
+static int on_frame(void *user, const tgi_frame *f)
 {
     grab *g = user;
     memcpy(g->buf, f->data, g->bytes);
@@ -85,14 +85,14 @@ static int on_frame(void *user, const tg_frame *f)
     return 1;
 }
 
-int tg_sheet_write(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd,
-                   int format)
+int tgi_sheet_write(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
+                    int format)
 {
     size_t k = plan->n_keyframes;
     if (k == 0)
-        return tg_fail(ctx, TG_EPLAN, "the plan has no keyframes for a contact sheet");
+        return tgi_fail(ctx, TG_EPLAN, "the plan has no keyframes for a contact sheet");
     int cw, ch, gap = 4;
-    tg_render_size(plan->crop.w, plan->crop.h, 320, &cw, &ch);
+    tgi_render_size(plan->crop.w, plan->crop.h, 320, &cw, &ch);
     int cols = (int)ceil(sqrt((double)k)), rows = (int)((k + (size_t)cols - 1) / (size_t)cols);
     int W = cols * cw + (cols + 1) * gap, H = rows * ch + (rows + 1) * gap;
     W += W & 1;
@@ -100,38 +100,38 @@ int tg_sheet_write(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_optio
     uint8_t *sheet = malloc((size_t)W * H * 3), *cell = malloc((size_t)cw * ch * 3);
     int rc = 0;
     if (!sheet || !cell) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d contact sheet", W, H);
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d contact sheet", W, H);
         goto done;
     }
     memset(sheet, 24, (size_t)W * H * 3);
     for (size_t i = 0; i < k; i++) {
         const tg_keyframe *kf = &plan->keyframes[i];
         grab g = {.buf = cell, .bytes = (size_t)cw * ch * 3};
-        tg_decode_req rq = {.start = kf->t,
-                            .end = kf->t + 2.0,
-                            .width = cw,
-                            .height = ch,
-                            .crop = plan->crop,
-                            .pix = TG_PIX_RGB24};
-        if ((rc = tg_media_decode(ctx, m, &rq, on_frame, &g, NULL)) < 0)
+        tgi_decode_req rq = {.start = kf->t,
+                             .end = kf->t + 2.0,
+                             .width = cw,
+                             .height = ch,
+                             .crop = plan->crop,
+                             .pix = TG_PIX_RGB24};
+        if ((rc = tgi_media_decode(ctx, m, &rq, on_frame, &g, NULL)) < 0)
             goto done;
         if (!g.got) {
-            rc = tg_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", kf->t);
+            rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", kf->t);
             goto done;
         }
         char label[32];
         int mins = (int)(kf->t / 60);
         snprintf(label, sizeof(label), "#%zu %d:%04.1f", i + 1, mins, kf->t - 60 * mins);
-        tg_sheet_label(cell, cw, ch, 4, ch - 7 * 2 - 12, 2, label);
+        tgi_sheet_label(cell, cw, ch, 4, ch - 7 * 2 - 12, 2, label);
         int cx = gap + (int)(i % (size_t)cols) * (cw + gap);
         int cy = gap + (int)(i / (size_t)cols) * (ch + gap);
         for (int y = 0; y < ch; y++)
             memcpy(sheet + ((size_t)(cy + y) * W + cx) * 3, cell + (size_t)y * cw * 3,
                    (size_t)cw * 3);
-        if ((rc = tg_progress(ctx, "sheet", (double)(i + 1) / k)) < 0)
+        if ((rc = tgi_progress(ctx, "sheet", (double)(i + 1) / k)) < 0)
             goto done;
     }
-    rc = tg_image_write(ctx, fd, format, sheet, W, H, o->quality);
+    rc = tgi_image_write(ctx, fd, format, sheet, W, H, o->quality);
 done:
     free(sheet);
     free(cell);

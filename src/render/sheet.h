@@ -9,12 +9,12 @@
 
 #include "media/media.h"
 
-/* Write the sheet for plan's keyframes to fd as format (enum tg_image_format). */
-int tg_sheet_write(tg_ctx *ctx, tg_media *m, const tg_plan *plan, const tg_options *o, int fd,
-                   int format);
+/* Write the sheet for plan's keyframes to fd as format (enum tgi_image_format). */
+int tgi_sheet_write(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
+                    int format);
 
 /* Draw text (digits, ':', '#', '.', ' ') at x, y into an RGB24 image, each font pixel
  * scale x scale, white on a dark box. Exposed for tests. */
-void tg_sheet_label(uint8_t *rgb, int w, int h, int x, int y, int scale, const char *text);
+void tgi_sheet_label(uint8_t *rgb, int w, int h, int x, int y, int scale, const char *text);
 
 #endif

@@ -34,15 +34,15 @@
 #define TG_WEBP_MAX_LOOP     65535
 #define TG_WEBP_METHOD       4 /* libwebp's default speed/size trade-off (0 fast .. 6 small) */
 
-struct tg_webp {
+struct tgi_webp {
     int width, height;
     int fd; /* borrowed */
     WebPAnimEncoder *enc;
     WebPConfig config;
-    WebPPicture pic; /* ARGB, width x height, refilled by every tg_webp_add */
+    WebPPicture pic; /* ARGB, width x height, refilled by every tgi_webp_add */
     bool pic_alloc;
     int ts_ms;      /* start of the next frame = sum of the durations so far */
-    long frames_in; /* accepted tg_webp_add calls */
+    long frames_in; /* accepted tgi_webp_add calls */
     int failed;     /* code of the first failure: then only end/free are accepted */
 };
 
@@ -80,15 +80,15 @@ static const char *enc_errstr(WebPEncodingError e)
 }
 
 /* A WebPAnimEncoder call failed: its text, plus the picture's error code if it has one. */
-static int fail_anim(tg_ctx *ctx, tg_webp *w, const char *what)
+static int fail_anim(tg_ctx *ctx, tgi_webp *w, const char *what)
 {
     WebPEncodingError e = w->pic.error_code;
     const char *text = w->enc ? WebPAnimEncoderGetError(w->enc) : NULL;
     bool oom = e == VP8_ENC_ERROR_OUT_OF_MEMORY || e == VP8_ENC_ERROR_BITSTREAM_OUT_OF_MEMORY ||
                (text && strstr(text, "memory"));
-    return tg_fail(ctx, oom ? TG_ENOMEM : TG_EENCODE,
-                   "webp: %s failed: %s (%s, WebPEncodingError %d)", what,
-                   text && *text ? text : "no detail", enc_errstr(e), (int)e);
+    return tgi_fail(ctx, oom ? TG_ENOMEM : TG_EENCODE,
+                    "webp: %s failed: %s (%s, WebPEncodingError %d)", what,
+                    text && *text ? text : "no detail", enc_errstr(e), (int)e);
 }
 
 static int fail_io(tg_ctx *ctx, int err)
@@ -96,40 +96,40 @@ static int fail_io(tg_ctx *ctx, int err)
     char buf[128];
     if (strerror_r(err, buf, sizeof(buf)) != 0)
         buf[0] = '\0';
-    return tg_fail(ctx, TG_EIO, "webp: cannot write the output: %s (errno %d)", buf, err);
+    return tgi_fail(ctx, TG_EIO, "webp: cannot write the output: %s (errno %d)", buf, err);
 }
 
 /* ---- public ---- */
 
-int tg_webp_begin(tg_ctx *ctx, int fd, const tg_webp_params *p, tg_webp **out)
+int tgi_webp_begin(tg_ctx *ctx, int fd, const tgi_webp_params *p, tgi_webp **out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "webp: no place to return the encoder");
+        return tgi_fail(ctx, TG_EINVAL, "webp: no place to return the encoder");
     *out = NULL;
     if (!p)
-        return tg_fail(ctx, TG_EINVAL, "webp: no parameters");
+        return tgi_fail(ctx, TG_EINVAL, "webp: no parameters");
     if (fd < 0)
-        return tg_fail(ctx, TG_EINVAL, "webp: invalid file descriptor %d", fd);
+        return tgi_fail(ctx, TG_EINVAL, "webp: invalid file descriptor %d", fd);
     if (p->width < 1 || p->width > TG_WEBP_MAX_SIDE || p->height < 1 ||
         p->height > TG_WEBP_MAX_SIDE)
-        return tg_fail(ctx, TG_EINVAL, "webp: size %dx%d is outside 1..%d pixels a side", p->width,
-                       p->height, TG_WEBP_MAX_SIDE);
+        return tgi_fail(ctx, TG_EINVAL, "webp: size %dx%d is outside 1..%d pixels a side", p->width,
+                        p->height, TG_WEBP_MAX_SIDE);
     if (p->quality < 1 || p->quality > 100)
-        return tg_fail(ctx, TG_EINVAL, "webp: quality %d is outside 1..100", p->quality);
+        return tgi_fail(ctx, TG_EINVAL, "webp: quality %d is outside 1..100", p->quality);
     if (p->loop_count < 0 || p->loop_count > TG_WEBP_MAX_LOOP)
-        return tg_fail(ctx, TG_EINVAL, "webp: loop count %d is outside 0..%d (0 = forever)",
-                       p->loop_count, TG_WEBP_MAX_LOOP);
+        return tgi_fail(ctx, TG_EINVAL, "webp: loop count %d is outside 0..%d (0 = forever)",
+                        p->loop_count, TG_WEBP_MAX_LOOP);
 
     int rc;
-    tg_webp *w = calloc(1, sizeof(*w));
+    tgi_webp *w = calloc(1, sizeof(*w));
     if (!w)
-        return tg_fail(ctx, TG_ENOMEM, "webp: out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "webp: out of memory");
     w->width = p->width;
     w->height = p->height;
     w->fd = fd;
 
     if (!WebPConfigInit(&w->config)) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "webp: libwebp version mismatch (WebPConfigInit)");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "webp: libwebp version mismatch (WebPConfigInit)");
         goto fail;
     }
     w->config.lossless = p->lossless ? 1 : 0;
@@ -137,27 +137,27 @@ int tg_webp_begin(tg_ctx *ctx, int fd, const tg_webp_params *p, tg_webp **out)
     w->config.method = TG_WEBP_METHOD;
     w->config.thread_level = 0; /* one thread per job: jobs run in parallel above us */
     if (!WebPValidateConfig(&w->config)) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "webp: libwebp refused the configuration");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "webp: libwebp refused the configuration");
         goto fail;
     }
 
     if (!WebPPictureInit(&w->pic)) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "webp: libwebp version mismatch (WebPPictureInit)");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "webp: libwebp version mismatch (WebPPictureInit)");
         goto fail;
     }
     w->pic.use_argb = 1;
     w->pic.width = p->width;
     w->pic.height = p->height;
     if (!WebPPictureAlloc(&w->pic)) {
-        rc =
-            tg_fail(ctx, TG_ENOMEM, "webp: out of memory for a %dx%d picture", p->width, p->height);
+        rc = tgi_fail(ctx, TG_ENOMEM, "webp: out of memory for a %dx%d picture", p->width,
+                      p->height);
         goto fail;
     }
     w->pic_alloc = true;
 
     WebPAnimEncoderOptions opt;
     if (!WebPAnimEncoderOptionsInit(&opt)) {
-        rc = tg_fail(ctx, TG_EINTERNAL, "webp: libwebpmux version mismatch");
+        rc = tgi_fail(ctx, TG_EINTERNAL, "webp: libwebpmux version mismatch");
         goto fail;
     }
     opt.anim_params.loop_count = p->loop_count;
@@ -166,19 +166,19 @@ int tg_webp_begin(tg_ctx *ctx, int fd, const tg_webp_params *p, tg_webp **out)
     opt.verbose = 0;
     /* kmin/kmax: libwebp's defaults */
     if (!(w->enc = WebPAnimEncoderNew(p->width, p->height, &opt))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "webp: could not create a %dx%d animation encoder", p->width,
-                     p->height);
+        rc = tgi_fail(ctx, TG_ENOMEM, "webp: could not create a %dx%d animation encoder", p->width,
+                      p->height);
         goto fail;
     }
     *out = w;
     return 0;
 fail:
-    tg_webp_free(&w);
+    tgi_webp_free(&w);
     return rc;
 }
 
 /* Copy rgba into the ARGB picture, alpha forced opaque. */
-static void fill_picture(tg_webp *w, const uint8_t *rgba)
+static void fill_picture(tgi_webp *w, const uint8_t *rgba)
 {
     for (int y = 0; y < w->height; y++) {
         uint32_t *d = w->pic.argb + (size_t)y * (size_t)w->pic.argb_stride;
@@ -188,19 +188,19 @@ static void fill_picture(tg_webp *w, const uint8_t *rgba)
     }
 }
 
-int tg_webp_add(tg_ctx *ctx, tg_webp *w, const uint8_t *rgba, int duration_ms)
+int tgi_webp_add(tg_ctx *ctx, tgi_webp *w, const uint8_t *rgba, int duration_ms)
 {
     if (!w)
-        return tg_fail(ctx, TG_EINVAL, "webp: no encoder");
+        return tgi_fail(ctx, TG_EINVAL, "webp: no encoder");
     if (!rgba)
-        return tg_fail(ctx, TG_EINVAL, "webp: no frame data");
+        return tgi_fail(ctx, TG_EINVAL, "webp: no frame data");
     if (w->failed)
-        return tg_fail_keep(ctx, w->failed, "webp: the encoder failed earlier");
+        return tgi_fail_keep(ctx, w->failed, "webp: the encoder failed earlier");
     if (duration_ms < 1 || duration_ms > TG_WEBP_MAX_DURATION)
-        return tg_fail(ctx, TG_EINVAL, "webp: frame duration %d ms is outside 1..%d", duration_ms,
-                       TG_WEBP_MAX_DURATION);
+        return tgi_fail(ctx, TG_EINVAL, "webp: frame duration %d ms is outside 1..%d", duration_ms,
+                        TG_WEBP_MAX_DURATION);
     if (w->ts_ms > INT_MAX - duration_ms)
-        return tg_fail(ctx, TG_ELIMIT, "webp: the animation is longer than %d ms", INT_MAX);
+        return tgi_fail(ctx, TG_ELIMIT, "webp: the animation is longer than %d ms", INT_MAX);
     fill_picture(w, rgba);
     w->pic.error_code = VP8_ENC_OK;
     if (!WebPAnimEncoderAdd(w->enc, &w->pic, w->ts_ms, &w->config)) {
@@ -212,38 +212,38 @@ int tg_webp_add(tg_ctx *ctx, tg_webp *w, const uint8_t *rgba, int duration_ms)
     return 0;
 }
 
-int tg_webp_end(tg_ctx *ctx, tg_webp **wp)
+int tgi_webp_end(tg_ctx *ctx, tgi_webp **wp)
 {
     if (!wp || !*wp)
-        return tg_fail(ctx, TG_EINVAL, "webp: no encoder to finish");
-    tg_webp *w = *wp;
+        return tgi_fail(ctx, TG_EINVAL, "webp: no encoder to finish");
+    tgi_webp *w = *wp;
     int rc = 0;
     WebPData data;
     WebPDataInit(&data);
     w->pic.error_code = VP8_ENC_OK; /* fail_anim reads it; the NULL frame does not set it */
     if (w->failed) {
-        rc = tg_fail_keep(ctx, w->failed, "webp: the encoder failed earlier");
+        rc = tgi_fail_keep(ctx, w->failed, "webp: the encoder failed earlier");
     } else if (w->frames_in == 0) {
-        rc = tg_fail(ctx, TG_EINVAL, "webp: no frame was added");
+        rc = tgi_fail(ctx, TG_EINVAL, "webp: no frame was added");
     } else if (!WebPAnimEncoderAdd(w->enc, NULL, w->ts_ms, NULL)) {
         rc = fail_anim(ctx, w, "finishing the last frame");
     } else if (!WebPAnimEncoderAssemble(w->enc, &data)) {
         rc = fail_anim(ctx, w, "assembling the animation");
     } else {
-        int err = tg_write_fd(w->fd, data.bytes, data.size);
+        int err = tgi_write_fd(w->fd, data.bytes, data.size);
         if (err)
             rc = fail_io(ctx, err);
     }
     WebPDataClear(&data);
-    tg_webp_free(wp);
+    tgi_webp_free(wp);
     return rc;
 }
 
-void tg_webp_free(tg_webp **wp)
+void tgi_webp_free(tgi_webp **wp)
 {
     if (!wp || !*wp)
         return;
-    tg_webp *w = *wp;
+    tgi_webp *w = *wp;
     if (w->enc)
         WebPAnimEncoderDelete(w->enc);
     if (w->pic_alloc)

@@ -13,10 +13,10 @@
 
 /* Two CNN frames at most this far apart (seconds) describe each other's samples. */
 #define NEAR_T 1.0
-/* The similarity lines (repeats, clusters) are the network's: tg_cnn_repeat_sim and
- * tg_cnn_cluster_sim (analyze/cnn.c says how they were measured). */
+/* The similarity lines (repeats, clusters) are the network's: tgi_cnn_repeat_sim and
+ * tgi_cnn_cluster_sim (analyze/cnn.c says how they were measured). */
 
-void tg_clusters_free(tg_clusters *c)
+void tgi_clusters_free(tgi_clusters *c)
 {
     free(c->size);
     free(c->item);
@@ -31,8 +31,8 @@ static float dot(const float *a, const float *b, int dim)
     return d;
 }
 
-int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
-                          int *cluster)
+int tgi_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
+                           int *cluster)
 {
     for (size_t i = 0; i < n; i++)
         cluster[i] = -1;
@@ -144,8 +144,8 @@ static int cmp_timed(const void *a, const void *b)
 
 /* The CNN frames tied to samples of shot `shot` (each once), into idx; returns
  * how many (at most cap). */
-static size_t shot_items(const tg_sample *s, const tg_verdict *v, size_t n, int shot, int32_t *idx,
-                         size_t cap)
+static size_t shot_items(const tgi_sample *s, const tgi_verdict *v, size_t n, int shot,
+                         int32_t *idx, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n && k < cap; i++)
@@ -155,23 +155,23 @@ static size_t shot_items(const tg_sample *s, const tg_verdict *v, size_t n, int 
 }
 
 /* The intro returning as an outro (the rule of select/verdict.c): a shot that may
- * be one (tg_repeat_tail) most of whose clean CNN frames match, as alike as the
+ * be one (tgi_repeat_tail) most of whose clean CNN frames match, as alike as the
  * network's repeat line, a CNN frame of the video's first seconds (one lucky pair
  * is not a repeat: 0.86 between a baboon and a street on story.mp4), with different content
  * (below the cluster line) between the two. The CNN frames are compared by time,
  * not by shot, so that sparse analysis, whose keyframe frames cover the intro even
  * where no stretch was decoded, finds it too. */
-static int mark_repeats(const tg_analysis_data *an, tg_verdict *v)
+static int mark_repeats(const tg_analysis_data *an, tgi_verdict *v)
 {
-    const tg_sample *s = an->s;
+    const tgi_sample *s = an->s;
     size_t n = an->n, cap = an->n_items + 1;
     int32_t *b = malloc(cap * sizeof(int32_t));
     if (!b)
         return TG_ENOMEM;
     int dim = an->dim;
-    double edge = tg_repeat_edge(an);
+    double edge = tgi_repeat_edge(an);
     for (size_t j = 1; j < an->n_shots; j++) {
-        if (!tg_repeat_tail(an, j))
+        if (!tgi_repeat_tail(an, j))
             continue;
         size_t nb = shot_items(s, v, n, (int)j, b, cap), matched = 0;
         /* most of the shot's frames must match the intro, not one lucky pair */
@@ -204,13 +204,13 @@ static int mark_repeats(const tg_analysis_data *an, tg_verdict *v)
     return 0;
 }
 
-int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, int safe,
-                      tg_clusters *out)
+int tgi_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tgi_verdict *v, int safe,
+                       tgi_clusters *out)
 {
     memset(out, 0, sizeof(*out));
-    const tg_sample *s = an->s;
+    const tgi_sample *s = an->s;
     size_t n = an->n, ni = an->n_items;
-    const tg_cnn_item *items = ni ? an->items : NULL;
+    const tgi_cnn_item *items = ni ? an->items : NULL;
     int dim = an->dim;
     timed *order = malloc((ni + 1) * sizeof(*order));
     int32_t *tie = malloc((ni + 1) * sizeof(*tie)); /* sample of each CNN frame, or -1 */
@@ -218,7 +218,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
     out->item = malloc((ni + 1) * sizeof(int));
     int rc = 0;
     if (!order || !tie || !use || !out->item) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     out->n_items = ni;
@@ -226,7 +226,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
      * analysis also has CNN frames of keyframes outside the decoded stretches) */
     for (size_t k = 0; k < ni; k++) {
         order[k] = (timed){items[k].t, k};
-        size_t i = tg_sample_at(s, n, items[k].t - 1e-6);
+        size_t i = tgi_sample_at(s, n, items[k].t - 1e-6);
         tie[k] = i < n && fabs(s[i].t - items[k].t) < 1e-6 ? (int32_t)i : -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -247,7 +247,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
     if (!nsfw_r || !right) {
         free(nsfw_r);
         free(right);
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     {
@@ -283,7 +283,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
     free(right);
     /* 2. repeated intro/outro shots */
     if ((rc = mark_repeats(an, v)) < 0) {
-        rc = tg_fail(ctx, rc, "out of memory");
+        rc = tgi_fail(ctx, rc, "out of memory");
         goto done;
     }
     /* 3. the hard filter */
@@ -299,7 +299,7 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
     if (!emb || !cl) {
         free(emb);
         free(cl);
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t k = 0; k < ni; k++) {
@@ -309,18 +309,18 @@ int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, tg_verdict *v, in
                               : items[o].nsfw >= TG_NSFW_FLAG && safe == TG_SAFE_STRICT;
         use[k] = !bad;
     }
-    int nc = tg_cluster_embeddings(emb, ni, dim, use, an->cluster_sim, cl);
+    int nc = tgi_cluster_embeddings(emb, ni, dim, use, an->cluster_sim, cl);
     free(emb);
     if (nc < 0) {
         free(cl);
-        rc = tg_fail(ctx, nc, "out of memory");
+        rc = tgi_fail(ctx, nc, "out of memory");
         goto done;
     }
     out->n = nc;
     out->size = calloc((size_t)nc + 1, sizeof(int));
     if (!out->size) {
         free(cl);
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t k = 0; k < ni; k++) {
@@ -336,6 +336,6 @@ done:
     free(tie);
     free(use);
     if (rc < 0)
-        tg_clusters_free(out);
+        tgi_clusters_free(out);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * cluster.h — what the CNN's embeddings tell the selection.
  *
- * tg_cluster_attach() joins the CNN's sampled frames (the analysis's items and
+ * tgi_cluster_attach() joins the CNN's sampled frames (the analysis's items and
  * embeddings) to the analysis samples and derives, in this order:
  *   1. each sample's nsfw score (of the CNN frame nearest in time);
  *   2. repeated shots: a shot near the end that shows what a shot near the start
@@ -22,27 +22,27 @@
 /* nsfw score at and above which a moment counts as flagged */
 #define TG_NSFW_FLAG 0.5f
 
-typedef struct tg_clusters {
+typedef struct tgi_clusters {
     int n;          /* number of clusters */
     int *size;      /* CNN frames per cluster */
     int *item;      /* cluster of each CNN frame, -1 = not clustered (flagged material) */
     size_t n_items; /* CNN frames */
-} tg_clusters;
+} tgi_clusters;
 
-struct tg_verdict;
+struct tgi_verdict;
 /* Attach the analysis's CNN frames to its samples: sets v[i].item, .nsfw, .cluster
  * and the flags of steps 2-3 in the verdicts v (one per sample, whose .bad already
  * holds the other defects). safe is enum tg_safe. *out receives the clusters (free
- * with tg_clusters_free). */
-int tg_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, struct tg_verdict *v, int safe,
-                      tg_clusters *out);
-void tg_clusters_free(tg_clusters *c);
+ * with tgi_clusters_free). */
+int tgi_cluster_attach(tg_ctx *ctx, const tg_analysis_data *an, struct tgi_verdict *v, int safe,
+                       tgi_clusters *out);
+void tgi_clusters_free(tgi_clusters *c);
 
 /* Average-linkage clustering of n unit vectors of length dim (those with use[i]
  * zero are left out, cluster -1); merges while the mean similarity of two clusters
  * is at least min_sim. Cluster ids are numbered by first appearance. Returns the
  * number of clusters, or a negative TG_E code. */
-int tg_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
-                          int *cluster);
+int tgi_cluster_embeddings(const float *emb, size_t n, int dim, const uint8_t *use, float min_sim,
+                           int *cluster);
 
 #endif

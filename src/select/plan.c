@@ -18,7 +18,7 @@
 
 #define TG_PLAN_MAX_ITEMS 10000
 
-tg_plan *tg_plan_new(void)
+tg_plan *tgi_plan_new(void)
 {
     tg_plan *p = calloc(1, sizeof(*p));
     if (p)
@@ -66,20 +66,20 @@ static int grow(void **arr, size_t n, size_t elem)
         return 0;                                                                                  \
     } while (0)
 
-int tg_plan_add_shot(tg_plan *p, tg_shot v)
+int tgi_plan_add_shot(tg_plan *p, tg_shot v)
 {
     TG_APPEND(p, shots, n_shots, v);
 }
-int tg_plan_add_segment(tg_plan *p, tg_segment v)
+int tgi_plan_add_segment(tg_plan *p, tg_segment v)
 {
     TG_APPEND(p, segments, n_segments, v);
 }
-int tg_plan_add_keyframe(tg_plan *p, tg_keyframe v)
+int tgi_plan_add_keyframe(tg_plan *p, tg_keyframe v)
 {
     TG_APPEND(p, keyframes, n_keyframes, v);
 }
 
-int tg_plan_add_warning(tg_plan *p, const char *fmt, ...)
+int tgi_plan_add_warning(tg_plan *p, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -87,7 +87,7 @@ int tg_plan_add_warning(tg_plan *p, const char *fmt, ...)
     int len = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (len >= (int)sizeof(buf)) /* cut: never inside a character */
-        buf[tg_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
+        buf[tgi_utf8_trim_end(buf, sizeof(buf) - 1)] = '\0';
     char *w = strdup(buf);
     if (!w)
         return TG_ENOMEM;
@@ -120,7 +120,7 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
     *out = NULL;
     json_t *root = json_object(), *a;
     if (!root)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     json_t *src = json_object();
     json_object_set_new(src, "path", json_string(p->path ? p->path : ""));
     json_object_set_new(src, "duration", num(p->duration, 1e-3));
@@ -176,7 +176,7 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
                                                 num(c->nsfw, 1e-4), "cluster", c->cluster));
         }
         json_object_set_new(root, "cnn",
-                            json_pack("{s:s,s:i,s:o}", "model", tg_cnn_model_name(p->cnn),
+                            json_pack("{s:s,s:i,s:o}", "model", tgi_cnn_model_name(p->cnn),
                                       "clusters", p->n_clusters, "samples", cs));
     }
     json_object_set_new(root, "poster", json_pack("{s:o}", "t", num(p->poster_t, 1e-3)));
@@ -187,7 +187,7 @@ int tg_plan_to_json(tg_ctx *ctx, const tg_plan *p, char **out)
 
     *out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(root);
-    return *out ? 0 : tg_fail(ctx, TG_ENOMEM, "out of memory");
+    return *out ? 0 : tgi_fail(ctx, TG_ENOMEM, "out of memory");
 }
 
 /* ---- parsing ---- */
@@ -221,13 +221,13 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     json_error_t err;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return tg_fail(ctx, TG_EPLAN, "the plan is not valid JSON (line %d: %s)", err.line,
-                       err.text);
-    tg_plan *p = tg_plan_new();
+        return tgi_fail(ctx, TG_EPLAN, "the plan is not valid JSON (line %d: %s)", err.line,
+                        err.text);
+    tg_plan *p = tgi_plan_new();
     int rc = TG_EPLAN;
     const char *what = "the plan must be a JSON object";
     if (!p) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     if (!json_is_object(root))
@@ -238,7 +238,7 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
         goto bad;
     json_t *path = json_object_get(src, "path");
     if (json_is_string(path) && !(p->path = strdup(json_string_value(path)))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     if (get_num(src, "duration", 0, 1e7, &p->duration, 1) < 0 ||
@@ -265,8 +265,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     for (int k = 0; k < 3; k++) {
         size_t n = json_array_size(json_object_get(root, lists[k]));
         if (n > TG_PLAN_MAX_ITEMS) {
-            rc = tg_fail(ctx, TG_EPLAN, "invalid plan: it has %zu %s; the limit is %d", n, lists[k],
-                         TG_PLAN_MAX_ITEMS);
+            rc = tgi_fail(ctx, TG_EPLAN, "invalid plan: it has %zu %s; the limit is %d", n,
+                          lists[k], TG_PLAN_MAX_ITEMS);
             goto fail;
         }
     }
@@ -278,7 +278,7 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     {
         tg_shot v = {0};
         if (!json_is_object(it) || get_num(it, "start", 0, dur, &v.start, 1) < 0 ||
-            get_num(it, "end", v.start, dur + 1, &v.end, 1) < 0 || tg_plan_add_shot(p, v) < 0)
+            get_num(it, "end", v.start, dur + 1, &v.end, 1) < 0 || tgi_plan_add_shot(p, v) < 0)
             goto bad;
     }
     a = json_object_get(root, "segments");
@@ -293,7 +293,8 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
             get_num(it, "end", v.start + 1e-3 - 1e-9, dur + 1, &v.end, 1) < 0 ||
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
             get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
-            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 || tg_plan_add_segment(p, v) < 0)
+            get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 ||
+            tgi_plan_add_segment(p, v) < 0)
             goto bad;
     }
     a = json_object_get(root, "keyframes");
@@ -307,7 +308,7 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
             get_num(it, "score", -1e9, 1e9, &v.score, 0) < 0 ||
             get_int(it, "shot", -1, 1 << 30, &v.shot, 0) < 0 ||
             get_int(it, "cluster", -1, 1 << 30, &v.cluster, 0) < 0 ||
-            tg_plan_add_keyframe(p, v) < 0)
+            tgi_plan_add_keyframe(p, v) < 0)
             goto bad;
     }
     json_t *poster = json_object_get(root, "poster");
@@ -321,7 +322,7 @@ int tg_plan_from_json(tg_ctx *ctx, const char *text, tg_plan **out)
     *out = p;
     return 0;
 bad:
-    rc = tg_fail(ctx, TG_EPLAN, "invalid plan: %s", what);
+    rc = tgi_fail(ctx, TG_EPLAN, "invalid plan: %s", what);
 fail:
     json_decref(root);
     tg_plan_free(&p);

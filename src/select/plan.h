@@ -9,11 +9,11 @@
 
 #include "thumbgen.h"
 
-tg_plan *tg_plan_new(void);
+tg_plan *tgi_plan_new(void);
 /* Append helpers: copy the value into the plan's arrays. */
-int tg_plan_add_shot(tg_plan *p, tg_shot v);
-int tg_plan_add_segment(tg_plan *p, tg_segment v);
-int tg_plan_add_keyframe(tg_plan *p, tg_keyframe v);
-int tg_plan_add_warning(tg_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tgi_plan_add_shot(tg_plan *p, tg_shot v);
+int tgi_plan_add_segment(tg_plan *p, tg_segment v);
+int tgi_plan_add_keyframe(tg_plan *p, tg_keyframe v);
+int tgi_plan_add_warning(tg_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

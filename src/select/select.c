@@ -23,7 +23,7 @@
 #include "core/error.h"
 #include "select/verdict.h"
 
-const tg_opt tg_select_opts[] = {
+const tg_opt tgi_select_opts[] = {
     {"clips", TG_OPT_INT, offsetof(tg_options, clips), 3, 1, 20, NULL,
      "number of clips in the animated thumbnail"},
     {"clip-len", TG_OPT_DOUBLE, offsetof(tg_options, clip_len), 1.2, 0.3, 10, NULL,
@@ -74,13 +74,13 @@ typedef struct cand {
 
 /* What every choice needs to know besides the candidates. */
 typedef struct sel {
-    const tg_sample *s;
-    const tg_verdict *v;
+    const tgi_sample *s;
+    const tgi_verdict *v;
     size_t n;
     const tg_shot *shots;
     size_t n_shots;
-    const tg_clusters *cl; /* NULL without a CNN */
-    const tg_span *spans;  /* the analysis's stretches */
+    const tgi_clusters *cl; /* NULL without a CNN */
+    const tgi_span *spans;  /* the analysis's stretches */
     size_t n_spans;
     int *group;    /* content group of each sample, -1 when none */
     float *typ;    /* how typical each sample is of its group, 0.3..1 */
@@ -93,8 +93,8 @@ typedef struct sel {
  * never extends past its shot's end (sparse analysis leaves gaps between shots). */
 static size_t find_runs(const sel *x, double end_t, double guard, run *out)
 {
-    const tg_sample *s = x->s;
-    const tg_verdict *v = x->v;
+    const tgi_sample *s = x->s;
+    const tgi_verdict *v = x->v;
     const tg_shot *shots = x->shots;
     size_t n = x->n, nr = 0, sp = 0;
     for (size_t i = 0; i < n;) {
@@ -121,10 +121,10 @@ static size_t find_runs(const sel *x, double end_t, double guard, run *out)
     return nr;
 }
 
-static double window_score(const tg_sample *s, const tg_verdict *v, size_t n, double a, double b,
+static double window_score(const tgi_sample *s, const tgi_verdict *v, size_t n, double a, double b,
                            size_t *mid, float *nsfw)
 {
-    size_t i = tg_sample_at(s, n, a), j = tg_sample_at(s, n, b);
+    size_t i = tgi_sample_at(s, n, a), j = tgi_sample_at(s, n, b);
     if (j <= i)
         j = i + 1 <= n ? i + 1 : n;
     double q = 0, lo = 1;
@@ -146,7 +146,7 @@ static double window_score(const tg_sample *s, const tg_verdict *v, size_t n, do
 static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, double slot_len,
                          cand *out, size_t cap)
 {
-    const tg_sample *s = x->s;
+    const tgi_sample *s = x->s;
     size_t n = x->n;
     size_t nc = 0;
     for (size_t r = 0; r < nr && nc < cap; r++) {
@@ -220,7 +220,7 @@ static double adjusted(const sel *x, const cand *c, const cand *all, const size_
 {
     float near = 1;
     for (size_t k = 0; k < np; k++)
-        near = fminf(near, tg_sample_distance(&x->s[all[pick[k]].mid], &x->s[c->mid]));
+        near = fminf(near, tgi_sample_distance(&x->s[all[pick[k]].mid], &x->s[c->mid]));
     /* an atypical moment is no real variety (see typicality) */
     near *= x->typ[c->mid];
     double sc = c->score * (0.5 + 0.5 * fmin(1.0, near / SIMILAR));
@@ -240,7 +240,7 @@ static double adjusted(const sel *x, const cand *c, const cand *all, const size_
 static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, double clip_gap,
                           size_t *pick)
 {
-    const tg_sample *s = x->s;
+    const tgi_sample *s = x->s;
     size_t np = 0;
     size_t *gp = calloc((size_t)x->n_groups + 1, sizeof(size_t));
     if (!gp)
@@ -254,7 +254,7 @@ static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, double 
             int same_shot = 0, alike = 0, overlap = 0;
             for (size_t k = 0; k < np; k++) {
                 const cand *p = &c[pick[k]];
-                alike |= tg_sample_distance(&s[p->mid], &s[c[i].mid]) < ALIKE;
+                alike |= tgi_sample_distance(&s[p->mid], &s[c[i].mid]) < ALIKE;
                 if (p->shot != c[i].shot)
                     continue;
                 same_shot = 1;
@@ -292,7 +292,7 @@ static int cmp_seg(const void *a, const void *b)
 static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_options *o,
                            tg_plan *plan)
 {
-    const tg_sample *s = x->s;
+    const tgi_sample *s = x->s;
     size_t n = x->n;
     int rc = 0;
     run *runs = malloc((n + 1) * sizeof(run));
@@ -300,7 +300,7 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
     cand *c = malloc(cap * sizeof(cand));
     size_t *pick = malloc(((size_t)o->clips + 1) * sizeof(size_t));
     if (!runs || !c || !pick) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     size_t nr = find_runs(x, end_t, GUARD, runs);
@@ -334,16 +334,16 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
         }
     }
     if (np > 0 && len < o->clip_len - 1e-9)
-        tg_plan_add_warning(plan,
-                            "clips shortened to %.2f s: the clean footage does not hold %zu "
-                            "clips of %.2f s",
-                            len, want, o->clip_len);
+        tgi_plan_add_warning(plan,
+                             "clips shortened to %.2f s: the clean footage does not hold %zu "
+                             "clips of %.2f s",
+                             len, want, o->clip_len);
     if (np > 0 && np < want)
-        tg_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
-                            np == 1 ? "" : "s", want);
+        tgi_plan_add_warning(plan, "only %zu clean, distinct clip%s found (asked for %zu)", np,
+                             np == 1 ? "" : "s", want);
     for (size_t k = 0; k < np; k++) {
         const cand *p = &c[pick[k]];
-        if ((rc = tg_plan_add_segment(
+        if ((rc = tgi_plan_add_segment(
                  plan, (tg_segment){p->start, p->end, p->score, p->shot, p->cluster})))
             goto done;
     }
@@ -363,26 +363,26 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
             }
         }
         if (best < 0) {
-            rc = tg_fail(ctx, TG_EREFUSED,
-                         "every moment of the video is flagged by the nsfw classifier "
-                         "(--safe strict); nothing can be shown");
+            rc = tgi_fail(ctx, TG_EREFUSED,
+                          "every moment of the video is flagged by the nsfw classifier "
+                          "(--safe strict); nothing can be shown");
             goto done;
         }
-        size_t i = tg_sample_at(s, n, bt + len / 2);
+        size_t i = tgi_sample_at(s, n, bt + len / 2);
         int shot = i < n ? s[i].shot : -1, cluster = i < n ? x->v[i].cluster : -1;
-        if ((rc = tg_plan_add_segment(plan,
-                                      (tg_segment){bt, bt + len, fmax(0, best), shot, cluster})))
+        if ((rc = tgi_plan_add_segment(plan,
+                                       (tg_segment){bt, bt + len, fmax(0, best), shot, cluster})))
             goto done;
-        tg_plan_add_warning(plan,
-                            "no clean material was found (black, blank, blurred, text or "
-                            "transitions throughout); the clip shows the best available moment");
+        tgi_plan_add_warning(plan,
+                             "no clean material was found (black, blank, blurred, text or "
+                             "transitions throughout); the clip shows the best available moment");
     }
     qsort(plan->segments, plan->n_segments, sizeof(tg_segment), cmp_seg);
 done:
     free(runs);
     free(c);
     free(pick);
-    return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
+    return rc < 0 ? tgi_fail_keep(ctx, rc, "cannot add segments to the plan") : 0;
 }
 
 /* Does shot `shot` show a face, and a checked still with open eyes? */
@@ -398,8 +398,8 @@ static int shot_has_open_eyes(const sel *x, int shot)
 static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_options *o,
                             tg_plan *plan)
 {
-    const tg_sample *s = x->s;
-    const tg_verdict *v = x->v;
+    const tgi_sample *s = x->s;
+    const tgi_verdict *v = x->v;
     size_t n = x->n;
     run *runs = malloc((n + 1) * sizeof(run));
     uint8_t *taken = calloc(n + 1, 1);
@@ -407,7 +407,7 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
     int8_t *open = malloc(x->n_shots + 1);
     int rc = 0;
     if (!runs || !taken || !gp || !open) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     double top = 0;
@@ -428,7 +428,7 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
             size_t per_shot = 0;
             for (size_t k = 0; k < plan->n_keyframes; k++)
                 per_shot += plan->keyframes[k].shot == runs[r].shot;
-            for (size_t i = tg_sample_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
+            for (size_t i = tgi_sample_at(s, n, runs[r].t0); i < runs[r].b && s[i].t <= runs[r].t1;
                  i++) {
                 if (taken[i])
                     continue;
@@ -444,10 +444,10 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                 float near = 1;
                 int clash = 0;
                 for (size_t k = 0; k < plan->n_keyframes; k++) {
-                    size_t j = tg_sample_at(s, n, plan->keyframes[k].t);
+                    size_t j = tgi_sample_at(s, n, plan->keyframes[k].t);
                     j = j < n ? j : n - 1;
                     clash |= fabs(s[j].t - s[i].t) < 1.0;
-                    near = fminf(near, tg_sample_distance(&s[i], &s[j]));
+                    near = fminf(near, tgi_sample_distance(&s[i], &s[j]));
                 }
                 if (clash)
                     continue;
@@ -472,8 +472,8 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
         taken[bi] = 1;
         if (x->group[bi] >= 0 && x->group[bi] < x->n_groups)
             gp[x->group[bi]]++;
-        if ((rc = tg_plan_add_keyframe(plan,
-                                       (tg_keyframe){s[bi].t, best, s[bi].shot, v[bi].cluster})))
+        if ((rc = tgi_plan_add_keyframe(plan,
+                                        (tg_keyframe){s[bi].t, best, s[bi].shot, v[bi].cluster})))
             goto done;
     }
     if (plan->n_keyframes == 0 && n > 0) {
@@ -483,16 +483,16 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                 (bi == SIZE_MAX || v[i].quality > v[bi].quality))
                 bi = i;
         if (bi == SIZE_MAX) {
-            rc = tg_fail(ctx, TG_EREFUSED,
-                         "every frame of the video is flagged by the nsfw classifier "
-                         "(--safe strict); no still can be shown");
+            rc = tgi_fail(ctx, TG_EREFUSED,
+                          "every frame of the video is flagged by the nsfw classifier "
+                          "(--safe strict); no still can be shown");
             goto done;
         }
-        if ((rc = tg_plan_add_keyframe(
+        if ((rc = tgi_plan_add_keyframe(
                  plan, (tg_keyframe){s[bi].t, v[bi].quality, s[bi].shot, v[bi].cluster})))
             goto done;
-        tg_plan_add_warning(plan, "no clean still was found; the poster is the best available "
-                                  "frame");
+        tgi_plan_add_warning(plan, "no clean still was found; the poster is the best available "
+                                   "frame");
     }
     plan->poster_t = plan->keyframes[0].t;
 done:
@@ -500,11 +500,11 @@ done:
     free(taken);
     free(gp);
     free(open);
-    return rc < 0 ? tg_fail_keep(ctx, rc, "cannot add keyframes to the plan") : 0;
+    return rc < 0 ? tgi_fail_keep(ctx, rc, "cannot add keyframes to the plan") : 0;
 }
 
 /* The CNN's frames in the plan, in time order: nsfw score and cluster. */
-static int plan_cnn(tg_plan *p, const tg_analysis_data *a, const tg_clusters *cl)
+static int plan_cnn(tg_plan *p, const tg_analysis_data *a, const tgi_clusters *cl)
 {
     size_t n = a->n_items;
     p->n_clusters = cl->n;
@@ -520,12 +520,12 @@ static int plan_cnn(tg_plan *p, const tg_analysis_data *a, const tg_clusters *cl
 
 /* For tuning: TG_DEBUG_SAMPLES=FILE writes every sample's signals and verdicts as
  * CSV (`thumbgen analyze` gives the signals as JSON; this adds select's view). */
-static void dump_samples(const tg_analysis_data *a, const tg_verdict *v, const char *path)
+static void dump_samples(const tg_analysis_data *a, const tgi_verdict *v, const char *path)
 {
     FILE *f = path && *path ? fopen(path, "w") : NULL;
     if (!f)
         return;
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     fprintf(f, "t,luma,lo,hi,contrast,sharp,entropy,colorful,motion,bgfrac,edges,cut,bad,shot,"
                "quality,nsfw,cluster,eyes\n");
     for (size_t i = 0; i < a->n; i++)
@@ -534,7 +534,7 @@ static void dump_samples(const tg_analysis_data *a, const tg_verdict *v, const c
                 "%.3f\n",
                 s[i].t, s[i].luma, s[i].lo, s[i].hi, s[i].contrast, s[i].sharp, s[i].entropy,
                 s[i].colorful, s[i].motion, s[i].bgfrac, s[i].edges,
-                i ? tg_sample_distance(&s[i - 1], &s[i]) : 0.0, (unsigned)v[i].bad, s[i].shot,
+                i ? tgi_sample_distance(&s[i - 1], &s[i]) : 0.0, (unsigned)v[i].bad, s[i].shot,
                 v[i].quality, v[i].nsfw, v[i].cluster, v[i].eyes);
     fclose(f);
 }
@@ -545,7 +545,7 @@ static void dump_samples(const tg_analysis_data *a, const tg_verdict *v, const c
  * middle clean samples closer than ALIKE), each sample standing for its duration. */
 static int build_groups(sel *x, const tg_analysis_data *a)
 {
-    const tg_sample *s = x->s;
+    const tgi_sample *s = x->s;
     size_t n = x->n;
     x->group = malloc((n + 1) * sizeof(int));
     if (!x->group)
@@ -562,7 +562,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
             double next = k + 1 < a->n_items ? a->items[k + 1].t : a->duration;
             double cover = fmin(10.0, fmax(0.0, next - a->items[k].t));
             /* people are what most videos are about: time with a face counts twice */
-            size_t i = tg_sample_at(s, n, a->items[k].t - 1e-6);
+            size_t i = tgi_sample_at(s, n, a->items[k].t - 1e-6);
             if (i < n && x->v[i].face != 0)
                 cover *= FACE_WEIGHT;
             int c = x->cl->item[k];
@@ -604,7 +604,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
     for (size_t k = 0; k < ns; k++)
         for (size_t j = 0; j < k && mid[k] != SIZE_MAX; j++)
             if (mid[j] != SIZE_MAX && root[j] == (int)j &&
-                tg_sample_distance(&s[mid[j]], &s[mid[k]]) < ALIKE) {
+                tgi_sample_distance(&s[mid[j]], &s[mid[k]]) < ALIKE) {
                 root[k] = (int)j;
                 break;
             }
@@ -635,7 +635,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
 #define TYP_SUBSAMPLE 160
 static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
 {
-    const tg_sample *s = x->s;
+    const tgi_sample *s = x->s;
     size_t n = x->n;
     for (int g = 0; g < n_keys; g++) {
         size_t m = 0;
@@ -652,7 +652,7 @@ static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
         for (size_t p = 0; p < k; p++) {
             double sum = 0;
             for (size_t q = 0; q < k; q++)
-                sum += tg_sample_distance(&s[pick[p]], &s[pick[q]]);
+                sum += tgi_sample_distance(&s[pick[p]], &s[pick[q]]);
             if (sum < best) {
                 best = sum;
                 med = pick[p];
@@ -660,7 +660,7 @@ static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
         }
         for (size_t i = 0; i < n; i++)
             if (key[i] == g) {
-                float d = tg_sample_distance(&s[i], &s[med]);
+                float d = tgi_sample_distance(&s[i], &s[med]);
                 x->typ[i] = fminf(x->typ[i], 1.0f - 0.7f * fminf(1.0f, d / ALIKE));
             }
     }
@@ -688,23 +688,23 @@ static int typicality(sel *x)
     return 0;
 }
 
-int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan)
+int tgi_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan)
 {
     int rc;
     size_t n = a->n;
     if (n == 0)
-        return tg_fail(ctx, TG_ECORRUPT, "no frames to choose from");
+        return tgi_fail(ctx, TG_ECORRUPT, "no frames to choose from");
     for (size_t i = 0; i < a->n_shots; i++)
-        if ((rc = tg_plan_add_shot(plan, a->shots[i])) < 0)
-            return tg_fail(ctx, rc, "cannot add shots to the plan");
-    tg_verdict *v = malloc((n + 1) * sizeof(*v));
-    tg_clusters cl = {0};
+        if ((rc = tgi_plan_add_shot(plan, a->shots[i])) < 0)
+            return tgi_fail(ctx, rc, "cannot add shots to the plan");
+    tgi_verdict *v = malloc((n + 1) * sizeof(*v));
+    tgi_clusters cl = {0};
     sel x = {0};
     if (!v) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = tg_verdicts(ctx, a, o->safe, v, &cl)) < 0)
+    if ((rc = tgi_verdicts(ctx, a, o->safe, v, &cl)) < 0)
         goto done;
     x = (sel){.s = a->s,
               .v = v,
@@ -716,11 +716,11 @@ int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_pl
               .n_spans = a->n_spans,
               .safe = o->safe};
     if ((rc = build_groups(&x, a)) < 0 || (rc = typicality(&x)) < 0) {
-        rc = tg_fail(ctx, rc, "out of memory");
+        rc = tgi_fail(ctx, rc, "out of memory");
         goto done;
     }
     if (plan->cnn != TG_CNN_NONE && (rc = plan_cnn(plan, a, &cl)) < 0) {
-        rc = tg_fail(ctx, rc, "out of memory");
+        rc = tgi_fail(ctx, rc, "out of memory");
         goto done;
     }
     if ((rc = choose_segments(ctx, &x, a->duration, o, plan)) < 0)
@@ -732,7 +732,7 @@ done:
     free(x.group);
     free(x.typ);
     free(x.share);
-    tg_clusters_free(&cl);
+    tgi_clusters_free(&cl);
     free(v);
     return rc;
 }

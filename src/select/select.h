@@ -16,11 +16,11 @@
 #include "select/plan.h"
 
 /* Options of this stage (in tg_option_stages). */
-extern const tg_opt tg_select_opts[];
+extern const tg_opt tgi_select_opts[];
 
 /* Judge the analysis's samples for this video (select/verdict.h) and fill plan's
  * shots, segments, keyframes, poster, CNN samples (when plan->cnn is set) and
  * warnings. Pure: reads the analysis, writes only the plan. */
-int tg_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan);
+int tgi_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan);
 
 #endif

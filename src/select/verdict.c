@@ -48,7 +48,7 @@ static const struct {
 };
 
 /* The q-quantile of the values of samples with keep[i] (reorders nothing). */
-static float quantile(const tg_sample *s, size_t n, const uint8_t *keep, size_t off, float q)
+static float quantile(const tgi_sample *s, size_t n, const uint8_t *keep, size_t off, float q)
 {
     float *v = malloc((n + 1) * sizeof(float));
     size_t m = 0;
@@ -59,7 +59,7 @@ static float quantile(const tg_sample *s, size_t n, const uint8_t *keep, size_t 
             v[m++] = *(const float *)((const char *)&s[i] + off);
     float r = 0;
     if (m) {
-        tg_median(v, m); /* sorts */
+        tgi_median(v, m); /* sorts */
         size_t k = (size_t)(q * (float)(m - 1) + 0.5f);
         r = v[k < m ? k : m - 1];
     }
@@ -69,20 +69,20 @@ static float quantile(const tg_sample *s, size_t n, const uint8_t *keep, size_t 
 
 static double sample_dur(const tg_analysis_data *a, size_t i)
 {
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     double next = i + 1 < a->n ? s[i + 1].t : a->duration;
     double d = next - s[i].t;
     return d > 0 && d < 1.0 ? d : 0.04; /* sparse gaps count as one frame */
 }
 
-double tg_repeat_edge(const tg_analysis_data *a)
+double tgi_repeat_edge(const tg_analysis_data *a)
 {
     return fmin(K.repeat_edge, 0.3 * a->duration);
 }
 
-int tg_repeat_tail(const tg_analysis_data *a, size_t j)
+int tgi_repeat_tail(const tg_analysis_data *a, size_t j)
 {
-    double end = a->duration, edge = tg_repeat_edge(a);
+    double end = a->duration, edge = tgi_repeat_edge(a);
     if (j >= a->n_shots)
         return 0;
     const tg_shot *sj = &a->shots[j];
@@ -93,24 +93,24 @@ int tg_repeat_tail(const tg_analysis_data *a, size_t j)
            sj->end - sj->start <= K.repeat_len * end;
 }
 
-int tg_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j)
+int tgi_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j)
 {
-    if (j < i + 2 || !tg_repeat_tail(a, j))
+    if (j < i + 2 || !tgi_repeat_tail(a, j))
         return 0;
     const tg_shot *si = &a->shots[i];
-    return si->start <= tg_repeat_edge(a) && si->end - si->start >= K.repeat_min;
+    return si->start <= tgi_repeat_edge(a) && si->end - si->start >= K.repeat_min;
 }
 
 /* The intro that returns as an outro, by pixel descriptors (the CNN finds re-graded
  * or re-framed ones: select/cluster.c). Between the two there must be something
  * else: some shot unlike shot i. */
-static void mark_repeats(const tg_analysis_data *a, tg_verdict *v)
+static void mark_repeats(const tg_analysis_data *a, tgi_verdict *v)
 {
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     size_t n = a->n, step = 1 + n / 4000;
     for (size_t j = 1; j < a->n_shots; j++) {
         for (size_t i = 0; i + 1 < j; i++) {
-            if (!tg_repeat_candidate(a, i, j))
+            if (!tgi_repeat_candidate(a, i, j))
                 continue;
             float best = 1, between = 0;
             for (size_t q = 0; q < n; q += step) {
@@ -118,9 +118,9 @@ static void mark_repeats(const tg_analysis_data *a, tg_verdict *v)
                     continue;
                 for (size_t p = 0; p < n; p += step) {
                     if (s[p].shot == (int)j)
-                        best = fminf(best, tg_sample_distance(&s[p], &s[q]));
+                        best = fminf(best, tgi_sample_distance(&s[p], &s[q]));
                     else if (s[p].shot > (int)i && s[p].shot < (int)j)
-                        between = fmaxf(between, tg_sample_distance(&s[p], &s[q]));
+                        between = fmaxf(between, tgi_sample_distance(&s[p], &s[q]));
                 }
             }
             if (best < K.repeat_dist && between > 4 * K.repeat_dist) {
@@ -135,10 +135,10 @@ static void mark_repeats(const tg_analysis_data *a, tg_verdict *v)
 
 /* A card: text or lines on a flat, grey ground (a title, credits, a terminal), or
  * marks on an empty one (a few lines on black). */
-static int is_card(const tg_sample *x)
+static int is_card(const tgi_sample *x)
 {
     return (x->bgfrac > K.card_bgfrac && x->edges > K.card_edges && x->colorful < K.card_color) ||
-           (tg_empty_ground(x) && tg_has_marks(x));
+           (tgi_empty_ground(x) && tgi_has_marks(x));
 }
 
 /* How much of the video's picture (its event-free time that is not a card) stands
@@ -150,7 +150,7 @@ static int is_card(const tg_sample *x)
 #define STILL_MOTION 1e-4f
 static double still_share(const tg_analysis_data *a, const uint8_t *keep)
 {
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     size_t n = a->n, lo = 0, hi = 0;
     double still = 0, all = 0;
     for (size_t i = 0; i < n; i++) {
@@ -181,7 +181,7 @@ static double still_share(const tg_analysis_data *a, const uint8_t *keep)
 #define FACE_NEAR 0.35
 #define FACE_SEEN 0.02 /* a still is "checked" when the face model saw that very frame */
 #define EYES_SHUT 0.9f /* EAR under this share of the shot's median: closed or cast down */
-static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
+static int attach_faces(const tg_analysis_data *a, tgi_verdict *v)
 {
     for (size_t i = 0; i < a->n; i++) {
         v[i].eyes = -1;
@@ -199,7 +199,7 @@ static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
         free(tmp);
         return TG_ENOMEM;
     }
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     int16_t *fshot = malloc((a->n_faces + 1) * sizeof(int16_t));
     if (!fshot) {
         free(med);
@@ -207,7 +207,7 @@ static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
         return TG_ENOMEM;
     }
     for (size_t k = 0; k < a->n_faces; k++) {
-        size_t j = tg_sample_at(s, a->n, a->faces[k].t - 1e-6);
+        size_t j = tgi_sample_at(s, a->n, a->faces[k].t - 1e-6);
         fshot[k] = j < a->n && fabs(s[j].t - a->faces[k].t) < 0.05 ? s[j].shot : -1;
     }
     for (size_t sh = 0; sh < a->n_shots; sh++) {
@@ -215,14 +215,14 @@ static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
         for (size_t k = 0; k < a->n_faces; k++)
             if (fshot[k] == (int)sh && a->faces[k].h > 0 && a->faces[k].eyes > 0)
                 tmp[m++] = a->faces[k].eyes;
-        med[sh] = m >= 3 ? tg_median(tmp, m) : 0;
+        med[sh] = m >= 3 ? tgi_median(tmp, m) : 0;
     }
     size_t f = 0;
     for (size_t i = 0; i < a->n; i++) {
         double t = s[i].t;
         while (f < a->n_faces && a->faces[f].t < t - FACE_NEAR)
             f++;
-        const tg_face_obs *best = NULL;
+        const tgi_face_obs *best = NULL;
         double best_dt = 1e9;
         for (size_t k = f; k < a->n_faces && a->faces[k].t <= t + FACE_NEAR; k++) {
             if (fshot[k] != s[i].shot)
@@ -250,9 +250,9 @@ static int attach_faces(const tg_analysis_data *a, tg_verdict *v)
     return 0;
 }
 
-int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v, tg_clusters *cl)
+int tgi_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tgi_verdict *v, tgi_clusters *cl)
 {
-    const tg_sample *s = a->s;
+    const tgi_sample *s = a->s;
     size_t n = a->n;
     memset(cl, 0, sizeof(*cl));
     uint8_t *keep = calloc(n + 1, 1);
@@ -262,7 +262,7 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
         free(keep);
         free(shot_sharp);
         free(shot_edges);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         memset(&v[i], 0, sizeof(v[i]));
@@ -272,9 +272,9 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
         keep[i] = !(s[i].ev & TG_EVENT_FLAGS);
     }
     /* the video's own levels, over its event-free samples */
-    float v_hi = quantile(s, n, keep, offsetof(tg_sample, hi), 0.5f);
-    float v_sharp = quantile(s, n, keep, offsetof(tg_sample, sharp), 0.5f);
-    float v_edges = quantile(s, n, keep, offsetof(tg_sample, edges), 0.5f);
+    float v_hi = quantile(s, n, keep, offsetof(tgi_sample, hi), 0.5f);
+    float v_sharp = quantile(s, n, keep, offsetof(tgi_sample, sharp), 0.5f);
+    float v_edges = quantile(s, n, keep, offsetof(tgi_sample, edges), 0.5f);
     /* cards: how much of the video they are */
     double card_t = 0, all_t = 0;
     for (size_t i = 0; i < n; i++) {
@@ -293,8 +293,8 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     for (size_t k = 0; in_shot && k < a->n_shots; k++) {
         for (size_t i = 0; i < n; i++)
             in_shot[i] = keep[i] && s[i].shot == (int)k;
-        shot_sharp[k] = quantile(s, n, in_shot, offsetof(tg_sample, sharp), 0.9f);
-        shot_edges[k] = quantile(s, n, in_shot, offsetof(tg_sample, edges), 0.5f);
+        shot_sharp[k] = quantile(s, n, in_shot, offsetof(tgi_sample, sharp), 0.9f);
+        shot_edges[k] = quantile(s, n, in_shot, offsetof(tgi_sample, edges), 0.5f);
     }
     free(in_shot);
     if (getenv("TG_DEBUG_SELECT"))
@@ -304,19 +304,19 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
                     a->shots[k].start, a->shots[k].end, shot_sharp[k], v_sharp, shot_edges[k],
                     v_edges);
     for (size_t i = 0; i < n; i++) {
-        const tg_sample *x = &s[i];
+        const tgi_sample *x = &s[i];
         uint16_t b = 0;
         if (v[i].bad & (TG_BAD_BLACK | TG_BAD_WHITE | TG_BAD_UNIFORM)) {
             v[i].bad |= b;
             continue;
         }
-        if (tg_empty_ground(x))
+        if (tgi_empty_ground(x))
             ; /* a card's ground is dark or light by design */
         else if (x->hi < K.dark_hi_abs && x->hi < K.dark_hi_rel * v_hi + 0.02f)
             b |= TG_BAD_EXPOSURE; /* nothing in the frame is bright, for this video */
         else if (x->hi < 0.5f * K.dark_hi_abs)
             b |= TG_BAD_EXPOSURE; /* too dark in any video */
-        if (!tg_empty_ground(x) && (x->lo > K.bright_lo || x->luma > K.bright_luma))
+        if (!tgi_empty_ground(x) && (x->lo > K.bright_lo || x->luma > K.bright_luma))
             b |= TG_BAD_EXPOSURE;
         if (!cards_are_content && is_card(x))
             b |= TG_BAD_TEXT;
@@ -337,9 +337,9 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     free(shot_edges);
     mark_repeats(a, v);
     if (attach_faces(a, v) < 0)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     if (a->cnn != TG_CNN_NONE && a->n_items > 0) {
-        int rc = tg_cluster_attach(ctx, a, v, safe, cl);
+        int rc = tgi_cluster_attach(ctx, a, v, safe, cl);
         if (rc < 0)
             return rc;
     }
@@ -347,21 +347,21 @@ int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v,
     float *sv = malloc((n + 1) * sizeof(float));
     size_t m = 0;
     if (!sv)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (!v[i].bad)
             sv[m++] = s[i].sharp;
-    float med = m ? tg_median(sv, m) : 0.1f;
+    float med = m ? tgi_median(sv, m) : 0.1f;
     free(sv);
     for (size_t i = 0; i < n; i++) {
-        tg_sample x = s[i];
-        if (!v[i].bad && tg_empty_ground(&x) && tg_has_marks(&x)) {
+        tgi_sample x = s[i];
+        if (!v[i].bad && tgi_empty_ground(&x) && tgi_has_marks(&x)) {
             /* a screen of text kept as content: its black (or white) ground is its
              * design, not an exposure fault; judge it as if exposed right */
             x.luma = 0.47f;
             x.contrast = fmaxf(x.contrast, 0.22f);
         }
-        float q = tg_signal_quality(&x, med);
+        float q = tgi_signal_quality(&x, med);
         if (v[i].shut)
             q *= 0.6f;              /* a face with closed eyes: the classic bad still */
         else if (v[i].face > 0.08f) /* a whole face, eyes wide open: what people look at */

@@ -3,7 +3,7 @@
  *
  * The analysis reports facts (signals, events such as fades and black frames);
  * whether a dim frame is too dark, a soft frame blurred or a screen of text a title
- * card depends on the video around it. tg_verdicts() decides, relative to the
+ * card depends on the video around it. tgi_verdicts() decides, relative to the
  * video's own levels:
  *   - exposure: nothing bright in a frame of a video that has highlights (a night
  *     scene is judged against the night, not against daylight);
@@ -27,8 +27,8 @@
 #include "analyze/analysis.h"
 #include "select/cluster.h"
 
-typedef struct tg_verdict {
-    uint16_t bad;    /* enum tg_bad: the analysis's events and this video's defects */
+typedef struct tgi_verdict {
+    uint16_t bad;    /* enum tgi_bad: the analysis's events and this video's defects */
     int16_t cluster; /* CNN content cluster, -1 when none */
     int32_t item;    /* the CNN frame nearest in time within the shot, -1 when none */
     float quality;   /* 0..1, near 0 when flagged */
@@ -39,17 +39,18 @@ typedef struct tg_verdict {
     uint8_t shut;    /* its eyes are closed or cast down, for this shot */
     float open;      /* its eye aspect ratio against the shot's median (1 = typical) */
     uint8_t checked; /* a face frame was looked at right here (stills need one) */
-} tg_verdict;
+} tgi_verdict;
 
-/* Fill v[0..a->n) and the CNN clusters (*cl, free with tg_clusters_free; empty
+/* Fill v[0..a->n) and the CNN clusters (*cl, free with tgi_clusters_free; empty
  * without a CNN). safe is enum tg_safe. */
-int tg_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tg_verdict *v, tg_clusters *cl);
+int tgi_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tgi_verdict *v,
+                 tgi_clusters *cl);
 
 /* Could shot j be a returning intro (a short shot near the end, after the start,
  * not a fragment)? The seconds from either end that count as "near". */
-int tg_repeat_tail(const tg_analysis_data *a, size_t j);
-double tg_repeat_edge(const tg_analysis_data *a);
+int tgi_repeat_tail(const tg_analysis_data *a, size_t j);
+double tgi_repeat_edge(const tg_analysis_data *a);
 /* ... and a repeat of shot i, a shot near the start (j > i + 1)? */
-int tg_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j);
+int tgi_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * access.c — Host, Origin and token checks and the security headers (see
- * access.h). http.c calls tg_access_check on the first call for a request, before
+ * access.h). http.c calls tgi_access_check on the first call for a request, before
  * any body is read, and answers the refusal once the body (if any) is drained.
  *
  * The token is compared by its SHA-256 (so neither its bytes nor its length leak
@@ -33,7 +33,7 @@ static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'sel
                           "object-src 'none'; base-uri 'none'; form-action 'self'; "
                           "frame-ancestors 'none'";
 
-void tg_access_headers(struct MHD_Response *rs)
+void tgi_access_headers(struct MHD_Response *rs)
 {
     MHD_add_response_header(rs, "Content-Security-Policy", CSP);
     MHD_add_response_header(rs, "X-Frame-Options", "DENY");
@@ -51,8 +51,8 @@ static int read_token_file(tg_ctx *ctx, const char *path, char *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return tg_fail(ctx, TG_EINVAL, "cannot read the token file '%s': %s", path,
-                       strerror(errno));
+        return tgi_fail(ctx, TG_EINVAL, "cannot read the token file '%s': %s", path,
+                        strerror(errno));
     char buf[1024];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
@@ -62,15 +62,15 @@ static int read_token_file(tg_ctx *ctx, const char *path, char *out, size_t cap)
     while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         buf[--n] = '\0';
     if (n < TOKEN_MIN || n >= cap)
-        return tg_fail(ctx, TG_EINVAL,
-                       "the token file '%s' must hold a token of %d to %zu characters on its "
-                       "first line",
-                       path, TOKEN_MIN, cap - 1);
+        return tgi_fail(ctx, TG_EINVAL,
+                        "the token file '%s' must hold a token of %d to %zu characters on its "
+                        "first line",
+                        path, TOKEN_MIN, cap - 1);
     for (size_t i = 0; i < n; i++)
         if (!token_char(buf[i]))
-            return tg_fail(ctx, TG_EINVAL,
-                           "the token in '%s' may only use letters, digits and . _ ~ + / = -",
-                           path);
+            return tgi_fail(ctx, TG_EINVAL,
+                            "the token in '%s' may only use letters, digits and . _ ~ + / = -",
+                            path);
     memcpy(out, buf, n + 1);
     return 0;
 }
@@ -95,22 +95,22 @@ static int is_wildcard(const char *host)
     return inet_pton(AF_INET6, host, a) == 1 && !memcmp(a, zero, 16);
 }
 
-int tg_access_setup(tg_ctx *ctx, tg_server *sv, int *generated)
+int tgi_access_setup(tg_ctx *ctx, tgi_server *sv, int *generated)
 {
-    const tg_serve_opts *o = &sv->opt;
+    const tgi_serve_opts *o = &sv->opt;
     *generated = 0;
     sv->token[0] = '\0';
     if (o->no_auth && (o->token_file || o->require_token))
-        return tg_fail(ctx, TG_EINVAL,
-                       "--no-auth cannot be used with --token-file or "
-                       "--require-token");
+        return tgi_fail(ctx, TG_EINVAL,
+                        "--no-auth cannot be used with --token-file or "
+                        "--require-token");
     if (o->token_file)
         return read_token_file(ctx, o->token_file, sv->token, sizeof(sv->token));
     if (o->no_auth || (!o->require_token && is_loopback(o->host)))
         return 0; /* open: loopback by default, or asked for explicitly */
     unsigned char rnd[24];
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        return tg_fail(ctx, TG_EIO, "cannot make a token: %s", strerror(errno));
+        return tgi_fail(ctx, TG_EIO, "cannot make a token: %s", strerror(errno));
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(sv->token + 2 * i, 3, "%02x", rnd[i]);
     *generated = 1;
@@ -177,7 +177,7 @@ static int same_address(const char *a, const char *b)
     return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
 }
 
-int tg_access_host_ok(const tg_server *sv, const char *host)
+int tgi_access_host_ok(const tgi_server *sv, const char *host)
 {
     char name[256];
     long port;
@@ -203,7 +203,7 @@ int tg_access_host_ok(const tg_server *sv, const char *host)
     return 0;
 }
 
-static int origin_ok(const tg_server *sv, const char *origin)
+static int origin_ok(const tgi_server *sv, const char *origin)
 {
     const char *rest = NULL;
     if (!strncasecmp(origin, "http://", 7))
@@ -212,7 +212,7 @@ static int origin_ok(const tg_server *sv, const char *origin)
         rest = origin + 8;
     if (!rest || strchr(rest, '/'))
         return 0; /* "null", another scheme, or not an origin */
-    return tg_access_host_ok(sv, rest);
+    return tgi_access_host_ok(sv, rest);
 }
 
 static int state_changing(const char *method)
@@ -236,7 +236,7 @@ static void sha256(const char *s, size_t n, uint8_t out[32])
 }
 
 /* 1 when given (of length n) is the token: the digests are compared in full */
-static int token_matches(const tg_server *sv, const char *given, size_t n)
+static int token_matches(const tgi_server *sv, const char *given, size_t n)
 {
     uint8_t a[32], b[32];
     sha256(sv->token, strlen(sv->token), a);
@@ -248,7 +248,7 @@ static int token_matches(const tg_server *sv, const char *given, size_t n)
 }
 
 /* 1 authorised, 0 no credentials, -1 wrong credentials */
-static int authorised(const tg_server *sv, struct MHD_Connection *c)
+static int authorised(const tgi_server *sv, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (h) {
@@ -273,11 +273,11 @@ static unsigned refuse(const char **code, char *msg, size_t n, unsigned status, 
     return status;
 }
 
-unsigned tg_access_check(const tg_server *sv, struct MHD_Connection *c, const char *method,
-                         const char *url, const char **code, char *msg, size_t n)
+unsigned tgi_access_check(const tgi_server *sv, struct MHD_Connection *c, const char *method,
+                          const char *url, const char **code, char *msg, size_t n)
 {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    if (!tg_access_host_ok(sv, host))
+    if (!tgi_access_host_ok(sv, host))
         return refuse(code, msg, n, MHD_HTTP_MISDIRECTED_REQUEST, "EHOST",
                       "This server does not answer to that host name; use its own address "
                       "or a name given with --public-host.");
@@ -304,25 +304,25 @@ unsigned tg_access_check(const tg_server *sv, struct MHD_Connection *c, const ch
     return 0;
 }
 
-enum MHD_Result tg_access_session(const tg_server *sv, struct MHD_Connection *c)
+enum MHD_Result tgi_access_session(const tgi_server *sv, struct MHD_Connection *c)
 {
     int auth = sv->token[0] != '\0';
     int ok = !auth || authorised(sv, c) == 1;
-    return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:b,s:b}", "ok", ok, "auth", auth));
+    return tgi_reply_json(c, MHD_HTTP_OK, json_pack("{s:b,s:b}", "ok", ok, "auth", auth));
 }
 
-enum MHD_Result tg_access_login(tg_req *r, struct MHD_Connection *c)
+enum MHD_Result tgi_access_login(tgi_req *r, struct MHD_Connection *c)
 {
-    const tg_server *sv = r->sv;
+    const tgi_server *sv = r->sv;
     if (!sv->token[0])
-        return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:b,s:b}", "ok", 1, "auth", 0));
+        return tgi_reply_json(c, MHD_HTTP_OK, json_pack("{s:b,s:b}", "ok", 1, "auth", 0));
     json_t *body = json_loads(r->body ? r->body : "", 0, NULL);
     const char *t = json_string_value(json_object_get(body, "token"));
     int ok = t && token_matches(sv, t, strlen(t));
     json_decref(body);
     if (!ok) {
         usleep(250 * 1000);
-        return tg_reply_status(c, MHD_HTTP_UNAUTHORIZED, "EAUTH", "The access token is wrong.");
+        return tgi_reply_status(c, MHD_HTTP_UNAUTHORIZED, "EAUTH", "The access token is wrong.");
     }
     char cookie[400];
     snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict",
@@ -340,5 +340,5 @@ enum MHD_Result tg_access_login(tg_req *r, struct MHD_Connection *c)
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
     MHD_add_response_header(rs, "Set-Cookie", cookie);
-    return tg_queue(c, MHD_HTTP_OK, rs);
+    return tgi_queue(c, MHD_HTTP_OK, rs);
 }

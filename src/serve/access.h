@@ -28,22 +28,22 @@
 /* Read or make the token (sv->token) from sv->opt; refuse a token file that cannot
  * be read or holds no usable token, and --no-auth together with a token option.
  * *generated is set when the token was made here (it must be shown to the user). */
-int tg_access_setup(tg_ctx *ctx, tg_server *sv, int *generated);
+int tgi_access_setup(tg_ctx *ctx, tgi_server *sv, int *generated);
 
 /* Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, Referrer-Policy. */
-void tg_access_headers(struct MHD_Response *rs);
+void tgi_access_headers(struct MHD_Response *rs);
 
 /* 0 when the request may go on, else the HTTP status to refuse it with; *code and
  * msg get the error code name and one sentence. */
-unsigned tg_access_check(const tg_server *sv, struct MHD_Connection *c, const char *method,
-                         const char *url, const char **code, char *msg, size_t n);
+unsigned tgi_access_check(const tgi_server *sv, struct MHD_Connection *c, const char *method,
+                          const char *url, const char **code, char *msg, size_t n);
 
 /* GET /api/login: 200 {"auth": the server needs a token, "ok": this request has it}. */
-enum MHD_Result tg_access_session(const tg_server *sv, struct MHD_Connection *c);
+enum MHD_Result tgi_access_session(const tgi_server *sv, struct MHD_Connection *c);
 /* POST /api/login {"token": "..."}: 200 and the session cookie, or 401. */
-enum MHD_Result tg_access_login(tg_req *r, struct MHD_Connection *c);
+enum MHD_Result tgi_access_login(tgi_req *r, struct MHD_Connection *c);
 
 /* 1 when host ("name", "name:port", "[v6]:port") is one this server answers to. */
-int tg_access_host_ok(const tg_server *sv, const char *host);
+int tgi_access_host_ok(const tgi_server *sv, const char *host);
 
 #endif

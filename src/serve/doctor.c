@@ -1,9 +1,9 @@
 /*
- * doctor.c — tg_doctor (thumbgen.h): is this machine ready to run thumbgen? One line
+ * doctor.c — tgi_doctor (thumbgen.h): is this machine ready to run thumbgen? One line
  * per part, each "ok", "warn" (works, with a limit) or "missing" (required), with
  * what is wrong and the command that fixes it:
  *
- *   yt-dlp       tg_ytdlp_probe: version and JavaScript runtime (required: a yt-dlp;
+ *   yt-dlp       tgi_ytdlp_probe: version and JavaScript runtime (required: a yt-dlp;
  *                YouTube needs >= 2025.11.12 and a runtime → warn)
  *   ffmpeg libs  the linked libavformat/libavcodec versions and an H.264 encoder
  *   CNN weights  models/…/model.json of both networks (optional: warn)
@@ -47,13 +47,13 @@ static int on_path(const char *name)
     return 0;
 }
 
-int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out)
+int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out)
 {
     int missing = 0;
     char t[1024];
 
-    tg_ytdlp_info yt;
-    tg_ytdlp_probe(ytdlp, &yt);
+    tgi_ytdlp_info yt;
+    tgi_ytdlp_probe(ytdlp, &yt);
     char rt[64] = "no JavaScript runtime";
     if (yt.js_name[0])
         snprintf(rt, sizeof(rt), "%s %s", yt.js_name, yt.js_version);
@@ -87,7 +87,7 @@ int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out)
         line(out, "warn", "ffmpeg libs", t);
     }
 
-    const char *models = tg_nn_models_dir();
+    const char *models = tgi_nn_models_dir();
     static const char *const nets[] = {"nsfwjs/mobilenet_v2/model.json",
                                        "nsfwjs/inception_v3/model.json"};
     int have = 0;

@@ -30,19 +30,19 @@
 #include "fetch/sniff.h"
 #include "serve/access.h"
 
-struct tg_http {
+struct tgi_http {
     struct MHD_Daemon *d;
-    tg_server *sv;
+    tgi_server *sv;
 };
 
 #define JSON_BODY_MAX (256 * 1024)
 #define FIELD_MAX     256 /* bytes of one form field (an option value) */
 
-enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
+enum MHD_Result tgi_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs)
 {
     if (!rs)
         return MHD_NO;
-    tg_access_headers(rs);
+    tgi_access_headers(rs);
     enum MHD_Result ok = MHD_queue_response(c, status, rs);
     MHD_destroy_response(rs);
     return ok;
@@ -59,10 +59,10 @@ static enum MHD_Result reply_internal(struct MHD_Connection *c)
         return MHD_NO;
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
-    return tg_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, rs);
+    return tgi_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, rs);
 }
 
-enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
+enum MHD_Result tgi_reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(j);
@@ -75,16 +75,16 @@ enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t 
     }
     MHD_add_response_header(rs, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
-    return tg_queue(c, status, rs);
+    return tgi_queue(c, status, rs);
 }
 
-enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message)
+enum MHD_Result tgi_reply_error(struct MHD_Connection *c, int code, const char *message)
 {
     /* one readable sentence: the library's detail starts lowercase and has no stop */
     char sentence[600];
     const char *m = message && *message ? message : tg_strerror(code);
-    tg_utf8_copy(sentence, sizeof(sentence) - 1, m); /* room for the stop */
-    tg_utf8_sanitize(sentence);
+    tgi_utf8_copy(sentence, sizeof(sentence) - 1, m); /* room for the stop */
+    tgi_utf8_sanitize(sentence);
     size_t n = strlen(sentence);
     while (n > 0 && (sentence[n - 1] == ':' || sentence[n - 1] == ' '))
         sentence[--n] = '\0';
@@ -95,11 +95,11 @@ enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *m
         sentence[n + 1] = '\0';
     }
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", tg_errname(code), "message", sentence);
-    return tg_reply_json(c, (unsigned)tg_http_status(code), e);
+    return tgi_reply_json(c, (unsigned)tg_http_status(code), e);
 }
 
-enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
-                                const char *message)
+enum MHD_Result tgi_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
+                                 const char *message)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -115,7 +115,7 @@ enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const
     MHD_add_response_header(rs, "Cache-Control", "no-store");
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(rs, "WWW-Authenticate", "Bearer realm=\"thumbgen\"");
-    return tg_queue(c, status, rs);
+    return tgi_queue(c, status, rs);
 }
 
 static const char *content_type(const char *name)
@@ -159,7 +159,7 @@ static int safe_name(const char *name)
     return 1;
 }
 
-int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+int tgi_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
     if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
         return 1; /* none, or several ranges: the whole file */
@@ -196,10 +196,10 @@ int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
     return 0;
 }
 
-enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const char *name)
+enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const char *name)
 {
     if (!safe_name(name))
-        return tg_reply_error(c, TG_ENOENT, "no such file");
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -207,11 +207,11 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        return tg_reply_error(c, TG_ENOENT, "no such file");
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
     }
     uint64_t size = (uint64_t)st.st_size, a = 0, b = size ? size - 1 : 0;
     const char *rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    int pr = tg_http_parse_range(rh, size, &a, &b);
+    int pr = tgi_http_parse_range(rh, size, &a, &b);
     char cr[128];
     if (pr < 0) {
         close(fd);
@@ -219,7 +219,7 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-        return tg_queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
+        return tgi_queue(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, rs);
     }
     struct MHD_Response *rs = pr == 0 ? MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a)
                                       : MHD_create_response_from_fd64(size, fd);
@@ -233,18 +233,18 @@ enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const c
     if (pr == 0) {
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-        return tg_queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
+        return tgi_queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
     }
-    return tg_queue(c, MHD_HTTP_OK, rs);
+    return tgi_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- uploads ---- */
 
-static void upload_fail(tg_req *r, int code, const char *msg)
+static void upload_fail(tgi_req *r, int code, const char *msg)
 {
     if (!r->err) {
         r->err = code;
-        tg_utf8_copy(r->err_msg, sizeof(r->err_msg), msg);
+        tgi_utf8_copy(r->err_msg, sizeof(r->err_msg), msg);
     }
     if (r->fd >= 0) {
         close(r->fd);
@@ -261,7 +261,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     (void)ctype;
     (void)enc;
-    tg_req *r = cls;
+    tgi_req *r = cls;
     if (!key)
         return MHD_YES;
     if (strcmp(key, "video") != 0) {
@@ -275,7 +275,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (ol + size > FIELD_MAX) {
             char msg[200];
             snprintf(msg, sizeof(msg), "the form field '%.*s' is longer than %d bytes",
-                     (int)tg_utf8_prefix(key, 64), key, FIELD_MAX);
+                     (int)tgi_utf8_prefix(key, 64), key, FIELD_MAX);
             upload_fail(r, TG_EINVAL, msg);
             return MHD_YES;
         }
@@ -318,9 +318,9 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         if (r->sha)
             av_sha_init(r->sha, 256);
         const char *fn = filename && *filename ? filename : "upload";
-        r->upload_name = strndup(fn, tg_utf8_prefix(fn, 200));
+        r->upload_name = strndup(fn, tgi_utf8_prefix(fn, 200));
         if (r->upload_name)
-            tg_utf8_sanitize(r->upload_name);
+            tgi_utf8_sanitize(r->upload_name);
     }
     r->bytes += (int64_t)size;
     if (r->bytes > r->sv->opt.max_upload) {
@@ -335,7 +335,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
         memcpy(r->head + r->head_n, data, take);
         r->head_n += take;
         if (r->head_n == sizeof(r->head)) {
-            r->container = tg_sniff_video(r->head, r->head_n);
+            r->container = tgi_sniff_video(r->head, r->head_n);
             if (!r->container) {
                 upload_fail(r, TG_EFORMAT, "the uploaded file is not a video");
                 return MHD_YES;
@@ -363,7 +363,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-static void request_free(tg_req *r)
+static void request_free(tgi_req *r)
 {
     if (!r)
         return;
@@ -396,8 +396,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_size, void **con_cls)
 {
     (void)version;
-    tg_http *h = cls;
-    tg_req *r = *con_cls;
+    tgi_http *h = cls;
+    tgi_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof(*r));
         if (!r)
@@ -406,8 +406,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->fd = -1;
         *con_cls = r;
         /* refused requests (host, origin, token) never reach the body handling */
-        r->deny =
-            tg_access_check(h->sv, c, method, url, &r->deny_code, r->deny_msg, sizeof(r->deny_msg));
+        r->deny = tgi_access_check(h->sv, c, method, url, &r->deny_code, r->deny_msg,
+                                   sizeof(r->deny_msg));
         if (!r->deny && !strcmp(method, "POST")) {
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -455,37 +455,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (atomic_load(&h->sv->stopping))
-        return tg_reply_error(c, TG_EUNAVAILABLE, "the server is shutting down");
+        return tgi_reply_error(c, TG_EUNAVAILABLE, "the server is shutting down");
     if (!h->sv->opt.quiet)
         fprintf(stderr, "%s %s\n", method, url);
     if (r->deny)
-        return tg_reply_status(c, r->deny, r->deny_code, r->deny_msg);
+        return tgi_reply_status(c, r->deny, r->deny_code, r->deny_msg);
     if (!strcmp(url, "/api/login")) {
         if (r->err)
-            return tg_reply_error(c, r->err, r->err_msg);
+            return tgi_reply_error(c, r->err, r->err_msg);
         if (!strcmp(method, "POST"))
-            return tg_access_login(r, c);
+            return tgi_access_login(r, c);
         if (!strcmp(method, "GET"))
-            return tg_access_session(h->sv, c);
-        return tg_reply_error(c, TG_EINVAL, "use GET or POST on /api/login");
+            return tgi_access_session(h->sv, c);
+        return tgi_reply_error(c, TG_EINVAL, "use GET or POST on /api/login");
     }
     if (!strcmp(method, "POST") && !strcmp(url, "/api/jobs")) {
         if (r->fd >= 0 && !r->err && !r->container && r->head_n > 0) {
-            r->container = tg_sniff_video(r->head, r->head_n);
+            r->container = tgi_sniff_video(r->head, r->head_n);
             if (!r->container)
                 upload_fail(r, TG_EFORMAT, "the uploaded file is not a video");
         }
-        return tg_route_submit(r, c);
+        return tgi_route_submit(r, c);
     }
-    return tg_route(r, c, url, method);
+    return tgi_route(r, c, url, method);
 }
 
-int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out)
+int tgi_http_start(tg_ctx *ctx, tgi_server *sv, tgi_http **out)
 {
     *out = NULL;
-    tg_http *h = calloc(1, sizeof(*h));
+    tgi_http *h = calloc(1, sizeof(*h));
     if (!h)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     h->sv = sv;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -505,7 +505,7 @@ int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out)
         flags |= MHD_USE_IPv6;
     } else {
         free(h);
-        return tg_fail(ctx, TG_EINVAL, "--host must be an IP address (got '%s')", sv->opt.host);
+        return tgi_fail(ctx, TG_EINVAL, "--host must be an IP address (got '%s')", sv->opt.host);
     }
     h->d =
         MHD_start_daemon(flags, (uint16_t)sv->opt.port, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
@@ -514,8 +514,8 @@ int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out)
                          (unsigned)120, MHD_OPTION_END);
     if (!h->d) {
         free(h);
-        return tg_fail(ctx, TG_EIO, "cannot listen on %s:%d (port in use?)", sv->opt.host,
-                       sv->opt.port);
+        return tgi_fail(ctx, TG_EIO, "cannot listen on %s:%d (port in use?)", sv->opt.host,
+                        sv->opt.port);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     if (di && di->port)
@@ -524,7 +524,7 @@ int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out)
     return 0;
 }
 
-void tg_http_stop(tg_http **hp)
+void tgi_http_stop(tgi_http **hp)
 {
     if (!hp || !*hp)
         return;

@@ -13,8 +13,8 @@
 
 /* Per-request state, created on the first call for a request and freed when MHD
  * says the request is complete. */
-typedef struct tg_req {
-    tg_server *sv;
+typedef struct tgi_req {
+    tgi_server *sv;
     int is_upload; /* multipart/form-data POST */
     int err;       /* a TG_E code decided while the body streamed in */
     char err_msg[256];
@@ -35,28 +35,29 @@ typedef struct tg_req {
     unsigned deny;
     const char *deny_code;
     char deny_msg[200];
-} tg_req;
+} tgi_req;
 
 /* Replies (the JSON is consumed). */
-enum MHD_Result tg_reply_json(struct MHD_Connection *c, unsigned status, json_t *j);
-enum MHD_Result tg_reply_error(struct MHD_Connection *c, int code, const char *message);
+enum MHD_Result tgi_reply_json(struct MHD_Connection *c, unsigned status, json_t *j);
+enum MHD_Result tgi_reply_error(struct MHD_Connection *c, int code, const char *message);
 /* An error answer with its own status and code name (HTTP-only refusals: 401, 403,
  * 421), the message one sentence as given. */
-enum MHD_Result tg_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
-                                const char *message);
+enum MHD_Result tgi_reply_status(struct MHD_Connection *c, unsigned status, const char *code,
+                                 const char *message);
 /* Queue a response with the security headers (consumes rs). */
-enum MHD_Result tg_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs);
+enum MHD_Result tgi_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs);
 /* A file under dir named name ([A-Za-z0-9._-], no leading dot), with Range. */
-enum MHD_Result tg_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
+enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
 
 /* A Range header: "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b] within size; 0 ok,
  * 1 ignore (none, several ranges, malformed: send it all), -1 unsatisfiable (416).
  * Exposed for fuzz/fuzz_range.c. */
-int tg_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b);
+int tgi_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b);
 
 /* The API (routes.c). */
-enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, const char *method);
+enum MHD_Result tgi_route(tgi_req *r, struct MHD_Connection *c, const char *url,
+                          const char *method);
 /* The body of POST /api/jobs has arrived (JSON or upload). */
-enum MHD_Result tg_route_submit(tg_req *r, struct MHD_Connection *c);
+enum MHD_Result tgi_route_submit(tgi_req *r, struct MHD_Connection *c);
 
 #endif

@@ -2,7 +2,7 @@
  * routes.c — the API of docs/api.md, one function per route. Handlers read and
  * write the store and answer JSON; the work itself happens in the worker pools.
  * Nothing from a request reaches a path, a shell or SQL text: ids are checked to
- * be 32 hex characters, file names by tg_reply_file, SQL is bound by the store.
+ * be 32 hex characters, file names by tgi_reply_file, SQL is bound by the store.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ static json_t *jstr(const char *text)
         return j;
     char *copy = strdup(text);
     if (copy)
-        tg_utf8_sanitize(copy);
+        tgi_utf8_sanitize(copy);
     j = json_string(copy ? copy : "");
     free(copy);
     return j;
@@ -62,22 +62,22 @@ static json_t *parse_or_null(const char *text)
     return j ? j : json_null();
 }
 
-int tg_job_is_edit(const tg_job *j)
+int tgi_job_is_edit(const tgi_job *j)
 {
     return j->source_kind && !strcmp(j->source_kind, "edit");
 }
 
-static json_t *job_json(const tg_job *j)
+static json_t *job_json(const tgi_job *j)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(o, "state", json_string(tg_job_state_name(j->state)));
+    json_object_set_new(o, "state", json_string(tgi_job_state_name(j->state)));
     json_object_set_new(o, "stage", json_string(j->stage));
     json_object_set_new(o, "percent", json_real(j->percent));
     json_t *src = json_object();
     json_object_set_new(src, "kind", jstr(j->source_kind));
     int is_url = j->source_kind && !strcmp(j->source_kind, "url");
-    if (tg_job_is_edit(j) && j->source && strlen(j->source) > 33) {
+    if (tgi_job_is_edit(j) && j->source && strlen(j->source) > 33) {
         /* "PARENT-ID TITLE": the job it was edited from, and that job's title */
         json_object_set_new(src, "of", json_stringn(j->source, 32));
         json_object_set_new(src, "name", jstr(j->source + 33));
@@ -101,15 +101,15 @@ static json_t *job_json(const tg_job *j)
 
 static enum MHD_Result reply_ctx_error(struct MHD_Connection *c, tg_ctx *ctx, int rc)
 {
-    return tg_reply_error(c, rc, tg_ctx_message(ctx));
+    return tgi_reply_error(c, rc, tg_ctx_message(ctx));
 }
 
 /* ---- POST /api/jobs ---- */
 
-static int queue_full(tg_server *sv)
+static int queue_full(tgi_server *sv)
 {
     size_t queued = 0, running = 0;
-    if (tg_store_counts(NULL, sv->store, &queued, &running) < 0)
+    if (tgi_store_counts(NULL, sv->store, &queued, &running) < 0)
         return 0;
     return queued >= (size_t)sv->opt.max_queue;
 }
@@ -117,27 +117,28 @@ static int queue_full(tg_server *sv)
 /* A done job for this content and options → 200 cached; the same content (or the
  * same link) with the same options already queued or running → 202 with that job
  * (joined); else create one → 202. */
-static enum MHD_Result submit_job(tg_ctx *ctx, tg_server *sv, struct MHD_Connection *c, tg_job *job)
+static enum MHD_Result submit_job(tg_ctx *ctx, tgi_server *sv, struct MHD_Connection *c,
+                                  tgi_job *job)
 {
-    tg_job done = {0};
+    tgi_job done = {0};
     if (job->content_id &&
-        tg_store_find_done(ctx, sv->store, job->content_id, job->options_json, &done) == 0) {
+        tgi_store_find_done(ctx, sv->store, job->content_id, job->options_json, &done) == 0) {
         json_t *o = job_json(&done);
         json_object_set_new(o, "cached", json_true());
-        tg_job_clear(&done);
-        return tg_reply_json(c, MHD_HTTP_OK, o);
+        tgi_job_clear(&done);
+        return tgi_reply_json(c, MHD_HTTP_OK, o);
     }
     if (queue_full(sv))
-        return tg_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
-    int rc = tg_store_create_or_join(ctx, sv->store, job);
+        return tgi_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
+    int rc = tgi_store_create_or_join(ctx, sv->store, job);
     if (rc < 0)
         return reply_ctx_error(c, ctx, rc);
     if (rc == 0)
-        tg_server_notify(sv);
+        tgi_server_notify(sv);
     json_t *o = job_json(job);
     json_object_set_new(o, "cached", json_false());
     json_object_set_new(o, "joined", json_boolean(rc == 1));
-    return tg_reply_json(c, MHD_HTTP_ACCEPTED, o);
+    return tgi_reply_json(c, MHD_HTTP_ACCEPTED, o);
 }
 
 /* The parser's complaint about a request body, as one sentence without its jargon. */
@@ -152,51 +153,51 @@ static enum MHD_Result reply_bad_json(struct MHD_Connection *c, const json_error
     else if (strstr(what, "unable to decode byte") || strstr(what, "UTF-8"))
         what = "the text is not UTF-8";
     snprintf(msg, sizeof(msg), "the request is not valid JSON: %.*s (line %d, column %d)",
-             (int)tg_utf8_prefix(what, 160), what, e->line, e->column);
-    return tg_reply_error(c, TG_EINVAL, msg);
+             (int)tgi_utf8_prefix(what, 160), what, e->line, e->column);
+    return tgi_reply_error(c, TG_EINVAL, msg);
 }
 
-static enum MHD_Result submit_url(tg_req *r, struct MHD_Connection *c, tg_ctx *ctx)
+static enum MHD_Result submit_url(tgi_req *r, struct MHD_Connection *c, tg_ctx *ctx)
 {
     json_error_t e;
     json_t *body = json_loads(r->body ? r->body : "", 0, &e);
     enum MHD_Result res;
-    tg_job job = {0};
+    tgi_job job = {0};
     char cid[32];
     if (!body && r->body && *r->body)
         return reply_bad_json(c, &e);
     if (!json_is_object(body)) {
         json_decref(body);
-        return tg_reply_error(c, TG_EINVAL, "the request must be a JSON object {\"url\": …}");
+        return tgi_reply_error(c, TG_EINVAL, "the request must be a JSON object {\"url\": …}");
     }
     json_t *url = json_object_get(body, "url"), *opts = json_object_get(body, "options");
     if (json_is_null(opts))
         opts = NULL;
     if (opts && !json_is_object(opts)) {
         json_decref(body);
-        return tg_reply_error(c, TG_EINVAL,
-                              "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
+        return tgi_reply_error(c, TG_EINVAL,
+                               "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
     }
     tg_options o;
     tg_options_default(&o);
     char *otext = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
     int rc = 0;
     if (!json_is_string(url) || !*json_string_value(url)) {
-        res = tg_reply_error(c, TG_EINVAL, "\"url\" is missing: paste a link to a video");
+        res = tgi_reply_error(c, TG_EINVAL, "\"url\" is missing: paste a link to a video");
         goto done;
     }
     if (otext && (rc = tg_options_from_json_text(ctx, otext, &o)) < 0) {
         res = reply_ctx_error(c, ctx, rc);
         goto done;
     }
-    tg_url u;
-    if (tg_url_parse(ctx, json_string_value(url), &u) < 0) {
-        res = tg_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
+    tgi_url u;
+    if (tgi_url_parse(ctx, json_string_value(url), &u) < 0) {
+        res = tgi_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
         goto done;
     }
     if (u.kind == TG_URL_DIRECT &&
-        (rc = tg_host_check(ctx, u.host, r->sv->opt.allow_private_urls)) < 0) {
-        res = tg_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
+        (rc = tgi_host_check(ctx, u.host, r->sv->opt.allow_private_urls)) < 0) {
+        res = tgi_reply_error(c, TG_EREFUSED, tg_ctx_message(ctx));
         goto done;
     }
     job.source_kind = strdup("url");
@@ -207,12 +208,12 @@ static enum MHD_Result submit_url(tg_req *r, struct MHD_Connection *c, tg_ctx *c
         job.content_id = strdup(cid);
     }
     if (!job.source_kind || !job.source || !job.options_json) {
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
         goto done;
     }
     res = submit_job(ctx, r->sv, c, &job);
 done:
-    tg_job_clear(&job);
+    tgi_job_clear(&job);
     free(otext);
     json_decref(body);
     return res;
@@ -233,14 +234,14 @@ static const char *ext_for(const char *container)
     return ".video";
 }
 
-static enum MHD_Result submit_upload(tg_req *r, struct MHD_Connection *c, tg_ctx *ctx)
+static enum MHD_Result submit_upload(tgi_req *r, struct MHD_Connection *c, tg_ctx *ctx)
 {
-    tg_server *sv = r->sv;
-    tg_job job = {0};
+    tgi_server *sv = r->sv;
+    tgi_job job = {0};
     enum MHD_Result res;
     char name[128], hex[65], *final = NULL;
     if (!r->tmp_path || r->fd < 0 || r->bytes == 0)
-        return tg_reply_error(c, TG_EINVAL, "no video file was uploaded (form field \"video\")");
+        return tgi_reply_error(c, TG_EINVAL, "no video file was uploaded (form field \"video\")");
     tg_options o;
     tg_options_default(&o);
     const char *key;
@@ -262,28 +263,28 @@ static enum MHD_Result submit_upload(tg_req *r, struct MHD_Connection *c, tg_ctx
     char cid0[48];
     snprintf(cid0, sizeof(cid0), "sha256-%.32s", hex);
     char *oj = tg_options_to_json(&o);
-    tg_job done = {0};
-    int cached = oj && tg_store_find_done(ctx, sv->store, cid0, oj, &done) == 0;
+    tgi_job done = {0};
+    int cached = oj && tgi_store_find_done(ctx, sv->store, cid0, oj, &done) == 0;
     free(oj);
     if (cached || queue_full(sv)) {
         unlink(r->tmp_path);
         if (!cached)
-            return tg_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
+            return tgi_reply_error(c, TG_EBUSY, "too many jobs are waiting; try again in a minute");
         json_t *jo = job_json(&done);
         json_object_set_new(jo, "cached", json_true());
-        tg_job_clear(&done);
-        return tg_reply_json(c, MHD_HTTP_OK, jo);
+        tgi_job_clear(&done);
+        return tgi_reply_json(c, MHD_HTTP_OK, jo);
     }
     size_t n = strlen(sv->videos_dir) + strlen(name) + 2;
     final = malloc(n);
     if (!final)
-        return tg_reply_error(c, TG_ENOMEM, NULL);
+        return tgi_reply_error(c, TG_ENOMEM, NULL);
     snprintf(final, n, "%s/%s", sv->videos_dir, name);
     if (access(final, F_OK) == 0) {
         unlink(r->tmp_path); /* the same content is already here */
     } else if (rename(r->tmp_path, final) != 0) {
         free(final);
-        return tg_reply_error(c, TG_EIO, "the server could not store the upload");
+        return tgi_reply_error(c, TG_EIO, "the server could not store the upload");
     }
     free(final);
     free(r->tmp_path);
@@ -297,20 +298,20 @@ static enum MHD_Result submit_upload(tg_req *r, struct MHD_Connection *c, tg_ctx
     job.content_id = strdup(cid);
     job.video_path = strdup(rel);
     if (!job.source_kind || !job.source || !job.options_json || !job.content_id || !job.video_path)
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
     else
         res = submit_job(ctx, sv, c, &job);
-    tg_job_clear(&job);
+    tgi_job_clear(&job);
     return res;
 }
 
-enum MHD_Result tg_route_submit(tg_req *r, struct MHD_Connection *c)
+enum MHD_Result tgi_route_submit(tgi_req *r, struct MHD_Connection *c)
 {
     if (r->err)
-        return tg_reply_error(c, r->err, r->err_msg);
+        return tgi_reply_error(c, r->err, r->err_msg);
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx)
-        return tg_reply_error(c, TG_ENOMEM, NULL);
+        return tgi_reply_error(c, TG_ENOMEM, NULL);
     enum MHD_Result res = r->is_upload ? submit_upload(r, c, ctx) : submit_url(r, c, ctx);
     tg_ctx_free(&ctx);
     return res;
@@ -319,7 +320,7 @@ enum MHD_Result tg_route_submit(tg_req *r, struct MHD_Connection *c)
 /* ---- Server-Sent Events ---- */
 
 typedef struct sse {
-    tg_server *sv;
+    tgi_server *sv;
     char id[33];
     uint64_t seen;
     char last[96];
@@ -357,9 +358,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (s->ended || atomic_load(&s->sv->stopping))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        tg_job j = {0};
-        if (tg_store_get(NULL, s->sv->store, s->id, &j) < 0) {
-            tg_job_clear(&j);
+        tgi_job j = {0};
+        if (tgi_store_get(NULL, s->sv->store, s->id, &j) < 0) {
+            tgi_job_clear(&j);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
         char snap[96];
@@ -381,10 +382,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         } else if (strcmp(snap, s->last) != 0) {
             snprintf(s->last, sizeof(s->last), "%s", snap);
             sse_set(s, "progress",
-                    json_pack("{s:s,s:s,s:f}", "state", tg_job_state_name(j.state), "stage",
+                    json_pack("{s:s,s:s,s:f}", "state", tgi_job_state_name(j.state), "stage",
                               j.stage, "percent", j.percent));
         } else {
-            uint64_t v = tg_server_wait(s->sv, s->seen, 15000);
+            uint64_t v = tgi_server_wait(s->sv, s->seen, 15000);
             if (v == s->seen) {
                 free(s->pending);
                 s->pending = strdup(": keep-alive\n\n");
@@ -393,7 +394,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             }
             s->seen = v;
         }
-        tg_job_clear(&j);
+        tgi_job_clear(&j);
     }
 }
 
@@ -404,12 +405,12 @@ static void sse_free(void *cls)
     free(s);
 }
 
-static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const char *id)
+static enum MHD_Result events(tgi_server *sv, struct MHD_Connection *c, const char *id)
 {
-    tg_job j = {0};
-    if (tg_store_get(NULL, sv->store, id, &j) < 0)
-        return tg_reply_error(c, TG_ENOENT, "no such job");
-    tg_job_clear(&j);
+    tgi_job j = {0};
+    if (tgi_store_get(NULL, sv->store, id, &j) < 0)
+        return tgi_reply_error(c, TG_ENOENT, "no such job");
+    tgi_job_clear(&j);
     sse *s = calloc(1, sizeof(*s));
     if (!s)
         return MHD_NO;
@@ -427,7 +428,7 @@ static enum MHD_Result events(tg_server *sv, struct MHD_Connection *c, const cha
     MHD_add_response_header(rs, "Content-Type", "text/event-stream");
     MHD_add_response_header(rs, "Cache-Control", "no-store");
     MHD_add_response_header(rs, "X-Accel-Buffering", "no");
-    return tg_queue(c, MHD_HTTP_OK, rs);
+    return tgi_queue(c, MHD_HTTP_OK, rs);
 }
 
 /* ---- GET /api/options ---- */
@@ -438,16 +439,16 @@ static enum MHD_Result options_table(struct MHD_Connection *c)
     json_t *arr = t ? json_loads(t, 0, NULL) : NULL;
     free(t);
     if (!arr)
-        return tg_reply_error(c, TG_ENOMEM, NULL);
-    return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "options", arr));
+        return tgi_reply_error(c, TG_ENOMEM, NULL);
+    return tgi_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "options", arr));
 }
 
 /* The request body as a JSON object ({} when there is none); NULL once answered. */
-static json_t *body_object(tg_req *r, struct MHD_Connection *c, const char *shape,
+static json_t *body_object(tgi_req *r, struct MHD_Connection *c, const char *shape,
                            enum MHD_Result *res)
 {
     if (r->err) {
-        *res = tg_reply_error(c, r->err, r->err_msg);
+        *res = tgi_reply_error(c, r->err, r->err_msg);
         return NULL;
     }
     if (!r->body || !*r->body)
@@ -462,38 +463,38 @@ static json_t *body_object(tg_req *r, struct MHD_Connection *c, const char *shap
         json_decref(body);
         char msg[160];
         snprintf(msg, sizeof(msg), "the request must be a JSON object %s", shape);
-        *res = tg_reply_error(c, TG_EINVAL, msg);
+        *res = tgi_reply_error(c, TG_EINVAL, msg);
         return NULL;
     }
     return body;
 }
 
 /* A job's title as people know it: the link, the file name, or the edited job's. */
-static const char *job_title(const tg_job *j)
+static const char *job_title(const tgi_job *j)
 {
-    if (tg_job_is_edit(j))
+    if (tgi_job_is_edit(j))
         return j->source && strlen(j->source) > 33 ? j->source + 33 : "";
     return j->source ? j->source : "";
 }
 
 /* ---- POST /api/jobs/{id}/retry: a failed or cancelled job again, as a new job ---- */
 
-static enum MHD_Result retry_job(tg_req *r, struct MHD_Connection *c, const char *jid)
+static enum MHD_Result retry_job(tgi_req *r, struct MHD_Connection *c, const char *jid)
 {
     enum MHD_Result res = MHD_NO;
     json_t *body = body_object(r, c, "{\"options\": {…}} (or an empty body)", &res);
     if (!body)
         return res;
     tg_ctx *ctx = tg_ctx_new();
-    tg_job old = {0}, job = {0};
+    tgi_job old = {0}, job = {0};
     char *otext = NULL;
-    int rc = tg_store_get(ctx, r->sv->store, jid, &old);
+    int rc = tgi_store_get(ctx, r->sv->store, jid, &old);
     if (rc < 0) {
-        res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        res = tgi_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
         goto done;
     }
     if (old.state != TG_JOB_FAILED && old.state != TG_JOB_CANCELLED) {
-        res = tg_reply_error(c, TG_ECONFLICT, "only a failed or cancelled job can be tried again");
+        res = tgi_reply_error(c, TG_ECONFLICT, "only a failed or cancelled job can be tried again");
         goto done;
     }
     tg_options o;
@@ -501,7 +502,7 @@ static enum MHD_Result retry_job(tg_req *r, struct MHD_Connection *c, const char
     json_t *opts = json_object_get(body, "options");
     if (opts && !json_is_object(opts) && !json_is_null(opts)) {
         res =
-            tg_reply_error(c, TG_EINVAL, "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
+            tgi_reply_error(c, TG_EINVAL, "\"options\" must be a JSON object, e.g. {\"clips\": 2}");
         goto done;
     }
     if ((rc = tg_options_from_json_text(ctx, old.options_json, &o)) < 0 ||
@@ -517,14 +518,14 @@ static enum MHD_Result retry_job(tg_req *r, struct MHD_Connection *c, const char
     job.video_path = old.video_path ? strdup(old.video_path) : NULL;
     if (!job.source_kind || !job.source || !job.options_json ||
         (old.content_id && !job.content_id) || (old.video_path && !job.video_path)) {
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
         goto done;
     }
     res = submit_job(ctx, r->sv, c, &job);
 done:
     free(otext);
-    tg_job_clear(&old);
-    tg_job_clear(&job);
+    tgi_job_clear(&old);
+    tgi_job_clear(&job);
     tg_ctx_free(&ctx);
     json_decref(body);
     return res;
@@ -536,7 +537,7 @@ done:
  * clips × clip-len at their maxima. */
 #define EDIT_MAX_SECONDS 200.0
 
-const char *tg_edit_base_len(const char *content_id, size_t *len)
+const char *tgi_edit_base_len(const char *content_id, size_t *len)
 {
     const char *e = strstr(content_id, ".edit-");
     *len = e ? (size_t)(e - content_id) : strlen(content_id);
@@ -551,12 +552,12 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
     *out = NULL;
     *canon = NULL;
     if (!json_is_object(edit))
-        return tg_fail(
+        return tgi_fail(
             ctx, TG_EPLAN,
             "invalid plan: \"plan\" must be a JSON object with the clips as \"segments\"");
     json_t *merged = json_deep_copy(parent_plan);
     if (!merged)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     static const char *const keys[3] = {"segments", "keyframes", "poster"};
     for (int k = 0; k < 3; k++) {
         json_t *v = json_object_get(edit, keys[k]);
@@ -566,7 +567,7 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
     char *text = json_dumps(merged, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(merged);
     if (!text)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     int rc = tg_plan_from_json(ctx, text, out);
     free(text);
     if (rc < 0)
@@ -575,11 +576,11 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
     for (size_t i = 0; i < (*out)->n_segments; i++)
         total += (*out)->segments[i].end - (*out)->segments[i].start;
     if ((*out)->n_segments == 0)
-        rc = tg_fail(ctx, TG_EPLAN, "invalid plan: an edited thumbnail needs at least one clip");
+        rc = tgi_fail(ctx, TG_EPLAN, "invalid plan: an edited thumbnail needs at least one clip");
     else if (total > EDIT_MAX_SECONDS)
-        rc = tg_fail(ctx, TG_EPLAN,
-                     "invalid plan: the clips last %.0f s together; the limit is %.0f s", total,
-                     EDIT_MAX_SECONDS);
+        rc = tgi_fail(ctx, TG_EPLAN,
+                      "invalid plan: the clips last %.0f s together; the limit is %.0f s", total,
+                      EDIT_MAX_SECONDS);
     if (rc == 0)
         rc = tg_plan_to_json(ctx, *out, canon);
     if (rc < 0)
@@ -589,42 +590,42 @@ static int edited_plan(tg_ctx *ctx, const json_t *parent_plan, const json_t *edi
 
 static int write_text(tg_ctx *ctx, const char *path, const char *text)
 {
-    tg_atomic a = {0};
-    int rc = tg_atomic_open(ctx, path, &a);
-    if (rc == 0 && (rc = tg_write_all(ctx, a.fd, text, strlen(text))) < 0)
-        tg_atomic_abort(&a);
+    tgi_atomic a = {0};
+    int rc = tgi_atomic_open(ctx, path, &a);
+    if (rc == 0 && (rc = tgi_write_all(ctx, a.fd, text, strlen(text))) < 0)
+        tgi_atomic_abort(&a);
     else if (rc == 0)
-        rc = tg_atomic_commit(ctx, &a);
+        rc = tgi_atomic_commit(ctx, &a);
     return rc;
 }
 
-static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const char *jid)
+static enum MHD_Result render_job(tgi_req *r, struct MHD_Connection *c, const char *jid)
 {
-    tg_server *sv = r->sv;
+    tgi_server *sv = r->sv;
     enum MHD_Result res = MHD_NO;
     json_t *body = body_object(r, c, "{\"plan\": {\"segments\": […]}}", &res);
     if (!body)
         return res;
     tg_ctx *ctx = tg_ctx_new();
-    tg_job old = {0}, job = {0};
+    tgi_job old = {0}, job = {0};
     tg_plan *plan = NULL;
     char *canon = NULL, *path = NULL;
     json_t *result = NULL;
-    int rc = tg_store_get(ctx, sv->store, jid, &old);
+    int rc = tgi_store_get(ctx, sv->store, jid, &old);
     if (rc < 0) {
-        res = tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        res = tgi_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
         goto done;
     }
     result = old.result_json ? json_loads(old.result_json, 0, NULL) : NULL;
     json_t *pplan = json_object_get(result, "plan");
     if (old.state != TG_JOB_DONE || !old.video_path || !old.content_id || !json_is_object(pplan)) {
-        res = tg_reply_error(c, TG_ECONFLICT, "only a finished job can be edited and made again");
+        res = tgi_reply_error(c, TG_ECONFLICT, "only a finished job can be edited and made again");
         goto done;
     }
     json_t *edit = json_object_get(body, "plan");
     if (!edit) {
-        res = tg_reply_error(c, TG_EINVAL,
-                             "the request has no \"plan\": send {\"plan\": {\"segments\": […]}}");
+        res = tgi_reply_error(c, TG_EINVAL,
+                              "the request has no \"plan\": send {\"plan\": {\"segments\": […]}}");
         goto done;
     }
     if ((rc = edited_plan(ctx, pplan, edit, &plan, &canon)) < 0) {
@@ -635,7 +636,7 @@ static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const cha
     struct AVSHA *sha = av_sha_alloc();
     char hex[13] = "", cid[160];
     if (!sha) {
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
         goto done;
     }
     uint8_t d[32];
@@ -646,17 +647,17 @@ static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const cha
     for (int i = 0; i < 6; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     size_t blen;
-    const char *base = tg_edit_base_len(old.content_id, &blen);
+    const char *base = tgi_edit_base_len(old.content_id, &blen);
     snprintf(cid, sizeof(cid), "%.*s.edit-%s", (int)(blen < 120 ? blen : 120), base, hex);
     size_t pn = strlen(sv->thumbs_dir) + strlen(cid) + 16;
     path = malloc(pn);
     if (!path) {
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
         goto done;
     }
     snprintf(path, pn, "%s/%s.plan.json", sv->thumbs_dir, cid);
     if ((rc = write_text(ctx, path, canon)) < 0) {
-        res = tg_reply_error(c, TG_EIO, "the server could not store the edited plan");
+        res = tgi_reply_error(c, TG_EIO, "the server could not store the edited plan");
         goto done;
     }
     const char *title = job_title(&old);
@@ -669,7 +670,7 @@ static enum MHD_Result render_job(tg_req *r, struct MHD_Connection *c, const cha
     job.content_id = strdup(cid);
     job.video_path = strdup(old.video_path);
     if (!job.source_kind || !job.source || !job.options_json || !job.content_id || !job.video_path)
-        res = tg_reply_error(c, TG_ENOMEM, NULL);
+        res = tgi_reply_error(c, TG_ENOMEM, NULL);
     else
         res = submit_job(ctx, sv, c, &job);
 done:
@@ -677,8 +678,8 @@ done:
     tg_plan_free(&plan);
     free(canon);
     free(path);
-    tg_job_clear(&old);
-    tg_job_clear(&job);
+    tgi_job_clear(&old);
+    tgi_job_clear(&job);
     tg_ctx_free(&ctx);
     json_decref(body);
     return res;
@@ -705,11 +706,11 @@ static void unlink_in(const char *dir, const char *name)
         unlink(p);
 }
 
-static void remove_files(tg_server *sv, const tg_job *j)
+static void remove_files(tgi_server *sv, const tgi_job *j)
 {
     size_t video_users = 0, output_users = 0;
-    if (tg_store_users(NULL, sv->store, j->video_path, j->content_id, j->options_json, &video_users,
-                       &output_users) < 0)
+    if (tgi_store_users(NULL, sv->store, j->video_path, j->content_id, j->options_json,
+                        &video_users, &output_users) < 0)
         return; /* unsure: keep the files */
     char name[256];
     if (output_users == 0 && j->result_json) {
@@ -719,7 +720,7 @@ static void remove_files(tg_server *sv, const tg_job *j)
             unlink_in(sv->thumbs_dir, thumb_name(json_object_get(res, keys[k])));
         json_decref(res);
     }
-    if (output_users == 0 && tg_job_is_edit(j) && j->content_id) {
+    if (output_users == 0 && tgi_job_is_edit(j) && j->content_id) {
         snprintf(name, sizeof(name), "%s.plan.json", j->content_id);
         unlink_in(sv->thumbs_dir, name);
     }
@@ -728,7 +729,7 @@ static void remove_files(tg_server *sv, const tg_job *j)
         unlink_in(sv->videos_dir, j->video_path + 7);
         if (j->content_id) {
             size_t blen;
-            const char *base = tg_edit_base_len(j->content_id, &blen);
+            const char *base = tgi_edit_base_len(j->content_id, &blen);
             snprintf(name, sizeof(name), "%.*s.play.mp4", (int)(blen < 200 ? blen : 200), base);
             unlink_in(sv->thumbs_dir, name);
             snprintf(name, sizeof(name), "%.*s.rendition.json", (int)(blen < 200 ? blen : 200),
@@ -738,30 +739,30 @@ static void remove_files(tg_server *sv, const tg_job *j)
     }
 }
 
-static enum MHD_Result delete_job(tg_server *sv, struct MHD_Connection *c, tg_ctx *ctx,
+static enum MHD_Result delete_job(tgi_server *sv, struct MHD_Connection *c, tg_ctx *ctx,
                                   const char *jid)
 {
-    tg_job j = {0};
-    int rc = tg_server_cancel(ctx, sv, jid);
+    tgi_job j = {0};
+    int rc = tgi_server_cancel(ctx, sv, jid);
     if (rc == TG_ENOENT || rc < 0)
-        return tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        return tgi_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
     if (rc == 0) { /* it was queued or running: now cancelled */
-        enum MHD_Result res = tg_store_get(ctx, sv->store, jid, &j) == 0
-                                  ? tg_reply_json(c, MHD_HTTP_OK, job_json(&j))
-                                  : tg_reply_error(c, TG_ENOENT, "no such job");
-        tg_job_clear(&j);
+        enum MHD_Result res = tgi_store_get(ctx, sv->store, jid, &j) == 0
+                                  ? tgi_reply_json(c, MHD_HTTP_OK, job_json(&j))
+                                  : tgi_reply_error(c, TG_ENOENT, "no such job");
+        tgi_job_clear(&j);
         return res;
     }
     /* it had ended: delete it, and its files when no other job uses them */
-    rc = tg_store_delete_ended(ctx, sv->store, jid, &j);
+    rc = tgi_store_delete_ended(ctx, sv->store, jid, &j);
     if (rc == 1)
-        return tg_reply_error(c, TG_ECONFLICT, "the job started again; cancel it first");
+        return tgi_reply_error(c, TG_ECONFLICT, "the job started again; cancel it first");
     if (rc < 0)
-        return tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
+        return tgi_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : tg_ctx_message(ctx));
     remove_files(sv, &j);
-    tg_job_clear(&j);
-    tg_server_notify(sv);
-    return tg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:b}", "id", jid, "deleted", 1));
+    tgi_job_clear(&j);
+    tgi_server_notify(sv);
+    return tgi_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:b}", "id", jid, "deleted", 1));
 }
 
 /* ---- the rest ---- */
@@ -781,17 +782,17 @@ static int parse_size(const char *s, size_t def, size_t max, size_t *out)
     return 0;
 }
 
-static enum MHD_Result list_jobs(tg_server *sv, struct MHD_Connection *c)
+static enum MHD_Result list_jobs(tgi_server *sv, struct MHD_Connection *c)
 {
     size_t offset, limit, n = 0, total = 0;
     if (parse_size(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"), 0, 1000000000,
                    &offset) < 0 ||
         parse_size(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), 20, 100,
                    &limit) < 0)
-        return tg_reply_error(c, TG_EINVAL, "offset must be ≥ 0 and limit 0..100");
-    tg_job *jobs = NULL;
+        return tgi_reply_error(c, TG_EINVAL, "offset must be ≥ 0 and limit 0..100");
+    tgi_job *jobs = NULL;
     tg_ctx *ctx = tg_ctx_new();
-    int rc = tg_store_list(ctx, sv->store, offset, limit, &jobs, &n, &total);
+    int rc = tgi_store_list(ctx, sv->store, offset, limit, &jobs, &n, &total);
     if (rc < 0) {
         enum MHD_Result res = reply_ctx_error(c, ctx, rc);
         tg_ctx_free(&ctx);
@@ -801,55 +802,55 @@ static enum MHD_Result list_jobs(tg_server *sv, struct MHD_Connection *c)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, job_json(&jobs[i]));
-        tg_job_clear(&jobs[i]);
+        tgi_job_clear(&jobs[i]);
     }
     free(jobs);
-    return tg_reply_json(c, MHD_HTTP_OK,
-                         json_pack("{s:o,s:I,s:I,s:I}", "jobs", arr, "total", (json_int_t)total,
-                                   "offset", (json_int_t)offset, "limit", (json_int_t)limit));
+    return tgi_reply_json(c, MHD_HTTP_OK,
+                          json_pack("{s:o,s:I,s:I,s:I}", "jobs", arr, "total", (json_int_t)total,
+                                    "offset", (json_int_t)offset, "limit", (json_int_t)limit));
 }
 
-enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, const char *method)
+enum MHD_Result tgi_route(tgi_req *r, struct MHD_Connection *c, const char *url, const char *method)
 {
-    tg_server *sv = r->sv;
+    tgi_server *sv = r->sv;
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (get && !strcmp(url, "/"))
-        return tg_reply_file(c, sv->opt.web_dir, "index.html");
+        return tgi_reply_file(c, sv->opt.web_dir, "index.html");
     if (get && !strncmp(url, "/static/", 8))
-        return tg_reply_file(c, sv->opt.web_dir, url + 8);
+        return tgi_reply_file(c, sv->opt.web_dir, url + 8);
     if (get && !strncmp(url, "/media/videos/", 14))
-        return tg_reply_file(c, sv->videos_dir, url + 14);
+        return tgi_reply_file(c, sv->videos_dir, url + 14);
     if (get && !strncmp(url, "/media/thumbnails/", 18))
-        return tg_reply_file(c, sv->thumbs_dir, url + 18);
+        return tgi_reply_file(c, sv->thumbs_dir, url + 18);
     if (get && !strcmp(url, "/healthz")) {
         size_t q = 0, run = 0;
-        tg_store_counts(NULL, sv->store, &q, &run);
-        tg_ytdlp_info yt;
+        tgi_store_counts(NULL, sv->store, &q, &run);
+        tgi_ytdlp_info yt;
         char js[600], rt[64] = "";
-        tg_server_ytdlp(sv, &yt, js, sizeof(js));
+        tgi_server_ytdlp(sv, &yt, js, sizeof(js));
         if (yt.js_name[0])
             snprintf(rt, sizeof(rt), "%s %s", yt.js_name, yt.js_version);
         json_t *ytj =
             json_pack("{s:s?,s:s?,s:b,s:s?}", "version", yt.version[0] ? yt.version : NULL,
                       "js_runtime", rt[0] ? rt : NULL, "youtube_ok", yt.youtube_ok, "notice",
                       yt.notice[0] ? yt.notice : NULL);
-        return tg_reply_json(c, MHD_HTTP_OK,
-                             json_pack("{s:b,s:i,s:I,s:I,s:o}", "ok", 1, "workers", sv->opt.workers,
-                                       "queued", (json_int_t)q, "running", (json_int_t)run, "ytdlp",
-                                       ytj));
+        return tgi_reply_json(c, MHD_HTTP_OK,
+                              json_pack("{s:b,s:i,s:I,s:I,s:o}", "ok", 1, "workers",
+                                        sv->opt.workers, "queued", (json_int_t)q, "running",
+                                        (json_int_t)run, "ytdlp", ytj));
     }
     if (get && !strcmp(url, "/api/options"))
         return options_table(c);
     if (!strcmp(url, "/api/jobs")) {
         if (get)
             return list_jobs(sv, c);
-        return tg_reply_error(c, TG_EINVAL, "use GET or POST on /api/jobs");
+        return tgi_reply_error(c, TG_EINVAL, "use GET or POST on /api/jobs");
     }
     if (!strncmp(url, "/api/jobs/", 10)) {
         const char *id = url + 10, *slash = strchr(id, '/');
         size_t len = slash ? (size_t)(slash - id) : strlen(id);
         if (!valid_id(id, len))
-            return tg_reply_error(c, TG_ENOENT, "no such job");
+            return tgi_reply_error(c, TG_ENOENT, "no such job");
         char jid[33];
         memcpy(jid, id, 32);
         jid[32] = '\0';
@@ -861,22 +862,22 @@ enum MHD_Result tg_route(tg_req *r, struct MHD_Connection *c, const char *url, c
         if (slash && !strcmp(slash, "/retry") && post)
             return retry_job(r, c, jid);
         if (slash)
-            return tg_reply_error(c, TG_ENOENT, "no such route");
+            return tgi_reply_error(c, TG_ENOENT, "no such route");
         tg_ctx *ctx = tg_ctx_new();
         enum MHD_Result res;
-        tg_job j = {0};
+        tgi_job j = {0};
         if (!strcmp(method, "DELETE")) {
             res = delete_job(sv, c, ctx, jid);
         } else if (get) {
-            int rc = tg_store_get(ctx, sv->store, jid, &j);
-            res = rc == 0 ? tg_reply_json(c, MHD_HTTP_OK, job_json(&j))
-                          : tg_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : NULL);
+            int rc = tgi_store_get(ctx, sv->store, jid, &j);
+            res = rc == 0 ? tgi_reply_json(c, MHD_HTTP_OK, job_json(&j))
+                          : tgi_reply_error(c, rc, rc == TG_ENOENT ? "no such job" : NULL);
         } else {
-            res = tg_reply_error(c, TG_EINVAL, "use GET or DELETE on a job");
+            res = tgi_reply_error(c, TG_EINVAL, "use GET or DELETE on a job");
         }
-        tg_job_clear(&j);
+        tgi_job_clear(&j);
         tg_ctx_free(&ctx);
         return res;
     }
-    return tg_reply_error(c, TG_ENOENT, "no such page");
+    return tgi_reply_error(c, TG_ENOENT, "no such page");
 }

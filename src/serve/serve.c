@@ -6,14 +6,14 @@
  * folder: a second one would run every job twice), remove the temporary files a
  * killed server left (no job is live yet), open the store (checked page by page),
  * put jobs left `running` by an earlier stop back to `queued` (they are resumed,
- * never lost or stuck), start the workers, then the HTTP front. Shutdown (tg_serve_stop, from a
+ * never lost or stuck), start the workers, then the HTTP front. Shutdown (tgi_serve_stop, from a
  * signal): stop taking requests, cancel the running jobs' contexts *without* marking them cancelled
  * — they stay `running` in the store and the next start resumes them.
  *
  * On a shared store (PostgreSQL, docs/deploy.md) many processes use one data folder
  * and one queue: no folder lock, no clean-up of temporary files (they may be another
  * process's), no start-up recovery (expired leases are the keeper's, workers.c);
- * changes made elsewhere arrive through tg_store_subscribe; a stopping worker hands its
+ * changes made elsewhere arrive through tgi_store_subscribe; a stopping worker hands its
  * jobs back. `thumbgen worker` is this without the HTTP front (opt.no_http).
  */
 #include <dirent.h>
@@ -35,12 +35,12 @@
 
 static atomic_int g_stop;
 
-void tg_serve_stop(void)
+void tgi_serve_stop(void)
 {
     atomic_store(&g_stop, 1);
 }
 
-void tg_serve_opts_default(tg_serve_opts *o)
+void tgi_serve_opts_default(tgi_serve_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->host = "127.0.0.1";
@@ -61,9 +61,9 @@ void tg_serve_opts_default(tg_serve_opts *o)
     o->max_attempts = 3;
 }
 
-void tg_server_on_store_change(void *user, const char *id, int state)
+void tgi_server_on_store_change(void *user, const char *id, int state)
 {
-    tg_server *sv = user;
+    tgi_server *sv = user;
     if (state == TG_JOB_CANCELLED && id && *id) {
         pthread_mutex_lock(&sv->mu);
         for (int i = 0; i < TG_MAX_RUNNING; i++)
@@ -71,10 +71,10 @@ void tg_server_on_store_change(void *user, const char *id, int state)
                 tg_ctx_cancel(sv->running[i].ctx);
         pthread_mutex_unlock(&sv->mu);
     }
-    tg_server_notify(sv);
+    tgi_server_notify(sv);
 }
 
-void tg_server_notify(tg_server *sv)
+void tgi_server_notify(tgi_server *sv)
 {
     pthread_mutex_lock(&sv->mu);
     sv->version++;
@@ -83,7 +83,7 @@ void tg_server_notify(tg_server *sv)
     pthread_mutex_unlock(&sv->mu);
 }
 
-uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms)
+uint64_t tgi_server_wait(tgi_server *sv, uint64_t seen, int timeout_ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -102,21 +102,21 @@ uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms)
     return v;
 }
 
-int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id)
+int tgi_server_cancel(tg_ctx *ctx, tgi_server *sv, const char *id)
 {
-    int rc = tg_store_cancel(ctx, sv->store, id);
+    int rc = tgi_store_cancel(ctx, sv->store, id);
     if (rc == 0) {
         pthread_mutex_lock(&sv->mu);
         for (int i = 0; i < TG_MAX_RUNNING; i++)
             if (sv->running[i].ctx && !strcmp(sv->running[i].id, id))
                 tg_ctx_cancel(sv->running[i].ctx);
         pthread_mutex_unlock(&sv->mu);
-        tg_server_notify(sv);
+        tgi_server_notify(sv);
     }
     return rc;
 }
 
-void tg_server_ytdlp(tg_server *sv, tg_ytdlp_info *info, char *js_arg, size_t js_n)
+void tgi_server_ytdlp(tgi_server *sv, tgi_ytdlp_info *info, char *js_arg, size_t js_n)
 {
     pthread_mutex_lock(&sv->mu);
     *info = sv->yt;
@@ -128,10 +128,10 @@ void tg_server_ytdlp(tg_server *sv, tg_ytdlp_info *info, char *js_arg, size_t js
         snprintf(js_arg, js_n, "%s:%s", info->js_name, info->js_path);
 }
 
-static void probe_ytdlp(tg_server *sv)
+static void probe_ytdlp(tgi_server *sv)
 {
-    tg_ytdlp_info info;
-    tg_ytdlp_probe(sv->opt.ytdlp, &info);
+    tgi_ytdlp_info info;
+    tgi_ytdlp_probe(sv->opt.ytdlp, &info);
     pthread_mutex_lock(&sv->mu);
     sv->yt = info;
     pthread_mutex_unlock(&sv->mu);
@@ -141,9 +141,9 @@ static void probe_ytdlp(tg_server *sv)
  * then probe again; daily repeats every 24 h. Ends at stop (its context is cancelled). */
 static void *updater_main(void *arg)
 {
-    tg_server *sv = arg;
+    tgi_server *sv = arg;
     for (;;) {
-        int rc = tg_ytdlp_update(sv->update_ctx, sv->opt.ytdlp, 300);
+        int rc = tgi_ytdlp_update(sv->update_ctx, sv->opt.ytdlp, 300);
         if (rc == TG_ECANCEL || atomic_load(&sv->stopping))
             break;
         if (!sv->opt.quiet)
@@ -173,7 +173,7 @@ static char *join(const char *a, const char *b)
 static int make_dir(tg_ctx *ctx, const char *path)
 {
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return tg_fail(ctx, TG_EIO, "cannot create the folder '%s': %s", path, strerror(errno));
+        return tgi_fail(ctx, TG_EIO, "cannot create the folder '%s': %s", path, strerror(errno));
     return 0;
 }
 
@@ -185,12 +185,12 @@ static int lock_data_dir(tg_ctx *ctx, const char *data_dir, int *fd_out)
     *fd_out = -1;
     char *path = join(data_dir, "thumbgen.lock");
     if (!path)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     free(path);
     if (fd < 0)
-        return tg_fail(ctx, TG_EIO, "cannot create the lock file in '%s': %s", data_dir,
-                       strerror(errno));
+        return tgi_fail(ctx, TG_EIO, "cannot create the lock file in '%s': %s", data_dir,
+                        strerror(errno));
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     if (fcntl(fd, F_SETLK, &fl) != 0) {
         int e = errno;
@@ -198,17 +198,17 @@ static int lock_data_dir(tg_ctx *ctx, const char *data_dir, int *fd_out)
         int pid = fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? (int)who.l_pid : 0;
         close(fd);
         if (e != EACCES && e != EAGAIN)
-            return tg_fail(ctx, TG_EIO, "cannot lock the data folder '%s': %s", data_dir,
-                           strerror(e));
+            return tgi_fail(ctx, TG_EIO, "cannot lock the data folder '%s': %s", data_dir,
+                            strerror(e));
         if (pid > 0)
-            return tg_fail(ctx, TG_EBUSY,
-                           "the data folder '%s' is already used by another thumbgen server "
-                           "(pid %d): stop it first, or give this one another --data folder",
-                           data_dir, pid);
-        return tg_fail(ctx, TG_EBUSY,
-                       "the data folder '%s' is already used by another thumbgen server: stop "
-                       "it first, or give this one another --data folder",
-                       data_dir);
+            return tgi_fail(ctx, TG_EBUSY,
+                            "the data folder '%s' is already used by another thumbgen server "
+                            "(pid %d): stop it first, or give this one another --data folder",
+                            data_dir, pid);
+        return tgi_fail(ctx, TG_EBUSY,
+                        "the data folder '%s' is already used by another thumbgen server: stop "
+                        "it first, or give this one another --data folder",
+                        data_dir);
     }
     char pid[32];
     int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -219,7 +219,7 @@ static int lock_data_dir(tg_ctx *ctx, const char *data_dir, int *fd_out)
     return 0;
 }
 
-/* A temp name of tg_atomic_open: ".NAME.XXXXXX" (six letters or digits). */
+/* A temp name of tgi_atomic_open: ".NAME.XXXXXX" (six letters or digits). */
 static int is_atomic_temp(const char *name)
 {
     size_t n = strlen(name);
@@ -244,7 +244,7 @@ static int is_playable_temp(const char *name)
 /* Remove the temporary files of an earlier run: everything in tmp/ (uploads and
  * downloads in progress) and the half-written outputs in thumbnails/. Called with
  * the lock held and before any worker starts, so no live job owns one. */
-static size_t remove_stale(const tg_server *sv)
+static size_t remove_stale(const tgi_server *sv)
 {
     size_t removed = 0;
     const char *dirs[2] = {sv->tmp_dir, sv->thumbs_dir};
@@ -268,28 +268,28 @@ static size_t remove_stale(const tg_server *sv)
     return removed;
 }
 
-int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
+int tgi_serve_run(tg_ctx *ctx, const tgi_serve_opts *o)
 {
-    tg_server sv;
+    tgi_server sv;
     memset(&sv, 0, sizeof(sv));
     sv.opt = *o;
     pthread_mutex_init(&sv.mu, NULL);
     pthread_cond_init(&sv.changed, NULL);
     pthread_cond_init(&sv.work, NULL);
-    tg_http *http = NULL;
+    tgi_http *http = NULL;
     char *db = NULL;
     int rc, workers_up = 0, lock_fd = -1;
     atomic_store(&g_stop, 0);
 
     int token_made = 0;
-    sv.shared = tg_store_spec_is_postgres(o->store);
+    sv.shared = tgi_store_spec_is_postgres(o->store);
     if (sv.opt.lease_ms <= 0)
         sv.opt.lease_ms = 30000;
     if (sv.opt.heartbeat_ms <= 0)
         sv.opt.heartbeat_ms = 5000;
     if (sv.opt.max_attempts <= 0)
         sv.opt.max_attempts = 3;
-    if (!o->no_http && (rc = tg_access_setup(ctx, &sv, &token_made)) < 0)
+    if (!o->no_http && (rc = tgi_access_setup(ctx, &sv, &token_made)) < 0)
         goto done;
     if ((rc = make_dir(ctx, o->data_dir)) < 0)
         goto done;
@@ -298,7 +298,7 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     sv.tmp_dir = join(o->data_dir, "tmp");
     db = join(o->data_dir, "thumbgen.db");
     if (!sv.videos_dir || !sv.thumbs_dir || !sv.tmp_dir || !db) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     if (!sv.shared && (rc = lock_data_dir(ctx, o->data_dir, &lock_fd)) < 0)
@@ -310,27 +310,27 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     if (stale && !o->quiet)
         fprintf(stderr, "thumbgen: removed %zu stale temporary file%s left by an earlier run\n",
                 stale, stale == 1 ? "" : "s");
-    if ((rc = tg_store_open(ctx, o->store ? o->store : db, &sv.store)) < 0) {
+    if ((rc = tgi_store_open(ctx, o->store ? o->store : db, &sv.store)) < 0) {
         if (rc == TG_ECORRUPT) {
             char why[300];
             const char *m = tg_ctx_message(ctx), *p = strstr(m, "damaged");
-            tg_utf8_copy(why, sizeof(why), p ? p + strlen("damaged") : "");
-            rc = tg_fail(ctx, TG_ECORRUPT,
-                         "the job database %s is damaged%s; the videos and thumbnails in %s/ are "
-                         "intact: stop here, move %s (and %s-wal, %s-shm if present) aside and "
-                         "start again for an empty job list",
-                         db, why, o->data_dir, db, db, db);
+            tgi_utf8_copy(why, sizeof(why), p ? p + strlen("damaged") : "");
+            rc = tgi_fail(ctx, TG_ECORRUPT,
+                          "the job database %s is damaged%s; the videos and thumbnails in %s/ are "
+                          "intact: stop here, move %s (and %s-wal, %s-shm if present) aside and "
+                          "start again for an empty job list",
+                          db, why, o->data_dir, db, db, db);
         }
         goto done;
     }
-    tg_store_conf sc = {.lease_ms = sv.opt.lease_ms, .max_attempts = sv.opt.max_attempts};
-    tg_store_configure(sv.store, &sc);
+    tgi_store_conf sc = {.lease_ms = sv.opt.lease_ms, .max_attempts = sv.opt.max_attempts};
+    tgi_store_configure(sv.store, &sc);
     size_t resumed = 0;
-    if (!sv.shared && (rc = tg_store_recover(ctx, sv.store, &resumed)) < 0)
+    if (!sv.shared && (rc = tgi_store_recover(ctx, sv.store, &resumed)) < 0)
         goto done;
-    if (sv.shared &&
-        (rc = tg_store_subscribe(ctx, sv.store, o->no_http ? TG_STORE_HEAR_WORK : TG_STORE_HEAR_ALL,
-                                 tg_server_on_store_change, &sv)) < 0)
+    if (sv.shared && (rc = tgi_store_subscribe(ctx, sv.store,
+                                               o->no_http ? TG_STORE_HEAR_WORK : TG_STORE_HEAR_ALL,
+                                               tgi_server_on_store_change, &sv)) < 0)
         goto done;
     probe_ytdlp(&sv);
     if (!o->quiet && sv.yt.notice[0])
@@ -338,19 +338,19 @@ int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o)
     if (o->ytdlp_update != TG_YTDLP_UPDATE_NEVER && (sv.update_ctx = tg_ctx_new()) &&
         pthread_create(&sv.updater, NULL, updater_main, &sv) == 0)
         sv.updater_up = 1;
-    if ((rc = tg_workers_start(ctx, &sv)) < 0)
+    if ((rc = tgi_workers_start(ctx, &sv)) < 0)
         goto done;
     workers_up = 1;
-    if (!o->no_http && (rc = tg_http_start(ctx, &sv, &http)) < 0)
+    if (!o->no_http && (rc = tgi_http_start(ctx, &sv, &http)) < 0)
         goto done;
     if (o->no_http) {
-        tg_store_conf now;
-        tg_store_get_conf(sv.store, &now);
+        tgi_store_conf now;
+        tgi_store_get_conf(sv.store, &now);
         if (!o->quiet)
             fprintf(stderr,
                     "thumbgen: worker %s taking jobs from the %s store (%d analyse/render, %d "
                     "download; data in %s/)\n",
-                    now.worker, tg_store_backend(sv.store), o->workers, o->downloaders,
+                    now.worker, tgi_store_backend(sv.store), o->workers, o->downloaders,
                     o->data_dir);
     } else if (!o->quiet)
         fprintf(stderr, "thumbgen: serving http://%s:%d/ (data in %s/, %zu job%s resumed)\n",
@@ -380,13 +380,13 @@ done:
      * "running" and resume on the next start), for at least a short grace so that
      * clients in flight hear why; then the HTTP side closes. */
     atomic_store(&sv.stopping, 1);
-    tg_server_notify(&sv); /* wake event streams so the HTTP threads can end */
+    tgi_server_notify(&sv); /* wake event streams so the HTTP threads can end */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (sv.update_ctx)
         tg_ctx_cancel(sv.update_ctx);
     if (workers_up)
-        tg_workers_stop(&sv);
+        tgi_workers_stop(&sv);
     if (sv.updater_up)
         pthread_join(sv.updater, NULL);
     tg_ctx_free(&sv.update_ctx);
@@ -394,8 +394,8 @@ done:
     long spent_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     if (http && spent_ms < 300)
         usleep((useconds_t)(300 - spent_ms) * 1000);
-    tg_http_stop(&http);
-    tg_store_close(&sv.store);
+    tgi_http_stop(&http);
+    tgi_store_close(&sv.store);
     if (lock_fd >= 0)
         close(lock_fd); /* last: the folder is free once the store is closed */
     free(sv.videos_dir);

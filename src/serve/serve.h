@@ -12,9 +12,9 @@
 #include "fetch/ytdlp.h"
 #include "thumbgen.h"
 
-/* The server's options; tg_serve_opts_default gives every default (the one place
+/* The server's options; tgi_serve_opts_default gives every default (the one place
  * they are written: the CLI's --help reads them from it). */
-typedef struct tg_serve_opts {
+typedef struct tgi_serve_opts {
     const char *host;     /* address to listen on */
     int port;             /* 0 picks a free one */
     const char *data_dir; /* database, videos/ and thumbnails/ */
@@ -31,7 +31,7 @@ typedef struct tg_serve_opts {
     const char *ytdlp_cookies;     /* --cookies FILE for yt-dlp, or NULL */
     const char *const *ytdlp_args; /* extra yt-dlp arguments (borrowed) */
     int n_ytdlp_args;
-    int ytdlp_update; /* enum tg_ytdlp_update */
+    int ytdlp_update; /* enum tgi_ytdlp_update */
     /* Access (docs/api.md, "Access"): Host names besides the listening address
      * (NULL-terminated, or NULL), and the API token: read from token_file, or made at
      * start when require_token is set or the address is not loopback (no_auth: none). */
@@ -46,19 +46,19 @@ typedef struct tg_serve_opts {
     int lease_ms;     /* a claim's lease */
     int heartbeat_ms; /* lease renewal and reaping period */
     int max_attempts; /* lost leases before a job fails */
-} tg_serve_opts;
+} tgi_serve_opts;
 
 /* thumbgen doctor: one line per part on out (yt-dlp and its JavaScript runtime, the
  * ffmpeg libraries, the CNN weights, the data folder, Chromium for the browser test),
  * each "ok" or what is wrong and the command that fixes it. Returns the number of
  * required parts that are missing (0: all good). */
-int tg_doctor(const char *ytdlp, const char *data_dir, FILE *out);
+int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out);
 
-void tg_serve_opts_default(tg_serve_opts *o);
-/* Run the server until tg_serve_stop() is called (for example from a SIGINT
+void tgi_serve_opts_default(tgi_serve_opts *o);
+/* Run the server until tgi_serve_stop() is called (for example from a SIGINT
  * handler). Running jobs are left to be resumed on the next start. */
-int tg_serve_run(tg_ctx *ctx, const tg_serve_opts *o);
-/* Async-signal-safe: ask a running tg_serve_run to stop. */
-void tg_serve_stop(void);
+int tgi_serve_run(tg_ctx *ctx, const tgi_serve_opts *o);
+/* Async-signal-safe: ask a running tgi_serve_run to stop. */
+void tgi_serve_stop(void);
 
 #endif

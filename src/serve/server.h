@@ -23,9 +23,9 @@
 
 #define TG_MAX_RUNNING 64
 
-typedef struct tg_server {
-    tg_serve_opts opt;
-    tg_store *store;
+typedef struct tgi_server {
+    tgi_serve_opts opt;
+    tgi_store *store;
     char token[257]; /* the API token, "" when the server is open (access.c) */
     char *videos_dir, *thumbs_dir, *tmp_dir;
     atomic_int stopping;
@@ -44,8 +44,8 @@ typedef struct tg_server {
     int shared; /* the store is shared with other processes (PostgreSQL) */
 
     /* the yt-dlp this server runs and what it can do (probed at start, again after an
-     * update); read under mu with tg_server_ytdlp */
-    tg_ytdlp_info yt;
+     * update); read under mu with tgi_server_ytdlp */
+    tgi_ytdlp_info yt;
     pthread_t updater;
     int updater_up;
     tg_ctx *update_ctx; /* cancelled at stop */
@@ -53,7 +53,7 @@ typedef struct tg_server {
     /* ends of jobs the store could not record yet (a full disk), retried by the
      * workers about once a second until they stick (workers.c) */
     pthread_mutex_t pending_mu;
-    struct tg_pending_end {
+    struct tgi_pending_end {
         char id[33];
         int attempt, state;
         char *result, *code, *message;
@@ -65,36 +65,36 @@ typedef struct tg_server {
     pthread_t keeper; /* renews the leases of running jobs, reaps expired ones */
     int keeper_up;
     pthread_cond_t work; /* a job was queued */
-} tg_server;
+} tgi_server;
 
-/* A change heard from the store (other processes, tg_store_subscribe): cancels the
+/* A change heard from the store (other processes, tgi_store_subscribe): cancels the
  * job here when it was cancelled elsewhere, and wakes streams and workers. */
-void tg_server_on_store_change(void *user, const char *id, int state);
+void tgi_server_on_store_change(void *user, const char *id, int state);
 
 /* Something about a job changed: wake SSE streams and idle workers. */
-void tg_server_notify(tg_server *sv);
+void tgi_server_notify(tgi_server *sv);
 /* Wait until the version passes `seen` or timeout_ms passes; returns the version. */
-uint64_t tg_server_wait(tg_server *sv, uint64_t seen, int timeout_ms);
+uint64_t tgi_server_wait(tgi_server *sv, uint64_t seen, int timeout_ms);
 
 /* Cancel a job that may be running: the store first, then its context. Returns
- * what tg_store_cancel returns. */
-int tg_server_cancel(tg_ctx *ctx, tg_server *sv, const char *id);
+ * what tgi_store_cancel returns. */
+int tgi_server_cancel(tg_ctx *ctx, tgi_server *sv, const char *id);
 
 /* A copy of the yt-dlp facts, and the --js-runtimes value to pass ("" for none). */
-void tg_server_ytdlp(tg_server *sv, tg_ytdlp_info *info, char *js_arg, size_t js_n);
+void tgi_server_ytdlp(tgi_server *sv, tgi_ytdlp_info *info, char *js_arg, size_t js_n);
 
 /* Worker pools. */
-int tg_workers_start(tg_ctx *ctx, tg_server *sv);
-void tg_workers_stop(tg_server *sv);
+int tgi_workers_start(tg_ctx *ctx, tgi_server *sv);
+void tgi_workers_stop(tgi_server *sv);
 
 /* The HTTP front. */
-typedef struct tg_http tg_http;
-int tg_http_start(tg_ctx *ctx, tg_server *sv, tg_http **out);
-void tg_http_stop(tg_http **h);
+typedef struct tgi_http tgi_http;
+int tgi_http_start(tg_ctx *ctx, tgi_server *sv, tgi_http **out);
+void tgi_http_stop(tgi_http **h);
 
 /* A job made by POST /api/jobs/{id}/render: its source is "PARENT-ID TITLE", its
  * content id "BASE.edit-HASH" and its plan in thumbnails/CONTENT-ID.plan.json. */
-int tg_job_is_edit(const tg_job *j);
+int tgi_job_is_edit(const tgi_job *j);
 /* The base content id of an edited job's (the video's), as a prefix and its length. */
-const char *tg_edit_base_len(const char *content_id, size_t *len);
+const char *tgi_edit_base_len(const char *content_id, size_t *len);
 #endif

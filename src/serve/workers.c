@@ -44,12 +44,12 @@
 #include "serve/workers.h"
 
 typedef struct worker {
-    tg_server *sv;
+    tgi_server *sv;
     int downloader;
 } worker;
 
 typedef struct progress_state {
-    tg_server *sv;
+    tgi_server *sv;
     tg_ctx *ctx;
     const char *id;
     int attempt;
@@ -78,18 +78,18 @@ static void on_progress(void *user, const char *stage, double f)
     snprintf(p->stage, sizeof(p->stage), "%s", stage);
     p->pct = pct;
     clock_gettime(CLOCK_MONOTONIC, &p->last);
-    if (tg_store_progress_at(NULL, p->sv->store, p->id, p->attempt, stage, pct) == 1)
+    if (tgi_store_progress_at(NULL, p->sv->store, p->id, p->attempt, stage, pct) == 1)
         tg_ctx_cancel(p->ctx); /* cancelled, or its lease went to another worker */
-    tg_server_notify(p->sv);
+    tgi_server_notify(p->sv);
 }
 
-int tg_sha256_file(tg_ctx *ctx, const char *path, char hex[65])
+int tgi_sha256_file(tg_ctx *ctx, const char *path, char hex[65])
 {
     struct AVSHA *sha = av_sha_alloc();
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc = 0;
     if (!sha || fd < 0) {
-        rc = tg_fail(ctx, sha ? TG_EIO : TG_ENOMEM, "cannot read '%s'", path);
+        rc = tgi_fail(ctx, sha ? TG_EIO : TG_ENOMEM, "cannot read '%s'", path);
         goto done;
     }
     av_sha_init(sha, 256);
@@ -99,7 +99,7 @@ int tg_sha256_file(tg_ctx *ctx, const char *path, char hex[65])
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = tg_fail(ctx, TG_EIO, "cannot read '%s': %s", path, strerror(errno));
+            rc = tgi_fail(ctx, TG_EIO, "cannot read '%s': %s", path, strerror(errno));
             goto done;
         }
         if (n == 0)
@@ -130,7 +130,7 @@ static const char *safe_ext(const char *path)
 }
 
 /* An earlier download of the same content: videos/CONTENT_ID.* */
-static char *existing_video(tg_server *sv, const char *content_id)
+static char *existing_video(tgi_server *sv, const char *content_id)
 {
     DIR *d = opendir(sv->videos_dir);
     char *found = NULL;
@@ -145,7 +145,7 @@ static char *existing_video(tg_server *sv, const char *content_id)
 }
 
 /* Keep an end the store refused, to retry it (caller holds pending_mu). */
-static void pend(tg_server *sv, const char *id, int attempt, int state, const char *result,
+static void pend(tgi_server *sv, const char *id, int attempt, int state, const char *result,
                  const char *code, const char *message)
 {
     for (int i = 0; i < sv->n_pending; i++)
@@ -153,7 +153,7 @@ static void pend(tg_server *sv, const char *id, int attempt, int state, const ch
             return; /* already waiting */
     if (sv->n_pending == TG_MAX_RUNNING)
         return; /* cannot happen: one end per running job; a restart resumes the job */
-    struct tg_pending_end *p = &sv->pending[sv->n_pending];
+    struct tgi_pending_end *p = &sv->pending[sv->n_pending];
     snprintf(p->id, sizeof(p->id), "%s", id);
     p->attempt = attempt;
     p->state = state;
@@ -165,12 +165,12 @@ static void pend(tg_server *sv, const char *id, int attempt, int state, const ch
 
 /* End a job in the store: done with its result, or failed with its reason. When the
  * store cannot write (a full disk), the end waits in memory and is retried. */
-static void end_job(tg_server *sv, const tg_job *job, int state, const char *result,
+static void end_job(tgi_server *sv, const tgi_job *job, int state, const char *result,
                     const char *code, const char *message)
 {
     const char *id = job->id;
     tg_ctx *c = tg_ctx_new();
-    int rc = tg_store_finish_at(c, sv->store, id, job->attempt, state, result, code, message);
+    int rc = tgi_store_finish_at(c, sv->store, id, job->attempt, state, result, code, message);
     if (rc < 0) {
         pthread_mutex_lock(&sv->pending_mu);
         pend(sv, id, job->attempt, state, result, code, message);
@@ -180,18 +180,18 @@ static void end_job(tg_server *sv, const tg_job *job, int state, const char *res
                     *tg_ctx_message(c) ? tg_ctx_message(c) : tg_strerror(rc));
     }
     tg_ctx_free(&c);
-    tg_server_notify(sv);
+    tgi_server_notify(sv);
 }
 
 /* Retry the ends the store refused; those it now takes leave the list. */
-static void retry_pending(tg_server *sv)
+static void retry_pending(tgi_server *sv)
 {
     pthread_mutex_lock(&sv->pending_mu);
     int changed = 0;
     for (int i = 0; i < sv->n_pending;) {
-        struct tg_pending_end *p = &sv->pending[i];
-        if (tg_store_finish_at(NULL, sv->store, p->id, p->attempt, p->state, p->result, p->code,
-                               p->message) < 0) {
+        struct tgi_pending_end *p = &sv->pending[i];
+        if (tgi_store_finish_at(NULL, sv->store, p->id, p->attempt, p->state, p->result, p->code,
+                                p->message) < 0) {
             i++;
             continue;
         }
@@ -203,7 +203,7 @@ static void retry_pending(tg_server *sv)
     }
     pthread_mutex_unlock(&sv->pending_mu);
     if (changed)
-        tg_server_notify(sv);
+        tgi_server_notify(sv);
 }
 
 /* What a job's failure says to users: a full disk in one sentence, whichever layer
@@ -217,20 +217,20 @@ static const char *public_message(int rc, const char *msg)
 }
 
 /* A done job for this content and options: finish this one with its result. */
-static int reuse_cached(tg_server *sv, const tg_job *job, const char *content_id)
+static int reuse_cached(tgi_server *sv, const tgi_job *job, const char *content_id)
 {
-    tg_job done = {0};
-    if (tg_store_find_done(NULL, sv->store, content_id, job->options_json, &done) != 0)
+    tgi_job done = {0};
+    if (tgi_store_find_done(NULL, sv->store, content_id, job->options_json, &done) != 0)
         return 0;
-    tg_store_set_source_at(NULL, sv->store, job->id, job->attempt, content_id, done.video_path);
+    tgi_store_set_source_at(NULL, sv->store, job->id, job->attempt, content_id, done.video_path);
     end_job(sv, job, TG_JOB_DONE, done.result_json, NULL, NULL);
-    tg_job_clear(&done);
+    tgi_job_clear(&done);
     return 1;
 }
 
 /* thumbnails/CID.rendition.json: which rendition a download took and why, for the
  * job's result (the processing step reads it). */
-static char *rendition_path(tg_server *sv, const char *cid)
+static char *rendition_path(tgi_server *sv, const char *cid)
 {
     size_t n = strlen(sv->thumbs_dir) + strlen(cid) + 24;
     char *p = malloc(n);
@@ -239,7 +239,7 @@ static char *rendition_path(tg_server *sv, const char *cid)
     return p;
 }
 
-static void save_rendition(tg_server *sv, const char *cid, const tg_ytdlp_got *got, int res,
+static void save_rendition(tgi_server *sv, const char *cid, const tgi_ytdlp_got *got, int res,
                            const char *why)
 {
     char *p = rendition_path(sv, cid);
@@ -262,17 +262,17 @@ static void save_rendition(tg_server *sv, const char *cid, const tg_ytdlp_got *g
     free(p);
 }
 
-static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
+static int run_download(tg_ctx *ctx, tgi_server *sv, tgi_job *job, const tg_options *o)
 {
-    tg_url u;
+    tgi_url u;
     char cid[80] = "", *dl = NULL, *name = NULL, *rel = NULL, *final = NULL;
     char why[300], js[600];
-    tg_ytdlp_info yt;
-    tg_ytdlp_got got;
+    tgi_ytdlp_info yt;
+    tgi_ytdlp_got got;
     memset(&got, 0, sizeof(got));
-    int rc, res = tg_ytdlp_needed_res(o, why, sizeof(why));
-    tg_server_ytdlp(sv, &yt, js, sizeof(js));
-    if ((rc = tg_url_parse(ctx, job->source, &u)) < 0)
+    int rc, res = tgi_ytdlp_needed_res(o, why, sizeof(why));
+    tgi_server_ytdlp(sv, &yt, js, sizeof(js));
+    if ((rc = tgi_url_parse(ctx, job->source, &u)) < 0)
         return rc;
     if (u.kind == TG_URL_YOUTUBE) {
         /* one file per rendition: a later job that needs more pixels fetches more */
@@ -282,25 +282,25 @@ static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_option
         if ((name = existing_video(sv, cid)))
             goto have_file;
     }
-    tg_ytdlp_opts yo = {.binary = sv->opt.ytdlp,
-                        .out_dir = sv->tmp_dir,
-                        .out_name = job->id,
-                        .max_bytes = sv->opt.max_upload,
-                        .max_seconds = sv->opt.max_video_seconds,
-                        .timeout_s = sv->opt.download_timeout,
-                        .allow_private = sv->opt.allow_private_urls,
-                        .min_res = res,
-                        .js_runtime = js[0] ? js : NULL,
-                        .cookies = sv->opt.ytdlp_cookies,
-                        .extra_args = sv->opt.ytdlp_args,
-                        .n_extra = sv->opt.n_ytdlp_args,
-                        .got = &got};
-    if ((rc = tg_ytdlp_download(ctx, &yo, u.kind == TG_URL_YOUTUBE ? u.canonical : job->source,
-                                &dl)) < 0)
+    tgi_ytdlp_opts yo = {.binary = sv->opt.ytdlp,
+                         .out_dir = sv->tmp_dir,
+                         .out_name = job->id,
+                         .max_bytes = sv->opt.max_upload,
+                         .max_seconds = sv->opt.max_video_seconds,
+                         .timeout_s = sv->opt.download_timeout,
+                         .allow_private = sv->opt.allow_private_urls,
+                         .min_res = res,
+                         .js_runtime = js[0] ? js : NULL,
+                         .cookies = sv->opt.ytdlp_cookies,
+                         .extra_args = sv->opt.ytdlp_args,
+                         .n_extra = sv->opt.n_ytdlp_args,
+                         .got = &got};
+    if ((rc = tgi_ytdlp_download(ctx, &yo, u.kind == TG_URL_YOUTUBE ? u.canonical : job->source,
+                                 &dl)) < 0)
         return rc;
     if (!cid[0]) {
         char hex[65];
-        if ((rc = tg_sha256_file(ctx, dl, hex)) < 0)
+        if ((rc = tgi_sha256_file(ctx, dl, hex)) < 0)
             goto done;
         snprintf(cid, sizeof(cid), "sha256-%.32s", hex);
         if (reuse_cached(sv, job, cid)) {
@@ -318,13 +318,13 @@ static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_option
         name = malloc(n);
         final = malloc(strlen(sv->videos_dir) + n + 2);
         if (!name || !final) {
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
         snprintf(name, n, "%s%s", cid, ext);
         snprintf(final, strlen(sv->videos_dir) + n + 2, "%s/%s", sv->videos_dir, name);
         if (rename(dl, final) != 0) {
-            rc = tg_fail(ctx, TG_EIO, "cannot store the video: %s", strerror(errno));
+            rc = tgi_fail(ctx, TG_EIO, "cannot store the video: %s", strerror(errno));
             unlink(dl);
             goto done;
         }
@@ -333,13 +333,13 @@ static int run_download(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_option
 have_file:
     rel = malloc(strlen(name) + 8);
     if (!rel) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     snprintf(rel, strlen(name) + 8, "videos/%s", name);
-    if ((rc = tg_store_set_source_at(ctx, sv->store, job->id, job->attempt, cid, rel)) != 0)
+    if ((rc = tgi_store_set_source_at(ctx, sv->store, job->id, job->attempt, cid, rel)) != 0)
         goto done; /* 1: no longer ours */
-    rc = tg_store_requeue_at(ctx, sv->store, job->id, job->attempt, "analyze"); /* 1: not ours */
+    rc = tgi_store_requeue_at(ctx, sv->store, job->id, job->attempt, "analyze"); /* 1: not ours */
 done:
     free(dl);
     free(name);
@@ -360,17 +360,17 @@ static char *media_url(const char *dir, const char *path)
 }
 
 /* The plan of an edited job, written by POST /api/jobs/{id}/render. */
-static int load_edit_plan(tg_ctx *ctx, tg_server *sv, const char *cid, tg_plan **out)
+static int load_edit_plan(tg_ctx *ctx, tgi_server *sv, const char *cid, tg_plan **out)
 {
     size_t n = strlen(sv->thumbs_dir) + strlen(cid) + 16;
     char *path = malloc(n), *text = NULL;
     if (!path)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     snprintf(path, n, "%s/%s.plan.json", sv->thumbs_dir, cid);
     FILE *f = fopen(path, "rb");
     free(path);
     if (!f)
-        return tg_fail(ctx, TG_EINTERNAL, "the edited plan of this job is missing");
+        return tgi_fail(ctx, TG_EINTERNAL, "the edited plan of this job is missing");
     size_t cap = 0, len = 0;
     for (;;) {
         if (len + 4096 + 1 > cap) {
@@ -378,7 +378,7 @@ static int load_edit_plan(tg_ctx *ctx, tg_server *sv, const char *cid, tg_plan *
             if (!nt) {
                 fclose(f);
                 free(text);
-                return tg_fail(ctx, TG_ENOMEM, "out of memory");
+                return tgi_fail(ctx, TG_ENOMEM, "out of memory");
             }
             text = nt;
         }
@@ -389,7 +389,7 @@ static int load_edit_plan(tg_ctx *ctx, tg_server *sv, const char *cid, tg_plan *
     }
     fclose(f);
     text[len] = '\0';
-    tg_progress(ctx, "render", 0);
+    tgi_progress(ctx, "render", 0);
     int rc = tg_plan_from_json(ctx, text, out);
     free(text);
     return rc;
@@ -407,18 +407,18 @@ static double poster_time(const tg_plan *p)
 /* An edit that keeps the poster's time (most edits move clips only) has the poster of the
  * job it was edited from, same video, same options: link that file to poster instead of
  * decoding and encoding it again. 1 when linked, 0 when the poster must be made. */
-static int reuse_parent_poster(tg_server *sv, const tg_job *job, const tg_plan *plan,
+static int reuse_parent_poster(tgi_server *sv, const tgi_job *job, const tg_plan *plan,
                                const char *poster)
 {
     char pid[33], path[4096];
-    tg_job parent = {0};
+    tgi_job parent = {0};
     tg_plan *pp = NULL;
     json_t *res = NULL;
     int linked = 0;
     if (!job->source || strlen(job->source) < 33 || job->source[32] != ' ')
         return 0;
     snprintf(pid, sizeof(pid), "%.32s", job->source);
-    if (tg_store_get(NULL, sv->store, pid, &parent) < 0)
+    if (tgi_store_get(NULL, sv->store, pid, &parent) < 0)
         return 0;
     res = parent.state == TG_JOB_DONE && parent.result_json && parent.options_json &&
                   job->options_json && !strcmp(parent.options_json, job->options_json)
@@ -439,11 +439,11 @@ static int reuse_parent_poster(tg_server *sv, const tg_job *job, const tg_plan *
     free(pj);
     tg_plan_free(&pp);
     json_decref(res);
-    tg_job_clear(&parent);
+    tgi_job_clear(&parent);
     return linked;
 }
 
-static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options *o)
+static int run_process(tg_ctx *ctx, tgi_server *sv, tgi_job *job, const tg_options *o)
 {
     char hex[65] = "", *video = NULL, *gif = NULL, *poster = NULL, *pj = NULL, *res = NULL;
     char *webp = NULL, *mp4 = NULL;
@@ -451,11 +451,11 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     json_t *result = NULL;
     int rc;
     if (!job->video_path || !job->content_id || strstr(job->video_path, ".."))
-        return tg_fail(ctx, TG_EINTERNAL, "the job has no video");
+        return tgi_fail(ctx, TG_EINTERNAL, "the job has no video");
     size_t n = strlen(sv->opt.data_dir) + strlen(job->video_path) + 2;
     video = malloc(n);
     if (!video)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     snprintf(video, n, "%s/%s", sv->opt.data_dir, job->video_path);
     /* outputs named by content and options: the same request makes the same files */
     struct AVSHA *sha = av_sha_alloc();
@@ -474,14 +474,14 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     webp = malloc(m);
     mp4 = malloc(m);
     if (!gif || !poster || !webp || !mp4) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     snprintf(gif, m, "%s/%s-%s.gif", sv->thumbs_dir, job->content_id, hex);
     snprintf(poster, m, "%s/%s-%s.jpg", sv->thumbs_dir, job->content_id, hex);
     snprintf(webp, m, "%s/%s-%s.webp", sv->thumbs_dir, job->content_id, hex);
     snprintf(mp4, m, "%s/%s-%s.mp4", sv->thumbs_dir, job->content_id, hex);
-    if (tg_job_is_edit(job)) {
+    if (tgi_job_is_edit(job)) {
         /* an edited plan (POST /api/jobs/{id}/render): no analysis, straight to render */
         if ((rc = load_edit_plan(ctx, sv, job->content_id, &plan)) < 0)
             goto done;
@@ -497,7 +497,7 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
                       .webp = fm & 2 ? webp : NULL,
                       .mp4 = fm & 4 ? mp4 : NULL,
                       .poster = poster};
-    if (tg_job_is_edit(job) && reuse_parent_poster(sv, job, plan, poster))
+    if (tgi_job_is_edit(job) && reuse_parent_poster(sv, job, plan, poster))
         out.poster = NULL;
     if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
         goto done;
@@ -531,7 +531,7 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     json_object_set_new(result, "outputs", outs);
     /* the rendition a link's download took, and why */
     size_t blen;
-    const char *base = tg_edit_base_len(job->content_id, &blen);
+    const char *base = tgi_edit_base_len(job->content_id, &blen);
     char base_cid[160];
     snprintf(base_cid, sizeof(base_cid), "%.*s", (int)(blen < 150 ? blen : 150), base);
     char *rp = rendition_path(sv, base_cid);
@@ -543,22 +543,22 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
         json_decref(rend);
     /* a copy the browser can play beside the GIF, made once per video */
     json_object_set_new(result, "source_video", json_string(plan->path ? plan->path : ""));
-    if (tg_playable_needed(video)) {
+    if (tgi_playable_needed(video)) {
         size_t pn = strlen(sv->thumbs_dir) + strlen(job->content_id) + 16;
         char *play = malloc(pn), *tmp = malloc(pn + 48);
         if (!play || !tmp) {
             free(play);
             free(tmp);
-            rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
         snprintf(play, pn, "%s/%s.play.mp4", sv->thumbs_dir, base_cid);
         /* named by job: two workers (machines) making the same copy never share a file */
         snprintf(tmp, pn + 48, "%s.%s.tmp.mp4", play, job->id);
         rc = 0;
-        if (access(play, R_OK) != 0 && (rc = tg_playable_make(ctx, video, tmp)) == 0 &&
+        if (access(play, R_OK) != 0 && (rc = tgi_playable_make(ctx, video, tmp)) == 0 &&
             rename(tmp, play) != 0)
-            rc = tg_fail(ctx, TG_EIO, "cannot store the playable copy: %s", strerror(errno));
+            rc = tgi_fail(ctx, TG_EIO, "cannot store the playable copy: %s", strerror(errno));
         if (rc == 0) {
             char *vu = media_url("thumbnails", play);
             json_object_set_new(result, "video", json_string(vu ? vu : ""));
@@ -577,10 +577,10 @@ static int run_process(tg_ctx *ctx, tg_server *sv, tg_job *job, const tg_options
     }
     res = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!res) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
-    tg_fault_stage("store");
+    tgi_fault_stage("store");
     end_job(sv, job, TG_JOB_DONE, res, NULL, NULL);
     rc = 0;
 done:
@@ -596,7 +596,7 @@ done:
     return rc;
 }
 
-static int register_ctx(tg_server *sv, const char *id, int attempt, tg_ctx *ctx)
+static int register_ctx(tgi_server *sv, const char *id, int attempt, tg_ctx *ctx)
 {
     int slot = -1;
     pthread_mutex_lock(&sv->mu);
@@ -611,7 +611,7 @@ static int register_ctx(tg_server *sv, const char *id, int attempt, tg_ctx *ctx)
     return slot;
 }
 
-static void unregister_ctx(tg_server *sv, int slot)
+static void unregister_ctx(tgi_server *sv, int slot)
 {
     if (slot < 0)
         return;
@@ -621,7 +621,7 @@ static void unregister_ctx(tg_server *sv, int slot)
     pthread_mutex_unlock(&sv->mu);
 }
 
-static void run_job(tg_server *sv, tg_job *job, int downloader)
+static void run_job(tgi_server *sv, tgi_job *job, int downloader)
 {
     tg_ctx *ctx = tg_ctx_new();
     if (!ctx) {
@@ -643,42 +643,42 @@ static void run_job(tg_server *sv, tg_job *job, int downloader)
              * (another worker takes it); on SQLite it stays running and is resumed on
              * the next start */
             if (sv->shared)
-                tg_store_handback(NULL, sv->store, job->id, job->attempt);
+                tgi_store_handback(NULL, sv->store, job->id, job->attempt);
         } else if (rc != TG_ECANCEL) {
             end_job(sv, job, TG_JOB_FAILED, NULL, tg_errname(rc),
                     public_message(rc, tg_ctx_message(ctx)));
         }
     }
-    tg_server_notify(sv);
+    tgi_server_notify(sv);
     tg_ctx_free(&ctx);
 }
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    tg_server *sv = w->sv;
+    tgi_server *sv = w->sv;
     uint64_t seen = 0;
     while (!atomic_load(&sv->stopping)) {
         retry_pending(sv);
-        tg_job job = {0};
-        int rc = tg_store_claim_kind(NULL, sv->store, w->downloader, &job);
+        tgi_job job = {0};
+        int rc = tgi_store_claim_kind(NULL, sv->store, w->downloader, &job);
         if (rc == 0) {
-            tg_server_notify(sv);
+            tgi_server_notify(sv);
             run_job(sv, &job, w->downloader);
-            tg_job_clear(&job);
+            tgi_job_clear(&job);
             continue;
         }
-        tg_job_clear(&job);
+        tgi_job_clear(&job);
         /* a shared store wakes us when a job is queued (LISTEN/NOTIFY); the timeout
          * only catches retries whose back-off ended */
-        seen = tg_server_wait(sv, seen, sv->shared ? sv->opt.heartbeat_ms : 1000);
+        seen = tgi_server_wait(sv, seen, sv->shared ? sv->opt.heartbeat_ms : 1000);
     }
     free(w);
     return NULL;
 }
 
 /* Sleep up to ms, waking early when the server stops. */
-static void nap(tg_server *sv, int ms)
+static void nap(tgi_server *sv, int ms)
 {
     for (int t = 0; t < ms && !atomic_load(&sv->stopping); t += 50)
         usleep(50 * 1000);
@@ -689,7 +689,7 @@ static void nap(tg_server *sv, int ms)
  * shared store put back the jobs whose lease expired (a killed worker's). */
 static void *keeper_main(void *arg)
 {
-    tg_server *sv = arg;
+    tgi_server *sv = arg;
     while (!atomic_load(&sv->stopping)) {
         nap(sv, sv->opt.heartbeat_ms);
         if (atomic_load(&sv->stopping))
@@ -707,7 +707,7 @@ static void *keeper_main(void *arg)
             }
         pthread_mutex_unlock(&sv->mu);
         for (int k = 0; k < n; k++) {
-            if (tg_store_heartbeat(NULL, sv->store, mine[k].id, mine[k].attempt) != 1)
+            if (tgi_store_heartbeat(NULL, sv->store, mine[k].id, mine[k].attempt) != 1)
                 continue;
             pthread_mutex_lock(&sv->mu);
             for (int i = 0; i < TG_MAX_RUNNING; i++)
@@ -717,7 +717,7 @@ static void *keeper_main(void *arg)
             pthread_mutex_unlock(&sv->mu);
         }
         size_t requeued = 0, failed = 0;
-        if (sv->shared && tg_store_reap(NULL, sv->store, &requeued, &failed) == 0 &&
+        if (sv->shared && tgi_store_reap(NULL, sv->store, &requeued, &failed) == 0 &&
             requeued + failed > 0) {
             if (!sv->opt.quiet)
                 fprintf(stderr,
@@ -725,37 +725,37 @@ static void *keeper_main(void *arg)
                         "%zu failed after %d attempts\n",
                         requeued + failed, requeued + failed == 1 ? "" : "s", requeued, failed,
                         sv->opt.max_attempts);
-            tg_server_notify(sv);
+            tgi_server_notify(sv);
         }
     }
     return NULL;
 }
 
-int tg_workers_start(tg_ctx *ctx, tg_server *sv)
+int tgi_workers_start(tg_ctx *ctx, tgi_server *sv)
 {
     int n = sv->opt.workers + sv->opt.downloaders;
     pthread_mutex_init(&sv->pending_mu, NULL);
     if (pthread_create(&sv->keeper, NULL, keeper_main, sv) != 0)
-        return tg_fail(ctx, TG_EINTERNAL, "cannot start the lease keeper");
+        return tgi_fail(ctx, TG_EINTERNAL, "cannot start the lease keeper");
     sv->keeper_up = 1;
     sv->threads = calloc((size_t)n + 1, sizeof(pthread_t));
     if (!sv->threads)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         worker *w = malloc(sizeof(*w));
         if (!w)
-            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
         *w = (worker){sv, i >= sv->opt.workers};
         if (pthread_create(&sv->threads[i], NULL, worker_main, w) != 0) {
             free(w);
-            return tg_fail(ctx, TG_EINTERNAL, "cannot start worker threads");
+            return tgi_fail(ctx, TG_EINTERNAL, "cannot start worker threads");
         }
         sv->n_threads++;
     }
     return 0;
 }
 
-void tg_workers_stop(tg_server *sv)
+void tgi_workers_stop(tgi_server *sv)
 {
     atomic_store(&sv->stopping, 1);
     pthread_mutex_lock(&sv->mu);
@@ -763,7 +763,7 @@ void tg_workers_stop(tg_server *sv)
         if (sv->running[i].ctx)
             tg_ctx_cancel(sv->running[i].ctx);
     pthread_mutex_unlock(&sv->mu);
-    tg_server_notify(sv);
+    tgi_server_notify(sv);
     for (int i = 0; i < sv->n_threads; i++)
         pthread_join(sv->threads[i], NULL);
     if (sv->keeper_up)

@@ -7,6 +7,6 @@
 #include "thumbgen.h"
 
 /* SHA-256 of a file as 64 lowercase hex characters (plus NUL). */
-int tg_sha256_file(tg_ctx *ctx, const char *path, char hex[65]);
+int tgi_sha256_file(tg_ctx *ctx, const char *path, char hex[65]);
 
 #endif

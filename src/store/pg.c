@@ -4,7 +4,7 @@
  *
  * One connection per handle, used under the handle's mutex (each call is one short
  * statement or transaction); a broken connection is reset before the next call. A
- * second connection, opened by tg_store_subscribe, LISTENs on channel tg_jobs (every
+ * second connection, opened by tgi_store_subscribe, LISTENs on channel tg_jobs (every
  * change: API processes) or tg_work (jobs queued or cancelled: workers) in a
  * thread (poll on PQsocket, PQconsumeInput, PQnotifies). After each write that others
  * should hear (a new job, progress, an end, a cancel, a job back in the queue) the
@@ -89,22 +89,22 @@ static const char *const claim_sql[3] = {CLAIM(""), CLAIM("AND video_path IS NUL
     "EXISTS (SELECT 1 FROM tg_jobs WHERE id = $1)"
 
 typedef struct pg_store {
-    tg_store base; /* first: the ops and lease settings */
+    tgi_store base; /* first: the ops and lease settings */
     PGconn *conn;
     pthread_mutex_t mu;
     char *conninfo;
 
-    /* the LISTEN side (tg_store_subscribe) */
+    /* the LISTEN side (tgi_store_subscribe) */
     pthread_t listener;
     PGconn *first; /* the listening connection subscribe made, handed to the thread */
     int listening;
     atomic_int stop;
-    tg_store_change_fn cb;
+    tgi_store_change_fn cb;
     void *cb_user;
     int hear; /* TG_STORE_HEAR_* */
 } pg_store;
 
-static const tg_store_ops pg_ops;
+static const tgi_store_ops pg_ops;
 
 /* The first line of libpq's message, without its "ERROR:  " prefix. */
 static void first_line(char *dst, size_t n, const char *msg)
@@ -115,7 +115,7 @@ static void first_line(char *dst, size_t n, const char *msg)
         msg += 8;
     if (!strncmp(msg, "FATAL:  ", 8))
         msg += 8;
-    tg_utf8_copy(dst, n, msg);
+    tgi_utf8_copy(dst, n, msg);
     dst[strcspn(dst, "\r\n")] = '\0';
     if (!dst[0])
         snprintf(dst, n, "no answer from the server");
@@ -129,10 +129,10 @@ static int conn_fail(tg_ctx *ctx, PGconn *c, const char *what)
     static atomic_llong last_logged;
     char why[300];
     first_line(why, sizeof(why), c ? PQerrorMessage(c) : "out of memory");
-    long long now = (long long)(tg_store_now_ms() / 10000);
+    long long now = (long long)(tgi_store_now_ms() / 10000);
     if (atomic_exchange(&last_logged, now) != now)
         fprintf(stderr, "thumbgen: job store: %s failed: %s\n", what, why);
-    return tg_fail(ctx, TG_EIO, "the job store (PostgreSQL) cannot be reached");
+    return tgi_fail(ctx, TG_EIO, "the job store (PostgreSQL) cannot be reached");
 }
 
 /* Translate a failed result; frees it. */
@@ -145,10 +145,10 @@ static int res_fail(tg_ctx *ctx, pg_store *s, PGresult *r, const char *what)
     first_line(why, sizeof(why), PQresultErrorMessage(r));
     PQclear(r);
     if (state && !strcmp(state, "53100"))
-        return tg_fail(ctx, TG_EIO, "the server's disk is full");
+        return tgi_fail(ctx, TG_EIO, "the server's disk is full");
     if (state && !strncmp(state, "53", 2))
-        return tg_fail(ctx, TG_ENOMEM, "job store: %s failed: %s", what, why);
-    return tg_fail(ctx, TG_EIO, "job store: %s failed: %s", what, why);
+        return tgi_fail(ctx, TG_ENOMEM, "job store: %s failed: %s", what, why);
+    return tgi_fail(ctx, TG_EIO, "job store: %s failed: %s", what, why);
 }
 
 /* A connection that answers: resets a broken one (caller holds the mutex). */
@@ -163,7 +163,7 @@ static int ensure_conn(tg_ctx *ctx, pg_store *s)
 }
 
 /* Run sql with text parameters (NULL values are SQL NULL). The result when it is
- * PGRES_COMMAND_OK or PGRES_TUPLES_OK, else NULL after tg_fail. Caller holds mu. */
+ * PGRES_COMMAND_OK or PGRES_TUPLES_OK, else NULL after tgi_fail. Caller holds mu. */
 static PGresult *run(tg_ctx *ctx, pg_store *s, const char *sql, int n, const char *const *vals,
                      const char *what, int *rc)
 {
@@ -210,7 +210,7 @@ static int dup_val(const PGresult *r, int row, int col, char **out)
 }
 
 /* Fill job (zeroed first) from row of a COLS result. */
-static int row_to_job(tg_ctx *ctx, const PGresult *r, int row, tg_job *job)
+static int row_to_job(tg_ctx *ctx, const PGresult *r, int row, tgi_job *job)
 {
     memset(job, 0, sizeof(*job));
     snprintf(job->id, sizeof(job->id), "%s", PQgetvalue(r, row, 0));
@@ -221,8 +221,8 @@ static int row_to_job(tg_ctx *ctx, const PGresult *r, int row, tg_job *job)
         dup_val(r, row, 6, &job->content_id) || dup_val(r, row, 7, &job->options_json) ||
         dup_val(r, row, 8, &job->video_path) || dup_val(r, row, 9, &job->result_json) ||
         dup_val(r, row, 10, &job->err_code) || dup_val(r, row, 11, &job->err_message)) {
-        tg_job_clear(job);
-        return tg_fail(ctx, TG_ENOMEM, "job store: out of memory");
+        tgi_job_clear(job);
+        return tgi_fail(ctx, TG_ENOMEM, "job store: out of memory");
     }
     job->created = get_i64(r, row, 12);
     job->updated = get_i64(r, row, 13);
@@ -263,30 +263,30 @@ static int fenced_result(tg_ctx *ctx, PGresult *r, const char *id)
     PQclear(r);
     if (changed)
         return 0;
-    return exists ? 1 : tg_fail(ctx, TG_ENOENT, "no job %s", id);
+    return exists ? 1 : tgi_fail(ctx, TG_ENOENT, "no job %s", id);
 }
 
 /* ---- open / close ---- */
 
-int tg_store_pg_open(tg_ctx *ctx, const char *conninfo, tg_store **out)
+int tgi_store_pg_open(tg_ctx *ctx, const char *conninfo, tgi_store **out)
 {
     *out = NULL;
     pg_store *s = calloc(1, sizeof(*s));
     if (!s)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    tg_store_base_init(&s->base, &pg_ops);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    tgi_store_base_init(&s->base, &pg_ops);
     pthread_mutex_init(&s->mu, NULL);
     int rc;
     s->conninfo = strdup(conninfo);
     if (!s->conninfo) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
     s->conn = PQconnectdb(conninfo);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         char why[300];
         first_line(why, sizeof(why), s->conn ? PQerrorMessage(s->conn) : "out of memory");
-        rc = tg_fail(ctx, TG_EIO, "job store: cannot connect to PostgreSQL: %s", why);
+        rc = tgi_fail(ctx, TG_EIO, "job store: cannot connect to PostgreSQL: %s", why);
         goto fail;
     }
     /* notices (e.g. "relation already exists, skipping") are not for our users */
@@ -309,7 +309,7 @@ fail:
     return rc;
 }
 
-static void pg_close(tg_store *base)
+static void pg_close(tgi_store *base)
 {
     pg_store *s = (pg_store *)base;
     if (s->listening) {
@@ -325,10 +325,10 @@ static void pg_close(tg_store *base)
 
 /* ---- operations ---- */
 
-static int insert_locked(tg_ctx *ctx, pg_store *s, tg_job *job)
+static int insert_locked(tg_ctx *ctx, pg_store *s, tgi_job *job)
 {
     char id[33], maxa[16];
-    int rc = tg_store_random_id(ctx, id);
+    int rc = tgi_store_random_id(ctx, id);
     if (rc)
         return rc;
     snprintf(maxa, sizeof(maxa), "%d", s->base.max_attempts);
@@ -354,7 +354,7 @@ static int insert_locked(tg_ctx *ctx, pg_store *s, tg_job *job)
     return 0;
 }
 
-static int pg_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
+static int pg_create(tg_ctx *ctx, tgi_store *base, tgi_job *job, int join)
 {
     pg_store *s = (pg_store *)base;
     int rc;
@@ -386,14 +386,14 @@ static int pg_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     if (!r)
         goto out;
     if (PQntuples(r) > 0) {
-        tg_job found;
+        tgi_job found;
         if ((rc = row_to_job(ctx, r, 0, &found)))
             goto out;
         if ((rc = run_cmd(ctx, s, "COMMIT", 0, NULL, "adding a job"))) {
-            tg_job_clear(&found);
+            tgi_job_clear(&found);
             goto out;
         }
-        tg_job_clear(job);
+        tgi_job_clear(job);
         *job = found;
         rc = 1;
         goto out;
@@ -410,7 +410,7 @@ out:
 }
 
 /* One job, or TG_ENOENT (caller holds mu). */
-static int get_locked(tg_ctx *ctx, pg_store *s, const char *id, tg_job *out)
+static int get_locked(tg_ctx *ctx, pg_store *s, const char *id, tgi_job *out)
 {
     int rc;
     const char *v[1] = {id};
@@ -418,12 +418,12 @@ static int get_locked(tg_ctx *ctx, pg_store *s, const char *id, tg_job *out)
         run(ctx, s, "SELECT " COLS " FROM tg_jobs WHERE id = $1", 1, v, "reading a job", &rc);
     if (!r)
         return rc;
-    rc = PQntuples(r) > 0 ? row_to_job(ctx, r, 0, out) : tg_fail(ctx, TG_ENOENT, "no job %s", id);
+    rc = PQntuples(r) > 0 ? row_to_job(ctx, r, 0, out) : tgi_fail(ctx, TG_ENOENT, "no job %s", id);
     PQclear(r);
     return rc;
 }
 
-static int pg_get(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+static int pg_get(tg_ctx *ctx, tgi_store *base, const char *id, tgi_job *out)
 {
     pg_store *s = (pg_store *)base;
     pthread_mutex_lock(&s->mu);
@@ -432,7 +432,7 @@ static int pg_get(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
     return rc;
 }
 
-static int pg_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_job **jobs,
+static int pg_list(tg_ctx *ctx, tgi_store *base, size_t offset, size_t limit, tgi_job **jobs,
                    size_t *n, size_t *total)
 {
     pg_store *s = (pg_store *)base;
@@ -440,7 +440,7 @@ static int pg_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_
     snprintf(lim, sizeof(lim), "%zu", limit);
     snprintf(off, sizeof(off), "%zu", offset);
     const char *v[2] = {lim, off};
-    tg_job *arr = NULL;
+    tgi_job *arr = NULL;
     int cnt = 0, rc;
     PGresult *r = NULL;
     pthread_mutex_lock(&s->mu);
@@ -463,7 +463,7 @@ static int pg_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_
     int rows = PQntuples(r);
     arr = rows ? calloc((size_t)rows, sizeof(*arr)) : NULL;
     if (rows && !arr) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto out;
     }
     for (; cnt < rows; cnt++)
@@ -475,7 +475,7 @@ out:
     pthread_mutex_unlock(&s->mu);
     if (rc) {
         for (int i = 0; i < cnt; i++)
-            tg_job_clear(&arr[i]);
+            tgi_job_clear(&arr[i]);
         free(arr);
         *total = 0;
         return rc;
@@ -485,7 +485,7 @@ out:
     return 0;
 }
 
-static int pg_claim(tg_ctx *ctx, tg_store *base, int kind, tg_job *out)
+static int pg_claim(tg_ctx *ctx, tgi_store *base, int kind, tgi_job *out)
 {
     pg_store *s = (pg_store *)base;
     char lease[16];
@@ -518,7 +518,7 @@ static int fenced(tg_ctx *ctx, pg_store *s, const char *sql, int n, const char *
     return rc;
 }
 
-static int pg_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int requeue,
+static int pg_set_stage(tg_ctx *ctx, tgi_store *base, const char *id, int attempt, int requeue,
                         const char *stage, double percent)
 {
     char a[16], p[32];
@@ -535,7 +535,7 @@ static int pg_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt
                   4, v, "saving progress", requeue ? TG_JOB_QUEUED : TG_JOB_RUNNING);
 }
 
-static int pg_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attempt,
+static int pg_set_source(tg_ctx *ctx, tgi_store *base, const char *id, int attempt,
                          const char *content_id, const char *video_path)
 {
     char a[16];
@@ -549,7 +549,7 @@ static int pg_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attemp
     return rc == 1 && attempt == 0 ? 0 : rc;
 }
 
-static int pg_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int state,
+static int pg_finish(tg_ctx *ctx, tgi_store *base, const char *id, int attempt, int state,
                      const char *result_json, const char *err_code, const char *err_message)
 {
     char a[16], st[8];
@@ -566,7 +566,7 @@ static int pg_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, i
                   6, v, "finishing a job", state);
 }
 
-static int pg_cancel(tg_ctx *ctx, tg_store *base, const char *id)
+static int pg_cancel(tg_ctx *ctx, tgi_store *base, const char *id)
 {
     const char *v[1] = {id};
     return fenced(ctx, (pg_store *)base,
@@ -575,8 +575,8 @@ static int pg_cancel(tg_ctx *ctx, tg_store *base, const char *id)
                   1, v, "cancelling a job", TG_JOB_CANCELLED);
 }
 
-static int pg_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
-                        const char *options_json, tg_job *out)
+static int pg_find_done(tg_ctx *ctx, tgi_store *base, const char *content_id,
+                        const char *options_json, tgi_job *out)
 {
     pg_store *s = (pg_store *)base;
     const char *v[2] = {content_id, options_json};
@@ -595,8 +595,8 @@ static int pg_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
 }
 
 /* Shared queue: a running job belongs to its lease, not to whoever starts next; the
- * reaper (tg_store_reap) is the recovery. */
-static int pg_recover(tg_ctx *ctx, tg_store *base, size_t *n)
+ * reaper (tgi_store_reap) is the recovery. */
+static int pg_recover(tg_ctx *ctx, tgi_store *base, size_t *n)
 {
     (void)ctx;
     (void)base;
@@ -605,7 +605,7 @@ static int pg_recover(tg_ctx *ctx, tg_store *base, size_t *n)
     return 0;
 }
 
-static int pg_counts(tg_ctx *ctx, tg_store *base, size_t *queued, size_t *running)
+static int pg_counts(tg_ctx *ctx, tgi_store *base, size_t *queued, size_t *running)
 {
     pg_store *s = (pg_store *)base;
     int rc;
@@ -644,7 +644,7 @@ static int lease_op(tg_ctx *ctx, pg_store *s, const char *sql, const char *id, i
     return rc;
 }
 
-static int pg_heartbeat(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
+static int pg_heartbeat(tg_ctx *ctx, tgi_store *base, const char *id, int attempt)
 {
     return lease_op(ctx, (pg_store *)base,
                     "UPDATE tg_jobs SET lease_until = tg_now_ms() + $3 "
@@ -652,7 +652,7 @@ static int pg_heartbeat(tg_ctx *ctx, tg_store *base, const char *id, int attempt
                     id, attempt, "renewing a lease", 0);
 }
 
-static int pg_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
+static int pg_handback(tg_ctx *ctx, tgi_store *base, const char *id, int attempt)
 {
     return lease_op(ctx, (pg_store *)base,
                     "UPDATE tg_jobs SET state = 0, percent = 0, lease_until = 0, run_at = 0, "
@@ -661,7 +661,7 @@ static int pg_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
                     id, attempt, "handing a job back", 1);
 }
 
-static int pg_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed)
+static int pg_reap(tg_ctx *ctx, tgi_store *base, size_t *requeued, size_t *failed)
 {
     pg_store *s = (pg_store *)base;
     char backoff[16];
@@ -751,24 +751,24 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-static int pg_subscribe(tg_ctx *ctx, tg_store *base, int what, tg_store_change_fn cb, void *user)
+static int pg_subscribe(tg_ctx *ctx, tgi_store *base, int what, tgi_store_change_fn cb, void *user)
 {
     pg_store *s = (pg_store *)base;
     if (s->listening)
-        return tg_fail(ctx, TG_EINVAL, "job store: already subscribed");
+        return tgi_fail(ctx, TG_EINVAL, "job store: already subscribed");
     s->hear = what;
     /* LISTEN before returning, on the connection the thread then reads: a change made
      * once subscribe has returned is always heard */
     s->first = listen_conn(s->conninfo, what);
     if (!s->first)
-        return tg_fail(ctx, TG_EIO, "job store: cannot listen for changes");
+        return tgi_fail(ctx, TG_EIO, "job store: cannot listen for changes");
     s->cb = cb;
     s->cb_user = user;
     atomic_store(&s->stop, 0);
     if (pthread_create(&s->listener, NULL, listener_main, s) != 0) {
         PQfinish(s->first);
         s->first = NULL;
-        return tg_fail(ctx, TG_EINTERNAL, "job store: cannot start the listener");
+        return tgi_fail(ctx, TG_EINTERNAL, "job store: cannot start the listener");
     }
     s->listening = 1;
     return 0;
@@ -777,7 +777,7 @@ static int pg_subscribe(tg_ctx *ctx, tg_store *base, int what, tg_store_change_f
 /* Deleting an ended job is one statement: a job that starts running meanwhile (a
  * retry cannot: it is a new job) is left alone, and the deleted row comes back for
  * the caller to remove its files. */
-static int pg_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+static int pg_delete_ended(tg_ctx *ctx, tgi_store *base, const char *id, tgi_job *out)
 {
     pg_store *s = (pg_store *)base;
     const char *v[1] = {id};
@@ -795,11 +795,11 @@ static int pg_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *
     }
     pthread_mutex_unlock(&s->mu);
     if (rc != 0)
-        tg_job_clear(out);
+        tgi_job_clear(out);
     return rc;
 }
 
-static int pg_users(tg_ctx *ctx, tg_store *base, const char *video_path, const char *content_id,
+static int pg_users(tg_ctx *ctx, tgi_store *base, const char *video_path, const char *content_id,
                     const char *options_json, size_t *video_users, size_t *output_users)
 {
     pg_store *s = (pg_store *)base;
@@ -820,7 +820,7 @@ static int pg_users(tg_ctx *ctx, tg_store *base, const char *video_path, const c
     return rc;
 }
 
-static const tg_store_ops pg_ops = {
+static const tgi_store_ops pg_ops = {
     .name = "postgres",
     .shared = 1,
     .close = pg_close,

@@ -2,7 +2,7 @@
  * sqlite.c — the SQLite backend of the job store (see store.h, store/backend.h):
  * the only file that talks to SQLite.
  *
- * One connection (SQLITE_OPEN_FULLMUTEX) per tg_store, plus our own mutex held for
+ * One connection (SQLITE_OPEN_FULLMUTEX) per tgi_store, plus our own mutex held for
  * the whole of every public call, so a multi-statement operation (claim, finish,
  * list) is never interleaved with another thread's. Writers that change more than
  * one row or read-then-write run inside BEGIN IMMEDIATE, which also takes SQLite's
@@ -154,7 +154,7 @@ static const char schema_v2[] =
     "PRAGMA user_version = 2;";
 
 typedef struct sq_store {
-    tg_store base; /* first: the ops and lease settings */
+    tgi_store base; /* first: the ops and lease settings */
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *st[ST_N];
@@ -162,7 +162,7 @@ typedef struct sq_store {
 
 /* ---- helpers ---- */
 
-#define now_ms tg_store_now_ms
+#define now_ms tgi_store_now_ms
 
 /* Translate a SQLite failure (the connection's last error) into a TG_E* code. */
 static int db_fail(tg_ctx *ctx, sq_store *s, int src, const char *what)
@@ -170,12 +170,12 @@ static int db_fail(tg_ctx *ctx, sq_store *s, int src, const char *what)
     const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
     int prim = src & 0xff;
     if (prim == SQLITE_FULL || (s && s->db && sqlite3_system_errno(s->db) == ENOSPC))
-        return tg_fail(ctx, TG_EIO, "the server's disk is full");
+        return tgi_fail(ctx, TG_EIO, "the server's disk is full");
     if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
-        return tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s failed: %s)", what,
-                       msg);
+        return tgi_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s failed: %s)",
+                        what, msg);
     int code = prim == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO;
-    return tg_fail(ctx, code, "job store: %s failed: %s", what, msg);
+    return tgi_fail(ctx, code, "job store: %s failed: %s", what, msg);
 }
 
 /* PRAGMA quick_check: 0 when the database is sound, TG_ECORRUPT with SQLite's first
@@ -197,11 +197,11 @@ static int quick_check(tg_ctx *ctx, sq_store *s)
             const char *head = "*** in database main ***\n";
             if (t && !strncmp(t, head, strlen(head)))
                 t += strlen(head);
-            tg_utf8_copy(why, sizeof(why), t ? t : "no answer");
+            tgi_utf8_copy(why, sizeof(why), t ? t : "no answer");
             for (char *c = why; *c; c++)
                 if (*c == '\n' || *c == '\r')
                     *c = ' ';
-            rc = tg_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s)", why);
+            rc = tgi_fail(ctx, TG_ECORRUPT, "job store: the database is damaged (%s)", why);
         }
     } else {
         rc = db_fail(ctx, s, step, "checking the database");
@@ -217,8 +217,8 @@ static int stmt(tg_ctx *ctx, sq_store *s, int k, sqlite3_stmt **out)
     int writes = k == ST_INSERT || k == ST_MARK_RUNNING || k == ST_PROGRESS || k == ST_SET_SOURCE ||
                  k == ST_FINISH || k == ST_CANCEL || k == ST_RECOVER || k == ST_REQUEUE ||
                  k == ST_HEARTBEAT || k == ST_HANDBACK || k == ST_REAP_FAIL || k == ST_REAP_REQUEUE;
-    if (writes && tg_fault_disk_full())
-        return tg_fail(ctx, TG_EIO, "the server's disk is full");
+    if (writes && tgi_fault_disk_full())
+        return tgi_fail(ctx, TG_EIO, "the server's disk is full");
     if (!s->st[k]) {
         int rc =
             sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL);
@@ -330,7 +330,7 @@ static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t n)
 }
 
 /* Fill job (zeroed first) from the current row of a JOB_COLS select. */
-static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
+static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tgi_job *job)
 {
     memset(job, 0, sizeof(*job));
     copy_col(st, 0, job->id, sizeof(job->id));
@@ -341,8 +341,8 @@ static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
         dup_col(st, 6, &job->content_id) || dup_col(st, 7, &job->options_json) ||
         dup_col(st, 8, &job->video_path) || dup_col(st, 9, &job->result_json) ||
         dup_col(st, 10, &job->err_code) || dup_col(st, 11, &job->err_message)) {
-        tg_job_clear(job);
-        return tg_fail(ctx, TG_ENOMEM, "job store: out of memory");
+        tgi_job_clear(job);
+        return tgi_fail(ctx, TG_ENOMEM, "job store: out of memory");
     }
     job->created = sqlite3_column_int64(st, 12);
     job->updated = sqlite3_column_int64(st, 13);
@@ -356,14 +356,14 @@ static int row_to_job(tg_ctx *ctx, sqlite3_stmt *st, tg_job *job)
 }
 
 /* Read one job by id (caller holds the mutex): 0, TG_ENOENT or an error. */
-static int get_locked(tg_ctx *ctx, sq_store *s, const char *id, tg_job *out)
+static int get_locked(tg_ctx *ctx, sq_store *s, const char *id, tgi_job *out)
 {
     sqlite3_stmt *st;
     int rc = run(ctx, s, ST_GET, "reading a job", &st, PARAMS(TEXT(id)));
     if (rc == 1)
         rc = row_to_job(ctx, st, out);
     else if (rc == 0)
-        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
+        rc = tgi_fail(ctx, TG_ENOENT, "no job %s", id);
     stmt_done(st);
     return rc;
 }
@@ -386,7 +386,7 @@ static int changed_or_why(tg_ctx *ctx, sq_store *s, const char *id)
     int e = exists_locked(ctx, s, id);
     if (e < 0)
         return e;
-    return e ? 1 : tg_fail(ctx, TG_ENOENT, "no job %s", id);
+    return e ? 1 : tgi_fail(ctx, TG_ENOENT, "no job %s", id);
 }
 
 /* A count (statement k with its n parameters p) into *out. */
@@ -398,7 +398,7 @@ static int count_locked(tg_ctx *ctx, sq_store *s, int k, size_t *out, const para
         *out = (size_t)sqlite3_column_int64(st, 0);
         rc = 0;
     } else if (rc == 0) {
-        rc = tg_fail(ctx, TG_EIO, "job store: counting jobs gave no row");
+        rc = tgi_fail(ctx, TG_EIO, "job store: counting jobs gave no row");
     }
     stmt_done(st);
     return rc;
@@ -420,10 +420,10 @@ static int schema_migrate(tg_ctx *ctx, sq_store *s)
         goto fail;
     }
     if (version > SCHEMA_VERSION) {
-        rc = tg_fail(ctx, TG_EIO,
-                     "job store: the database has schema version %d, newer than this "
-                     "program's %d",
-                     version, SCHEMA_VERSION);
+        rc = tgi_fail(ctx, TG_EIO,
+                      "job store: the database has schema version %d, newer than this "
+                      "program's %d",
+                      version, SCHEMA_VERSION);
         goto fail;
     }
     if (version == 0 && (rc = exec(ctx, s, schema_v1, "creating the jobs table")))
@@ -438,29 +438,29 @@ fail:
     return rc;
 }
 
-static const tg_store_ops sq_ops;
+static const tgi_store_ops sq_ops;
 
-int tg_store_sqlite_open(tg_ctx *ctx, const char *path, tg_store **out)
+int tgi_store_sqlite_open(tg_ctx *ctx, const char *path, tgi_store **out)
 {
     int rc = 0;
     sq_store *s = NULL;
     *out = NULL;
     if (!path || !*path)
-        return tg_fail(ctx, TG_EINVAL, "job store: empty database path");
+        return tgi_fail(ctx, TG_EINVAL, "job store: empty database path");
     s = calloc(1, sizeof(*s));
     if (!s)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    tg_store_base_init(&s->base, &sq_ops);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    tgi_store_base_init(&s->base, &sq_ops);
     if (pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s);
-        return tg_fail(ctx, TG_EINTERNAL, "job store: cannot create a mutex");
+        return tgi_fail(ctx, TG_EINTERNAL, "job store: cannot create a mutex");
     }
     int src = sqlite3_open_v2(
         path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (src != SQLITE_OK) {
-        rc = tg_fail(ctx, (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO,
-                     "job store: cannot open %s: %s", path,
-                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+        rc = tgi_fail(ctx, (src & 0xff) == SQLITE_NOMEM ? TG_ENOMEM : TG_EIO,
+                      "job store: cannot open %s: %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -477,7 +477,7 @@ fail:
     return rc;
 }
 
-static void sq_close(tg_store *base)
+static void sq_close(tgi_store *base)
 {
     sq_store *s = (sq_store *)base;
     for (int k = 0; k < ST_N; k++)
@@ -491,10 +491,10 @@ static void sq_close(tg_store *base)
 /* ---- operations: each holds the mutex from start to end ---- */
 
 /* Insert job as a new queued job (caller holds the mutex). */
-static int insert_locked(tg_ctx *ctx, sq_store *s, tg_job *job)
+static int insert_locked(tg_ctx *ctx, sq_store *s, tgi_job *job)
 {
     char id[33];
-    int rc = tg_store_random_id(ctx, id);
+    int rc = tgi_store_random_id(ctx, id);
     if (rc)
         return rc;
     int64_t t = now_ms();
@@ -516,7 +516,7 @@ static int insert_locked(tg_ctx *ctx, sq_store *s, tg_job *job)
 
 /* join = 0: a new job. join = 1: unless a queued or running job has the same options
  * and content (or URL): then job becomes that one and 1 is returned. */
-static int sq_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
+static int sq_create(tg_ctx *ctx, tgi_store *base, tgi_job *job, int join)
 {
     sq_store *s = (sq_store *)base;
     int rc;
@@ -528,7 +528,7 @@ static int sq_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     }
     const char *url = !strcmp(job->source_kind, "url") ? job->source : NULL;
     sqlite3_stmt *st = NULL;
-    tg_job found;
+    tgi_job found;
     int have = 0;
     pthread_mutex_lock(&s->mu);
     /* one write transaction: two equal requests at once make one job */
@@ -550,7 +550,7 @@ static int sq_create(tg_ctx *ctx, tg_store *base, tg_job *job, int join)
     if ((rc = exec(ctx, s, "COMMIT", "adding a job")))
         goto out;
     if (have) {
-        tg_job_clear(job);
+        tgi_job_clear(job);
         *job = found;
         have = 0;
         rc = 1;
@@ -560,11 +560,11 @@ out:
     rollback(s);
     pthread_mutex_unlock(&s->mu);
     if (have)
-        tg_job_clear(&found);
+        tgi_job_clear(&found);
     return rc;
 }
 
-static int sq_get(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+static int sq_get(tg_ctx *ctx, tgi_store *base, const char *id, tgi_job *out)
 {
     sq_store *s = (sq_store *)base;
     pthread_mutex_lock(&s->mu);
@@ -573,11 +573,11 @@ static int sq_get(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
     return rc;
 }
 
-static int sq_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_job **jobs,
+static int sq_list(tg_ctx *ctx, tgi_store *base, size_t offset, size_t limit, tgi_job **jobs,
                    size_t *n, size_t *total)
 {
     sq_store *s = (sq_store *)base;
-    tg_job *arr = NULL;
+    tgi_job *arr = NULL;
     size_t cnt = 0, cap = 0;
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
@@ -597,9 +597,9 @@ static int sq_list(tg_ctx *ctx, tg_store *base, size_t offset, size_t limit, tg_
     for (; step == SQLITE_ROW; step = sqlite3_step(st)) {
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            tg_job *na = realloc(arr, ncap * sizeof(*arr));
+            tgi_job *na = realloc(arr, ncap * sizeof(*arr));
             if (!na) {
-                rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+                rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 goto out;
             }
             arr = na;
@@ -617,7 +617,7 @@ out:
     pthread_mutex_unlock(&s->mu);
     if (rc) {
         for (size_t i = 0; i < cnt; i++)
-            tg_job_clear(&arr[i]);
+            tgi_job_clear(&arr[i]);
         free(arr);
         *total = 0;
         return rc;
@@ -629,7 +629,7 @@ out:
 
 /* Take the oldest queued job of the kind (-1 any, 1 to download, 0 to process) whose
  * run_at has come: attempt + 1, this worker, a lease. 1 when there is none. */
-static int sq_claim(tg_ctx *ctx, tg_store *base, int kind, tg_job *out)
+static int sq_claim(tg_ctx *ctx, tgi_store *base, int kind, tgi_job *out)
 {
     sq_store *s = (sq_store *)base;
     int which = kind < 0 ? ST_OLDEST_QUEUED : kind ? ST_OLDEST_TO_DOWNLOAD : ST_OLDEST_TO_PROCESS;
@@ -654,7 +654,7 @@ static int sq_claim(tg_ctx *ctx, tg_store *base, int kind, tg_job *out)
     if ((rc = get_locked(ctx, s, id, out)))
         goto out;
     if ((rc = exec(ctx, s, "COMMIT", "claiming a job")))
-        tg_job_clear(out);
+        tgi_job_clear(out);
 out:
     stmt_done(st);
     rollback(s);
@@ -677,7 +677,7 @@ static int update_job(tg_ctx *ctx, sq_store *s, int k, const char *what, const c
 
 /* A running job's stage and percent, or the same while putting it back in the queue
  * (requeue). 1 when it was no longer running (under this attempt). */
-static int sq_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int requeue,
+static int sq_set_stage(tg_ctx *ctx, tgi_store *base, const char *id, int attempt, int requeue,
                         const char *stage, double percent)
 {
     return update_job(ctx, (sq_store *)base, requeue ? ST_REQUEUE : ST_PROGRESS, "saving progress",
@@ -685,7 +685,7 @@ static int sq_set_stage(tg_ctx *ctx, tg_store *base, const char *id, int attempt
                       PARAMS(TEXT(id), TEXT(stage), REAL(percent), INT(now_ms()), INT(attempt)));
 }
 
-static int sq_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attempt,
+static int sq_set_source(tg_ctx *ctx, tgi_store *base, const char *id, int attempt,
                          const char *content_id, const char *video_path)
 {
     sq_store *s = (sq_store *)base;
@@ -696,12 +696,12 @@ static int sq_set_source(tg_ctx *ctx, tg_store *base, const char *id, int attemp
     pthread_mutex_lock(&s->mu);
     int rc = run(ctx, s, ST_SET_SOURCE, "saving the job's source", NULL, p, n);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = tg_fail(ctx, TG_ENOENT, "no job %s", id);
+        rc = tgi_fail(ctx, TG_ENOENT, "no job %s", id);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-static int sq_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, int state,
+static int sq_finish(tg_ctx *ctx, tgi_store *base, const char *id, int attempt, int state,
                      const char *result_json, const char *err_code, const char *err_message)
 {
     return update_job(ctx, (sq_store *)base, ST_FINISH, "finishing a job", id,
@@ -709,14 +709,14 @@ static int sq_finish(tg_ctx *ctx, tg_store *base, const char *id, int attempt, i
                              TEXT(err_message), INT(now_ms()), INT(attempt)));
 }
 
-static int sq_cancel(tg_ctx *ctx, tg_store *base, const char *id)
+static int sq_cancel(tg_ctx *ctx, tgi_store *base, const char *id)
 {
     return update_job(ctx, (sq_store *)base, ST_CANCEL, "cancelling a job", id,
                       PARAMS(TEXT(id), INT(now_ms())));
 }
 
-static int sq_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
-                        const char *options_json, tg_job *out)
+static int sq_find_done(tg_ctx *ctx, tgi_store *base, const char *content_id,
+                        const char *options_json, tgi_job *out)
 {
     sq_store *s = (sq_store *)base;
     sqlite3_stmt *st;
@@ -732,7 +732,7 @@ static int sq_find_done(tg_ctx *ctx, tg_store *base, const char *content_id,
     return rc;
 }
 
-static int sq_recover(tg_ctx *ctx, tg_store *base, size_t *n)
+static int sq_recover(tg_ctx *ctx, tgi_store *base, size_t *n)
 {
     sq_store *s = (sq_store *)base;
     pthread_mutex_lock(&s->mu);
@@ -743,7 +743,7 @@ static int sq_recover(tg_ctx *ctx, tg_store *base, size_t *n)
     return rc;
 }
 
-static int sq_counts(tg_ctx *ctx, tg_store *base, size_t *queued, size_t *running)
+static int sq_counts(tg_ctx *ctx, tgi_store *base, size_t *queued, size_t *running)
 {
     sq_store *s = (sq_store *)base;
     pthread_mutex_lock(&s->mu);
@@ -767,17 +767,17 @@ static int lease_op(tg_ctx *ctx, sq_store *s, int k, const char *id, int attempt
     return rc;
 }
 
-static int sq_heartbeat(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
+static int sq_heartbeat(tg_ctx *ctx, tgi_store *base, const char *id, int attempt)
 {
     return lease_op(ctx, (sq_store *)base, ST_HEARTBEAT, id, attempt);
 }
 
-static int sq_handback(tg_ctx *ctx, tg_store *base, const char *id, int attempt)
+static int sq_handback(tg_ctx *ctx, tgi_store *base, const char *id, int attempt)
 {
     return lease_op(ctx, (sq_store *)base, ST_HANDBACK, id, attempt);
 }
 
-static int sq_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed)
+static int sq_reap(tg_ctx *ctx, tgi_store *base, size_t *requeued, size_t *failed)
 {
     sq_store *s = (sq_store *)base;
     int64_t t = now_ms();
@@ -797,7 +797,7 @@ static int sq_reap(tg_ctx *ctx, tg_store *base, size_t *requeued, size_t *failed
     return rc;
 }
 
-static int sq_delete_ended(tg_ctx *ctx, tg_store *base, const char *id, tg_job *out)
+static int sq_delete_ended(tg_ctx *ctx, tgi_store *base, const char *id, tgi_job *out)
 {
     sq_store *s = (sq_store *)base;
     int rc;
@@ -817,11 +817,11 @@ out:
     rollback(s);
     pthread_mutex_unlock(&s->mu);
     if (rc != 0)
-        tg_job_clear(out);
+        tgi_job_clear(out);
     return rc;
 }
 
-static int sq_users(tg_ctx *ctx, tg_store *base, const char *video_path, const char *content_id,
+static int sq_users(tg_ctx *ctx, tgi_store *base, const char *video_path, const char *content_id,
                     const char *options_json, size_t *video_users, size_t *output_users)
 {
     sq_store *s = (sq_store *)base;
@@ -836,7 +836,7 @@ static int sq_users(tg_ctx *ctx, tg_store *base, const char *video_path, const c
     return rc;
 }
 
-static const tg_store_ops sq_ops = {
+static const tgi_store_ops sq_ops = {
     .name = "sqlite",
     .shared = 0,
     .close = sq_close,

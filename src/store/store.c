@@ -19,7 +19,7 @@
 #include "core/error.h"
 #include "store/backend.h"
 
-const char *tg_job_state_name(int state)
+const char *tgi_job_state_name(int state)
 {
     switch (state) {
     case TG_JOB_QUEUED:
@@ -36,7 +36,7 @@ const char *tg_job_state_name(int state)
     return "unknown";
 }
 
-void tg_job_clear(tg_job *job)
+void tgi_job_clear(tgi_job *job)
 {
     if (!job)
         return;
@@ -51,14 +51,14 @@ void tg_job_clear(tg_job *job)
     memset(job, 0, sizeof(*job));
 }
 
-int64_t tg_store_now_ms(void)
+int64_t tgi_store_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int tg_store_random_id(tg_ctx *ctx, char out[33])
+int tgi_store_random_id(tg_ctx *ctx, char out[33])
 {
     uint8_t b[16];
     size_t got = 0;
@@ -84,7 +84,7 @@ int tg_store_random_id(tg_ctx *ctx, char out[33])
         if (fd >= 0)
             close(fd);
         if (got < sizeof(b))
-            return tg_fail(ctx, TG_EIO, "job store: no random source for job ids");
+            return tgi_fail(ctx, TG_EIO, "job store: no random source for job ids");
     }
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < sizeof(b); i++) {
@@ -95,7 +95,7 @@ int tg_store_random_id(tg_ctx *ctx, char out[33])
     return 0;
 }
 
-void tg_store_base_init(tg_store *base, const tg_store_ops *ops)
+void tgi_store_base_init(tgi_store *base, const tgi_store_ops *ops)
 {
     base->ops = ops;
     char host[40] = "";
@@ -108,27 +108,27 @@ void tg_store_base_init(tg_store *base, const tg_store_ops *ops)
     base->backoff_ms = 1000;
 }
 
-int tg_store_spec_is_postgres(const char *spec)
+int tgi_store_spec_is_postgres(const char *spec)
 {
     return spec &&
            (!strncasecmp(spec, "postgres://", 11) || !strncasecmp(spec, "postgresql://", 13));
 }
 
-int tg_store_open(tg_ctx *ctx, const char *spec, tg_store **out)
+int tgi_store_open(tg_ctx *ctx, const char *spec, tgi_store **out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "job store: no output pointer");
+        return tgi_fail(ctx, TG_EINVAL, "job store: no output pointer");
     *out = NULL;
     if (!spec || !*spec)
-        return tg_fail(ctx, TG_EINVAL, "job store: empty database path");
-    if (tg_store_spec_is_postgres(spec))
-        return tg_store_pg_open(ctx, spec, out);
+        return tgi_fail(ctx, TG_EINVAL, "job store: empty database path");
+    if (tgi_store_spec_is_postgres(spec))
+        return tgi_store_pg_open(ctx, spec, out);
     if (!strncmp(spec, "sqlite:", 7))
         spec += 7;
-    return tg_store_sqlite_open(ctx, spec, out);
+    return tgi_store_sqlite_open(ctx, spec, out);
 }
 
-void tg_store_close(tg_store **sp)
+void tgi_store_close(tgi_store **sp)
 {
     if (!sp || !*sp)
         return;
@@ -136,17 +136,17 @@ void tg_store_close(tg_store **sp)
     *sp = NULL;
 }
 
-const char *tg_store_backend(const tg_store *s)
+const char *tgi_store_backend(const tgi_store *s)
 {
     return s ? s->ops->name : "";
 }
 
-int tg_store_is_shared(const tg_store *s)
+int tgi_store_is_shared(const tgi_store *s)
 {
     return s && s->ops->shared;
 }
 
-void tg_store_configure(tg_store *s, const tg_store_conf *c)
+void tgi_store_configure(tgi_store *s, const tgi_store_conf *c)
 {
     if (!s || !c)
         return;
@@ -160,7 +160,7 @@ void tg_store_configure(tg_store *s, const tg_store_conf *c)
         s->backoff_ms = c->backoff_ms;
 }
 
-void tg_store_get_conf(const tg_store *s, tg_store_conf *out)
+void tgi_store_get_conf(const tgi_store *s, tgi_store_conf *out)
 {
     memset(out, 0, sizeof(*out));
     if (!s)
@@ -173,55 +173,55 @@ void tg_store_get_conf(const tg_store *s, tg_store_conf *out)
 
 /* ---- argument checks, then the backend ---- */
 
-static int check_id(tg_ctx *ctx, tg_store *s, const char *id)
+static int check_id(tg_ctx *ctx, tgi_store *s, const char *id)
 {
     if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     if (!id || !*id)
-        return tg_fail(ctx, TG_EINVAL, "missing job id");
+        return tgi_fail(ctx, TG_EINVAL, "missing job id");
     return 0;
 }
 
-static int check_new_job(tg_ctx *ctx, tg_store *s, const tg_job *job)
+static int check_new_job(tg_ctx *ctx, tgi_store *s, const tgi_job *job)
 {
     if (!s || !job)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     if (!job->source_kind ||
         (strcmp(job->source_kind, "url") != 0 && strcmp(job->source_kind, "upload") != 0 &&
          strcmp(job->source_kind, "edit") != 0))
-        return tg_fail(ctx, TG_EINVAL,
-                       "job store: source kind must be \"url\", \"upload\" or \"edit\"");
+        return tgi_fail(ctx, TG_EINVAL,
+                        "job store: source kind must be \"url\", \"upload\" or \"edit\"");
     if (!job->source || !job->options_json)
-        return tg_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
+        return tgi_fail(ctx, TG_EINVAL, "job store: a job needs a source and options");
     return 0;
 }
 
-int tg_store_create(tg_ctx *ctx, tg_store *s, tg_job *job)
+int tgi_store_create(tg_ctx *ctx, tgi_store *s, tgi_job *job)
 {
     int rc = check_new_job(ctx, s, job);
     return rc ? rc : s->ops->create(ctx, s, job, 0);
 }
 
-int tg_store_create_or_join(tg_ctx *ctx, tg_store *s, tg_job *job)
+int tgi_store_create_or_join(tg_ctx *ctx, tgi_store *s, tgi_job *job)
 {
     int rc = check_new_job(ctx, s, job);
     return rc ? rc : s->ops->create(ctx, s, job, 1);
 }
 
-int tg_store_get(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+int tgi_store_get(tg_ctx *ctx, tgi_store *s, const char *id, tgi_job *out)
 {
     if (!s || !out)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->get(ctx, s, id, out);
 }
 
-int tg_store_list(tg_ctx *ctx, tg_store *s, size_t offset, size_t limit, tg_job **jobs, size_t *n,
-                  size_t *total)
+int tgi_store_list(tg_ctx *ctx, tgi_store *s, size_t offset, size_t limit, tgi_job **jobs,
+                   size_t *n, size_t *total)
 {
     if (!s || !jobs || !n || !total)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     *jobs = NULL;
     *n = *total = 0;
     /* signed 64-bit limits in SQL; a larger request means "all" */
@@ -232,30 +232,30 @@ int tg_store_list(tg_ctx *ctx, tg_store *s, size_t offset, size_t limit, tg_job 
     return s->ops->list(ctx, s, offset, limit, jobs, n, total);
 }
 
-int tg_store_claim(tg_ctx *ctx, tg_store *s, tg_job *out)
+int tgi_store_claim(tg_ctx *ctx, tgi_store *s, tgi_job *out)
 {
     if (!s || !out)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
     return s->ops->claim(ctx, s, -1, out);
 }
 
-int tg_store_claim_kind(tg_ctx *ctx, tg_store *s, int need_download, tg_job *out)
+int tgi_store_claim_kind(tg_ctx *ctx, tgi_store *s, int need_download, tgi_job *out)
 {
     if (!s || !out)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
     return s->ops->claim(ctx, s, need_download ? 1 : 0, out);
 }
 
-static int set_stage(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int requeue,
+static int set_stage(tg_ctx *ctx, tgi_store *s, const char *id, int attempt, int requeue,
                      const char *stage, double percent)
 {
     int rc = check_id(ctx, s, id);
     if (rc)
         return rc;
-    if (!stage || !*stage || strlen(stage) >= sizeof(((tg_job *)0)->stage))
-        return tg_fail(ctx, TG_EINVAL, "job store: invalid stage name");
+    if (!stage || !*stage || strlen(stage) >= sizeof(((tgi_job *)0)->stage))
+        return tgi_fail(ctx, TG_EINVAL, "job store: invalid stage name");
     if (!(percent >= 0)) /* also NaN */
         percent = 0;
     if (percent > 100)
@@ -263,88 +263,88 @@ static int set_stage(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int 
     return s->ops->set_stage(ctx, s, id, attempt, requeue, stage, percent);
 }
 
-int tg_store_progress(tg_ctx *ctx, tg_store *s, const char *id, const char *stage, double percent)
+int tgi_store_progress(tg_ctx *ctx, tgi_store *s, const char *id, const char *stage, double percent)
 {
     return set_stage(ctx, s, id, 0, 0, stage, percent);
 }
 
-int tg_store_progress_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage,
-                         double percent)
+int tgi_store_progress_at(tg_ctx *ctx, tgi_store *s, const char *id, int attempt, const char *stage,
+                          double percent)
 {
     return set_stage(ctx, s, id, attempt, 0, stage, percent);
 }
 
-int tg_store_requeue(tg_ctx *ctx, tg_store *s, const char *id, const char *stage)
+int tgi_store_requeue(tg_ctx *ctx, tgi_store *s, const char *id, const char *stage)
 {
     return set_stage(ctx, s, id, 0, 1, stage, 0);
 }
 
-int tg_store_requeue_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, const char *stage)
+int tgi_store_requeue_at(tg_ctx *ctx, tgi_store *s, const char *id, int attempt, const char *stage)
 {
     return set_stage(ctx, s, id, attempt, 1, stage, 0);
 }
 
-int tg_store_set_source(tg_ctx *ctx, tg_store *s, const char *id, const char *content_id,
-                        const char *video_path)
+int tgi_store_set_source(tg_ctx *ctx, tgi_store *s, const char *id, const char *content_id,
+                         const char *video_path)
 {
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->set_source(ctx, s, id, 0, content_id, video_path);
 }
 
-int tg_store_set_source_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt,
-                           const char *content_id, const char *video_path)
+int tgi_store_set_source_at(tg_ctx *ctx, tgi_store *s, const char *id, int attempt,
+                            const char *content_id, const char *video_path)
 {
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->set_source(ctx, s, id, attempt, content_id, video_path);
 }
 
-int tg_store_finish_at(tg_ctx *ctx, tg_store *s, const char *id, int attempt, int state,
-                       const char *result_json, const char *err_code, const char *err_message)
+int tgi_store_finish_at(tg_ctx *ctx, tgi_store *s, const char *id, int attempt, int state,
+                        const char *result_json, const char *err_code, const char *err_message)
 {
     int rc = check_id(ctx, s, id);
     if (rc)
         return rc;
     if (state != TG_JOB_DONE && state != TG_JOB_FAILED)
-        return tg_fail(ctx, TG_EINVAL, "job store: a job can only finish as done or failed");
+        return tgi_fail(ctx, TG_EINVAL, "job store: a job can only finish as done or failed");
     if (state == TG_JOB_DONE)
         err_code = err_message = NULL;
     return s->ops->finish(ctx, s, id, attempt, state, result_json, err_code, err_message);
 }
 
-int tg_store_finish(tg_ctx *ctx, tg_store *s, const char *id, int state, const char *result_json,
-                    const char *err_code, const char *err_message)
+int tgi_store_finish(tg_ctx *ctx, tgi_store *s, const char *id, int state, const char *result_json,
+                     const char *err_code, const char *err_message)
 {
-    return tg_store_finish_at(ctx, s, id, 0, state, result_json, err_code, err_message);
+    return tgi_store_finish_at(ctx, s, id, 0, state, result_json, err_code, err_message);
 }
 
-int tg_store_cancel(tg_ctx *ctx, tg_store *s, const char *id)
+int tgi_store_cancel(tg_ctx *ctx, tgi_store *s, const char *id)
 {
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->cancel(ctx, s, id);
 }
 
-int tg_store_find_done(tg_ctx *ctx, tg_store *s, const char *content_id, const char *options_json,
-                       tg_job *out)
+int tgi_store_find_done(tg_ctx *ctx, tgi_store *s, const char *content_id, const char *options_json,
+                        tgi_job *out)
 {
     if (!s || !out || !content_id || !options_json)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
     return s->ops->find_done(ctx, s, content_id, options_json, out);
 }
 
-int tg_store_recover(tg_ctx *ctx, tg_store *s, size_t *n)
+int tgi_store_recover(tg_ctx *ctx, tgi_store *s, size_t *n)
 {
     if (n)
         *n = 0;
     if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     return s->ops->recover(ctx, s, n);
 }
 
-int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
+int tgi_store_counts(tg_ctx *ctx, tgi_store *s, size_t *queued, size_t *running)
 {
     if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     size_t q = 0, r = 0;
     int rc = s->ops->counts(ctx, s, &q, &r);
     if (queued)
@@ -354,23 +354,23 @@ int tg_store_counts(tg_ctx *ctx, tg_store *s, size_t *queued, size_t *running)
     return rc;
 }
 
-int tg_store_heartbeat(tg_ctx *ctx, tg_store *s, const char *id, int attempt)
+int tgi_store_heartbeat(tg_ctx *ctx, tgi_store *s, const char *id, int attempt)
 {
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->heartbeat(ctx, s, id, attempt);
 }
 
-int tg_store_handback(tg_ctx *ctx, tg_store *s, const char *id, int attempt)
+int tgi_store_handback(tg_ctx *ctx, tgi_store *s, const char *id, int attempt)
 {
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->handback(ctx, s, id, attempt);
 }
 
-int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed)
+int tgi_store_reap(tg_ctx *ctx, tgi_store *s, size_t *requeued, size_t *failed)
 {
     size_t a = 0, b = 0;
     if (!s)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     int rc = s->ops->reap(ctx, s, &a, &b);
     if (requeued)
         *requeued = a;
@@ -379,27 +379,27 @@ int tg_store_reap(tg_ctx *ctx, tg_store *s, size_t *requeued, size_t *failed)
     return rc;
 }
 
-int tg_store_subscribe(tg_ctx *ctx, tg_store *s, int what, tg_store_change_fn cb, void *user)
+int tgi_store_subscribe(tg_ctx *ctx, tgi_store *s, int what, tgi_store_change_fn cb, void *user)
 {
     if (!s || !cb || (what != TG_STORE_HEAR_ALL && what != TG_STORE_HEAR_WORK))
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     return s->ops->subscribe ? s->ops->subscribe(ctx, s, what, cb, user) : 0;
 }
 
-int tg_store_delete_ended(tg_ctx *ctx, tg_store *s, const char *id, tg_job *out)
+int tgi_store_delete_ended(tg_ctx *ctx, tgi_store *s, const char *id, tgi_job *out)
 {
     if (!out)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     memset(out, 0, sizeof(*out));
     int rc = check_id(ctx, s, id);
     return rc ? rc : s->ops->delete_ended(ctx, s, id, out);
 }
 
-int tg_store_users(tg_ctx *ctx, tg_store *s, const char *video_path, const char *content_id,
-                   const char *options_json, size_t *video_users, size_t *output_users)
+int tgi_store_users(tg_ctx *ctx, tgi_store *s, const char *video_path, const char *content_id,
+                    const char *options_json, size_t *video_users, size_t *output_users)
 {
     if (!s || !video_users || !output_users)
-        return tg_fail(ctx, TG_EINVAL, "job store: missing argument");
+        return tgi_fail(ctx, TG_EINVAL, "job store: missing argument");
     *video_users = *output_users = 0;
     return s->ops->users(ctx, s, video_path, content_id, options_json, video_users, output_users);
 }

@@ -34,8 +34,8 @@
 #define BATCH    4   /* tiles per forward */
 
 typedef struct cnn_priv {
-    tg_nn *nn;
-    tg_nn_session *sess;
+    tgi_nn *nn;
+    tgi_nn_session *sess;
     int scale;                /* the network's factor */
     int rw, rh;               /* input region of one tile, context included */
     int tile;                 /* own part of a tile */
@@ -53,7 +53,7 @@ static int threads_auto(void)
     return n < 1 ? 1 : n > 4 ? 4 : (int)n;
 }
 
-static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
+static int cnn_init(tg_ctx *ctx, tgi_upscaler *u)
 {
     cnn_priv *p = u->priv;
     double f = fmax((double)u->out_w / u->in_w, (double)u->out_h / u->in_h);
@@ -63,14 +63,14 @@ static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
     if (p->scale > 4)
         p->scale = 4;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s/esrgan-slim/x%d", tg_nn_models_dir(), p->scale);
+    snprintf(dir, sizeof(dir), "%s/esrgan-slim/x%d", tgi_nn_models_dir(), p->scale);
     char json[PATH_MAX + 16];
     snprintf(json, sizeof(json), "%s/model.json", dir);
     if (access(json, R_OK) != 0)
-        return tg_fail(ctx, TG_ENOENT,
-                       "the esrgan-slim x%d weights are missing (no %s): run scripts/fetch-models",
-                       p->scale, json);
-    int rc = tg_nn_load(ctx, dir, &p->nn);
+        return tgi_fail(ctx, TG_ENOENT,
+                        "the esrgan-slim x%d weights are missing (no %s): run scripts/fetch-models",
+                        p->scale, json);
+    int rc = tgi_nn_load(ctx, dir, &p->nn);
     if (rc < 0)
         return rc;
     /* a tile with its context, never bigger than the extended frame */
@@ -79,14 +79,14 @@ static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
     p->eh = u->in_h + 2 * TILE_PAD;
     p->rw = p->ew < TILE + 2 * TILE_PAD ? p->ew : TILE + 2 * TILE_PAD;
     p->rh = p->eh < TILE + 2 * TILE_PAD ? p->eh : TILE + 2 * TILE_PAD;
-    if ((rc = tg_nn_session_new(ctx, p->nn, BATCH, p->rh, p->rw, threads_auto(), NULL, 0,
-                                &p->sess)) < 0)
+    if ((rc = tgi_nn_session_new(ctx, p->nn, BATCH, p->rh, p->rw, threads_auto(), NULL, 0,
+                                 &p->sess)) < 0)
         return rc;
     int hw = p->scale * u->in_w, hh = p->scale * u->in_h;
     p->hr = malloc((size_t)hw * hh * 3);
     p->ext = malloc((size_t)p->ew * p->eh * 3);
     if (!p->hr || !p->ext)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", hw, hh);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", hw, hh);
     if (u->bpp == 4) {
         p->alpha =
             sws_getContext(u->in_w, u->in_h, AV_PIX_FMT_GRAY8, u->out_w, u->out_h, AV_PIX_FMT_GRAY8,
@@ -94,8 +94,8 @@ static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
         p->a_in = malloc((size_t)u->in_w * u->in_h);
         p->a_out = malloc((size_t)u->out_w * u->out_h);
         if (!p->alpha || !p->a_in || !p->a_out)
-            return tg_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d alpha plane", u->out_w,
-                           u->out_h);
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d alpha plane", u->out_w,
+                            u->out_h);
     }
     if (hw != u->out_w || hh != u->out_h || u->bpp == 4) {
         enum AVPixelFormat pf = u->bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
@@ -104,8 +104,8 @@ static int cnn_init(tg_ctx *ctx, tg_upscaler *u)
                            SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP,
                            NULL, NULL, NULL);
         if (!p->fit)
-            return tg_fail(ctx, TG_ENOMEM, "cannot prepare a scaler from %dx%d to %dx%d", hw, hh,
-                           u->out_w, u->out_h);
+            return tgi_fail(ctx, TG_ENOMEM, "cannot prepare a scaler from %dx%d to %dx%d", hw, hh,
+                            u->out_w, u->out_h);
     }
     return 0;
 }
@@ -117,7 +117,7 @@ typedef struct tile {
 
 /* Tile k of the frame (row-major); its region is shifted to lie inside the extended
  * frame, which has TILE_PAD pixels more on every side. */
-static tile tile_at(const tg_upscaler *u, const cnn_priv *p, int k)
+static tile tile_at(const tgi_upscaler *u, const cnn_priv *p, int k)
 {
     int nx = (u->in_w + p->tile - 1) / p->tile;
     tile t;
@@ -135,7 +135,7 @@ static tile tile_at(const tg_upscaler *u, const cnn_priv *p, int k)
 }
 
 /* The input extended by TILE_PAD on every side, repeating the edge pixels. */
-static void extend(const tg_upscaler *u, cnn_priv *p, const uint8_t *src, int src_stride)
+static void extend(const tgi_upscaler *u, cnn_priv *p, const uint8_t *src, int src_stride)
 {
     for (int y = 0; y < p->eh; y++) {
         int sy = y - TILE_PAD < 0 ? 0 : y - TILE_PAD >= u->in_h ? u->in_h - 1 : y - TILE_PAD;
@@ -153,7 +153,7 @@ static uint8_t clip255(float v)
     return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrintf(v);
 }
 
-static int cnn_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
+static int cnn_run(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
                    int dst_stride)
 {
     cnn_priv *p = u->priv;
@@ -166,7 +166,7 @@ static int cnn_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stri
     size_t region = (size_t)p->rw * p->rh * 3;
     for (int k0 = 0; k0 < n; k0 += BATCH) {
         int nb = n - k0 < BATCH ? n - k0 : BATCH;
-        float *in = tg_nn_session_input(p->sess);
+        float *in = tgi_nn_session_input(p->sess);
         for (int b = 0; b < nb; b++) {
             tile t = tile_at(u, p, k0 + b);
             float *d = in + (size_t)b * region;
@@ -176,13 +176,13 @@ static int cnn_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stri
                     *d++ = row[i]; /* 0..255, as the network was trained */
             }
         }
-        if ((rc = tg_nn_forward(ctx, p->sess, nb)) < 0)
+        if ((rc = tgi_nn_forward(ctx, p->sess, nb)) < 0)
             return rc;
         int oh, ow, oc;
-        const float *out = tg_nn_output(p->sess, NULL, &oh, &ow, &oc);
+        const float *out = tgi_nn_output(p->sess, NULL, &oh, &ow, &oc);
         if (oh != s * p->rh || ow != s * p->rw || oc != 3)
-            return tg_fail(ctx, TG_EFORMAT, "the x%d network gave %dx%dx%d for a %dx%d input", s,
-                           ow, oh, oc, p->rw, p->rh);
+            return tgi_fail(ctx, TG_EFORMAT, "the x%d network gave %dx%dx%d for a %dx%d input", s,
+                            ow, oh, oc, p->rw, p->rh);
         for (int b = 0; b < nb; b++) {
             tile t = tile_at(u, p, k0 + b);
             const float *o = out + (size_t)b * oh * ow * 3;
@@ -196,7 +196,7 @@ static int cnn_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stri
                     hrow[i] = clip255(orow[i]);
             }
         }
-        if ((rc = tg_progress(ctx, "upscale", (double)(k0 + nb) / n)) < 0)
+        if ((rc = tgi_progress(ctx, "upscale", (double)(k0 + nb) / n)) < 0)
             return rc;
     }
     if (p->fit) {
@@ -225,13 +225,13 @@ static int cnn_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stri
     return 0;
 }
 
-static void cnn_uninit(tg_upscaler *u)
+static void cnn_uninit(tgi_upscaler *u)
 {
     cnn_priv *p = u->priv;
     if (!p)
         return;
-    tg_nn_session_free(&p->sess);
-    tg_nn_free(&p->nn);
+    tgi_nn_session_free(&p->sess);
+    tgi_nn_free(&p->nn);
     sws_freeContext(p->fit);
     free(p->hr);
     free(p->ext);
@@ -240,7 +240,7 @@ static void cnn_uninit(tg_upscaler *u)
     free(p->a_out);
 }
 
-const tg_upscale_def tg_upscale_cnn = {
+const tgi_upscale_def tgi_upscale_cnn = {
     .priv_size = sizeof(cnn_priv),
     .init = cnn_init,
     .run = cnn_run,

@@ -14,19 +14,19 @@ typedef struct lanczos_priv {
     struct SwsContext *sws;
 } lanczos_priv;
 
-static int lanczos_init(tg_ctx *ctx, tg_upscaler *u)
+static int lanczos_init(tg_ctx *ctx, tgi_upscaler *u)
 {
     lanczos_priv *p = u->priv;
     enum AVPixelFormat pf = u->bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
     p->sws = sws_getContext(u->in_w, u->in_h, pf, u->out_w, u->out_h, pf, LANCZOS_FLAGS, NULL, NULL,
                             NULL);
     if (!p->sws)
-        return tg_fail(ctx, TG_ENOMEM, "cannot prepare a Lanczos scaler from %dx%d to %dx%d",
-                       u->in_w, u->in_h, u->out_w, u->out_h);
+        return tgi_fail(ctx, TG_ENOMEM, "cannot prepare a Lanczos scaler from %dx%d to %dx%d",
+                        u->in_w, u->in_h, u->out_w, u->out_h);
     return 0;
 }
 
-static int lanczos_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride,
+static int lanczos_run(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride,
                        uint8_t *dst, int dst_stride)
 {
     (void)ctx;
@@ -39,14 +39,14 @@ static int lanczos_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     return 0;
 }
 
-static void lanczos_uninit(tg_upscaler *u)
+static void lanczos_uninit(tgi_upscaler *u)
 {
     lanczos_priv *p = u->priv;
     if (p)
         sws_freeContext(p->sws);
 }
 
-const tg_upscale_def tg_upscale_lanczos = {
+const tgi_upscale_def tgi_upscale_lanczos = {
     .priv_size = sizeof(lanczos_priv),
     .init = lanczos_init,
     .run = lanczos_run,

@@ -13,25 +13,25 @@
 
 #include "upscale/upscale.h"
 
-struct tg_upscaler {
-    const struct tg_upscale_def *m;
+struct tgi_upscaler {
+    const struct tgi_upscale_def *m;
     int in_w, in_h, out_w, out_h, bpp;
-    int compressed; /* 1, 0, or -1 while undecided (see tg_blockiness_measure) */
-    int forced;     /* compressed was set by tg_upscaler_set_compressed */
-    tg_blockiness blk;
+    int compressed; /* 1, 0, or -1 while undecided (see tgi_blockiness_measure) */
+    int forced;     /* compressed was set by tgi_upscaler_set_compressed */
+    tgi_blockiness blk;
     void *priv; /* m->priv_size bytes, zeroed */
 };
 
-typedef struct tg_upscale_def { /* its name is its row's in TG_UPSCALE_METHODS */
+typedef struct tgi_upscale_def { /* its name is its row's in TG_UPSCALE_METHODS */
     size_t priv_size;
-    int (*init)(tg_ctx *ctx, tg_upscaler *u);
-    int (*run)(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
+    int (*init)(tg_ctx *ctx, tgi_upscaler *u);
+    int (*run)(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
                int dst_stride);
-    void (*uninit)(tg_upscaler *u);
-} tg_upscale_def;
+    void (*uninit)(tgi_upscaler *u);
+} tgi_upscale_def;
 
-extern const tg_upscale_def tg_upscale_lanczos;
-extern const tg_upscale_def tg_upscale_sharpen;
-extern const tg_upscale_def tg_upscale_cnn;
+extern const tgi_upscale_def tgi_upscale_lanczos;
+extern const tgi_upscale_def tgi_upscale_sharpen;
+extern const tgi_upscale_def tgi_upscale_cnn;
 
 #endif

@@ -46,7 +46,7 @@ typedef struct sharpen_priv {
 } sharpen_priv;
 
 /* The filter chain between the buffer source and the sink, for this upscaler. */
-static void chain(const tg_upscaler *u, int compressed, char *buf, size_t len)
+static void chain(const tgi_upscaler *u, int compressed, char *buf, size_t len)
 {
     double s = (double)u->out_w / u->in_w;
     double amount = SHARPEN_AMOUNT_PER_SCALE * (s - 1.0);
@@ -76,7 +76,7 @@ static void graph_free(sharpen_priv *p)
     p->built_for = -2;
 }
 
-static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
+static int graph_build(tg_ctx *ctx, tgi_upscaler *u, int compressed)
 {
     sharpen_priv *p = u->priv;
     char args[256], desc[1024];
@@ -86,12 +86,12 @@ static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
     chain(u, compressed, desc, sizeof(desc));
     if (!(p->graph = avfilter_graph_alloc()) || !(outs = avfilter_inout_alloc()) ||
         !(ins = avfilter_inout_alloc())) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     p->graph->nb_threads = 1; /* frames are already spread over jobs; keep it predictable */
     if (!(p->graph->scale_sws_opts = av_strdup(SWS_OPTS))) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=1/25:pixel_aspect=1/1",
@@ -100,7 +100,7 @@ static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
                                           p->graph)) < 0 ||
         (e = avfilter_graph_create_filter(&p->sink, avfilter_get_by_name("buffersink"), "out", NULL,
                                           NULL, p->graph)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_EINTERNAL, "cannot create the upscaling filter graph");
+        rc = tgi_av_fail(ctx, e, TG_EINTERNAL, "cannot create the upscaling filter graph");
         goto done;
     }
     outs->name = av_strdup("in");
@@ -108,12 +108,12 @@ static int graph_build(tg_ctx *ctx, tg_upscaler *u, int compressed)
     ins->name = av_strdup("out");
     ins->filter_ctx = p->sink;
     if (!outs->name || !ins->name) {
-        rc = tg_fail(ctx, TG_ENOMEM, "out of memory");
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
     if ((e = avfilter_graph_parse_ptr(p->graph, desc, &ins, &outs, NULL)) < 0 ||
         (e = avfilter_graph_config(p->graph, NULL)) < 0) {
-        rc = tg_av_fail(ctx, e, TG_EINTERNAL, "cannot configure the filter graph '%s'", desc);
+        rc = tgi_av_fail(ctx, e, TG_EINTERNAL, "cannot configure the filter graph '%s'", desc);
         goto done;
     }
     p->built_for = compressed;
@@ -125,18 +125,18 @@ done:
     return rc;
 }
 
-static int sharpen_init(tg_ctx *ctx, tg_upscaler *u)
+static int sharpen_init(tg_ctx *ctx, tgi_upscaler *u)
 {
     sharpen_priv *p = u->priv;
     p->built_for = -2;
     if (!(p->in = av_frame_alloc()) || !(p->out = av_frame_alloc()))
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     /* fail early (bad sizes, missing filters) rather than on the first frame */
     return graph_build(ctx, u, 0);
 }
 
 /* A non-opaque alpha channel: Lanczos on its own into dst's alpha bytes. */
-static int scale_alpha(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride,
+static int scale_alpha(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride,
                        uint8_t *dst, int dst_stride)
 {
     sharpen_priv *p = u->priv;
@@ -156,7 +156,7 @@ static int scale_alpha(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
         p->alpha_in = malloc((size_t)u->in_w * u->in_h);
         p->alpha_out = malloc((size_t)u->out_w * u->out_h);
         if (!p->alpha_sws || !p->alpha_in || !p->alpha_out)
-            return tg_fail(ctx, TG_ENOMEM, "out of memory");
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     for (int y = 0; y < u->in_h; y++)
         for (int x = 0; x < u->in_w; x++)
@@ -173,7 +173,7 @@ static int scale_alpha(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     return 0;
 }
 
-static int sharpen_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride,
+static int sharpen_run(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride,
                        uint8_t *dst, int dst_stride)
 {
     sharpen_priv *p = u->priv;
@@ -191,12 +191,12 @@ static int sharpen_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     e = av_buffersrc_add_frame_flags(p->src, p->in, AV_BUFFERSRC_FLAG_KEEP_REF);
     p->in->data[0] = NULL;
     if (e < 0)
-        return tg_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph refused a frame");
+        return tgi_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph refused a frame");
     if ((e = av_buffersink_get_frame(p->sink, p->out)) < 0)
-        return tg_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph gave no frame");
+        return tgi_av_fail(ctx, e, TG_EINTERNAL, "upscaling filter graph gave no frame");
     if (p->out->width != u->out_w || p->out->height != u->out_h) {
         av_frame_unref(p->out);
-        return tg_fail(ctx, TG_EINTERNAL, "upscaling filter graph gave a frame of the wrong size");
+        return tgi_fail(ctx, TG_EINTERNAL, "upscaling filter graph gave a frame of the wrong size");
     }
     size_t row = (size_t)u->out_w * u->bpp;
     for (int y = 0; y < u->out_h; y++)
@@ -206,7 +206,7 @@ static int sharpen_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_
     return u->bpp == 4 ? scale_alpha(ctx, u, src, src_stride, dst, dst_stride) : 0;
 }
 
-static void sharpen_uninit(tg_upscaler *u)
+static void sharpen_uninit(tgi_upscaler *u)
 {
     sharpen_priv *p = u->priv;
     if (!p)
@@ -219,7 +219,7 @@ static void sharpen_uninit(tg_upscaler *u)
     free(p->alpha_out);
 }
 
-const tg_upscale_def tg_upscale_sharpen = {
+const tgi_upscale_def tgi_upscale_sharpen = {
     .priv_size = sizeof(sharpen_priv),
     .init = sharpen_init,
     .run = sharpen_run,

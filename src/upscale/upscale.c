@@ -12,25 +12,25 @@
 #include "core/error.h"
 #include "upscale/method.h"
 
-/* The registry (TG_UPSCALE_METHODS): index = enum tg_upscale_method = position in
+/* The registry (TG_UPSCALE_METHODS): index = enum tgi_upscale_method = position in
  * TG_UPSCALE_METHOD_CHOICES. */
 #define DEF_ROW(e, name, def)  &def,
 #define NAME_ROW(e, name, def) name,
-static const tg_upscale_def *const methods[] = {TG_UPSCALE_METHODS(DEF_ROW)};
+static const tgi_upscale_def *const methods[] = {TG_UPSCALE_METHODS(DEF_ROW)};
 static const char *const names[] = {TG_UPSCALE_METHODS(NAME_ROW)};
 #define N_METHODS ((int)(sizeof(methods) / sizeof(methods[0])))
 
-int tg_upscale_method_count(void)
+int tgi_upscale_method_count(void)
 {
     return N_METHODS;
 }
 
-const char *tg_upscale_method_name(int method)
+const char *tgi_upscale_method_name(int method)
 {
     return method >= 0 && method < N_METHODS ? names[method] : NULL;
 }
 
-int tg_upscale_method_find(const char *name)
+int tgi_upscale_method_find(const char *name)
 {
     for (int i = 0; name && i < N_METHODS; i++)
         if (!strcmp(names[i], name))
@@ -38,60 +38,60 @@ int tg_upscale_method_find(const char *name)
     return -1;
 }
 
-int tg_upscaler_new(tg_ctx *ctx, int method, int in_w, int in_h, int out_w, int out_h, int bpp,
-                    tg_upscaler **out)
+int tgi_upscaler_new(tg_ctx *ctx, int method, int in_w, int in_h, int out_w, int out_h, int bpp,
+                     tgi_upscaler **out)
 {
     *out = NULL;
     if (method < 0 || method >= N_METHODS)
-        return tg_fail(ctx, TG_EINVAL, "unknown upscaling method %d", method);
+        return tgi_fail(ctx, TG_EINVAL, "unknown upscaling method %d", method);
     if (bpp != 3 && bpp != 4)
-        return tg_fail(ctx, TG_EINVAL, "upscaling needs RGB24 or RGBA pixels");
+        return tgi_fail(ctx, TG_EINVAL, "upscaling needs RGB24 or RGBA pixels");
     if (in_w < TG_UPSCALE_MIN_SIDE || in_h < TG_UPSCALE_MIN_SIDE)
-        return tg_fail(ctx, TG_ELIMIT, "a %dx%d image is too small to upscale (at least %dx%d)",
-                       in_w, in_h, TG_UPSCALE_MIN_SIDE, TG_UPSCALE_MIN_SIDE);
+        return tgi_fail(ctx, TG_ELIMIT, "a %dx%d image is too small to upscale (at least %dx%d)",
+                        in_w, in_h, TG_UPSCALE_MIN_SIDE, TG_UPSCALE_MIN_SIDE);
     if (out_w < in_w || out_h < in_h)
-        return tg_fail(ctx, TG_EINVAL, "cannot upscale %dx%d to the smaller %dx%d", in_w, in_h,
-                       out_w, out_h);
+        return tgi_fail(ctx, TG_EINVAL, "cannot upscale %dx%d to the smaller %dx%d", in_w, in_h,
+                        out_w, out_h);
     if (out_w > TG_UPSCALE_MAX_SIDE || out_h > TG_UPSCALE_MAX_SIDE ||
         (size_t)out_w * (size_t)out_h > TG_UPSCALE_MAX_OUT_PIXELS)
-        return tg_fail(ctx, TG_ELIMIT,
-                       "upscaling to %dx%d is beyond the limit (%d px a side, %zu Mpixels)", out_w,
-                       out_h, TG_UPSCALE_MAX_SIDE, TG_UPSCALE_MAX_OUT_PIXELS >> 20);
-    tg_upscaler *u = calloc(1, sizeof(*u));
+        return tgi_fail(ctx, TG_ELIMIT,
+                        "upscaling to %dx%d is beyond the limit (%d px a side, %zu Mpixels)", out_w,
+                        out_h, TG_UPSCALE_MAX_SIDE, TG_UPSCALE_MAX_OUT_PIXELS >> 20);
+    tgi_upscaler *u = calloc(1, sizeof(*u));
     if (!u)
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
-    *u = (tg_upscaler){.m = methods[method],
-                       .in_w = in_w,
-                       .in_h = in_h,
-                       .out_w = out_w,
-                       .out_h = out_h,
-                       .bpp = bpp,
-                       .compressed = -1};
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    *u = (tgi_upscaler){.m = methods[method],
+                        .in_w = in_w,
+                        .in_h = in_h,
+                        .out_w = out_w,
+                        .out_h = out_h,
+                        .bpp = bpp,
+                        .compressed = -1};
     if (u->m->priv_size && !(u->priv = calloc(1, u->m->priv_size))) {
         free(u);
-        return tg_fail(ctx, TG_ENOMEM, "out of memory");
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     }
     int rc = u->m->init ? u->m->init(ctx, u) : 0;
     if (rc < 0) {
-        tg_upscaler_free(&u);
+        tgi_upscaler_free(&u);
         return rc;
     }
     *out = u;
     return 0;
 }
 
-int tg_upscaler_run(tg_ctx *ctx, tg_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
-                    int dst_stride)
+int tgi_upscaler_run(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src_stride, uint8_t *dst,
+                     int dst_stride)
 {
     if (!u->forced && u->compressed < 0) {
-        tg_blockiness_measure(src, u->in_w, u->in_h, src_stride, u->bpp, &u->blk);
+        tgi_blockiness_measure(src, u->in_w, u->in_h, src_stride, u->bpp, &u->blk);
         if (u->blk.texture >= TG_BLOCKY_MIN_TEXTURE)
             u->compressed = u->blk.score > TG_BLOCKY_THRESHOLD;
     }
     return u->m->run(ctx, u, src, src_stride, dst, dst_stride);
 }
 
-void tg_upscaler_free(tg_upscaler **u)
+void tgi_upscaler_free(tgi_upscaler **u)
 {
     if (!u || !*u)
         return;
@@ -102,13 +102,13 @@ void tg_upscaler_free(tg_upscaler **u)
     *u = NULL;
 }
 
-void tg_upscaler_set_compressed(tg_upscaler *u, int compressed)
+void tgi_upscaler_set_compressed(tgi_upscaler *u, int compressed)
 {
     u->forced = compressed >= 0;
     u->compressed = compressed < 0 ? -1 : compressed > 0;
 }
 
-int tg_upscaler_compressed(const tg_upscaler *u)
+int tgi_upscaler_compressed(const tgi_upscaler *u)
 {
     return u->compressed;
 }
@@ -142,8 +142,8 @@ static double phase_ratio(const double sum[8], const double cnt[8], int *phase, 
     return *den > 0 ? *num / *den : 1.0;
 }
 
-void tg_blockiness_measure(const uint8_t *img, int w, int h, int stride, int bpp,
-                           tg_blockiness *out)
+void tgi_blockiness_measure(const uint8_t *img, int w, int h, int stride, int bpp,
+                            tgi_blockiness *out)
 {
     double cs[8] = {0}, cc[8] = {0}, rs[8] = {0}, rc[8] = {0}, all = 0, nall = 0;
     memset(out, 0, sizeof(*out));
@@ -179,7 +179,7 @@ void tg_blockiness_measure(const uint8_t *img, int w, int h, int stride, int bpp
     out->score = dx + dy > 0 ? (nx + ny) / (dx + dy) : 1.0;
 }
 
-int tg_upscale_fit(int mode, int cw, int ch, int *w, int *h)
+int tgi_upscale_fit(int mode, int cw, int ch, int *w, int *h)
 {
     int lw, lh; /* landscape target */
     if (mode == TG_UPSCALE_HD) {

@@ -23,20 +23,20 @@
 START_TEST(features_measure_what_they_name)
 {
     uint8_t *img = malloc(W * H * 3);
-    tg_sample a = {0}, b = {0}, c = {0};
+    tgi_sample a = {0}, b = {0}, c = {0};
     tgt_scene(img, 1, 0, 1);
-    tg_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
-    tg_features_compute(&f, NULL, &a);
+    tgi_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
+    tgi_features_compute(&f, NULL, &a);
     tgt_scene(img, 1, 0, 0);
-    tg_features_compute(&f, NULL, &b);
+    tgi_features_compute(&f, NULL, &b);
     tgt_fill(img, 0);
-    tg_features_compute(&f, NULL, &c);
+    tgi_features_compute(&f, NULL, &c);
     ck_assert_msg(a.sharp > 1.5f * b.sharp, "sharp %f vs blurred %f", a.sharp, b.sharp);
     ck_assert(c.luma < 0.01f && c.contrast < 0.01f);
     ck_assert(a.contrast > 0.1f && a.entropy > 0.5f);
     ck_assert(c.bgfrac > 0.99f);
-    ck_assert_float_eq_tol(tg_desc_distance(&a, &a), 0, 1e-6);
-    ck_assert(tg_desc_distance(&a, &c) > 0.3f);
+    ck_assert_float_eq_tol(tgi_desc_distance(&a, &a), 0, 1e-6);
+    ck_assert(tgi_desc_distance(&a, &c) > 0.3f);
     free(img);
 }
 END_TEST
@@ -44,9 +44,9 @@ END_TEST
 START_TEST(events_find_every_defect)
 {
     size_t n;
-    tg_sample *s = tgt_series(&n);
+    tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0);
-    tg_verdict *v = tgt_verdicts_of(a);
+    tgi_verdict *v = tgt_verdicts_of(a);
     /* the hard cut A→B, and no cut inside a panning scene */
     int found = 0;
     for (size_t i = 0; i < a->n_cuts; i++) {
@@ -93,16 +93,16 @@ END_TEST
 START_TEST(fades_are_found_from_their_start)
 {
     size_t n = (size_t)(6 * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE, g = t < 2.5 ? 1 : t < 5 ? (5 - t) / 2.5 : 0;
         tgt_scene(img, 3, t * 6, 1);
         for (int p = 0; p < W * H * 3; p++)
             img[p] = (uint8_t)(img[p] * g);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     tg_analysis_data *a = tgt_analysis_of(s, n, 6);
@@ -112,8 +112,8 @@ START_TEST(fades_are_found_from_their_start)
     tg_options o;
     tg_options_default(&o);
     o.clips = 1;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_msg(p->segments[0].end <= 2.6, "the clip %.2f-%.2f runs into the fade",
                   p->segments[0].start, p->segments[0].end);
     tg_plan_free(&p);
@@ -126,9 +126,9 @@ END_TEST
 START_TEST(analysis_json_round_trips_and_refuses_broken_files)
 {
     size_t n;
-    tg_sample *s = tgt_series(&n);
+    tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0), *b = NULL;
-    tg_analysis_add_note(a, "a note with é");
+    tgi_analysis_add_note(a, "a note with é");
     char *json = NULL, *json2 = NULL;
     tg_ctx *ctx = tg_ctx_new();
     ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);

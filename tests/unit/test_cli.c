@@ -1128,24 +1128,24 @@ START_TEST(unknown_options_say_so_and_suggest_the_closest)
         tgt_run_free(&r);
     }
     /* the distance behind it: insert, delete, substitute, swap two neighbours */
-    ck_assert_uint_eq(tg_cli_distance("clip", "clips"), 1);
-    ck_assert_uint_eq(tg_cli_distance("prot", "port"), 1);
-    ck_assert_uint_eq(tg_cli_distance("fps", "fsp"), 1);
-    ck_assert_uint_eq(tg_cli_distance("width", "with"), 1);
-    ck_assert_uint_eq(tg_cli_distance("quality", "qualtiy"), 1);
-    ck_assert_uint_eq(tg_cli_distance("", "abc"), 3);
-    ck_assert_uint_eq(tg_cli_distance("kitten", "sitting"), 3);
+    ck_assert_uint_eq(tgi_cli_distance("clip", "clips"), 1);
+    ck_assert_uint_eq(tgi_cli_distance("prot", "port"), 1);
+    ck_assert_uint_eq(tgi_cli_distance("fps", "fsp"), 1);
+    ck_assert_uint_eq(tgi_cli_distance("width", "with"), 1);
+    ck_assert_uint_eq(tgi_cli_distance("quality", "qualtiy"), 1);
+    ck_assert_uint_eq(tgi_cli_distance("", "abc"), 3);
+    ck_assert_uint_eq(tgi_cli_distance("kitten", "sitting"), 3);
     const char *names[] = {"clips", "clip-len", "keyframes"};
-    ck_assert_str_eq(tg_cli_closest("clip", names, 3), "clips");
-    ck_assert_str_eq(tg_cli_closest("clip-lne", names, 3), "clip-len");
-    ck_assert_ptr_null(tg_cli_closest("width", names, 3));
-    ck_assert_ptr_null(tg_cli_closest("V", names, 3));
+    ck_assert_str_eq(tgi_cli_closest("clip", names, 3), "clips");
+    ck_assert_str_eq(tgi_cli_closest("clip-lne", names, 3), "clip-len");
+    ck_assert_ptr_null(tgi_cli_closest("width", names, 3));
+    ck_assert_ptr_null(tgi_cli_closest("V", names, 3));
 }
 END_TEST
 
 /* The part of --help's text that is about one option: from its line to the next
  * option's (a malloc'd copy), or NULL when --help does not list it. */
-static char *help_block(const char *help, const tg_arg *a)
+static char *help_block(const char *help, const tgi_arg *a)
 {
     char flag[80];
     snprintf(flag, sizeof(flag), "--%s%s", a->name, a->meta ? " " : "");
@@ -1179,16 +1179,16 @@ static char *help_block(const char *help, const tg_arg *a)
 START_TEST(every_commands_help_comes_from_its_table)
 {
     size_t n = 0;
-    for (const tg_cli_command *const *c = tg_cli_commands; *c; c++, n++) {
-        const tg_cli_command *cmd = *c;
-        ck_assert_ptr_eq(tg_cli_find(cmd->name), cmd);
+    for (const tgi_cli_command *const *c = tgi_cli_commands; *c; c++, n++) {
+        const tgi_cli_command *cmd = *c;
+        ck_assert_ptr_eq(tgi_cli_find(cmd->name), cmd);
         tgt_run r;
         thumbgen(&r, cmd->name, "--help", NULL);
         ck_assert_msg(r.status == 0, "%s --help: exit %d", cmd->name, r.status);
         char usage[64];
         snprintf(usage, sizeof(usage), "usage: thumbgen %s", cmd->name);
         ck_assert_msg(!strncmp(r.out, usage, strlen(usage)), "%s --help: %.80s", cmd->name, r.out);
-        for (const tg_arg *a = cmd->args; a && a->name; a++) {
+        for (const tgi_arg *a = cmd->args; a && a->name; a++) {
             char *block = help_block(r.out, a);
             ck_assert_msg(block, "%s --help lacks --%s", cmd->name, a->name);
             char head[16];
@@ -1215,22 +1215,22 @@ START_TEST(every_commands_help_comes_from_its_table)
 END_TEST
 
 /* Issue 16 item 5: serve's (and worker's) defaults are written once, in
- * tg_serve_opts_default: every default --help shows, given back as the value,
- * sets the field to what tg_serve_opts_default put there. */
+ * tgi_serve_opts_default: every default --help shows, given back as the value,
+ * sets the field to what tgi_serve_opts_default put there. */
 START_TEST(serve_defaults_come_from_one_place)
 {
-    const tg_cli_command *cmds[2] = {&tg_cli_serve, &tg_cli_worker};
+    const tgi_cli_command *cmds[2] = {&tgi_cli_serve, &tgi_cli_worker};
     int checked = 0;
     for (int k = 0; k < 2; k++) {
         tgt_run r;
         thumbgen(&r, cmds[k]->name, "--help", NULL);
         ck_assert_int_eq(r.status, 0);
-        tg_cli_serve_args d;
+        tgi_cli_serve_args d;
         memset(&d, 0, sizeof(d));
-        tg_serve_opts_default(&d.o);
-        if (cmds[k] == &tg_cli_worker)
+        tgi_serve_opts_default(&d.o);
+        if (cmds[k] == &tgi_cli_worker)
             d.o.ytdlp_update = TG_YTDLP_UPDATE_NEVER;
-        for (const tg_arg *a = cmds[k]->args; a->name; a++) {
+        for (const tgi_arg *a = cmds[k]->args; a->name; a++) {
             char *block = help_block(r.out, a);
             ck_assert_msg(block, "%s --help lacks --%s", cmds[k]->name, a->name);
             const char *def = strstr(block, "(default ");
@@ -1250,13 +1250,13 @@ START_TEST(serve_defaults_come_from_one_place)
             ck_assert_msg(def, "%s --%s shows no default: %s", cmds[k]->name, a->name, block);
             char value[128];
             ck_assert_int_eq(sscanf(def, "(default %127[^)])", value), 1);
-            /* the shown default, parsed back, is tg_serve_opts_default's value */
-            tg_cli_serve_args s;
+            /* the shown default, parsed back, is tgi_serve_opts_default's value */
+            tgi_cli_serve_args s;
             memset(&s, 0, sizeof(s));
             char flag[80];
             snprintf(flag, sizeof(flag), "--%s", a->name);
             char *argv[] = {"thumbgen", (char *)cmds[k]->name, flag, value, NULL};
-            ck_assert_int_eq(tg_cli_parse(cmds[k], 4, argv, &s, NULL), 0);
+            ck_assert_int_eq(tgi_cli_parse(cmds[k], 4, argv, &s, NULL), 0);
             const char *got = (const char *)&s + a->offset;
             if (a->kind == TG_ARG_STRING)
                 ck_assert_str_eq(*(const char *const *)got, *(const char *const *)want);

@@ -22,7 +22,7 @@
 static void need_weights(void)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tg_nn_models_dir());
+    snprintf(p, sizeof(p), "%s/nsfwjs/mobilenet_v2/model.json", tgi_nn_models_dir());
     ck_assert_msg(access(p, R_OK) == 0,
                   "the MobileNetV2 weights are missing (%s): run scripts/fetch-models", p);
 }
@@ -73,11 +73,11 @@ START_TEST(a_zoomed_photo_is_closer_than_another_photo)
         free(zp);
     }
     for (int i = 0; i < N; i++) {
-        float self = tg_cnn_similarity(e[i], z[i], 1280);
+        float self = tgi_cnn_similarity(e[i], z[i], 1280);
         for (int j = 0; j < N; j++) {
             if (j == i)
                 continue;
-            float other = tg_cnn_similarity(e[i], e[j], 1280);
+            float other = tgi_cnn_similarity(e[i], e[j], 1280);
             ck_assert_msg(self > other, "%s: zoomed %.3f, vs %s %.3f", photos[i], self, photos[j],
                           other);
         }
@@ -293,9 +293,9 @@ END_TEST
  * enum tg_network order. */
 START_TEST(cnn_choices_are_the_registry)
 {
-    tgt_assert_choices("cnn", tg_cnn_model_name, TG_CNN_N_MODELS);
-    ck_assert_str_eq(tg_cnn_model_name(TG_CNN_MOBILENET_V2), "mobilenet_v2");
-    ck_assert_str_eq(tg_cnn_model_name(TG_CNN_INCEPTION_V3), "inception_v3");
+    tgt_assert_choices("cnn", tgi_cnn_model_name, TG_CNN_N_MODELS);
+    ck_assert_str_eq(tgi_cnn_model_name(TG_CNN_MOBILENET_V2), "mobilenet_v2");
+    ck_assert_str_eq(tgi_cnn_model_name(TG_CNN_INCEPTION_V3), "inception_v3");
 }
 END_TEST
 

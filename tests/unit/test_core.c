@@ -45,22 +45,22 @@ START_TEST(context_keeps_detail_and_cancels)
     tg_ctx *c = tg_ctx_new();
     ck_assert_ptr_nonnull(c);
     ck_assert_str_eq(tg_ctx_message(c), "");
-    ck_assert_int_eq(tg_fail(c, TG_EIO, "cannot read %s", "x.mp4"), TG_EIO);
+    ck_assert_int_eq(tgi_fail(c, TG_EIO, "cannot read %s", "x.mp4"), TG_EIO);
     ck_assert_str_eq(tg_ctx_message(c), "cannot read x.mp4");
-    tg_fail_keep(c, TG_EIO, "outer detail");
+    tgi_fail_keep(c, TG_EIO, "outer detail");
     ck_assert_str_eq(tg_ctx_message(c), "cannot read x.mp4");
     tg_ctx_clear(c);
-    tg_fail_keep(c, TG_EIO, "outer detail");
+    tgi_fail_keep(c, TG_EIO, "outer detail");
     ck_assert_str_eq(tg_ctx_message(c), "outer detail");
 
     double last = -1;
     calls = 0;
     tg_ctx_set_progress(c, count_progress, &last);
-    ck_assert_int_eq(tg_progress(c, "analyze", 1.7), 0);
+    ck_assert_int_eq(tgi_progress(c, "analyze", 1.7), 0);
     ck_assert_int_eq(calls, 1);
     ck_assert_double_eq(last, 1.0); /* clamped */
     tg_ctx_cancel(c);
-    ck_assert_int_eq(tg_progress(c, "analyze", 0.5), TG_ECANCEL);
+    ck_assert_int_eq(tgi_progress(c, "analyze", 0.5), TG_ECANCEL);
     tg_ctx_free(&c);
     ck_assert_ptr_null(c);
     tg_ctx_free(&c); /* accepts NULL */
@@ -128,23 +128,23 @@ END_TEST
 START_TEST(atomic_file_commit_and_abort)
 {
     char *path = tgt_tmp_path(".out");
-    tg_atomic a;
-    ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
+    tgi_atomic a;
+    ck_assert_int_eq(tgi_atomic_open(NULL, path, &a), 0);
     ck_assert_int_eq(tgt_file_exists(path), 0); /* invisible until committed */
-    ck_assert_int_eq(tg_write_all(NULL, a.fd, "hello", 5), 0);
-    ck_assert_int_eq(tg_atomic_commit(NULL, &a), 0);
+    ck_assert_int_eq(tgi_write_all(NULL, a.fd, "hello", 5), 0);
+    ck_assert_int_eq(tgi_atomic_commit(NULL, &a), 0);
     ck_assert_int_eq(tgt_file_size(path), 5);
     unlink(path);
 
-    ck_assert_int_eq(tg_atomic_open(NULL, path, &a), 0);
+    ck_assert_int_eq(tgi_atomic_open(NULL, path, &a), 0);
     char *tmp = strdup(a.tmp);
-    ck_assert_int_eq(tg_write_all(NULL, a.fd, "partial", 7), 0);
-    tg_atomic_abort(&a);
+    ck_assert_int_eq(tgi_write_all(NULL, a.fd, "partial", 7), 0);
+    tgi_atomic_abort(&a);
     ck_assert_int_eq(tgt_file_exists(path), 0);
     ck_assert_int_eq(tgt_file_exists(tmp), 0);
 
     tg_ctx *c = tg_ctx_new();
-    ck_assert_int_eq(tg_atomic_open(c, "/nonexistent-dir/x.gif", &a), TG_EIO);
+    ck_assert_int_eq(tgi_atomic_open(c, "/nonexistent-dir/x.gif", &a), TG_EIO);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(c), "/nonexistent-dir/x.gif"));
     tg_ctx_free(&c);
     free(tmp);
@@ -156,24 +156,24 @@ END_TEST
 START_TEST(cuts_land_on_character_boundaries)
 {
     const char *e3 = "a\xc3\xa9\xc3\xa9"; /* "aéé": 5 bytes */
-    ck_assert_uint_eq(tg_utf8_prefix(e3, 10), 5);
-    ck_assert_uint_eq(tg_utf8_prefix(e3, 5), 5);
-    ck_assert_uint_eq(tg_utf8_prefix(e3, 4), 3);
-    ck_assert_uint_eq(tg_utf8_prefix(e3, 2), 1);
-    ck_assert_uint_eq(tg_utf8_prefix("\xf0\x9f\x98\x80z", 3), 0); /* an emoji */
-    ck_assert_uint_eq(tg_utf8_trim_end(e3, 4), 3);
-    ck_assert_uint_eq(tg_utf8_trim_end(e3, 5), 5);
-    ck_assert_uint_eq(tg_utf8_trim_end("ab", 2), 2);
+    ck_assert_uint_eq(tgi_utf8_prefix(e3, 10), 5);
+    ck_assert_uint_eq(tgi_utf8_prefix(e3, 5), 5);
+    ck_assert_uint_eq(tgi_utf8_prefix(e3, 4), 3);
+    ck_assert_uint_eq(tgi_utf8_prefix(e3, 2), 1);
+    ck_assert_uint_eq(tgi_utf8_prefix("\xf0\x9f\x98\x80z", 3), 0); /* an emoji */
+    ck_assert_uint_eq(tgi_utf8_trim_end(e3, 4), 3);
+    ck_assert_uint_eq(tgi_utf8_trim_end(e3, 5), 5);
+    ck_assert_uint_eq(tgi_utf8_trim_end("ab", 2), 2);
     char buf[5];
-    ck_assert_str_eq(tg_utf8_copy(buf, sizeof(buf), e3), "a\xc3\xa9");
-    ck_assert_uint_eq(tg_utf8_char_len("\xc3\xa9"), 2);
-    ck_assert_uint_eq(tg_utf8_char_len("\xc3"), 1);
-    ck_assert(tg_utf8_valid(e3, 5));
-    ck_assert(!tg_utf8_valid(e3, 4));
-    ck_assert(!tg_utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
-    ck_assert(!tg_utf8_valid("\xc0\xaf", 2));     /* an overlong '/' */
+    ck_assert_str_eq(tgi_utf8_copy(buf, sizeof(buf), e3), "a\xc3\xa9");
+    ck_assert_uint_eq(tgi_utf8_char_len("\xc3\xa9"), 2);
+    ck_assert_uint_eq(tgi_utf8_char_len("\xc3"), 1);
+    ck_assert(tgi_utf8_valid(e3, 5));
+    ck_assert(!tgi_utf8_valid(e3, 4));
+    ck_assert(!tgi_utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
+    ck_assert(!tgi_utf8_valid("\xc0\xaf", 2));     /* an overlong '/' */
     char bad[] = "x\xc3y\xff";
-    tg_utf8_sanitize(bad);
+    tgi_utf8_sanitize(bad);
     ck_assert_str_eq(bad, "x?y?");
     /* a context message longer than its buffer is cut on a boundary too */
     char *big = malloc(3001);
@@ -182,9 +182,9 @@ START_TEST(cuts_land_on_character_boundaries)
     big[3000] = '\0';
     tg_ctx *c = tg_ctx_new();
     for (int shift = 0; shift < 4; shift++) {
-        tg_fail(c, TG_EINVAL, "%.*s%s", shift, "xxx", big);
+        tgi_fail(c, TG_EINVAL, "%.*s%s", shift, "xxx", big);
         const char *m = tg_ctx_message(c);
-        ck_assert_msg(tg_utf8_valid(m, strlen(m)), "shift %d: cut inside a character", shift);
+        ck_assert_msg(tgi_utf8_valid(m, strlen(m)), "shift %d: cut inside a character", shift);
         ck_assert_uint_gt(strlen(m), 1000);
     }
     tg_ctx_free(&c);
@@ -222,15 +222,15 @@ static void log_part(void *user, int lane, int part)
 
 START_TEST(pool_runs_every_part_once)
 {
-    tg_pool *p = tg_pool_new(3);
+    tgi_pool *p = tgi_pool_new(3);
     ck_assert_ptr_nonnull(p);
-    int lanes = tg_pool_lanes(p);
+    int lanes = tgi_pool_lanes(p);
     ck_assert_int_ge(lanes, 1);
     ck_assert_int_le(lanes, 3);
     for (int round = 0; round < 50; round++) { /* the same workers, run after run */
         pool_log l = {0};
         int n = 1 + round * 3;
-        tg_pool_run(p, n, 0, log_part, &l);
+        tgi_pool_run(p, n, 0, log_part, &l);
         for (int i = 0; i < n; i++) {
             ck_assert_int_eq(l.runs[i], 1);
             ck_assert_int_ge(l.lane[i], 0);
@@ -240,17 +240,17 @@ START_TEST(pool_runs_every_part_once)
     }
     /* lanes = 1: the caller's thread alone */
     pool_log l = {0};
-    tg_pool_run(p, 40, 1, log_part, &l);
+    tgi_pool_run(p, 40, 1, log_part, &l);
     for (int i = 0; i < 40; i++) {
         ck_assert_int_eq(l.runs[i], 1);
         ck_assert_int_eq(l.lane[i], 0);
     }
-    tg_pool_free(&p);
+    tgi_pool_free(&p);
     ck_assert_ptr_null(p);
-    tg_pool_free(&p); /* accepts NULL */
+    tgi_pool_free(&p); /* accepts NULL */
     /* no pool at all: the caller runs everything */
     pool_log m = {0};
-    tg_pool_run(NULL, 5, 0, log_part, &m);
+    tgi_pool_run(NULL, 5, 0, log_part, &m);
     ck_assert_int_eq(m.runs[4], 1);
 }
 END_TEST
@@ -275,14 +275,14 @@ START_TEST(proc_runs_reaps_and_stops)
 {
     /* both streams apart, the exit status, each stream's end once */
     const char *const argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
-    tg_proc *p = NULL;
-    ck_assert_int_eq(tg_proc_spawn(argv, NULL, &p), 0);
+    tgi_proc *p = NULL;
+    ck_assert_int_eq(tgi_proc_spawn(argv, NULL, &p), 0);
     captured c = {0};
     int done;
-    while ((done = tg_proc_poll(p, 100, capture, &c)) == 0)
+    while ((done = tgi_proc_poll(p, 100, capture, &c)) == 0)
         ;
     ck_assert_int_eq(done, 1);
-    int st = tg_proc_end(&p);
+    int st = tgi_proc_end(&p);
     ck_assert_ptr_null(p);
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), 3);
@@ -293,24 +293,24 @@ START_TEST(proc_runs_reaps_and_stops)
     /* the environment given, and nothing else */
     const char *const env_argv[] = {"/bin/sh", "-c", "printf %s \"$TG_X\"", NULL};
     char *const env[] = {(char *)"TG_X=given", NULL};
-    ck_assert_int_eq(tg_proc_spawn(env_argv, env, &p), 0);
+    ck_assert_int_eq(tgi_proc_spawn(env_argv, env, &p), 0);
     captured e = {0};
-    while (tg_proc_poll(p, 100, capture, &e) == 0)
+    while (tgi_proc_poll(p, 100, capture, &e) == 0)
         ;
-    tg_proc_end(&p);
+    tgi_proc_end(&p);
     ck_assert_str_eq(e.text[0], "given");
     /* no such program */
     const char *const none[] = {"/nonexistent/tg-no-such-program", NULL};
-    ck_assert_int_eq(tg_proc_spawn(none, NULL, &p), ENOENT);
+    ck_assert_int_eq(tgi_proc_spawn(none, NULL, &p), ENOENT);
     ck_assert_ptr_null(p);
     /* a child that would run for a minute, and its own child: stopped at once */
     const char *const slow[] = {"/bin/sh", "-c", "sleep 60 & sleep 60", NULL};
-    ck_assert_int_eq(tg_proc_spawn(slow, NULL, &p), 0);
-    ck_assert_int_eq(tg_proc_poll(p, 50, capture, &c), 0);
-    int64_t t0 = tg_mono_ms();
-    st = tg_proc_end(&p);
+    ck_assert_int_eq(tgi_proc_spawn(slow, NULL, &p), 0);
+    ck_assert_int_eq(tgi_proc_poll(p, 50, capture, &c), 0);
+    int64_t t0 = tgi_mono_ms();
+    st = tgi_proc_end(&p);
     ck_assert(WIFSIGNALED(st));
-    ck_assert_int_lt(tg_mono_ms() - t0, 2000);
+    ck_assert_int_lt(tgi_mono_ms() - t0, 2000);
 }
 END_TEST
 

@@ -114,9 +114,9 @@ static void quiet_av(void)
 
 /* ================= WebP ================= */
 
-static tg_webp_params wparams(int w, int h, int q)
+static tgi_webp_params wparams(int w, int h, int q)
 {
-    return (tg_webp_params){.width = w, .height = h, .quality = q, .lossless = 0, .loop_count = 0};
+    return (tgi_webp_params){.width = w, .height = h, .quality = q, .lossless = 0, .loop_count = 0};
 }
 
 /* 12 fps as alternating 83/84 ms: durations that do not all match */
@@ -125,29 +125,29 @@ static int dur_12fps(int i)
     return i % 3 == 2 ? 84 : 83;
 }
 
-static int encode_webp_fd(tg_ctx *ctx, int fd, const tg_webp_params *p, tgt_gen_fn gen, int n)
+static int encode_webp_fd(tg_ctx *ctx, int fd, const tgi_webp_params *p, tgt_gen_fn gen, int n)
 {
-    tg_webp *w = NULL;
-    int rc = tg_webp_begin(ctx, fd, p, &w);
+    tgi_webp *w = NULL;
+    int rc = tgi_webp_begin(ctx, fd, p, &w);
     if (rc < 0)
         return rc;
     uint8_t *f = tgt_make_frame(gen, p->width, p->height, 0);
     for (int i = 0; i < n && rc == 0; i++) {
         gen(f, p->width, p->height, i);
-        rc = tg_webp_add(ctx, w, f, dur_12fps(i));
+        rc = tgi_webp_add(ctx, w, f, dur_12fps(i));
     }
     free(f);
     if (rc < 0) {
-        tg_webp_free(&w);
+        tgi_webp_free(&w);
         ck_assert_ptr_null(w);
         return rc;
     }
-    rc = tg_webp_end(ctx, &w);
+    rc = tgi_webp_end(ctx, &w);
     ck_assert_ptr_null(w);
     return rc;
 }
 
-static char *encode_webp(const tg_webp_params *p, tgt_gen_fn gen, int n)
+static char *encode_webp(const tgi_webp_params *p, tgt_gen_fn gen, int n)
 {
     char *path = tgt_tmp_path(".webp");
     ck_assert_ptr_nonnull(path);
@@ -251,7 +251,7 @@ static void webp_dec_free(webp_dec *d)
 
 START_TEST(test_webp_structure_and_quality)
 {
-    tg_webp_params p = wparams(W, H, 90);
+    tgi_webp_params p = wparams(W, H, 90);
     char *path = encode_webp(&p, gen_square, N);
 
     riff_info ri;
@@ -295,7 +295,7 @@ START_TEST(test_webp_lossless_exact)
 {
     tgt_gen_fn gens[2] = {gen_square, gen_alpha}; /* alpha is ignored: frames are opaque */
     for (int g = 0; g < 2; g++) {
-        tg_webp_params p = wparams(W, H, 75);
+        tgi_webp_params p = wparams(W, H, 75);
         p.lossless = 1;
         char *path = encode_webp(&p, gens[g], 8);
         webp_dec d;
@@ -320,7 +320,7 @@ END_TEST
 
 START_TEST(test_webp_loop_count)
 {
-    tg_webp_params p = wparams(64, 48, 80);
+    tgi_webp_params p = wparams(64, 48, 80);
     p.loop_count = 3;
     char *path = encode_webp(&p, tgt_gen_gradient, 3);
     riff_info ri;
@@ -338,7 +338,7 @@ END_TEST
 
 START_TEST(test_webp_quality_size)
 {
-    tg_webp_params lo = wparams(W, H, 30), hi = wparams(W, H, 90);
+    tgi_webp_params lo = wparams(W, H, 30), hi = wparams(W, H, 90);
     char *a = encode_webp(&lo, gen_square, 12), *b = encode_webp(&hi, gen_square, 12);
     long sa = tgt_file_size(a), sb = tgt_file_size(b);
     ck_assert_msg(sa > 0 && sa < sb, "q30: %ld bytes, q90: %ld bytes", sa, sb);
@@ -352,34 +352,34 @@ END_TEST
 START_TEST(test_webp_bad_params)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_webp *w = (tg_webp *)&w; /* must be reset to NULL */
-    const tg_webp_params bad[] = {
+    tgi_webp *w = (tgi_webp *)&w; /* must be reset to NULL */
+    const tgi_webp_params bad[] = {
         wparams(0, 10, 80), wparams(10, 0, 80),   wparams(4097, 10, 80), wparams(10, 4097, 80),
         wparams(10, 10, 0), wparams(10, 10, 101), {10, 10, 80, 0, -1},   {10, 10, 80, 0, 65536},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tg_webp_begin(ctx, 1, &bad[i], &w);
+        int rc = tgi_webp_begin(ctx, 1, &bad[i], &w);
         ck_assert_msg(rc == TG_EINVAL, "case %zu: rc %d", i, rc);
         ck_assert_ptr_null(w);
         ck_assert_str_ne(tg_ctx_message(ctx), "");
     }
-    tg_webp_params ok = wparams(16, 16, 80);
-    ck_assert_int_eq(tg_webp_begin(ctx, -1, &ok, &w), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_begin(ctx, 1, NULL, &w), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_begin(ctx, 1, &ok, NULL), TG_EINVAL);
+    tgi_webp_params ok = wparams(16, 16, 80);
+    ck_assert_int_eq(tgi_webp_begin(ctx, -1, &ok, &w), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_begin(ctx, 1, NULL, &w), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_begin(ctx, 1, &ok, NULL), TG_EINVAL);
 
-    ck_assert_int_eq(tg_webp_begin(ctx, 1, &ok, &w), 0);
+    ck_assert_int_eq(tgi_webp_begin(ctx, 1, &ok, &w), 0);
     uint8_t *f = tgt_make_frame(tgt_gen_gradient, 16, 16, 0);
-    ck_assert_int_eq(tg_webp_add(ctx, w, f, 0), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_add(ctx, w, f, 65536), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_add(ctx, w, NULL, 10), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_add(ctx, NULL, f, 10), TG_EINVAL);
-    ck_assert_int_eq(tg_webp_add(ctx, w, f, 65535), 0);
-    tg_webp_free(&w);
+    ck_assert_int_eq(tgi_webp_add(ctx, w, f, 0), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_add(ctx, w, f, 65536), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_add(ctx, w, NULL, 10), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_add(ctx, NULL, f, 10), TG_EINVAL);
+    ck_assert_int_eq(tgi_webp_add(ctx, w, f, 65535), 0);
+    tgi_webp_free(&w);
     ck_assert_ptr_null(w);
-    tg_webp_free(&w); /* accepts NULL */
-    tg_webp_free(NULL);
-    ck_assert_int_eq(tg_webp_end(ctx, &w), TG_EINVAL);
+    tgi_webp_free(&w); /* accepts NULL */
+    tgi_webp_free(NULL);
+    ck_assert_int_eq(tgi_webp_end(ctx, &w), TG_EINVAL);
     free(f);
     tg_ctx_free(&ctx);
 }
@@ -391,7 +391,7 @@ START_TEST(test_webp_no_frames)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     tg_ctx *ctx = tg_ctx_new();
-    tg_webp_params p = wparams(32, 32, 80);
+    tgi_webp_params p = wparams(32, 32, 80);
     ck_assert_int_eq(encode_webp_fd(ctx, fd, &p, tgt_gen_gradient, 0), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "no frame"));
     ck_assert_int_eq(tgt_file_size(path), 0);
@@ -408,7 +408,7 @@ START_TEST(test_webp_write_error)
     if (fd < 0)
         return; /* no /dev/full in this sandbox */
     tg_ctx *ctx = tg_ctx_new();
-    tg_webp_params p = wparams(32, 32, 80);
+    tgi_webp_params p = wparams(32, 32, 80);
     int rc = encode_webp_fd(ctx, fd, &p, tgt_gen_gradient, 3);
     ck_assert_msg(rc == TG_EIO, "rc %d: %s", rc, tg_ctx_message(ctx));
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "webp"));
@@ -419,7 +419,7 @@ END_TEST
 
 START_TEST(test_webp_deterministic)
 {
-    tg_webp_params p = wparams(W, H, 75);
+    tgi_webp_params p = wparams(W, H, 75);
     char *a = encode_webp(&p, gen_square, 10), *b = encode_webp(&p, gen_square, 10);
     ck_assert_msg(same_file(a, b), "two encodes differ: %s %s", a, b);
     unlink(a);
@@ -431,35 +431,35 @@ END_TEST
 
 /* ================= MP4 ================= */
 
-static tg_mp4_params mparams(int w, int h, double fps, int q)
+static tgi_mp4_params mparams(int w, int h, double fps, int q)
 {
-    return (tg_mp4_params){.width = w, .height = h, .fps = fps, .quality = q};
+    return (tgi_mp4_params){.width = w, .height = h, .fps = fps, .quality = q};
 }
 
-static int encode_mp4_path(tg_ctx *ctx, const char *path, const tg_mp4_params *p, tgt_gen_fn gen,
+static int encode_mp4_path(tg_ctx *ctx, const char *path, const tgi_mp4_params *p, tgt_gen_fn gen,
                            int n)
 {
-    tg_mp4 *m = NULL;
-    int rc = tg_mp4_begin(ctx, path, p, &m);
+    tgi_mp4 *m = NULL;
+    int rc = tgi_mp4_begin(ctx, path, p, &m);
     if (rc < 0)
         return rc;
-    ck_assert_str_eq(tg_mp4_encoder_name(m), "libx264");
+    ck_assert_str_eq(tgi_mp4_encoder_name(m), "libx264");
     uint8_t *f = tgt_make_frame(gen, p->width, p->height, 0);
     for (int i = 0; i < n && rc == 0; i++) {
         gen(f, p->width, p->height, i);
-        rc = tg_mp4_add(ctx, m, f);
+        rc = tgi_mp4_add(ctx, m, f);
     }
     free(f);
     if (rc < 0) {
-        tg_mp4_free(&m);
+        tgi_mp4_free(&m);
         return rc;
     }
-    rc = tg_mp4_end(ctx, &m);
+    rc = tgi_mp4_end(ctx, &m);
     ck_assert_ptr_null(m);
     return rc;
 }
 
-static char *encode_mp4(const tg_mp4_params *p, tgt_gen_fn gen, int n)
+static char *encode_mp4(const tgi_mp4_params *p, tgt_gen_fn gen, int n)
 {
     char *path = tgt_tmp_path(".mp4");
     ck_assert_ptr_nonnull(path);
@@ -571,10 +571,10 @@ static uint8_t *ffmpeg_decode(const char *path, int w, int h, int *frames)
 /* The render stage's driver: quality 100 makes a lossless WebP (exact pixels). */
 START_TEST(test_webp_quality_100_is_lossless)
 {
-    tg_frames fr = {.w = W, .h = H};
+    tgi_frames fr = {.w = W, .h = H};
     for (int i = 0; i < 6; i++) {
         uint8_t *f = tgt_make_frame(gen_square, W, H, i);
-        ck_assert_int_eq(tg_frames_add(NULL, &fr, f, 8, 0), 0);
+        ck_assert_int_eq(tgi_frames_add(NULL, &fr, f, 8, 0), 0);
         free(f);
     }
     char *path = tgt_tmp_path(".webp");
@@ -582,7 +582,7 @@ START_TEST(test_webp_quality_100_is_lossless)
     ck_assert_int_ge(fd, 0);
     tg_output_report rep = {0};
     tg_ctx *ctx = tg_ctx_new();
-    int rc = tg_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep, 0, 1);
+    int rc = tgi_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep, 0, 1);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     webp_dec d;
@@ -597,7 +597,7 @@ START_TEST(test_webp_quality_100_is_lossless)
     }
     webp_dec_free(&d);
     tg_ctx_free(&ctx);
-    tg_frames_free(&fr);
+    tgi_frames_free(&fr);
     unlink(path);
     free(path);
 }
@@ -606,10 +606,10 @@ END_TEST
 /* GIF under a tight budget: the ladder's quality rungs (down to 10) come first. */
 START_TEST(test_gif_budget_low_rungs)
 {
-    tg_frames fr = {.w = W, .h = H};
+    tgi_frames fr = {.w = W, .h = H};
     for (int i = 0; i < 12; i++) {
         uint8_t *f = tgt_make_frame(tgt_gen_gradient, W, H, i);
-        ck_assert_int_eq(tg_frames_add(NULL, &fr, f, 8, 0), 0);
+        ck_assert_int_eq(tgi_frames_add(NULL, &fr, f, 8, 0), 0);
         free(f);
     }
     char *path = tgt_tmp_path(".gif");
@@ -617,14 +617,15 @@ START_TEST(test_gif_budget_low_rungs)
     ck_assert_int_ge(fd, 0);
     tg_ctx *ctx = tg_ctx_new();
     tg_output_report low = {0}, full = {0}, rep = {0};
-    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 10, 12.5, 0, path, fd, &low, 0, 1), 0);
-    ck_assert_int_eq(tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1),
+    ck_assert_int_eq(tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 10, 12.5, 0, path, fd, &low, 0, 1),
+                     0);
+    ck_assert_int_eq(tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1),
                      0);
     /* a budget that the lowest quality rung meets at full frame rate and size, and
      * quality 90 does not */
     ck_assert_int_lt(low.bytes, full.bytes * 9 / 10);
     double budget = ((double)low.bytes + (double)full.bytes) / 2;
-    int rc = tg_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1);
+    int rc = tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     ck_assert_int_le(rep.bytes, (long long)budget);
@@ -637,7 +638,7 @@ START_TEST(test_gif_budget_low_rungs)
     ck_assert_double_eq_tol(rep.fps, 12.5, 1e-9);
     ck_assert_int_eq(rep.width, W);
     tg_ctx_free(&ctx);
-    tg_frames_free(&fr);
+    tgi_frames_free(&fr);
     unlink(path);
     free(path);
 }
@@ -645,7 +646,7 @@ END_TEST
 
 START_TEST(test_mp4_stream_layout_quality)
 {
-    tg_mp4_params p = mparams(W, H, FPS, 90);
+    tgi_mp4_params p = mparams(W, H, FPS, 90);
     char *path = encode_mp4(&p, gen_square, N);
 
     char *out = probe(path);
@@ -698,7 +699,7 @@ START_TEST(test_mp4_colours)
     } cases[2] = {{320, 180, "smpte170m"}, {1280, 720, "bt709"}};
     for (int c = 0; c < 2; c++) {
         int w = cases[c].w, h = cases[c].h;
-        tg_mp4_params p = mparams(w, h, FPS, 90);
+        tgi_mp4_params p = mparams(w, h, FPS, 90);
         char *path = encode_mp4(&p, gen_quads, 2);
         char *out = probe(path);
         ck_assert_str_eq(pv(out, "color_space"), cases[c].space);
@@ -725,7 +726,7 @@ END_TEST
 
 START_TEST(test_mp4_fractional_fps)
 {
-    tg_mp4_params p = mparams(160, 90, 30000.0 / 1001.0, 70);
+    tgi_mp4_params p = mparams(160, 90, 30000.0 / 1001.0, 70);
     char *path = encode_mp4(&p, gen_square, 30);
     char *out = probe(path);
     ck_assert_str_eq(pv(out, "avg_frame_rate"), "30000/1001");
@@ -740,7 +741,7 @@ END_TEST
 
 START_TEST(test_mp4_quality_size)
 {
-    tg_mp4_params lo = mparams(W, H, FPS, 30), hi = mparams(W, H, FPS, 90);
+    tgi_mp4_params lo = mparams(W, H, FPS, 30), hi = mparams(W, H, FPS, 90);
     char *a = encode_mp4(&lo, gen_square, 12), *b = encode_mp4(&hi, gen_square, 12);
     long sa = tgt_file_size(a), sb = tgt_file_size(b);
     ck_assert_msg(sa > 0 && sa < sb, "q30: %ld bytes, q90: %ld bytes", sa, sb);
@@ -755,39 +756,39 @@ START_TEST(test_mp4_bad_params)
 {
     tg_ctx *ctx = tg_ctx_new();
     char *path = tgt_tmp_path(".mp4");
-    tg_mp4 *m = (tg_mp4 *)&m; /* must be reset to NULL */
-    const tg_mp4_params bad[] = {
+    tgi_mp4 *m = (tgi_mp4 *)&m; /* must be reset to NULL */
+    const tgi_mp4_params bad[] = {
         mparams(321, 180, 12, 80),  mparams(320, 181, 12, 80),  mparams(0, 180, 12, 80),
         mparams(4098, 180, 12, 80), mparams(320, 4098, 12, 80), mparams(320, 180, 0.5, 80),
         mparams(320, 180, 61, 80),  mparams(320, 180, NAN, 80), mparams(320, 180, 12, 0),
         mparams(320, 180, 12, 101),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int rc = tg_mp4_begin(ctx, path, &bad[i], &m);
+        int rc = tgi_mp4_begin(ctx, path, &bad[i], &m);
         ck_assert_msg(rc == TG_EINVAL, "case %zu: rc %d", i, rc);
         ck_assert_ptr_null(m);
         ck_assert_str_ne(tg_ctx_message(ctx), "");
     }
     ck_assert_int_eq(tgt_file_exists(path), 0); /* refused before touching the file */
-    tg_mp4_params ok = mparams(64, 48, 12, 80);
-    ck_assert_int_eq(tg_mp4_begin(ctx, NULL, &ok, &m), TG_EINVAL);
-    ck_assert_int_eq(tg_mp4_begin(ctx, "", &ok, &m), TG_EINVAL);
-    ck_assert_int_eq(tg_mp4_begin(ctx, path, NULL, &m), TG_EINVAL);
-    ck_assert_int_eq(tg_mp4_begin(ctx, path, &ok, NULL), TG_EINVAL);
+    tgi_mp4_params ok = mparams(64, 48, 12, 80);
+    ck_assert_int_eq(tgi_mp4_begin(ctx, NULL, &ok, &m), TG_EINVAL);
+    ck_assert_int_eq(tgi_mp4_begin(ctx, "", &ok, &m), TG_EINVAL);
+    ck_assert_int_eq(tgi_mp4_begin(ctx, path, NULL, &m), TG_EINVAL);
+    ck_assert_int_eq(tgi_mp4_begin(ctx, path, &ok, NULL), TG_EINVAL);
 
-    int rc = tg_mp4_begin(ctx, "/nonexistent-dir/x.mp4", &ok, &m);
+    int rc = tgi_mp4_begin(ctx, "/nonexistent-dir/x.mp4", &ok, &m);
     ck_assert_msg(rc == TG_EIO, "rc %d: %s", rc, tg_ctx_message(ctx));
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "/nonexistent-dir/x.mp4"));
     ck_assert_ptr_null(m);
 
-    ck_assert_int_eq(tg_mp4_begin(ctx, path, &ok, &m), 0);
-    ck_assert_int_eq(tg_mp4_add(ctx, m, NULL), TG_EINVAL);
-    ck_assert_int_eq(tg_mp4_add(ctx, NULL, NULL), TG_EINVAL);
-    tg_mp4_free(&m);
+    ck_assert_int_eq(tgi_mp4_begin(ctx, path, &ok, &m), 0);
+    ck_assert_int_eq(tgi_mp4_add(ctx, m, NULL), TG_EINVAL);
+    ck_assert_int_eq(tgi_mp4_add(ctx, NULL, NULL), TG_EINVAL);
+    tgi_mp4_free(&m);
     ck_assert_ptr_null(m);
-    tg_mp4_free(&m);
-    tg_mp4_free(NULL);
-    ck_assert_int_eq(tg_mp4_end(ctx, &m), TG_EINVAL);
+    tgi_mp4_free(&m);
+    tgi_mp4_free(NULL);
+    ck_assert_int_eq(tgi_mp4_end(ctx, &m), TG_EINVAL);
     unlink(path);
     free(path);
     tg_ctx_free(&ctx);
@@ -798,7 +799,7 @@ START_TEST(test_mp4_no_frames)
 {
     char *path = tgt_tmp_path(".mp4");
     tg_ctx *ctx = tg_ctx_new();
-    tg_mp4_params p = mparams(64, 48, 12, 80);
+    tgi_mp4_params p = mparams(64, 48, 12, 80);
     ck_assert_int_eq(encode_mp4_path(ctx, path, &p, tgt_gen_gradient, 0), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "no frame"));
     tg_ctx_free(&ctx);
@@ -812,13 +813,13 @@ START_TEST(test_mp4_abandon)
 {
     char *path = tgt_tmp_path(".mp4");
     tg_ctx *ctx = tg_ctx_new();
-    tg_mp4_params p = mparams(W, H, FPS, 80);
-    tg_mp4 *m = NULL;
-    ck_assert_int_eq(tg_mp4_begin(ctx, path, &p, &m), 0);
+    tgi_mp4_params p = mparams(W, H, FPS, 80);
+    tgi_mp4 *m = NULL;
+    ck_assert_int_eq(tgi_mp4_begin(ctx, path, &p, &m), 0);
     uint8_t *f = tgt_make_frame(gen_square, W, H, 0);
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(tg_mp4_add(ctx, m, f), 0);
-    tg_mp4_free(&m);
+        ck_assert_int_eq(tgi_mp4_add(ctx, m, f), 0);
+    tgi_mp4_free(&m);
     ck_assert_ptr_null(m);
     ck_assert_int_eq(tgt_file_exists(path), 1);
     free(f);
@@ -837,7 +838,7 @@ START_TEST(test_mp4_path_with_colon)
     ck_assert_ptr_nonnull(path);
     snprintf(path, n, "%s-a:b.mp4", base);
     tg_ctx *ctx = tg_ctx_new();
-    tg_mp4_params p = mparams(64, 48, 12, 80);
+    tgi_mp4_params p = mparams(64, 48, 12, 80);
     int rc = encode_mp4_path(ctx, path, &p, gen_square, 3);
     ck_assert_msg(rc == 0, "rc %d: %s", rc, tg_ctx_message(ctx));
     long moov, mdat;
@@ -852,7 +853,7 @@ END_TEST
 
 START_TEST(test_mp4_deterministic)
 {
-    tg_mp4_params p = mparams(W, H, FPS, 75);
+    tgi_mp4_params p = mparams(W, H, FPS, 75);
     char *a = encode_mp4(&p, gen_square, N), *b = encode_mp4(&p, gen_square, N);
     ck_assert_msg(same_file(a, b), "two encodes differ: %s %s", a, b);
     unlink(a);

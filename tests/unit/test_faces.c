@@ -28,7 +28,7 @@
 static const char *faces_dir(void)
 {
     static char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/face-api", tg_nn_models_dir());
+    snprintf(p, sizeof p, "%s/face-api", tgi_nn_models_dir());
     char m[PATH_MAX + 64];
     snprintf(m, sizeof m, "%s/tiny_face_detector_model-weights_manifest.json", p);
     ck_assert_msg(access(m, R_OK) == 0,
@@ -65,24 +65,24 @@ static uint8_t *load_rgb(const char *file, const char *vf, int w, int h)
     return px;
 }
 
-static tg_faces *open_faces(int input, float score, int tiny, int threads)
+static tgi_faces *open_faces(int input, float score, int tiny, int threads)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_faces_opts o = {
+    tgi_faces_opts o = {
         .input_size = input, .min_score = score, .tiny_landmarks = tiny, .threads = threads};
-    tg_faces *f = NULL;
+    tgi_faces *f = NULL;
     (void)faces_dir();
-    int rc = tg_faces_open(ctx, NULL, &o, &f);
-    ck_assert_msg(rc == 0, "tg_faces_open: %s", tg_ctx_message(ctx));
+    int rc = tgi_faces_open(ctx, NULL, &o, &f);
+    ck_assert_msg(rc == 0, "tgi_faces_open: %s", tg_ctx_message(ctx));
     tg_ctx_free(&ctx);
     return f;
 }
 
-static int detect(tg_faces *f, const uint8_t *rgb, int w, int h, tg_face *out)
+static int detect(tgi_faces *f, const uint8_t *rgb, int w, int h, tgi_face *out)
 {
     tg_ctx *ctx = tg_ctx_new();
-    int n = tg_faces_detect(ctx, f, rgb, w, h, w * 3, out, MAXF);
-    ck_assert_msg(n >= 0, "tg_faces_detect: %s", tg_ctx_message(ctx));
+    int n = tgi_faces_detect(ctx, f, rgb, w, h, w * 3, out, MAXF);
+    ck_assert_msg(n >= 0, "tgi_faces_detect: %s", tg_ctx_message(ctx));
     tg_ctx_free(&ctx);
     return n;
 }
@@ -121,8 +121,8 @@ static void compare_refs(int tiny)
         {
             int size = (int)json_integer_value(json_object_get(run, "input_size"));
             json_t *faces = json_object_get(run, "faces");
-            tg_faces *f = open_faces(size, (float)thr, tiny, 1);
-            tg_face got[MAXF];
+            tgi_faces *f = open_faces(size, (float)thr, tiny, 1);
+            tgi_face got[MAXF];
             int n = detect(f, rgb, w, h, got);
             ck_assert_msg(n == (int)json_array_size(faces), "%s @%d: %d faces, face-api %zu", name,
                           size, n, json_array_size(faces));
@@ -159,7 +159,7 @@ static void compare_refs(int tiny)
                 }
                 nfaces++;
             }
-            tg_faces_close(&f);
+            tgi_faces_close(&f);
         }
         free(rgb);
     }
@@ -188,8 +188,8 @@ END_TEST
 
 START_TEST(no_face_in_a_landscape_or_a_gradient)
 {
-    tg_faces *f = open_faces(0, 0, 0, 1);
-    tg_face got[MAXF];
+    tgi_faces *f = open_faces(0, 0, 0, 1);
+    tgi_face got[MAXF];
     /* building.jpg 868x600: a building, no person */
     uint8_t *rgb = load_rgb(OPENCV_DATA "building.jpg", "null", 868, 600);
     int n = detect(f, rgb, 868, 600, got);
@@ -209,14 +209,14 @@ START_TEST(no_face_in_a_landscape_or_a_gradient)
     memset(g, 128, (size_t)W * H * 3);
     ck_assert_int_eq(detect(f, g, W, H, got), 0);
     free(g);
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
 }
 END_TEST
 
 /* Close the eye p[36+6e .. 41+6e] by moving its lids together: inside the eye's box
  * (grown a little), each column is warped vertically so the band between the lids
  * disappears and the lids meet on the eye's mid-line; rows at the box border stay. */
-static void close_eye(uint8_t *rgb, int w, int h, const tg_face *fc, int e)
+static void close_eye(uint8_t *rgb, int w, int h, const tgi_face *fc, int e)
 {
     const float(*p)[2] = fc->lm + 36 + 6 * e;
     float x0 = p[0][0], x1 = p[0][0], y0 = p[0][1], y1 = p[0][1];
@@ -261,8 +261,8 @@ START_TEST(eyes_warped_shut_have_a_lower_ear)
     enum { W = 320, H = 320 };
     uint8_t *rgb = load_rgb(OPENCV_HTML "face_swapped.jpg", "null", W, H);
     for (int tiny = 0; tiny <= 1; tiny++) {
-        tg_faces *f = open_faces(0, 0, tiny, 1);
-        tg_face open[MAXF], shut[MAXF];
+        tgi_faces *f = open_faces(0, 0, tiny, 1);
+        tgi_face open[MAXF], shut[MAXF];
         ck_assert_int_eq(detect(f, rgb, W, H, open), 1);
         uint8_t *painted = malloc((size_t)W * H * 3);
         memcpy(painted, rgb, (size_t)W * H * 3);
@@ -281,7 +281,7 @@ START_TEST(eyes_warped_shut_have_a_lower_ear)
                           open[0].ear[e]);
         ck_assert_float_gt(open[0].eyes_open, shut[0].eyes_open);
         free(painted);
-        tg_faces_close(&f);
+        tgi_faces_close(&f);
     }
     free(rgb);
 }
@@ -291,16 +291,16 @@ START_TEST(ear_of_known_points)
 {
     /* an eye 30 wide, lids 9 apart: (9 + 9) / (2 * 30) = 0.3 */
     const float open[6][2] = {{0, 0}, {10, -4.5f}, {20, -4.5f}, {30, 0}, {20, 4.5f}, {10, 4.5f}};
-    ck_assert_float_eq_tol(tg_face_ear(open), 0.3f, 1e-6f);
+    ck_assert_float_eq_tol(tgi_face_ear(open), 0.3f, 1e-6f);
     const float shut[6][2] = {{0, 0}, {10, 0}, {20, 0}, {30, 0}, {20, 0}, {10, 0}};
-    ck_assert_float_eq_tol(tg_face_ear(shut), 0.0f, 1e-6f);
+    ck_assert_float_eq_tol(tgi_face_ear(shut), 0.0f, 1e-6f);
 }
 END_TEST
 
 START_TEST(a_face_cut_by_the_edge_is_flagged)
 {
-    tg_faces *f = open_faces(0, 0.3f, 0, 1);
-    tg_face got[MAXF];
+    tgi_faces *f = open_faces(0, 0.3f, 0, 1);
+    tgi_face got[MAXF];
     uint8_t *whole = load_rgb(OPENCV_HTML "face_swapped.jpg", "null", 320, 320);
     ck_assert_int_eq(detect(f, whole, 320, 320, got), 1);
     ck_assert_int_eq(got[0].cut, 0);
@@ -314,14 +314,14 @@ START_TEST(a_face_cut_by_the_edge_is_flagged)
     ck_assert_float_lt(got[0].inside, 0.95f);
     free(whole);
     free(cut);
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
 }
 END_TEST
 
 START_TEST(a_blurred_face_is_less_sharp)
 {
-    tg_faces *f = open_faces(0, 0, 0, 1);
-    tg_face a[MAXF], b[MAXF];
+    tgi_faces *f = open_faces(0, 0, 0, 1);
+    tgi_face a[MAXF], b[MAXF];
     uint8_t *sharp = load_rgb(OPENCV_HTML "face_swapped.jpg", "null", 320, 320);
     uint8_t *soft = load_rgb(OPENCV_HTML "face_swapped.jpg", "gblur=sigma=2.5", 320, 320);
     ck_assert_int_eq(detect(f, sharp, 320, 320, a), 1);
@@ -330,7 +330,7 @@ START_TEST(a_blurred_face_is_less_sharp)
     ck_assert_float_lt(b[0].sharpness, a[0].sharpness * 0.6f);
     free(sharp);
     free(soft);
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
 }
 END_TEST
 
@@ -339,23 +339,23 @@ START_TEST(batches_on_two_threads_equal_single_calls)
     const int W = 200, H = 200;
     uint8_t *a = load_rgb(OPENCV_HTML "facereg.jpg", "null", W, H);
     uint8_t *b = load_rgb(OPENCV_HTML "face_swapped.jpg", "scale=200:200", W, H);
-    tg_faces_frame fr[5] = {
+    tgi_faces_frame fr[5] = {
         {a, W, H, W * 3}, {b, W, H, W * 3}, {a, W, H, W * 3}, {b, W, H, W * 3}, {a, W, H, W * 3}};
-    tg_faces *f1 = open_faces(0, 0, 0, 1), *f2 = open_faces(0, 0, 0, 2);
-    static tg_face single[5][MAXF], batch[5 * MAXF];
+    tgi_faces *f1 = open_faces(0, 0, 0, 1), *f2 = open_faces(0, 0, 0, 2);
+    static tgi_face single[5][MAXF], batch[5 * MAXF];
     int ns[5], nb[5];
     for (int i = 0; i < 5; i++)
         ns[i] = detect(f1, fr[i].rgb, W, H, single[i]);
     tg_ctx *ctx = tg_ctx_new();
-    ck_assert_int_eq(tg_faces_detect_batch(ctx, f2, fr, 5, batch, MAXF, nb), 0);
+    ck_assert_int_eq(tgi_faces_detect_batch(ctx, f2, fr, 5, batch, MAXF, nb), 0);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(nb[i], ns[i]);
         ck_assert_int_gt(nb[i], 0);
-        ck_assert_mem_eq(&batch[i * MAXF], single[i], (size_t)ns[i] * sizeof(tg_face));
+        ck_assert_mem_eq(&batch[i * MAXF], single[i], (size_t)ns[i] * sizeof(tgi_face));
     }
     tg_ctx_free(&ctx);
-    tg_faces_close(&f1);
-    tg_faces_close(&f2);
+    tgi_faces_close(&f1);
+    tgi_faces_close(&f2);
     free(a);
     free(b);
 }
@@ -411,17 +411,17 @@ static char *read_set_file(const char *dir, const char *name, size_t *len)
 static int try_open(const char *dir, char *msg, size_t msglen)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_faces *f = NULL;
-    int rc = tg_faces_open(ctx, dir, NULL, &f);
+    tgi_faces *f = NULL;
+    int rc = tgi_faces_open(ctx, dir, NULL, &f);
     snprintf(msg, msglen, "%s", tg_ctx_message(ctx));
     if (rc == 0) {
         ck_assert_ptr_nonnull(f);
-        tg_face out[4];
+        tgi_face out[4];
         uint8_t px[64 * 64 * 3] = {0};
-        ck_assert_int_ge(tg_faces_detect(ctx, f, px, 64, 64, 64 * 3, out, 4), 0);
+        ck_assert_int_ge(tgi_faces_detect(ctx, f, px, 64, 64, 64 * 3, out, 4), 0);
     } else
         ck_assert_ptr_null(f);
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
     tg_ctx_free(&ctx);
     return rc;
 }
@@ -538,20 +538,20 @@ END_TEST
 
 START_TEST(bad_arguments_are_refused)
 {
-    tg_faces *f = open_faces(0, 0, 0, 1);
+    tgi_faces *f = open_faces(0, 0, 0, 1);
     tg_ctx *ctx = tg_ctx_new();
-    tg_face out[2];
+    tgi_face out[2];
     uint8_t px[12] = {0};
-    ck_assert_int_eq(tg_faces_detect(ctx, f, NULL, 2, 2, 6, out, 2), TG_EINVAL);
-    ck_assert_int_eq(tg_faces_detect(ctx, f, px, 2, 2, 5, out, 2), TG_EINVAL);
-    ck_assert_int_eq(tg_faces_detect(ctx, f, px, 0, 2, 6, out, 2), TG_EINVAL);
-    ck_assert_int_eq(tg_faces_detect(ctx, f, px, 2, 2, 6, out, 2), 0); /* tiny but valid */
-    tg_faces *g = NULL;
-    tg_faces_opts o = {.input_size = 100};
-    ck_assert_int_eq(tg_faces_open(ctx, NULL, &o, &g), TG_EINVAL);
+    ck_assert_int_eq(tgi_faces_detect(ctx, f, NULL, 2, 2, 6, out, 2), TG_EINVAL);
+    ck_assert_int_eq(tgi_faces_detect(ctx, f, px, 2, 2, 5, out, 2), TG_EINVAL);
+    ck_assert_int_eq(tgi_faces_detect(ctx, f, px, 0, 2, 6, out, 2), TG_EINVAL);
+    ck_assert_int_eq(tgi_faces_detect(ctx, f, px, 2, 2, 6, out, 2), 0); /* tiny but valid */
+    tgi_faces *g = NULL;
+    tgi_faces_opts o = {.input_size = 100};
+    ck_assert_int_eq(tgi_faces_open(ctx, NULL, &o, &g), TG_EINVAL);
     ck_assert_ptr_null(g);
     tg_ctx_free(&ctx);
-    tg_faces_close(&f);
+    tgi_faces_close(&f);
 }
 END_TEST
 

@@ -124,9 +124,9 @@ START_TEST(url_table)
     ck_assert_uint_ge(n, 25);
     for (size_t i = 0; i < n; i++) {
         const url_case *c = &url_cases[i];
-        tg_url u;
+        tgi_url u;
         tg_ctx_clear(ctx);
-        int rc = tg_url_parse(ctx, c->url, &u);
+        int rc = tgi_url_parse(ctx, c->url, &u);
         ck_assert_msg(rc == c->rc, "%s: expected %d, got %d (%s)", c->url, c->rc, rc,
                       tg_ctx_message(ctx));
         if (rc != 0) {
@@ -154,19 +154,19 @@ END_TEST
 START_TEST(url_messages_and_length)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_url u;
-    ck_assert_int_eq(tg_url_parse(ctx, "https://www.youtube.com/@x", &u), TG_EINVAL);
+    tgi_url u;
+    ck_assert_int_eq(tgi_url_parse(ctx, "https://www.youtube.com/@x", &u), TG_EINVAL);
     ck_assert_str_eq(tg_ctx_message(ctx), "not a link to a single YouTube video");
-    ck_assert_int_eq(tg_url_parse(ctx, "https://u:p@example.com/", &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, "https://u:p@example.com/", &u), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "password"));
-    ck_assert_int_eq(tg_url_parse(ctx, "ftp://example.com/", &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, "ftp://example.com/", &u), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "http"));
-    ck_assert_int_eq(tg_url_parse(ctx, NULL, &u), TG_EINVAL);
-    ck_assert_int_eq(tg_url_parse(ctx, "http://x/", NULL), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, NULL, &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, "http://x/", NULL), TG_EINVAL);
 
-    ck_assert_int_eq(tg_url_parse(ctx, "http://example.com/\x01", &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, "http://example.com/\x01", &u), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "control"));
-    ck_assert_int_eq(tg_url_parse(ctx, "http://example.com/ x", &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, "http://example.com/ x", &u), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "spaces"));
 
     /* 2000 bytes are fine, 2001 are not */
@@ -176,11 +176,11 @@ START_TEST(url_messages_and_length)
     memcpy(big, head, hl);
     memset(big + hl, 'a', 2000 - hl);
     big[2000] = '\0';
-    ck_assert_int_eq(tg_url_parse(ctx, big, &u), 0);
+    ck_assert_int_eq(tgi_url_parse(ctx, big, &u), 0);
     ck_assert_uint_eq(strlen(u.canonical), 2000);
     big[2000] = 'a';
     big[2001] = '\0';
-    ck_assert_int_eq(tg_url_parse(ctx, big, &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_url_parse(ctx, big, &u), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "2000"));
     tg_ctx_free(&ctx);
 }
@@ -285,27 +285,27 @@ START_TEST(address_classifier)
     for (size_t i = 0; i < n; i++) {
         const addr_case *c = &addr_cases[i];
         tg_ctx_clear(ctx);
-        int rc = tg_host_check(ctx, c->host, 0);
+        int rc = tgi_host_check(ctx, c->host, 0);
         ck_assert_msg(rc == (c->refused ? TG_ELIMIT : 0), "%s: expected %s, got %d (%s)", c->host,
                       c->refused ? "refused" : "allowed", rc, tg_ctx_message(ctx));
         if (c->refused)
             ck_assert_msg(strstr(tg_ctx_message(ctx), c->host), "message '%s' lacks the host",
                           tg_ctx_message(ctx));
-        ck_assert_msg(tg_host_check(ctx, c->host, 1) == 0, "%s refused with allow_private",
+        ck_assert_msg(tgi_host_check(ctx, c->host, 1) == 0, "%s refused with allow_private",
                       c->host);
     }
-    tg_host_check(ctx, "169.254.169.254", 0);
+    tgi_host_check(ctx, "169.254.169.254", 0);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "link-local"));
-    tg_host_check(ctx, "0x7f000001", 0);
+    tgi_host_check(ctx, "0x7f000001", 0);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "loopback address 127.0.0.1"));
 
     /* names resolve (localhost via /etc/hosts, no DNS): refused if any address is */
-    ck_assert_int_eq(tg_host_check(ctx, "localhost", 0), TG_ELIMIT);
+    ck_assert_int_eq(tgi_host_check(ctx, "localhost", 0), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "localhost"));
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "loopback"));
-    ck_assert_int_eq(tg_host_check(ctx, "localhost", 1), 0);
-    ck_assert_int_eq(tg_host_check(ctx, "", 0), TG_EINVAL);
-    ck_assert_int_eq(tg_host_check(ctx, NULL, 1), TG_EINVAL);
+    ck_assert_int_eq(tgi_host_check(ctx, "localhost", 1), 0);
+    ck_assert_int_eq(tgi_host_check(ctx, "", 0), TG_EINVAL);
+    ck_assert_int_eq(tgi_host_check(ctx, NULL, 1), TG_EINVAL);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -316,21 +316,21 @@ START_TEST(address_sockaddrs)
     memset(&s4, 0, sizeof(s4));
     s4.sin_family = AF_INET;
     inet_pton(AF_INET, "192.168.1.1", &s4.sin_addr);
-    ck_assert_int_eq(tg_addr_is_private((struct sockaddr *)&s4), 1);
+    ck_assert_int_eq(tgi_addr_is_private((struct sockaddr *)&s4), 1);
     inet_pton(AF_INET, "93.184.216.34", &s4.sin_addr);
-    ck_assert_int_eq(tg_addr_is_private((struct sockaddr *)&s4), 0);
+    ck_assert_int_eq(tgi_addr_is_private((struct sockaddr *)&s4), 0);
     struct sockaddr_in6 s6;
     memset(&s6, 0, sizeof(s6));
     s6.sin6_family = AF_INET6;
     inet_pton(AF_INET6, "::ffff:192.168.1.1", &s6.sin6_addr);
-    ck_assert_int_eq(tg_addr_is_private((struct sockaddr *)&s6), 1);
+    ck_assert_int_eq(tgi_addr_is_private((struct sockaddr *)&s6), 1);
     inet_pton(AF_INET6, "2001:4860::8888", &s6.sin6_addr);
-    ck_assert_int_eq(tg_addr_is_private((struct sockaddr *)&s6), 0);
+    ck_assert_int_eq(tgi_addr_is_private((struct sockaddr *)&s6), 0);
     struct sockaddr other;
     memset(&other, 0, sizeof(other));
     other.sa_family = AF_UNIX;
-    ck_assert_int_eq(tg_addr_is_private(&other), 1); /* not IP: never connect */
-    ck_assert_int_eq(tg_addr_is_private(NULL), 1);
+    ck_assert_int_eq(tgi_addr_is_private(&other), 1); /* not IP: never connect */
+    ck_assert_int_eq(tgi_addr_is_private(NULL), 1);
 }
 END_TEST
 
@@ -343,7 +343,7 @@ static const char *sniff_file(const char *path)
     ck_assert_msg(f != NULL, "cannot open %s", path);
     size_t n = fread(head, 1, sizeof(head), f);
     fclose(f);
-    return tg_sniff_video(head, n);
+    return tgi_sniff_video(head, n);
 }
 
 static void expect_sniff(const char *path, const char *want)
@@ -406,53 +406,55 @@ START_TEST(sniff_magic_bytes)
 {
     uint8_t b[400];
     memset(b, 0, sizeof(b));
-    ck_assert_ptr_null(tg_sniff_video(b, sizeof(b))); /* zeros */
-    ck_assert_ptr_null(tg_sniff_video(NULL, 0));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"OggS", 3));
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"OggS\0\2\0\0\0\0\0\0\0\0\0\0", 16), "ogg");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"FLV\1\5\0\0\0\x09\0\0\0\0\0\0\0", 16), "flv");
+    ck_assert_ptr_null(tgi_sniff_video(b, sizeof(b))); /* zeros */
+    ck_assert_ptr_null(tgi_sniff_video(NULL, 0));
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"OggS", 3));
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"OggS\0\2\0\0\0\0\0\0\0\0\0\0", 16), "ogg");
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"FLV\1\5\0\0\0\x09\0\0\0\0\0\0\0", 16),
+                     "flv");
     ck_assert_str_eq(
-        tg_sniff_video((const uint8_t *)"\0\0\1\xba\x44\0\4\0\4\1\1\x89\xc3\xf8\0\0", 16), "mpeg");
+        tgi_sniff_video((const uint8_t *)"\0\0\1\xba\x44\0\4\0\4\1\1\x89\xc3\xf8\0\0", 16), "mpeg");
     ck_assert_str_eq(
-        tg_sniff_video((const uint8_t *)"\0\0\1\xb3\x16\0\xf0\x13\xff\xff\xe0\x18\0\0\0\0", 16),
+        tgi_sniff_video((const uint8_t *)"\0\0\1\xb3\x16\0\xf0\x13\xff\xff\xe0\x18\0\0\0\0", 16),
         "mpeg");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"\x30\x26\xb2\x75\x8e\x66\xcf\x11"
-                                                     "\xa6\xd9\x00\xaa\x00\x62\xce\x6c",
-                                    16),
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"\x30\x26\xb2\x75\x8e\x66\xcf\x11"
+                                                      "\xa6\xd9\x00\xaa\x00\x62\xce\x6c",
+                                     16),
                      "asf");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"GIF89a\x10\0\x10\0\x80\0\0\0\0\0", 16),
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"GIF89a\x10\0\x10\0\x80\0\0\0\0\0", 16),
                      "gif");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"RIFF\0\0\0\0AVI LIST", 16), "avi");
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"RIFF\0\0\0\0WAVEfmt ", 16));
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"\0\0\0\x14"
-                                                     "ftypqt  \0\0\0\0",
-                                    16),
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"RIFF\0\0\0\0AVI LIST", 16), "avi");
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"RIFF\0\0\0\0WAVEfmt ", 16));
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"\0\0\0\x14"
+                                                      "ftypqt  \0\0\0\0",
+                                     16),
                      "mp4");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"\0\0\0\x18"
-                                                     "ftyp3gp4\0\0\0\0",
-                                    16),
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"\0\0\0\x18"
+                                                      "ftyp3gp4\0\0\0\0",
+                                     16),
                      "mp4");
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"\0\0\0\x1c"
-                                                     "ftypM4A \0\0\0\0",
-                                    16),
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"\0\0\0\x1c"
+                                                      "ftypM4A \0\0\0\0",
+                                     16),
                      "mp4");
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"\0\0\0\x18"
-                                                       "ftypheic\0\0\0\0",
-                                      16));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"\0\0\0\x1c"
-                                                       "ftypavif\0\0\0\0",
-                                      16));
-    ck_assert_str_eq(tg_sniff_video((const uint8_t *)"\0\0\x01\0moovlmvhd\0\0\0", 16), "mp4");
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"\0\0\0\x18"
+                                                        "ftypheic\0\0\0\0",
+                                       16));
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"\0\0\0\x1c"
+                                                        "ftypavif\0\0\0\0",
+                                       16));
+    ck_assert_str_eq(tgi_sniff_video((const uint8_t *)"\0\0\x01\0moovlmvhd\0\0\0", 16), "mp4");
     /* MPEG-TS: sync bytes 188 apart; a lone 'G' is text */
     b[0] = b[188] = 0x47;
-    ck_assert_str_eq(tg_sniff_video(b, sizeof(b)), "mpegts");
-    ck_assert_ptr_null(tg_sniff_video(b, 188));
+    ck_assert_str_eq(tgi_sniff_video(b, sizeof(b)), "mpegts");
+    ck_assert_ptr_null(tgi_sniff_video(b, 188));
     b[188] = 0;
-    ck_assert_ptr_null(tg_sniff_video(b, sizeof(b)));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"<!DOCTYPE html><", 16));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
-    ck_assert_ptr_null(tg_sniff_video((const uint8_t *)"\xff\xd8\xff\xe0\0\x10JFIF\0\1\1\0\0", 16));
+    ck_assert_ptr_null(tgi_sniff_video(b, sizeof(b)));
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"<!DOCTYPE html><", 16));
+    ck_assert_ptr_null(tgi_sniff_video((const uint8_t *)"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
+    ck_assert_ptr_null(
+        tgi_sniff_video((const uint8_t *)"\xff\xd8\xff\xe0\0\x10JFIF\0\1\1\0\0", 16));
 }
 END_TEST
 
@@ -501,9 +503,9 @@ static void scratch_free(scratch *s)
     tg_ctx_free(&s->ctx);
 }
 
-static tg_ytdlp_opts fake_opts(const scratch *s)
+static tgi_ytdlp_opts fake_opts(const scratch *s)
 {
-    tg_ytdlp_opts o;
+    tgi_ytdlp_opts o;
     memset(&o, 0, sizeof(o));
     o.binary = s->script;
     o.out_dir = s->dir;
@@ -560,9 +562,9 @@ START_TEST(ytdlp_progress_and_path)
                      "echo \"$OUTDIR/job1.mp4\"");
     progress_log log = {{0}, 0};
     tg_ctx_set_progress(s.ctx, log_progress, &log);
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     char *path = NULL;
-    int rc = tg_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
+    int rc = tgi_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
     ck_assert_msg(rc == 0, "rc %d: %s", rc, tg_ctx_message(s.ctx));
     char want[1100];
     snprintf(want, sizeof(want), "%s/job1.mp4", s.dir);
@@ -634,13 +636,13 @@ START_TEST(ytdlp_cancel_kills_the_group)
     ck_assert_ptr_nonnull(f);
     fclose(f);
 
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     canceller c = {s.ctx, 0};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
     char *path = NULL;
     double t0 = now_s();
-    int rc = tg_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
+    int rc = tgi_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
     double t1 = now_s();
     pthread_join(th, NULL);
     ck_assert_int_eq(rc, TG_ECANCEL);
@@ -668,11 +670,11 @@ START_TEST(ytdlp_timeout)
 {
     scratch s;
     scratch_make(&s, "sleep 1000");
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     o.timeout_s = 1;
     char *path = NULL;
     double t0 = now_s();
-    int rc = tg_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
+    int rc = tgi_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
     double dt = now_s() - t0;
     ck_assert_int_eq(rc, TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(s.ctx), "longer than 1 s"));
@@ -727,9 +729,9 @@ START_TEST(ytdlp_error_mapping)
         const err_case *c = &err_cases[i];
         scratch s;
         scratch_make(&s, c->body);
-        tg_ytdlp_opts o = fake_opts(&s);
+        tgi_ytdlp_opts o = fake_opts(&s);
         char *path = NULL;
-        int rc = tg_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
+        int rc = tgi_ytdlp_download(s.ctx, &o, "https://example.com/v.mp4", &path);
         ck_assert_msg(rc == c->rc, "[%s]: expected %d, got %d (%s)", c->body, c->rc, rc,
                       tg_ctx_message(s.ctx));
         ck_assert_msg(strstr(tg_ctx_message(s.ctx), c->msg), "[%s]: message '%s' lacks '%s'",
@@ -741,25 +743,25 @@ START_TEST(ytdlp_error_mapping)
 
     /* not installed */
     tg_ctx *ctx = tg_ctx_new();
-    tg_ytdlp_opts o;
+    tgi_ytdlp_opts o;
     memset(&o, 0, sizeof(o));
     o.binary = "/nonexistent/yt-dlp";
     o.out_dir = "/tmp";
     o.out_name = "job1";
     o.allow_private = 1;
     char *path = NULL;
-    ck_assert_int_eq(tg_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EIO);
+    ck_assert_int_eq(tgi_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EIO);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "yt-dlp is not installed"));
     o.binary = "thumbgen-no-such-yt-dlp"; /* searched in PATH */
-    ck_assert_int_eq(tg_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EIO);
+    ck_assert_int_eq(tgi_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EIO);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "yt-dlp is not installed"));
     /* names that could leave the folder or start an option */
     o.out_name = "../x";
-    ck_assert_int_eq(tg_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
+    ck_assert_int_eq(tgi_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
     o.out_name = "-x";
-    ck_assert_int_eq(tg_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
+    ck_assert_int_eq(tgi_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
     o.out_name = "a%(title)s";
-    ck_assert_int_eq(tg_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
+    ck_assert_int_eq(tgi_ytdlp_download(ctx, &o, "https://example.com/v.mp4", &path), TG_EINVAL);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -777,14 +779,14 @@ START_TEST(ytdlp_argv_is_literal)
     snprintf(body, sizeof(body), "for a in \"$@\"; do printf '%%s\\n' \"$a\"; done > '%s'\nexit 1",
              args);
     scratch_make(&s, body);
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     o.max_seconds = 90;
     o.max_bytes = 5000000;
     char url[4096];
     snprintf(url, sizeof(url), "http://example.com/$(touch %s);touch${IFS}%s;`touch %s`|x&y",
              marker, marker, marker);
     char *path = NULL;
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, url, &path), TG_EIO);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, url, &path), TG_EIO);
     ck_assert_int_eq(tgt_file_exists(marker), 0);
     char *text = tgt_read_file(args, NULL);
     ck_assert_ptr_nonnull(text);
@@ -816,7 +818,7 @@ START_TEST(ytdlp_refuses_private_hosts_first)
     char body[2048];
     snprintf(body, sizeof(body), "touch '%s'; exit 1", marker);
     scratch_make(&s, body);
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     o.allow_private = 0;
     char *path = NULL;
     static const char *const refused[] = {
@@ -825,22 +827,22 @@ START_TEST(ytdlp_refuses_private_hosts_first)
         "http://2130706433/v.mp4",     "http://[::ffff:10.0.0.1]/v.mp4",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        int rc = tg_ytdlp_download(s.ctx, &o, refused[i], &path);
+        int rc = tgi_ytdlp_download(s.ctx, &o, refused[i], &path);
         ck_assert_msg(rc == TG_ELIMIT, "%s: %d (%s)", refused[i], rc, tg_ctx_message(s.ctx));
         ck_assert_ptr_nonnull(strstr(tg_ctx_message(s.ctx), "refused"));
     }
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "file:///etc/passwd", &path), TG_EINVAL);
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://u:p@8.8.8.8/", &path), TG_EINVAL);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, "file:///etc/passwd", &path), TG_EINVAL);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, "http://u:p@8.8.8.8/", &path), TG_EINVAL);
     ck_assert_msg(!tgt_file_exists(marker), "yt-dlp ran for a refused host");
     /* a public literal passes the check and reaches the (fake) yt-dlp */
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_EIO);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_EIO);
     ck_assert_int_eq(tgt_file_exists(marker), 1);
     unlink(marker);
 
     /* cancelled before the start: nothing runs */
     tg_ctx_cancel(s.ctx);
     o.allow_private = 1;
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_ECANCEL);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, "http://8.8.8.8/v.mp4", &path), TG_ECANCEL);
     ck_assert_int_eq(tgt_file_exists(marker), 0);
     scratch_free(&s);
 }
@@ -923,7 +925,7 @@ START_TEST(ytdlp_real_download_from_loopback)
     srv_start(&h, fixture);
     scratch s;
     scratch_make(&s, "exit 1"); /* only for the folder and the context */
-    tg_ytdlp_opts o = fake_opts(&s);
+    tgi_ytdlp_opts o = fake_opts(&s);
     o.binary = NULL; /* "yt-dlp" from PATH */
     progress_log log = {{0}, 0};
     tg_ctx_set_progress(s.ctx, log_progress, &log);
@@ -933,11 +935,11 @@ START_TEST(ytdlp_real_download_from_loopback)
     /* private hosts refused before yt-dlp runs: the server sees nothing */
     o.allow_private = 0;
     char *path = NULL;
-    ck_assert_int_eq(tg_ytdlp_download(s.ctx, &o, url, &path), TG_ELIMIT);
+    ck_assert_int_eq(tgi_ytdlp_download(s.ctx, &o, url, &path), TG_ELIMIT);
     ck_assert_int_eq(atomic_load(&h.requests), 0);
 
     o.allow_private = 1;
-    int rc = tg_ytdlp_download(s.ctx, &o, url, &path);
+    int rc = tgi_ytdlp_download(s.ctx, &o, url, &path);
     ck_assert_msg(rc == 0, "download: %d (%s)", rc, tg_ctx_message(s.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));
@@ -951,18 +953,18 @@ START_TEST(ytdlp_real_download_from_loopback)
     ck_assert_ptr_nonnull(f);
     size_t n = fread(head, 1, sizeof(head), f);
     fclose(f);
-    ck_assert_str_eq(tg_sniff_video(head, n), "mp4");
+    ck_assert_str_eq(tgi_sniff_video(head, n), "mp4");
     free(path);
     path = NULL;
 
     /* a missing file is ENOENT, a too-small size limit is ELIMIT, and neither leaves files */
     o.out_name = "job2";
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/missing.mp4", h.port);
-    rc = tg_ytdlp_download(s.ctx, &o, url, &path);
+    rc = tgi_ytdlp_download(s.ctx, &o, url, &path);
     ck_assert_msg(rc == TG_ENOENT, "404: %d (%s)", rc, tg_ctx_message(s.ctx));
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/video.mp4", h.port);
     o.max_bytes = 1000;
-    rc = tg_ytdlp_download(s.ctx, &o, url, &path);
+    rc = tgi_ytdlp_download(s.ctx, &o, url, &path);
     ck_assert_msg(rc == TG_ELIMIT, "too big: %d (%s)", rc, tg_ctx_message(s.ctx));
     char p2[1100];
     snprintf(p2, sizeof(p2), "%s/job2.mp4", s.dir);

@@ -83,38 +83,38 @@ static bool contains(const char *hay, size_t n, const char *needle, size_t m)
 
 /* ---- encoding helpers ---- */
 
-static tg_gif_params params(int w, int h, int q)
+static tgi_gif_params params(int w, int h, int q)
 {
-    return (tg_gif_params){.width = w, .height = h, .quality = q, .loop_count = 0};
+    return (tgi_gif_params){.width = w, .height = h, .quality = q, .loop_count = 0};
 }
 
 /* Encode frames 0..n-1 of gen into fd; delays[i] or 10 cs. Returns the first error. */
-static int encode_fd(tg_ctx *ctx, int fd, const tg_gif_params *p, tgt_gen_fn gen, int n,
+static int encode_fd(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgt_gen_fn gen, int n,
                      const int *delays)
 {
-    tg_gif *g = NULL;
-    int rc = tg_gif_begin(ctx, fd, p, &g);
+    tgi_gif *g = NULL;
+    int rc = tgi_gif_begin(ctx, fd, p, &g);
     if (rc < 0)
         return rc;
     uint8_t *f = malloc((size_t)p->width * (size_t)p->height * 4);
     if (!f) {
-        tg_gif_free(&g);
+        tgi_gif_free(&g);
         return TG_ENOMEM;
     }
     for (int i = 0; i < n && rc == 0; i++) {
         gen(f, p->width, p->height, i);
-        rc = tg_gif_add(ctx, g, f, delays ? delays[i] : 10);
+        rc = tgi_gif_add(ctx, g, f, delays ? delays[i] : 10);
     }
     free(f);
     if (rc < 0) {
-        tg_gif_free(&g);
+        tgi_gif_free(&g);
         return rc;
     }
-    return tg_gif_end(ctx, &g);
+    return tgi_gif_end(ctx, &g);
 }
 
 /* Encode to a fresh scratch file; returns its path (caller frees), fails the test on error. */
-static char *encode_file(const tg_gif_params *p, tgt_gen_fn gen, int n, const int *delays)
+static char *encode_file(const tgi_gif_params *p, tgt_gen_fn gen, int n, const int *delays)
 {
     char *path = tgt_tmp_path(".gif");
     ck_assert_ptr_nonnull(path);
@@ -151,7 +151,7 @@ static void check_psnr(const tgt_gif *d, tgt_gen_fn gen, double min_db)
 START_TEST(test_header_and_metadata)
 {
     const int delays[5] = {4, 7, 10, 1, 250};
-    tg_gif_params p = params(97, 61, 90);
+    tgi_gif_params p = params(97, 61, 90);
     char *path = encode_file(&p, tgt_gen_gradient, 5, delays);
 
     size_t len = 0;
@@ -183,7 +183,7 @@ END_TEST
 
 START_TEST(test_loop_count)
 {
-    tg_gif_params p = params(16, 16, 80);
+    tgi_gif_params p = params(16, 16, 80);
     p.loop_count = 300;
     char *path = encode_file(&p, tgt_gen_gradient, 2, NULL);
     tgt_gif d;
@@ -205,7 +205,7 @@ START_TEST(test_gradient_psnr)
      * and 18 per channel): this smooth synthetic gradient is their worst case (23.1 dB
      * at q10); on natural clips they beat the old table on PSNR at equal size too */
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        tg_gif_params p = params(160, 120, cases[c].q);
+        tgi_gif_params p = params(160, 120, cases[c].q);
         char *path = encode_file(&p, tgt_gen_gradient, 6, NULL);
         tgt_gif d;
         load(path, &d);
@@ -220,7 +220,7 @@ END_TEST
 
 START_TEST(test_quality_changes_size)
 {
-    tg_gif_params hi = params(160, 120, 100), lo = params(160, 120, 20);
+    tgi_gif_params hi = params(160, 120, 100), lo = params(160, 120, 20);
     char *ph = encode_file(&hi, tgt_gen_gradient, 6, NULL),
          *pl = encode_file(&lo, tgt_gen_gradient, 6, NULL);
     long sh = tgt_file_size(ph), sl = tgt_file_size(pl);
@@ -234,7 +234,7 @@ END_TEST
 
 START_TEST(test_noise)
 {
-    tg_gif_params p = params(64, 48, 90);
+    tgi_gif_params p = params(64, 48, 90);
     char *path = encode_file(&p, gen_noise, 4, NULL);
     tgt_gif d;
     load(path, &d);
@@ -250,7 +250,7 @@ END_TEST
 START_TEST(test_moving_square_is_cropped)
 {
     enum { W = 200, H = 150, N = 10 };
-    tg_gif_params p = params(W, H, 90);
+    tgi_gif_params p = params(W, H, 90);
     char *one = encode_file(&p, gen_square, 1, NULL);
     char *all = encode_file(&p, gen_square, N, NULL);
     long s1 = tgt_file_size(one), sn = tgt_file_size(all);
@@ -299,7 +299,7 @@ END_TEST
 
 START_TEST(test_identical_frames_merge)
 {
-    tg_gif_params p = params(40, 30, 90);
+    tgi_gif_params p = params(40, 30, 90);
     char *path = encode_file(&p, gen_still, 3, NULL); /* 3 identical frames of 10 cs */
     tgt_gif d;
     load(path, &d);
@@ -333,7 +333,7 @@ START_TEST(test_long_still_splits_delay)
 {
     /* merged delays past the 16-bit GIF limit continue in a 1x1 transparent frame */
     const int delays[3] = {40000, 40000, 100};
-    tg_gif_params p = params(20, 20, 90);
+    tgi_gif_params p = params(20, 20, 90);
     char *path = encode_file(&p, gen_still, 3, delays);
     tgt_gif d;
     load(path, &d);
@@ -351,10 +351,10 @@ START_TEST(test_bad_parameters)
 {
     tg_ctx *ctx = tg_ctx_new();
     static char dummy;
-    tg_gif *g = (tg_gif *)(void *)&dummy; /* begin must reset it to NULL */
+    tgi_gif *g = (tgi_gif *)(void *)&dummy; /* begin must reset it to NULL */
     int fd = open("/dev/null", O_WRONLY);
     ck_assert_int_ge(fd, 0);
-    static const tg_gif_params bad[] = {
+    static const tgi_gif_params bad[] = {
         {0, 10, 90, 0, 0, 0},    {10, 0, 90, 0, 0, 0},
         {4097, 10, 90, 0, 0, 0}, {10, 4097, 90, 0, 0, 0},
         {10, 10, 0, 0, 0, 0},    {10, 10, 101, 0, 0, 0},
@@ -364,28 +364,28 @@ START_TEST(test_bad_parameters)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tg_ctx_clear(ctx);
-        ck_assert_int_eq(tg_gif_begin(ctx, fd, &bad[i], &g), TG_EINVAL);
+        ck_assert_int_eq(tgi_gif_begin(ctx, fd, &bad[i], &g), TG_EINVAL);
         ck_assert_ptr_null(g);
         ck_assert_str_ne(tg_ctx_message(ctx), "");
     }
-    tg_gif_params ok = params(10, 10, 90);
-    ck_assert_int_eq(tg_gif_begin(ctx, -1, &ok, &g), TG_EINVAL);
-    ck_assert_int_eq(tg_gif_begin(ctx, fd, NULL, &g), TG_EINVAL);
-    ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, NULL), TG_EINVAL);
+    tgi_gif_params ok = params(10, 10, 90);
+    ck_assert_int_eq(tgi_gif_begin(ctx, -1, &ok, &g), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_begin(ctx, fd, NULL, &g), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_begin(ctx, fd, &ok, NULL), TG_EINVAL);
 
-    ck_assert_int_eq(tg_gif_begin(ctx, fd, &ok, &g), 0);
+    ck_assert_int_eq(tgi_gif_begin(ctx, fd, &ok, &g), 0);
     uint8_t *f = tgt_make_frame(tgt_gen_gradient, 10, 10, 0);
-    ck_assert_int_eq(tg_gif_add(ctx, g, f, 0), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_add(ctx, g, f, 0), TG_EINVAL);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "delay"));
-    ck_assert_int_eq(tg_gif_add(ctx, g, f, 65536), TG_EINVAL);
-    ck_assert_int_eq(tg_gif_add(ctx, g, NULL, 10), TG_EINVAL);
-    ck_assert_int_eq(tg_gif_add(ctx, NULL, f, 10), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_add(ctx, g, f, 65536), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_add(ctx, g, NULL, 10), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_add(ctx, NULL, f, 10), TG_EINVAL);
     /* a rejected argument does not spoil the encoder */
-    ck_assert_int_eq(tg_gif_add(ctx, g, f, 10), 0);
-    ck_assert_int_eq(tg_gif_end(ctx, &g), 0);
+    ck_assert_int_eq(tgi_gif_add(ctx, g, f, 10), 0);
+    ck_assert_int_eq(tgi_gif_end(ctx, &g), 0);
     ck_assert_ptr_null(g);
-    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EINVAL);
-    ck_assert_int_eq(tg_gif_end(ctx, NULL), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_end(ctx, &g), TG_EINVAL);
+    ck_assert_int_eq(tgi_gif_end(ctx, NULL), TG_EINVAL);
     free(f);
     close(fd);
     tg_ctx_free(&ctx);
@@ -395,11 +395,11 @@ END_TEST
 START_TEST(test_end_without_frames)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_gif *g = NULL;
+    tgi_gif *g = NULL;
     int fd = open("/dev/null", O_WRONLY);
-    tg_gif_params p = params(10, 10, 90);
-    ck_assert_int_eq(tg_gif_begin(ctx, fd, &p, &g), 0);
-    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EINVAL);
+    tgi_gif_params p = params(10, 10, 90);
+    ck_assert_int_eq(tgi_gif_begin(ctx, fd, &p, &g), 0);
+    ck_assert_int_eq(tgi_gif_end(ctx, &g), TG_EINVAL);
     ck_assert_ptr_null(g);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "no frame"));
     close(fd);
@@ -412,16 +412,16 @@ START_TEST(test_free_abandons)
     char *path = tgt_tmp_path(".gif");
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
-    tg_gif *g = NULL;
-    tg_gif_params p = params(32, 32, 90);
-    ck_assert_int_eq(tg_gif_begin(NULL, fd, &p, &g), 0);
+    tgi_gif *g = NULL;
+    tgi_gif_params p = params(32, 32, 90);
+    ck_assert_int_eq(tgi_gif_begin(NULL, fd, &p, &g), 0);
     uint8_t *f = tgt_make_frame(gen_noise, 32, 32, 0);
-    ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
-    ck_assert_int_eq(tg_gif_add(NULL, g, f, 10), 0);
-    tg_gif_free(&g);
+    ck_assert_int_eq(tgi_gif_add(NULL, g, f, 10), 0);
+    ck_assert_int_eq(tgi_gif_add(NULL, g, f, 10), 0);
+    tgi_gif_free(&g);
     ck_assert_ptr_null(g);
-    tg_gif_free(&g);
-    tg_gif_free(NULL);
+    tgi_gif_free(&g);
+    tgi_gif_free(NULL);
     ck_assert_int_ne(fcntl(fd, F_GETFD), -1); /* still the caller's */
     close(fd);
     free(f);
@@ -437,7 +437,7 @@ START_TEST(test_fd_stays_open)
     char *path = tgt_tmp_path(".gif");
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
-    tg_gif_params p = params(24, 24, 90);
+    tgi_gif_params p = params(24, 24, 90);
     ck_assert_int_eq(encode_fd(NULL, fd, &p, tgt_gen_gradient, 3, NULL), 0);
     ck_assert_int_ne(fcntl(fd, F_GETFD), -1);
     long before = tgt_file_size(path);
@@ -452,8 +452,8 @@ END_TEST
 START_TEST(test_write_errors)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_gif_params p = params(24, 24, 90);
-    /* write(2) on a read-only fd: EBADF surfaces at the latest in tg_gif_end */
+    tgi_gif_params p = params(24, 24, 90);
+    /* write(2) on a read-only fd: EBADF surfaces at the latest in tgi_gif_end */
     int fd = open("/dev/null", O_RDONLY);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(encode_fd(ctx, fd, &p, tgt_gen_gradient, 2, NULL), TG_EIO);
@@ -469,20 +469,20 @@ START_TEST(test_write_errors)
     }
     enum { W = 300, H = 300 };
     p = params(W, H, 90);
-    tg_gif *g = NULL;
-    ck_assert_int_eq(tg_gif_begin(ctx, fd, &p, &g), 0);
+    tgi_gif *g = NULL;
+    ck_assert_int_eq(tgi_gif_begin(ctx, fd, &p, &g), 0);
     uint8_t *f = malloc((size_t)W * H * 4);
     int rc = 0, i;
     for (i = 0; i < 10 && rc == 0; i++) {
         gen_noise(f, W, H, i);
-        rc = tg_gif_add(ctx, g, f, 10);
+        rc = tgi_gif_add(ctx, g, f, 10);
     }
     ck_assert_int_eq(rc, TG_EIO);
     ck_assert_int_le(i, 3); /* 64 KiB buffer: the first noise frame overflows it */
     ck_assert_msg(strstr(tg_ctx_message(ctx), "No space") != NULL, "message: %s",
                   tg_ctx_message(ctx));
-    ck_assert_int_eq(tg_gif_add(ctx, g, f, 10), TG_EIO);
-    ck_assert_int_eq(tg_gif_end(ctx, &g), TG_EIO);
+    ck_assert_int_eq(tgi_gif_add(ctx, g, f, 10), TG_EIO);
+    ck_assert_int_eq(tgi_gif_end(ctx, &g), TG_EIO);
     ck_assert_ptr_null(g);
     free(f);
     close(fd);
@@ -510,7 +510,7 @@ START_TEST(test_deterministic)
 {
     static const int qs[] = {75, 100, 5};
     for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
-        tg_gif_params p = params(120, 90, qs[q]);
+        tgi_gif_params p = params(120, 90, qs[q]);
         char *a = encode_file(&p, gen_mixed, 8, NULL), *b = encode_file(&p, gen_mixed, 8, NULL);
         size_t la = 0, lb = 0;
         char *da = tgt_read_file(a, &la), *db = tgt_read_file(b, &lb);
@@ -589,7 +589,7 @@ START_TEST(test_lzw_exact_roundtrip)
     for (int i = 0; i < 256; i++)
         pal[3 * i] = (uint8_t)i, pal[3 * i + 1] = (uint8_t)(i * 7), pal[3 * i + 2] = (uint8_t)~i;
     uint8_t *idx = malloc(W * H), *shown = malloc(W * H);
-    tg_lzw *z = tg_lzw_new();
+    tgi_lzw *z = tgi_lzw_new();
     ck_assert_ptr_nonnull(z);
     for (int bits = 1; bits <= 8; bits++) {
         for (int pattern = 0; pattern < 3; pattern++) {
@@ -603,7 +603,7 @@ START_TEST(test_lzw_exact_roundtrip)
             const uint8_t *data;
             size_t len;
             int mb = bits < 2 ? 2 : bits;
-            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, mb, NULL, shown, &data, &len), 0);
+            ck_assert_int_eq(tgi_lzw_encode(z, idx, W * H, mb, NULL, shown, &data, &len), 0);
             ck_assert_int_eq(memcmp(idx, shown, W * H), 0);
             for (size_t i = 0; i < len; i += (size_t)data[i] + 1)
                 ck_assert_msg(data[i] >= 1 && i + data[i] < len, "bad sub-block at %zu", i);
@@ -620,13 +620,13 @@ START_TEST(test_lzw_exact_roundtrip)
     /* a single pixel, and bad arguments */
     const uint8_t *data;
     size_t len;
-    ck_assert_int_eq(tg_lzw_encode(z, idx, 1, 2, NULL, NULL, &data, &len), 0);
-    ck_assert_int_eq(tg_lzw_encode(z, idx, 0, 2, NULL, NULL, &data, &len), -1);
-    ck_assert_int_eq(tg_lzw_encode(z, idx, 10, 1, NULL, NULL, &data, &len), -1);
-    ck_assert_int_eq(tg_lzw_encode(z, idx, 10, 9, NULL, NULL, &data, &len), -1);
-    tg_lzw_free(&z);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, 1, 2, NULL, NULL, &data, &len), 0);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, 0, 2, NULL, NULL, &data, &len), -1);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, 10, 1, NULL, NULL, &data, &len), -1);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, 10, 9, NULL, NULL, &data, &len), -1);
+    tgi_lzw_free(&z);
     ck_assert_ptr_null(z);
-    tg_lzw_free(&z);
+    tgi_lzw_free(&z);
     free(idx);
     free(shown);
 }
@@ -652,24 +652,24 @@ START_TEST(test_lzw_lossy_within_tolerance)
             }
             bg[4 * p + 3] = src[4 * p + 3] = 255;
         }
-    tg_lzw *z = tg_lzw_new();
+    tgi_lzw *z = tgi_lzw_new();
     ck_assert_ptr_nonnull(z);
     const uint8_t *data;
     size_t exact_len, len;
-    ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &exact_len), 0);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &exact_len), 0);
     static const int tols[] = {4, 25, 100, 400};
     size_t greedy[4] = {0};
     for (int look = 0; look <= 1; look++) {
         size_t prev = exact_len;
         for (size_t t = 0; t < sizeof(tols) / sizeof(tols[0]); t++) {
-            tg_lzw_lossy l = {.tol = tols[t],
-                              .pal = pal,
-                              .transparent = T,
-                              .bg = bg,
-                              .src = src,
-                              .row = W,
-                              .look = look};
-            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, shown, &data, &len), 0);
+            tgi_lzw_lossy l = {.tol = tols[t],
+                               .pal = pal,
+                               .transparent = T,
+                               .bg = bg,
+                               .src = src,
+                               .row = W,
+                               .look = look};
+            ck_assert_int_eq(tgi_lzw_encode(z, idx, W * H, 8, &l, shown, &data, &len), 0);
             ck_assert_msg(len < prev, "tol %d: %zu bytes, not fewer than %zu", tols[t], len, prev);
             prev = len;
             char *path = write_raw_gif(W, H, 8, pal, data, len);
@@ -680,10 +680,10 @@ START_TEST(test_lzw_lossy_within_tolerance)
                               dec[p], shown[p]);
                 const uint8_t *want = idx[p] == T ? bg + 4 * p : pal + 3 * idx[p];
                 const uint8_t *got = dec[p] == T ? bg + 4 * p : pal + 3 * dec[p];
-                int d = tg_lzw_dist(got, want);
+                int d = tgi_lzw_dist(got, want);
                 ck_assert_msg(d <= tols[t], "tol %d pixel %zu: error %d", tols[t], p, d);
                 if (idx[p] == T && dec[p] != T)
-                    ck_assert_int_le(tg_lzw_dist(got, src + 4 * p), tols[t]);
+                    ck_assert_int_le(tgi_lzw_dist(got, src + 4 * p), tols[t]);
                 changed += dec[p] != idx[p];
             }
             ck_assert_uint_gt(changed, 0);
@@ -700,7 +700,7 @@ START_TEST(test_lzw_lossy_within_tolerance)
             uint8_t *copy = malloc(len);
             memcpy(copy, data, len);
             size_t len2;
-            ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, &l, NULL, &data, &len2), 0);
+            ck_assert_int_eq(tgi_lzw_encode(z, idx, W * H, 8, &l, NULL, &data, &len2), 0);
             ck_assert_uint_eq(len, len2);
             ck_assert_int_eq(memcmp(copy, data, len), 0);
             free(copy);
@@ -709,7 +709,7 @@ START_TEST(test_lzw_lossy_within_tolerance)
             free(path);
         }
     }
-    tg_lzw_free(&z);
+    tgi_lzw_free(&z);
     free(idx);
     free(shown);
     free(bg);
@@ -735,7 +735,7 @@ static int ffmpeg_frames(const char *path)
 
 /* Segments compressed apart and joined decode to the indices, with giflib and ffmpeg:
  * segment lengths 1..60 and long ones, so that segment ends fall on every code-width
- * step; and the 1-segment join is tg_lzw_encode's output. */
+ * step; and the 1-segment join is tgi_lzw_encode's output. */
 START_TEST(test_lzw_segments)
 {
     enum { W = 300, H = 200, MAXSEG = 4096 };
@@ -743,8 +743,8 @@ START_TEST(test_lzw_segments)
     for (int i = 0; i < 256; i++)
         pal[3 * i] = (uint8_t)(i * 3), pal[3 * i + 1] = (uint8_t)i, pal[3 * i + 2] = (uint8_t)~i;
     uint8_t *idx = malloc(W * H), *shown = malloc(W * H);
-    tg_lzw_bits *segs = calloc(MAXSEG, sizeof(*segs));
-    tg_lzw *z = tg_lzw_new();
+    tgi_lzw_bits *segs = calloc(MAXSEG, sizeof(*segs));
+    tgi_lzw *z = tgi_lzw_new();
     ck_assert_ptr_nonnull(z);
     uint8_t *buf = NULL;
     size_t cap = 0, len = 0;
@@ -760,13 +760,13 @@ START_TEST(test_lzw_segments)
                 ck_assert_uint_lt(ns, MAXSEG);
                 size_t n = k < 60 ? k + 1 : 1000 + (k * 7919) % 9000;
                 n = n > W * H - at ? W * H - at : n;
-                ck_assert_int_eq(tg_lzw_encode_seg(z, idx + at, n, mb, NULL, shown + at, k == 0,
-                                                   at + n == W * H, &segs[ns]),
+                ck_assert_int_eq(tgi_lzw_encode_seg(z, idx + at, n, mb, NULL, shown + at, k == 0,
+                                                    at + n == W * H, &segs[ns]),
                                  0);
                 at += n;
             }
             ck_assert_int_eq(memcmp(idx, shown, W * H), 0);
-            ck_assert_int_eq(tg_lzw_join(segs, ns, &buf, &cap, &len), 0);
+            ck_assert_int_eq(tgi_lzw_join(segs, ns, &buf, &cap, &len), 0);
             for (size_t i = 0; i < len; i += (size_t)buf[i] + 1)
                 ck_assert_msg(buf[i] >= 1 && i + buf[i] < len, "bad sub-block at %zu", i);
             char *path = write_raw_gif(W, H, bits, pal, buf, len);
@@ -783,22 +783,22 @@ START_TEST(test_lzw_segments)
             free(path);
         }
     }
-    /* one segment, joined = tg_lzw_encode */
+    /* one segment, joined = tgi_lzw_encode */
     const uint8_t *data;
     size_t dlen;
-    ck_assert_int_eq(tg_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &dlen), 0);
-    ck_assert_int_eq(tg_lzw_encode_seg(z, idx, W * H, 8, NULL, NULL, true, true, &segs[0]), 0);
-    ck_assert_int_eq(tg_lzw_join(segs, 1, &buf, &cap, &len), 0);
+    ck_assert_int_eq(tgi_lzw_encode(z, idx, W * H, 8, NULL, NULL, &data, &dlen), 0);
+    ck_assert_int_eq(tgi_lzw_encode_seg(z, idx, W * H, 8, NULL, NULL, true, true, &segs[0]), 0);
+    ck_assert_int_eq(tgi_lzw_join(segs, 1, &buf, &cap, &len), 0);
     ck_assert_uint_eq(len, dlen);
     ck_assert_int_eq(memcmp(buf, data, len), 0);
-    ck_assert_int_eq(tg_lzw_encode_seg(z, idx, 0, 8, NULL, NULL, true, true, &segs[0]), -1);
-    ck_assert_int_eq(tg_lzw_join(segs, 0, &buf, &cap, &len), -1);
+    ck_assert_int_eq(tgi_lzw_encode_seg(z, idx, 0, 8, NULL, NULL, true, true, &segs[0]), -1);
+    ck_assert_int_eq(tgi_lzw_join(segs, 0, &buf, &cap, &len), -1);
     for (size_t k = 0; k < MAXSEG; k++)
-        tg_lzw_bits_free(&segs[k]);
-    tg_lzw_bits_free(NULL);
+        tgi_lzw_bits_free(&segs[k]);
+    tgi_lzw_bits_free(NULL);
     free(segs);
     free(buf);
-    tg_lzw_free(&z);
+    tgi_lzw_free(&z);
     free(idx);
     free(shown);
 }
@@ -815,7 +815,7 @@ START_TEST(test_threads_same_bytes)
         static const int threads[] = {1, 2, 3, 4, 0}; /* 0 = one per CPU */
         for (size_t ti = 0; ti < sizeof(threads) / sizeof(threads[0]); ti++) {
             int t = threads[ti];
-            tg_gif_params p = params(400, 300, qs[q]);
+            tgi_gif_params p = params(400, 300, qs[q]);
             p.threads = t;
             char *path = encode_file(&p, gen_mixed, 7, NULL);
             size_t l = 0;
@@ -850,7 +850,7 @@ START_TEST(test_ffmpeg_decodes)
 {
     static const int qs[] = {100, 60, 1};
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-        tg_gif_params p = params(120, 90, qs[i]);
+        tgi_gif_params p = params(120, 90, qs[i]);
         char *path = encode_file(&p, gen_mixed, 8, NULL);
         int frames = ffmpeg_frames(path);
         ck_assert_msg(frames == 8, "q%d: ffmpeg decoded %d frames, expected 8", qs[i], frames);
@@ -897,7 +897,7 @@ START_TEST(test_palette_reuse)
     double worst[3];
     int nlocal[3];
     for (int mode = TG_GIF_PALETTE_AUTO; mode <= TG_GIF_PALETTE_LOCAL; mode++) {
-        tg_gif_params p = params(W, H, 90);
+        tgi_gif_params p = params(W, H, 90);
         p.palette = mode;
         char *path = encode_file(&p, gen_drift, N, NULL);
         bytes[mode] = tgt_file_size(path);
@@ -936,7 +936,7 @@ START_TEST(test_palette_reuse)
     ck_assert_double_ge(worst[TG_GIF_PALETTE_SHARED], 30);
 
     /* a frame whose colours the global palette lacks gets its own table */
-    tg_gif_params p = params(W, H, 90);
+    tgi_gif_params p = params(W, H, 90);
     char *path = encode_file(&p, gen_square, 4, NULL); /* the red square is new in frame 1.. */
     int frames;
     ck_assert_int_ge(local_maps(path, &frames), 1);
@@ -955,7 +955,7 @@ START_TEST(test_static_areas_stable)
     enum { W = 200, H = 150, N = 10 };
     static const int qs[] = {100, 90, 50, 10};
     for (size_t c = 0; c < sizeof(qs) / sizeof(qs[0]); c++) {
-        tg_gif_params p = params(W, H, qs[c]);
+        tgi_gif_params p = params(W, H, qs[c]);
         char *path = encode_file(&p, gen_square, N, NULL);
         tgt_gif d;
         load(path, &d);
@@ -1010,7 +1010,7 @@ START_TEST(test_quality_monotone_on_motion)
     double prev_db = 0;
     int prev_q = 0;
     for (int q = 10; q <= 100; q += 10) {
-        tg_gif_params p = params(W, H, q);
+        tgi_gif_params p = params(W, H, q);
         char *path = encode_file(&p, gen_zoom, N, NULL);
         long bytes = tgt_file_size(path);
         tgt_gif d;
@@ -1047,7 +1047,7 @@ static void *encode_thread(void *arg)
     job *j = arg;
     tg_ctx *ctx = tg_ctx_new();
     int fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    tg_gif_params p = params(120, 90, 75);
+    tgi_gif_params p = params(120, 90, 75);
     j->rc = fd < 0 ? TG_EIO : encode_fd(ctx, fd, &p, gen_mixed, 8, NULL);
     snprintf(j->msg, sizeof(j->msg), "%s", tg_ctx_message(ctx));
     if (fd >= 0)
@@ -1058,7 +1058,7 @@ static void *encode_thread(void *arg)
 
 START_TEST(test_parallel_encoders)
 {
-    tg_gif_params p = params(120, 90, 75);
+    tgi_gif_params p = params(120, 90, 75);
     char *ref = encode_file(&p, gen_mixed, 8, NULL);
     size_t lr = 0;
     char *dr = tgt_read_file(ref, &lr);
@@ -1127,7 +1127,7 @@ START_TEST(test_pipe_with_signals)
 {
     /* A slow reader on a pipe and a 1 ms timer signal without SA_RESTART: writes block,
      * get interrupted (EINTR) or come back short; the output must still be complete. */
-    tg_gif_params p = params(256, 256, 90); /* noise: about 80 KB a frame */
+    tgi_gif_params p = params(256, 256, 90); /* noise: about 80 KB a frame */
     char *ref = encode_file(&p, gen_noise, 6, NULL);
     size_t lr = 0;
     char *dr = tgt_read_file(ref, &lr);

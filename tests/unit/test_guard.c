@@ -1,5 +1,5 @@
 /* test_guard.c — the egress guard proxy (guard.c) spoken to with raw sockets, an
- * origin and an echo server in the test; then tg_ytdlp_download behind it with fake
+ * origin and an echo server in the test; then tgi_ytdlp_download behind it with fake
  * yt-dlp scripts and, when it is installed, the real yt-dlp. Everything stays on
  * 127.0.0.1: a refused host is refused before any connection is made, and the only
  * name ever resolved is "localhost" (from /etc/hosts). */
@@ -271,12 +271,12 @@ START_TEST(guard_refuses_private_addresses)
     origin o;
     origin_start(&o, 0, NULL);
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 0, &g), 0);
-    int gp = tg_guard_port(g);
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, &g), 0);
+    int gp = tgi_guard_port(g);
     ck_assert_int_gt(gp, 0);
     char why[512], req[512];
-    tg_guard_refusal(g, why, sizeof(why));
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_str_eq(why, "");
 
     snprintf(req, sizeof(req), "GET http://127.0.0.1:%d/x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
@@ -286,9 +286,9 @@ START_TEST(guard_refuses_private_addresses)
     ck_assert_msg(status_of(resp) == 403, "answer: %s", resp);
     ck_assert_ptr_nonnull(strstr(resp, "127.0.0.1"));
     free(resp);
-    tg_guard_refusal(g, why, sizeof(why));
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_str_eq(why, "refused to connect to 127.0.0.1: loopback address 127.0.0.1");
-    ck_assert_uint_eq(tg_guard_refused(g), 1);
+    ck_assert_uint_eq(tgi_guard_refused(g), 1);
 
     /* every spelling of a private address, both kinds of request */
     const char *forms[] = {
@@ -316,8 +316,8 @@ START_TEST(guard_refuses_private_addresses)
                                     "Host: 169.254.169.254\r\n\r\n"),
                      403);
     ck_assert_msg(now_s() - t0 < 1.0, "took %.2f s", now_s() - t0);
-    ck_assert_uint_eq(tg_guard_refused(g), 2 + sizeof(forms) / sizeof(forms[0]));
-    tg_guard_refusal(g, why, sizeof(why));
+    ck_assert_uint_eq(tgi_guard_refused(g), 2 + sizeof(forms) / sizeof(forms[0]));
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_ptr_nonnull(strstr(why, "127.0.0.1")); /* still the first one */
 
     /* not proxy requests, or malformed: 400 (and not refusals) */
@@ -352,27 +352,27 @@ START_TEST(guard_refuses_private_addresses)
     memcpy(huge, "GET http://example.com/ HTTP/1.1\r\nX: ", 37);
     ck_assert_int_eq(ask_status(gp, huge), 431);
     free(huge);
-    ck_assert_uint_eq(tg_guard_refused(g), 2 + sizeof(forms) / sizeof(forms[0]));
+    ck_assert_uint_eq(tgi_guard_refused(g), 2 + sizeof(forms) / sizeof(forms[0]));
     ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     ck_assert_ptr_null(g);
-    tg_guard_stop(&g); /* NULL is fine */
+    tgi_guard_stop(&g); /* NULL is fine */
 
     /* a fresh guard names the kind of the first refusal */
-    ck_assert_int_eq(tg_guard_start(ctx, 0, &g), 0);
-    ck_assert_int_eq(ask_status(tg_guard_port(g), "GET http://169.254.169.254/ HTTP/1.1\r\n\r\n"),
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, &g), 0);
+    ck_assert_int_eq(ask_status(tgi_guard_port(g), "GET http://169.254.169.254/ HTTP/1.1\r\n\r\n"),
                      403);
-    tg_guard_refusal(g, why, sizeof(why));
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_str_eq(why, "refused to connect to 169.254.169.254: link-local address "
                           "169.254.169.254");
-    ck_assert_int_eq(ask_status(tg_guard_port(g), "CONNECT localhost:443 HTTP/1.1\r\n\r\n"), 403);
-    tg_guard_stop(&g);
-    ck_assert_int_eq(tg_guard_start(ctx, 0, &g), 0);
-    ck_assert_int_eq(ask_status(tg_guard_port(g), "CONNECT localhost:443 HTTP/1.1\r\n\r\n"), 403);
-    tg_guard_refusal(g, why, sizeof(why));
+    ck_assert_int_eq(ask_status(tgi_guard_port(g), "CONNECT localhost:443 HTTP/1.1\r\n\r\n"), 403);
+    tgi_guard_stop(&g);
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, &g), 0);
+    ck_assert_int_eq(ask_status(tgi_guard_port(g), "CONNECT localhost:443 HTTP/1.1\r\n\r\n"), 403);
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_str_eq(why, "refused to connect to localhost: it resolves to loopback address "
                           "127.0.0.1");
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
 
     ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     origin_stop(&o);
@@ -465,12 +465,12 @@ static const registry_row registry[] = {
 START_TEST(guard_special_purpose_registries)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 0, &g), 0);
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, &g), 0);
     size_t refused = 0;
     for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
         const registry_row *r = &registry[i];
-        int rc = tg_host_check(ctx, r->probe, 0);
+        int rc = tgi_host_check(ctx, r->probe, 0);
         ck_assert_msg(rc == (r->refused ? TG_ELIMIT : 0), "%s: %s gives %d (%s), want %s", r->block,
                       r->probe, rc, tg_ctx_message(ctx), r->refused ? "refused" : "allowed");
         /* the same through the socket-address form the guard uses on every connection */
@@ -484,7 +484,7 @@ START_TEST(guard_special_purpose_registries)
             s6->sin6_family = AF_INET6;
         else
             ck_abort_msg("%s: %s is not an address", r->block, r->probe);
-        ck_assert_msg(tg_addr_is_private((struct sockaddr *)&ss) == r->refused, "%s: %s", r->block,
+        ck_assert_msg(tgi_addr_is_private((struct sockaddr *)&ss) == r->refused, "%s: %s", r->block,
                       r->probe);
         /* refused ones are refused by the running guard too (it never connects) */
         if (r->refused) {
@@ -493,20 +493,20 @@ START_TEST(guard_special_purpose_registries)
                      strchr(r->probe, ':') ? "CONNECT [%s]:443 HTTP/1.1\r\n\r\n"
                                            : "CONNECT %s:443 HTTP/1.1\r\n\r\n",
                      r->probe);
-            int st = ask_status(tg_guard_port(g), req);
+            int st = ask_status(tgi_guard_port(g), req);
             ck_assert_msg(st == 403, "%s: the guard answers %d for %s", r->block, st, r->probe);
             refused++;
         }
     }
-    ck_assert_uint_eq(tg_guard_refused(g), refused);
+    ck_assert_uint_eq(tgi_guard_refused(g), refused);
     /* the three of issue 12, with the kind named */
-    ck_assert_int_eq(tg_host_check(ctx, "[::ffff:0:127.0.0.1]", 0), TG_ELIMIT);
+    ck_assert_int_eq(tgi_host_check(ctx, "[::ffff:0:127.0.0.1]", 0), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "loopback"));
-    ck_assert_int_eq(tg_host_check(ctx, "[64:ff9b:1::127.0.0.1]", 0), TG_ELIMIT);
+    ck_assert_int_eq(tgi_host_check(ctx, "[64:ff9b:1::127.0.0.1]", 0), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "local-use NAT64"));
-    ck_assert_int_eq(tg_host_check(ctx, "192.0.0.1", 0), TG_ELIMIT);
+    ck_assert_int_eq(tgi_host_check(ctx, "192.0.0.1", 0), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "IETF protocol assignment"));
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -518,9 +518,9 @@ START_TEST(guard_forwards_http)
     origin o;
     origin_start(&o, 0, NULL);
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
-    int gp = tg_guard_port(g);
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 1, &g), 0);
+    int gp = tgi_guard_port(g);
     char req[1024];
 
     /* 1 MB, byte for byte; hop-by-hop headers replaced both ways */
@@ -584,10 +584,10 @@ START_TEST(guard_forwards_http)
     ck_assert_int_eq(ask_status(gp, req), 502);
 
     char why[64];
-    tg_guard_refusal(g, why, sizeof(why));
+    tgi_guard_refusal(g, why, sizeof(why));
     ck_assert_str_eq(why, "");
-    ck_assert_uint_eq(tg_guard_refused(g), 0);
-    tg_guard_stop(&g);
+    ck_assert_uint_eq(tgi_guard_refused(g), 0);
+    tgi_guard_stop(&g);
     origin_stop(&o);
     tg_ctx_free(&ctx);
 }
@@ -611,9 +611,9 @@ START_TEST(guard_tunnels_connect)
     origin e;
     origin_start(&e, 1, NULL);
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
-    int fd = dial(tg_guard_port(g));
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 1, &g), 0);
+    int fd = dial(tgi_guard_port(g));
     char req[256];
     /* early bytes in the same packet as the head go through too */
     int rl = snprintf(req, sizeof(req),
@@ -655,7 +655,7 @@ START_TEST(guard_tunnels_connect)
     free(rest);
     close(fd);
     ck_assert_int_eq(atomic_load(&e.srv.accepted), 1);
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     origin_stop(&e);
     tg_ctx_free(&ctx);
 }
@@ -675,15 +675,15 @@ START_TEST(guard_redirect_chain)
     origin o;
     origin_start(&o, 0, NULL);
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL, *strict = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
-    ck_assert_int_eq(tg_guard_start(ctx, 0, &strict), 0);
-    ck_assert_int_ne(tg_guard_port(g), tg_guard_port(strict));
+    tgi_guard *g = NULL, *strict = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 1, &g), 0);
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, &strict), 0);
+    ck_assert_int_ne(tgi_guard_port(g), tgi_guard_port(strict));
     char req[512];
     snprintf(req, sizeof(req), "GET http://127.0.0.1:%d/a HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
              o.port, o.port);
     size_t n;
-    char *resp = ask(tg_guard_port(g), req, &n);
+    char *resp = ask(tgi_guard_port(g), req, &n);
     ck_assert_int_eq(status_of(resp), 302);
     char *loc = location(resp);
     free(resp);
@@ -693,7 +693,7 @@ START_TEST(guard_redirect_chain)
 
     /* follow it through the guard: every hop is a request of its own */
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", loc, o.port);
-    resp = ask(tg_guard_port(g), req, &n);
+    resp = ask(tgi_guard_port(g), req, &n);
     size_t blen;
     ck_assert_int_eq(status_of(resp), 200);
     ck_assert_str_eq(split_head(resp, n, &blen), "final");
@@ -704,14 +704,14 @@ START_TEST(guard_redirect_chain)
 
     /* the same hop through a strict guard: refused, and the origin sees nothing more */
     int before = atomic_load(&o.srv.accepted);
-    ck_assert_int_eq(ask_status(tg_guard_port(strict), req), 403);
+    ck_assert_int_eq(ask_status(tgi_guard_port(strict), req), 403);
     char why[512];
-    tg_guard_refusal(strict, why, sizeof(why));
+    tgi_guard_refusal(strict, why, sizeof(why));
     ck_assert_ptr_nonnull(strstr(why, "127.0.0.1"));
     ck_assert_int_eq(atomic_load(&o.srv.accepted), before);
     free(loc);
-    tg_guard_stop(&g);
-    tg_guard_stop(&strict);
+    tgi_guard_stop(&g);
+    tgi_guard_stop(&strict);
     origin_stop(&o);
     tg_ctx_free(&ctx);
 }
@@ -722,9 +722,9 @@ START_TEST(guard_bounded_and_stops)
     origin o;
     origin_start(&o, 0, NULL);
     tg_ctx *ctx = tg_ctx_new();
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
-    int gp = tg_guard_port(g);
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(ctx, 1, &g), 0);
+    int gp = tgi_guard_port(g);
     /* 16 clients that say nothing take every slot */
     int idle[16];
     for (int i = 0; i < 16; i++)
@@ -746,7 +746,7 @@ START_TEST(guard_bounded_and_stops)
 
     /* stopping closes the waiting clients promptly and frees everything */
     double t0 = now_s();
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     ck_assert_msg(now_s() - t0 < 2.0, "stop took %.2f s", now_s() - t0);
     for (int i = 1; i < 16; i++) {
         char b;
@@ -768,15 +768,15 @@ START_TEST(guard_bounded_and_stops)
     /* stopped while a tunnel is open */
     origin e;
     origin_start(&e, 1, NULL);
-    ck_assert_int_eq(tg_guard_start(ctx, 1, &g), 0);
-    fd = dial(tg_guard_port(g));
+    ck_assert_int_eq(tgi_guard_start(ctx, 1, &g), 0);
+    fd = dial(tgi_guard_port(g));
     int rl = snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n", e.port);
     tgt_send_all(fd, req, (size_t)rl);
     char head[64];
     read_n(fd, head, 39);
     ck_assert_int_eq(strncmp(head, "HTTP/1.1 200", 12), 0);
     t0 = now_s();
-    tg_guard_stop(&g);
+    tgi_guard_stop(&g);
     ck_assert_msg(now_s() - t0 < 2.0, "stop took %.2f s", now_s() - t0);
     resp = read_all(fd, &n);
     ck_assert_uint_eq(n, 0);
@@ -785,14 +785,14 @@ START_TEST(guard_bounded_and_stops)
     origin_stop(&e);
     origin_stop(&o);
 
-    ck_assert_int_eq(tg_guard_start(ctx, 0, NULL), TG_EINVAL);
-    ck_assert_int_eq(tg_guard_port(NULL), 0);
-    ck_assert_uint_eq(tg_guard_refused(NULL), 0);
+    ck_assert_int_eq(tgi_guard_start(ctx, 0, NULL), TG_EINVAL);
+    ck_assert_int_eq(tgi_guard_port(NULL), 0);
+    ck_assert_uint_eq(tgi_guard_refused(NULL), 0);
     tg_ctx_free(&ctx);
 }
 END_TEST
 
-/* ---- behind tg_ytdlp_download ---- */
+/* ---- behind tgi_ytdlp_download ---- */
 
 /* The path of a program in PATH (malloc'd), or NULL. */
 static char *find_prog(const char *name)
@@ -814,7 +814,7 @@ static char *find_prog(const char *name)
 typedef struct fake {
     char *dir, *script, *args, *env, *status;
     tg_ctx *ctx;
-    tg_ytdlp_opts o;
+    tgi_ytdlp_opts o;
 } fake;
 
 /* A scratch folder and a fake yt-dlp that records its arguments in $ARGS and its
@@ -919,7 +919,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
     char *path = NULL;
     /* a public literal (AS112, globally reachable; not documentation space, which is
      * refused) passes the first check without DNS; the fake never goes there */
-    int rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
+    int rc = tgi_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
     const char *msg = tg_ctx_message(f.ctx);
     if (curl) {
         ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, msg);
@@ -960,7 +960,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
                  "%s\nprintf data > \"$OUTDIR/job1.mp4\"\necho \"$OUTDIR/job1.mp4\"", req);
         fake_make(&f, body);
         f.o.allow_private = 0;
-        rc = tg_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
+        rc = tgi_ytdlp_download(f.ctx, &f.o, "http://192.31.196.10/v.mp4", &path);
         ck_assert_msg(rc == TG_EREFUSED, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
         ck_assert_ptr_null(path);
         char file[1100];
@@ -972,7 +972,7 @@ START_TEST(ytdlp_runs_behind_the_guard)
     /* private addresses allowed: no guard, the environment as it is */
     fake_make(&f, "exit 1");
     f.o.allow_private = 1;
-    ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, "http://127.0.0.1:1/v.mp4", &path), TG_EIO);
+    ck_assert_int_eq(tgi_ytdlp_download(f.ctx, &f.o, "http://127.0.0.1:1/v.mp4", &path), TG_EIO);
     args = tgt_read_file(f.args, NULL);
     env = tgt_read_file(f.env, NULL);
     ck_assert_ptr_nonnull(args);
@@ -993,11 +993,11 @@ END_TEST
 
 /* Run the real yt-dlp on url through the guard g, saving to DIR/NAME.EXT; *run holds
  * its exit status and output (the caller frees it). */
-static void ytdlp_via(char *ytdlp, tg_guard *g, const char *dir, const char *name, char *url,
+static void ytdlp_via(char *ytdlp, tgi_guard *g, const char *dir, const char *name, char *url,
                       tgt_run *run)
 {
     char proxy[64], out[1100];
-    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tg_guard_port(g));
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", tgi_guard_port(g));
     snprintf(out, sizeof(out), "%s/%s.%%(ext)s", dir, name);
     char *argv[] = {ytdlp,
                     (char *)"--ignore-config",
@@ -1035,30 +1035,30 @@ START_TEST(ytdlp_real_redirect_refused)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/r", o.port);
 
     /* the real yt-dlp behind a guard that refuses private addresses, as
-     * tg_ytdlp_download runs it for a public link that leads here (the mapping of the
+     * tgi_ytdlp_download runs it for a public link that leads here (the mapping of the
      * refusal to TG_EREFUSED: ytdlp_runs_behind_the_guard): its first request is
      * refused, the origin sees nothing */
-    tg_guard *deny = NULL;
-    ck_assert_int_eq(tg_guard_start(f.ctx, 0, &deny), 0);
+    tgi_guard *deny = NULL;
+    ck_assert_int_eq(tgi_guard_start(f.ctx, 0, &deny), 0);
     tgt_run denied;
     ytdlp_via(ytdlp, deny, f.dir, "denied", url, &denied);
     ck_assert_msg(denied.status != 0, "yt-dlp got through a refusing guard: %s", denied.out);
     tgt_run_free(&denied);
-    ck_assert_uint_ge(tg_guard_refused(deny), 1);
+    ck_assert_uint_ge(tgi_guard_refused(deny), 1);
     char why[512];
-    tg_guard_refusal(deny, why, sizeof(why));
+    tgi_guard_refusal(deny, why, sizeof(why));
     ck_assert_msg(strstr(why, "127.0.0.1"), "refusal: %s", why);
-    tg_guard_stop(&deny);
+    tgi_guard_stop(&deny);
     ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
     char *path = NULL;
     /* with the check first, yt-dlp does not even run */
-    ck_assert_int_eq(tg_ytdlp_download(f.ctx, &f.o, url, &path), TG_ELIMIT);
+    ck_assert_int_eq(tgi_ytdlp_download(f.ctx, &f.o, url, &path), TG_ELIMIT);
     ck_assert_int_eq(atomic_load(&o.srv.accepted), 0);
 
     /* the real yt-dlp through a guard that allows the origin: the redirect is
      * followed, each request in origin form */
-    tg_guard *g = NULL;
-    ck_assert_int_eq(tg_guard_start(f.ctx, 1, &g), 0);
+    tgi_guard *g = NULL;
+    ck_assert_int_eq(tgi_guard_start(f.ctx, 1, &g), 0);
     tgt_run run;
     ytdlp_via(ytdlp, g, f.dir, "manual", url, &run);
     ck_assert_msg(run.status == 0, "yt-dlp through the guard: %s", run.err);
@@ -1066,8 +1066,8 @@ START_TEST(ytdlp_real_redirect_refused)
     char manual[1100];
     snprintf(manual, sizeof(manual), "%s/manual.mp4", f.dir);
     ck_assert_int_eq(tgt_file_size(manual), tgt_file_size(fixture));
-    ck_assert_uint_eq(tg_guard_refused(g), 0);
-    tg_guard_stop(&g);
+    ck_assert_uint_eq(tgi_guard_refused(g), 0);
+    tgi_guard_stop(&g);
     char *lines = origin_copy(&o, 1);
     ck_assert_msg(strstr(lines, " /r HTTP/1.1\n") && strstr(lines, "GET /v.mp4 HTTP/1.1\n") &&
                       !strstr(lines, "http://"),
@@ -1076,7 +1076,7 @@ START_TEST(ytdlp_real_redirect_refused)
 
     /* private addresses allowed: the same link downloads */
     f.o.allow_private = 1;
-    int rc = tg_ytdlp_download(f.ctx, &f.o, url, &path);
+    int rc = tgi_ytdlp_download(f.ctx, &f.o, url, &path);
     ck_assert_msg(rc == 0, "rc %d (%s)", rc, tg_ctx_message(f.ctx));
     ck_assert_ptr_nonnull(path);
     ck_assert_int_eq(tgt_file_size(path), tgt_file_size(fixture));

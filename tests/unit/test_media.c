@@ -18,31 +18,31 @@
 START_TEST(av_errors_map_to_one_code_each)
 {
     /* memory is memory, whatever the caller's own code */
-    ck_assert_int_eq(tg_av_code(AVERROR(ENOMEM), TG_EENCODE, 0), TG_ENOMEM);
-    ck_assert_int_eq(tg_av_code(AVERROR(ENOMEM), TG_EFORMAT, 1), TG_ENOMEM);
+    ck_assert_int_eq(tgi_av_code(AVERROR(ENOMEM), TG_EENCODE, 0), TG_ENOMEM);
+    ck_assert_int_eq(tgi_av_code(AVERROR(ENOMEM), TG_EFORMAT, 1), TG_ENOMEM);
     /* an I/O errno is TG_EIO only for a call that touches a file */
-    ck_assert_int_eq(tg_av_code(AVERROR(ENOSPC), TG_EENCODE, 1), TG_EIO);
-    ck_assert_int_eq(tg_av_code(AVERROR(EACCES), TG_EENCODE, 1), TG_EIO);
-    ck_assert_int_eq(tg_av_code(AVERROR(ENOSPC), TG_EENCODE, 0), TG_EENCODE);
+    ck_assert_int_eq(tgi_av_code(AVERROR(ENOSPC), TG_EENCODE, 1), TG_EIO);
+    ck_assert_int_eq(tgi_av_code(AVERROR(EACCES), TG_EENCODE, 1), TG_EIO);
+    ck_assert_int_eq(tgi_av_code(AVERROR(ENOSPC), TG_EENCODE, 0), TG_EENCODE);
     /* the rest keep the caller's code */
-    ck_assert_int_eq(tg_av_code(AVERROR_INVALIDDATA, TG_ECORRUPT, 1), TG_ECORRUPT);
-    ck_assert_int_eq(tg_av_code(AVERROR(EINVAL), TG_EINTERNAL, 0), TG_EINTERNAL);
+    ck_assert_int_eq(tgi_av_code(AVERROR_INVALIDDATA, TG_ECORRUPT, 1), TG_ECORRUPT);
+    ck_assert_int_eq(tgi_av_code(AVERROR(EINVAL), TG_EINTERNAL, 0), TG_EINTERNAL);
 }
 END_TEST
 
 START_TEST(av_failures_keep_the_sentence_and_libav_text)
 {
     tg_ctx *ctx = tg_ctx_new();
-    ck_assert_int_eq(tg_av_fail(ctx, AVERROR(ENOMEM), TG_EENCODE, "cannot open the %s", "encoder"),
+    ck_assert_int_eq(tgi_av_fail(ctx, AVERROR(ENOMEM), TG_EENCODE, "cannot open the %s", "encoder"),
                      TG_ENOMEM);
     char eb[AV_ERROR_MAX_STRING_SIZE], want[256];
     snprintf(want, sizeof(want), "cannot open the encoder (%s)",
-             tg_av_text(AVERROR(ENOMEM), eb, sizeof(eb)));
+             tgi_av_text(AVERROR(ENOMEM), eb, sizeof(eb)));
     ck_assert_str_eq(tg_ctx_message(ctx), want);
-    ck_assert_int_eq(tg_av_fail_io(ctx, AVERROR(EROFS), TG_EENCODE, "cannot write"), TG_EIO);
+    ck_assert_int_eq(tgi_av_fail_io(ctx, AVERROR(EROFS), TG_EENCODE, "cannot write"), TG_EIO);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "cannot write ("));
     /* an unknown code still gives some text */
-    ck_assert_str_ne(tg_av_text(-0x7abcdef0, eb, sizeof(eb)), "");
+    ck_assert_str_ne(tgi_av_text(-0x7abcdef0, eb, sizeof(eb)), "");
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -86,12 +86,12 @@ START_TEST(playable_copy_of_an_avi)
     ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25:duration=1",
                                 "-c:v", "mpeg4", big, NULL),
                      0);
-    ck_assert_int_eq(tg_playable_needed(avi), 1);
-    ck_assert_int_eq(tg_playable_needed(big), 1);
-    ck_assert_int_eq(tg_playable_needed(mp4), 0);
+    ck_assert_int_eq(tgi_playable_needed(avi), 1);
+    ck_assert_int_eq(tgi_playable_needed(big), 1);
+    ck_assert_int_eq(tgi_playable_needed(mp4), 0);
 
     tg_ctx *ctx = tg_ctx_new();
-    int rc = tg_playable_make(ctx, avi, copy);
+    int rc = tgi_playable_make(ctx, avi, copy);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     char codec[32];
     int w, h, yuv;
@@ -103,7 +103,7 @@ START_TEST(playable_copy_of_an_avi)
     ck_assert_int_eq(w, 640);
     ck_assert_int_eq(h, 360);
     ck_assert_msg(d1 > d0 - 0.1 && d1 < d0 + 0.1, "copy %.3f s, source %.3f s", d1, d0);
-    ck_assert_int_eq(tg_playable_needed(copy), 0);
+    ck_assert_int_eq(tgi_playable_needed(copy), 0);
     /* +faststart: the index (moov) before the data (mdat) */
     size_t n;
     char *bytes = tgt_read_file(copy, &n);
@@ -112,14 +112,14 @@ START_TEST(playable_copy_of_an_avi)
     free(bytes);
 
     /* a 1080p source: 720 tall, never more */
-    rc = tg_playable_make(ctx, big, copy);
+    rc = tgi_playable_make(ctx, big, copy);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     probe(copy, codec, sizeof(codec), &w, &h, &yuv, &d1);
     ck_assert_int_eq(h, 720);
     ck_assert_int_eq(w, 1280);
     /* not a video: an error, and no file left */
     unlink(copy);
-    rc = tg_playable_make(ctx, "/etc/hostname", copy);
+    rc = tgi_playable_make(ctx, "/etc/hostname", copy);
     ck_assert_int_eq(rc, TG_EFORMAT);
     ck_assert_int_eq(tgt_file_exists(copy), 0);
     tg_ctx_free(&ctx);

@@ -197,24 +197,24 @@ static float *run_model(const char *dir, const float *in, int h, int w, int thre
                         const char *tap, int *oh, int *ow, int *oc)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    tg_nn_session *s = NULL;
-    ck_assert_msg(tg_nn_load(ctx, dir, &nn) == 0, "load: %s", tg_ctx_message(ctx));
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = NULL;
+    ck_assert_msg(tgi_nn_load(ctx, dir, &nn) == 0, "load: %s", tg_ctx_message(ctx));
     int c;
-    tg_nn_input_size(nn, NULL, NULL, &c);
+    tgi_nn_input_size(nn, NULL, NULL, &c);
     const char *taps[1] = {tap};
     ck_assert_msg(
-        tg_nn_session_new(ctx, nn, 1, h, w, threads, tap ? taps : NULL, tap ? 1 : 0, &s) == 0,
+        tgi_nn_session_new(ctx, nn, 1, h, w, threads, tap ? taps : NULL, tap ? 1 : 0, &s) == 0,
         "session: %s", tg_ctx_message(ctx));
-    memcpy(tg_nn_session_input(s), in, (size_t)h * w * c * sizeof(float));
-    ck_assert_msg(tg_nn_forward(ctx, s, 1) == 0, "forward: %s", tg_ctx_message(ctx));
-    const float *o = tg_nn_output(s, tap, oh, ow, oc);
+    memcpy(tgi_nn_session_input(s), in, (size_t)h * w * c * sizeof(float));
+    ck_assert_msg(tgi_nn_forward(ctx, s, 1) == 0, "forward: %s", tg_ctx_message(ctx));
+    const float *o = tgi_nn_output(s, tap, oh, ow, oc);
     ck_assert_ptr_nonnull(o);
     size_t n = (size_t)*oh * *ow * *oc;
     float *copy = malloc(n * sizeof *copy);
     memcpy(copy, o, n * sizeof *copy);
-    tg_nn_session_free(&s);
-    tg_nn_free(&nn);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     return copy;
 }
@@ -484,16 +484,16 @@ START_TEST(folding_matches_the_unfolded_chain)
 
     /* a folded layer cannot be tapped; the message names the layer to tap instead */
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    tg_nn_session *s = NULL;
-    ck_assert_int_eq(tg_nn_load(ctx, dir, &nn), 0);
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = NULL;
+    ck_assert_int_eq(tgi_nn_load(ctx, dir, &nn), 0);
     const char *taps[] = {"bn"};
-    ck_assert_int_eq(tg_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 1, &s), TG_EINVAL);
+    ck_assert_int_eq(tgi_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 1, &s), TG_EINVAL);
     ck_assert_msg(strstr(tg_ctx_message(ctx), "'r6'"), "%s", tg_ctx_message(ctx));
     taps[0] = "nope";
-    ck_assert_int_eq(tg_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 1, &s), TG_EINVAL);
-    ck_assert_int_eq(tg_nn_session_new(ctx, nn, 1, 13, 12, 1, NULL, 0, &s), TG_EINVAL);
-    tg_nn_free(&nn);
+    ck_assert_int_eq(tgi_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 1, &s), TG_EINVAL);
+    ck_assert_int_eq(tgi_nn_session_new(ctx, nn, 1, 13, 12, 1, NULL, 0, &s), TG_EINVAL);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     free(r6), free(want), free(in), free(dir), json_decref(doc), mk_free(&m);
 }
@@ -522,16 +522,16 @@ START_TEST(merges_and_heads_match_naive)
     float *in = random_input(&m, 24, -1, 1);
 
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    tg_nn_session *s = NULL;
-    ck_assert_msg(tg_nn_load(ctx, dir, &nn) == 0, "%s", tg_ctx_message(ctx));
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = NULL;
+    ck_assert_msg(tgi_nn_load(ctx, dir, &nn) == 0, "%s", tg_ctx_message(ctx));
     const char *taps[] = {"up", "zp", "cat", "gap", "drop"};
-    ck_assert_msg(tg_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 5, &s) == 0, "%s",
+    ck_assert_msg(tgi_nn_session_new(ctx, nn, 1, 0, 0, 1, taps, 5, &s) == 0, "%s",
                   tg_ctx_message(ctx));
-    memcpy(tg_nn_session_input(s), in, 24 * sizeof(float));
-    ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
+    memcpy(tgi_nn_session_input(s), in, 24 * sizeof(float));
+    ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
     int h, w, c;
-    const float *up = tg_nn_output(s, "up", &h, &w, &c);
+    const float *up = tgi_nn_output(s, "up", &h, &w, &c);
     ck_assert_int_eq(h, 6);
     ck_assert_int_eq(w, 12);
     ck_assert_int_eq(c, 2);
@@ -539,7 +539,7 @@ START_TEST(merges_and_heads_match_naive)
         for (int x = 0; x < 12; x++)
             for (int k = 0; k < 2; k++)
                 ck_assert_float_eq(up[(y * 12 + x) * 2 + k], in[((y / 2) * 4 + x / 3) * 2 + k]);
-    const float *zp = tg_nn_output(s, "zp", &h, &w, &c);
+    const float *zp = tgi_nn_output(s, "zp", &h, &w, &c);
     ck_assert_int_eq(h, 4);
     ck_assert_int_eq(w, 7);
     ck_assert_int_eq(c, 2);
@@ -550,7 +550,7 @@ START_TEST(merges_and_heads_match_naive)
                 float want = iy >= 0 && iy < 3 && ix >= 0 && ix < 4 ? in[(iy * 4 + ix) * 2 + k] : 0;
                 ck_assert_float_eq(zp[(y * 7 + x) * 2 + k], want);
             }
-    const float *cat = tg_nn_output(s, "cat", &h, &w, &c);
+    const float *cat = tgi_nn_output(s, "cat", &h, &w, &c);
     ck_assert_int_eq(h, 3);
     ck_assert_int_eq(w, 4);
     ck_assert_int_eq(c, 4);
@@ -561,14 +561,14 @@ START_TEST(merges_and_heads_match_naive)
             ck_assert_float_eq(cat[p * 4 + k], want);
             gap_want[k] += want / 12.0;
         }
-    const float *gap = tg_nn_output(s, "gap", &h, &w, &c);
+    const float *gap = tgi_nn_output(s, "gap", &h, &w, &c);
     ck_assert_int_eq(h, 1);
     ck_assert_int_eq(w, 1);
     ck_assert_int_eq(c, 4);
     for (int k = 0; k < 4; k++)
         ck_assert_msg(fabs(gap[k] - gap_want[k]) < 1e-6, "gap[%d] %g vs %g", k, gap[k],
                       gap_want[k]);
-    const float *fl = tg_nn_output(s, "drop", &h, &w, &c);
+    const float *fl = tgi_nn_output(s, "drop", &h, &w, &c);
     ck_assert_int_eq(h, 1);
     ck_assert_int_eq(w, 1);
     ck_assert_int_eq(c, 48);
@@ -582,14 +582,14 @@ START_TEST(merges_and_heads_match_naive)
     }
     for (int o = 0; o < 5; o++)
         sum += exp(logits[o] - mx);
-    const float *p = tg_nn_output(s, NULL, &h, &w, &c);
+    const float *p = tgi_nn_output(s, NULL, &h, &w, &c);
     ck_assert_int_eq(h, 1);
     ck_assert_int_eq(w, 1);
     ck_assert_int_eq(c, 5);
     for (int o = 0; o < 5; o++)
         ck_assert_msg(fabs(p[o] - exp(logits[o] - mx) / sum) < 1e-6, "softmax[%d]", o);
-    tg_nn_session_free(&s);
-    tg_nn_free(&nn);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     free(in), free(dir), json_decref(doc), mk_free(&m);
 }
@@ -671,8 +671,8 @@ static int check_cases(const char *model, const char *subdir, double scale)
     int checked = 0;
     const char *dir = model_dir(subdir);
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    ck_assert_msg(tg_nn_load(ctx, dir, &nn) == 0, "%s", tg_ctx_message(ctx));
+    tgi_nn *nn = NULL;
+    ck_assert_msg(tgi_nn_load(ctx, dir, &nn) == 0, "%s", tg_ctx_message(ctx));
     json_array_foreach(cs, i, c)
     {
         if (strcmp(json_string_value(json_object_get(c, "model")), model) != 0)
@@ -687,30 +687,30 @@ static int check_cases(const char *model, const char *subdir, double scale)
             ck_assert_int_lt(nt, 32);
             taps[nt++] = json_string_value(json_object_get(t, "layer"));
         }
-        tg_nn_session *s = NULL;
-        ck_assert_msg(tg_nn_session_new(ctx, nn, 1, h, w, 2, taps, (int)nt, &s) == 0, "%s",
+        tgi_nn_session *s = NULL;
+        ck_assert_msg(tgi_nn_session_new(ctx, nn, 1, h, w, 2, taps, (int)nt, &s) == 0, "%s",
                       tg_ctx_message(ctx));
         char rgbname[128];
         snprintf(rgbname, sizeof rgbname, "%s.rgb", json_string_value(json_object_get(c, "input")));
         size_t len = 0;
         unsigned char *rgb = (unsigned char *)tgt_read_file(data_path(rgbname), &len);
         ck_assert_msg(rgb && len == (size_t)h * w * 3, "%s", data_path(rgbname));
-        float *in = tg_nn_session_input(s);
+        float *in = tgi_nn_session_input(s);
         for (size_t p = 0; p < len; p++)
             in[p] = (float)rgb[p] / (float)scale;
         free(rgb);
-        ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
+        ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
         json_array_foreach(ts, k, t)
         {
             int oh, ow, oc;
-            const float *o = tg_nn_output(s, taps[k], &oh, &ow, &oc);
+            const float *o = tgi_nn_output(s, taps[k], &oh, &ow, &oc);
             ck_assert_msg(o != NULL, "no output for %s", taps[k]);
             check_tensor(json_string_value(json_object_get(c, "id")), t, o, (size_t)oh * ow * oc);
             checked++;
         }
-        tg_nn_session_free(&s);
+        tgi_nn_session_free(&s);
     }
-    tg_nn_free(&nn);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     json_decref(man);
     return checked;
@@ -785,18 +785,18 @@ START_TEST(batches_and_threads_agree)
 {
     const char *dir = model_dir("nsfwjs/mobilenet_v2");
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    ck_assert_int_eq(tg_nn_load(ctx, dir, &nn), 0);
+    tgi_nn *nn = NULL;
+    ck_assert_int_eq(tgi_nn_load(ctx, dir, &nn), 0);
     const char *taps[] = {"flatten_1"};
     float *ref = NULL;
     mk rnd = {.seed = 5};
     float *img = random_input(&rnd, 3 * 224 * 224 * 3, 0, 1);
     for (int threads = 1; threads <= 3; threads++) {
-        tg_nn_session *s = NULL;
-        ck_assert_int_eq(tg_nn_session_new(ctx, nn, 3, 0, 0, threads, taps, 1, &s), 0);
-        memcpy(tg_nn_session_input(s), img, 3 * 224 * 224 * 3 * sizeof(float));
-        ck_assert_int_eq(tg_nn_forward(ctx, s, 3), 0);
-        const float *f = tg_nn_output(s, "flatten_1", NULL, NULL, NULL);
+        tgi_nn_session *s = NULL;
+        ck_assert_int_eq(tgi_nn_session_new(ctx, nn, 3, 0, 0, threads, taps, 1, &s), 0);
+        memcpy(tgi_nn_session_input(s), img, 3 * 224 * 224 * 3 * sizeof(float));
+        ck_assert_int_eq(tgi_nn_forward(ctx, s, 3), 0);
+        const float *f = tgi_nn_output(s, "flatten_1", NULL, NULL, NULL);
         if (!ref) {
             ref = malloc(3 * 1280 * sizeof *ref);
             memcpy(ref, f, 3 * 1280 * sizeof *ref);
@@ -806,15 +806,15 @@ START_TEST(batches_and_threads_agree)
             expect_close(f, ref, 3 * 1280, 1e-5, "features with more threads");
         }
         /* one item alone gives what it gave inside the batch */
-        ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
+        ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
         expect_close(f, ref, 1280, 1e-5, "item 0 alone");
-        ck_assert_int_eq(tg_nn_forward(ctx, s, 4), TG_EINVAL);
-        ck_assert_double_gt(tg_nn_flops(s), 5e8);
-        ck_assert_double_lt(tg_nn_flops(s), 7e8);
-        tg_nn_session_free(&s);
+        ck_assert_int_eq(tgi_nn_forward(ctx, s, 4), TG_EINVAL);
+        ck_assert_double_gt(tgi_nn_flops(s), 5e8);
+        ck_assert_double_lt(tgi_nn_flops(s), 7e8);
+        tgi_nn_session_free(&s);
     }
     free(ref), free(img);
-    tg_nn_free(&nn);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -891,8 +891,8 @@ static json_t *manifest_weight(json_t *doc, const char *name)
 static void expect_refused(const char *dir, int code, const char *needle)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    int rc = tg_nn_load(ctx, dir, &nn);
+    tgi_nn *nn = NULL;
+    int rc = tgi_nn_load(ctx, dir, &nn);
     ck_assert_msg(rc == code, "expected %s for '%s', got %s: %s", tg_errname(code), needle,
                   tg_errname(rc), tg_ctx_message(ctx));
     ck_assert_ptr_null(nn);
@@ -1126,22 +1126,22 @@ static void mutate_and_load(json_t *doc, const void *data, size_t bytes, int h, 
             free(text);
         }
         tg_ctx *ctx = tg_ctx_new();
-        tg_nn *nn = NULL;
-        int rc = tg_nn_load(ctx, dir, &nn);
+        tgi_nn *nn = NULL;
+        int rc = tgi_nn_load(ctx, dir, &nn);
         if (rc == 0) {
             int mh, mw;
-            tg_nn_input_size(nn, &mh, &mw, NULL);
-            tg_nn_session *s = NULL;
-            if (tg_nn_session_new(ctx, nn, 2, mh ? mh : h, mw ? mw : w, 2, NULL, 0, &s) == 0) {
+            tgi_nn_input_size(nn, &mh, &mw, NULL);
+            tgi_nn_session *s = NULL;
+            if (tgi_nn_session_new(ctx, nn, 2, mh ? mh : h, mw ? mw : w, 2, NULL, 0, &s) == 0) {
                 int oh, ow, oc;
-                ck_assert_int_eq(tg_nn_forward(ctx, s, 2), 0);
-                ck_assert_ptr_nonnull(tg_nn_output(s, NULL, &oh, &ow, &oc));
+                ck_assert_int_eq(tgi_nn_forward(ctx, s, 2), 0);
+                ck_assert_ptr_nonnull(tgi_nn_output(s, NULL, &oh, &ow, &oc));
                 loaded++;
             } else {
                 ck_assert_msg(tg_ctx_message(ctx)[0], "session failure without a message");
             }
-            tg_nn_session_free(&s);
-            tg_nn_free(&nn);
+            tgi_nn_session_free(&s);
+            tgi_nn_free(&nn);
         } else {
             ck_assert_msg(tg_ctx_message(ctx)[0], "iteration %d: failure without a message", it);
         }

@@ -9,21 +9,21 @@
 
 static tg_plan *sample_plan(void)
 {
-    tg_plan *p = tg_plan_new();
+    tg_plan *p = tgi_plan_new();
     p->path = strdup("v.mp4");
     p->duration = 20;
     p->width = 640;
     p->height = 360;
     p->fps = 25;
     p->crop = (tg_rect){0, 45, 640, 270};
-    tg_plan_add_shot(p, (tg_shot){0, 8});
-    tg_plan_add_shot(p, (tg_shot){8, 20});
-    tg_plan_add_segment(p, (tg_segment){2, 3.2, 0.7, 0, -1});
-    tg_plan_add_segment(p, (tg_segment){10, 11.2, 0.6, 1, -1});
-    tg_plan_add_keyframe(p, (tg_keyframe){12.5, 0.8, 1, -1});
-    tg_plan_add_keyframe(p, (tg_keyframe){4.25, 0.7, 0, -1});
+    tgi_plan_add_shot(p, (tg_shot){0, 8});
+    tgi_plan_add_shot(p, (tg_shot){8, 20});
+    tgi_plan_add_segment(p, (tg_segment){2, 3.2, 0.7, 0, -1});
+    tgi_plan_add_segment(p, (tg_segment){10, 11.2, 0.6, 1, -1});
+    tgi_plan_add_keyframe(p, (tg_keyframe){12.5, 0.8, 1, -1});
+    tgi_plan_add_keyframe(p, (tg_keyframe){4.25, 0.7, 0, -1});
     p->poster_t = 12.5;
-    tg_plan_add_warning(p, "note %d", 1);
+    tgi_plan_add_warning(p, "note %d", 1);
     return p;
 }
 
@@ -48,7 +48,7 @@ START_TEST(round_trip_keeps_everything)
     ck_assert_str_eq(q->path, "v.mp4");
     /* what is written again is the same text (warnings are not read back) */
     q->warnings = NULL;
-    tg_plan_add_warning(q, "note %d", 1);
+    tgi_plan_add_warning(q, "note %d", 1);
     ck_assert_int_eq(tg_plan_to_json(NULL, q, &json2), 0);
     ck_assert_str_eq(json, json2);
     free(json);

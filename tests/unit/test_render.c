@@ -13,7 +13,7 @@
 #include "render/sheet.h"
 #include "util.h"
 
-static void fill(tg_frames *f, int clips, int per_clip)
+static void fill(tgi_frames *f, int clips, int per_clip)
 {
     memset(f, 0, sizeof(*f));
     f->w = 64;
@@ -22,12 +22,12 @@ static void fill(tg_frames *f, int clips, int per_clip)
     for (int c = 0; c < clips; c++)
         for (int i = 0; i < per_clip; i++) {
             memset(img, c * 40 + i, 64 * 36 * 4);
-            ck_assert_int_eq(tg_frames_add(NULL, f, img, i % 2 ? 9 : 8, c), 0);
+            ck_assert_int_eq(tgi_frames_add(NULL, f, img, i % 2 ? 9 : 8, c), 0);
         }
     free(img);
 }
 
-static int total_cs(const tg_frames *f)
+static int total_cs(const tgi_frames *f)
 {
     int t = 0;
     for (size_t i = 0; i < f->n; i++)
@@ -37,42 +37,42 @@ static int total_cs(const tg_frames *f)
 
 START_TEST(frame_steps_keep_the_timing)
 {
-    tg_frames f, d;
+    tgi_frames f, d;
     fill(&f, 3, 15);
-    ck_assert_int_eq(tg_frames_derive(NULL, &f, 3, 1.0, 0, &d), 0);
+    ck_assert_int_eq(tgi_frames_derive(NULL, &f, 3, 1.0, 0, &d), 0);
     ck_assert_int_eq(d.n, 15);
     ck_assert_int_eq(total_cs(&d), total_cs(&f)); /* delays merged, not dropped */
     ck_assert_int_eq(d.rgba[1][0], f.rgba[3][0]);
     ck_assert_int_eq(d.clip[14], 2);
-    tg_frames_free(&d);
+    tgi_frames_free(&d);
     /* keep the first half of each clip */
-    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 0.5, 0, &d), 0);
+    ck_assert_int_eq(tgi_frames_derive(NULL, &f, 1, 0.5, 0, &d), 0);
     ck_assert_int_eq(d.n, 3 * 8);
     ck_assert_int_eq(d.rgba[8][0], f.rgba[15][0]); /* clip 2 starts at its own start */
-    tg_frames_free(&d);
+    tgi_frames_free(&d);
     /* half width: even sides, the aspect kept */
-    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 1.0, 33, &d), 0);
+    ck_assert_int_eq(tgi_frames_derive(NULL, &f, 1, 1.0, 33, &d), 0);
     ck_assert_int_eq(d.w, 32);
     ck_assert_int_eq(d.h, 18);
     ck_assert_int_eq(d.rgba[5][100], f.rgba[5][100]); /* flat frames stay flat */
-    tg_frames_free(&d);
-    ck_assert_int_eq(tg_frames_derive(NULL, &f, 0, 1.0, 0, &d), TG_EINVAL);
-    ck_assert_int_eq(tg_frames_derive(NULL, &f, 1, 0, 0, &d), TG_EINVAL);
-    tg_frames_free(&f);
+    tgi_frames_free(&d);
+    ck_assert_int_eq(tgi_frames_derive(NULL, &f, 0, 1.0, 0, &d), TG_EINVAL);
+    ck_assert_int_eq(tgi_frames_derive(NULL, &f, 1, 0, 0, &d), TG_EINVAL);
+    tgi_frames_free(&f);
 }
 END_TEST
 
 START_TEST(frame_memory_is_capped)
 {
-    tg_frames f = {.w = 4096, .h = 4096};
+    tgi_frames f = {.w = 4096, .h = 4096};
     size_t per = (size_t)4096 * 4096 * 4, n = TG_FRAMES_MAX_BYTES / per;
     uint8_t *img = calloc(1, per);
     tg_ctx *ctx = tg_ctx_new();
     for (size_t i = 0; i < n; i++)
-        ck_assert_int_eq(tg_frames_add(ctx, &f, img, 8, 0), 0);
-    ck_assert_int_eq(tg_frames_add(ctx, &f, img, 8, 0), TG_ELIMIT);
+        ck_assert_int_eq(tgi_frames_add(ctx, &f, img, 8, 0), 0);
+    ck_assert_int_eq(tgi_frames_add(ctx, &f, img, 8, 0), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "lower the clips"));
-    tg_frames_free(&f);
+    tgi_frames_free(&f);
     tg_ctx_free(&ctx);
     free(img);
 }
@@ -83,7 +83,7 @@ START_TEST(sheet_labels_are_drawn)
     int w = 80, h = 30;
     uint8_t *img = malloc((size_t)w * h * 3);
     memset(img, 200, (size_t)w * h * 3);
-    tg_sheet_label(img, w, h, 2, 2, 2, "#1 0:08.5");
+    tgi_sheet_label(img, w, h, 2, 2, 2, "#1 0:08.5");
     int white = 0, dark = 0;
     for (int i = 0; i < w * h; i++) {
         white += img[i * 3] == 255;
@@ -93,7 +93,7 @@ START_TEST(sheet_labels_are_drawn)
     ck_assert_int_gt(dark, 200); /* the darkened box behind them */
     ck_assert_int_eq(img[(size_t)(h - 1) * w * 3 + (w - 1) * 3], 200); /* outside: untouched */
     /* clipped at the edges, never written outside */
-    tg_sheet_label(img, w, h, w - 5, h - 5, 3, "12:34");
+    tgi_sheet_label(img, w, h, w - 5, h - 5, 3, "12:34");
     free(img);
 }
 END_TEST
@@ -109,7 +109,7 @@ typedef struct grabbed {
     int n;
 } grabbed;
 
-static int on_grab(void *user, const tg_frame *f)
+static int on_grab(void *user, const tgi_frame *f)
 {
     grabbed *g = user;
     if (f->t < g->lo - 1e-6 || f->t >= g->hi - 1e-6 || g->n == GRAB_MAX)
@@ -127,15 +127,15 @@ static int on_grab(void *user, const tg_frame *f)
 START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_media *m = NULL;
+    tgi_media *m = NULL;
     const char *path = tgt_fixture("long.mp4"); /* x264 with B-frames, a keyframe every 2 s */
-    ck_assert_msg(tg_media_open(ctx, path, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_msg(tgi_media_open(ctx, path, 0, &m) == 0, "%s", tg_ctx_message(ctx));
     grabbed whole = {.lo = 31.3, .hi = 32.0}, part = {.lo = 31.3, .hi = 32.0};
-    tg_decode_req all = {.width = GRAB_W, .height = GRAB_H, .pix = TG_PIX_RGB24, .end = 32.0};
-    tg_decode_req from = all;
+    tgi_decode_req all = {.width = GRAB_W, .height = GRAB_H, .pix = TG_PIX_RGB24, .end = 32.0};
+    tgi_decode_req from = all;
     from.start = 31.3;
-    ck_assert_int_eq(tg_media_decode(ctx, m, &all, on_grab, &whole, NULL), 0);
-    ck_assert_int_eq(tg_media_decode(ctx, m, &from, on_grab, &part, NULL), 0);
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &all, on_grab, &whole, NULL), 0);
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &from, on_grab, &part, NULL), 0);
     ck_assert_int_ge(whole.n, 20); /* 0.7 s at 30 fps */
     ck_assert_int_eq(part.n, whole.n);
     for (int i = 0; i < whole.n; i++) {
@@ -145,7 +145,7 @@ START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
         free(part.px[i]);
         free(whole.px[i]);
     }
-    tg_media_close(&m);
+    tgi_media_close(&m);
     tg_ctx_free(&ctx);
 }
 END_TEST
@@ -172,14 +172,14 @@ static void log_progress(void *user, const char *stage, double f)
 
 /* story.mp4's three clips rendered into outs (a mask of gif, webp, mp4), progress logged;
  * threads: the option (1 = everything on one thread); keep: the files' bytes, malloc'd, in
- * keep[k] (sizes in keep_n[k]) when not NULL. Returns tg_render_run's result. */
+ * keep[k] (sizes in keep_n[k]) when not NULL. Returns tgi_render_run's result. */
 static int render_into(int outs, int threads, progress_log *log, int *n_frames, char **keep,
                        size_t *keep_n)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_media *m = NULL;
-    ck_assert_int_eq(tg_media_open(ctx, tgt_fixture("story.mp4"), 0, &m), 0);
-    const tg_media_info *in = tg_media_get_info(m);
+    tgi_media *m = NULL;
+    ck_assert_int_eq(tgi_media_open(ctx, tgt_fixture("story.mp4"), 0, &m), 0);
+    const tgi_media_info *in = tgi_media_get_info(m);
     char json[512];
     snprintf(json, sizeof(json),
              "{\"source\":{\"duration\":%.3f,\"width\":%d,\"height\":%d,\"fps\":%.3f},"
@@ -199,7 +199,7 @@ static int render_into(int outs, int threads, progress_log *log, int *n_frames, 
     double cancel_at = log->cancel_at;
     *log = (progress_log){.cancel_at = cancel_at, .ctx = ctx};
     tg_ctx_set_progress(ctx, log_progress, log);
-    int rc = tg_render_run(ctx, m, plan, &o, &out);
+    int rc = tgi_render_run(ctx, m, plan, &o, &out);
     ck_assert_msg(rc == 0 || cancel_at > 0, "%s", tg_ctx_message(ctx));
     for (int k = 0; k < 3 && keep; k++)
         keep[k] = (outs & (1 << k)) ? tgt_read_file(paths[k], &keep_n[k]) : NULL;
@@ -216,7 +216,7 @@ static int render_into(int outs, int threads, progress_log *log, int *n_frames, 
         free(paths[k]);
     }
     tg_plan_free(&plan);
-    tg_media_close(&m);
+    tgi_media_close(&m);
     tg_ctx_free(&ctx);
     return rc;
 }

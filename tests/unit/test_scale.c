@@ -153,27 +153,27 @@ static char *post_link(tgt_server *s, const char *url, const char *options)
 }
 
 /* Wait (reading the store) until job id is in state, or abort after seconds. */
-static void wait_job(tg_store *st, const char *id, int state, const char *stage, double seconds,
-                     tg_job *out)
+static void wait_job(tgi_store *st, const char *id, int state, const char *stage, double seconds,
+                     tgi_job *out)
 {
     double t0 = now_s();
-    tg_job j = {0};
+    tgi_job j = {0};
     for (;;) {
-        ck_assert_int_eq(tg_store_get(NULL, st, id, &j), 0);
+        ck_assert_int_eq(tgi_store_get(NULL, st, id, &j), 0);
         if (j.state == state && (!stage || !strcmp(j.stage, stage)))
             break;
         ck_assert_msg(j.state == TG_JOB_QUEUED || j.state == TG_JOB_RUNNING,
-                      "job ended %s (%s): %s", tg_job_state_name(j.state), j.stage,
+                      "job ended %s (%s): %s", tgi_job_state_name(j.state), j.stage,
                       j.err_message ? j.err_message : "");
         ck_assert_msg(now_s() - t0 < seconds, "job still %s/%s after %.0f s",
-                      tg_job_state_name(j.state), j.stage, seconds);
-        tg_job_clear(&j);
+                      tgi_job_state_name(j.state), j.stage, seconds);
+        tgi_job_clear(&j);
         usleep(50 * 1000);
     }
     if (out)
         *out = j;
     else
-        tg_job_clear(&j);
+        tgi_job_clear(&j);
 }
 
 /* The file of a /media/thumbnails/NAME URL in data. */
@@ -224,7 +224,7 @@ static int webp_decodes(const char *path)
 }
 
 /* Every output of a done job is there and decodes. */
-static void assert_outputs(const char *data, const tg_job *j)
+static void assert_outputs(const char *data, const tgi_job *j)
 {
     json_t *res = json_loads(j->result_json, 0, NULL);
     ck_assert_ptr_nonnull(res);
@@ -258,8 +258,8 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
     pid_t w[3];
     for (int i = 0; i < 3; i++)
         w[i] = start_worker(spec, data, "2", "1", NULL);
-    tg_store *st = NULL;
-    ck_assert_int_eq(tg_store_open(NULL, spec, &st), 0);
+    tgi_store *st = NULL;
+    ck_assert_int_eq(tgi_store_open(NULL, spec, &st), 0);
 
     /* distinct options, so that no job joins or reuses another: each is rendered */
     static char *ids[N_UPLOADS + N_LINKS];
@@ -272,14 +272,14 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
                              "clips", "1", "fps", "6", "keyframes", "1", NULL);
     }
     /* links to a video this very API process serves, fetched by the workers' yt-dlp */
-    tg_job first;
+    tgi_job first;
     wait_job(st, ids[0], TG_JOB_DONE, NULL, 60, &first);
     json_t *res = json_loads(first.result_json, 0, NULL);
     char url[256];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", api.port,
              json_string_value(json_object_get(res, "source_video")));
     json_decref(res);
-    tg_job_clear(&first);
+    tgi_job_clear(&first);
     for (int i = 0; i < N_LINKS; i++) {
         char opts[200];
         snprintf(opts, sizeof(opts),
@@ -288,7 +288,7 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
     }
     for (;;) {
         size_t q = 0, r = 0;
-        ck_assert_int_eq(tg_store_counts(NULL, st, &q, &r), 0);
+        ck_assert_int_eq(tgi_store_counts(NULL, st, &q, &r), 0);
         if (q + r == 0)
             break;
         ck_assert_msg(now_s() - t0 < 180, "%zu queued and %zu running after 180 s", q, r);
@@ -301,9 +301,9 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
     char workers_seen[3][64] = {{0}};
     int n_seen = 0;
     for (int i = 0; i < N_UPLOADS + N_LINKS; i++) {
-        tg_job j;
-        ck_assert_int_eq(tg_store_get(NULL, st, ids[i], &j), 0);
-        ck_assert_msg(j.state == TG_JOB_DONE, "job %d: %s %s", i, tg_job_state_name(j.state),
+        tgi_job j;
+        ck_assert_int_eq(tgi_store_get(NULL, st, ids[i], &j), 0);
+        ck_assert_msg(j.state == TG_JOB_DONE, "job %d: %s %s", i, tgi_job_state_name(j.state),
                       j.err_message ? j.err_message : "");
         ck_assert_int_eq(j.attempt, i < N_UPLOADS ? 1 : 2);
         ck_assert_int_eq(j.lost, 0);
@@ -313,7 +313,7 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
         if (!known && n_seen < 3)
             snprintf(workers_seen[n_seen++], 64, "%s", j.worker);
         assert_outputs(data, &j);
-        tg_job_clear(&j);
+        tgi_job_clear(&j);
         free(ids[i]);
     }
     ck_assert_msg(n_seen >= 2, "the jobs were not shared out (%d worker)", n_seen);
@@ -333,7 +333,7 @@ START_TEST(three_workers_do_each_of_60_jobs_once)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(stop_worker(w[i]), 0);
     ck_assert_int_eq(tgt_server_stop(&api), 0);
-    tg_store_close(&st);
+    tgi_store_close(&st);
     free(api.data);
     free(data);
     free(spec);
@@ -346,17 +346,17 @@ START_TEST(a_killed_worker_s_job_is_taken_over_and_its_late_writes_lose)
     char *data = tgt_tmp_path(".data");
     tgt_server api;
     start_api(&api, data, spec);
-    tg_store *st = NULL;
-    ck_assert_int_eq(tg_store_open(NULL, spec, &st), 0);
+    tgi_store *st = NULL;
+    ck_assert_int_eq(tgi_store_open(NULL, spec, &st), 0);
     pid_t a = start_worker(spec, data, "1", "0", NULL);
     char *id =
         upload_opts(&api, tgt_fixture("story.mp4"), "width", "96", "clips", "1", "fps", "6", NULL);
-    tg_job j;
+    tgi_job j;
     wait_job(st, id, TG_JOB_RUNNING, "analyze", 60, &j);
     ck_assert_int_eq(j.attempt, 1);
     char a_name[64];
     snprintf(a_name, sizeof(a_name), "%s", j.worker);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     kill(a, SIGKILL); /* in the middle of the analysis */
     int status;
     waitpid(a, &status, 0);
@@ -370,18 +370,18 @@ START_TEST(a_killed_worker_s_job_is_taken_over_and_its_late_writes_lose)
     ck_assert_msg(strstr(j.worker, b_suffix), "done by %s, not worker %d", j.worker, (int)b);
     assert_outputs(data, &j);
     char *result = strdup(j.result_json);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
 
     /* the killed worker's late writes (its attempt, 1) change nothing */
-    ck_assert_int_eq(tg_store_progress_at(NULL, st, id, 1, "render", 10), 1);
-    ck_assert_int_eq(tg_store_set_source_at(NULL, st, id, 1, "sha256-late", "videos/late.mp4"), 1);
-    ck_assert_int_eq(tg_store_finish_at(NULL, st, id, 1, TG_JOB_FAILED, NULL, "EIO", "late"), 1);
-    ck_assert_int_eq(tg_store_finish_at(NULL, st, id, 1, TG_JOB_DONE, "{}", NULL, NULL), 1);
-    ck_assert_int_eq(tg_store_get(NULL, st, id, &j), 0);
+    ck_assert_int_eq(tgi_store_progress_at(NULL, st, id, 1, "render", 10), 1);
+    ck_assert_int_eq(tgi_store_set_source_at(NULL, st, id, 1, "sha256-late", "videos/late.mp4"), 1);
+    ck_assert_int_eq(tgi_store_finish_at(NULL, st, id, 1, TG_JOB_FAILED, NULL, "EIO", "late"), 1);
+    ck_assert_int_eq(tgi_store_finish_at(NULL, st, id, 1, TG_JOB_DONE, "{}", NULL, NULL), 1);
+    ck_assert_int_eq(tgi_store_get(NULL, st, id, &j), 0);
     ck_assert_int_eq(j.state, TG_JOB_DONE);
     ck_assert_str_eq(j.result_json, result);
     ck_assert_ptr_null(strstr(j.content_id, "late"));
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     /* the API shows it done */
     char path[96];
     snprintf(path, sizeof(path), "/api/jobs/%s", id);
@@ -393,7 +393,7 @@ START_TEST(a_killed_worker_s_job_is_taken_over_and_its_late_writes_lose)
     free(id);
     ck_assert_int_eq(stop_worker(b), 0);
     ck_assert_int_eq(tgt_server_stop(&api), 0);
-    tg_store_close(&st);
+    tgi_store_close(&st);
     free(api.data);
     free(data);
     free(spec);
@@ -407,8 +407,8 @@ START_TEST(progress_streams_on_another_api_process_and_cancel_reaches_the_worker
     tgt_server a, b;
     start_api(&a, data, spec);
     start_api(&b, data, spec);
-    tg_store *st = NULL;
-    ck_assert_int_eq(tg_store_open(NULL, spec, &st), 0);
+    tgi_store *st = NULL;
+    ck_assert_int_eq(tgi_store_open(NULL, spec, &st), 0);
     pid_t w = start_worker(spec, data, "1", "0", NULL);
 
     /* a job submitted to A, run by the worker, streamed by B */
@@ -440,10 +440,10 @@ START_TEST(progress_streams_on_another_api_process_and_cancel_reaches_the_worker
     wait_job(st, slow, TG_JOB_RUNNING, "analyze", 60, NULL);
     char *next = upload_opts(&a, tgt_fixture("short.mp4"), "width", "64", "cnn", "none", NULL);
     usleep(300 * 1000);
-    tg_job j;
-    ck_assert_int_eq(tg_store_get(NULL, st, next, &j), 0);
+    tgi_job j;
+    ck_assert_int_eq(tgi_store_get(NULL, st, next, &j), 0);
     ck_assert_int_eq(j.state, TG_JOB_QUEUED);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     /* cancelled through B: the worker (started apart from both) drops it within a
      * second and takes the next job */
     snprintf(path, sizeof(path), "/api/jobs/%s", slow);
@@ -456,16 +456,16 @@ START_TEST(progress_streams_on_another_api_process_and_cancel_reaches_the_worker
     /* within a second (longer only under the sanitizers' CK_TIMEOUT_MULTIPLIER) */
     ck_assert_msg(took < 1.0 * slowdown(), "the worker took %.2f s to drop the cancelled job",
                   took);
-    ck_assert_int_eq(tg_store_get(NULL, st, slow, &j), 0);
+    ck_assert_int_eq(tgi_store_get(NULL, st, slow, &j), 0);
     ck_assert_int_eq(j.state, TG_JOB_CANCELLED);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     wait_job(st, next, TG_JOB_DONE, NULL, 60, NULL);
     free(slow);
     free(next);
     ck_assert_int_eq(stop_worker(w), 0);
     ck_assert_int_eq(tgt_server_stop(&a), 0);
     ck_assert_int_eq(tgt_server_stop(&b), 0);
-    tg_store_close(&st);
+    tgi_store_close(&st);
     free(a.data);
     free(b.data);
     free(data);
@@ -479,28 +479,28 @@ START_TEST(a_drained_worker_hands_its_job_back)
     char *data = tgt_tmp_path(".data");
     tgt_server api;
     start_api(&api, data, spec);
-    tg_store *st = NULL;
-    ck_assert_int_eq(tg_store_open(NULL, spec, &st), 0);
+    tgi_store *st = NULL;
+    ck_assert_int_eq(tgi_store_open(NULL, spec, &st), 0);
     pid_t a = start_worker(spec, data, "1", "0", NULL);
     char *id = upload_opts(&api, tgt_fixture("story.mp4"), "width", "96", "clips", "1", NULL);
     wait_job(st, id, TG_JOB_RUNNING, "analyze", 60, NULL);
     double t0 = now_s();
     ck_assert_int_eq(stop_worker(a), 0); /* SIGTERM */
     ck_assert_msg(now_s() - t0 < 5 * slowdown(), "draining took %.1f s", now_s() - t0);
-    tg_job j;
-    ck_assert_int_eq(tg_store_get(NULL, st, id, &j), 0);
+    tgi_job j;
+    ck_assert_int_eq(tgi_store_get(NULL, st, id, &j), 0);
     ck_assert_int_eq(j.state, TG_JOB_QUEUED); /* at once, not after the lease */
     ck_assert_int_eq(j.lost, 0);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     pid_t b = start_worker(spec, data, "1", "0", NULL);
     wait_job(st, id, TG_JOB_DONE, NULL, 90, &j);
     ck_assert_int_eq(j.attempt, 2);
     assert_outputs(data, &j);
-    tg_job_clear(&j);
+    tgi_job_clear(&j);
     free(id);
     ck_assert_int_eq(stop_worker(b), 0);
     ck_assert_int_eq(tgt_server_stop(&api), 0);
-    tg_store_close(&st);
+    tgi_store_close(&st);
     free(api.data);
     free(data);
     free(spec);

@@ -20,7 +20,7 @@
 #define H    TGT_H
 #define RATE TGT_RATE
 
-static int overlaps_bad(const tg_sample *s, const tg_verdict *v, size_t n, double a, double b)
+static int overlaps_bad(const tgi_sample *s, const tgi_verdict *v, size_t n, double a, double b)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i].t >= a && s[i].t < b && v[i].bad)
@@ -31,15 +31,15 @@ static int overlaps_bad(const tg_sample *s, const tg_verdict *v, size_t n, doubl
 START_TEST(selection_avoids_defects_and_spreads_over_shots)
 {
     size_t n;
-    tg_sample *s = tgt_series(&n);
+    tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0);
-    tg_verdict *v = tgt_verdicts_of(a);
+    tgi_verdict *v = tgt_verdicts_of(a);
     tg_options o;
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.0;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     for (size_t i = 0; i < p->n_segments; i++) {
         const tg_segment *g = &p->segments[i];
@@ -81,7 +81,7 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
     const double shot_len = 2.0;
     const int seeds[] = {1, 2, 1, 3, 4, 6};
     size_t n = (size_t)(6 * shot_len * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE;
@@ -90,9 +90,9 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
         if (seeds[k] != 1) /* the others are dimmer: clean, but lower scores */
             for (int p = 0; p < W * H * 3; p++)
                 img[p] = (uint8_t)(img[p] * 0.55);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     double end = 6 * shot_len;
     tg_analysis_data *a = tgt_analysis_of(s, n, end);
@@ -101,8 +101,8 @@ START_TEST(clips_show_different_content_before_the_same_scene_again)
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.0;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     int bright = 0;
     for (size_t i = 0; i < p->n_segments; i++) {
@@ -121,7 +121,7 @@ static tg_analysis_data *two_shots(double dim_second)
 {
     const double shot_len = 3.0;
     size_t n = (size_t)(2 * shot_len * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE;
@@ -130,9 +130,9 @@ static tg_analysis_data *two_shots(double dim_second)
         if (k == 1)
             for (int p = 0; p < W * H * 3; p++)
                 img[p] = (uint8_t)(img[p] * dim_second);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     tg_analysis_data *a = tgt_analysis_of(s, n, 2 * shot_len);
@@ -173,10 +173,10 @@ static int pick_with_safe(tg_analysis_data *a, int flag_shot, int safe, int *rc)
     o.clips = 1;
     o.keyframes = 1;
     o.safe = safe;
-    tg_plan *p = tg_plan_new();
+    tg_plan *p = tgi_plan_new();
     p->cnn = a->cnn;
     tg_ctx *ctx = tg_ctx_new();
-    *rc = tg_select(ctx, a, &o, p);
+    *rc = tgi_select(ctx, a, &o, p);
     int shot = *rc == 0 ? p->segments[0].shot : -1;
     if (*rc == 0)
         ck_assert_int_eq(p->keyframes[0].shot, shot);
@@ -234,7 +234,7 @@ START_TEST(clustering_finds_groups_of_similar_embeddings)
             v[k] /= (float)sqrt(norm);
         use[i] = i != 5;
     }
-    int nc = tg_cluster_embeddings(e, N, D, use, 0.78f, cl);
+    int nc = tgi_cluster_embeddings(e, N, D, use, 0.78f, cl);
     ck_assert_int_eq(nc, 3);
     ck_assert_int_eq(cl[5], -1);
     for (int i = 0; i < N; i++)
@@ -243,7 +243,7 @@ START_TEST(clustering_finds_groups_of_similar_embeddings)
                 ck_assert_int_eq(cl[i] == cl[j], (i * 7) % 3 == (j * 7) % 3);
     ck_assert_int_eq(cl[0], 0); /* numbered by first appearance */
     /* a threshold above every pair's similarity: every vector alone */
-    ck_assert_int_eq(tg_cluster_embeddings(e, N, D, use, 1.01f, cl), N - 1);
+    ck_assert_int_eq(tgi_cluster_embeddings(e, N, D, use, 1.01f, cl), N - 1);
     free(e);
 }
 END_TEST
@@ -251,19 +251,19 @@ END_TEST
 START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
 {
     size_t n = 50;
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     tgt_fill(img, 0);
     for (size_t i = 0; i < n; i++) {
-        tg_frame f = {.t = i / RATE, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = i / RATE, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = f.t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     tg_analysis_data *a = tgt_analysis_of(s, n, 2.0);
     tg_options o;
     tg_options_default(&o);
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 1);
     ck_assert_int_ge(p->n_keyframes, 1);
     ck_assert_int_ge(p->n_warnings, 1);
@@ -285,7 +285,7 @@ static tg_analysis_data *shots_of(const int *seed, const double *gain, const dou
     for (int i = 0; i < k; i++)
         end += len[i];
     size_t n = (size_t)(end * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE, t0 = 0;
@@ -299,9 +299,9 @@ static tg_analysis_data *shots_of(const int *seed, const double *gain, const dou
             int lit = gain[sh] > 0 && gain[sh] < 0.5 && abs(x - W / 2) < 16 && abs(y - H / 2) < 12;
             img[p] = (uint8_t)(img[p] * (lit ? 1.0 : gain[sh]));
         }
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     return tgt_analysis_of(s, n, end);
@@ -314,7 +314,7 @@ START_TEST(dim_scenes_with_highlights_are_content)
     const int seed[] = {1, 2, 3};
     const double gain[] = {1.0, 0.12, 0.0}, len[] = {3, 3, 2};
     tg_analysis_data *a = shots_of(seed, gain, len, 3);
-    tg_verdict *v = tgt_verdicts_of(a);
+    tgi_verdict *v = tgt_verdicts_of(a);
     for (double t = 3.4; t < 5.6; t += 0.2) {
         ck_assert_msg(a->s[tgt_at(t)].luma < 0.11f, "the dim shot is not dim (%.3f, hi %.3f)",
                       a->s[tgt_at(t)].luma, a->s[tgt_at(t)].hi);
@@ -334,7 +334,7 @@ START_TEST(one_long_shot_is_never_a_repeat)
     const int seed[] = {1, 2, 1};
     const double gain[] = {1, 1, 1}, lens[] = {3, 3, 14};
     tg_analysis_data *a = shots_of(seed, gain, lens, 3);
-    tg_verdict *v = tgt_verdicts_of(a);
+    tgi_verdict *v = tgt_verdicts_of(a);
     for (double t = 7; t < 19; t += 0.5)
         ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_REPEAT), "long shot flagged repeat at %.2f", t);
     free(v);
@@ -358,7 +358,7 @@ END_TEST
 START_TEST(text_is_content_when_the_video_is_text)
 {
     size_t n = (size_t)(10 * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE;
@@ -366,13 +366,13 @@ START_TEST(text_is_content_when_the_video_is_text)
             tgt_scene(img, 1, t * 6, 1);
         else
             tgt_text_card(img);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     tg_analysis_data *a = tgt_analysis_of(s, n, 10);
-    tg_verdict *v = tgt_verdicts_of(a);
+    tgi_verdict *v = tgt_verdicts_of(a);
     for (double t = 3; t < 9.5; t += 0.5)
         ck_assert_msg(!(v[tgt_at(t)].bad & TG_BAD_TEXT), "text flagged at %.2f in a text video", t);
     free(v);
@@ -401,7 +401,7 @@ static void few_lines(uint8_t *rgb, int lines)
 static tg_analysis_data *screens_or_film(int screen)
 {
     size_t n = (size_t)(10 * RATE);
-    tg_sample *s = calloc(n, sizeof(*s));
+    tgi_sample *s = calloc(n, sizeof(*s));
     uint8_t *img = malloc(W * H * 3);
     for (size_t i = 0; i < n; i++) {
         double t = i / RATE;
@@ -411,9 +411,9 @@ static tg_analysis_data *screens_or_film(int screen)
             few_lines(img, 2);
         else
             tgt_scene(img, 2, screen ? 0 : t * 6, 1);
-        tg_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
         s[i].t = t;
-        tg_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
     }
     free(img);
     return tgt_analysis_of(s, n, 10);
@@ -425,21 +425,21 @@ static tg_analysis_data *screens_or_film(int screen)
 START_TEST(a_few_lines_on_black_are_a_screen_or_a_card)
 {
     uint8_t *img = malloc(W * H * 3);
-    tg_sample x = {0}, y = {0};
+    tgi_sample x = {0}, y = {0};
     few_lines(img, 2);
-    tg_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
-    tg_features_compute(&f, NULL, &x);
+    tgi_frame f = {.width = W, .height = H, .stride = W * 3, .data = img};
+    tgi_features_compute(&f, NULL, &x);
     ck_assert_msg(x.hi < 0.13f, "the lines cover more than 2 %% of the frame (hi %.3f)", x.hi);
-    ck_assert_int_ne(tg_empty_ground(&x), 0);
-    ck_assert_int_eq(tg_has_marks(&x), 1);
+    ck_assert_int_ne(tgi_empty_ground(&x), 0);
+    ck_assert_int_eq(tgi_has_marks(&x), 1);
     tgt_fill(img, 0);
-    tg_features_compute(&f, NULL, &y);
-    ck_assert_int_eq(tg_has_marks(&y), 0);
+    tgi_features_compute(&f, NULL, &y);
+    ck_assert_int_eq(tgi_has_marks(&y), 0);
     free(img);
 
     for (int screen = 0; screen <= 1; screen++) {
         tg_analysis_data *a = screens_or_film(screen);
-        tg_verdict *v = tgt_verdicts_of(a);
+        tgi_verdict *v = tgt_verdicts_of(a);
         for (double t = 4; t < 6.2; t += 0.25) {
             ck_assert_msg(!(a->s[tgt_at(t)].ev & (TG_BAD_BLACK | TG_BAD_UNIFORM)),
                           "lines on black called an empty frame at %.2f (%#x)", t,
@@ -469,8 +469,8 @@ START_TEST(one_long_shot_gives_every_clip_asked)
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.2;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 3);
     ck_assert_int_eq(p->n_warnings, 0);
     for (size_t i = 0; i < 3; i++) {
@@ -484,8 +484,8 @@ START_TEST(one_long_shot_gives_every_clip_asked)
     /* four asked: 4.8 s of clips in a 5-s shot fit when packed closer, so none is
      * shortened (and none overlaps another) */
     o.clips = 4;
-    p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 4);
     ck_assert_int_eq(p->n_warnings, 0);
     for (size_t i = 0; i < 4; i++) {
@@ -497,8 +497,8 @@ START_TEST(one_long_shot_gives_every_clip_asked)
 
     /* five do not fit: shorter clips, and a warning that says so */
     o.clips = 5;
-    p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_eq(p->n_segments, 5);
     ck_assert_int_eq(p->n_warnings, 1);
     ck_assert_ptr_nonnull(strstr(p->warnings[0], "shortened"));
@@ -518,8 +518,8 @@ START_TEST(clips_follow_the_time_share_of_the_content)
     tg_options_default(&o);
     o.clips = 3;
     o.clip_len = 1.0;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     int main_clips = 0;
     for (size_t i = 0; i < p->n_segments; i++)
         main_clips += p->segments[i].start >= 1.5 && p->segments[i].end <= 15.5;
@@ -555,9 +555,9 @@ START_TEST(a_brief_intrusion_gets_no_still)
     tg_options o;
     tg_options_default(&o);
     o.keyframes = 8;
-    tg_plan *p = tg_plan_new();
+    tg_plan *p = tgi_plan_new();
     p->cnn = a->cnn;
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_uint_eq(p->n_keyframes, 8);
     for (size_t i = 0; i < p->n_keyframes; i++)
         ck_assert_msg(p->keyframes[i].t < 23.0, "still %zu at %.2f shows the intrusion", i,
@@ -581,7 +581,7 @@ START_TEST(stills_never_show_closed_eyes)
         double t = 0.25 * (double)k;
         int blink = (k % 4) != 0; /* open eyes only every fourth face frame */
         a->faces[k] =
-            (tg_face_obs){t, 0.3f, 0.2f, 0.3f, 0.4f, 0.9f, blink ? 0.24f : 0.32f, 0.3f, 0};
+            (tgi_face_obs){t, 0.3f, 0.2f, 0.3f, 0.4f, 0.9f, blink ? 0.24f : 0.32f, 0.3f, 0};
     }
     a->n_faces = nf;
     /* the median of the shot is the shut value: make most frames open instead */
@@ -591,8 +591,8 @@ START_TEST(stills_never_show_closed_eyes)
     tg_options o;
     tg_options_default(&o);
     o.keyframes = 4;
-    tg_plan *p = tg_plan_new();
-    ck_assert_int_eq(tg_select(NULL, a, &o, p), 0);
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
     ck_assert_int_ge(p->n_keyframes, 1);
     for (size_t i = 0; i < p->n_keyframes; i++) {
         size_t k = (size_t)lround(p->keyframes[i].t / 0.25);

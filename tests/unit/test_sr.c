@@ -25,7 +25,7 @@ static const char *esrgan(const char *rel)
     static char p[4][PATH_MAX];
     static int slot;
     char *out = p[slot++ & 3];
-    snprintf(out, PATH_MAX, "%s/esrgan-slim/%s", tg_nn_models_dir(), rel);
+    snprintf(out, PATH_MAX, "%s/esrgan-slim/%s", tgi_nn_models_dir(), rel);
     ck_assert_msg(access(out, R_OK) == 0,
                   "the esrgan-slim weights are missing (%s): run "
                   "scripts/fetch-models",
@@ -49,14 +49,14 @@ static uint8_t *load_rgb(const char *path, int w, int h)
 
 static uint8_t *upscale(const uint8_t *in, int w, int h, int ow, int oh)
 {
-    int m = tg_upscale_method_find("cnn");
+    int m = tgi_upscale_method_find("cnn");
     ck_assert_int_ge(m, 0);
     tg_ctx *ctx = tg_ctx_new();
-    tg_upscaler *u = NULL;
-    ck_assert_msg(tg_upscaler_new(ctx, m, w, h, ow, oh, 3, &u) == 0, "%s", tg_ctx_message(ctx));
+    tgi_upscaler *u = NULL;
+    ck_assert_msg(tgi_upscaler_new(ctx, m, w, h, ow, oh, 3, &u) == 0, "%s", tg_ctx_message(ctx));
     uint8_t *out = malloc((size_t)ow * oh * 3);
-    ck_assert_msg(tg_upscaler_run(ctx, u, in, w * 3, out, ow * 3) == 0, "%s", tg_ctx_message(ctx));
-    tg_upscaler_free(&u);
+    ck_assert_msg(tgi_upscaler_run(ctx, u, in, w * 3, out, ow * 3) == 0, "%s", tg_ctx_message(ctx));
+    tgi_upscaler_free(&u);
     tg_ctx_free(&ctx);
     return out;
 }
@@ -102,11 +102,11 @@ START_TEST(cnn_tiles_leave_no_seams)
      * the method does */
     enum { E = 12, EW = W + 2 * E, EH = H + 2 * E };
     tg_ctx *ctx = tg_ctx_new();
-    tg_nn *nn = NULL;
-    tg_nn_session *s = NULL;
-    ck_assert_msg(tg_nn_load(ctx, esrgan("x2"), &nn) == 0, "%s", tg_ctx_message(ctx));
-    ck_assert_int_eq(tg_nn_session_new(ctx, nn, 1, EH, EW, 2, NULL, 0, &s), 0);
-    float *x = tg_nn_session_input(s);
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = NULL;
+    ck_assert_msg(tgi_nn_load(ctx, esrgan("x2"), &nn) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(tgi_nn_session_new(ctx, nn, 1, EH, EW, 2, NULL, 0, &s), 0);
+    float *x = tgi_nn_session_input(s);
     for (int r = 0; r < EH; r++)
         for (int c = 0; c < EW; c++) {
             int sr = r < E        ? 0
@@ -118,8 +118,8 @@ START_TEST(cnn_tiles_leave_no_seams)
             for (int k = 0; k < 3; k++)
                 x[((size_t)r * EW + c) * 3 + k] = in[((size_t)sr * W + sc) * 3 + k];
         }
-    ck_assert_int_eq(tg_nn_forward(ctx, s, 1), 0);
-    const float *y = tg_nn_output(s, NULL, NULL, NULL, NULL);
+    ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
+    const float *y = tgi_nn_output(s, NULL, NULL, NULL, NULL);
     int worst = 0;
     for (int r = 0; r < S * H; r++)
         for (int c = 0; c < S * W; c++)
@@ -131,8 +131,8 @@ START_TEST(cnn_tiles_leave_no_seams)
                     worst = d;
             }
     ck_assert_msg(worst <= 1, "tiled and whole-frame results differ by %d", worst);
-    tg_nn_session_free(&s);
-    tg_nn_free(&nn);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
     tg_ctx_free(&ctx);
     free(in);
     free(tiled);

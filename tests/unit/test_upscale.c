@@ -26,11 +26,11 @@
 static void media_size_of(const char *path, int coded, int *w, int *h)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_media *m = NULL;
-    ck_assert_msg(tg_media_open(ctx, path, 1, &m) == 0, "%s: %s", path, tg_ctx_message(ctx));
-    *w = coded ? tg_media_get_info(m)->coded_w : tg_media_get_info(m)->width;
-    *h = coded ? tg_media_get_info(m)->coded_h : tg_media_get_info(m)->height;
-    tg_media_close(&m);
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, path, 1, &m) == 0, "%s: %s", path, tg_ctx_message(ctx));
+    *w = coded ? tgi_media_get_info(m)->coded_w : tgi_media_get_info(m)->width;
+    *h = coded ? tgi_media_get_info(m)->coded_h : tgi_media_get_info(m)->height;
+    tgi_media_close(&m);
     tg_ctx_free(&ctx);
 }
 
@@ -44,7 +44,7 @@ typedef struct grab {
     int w, h;
 } grab;
 
-static int on_grab(void *user, const tg_frame *f)
+static int on_grab(void *user, const tgi_frame *f)
 {
     grab *g = user;
     g->w = f->width;
@@ -60,18 +60,18 @@ static int on_grab(void *user, const tg_frame *f)
 static uint8_t *frame_at(const char *path, double t, int w, int h, int *ow, int *oh)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_media *m = NULL;
-    ck_assert_msg(tg_media_open(ctx, path, 1, &m) == 0, "%s", tg_ctx_message(ctx));
-    const tg_media_info *in = tg_media_get_info(m);
-    tg_decode_req rq = {.start = t,
-                        .end = t + 2,
-                        .width = w ? w : in->width,
-                        .height = h ? h : in->height,
-                        .pix = TG_PIX_RGB24};
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, path, 1, &m) == 0, "%s", tg_ctx_message(ctx));
+    const tgi_media_info *in = tgi_media_get_info(m);
+    tgi_decode_req rq = {.start = t,
+                         .end = t + 2,
+                         .width = w ? w : in->width,
+                         .height = h ? h : in->height,
+                         .pix = TG_PIX_RGB24};
     grab g = {0};
-    ck_assert_int_eq(tg_media_decode(ctx, m, &rq, on_grab, &g, NULL), 0);
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &rq, on_grab, &g, NULL), 0);
     ck_assert_ptr_nonnull(g.rgb);
-    tg_media_close(&m);
+    tgi_media_close(&m);
     tg_ctx_free(&ctx);
     *ow = g.w;
     *oh = g.h;
@@ -82,8 +82,8 @@ static void write_image(const char *path, const uint8_t *rgb, int w, int h, int 
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(tg_image_write(NULL, fileno(f), tg_image_format_for(path), rgb, w, h, quality),
-                     0);
+    ck_assert_int_eq(
+        tgi_image_write(NULL, fileno(f), tgi_image_format_for(path), rgb, w, h, quality), 0);
     fclose(f);
 }
 
@@ -104,15 +104,15 @@ static uint8_t *up(int method, const uint8_t *src, int w, int h, int ow, int oh,
                    int compressed)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_upscaler *u = NULL;
+    tgi_upscaler *u = NULL;
     uint8_t *dst = malloc((size_t)ow * oh * bpp);
-    ck_assert_msg(tg_upscaler_new(ctx, method, w, h, ow, oh, bpp, &u) == 0, "%s",
+    ck_assert_msg(tgi_upscaler_new(ctx, method, w, h, ow, oh, bpp, &u) == 0, "%s",
                   tg_ctx_message(ctx));
     if (compressed >= 0)
-        tg_upscaler_set_compressed(u, compressed);
-    ck_assert_msg(tg_upscaler_run(ctx, u, src, w * bpp, dst, ow * bpp) == 0, "%s",
+        tgi_upscaler_set_compressed(u, compressed);
+    ck_assert_msg(tgi_upscaler_run(ctx, u, src, w * bpp, dst, ow * bpp) == 0, "%s",
                   tg_ctx_message(ctx));
-    tg_upscaler_free(&u);
+    tgi_upscaler_free(&u);
     ck_assert_ptr_null(u);
     tg_ctx_free(&ctx);
     return dst;
@@ -148,28 +148,28 @@ static double gradient(const uint8_t *rgb, int w, int h)
 START_TEST(fit_gives_hd_sizes_and_never_shrinks)
 {
     int w = 0, h = 0;
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_HD, 640, 360, &w, &h), 1);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_HD, 640, 360, &w, &h), 1);
     ck_assert_int_eq(w, 1280);
     ck_assert_int_eq(h, 720);
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_FULLHD, 640, 360, &w, &h), 1);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_FULLHD, 640, 360, &w, &h), 1);
     ck_assert_int_eq(w, 1920);
     ck_assert_int_eq(h, 1080);
     /* portrait: 720 tall */
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_HD, 240, 320, &w, &h), 1);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_HD, 240, 320, &w, &h), 1);
     ck_assert_int_eq(h, 720);
     ck_assert_int_eq(w, 540);
     /* odd content sizes still give even outputs */
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_HD, 333, 251, &w, &h), 1);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_HD, 333, 251, &w, &h), 1);
     ck_assert_int_eq(w, 1280);
     ck_assert_int_eq(h % 2, 0);
     ck_assert_int_eq(h, 964);
     /* already HD or larger: no upscale (the target is still said) */
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_HD, 1280, 720, &w, &h), 0);
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_HD, 1920, 1080, &w, &h), 0);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_HD, 1280, 720, &w, &h), 0);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_HD, 1920, 1080, &w, &h), 0);
     ck_assert_int_eq(w, 1280);
     w = h = -1;
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_OFF, 64, 36, &w, &h), 0);
-    ck_assert_int_eq(tg_upscale_fit(TG_UPSCALE_AUTO, 64, 36, &w, &h), 0);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_OFF, 64, 36, &w, &h), 0);
+    ck_assert_int_eq(tgi_upscale_fit(TG_UPSCALE_AUTO, 64, 36, &w, &h), 0);
     ck_assert_int_eq(w, -1);
 }
 END_TEST
@@ -178,7 +178,7 @@ END_TEST
 
 START_TEST(odd_sizes_and_rgba_upscale_cleanly)
 {
-    for (int m = 0; m < tg_upscale_method_count(); m++)
+    for (int m = 0; m < tgi_upscale_method_count(); m++)
         for (int bpp = 3; bpp <= 4; bpp++) {
             int w = 37, h = 23, ow = 111, oh = 69;
             uint8_t *src = malloc((size_t)w * h * bpp);
@@ -194,7 +194,7 @@ START_TEST(odd_sizes_and_rgba_upscale_cleanly)
             for (int i = 0; i < ow * oh; i++) {
                 ck_assert_msg(abs(dst[i * bpp] - 200) <= 2 && abs(dst[i * bpp + 1] - 100) <= 2 &&
                                   abs(dst[i * bpp + 2] - 30) <= 2,
-                              "%s bpp %d pixel %d: %d %d %d", tg_upscale_method_name(m), bpp, i,
+                              "%s bpp %d pixel %d: %d %d %d", tgi_upscale_method_name(m), bpp, i,
                               dst[i * bpp], dst[i * bpp + 1], dst[i * bpp + 2]);
             }
             if (bpp == 4) {
@@ -210,14 +210,14 @@ END_TEST
 START_TEST(limits_are_clear_errors)
 {
     tg_ctx *ctx = tg_ctx_new();
-    tg_upscaler *u = NULL;
-    ck_assert_int_eq(tg_upscaler_new(ctx, TG_UPSCALE_LANCZOS, 1, 1, 2, 2, 3, &u), TG_ELIMIT);
+    tgi_upscaler *u = NULL;
+    ck_assert_int_eq(tgi_upscaler_new(ctx, TG_UPSCALE_LANCZOS, 1, 1, 2, 2, 3, &u), TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "too small"));
-    ck_assert_int_eq(tg_upscaler_new(ctx, TG_UPSCALE_SHARPEN, 8000, 8000, 32000, 32000, 3, &u),
+    ck_assert_int_eq(tgi_upscaler_new(ctx, TG_UPSCALE_SHARPEN, 8000, 8000, 32000, 32000, 3, &u),
                      TG_ELIMIT);
     ck_assert_ptr_nonnull(strstr(tg_ctx_message(ctx), "beyond the limit"));
-    ck_assert_int_eq(tg_upscaler_new(ctx, TG_UPSCALE_LANCZOS, 64, 64, 32, 32, 3, &u), TG_EINVAL);
-    ck_assert_int_eq(tg_upscaler_new(ctx, 99, 64, 64, 128, 128, 3, &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_upscaler_new(ctx, TG_UPSCALE_LANCZOS, 64, 64, 32, 32, 3, &u), TG_EINVAL);
+    ck_assert_int_eq(tgi_upscaler_new(ctx, 99, 64, 64, 128, 128, 3, &u), TG_EINVAL);
     ck_assert_ptr_null(u);
     tg_ctx_free(&ctx);
 }
@@ -272,15 +272,15 @@ START_TEST(upscaled_poster_is_sharper_than_nearest_and_bilinear)
     uint8_t *small = sws(truth, w, h, w / 2, h / 2, SWS_AREA);
     uint8_t *near = sws(small, w / 2, h / 2, w, h, SWS_POINT);
     uint8_t *bil = sws(small, w / 2, h / 2, w, h, SWS_BILINEAR);
-    for (int m = 0; m < tg_upscale_method_count(); m++) {
+    for (int m = 0; m < tgi_upscale_method_count(); m++) {
         uint8_t *ours = up(m, small, w / 2, h / 2, w, h, 3, -1);
         double po = psnr_rgb(truth, ours, w, h), pn = psnr_rgb(truth, near, w, h),
                pb = psnr_rgb(truth, bil, w, h);
         double go = gradient(ours, w, h), gb = gradient(bil, w, h);
         ck_assert_msg(po > pn + 0.5 && po > pb + 0.3, "%s: PSNR %.2f vs nearest %.2f bilinear %.2f",
-                      tg_upscale_method_name(m), po, pn, pb);
+                      tgi_upscale_method_name(m), po, pn, pb);
         ck_assert_msg(go > gb * 1.05, "%s: gradient %.2f vs bilinear %.2f",
-                      tg_upscale_method_name(m), go, gb);
+                      tgi_upscale_method_name(m), go, gb);
         free(ours);
     }
     free(truth);
@@ -296,36 +296,36 @@ START_TEST(blockiness_tells_compressed_from_clean)
 {
     int w, h, jw, jh;
     uint8_t *clean = frame_at(tgt_fixture("story.mp4"), 8.0, 640, 360, &w, &h);
-    tg_blockiness b;
-    tg_blockiness_measure(clean, w, h, w * 3, 3, &b);
+    tgi_blockiness b;
+    tgi_blockiness_measure(clean, w, h, w * 3, 3, &b);
     ck_assert_msg(b.texture >= TG_BLOCKY_MIN_TEXTURE, "texture %.2f", b.texture);
     ck_assert_msg(b.score < TG_BLOCKY_THRESHOLD, "clean frame scores %.3f", b.score);
     char *jpg = tgt_tmp_path(".jpg");
     write_image(jpg, clean, w, h, 30);
     uint8_t *blocky = frame_at(jpg, 0, 0, 0, &jw, &jh);
-    tg_blockiness_measure(blocky, jw, jh, jw * 3, 3, &b);
+    tgi_blockiness_measure(blocky, jw, jh, jw * 3, 3, &b);
     ck_assert_msg(b.score > TG_BLOCKY_THRESHOLD, "JPEG q30 scores %.3f", b.score);
     ck_assert_int_eq(b.phase_x, 0);
     ck_assert_int_eq(b.phase_y, 0);
     /* cropped by 3 columns and 5 rows: the edges are now at x = 5, y = 3 (mod 8) */
-    tg_blockiness_measure(blocky + ((size_t)5 * jw + 3) * 3, jw - 3, jh - 5, jw * 3, 3, &b);
+    tgi_blockiness_measure(blocky + ((size_t)5 * jw + 3) * 3, jw - 3, jh - 5, jw * 3, 3, &b);
     ck_assert_int_eq(b.phase_x, 5);
     ck_assert_int_eq(b.phase_y, 3);
     /* the upscaler decides the same way on its first frame */
     tg_ctx *ctx = tg_ctx_new();
-    tg_upscaler *u = NULL;
+    tgi_upscaler *u = NULL;
     uint8_t *out = malloc((size_t)jw * 2 * jh * 2 * 3);
-    ck_assert_int_eq(tg_upscaler_new(ctx, TG_UPSCALE_SHARPEN, jw, jh, jw * 2, jh * 2, 3, &u), 0);
-    ck_assert_int_eq(tg_upscaler_compressed(u), -1);
-    ck_assert_int_eq(tg_upscaler_run(ctx, u, blocky, jw * 3, out, jw * 6), 0);
-    ck_assert_int_eq(tg_upscaler_compressed(u), 1);
-    tg_upscaler_free(&u);
+    ck_assert_int_eq(tgi_upscaler_new(ctx, TG_UPSCALE_SHARPEN, jw, jh, jw * 2, jh * 2, 3, &u), 0);
+    ck_assert_int_eq(tgi_upscaler_compressed(u), -1);
+    ck_assert_int_eq(tgi_upscaler_run(ctx, u, blocky, jw * 3, out, jw * 6), 0);
+    ck_assert_int_eq(tgi_upscaler_compressed(u), 1);
+    tgi_upscaler_free(&u);
     /* and a flat frame decides nothing */
     memset(blocky, 128, (size_t)jw * jh * 3);
-    ck_assert_int_eq(tg_upscaler_new(ctx, TG_UPSCALE_SHARPEN, jw, jh, jw * 2, jh * 2, 3, &u), 0);
-    ck_assert_int_eq(tg_upscaler_run(ctx, u, blocky, jw * 3, out, jw * 6), 0);
-    ck_assert_int_eq(tg_upscaler_compressed(u), -1);
-    tg_upscaler_free(&u);
+    ck_assert_int_eq(tgi_upscaler_new(ctx, TG_UPSCALE_SHARPEN, jw, jh, jw * 2, jh * 2, 3, &u), 0);
+    ck_assert_int_eq(tgi_upscaler_run(ctx, u, blocky, jw * 3, out, jw * 6), 0);
+    ck_assert_int_eq(tgi_upscaler_compressed(u), -1);
+    tgi_upscaler_free(&u);
     tg_ctx_free(&ctx);
     unlink(jpg);
     free(jpg);
@@ -352,9 +352,9 @@ START_TEST(bad_option_values_are_rejected)
     ck_assert_int_eq(o.upscale, TG_UPSCALE_FULLHD);
     ck_assert_int_eq(tg_options_set(ctx, &o, "upscale-method", "lanczos"), 0);
     ck_assert_int_eq(o.upscale_method, TG_UPSCALE_LANCZOS);
-    ck_assert_int_eq(tg_upscale_method_find("lanczos+sharpen"), TG_UPSCALE_SHARPEN);
-    ck_assert_int_eq(tg_upscale_method_find("cnn"), TG_UPSCALE_CNN);
-    ck_assert_int_eq(tg_upscale_method_find("esrgan"), -1);
+    ck_assert_int_eq(tgi_upscale_method_find("lanczos+sharpen"), TG_UPSCALE_SHARPEN);
+    ck_assert_int_eq(tgi_upscale_method_find("cnn"), TG_UPSCALE_CNN);
+    ck_assert_int_eq(tgi_upscale_method_find("esrgan"), -1);
     tg_ctx_free(&ctx);
     tgt_run r;
     run_tg(&r, "make", tgt_fixture("short.mp4"), "-o", "/tmp/never.gif", "--upscale", "8k", NULL);
@@ -393,9 +393,9 @@ START_TEST(cli_upscale_images)
     ck_assert_int_eq(oh, 159);
     /* JPEG in, JPEG out, each method */
     write_image(jpg, img, w, h, 90);
-    for (int m = 0; m < tg_upscale_method_count(); m++) {
-        run_tg(&r, "upscale", jpg, "-o", out, "--scale", "4", "--method", tg_upscale_method_name(m),
-               NULL);
+    for (int m = 0; m < tgi_upscale_method_count(); m++) {
+        run_tg(&r, "upscale", jpg, "-o", out, "--scale", "4", "--method",
+               tgi_upscale_method_name(m), NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
         tgt_run_free(&r);
         media_size(out, &ow, &oh); /* the JPEG writer keeps even sides: 94x52 in */
@@ -623,11 +623,11 @@ END_TEST
  * its order (the option's value is the registry index). */
 START_TEST(method_choices_are_the_registry)
 {
-    tgt_assert_choices("upscale-method", tg_upscale_method_name, tg_upscale_method_count());
-    ck_assert_int_eq(tg_upscale_method_count(), TG_UPSCALE_N_METHODS);
-    ck_assert_ptr_null(tg_upscale_method_name(TG_UPSCALE_N_METHODS));
-    for (int m = 0; m < tg_upscale_method_count(); m++)
-        ck_assert_int_eq(tg_upscale_method_find(tg_upscale_method_name(m)), m);
+    tgt_assert_choices("upscale-method", tgi_upscale_method_name, tgi_upscale_method_count());
+    ck_assert_int_eq(tgi_upscale_method_count(), TG_UPSCALE_N_METHODS);
+    ck_assert_ptr_null(tgi_upscale_method_name(TG_UPSCALE_N_METHODS));
+    for (int m = 0; m < tgi_upscale_method_count(); m++)
+        ck_assert_int_eq(tgi_upscale_method_find(tgi_upscale_method_name(m)), m);
 }
 END_TEST
 

@@ -207,18 +207,18 @@ START_TEST(needed_res_follows_the_largest_output)
     char why[300];
     tg_options_default(&o);
     /* defaults: 480-px GIF, upscale auto → the 1280-px poster → 720p */
-    ck_assert_int_eq(tg_ytdlp_needed_res(&o, why, sizeof(why)), 720);
+    ck_assert_int_eq(tgi_ytdlp_needed_res(&o, why, sizeof(why)), 720);
     ck_assert_msg(strstr(why, "poster") && strstr(why, "1280"), "%s", why);
     o.upscale = TG_UPSCALE_OFF;
-    ck_assert_int_eq(tg_ytdlp_needed_res(&o, why, sizeof(why)), 270);
+    ck_assert_int_eq(tgi_ytdlp_needed_res(&o, why, sizeof(why)), 270);
     ck_assert_msg(strstr(why, "480-px GIF"), "%s", why);
     o.width = 1920;
-    ck_assert_int_eq(tg_ytdlp_needed_res(&o, NULL, 0), 1080);
+    ck_assert_int_eq(tgi_ytdlp_needed_res(&o, NULL, 0), 1080);
     o.width = 480;
     o.upscale = TG_UPSCALE_HD;
-    ck_assert_int_eq(tg_ytdlp_needed_res(&o, NULL, 0), 720);
+    ck_assert_int_eq(tgi_ytdlp_needed_res(&o, NULL, 0), 720);
     o.upscale = TG_UPSCALE_FULLHD;
-    ck_assert_int_eq(tg_ytdlp_needed_res(&o, NULL, 0), 1080);
+    ck_assert_int_eq(tgi_ytdlp_needed_res(&o, NULL, 0), 1080);
 }
 END_TEST
 
