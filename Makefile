@@ -165,4 +165,4 @@ format-check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-san -name '*.d' -type f 2>/dev/null)
