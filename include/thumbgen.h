@@ -42,8 +42,9 @@
  *                         (src/analyze/faces.c). OpenBLAS has only this global knob:
  *                         it is set before each forward pass; concurrent passes share
  *                         the last setting (results are the same, only speed varies).
- * The library's own threads (a GIF encoder's and an NN session's pools, core/pool.h)
- * block every signal: signals stay with the application's threads.
+ * The library's own threads (the pools of a GIF encoder, an NN session, the face
+ * detector and a render's two format lanes, core/pool.h) block every signal: signals
+ * stay with the application's threads.
  */
 #ifndef THUMBGEN_H
 #define THUMBGEN_H

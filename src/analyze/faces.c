@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "nn/graph.h"
 #include "nn/kernels.h"
 #include "nn/nn.h"
@@ -397,6 +397,7 @@ struct tgi_faces {
     size_t buf_floats;
     arena ar[MAX_THREADS];
     int threads;
+    tgi_pool *pool; /* threads lanes, for a batch's parts (NULL with one thread) */
 };
 
 static int load_det(tg_ctx *ctx, fset *s, detnet *d)
@@ -903,15 +904,17 @@ typedef struct job {
     int *counts;
 } job;
 
-static void *batch_worker(void *p)
+/* Part t of a batch: frames t, t + threads, ... with arena t (each part runs once per
+ * batch, so no two share an arena). */
+static void batch_part(void *user, int lane, int part)
 {
-    job *j = p;
+    (void)lane;
+    job *j = &((job *)user)[part];
     for (int i = j->t; i < j->n; i += j->f->threads) {
         const tgi_faces_frame *fr = &j->frames[i];
         j->counts[i] = detect_one(j->f, &j->f->ar[j->t], fr->rgb, fr->w, fr->h, fr->stride,
                                   j->out + (size_t)i * j->max, j->max);
     }
-    return NULL;
 }
 
 int tgi_faces_detect_batch(tg_ctx *ctx, tgi_faces *f, const tgi_faces_frame *frames, int n,
@@ -927,21 +930,13 @@ int tgi_faces_detect_batch(tg_ctx *ctx, tgi_faces *f, const tgi_faces_frame *fra
     openblas_set_num_threads(1);
     int T = f->threads < n ? f->threads : n;
     job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < T; t++)
         jobs[t] = (job){f, t, n, max, frames, out, counts};
-        /* a thread that cannot start: the calling thread does its share below */
-        if (t > 0)
-            started[t] = pthread_create(&tid[t], NULL, batch_worker, &jobs[t]) == 0;
-    }
-    batch_worker(&jobs[0]);
-    for (int t = 1; t < T; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            batch_worker(&jobs[t]);
-    }
+    if (f->pool)
+        tgi_pool_run(f->pool, T, 0, batch_part, jobs);
+    else
+        for (int t = 0; t < T; t++)
+            batch_part(jobs, 0, t);
     return 0;
 }
 
@@ -974,6 +969,7 @@ void tgi_faces_close(tgi_faces **pf)
         free(f->ar[t].xo);
         free(f->ar[t].xw);
     }
+    tgi_pool_free(&f->pool);
     fset_free(&f->det_w);
     fset_free(&f->lm_w);
     free(f);
@@ -1028,6 +1024,8 @@ int tgi_faces_open(tg_ctx *ctx, const char *models_dir, const tgi_faces_opts *op
             !(a->xw = malloc((size_t)3 * (f->S > LM_SIDE ? f->S : LM_SIDE) * sizeof(float))))
             goto nomem;
     }
+    if (f->threads > 1 && !(f->pool = tgi_pool_new(f->threads)))
+        goto nomem;
     *out = f;
     return 0;
 nomem:

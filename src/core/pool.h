@@ -1,7 +1,9 @@
 /*
  * pool.h — a fixed set of worker threads for parallel-for loops (one pool per user:
- * a GIF encoder, an NN session), started once and reused for every loop, so no
- * thread is created per frame or per forward pass.
+ * a GIF encoder, an NN session, the face model, a render's two format lanes), started
+ * once and reused for every loop, so no thread is created per frame, per forward pass
+ * or per batch of faces. The CNN stage (analyze/cnn.c) is not a loop but a consumer
+ * that runs beside the decoder for the whole analysis, and keeps its own thread.
  *
  * A pool of n lanes is the caller's thread (lane 0) and n - 1 workers. tgi_pool_run()
  * calls fn(user, lane, part) for every part 0..nparts-1 and returns when all are

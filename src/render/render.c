@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/pool.h"
 #include "media/image.h"
 #include "render/budget.h"
 #include "render/frames.h"
@@ -438,9 +439,10 @@ static void relay(void *user, const char *stage, double f)
     pthread_mutex_unlock(&L->mu);
 }
 
-static void *lane_main(void *arg)
+static void lane_main(void *user, int pool_lane, int part)
 {
-    lane *ln = arg;
+    (void)pool_lane;
+    lane *ln = &((lane *)user)[part];
     lanes *L = ln->all;
     double at = 0;
     int rc = 0;
@@ -455,10 +457,10 @@ static void *lane_main(void *arg)
     if (rc < 0) /* the other lane's work is of no use now */
         for (int k = 0; k < 2; k++)
             tg_ctx_cancel(L->lane[k].ctx);
-    return NULL;
 }
 
-/* The outputs in paths (two or more), encoded in two lanes, the second on its own thread. */
+/* The outputs in paths (two or more), encoded in two lanes: the two parts of a run on a
+ * pool of two (core/pool.h; without a second thread they run one after the other). */
 static int encode_lanes(tg_ctx *ctx, const tgi_frames *fr, const tg_options *o, const char **paths,
                         tgi_atomic *anim, tg_output_report **reps, const double *cost_anim,
                         double from, double total)
@@ -488,15 +490,12 @@ static int encode_lanes(tg_ctx *ctx, const tgi_frames *fr, const tg_options *o, 
         else
             tg_ctx_set_progress(L.lane[k].ctx, relay, &L.lane[k]);
     }
-    pthread_t th;
-    int threaded = 0;
+    tgi_pool *pool = rc == 0 ? tgi_pool_new(2) : NULL;
+    if (rc == 0 && !pool)
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
     if (rc == 0) {
-        threaded = pthread_create(&th, NULL, lane_main, &L.lane[1]) == 0;
-        lane_main(&L.lane[0]);
-        if (threaded)
-            pthread_join(th, NULL);
-        else
-            lane_main(&L.lane[1]); /* no thread to be had: one after the other */
+        tgi_pool_run(pool, 2, 0, lane_main, L.lane);
+        tgi_pool_free(&pool);
         /* the first real error, else a cancellation (the caller's context says so) */
         for (int pass = 0; pass < 2 && rc == 0; pass++)
             for (int k = 0; k < 2 && rc == 0; k++) {
