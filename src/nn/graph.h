@@ -3,7 +3,10 @@
  * by the loader (model.c, which builds it from model.json) and the executor
  * (session.c, which plans memory and runs it). Not part of the public interface.
  *
- * Invariants (established by the loader, relied on by the executor):
+ * Two loaders build it: model.c (Keras layers models) and graphdef.c (TF.js graph
+ * models, whose nodes it sorts topologically).
+ *
+ * Invariants (established by the loaders, relied on by the executor):
  *  - node 0 is the input; node i's inputs are nodes < i (Keras saves layers in a
  *    topological order; the loader refuses anything else);
  *  - node i's output tensor is "value i"; a node with op NN_DEAD was absorbed into a
@@ -44,10 +47,12 @@ enum nn_op {
     NN_GAP,      /* GlobalAveragePooling2D -> a vector */
     NN_FLATTEN,  /* -> a vector (NHWC order = Keras channels_last order) */
     NN_UPSAMPLE, /* nearest */
+    NN_MUL,      /* elementwise product; in[1] may be a 1×1 tensor (per-channel scale) */
+    NN_RESIZE,   /* bilinear upsampling by integer factors uh, uw (TF ResizeBilinear) */
     NN_OP_COUNT
 };
 
-enum nn_act { NN_ACT_LINEAR, NN_ACT_RELU, NN_ACT_SOFTMAX };
+enum nn_act { NN_ACT_LINEAR, NN_ACT_RELU, NN_ACT_SOFTMAX, NN_ACT_SIGMOID };
 
 typedef struct nn_node {
     int op;
@@ -60,7 +65,8 @@ typedef struct nn_node {
     int kh, kw, sh, sw;
     int same;           /* TF 'same' padding; otherwise the explicit pads below */
     int pt, pb, pl, pr; /* explicit pads (ZeroPadding2D, or one folded into a conv) */
-    int uh, uw;         /* UPSAMPLE factors */
+    int uh, uw;         /* UPSAMPLE and RESIZE factors */
+    int half_pixel;     /* RESIZE: TF half_pixel_centers (else the legacy mapping) */
     int act;            /* enum nn_act, applied after the op (fused) */
     float act_max;      /* ReLU ceiling (INFINITY when none) */
     float *w;           /* CONV: [kh*kw*cin][c]; DWCONV: [kh*kw][c]; AFFINE: [c] */

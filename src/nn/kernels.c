@@ -30,7 +30,8 @@ static inline float act1(float v, int act, float mx)
     if (act == NN_ACT_RELU) {
         v = v > 0 ? v : 0;
         v = v < mx ? v : mx;
-    }
+    } else if (act == NN_ACT_SIGMOID)
+        v = 1.0f / (1.0f + expf(-v));
     return v;
 }
 
@@ -64,6 +65,9 @@ NN_CLONES void nn_epilogue(float *x, size_t rows, int c, const float *bias, int 
             }
         else if (act == NN_ACT_SOFTMAX)
             softmax_row(row, c);
+        else if (act == NN_ACT_SIGMOID)
+            for (int i = 0; i < c; i++)
+                row[i] = act1(row[i], NN_ACT_SIGMOID, 0);
     }
 }
 
@@ -148,9 +152,9 @@ NN_CLONES void nn_dwconv(const nn_win *a, const float *in, float *out)
                 for (int kx = kx0; kx < kx1; kx++)
                     madd(o, in + ((size_t)(y0 + ky) * a->w + (size_t)(x0 + kx)) * c,
                          a->wt + ((size_t)ky * a->kw + kx) * c, c);
-            if (a->act == NN_ACT_RELU)
+            if (a->act == NN_ACT_RELU || a->act == NN_ACT_SIGMOID)
                 for (int i = 0; i < c; i++)
-                    o[i] = act1(o[i], NN_ACT_RELU, a->act_max);
+                    o[i] = act1(o[i], a->act, a->act_max);
         }
     }
 }
@@ -211,7 +215,7 @@ NN_CLONES void nn_affine(const float *in, float *out, size_t rows, int c, const 
         const float *restrict x = in + r * (size_t)c;
         float *restrict o = out + r * (size_t)c;
         for (int i = 0; i < c; i++)
-            o[i] = act1(x[i] * scale[i] + shift[i], act == NN_ACT_RELU ? act : 0, act_max);
+            o[i] = act1(x[i] * scale[i] + shift[i], act == NN_ACT_SOFTMAX ? 0 : act, act_max);
         if (act == NN_ACT_SOFTMAX)
             softmax_row(o, c);
     }
@@ -229,9 +233,9 @@ NN_CLONES void nn_add(float *out, const float *const *ins, int nin, size_t n, in
         for (size_t i = 0; i < n; i++)
             o[i] += x[i];
     }
-    if (act == NN_ACT_RELU)
+    if (act == NN_ACT_RELU || act == NN_ACT_SIGMOID)
         for (size_t i = 0; i < n; i++)
-            o[i] = act1(o[i], NN_ACT_RELU, act_max);
+            o[i] = act1(o[i], act, act_max);
 }
 
 void nn_concat(float *out, const float *const *ins, const int *cs, int nin, size_t pixels)
@@ -286,4 +290,60 @@ NN_CLONES void nn_global_avg(const float *in, float *out, size_t pixels, int c)
     }
     for (int i = 0; i < c; i++)
         o[i] /= (float)pixels;
+}
+
+NN_CLONES void nn_mul(float *out, const float *a, const float *b, size_t pixels, int c, int bcast)
+{
+    if (!bcast) {
+        size_t n = pixels * (size_t)c;
+        for (size_t i = 0; i < n; i++)
+            out[i] = a[i] * b[i];
+        return;
+    }
+    for (size_t p = 0; p < pixels; p++) {
+        const float *restrict x = a + p * (size_t)c;
+        float *restrict o = out + p * (size_t)c;
+        for (int i = 0; i < c; i++)
+            o[i] = x[i] * b[i];
+    }
+}
+
+/* Source coordinate of output index o along an axis scaled by s (TF's two mappings):
+ * the lower and upper neighbours and the weight of the upper one. */
+static void lerp_axis(int o, float s, int in, int half_pixel, int *lo, int *hi, float *t)
+{
+    float src = half_pixel ? ((float)o + 0.5f) * s - 0.5f : (float)o * s;
+    float f = floorf(src);
+    int l = (int)f;
+    *t = src - f;
+    *hi = l + 1 < in ? l + 1 : in - 1;
+    *lo = l < 0 ? 0 : (l < in ? l : in - 1);
+    if (*hi < 0)
+        *hi = 0;
+}
+
+void nn_resize_bilinear(const float *in, float *out, int h, int w, int c, int oh, int ow,
+                        int half_pixel)
+{
+    const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        float ty;
+        lerp_axis(oy, sy, h, half_pixel, &y0, &y1, &ty);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            float tx;
+            lerp_axis(ox, sx, w, half_pixel, &x0, &x1, &tx);
+            const float *restrict p00 = in + ((size_t)y0 * w + x0) * c;
+            const float *restrict p01 = in + ((size_t)y0 * w + x1) * c;
+            const float *restrict p10 = in + ((size_t)y1 * w + x0) * c;
+            const float *restrict p11 = in + ((size_t)y1 * w + x1) * c;
+            float *restrict o = out + ((size_t)oy * ow + ox) * c;
+            for (int i = 0; i < c; i++) {
+                float top = p00[i] + (p01[i] - p00[i]) * tx;
+                float bot = p10[i] + (p11[i] - p10[i]) * tx;
+                o[i] = top + (bot - top) * ty;
+            }
+        }
+    }
 }

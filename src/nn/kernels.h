@@ -46,5 +46,10 @@ void nn_concat(float *out, const float *const *ins, const int *cs, int nin, size
 void nn_zeropad(const float *in, float *out, int h, int w, int c, int pt, int pb, int pl, int pr);
 void nn_upsample(const float *in, float *out, int h, int w, int c, int uh, int uw);
 void nn_global_avg(const float *in, float *out, size_t pixels, int c);
+/* out = a * b over pixels × c; with bcast, b is one pixel (c values) for every pixel. */
+void nn_mul(float *out, const float *a, const float *b, size_t pixels, int c, int bcast);
+/* TF ResizeBilinear (align_corners false) from h × w to oh × ow. */
+void nn_resize_bilinear(const float *in, float *out, int h, int w, int c, int oh, int ow,
+                        int half_pixel);
 
 #endif

@@ -35,15 +35,9 @@
 #include "core/error.h"
 #include "core/utf8.h"
 #include "nn/graph.h"
+#include "nn/weights.h"
 
-typedef struct weight {
-    const char *name; /* borrowed from the JSON document */
-    int rank;
-    int shape[4];
-    size_t count;
-    size_t offset; /* into loader.params */
-    int used;
-} weight;
+typedef nn_weight weight;
 
 typedef struct layer {
     const char *name, *cls; /* borrowed from the JSON document */
@@ -253,9 +247,23 @@ static size_t quant_bytes(const char *dtype)
 {
     if (!strcmp(dtype, "uint8"))
         return 1;
-    if (!strcmp(dtype, "uint16"))
+    if (!strcmp(dtype, "uint16") || !strcmp(dtype, "float16"))
         return 2;
     return 0;
+}
+
+/* IEEE half -> float (graph models store float32 weights as float16). */
+static float half_to_float(unsigned h)
+{
+    unsigned sign = (h >> 15) & 1, exp = (h >> 10) & 31, man = h & 1023;
+    float v;
+    if (exp == 0)
+        v = ldexpf((float)man, -24); /* subnormal */
+    else if (exp == 31)
+        v = man ? NAN : INFINITY;
+    else
+        v = ldexpf((float)(man | 1024), (int)exp - 25);
+    return sign ? -v : v;
 }
 
 /* One manifest entry: name, shape, dtype, quantization. Adds its stored bytes to *need. */
@@ -283,12 +291,20 @@ static int parse_weight(loader *L, json_t *e, weight *w, size_t *need, double *q
                                NN_MAX_WEIGHT_BYTES);
         w->count *= (size_t)w->shape[i];
     }
-    if (!json_is_string(dtype) || strcmp(json_string_value(dtype), "float32") != 0)
-        return UNSUPPORTED("weight '%.*s': dtype %.*s is not supported (only float32)",
+    int is_int = json_is_string(dtype) && !strcmp(json_string_value(dtype), "int32");
+    if (!json_is_string(dtype) || (strcmp(json_string_value(dtype), "float32") != 0 && !is_int))
+        return UNSUPPORTED("weight '%.*s': dtype %.*s is not supported (float32, int32)",
                            TG_CUT(w->name, 100),
                            TG_CUT(json_is_string(dtype) ? json_string_value(dtype) : "?", 30));
     *qbytes = 4;
-    if (q && !json_is_null(q)) {
+    w->is_int = is_int;
+    if (is_int && q && !json_is_null(q))
+        return UNSUPPORTED("weight '%.*s': quantized int32 is not supported", TG_CUT(w->name, 100));
+    if (q && !json_is_null(q) && json_is_string(json_object_get(q, "dtype")) &&
+        !strcmp(json_string_value(json_object_get(q, "dtype")), "float16")) {
+        *qbytes = 2;
+        w->half = 1;
+    } else if (q && !json_is_null(q)) {
         json_t *qd = json_object_get(q, "dtype");
         json_t *mn = json_object_get(q, "min"), *sc = json_object_get(q, "scale");
         if (!json_is_string(qd) || !(*qbytes = quant_bytes(json_string_value(qd))))
@@ -455,7 +471,18 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
             weight *w = &L->w[wi++];
             float *dst = L->params + w->offset;
             json_t *q = json_object_get(e, "quantization");
-            if (q && !json_is_null(q)) {
+            if (w->half) {
+                for (size_t k = 0; k < w->count; k++)
+                    dst[k] = half_to_float(buf[pos + 2 * k] | (unsigned)buf[pos + 2 * k + 1] << 8);
+                pos += w->count * 2;
+            } else if (w->is_int) {
+                for (size_t k = 0; k < w->count; k++) {
+                    int32_t v;
+                    memcpy(&v, buf + pos + 4 * k, 4); /* little-endian file */
+                    dst[k] = (float)v;
+                }
+                pos += w->count * 4;
+            } else if (q && !json_is_null(q)) {
                 /* TF.js: value * scale + min, computed in double, stored as float32 */
                 double mn = json_number_value(json_object_get(q, "min"));
                 double sc = json_number_value(json_object_get(q, "scale"));
@@ -478,6 +505,34 @@ static int load_weights(loader *L, const char *dir, json_t *manifest)
         if (!strcmp(L->w[i].name, L->w[i - 1].name))
             return CORRUPT("weight '%.*s' is listed twice", TG_CUT(L->w[i].name, 100));
     return 0;
+}
+
+int nn_weights_load(tg_ctx *ctx, const char *path, const char *dir, json_t *manifest,
+                    nn_weights *out)
+{
+    loader L = {.ctx = ctx, .path = (char *)path};
+    *out = (nn_weights){0};
+    int rc = load_weights(&L, dir, manifest);
+    if (rc) {
+        free(L.w);
+        free(L.params);
+        return rc;
+    }
+    *out = (nn_weights){L.w, L.nw, L.params};
+    return 0;
+}
+
+nn_weight *nn_weights_find(const nn_weights *ws, const char *name)
+{
+    weight probe = {.name = name};
+    return ws->nw ? bsearch(&probe, ws->w, (size_t)ws->nw, sizeof *ws->w, weight_cmp) : NULL;
+}
+
+void nn_weights_free(nn_weights *ws)
+{
+    free(ws->w);
+    free(ws->params);
+    *ws = (nn_weights){0};
 }
 
 /* Layer weight "<layer>/<suffix>" with the expected shape (-1 = any dimension). */

@@ -1,9 +1,10 @@
 /*
  * nn.h — a small CNN inference engine for TF.js "layers" models (Keras models
- * converted by tensorflowjs: model.json + binary weight shards).
+ * converted by tensorflowjs: model.json + binary weight shards) and for the
+ * convolutional part of TF.js "graph" models (a frozen TensorFlow GraphDef as JSON).
  *
- * Who uses it: the analysis (MobileNetV2 embeddings + nsfw score) and the upscaler
- * (esrgan-slim RDN). Two objects:
+ * Who uses it: the analysis (MobileNetV2 embeddings + nsfw score, the face detector,
+ * the CenterNet subject detector) and the upscaler (esrgan-slim RDN). Two objects:
  *
  *   tgi_nn          a loaded model: the layer graph with weights already dequantized,
  *                  BatchNorm folded into the preceding convolution, ZeroPadding folded
@@ -45,6 +46,16 @@ typedef struct tgi_nn_session tgi_nn_session; /* arena for batch × H × W */
 
 /* Load dir/model.json and its weight shards. *out is owned by the caller. */
 int tgi_nn_load(tg_ctx *ctx, const char *dir, tgi_nn **out);
+
+/* Load a TF.js graph model (a GraphDef as JSON, e.g. dir/centernet.json, and its
+ * shards) keeping only what `outputs` (node names, at least one) need: outputs[0] is
+ * the session's final output, the others are tappable by name. The input may be any
+ * size at which the graph's merges line up (e.g. multiples of 32 for a 5-level
+ * feature pyramid); resize ops scale by the factor they have at the declared size.
+ * Unsupported ops on the way to the outputs are refused (TG_ELIMIT), malformed graphs
+ * are TG_ECORRUPT. */
+int tgi_nn_load_graph(tg_ctx *ctx, const char *json_path, const char *const *outputs, int noutputs,
+                      tgi_nn **out);
 void tgi_nn_free(tgi_nn **nn);
 
 /* The model's input size; 0 for h/w means any size (fully convolutional models). */

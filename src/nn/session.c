@@ -166,6 +166,21 @@ static int shape_vector(const nn_node *n, const nn_shape *shapes, nn_shape in, n
     return 0;
 }
 
+/* MUL: in[1] has in[0]'s size or is 1×1 (a per-channel scale) */
+static int shape_mul(const nn_node *n, const nn_shape *shapes, nn_shape in, nn_shape *o, nn_geom *g,
+                     char *err, size_t errlen)
+{
+    (void)o, (void)g;
+    nn_shape b = shapes[n->in[1]];
+    if (b.c != in.c ||
+        (in.h > 0 && in.w > 0 && !(b.h == in.h && b.w == in.w) && !(b.h == 1 && b.w == 1))) {
+        snprintf(err, errlen, "layer '%s': a %dx%dx%d tensor cannot multiply a %dx%dx%d one",
+                 n->name, b.h, b.w, b.c, in.h, in.w, in.c);
+        return -1;
+    }
+    return 0;
+}
+
 static double flops_none(const tgi_nn_session *s, int i)
 {
     (void)s, (void)i;
@@ -282,6 +297,20 @@ static void run_gap(const nn_run *r)
     nn_global_avg(r->in, r->out, (size_t)r->x->s.h * r->x->s.w, r->x->s.c);
 }
 
+static void run_mul(const nn_run *r)
+{
+    const nn_val *b = &r->s->v[r->n->in[1]];
+    int bcast = b->s.h != r->o->s.h || b->s.w != r->o->s.w;
+    nn_mul(r->out, r->in, val(r->s, r->n->in[1], r->base, r->item), (size_t)r->o->s.h * r->o->s.w,
+           r->o->s.c, bcast);
+}
+
+static void run_resize(const nn_run *r)
+{
+    nn_resize_bilinear(r->in, r->out, r->x->s.h, r->x->s.w, r->x->s.c, r->o->s.h, r->o->s.w,
+                       r->n->half_pixel);
+}
+
 static void run_copy(const nn_run *r)
 {
     memcpy(r->out, r->in, r->o->size * sizeof *r->out);
@@ -307,6 +336,8 @@ static const struct {
     [NN_GAP] = {shape_vector, flops_gap, run_gap},
     [NN_FLATTEN] = {shape_vector, flops_none, run_copy},
     [NN_UPSAMPLE] = {shape_upsample, flops_none, run_upsample},
+    [NN_MUL] = {shape_mul, flops_affine, run_mul},
+    [NN_RESIZE] = {shape_upsample, flops_affine, run_resize},
 };
 _Static_assert(sizeof(OPS) / sizeof(OPS[0]) == NN_OP_COUNT, "one row per enum nn_op");
 

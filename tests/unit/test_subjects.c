@@ -1,0 +1,478 @@
+/*
+ * test_subjects.c — the TF.js graph-model loader (src/nn/graphdef.c) and the subject
+ * detector built on it (CenterNet, models/centernet from scripts/fetch-models).
+ *
+ *  graph     a small hand-written graph (conv, bias, Relu6, hard-swish, squeeze-excite,
+ *            concat, bilinear resize) against the same arithmetic written out here;
+ *            malformed graphs are refused with the right code
+ *  centernet people and a ball where they are in a photo (positions checked by eye:
+ *            bench/RESULTS.md), nothing in a blank frame
+ */
+#include <check.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/nn.h"
+#include "util.h"
+
+/* ---- a small graph model written by the test ---- */
+
+/* A TF.js attr string: base64 of s (short ASCII strings only). */
+static void b64(const char *s, char *out)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        out[o++] = A[(v >> 18) & 63];
+        out[o++] = A[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? A[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? A[v & 63] : '=';
+    }
+    out[o] = 0;
+}
+
+typedef struct gb {
+    json_t *nodes, *weights;
+    float data[4096];
+    int nd;
+} gb;
+
+static json_t *str_attr(const char *s)
+{
+    char e[64];
+    b64(s, e);
+    return json_pack("{s:s}", "s", e);
+}
+
+static json_t *ints_attr(int a, int b, int c, int d)
+{
+    return json_pack("{s:{s:[s,s,s,s]}}", "list", "i", a == 1 ? "1" : "2", b == 1 ? "1" : "2",
+                     c == 1 ? "1" : "2", d == 1 ? "1" : "2");
+}
+
+static void node(gb *g, const char *name, const char *op, json_t *inputs, json_t *attr)
+{
+    json_t *n = json_pack("{s:s, s:s}", "name", name, "op", op);
+    if (inputs)
+        json_object_set_new(n, "input", inputs);
+    json_object_set_new(n, "attr", attr ? attr : json_object());
+    json_array_append_new(g->nodes, n);
+}
+
+/* A float32 constant of the given shape (rank <= 4), values appended to the shard. */
+static void constant(gb *g, const char *name, const int *shape, int rank, const float *v)
+{
+    json_t *sh = json_array();
+    int count = 1;
+    for (int i = 0; i < rank; i++) {
+        json_array_append_new(sh, json_integer(shape[i]));
+        count *= shape[i];
+    }
+    ck_assert_int_le(g->nd + count, 4096);
+    memcpy(g->data + g->nd, v, (size_t)count * sizeof(float));
+    g->nd += count;
+    json_array_append_new(
+        g->weights, json_pack("{s:s, s:o, s:s}", "name", name, "shape", sh, "dtype", "float32"));
+    node(g, name, "Const", NULL, NULL);
+}
+
+static json_t *conv_attrs(const char *fused_act)
+{
+    json_t *a = json_pack("{s:o, s:o, s:o}", "strides", ints_attr(1, 1, 1, 1), "padding",
+                          str_attr("SAME"), "data_format", str_attr("NHWC"));
+    if (fused_act) {
+        char e1[32], e2[32];
+        b64("BiasAdd", e1);
+        b64(fused_act, e2);
+        json_object_set_new(a, "fused_ops",
+                            *fused_act ? json_pack("{s:{s:[s,s]}}", "list", "s", e1, e2)
+                                       : json_pack("{s:{s:[s]}}", "list", "s", e1));
+        json_object_set_new(a, "num_args", json_pack("{s:s}", "i", "1"));
+    }
+    return a;
+}
+
+static char *write_graph(gb *g)
+{
+    char *path = tgt_tmp_path(".json");
+    char bin[PATH_MAX];
+    snprintf(bin, sizeof bin, "%s", path);
+    memcpy(bin + strlen(bin) - 5, ".bin", 5); /* same folder, same stem */
+    FILE *f = fopen(bin, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(g->data, sizeof(float), (size_t)g->nd, f), (size_t)g->nd);
+    fclose(f);
+    const char *slash = strrchr(bin, '/');
+    json_t *root = json_pack("{s:s, s:{s:o}, s:[{s:[s], s:o}]}", "format", "graph-model",
+                             "modelTopology", "node", g->nodes, "weightsManifest", "paths",
+                             slash ? slash + 1 : bin, "weights", g->weights);
+    ck_assert_int_eq(json_dump_file(root, path, 0), 0);
+    json_decref(root);
+    return path;
+}
+
+static void unlink_graph(char *path)
+{
+    char bin[PATH_MAX];
+    snprintf(bin, sizeof bin, "%s", path);
+    memcpy(bin + strlen(bin) - 5, ".bin", 5);
+    unlink(bin);
+    unlink(path);
+    free(path);
+}
+
+static float relu6(float v)
+{
+    return v < 0 ? 0 : v > 6 ? 6 : v;
+}
+
+/*
+ * x (4×4×2) ─ _FusedConv2D 1×1 (2→3, bias, Relu6) = a
+ *   hs = (a * 1/6) * relu6(a + 3)                        (hard-swish as MobileNetV3 has it)
+ *   se = sigmoid(Conv2D 1×1 (3→3) of Mean_HW(hs))       (squeeze-excite)
+ *   y  = Identity(hs * se)
+ *   z  = ConcatV2(y, ResizeBilinear(MaxPool 2×2/2 of y, 4×4))   → 4×4×6
+ */
+static char *small_graph(float *x, float *expect)
+{
+    gb g = {json_array(), json_array(), {0}, 0};
+    static const float k1[6] = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.5f}; /* [1,1,2,3] */
+    static const float b1[3] = {0.1f, 1.0f, -0.2f};
+    static const float k2[9] = {0.3f, -0.2f, 0.1f, 0.0f, 0.5f, -0.4f, 0.2f, 0.2f, 0.2f};
+    const float sixth = 1.0f / 6.0f, three = 3.0f, axes[2] = {1, 2}, cat = 3, size[2] = {4, 4};
+    node(&g, "x", "Placeholder", NULL,
+         json_pack("{s:{s:{s:[{s:s},{s:s},{s:s},{s:s}]}}}", "shape", "shape", "dim", "size", "-1",
+                   "size", "4", "size", "4", "size", "2"));
+    constant(&g, "k1", (int[]){1, 1, 2, 3}, 4, k1);
+    constant(&g, "b1", (int[]){3}, 1, b1);
+    node(&g, "a", "_FusedConv2D", json_pack("[s,s,s]", "x", "k1", "b1"), conv_attrs("Relu6"));
+    constant(&g, "sixth", NULL, 0, &sixth);
+    constant(&g, "three", NULL, 0, &three);
+    node(&g, "hs/mul", "Mul", json_pack("[s,s]", "sixth", "a"), NULL);
+    node(&g, "hs/add", "Add", json_pack("[s,s]", "a", "three"), NULL);
+    node(&g, "hs/relu6", "Relu6", json_pack("[s]", "hs/add"), NULL);
+    node(&g, "hs", "Mul", json_pack("[s,s]", "hs/mul", "hs/relu6"), NULL);
+    constant(&g, "axes", (int[]){2}, 1, axes);
+    node(&g, "se/mean", "Mean", json_pack("[s,s]", "hs", "axes"),
+         json_pack("{s:{s:b}}", "keep_dims", "b", 1));
+    constant(&g, "k2", (int[]){1, 1, 3, 3}, 4, k2);
+    node(&g, "se/conv", "Conv2D", json_pack("[s,s]", "se/mean", "k2"), conv_attrs(NULL));
+    node(&g, "se/sigmoid", "Sigmoid", json_pack("[s]", "se/conv"), NULL);
+    node(&g, "se/mul", "Mul", json_pack("[s,s]", "se/sigmoid", "hs"), NULL);
+    node(&g, "y", "Identity", json_pack("[s]", "se/mul"), NULL);
+    node(&g, "pool", "MaxPool", json_pack("[s]", "y"),
+         json_pack("{s:o, s:o, s:o}", "ksize", ints_attr(1, 2, 2, 1), "strides",
+                   ints_attr(1, 2, 2, 1), "padding", str_attr("VALID")));
+    constant(&g, "size", (int[]){2}, 1, size);
+    node(&g, "up", "ResizeBilinear", json_pack("[s,s]", "pool", "size"),
+         json_pack("{s:{s:b}, s:{s:b}}", "align_corners", "b", 0, "half_pixel_centers", "b", 0));
+    constant(&g, "cat", NULL, 0, &cat);
+    node(&g, "z", "ConcatV2", json_pack("[s,s,s]", "y", "up", "cat"), NULL);
+    /* an op nothing needs, which the engine does not support: must be ignored */
+    node(&g, "unused", "TopKV2", json_pack("[s,s]", "z", "three"), NULL);
+
+    /* the same arithmetic, by hand */
+    for (int i = 0; i < 32; i++)
+        x[i] = (float)((i * 7) % 11) - 4.5f;
+    float hs[16][3], y[16][3], mean[3] = {0}, se[3];
+    for (int p = 0; p < 16; p++)
+        for (int o = 0; o < 3; o++) {
+            float a = relu6(x[p * 2] * k1[o] + x[p * 2 + 1] * k1[3 + o] + b1[o]);
+            hs[p][o] = a * sixth * relu6(a + 3);
+            mean[o] += hs[p][o] / 16;
+        }
+    for (int o = 0; o < 3; o++) {
+        float v = mean[0] * k2[o] + mean[1] * k2[3 + o] + mean[2] * k2[6 + o];
+        se[o] = 1.0f / (1.0f + expf(-v));
+    }
+    for (int p = 0; p < 16; p++)
+        for (int o = 0; o < 3; o++)
+            y[p][o] = hs[p][o] * se[o];
+    float pool[2][2][3];
+    for (int py = 0; py < 2; py++)
+        for (int px = 0; px < 2; px++)
+            for (int o = 0; o < 3; o++) {
+                float m = -INFINITY;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++)
+                        m = fmaxf(m, y[(py * 2 + dy) * 4 + px * 2 + dx][o]);
+                pool[py][px][o] = m;
+            }
+    for (int oy = 0; oy < 4; oy++)
+        for (int ox = 0; ox < 4; ox++)
+            for (int o = 0; o < 6; o++) {
+                float *e = &expect[(oy * 4 + ox) * 6 + o];
+                if (o < 3) {
+                    *e = y[oy * 4 + ox][o];
+                    continue;
+                }
+                /* legacy TF mapping: src = dst * in/out, neighbours clamped */
+                float sy = oy * 0.5f, sx = ox * 0.5f;
+                int y0 = (int)sy, x0 = (int)sx, y1 = y0 + 1 > 1 ? 1 : y0 + 1,
+                    x1 = x0 + 1 > 1 ? 1 : x0 + 1;
+                float ty = sy - y0, tx = sx - x0;
+                float top = pool[y0][x0][o - 3] * (1 - tx) + pool[y0][x1][o - 3] * tx;
+                float bot = pool[y1][x0][o - 3] * (1 - tx) + pool[y1][x1][o - 3] * tx;
+                *e = top * (1 - ty) + bot * ty;
+            }
+    return write_graph(&g);
+}
+
+START_TEST(small_graph_matches_hand_arithmetic)
+{
+    float x[32], expect[96];
+    char *path = small_graph(x, expect);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_nn *nn = NULL;
+    const char *outs[] = {"z", "y"};
+    int rc = tgi_nn_load_graph(ctx, path, outs, 2, &nn);
+    ck_assert_msg(rc == 0, "load: %s", tg_ctx_message(ctx));
+    tgi_nn_session *s = NULL;
+    const char *taps[] = {"y"};
+    rc = tgi_nn_session_new(ctx, nn, 1, 4, 4, 1, taps, 1, &s);
+    ck_assert_msg(rc == 0, "session: %s", tg_ctx_message(ctx));
+    memcpy(tgi_nn_session_input(s), x, sizeof x);
+    ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
+    int h, w, c;
+    const float *z = tgi_nn_output(s, NULL, &h, &w, &c);
+    ck_assert_int_eq(h, 4);
+    ck_assert_int_eq(w, 4);
+    ck_assert_int_eq(c, 6);
+    float worst = 0, big = 0;
+    for (int i = 0; i < 96; i++) {
+        worst = fmaxf(worst, fabsf(z[i] - expect[i]));
+        big = fmaxf(big, fabsf(expect[i]));
+    }
+    ck_assert_msg(big > 0.5f, "the test graph is degenerate (max %g)", big);
+    ck_assert_msg(worst < 1e-5f, "max |diff| %g", worst);
+    /* the second output is readable by name */
+    const float *y = tgi_nn_output(s, "y", &h, &w, &c);
+    ck_assert_ptr_nonnull(y);
+    ck_assert_int_eq(c, 3);
+    ck_assert_float_eq_tol(y[5], expect[6 + 2], 1e-5f);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
+    tg_ctx_free(&ctx);
+    unlink_graph(path);
+}
+END_TEST
+
+/* Rewrites the small graph's JSON through edit, then expects code from the loader and
+ * `needle` in its message. */
+static void expect_refusal(void (*edit)(json_t *root), int code, const char *needle)
+{
+    float x[32], e[96];
+    char *path = small_graph(x, e);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    ck_assert_ptr_nonnull(root);
+    edit(root);
+    ck_assert_int_eq(json_dump_file(root, path, 0), 0);
+    json_decref(root);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_nn *nn = NULL;
+    const char *outs[] = {"z"};
+    int rc = tgi_nn_load_graph(ctx, path, outs, 1, &nn);
+    ck_assert_msg(rc == code, "rc %d (%s), expected %d", rc, tg_ctx_message(ctx), code);
+    ck_assert_ptr_null(nn);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), needle), "message: %s", tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+    unlink_graph(path);
+}
+
+static json_t *find_node(json_t *root, const char *name)
+{
+    json_t *nodes = json_object_get(json_object_get(root, "modelTopology"), "node"), *n;
+    size_t i;
+    json_array_foreach(
+        nodes, i, n) if (!strcmp(json_string_value(json_object_get(n, "name")), name)) return n;
+    ck_abort_msg("no node %s", name);
+    return NULL;
+}
+
+static void op_softplus(json_t *root)
+{
+    json_object_set_new(find_node(root, "hs/relu6"), "op", json_string("Softplus"));
+}
+
+static void make_cycle(json_t *root)
+{
+    json_object_set_new(find_node(root, "a"), "input", json_pack("[s,s,s]", "hs", "k1", "b1"));
+}
+
+static void missing_input(json_t *root)
+{
+    json_object_set_new(find_node(root, "hs"), "input", json_pack("[s,s]", "hs/mul", "nope"));
+}
+
+static void short_shard(json_t *root)
+{
+    json_t *w = json_array_get(
+        json_object_get(json_array_get(json_object_get(root, "weightsManifest"), 0), "weights"), 0);
+    json_object_set_new(w, "shape", json_pack("[i,i,i,i]", 1, 1, 2, 30));
+}
+
+static void align_corners(json_t *root)
+{
+    json_object_set_new(find_node(root, "up"), "attr",
+                        json_pack("{s:{s:b}}", "align_corners", "b", 1));
+}
+
+static void wrong_filter(json_t *root)
+{
+    json_object_set_new(find_node(root, "a"), "input", json_pack("[s,s,s]", "x", "k2", "b1"));
+}
+
+START_TEST(malformed_graphs_are_refused)
+{
+    expect_refusal(op_softplus, TG_ELIMIT, "Softplus");
+    expect_refusal(make_cycle, TG_ECORRUPT, "cycle");
+    expect_refusal(missing_input, TG_ECORRUPT, "'nope' does not exist");
+    expect_refusal(short_shard, TG_ECORRUPT, "shards hold");
+    expect_refusal(align_corners, TG_ELIMIT, "align_corners");
+    expect_refusal(wrong_filter, TG_ECORRUPT, "filter");
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_nn *nn = NULL;
+    const char *outs[] = {"z"};
+    char *junk = tgt_tmp_path(".json");
+    FILE *f = fopen(junk, "w");
+    fputs("{\"modelTopology\": [1, 2", f);
+    fclose(f);
+    ck_assert_int_eq(tgi_nn_load_graph(ctx, junk, outs, 1, &nn), TG_ECORRUPT);
+    unlink(junk);
+    free(junk);
+    ck_assert_int_eq(tgi_nn_load_graph(ctx, "/nonexistent/g.json", outs, 1, &nn), TG_ENOENT);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+/* ---- CenterNet ---- */
+
+#define OPENCV_DATA "/usr/share/doc/opencv-doc/examples/data/"
+#define CN_SIDE     320
+
+static const char *centernet_json(void)
+{
+    static char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/centernet/centernet.json", tgi_nn_models_dir());
+    ck_assert_msg(access(p, R_OK) == 0,
+                  "the CenterNet weights are missing (%s): run "
+                  "scripts/fetch-models",
+                  p);
+    return p;
+}
+
+/* file (or a blank frame when NULL) stretched to CN_SIDE², through CenterNet */
+static tgi_nn_session *run_centernet(tgi_nn **nn, const char *file)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    const char *outs[] = {"tower_0/keypoints", "tower_0/wh"};
+    int rc = tgi_nn_load_graph(ctx, centernet_json(), outs, 2, nn);
+    ck_assert_msg(rc == 0, "load: %s", tg_ctx_message(ctx));
+    tgi_nn_session *s = NULL;
+    rc = tgi_nn_session_new(ctx, *nn, 1, CN_SIDE, CN_SIDE, 1, outs + 1, 1, &s);
+    ck_assert_msg(rc == 0, "session: %s", tg_ctx_message(ctx));
+    float *in = tgi_nn_session_input(s);
+    if (file) {
+        char *raw = tgt_tmp_path(".rgb");
+        ck_assert_int_eq(tgt_ffmpeg("-i", file, "-vf", "scale=320:320", "-f", "rawvideo",
+                                    "-pix_fmt", "rgb24", raw, NULL),
+                         0);
+        size_t len = 0;
+        unsigned char *px = (unsigned char *)tgt_read_file(raw, &len);
+        ck_assert_uint_eq(len, CN_SIDE * CN_SIDE * 3);
+        for (size_t i = 0; i < len; i++)
+            in[i] = px[i]; /* the model takes 0..255 */
+        free(px);
+        unlink(raw);
+        free(raw);
+    } else
+        for (int i = 0; i < CN_SIDE * CN_SIDE * 3; i++)
+            in[i] = 128;
+    ck_assert_int_eq(tgi_nn_forward(ctx, s, 1), 0);
+    tg_ctx_free(&ctx);
+    return s;
+}
+
+/* The best peak of class cls: score, and the box (fractions of the input). */
+static float best_box(const tgi_nn_session *s, int cls, float box[4])
+{
+    int h, w, c;
+    const float *hm = tgi_nn_output(s, NULL, &h, &w, &c),
+                *wh = tgi_nn_output(s, "tower_0/wh", NULL, NULL, NULL);
+    ck_assert_int_eq(h, CN_SIDE / 4);
+    ck_assert_int_eq(c, 80);
+    float best = 0;
+    for (int p = 0; p < h * w; p++)
+        if (hm[(size_t)p * c + cls] > best) {
+            best = hm[(size_t)p * c + cls];
+            const float *b = wh + (size_t)p * 4;
+            float cx = (float)(p % w) * 4, cy = (float)(p / w) * 4;
+            box[0] = (cx - b[0]) / CN_SIDE, box[1] = (cy - b[1]) / CN_SIDE;
+            box[2] = (cx + b[2]) / CN_SIDE, box[3] = (cy + b[3]) / CN_SIDE;
+        }
+    return best;
+}
+
+START_TEST(centernet_finds_the_player_and_the_ball)
+{
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = run_centernet(&nn, OPENCV_DATA "messi5.jpg");
+    float box[4];
+    /* the player spans x 0.12-0.82, y 0.17-0.99 of the picture; the ball x 0.61-0.71,
+     * y 0.83-0.97 (looked at) */
+    float score = best_box(s, 0, box);
+    ck_assert_msg(score > 0.4f, "person score %.3f", score);
+    ck_assert_msg(fabsf(box[0] - 0.12f) < 0.06f && fabsf(box[2] - 0.80f) < 0.08f &&
+                      fabsf(box[1] - 0.18f) < 0.06f && box[3] > 0.9f,
+                  "person box %.2f,%.2f - %.2f,%.2f", box[0], box[1], box[2], box[3]);
+    score = best_box(s, 32, box); /* sports ball */
+    ck_assert_msg(score > 0.4f, "ball score %.3f", score);
+    ck_assert_msg(box[0] > 0.55f && box[2] < 0.76f && box[1] > 0.78f,
+                  "ball box %.2f,%.2f - %.2f,%.2f", box[0], box[1], box[2], box[3]);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
+}
+END_TEST
+
+START_TEST(centernet_sees_nothing_in_a_blank_frame)
+{
+    tgi_nn *nn = NULL;
+    tgi_nn_session *s = run_centernet(&nn, NULL);
+    int h, w, c;
+    const float *hm = tgi_nn_output(s, NULL, &h, &w, &c);
+    float mx = 0;
+    for (size_t i = 0; i < (size_t)h * w * c; i++)
+        mx = fmaxf(mx, hm[i]);
+    ck_assert_msg(mx < 0.2f, "a blank frame peaks at %.3f", mx);
+    tgi_nn_session_free(&s);
+    tgi_nn_free(&nn);
+}
+END_TEST
+
+Suite *suite_subjects(void);
+Suite *suite_subjects(void)
+{
+    Suite *s = suite_create("subjects");
+    TCase *g = tcase_create("graph");
+    tcase_set_timeout(g, 60);
+    tcase_add_test(g, small_graph_matches_hand_arithmetic);
+    tcase_add_test(g, malformed_graphs_are_refused);
+    suite_add_tcase(s, g);
+    TCase *c = tcase_create("centernet");
+    tcase_set_timeout(c, 120);
+    tcase_add_test(c, centernet_finds_the_player_and_the_ball);
+    tcase_add_test(c, centernet_sees_nothing_in_a_blank_frame);
+    suite_add_tcase(s, c);
+    return s;
+}
