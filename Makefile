@@ -93,6 +93,9 @@ $(BUILD)/claims-bench: bench/claims-bench.c $(APP_LIBS)
 $(BUILD)/faces-bench: bench/faces-bench.c $(BUILD)/libthumbgen.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
 
+$(BUILD)/subjects-bench: bench/subjects-bench.c $(BUILD)/libthumbgen.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libthumbgen.a $(LDLIBS_ALL)
+
 fixtures:
 	@tests/fixtures/make-fixtures.sh $(BUILD)/fixtures
 

@@ -5,7 +5,7 @@
  *   tg_analyze()  decode (sampler.c: full or sparse) ──► per-sample signals
  *                 (features.c) ──► events: cuts, fades, dissolves, flashes, black,
  *                 shots, bars (events.c) ──► CNN items and embeddings (cnn.c)
- *                 ──► faces (faces.c)
+ *                 ──► faces (faces.c) ──► subjects: people, animals (subjects.c)
  *
  * Select (src/select) is a pure function of (analysis, options) → plan: it decides
  * what is a defect for this video, what the main content is and what to show. So
@@ -36,6 +36,15 @@ typedef struct tgi_face_obs {
     float sharp;      /* sharpness inside the box (Laplacian energy / contrast) */
     uint8_t cut;      /* 1 when the box touches the frame edge (the face is cut) */
 } tgi_face_obs;
+
+/* One subject (a person or an animal, subjects.h) seen in one sampled frame; a frame
+ * the detector looked at and found nothing in has one entry with cls = -1. */
+typedef struct tgi_subject_obs {
+    double t;
+    int cls;          /* COCO class id (0 person, 14-23 animals), -1: none in this frame */
+    float score;      /* detector confidence 0..1 */
+    float x, y, w, h; /* box, fractions of the frame */
+} tgi_subject_obs;
 
 struct tg_analysis_data {
     /* the source */
@@ -69,6 +78,11 @@ struct tg_analysis_data {
     int faces_on; /* 1 when the face model looked (0: no faces known, not "no faces") */
     tgi_face_obs *faces;
     size_t n_faces;
+    /* people and animals in some analysis frames (subjects.h), in time order, best
+     * first within a frame (none without the detector's weights or with --cnn none) */
+    int subjects_on; /* 1 when the detector looked (0: nothing known, not "nobody") */
+    tgi_subject_obs *subjects;
+    size_t n_subjects;
     /* what the user should know about how the analysis went */
     char **notes;
     size_t n_notes;

@@ -215,6 +215,15 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
                                         (double)f->eyes, "sharp", (double)f->sharp, "cut", f->cut));
     }
     json_object_set_new(root, "faces", json_pack("{s:b, s:o}", "on", a->faces_on, "list", faces));
+    json_t *subj = json_array();
+    for (size_t k = 0; subj && k < a->n_subjects; k++) {
+        const tgi_subject_obs *o = &a->subjects[k];
+        json_array_append_new(subj,
+                              json_pack("{s:f, s:i, s:f, s:[f,f,f,f]}", "t", o->t, "cls", o->cls,
+                                        "score", (double)o->score, "box", o->x, o->y, o->w, o->h));
+    }
+    json_object_set_new(root, "subjects",
+                        json_pack("{s:b, s:o}", "on", a->subjects_on, "list", subj));
     *out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(root);
     if (!*out)
@@ -432,6 +441,36 @@ static int read_faces(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
     return 0;
 }
 
+static int read_subjects(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
+{
+    if (!f) /* analyses written before the subject detector */
+        return 0;
+    const json_t *list = json_object_get(f, "list");
+    if (!json_is_object(f) || !json_is_boolean(json_object_get(f, "on")) || !json_is_array(list) ||
+        json_array_size(list) > MAX_SAMPLES)
+        return bad(ctx, "subjects must be {on, list}");
+    a->subjects_on = json_is_true(json_object_get(f, "on"));
+    size_t n = json_array_size(list);
+    if (!(a->subjects = calloc(n + 1, sizeof(*a->subjects))))
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const json_t *o = json_array_get(list, k), *box = json_object_get(o, "box");
+        double t, cls, sc, v[4];
+        if (!json_is_array(box) || json_array_size(box) != 4 ||
+            num(json_object_get(o, "t"), 0, 1e7, &t) < 0 ||
+            num(json_object_get(o, "cls"), -1, 79, &cls) < 0 || cls != floor(cls) ||
+            num(json_object_get(o, "score"), 0, 1, &sc) < 0 || (k && t < a->subjects[k - 1].t))
+            return bad(ctx, "subjects.list entries need t (in order), cls, score, box");
+        for (int i = 0; i < 4; i++)
+            if (num(json_array_get(box, (size_t)i), 0, 1, &v[i]) < 0)
+                return bad(ctx, "subjects.list box values out of range");
+        a->subjects[k] = (tgi_subject_obs){t,           (int)cls,    (float)sc,  (float)v[0],
+                                           (float)v[1], (float)v[2], (float)v[3]};
+    }
+    a->n_subjects = n;
+    return 0;
+}
+
 int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
 {
     *out = NULL;
@@ -552,7 +591,8 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
         }
     }
     if ((rc = read_cnn(ctx, json_object_get(root, "cnn"), a)) < 0 ||
-        (rc = read_faces(ctx, json_object_get(root, "faces"), a)) < 0)
+        (rc = read_faces(ctx, json_object_get(root, "faces"), a)) < 0 ||
+        (rc = read_subjects(ctx, json_object_get(root, "subjects"), a)) < 0)
         goto fail;
     json_decref(root);
     *out = a;

@@ -1,7 +1,8 @@
 /*
  * analyze.c — the analyze stage's entry point (see analysis.h): open the video,
  * sample it (sampler.c), find its events (events.c), run the CNN over the frames
- * it was given (cnn.c), look for faces (faces.c) and keep everything as plain arrays in a
+ * it was given (cnn.c), look for faces (faces.c) and people and animals (subjects.c)
+ * and keep everything as plain arrays in a
  * tg_analysis_data. Nothing here chooses: that is select's work.
  */
 #include "analyze/analysis.h"
@@ -14,6 +15,7 @@
 
 #include "analyze/faces.h"
 #include "analyze/sampler.h"
+#include "analyze/subjects.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "media/media.h"
@@ -43,6 +45,7 @@ void tg_analysis_free(tg_analysis_data **pa)
     free(a->items);
     free(a->emb);
     free(a->faces);
+    free(a->subjects);
     for (size_t i = 0; i < a->n_notes; i++)
         free(a->notes[i]);
     free(a->notes);
@@ -118,6 +121,7 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
     tgi_media *m = NULL;
     tgi_cnn *cnn = NULL;
     tgi_faces *faces = NULL;
+    tgi_subjects *subjects = NULL;
     tgi_events ev = {0};
     tg_analysis_data *a = tgi_analysis_new();
     int rc;
@@ -148,7 +152,15 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
         tgi_analysis_add_note(a, "no face model: %s; eyes were not checked", tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
-    if ((rc = tgi_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, a)) < 0)
+    /* the subject detector too: missing weights are a note, --cnn none turns it off */
+    if (o->cnn != TG_CNN_NONE && (rc = tgi_subjects_open(ctx, NULL, &subjects)) < 0) {
+        if (rc != TG_ENOENT)
+            goto fail;
+        tgi_analysis_add_note(a, "no subject detector: %s; people and animals were not looked for",
+                              tg_ctx_message(ctx));
+        tg_ctx_clear(ctx);
+    }
+    if ((rc = tgi_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, subjects, a)) < 0)
         goto fail;
     if (a->n == 0) {
         rc = tgi_fail(ctx, TG_ECORRUPT,
@@ -177,6 +189,7 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
 fail:
     tgi_events_free(&ev);
     tgi_faces_close(&faces);
+    tgi_subjects_close(&subjects);
     tgi_cnn_close(&cnn);
     tgi_media_close(&m);
     tg_analysis_free(&a);

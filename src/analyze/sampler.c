@@ -48,6 +48,15 @@
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
 #define FACE_MAX      240
+/* Subjects (people, animals): one analysis frame every SUBJ_INTERVAL seconds, at most
+ * SUBJ_MAX frames a video, SUBJ_PER_FRAME subjects each. The detector costs ~25 ms a
+ * frame (0.42 GFLOP at 256x160, bench/RESULTS.md "Subjects"), 8x the face detector,
+ * so it sees fewer frames than the faces do: 32 frames keep it near 1 s, inside the
+ * 10 % budget of the 10-minute benchmark, and still show a subject-less shot (the
+ * Sintel trailer's 2.7-s desert) once or twice in a short video. */
+#define SUBJ_INTERVAL  1.0
+#define SUBJ_MAX       32
+#define SUBJ_PER_FRAME 4
 
 /* Faces of the sampled frames, shared by the passes of one analysis. */
 typedef struct face_acc {
@@ -57,8 +66,17 @@ typedef struct face_acc {
     double every, last_t; /* seconds between face frames; time of the last */
 } face_acc;
 
+/* Subjects of the sampled frames, shared by the passes of one analysis. */
+typedef struct subj_acc {
+    tgi_subjects *net; /* borrowed; NULL without the detector */
+    tgi_subject_obs *obs;
+    size_t n, cap;
+    double every, last_t;
+} subj_acc;
+
 typedef struct sampling {
     face_acc *faces; /* NULL without the face model */
+    subj_acc *subj;  /* NULL without the subject detector */
     tgi_sample *s;
     size_t n, cap;
     tgi_span *spans;
@@ -113,6 +131,31 @@ static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tgi_frame *f)
     return 0;
 }
 
+/* People and animals in the analysis frame; "looked, saw none" is an entry too. */
+static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f)
+{
+    tgi_subject found[SUBJ_PER_FRAME];
+    sa->last_t = f->t;
+    int k = tgi_subjects_detect(ctx, sa->net, f->data, f->width, f->height, f->stride, found,
+                                SUBJ_PER_FRAME);
+    if (k < 0)
+        return k;
+    if (sa->n + SUBJ_PER_FRAME + 1 > sa->cap) {
+        size_t nc = sa->cap ? 2 * sa->cap : 256;
+        tgi_subject_obs *no = realloc(sa->obs, nc * sizeof(*no));
+        if (!no)
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        sa->obs = no;
+        sa->cap = nc;
+    }
+    if (k == 0)
+        sa->obs[sa->n++] = (tgi_subject_obs){.t = f->t, .cls = -1};
+    for (int i = 0; i < k; i++)
+        sa->obs[sa->n++] = (tgi_subject_obs){f->t,       found[i].cls, found[i].score, found[i].x,
+                                             found[i].y, found[i].w,   found[i].h};
+    return 0;
+}
+
 static int on_sample(void *user, const tgi_frame *f)
 {
     sampling *a = user;
@@ -138,6 +181,11 @@ static int on_sample(void *user, const tgi_frame *f)
     if (a->faces && a->faces->net &&
         (f->t - a->faces->last_t >= a->faces->every - 1e-6 || f->t < a->faces->last_t)) {
         int rc = look_for_faces(a->ctx, a->faces, f);
+        if (rc < 0)
+            return rc;
+    }
+    if (a->subj && (f->t - a->subj->last_t >= a->subj->every - 1e-6 || f->t < a->subj->last_t)) {
+        int rc = look_for_subjects(a->ctx, a->subj, f);
         if (rc < 0)
             return rc;
     }
@@ -219,6 +267,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
     const tgi_media_info *in = tgi_media_get_info(m);
     double dur = in->duration;
     sampling keys = {.faces = an->faces,
+                     .subj = an->subj,
                      .ctx = ctx,
                      .p0 = 0,
                      .p1 = 0.5,
@@ -383,13 +432,28 @@ static int cmp_obs(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* time order; within a frame, best first (the order the detector gave) */
+static int cmp_subj(const void *x, const void *y)
+{
+    const tgi_subject_obs *a = x, *b = y;
+    if (a->t != b->t)
+        return (a->t > b->t) - (a->t < b->t);
+    return (a->score < b->score) - (a->score > b->score);
+}
+
 int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
-                    tgi_faces *faces, tg_analysis_data *a)
+                    tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
         .net = faces, .every = fmax(FACE_INTERVAL, in->duration / FACE_MAX), .last_t = -1e9};
-    sampling an = {.faces = faces ? &fa : NULL, .ctx = ctx, .cnn = cnn, .cnn_skip_t = -1};
+    subj_acc sa = {
+        .net = subjects, .every = fmax(SUBJ_INTERVAL, in->duration / SUBJ_MAX), .last_t = -1e9};
+    sampling an = {.faces = faces ? &fa : NULL,
+                   .subj = subjects ? &sa : NULL,
+                   .ctx = ctx,
+                   .cnn = cnn,
+                   .cnn_skip_t = -1};
     double end_t = 0;
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
@@ -402,8 +466,11 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         an.cnn = cnn;
         an.cnn_skip_t = -1;
         an.faces = faces ? &fa : NULL;
+        an.subj = subjects ? &sa : NULL;
         fa.n = 0;
         fa.last_t = -1e9;
+        sa.n = 0;
+        sa.last_t = -1e9;
         if (cnn)
             tgi_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
@@ -425,9 +492,16 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         a->n_faces = fa.n;
         a->faces_on = 1;
     }
+    if (subjects) {
+        qsort(sa.obs, sa.n, sizeof(*sa.obs), cmp_subj);
+        a->subjects = sa.obs;
+        a->n_subjects = sa.n;
+        a->subjects_on = 1;
+    }
     return 0;
 fail:
     free(fa.obs);
+    free(sa.obs);
     sampling_free(&an);
     return rc;
 }

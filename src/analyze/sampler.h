@@ -8,13 +8,15 @@
 
 #include "analyze/analysis.h"
 #include "analyze/faces.h"
+#include "analyze/subjects.h"
 #include "media/media.h"
 
 /* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its
- * frames; faces (may be NULL) looks at some analysis frames and fills a's faces.
- * On failure a is unchanged. */
+ * frames; faces (may be NULL) looks at some analysis frames and fills a's faces;
+ * subjects (may be NULL) looks at fewer and fills a's subjects. On failure a is
+ * unchanged. */
 int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
-                    tgi_faces *faces, tg_analysis_data *a);
+                    tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a);
 
 #endif

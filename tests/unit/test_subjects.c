@@ -7,6 +7,8 @@
  *            malformed graphs are refused with the right code
  *  centernet people and a ball where they are in a photo (positions checked by eye:
  *            bench/RESULTS.md), nothing in a blank frame
+ *  module    src/analyze/subjects.c on whole frames (resize, peaks, boxes, classes kept),
+ *            missing weights, the analysis's subjects in JSON and through tg_analyze
  */
 #include <check.h>
 #include <jansson.h>
@@ -15,9 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze/analysis.h"
+#include "analyze/subjects.h"
 #include "nn/nn.h"
+#include "synth.h"
 #include "util.h"
 
 /* ---- a small graph model written by the test ---- */
@@ -460,6 +466,197 @@ START_TEST(centernet_sees_nothing_in_a_blank_frame)
 }
 END_TEST
 
+/* ---- the analysis module ---- */
+
+static uint8_t *photo(const char *file, int w, int h)
+{
+    char *raw = tgt_tmp_path(".rgb");
+    char vf[64];
+    snprintf(vf, sizeof vf, "scale=%d:%d", w, h);
+    ck_assert_int_eq(
+        tgt_ffmpeg("-i", file, "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", raw, NULL), 0);
+    size_t len = 0;
+    uint8_t *px = (uint8_t *)tgt_read_file(raw, &len);
+    ck_assert_uint_eq(len, (size_t)w * h * 3);
+    unlink(raw);
+    free(raw);
+    return px;
+}
+
+START_TEST(subjects_in_a_photo_and_none_in_a_landscape)
+{
+    (void)centernet_json();
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_subjects *sj = NULL;
+    ck_assert_msg(tgi_subjects_open(ctx, NULL, &sj) == 0, "%s", tg_ctx_message(ctx));
+    int iw, ih;
+    tgi_subjects_input_size(548, 342, &iw, &ih);
+    ck_assert_int_eq(iw, 256);
+    ck_assert_int_eq(ih, 160);
+    tgi_subjects_input_size(342, 548, &iw, &ih);
+    ck_assert_int_eq(iw, 160);
+    ck_assert_int_eq(ih, 256);
+    /* messi5.jpg at its own 548x342: the player (x 0.12-0.82, y 0.17-0.99), and the
+     * ball is not a subject */
+    uint8_t *px = photo(OPENCV_DATA "messi5.jpg", 548, 342);
+    tgi_subject got[4];
+    int n = tgi_subjects_detect(ctx, sj, px, 548, 342, 548 * 3, got, 4);
+    ck_assert_msg(n >= 1, "no subject (%d)", n);
+    ck_assert_int_eq(got[0].cls, TGI_SUBJECT_PERSON);
+    ck_assert_str_eq(tgi_subject_name(got[0].cls), "person");
+    ck_assert_msg(got[0].score > 0.4f, "score %.3f", got[0].score);
+    ck_assert_msg(fabsf(got[0].x - 0.12f) < 0.06f && fabsf(got[0].y - 0.18f) < 0.08f &&
+                      fabsf(got[0].x + got[0].w - 0.80f) < 0.08f && got[0].y + got[0].h > 0.9f,
+                  "box %.2f,%.2f %.2fx%.2f", got[0].x, got[0].y, got[0].w, got[0].h);
+    for (int i = 0; i < n; i++) {
+        ck_assert_msg(got[i].cls == 0 || (got[i].cls >= 14 && got[i].cls <= 23), "class %d kept",
+                      got[i].cls);
+        ck_assert(got[i].x >= 0 && got[i].y >= 0 && got[i].x + got[i].w <= 1.0001f &&
+                  got[i].y + got[i].h <= 1.0001f);
+        ck_assert(i == 0 || got[i].score <= got[i - 1].score);
+    }
+    free(px);
+    /* building.jpg (868x600, the face tests' no-person picture): nothing sure; a dark
+     * figure between two planters (x ~0.55, y ~0.85) scores 0.20, at the threshold */
+    px = photo(OPENCV_DATA "building.jpg", 868, 600);
+    n = tgi_subjects_detect(ctx, sj, px, 868, 600, 868 * 3, got, 4);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i].score < 0.3f, "building.jpg: class %d at %.3f", got[i].cls,
+                      got[i].score);
+    /* a flat grey frame */
+    memset(px, 128, 868 * 600 * 3);
+    ck_assert_int_eq(tgi_subjects_detect(ctx, sj, px, 868, 600, 868 * 3, got, 4), 0);
+    ck_assert_int_eq(tgi_subjects_detect(ctx, sj, px, 868, 600, 100, got, 4), TG_EINVAL);
+    free(px);
+    tgi_subjects_close(&sj);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+START_TEST(missing_weights_say_run_fetch_models)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_subjects *sj = NULL;
+    char *dir = tgt_tmp_path("");
+    ck_assert_int_eq(tgi_subjects_open(ctx, dir, &sj), TG_ENOENT);
+    ck_assert_ptr_null(sj);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "scripts/fetch-models"), "message: %s",
+                  tg_ctx_message(ctx));
+    ck_assert_msg(!strstr(tg_ctx_message(ctx), dir), "the message shows a path: %s",
+                  tg_ctx_message(ctx));
+    free(dir);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+START_TEST(subjects_round_trip_through_the_analysis_json)
+{
+    size_t n;
+    tgi_sample *s = tgt_series(&n);
+    tg_analysis_data *a = tgt_analysis_of(s, n, 17.0), *b = NULL;
+    a->subjects_on = 1;
+    a->n_subjects = 3;
+    a->subjects = calloc(3, sizeof *a->subjects);
+    a->subjects[0] = (tgi_subject_obs){1.5, -1, 0, 0, 0, 0, 0};
+    a->subjects[1] = (tgi_subject_obs){3.25, 0, 0.75f, 0.125f, 0.25f, 0.5f, 0.625f};
+    a->subjects[2] = (tgi_subject_obs){3.25, 16, 0.25f, 0.5f, 0.5f, 0.25f, 0.25f};
+    char *json = NULL, *json2 = NULL;
+    tg_ctx *ctx = tg_ctx_new();
+    ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
+    ck_assert_msg(tg_analysis_from_json(ctx, json, &b) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(b->subjects_on, 1);
+    ck_assert_uint_eq(b->n_subjects, 3);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert(!memcmp(&a->subjects[k], &b->subjects[k], sizeof a->subjects[k]));
+    ck_assert_int_eq(tg_analysis_to_json(ctx, b, &json2), 0);
+    ck_assert_str_eq(json, json2);
+    /* a class beyond COCO's 80 is refused, naming the field */
+    char *at = strstr(json, "\"cls\":16");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "\"cls\":99", 8);
+    tg_analysis_data *c = NULL;
+    ck_assert_int_eq(tg_analysis_from_json(ctx, json, &c), TG_EINVAL);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "subjects"), "%s", tg_ctx_message(ctx));
+    /* an analysis written before the detector (no "subjects") reads as "not looked" */
+    json_t *root = json_loads(json2, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(json_object_del(root, "subjects"), 0);
+    free(json);
+    json = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    ck_assert_msg(tg_analysis_from_json(ctx, json, &c) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(c->subjects_on, 0);
+    ck_assert_uint_eq(c->n_subjects, 0);
+    tg_analysis_free(&c);
+    free(json);
+    free(json2);
+    tg_analysis_free(&a);
+    tg_analysis_free(&b);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
+/* tg_analyze: the detector looks (subjects_on) unless --cnn none; without its weights
+ * the analysis still succeeds, with a note. */
+START_TEST(analyze_records_subjects_and_follows_the_failure_policy)
+{
+    (void)centernet_json();
+    tg_ctx *ctx = tg_ctx_new();
+    tg_options o;
+    tg_options_default(&o);
+    tg_analysis_data *a = NULL;
+    const char *video = tgt_fixture("story.mp4");
+    ck_assert_msg(tg_analyze(ctx, video, &o, &a) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(a->subjects_on, 1);
+    ck_assert_msg(a->n_subjects >= 2, "%zu entries", a->n_subjects);
+    for (size_t k = 1; k < a->n_subjects; k++)
+        ck_assert(a->subjects[k].t >= a->subjects[k - 1].t);
+    tg_analysis_free(&a);
+
+    o.cnn = TG_CNN_NONE;
+    ck_assert_msg(tg_analyze(ctx, video, &o, &a) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(a->subjects_on, 0);
+    ck_assert_uint_eq(a->n_subjects, 0);
+    tg_analysis_free(&a);
+
+    /* a models folder with everything but centernet/ */
+    tg_options_default(&o);
+    char *dir = tgt_tmp_path("");
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    const char *names[] = {"nsfwjs", "face-api"};
+    for (int i = 0; i < 2; i++) {
+        char from[PATH_MAX], to[PATH_MAX];
+        ck_assert_ptr_nonnull(realpath(tgi_nn_models_dir(), from));
+        snprintf(from + strlen(from), sizeof from - strlen(from), "/%s", names[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, names[i]);
+        ck_assert_int_eq(symlink(from, to), 0);
+    }
+    char *saved = getenv("TG_MODELS") ? strdup(getenv("TG_MODELS")) : NULL;
+    setenv("TG_MODELS", dir, 1);
+    int rc = tg_analyze(ctx, video, &o, &a);
+    if (saved)
+        setenv("TG_MODELS", saved, 1);
+    else
+        unsetenv("TG_MODELS");
+    ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(a->subjects_on, 0);
+    int noted = 0;
+    for (size_t k = 0; k < a->n_notes; k++)
+        noted |= strstr(a->notes[k], "no subject detector") != NULL;
+    ck_assert_msg(noted, "no note about the missing detector");
+    tg_analysis_free(&a);
+    for (int i = 0; i < 2; i++) {
+        char to[PATH_MAX];
+        snprintf(to, sizeof to, "%s/%s", dir, names[i]);
+        unlink(to);
+    }
+    rmdir(dir);
+    free(dir);
+    free(saved);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 Suite *suite_subjects(void);
 Suite *suite_subjects(void)
 {
@@ -474,5 +671,12 @@ Suite *suite_subjects(void)
     tcase_add_test(c, centernet_finds_the_player_and_the_ball);
     tcase_add_test(c, centernet_sees_nothing_in_a_blank_frame);
     suite_add_tcase(s, c);
+    TCase *m = tcase_create("module");
+    tcase_set_timeout(m, 180);
+    tcase_add_test(m, subjects_in_a_photo_and_none_in_a_landscape);
+    tcase_add_test(m, missing_weights_say_run_fetch_models);
+    tcase_add_test(m, subjects_round_trip_through_the_analysis_json);
+    tcase_add_test(m, analyze_records_subjects_and_follows_the_failure_policy);
+    suite_add_tcase(s, m);
     return s;
 }
