@@ -49,7 +49,7 @@
 #define FACE_INTERVAL 0.25
 #define FACE_MAX      240
 /* Subjects (people, animals): one analysis frame every SUBJ_INTERVAL seconds, at most
- * SUBJ_MAX frames a video, SUBJ_PER_FRAME subjects each. The detector costs ~25 ms a
+ * SUBJ_MAX frames a video, SUBJ_PER_FRAME subjects each. The detector costs ~28 ms of CPU a
  * frame (0.42 GFLOP at 256x160, bench/RESULTS.md "Subjects"), 8x the face detector,
  * so it sees fewer frames than the faces do: 32 frames keep it near 1 s, inside the
  * 10 % budget of the 10-minute benchmark, and still show a subject-less shot (the

@@ -51,6 +51,11 @@ typedef struct gnode {
     nn_weight *cw; /* constant's value */
 } gnode;
 
+typedef struct gname {
+    const char *name;
+    int id;
+} gname;
+
 typedef struct gloader {
     tg_ctx *ctx;
     const char *path;
@@ -58,7 +63,7 @@ typedef struct gloader {
     nn_weights ws;
     gnode *g;
     int ng;
-    int *byname; /* indices of g sorted by name */
+    gname *byname; /* the nodes sorted by name */
     const gnode *cur;
     tgi_nn *nn;
     int cap;
@@ -202,15 +207,9 @@ static int window_attrs(gloader *L, nn_node *n)
 
 /* ---- nodes ---- */
 
-static int name_cmp_L(const gloader *L, int a, const char *name)
-{
-    return strcmp(L->g[a].name, name);
-}
-
-static const gloader *sort_ctx;
 static int byname_cmp(const void *a, const void *b)
 {
-    return strcmp(sort_ctx->g[*(const int *)a].name, sort_ctx->g[*(const int *)b].name);
+    return strcmp(((const gname *)a)->name, ((const gname *)b)->name);
 }
 
 static int find_node(const gloader *L, const char *name, size_t len)
@@ -222,9 +221,9 @@ static int find_node(const gloader *L, const char *name, size_t len)
     key[len] = 0;
     int lo = 0, hi = L->ng - 1;
     while (lo <= hi) {
-        int mid = (lo + hi) / 2, c = name_cmp_L(L, L->byname[mid], key);
+        int mid = (lo + hi) / 2, c = strcmp(L->byname[mid].name, key);
         if (!c)
-            return L->byname[mid];
+            return L->byname[mid].id;
         if (c < 0)
             lo = mid + 1;
         else
@@ -260,14 +259,12 @@ static int parse_nodes(gloader *L)
         g->attr = json_object_get(e, "attr");
         g->val = -1;
         g->canon = i;
-        L->byname[i] = i;
+        L->byname[i] = (gname){g->name, i};
     }
-    sort_ctx = L;
     qsort(L->byname, (size_t)L->ng, sizeof *L->byname, byname_cmp);
-    sort_ctx = NULL;
     for (int i = 1; i < L->ng; i++)
-        if (!strcmp(L->g[L->byname[i]].name, L->g[L->byname[i - 1]].name))
-            return CORRUPT("node '%.*s' is defined twice", TG_CUT(L->g[L->byname[i]].name, 100));
+        if (!strcmp(L->byname[i].name, L->byname[i - 1].name))
+            return CORRUPT("node '%.*s' is defined twice", TG_CUT(L->byname[i].name, 100));
     for (int i = 0; i < L->ng; i++) {
         gnode *g = &L->g[i];
         json_t *ins = json_object_get(json_array_get(list, (size_t)i), "input"), *v;
@@ -300,7 +297,8 @@ static int order_nodes(gloader *L, const int *outs, int nouts, int **order, int 
 {
     int *stack = malloc((size_t)L->ng * sizeof *stack), sp = 0;
     int *indeg = calloc((size_t)L->ng, sizeof *indeg);
-    int *ord = malloc((size_t)L->ng * sizeof *ord), n = 0, rc = 0;
+    int *ord = malloc((size_t)L->ng * sizeof *ord), n = 0, rc = 0, *readers = NULL;
+    size_t *start = NULL, *pos = NULL;
     if (!stack || !indeg || !ord) {
         rc = fail(L, TG_ENOMEM, "out of memory");
         goto done;
@@ -333,17 +331,33 @@ static int order_nodes(gloader *L, const int *outs, int nouts, int **order, int 
             if (!L->g[i].nin)
                 stack[sp++] = i;
         }
-    /* readers: a CSR-less O(n * inputs) scan per placed node is fine for <= 4096 nodes */
+    /* readers of each node (CSR over the needed nodes' inputs) */
+    start = calloc((size_t)L->ng + 1, sizeof *start);
+    pos = malloc((size_t)L->ng * sizeof *pos);
+    size_t edges = 0;
+    for (int j = 0; j < L->ng; j++)
+        if (L->g[j].need)
+            edges += (size_t)L->g[j].nin;
+    readers = malloc((edges ? edges : 1) * sizeof *readers);
+    if (!start || !pos || !readers) {
+        rc = fail(L, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < L->ng; j++)
+        for (int k = 0; L->g[j].need && k < L->g[j].nin; k++)
+            start[L->g[j].in[k] + 1]++;
+    for (int i = 0; i < L->ng; i++)
+        start[i + 1] += start[i];
+    memcpy(pos, start, (size_t)L->ng * sizeof *pos);
+    for (int j = 0; j < L->ng; j++)
+        for (int k = 0; L->g[j].need && k < L->g[j].nin; k++)
+            readers[pos[L->g[j].in[k]]++] = j;
     while (sp > 0) {
         int id = stack[--sp];
         ord[n++] = id;
-        for (int j = 0; j < L->ng; j++) {
-            if (!L->g[j].need)
-                continue;
-            for (int k = 0; k < L->g[j].nin; k++)
-                if (L->g[j].in[k] == id && --indeg[j] == 0)
-                    stack[sp++] = j;
-        }
+        for (size_t e = start[id]; e < start[id + 1]; e++)
+            if (--indeg[readers[e]] == 0)
+                stack[sp++] = readers[e];
     }
     if (n != needed) {
         rc = CORRUPT("the graph has a cycle");
@@ -356,6 +370,9 @@ done:
     free(stack);
     free(indeg);
     free(ord);
+    free(start);
+    free(pos);
+    free(readers);
     return rc;
 }
 
@@ -696,6 +713,9 @@ static int build_resize(gloader *L)
     if (align)
         return UNSUPPORTED("align_corners is not supported");
     nn_shape s = L->shapes[x];
+    if (!(size[0] >= 1 && size[0] <= NN_MAX_SIDE * NN_MAX_KERNEL && size[1] >= 1 &&
+          size[1] <= NN_MAX_SIDE * NN_MAX_KERNEL))
+        return CORRUPT("the resize size is not a pair of sizes");
     int fh = s.h > 0 ? (int)size[0] / s.h : 0, fw = s.w > 0 ? (int)size[1] / s.w : 0;
     if (fh < 1 || fw < 1 || fh > NN_MAX_KERNEL || fw > NN_MAX_KERNEL ||
         (float)(fh * s.h) != size[0] || (float)(fw * s.w) != size[1])
