@@ -3,7 +3,8 @@
  *
  *   analysis ──► verdicts per sample: defects for this video, quality (verdict.c)
  *            ──► content groups: CNN clusters (or alike shots without a CNN) and
- *                the share of the video's time each covers
+ *                the share of the video's time each covers, time with a face or
+ *                with people and animals (subjects.h) counting more
  *            ──► clean runs: same shot, no flag, shrunk by the guard distance
  *            ──► candidate windows (several per run, for each clip length tried)
  *            ──► greedy pick: each next pick goes where the video's time is least
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "select/subjects.h"
 #include "select/verdict.h"
 
 const tg_opt tgi_select_opts[] = {
@@ -82,9 +84,11 @@ typedef struct sel {
     const tgi_clusters *cl; /* NULL without a CNN */
     const tgi_span *spans;  /* the analysis's stretches */
     size_t n_spans;
-    int *group;    /* content group of each sample, -1 when none */
-    float *typ;    /* how typical each sample is of its group, 0.3..1 */
-    double *share; /* share of the video's clean time of each group */
+    int *group;        /* content group of each sample, -1 when none */
+    float *typ;        /* how typical each sample is of its group, 0.3..1 */
+    double *share;     /* share of the video's clean time of each group */
+    double *subj;      /* subject fraction of each group (select/subjects.h), NULL: unknown */
+    double subj_video; /* ... and of the video */
     int n_groups;
     int safe; /* enum tg_safe */
 } sel;
@@ -182,8 +186,11 @@ static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, d
  * alternative of similar quality exists. */
 static double cnn_factor(const sel *x, int group, float nsfw)
 {
-    (void)group;
     double f = 1;
+    /* in a video mostly about its characters, a group without them is worth less:
+     * by the video's subject fraction times the group's shortfall (subjects.h) */
+    if (x->subj && group >= 0 && group < x->n_groups)
+        f *= 1 - x->subj_video * (1 - x->subj[group]);
     if (x->safe == TG_SAFE_SOFT && nsfw >= TG_NSFW_FLAG)
         f *= 0.75;
     return f;
@@ -571,10 +578,29 @@ static int build_groups(sel *x, const tg_analysis_data *a)
             x->share[c] += cover;
             total += cover;
         }
-        for (int g = 0; g < x->n_groups; g++)
-            x->share[g] = total > 0 ? x->share[g] / total : 0;
         for (size_t i = 0; i < n; i++)
             x->group[i] = x->v[i].cluster;
+        /* people and animals are what most videos are about: a group's time counts
+         * more by the fraction of it that shows one (subjects.h) */
+        x->subj = malloc(((size_t)x->n_groups + 1) * sizeof(double));
+        if (!x->subj)
+            return TG_ENOMEM;
+        if (tgi_subject_fractions(a, x->group, x->v, x->n_groups, x->subj, &x->subj_video)) {
+            total = 0;
+            for (int g = 0; g < x->n_groups; g++) {
+                x->share[g] *= 1 + x->subj[g];
+                total += x->share[g];
+            }
+        } else {
+            free(x->subj);
+            x->subj = NULL;
+        }
+        for (int g = 0; g < x->n_groups; g++) {
+            x->share[g] = total > 0 ? x->share[g] / total : 0;
+            if (getenv("TG_DEBUG_SELECT"))
+                fprintf(stderr, "group %d: share %.3f, subjects %.2f (video %.2f)\n", g,
+                        x->share[g], x->subj ? x->subj[g] : -1, x->subj_video);
+        }
         return 0;
     }
     size_t ns = x->n_shots;
@@ -633,7 +659,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
  * the CNN puts most of it in the tree's cluster, and the rest is a cluster of its
  * own inside the tree's shot) is worth less, down to 0.3 at ALIKE away. */
 #define TYP_SUBSAMPLE 160
-static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
+static void typical_by(sel *x, const int *key, int n_keys, const uint8_t *exempt, size_t *pick)
 {
     const tgi_sample *s = x->s;
     size_t n = x->n;
@@ -659,11 +685,46 @@ static void typical_by(sel *x, const int *key, int n_keys, size_t *pick)
             }
         }
         for (size_t i = 0; i < n; i++)
-            if (key[i] == g) {
+            if (key[i] == g && !(exempt && exempt[i])) {
                 float d = tgi_sample_distance(&s[i], &s[med]);
                 x->typ[i] = fminf(x->typ[i], 1.0f - 0.7f * fminf(1.0f, d / ALIKE));
             }
     }
+}
+
+/* A shot's major parts: the content groups holding at least half as much of the
+ * shot's clean time as its biggest group. Two scenes that a slow dissolve joins into
+ * one "shot" (Sintel's dragon flight melting into the desert) are each a major part
+ * and typical of themselves; a brief intrusion (a hand over a webcam's lens, a tenth
+ * of its shot) is not, and stays measured against the shot's medoid. Returns 1 per
+ * sample of a major part, or NULL (no memory). */
+static uint8_t *major_parts(const sel *x)
+{
+    size_t n = x->n, ns = x->n_shots, ng = x->n_groups > 0 ? (size_t)x->n_groups : 0;
+    uint8_t *major = calloc(n + 1, 1);
+    double *t = calloc((ns + 1) * (ng + 1), sizeof(double));
+    if (!major || !t) {
+        free(major);
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        int sh = x->s[i].shot, g = x->group[i];
+        if (sh >= 0 && (size_t)sh < ns && g >= 0 && (size_t)g < ng && !x->v[i].bad)
+            t[(size_t)sh * ng + (size_t)g] += x->s[i + 1].t - x->s[i].t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int sh = x->s[i].shot, g = x->group[i];
+        if (sh < 0 || (size_t)sh >= ns || g < 0 || (size_t)g >= ng)
+            continue;
+        const double *row = &t[(size_t)sh * ng];
+        double top = 0;
+        for (size_t k = 0; k < ng; k++)
+            top = fmax(top, row[k]);
+        major[i] = top > 0 && row[g] >= 0.5 * top;
+    }
+    free(t);
+    return major;
 }
 
 static int typicality(sel *x)
@@ -681,8 +742,16 @@ static int typicality(sel *x)
         x->typ[i] = 1;
         shot[i] = x->s[i].shot;
     }
-    typical_by(x, x->group, x->n_groups, pick);
-    typical_by(x, shot, (int)x->n_shots, pick);
+    typical_by(x, x->group, x->n_groups, NULL, pick);
+    /* without a CNN a shot is one group: nothing to exempt */
+    uint8_t *major = x->cl ? major_parts(x) : calloc(n + 1, 1);
+    if (!major) {
+        free(pick);
+        free(shot);
+        return TG_ENOMEM;
+    }
+    typical_by(x, shot, (int)x->n_shots, major, pick);
+    free(major);
     free(pick);
     free(shot);
     return 0;
@@ -732,6 +801,7 @@ done:
     free(x.group);
     free(x.typ);
     free(x.share);
+    free(x.subj);
     tgi_clusters_free(&cl);
     free(v);
     return rc;

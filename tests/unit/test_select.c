@@ -13,6 +13,7 @@
 #include "analyze/features.h"
 #include "select/cluster.h"
 #include "select/select.h"
+#include "select/subjects.h"
 #include "select/verdict.h"
 #include "synth.h"
 
@@ -567,6 +568,142 @@ START_TEST(a_brief_intrusion_gets_no_still)
 }
 END_TEST
 
+/* CNN frames every 0.5 s whose embedding direction is dir(t) (0..3). */
+static void cnn_by_time(tg_analysis_data *a, int (*dir)(double))
+{
+    fake_cnn(a, -1);
+    free(a->items);
+    free(a->emb);
+    a->n_items = (size_t)(a->duration / 0.5);
+    a->items = calloc(a->n_items, sizeof(*a->items));
+    a->emb = calloc(a->n_items * 4, sizeof(float));
+    for (size_t m = 0; m < a->n_items; m++) {
+        a->items[m].t = 0.5 * (double)m;
+        a->items[m].nsfw = 0.02f;
+        a->emb[m * 4 + (size_t)dir(a->items[m].t)] = 1;
+    }
+}
+
+static int two_scenes_dir(double t)
+{
+    return t >= 4.0;
+}
+
+/* Two scenes that a slow dissolve joins into one "shot" (the analysis finds no cut:
+ * Sintel's dragon flight melting into the desert) are each typical of themselves:
+ * the smaller one, 40 % of the shot, is not an intrusion to keep out of the stills. */
+START_TEST(two_scenes_in_one_shot_are_each_shown)
+{
+    const int seed[] = {2, 5};
+    const double gain[] = {1, 1}, len[] = {4, 6};
+    tg_analysis_data *a = shots_of(seed, gain, len, 2);
+    /* one shot over both scenes */
+    for (size_t i = 0; i < a->n; i++)
+        a->s[i].shot = 0;
+    a->n_shots = 1;
+    a->shots[0] = (tg_shot){0, a->duration};
+    cnn_by_time(a, two_scenes_dir);
+    tg_options o;
+    tg_options_default(&o);
+    o.keyframes = 4;
+    tg_plan *p = tgi_plan_new();
+    p->cnn = a->cnn;
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
+    int first = 0;
+    for (size_t i = 0; i < p->n_keyframes; i++)
+        first += p->keyframes[i].t < 4.0;
+    ck_assert_msg(first >= 1, "no still of the first scene (%zu stills)", p->n_keyframes);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Looked-at frames of three shots: people in the first two, nobody in the third. */
+static void subjects_in(tg_analysis_data *a, const int *with, int k)
+{
+    free(a->subjects);
+    a->subjects = calloc(a->n, sizeof(*a->subjects));
+    a->n_subjects = 0;
+    for (size_t i = 0; i < a->n; i += (size_t)RATE) {
+        int sh = a->s[i].shot;
+        int yes = sh >= 0 && sh < k && with[sh];
+        a->subjects[a->n_subjects++] =
+            (tgi_subject_obs){a->s[i].t, yes ? 0 : -1, yes ? 0.8f : 0, 0.3f, 0.2f, 0.4f, 0.7f};
+    }
+    a->subjects_on = 1;
+}
+
+static int shot_of_three(double t)
+{
+    return t < 4 ? 0 : t < 8 ? 1 : 2;
+}
+
+/* In a video about its characters, a shot without any is worth less: the clips go
+ * to the shots with people even when the empty one is the best looking. With nobody
+ * anywhere (a landscape video) nothing changes. */
+START_TEST(a_video_about_people_shows_them)
+{
+    const int seed[] = {1, 3, 6};
+    const double gain[] = {0.85, 0.85, 1}, len[] = {4, 4, 4};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    cnn_by_time(a, shot_of_three);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 2;
+    o.clip_len = 1.0;
+    int shown[2][3] = {{0}};
+    for (int run = 0; run < 2; run++) {
+        const int with[2][3] = {{0, 0, 0}, {1, 1, 0}};
+        subjects_in(a, with[run], 3);
+        tg_plan *p = tgi_plan_new();
+        p->cnn = a->cnn;
+        ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
+        for (size_t i = 0; i < p->n_segments; i++)
+            shown[run][shot_of_three(p->segments[i].start)]++;
+        tg_plan_free(&p);
+    }
+    ck_assert_msg(shown[0][2] == 1, "nobody anywhere: the best-looking shot is not shown");
+    ck_assert_msg(shown[1][0] == 1 && shown[1][1] == 1 && shown[1][2] == 0,
+                  "with people in two shots: clips %d %d %d", shown[1][0], shown[1][1],
+                  shown[1][2]);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* The fractions themselves: per group, over clean looked-at frames; a group never
+ * looked at is average; nothing when the detector did not run. */
+START_TEST(subject_fractions_are_per_group_and_relative)
+{
+    const int seed[] = {1, 3, 6};
+    const double gain[] = {1, 1, 1}, len[] = {4, 4, 4};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    tgi_verdict *v = tgt_verdicts_of(a);
+    int *group = malloc(a->n * sizeof(int));
+    for (size_t i = 0; i < a->n; i++)
+        group[i] = a->s[i].t < 4 ? 0 : a->s[i].t < 8 ? 1 : 3; /* group 2: never seen */
+    double frac[4], video = -1;
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 4, frac, &video), 0);
+    ck_assert_double_eq(video, 0);
+    const int with[3] = {1, 0, 0};
+    subjects_in(a, with, 3);
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 4, frac, &video), 1);
+    ck_assert_double_eq_tol(frac[0], 1, 1e-9);
+    ck_assert_double_eq_tol(frac[1], 0, 1e-9);
+    ck_assert_double_eq_tol(frac[3], 0, 1e-9);
+    ck_assert_double_eq_tol(video, 1.0 / 3, 0.05);
+    ck_assert_double_eq_tol(frac[2], video, 1e-9);
+    /* a flagged frame does not count */
+    for (size_t i = 0; i < a->n; i++)
+        if (a->s[i].t >= 4)
+            v[i].bad = 1;
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 4, frac, &video), 1);
+    ck_assert_double_eq_tol(video, 1, 1e-9);
+    free(group);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
 /* Stills never show a face with its eyes shut (for this face: against the shot's
  * own eye openness) when the shot has open-eyed moments. */
 START_TEST(stills_never_show_closed_eyes)
@@ -624,6 +761,9 @@ Suite *suite_select(void)
     tcase_add_test(tc, clips_follow_the_time_share_of_the_content);
     tcase_add_test(tc, stills_never_show_closed_eyes);
     tcase_add_test(tc, a_brief_intrusion_gets_no_still);
+    tcase_add_test(tc, two_scenes_in_one_shot_are_each_shown);
+    tcase_add_test(tc, a_video_about_people_shows_them);
+    tcase_add_test(tc, subject_fractions_are_per_group_and_relative);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,35 @@
+/*
+ * subjects.h — how much each content group is about a subject (a person or an
+ * animal), relative to the video.
+ *
+ * The analysis looked for people and animals in some frames (analyze/subjects.h).
+ * A frame counts as showing a subject when the detector is sure of one
+ * (TGI_SUBJECT_SURE); per content group, the fraction of its looked-at clean frames
+ * that show one; for the video, the same fraction over all its clean looked-at
+ * frames. A group no looked-at frame fell in gets the video's fraction (nothing is
+ * known of it, so it is taken as average). Everything is relative: in a video of
+ * people every group is about people and nothing changes; in a landscape video no
+ * group is and nothing changes either; only a video that is mostly about its
+ * characters makes an empty landscape among them worth less (select.c).
+ */
+#ifndef TG_SELECT_SUBJECTS_H
+#define TG_SELECT_SUBJECTS_H
+
+#include <stddef.h>
+
+#include "analyze/analysis.h"
+#include "select/verdict.h"
+
+/* A detector score at or above this is a subject: CenterNet's peaks on empty
+ * landscapes and rock faces reach 0.2-0.34; people and animals it finds in the eval
+ * videos score 0.37-0.84 (bench/RESULTS.md, "Subjects"). */
+#define TGI_SUBJECT_SURE 0.35f
+
+/* Fill frac[g] (n_groups entries) with group g's subject fraction and *video with
+ * the video's. group[i] is sample i's content group (-1: none); a flagged sample
+ * (v[i].bad) is not counted. Returns 0 with frac all 0 and *video 0 when the
+ * analysis has no subjects (the detector did not run), 1 otherwise. */
+int tgi_subject_fractions(const tg_analysis_data *a, const int *group, const tgi_verdict *v,
+                          int n_groups, double *frac, double *video);
+
+#endif
