@@ -51,19 +51,31 @@ static int frame_done(tg_ctx *ctx, const span *sp, size_t i, size_t n)
     return tgi_progress(ctx, "render", sp->lo + (sp->hi - sp->lo) * (double)(i + 1) / (double)n);
 }
 
-static int encode_gif(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
+typedef struct gif_span {
+    tg_ctx *ctx;
+    const span *sp;
+    size_t n;
+} gif_span;
+
+static int gif_frame_done(void *user, size_t done)
 {
-    tgi_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
-    tgi_gif *g = NULL;
-    int rc = tgi_gif_begin(ctx, fd, &gp, &g);
-    for (size_t i = 0; rc == 0 && i < use->n; i++)
-        if ((rc = tgi_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) == 0)
-            rc = frame_done(ctx, sp, i, use->n);
-    if (rc < 0) {
-        tgi_gif_free(&g);
-        return rc;
-    }
-    return tgi_gif_end(ctx, &g);
+    const gif_span *g = user;
+    return frame_done(g->ctx, g->sp, done - 1, g->n);
+}
+
+/* The clips (when the frames' clips are cuts) are encoded side by side (gif.h). */
+static int encode_gif(tg_ctx *ctx, const tgi_frames *use, int quality, int threads, int fd,
+                      const span *sp)
+{
+    tgi_gif_params gp = {.width = use->w, .height = use->h, .quality = quality, .threads = threads};
+    gif_span gs = {ctx, sp, use->n};
+    tgi_gif_frames in = {.n = use->n,
+                         .rgba = (const uint8_t *const *)use->rgba,
+                         .delay_cs = use->delay_cs,
+                         .clip = use->cuts ? use->clip : NULL,
+                         .progress = gif_frame_done,
+                         .user = &gs};
+    return tgi_gif_encode_frames(ctx, fd, &gp, &in);
 }
 
 static int encode_webp(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
@@ -114,7 +126,8 @@ static int encode_mp4(tg_ctx *ctx, const tgi_frames *use, int quality, double fp
 }
 
 static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, double fps,
-                  const char *path, int fd, long long *bytes, tgi_frames *tmp, span *sp)
+                  int threads, const char *path, int fd, long long *bytes, tgi_frames *tmp,
+                  span *sp)
 {
     const tgi_frames *use = fr;
     int rc;
@@ -132,7 +145,7 @@ static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, do
     else if (kind == TG_ANIM_MP4)
         rc = encode_mp4(ctx, use, r->quality, fps / r->step, path, sp);
     else
-        rc = encode_gif(ctx, use, r->quality, fd, sp);
+        rc = encode_gif(ctx, use, r->quality, threads, fd, sp);
     /* the next trial (a budget's) reports into half of what is left */
     sp->lo = sp->hi;
     sp->hi = sp->lo + (sp->end - sp->lo) / 2;
@@ -147,7 +160,7 @@ static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, do
 
 int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, double fps,
                       double max_bytes, const char *path, int fd, tg_output_report *rep,
-                      double p_lo, double p_hi)
+                      double p_lo, double p_hi, int threads)
 {
     /* without a budget one trial is all; with one, the first trial takes 60 % */
     span sp = {p_lo, max_bytes > 0 ? p_lo + 0.6 * (p_hi - p_lo) : p_hi, p_hi};
@@ -172,7 +185,7 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
     long long bytes = 0, first = 0;
     int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
     double correction = 1.0;
-    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, threads, path, fd, &bytes, &tmp, &sp)) < 0)
         goto done;
     first = bytes;
     while (max_bytes > 0 && bytes > (long long)max_bytes) {
@@ -193,7 +206,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
             next++;
         fail = at;
         at = next;
-        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, threads, path, fd, &bytes, &tmp, &sp)) <
+            0)
             goto done;
         double predicted = first * model(&ladder[at]) / base;
         correction = predicted > 0 ? bytes / predicted : 1.0;
@@ -205,7 +219,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
         while (hi - lo > 1) {
             int mid = (lo + hi) / 2;
             long long b;
-            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, path, fd, &b, &tmp, &sp)) < 0)
+            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, threads, path, fd, &b, &tmp, &sp)) <
+                0)
                 goto done;
             last = mid;
             if (b <= (long long)max_bytes) {
@@ -216,8 +231,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
             }
         }
         at = hi;
-        if (last != at &&
-            (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+        if (last != at && (rc = encode(ctx, kind, fr, &ladder[at], fps, threads, path, fd, &bytes,
+                                       &tmp, &sp)) < 0)
             goto done;
     }
     const tgi_frames *used = tmp.n ? &tmp : fr;

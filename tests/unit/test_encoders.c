@@ -582,7 +582,7 @@ START_TEST(test_webp_quality_100_is_lossless)
     ck_assert_int_ge(fd, 0);
     tg_output_report rep = {0};
     tg_ctx *ctx = tg_ctx_new();
-    int rc = tgi_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep, 0, 1);
+    int rc = tgi_budget_encode(ctx, TG_ANIM_WEBP, &fr, 100, 12.5, 0, path, fd, &rep, 0, 1, 0);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     webp_dec d;
@@ -617,15 +617,15 @@ START_TEST(test_gif_budget_low_rungs)
     ck_assert_int_ge(fd, 0);
     tg_ctx *ctx = tg_ctx_new();
     tg_output_report low = {0}, full = {0}, rep = {0};
-    ck_assert_int_eq(tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 10, 12.5, 0, path, fd, &low, 0, 1),
+    ck_assert_int_eq(tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 10, 12.5, 0, path, fd, &low, 0, 1, 0),
                      0);
-    ck_assert_int_eq(tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1),
-                     0);
+    ck_assert_int_eq(
+        tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, 0, path, fd, &full, 0, 1, 0), 0);
     /* a budget that the lowest quality rung meets at full frame rate and size, and
      * quality 90 does not */
     ck_assert_int_lt(low.bytes, full.bytes * 9 / 10);
     double budget = ((double)low.bytes + (double)full.bytes) / 2;
-    int rc = tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1);
+    int rc = tgi_budget_encode(ctx, TG_ANIM_GIF, &fr, 90, 12.5, budget, path, fd, &rep, 0, 1, 0);
     ck_assert_msg(rc == 0, "%s", tg_ctx_message(ctx));
     close(fd);
     ck_assert_int_le(rep.bytes, (long long)budget);
