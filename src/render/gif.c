@@ -41,6 +41,7 @@
 #include <gif_lib.h>
 #include <libimagequant.h>
 #include <limits.h>
+#include <math.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -176,6 +177,10 @@ struct tgi_gif {
     /* ... and results, one per part (merged in part order) */
     int band_x0[TG_GIF_BANDS], band_x1[TG_GIF_BANDS], band_y0[TG_GIF_BANDS], band_y1[TG_GIF_BANDS];
     long long err_sum[TG_GIF_BANDS], err_cnt[TG_GIF_BANDS];
+    long long err_stop9;     /* PASS_ERR alone: stop once the bands' summed error (x 9) is
+                                above this (0 = never) ... */
+    atomic_llong err_shared; /* ... the bands' sums so far ... */
+    atomic_int err_over;     /* ... and whether it was */
     tgi_lzw_bits seg[TG_GIF_MAX_SEGS];
     int seg_rc[TG_GIF_MAX_SEGS];
 
@@ -812,22 +817,42 @@ static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
         const int step = TG_GIF_SAMPLE;
         int phase = (int)(p0 % (size_t)step), d9;
         if (g->what & PASS_MAP) {
+            /* a run of one colour (flat areas) is looked up once */
+            uint32_t last = 0; /* colour + 1 of the pixel before, 0 = none */
+            int k = 0;
             for (size_t p = p0; p < p1; p++, s += 4) {
                 if (s[3] == 0) {
                     g->idx[p] = (uint8_t)P->transparent;
+                    last = 0;
                 } else {
-                    g->idx[p] = (uint8_t)pal_nearest(P, C, s, &d9);
+                    uint32_t key = ((uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2]) + 1;
+                    if (key != last)
+                        k = pal_nearest(P, C, s, &d9), last = key;
+                    g->idx[p] = (uint8_t)k;
                     if (phase == 0)
                         sum += d9, cnt++;
                 }
                 phase = phase == step - 1 ? 0 : phase + 1;
             }
         } else {
+            /* with a stop limit, the sum is shared every 1024 samples: once the error is
+             * over it whatever the rest adds, the rest is not looked at */
+            long long shared = 0;
+            int chunk = 0;
             for (size_t p = p0 + (size_t)(phase ? step - phase : 0); p < p1; p += (size_t)step) {
                 if (g->crop[4 * p + 3] == 0)
                     continue;
                 pal_nearest(P, C, g->crop + 4 * p, &d9);
                 sum += d9, cnt++;
+                if (g->err_stop9 > 0 && ++chunk == 1024) {
+                    chunk = 0;
+                    long long all = atomic_fetch_add(&g->err_shared, sum - shared) + sum - shared;
+                    shared = sum;
+                    if (atomic_load(&g->err_over) || all > g->err_stop9) {
+                        atomic_store(&g->err_over, 1);
+                        break;
+                    }
+                }
             }
         }
     }
@@ -835,16 +860,31 @@ static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
     g->err_cnt[b] = cnt;
 }
 
-/* Run a box pass; returns the mean error (tgi_lzw_dist units) when PASS_ERR. */
-static double box_pass(tgi_gif *g, int what, tg_gif_pal *P)
+/* Run a box pass; returns the mean error (tgi_lzw_dist units) when PASS_ERR. With a
+ * limit >= 0 and PASS_ERR alone, the pass may stop as soon as the mean is sure to be
+ * above it, and then returns INFINITY: whether the error is within the limit is the
+ * same answer as from the whole pass. */
+static double box_pass_limit(tgi_gif *g, int what, tg_gif_pal *P, double limit)
 {
     g->what = what;
     g->pal = P;
+    /* the mean is over at most every TG_GIF_SAMPLE-th pixel of the box */
+    size_t most = ((size_t)g->box.w * (size_t)g->box.h + TG_GIF_SAMPLE - 1) / TG_GIF_SAMPLE;
+    g->err_stop9 = what == PASS_ERR && limit >= 0 ? (long long)(limit * 9.0 * (double)most) + 1 : 0;
+    atomic_store(&g->err_shared, 0);
+    atomic_store(&g->err_over, 0);
     run_parts(g, part_box, TG_GIF_BANDS, (size_t)g->box.w * (size_t)g->box.h < TG_GIF_PAR_PX);
+    if (atomic_load(&g->err_over))
+        return INFINITY;
     long long sum = 0, cnt = 0;
     for (int b = 0; b < TG_GIF_BANDS; b++)
         sum += g->err_sum[b], cnt += g->err_cnt[b];
     return cnt ? (double)sum / 9.0 / (double)cnt : 0.0;
+}
+
+static double box_pass(tgi_gif *g, int what, tg_gif_pal *P)
+{
+    return box_pass_limit(g, what, P, -1);
 }
 
 static inline void seg_rows(const tgi_gif *g, int s, int *y0, int *y1)
@@ -984,6 +1024,12 @@ static bool pal_fits(const tgi_gif *g, const tg_gif_pal *P, double err)
     return err <= P->base_err * (1.0 + g->reuse) + g->reuse;
 }
 
+/* The largest error P may have for pal_fits, or -1 when any fits (a pass need not stop). */
+static double pal_limit(const tgi_gif *g, const tg_gif_pal *P)
+{
+    return g->palette_mode == TG_GIF_PALETTE_AUTO ? P->base_err * (1.0 + g->reuse) + g->reuse : -1;
+}
+
 static int global_wait(tg_ctx *ctx, tgi_gif *g);
 static void global_publish(tgi_gif *g);
 
@@ -1026,7 +1072,10 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
         }
         if ((rc = global_wait(ctx, g)) < 0)
             return rc;
-        err = box_pass(g, PASS_ERR, g->global);
+        err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
+    } else if (try_global && !map_g) {
+        box_pass(g, PASS_CROP, NULL);
+        err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
     } else {
         err = box_pass(g, PASS_CROP | (try_global ? PASS_ERR : 0) | (map_g ? PASS_MAP : 0),
                        g->global);
@@ -1036,7 +1085,9 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
         mapped = map_g;
     } else if (!first && g->palette_mode == TG_GIF_PALETTE_AUTO && g->have_local) {
         bool map_l = g->last_pal == g->local;
-        if (pal_fits(g, g->local, box_pass(g, PASS_ERR | (map_l ? PASS_MAP : 0), g->local))) {
+        double lim = map_l ? -1 : pal_limit(g, g->local);
+        if (pal_fits(g, g->local,
+                     box_pass_limit(g, PASS_ERR | (map_l ? PASS_MAP : 0), g->local, lim))) {
             P = g->local;
             mapped = map_l;
         }
