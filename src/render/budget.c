@@ -30,15 +30,37 @@ typedef struct rung {
     double scale, keep;
 } rung;
 
-/* Relative size of a rung: measured on natural video (480 px, 12 fps, the
- * fixtures and bench/encoders.sh's clips): size roughly follows area, frame
- * count^0.85 and a quality curve (GIF with lossy LZW: q10 ≈ 0.3 and q50 ≈ 0.5 of q90;
- * the correction from each trial absorbs the clip-to-clip difference). */
-static double model(const rung *r)
+/* The GIF's size at a quality over its size at 90: the geometric mean over
+ * bench/encoders.sh's five clips (pans, slow zooms, handheld footage; 480 px, 12 fps)
+ * with gif.c's quality table of 2026-12-05 (bench/RESULTS.md), linear in between. The
+ * step from 50 to 60 is the palette's (gif.c); the clips spread by up to 1.4x around
+ * these at the low end, which the correction from each trial absorbs. */
+static const double gif_share[][2] = {
+    {1, 0.235},  {10, 0.259}, {20, 0.302}, {30, 0.352}, {40, 0.384}, {50, 0.416},
+    {60, 0.686}, {70, 0.832}, {80, 0.945}, {90, 1.0},   {100, 1.10},
+};
+
+double tgi_budget_quality_share(int kind, int quality)
 {
-    double q = r->quality;
-    double qf = q >= 90 ? 1.0 : q >= 50 ? 0.5 + 0.5 * (q - 50) / 40.0 : 0.3 + 0.2 * (q - 10) / 40.0;
-    return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
+    double q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+    if (kind != TG_ANIM_GIF) /* WebP and MP4: a rough curve, corrected by the trials */
+        return q >= 90 ? 1.0 : q >= 50 ? 0.5 + 0.5 * (q - 50) / 40.0 : 0.3 + 0.2 * (q - 10) / 40.0;
+    size_t n = sizeof(gif_share) / sizeof(gif_share[0]);
+    for (size_t i = 1; i < n; i++)
+        if (q <= gif_share[i][0]) {
+            const double *a = gif_share[i - 1], *b = gif_share[i];
+            return a[1] + (b[1] - a[1]) * (q - a[0]) / (b[0] - a[0]);
+        }
+    return gif_share[n - 1][1];
+}
+
+/* Relative size of a rung: size roughly follows area, frame count^0.85 and the
+ * quality's share (measured on natural video: the fixtures and bench/encoders.sh's
+ * clips). */
+static double model(int kind, const rung *r)
+{
+    return tgi_budget_quality_share(kind, r->quality) * r->scale * r->scale *
+           pow(1.0 / r->step, 0.85) * r->keep;
 }
 
 /* The part of the render stage one trial's frames report into. */
@@ -190,7 +212,7 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
     first = bytes;
     while (max_bytes > 0 && bytes > (long long)max_bytes) {
         /* the first later rung predicted to fit (with a 5 % margin) */
-        double base = model(&ladder[0]);
+        double base = model(kind, &ladder[0]);
         int next = at + 1;
         if (next >= n) {
             rc = tgi_fail(ctx, TG_ELIMIT,
@@ -202,14 +224,15 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
                           bytes);
             goto done;
         }
-        while (next < n - 1 && first * model(&ladder[next]) / base * correction > 0.95 * max_bytes)
+        while (next < n - 1 &&
+               first * model(kind, &ladder[next]) / base * correction > 0.95 * max_bytes)
             next++;
         fail = at;
         at = next;
         if ((rc = encode(ctx, kind, fr, &ladder[at], fps, threads, path, fd, &bytes, &tmp, &sp)) <
             0)
             goto done;
-        double predicted = first * model(&ladder[at]) / base;
+        double predicted = first * model(kind, &ladder[at]) / base;
         correction = predicted > 0 ? bytes / predicted : 1.0;
     }
     /* bisect back towards quality: lo does not fit, at does */

@@ -25,4 +25,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
                       double max_bytes, const char *path, int fd, tg_output_report *rep,
                       double p_lo, double p_hi, int threads);
 
+/* The size model's share of kind's size at quality (1..100) over its size at 90; the
+ * ladder predicts each rung with it (exposed for its test). */
+double tgi_budget_quality_share(int kind, int quality);
+
 #endif

@@ -195,11 +195,23 @@ struct tgi_gif {
  *      95        0 (exact)       97            0.20
  *      90        3               95            0.30
  *      70        5               85            0.70
- *      50        7               55            1.10
- *      30       13               45            1.50
- *       1       18               40            2.08
+ *      51        6               55            1.08
+ *      50        6               10            1.10
+ *      30       10               10            1.50
+ *       1       22               10            2.08
  * (linear in between; lossy LZW tolerance = e*e in tgi_lzw_dist units; libimagequant
  * speed 6 and up to 256 colours at every quality: its quality limit picks the count)
+ *
+ * Up to 50 the palette is libimagequant's coarsest (quality limit 10: few colours, so
+ * long LZW runs, and one palette serves many frames) and the lossy tolerance sets the
+ * size; at 51 the limit steps up to 55. Measured on bench/encoders.sh's five clips
+ * (bench/RESULTS.md, 2026-12-05): a limit of 10 gave the same or better SSIM than 40 at
+ * 10-30 % fewer bytes on every clip (zoom at lossy e 18: 1,090 KB / .9117 against
+ * 1,248 KB / .9002), while limits of 15-40 were larger *and* worse than 10 (zoom e 8:
+ * limit 10 1,550 KB / .9389, 20 1,728 KB / .9341): interpolating the limit through
+ * them bent the curve (zoom q40 no better than q30), hence the step. The old low rows
+ * (q1 18/40, q30 13/45, q50 7/55) could not reach gifski's smallest files on the zoom,
+ * zoomfly and baboon; these reach below them, above gifski's curve.
  *
  * reuse: how much worse than on its own frame a palette may map a later frame before
  * a new one is made. Every column moves one way with the quality and nothing else
@@ -231,7 +243,8 @@ typedef struct q_point {
 } q_point;
 
 static const q_point q_table[] = {
-    {1, 18, 40}, {30, 13, 45}, {50, 7, 55}, {70, 5, 85}, {90, 3, 95}, {95, 0, 97}, {100, 0, 100},
+    {1, 22, 10}, {30, 10, 10}, {50, 6, 10}, {51, 6, 55},
+    {70, 5, 85}, {90, 3, 95},  {95, 0, 97}, {100, 0, 100},
 };
 
 /* the table interpolated at q for the field at offset off */
