@@ -973,6 +973,13 @@ static int quantize(tg_ctx *ctx, tgi_gif *g, const tg_rect *box, tg_gif_pal *P, 
         out = g->shown; /* scratch until the LZW */
     }
     *mapped = s == 1;
+    /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
+     * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
+     * measured up to 20x) slower than one thread, so the thread that calls
+     * libimagequant runs its parallel regions with a single thread (the setting is
+     * the calling thread's: a clip's engine calls from a pool thread). Jobs run in
+     * parallel at a higher level instead. */
+    omp_set_num_threads(1);
     liq_image *img = liq_image_create_rgba(g->attr, in, w, h, 0);
     if (!img)
         return tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", w, h);
@@ -1291,12 +1298,6 @@ static int gif_new(tg_ctx *ctx, int fd, const tgi_gif_params *p, int threads, bo
     g->global->slot = 0;
     g->local->slot = 1;
     start_workers(g, threads);
-    /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
-     * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
-     * measured up to 20x) slower than one thread, so this thread — the one that
-     * calls libimagequant — runs its parallel regions with a single thread. Jobs run
-     * in parallel at a higher level instead. */
-    omp_set_num_threads(1);
     if (!(g->attr = liq_attr_create())) {
         rc = tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;
