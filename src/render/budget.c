@@ -30,15 +30,37 @@ typedef struct rung {
     double scale, keep;
 } rung;
 
-/* Relative size of a rung: measured on natural video (480 px, 12 fps, the
- * fixtures and bench/encoders.sh's clips): size roughly follows area, frame
- * count^0.85 and a quality curve (GIF with lossy LZW: q10 ≈ 0.3 and q50 ≈ 0.5 of q90;
- * the correction from each trial absorbs the clip-to-clip difference). */
-static double model(const rung *r)
+/* The GIF's size at a quality over its size at 90: the geometric mean over
+ * bench/encoders.sh's five clips (pans, slow zooms, handheld footage; 480 px, 12 fps)
+ * with gif.c's quality table of 2026-12-05 (bench/RESULTS.md), linear in between. The
+ * step from 50 to 60 is the palette's (gif.c); the clips spread by up to 1.4x around
+ * these at the low end, which the correction from each trial absorbs. */
+static const double gif_share[][2] = {
+    {1, 0.235},  {10, 0.259}, {20, 0.302}, {30, 0.352}, {40, 0.384}, {50, 0.416},
+    {60, 0.686}, {70, 0.832}, {80, 0.945}, {90, 1.0},   {100, 1.10},
+};
+
+double tgi_budget_quality_share(int kind, int quality)
 {
-    double q = r->quality;
-    double qf = q >= 90 ? 1.0 : q >= 50 ? 0.5 + 0.5 * (q - 50) / 40.0 : 0.3 + 0.2 * (q - 10) / 40.0;
-    return qf * r->scale * r->scale * pow(1.0 / r->step, 0.85) * r->keep;
+    double q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+    if (kind != TG_ANIM_GIF) /* WebP and MP4: a rough curve, corrected by the trials */
+        return q >= 90 ? 1.0 : q >= 50 ? 0.5 + 0.5 * (q - 50) / 40.0 : 0.3 + 0.2 * (q - 10) / 40.0;
+    size_t n = sizeof(gif_share) / sizeof(gif_share[0]);
+    for (size_t i = 1; i < n; i++)
+        if (q <= gif_share[i][0]) {
+            const double *a = gif_share[i - 1], *b = gif_share[i];
+            return a[1] + (b[1] - a[1]) * (q - a[0]) / (b[0] - a[0]);
+        }
+    return gif_share[n - 1][1];
+}
+
+/* Relative size of a rung: size roughly follows area, frame count^0.85 and the
+ * quality's share (measured on natural video: the fixtures and bench/encoders.sh's
+ * clips). */
+static double model(int kind, const rung *r)
+{
+    return tgi_budget_quality_share(kind, r->quality) * r->scale * r->scale *
+           pow(1.0 / r->step, 0.85) * r->keep;
 }
 
 /* The part of the render stage one trial's frames report into. */
@@ -51,19 +73,31 @@ static int frame_done(tg_ctx *ctx, const span *sp, size_t i, size_t n)
     return tgi_progress(ctx, "render", sp->lo + (sp->hi - sp->lo) * (double)(i + 1) / (double)n);
 }
 
-static int encode_gif(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
+typedef struct gif_span {
+    tg_ctx *ctx;
+    const span *sp;
+    size_t n;
+} gif_span;
+
+static int gif_frame_done(void *user, size_t done)
 {
-    tgi_gif_params gp = {.width = use->w, .height = use->h, .quality = quality};
-    tgi_gif *g = NULL;
-    int rc = tgi_gif_begin(ctx, fd, &gp, &g);
-    for (size_t i = 0; rc == 0 && i < use->n; i++)
-        if ((rc = tgi_gif_add(ctx, g, use->rgba[i], use->delay_cs[i])) == 0)
-            rc = frame_done(ctx, sp, i, use->n);
-    if (rc < 0) {
-        tgi_gif_free(&g);
-        return rc;
-    }
-    return tgi_gif_end(ctx, &g);
+    const gif_span *g = user;
+    return frame_done(g->ctx, g->sp, done - 1, g->n);
+}
+
+/* The clips (when the frames' clips are cuts) are encoded side by side (gif.h). */
+static int encode_gif(tg_ctx *ctx, const tgi_frames *use, int quality, int threads, int fd,
+                      const span *sp)
+{
+    tgi_gif_params gp = {.width = use->w, .height = use->h, .quality = quality, .threads = threads};
+    gif_span gs = {ctx, sp, use->n};
+    tgi_gif_frames in = {.n = use->n,
+                         .rgba = (const uint8_t *const *)use->rgba,
+                         .delay_cs = use->delay_cs,
+                         .clip = use->cuts ? use->clip : NULL,
+                         .progress = gif_frame_done,
+                         .user = &gs};
+    return tgi_gif_encode_frames(ctx, fd, &gp, &in);
 }
 
 static int encode_webp(tg_ctx *ctx, const tgi_frames *use, int quality, int fd, const span *sp)
@@ -114,7 +148,8 @@ static int encode_mp4(tg_ctx *ctx, const tgi_frames *use, int quality, double fp
 }
 
 static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, double fps,
-                  const char *path, int fd, long long *bytes, tgi_frames *tmp, span *sp)
+                  int threads, const char *path, int fd, long long *bytes, tgi_frames *tmp,
+                  span *sp)
 {
     const tgi_frames *use = fr;
     int rc;
@@ -132,7 +167,7 @@ static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, do
     else if (kind == TG_ANIM_MP4)
         rc = encode_mp4(ctx, use, r->quality, fps / r->step, path, sp);
     else
-        rc = encode_gif(ctx, use, r->quality, fd, sp);
+        rc = encode_gif(ctx, use, r->quality, threads, fd, sp);
     /* the next trial (a budget's) reports into half of what is left */
     sp->lo = sp->hi;
     sp->hi = sp->lo + (sp->end - sp->lo) / 2;
@@ -147,7 +182,7 @@ static int encode(tg_ctx *ctx, int kind, const tgi_frames *fr, const rung *r, do
 
 int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, double fps,
                       double max_bytes, const char *path, int fd, tg_output_report *rep,
-                      double p_lo, double p_hi)
+                      double p_lo, double p_hi, int threads)
 {
     /* without a budget one trial is all; with one, the first trial takes 60 % */
     span sp = {p_lo, max_bytes > 0 ? p_lo + 0.6 * (p_hi - p_lo) : p_hi, p_hi};
@@ -172,12 +207,12 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
     long long bytes = 0, first = 0;
     int rc, at = 0, fail = 0; /* fail: the last rung encoded that did not fit */
     double correction = 1.0;
-    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+    if ((rc = encode(ctx, kind, fr, &ladder[0], fps, threads, path, fd, &bytes, &tmp, &sp)) < 0)
         goto done;
     first = bytes;
     while (max_bytes > 0 && bytes > (long long)max_bytes) {
         /* the first later rung predicted to fit (with a 5 % margin) */
-        double base = model(&ladder[0]);
+        double base = model(kind, &ladder[0]);
         int next = at + 1;
         if (next >= n) {
             rc = tgi_fail(ctx, TG_ELIMIT,
@@ -189,13 +224,15 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
                           bytes);
             goto done;
         }
-        while (next < n - 1 && first * model(&ladder[next]) / base * correction > 0.95 * max_bytes)
+        while (next < n - 1 &&
+               first * model(kind, &ladder[next]) / base * correction > 0.95 * max_bytes)
             next++;
         fail = at;
         at = next;
-        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+        if ((rc = encode(ctx, kind, fr, &ladder[at], fps, threads, path, fd, &bytes, &tmp, &sp)) <
+            0)
             goto done;
-        double predicted = first * model(&ladder[at]) / base;
+        double predicted = first * model(kind, &ladder[at]) / base;
         correction = predicted > 0 ? bytes / predicted : 1.0;
     }
     /* bisect back towards quality: lo does not fit, at does */
@@ -205,7 +242,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
         while (hi - lo > 1) {
             int mid = (lo + hi) / 2;
             long long b;
-            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, path, fd, &b, &tmp, &sp)) < 0)
+            if ((rc = encode(ctx, kind, fr, &ladder[mid], fps, threads, path, fd, &b, &tmp, &sp)) <
+                0)
                 goto done;
             last = mid;
             if (b <= (long long)max_bytes) {
@@ -216,8 +254,8 @@ int tgi_budget_encode(tg_ctx *ctx, int kind, const tgi_frames *fr, int quality, 
             }
         }
         at = hi;
-        if (last != at &&
-            (rc = encode(ctx, kind, fr, &ladder[at], fps, path, fd, &bytes, &tmp, &sp)) < 0)
+        if (last != at && (rc = encode(ctx, kind, fr, &ladder[at], fps, threads, path, fd, &bytes,
+                                       &tmp, &sp)) < 0)
             goto done;
     }
     const tgi_frames *used = tmp.n ? &tmp : fr;

@@ -69,6 +69,7 @@ int tgi_frames_derive(tg_ctx *ctx, const tgi_frames *in, int step, double keep, 
         return tgi_fail(ctx, TG_EINVAL, "too small");
     out->w = ow;
     out->h = oh;
+    out->cuts = in->cuts;
     struct SwsContext *sws = NULL;
     uint8_t *scaled = NULL;
     int rc = 0;

@@ -22,6 +22,9 @@ typedef struct tgi_frames {
     uint8_t **rgba; /* n frames of w*h*4 bytes, owned */
     int *delay_cs;  /* display time of each frame, centiseconds */
     int *clip;      /* index of the clip (or still) each frame belongs to */
+    int cuts;       /* 1: a change of clip is a cut (clips of a video, slideshow stills): the
+                       GIF starts each with a key frame and encodes them side by side;
+                       0: the clips are one animation (image files) */
 } tgi_frames;
 
 /* Append a copy of rgba (w*h*4 bytes, borrowed). */

@@ -41,7 +41,10 @@
 #include <gif_lib.h>
 #include <libimagequant.h>
 #include <limits.h>
+#include <math.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -112,6 +115,8 @@ typedef struct tg_gif_frame {
 
 typedef void (*part_fn)(tgi_gif *g, tg_gif_lane *lane, int part);
 
+struct seg_run; /* a parallel encode by segments (tgi_gif_encode_frames) */
+
 /* what a band pass does (pass_band) */
 enum { PASS_CROP = 1, PASS_MAP = 2, PASS_ERR = 4 };
 
@@ -139,6 +144,7 @@ struct tgi_gif {
     tg_gif_pal *global, *local; /* local: the last palette made after the first frame */
     const tg_gif_pal *last_pal; /* the previous frame's, when it was reused (not new) */
     bool have_local;
+    bool have_global; /* the global palette is known (a follower copies it from run) */
     bool header_done;
     tg_gif_frame pend;
     bool pending;
@@ -146,6 +152,13 @@ struct tgi_gif {
     int failed;     /* code of the first failure: then only end/free are accepted */
     bool discard;   /* abandoning: drop what giflib still writes (the trailer) */
     int io_errno;   /* first write(2) failure */
+
+    /* segments (tgi_gif_encode_frames): an engine encodes one segment at a time */
+    struct seg_run *run; /* NULL: a plain encoder */
+    bool follower;       /* the segment is not the first: its global palette comes from run */
+    bool capture;        /* finished frames go to kept[] instead of giflib */
+    tg_gif_frame *kept;
+    size_t nkept, kept_cap;
 
     /* threads (see "passes"): lane[0] is the caller's, lane[1..nworkers] the pool's */
     int nworkers;
@@ -156,7 +169,7 @@ struct tgi_gif {
     /* the pass's inputs ... */
     const uint8_t *rgba;
     tg_rect box;
-    bool first;
+    bool opaque;       /* the frame is written whole and opaque: the first, or a key frame */
     int what;          /* PASS_* */
     tg_gif_pal *pal;   /* PASS_MAP/ERR: against this palette; segments: the frame's */
     int nsegs;         /* LZW segments of the box */
@@ -164,6 +177,10 @@ struct tgi_gif {
     /* ... and results, one per part (merged in part order) */
     int band_x0[TG_GIF_BANDS], band_x1[TG_GIF_BANDS], band_y0[TG_GIF_BANDS], band_y1[TG_GIF_BANDS];
     long long err_sum[TG_GIF_BANDS], err_cnt[TG_GIF_BANDS];
+    long long err_stop9;     /* PASS_ERR alone: stop once the bands' summed error (x 9) is
+                                above this (0 = never) ... */
+    atomic_llong err_shared; /* ... the bands' sums so far ... */
+    atomic_int err_over;     /* ... and whether it was */
     tgi_lzw_bits seg[TG_GIF_MAX_SEGS];
     int seg_rc[TG_GIF_MAX_SEGS];
 
@@ -178,11 +195,23 @@ struct tgi_gif {
  *      95        0 (exact)       97            0.20
  *      90        3               95            0.30
  *      70        5               85            0.70
- *      50        7               55            1.10
- *      30       13               45            1.50
- *       1       18               40            2.08
+ *      51        6               55            1.08
+ *      50        6               10            1.10
+ *      30       10               10            1.50
+ *       1       22               10            2.08
  * (linear in between; lossy LZW tolerance = e*e in tgi_lzw_dist units; libimagequant
  * speed 6 and up to 256 colours at every quality: its quality limit picks the count)
+ *
+ * Up to 50 the palette is libimagequant's coarsest (quality limit 10: few colours, so
+ * long LZW runs, and one palette serves many frames) and the lossy tolerance sets the
+ * size; at 51 the limit steps up to 55. Measured on bench/encoders.sh's five clips
+ * (bench/RESULTS.md, 2026-12-05): a limit of 10 gave the same or better SSIM than 40 at
+ * 10-30 % fewer bytes on every clip (zoom at lossy e 18: 1,090 KB / .9117 against
+ * 1,248 KB / .9002), while limits of 15-40 were larger *and* worse than 10 (zoom e 8:
+ * limit 10 1,550 KB / .9389, 20 1,728 KB / .9341): interpolating the limit through
+ * them bent the curve (zoom q40 no better than q30), hence the step. The old low rows
+ * (q1 18/40, q30 13/45, q50 7/55) could not reach gifski's smallest files on the zoom,
+ * zoomfly and baboon; these reach below them, above gifski's curve.
  *
  * reuse: how much worse than on its own frame a palette may map a later frame before
  * a new one is made. Every column moves one way with the quality and nothing else
@@ -214,7 +243,8 @@ typedef struct q_point {
 } q_point;
 
 static const q_point q_table[] = {
-    {1, 18, 40}, {30, 13, 45}, {50, 7, 55}, {70, 5, 85}, {90, 3, 95}, {95, 0, 97}, {100, 0, 100},
+    {1, 22, 10}, {30, 10, 10}, {50, 6, 10}, {51, 6, 55},
+    {70, 5, 85}, {90, 3, 95},  {95, 0, 97}, {100, 0, 100},
 };
 
 /* the table interpolated at q for the field at offset off */
@@ -549,11 +579,9 @@ static int put_header(tg_ctx *ctx, tgi_gif *g)
     return put_loop_ext(ctx, g, g->loop_count);
 }
 
-static int flush_pending(tg_ctx *ctx, tgi_gif *g)
+/* Write frame f (its delay, palette, box and LZW data) through giflib. */
+static int write_frame(tg_ctx *ctx, tgi_gif *g, const tg_gif_frame *f)
 {
-    tg_gif_frame *f = &g->pend;
-    if (!g->pending)
-        return 0;
     int rc;
     if (!g->header_done && (rc = put_header(ctx, g)) < 0)
         return rc;
@@ -586,6 +614,32 @@ static int flush_pending(tg_ctx *ctx, tgi_gif *g)
             return fail_gif(ctx, g, "writing image data");
     if (EGifPutCodeNext(g->gf, NULL) == GIF_ERROR)
         return fail_gif(ctx, g, "writing image data");
+    return 0;
+}
+
+/* The pending frame is final: write it, or keep it (an engine's segment). */
+static int flush_pending(tg_ctx *ctx, tgi_gif *g)
+{
+    if (!g->pending)
+        return 0;
+    if (g->capture) {
+        if (g->nkept == g->kept_cap) {
+            size_t cap = g->kept_cap ? 2 * g->kept_cap : 16;
+            tg_gif_frame *k = realloc(g->kept, cap * sizeof(*k));
+            if (!k)
+                return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for the frames of a clip");
+            g->kept = k;
+            g->kept_cap = cap;
+        }
+        /* the data buffer moves with the frame */
+        g->kept[g->nkept++] = g->pend;
+        g->pend.data = NULL;
+        g->pend.len = g->pend.cap = 0;
+    } else {
+        int rc = write_frame(ctx, g, &g->pend);
+        if (rc < 0)
+            return rc;
+    }
     g->pending = false;
     return 0;
 }
@@ -675,9 +729,12 @@ static void run_part(void *user, int lane, int part)
 
 /* Run job over parts 0..nparts-1 on every lane (on the caller's alone when `alone`),
  * and return when all are done. */
+static bool seg_alone(const tgi_gif *g);
+
 static void run_parts(tgi_gif *g, part_fn job, int nparts, bool alone)
 {
     g->job = job;
+    alone = alone || seg_alone(g);
     tgi_pool_run(g->pool, nparts, alone ? 1 : 0, run_part, g);
 }
 
@@ -756,7 +813,7 @@ static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
             uint8_t *d = g->crop + o;
             for (size_t x = 0; x < bw; x++, d += 4) {
                 const uint8_t *s = g->rgba + 4 * (src + x);
-                if (g->first || g->chg[src + x]) {
+                if (g->opaque || g->chg[src + x]) {
                     d[0] = s[0], d[1] = s[1], d[2] = s[2], d[3] = 255;
                 } else {
                     d[0] = d[1] = d[2] = d[3] = 0;
@@ -773,22 +830,42 @@ static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
         const int step = TG_GIF_SAMPLE;
         int phase = (int)(p0 % (size_t)step), d9;
         if (g->what & PASS_MAP) {
+            /* a run of one colour (flat areas) is looked up once */
+            uint32_t last = 0; /* colour + 1 of the pixel before, 0 = none */
+            int k = 0;
             for (size_t p = p0; p < p1; p++, s += 4) {
                 if (s[3] == 0) {
                     g->idx[p] = (uint8_t)P->transparent;
+                    last = 0;
                 } else {
-                    g->idx[p] = (uint8_t)pal_nearest(P, C, s, &d9);
+                    uint32_t key = ((uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2]) + 1;
+                    if (key != last)
+                        k = pal_nearest(P, C, s, &d9), last = key;
+                    g->idx[p] = (uint8_t)k;
                     if (phase == 0)
                         sum += d9, cnt++;
                 }
                 phase = phase == step - 1 ? 0 : phase + 1;
             }
         } else {
+            /* with a stop limit, the sum is shared every 1024 samples: once the error is
+             * over it whatever the rest adds, the rest is not looked at */
+            long long shared = 0;
+            int chunk = 0;
             for (size_t p = p0 + (size_t)(phase ? step - phase : 0); p < p1; p += (size_t)step) {
                 if (g->crop[4 * p + 3] == 0)
                     continue;
                 pal_nearest(P, C, g->crop + 4 * p, &d9);
                 sum += d9, cnt++;
+                if (g->err_stop9 > 0 && ++chunk == 1024) {
+                    chunk = 0;
+                    long long all = atomic_fetch_add(&g->err_shared, sum - shared) + sum - shared;
+                    shared = sum;
+                    if (atomic_load(&g->err_over) || all > g->err_stop9) {
+                        atomic_store(&g->err_over, 1);
+                        break;
+                    }
+                }
             }
         }
     }
@@ -796,16 +873,31 @@ static void part_box(tgi_gif *g, tg_gif_lane *lane, int b)
     g->err_cnt[b] = cnt;
 }
 
-/* Run a box pass; returns the mean error (tgi_lzw_dist units) when PASS_ERR. */
-static double box_pass(tgi_gif *g, int what, tg_gif_pal *P)
+/* Run a box pass; returns the mean error (tgi_lzw_dist units) when PASS_ERR. With a
+ * limit >= 0 and PASS_ERR alone, the pass may stop as soon as the mean is sure to be
+ * above it, and then returns INFINITY: whether the error is within the limit is the
+ * same answer as from the whole pass. */
+static double box_pass_limit(tgi_gif *g, int what, tg_gif_pal *P, double limit)
 {
     g->what = what;
     g->pal = P;
+    /* the mean is over at most every TG_GIF_SAMPLE-th pixel of the box */
+    size_t most = ((size_t)g->box.w * (size_t)g->box.h + TG_GIF_SAMPLE - 1) / TG_GIF_SAMPLE;
+    g->err_stop9 = what == PASS_ERR && limit >= 0 ? (long long)(limit * 9.0 * (double)most) + 1 : 0;
+    atomic_store(&g->err_shared, 0);
+    atomic_store(&g->err_over, 0);
     run_parts(g, part_box, TG_GIF_BANDS, (size_t)g->box.w * (size_t)g->box.h < TG_GIF_PAR_PX);
+    if (atomic_load(&g->err_over))
+        return INFINITY;
     long long sum = 0, cnt = 0;
     for (int b = 0; b < TG_GIF_BANDS; b++)
         sum += g->err_sum[b], cnt += g->err_cnt[b];
     return cnt ? (double)sum / 9.0 / (double)cnt : 0.0;
+}
+
+static double box_pass(tgi_gif *g, int what, tg_gif_pal *P)
+{
+    return box_pass_limit(g, what, P, -1);
 }
 
 static inline void seg_rows(const tgi_gif *g, int s, int *y0, int *y1)
@@ -836,7 +928,7 @@ static void part_lzw(tgi_gif *g, tg_gif_lane *lane, int s)
     for (int y = r0; y < r1; y++) {
         size_t p = (size_t)(box->y + y) * W + (size_t)box->x;
         for (size_t x = 0; x < bw; x++, p++, k++) {
-            if (*k == P->transparent && !g->first)
+            if (*k == P->transparent && !g->opaque)
                 continue;
             uint8_t *c = g->canvas + 4 * p, *r = g->ref + 4 * p;
             const uint8_t *sp = g->rgba + 4 * p, *pc = P->rgb + 3 * *k;
@@ -881,6 +973,13 @@ static int quantize(tg_ctx *ctx, tgi_gif *g, const tg_rect *box, tg_gif_pal *P, 
         out = g->shown; /* scratch until the LZW */
     }
     *mapped = s == 1;
+    /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
+     * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
+     * measured up to 20x) slower than one thread, so the thread that calls
+     * libimagequant runs its parallel regions with a single thread (the setting is
+     * the calling thread's: a clip's engine calls from a pool thread). Jobs run in
+     * parallel at a higher level instead. */
+    omp_set_num_threads(1);
     liq_image *img = liq_image_create_rgba(g->attr, in, w, h, 0);
     if (!img)
         return tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", w, h);
@@ -945,13 +1044,30 @@ static bool pal_fits(const tgi_gif *g, const tg_gif_pal *P, double err)
     return err <= P->base_err * (1.0 + g->reuse) + g->reuse;
 }
 
-/* Encode the box of rgba into the pending frame and show it on the canvas. */
-static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rect *box, bool first)
+/* The largest error P may have for pal_fits, or -1 when any fits (a pass need not stop). */
+static double pal_limit(const tgi_gif *g, const tg_gif_pal *P)
+{
+    return g->palette_mode == TG_GIF_PALETTE_AUTO ? P->base_err * (1.0 + g->reuse) + g->reuse : -1;
+}
+
+static int global_wait(tg_ctx *ctx, tgi_gif *g);
+static void global_publish(tgi_gif *g);
+
+/* Encode the box of rgba into the pending frame and show it on the canvas. first: the
+ * GIF's first frame (its palette is the global one); key: a key frame (a cut), written
+ * whole and opaque with the global palette or a new one, so that nothing after it
+ * depends on the frames before it but through the global palette. */
+static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rect *box, bool first,
+                      bool key)
 {
     size_t npx = (size_t)box->w * (size_t)box->h;
     g->rgba = rgba;
     g->box = *box;
-    g->first = first;
+    g->opaque = first || key;
+    if (key) {
+        g->have_local = false;
+        g->last_pal = NULL;
+    }
     tg_gif_frame *f = &g->pend;
     tg_gif_pal *P = NULL;
     int rc;
@@ -961,26 +1077,55 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
      * checks are on the sample only). */
     bool try_global = !first && g->palette_mode != TG_GIF_PALETTE_LOCAL;
     bool map_g = try_global && g->last_pal == g->global, mapped = false;
-    double err =
-        box_pass(g, PASS_CROP | (try_global ? PASS_ERR : 0) | (map_g ? PASS_MAP : 0), g->global);
+    bool made = false, made_mapped = false; /* a new palette made ahead (below) */
+    double err;
+    if (try_global && !g->have_global) {
+        /* A later segment's key frame while the first segment still makes the global
+         * palette: this frame's own palette, which it needs unless the global one fits,
+         * is made meanwhile. The same palette as made after the check: the bytes do not
+         * depend on it, only the time. */
+        box_pass(g, PASS_CROP, NULL);
+        if (g->palette_mode == TG_GIF_PALETTE_AUTO) {
+            if ((rc = quantize(ctx, g, box, g->local, &made_mapped)) < 0)
+                return rc;
+            made = true;
+        }
+        if ((rc = global_wait(ctx, g)) < 0)
+            return rc;
+        err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
+    } else if (try_global && !map_g) {
+        box_pass(g, PASS_CROP, NULL);
+        err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
+    } else {
+        err = box_pass(g, PASS_CROP | (try_global ? PASS_ERR : 0) | (map_g ? PASS_MAP : 0),
+                       g->global);
+    }
     if (try_global && pal_fits(g, g->global, err)) {
         P = g->global;
         mapped = map_g;
     } else if (!first && g->palette_mode == TG_GIF_PALETTE_AUTO && g->have_local) {
         bool map_l = g->last_pal == g->local;
-        if (pal_fits(g, g->local, box_pass(g, PASS_ERR | (map_l ? PASS_MAP : 0), g->local))) {
+        double lim = map_l ? -1 : pal_limit(g, g->local);
+        if (pal_fits(g, g->local,
+                     box_pass_limit(g, PASS_ERR | (map_l ? PASS_MAP : 0), g->local, lim))) {
             P = g->local;
             mapped = map_l;
         }
     }
     if (!P) {
         P = first ? g->global : g->local;
-        if ((rc = quantize(ctx, g, box, P, &mapped)) < 0)
+        if (made)
+            mapped = made_mapped;
+        else if ((rc = quantize(ctx, g, box, P, &mapped)) < 0)
             return rc;
         pal_forget(g, P);
         P->base_err = box_pass(g, PASS_ERR | (mapped ? 0 : PASS_MAP), P);
         g->have_local = g->have_local || !first;
         g->last_pal = NULL;
+        if (first) {
+            g->have_global = true;
+            global_publish(g);
+        }
     } else {
         if (!mapped)
             box_pass(g, PASS_MAP, P);
@@ -989,12 +1134,12 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
     f->global = P == g->global;
     f->ncolors = P->n;
     to_gif_colors(P, f->pal);
-    f->transparent = first ? NO_TRANSPARENT_COLOR : P->transparent;
+    f->transparent = g->opaque ? NO_TRANSPARENT_COLOR : P->transparent;
     g->pal = P;
     g->lzl = (tgi_lzw_lossy){
         .tol = g->lossy,
         .pal = P->rgb,
-        .transparent = first ? -1 : P->transparent,
+        .transparent = g->opaque ? -1 : P->transparent,
         .row = box->w,
         .look = g->look,
     };
@@ -1038,16 +1183,18 @@ static int extend_pending(tg_ctx *ctx, tgi_gif *g, int delay_cs)
     return 0;
 }
 
-static int add_frame(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs)
+/* key: a key frame (encode_box); a follower's first frame always is one. */
+static int add_frame(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs, bool key)
 {
-    bool first = g->frames_in == 0;
+    bool first = g->frames_in == 0 && !g->follower;
+    key = !first && (key || g->frames_in == 0);
     tg_rect box = {0, 0, g->width, g->height};
-    if (!first && !find_changes(g, rgba, &box))
+    if (!first && !key && !find_changes(g, rgba, &box))
         return extend_pending(ctx, g, delay_cs);
     int rc = flush_pending(ctx, g);
     if (rc < 0)
         return rc;
-    if ((rc = encode_box(ctx, g, rgba, &box, first)) < 0)
+    if ((rc = encode_box(ctx, g, rgba, &box, first, key)) < 0)
         return rc;
     g->pend.delay_cs = delay_cs;
     g->pending = true;
@@ -1066,15 +1213,21 @@ static int lane_init(tgi_gif *g, int l)
     return lane->lzw && lane->cache ? 0 : -1;
 }
 
-/* Up to threads - 1 workers (0: one per CPU, at most TG_GIF_MAX_LANES in all). When
- * memory or a thread cannot be had, fewer work: the output is the same. */
-static void start_workers(tgi_gif *g, int threads)
+/* The threads asked for (0: one per CPU), at most TG_GIF_MAX_LANES. */
+static int gif_threads(int threads)
 {
     if (threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cpus < 1 ? 1 : (int)cpus;
     }
-    threads = threads > TG_GIF_MAX_LANES ? TG_GIF_MAX_LANES : threads;
+    return threads > TG_GIF_MAX_LANES ? TG_GIF_MAX_LANES : threads;
+}
+
+/* Up to threads - 1 workers (0: one per CPU, at most TG_GIF_MAX_LANES in all). When
+ * memory or a thread cannot be had, fewer work: the output is the same. */
+static void start_workers(tgi_gif *g, int threads)
+{
+    threads = gif_threads(threads);
     int lanes = 1;
     while (lanes < threads && lane_init(g, lanes) == 0)
         lanes++;
@@ -1085,11 +1238,8 @@ static void start_workers(tgi_gif *g, int threads)
 
 /* ---- public ---- */
 
-int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
+static int check_params(tg_ctx *ctx, int fd, const tgi_gif_params *p)
 {
-    if (!out)
-        return tgi_fail(ctx, TG_EINVAL, "gif: no place to return the encoder");
-    *out = NULL;
     if (!p)
         return tgi_fail(ctx, TG_EINVAL, "gif: no parameters");
     if (fd < 0)
@@ -1107,7 +1257,14 @@ int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
     if (p->threads < 0 || p->threads > 64)
         return tgi_fail(ctx, TG_EINVAL, "gif: %d threads is outside 0..64 (0 = automatic)",
                         p->threads);
+    return 0;
+}
 
+/* An encoder with `threads` threads for each frame's passes, writing to fd (giflib
+ * opened) or, when capture, keeping its frames. p is checked. */
+static int gif_new(tg_ctx *ctx, int fd, const tgi_gif_params *p, int threads, bool capture,
+                   tgi_gif **out)
+{
     int rc;
     liq_error e;
     size_t npix = (size_t)p->width * (size_t)p->height;
@@ -1140,13 +1297,7 @@ int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
     }
     g->global->slot = 0;
     g->local->slot = 1;
-    start_workers(g, p->threads);
-    /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
-     * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
-     * measured up to 20x) slower than one thread, so this thread — the one that
-     * calls libimagequant — runs its parallel regions with a single thread. Jobs run
-     * in parallel at a higher level instead. */
-    omp_set_num_threads(1);
+    start_workers(g, threads);
     if (!(g->attr = liq_attr_create())) {
         rc = tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not allocate its attributes");
         goto fail;
@@ -1158,19 +1309,30 @@ int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
         rc = fail_liq(ctx, e, "setup");
         goto fail;
     }
+    g->capture = capture;
     int gerr = 0;
-    if (!(g->gf = EGifOpen(g, gif_write, &gerr))) {
+    if (!capture && !(g->gf = EGifOpen(g, gif_write, &gerr))) {
         rc = tgi_fail(ctx, gerr == E_GIF_ERR_NOT_ENOUGH_MEM ? TG_ENOMEM : TG_EENCODE,
                       "gif: EGifOpen failed: %s (giflib error %d)", gif_errstr(gerr), gerr);
         goto fail;
     }
-    EGifSetGifVersion(g->gf, true); /* else giflib writes a GIF87a header */
+    if (g->gf)
+        EGifSetGifVersion(g->gf, true); /* else giflib writes a GIF87a header */
     /* the screen descriptor carries the first frame's palette: written with that frame */
     *out = g;
     return 0;
 fail:
     tgi_gif_free(&g);
     return rc;
+}
+
+int tgi_gif_begin(tg_ctx *ctx, int fd, const tgi_gif_params *p, tgi_gif **out)
+{
+    if (!out)
+        return tgi_fail(ctx, TG_EINVAL, "gif: no place to return the encoder");
+    *out = NULL;
+    int rc = check_params(ctx, fd, p);
+    return rc < 0 ? rc : gif_new(ctx, fd, p, p->threads, false, out);
 }
 
 int tgi_gif_add(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs)
@@ -1184,7 +1346,7 @@ int tgi_gif_add(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs)
     if (delay_cs < 1 || delay_cs > TG_GIF_MAX_DELAY)
         return tgi_fail(ctx, TG_EINVAL, "gif: frame delay %d cs is outside 1..%d", delay_cs,
                         TG_GIF_MAX_DELAY);
-    int rc = add_frame(ctx, g, rgba, delay_cs);
+    int rc = add_frame(ctx, g, rgba, delay_cs, false);
     if (rc < 0)
         g->failed = rc;
     else
@@ -1239,6 +1401,9 @@ void tgi_gif_free(tgi_gif **gp)
     free(g->global);
     free(g->local);
     free(g->pend.data);
+    for (size_t k = 0; k < g->nkept; k++)
+        free(g->kept[k].data);
+    free(g->kept);
     tgi_pool_free(&g->pool);
     for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
         tgi_lzw_free(&g->lane[l].lzw);
@@ -1248,4 +1413,217 @@ void tgi_gif_free(tgi_gif **gp)
         tgi_lzw_bits_free(&g->seg[k]);
     free(g);
     *gp = NULL;
+}
+
+/* ---- segments: clips encoded side by side (tgi_gif_encode_frames) ----
+ *
+ * The frames are cut before every key frame (where the clip changes). Segment 0 starts
+ * with the GIF's first frame, every later one with a key frame, which depends on what
+ * came before only through the global palette (the first frame's): so the segments are
+ * encoded apart, by engines (capturing encoders, one per lane of a core/pool.h pool),
+ * and their frames are then written in order. A later segment waits for the global
+ * palette where it needs it (global_wait) and makes its key frame's own palette
+ * meanwhile. One lane encodes the segments one after the other with one engine: the same
+ * steps, so the same bytes, whatever the number of threads. While fewer segments than
+ * threads are being encoded, an engine spreads its frames' passes over its own pool, as
+ * a plain encoder does (seg_alone); while every thread has a segment, it does not.
+ */
+
+typedef struct seg_out {
+    tg_gif_frame *frames; /* owned */
+    size_t n;
+    int rc; /* 0, or the failure: its message in msg */
+    char msg[256];
+} seg_out;
+
+typedef struct seg_run {
+    const tgi_gif_frames *in;
+    size_t nsegs;
+    size_t *start; /* nsegs + 1: segment k is frames start[k] .. start[k + 1] - 1 */
+    seg_out *out;
+    tgi_gif *eng[TG_GIF_MAX_LANES];
+    tg_ctx *ectx[TG_GIF_MAX_LANES];
+    int threads; /* threads in all */
+    atomic_int running;
+    atomic_size_t done;
+    atomic_int stop;
+    int progress_rc; /* lane 0's (the caller's thread) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int global_state; /* 0: not yet, 1: made (global), -1: will not be (segment 0 ended) */
+    tg_gif_pal global;
+} seg_run;
+
+static bool seg_alone(const tgi_gif *g)
+{
+    return g->run && atomic_load(&g->run->running) >= g->run->threads;
+}
+
+static void global_publish(tgi_gif *g)
+{
+    seg_run *R = g->run;
+    if (!R)
+        return;
+    pthread_mutex_lock(&R->mu);
+    R->global = *g->global;
+    R->global_state = 1;
+    pthread_cond_broadcast(&R->cv);
+    pthread_mutex_unlock(&R->mu);
+}
+
+static int global_wait(tg_ctx *ctx, tgi_gif *g)
+{
+    seg_run *R = g->run;
+    if (!R)
+        return tgi_fail(ctx, TG_EINVAL, "gif: no global palette yet");
+    pthread_mutex_lock(&R->mu);
+    while (R->global_state == 0)
+        pthread_cond_wait(&R->cv, &R->mu);
+    int state = R->global_state;
+    if (state > 0)
+        *g->global = R->global;
+    pthread_mutex_unlock(&R->mu);
+    if (state < 0)
+        return tgi_fail(ctx, TG_EENCODE, "gif: the first clip could not be encoded");
+    g->have_global = true;
+    pal_forget(g, g->global);
+    return 0;
+}
+
+/* Part k: segment k on lane's engine, into R->out[k]. */
+static void seg_part(void *user, int lane, int part)
+{
+    seg_run *R = user;
+    tgi_gif *g = R->eng[lane];
+    tg_ctx *c = R->ectx[lane];
+    seg_out *o = &R->out[part];
+    const tgi_gif_frames *in = R->in;
+    atomic_fetch_add(&R->running, 1);
+    g->follower = part > 0;
+    g->frames_in = 0;
+    g->pending = false;
+    int rc = 0;
+    for (size_t i = R->start[part]; i < R->start[part + 1] && rc == 0; i++) {
+        if (atomic_load(&R->stop))
+            break;
+        if ((rc = add_frame(c, g, in->rgba[i], in->delay_cs[i], false)) < 0)
+            break;
+        g->frames_in++;
+        size_t done = atomic_fetch_add(&R->done, 1) + 1;
+        if (lane == 0 && in->progress && (R->progress_rc = in->progress(in->user, done)) != 0)
+            atomic_store(&R->stop, 1);
+    }
+    if (rc == 0 && !atomic_load(&R->stop))
+        rc = flush_pending(c, g);
+    if (rc < 0) {
+        o->rc = rc;
+        snprintf(o->msg, sizeof(o->msg), "%s", tg_ctx_message(c));
+        atomic_store(&R->stop, 1);
+    }
+    o->frames = g->kept;
+    o->n = g->nkept;
+    g->kept = NULL;
+    g->nkept = g->kept_cap = 0;
+    if (part == 0) {
+        pthread_mutex_lock(&R->mu);
+        if (R->global_state == 0)
+            R->global_state = -1;
+        pthread_cond_broadcast(&R->cv);
+        pthread_mutex_unlock(&R->mu);
+    }
+    atomic_fetch_sub(&R->running, 1);
+}
+
+static int check_frames(tg_ctx *ctx, const tgi_gif_frames *in)
+{
+    if (!in || in->n == 0 || !in->rgba || !in->delay_cs)
+        return tgi_fail(ctx, TG_EINVAL, "gif: no frame was given");
+    for (size_t i = 0; i < in->n; i++) {
+        if (!in->rgba[i])
+            return tgi_fail(ctx, TG_EINVAL, "gif: no frame data");
+        if (in->delay_cs[i] < 1 || in->delay_cs[i] > TG_GIF_MAX_DELAY)
+            return tgi_fail(ctx, TG_EINVAL, "gif: frame delay %d cs is outside 1..%d",
+                            in->delay_cs[i], TG_GIF_MAX_DELAY);
+    }
+    return 0;
+}
+
+int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tgi_gif_frames *in)
+{
+    int rc = check_params(ctx, fd, p);
+    if (rc < 0 || (rc = check_frames(ctx, in)) < 0)
+        return rc;
+    seg_run R = {.in = in, .nsegs = 1};
+    for (size_t i = 1; in->clip && i < in->n; i++)
+        R.nsegs += in->clip[i] != in->clip[i - 1];
+    R.start = malloc((R.nsegs + 1) * sizeof(*R.start));
+    R.out = calloc(R.nsegs, sizeof(*R.out));
+    if (!R.start || !R.out) {
+        free(R.start);
+        free(R.out);
+        return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
+    }
+    size_t k = 0;
+    R.start[k++] = 0;
+    for (size_t i = 1; in->clip && i < in->n; i++)
+        if (in->clip[i] != in->clip[i - 1])
+            R.start[k++] = i;
+    R.start[k] = in->n;
+    R.threads = gif_threads(p->threads);
+    int lanes = R.threads < (int)R.nsegs ? R.threads : (int)R.nsegs;
+    pthread_mutex_init(&R.mu, NULL);
+    pthread_cond_init(&R.cv, NULL);
+    tgi_pool *pool = NULL;
+    /* engine 0 also writes the GIF at the end (giflib open on fd) */
+    for (int l = 0; l < lanes && rc == 0; l++) {
+        if (!(R.ectx[l] = tg_ctx_new())) {
+            rc = tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
+            break;
+        }
+        if ((rc = gif_new(R.ectx[l], fd, p, R.threads, l > 0, &R.eng[l])) < 0) {
+            rc = tgi_fail(ctx, rc, "%s", tg_ctx_message(R.ectx[l]));
+            break;
+        }
+        R.eng[l]->run = &R;
+        R.eng[l]->capture = true;
+    }
+    if (rc == 0) {
+        if (lanes > 1)
+            pool = tgi_pool_new(lanes); /* NULL: one lane does all, the same bytes */
+        tgi_pool_run(pool, (int)R.nsegs, lanes, seg_part, &R);
+        tgi_pool_free(&pool);
+        if (R.progress_rc)
+            rc = R.progress_rc;
+        for (size_t s = 0; rc == 0 && s < R.nsegs; s++)
+            if (R.out[s].rc < 0)
+                rc = tgi_fail(ctx, R.out[s].rc, "%s", R.out[s].msg);
+    }
+    if (rc == 0) {
+        /* every segment's frames, in order, through engine 0's giflib */
+        tgi_gif *w = R.eng[0];
+        w->capture = false;
+        w->run = NULL;
+        *w->global = R.global;
+        for (size_t s = 0; rc == 0 && s < R.nsegs; s++)
+            for (size_t f = 0; rc == 0 && f < R.out[s].n; f++)
+                rc = write_frame(ctx, w, &R.out[s].frames[f]);
+        w->frames_in = (long)in->n;
+        w->pending = false;
+        if (rc == 0)
+            rc = tgi_gif_end(ctx, &R.eng[0]);
+    }
+    for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
+        tgi_gif_free(&R.eng[l]);
+        tg_ctx_free(&R.ectx[l]);
+    }
+    for (size_t s = 0; s < R.nsegs; s++) {
+        for (size_t f = 0; f < R.out[s].n; f++)
+            free(R.out[s].frames[f].data);
+        free(R.out[s].frames);
+    }
+    pthread_cond_destroy(&R.cv);
+    pthread_mutex_destroy(&R.mu);
+    free(R.start);
+    free(R.out);
+    return rc;
 }

@@ -13,7 +13,10 @@
  *
  * Each frame's per-pixel work (change search, palette mapping, LZW in segments) is
  * shared with worker threads that the encoder owns (tgi_gif_params.threads); the calls
- * below stay synchronous and single-caller.
+ * below stay synchronous and single-caller. Frames held in memory and cut into clips
+ * (tgi_gif_encode_frames) start each clip with a key frame, written whole, that does not
+ * depend on the clips before but through the global palette: the clips are then
+ * encoded side by side, one per thread.
  *
  * Invariants: the output is deterministic (same frames and parameters give the same
  * bytes, whatever the number of threads); the encoder has no global state, so encoders
@@ -24,6 +27,7 @@
 #ifndef TG_RENDER_GIF_H
 #define TG_RENDER_GIF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "thumbgen.h"
@@ -61,5 +65,27 @@ int tgi_gif_add(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, int delay_cs);
 int tgi_gif_end(tg_ctx *ctx, tgi_gif **g);
 /* Abandon without finishing (frees, *g = NULL). Accepts NULL. */
 void tgi_gif_free(tgi_gif **g);
+
+/* Frames in memory, for tgi_gif_encode_frames. */
+typedef struct tgi_gif_frames {
+    size_t n;                   /* >= 1 */
+    const uint8_t *const *rgba; /* n frames of width*height*4 bytes, borrowed */
+    const int *delay_cs;        /* n delays, as tgi_gif_add's */
+    const int *clip;            /* n clip numbers, or NULL (one clip): where the number changes
+                                   (a cut) the frame is a key frame */
+    /* called on the caller's thread with the number of frames encoded so far (not every
+     * one: those of the clips the caller's thread encodes); nonzero stops the encoding,
+     * which then returns that value. May be NULL. */
+    int (*progress)(void *user, size_t done);
+    void *user;
+} tgi_gif_frames;
+
+/* The whole GIF of in's frames into fd (borrowed). The same bytes as tgi_gif_begin,
+ * tgi_gif_add for each frame and tgi_gif_end when there is one clip; with several, each
+ * clip after the first starts with a key frame: the whole frame, opaque, with the global
+ * palette if it fits else a new one (the clip before's palette is not reused), so clips
+ * are encoded side by side on up to p->threads threads. The bytes do not depend on the
+ * number of threads. */
+int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tgi_gif_frames *in);
 
 #endif

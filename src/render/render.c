@@ -245,6 +245,7 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
     anim_size(plan, o, &w, &h, &sw, &sh);
     fr->w = w;
     fr->h = h;
+    fr->cuts = 1; /* clips of the video, or stills */
     /* dw x dh: the decode size (the source's own when upscaling) */
     int dw = sw ? sw : w, dh = sw ? sh : h;
     size_t out_bytes = (size_t)w * h * 4;
@@ -450,7 +451,7 @@ static void lane_main(void *user, int pool_lane, int part)
         int k = ln->kinds[i];
         double next = at + L->cost_anim[k] / ln->cost;
         rc = tgi_budget_encode(ln->ctx, k, L->fr, L->o->quality, L->o->fps, L->o->max_bytes,
-                               L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next);
+                               L->anim[k].tmp, L->anim[k].fd, L->reps[k], at, next, L->o->threads);
         at = next;
     }
     ln->rc = rc;
@@ -570,7 +571,8 @@ int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opti
                 continue;
             double next = at + cost_anim[k] / total;
             if ((rc = tgi_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes,
-                                        anim[k].tmp, anim[k].fd, reps[k], at, next)) < 0)
+                                        anim[k].tmp, anim[k].fd, reps[k], at, next, o->threads)) <
+                0)
                 goto fail;
             at = next;
         }
@@ -691,7 +693,7 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
                hi = from + (1 - from) * ++done_paths / n_paths;
         if ((rc = tgi_atomic_open(ctx, paths[k], &anim[k])) < 0 ||
             (rc = tgi_budget_encode(ctx, k, &frames, o->quality, o->fps, o->max_bytes, anim[k].tmp,
-                                    anim[k].fd, reps[k], lo, hi)) < 0)
+                                    anim[k].fd, reps[k], lo, hi, o->threads)) < 0)
             goto fail;
     }
     for (int k = 0; k < 3; k++)

@@ -845,6 +845,180 @@ START_TEST(test_threads_same_bytes)
 }
 END_TEST
 
+/* ---- clips side by side (tgi_gif_encode_frames) ---- */
+
+/* Five clips: a moving square, noise (the first frame's palette does not fit it), the
+ * square again (it does), three identical stills (merged into one frame) and mixed
+ * content. Frame i of the whole is clip_gen(i) (frame clip_frame(i) of its generator). */
+#define CLIPS_N 22
+static const int clip_of[CLIPS_N] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2,
+                                     2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4};
+static void gen_clips(uint8_t *rgba, int w, int h, int i)
+{
+    static const tgt_gen_fn gens[5] = {gen_square, gen_noise, gen_square, gen_still, gen_mixed};
+    static const int first[5] = {0, 6, 10, 14, 17}, offset[5] = {0, 0, 6, 0, 0};
+    int c = clip_of[i];
+    gens[c](rgba, w, h, i - first[c] + offset[c]);
+}
+
+typedef struct progress_log {
+    size_t calls, last;
+    int ret;
+} progress_log;
+
+static int log_progress(void *user, size_t done)
+{
+    progress_log *l = user;
+    ck_assert_uint_gt(done, l->last);
+    l->calls++;
+    l->last = done;
+    return l->ret;
+}
+
+/* Encode gen_clips' frames with tgi_gif_encode_frames (clips, or one clip when !cuts);
+ * returns the file's bytes (caller frees), *len; rc in *rc_out. */
+static char *encode_clips(int w, int h, int q, int threads, bool cuts, progress_log *log,
+                          int *rc_out, size_t *len)
+{
+    uint8_t *buf = malloc((size_t)w * (size_t)h * 4 * CLIPS_N);
+    ck_assert_ptr_nonnull(buf);
+    const uint8_t *frames[CLIPS_N];
+    int delays[CLIPS_N];
+    for (int i = 0; i < CLIPS_N; i++) {
+        uint8_t *f = buf + (size_t)w * (size_t)h * 4 * (size_t)i;
+        gen_clips(f, w, h, i);
+        frames[i] = f;
+        delays[i] = 5 + i % 3;
+    }
+    tgi_gif_params p = params(w, h, q);
+    p.threads = threads;
+    tgi_gif_frames in = {.n = CLIPS_N,
+                         .rgba = frames,
+                         .delay_cs = delays,
+                         .clip = cuts ? clip_of : NULL,
+                         .progress = log ? log_progress : NULL,
+                         .user = log};
+    char *path = tgt_tmp_path(".gif");
+    ck_assert_ptr_nonnull(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_ctx *ctx = tg_ctx_new();
+    *rc_out = tgi_gif_encode_frames(ctx, fd, &p, &in);
+    close(fd);
+    tg_ctx_free(&ctx);
+    free(buf);
+    char *d = tgt_read_file(path, len);
+    ck_assert_ptr_nonnull(d);
+    unlink(path);
+    free(path);
+    return d;
+}
+
+/* The clips are encoded side by side, and the bytes are the same on 1 to 4 threads; each
+ * clip starts with a key frame (the whole canvas, no transparent index) that shows its
+ * source; without cuts the bytes are those of frame-by-frame tgi_gif_add. */
+START_TEST(test_clips_side_by_side_same_bytes)
+{
+    enum { W = 320, H = 200 };
+    static const int qs[] = {90, 20, 100};
+    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
+        int rc;
+        size_t lref = 0;
+        char *ref = encode_clips(W, H, qs[q], 1, true, NULL, &rc, &lref);
+        ck_assert_int_eq(rc, 0);
+        static const int threads[] = {2, 3, 4, 0};
+        for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+            size_t l = 0;
+            char *d = encode_clips(W, H, qs[q], threads[t], true, NULL, &rc, &l);
+            ck_assert_int_eq(rc, 0);
+            ck_assert_msg(l == lref && memcmp(d, ref, l) == 0,
+                          "q%d: %d threads give %zu bytes, 1 thread %zu (or other bytes)", qs[q],
+                          threads[t], l, lref);
+            free(d);
+        }
+        /* key frames: the output's frames are clip 0's 6, 1's 4, 2's 4, one merged still,
+         * clip 4's 5; each clip's first frame covers the canvas, opaque */
+        char *path = tgt_tmp_path(".gif");
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(ref, 1, lref, f), lref);
+        fclose(f);
+        static const int key_out[] = {0, 6, 10, 14, 15}, key_in[] = {0, 6, 10, 14, 17};
+        int err = 0;
+        GifFileType *gf = DGifOpenFileName(path, &err);
+        ck_assert_ptr_nonnull(gf);
+        ck_assert_int_eq(DGifSlurp(gf), GIF_OK);
+        ck_assert_int_eq(gf->ImageCount, 20);
+        for (size_t k = 0; k < 5; k++) {
+            const GifImageDesc *im = &gf->SavedImages[key_out[k]].ImageDesc;
+            ck_assert_msg(im->Left == 0 && im->Top == 0 && im->Width == W && im->Height == H,
+                          "q%d: key frame %d is %dx%d at %d,%d", qs[q], key_out[k], im->Width,
+                          im->Height, im->Left, im->Top);
+            GraphicsControlBlock gcb;
+            ck_assert_int_eq(DGifSavedExtensionToGCB(gf, key_out[k], &gcb), GIF_OK);
+            ck_assert_int_eq(gcb.TransparentColor, NO_TRANSPARENT_COLOR);
+        }
+        DGifCloseFile(gf, NULL);
+        tgt_gif d;
+        load(path, &d);
+        ck_assert_int_eq(d.frames, 20);
+        ck_assert_int_eq(d.delays_cs[14], 5 + 14 % 3 + 5 + 15 % 3 + 5 + 16 % 3);
+        for (size_t k = 0; k < 5; k++) {
+            if (key_in[k] == 6) /* noise: no palette shows it well */
+                continue;
+            uint8_t *src = tgt_make_frame(gen_clips, W, H, key_in[k]);
+            double db = tgt_psnr_rgba(src, d.rgba[key_out[k]], W, H);
+            ck_assert_msg(db >= (qs[q] >= 90 ? 24 : 18), "q%d: key frame %d: PSNR %.2f dB", qs[q],
+                          key_in[k], db);
+            free(src);
+        }
+        tgt_gif_free(&d);
+        unlink(path);
+        free(path);
+        /* one clip: the frame-by-frame encoder's bytes */
+        size_t l1 = 0;
+        char *one = encode_clips(W, H, qs[q], 2, false, NULL, &rc, &l1);
+        ck_assert_int_eq(rc, 0);
+        tgi_gif_params p = params(W, H, qs[q]);
+        p.threads = 2;
+        int delays[CLIPS_N];
+        for (int i = 0; i < CLIPS_N; i++)
+            delays[i] = 5 + i % 3;
+        char *stream = encode_file(&p, gen_clips, CLIPS_N, delays);
+        size_t ls = 0;
+        char *ds = tgt_read_file(stream, &ls);
+        ck_assert_msg(ls == l1 && memcmp(ds, one, ls) == 0,
+                      "q%d: one clip gives %zu bytes, tgi_gif_add %zu", qs[q], l1, ls);
+        free(ds);
+        unlink(stream);
+        free(stream);
+        free(one);
+        free(ref);
+    }
+}
+END_TEST
+
+/* Progress comes on the caller's thread with a growing count (every frame when one
+ * thread encodes them all); a nonzero answer stops the encoding with that code. */
+START_TEST(test_clips_progress_and_stop)
+{
+    int rc;
+    size_t l;
+    progress_log log = {0};
+    free(encode_clips(160, 100, 90, 1, true, &log, &rc, &l));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(log.calls, CLIPS_N);
+    ck_assert_uint_eq(log.last, CLIPS_N);
+    static const int threads[] = {1, 2};
+    for (size_t t = 0; t < 2; t++) {
+        progress_log stop = {.ret = TG_ECANCEL};
+        free(encode_clips(160, 100, 90, threads[t], true, &stop, &rc, &l));
+        ck_assert_int_eq(rc, TG_ECANCEL);
+        ck_assert_uint_eq(stop.calls, 1);
+    }
+}
+END_TEST
+
 /* ffmpeg decodes our (lossy) GIFs too: all frames, no complaint. */
 START_TEST(test_ffmpeg_decodes)
 {
@@ -1194,6 +1368,8 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_lzw_lossy_within_tolerance);
     tcase_add_test(tc, test_lzw_segments);
     tcase_add_test(tc, test_threads_same_bytes);
+    tcase_add_test(tc, test_clips_side_by_side_same_bytes);
+    tcase_add_test(tc, test_clips_progress_and_stop);
     tcase_add_test(tc, test_ffmpeg_decodes);
     tcase_add_test(tc, test_palette_reuse);
     tcase_add_test(tc, test_static_areas_stable);
