@@ -273,7 +273,11 @@ typedef struct dec_state {
     uint8_t *buf, *rot, *side, *side_rot;
     int bw, bh, bpp;
     double last_t, last_reported, last_side_t;
-    int delivered, stop, sided;
+    int accepted, stop, sided;
+    AVFrame *held; /* with req->need: the frame waiting for its successor's time */
+    double held_t;
+    int holding;
+    tgi_decode_stats stats;
     tgi_frame_fn fn;
     void *user;
 } dec_state;
@@ -310,27 +314,11 @@ static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8
     return 0;
 }
 
-static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
+/* Scale frame f (at t) and hand it to the callback. */
+static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
 {
     const tgi_decode_req *rq = s->req;
     const tgi_media_info *in = &s->m->info;
-    int64_t ts = f->best_effort_timestamp;
-    if (ts == AV_NOPTS_VALUE)
-        ts = f->pts;
-    if (ts == AV_NOPTS_VALUE)
-        return 0; /* a frame we cannot place in time is useless to us */
-    double t = (ts - s->m->t0) * av_q2d(s->m->tb);
-    if (t < rq->start - 1e-6)
-        return 0;
-    if (rq->end > 0 && t >= rq->end - 1e-6) {
-        s->stop = 1;
-        return 0;
-    }
-    if (s->delivered && t <= s->last_t + 1e-6)
-        return 0; /* duplicate or backwards timestamp */
-    if (s->delivered && rq->min_interval > 0 && t < s->last_t + rq->min_interval - 1e-4)
-        return 0;
-
     if (rq->crop.w > 0) {
         tg_rect c = crop_to_storage(in, rq->crop);
         if (f->width == in->coded_w && f->height == in->coded_h && c.w > 0 && c.h > 0) {
@@ -387,8 +375,7 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
         s->last_side_t = t;
         s->sided = 1;
     }
-    s->last_t = t;
-    s->delivered++;
+    s->stats.converted++;
     int r = s->fn(s->user, &fr);
     if (r > 0)
         s->stop = 1;
@@ -402,6 +389,53 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
             return tgi_progress(ctx, rq->stage, frac);
         }
     }
+    return 0;
+}
+
+/* The held frame, now that the next one's time is known: scaled and delivered if the
+ * caller wants it, dropped otherwise. */
+static int flush_held(tg_ctx *ctx, dec_state *s, double next_t)
+{
+    if (!s->holding)
+        return 0;
+    s->holding = 0;
+    int rc = 0;
+    if (s->req->need(s->user, s->held_t, next_t))
+        rc = convert(ctx, s, s->held, s->held_t);
+    av_frame_unref(s->held);
+    return rc;
+}
+
+static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
+{
+    const tgi_decode_req *rq = s->req;
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE)
+        ts = f->pts;
+    if (ts == AV_NOPTS_VALUE)
+        return 0; /* a frame we cannot place in time is useless to us */
+    double t = (ts - s->m->t0) * av_q2d(s->m->tb);
+    if (t < rq->start - 1e-6)
+        return 0;
+    if (rq->end > 0 && t >= rq->end - 1e-6) {
+        s->stop = 1;
+        return rq->need ? flush_held(ctx, s, t) : 0;
+    }
+    if (s->accepted && t <= s->last_t + 1e-6)
+        return 0; /* duplicate or backwards timestamp */
+    if (s->accepted && rq->min_interval > 0 && t < s->last_t + rq->min_interval - 1e-4)
+        return 0;
+    s->last_t = t;
+    s->accepted++;
+    s->stats.decoded++;
+    if (!rq->need)
+        return convert(ctx, s, f, t);
+    int rc = flush_held(ctx, s, t);
+    if (rc < 0 || s->stop)
+        return rc;
+    av_frame_move_ref(s->held, f);
+    s->held_t = t;
+    s->holding = 1;
     return 0;
 }
 
@@ -437,7 +471,7 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     AVFrame *f = av_frame_alloc();
     dec_state s = {.req = req, .m = m, .fn = fn, .user = user, .last_reported = -1};
     int rc = 0, e, bad_packets = 0;
-    if (!pkt || !f) {
+    if (!pkt || !f || (req->need && !(s.held = av_frame_alloc()))) {
         rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
@@ -509,7 +543,7 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
             int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
             double pt = pts != AV_NOPTS_VALUE ? (pts - m->t0) * av_q2d(m->tb) : -1;
             skip = !(pkt->flags & AV_PKT_FLAG_KEY) ||
-                   (s.delivered && pt >= 0 && pt < s.last_t + req->min_interval);
+                   (s.accepted && pt >= 0 && pt < s.last_t + req->min_interval);
         }
         if (skip) {
             av_packet_unref(pkt);
@@ -544,12 +578,17 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)
             goto done;
     }
+    if (!s.stop && (rc = flush_held(ctx, &s, INFINITY)) < 0)
+        goto done;
     if (req->stage && (rc = tgi_progress(ctx, req->stage, 1)) < 0)
         goto done;
     rc = 0;
 done:
     if (last_t)
-        *last_t = s.delivered ? s.last_t : -1;
+        *last_t = s.accepted ? s.last_t : -1;
+    if (req->stats)
+        *req->stats = s.stats;
+    av_frame_free(&s.held);
     sws_freeContext(s.sws);
     sws_freeContext(s.side_sws);
     free(s.buf);

@@ -65,6 +65,16 @@ typedef struct tgi_frame {
 /* Return 0 to go on, 1 to stop early (not an error), or a negative TG_E code. */
 typedef int (*tgi_frame_fn)(void *user, const tgi_frame *f);
 
+/* Whether the frame at t, followed by one at next_t (INFINITY after the last), is wanted:
+ * 0 drops it before it is scaled. Frames then reach the callback one decoded frame late. */
+typedef int (*tgi_need_fn)(void *user, double t, double next_t);
+
+/* What a decode did (counts of frames in [start, end)). */
+typedef struct tgi_decode_stats {
+    int decoded;   /* out of the decoder, in range, past the interval filter */
+    int converted; /* scaled and handed to the callback */
+} tgi_decode_stats;
+
 typedef struct tgi_decode_req {
     double start, end;   /* [start, end) seconds; end <= 0 means to the end */
     int width, height;   /* output size in display orientation */
@@ -78,6 +88,11 @@ typedef struct tgi_decode_req {
      * the same decode. side_w == 0: none. */
     int side_w, side_h;
     double side_interval;
+    /* Optional (NULL: every frame is wanted): asked with the next frame's time before a
+     * frame is scaled, for callers that show only some frames (an output frame rate
+     * below the video's). */
+    tgi_need_fn need;
+    tgi_decode_stats *stats; /* optional: filled when not NULL */
 } tgi_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction

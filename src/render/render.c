@@ -163,6 +163,21 @@ static int on_clip_frame(void *user, const tgi_frame *f)
     return tgi_progress(st->ctx, "render", st->p0 + (st->p1 - st->p0) * part);
 }
 
+/* Whether the frame at t, the next one at next_t, is on screen at an output instant: the
+ * instants on_clip_frame would give it (the first frame always, for the instants before
+ * it). The others are dropped before they are scaled: at 12 fps from a 30 fps video, 3
+ * frames in 5 (bench/RESULTS.md, "Speed at every length", part 3). */
+static int clip_needs(void *user, double t, double next_t)
+{
+    const clip_state *st = user;
+    if (!st->have_prev)
+        return 1;
+    double x = st->next_t; /* the same additions as on_clip_frame's, so the same instants */
+    while (x < t - 1e-6 && x < st->seg_end - 1e-6)
+        x += 1.0 / st->fps;
+    return x < next_t - 1e-6 && x < st->seg_end - 1e-6;
+}
+
 static int finish_clip(clip_state *st)
 {
     int rc;
@@ -336,7 +351,8 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
                                  .width = dw,
                                  .height = dh,
                                  .crop = plan->crop,
-                                 .pix = TG_PIX_RGBA};
+                                 .pix = TG_PIX_RGBA,
+                                 .need = clip_needs};
             if ((rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
                 (rc = finish_clip(&st)) < 0)
                 goto done;

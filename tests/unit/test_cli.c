@@ -245,6 +245,42 @@ START_TEST(sparse_analysis_looks_past_black_keyframes)
 }
 END_TEST
 
+/* Samples a second of video looked at by `thumbgen analyze VIDEO --analysis MODE`. */
+static double samples_per_second(const char *video, const char *mode)
+{
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", video, "-o", an, "--analysis", mode, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "analyze %s failed (%d): %s", video, r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *a = load_json_text(text);
+    free(text);
+    unlink(an);
+    free(an);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
+                     mode);
+    double looked = num(json_object_get(a, "analysis"), "seconds");
+    size_t n = json_array_size(json_object_get(json_object_get(a, "samples"), "t"));
+    json_decref(a);
+    ck_assert_double_gt(looked, 5);
+    return n / looked;
+}
+
+/* Sparse analysis decodes its stretches without the frames nothing refers to (x264's
+ * non-reference B-frames: half of long.mp4's, which is 30 fps): a third less decoding,
+ * samples at 15 a second there; the full analysis keeps every frame (bench/RESULTS.md,
+ * "Speed at every length", part 3). */
+START_TEST(sparse_stretches_skip_frames_nothing_refers_to)
+{
+    double full = samples_per_second(tgt_fixture("long.mp4"), "full");
+    double sparse = samples_per_second(tgt_fixture("long.mp4"), "sparse");
+    ck_assert_msg(full > 29 && full < 31, "full analysis: %.1f samples a second", full);
+    ck_assert_msg(sparse > 12 && sparse < 20, "sparse stretches: %.1f samples a second", sparse);
+}
+END_TEST
+
 /* auto is sparse from one minute on (long.mp4 lasts 60 s), full below (story.mp4) */
 START_TEST(auto_analysis_is_sparse_from_one_minute)
 {
@@ -1303,6 +1339,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_keeps_the_same_guarantees);
     tcase_add_test(tc, sparse_analysis_looks_past_black_keyframes);
     tcase_add_test(tc, auto_analysis_is_sparse_from_one_minute);
+    tcase_add_test(tc, sparse_stretches_skip_frames_nothing_refers_to);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);

@@ -150,6 +150,93 @@ START_TEST(mid_gop_start_gives_the_frames_of_a_whole_decode)
 }
 END_TEST
 
+/* Sample-and-hold at 12 fps (what render.c's clips show): the frame at t is wanted when an
+ * output instant k/12 falls in [t, next_t). Logs every question. */
+typedef struct hold12 {
+    grabbed g;
+    double asked_t[GRAB_MAX], asked_next[GRAB_MAX];
+    int asked;
+} hold12;
+
+static int shows_at_12(double t, double next_t)
+{
+    return ceil(t * 12 - 1e-6) < next_t * 12 - 1e-6;
+}
+
+static int need12(void *user, double t, double next_t)
+{
+    hold12 *h = user;
+    if (h->asked < GRAB_MAX) {
+        h->asked_t[h->asked] = t;
+        h->asked_next[h->asked++] = next_t;
+    }
+    return shows_at_12(t, next_t);
+}
+
+static int on_hold12(void *user, const tgi_frame *f)
+{
+    return on_grab(&((hold12 *)user)->g, f);
+}
+
+/* A caller that shows only some frames says which (tgi_decode_req.need, asked with the
+ * next frame's time): the others are never scaled, and the ones it gets are exactly the
+ * frames of a plain decode at those times. */
+START_TEST(frames_not_shown_are_not_scaled)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, tgt_fixture("long.mp4"), 0, &m) == 0, "%s",
+                  tg_ctx_message(ctx));
+    /* the plain decode goes a little further, for the time of the frame after the range */
+    grabbed whole = {.lo = 31.3, .hi = 32.2};
+    tgi_decode_stats plain_st = {0}, need_st = {0};
+    tgi_decode_req all = {.width = GRAB_W,
+                          .height = GRAB_H,
+                          .pix = TG_PIX_RGB24,
+                          .start = 31.3,
+                          .end = 32.2,
+                          .stats = &plain_st};
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &all, on_grab, &whole, NULL), 0);
+    hold12 part = {.g = {.lo = 0, .hi = 1e9}};
+    tgi_decode_req some = all;
+    some.end = 32.0;
+    some.need = need12;
+    some.stats = &need_st;
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &some, on_hold12, &part, NULL), 0);
+    ck_assert_int_eq(plain_st.decoded, whole.n);
+    ck_assert_int_eq(plain_st.converted, whole.n);
+    int in_range = 0, want = 0;
+    for (int i = 0; i < whole.n && whole.t[i] < 32.0 - 1e-6; i++) {
+        in_range++;
+        ck_assert_int_lt(i + 1, whole.n);
+        /* asked once per frame, with the time of the frame after it */
+        ck_assert_int_gt(part.asked, i);
+        ck_assert_double_eq_tol(part.asked_t[i], whole.t[i], 1e-6);
+        ck_assert_double_eq_tol(part.asked_next[i], whole.t[i + 1], 1e-6);
+        if (!shows_at_12(whole.t[i], whole.t[i + 1]))
+            continue;
+        ck_assert_int_gt(part.g.n, want);
+        ck_assert_double_eq_tol(part.g.t[want], whole.t[i], 1e-6);
+        ck_assert_msg(memcmp(part.g.px[want], whole.px[i], GRAB_W * GRAB_H * 3) == 0,
+                      "frame at %.3f s differs", whole.t[i]);
+        want++;
+    }
+    ck_assert_int_ge(in_range, 20); /* 0.7 s at 30 fps */
+    ck_assert_int_eq(part.asked, in_range);
+    ck_assert_int_eq(need_st.decoded, in_range);
+    ck_assert_int_eq(part.g.n, want);
+    ck_assert_int_eq(need_st.converted, want);
+    ck_assert_int_le(want, in_range / 2); /* 12 of 30 a second */
+    ck_assert_int_ge(want, 8);
+    for (int i = 0; i < whole.n; i++)
+        free(whole.px[i]);
+    for (int i = 0; i < part.g.n; i++)
+        free(part.g.px[i]);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 typedef struct progress_log {
     int calls, went_back, other_stage;
     double last, cancel_at; /* cancel_at > 0: cancel ctx once progress reaches it */
@@ -282,6 +369,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, frame_memory_is_capped);
     tcase_add_test(tc, sheet_labels_are_drawn);
     tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
+    tcase_add_test(tc, frames_not_shown_are_not_scaled);
     tcase_add_test(tc, render_progress_moves_through_the_encoding);
     tcase_add_test(tc, formats_side_by_side_make_the_same_files);
     suite_add_tcase(s, tc);
