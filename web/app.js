@@ -1191,16 +1191,18 @@
     // painted: the thumbnail and its downloads first, then the editor below them. The result
     // is brought into view before it (while the layout is still the painted one).
     const seq = ++timelineSeq;
-    // Each step is a task of its own, so that none holds the page for long on a slow phone.
+    // Each step waits for the paint of the one before: none holds the page for long on a
+    // slow phone, and each reads a layout the browser has already made (the timeline's width
+    // after the video's controls are laid out: no forced synchronous layout).
     const still = () => seq === timelineSeq && currentPlan === plan;
     afterPaint(() => {
       if (!still()) return;
       if (arrived) revealResult();
-      setTimeout(() => {
+      afterPaint(() => {
         if (!still()) return;
         showOriginal(r);
-        setTimeout(() => { if (still()) renderTimeline(); }, 0);
-      }, 0);
+        afterPaint(() => { if (still()) renderTimeline(); });
+      });
     });
   }
   let timelineSeq = 0;
