@@ -34,7 +34,7 @@ APP_OBJ  = $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o) $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/*.c))
 SUITES   = $(patsubst tests/unit/test_%.c,%,$(TEST_SRC))
 
-.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test example format-check eval fuzz
+.PHONY: update-ytdlp all setup test check bench serve install clean fixtures run-tests browser-test example web format-check eval fuzz
 .DEFAULT_GOAL := all
 
 all: setup
@@ -109,14 +109,28 @@ run-tests: $(BUILD)/thumbgen $(BUILD)/tests/run fixtures
 	TG_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
 	TG_TMP=$(abspath $(BUILD)/tmp) TG_MODELS=$(abspath models) scripts/pg-test $(BUILD)/tests/run
 
-# The empty page's example: made by thumbgen itself from a fixture (never committed).
+# The empty page's example: made by thumbgen itself from a fixture (never committed). The
+# page paints a still first (the best keyframe, 12 kB) and swaps in the animation (150 kB)
+# once it has loaded.
 example: $(BUILD)/thumbgen fixtures
 	@test -s web/example.webp -a web/example.webp -nt $(BUILD)/thumbgen || \
 	    $(BUILD)/thumbgen make $(BUILD)/fixtures/story.mp4 -o web/example.webp --width 320 \
 	    --clips 3 --clip-len 1 --fps 8 --quality 50 --max-bytes 150k -q
+	@test -s web/example-still.webp -a web/example-still.webp -nt $(BUILD)/thumbgen || \
+	    $(BUILD)/thumbgen make $(BUILD)/fixtures/story.mp4 -o web/example-still.webp --width 320 \
+	    --style slideshow --keyframes 1 --quality 60 -q
+
+# The page's text files gzipped at build time: the server sends NAME.gz to a browser that
+# takes gzip, as long as it is not older than NAME (an edited file is sent as it is).
+WEB_GZ = $(addsuffix .gz,$(wildcard web/*.html web/*.css web/*.js))
+web/%.gz: web/%
+	gzip -9 -n -c $< > $@.tmp && mv $@.tmp $@
+
+# Everything the page serves: the example and the gzipped files.
+web: example $(WEB_GZ)
 
 # The page in Debian's Chromium, driven by playwright-core (tests/browser).
-browser-test: $(BUILD)/thumbgen fixtures example
+browser-test: $(BUILD)/thumbgen fixtures web
 	@if [ -f tests/browser/ui.test.js ]; then \
 	    THUMBGEN_BIN=$(abspath $(BUILD)/thumbgen) TG_FIXTURES=$(abspath $(BUILD)/fixtures) \
 	    node tests/browser/ui.test.js; fi
@@ -154,7 +168,7 @@ fuzz: setup
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(APP_LIBS)
 	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer -o $@ $< $(APP_LIBS) $(LDLIBS_ALL)
 
-serve: all example
+serve: all web
 	$(BUILD)/thumbgen serve --host 127.0.0.1 --port 8000 --data data
 
 install: all

@@ -3,7 +3,7 @@
 # the landing page and a result page (story.mp4 with the default options), desktop and
 # mobile presets. Prints the four category scores of each run.
 #
-#   npm ci && make && make fixtures && make example && bench/lighthouse.sh
+#   npm ci && make && make fixtures && make web && bench/lighthouse.sh
 set -eu
 BIN=${THUMBGEN:-build/thumbgen}
 VIDEO=${TG_FIXTURES:-build/fixtures}/story.mp4

@@ -6,9 +6,12 @@
 # `thumbgen make --plan` on the same plan (GIF only, and all three formats) for reference.
 # Beside the wall time, the server's CPU time (user+system, from /proc) for each re-render:
 # the guide on a busy machine. FORMATS: the job's formats option (default: all three).
+# EDIT=poster: each edit moves only the poster (the clips stay), as "Use this frame as the
+# poster" in the page does.
 #
 #   bench/rerender.sh [RUNS]        (after make and make fixtures)
 #   FORMATS=gif bench/rerender.sh 5
+#   EDIT=poster bench/rerender.sh 3
 set -eu
 RUNS=${1:-5}
 BIN=${THUMBGEN:-build/thumbgen}
@@ -29,7 +32,11 @@ ID=$(curl -s -F video=@"$VIDEO" $FORM "$B/api/jobs" | python3 -c 'import json,sy
 [ "$(wait_end "$ID")" = done ] || { echo "the first job failed" >&2; exit 1; }
 echo "run  seconds (POST render -> done)  server CPU s  gif bytes"
 for r in $(seq 1 "$RUNS"); do
-    BODY=$(python3 -c "import json; print(json.dumps({'plan': {'segments': [{'start': 3+$r, 'end': 4.2+$r}, {'start': 15+$r, 'end': 16.2+$r}, {'start': 27+$r, 'end': 28.2+$r}]}}))")
+    if [ "${EDIT:-clips}" = poster ]; then
+        BODY=$(python3 -c "import json; print(json.dumps({'plan': {'poster': {'t': 2.5+3*$r}}}))")
+    else
+        BODY=$(python3 -c "import json; print(json.dumps({'plan': {'segments': [{'start': 3+$r, 'end': 4.2+$r}, {'start': 15+$r, 'end': 16.2+$r}, {'start': 27+$r, 'end': 28.2+$r}]}}))")
+    fi
     C0=$(cpu)
     T0=$(date +%s.%N)
     EID=$(curl -s -H 'Content-Type: application/json' -d "$BODY" "$B/api/jobs/$ID/render" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')

@@ -471,14 +471,21 @@
     for (const n of document.querySelectorAll('.opt-slideshow')) n.classList.toggle('dim', !slideshow);
   }
 
-  async function loadOptions() {
-    try {
-      const data = await api('GET', '/api/options');
-      if (data && Array.isArray(data.options)) buildOptions(data.options);
-    } catch (e) {
-      $('options-grid').textContent = '';
-      $('options-grid').append(el('p', { class: 'hint', text: `The options could not be loaded: ${e.message} The defaults apply.` }));
+  // The option fields are built when they are first needed (the Options box opened, a job
+  // sent, a job's options put back in the form), not while the page loads: a job sent before
+  // then still carries the options this browser saved (restoreOptions).
+  let optionsLoad = null;
+  function ensureOptions() {
+    if (!optionsLoad) {
+      optionsLoad = api('GET', '/api/options').then((data) => {
+        if (data && Array.isArray(data.options)) buildOptions(data.options);
+      }, (e) => {
+        optionsLoad = null; // asked again next time
+        $('options-grid').textContent = '';
+        $('options-grid').append(el('p', { class: 'hint', text: `The options could not be loaded: ${e.message} The defaults apply.` }));
+      });
     }
+    return optionsLoad;
   }
 
   // Only what differs from the server's defaults is sent.
@@ -622,8 +629,7 @@
     if (job.state === 'done' && job.result) {
       const arrived = !prev || prev.state !== 'done' || prev.id !== job.id || token.reveal;
       token.reveal = false;
-      showResult(job);
-      if (arrived) revealResult();
+      showResult(job, arrived);
     } else {
       showProgress(job);
       if (job.state === 'failed' && (!prev || prev.state !== 'failed')) {
@@ -633,7 +639,9 @@
     }
     if (TERMINAL.has(job.state) && (!prev || !TERMINAL.has(prev.state))) {
       stopStreams(token);
-      loadHistory();
+      // a job that ended while watched changes its history row (a job opened already ended
+      // is in the history as it is: the page loads it once it is idle)
+      if (prev) loadHistory();
     }
   }
 
@@ -737,6 +745,7 @@
     if (!token || !token.id) return;
     let body = {};
     if (withForm) {
+      await ensureOptions();
       try { body = { options: Object.assign({}, readOptions()) }; } catch (e) { if (!e.shown) showError(e); return; }
     }
     clearAlert();
@@ -780,6 +789,7 @@
     const problem = urlProblem(url);
     if (problem) { clearAlert(); fieldError($('url'), problem); return; }
     let options;
+    await ensureOptions();
     try { options = readOptions(); } catch (e) { if (!e.shown) showError(e); return; }
     clearAlert();
     setBusy(true);
@@ -797,6 +807,7 @@
     if (!file) return;
     let options;
     clearFieldErrors();
+    await ensureOptions();
     try { options = readOptions(); } catch (e) { if (!e.shown) showError(e); return; }
     clearAlert();
     setBusy(true);
@@ -1021,13 +1032,16 @@
     };
   }
 
-  // When a result arrives: bring it into view and put the focus on its heading.
-  // (On a phone the thumbnail is the first thing in the card: app.css puts it before the video.)
+  // When a result arrives: bring it into view and put the focus on its heading. Called once
+  // the result has painted, when the layout is clean (no forced synchronous layout), and it
+  // scrolls only when the result is not already at the top of the window (a page opened on
+  // a job's link has it first: app.css, .job-link). (On a phone the thumbnail is the first
+  // thing in the card: app.css puts it before the video.)
   function revealResult() {
-    requestAnimationFrame(() => {
-      $('result').scrollIntoView({ block: 'start', behavior: 'auto' });
-      $('result-title').focus({ preventScroll: true });
-    });
+    if ($('result').hidden) return;
+    const top = $('result').getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight / 4) $('result').scrollIntoView({ block: 'start', behavior: 'auto' });
+    $('result-title').focus({ preventScroll: true });
   }
 
   // A quiet notice beside the link field when this server cannot fetch YouTube links.
@@ -1044,7 +1058,7 @@
   // The page was opened on a job's link: what early.js held back comes back with the job.
   function openedJob() { document.documentElement.classList.remove('opening-job'); }
 
-  function showResult(job) {
+  function showResult(job, arrived) {
     const r = job.result;
     openedJob();
     $('intro').hidden = true; // the example has done its job once there is a real one
@@ -1054,12 +1068,6 @@
     $('result-source').textContent = src;
     $('result-source').title = job.source && job.source.url ? String(job.source.url) : src;
 
-    const video = $('video');
-    if (r.poster && video.getAttribute('poster') !== r.poster) video.setAttribute('poster', r.poster);
-    if (video.getAttribute('src') !== r.video) {
-      video.setAttribute('src', r.video);
-      clipRange = null;
-    }
     // Which rendition a link's download took and why; whether the player shows a copy.
     const notes = [];
     const d = r.download && typeof r.download === 'object' ? r.download : null;
@@ -1176,17 +1184,64 @@
     for (const w of warnings) wl.append(el('li', { text: sentence(w) }));
     wl.hidden = warnings.length === 0;
 
+    if (currentPlan !== plan) $('timeline').textContent = ''; // drawn for this plan after the paint
     currentPlan = plan;
     startEditing(job);
     // The timeline (an SVG of every shot, clip and keyframe) is drawn after the result has
-    // painted: the thumbnail and its downloads first, then the editor below them.
+    // painted: the thumbnail and its downloads first, then the editor below them. The result
+    // is brought into view before it (while the layout is still the painted one).
     const seq = ++timelineSeq;
-    afterPaint(() => { if (seq === timelineSeq && currentPlan === plan) renderTimeline(); });
+    // Each step waits for the paint of the one before: none holds the page for long on a
+    // slow phone, and each reads a layout the browser has already made (the timeline's width
+    // after the video's controls are laid out: no forced synchronous layout).
+    const still = () => seq === timelineSeq && currentPlan === plan;
+    afterPaint(() => {
+      if (!still()) return;
+      if (arrived) revealResult();
+      afterPaint(() => {
+        if (!still()) return;
+        showOriginal(r);
+        afterPaint(() => { if (still()) renderTimeline(); });
+      });
+    });
   }
   let timelineSeq = 0;
+
+  // The original video, its poster and the browser's own controls (a shadow tree of their
+  // own, costly to build on a phone) come after the result has painted, like the timeline.
+  function showOriginal(r) {
+    const video = $('video');
+    video.controls = true;
+    if (r.poster && video.getAttribute('poster') !== r.poster) video.setAttribute('poster', r.poster);
+    if (video.getAttribute('src') !== r.video) {
+      video.setAttribute('src', r.video);
+      clipRange = null;
+    }
+  }
   // Run fn once the browser has painted what is on the page now (a frame, then a task).
   function afterPaint(fn) {
     requestAnimationFrame(() => setTimeout(fn, 0));
+  }
+  // Run fn once the page has loaded (its images included) and the browser is idle.
+  function afterLoad(fn) {
+    const idle = () => (window.requestIdleCallback ? requestIdleCallback(() => fn(), { timeout: 1000 }) : setTimeout(fn, 50));
+    if (document.readyState === 'complete') idle();
+    else window.addEventListener('load', idle, { once: true });
+  }
+
+  // The example on the empty page paints as a still (12 kB, at once); its animation is
+  // fetched once the page has loaded and swapped in when decoded. Not for people who asked
+  // their system for less motion: they keep the still.
+  function playExample() {
+    const img = $('example');
+    const anim = img && img.dataset.anim;
+    if (!anim || img.getAttribute('src') === anim || $('intro').hidden) return;
+    if (window.matchMedia && matchMedia('(prefers-reduced-motion: reduce)').matches) return;
+    const pre = new Image();
+    pre.src = anim;
+    const swap = () => { img.src = anim; };
+    if (typeof pre.decode === 'function') pre.decode().then(swap, () => {});
+    else pre.onload = swap;
   }
 
   // An edited job shows the version it was made from beside it.
@@ -1719,8 +1774,10 @@
     $('job-form').addEventListener('submit', (e) => { e.preventDefault(); submitUrl(); });
     $('url').addEventListener('input', () => { if ($('url').getAttribute('aria-invalid')) clearFieldErrors(); });
     $('retry').addEventListener('click', () => retryJob(false));
-    $('retry-options').addEventListener('click', () => {
+    $('options').addEventListener('toggle', () => { if ($('options').open) ensureOptions(); });
+    $('retry-options').addEventListener('click', async () => {
       if (!$('options').open) {
+        await ensureOptions();
         // first show the job's options in the form, to change them
         fillOptions(current && current.job && current.job.options);
         $('options').open = true;
@@ -1777,7 +1834,8 @@
       let lastW = 0;
       new ResizeObserver(() => {
         const w = $('timeline').clientWidth;
-        if (w && w !== lastW) { lastW = w; if (currentPlan && !$('result').hidden) renderTimeline(); }
+        // a new width redraws a drawn timeline (the first drawing waits for the paint: showResult)
+        if (w && w !== lastW) { lastW = w; if (currentPlan && !$('result').hidden && $('timeline').firstChild) renderTimeline(); }
       }).observe($('timeline'));
     }
     window.addEventListener('hashchange', () => {
@@ -1785,10 +1843,11 @@
       if (id && (!current || current.id !== id)) openJob(id);
     });
 
-    // A page opened on a job's link shows the job first; the form's options, the history and
-    // the server's notice come after it has painted (they are below it, and their work would
-    // hold back the result's first paint on a slow phone).
-    const rest = () => { loadOptions(); loadHistory(); checkServer(); };
+    // A page opened on a job's link shows the job first; the history and the server's notice
+    // come once the page has loaded and the browser is idle (they are below the fold on a
+    // phone, and their work would hold back the first paint); the option fields, when needed.
+    const rest = () => afterLoad(() => { loadHistory(); checkServer(); });
+    afterLoad(playExample);
     // early.js asked for the job already (while this script loaded): a finished one is shown
     // at once; anything else (running, an error, a token to ask for) takes the usual way.
     const early = window.tgEarlyJob;

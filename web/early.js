@@ -1,12 +1,15 @@
 // Runs before the first paint (a tiny blocking script): a page opened on a job's link
 // (#job=ID) starts without the example and the history, so that the result, when it
-// arrives, moves nothing already on the screen (no layout shift). It also asks for the job
+// arrives, moves nothing already on the screen (no layout shift), and with the result's
+// place above the form. It also asks for the job
 // at once, while app.js is still loading (app.js takes the answer: window.tgEarlyJob).
 'use strict';
 (function () {
   var m = /^#job=([0-9a-f]{32})$/.exec(location.hash);
   if (!m) return;
-  document.documentElement.classList.add('opening-job');
+  // opening-job lasts until the job shows; job-link for as long as the page lives: the
+  // result (or the progress) comes first, above the form, so nothing has to scroll to it.
+  document.documentElement.classList.add('opening-job', 'job-link');
   var headers = { Accept: 'application/json' };
   try {
     var t = localStorage.getItem('thumbgen.token');

@@ -196,7 +196,8 @@ int tgi_http_parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
     return 0;
 }
 
-enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const char *name)
+static enum MHD_Result reply_file_with(struct MHD_Connection *c, const char *dir, const char *name,
+                                       const char *etag, int vary)
 {
     if (!safe_name(name))
         return tgi_reply_error(c, TG_ENOENT, "no such file");
@@ -230,11 +231,123 @@ enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const 
     MHD_add_response_header(rs, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     MHD_add_response_header(rs, "Content-Type", content_type(name));
     MHD_add_response_header(rs, "Cache-Control", "no-cache");
+    if (etag)
+        MHD_add_response_header(rs, "ETag", etag);
+    if (vary)
+        MHD_add_response_header(rs, "Vary", "Accept-Encoding");
     if (pr == 0) {
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, a, b, size);
         MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
         return tgi_queue(c, MHD_HTTP_PARTIAL_CONTENT, rs);
     }
+    return tgi_queue(c, MHD_HTTP_OK, rs);
+}
+
+enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const char *name)
+{
+    return reply_file_with(c, dir, name, NULL, 0);
+}
+
+/* Does the request's Accept-Encoding take gzip? (a "gzip" token without q=0) */
+static int accepts_gzip(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+    for (const char *p = h; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t t = strcspn(p, ";,");
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if (t == 4 && !strncasecmp(p, "gzip", 4)) {
+            const char *q = memchr(p, ';', n);
+            if (!q)
+                return 1;
+            q++;
+            while (*q == ' ')
+                q++;
+            /* q=0, q=0.0, q=0.00...: refused */
+            if (strncasecmp(q, "q=0", 3))
+                return 1;
+            const char *z = q + 3;
+            if (*z == '.')
+                z++;
+            while (*z == '0')
+                z++;
+            return !(*z == '\0' || *z == ',' || *z == ' ' || *z == ';');
+        }
+        p += n;
+    }
+    return 0;
+}
+
+static int compressible(const char *name)
+{
+    static const char *const exts[] = {".html", ".css", ".js", ".svg", ".json"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof(exts) / sizeof(exts[0]); i++)
+        if (!strcasecmp(dot, exts[i]))
+            return 1;
+    return 0;
+}
+
+enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, const char *name)
+{
+    if (!safe_name(name))
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat st, gz;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
+    /* a validator of this version of the file: revalidation answers 304 without a body */
+    char etag[80];
+    snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st.st_size,
+             (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
+    int zip = compressible(name);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    if (inm && strstr(inm, etag)) {
+        struct MHD_Response *rs = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (!rs)
+            return MHD_NO;
+        MHD_add_response_header(rs, "ETag", etag);
+        MHD_add_response_header(rs, "Cache-Control", "no-cache");
+        if (zip)
+            MHD_add_response_header(rs, "Vary", "Accept-Encoding");
+        return tgi_queue(c, MHD_HTTP_NOT_MODIFIED, rs);
+    }
+    /* NAME.gz, made at build time (make web), when it is not older than NAME; a Range
+     * request gets the file itself (ranges of an encoded body are not worth it here) */
+    char gzpath[4110];
+    snprintf(gzpath, sizeof(gzpath), "%s.gz", path);
+    int fd = -1;
+    uint64_t size = 0;
+    if (zip && accepts_gzip(c) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE) &&
+        stat(gzpath, &gz) == 0 && S_ISREG(gz.st_mode) &&
+        (gz.st_mtim.tv_sec > st.st_mtim.tv_sec ||
+         (gz.st_mtim.tv_sec == st.st_mtim.tv_sec && gz.st_mtim.tv_nsec >= st.st_mtim.tv_nsec))) {
+        fd = open(gzpath, O_RDONLY | O_CLOEXEC);
+        struct stat fs;
+        if (fd >= 0 && (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode))) {
+            close(fd);
+            fd = -1;
+        } else if (fd >= 0) {
+            size = (uint64_t)fs.st_size;
+        }
+    }
+    if (fd < 0)
+        return reply_file_with(c, dir, name, etag, zip);
+    struct MHD_Response *rs = MHD_create_response_from_fd64(size, fd);
+    if (!rs) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(rs, "Content-Type", content_type(name));
+    MHD_add_response_header(rs, "Content-Encoding", "gzip");
+    MHD_add_response_header(rs, "Vary", "Accept-Encoding");
+    MHD_add_response_header(rs, "ETag", etag);
+    MHD_add_response_header(rs, "Cache-Control", "no-cache");
     return tgi_queue(c, MHD_HTTP_OK, rs);
 }
 

@@ -48,6 +48,10 @@ enum MHD_Result tgi_reply_status(struct MHD_Connection *c, unsigned status, cons
 enum MHD_Result tgi_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *rs);
 /* A file under dir named name ([A-Za-z0-9._-], no leading dot), with Range. */
 enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const char *name);
+/* A file of the page (web/): the same, plus an ETag (If-None-Match answers 304) and, for
+ * text (.html .css .js .svg .json) to a client that takes gzip, NAME.gz made at build
+ * time (`make web`) when it is not older than NAME (Content-Encoding: gzip). */
+enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, const char *name);
 
 /* A Range header: "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b] within size; 0 ok,
  * 1 ignore (none, several ranges, malformed: send it all), -1 unsatisfiable (416).

@@ -815,9 +815,9 @@ enum MHD_Result tgi_route(tgi_req *r, struct MHD_Connection *c, const char *url,
     tgi_server *sv = r->sv;
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (get && !strcmp(url, "/"))
-        return tgi_reply_file(c, sv->opt.web_dir, "index.html");
+        return tgi_reply_static(c, sv->opt.web_dir, "index.html");
     if (get && !strncmp(url, "/static/", 8))
-        return tgi_reply_file(c, sv->opt.web_dir, url + 8);
+        return tgi_reply_static(c, sv->opt.web_dir, url + 8);
     if (get && !strncmp(url, "/media/videos/", 14))
         return tgi_reply_file(c, sv->videos_dir, url + 14);
     if (get && !strncmp(url, "/media/thumbnails/", 18))

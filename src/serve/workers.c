@@ -404,43 +404,126 @@ static double poster_time(const tg_plan *p)
                             : -1;
 }
 
+/* The job an edit was made from (its source is "PARENT_ID title"), when it is done with the
+ * same options: its result and plan. 0 when there is such a parent, -1 otherwise. */
+static int load_parent(tgi_server *sv, const tgi_job *job, json_t **res, tg_plan **pp)
+{
+    char pid[33];
+    tgi_job parent = {0};
+    *res = NULL;
+    *pp = NULL;
+    if (!job->source || strlen(job->source) < 33 || job->source[32] != ' ')
+        return -1;
+    snprintf(pid, sizeof(pid), "%.32s", job->source);
+    if (tgi_store_get(NULL, sv->store, pid, &parent) < 0)
+        return -1;
+    if (parent.state == TG_JOB_DONE && parent.result_json && parent.options_json &&
+        job->options_json && !strcmp(parent.options_json, job->options_json))
+        *res = json_loads(parent.result_json, 0, NULL);
+    tgi_job_clear(&parent);
+    char *pj = json_dumps(json_object_get(*res, "plan"), JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!pj || tg_plan_from_json(NULL, pj, pp) < 0) {
+        free(pj);
+        json_decref(*res);
+        *res = NULL;
+        tg_plan_free(pp);
+        return -1;
+    }
+    free(pj);
+    return 0;
+}
+
+/* Link the parent's file named by the URL "/media/thumbnails/NAME" to path; 1 when linked. */
+static int link_parent_file(tgi_server *sv, const json_t *url, const char *path)
+{
+    static const char prefix[] = "/media/thumbnails/";
+    const char *u = json_string_value(url);
+    char from[4096];
+    if (!u || strncmp(u, prefix, sizeof(prefix) - 1) || strchr(u + sizeof(prefix) - 1, '/') ||
+        u[sizeof(prefix) - 1] == '.' || u[sizeof(prefix) - 1] == '\0' ||
+        snprintf(from, sizeof(from), "%s/%s", sv->thumbs_dir, u + sizeof(prefix) - 1) >=
+            (int)sizeof(from))
+        return 0;
+    unlink(path); /* a leftover of an earlier attempt */
+    return link(from, path) == 0;
+}
+
 /* An edit that keeps the poster's time (most edits move clips only) has the poster of the
  * job it was edited from, same video, same options: link that file to poster instead of
  * decoding and encoding it again. 1 when linked, 0 when the poster must be made. */
 static int reuse_parent_poster(tgi_server *sv, const tgi_job *job, const tg_plan *plan,
                                const char *poster)
 {
-    char pid[33], path[4096];
-    tgi_job parent = {0};
-    tg_plan *pp = NULL;
-    json_t *res = NULL;
-    int linked = 0;
-    if (!job->source || strlen(job->source) < 33 || job->source[32] != ' ')
+    json_t *res;
+    tg_plan *pp;
+    if (load_parent(sv, job, &res, &pp) < 0)
         return 0;
-    snprintf(pid, sizeof(pid), "%.32s", job->source);
-    if (tgi_store_get(NULL, sv->store, pid, &parent) < 0)
-        return 0;
-    res = parent.state == TG_JOB_DONE && parent.result_json && parent.options_json &&
-                  job->options_json && !strcmp(parent.options_json, job->options_json)
-              ? json_loads(parent.result_json, 0, NULL)
-              : NULL;
-    const char *url = json_string_value(json_object_get(res, "poster"));
-    static const char prefix[] = "/media/thumbnails/";
-    char *pj = json_dumps(json_object_get(res, "plan"), JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (url && !strncmp(url, prefix, sizeof(prefix) - 1) &&
-        !strchr(url + sizeof(prefix) - 1, '/') && url[sizeof(prefix) - 1] != '.' && pj &&
-        tg_plan_from_json(NULL, pj, &pp) == 0 && fabs(poster_time(pp) - poster_time(plan)) < 1e-3 &&
-        poster_time(plan) >= 0 &&
-        snprintf(path, sizeof(path), "%s/%s", sv->thumbs_dir, url + sizeof(prefix) - 1) <
-            (int)sizeof(path)) {
-        unlink(poster); /* a leftover of an earlier attempt */
-        linked = link(path, poster) == 0;
-    }
-    free(pj);
+    int linked = fabs(poster_time(pp) - poster_time(plan)) < 1e-3 && poster_time(plan) >= 0 &&
+                 link_parent_file(sv, json_object_get(res, "poster"), poster);
     tg_plan_free(&pp);
     json_decref(res);
-    tgi_job_clear(&parent);
     return linked;
+}
+
+/* Do two plans of one video make the same animation? The same crop, and the same clips
+ * (or, for a slideshow, the same stills): the poster and the rest may differ. */
+static int same_animation(const tg_plan *a, const tg_plan *b, const tg_options *o)
+{
+    if (memcmp(&a->crop, &b->crop, sizeof(a->crop)) || a->n_segments != b->n_segments)
+        return 0;
+    for (size_t i = 0; i < a->n_segments; i++)
+        if (fabs(a->segments[i].start - b->segments[i].start) > 1e-6 ||
+            fabs(a->segments[i].end - b->segments[i].end) > 1e-6)
+            return 0;
+    if (o->style != TG_STYLE_SLIDESHOW)
+        return 1;
+    if (a->n_keyframes != b->n_keyframes)
+        return 0;
+    for (size_t i = 0; i < a->n_keyframes; i++)
+        if (fabs(a->keyframes[i].t - b->keyframes[i].t) > 1e-6 ||
+            a->keyframes[i].shot != b->keyframes[i].shot)
+            return 0;
+    return 1;
+}
+
+/* An edit that changes only the poster ("Use this frame as the poster") has the parent's
+ * animations: link every asked one (files[k] for the bits of fm) and take its report from
+ * the parent's result instead of decoding and encoding them again. 1 when all are linked
+ * (reps filled), 0 when they must be made (nothing linked). */
+static int reuse_parent_animations(tgi_server *sv, const tgi_job *job, const tg_plan *plan,
+                                   const tg_options *o, int fm, const char *const files[3],
+                                   tg_output_report *const reps[3])
+{
+    static const char *const names[3] = {"gif", "webp", "mp4"};
+    json_t *res;
+    tg_plan *pp;
+    if (load_parent(sv, job, &res, &pp) < 0)
+        return 0;
+    int ok = same_animation(pp, plan, o);
+    json_t *outs = json_object_get(res, "outputs");
+    for (int k = 0; ok && k < 3; k++) {
+        if (!(fm & (1 << k)))
+            continue;
+        json_t *r = json_object_get(outs, names[k]);
+        if (!json_is_object(r) || !link_parent_file(sv, json_object_get(r, "url"), files[k])) {
+            ok = 0;
+            break;
+        }
+        *reps[k] =
+            (tg_output_report){.bytes = (long long)json_integer_value(json_object_get(r, "bytes")),
+                               .quality = (int)json_integer_value(json_object_get(r, "quality")),
+                               .fps = json_number_value(json_object_get(r, "fps")),
+                               .width = (int)json_integer_value(json_object_get(r, "width")),
+                               .height = (int)json_integer_value(json_object_get(r, "height")),
+                               .clip_share = json_number_value(json_object_get(r, "clip_share"))};
+    }
+    if (!ok)
+        for (int k = 0; k < 3; k++)
+            if (fm & (1 << k))
+                unlink(files[k]);
+    tg_plan_free(&pp);
+    json_decref(res);
+    return ok;
 }
 
 static int run_process(tg_ctx *ctx, tgi_server *sv, tgi_job *job, const tg_options *o)
@@ -499,7 +582,13 @@ static int run_process(tg_ctx *ctx, tgi_server *sv, tgi_job *job, const tg_optio
                       .poster = poster};
     if (tgi_job_is_edit(job) && reuse_parent_poster(sv, job, plan, poster))
         out.poster = NULL;
-    if ((rc = tg_render(ctx, video, plan, o, &out)) < 0)
+    const char *const anim_files[3] = {gif, webp, mp4};
+    tg_output_report *const anim_reps[3] = {&out.gif_report, &out.webp_report, &out.mp4_report};
+    if (tgi_job_is_edit(job) &&
+        reuse_parent_animations(sv, job, plan, o, fm, anim_files, anim_reps))
+        out.gif = out.webp = out.mp4 = NULL;
+    if ((out.gif || out.webp || out.mp4 || out.poster) &&
+        (rc = tg_render(ctx, video, plan, o, &out)) < 0)
         goto done;
     /* the plan shows the video's URL, never the server's file path */
     free(plan->path);

@@ -343,6 +343,25 @@ async function main() {
   const cssOk = await page.evaluate(() => getComputedStyle(document.querySelector('.card')).borderRadius !== '0px');
   const jsOk = await page.evaluate(() => document.querySelector('#history-empty') !== null);
   check('stylesheet and script are served under /static/', cssOk && jsOk);
+  // What the empty page fetches before its load event: the stylesheet, its two scripts, the
+  // example's still and the access check, nothing else (the option table when the Options box
+  // opens, the history and the server's notice once it has loaded, the animation after it).
+  const early = await page.evaluate(() => {
+    const load = performance.getEntriesByType('navigation')[0].loadEventStart;
+    return performance.getEntriesByType('resource').filter((r) => r.startTime < load)
+      .map((r) => new URL(r.name).pathname).sort();
+  });
+  const allowed = ['/api/login', '/static/app.css', '/static/app.js', '/static/early.js', '/static/example-still.webp'];
+  check('before its load event the empty page fetches only its stylesheet, scripts, the example\'s still and the access check',
+    early.every((u) => allowed.includes(u)) && early.includes('/static/example-still.webp') && !early.includes('/static/example.webp'),
+    early.join(' '));
+  if (!MOCK) {
+    const sizes = await page.evaluate(() => performance.getEntriesByType('resource')
+      .filter((r) => /\/static\/app\.(js|css)$/.test(r.name))
+      .map((r) => ({ name: new URL(r.name).pathname, encoded: r.encodedBodySize, decoded: r.decodedBodySize })));
+    check('the page\'s script and stylesheet come gzipped (made by make web)',
+      sizes.length === 2 && sizes.every((x) => x.encoded > 0 && x.encoded < x.decoded / 2), JSON.stringify(sizes));
+  }
   if (!MOCK) {
     const notice = page.locator('#url-notice');
     await notice.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
@@ -359,8 +378,20 @@ async function main() {
   }, null, { timeout: 10000 }).then((h) => h.jsonValue()).catch(() => 0);
   check('the empty page shows an example thumbnail and how it works', example > 0 &&
     (await page.locator('.how li').count()) === 3, `example ${example} px wide`);
+  const anim = await page.waitForFunction(() => /\/static\/example\.webp$/.test(document.getElementById('example').src),
+    null, { timeout: 10000 }).then(() => true).catch(() => false);
+  const exampleBox = await page.evaluate(() => {
+    const img = document.getElementById('example');
+    return { w: img.getAttribute('width'), h: img.getAttribute('height'), priority: img.getAttribute('fetchpriority') };
+  });
+  check('the example paints as a still of a fixed size first, then its animation replaces it once the page has loaded',
+    anim && exampleBox.w === '320' && exampleBox.h === '180' && exampleBox.priority === 'high', JSON.stringify(exampleBox));
   const table = (await getJson(`${base}/api/options`)).options;
+  const builtEarly = await page.locator('#opt-clips').count();
+  await page.click('#options summary');
   await page.locator('#opt-clips').waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+  check('the option fields are built when the Options box opens, not while the page loads',
+    builtEarly === 0 && await page.locator('#opt-clips').isVisible());
   const fields = await page.evaluate((names) => names.map((n) => {
     const f = document.getElementById(`opt-${n}`);
     if (f && f.tagName === 'FIELDSET') { // a set: one checkbox per choice
@@ -382,6 +413,7 @@ async function main() {
     `${table.length} options; wrong: ${JSON.stringify(wrong)}`);
   const presets = await page.$$eval('#opt-max-bytes option', (os) => os.map((o) => o.value));
   check('byte-budget presets: 500 kB email, 2 MB Slack/Imgur, 8 MB Discord', ['500k', '2M', '8M'].every((v) => presets.includes(v)), presets.join(' '));
+  await page.click('#options summary'); // closed again, as the page opens
   check('a skip link and a meta description', await page.locator('a.skip-link[href="#main"]').count() === 1 &&
     (await page.locator('meta[name="description"]').getAttribute('content') || '').length > 50);
   if (!MOCK) await axeCheck(page, 'empty');
@@ -564,6 +596,11 @@ async function main() {
     });
     check('at 375×812 the result heading is in view and focused, the thumbnail right below it',
       v.top >= 0 && v.bottom <= v.h && v.focused === 'result-title' && v.gifTop < v.h, JSON.stringify(v));
+    const first = await pp.evaluate(() => ({ scrollY: window.scrollY,
+      result: document.getElementById('result').getBoundingClientRect().top,
+      form: document.querySelector('.new-card').getBoundingClientRect().top }));
+    check('a page opened on a job\'s link has the result first, above the form, with nothing scrolled',
+      first.scrollY === 0 && first.result < first.form, JSON.stringify(first));
     const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
     check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
     await pp.screenshot({ path: path.join(OUT, 'phone-result.png') });

@@ -469,6 +469,96 @@ static void assert_header(const tgt_resp *r, const char *name, const char *want)
     free(v);
 }
 
+static void put_file(const char *dir, const char *name, const char *text, time_t mtime)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* The page's files: NAME.gz (made by `make web`) to a browser that takes gzip, as long as
+ * it is not older than NAME; an ETag, and 304 to a request that has it. */
+START_TEST(page_files_gzipped_and_revalidated)
+{
+    char *web = tgt_tmp_path(".web");
+    ck_assert_int_eq(mkdir(web, 0755), 0);
+    put_file(web, "a.js", "var plain = 1;\n", 1000);
+    put_file(web, "a.js.gz", "GZIPPED", 2000);
+    put_file(web, "b.css", "p { color: red }\n", 3000);
+    put_file(web, "b.css.gz", "STALE", 2000); /* older than b.css: b.css is edited */
+    put_file(web, "c.webp", "RIFF....WEBP", 1000);
+    put_file(web, "c.webp.gz", "NOT-FOR-IMAGES", 2000);
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--web", web, NULL), 0);
+    tgt_resp r;
+    const char *gz = "Accept-Encoding: br, gzip, deflate\r\n";
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/static/a.js", gz, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "GZIPPED");
+    assert_header(&r, "Content-Encoding", "gzip");
+    assert_header(&r, "Content-Type", "text/javascript");
+    assert_header(&r, "Vary", "Accept-Encoding");
+    assert_header(&r, "Cache-Control", "no-cache");
+    char *etag = tgt_header(&r, "ETag");
+    ck_assert_msg(etag && etag[0] == '"', "ETag %s", etag ? etag : "(none)");
+    tgt_resp_free(&r);
+    /* no gzip, or gzip refused (q=0): the file as it is, with the same validator */
+    const char *no[3] = {NULL, "Accept-Encoding: identity\r\n",
+                         "Accept-Encoding: gzip;q=0, br\r\n"};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tgt_http(s.port, "GET", "/static/a.js", no[i], NULL, 0, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "var plain = 1;\n");
+        char *ce = tgt_header(&r, "Content-Encoding");
+        ck_assert_msg(!ce, "Content-Encoding %s for '%s'", ce, no[i] ? no[i] : "");
+        char *e2 = tgt_header(&r, "ETag");
+        ck_assert_str_eq(e2, etag);
+        free(e2);
+        tgt_resp_free(&r);
+    }
+    /* gzip;q=0.5 is a yes */
+    ck_assert_int_eq(
+        tgt_http(s.port, "GET", "/static/a.js", "Accept-Encoding: gzip;q=0.5\r\n", NULL, 0, &r), 0);
+    ck_assert_str_eq(r.body, "GZIPPED");
+    tgt_resp_free(&r);
+    /* revalidation: 304 without a body */
+    char inm[200];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n%s", etag, gz);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/static/a.js", inm, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_uint_eq(r.len, 0);
+    tgt_resp_free(&r);
+    ck_assert_int_eq(
+        tgt_http(s.port, "GET", "/static/a.js", "If-None-Match: \"0-0\"\r\n", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    tgt_resp_free(&r);
+    /* a .gz older than its file is not sent; nor for an image; nor for a Range */
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/static/b.css", gz, NULL, 0, &r), 0);
+    ck_assert_str_eq(r.body, "p { color: red }\n");
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/static/c.webp", gz, NULL, 0, &r), 0);
+    ck_assert_str_eq(r.body, "RIFF....WEBP");
+    tgt_resp_free(&r);
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/static/a.js",
+                              "Accept-Encoding: gzip\r\nRange: bytes=0-2\r\n", NULL, 0, &r),
+                     0);
+    ck_assert_int_eq(r.status, 206);
+    ck_assert_str_eq(r.body, "var");
+    tgt_resp_free(&r);
+    /* the .gz itself is no way around the names the server serves */
+    ck_assert_int_eq(status_of(&s, "GET", "/static/a.js.gz/", NULL, NULL), 404);
+    free(etag);
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
+    free(web);
+}
+END_TEST
+
 START_TEST(access_refuses_other_sites_and_hosts)
 {
     tgt_server s;
@@ -1383,6 +1473,42 @@ START_TEST(formats_option_and_a_quick_rerender)
     json_t *pd = wait_state(&s, pid, "done", 60);
     stat_output(&s, json_object_get(pd, "result"), "poster", &b);
     ck_assert(a.st_ino != b.st_ino);
+    /* an edit of the edit that moves only the poster keeps its animations: the same files
+     * (linked, not made again) with the same sizes; a poster of its own */
+    snprintf(path, sizeof(path), "/api/jobs/%s/render", eid);
+    snprintf(body, sizeof(body), "{\"plan\":{\"poster\":{\"t\":3.5}}}");
+    ej = post_to(&s, path, body, &st);
+    ck_assert_int_eq(st, 202);
+    char *qid = strdup(str(ej, "id"));
+    json_decref(ej);
+    json_t *qd = wait_state(&s, qid, "done", 60);
+    json_t *qres = json_object_get(qd, "result");
+    const char *kinds[2] = {"gif", "mp4"};
+    for (int k = 0; k < 2; k++) {
+        struct stat x, y;
+        stat_output(&s, eres, kinds[k], &x);
+        stat_output(&s, qres, kinds[k], &y);
+        ck_assert_str_ne(str(qres, kinds[k]), str(eres, kinds[k]));
+        ck_assert_msg(x.st_ino == y.st_ino, "the %s was made again instead of linked", kinds[k]);
+        json_t *ro = json_object_get(json_object_get(eres, "outputs"), kinds[k]);
+        json_t *qo = json_object_get(json_object_get(qres, "outputs"), kinds[k]);
+        ck_assert_int_eq(json_integer_value(json_object_get(qo, "bytes")), (json_int_t)y.st_size);
+        ck_assert_int_eq(json_integer_value(json_object_get(qo, "bytes")),
+                         json_integer_value(json_object_get(ro, "bytes")));
+        ck_assert_int_eq(json_integer_value(json_object_get(qo, "width")),
+                         json_integer_value(json_object_get(ro, "width")));
+        ck_assert_int_eq(json_integer_value(json_object_get(qo, "quality")),
+                         json_integer_value(json_object_get(ro, "quality")));
+    }
+    ck_assert_ptr_null(json_object_get(qres, "webp"));
+    struct stat qp;
+    stat_output(&s, qres, "poster", &qp);
+    ck_assert(qp.st_ino != a.st_ino && qp.st_ino != b.st_ino);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(
+                                json_object_get(json_object_get(qres, "plan"), "poster"), "t")),
+                            3.5, 1e-6);
+    json_decref(qd);
+    free(qid);
     /* deleting the edit keeps the first version's poster */
     snprintf(path, sizeof(path), "/api/jobs/%s", eid);
     ck_assert_int_eq(status_of(&s, "DELETE", path, NULL, NULL), 200);
@@ -1640,6 +1766,7 @@ Suite *suite_serve(void)
     tcase_add_test(tc, cancel_restart_and_concurrency);
     tcase_add_test(tc, a_full_queue_answers_429);
     tcase_add_test(tc, access_refuses_other_sites_and_hosts);
+    tcase_add_test(tc, page_files_gzipped_and_revalidated);
     tcase_add_test(tc, access_token);
     tcase_add_test(tc, access_made_token_is_printed);
     tcase_add_test(tc, access_refuses_to_start);
