@@ -14,8 +14,9 @@
 
 const tg_opt tgi_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
-     "full: look at every frame; sparse: keyframes first, then every frame of the most "
-     "promising stretches only (fast on long videos); auto: sparse from 1 minute on"},
+     "full: look at every frame; sparse: keyframes first, then the most promising stretches "
+     "only, without the frames no other frame refers to (fast on long videos); auto: sparse "
+     "from 1 minute on"},
     {"cnn", TG_OPT_ENUM, offsetof(tg_options, cnn), TG_CNN_MOBILENET_V2, 0, TG_CNN_N_MODELS - 1,
      TG_CNN_CHOICES,
      "the network that looks at sampled frames (at most 2 per second): its embeddings pick "
