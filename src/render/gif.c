@@ -31,9 +31,11 @@
  * (TG_EENCODE or TG_ENOMEM, with the library's text); write(2) failures become TG_EIO.
  *
  * Threads: the per-pixel passes (change search, crop + palette mapping + error, LZW
- * segments + canvas update) run on the caller's thread and up to 3 workers; the
- * palette decisions, libimagequant and giflib stay on the caller's thread. See
- * "passes" below for why the bytes do not depend on the number of threads.
+ * segments + canvas update) run on the encoder's thread and up to 3 workers; the
+ * palette decisions and libimagequant stay on the encoder's thread. See "passes"
+ * below for why the bytes do not depend on the number of threads. Frames cut into
+ * clips (tgi_gif_encode_frames) are encoded a clip per thread by engines, each such an
+ * encoder, and written by giflib on the caller's thread: see "segments" at the end.
  */
 #include "render/gif.h"
 
