@@ -31,9 +31,11 @@
  * (TG_EENCODE or TG_ENOMEM, with the library's text); write(2) failures become TG_EIO.
  *
  * Threads: the per-pixel passes (change search, crop + palette mapping + error, LZW
- * segments + canvas update) run on the caller's thread and up to 3 workers; the
- * palette decisions, libimagequant and giflib stay on the caller's thread. See
- * "passes" below for why the bytes do not depend on the number of threads.
+ * segments + canvas update) run on the encoder's thread and up to 3 workers; the
+ * palette decisions and libimagequant stay on the encoder's thread. See "passes"
+ * below for why the bytes do not depend on the number of threads. Frames cut into
+ * clips (tgi_gif_encode_frames) are encoded a clip per thread by engines, each such an
+ * encoder, and written by giflib on the caller's thread: see "segments" at the end.
  */
 #include "render/gif.h"
 
@@ -1447,7 +1449,8 @@ typedef struct seg_run {
     atomic_int running;
     atomic_size_t done;
     atomic_int stop;
-    int progress_rc; /* lane 0's (the caller's thread) */
+    int progress_rc; /* lane 0's (the caller's thread) ... */
+    size_t reported; /* ... and the last count it reported */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int global_state; /* 0: not yet, 1: made (global), -1: will not be (segment 0 ended) */
@@ -1510,8 +1513,11 @@ static void seg_part(void *user, int lane, int part)
             break;
         g->frames_in++;
         size_t done = atomic_fetch_add(&R->done, 1) + 1;
-        if (lane == 0 && in->progress && (R->progress_rc = in->progress(in->user, done)) != 0)
-            atomic_store(&R->stop, 1);
+        if (lane == 0 && in->progress) {
+            R->reported = done;
+            if ((R->progress_rc = in->progress(in->user, done)) != 0)
+                atomic_store(&R->stop, 1);
+        }
     }
     if (rc == 0 && !atomic_load(&R->stop))
         rc = flush_pending(c, g);
@@ -1592,6 +1598,9 @@ int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tg
             pool = tgi_pool_new(lanes); /* NULL: one lane does all, the same bytes */
         tgi_pool_run(pool, (int)R.nsegs, lanes, seg_part, &R);
         tgi_pool_free(&pool);
+        /* the caller's thread reported only its own clips' frames: the end, once */
+        if (!R.progress_rc && !atomic_load(&R.stop) && in->progress && R.reported < in->n)
+            R.progress_rc = in->progress(in->user, in->n);
         if (R.progress_rc)
             rc = R.progress_rc;
         for (size_t s = 0; rc == 0 && s < R.nsegs; s++)

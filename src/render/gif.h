@@ -74,8 +74,8 @@ typedef struct tgi_gif_frames {
     const int *clip;            /* n clip numbers, or NULL (one clip): where the number changes
                                    (a cut) the frame is a key frame */
     /* called on the caller's thread with the number of frames encoded so far (not every
-     * one: those of the clips the caller's thread encodes); nonzero stops the encoding,
-     * which then returns that value. May be NULL. */
+     * one: after the frames of the clips the caller's thread encodes, and with n at the
+     * end); nonzero stops the encoding, which then returns that value. May be NULL. */
     int (*progress)(void *user, size_t done);
     void *user;
 } tgi_gif_frames;

@@ -999,7 +999,8 @@ START_TEST(test_clips_side_by_side_same_bytes)
 END_TEST
 
 /* Progress comes on the caller's thread with a growing count (every frame when one
- * thread encodes them all); a nonzero answer stops the encoding with that code. */
+ * thread encodes them all) that ends at the number of frames; a nonzero answer stops
+ * the encoding with that code. */
 START_TEST(test_clips_progress_and_stop)
 {
     int rc;
@@ -1009,6 +1010,11 @@ START_TEST(test_clips_progress_and_stop)
     ck_assert_int_eq(rc, 0);
     ck_assert_uint_eq(log.calls, CLIPS_N);
     ck_assert_uint_eq(log.last, CLIPS_N);
+    /* on two threads the count ends at every frame too (the other thread's last clip) */
+    progress_log two = {0};
+    free(encode_clips(160, 100, 90, 2, true, &two, &rc, &l));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(two.last, CLIPS_N);
     static const int threads[] = {1, 2};
     for (size_t t = 0; t < 2; t++) {
         progress_log stop = {.ret = TG_ECANCEL};
