@@ -104,6 +104,14 @@ typedef struct nn_geom {
  * its pads to *geom when not NULL). Returns 0, or -1 with a reason in err. */
 int nn_infer(const tgi_nn *nn, int id, nn_shape *shapes, nn_geom *geom, char *err, size_t errlen);
 
+/* Append a node to nn, shared by both loaders: op, act_max INFINITY, a copy of `name` and
+ * of the nin input indices, everything else 0. nn->nodes grows together with the loader's
+ * two parallel arrays (*owner: the layer or graph node each node came from; *shapes),
+ * whose capacity is *cap. Returns the new node's index, or TG_ENOMEM (the node may then
+ * be counted with a NULL name or inputs: the loader fails and frees the whole model). */
+int nn_append_node(tgi_nn *nn, int *cap, int **owner, nn_shape **shapes, int op, const char *name,
+                   const int *in, int nin);
+
 /* The node index whose output is layer `name`, -1 if unknown; *absorbed_into is set to
  * the surviving node's name when the layer was fused away. */
 int nn_find(const tgi_nn *nn, const char *name, const char **absorbed_into);

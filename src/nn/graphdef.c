@@ -378,36 +378,11 @@ done:
 
 static int new_node(gloader *L, int op, const int *in, int nin, nn_node **out)
 {
-    tgi_nn *nn = L->nn;
-    if (nn->nnodes == L->cap) {
-        int cap = L->cap ? 2 * L->cap : 64;
-        nn_node *n = realloc(nn->nodes, (size_t)cap * sizeof *n);
-        if (!n)
-            return fail(L, TG_ENOMEM, "out of memory");
-        nn->nodes = n;
-        int *o = realloc(L->owner, (size_t)cap * sizeof *o);
-        if (!o)
-            return fail(L, TG_ENOMEM, "out of memory");
-        L->owner = o;
-        nn_shape *sh = realloc(L->shapes, (size_t)cap * sizeof *sh);
-        if (!sh)
-            return fail(L, TG_ENOMEM, "out of memory");
-        L->shapes = sh;
-        L->cap = cap;
-    }
-    int id = nn->nnodes++;
-    nn_node *n = &nn->nodes[id];
-    memset(n, 0, sizeof *n);
-    n->op = op;
+    int id = nn_append_node(L->nn, &L->cap, &L->owner, &L->shapes, op, L->cur->name, in, nin);
+    if (id < 0)
+        return fail(L, id, "out of memory");
+    nn_node *n = &L->nn->nodes[id];
     n->rank = 4;
-    n->act_max = INFINITY;
-    n->name = strdup(L->cur->name);
-    n->in = malloc((size_t)(nin ? nin : 1) * sizeof *n->in);
-    if (!n->name || !n->in)
-        return fail(L, TG_ENOMEM, "out of memory");
-    if (nin > 0)
-        memcpy(n->in, in, (size_t)nin * sizeof *in);
-    n->nin = nin;
     int me = (int)(L->cur - L->g);
     L->owner[id] = me;
     L->g[me].val = id;

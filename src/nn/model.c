@@ -574,40 +574,49 @@ static float *dup_floats(const float *src, size_t n)
 
 /* ---- nodes ---- */
 
-static int new_node(loader *L, int op, const int *in, int nin, nn_node **out)
+int nn_append_node(tgi_nn *nn, int *cap, int **owner, nn_shape **shapes, int op, const char *name,
+                   const int *in, int nin)
 {
-    tgi_nn *nn = L->nn;
-    if (nn->nnodes == L->cap_nodes) {
-        int cap = L->cap_nodes ? 2 * L->cap_nodes : 64;
-        nn_node *n = realloc(nn->nodes, (size_t)cap * sizeof *n);
+    if (nn->nnodes == *cap) {
+        int nc = *cap ? 2 * *cap : 64;
+        nn_node *n = realloc(nn->nodes, (size_t)nc * sizeof *n);
         if (!n)
-            return fail(L, TG_ENOMEM, "out of memory");
+            return TG_ENOMEM;
         nn->nodes = n;
-        int *nl = realloc(L->node_layer, (size_t)cap * sizeof *nl);
-        if (!nl)
-            return fail(L, TG_ENOMEM, "out of memory");
-        L->node_layer = nl;
-        nn_shape *sh = realloc(L->shapes, (size_t)cap * sizeof *sh);
+        int *o = realloc(*owner, (size_t)nc * sizeof *o);
+        if (!o)
+            return TG_ENOMEM;
+        *owner = o;
+        nn_shape *sh = realloc(*shapes, (size_t)nc * sizeof *sh);
         if (!sh)
-            return fail(L, TG_ENOMEM, "out of memory");
-        L->shapes = sh;
-        L->cap_nodes = cap;
+            return TG_ENOMEM;
+        *shapes = sh;
+        *cap = nc;
     }
     int id = nn->nnodes++;
     nn_node *n = &nn->nodes[id];
     memset(n, 0, sizeof *n);
     n->op = op;
     n->act_max = INFINITY;
-    n->name = strdup(L->cur->name);
+    n->name = strdup(name);
     n->in = malloc((size_t)(nin ? nin : 1) * sizeof *n->in);
-    L->node_layer[id] = (int)(L->cur - L->layers);
     if (!n->name || !n->in)
-        return fail(L, TG_ENOMEM, "out of memory");
+        return TG_ENOMEM;
     if (nin > 0)
         memcpy(n->in, in, (size_t)nin * sizeof *in);
     n->nin = nin;
+    return id;
+}
+
+static int new_node(loader *L, int op, const int *in, int nin, nn_node **out)
+{
+    int id =
+        nn_append_node(L->nn, &L->cap_nodes, &L->node_layer, &L->shapes, op, L->cur->name, in, nin);
+    if (id < 0)
+        return fail(L, id, "out of memory");
+    L->node_layer[id] = (int)(L->cur - L->layers);
     L->layers[L->node_layer[id]].node = id;
-    *out = n;
+    *out = &L->nn->nodes[id];
     return 0;
 }
 
