@@ -48,7 +48,7 @@ typedef struct tgi_cnn_item {
 #define TG_CNN_N_MODELS                              (0 TG_CNN_MODELS(TG_CNN_COUNT_ROW))
 /* "none|mobilenet_v2|inception_v3" (past the first "|"): the cnn option's choices */
 #define TG_CNN_CHOICE_ROW(e, name, dir, side, rs, cs) "|" name
-#define TG_CNN_CHOICES                                (TG_CNN_MODELS(TG_CNN_CHOICE_ROW) + 1)
+#define TG_CNN_CHOICES                                (&(TG_CNN_MODELS(TG_CNN_CHOICE_ROW))[1])
 const char *tgi_cnn_model_name(int model);
 
 /* Load a model (enum tg_network) for batches of up to `batch` frames on `threads`

@@ -14,7 +14,7 @@ static const tgi_arg analyze_args[] = {
      .meta = "FILE",
      .help = "the analysis to write (JSON)"},
     TG_CLI_JOB_QUIET,
-    {NULL},
+    {0},
 };
 
 static int write_text(const char *path, const char *text)

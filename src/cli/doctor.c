@@ -20,7 +20,7 @@ static const tgi_arg doctor_args[] = {
      .offset = TG_CLI_SERVE_AT(data_dir),
      .meta = "DIR",
      .help = "the data folder to check (as thumbgen serve --data)"},
-    {NULL},
+    {0},
 };
 
 static int doctor_main(int argc, char **argv)

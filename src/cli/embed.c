@@ -22,7 +22,7 @@ static const tgi_arg embed_rows[] = {
      .offset = offsetof(embed_args, output),
      .meta = "FILE",
      .help = "write to FILE instead of stdout"},
-    {NULL},
+    {0},
 };
 
 static const char *embed_operand(void *dst, const char *arg)

@@ -23,7 +23,7 @@ static const tgi_arg encode_args[] = {
      .fn = tgi_cli_job_all,
      .help = "-o's name in all three formats"},
     TG_CLI_JOB_QUIET,
-    {NULL},
+    {0},
 };
 
 static int encode_run(const tgi_cli_command *cmd, tgi_cli_job *c)

@@ -29,7 +29,7 @@ static const tgi_arg make_args[] = {
             "render this plan (from `thumbgen plan`, maybe edited)\ninstead of analysing the "
             "video"),
     TG_CLI_JOB_QUIET,
-    {NULL},
+    {0},
 };
 
 static void report(const tgi_cli_job *c, const tg_outputs *out, int *bar)

@@ -21,7 +21,7 @@ static const tgi_arg plan_args[] = {
      .help = "choose from an analysis written by `thumbgen analyze`\n"
              "(no decoding: the select options apply)"},
     TG_CLI_JOB_QUIET,
-    {NULL},
+    {0},
 };
 
 static int plan_main(int argc, char **argv)

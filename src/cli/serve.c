@@ -115,7 +115,7 @@ static const tgi_arg serve_args[] = {
      .kind = TG_ARG_FLAG,
      .offset = AT(quiet),
      .help = "no request log"},
-    {NULL},
+    {0},
 };
 
 int tgi_cli_serve_setup(tgi_cli_serve_args *s, int argc)

@@ -36,7 +36,7 @@ static const tgi_arg upscale_rows[] = {
      .kind = TG_ARG_FLAG,
      .offset = offsetof(upscale_args, quiet),
      .help = "no progress bar"},
-    {NULL},
+    {0},
 };
 
 static const char *upscale_operand(void *dst, const char *arg)

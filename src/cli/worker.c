@@ -57,7 +57,7 @@ static const tgi_arg worker_args[] = {
      .kind = TG_ARG_FLAG,
      .offset = TG_CLI_SERVE_AT(quiet),
      .help = "less on stderr"},
-    {NULL},
+    {0},
 };
 
 static int worker_check(const tgi_serve_opts *o)

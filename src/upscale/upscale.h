@@ -43,7 +43,7 @@ enum tgi_upscale_method { TG_UPSCALE_METHODS(TG_UPSCALE_ENUM_ROW) TG_UPSCALE_N_M
 #undef TG_UPSCALE_ENUM_ROW
 /* "lanczos|lanczos+sharpen|cnn" (past the first "|") */
 #define TG_UPSCALE_CHOICE_ROW(e, name, def) "|" name
-#define TG_UPSCALE_METHOD_CHOICES           (TG_UPSCALE_METHODS(TG_UPSCALE_CHOICE_ROW) + 1)
+#define TG_UPSCALE_METHOD_CHOICES           (&(TG_UPSCALE_METHODS(TG_UPSCALE_CHOICE_ROW))[1])
 #define TG_UPSCALE_METHOD_DEFAULT           TG_UPSCALE_LANCZOS
 
 /* Limits (TG_ELIMIT beyond them). */
