@@ -161,6 +161,7 @@ FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link
 
 fuzz: setup
+	@TG_SETUP_FUZZ=1 scripts/setup
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="$(FUZZ_SAN)" $(addprefix build-fuzz/fuzz_,$(FUZZ_NAMES))
 	@fuzz/run $(FUZZ_SECONDS) build-fuzz $(FUZZ_NAMES)
