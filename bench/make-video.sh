@@ -112,7 +112,6 @@ encode_shot() {
 start=$(date +%s)
 LIST="$WORK/list.txt"
 : > "$LIST"
-pids=()
 done_before=0
 for ((i = 0; i < NSHOTS; i++)); do
     n=${LENS[i]}
@@ -124,10 +123,12 @@ for ((i = 0; i < NSHOTS; i++)); do
     printf 'make-video:   shot %3d/%d  %-20s %5.2f s\n' $((i + 1)) "$NSHOTS" "$photo.jpg" \
         "$(awk -v n="$n" -v f=$FPS 'BEGIN{print n/f}')"
     encode_shot "$i" "$n" "$photo" "$dst" &
-    pids+=($!)
 done
+# `wait -n` above has already reaped some shots, and `wait PID` on a reaped one fails
+# ("not a child of this shell") although it succeeded: wait for the rest, then judge
+# every shot by its file (encode_shot moves it in place only when ffmpeg succeeded).
 fail=0
-for p in "${pids[@]}"; do wait "$p" || fail=1; done
+wait || true
 (( done_before )) && echo "make-video: reused $done_before shots already encoded in $WORK"
 while read -r _ f; do
     f=${f//\'/}
