@@ -263,9 +263,10 @@ export function install(core) {
       const w = Math.max(6, x(b) - x(a));
       const cx = (x(a) + x(b)) / 2;
       const g = svg('g', { class: `tl-seg${drag && drag.i === i ? ' dragging' : ''}`, 'data-kind': 'clip', 'data-start': a, 'data-end': b, 'data-index': i }, root);
-      // A wider, invisible hit area so that short clips stay easy to click or tap.
+      // A wider, invisible hit area so that short clips stay easy to click or tap (44×44 px
+      // at least, from the top of the drawing).
       const hitW = Math.max(w, 44);
-      const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: trackH + 12, fill: 'transparent', class: 'tl-hit' }, g);
+      const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: Math.max(44, trackH + 12), fill: 'transparent', class: 'tl-hit' }, g);
       svg('rect', { x: cx - w / 2, y: trackY + 4, width: w, height: trackH - 8, rx: 3, class: 'tl-clip' }, g);
       // the number beside the button, not in it (its name says it; axe: label-content-name-mismatch)
       if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', 'aria-hidden': 'true', text: String(i + 1) }, root);
@@ -370,10 +371,11 @@ export function install(core) {
     if (currentPlan && !(currentPlan.source && Number(currentPlan.source.duration) > 0)) renderTimeline();
   });
   if (typeof ResizeObserver === 'function') {
-    let lastW = 0;
+    let lastW = -1; // the first call reports the width the timeline is (or will be) drawn at
     new ResizeObserver(() => {
       const w = $('timeline').clientWidth;
       // a new width redraws a drawn timeline
+      if (lastW < 0) { lastW = w; return; }
       if (w && w !== lastW) { lastW = w; if (currentPlan && !$('result').hidden && $('timeline').firstChild) renderTimeline(); }
     }).observe($('timeline'));
   }

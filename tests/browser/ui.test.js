@@ -626,6 +626,12 @@ async function main() {
       first.scrollY === 0 && first.result < first.form, JSON.stringify(first));
     const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
     check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    // every clip and keyframe of the timeline is a target of at least 44×44 px to tap
+    await pp.locator('#timeline [data-kind="clip"]').first().waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+    const targets = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-hit, #timeline .tl-keyg > rect')]
+      .map((r) => r.getBoundingClientRect()).map((b) => Math.round(Math.min(b.width, b.height) * 10) / 10));
+    check('at 375 px every clip and keyframe on the timeline is a target of at least 44×44 px',
+      targets.length > 3 && targets.every((t) => t >= 44), targets.join(' '));
     await pp.screenshot({ path: path.join(OUT, 'phone-result.png') });
     await phone.close();
   }
