@@ -1196,7 +1196,6 @@
 
     if (shownPlan !== plan) $('timeline').textContent = ''; // drawn for this plan after the paint
     shownPlan = plan;
-    const ed = loadEditor(); // fetched while the result paints (editor.js: the timeline, the editor)
     // The timeline (an SVG of every shot, clip and keyframe) is drawn after the result has
     // painted: the thumbnail and its downloads first, then the editor below them. The result
     // is brought into view before it (while the layout is still the painted one).
@@ -1211,7 +1210,9 @@
       afterPaint(() => {
         if (!still()) return;
         showOriginal(r);
-        afterPaint(() => ed.then((m) => { if (still() && m) m.show(job, plan); }));
+        // the timeline and the editor (editor.js) once the page has loaded: nothing of theirs
+        // comes before the thumbnail's paint, not even their request
+        afterLoad(() => { if (still()) loadEditor().then((m) => { if (still() && m) m.show(job, plan); }); });
       });
     });
   }
