@@ -1210,9 +1210,12 @@
       afterPaint(() => {
         if (!still()) return;
         showOriginal(r);
-        // the timeline and the editor (editor.js) once the page has loaded: nothing of theirs
-        // comes before the thumbnail's paint, not even their request
-        afterLoad(() => { if (still()) loadEditor().then((m) => { if (still() && m) m.show(job, plan); }); });
+        // the timeline and the editor (editor.js) once the page has loaded and the timeline
+        // is near the window (on a phone it is below the fold): nothing of theirs comes
+        // before the thumbnail's paint, not even their request
+        afterLoad(() => nearView($('timeline'), () => {
+          if (still()) loadEditor().then((m) => { if (still() && m) m.show(job, plan); });
+        }));
       });
     });
   }
@@ -1244,6 +1247,16 @@
   // Run fn once the browser has painted what is on the page now (a frame, then a task).
   function afterPaint(fn) {
     requestAnimationFrame(() => setTimeout(fn, 0));
+  }
+  // Run fn once node is within 200 px of the window (at once without IntersectionObserver).
+  function nearView(node, fn) {
+    if (typeof IntersectionObserver !== 'function') { fn(); return; }
+    const io = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      io.disconnect();
+      fn();
+    }, { rootMargin: '200px 0px' });
+    io.observe(node);
   }
   // Run fn once the page has loaded (its images included) and the browser is idle.
   function afterLoad(fn) {

@@ -626,8 +626,18 @@ async function main() {
       first.scrollY === 0 && first.result < first.form, JSON.stringify(first));
     const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
     check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    // The timeline is below the fold on a phone: it is drawn (editor.js fetched) once it
+    // comes near the window, not before.
+    await pp.waitForTimeout(1500);
+    const drawnEarly = await pp.evaluate(() => ({ clips: document.querySelectorAll('#timeline [data-kind="clip"]').length,
+      editor: performance.getEntriesByType('resource').filter((r) => /\/static\/editor\.js$/.test(r.name)).length,
+      below: document.getElementById('timeline').getBoundingClientRect().top > innerHeight + 200 }));
+    await pp.locator('#timeline').scrollIntoViewIfNeeded();
     // every clip and keyframe of the timeline is a target of at least 44×44 px to tap
     await pp.locator('#timeline [data-kind="clip"]').first().waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+    const drawnLater = await pp.locator('#timeline [data-kind="clip"]').count();
+    check('at 375 px the timeline far below the fold is drawn (editor.js fetched) when it comes near the window, not before',
+      drawnEarly.below && drawnEarly.clips === 0 && drawnEarly.editor === 0 && drawnLater > 0, `${JSON.stringify(drawnEarly)}, then ${drawnLater} clips`);
     const targets = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-hit, #timeline .tl-keyg > rect')]
       .map((r) => r.getBoundingClientRect()).map((b) => Math.round(Math.min(b.width, b.height) * 10) / 10));
     check('at 375 px every clip and keyframe on the timeline is a target of at least 44×44 px',
