@@ -1234,7 +1234,14 @@
     }
     return editorLoad;
   }
-  const withEditor = (name) => () => loadEditor().then((m) => { if (m) m[name](); });
+  // An editor button: the module, with the shown job's plan in it (a click can come before
+  // the timeline was near the window), then the action.
+  const withEditor = (name) => () => loadEditor().then((m) => {
+    if (!m) return;
+    const job = current && current.job;
+    if (job && job.result && shownPlan && m.plan() !== shownPlan) m.show(job, shownPlan);
+    m[name]();
+  });
 
   // The original video, its poster and the browser's own controls (a shadow tree of their
   // own, costly to build on a phone) come after the result has painted, like the timeline.

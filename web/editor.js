@@ -388,6 +388,7 @@ export function install(core) {
       startEditing(job);
       renderTimeline();
     },
+    plan: () => currentPlan, // the plan shown, or null
     addClipAtPlayhead,
     posterFromFrame,
     resetEdit,
