@@ -1044,14 +1044,24 @@
     $('result-title').focus({ preventScroll: true });
   }
 
-  // A quiet notice beside the link field when this server cannot fetch YouTube links.
+  // A quiet notice beside the link field when this server cannot fetch YouTube links. It
+  // arrives after the page has loaded: shown at once it would push down everything below the
+  // field (a layout shift of 0.04 in Lighthouse), so it is the field's description from the
+  // start (aria-describedby) and shows when the field is used: focused, typed or pasted into
+  // (the shift then follows the user's own input, as the field's error does).
+  function showNotice() {
+    const n = $('url-notice');
+    if (n.textContent) n.hidden = false;
+  }
   async function checkServer() {
     try {
       const res = await fetch('/healthz', { cache: 'no-store' });
       const h = await res.json();
       const y = h && h.ytdlp;
       const n = $('url-notice');
-      if (y && !y.youtube_ok && y.notice) { n.textContent = y.notice; n.hidden = false; } else { n.hidden = true; }
+      n.textContent = y && !y.youtube_ok && y.notice ? y.notice : '';
+      n.hidden = true;
+      if (document.activeElement === $('url') || $('url').value) showNotice();
     } catch (e) { /* the notice is a nicety: the page works without it */ }
   }
 
@@ -1184,9 +1194,8 @@
     for (const w of warnings) wl.append(el('li', { text: sentence(w) }));
     wl.hidden = warnings.length === 0;
 
-    if (currentPlan !== plan) $('timeline').textContent = ''; // drawn for this plan after the paint
-    currentPlan = plan;
-    startEditing(job);
+    if (shownPlan !== plan) $('timeline').textContent = ''; // drawn for this plan after the paint
+    shownPlan = plan;
     // The timeline (an SVG of every shot, clip and keyframe) is drawn after the result has
     // painted: the thumbnail and its downloads first, then the editor below them. The result
     // is brought into view before it (while the layout is still the painted one).
@@ -1194,18 +1203,45 @@
     // Each step waits for the paint of the one before: none holds the page for long on a
     // slow phone, and each reads a layout the browser has already made (the timeline's width
     // after the video's controls are laid out: no forced synchronous layout).
-    const still = () => seq === timelineSeq && currentPlan === plan;
+    const still = () => seq === timelineSeq && shownPlan === plan;
     afterPaint(() => {
       if (!still()) return;
       if (arrived) revealResult();
       afterPaint(() => {
         if (!still()) return;
         showOriginal(r);
-        afterPaint(() => { if (still()) renderTimeline(); });
+        // the timeline and the editor (editor.js) once the page has loaded and the timeline
+        // is near the window (on a phone it is below the fold): nothing of theirs comes
+        // before the thumbnail's paint, not even their request
+        afterLoad(() => nearView($('timeline'), () => {
+          if (still()) loadEditor().then((m) => { if (still() && m) m.show(job, plan); });
+        }));
       });
     });
   }
   let timelineSeq = 0;
+  let shownPlan = null;
+
+  // The plan editor and the timeline (web/editor.js), imported the first time a result is
+  // shown: the empty page never fetches it. Resolves to null when it cannot load (the result
+  // stays usable without its timeline).
+  let editorLoad = null;
+  function loadEditor() {
+    if (!editorLoad) {
+      editorLoad = import('/static/editor.js')
+        .then((m) => m.install({ $, el, svg, fmtTime, api, clearAlert, showError, startJob, current: () => current }))
+        .catch(() => { editorLoad = null; return null; });
+    }
+    return editorLoad;
+  }
+  // An editor button: the module, with the shown job's plan in it (a click can come before
+  // the timeline was near the window), then the action.
+  const withEditor = (name) => () => loadEditor().then((m) => {
+    if (!m) return;
+    const job = current && current.job;
+    if (job && job.result && shownPlan && m.plan() !== shownPlan) m.show(job, shownPlan);
+    m[name]();
+  });
 
   // The original video, its poster and the browser's own controls (a shadow tree of their
   // own, costly to build on a phone) come after the result has painted, like the timeline.
@@ -1213,14 +1249,21 @@
     const video = $('video');
     video.controls = true;
     if (r.poster && video.getAttribute('poster') !== r.poster) video.setAttribute('poster', r.poster);
-    if (video.getAttribute('src') !== r.video) {
-      video.setAttribute('src', r.video);
-      clipRange = null;
-    }
+    if (video.getAttribute('src') !== r.video) video.setAttribute('src', r.video);
   }
   // Run fn once the browser has painted what is on the page now (a frame, then a task).
   function afterPaint(fn) {
     requestAnimationFrame(() => setTimeout(fn, 0));
+  }
+  // Run fn once node is within 200 px of the window (at once without IntersectionObserver).
+  function nearView(node, fn) {
+    if (typeof IntersectionObserver !== 'function') { fn(); return; }
+    const io = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      io.disconnect();
+      fn();
+    }, { rootMargin: '200px 0px' });
+    io.observe(node);
   }
   // Run fn once the page has loaded (its images included) and the browser is idle.
   function afterLoad(fn) {
@@ -1259,350 +1302,6 @@
     img.setAttribute('src', pick && pick.kind !== 'mp4' ? pick.url : (parent.result.webp || parent.result.gif));
     $('before-link').setAttribute('href', `#job=${of}`);
     $('before').hidden = false;
-  }
-
-  // ---------------------------------------------------------------- editing the plan
-  // The clips and the poster of the shown job, as the user is changing them. "Make it
-  // again" sends them to POST /api/jobs/{id}/render: a new version, no analysis.
-
-  let edit = null; // { jobId, segments: [{start, end}], poster, dirty }
-
-  function planSegments(plan) {
-    return (Array.isArray(plan && plan.segments) ? plan.segments : [])
-      .map((s) => ({ start: Number(s.start), end: Number(s.end), score: s.score }))
-      .filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && s.end > s.start);
-  }
-
-  function startEditing(job) {
-    if (edit && edit.jobId === job.id && edit.dirty) return;
-    const plan = job.result.plan || {};
-    const pt = plan.poster && Number(plan.poster.t);
-    edit = { jobId: job.id, segments: planSegments(plan), poster: Number.isFinite(pt) ? pt : null, dirty: false };
-    updateEditor();
-  }
-
-  function round3(t) { return Math.round(t * 1000) / 1000; }
-
-  function changed() {
-    edit.dirty = true;
-    edit.segments.sort((a, b) => a.start - b.start);
-    renderTimeline();
-    updateEditor();
-  }
-
-  function updateEditor() {
-    const dirty = !!(edit && edit.dirty);
-    $('edit-render').hidden = !dirty;
-    $('edit-reset').hidden = !dirty;
-    $('edit-status').textContent = dirty
-      ? `${edit.segments.length} clip${edit.segments.length === 1 ? '' : 's'}, ${edit.segments.reduce((n, s) => n + s.end - s.start, 0).toFixed(1)} s in all: not made yet.`
-      : '';
-  }
-
-  function resetEdit() {
-    if (!current || !current.job || !current.job.result) return;
-    edit = null;
-    startEditing(current.job);
-    renderTimeline();
-  }
-
-  function addClipAtPlayhead() {
-    if (!edit || !currentPlan) return;
-    const dur = planDuration(currentPlan);
-    const lens = edit.segments.map((s) => s.end - s.start);
-    const len = lens.length ? lens.reduce((a, b) => a + b, 0) / lens.length : 1.2;
-    let t = $('video').currentTime || 0;
-    t = Math.max(0, Math.min(dur - len, t));
-    edit.segments.push({ start: round3(t), end: round3(Math.min(dur, t + len)) });
-    changed();
-    $('edit-status').textContent = `Added a clip at ${fmtTime(t, true)}. ${$('edit-status').textContent}`;
-  }
-
-  function posterFromFrame() {
-    if (!edit) return;
-    edit.poster = round3($('video').currentTime || 0);
-    changed();
-  }
-
-  function removeClip(i) {
-    if (!edit || edit.segments.length <= 1) { $('edit-status').textContent = 'A thumbnail needs at least one clip.'; return; }
-    edit.segments.splice(i, 1);
-    changed();
-  }
-
-  async function renderEdit() {
-    const token = current;
-    if (!token || !edit || !edit.dirty) return;
-    const plan = { segments: edit.segments.map((s) => ({ start: round3(s.start), end: round3(s.end) })) };
-    if (Number.isFinite(edit.poster)) plan.poster = { t: round3(edit.poster) };
-    $('edit-render').disabled = true;
-    clearAlert();
-    try {
-      const r = await api('POST', `/api/jobs/${encodeURIComponent(token.id)}/render`, { plan });
-      edit = null;
-      startJob(r);
-    } catch (e) {
-      showError(e);
-    } finally {
-      $('edit-render').disabled = false;
-    }
-  }
-
-  function renderClipList() {
-    const cl = $('clip-list');
-    cl.textContent = '';
-    if (!edit) return;
-    edit.segments.forEach((sg, i) => {
-      const a = sg.start;
-      const b = sg.end;
-      // the visible text is the name (with words for screen readers around it)
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a },
-      el('span', { class: 'visually-hidden', text: 'Play clip ' }),
-      el('span', { class: 'chip-n', text: String(i + 1) }),
-      el('span', { class: 'visually-hidden', text: ', ' }),
-      el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
-      btn.addEventListener('click', () => seekTo(a, b));
-      const del = el('button', { type: 'button', class: 'chip chip-x', 'aria-label': `Remove clip ${i + 1}`, text: '×' });
-      del.addEventListener('click', () => removeClip(i));
-      cl.append(el('li', { class: 'chip-pair' }, btn, del));
-    });
-    const pt = edit.poster;
-    if (Number.isFinite(pt)) {
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt },
-      el('span', { class: 'chip-n poster', text: '' }),
-      el('span', { class: 'visually-hidden', text: 'Play from the ' }),
-      el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(pt, true) }));
-      btn.addEventListener('click', () => seekTo(pt));
-      cl.append(el('li', {}, btn));
-    }
-  }
-
-  // Dragging a clip on the timeline: its body moves it, its ends change its length.
-  let drag = null;
-  function startDrag(e, i, mode) {
-    if (e.button !== 0 || !edit) return;
-    e.preventDefault();
-    const s = edit.segments[i];
-    drag = { i, mode, x0: e.clientX, start: s.start, end: s.end, moved: false, node: e.currentTarget };
-    window.addEventListener('pointermove', onDrag);
-    window.addEventListener('pointerup', endDrag, { once: true });
-  }
-  function onDrag(e) {
-    if (!drag || !currentPlan) return;
-    const dx = e.clientX - drag.x0;
-    if (!drag.moved && Math.abs(dx) < 4) return;
-    drag.moved = true;
-    const dur = planDuration(currentPlan);
-    const W = Math.max(240, Math.floor($('timeline').clientWidth || 600));
-    const dt = (dx / (W - 16)) * dur;
-    const s = edit.segments[drag.i];
-    const len = drag.end - drag.start;
-    const minLen = 0.3;
-    if (drag.mode === 'move') {
-      s.start = round3(Math.max(0, Math.min(dur - len, drag.start + dt)));
-      s.end = round3(s.start + len);
-    } else if (drag.mode === 'start') {
-      s.start = round3(Math.max(0, Math.min(drag.end - minLen, drag.start + dt)));
-    } else {
-      s.end = round3(Math.min(dur, Math.max(drag.start + minLen, drag.end + dt)));
-    }
-    edit.dirty = true;
-    renderTimeline();
-    updateEditor();
-  }
-  function endDrag() {
-    window.removeEventListener('pointermove', onDrag);
-    const d = drag;
-    drag = null;
-    if (!d) return;
-    if (d.moved) { changed(); return; }
-    const s = edit.segments[d.i];
-    seekTo(s.start, s.end); // a click: play the clip
-  }
-
-  // ---------------------------------------------------------------- timeline
-
-  let currentPlan = null;
-  let clipRange = null; // { start, end } while a clip plays from the timeline
-  let playhead = null;
-  let tlScale = null;
-
-  function planDuration(plan) {
-    const d = plan && plan.source && Number(plan.source.duration);
-    if (Number.isFinite(d) && d > 0) return d;
-    const v = $('video').duration;
-    if (Number.isFinite(v) && v > 0) return v;
-    let end = 0;
-    for (const s of (plan && plan.shots) || []) end = Math.max(end, Number(s.end) || 0);
-    for (const s of (plan && plan.segments) || []) end = Math.max(end, Number(s.end) || 0);
-    return end || 1;
-  }
-
-  function niceStep(duration, width) {
-    const maxLabels = Math.max(2, Math.floor(width / 64));
-    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
-    for (const s of steps) if (duration / s <= maxLabels) return s;
-    return steps[steps.length - 1];
-  }
-
-  function seekTo(start, end) {
-    const v = $('video');
-    clipRange = Number.isFinite(end) ? { start, end } : null;
-    try { v.currentTime = start; } catch (e) { /* not seekable yet */ }
-    const p = v.play();
-    if (p && typeof p.catch === 'function') p.catch(() => {});
-    updatePlayhead();
-  }
-
-  function clickable(node, label, start, end, noClick) {
-    node.setAttribute('tabindex', '0');
-    node.setAttribute('role', 'button');
-    node.setAttribute('aria-label', label);
-    if (!noClick) node.addEventListener('click', () => seekTo(start, end));
-    node.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); seekTo(start, end); }
-    });
-  }
-
-  function renderTimeline() {
-    const box = $('timeline');
-    box.textContent = '';
-    const plan = currentPlan;
-    if (!plan) return;
-    const W = Math.max(240, Math.floor(box.clientWidth || 600));
-    const H = 92;
-    const pad = 8;
-    const dur = planDuration(plan);
-    const x = (t) => pad + (Math.max(0, Math.min(dur, t)) / dur) * (W - 2 * pad);
-    tlScale = x;
-
-    const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'group',
-      'aria-label': `Analysis of the ${fmtTime(dur)} video: shots, chosen clips and keyframes` }, box);
-    const defs = svg('defs', {}, root);
-    const pat = svg('pattern', { id: 'tl-hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse',
-      patternTransform: 'rotate(45)' }, defs);
-    svg('rect', { width: 6, height: 6, class: 'tl-hatch-bg' }, pat);
-    svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'tl-hatch-line' }, pat);
-
-    // Shots track: the whole duration hatched (between shots, or not analysed), shots on top.
-    const trackY = 6;
-    const trackH = 30;
-    svg('rect', { x: pad, y: trackY, width: W - 2 * pad, height: trackH, rx: 4, class: 'tl-gap' }, root);
-    const shots = Array.isArray(plan.shots) ? plan.shots : [];
-    shots.forEach((s, i) => {
-      const a = Number(s.start);
-      const b = Number(s.end);
-      if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) return;
-      const r = svg('rect', { x: x(a), y: trackY, width: Math.max(1, x(b) - x(a)), height: trackH,
-        class: `tl-shot${i % 2 ? ' alt' : ''}` }, root);
-      svg('title', { text: `Shot ${i + 1}: ${fmtTime(a, true)} – ${fmtTime(b, true)}` }, r);
-    });
-    // Shot boundaries as ticks.
-    const cuts = new Set();
-    for (const s of shots) {
-      for (const t of [Number(s.start), Number(s.end)]) {
-        if (Number.isFinite(t) && t > 0.01 && t < dur - 0.01) cuts.add(Math.round(t * 1000) / 1000);
-      }
-    }
-    for (const t of cuts) svg('line', { x1: x(t), x2: x(t), y1: trackY - 3, y2: trackY + trackH + 3, class: 'tl-cut' }, root);
-
-    // Chosen clips as highlighted bars (the user's edit, when there is one).
-    const segs = edit ? edit.segments : planSegments(plan);
-    segs.forEach((s, i) => {
-      const a = Number(s.start);
-      const b = Number(s.end);
-      if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) return;
-      const w = Math.max(6, x(b) - x(a));
-      const cx = (x(a) + x(b)) / 2;
-      const g = svg('g', { class: `tl-seg${drag && drag.i === i ? ' dragging' : ''}`, 'data-kind': 'clip', 'data-start': a, 'data-end': b, 'data-index': i }, root);
-      // A wider, invisible hit area so that short clips stay easy to click or tap.
-      const hitW = Math.max(w, 44);
-      const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: trackH + 12, fill: 'transparent', class: 'tl-hit' }, g);
-      svg('rect', { x: cx - w / 2, y: trackY + 4, width: w, height: trackH - 8, rx: 3, class: 'tl-clip' }, g);
-      // the number beside the button, not in it (its name says it; axe: label-content-name-mismatch)
-      if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', 'aria-hidden': 'true', text: String(i + 1) }, root);
-      const label = `Clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}: Enter plays it, arrow keys move it, Delete removes it`;
-      svg('title', { text: label }, g);
-      clickable(g, label, a, b, true);
-      body.addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
-      g.querySelector('.tl-clip').addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
-      // the ends: grab to change the length
-      for (const [mode, ex] of [['start', x(a)], ['end', x(b)]]) {
-        const h = svg('rect', { x: ex - 5, y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, g);
-        h.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
-      }
-      g.addEventListener('keydown', (e) => {
-        if (!edit) return;
-        const step = e.shiftKey ? 1 : 0.1;
-        const sg = edit.segments[i];
-        const dur2 = planDuration(currentPlan);
-        if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
-          e.preventDefault();
-          const d = e.key === 'ArrowLeft' ? -step : step;
-          const len = sg.end - sg.start;
-          sg.start = round3(Math.max(0, Math.min(dur2 - len, sg.start + d)));
-          sg.end = round3(sg.start + len);
-          changed();
-          const again = document.querySelector(`#timeline .tl-seg[data-index="${edit.segments.indexOf(sg)}"]`);
-          if (again) again.focus();
-        } else if (e.key === 'Delete' || e.key === 'Backspace') {
-          e.preventDefault();
-          removeClip(i);
-        }
-      });
-    });
-
-    // Keyframes as dots; the poster marked with a ring.
-    const keyY = trackY + trackH + 14;
-    const posterT = edit && Number.isFinite(edit.poster) ? edit.poster : plan.poster && Number(plan.poster.t);
-    const keys = Array.isArray(plan.keyframes) ? plan.keyframes.slice() : [];
-    const hasPosterKey = keys.some((k) => Math.abs(Number(k.t) - posterT) < 0.001);
-    if (Number.isFinite(posterT) && !hasPosterKey) keys.push({ t: posterT, posterOnly: true });
-    keys.map((k, rank) => ({ k, rank })).sort((p, q) => Number(p.k.t) - Number(q.k.t)).forEach(({ k, rank }) => {
-      const t = Number(k.t);
-      if (!Number.isFinite(t)) return;
-      const isPoster = Number.isFinite(posterT) && Math.abs(t - posterT) < 0.001;
-      const g = svg('g', { class: 'tl-keyg', 'data-kind': isPoster ? 'poster' : 'keyframe', 'data-t': t }, root);
-      // a 44-px target around a small dot
-      svg('rect', { x: x(t) - 22, y: keyY - 22, width: 44, height: 44, fill: 'transparent' }, g);
-      svg('circle', { cx: x(t), cy: keyY, r: isPoster ? 6 : 5, class: `tl-key${isPoster ? ' poster' : ''}` }, g);
-      const what = isPoster ? 'Poster' : `Keyframe ${rank + 1}`;
-      const label = `Play from the ${what.toLowerCase()} at ${fmtTime(t, true)}`;
-      svg('title', { text: label }, g);
-      clickable(g, label, t);
-    });
-
-    // Time axis.
-    const axisY = keyY + 16;
-    svg('line', { x1: pad, x2: W - pad, y1: axisY, y2: axisY, class: 'tl-axis' }, root);
-    const step = niceStep(dur, W);
-    for (let t = 0; t <= dur + 1e-6; t += step) {
-      svg('line', { x1: x(t), x2: x(t), y1: axisY, y2: axisY + 4, class: 'tl-tick' }, root);
-      const anchor = t === 0 ? 'start' : (x(t) > W - 24 ? 'end' : 'middle');
-      svg('text', { x: x(t), y: axisY + 16, 'text-anchor': anchor, class: 'tl-label', text: fmtTime(t) }, root);
-    }
-    const lastTick = Math.floor(dur / step + 1e-9) * step;
-    // the end's label only where it does not run into the last tick's (about 40 px each)
-    if (x(dur) - x(lastTick) > 44) {
-      svg('line', { x1: x(dur), x2: x(dur), y1: axisY, y2: axisY + 4, class: 'tl-tick' }, root);
-      svg('text', { x: x(dur), y: axisY + 16, 'text-anchor': 'end', class: 'tl-label', text: fmtTime(dur) }, root);
-    }
-
-    playhead = svg('line', { x1: x(0), x2: x(0), y1: 2, y2: keyY + 8, class: 'tl-playhead' }, root);
-    updatePlayhead();
-    renderClipList();
-  }
-
-  function updatePlayhead() {
-    if (!playhead || !tlScale) return;
-    const t = $('video').currentTime || 0;
-    const px = tlScale(t);
-    playhead.setAttribute('x1', px);
-    playhead.setAttribute('x2', px);
-    playhead.style.display = t > 0 ? '' : 'none';
-    for (const g of document.querySelectorAll('#timeline .tl-seg')) {
-      g.classList.toggle('playing', t >= Number(g.dataset.start) && t <= Number(g.dataset.end));
-    }
   }
 
   // ---------------------------------------------------------------- history
@@ -1758,6 +1457,7 @@
       if (/^https?:\/\/\S+$/.test(text)) {
         e.preventDefault();
         $('url').value = text;
+        showNotice();
         submitUrl();
       }
     });
@@ -1772,7 +1472,8 @@
 
   function init() {
     $('job-form').addEventListener('submit', (e) => { e.preventDefault(); submitUrl(); });
-    $('url').addEventListener('input', () => { if ($('url').getAttribute('aria-invalid')) clearFieldErrors(); });
+    $('url').addEventListener('input', () => { showNotice(); if ($('url').getAttribute('aria-invalid')) clearFieldErrors(); });
+    $('url').addEventListener('focus', showNotice);
     $('retry').addEventListener('click', () => retryJob(false));
     $('options').addEventListener('toggle', () => { if ($('options').open) ensureOptions(); });
     $('retry-options').addEventListener('click', async () => {
@@ -1790,10 +1491,10 @@
     $('delete-ended').addEventListener('click', deleteJob);
     $('delete').addEventListener('click', deleteJob);
     $('history-more').addEventListener('click', moreHistory);
-    $('edit-add').addEventListener('click', addClipAtPlayhead);
-    $('edit-poster').addEventListener('click', posterFromFrame);
-    $('edit-reset').addEventListener('click', resetEdit);
-    $('edit-render').addEventListener('click', renderEdit);
+    $('edit-add').addEventListener('click', withEditor('addClipAtPlayhead'));
+    $('edit-poster').addEventListener('click', withEditor('posterFromFrame'));
+    $('edit-reset').addEventListener('click', withEditor('resetEdit'));
+    $('edit-render').addEventListener('click', withEditor('renderEdit'));
     const share = (what) => () => {
       if (!current || !current.job || !current.job.result) return;
       const l = shareLinks(current.job);
@@ -1816,28 +1517,6 @@
     $('reset-options').addEventListener('click', resetOptions);
     setupDrop();
 
-    const video = $('video');
-    video.addEventListener('timeupdate', () => {
-      if (clipRange && video.currentTime >= clipRange.end) { clipRange = null; video.pause(); }
-      updatePlayhead();
-    });
-    video.addEventListener('seeked', () => {
-      if (clipRange && (video.currentTime < clipRange.start - 0.3 || video.currentTime > clipRange.end)) clipRange = null;
-      updatePlayhead();
-    });
-    video.addEventListener('loadedmetadata', () => {
-      // Without a duration in the plan, the timeline needs the video's own.
-      if (currentPlan && !(currentPlan.source && Number(currentPlan.source.duration) > 0)) renderTimeline();
-    });
-
-    if (typeof ResizeObserver === 'function') {
-      let lastW = 0;
-      new ResizeObserver(() => {
-        const w = $('timeline').clientWidth;
-        // a new width redraws a drawn timeline (the first drawing waits for the paint: showResult)
-        if (w && w !== lastW) { lastW = w; if (currentPlan && !$('result').hidden && $('timeline').firstChild) renderTimeline(); }
-      }).observe($('timeline'));
-    }
     window.addEventListener('hashchange', () => {
       const id = jobFromHash();
       if (id && (!current || current.id !== id)) openJob(id);

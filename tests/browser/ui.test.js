@@ -363,12 +363,31 @@ async function main() {
       sizes.length === 2 && sizes.every((x) => x.encoded > 0 && x.encoded < x.decoded / 2), JSON.stringify(sizes));
   }
   if (!MOCK) {
+    // The notice arrives after the load event: it is the link field's description at once and
+    // shows when the field is used, so that it moves nothing while the page settles.
     const notice = page.locator('#url-notice');
-    await notice.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    await page.waitForFunction(() => document.getElementById('url-notice').textContent !== '', null, { timeout: 5000 }).catch(() => {});
+    const hiddenFirst = !(await notice.isVisible());
+    const shifts = await page.evaluate(() => new Promise((resolve) => {
+      let sum = 0;
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) sum += e.value; })
+        .observe({ type: 'layout-shift', buffered: true });
+      setTimeout(() => resolve(sum), 300);
+    }));
+    const described = await page.evaluate(() => (document.getElementById('url').getAttribute('aria-describedby') || '').split(/\s+/).includes('url-notice'));
+    await page.focus('#url');
     const text = (await notice.textContent()) || '';
     check('a quiet notice beside the link field: YouTube needs a newer yt-dlp than the server has',
       await notice.isVisible() && text.includes('2025.11.12') && text.includes('2023.03.04') && text.includes('make update-ytdlp'), text);
+    check('the notice moves nothing while the page loads: the field\'s description at once, shown when the field is used (no layout shift)',
+      hiddenFirst && described && shifts === 0, `layout shift ${shifts}, hidden before ${hiddenFirst}, described ${described}`);
+    await page.evaluate(() => document.activeElement.blur());
   }
+  // The plan editor and the timeline (web/editor.js) are a module of their own, imported when
+  // a result is shown: the empty page never fetches it, even once idle.
+  await page.waitForTimeout(300);
+  const editorEarly = await page.evaluate(() => performance.getEntriesByType('resource').some((r) => /\/static\/editor\.js$/.test(r.name)));
+  check('the empty page does not load the editor module (web/editor.js)', !editorEarly);
 
   // The empty page: what the product does, an example made by thumbgen, and every option
   // of the server's table as a field.
@@ -538,7 +557,11 @@ async function main() {
   check('"Copy <video> embed" copies a muted looping <video> of the MP4', clip3.startsWith(`<video src="${base}${job.result.mp4}"`) && /autoplay muted loop playsinline/.test(clip3), clip3);
   if (!MOCK) await axeCheck(page, 'result');
 
-  // 5. The timeline draws the plan; clicking a clip seeks the video there.
+  // 5. The timeline draws the plan (web/editor.js, imported once a result is shown);
+  // clicking a clip seeks the video there.
+  await page.locator('#timeline [data-kind="clip"]').first().waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+  const editorLoaded = await page.evaluate(() => performance.getEntriesByType('resource').filter((r) => /\/static\/editor\.js$/.test(r.name)).length);
+  check('the editor module is loaded once a result is shown (once)', editorLoaded === 1, `${editorLoaded} fetches`);
   const nClips = await page.locator('#timeline [data-kind="clip"]').count();
   const nKeys = await page.locator('#timeline [data-kind="keyframe"], #timeline [data-kind="poster"]').count();
   const nPoster = await page.locator('#timeline [data-kind="poster"]').count();
@@ -603,6 +626,22 @@ async function main() {
       first.scrollY === 0 && first.result < first.form, JSON.stringify(first));
     const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
     check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    // The timeline is below the fold on a phone: it is drawn (editor.js fetched) once it
+    // comes near the window, not before.
+    await pp.waitForTimeout(1500);
+    const drawnEarly = await pp.evaluate(() => ({ clips: document.querySelectorAll('#timeline [data-kind="clip"]').length,
+      editor: performance.getEntriesByType('resource').filter((r) => /\/static\/editor\.js$/.test(r.name)).length,
+      below: document.getElementById('timeline').getBoundingClientRect().top > innerHeight + 200 }));
+    await pp.locator('#timeline').scrollIntoViewIfNeeded();
+    // every clip and keyframe of the timeline is a target of at least 44×44 px to tap
+    await pp.locator('#timeline [data-kind="clip"]').first().waitFor({ state: 'attached', timeout: 10000 }).catch(() => {});
+    const drawnLater = await pp.locator('#timeline [data-kind="clip"]').count();
+    check('at 375 px the timeline far below the fold is drawn (editor.js fetched) when it comes near the window, not before',
+      drawnEarly.below && drawnEarly.clips === 0 && drawnEarly.editor === 0 && drawnLater > 0, `${JSON.stringify(drawnEarly)}, then ${drawnLater} clips`);
+    const targets = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-hit, #timeline .tl-keyg > rect')]
+      .map((r) => r.getBoundingClientRect()).map((b) => Math.round(Math.min(b.width, b.height) * 10) / 10));
+    check('at 375 px every clip and keyframe on the timeline is a target of at least 44×44 px',
+      targets.length > 3 && targets.every((t) => t >= 44), targets.join(' '));
     await pp.screenshot({ path: path.join(OUT, 'phone-result.png') });
     await phone.close();
   }
