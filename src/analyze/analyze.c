@@ -20,7 +20,11 @@
 #include "core/utf8.h"
 #include "media/media.h"
 
-#define CNN_BATCH 16
+/* Frames per CNN batch. Each item of a batch runs on its own (the same results at any
+ * size); 4 keeps both cores busy, and the batch's input and its two staging buffers
+ * (224x224x3 floats a frame) cost 7 MB instead of the 29 MB of 16 (peak RSS of
+ * `thumbgen make` -21 MB: bench/RESULTS.md, "Speed at every length", part 4). */
+#define CNN_BATCH 4
 
 tg_analysis_data *tgi_analysis_new(void)
 {

@@ -45,6 +45,17 @@
 #define CNN_INTERVAL 0.5
 #define CNN_MAX      600
 #define CNN_BATCH    16
+/* Long videos (LONG_AFTER seconds and more; below, nothing changes): the network is
+ * a third of the analysis' CPU there (~35 ms a frame), and the keyframe pass gave it
+ * every keyframe up to CNN_MAX, 600 frames at one hour: about 20 s of CPU, a third of
+ * what decoding the keyframes costs. There its frames only say which content groups
+ * the video has and how much of it each takes (select's clusters and shares): a
+ * uniform CNN_KEY_LONG frames answer that as well, and the stretches decoded densely
+ * give it a frame every CNN_INTERVAL_LONG seconds (cluster.c ties a sample to a
+ * network frame up to 1 s away). bench/RESULTS.md, "Speed at every length", part 4. */
+#define LONG_AFTER        180.0
+#define CNN_KEY_LONG      300
+#define CNN_INTERVAL_LONG 1.0
 /* Faces: looked for in one analysis frame every FACE_INTERVAL seconds, at most
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
@@ -86,12 +97,14 @@ typedef struct sampling {
     double p0, p1, t0, t1; /* progress: map times t0..t1 to fractions p0..p1 */
     tgi_cnn *cnn;          /* borrowed; NULL without a CNN */
     double cnn_skip_t;     /* a time the CNN has already seen (sparse: the keyframe) */
+    uint8_t *sent;         /* per sample: given to the CNN (sparse's keyframe pass) */
 } sampling;
 
 static void sampling_free(sampling *a)
 {
     free(a->s);
     free(a->spans);
+    free(a->sent);
     memset(a, 0, sizeof(*a));
 }
 
@@ -166,6 +179,12 @@ static int on_sample(void *user, const tgi_frame *f)
         if (!ns)
             return tgi_fail(a->ctx, TG_ENOMEM, "out of memory for %zu samples", nc);
         a->s = ns;
+        if (a->sent) {
+            uint8_t *nt = realloc(a->sent, nc);
+            if (!nt)
+                return tgi_fail(a->ctx, TG_ENOMEM, "out of memory for %zu samples", nc);
+            a->sent = nt;
+        }
         a->cap = nc;
     }
     tgi_sample *s = &a->s[a->n];
@@ -173,8 +192,11 @@ static int on_sample(void *user, const tgi_frame *f)
     int has_prev = a->n > 0 && (a->n_spans == 0 || a->spans[a->n_spans - 1].first < a->n);
     s->t = f->t;
     tgi_features_compute(f, has_prev ? &a->s[a->n - 1] : NULL, s);
+    int sent = a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6;
+    if (a->sent)
+        a->sent[a->n] = (uint8_t)sent;
     a->n++;
-    if (a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6) {
+    if (sent) {
         int rc = tgi_cnn_push(a->ctx, a->cnn, f->t, f->side);
         if (rc < 0)
             return rc;
@@ -205,6 +227,19 @@ static int push_span(sampling *a, size_t first, double end_t)
     return 0;
 }
 
+double tgi_sampler_cnn_every(double duration, int pass)
+{
+    int long_video = duration >= LONG_AFTER;
+    switch (pass) {
+    case TGI_PASS_KEYS:
+        return fmax(0.2, duration / (long_video ? CNN_KEY_LONG : CNN_MAX));
+    case TGI_PASS_STRETCH:
+        return long_video ? CNN_INTERVAL_LONG : CNN_INTERVAL;
+    default:
+        return fmax(CNN_INTERVAL, duration / CNN_MAX);
+    }
+}
+
 /* Ask the decoder for the CNN's input beside the analysis frame. */
 static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
 {
@@ -224,7 +259,7 @@ static int analyse_full(tg_ctx *ctx, tgi_media *m, int aw, int ah, sampling *an,
                          .pix = TG_PIX_RGB24,
                          .flags = TG_DECODE_FAST,
                          .min_interval = interval};
-    cnn_side(an, &rq, fmax(CNN_INTERVAL, in->duration / CNN_MAX));
+    cnn_side(an, &rq, tgi_sampler_cnn_every(in->duration, TGI_PASS_FULL));
     an->p0 = 0;
     an->p1 = 1;
     an->t0 = 0;
@@ -275,17 +310,25 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                      .t0 = 0,
                      .t1 = dur,
                      .cnn = an->cnn,
-                     .cnn_skip_t = -1};
+                     .cnn_skip_t = -1,
+                     .sent = malloc(1024),
+                     .cap = 1024};
     gop *g = NULL;
     int rc = 0;
-    if (dur <= 0)
-        return 1;
+    if (!keys.sent || (keys.s = malloc(keys.cap * sizeof(*keys.s))) == NULL) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (dur <= 0) {
+        rc = 1;
+        goto done;
+    }
     tgi_decode_req rq = {.width = aw,
                          .height = ah,
                          .pix = TG_PIX_RGB24,
                          .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
                          .min_interval = 0.2};
-    cnn_side(an, &rq, fmax(0.2, dur / CNN_MAX));
+    cnn_side(an, &rq, tgi_sampler_cnn_every(dur, TGI_PASS_KEYS));
     if ((rc = tgi_media_decode(ctx, m, &rq, on_sample, &keys, NULL)) < 0)
         goto done;
     size_t nk = keys.n;
@@ -392,6 +435,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
             continue;
         /* neighbouring stretches decode as one */
         double t0 = g[i].t0, t1 = g[i].t1;
+        size_t first = i;
         while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
             t1 = g[++i].t1;
         if ((rc = push_span(an, an->n, t1)) < 0)
@@ -411,8 +455,10 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                               * the eval's scores unchanged (bench/RESULTS.md, part 3) */
                              .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
                              .min_interval = MIN_INTERVAL};
-        cnn_side(an, &dq, CNN_INTERVAL);
-        an->cnn_skip_t = t0; /* its keyframe went through the CNN in the first pass */
+        cnn_side(an, &dq, tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
+        /* its keyframe went through the CNN in the first pass, unless a long video's
+         * budget passed it over (below LONG_AFTER: skipped as it always was) */
+        an->cnn_skip_t = keys.sent[g[first].key] || dur < LONG_AFTER ? t0 : -1;
         if ((rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;
         if (an->spans[an->n_spans - 1].first == an->n)

@@ -11,6 +11,7 @@
 #include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "analyze/sampler.h"
 #include "select/cluster.h"
 #include "select/select.h"
 #include "select/verdict.h"
@@ -189,6 +190,31 @@ START_TEST(analysis_json_round_trips_and_refuses_broken_files)
 }
 END_TEST
 
+/* The CNN's frames on long videos (3 minutes and more): the keyframe pass gives it at
+ * most 300 frames whatever the length (it gave every keyframe up to 600: ~20 s of CPU at
+ * one hour), a densely decoded stretch one a second (was two); below 3 minutes, the
+ * budgets are what they always were (bench/RESULTS.md, "Speed at every length", part 4). */
+START_TEST(cnn_frames_of_long_videos_are_bounded)
+{
+    static const double lengths[] = {600, 1800, 3600, 4 * 3600.0};
+    for (size_t k = 0; k < sizeof(lengths) / sizeof(lengths[0]); k++) {
+        double d = lengths[k];
+        double keys = d / tgi_sampler_cnn_every(d, TGI_PASS_KEYS);
+        ck_assert_msg(keys <= 300 + 1e-9, "%.0f s: %.0f CNN frames on the keyframes", d, keys);
+        ck_assert_double_eq_tol(tgi_sampler_cnn_every(d, TGI_PASS_STRETCH), 1.0, 1e-9);
+    }
+    ck_assert_double_eq_tol(tgi_sampler_cnn_every(180, TGI_PASS_KEYS), 0.6, 1e-9);
+    static const double shorter[] = {5, 30, 60, 119, 179.9};
+    for (size_t k = 0; k < sizeof(shorter) / sizeof(shorter[0]); k++) {
+        double d = shorter[k];
+        ck_assert_double_eq_tol(tgi_sampler_cnn_every(d, TGI_PASS_KEYS), fmax(0.2, d / 600), 1e-9);
+        ck_assert_double_eq_tol(tgi_sampler_cnn_every(d, TGI_PASS_STRETCH), 0.5, 1e-9);
+        ck_assert_double_eq_tol(tgi_sampler_cnn_every(d, TGI_PASS_FULL), fmax(0.5, d / 600), 1e-9);
+    }
+    ck_assert_double_eq_tol(tgi_sampler_cnn_every(3600, TGI_PASS_FULL), 6.0, 1e-9);
+}
+END_TEST
+
 Suite *suite_analyze(void);
 Suite *suite_analyze(void)
 {
@@ -198,6 +224,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
+    tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

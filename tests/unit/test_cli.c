@@ -281,6 +281,61 @@ START_TEST(sparse_stretches_skip_frames_nothing_refers_to)
 }
 END_TEST
 
+/* A long video's densely decoded stretches give the CNN one frame a second, not two
+ * (bench/RESULTS.md, "Speed at every length", part 4): a 200-s video, sparse. */
+START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
+{
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=200", "-c:v",
+                                "libx264", "-preset", "ultrafast", "-g", "30", "-sc_threshold", "0",
+                                "-pix_fmt", "yuv420p", v, NULL),
+                     0);
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", v, "-o", an, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *a = load_json_text(text);
+    free(text);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
+                     "sparse");
+    json_t *st = json_object_get(json_object_get(a, "samples"), "t");
+    json_t *ct = json_object_get(json_object_get(a, "cnn"), "t");
+    ck_assert_msg(json_is_array(ct) && json_array_size(ct) > 0, "no CNN frames (TG_MODELS?)");
+    size_t k, inside = 0;
+    json_t *span;
+    double min_gap = 1e9;
+    json_array_foreach(json_object_get(a, "spans"), k, span)
+    {
+        double t0 = json_number_value(
+                   json_array_get(st, (size_t)json_integer_value(json_array_get(span, 0)))),
+               t1 = json_number_value(json_array_get(span, 1)), prev = -1;
+        size_t i;
+        json_t *x;
+        json_array_foreach(ct, i, x)
+        {
+            double t = json_number_value(x);
+            if (t < t0 - 1e-6 || t >= t1)
+                continue;
+            inside++;
+            /* a keyframe inside a span may come twice (keyframe pass and stretch) */
+            if (prev >= 0 && t - prev > 1e-6)
+                min_gap = fmin(min_gap, t - prev);
+            prev = t;
+        }
+    }
+    ck_assert_msg(inside >= 10, "%zu CNN frames inside the stretches", inside);
+    ck_assert_msg(min_gap > 0.95, "CNN frames %.2f s apart inside a stretch", min_gap);
+    json_decref(a);
+    unlink(an);
+    free(an);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 /* auto is sparse from one minute on (long.mp4 lasts 60 s), full below (story.mp4) */
 START_TEST(auto_analysis_is_sparse_from_one_minute)
 {
@@ -1340,6 +1395,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_looks_past_black_keyframes);
     tcase_add_test(tc, auto_analysis_is_sparse_from_one_minute);
     tcase_add_test(tc, sparse_stretches_skip_frames_nothing_refers_to);
+    tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
