@@ -57,8 +57,8 @@
  * and the 600-s benchmark (bench/RESULTS.md, "Subjects, part 2"): per frame 27 / 41 / 59 /
  * 86 ms of CPU at 256 / 320 / 384 / 448 px; the share of the trailer's clean main-content
  * frames with a sure subject 0.29 / 0.48 / 0.52 / 0.55 (every 0.5 s), 0.52 at 512x512 too;
- * 48 frames at 384 px cost +8 % of `thumbgen make` on 10 minutes, 64 cost +14 %, over the
- * 10 % budget. */
+ * 48 frames at 384 px cost +6-8 % of `thumbgen make` on a 10-minute video (+22 % on the
+ * 52-s trailer), 64 cost +14 %, over the 10 % budget. */
 #define SUBJ_SIDE      TGI_SAMPLER_SUBJ_SIDE
 #define SUBJ_INTERVAL  TGI_SAMPLER_SUBJ_INTERVAL
 #define SUBJ_MAX       TGI_SAMPLER_SUBJ_MAX
