@@ -3,6 +3,7 @@
  * finds. Built by `make $(BUILD)/subjects-bench`.
  *
  *   ffmpeg -i V -vf fps=...,scale=W:H -f rawvideo -pix_fmt rgb24 - | subjects-bench W H [-r reps]
+ *       [-s side]   (the detector's input long side, default TGI_SUBJECTS_SIDE)
  *
  * Reads every W×H RGB24 frame from stdin first (decoding is not timed), runs all of
  * them `reps` times and prints, per frame, the subjects found (class, score, box) and
@@ -27,13 +28,17 @@ static double now(clockid_t c)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: subjects-bench W H [-r reps] < frames.rgb\n");
+        fprintf(stderr, "usage: subjects-bench W H [-r reps] [-s side] < frames.rgb\n");
         return 2;
     }
     int w = (int)strtol(argv[1], NULL, 10), h = (int)strtol(argv[2], NULL, 10), reps = 3;
-    for (int i = 3; i + 1 < argc; i += 2)
+    int side = TGI_SUBJECTS_SIDE;
+    for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "-r"))
             reps = (int)strtol(argv[i + 1], NULL, 10);
+        if (!strcmp(argv[i], "-s"))
+            side = (int)strtol(argv[i + 1], NULL, 10);
+    }
     if (w < 1 || h < 1 || w > 8192 || h > 8192 || reps < 1)
         return 2;
     size_t fb = (size_t)w * h * 3, cap = 16, n = 0;
@@ -51,7 +56,8 @@ int main(int argc, char **argv)
     }
     tg_ctx *ctx = tg_ctx_new();
     tgi_subjects *s = NULL;
-    if (!all || !n || tgi_subjects_open(ctx, NULL, &s) != 0) {
+    if (!all || !n || tgi_subjects_open(ctx, NULL, &s) != 0 ||
+        tgi_subjects_set_side(ctx, s, side) != 0) {
         fprintf(stderr, "subjects-bench: %s\n", n ? tg_ctx_message(ctx) : "no frames");
         return 1;
     }
@@ -77,7 +83,7 @@ int main(int argc, char **argv)
         printf("%s\n", k ? "" : " -");
     }
     int iw, ih;
-    tgi_subjects_input_size(w, h, &iw, &ih);
+    tgi_subjects_input_size(side, w, h, &iw, &ih);
     printf("frames=%zu input=%dx%d min_ms=%.1f wall_ms=%.1f cpu_ms=%.1f\n", n, iw, ih,
            1e3 * min_sum / (double)n, 1e3 * wall / (double)(n * reps),
            1e3 * cpu / (double)(n * reps));

@@ -80,7 +80,8 @@ struct tg_analysis_data {
     size_t n_faces;
     /* people and animals in some analysis frames (subjects.h), in time order, best
      * first within a frame (none without the detector's weights or with --cnn none) */
-    int subjects_on; /* 1 when the detector looked (0: nothing known, not "nobody") */
+    int subjects_on;    /* 1 when the detector looked (0: nothing known, not "nobody") */
+    int subjects_in[2]; /* the frames it was given, w x h (0 x 0: not recorded) */
     tgi_subject_obs *subjects;
     size_t n_subjects;
     /* what the user should know about how the analysis went */

@@ -222,8 +222,10 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
                               json_pack("{s:f, s:i, s:f, s:[f,f,f,f]}", "t", o->t, "cls", o->cls,
                                         "score", (double)o->score, "box", o->x, o->y, o->w, o->h));
     }
-    json_object_set_new(root, "subjects",
-                        json_pack("{s:b, s:o}", "on", a->subjects_on, "list", subj));
+    json_t *sj = json_pack("{s:b, s:o}", "on", a->subjects_on, "list", subj);
+    if (sj && a->subjects_in[0] > 0)
+        json_object_set_new(sj, "input", json_pack("[i, i]", a->subjects_in[0], a->subjects_in[1]));
+    json_object_set_new(root, "subjects", sj);
     *out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(root);
     if (!*out)
@@ -450,6 +452,16 @@ static int read_subjects(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
         json_array_size(list) > MAX_SAMPLES)
         return bad(ctx, "subjects must be {on, list}");
     a->subjects_on = json_is_true(json_object_get(f, "on"));
+    const json_t *in = json_object_get(f, "input"); /* absent in older analyses */
+    double iw, ih;
+    if (in && (!json_is_array(in) || json_array_size(in) != 2 ||
+               num(json_array_get(in, 0), 1, 8192, &iw) < 0 ||
+               num(json_array_get(in, 1), 1, 8192, &ih) < 0 || iw != floor(iw) || ih != floor(ih)))
+        return bad(ctx, "subjects.input must be [width, height]");
+    if (in) {
+        a->subjects_in[0] = (int)iw;
+        a->subjects_in[1] = (int)ih;
+    }
     size_t n = json_array_size(list);
     if (!(a->subjects = calloc(n + 1, sizeof(*a->subjects))))
         return tgi_fail(ctx, TG_ENOMEM, "out of memory");

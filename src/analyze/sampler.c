@@ -13,7 +13,8 @@
  *           screencast's scene coverage in the real-footage eval fell from 0.76 to 0.38
  *           (bench/RESULTS.md).
  * Each decoded frame becomes a tgi_sample (features.c); beside it the decoder hands
- * the CNN its 224x224 copy every CNN_INTERVAL seconds. Only features are kept,
+ * the CNN its 224x224 copy every CNN_INTERVAL seconds, and the subject detector its
+ * own, larger copy (SUBJ_SIDE) every SUBJ_INTERVAL seconds. Only features are kept,
  * never frames: memory is bounded by the sample cap whatever the video's length.
  */
 #include "analyze/sampler.h"
@@ -60,14 +61,18 @@
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
 #define FACE_MAX      240
-/* Subjects (people, animals): one analysis frame every SUBJ_INTERVAL seconds, at most
- * SUBJ_MAX frames a video, SUBJ_PER_FRAME subjects each. The detector costs ~28 ms of CPU a
- * frame (0.42 GFLOP at 256x160, bench/RESULTS.md "Subjects"), 8x the face detector,
- * so it sees fewer frames than the faces do: 32 frames keep it near 1 s, inside the
- * 10 % budget of the 10-minute benchmark, and still show a subject-less shot (the
- * Sintel trailer's 2.7-s desert) once or twice in a short video. */
-#define SUBJ_INTERVAL  1.0
-#define SUBJ_MAX       32
+/* Subjects (people, animals): the detector gets its own copy of a frame from the decoder,
+ * SUBJ_SIDE px on the long side (the analysis frame is 192 px: a figure a tenth of the
+ * frame high is ~10 px there, too small for it), one every SUBJ_INTERVAL seconds, at most
+ * SUBJ_MAX frames a video, SUBJ_PER_FRAME subjects each. Measured on the Sintel trailer
+ * and the 600-s benchmark (bench/RESULTS.md, "Subjects, part 2"): per frame 27 / 41 / 59 /
+ * 86 ms of CPU at 256 / 320 / 384 / 448 px; the share of the trailer's clean main-content
+ * frames with a sure subject 0.29 / 0.48 / 0.52 / 0.55 (every 0.5 s), 0.52 at 512x512 too;
+ * 48 frames at 384 px cost +6-8 % of `thumbgen make` on a 10-minute video (+22 % on the
+ * 52-s trailer), 64 cost +14 %, over the 10 % budget. */
+#define SUBJ_SIDE      TGI_SAMPLER_SUBJ_SIDE
+#define SUBJ_INTERVAL  TGI_SAMPLER_SUBJ_INTERVAL
+#define SUBJ_MAX       TGI_SAMPLER_SUBJ_MAX
 #define SUBJ_PER_FRAME 4
 
 /* Faces of the sampled frames, shared by the passes of one analysis. */
@@ -83,7 +88,10 @@ typedef struct subj_acc {
     tgi_subjects *net; /* borrowed; NULL without the detector */
     tgi_subject_obs *obs;
     size_t n, cap;
-    double every, last_t;
+    double every;         /* seconds between looked-at frames (the decoder's side2_interval) */
+    int iw, ih;           /* the detector's input: the decoder's second side copy */
+    size_t frames;        /* looked at so far (at most SUBJ_MAX) */
+    int given_w, given_h; /* the size of the frames it was given */
 } subj_acc;
 
 typedef struct sampling {
@@ -149,9 +157,18 @@ static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tgi_frame *f)
 static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f)
 {
     tgi_subject found[SUBJ_PER_FRAME];
-    sa->last_t = f->t;
-    int k = tgi_subjects_detect(ctx, sa->net, f->data, f->width, f->height, f->stride, found,
-                                SUBJ_PER_FRAME);
+    /* sparse analysis: a stretch's first frame is a keyframe the first pass may have
+     * seen; and its stretches come on top of the first pass's frames: the cap holds */
+    if (sa->frames >= SUBJ_MAX)
+        return 0;
+    for (size_t i = sa->n; i-- > 0;)
+        if (fabs(sa->obs[i].t - f->t) < 1e-6)
+            return 0;
+    sa->frames++;
+    sa->given_w = f->side2_w;
+    sa->given_h = f->side2_h;
+    int k = tgi_subjects_detect(ctx, sa->net, f->side2, f->side2_w, f->side2_h, f->side2_w * 3,
+                                found, SUBJ_PER_FRAME);
     if (k < 0)
         return k;
     if (sa->n + SUBJ_PER_FRAME + 1 > sa->cap) {
@@ -207,7 +224,7 @@ static int on_sample(void *user, const tgi_frame *f)
         if (rc < 0)
             return rc;
     }
-    if (a->subj && (f->t - a->subj->last_t >= a->subj->every - 1e-6 || f->t < a->subj->last_t)) {
+    if (a->subj && f->side2) {
         int rc = look_for_subjects(a->ctx, a->subj, f);
         if (rc < 0)
             return rc;
@@ -240,9 +257,15 @@ double tgi_sampler_cnn_every(double duration, int pass)
     }
 }
 
-/* Ask the decoder for the CNN's input beside the analysis frame. */
+/* Ask the decoder for the CNN's input beside the analysis frame, and for the subject
+ * detector's, at its own size, every subj->every seconds. */
 static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
 {
+    if (an->subj) {
+        rq->side2_w = an->subj->iw;
+        rq->side2_h = an->subj->ih;
+        rq->side2_interval = an->subj->every;
+    }
     if (!an->cnn)
         return;
     rq->side_w = rq->side_h = tgi_cnn_side(an->cnn);
@@ -498,8 +521,13 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
     const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
         .net = faces, .every = fmax(FACE_INTERVAL, in->duration / FACE_MAX), .last_t = -1e9};
-    subj_acc sa = {
-        .net = subjects, .every = fmax(SUBJ_INTERVAL, in->duration / SUBJ_MAX), .last_t = -1e9};
+    subj_acc sa = {.net = subjects, .every = fmax(SUBJ_INTERVAL, in->duration / SUBJ_MAX)};
+    if (subjects) {
+        int rc0 = tgi_subjects_set_side(ctx, subjects, SUBJ_SIDE);
+        if (rc0 < 0)
+            return rc0;
+        tgi_subjects_input_size(SUBJ_SIDE, aw, ah, &sa.iw, &sa.ih);
+    }
     sampling an = {.faces = faces ? &fa : NULL,
                    .subj = subjects ? &sa : NULL,
                    .ctx = ctx,
@@ -521,7 +549,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         fa.n = 0;
         fa.last_t = -1e9;
         sa.n = 0;
-        sa.last_t = -1e9;
+        sa.frames = 0;
         if (cnn)
             tgi_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
@@ -548,6 +576,8 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         a->subjects = sa.obs;
         a->n_subjects = sa.n;
         a->subjects_on = 1;
+        a->subjects_in[0] = sa.given_w;
+        a->subjects_in[1] = sa.given_h;
     }
     return 0;
 fail:

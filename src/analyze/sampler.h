@@ -11,6 +11,13 @@
 #include "analyze/subjects.h"
 #include "media/media.h"
 
+/* The subject detector's frames: a decoder copy TGI_SAMPLER_SUBJ_SIDE px on the long
+ * side, one every max(TGI_SAMPLER_SUBJ_INTERVAL, duration / TGI_SAMPLER_SUBJ_MAX)
+ * seconds, at most TGI_SAMPLER_SUBJ_MAX a video (why these: sampler.c). */
+#define TGI_SAMPLER_SUBJ_SIDE     384
+#define TGI_SAMPLER_SUBJ_INTERVAL 0.5
+#define TGI_SAMPLER_SUBJ_MAX      48
+
 /* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its
  * frames; faces (may be NULL) looks at some analysis frames and fills a's faces;

@@ -23,6 +23,7 @@ struct tgi_subjects {
     tgi_nn *nn;
     tgi_nn_session *sess;
     int iw, ih; /* the session's input size */
+    int side;   /* input long side asked for (tgi_subjects_set_side) */
 };
 
 static int kept_class(int c)
@@ -42,9 +43,14 @@ const char *tgi_subject_name(int cls)
     return "?";
 }
 
-void tgi_subjects_input_size(int w, int h, int *iw, int *ih)
+int tgi_subjects_side_ok(int side)
 {
-    int lw = w >= h, sl = TGI_SUBJECTS_SIDE;
+    return side >= TGI_SUBJECTS_SIDE_MIN && side <= TGI_SUBJECTS_SIDE_MAX && side % 32 == 0;
+}
+
+void tgi_subjects_input_size(int side, int w, int h, int *iw, int *ih)
+{
+    int lw = w >= h, sl = tgi_subjects_side_ok(side) ? side : TGI_SUBJECTS_SIDE;
     double r = (lw ? (double)h / (w > 0 ? w : 1) : (double)w / (h > 0 ? h : 1)) * sl;
     int ss = (int)lround(r / 32.0) * 32;
     ss = ss < 32 ? 32 : ss > sl ? sl : ss;
@@ -72,6 +78,7 @@ int tgi_subjects_open(tg_ctx *ctx, const char *models_dir, tgi_subjects **out)
         free(s);
         return rc;
     }
+    s->side = TGI_SUBJECTS_SIDE;
     *out = s;
     return 0;
 }
@@ -112,6 +119,21 @@ static void fill_input(float *in, int iw, int ih, const uint8_t *rgb, int w, int
     }
 }
 
+int tgi_subjects_set_side(tg_ctx *ctx, tgi_subjects *s, int side)
+{
+    if (!s || !tgi_subjects_side_ok(side))
+        return tgi_fail(ctx, TG_EINVAL,
+                        "the subject detector's input side %d is not %d-%d, a multiple of 32", side,
+                        TGI_SUBJECTS_SIDE_MIN, TGI_SUBJECTS_SIDE_MAX);
+    s->side = side;
+    return 0;
+}
+
+int tgi_subjects_get_side(const tgi_subjects *s)
+{
+    return s ? s->side : TGI_SUBJECTS_SIDE;
+}
+
 static float iou(const tgi_subject *a, const tgi_subject *b)
 {
     float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
@@ -138,7 +160,7 @@ int tgi_subjects_detect(tg_ctx *ctx, tgi_subjects *s, const uint8_t *rgb, int w,
     if (!s || !rgb || w < 1 || h < 1 || stride < 3 * w || max < 0 || (max > 0 && !out))
         return tgi_fail(ctx, TG_EINVAL, "tgi_subjects_detect: bad frame or output");
     int iw, ih, rc;
-    tgi_subjects_input_size(w, h, &iw, &ih);
+    tgi_subjects_input_size(s->side, w, h, &iw, &ih);
     if (!s->sess || s->iw != iw || s->ih != ih) {
         tgi_nn_session_free(&s->sess);
         if ((rc = tgi_nn_session_new(ctx, s->nn, 1, ih, iw, 1, OUTS + 1, 1, &s->sess)) < 0)

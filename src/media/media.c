@@ -269,11 +269,11 @@ static void rotate(const uint8_t *src, int w, int h, int bpp, int rot, uint8_t *
 typedef struct dec_state {
     const tgi_decode_req *req;
     tgi_media *m;
-    struct SwsContext *sws, *side_sws;
-    uint8_t *buf, *rot, *side, *side_rot;
+    struct SwsContext *sws, *side_sws[2];
+    uint8_t *buf, *rot, *side[2], *side_rot[2];
     int bw, bh, bpp;
-    double last_t, last_reported, last_side_t;
-    int accepted, stop, sided;
+    double last_t, last_reported, last_side_t[2];
+    int accepted, stop, sided[2];
     AVFrame *held; /* with req->need: the frame waiting for its successor's time */
     double held_t;
     int holding;
@@ -282,34 +282,36 @@ typedef struct dec_state {
     void *user;
 } dec_state;
 
-/* The side copy of frame f (see tgi_decode_req): RGB24, bilinear, rotated. */
-static int side_copy(tg_ctx *ctx, dec_state *s, AVFrame *f, int rot, const uint8_t **out)
+/* Side copy k (0: side_w x side_h, 1: side2_w x side2_h; see tgi_decode_req) of
+ * frame f: RGB24, bilinear, rotated. */
+static int side_copy(tg_ctx *ctx, dec_state *s, int k, AVFrame *f, int rot, const uint8_t **out)
 {
     const tgi_decode_req *rq = s->req;
-    int sw = (rot == 90 || rot == 270) ? rq->side_h : rq->side_w;
-    int sh = (rot == 90 || rot == 270) ? rq->side_w : rq->side_h;
+    int w = k ? rq->side2_w : rq->side_w, h = k ? rq->side2_h : rq->side_h;
+    int sw = (rot == 90 || rot == 270) ? h : w;
+    int sh = (rot == 90 || rot == 270) ? w : h;
     size_t bytes = (size_t)sw * sh * 3;
-    if (!s->side) {
-        s->side = malloc(bytes);
-        s->side_rot = rot ? malloc(bytes) : NULL;
-        if (!s->side || (rot && !s->side_rot))
+    if (!s->side[k]) {
+        s->side[k] = malloc(bytes);
+        s->side_rot[k] = rot ? malloc(bytes) : NULL;
+        if (!s->side[k] || (rot && !s->side_rot[k]))
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
     }
-    s->side_sws =
-        sws_getCachedContext(s->side_sws, f->width, f->height, (enum AVPixelFormat)f->format, sw,
+    s->side_sws[k] =
+        sws_getCachedContext(s->side_sws[k], f->width, f->height, (enum AVPixelFormat)f->format, sw,
                              sh, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!s->side_sws)
+    if (!s->side_sws[k])
         return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
                         av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
-    uint8_t *dst[4] = {s->side};
+    uint8_t *dst[4] = {s->side[k]};
     int dstride[4] = {sw * 3};
-    sws_scale(s->side_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+    sws_scale(s->side_sws[k], (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
               dstride);
     if (rot) {
-        rotate(s->side, sw, sh, 3, rot, s->side_rot);
-        *out = s->side_rot;
+        rotate(s->side[k], sw, sh, 3, rot, s->side_rot[k]);
+        *out = s->side_rot[k];
     } else {
-        *out = s->side;
+        *out = s->side[k];
     }
     return 0;
 }
@@ -367,13 +369,19 @@ static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
                     .height = rq->height,
                     .stride = rq->width * bpp,
                     .pix = rq->pix,
-                    .data = img};
-    if (rq->side_w > 0 && (!s->sided || t >= s->last_side_t + rq->side_interval - 1e-4)) {
-        int rc = side_copy(ctx, s, f, rot, &fr.side);
+                    .data = img,
+                    .side2_w = rq->side2_w,
+                    .side2_h = rq->side2_h};
+    for (int k = 0; k < 2; k++) {
+        int want = k ? rq->side2_w : rq->side_w;
+        double every = k ? rq->side2_interval : rq->side_interval;
+        if (want <= 0 || (s->sided[k] && t < s->last_side_t[k] + every - 1e-4))
+            continue;
+        int rc = side_copy(ctx, s, k, f, rot, k ? &fr.side2 : &fr.side);
         if (rc < 0)
             return rc;
-        s->last_side_t = t;
-        s->sided = 1;
+        s->last_side_t[k] = t;
+        s->sided[k] = 1;
     }
     s->stats.converted++;
     int r = s->fn(s->user, &fr);
@@ -465,6 +473,9 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     if (req->side_w < 0 || req->side_h < 0 || req->side_w > TG_MEDIA_MAX_SIDE ||
         req->side_h > TG_MEDIA_MAX_SIDE || (req->side_w > 0) != (req->side_h > 0))
         return tgi_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side_w, req->side_h);
+    if (req->side2_w < 0 || req->side2_h < 0 || req->side2_w > TG_MEDIA_MAX_SIDE ||
+        req->side2_h > TG_MEDIA_MAX_SIDE || (req->side2_w > 0) != (req->side2_h > 0))
+        return tgi_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side2_w, req->side2_h);
     AVStream *vs = m->fmt->streams[m->vidx];
     AVCodecContext *dec = NULL;
     AVPacket *pkt = av_packet_alloc();
@@ -590,11 +601,13 @@ done:
         *req->stats = s.stats;
     av_frame_free(&s.held);
     sws_freeContext(s.sws);
-    sws_freeContext(s.side_sws);
     free(s.buf);
     free(s.rot);
-    free(s.side);
-    free(s.side_rot);
+    for (int k = 0; k < 2; k++) {
+        sws_freeContext(s.side_sws[k]);
+        free(s.side[k]);
+        free(s.side_rot[k]);
+    }
     av_frame_free(&f);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);

@@ -60,6 +60,9 @@ typedef struct tgi_frame {
     /* The side copy (RGB24, side_w x side_h, tightly packed) when the request asked
      * for one and it is due at this frame; NULL otherwise. */
     const uint8_t *side;
+    /* The second side copy (RGB24, side2_w x side2_h as asked), likewise. */
+    const uint8_t *side2;
+    int side2_w, side2_h;
 } tgi_frame;
 
 /* Return 0 to go on, 1 to stop early (not an error), or a negative TG_E code. */
@@ -88,6 +91,10 @@ typedef struct tgi_decode_req {
      * the same decode. side_w == 0: none. */
     int side_w, side_h;
     double side_interval;
+    /* A second one, at its own size and interval (the subject detector's input beside
+     * the CNN's: larger than the analysis frame, on fewer frames). side2_w == 0: none. */
+    int side2_w, side2_h;
+    double side2_interval;
     /* Optional (NULL: every frame is wanted): asked with the next frame's time before a
      * frame is scaled, for callers that show only some frames (an output frame rate
      * below the video's). */

@@ -283,6 +283,9 @@ static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, double 
             break;
         c[bi].used = 1;
         pick[np++] = bi;
+        if (getenv("TG_DEBUG_SELECT"))
+            fprintf(stderr, "pick %.2f-%.2f group %d shot %d: %.4f\n", c[bi].start, c[bi].end,
+                    c[bi].group, c[bi].shot, best);
         if (c[bi].group >= 0 && c[bi].group < x->n_groups)
             gp[c[bi].group]++;
     }
@@ -597,9 +600,17 @@ static int build_groups(sel *x, const tg_analysis_data *a)
         }
         for (int g = 0; g < x->n_groups; g++) {
             x->share[g] = total > 0 ? x->share[g] / total : 0;
-            if (getenv("TG_DEBUG_SELECT"))
-                fprintf(stderr, "group %d: share %.3f, subjects %.2f (video %.2f)\n", g,
-                        x->share[g], x->subj ? x->subj[g] : -1, x->subj_video);
+            if (getenv("TG_DEBUG_SELECT")) {
+                double t0 = -1, t1 = -1;
+                for (size_t i = 0; i < n; i++)
+                    if (x->group[i] == g && !x->v[i].bad) {
+                        t0 = t0 < 0 ? s[i].t : t0;
+                        t1 = s[i].t;
+                    }
+                fprintf(stderr,
+                        "group %d (clean %.2f-%.2f): share %.3f, subjects %.2f (video %.2f)\n", g,
+                        t0, t1, x->share[g], x->subj ? x->subj[g] : -1, x->subj_video);
+            }
         }
         return 0;
     }

@@ -39,7 +39,7 @@ int tgi_subject_fractions(const tg_analysis_data *a, const int *group, const tgi
     }
     *video = all > 0 ? with / all : 0;
     for (int g = 0; g < n_groups; g++)
-        frac[g] = looked[g] > 0 ? frac[g] / looked[g] : *video;
+        frac[g] = (frac[g] + TGI_SUBJECT_PRIOR * *video) / (looked[g] + TGI_SUBJECT_PRIOR);
     free(looked);
     return 1;
 }

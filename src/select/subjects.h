@@ -5,12 +5,18 @@
  * The analysis looked for people and animals in some frames (analyze/subjects.h).
  * A frame counts as showing a subject when the detector is sure of one
  * (TGI_SUBJECT_SURE); per content group, the fraction of its looked-at clean frames
- * that show one; for the video, the same fraction over all its clean looked-at
- * frames. A group no looked-at frame fell in gets the video's fraction (nothing is
- * known of it, so it is taken as average). Everything is relative: in a video of
- * people every group is about people and nothing changes; in a landscape video no
- * group is and nothing changes either; only a video that is mostly about its
- * characters makes an empty landscape among them worth less (select.c).
+ * that show one, counted with TGI_SUBJECT_PRIOR frames more at the video's fraction;
+ * for the video, the fraction over all its clean looked-at frames. A group no
+ * looked-at frame fell in gets the video's fraction (nothing is known of it, so it is
+ * taken as average), and one frame alone moves a group only halfway from it: with the
+ * detector every 0.5-1 s, most shots of a trailer are looked at once or twice, and a
+ * fraction of 0 or 1 from a single frame (a figure turned away, a dragon that is not a
+ * COCO class) doubled one group's share and cut another's; on the real-footage eval's
+ * Sintel trailer the default plan's scene coverage went from 0.75 to 0.92 with it, the
+ * other videos unchanged (bench/RESULTS.md, "Subjects, part 2"). Everything is relative: in a video
+ * of people every group is about people and nothing changes; in a landscape video no group is and
+ * nothing changes either; only a video that is mostly about its characters makes an empty landscape
+ * among them worth less (select.c).
  */
 #ifndef TG_SELECT_SUBJECTS_H
 #define TG_SELECT_SUBJECTS_H
@@ -26,6 +32,9 @@
  * 0.51 (median); what is not a subject stays below: a hand over a webcam's lens
  * 0.25-0.29, far shapes on a motorway 0.22-0.34, handheld street footage 0.26-0.29. */
 #define TGI_SUBJECT_SURE 0.35f
+
+/* Frames at the video's fraction added to each group's count (see above). */
+#define TGI_SUBJECT_PRIOR 1.0
 
 /* Fill frac[g] (n_groups entries) with group g's subject fraction and *video with
  * the video's. group[i] is sample i's content group (-1: none); a flagged sample

@@ -1,7 +1,8 @@
-/* test_media.c — src/media: the libav error translator (av.h) and the browser-playable
- * copy of a download (playable.h). */
+/* test_media.c — src/media: the libav error translator (av.h), the browser-playable
+ * copy of a download (playable.h) and the decoder's side copies (media.h). */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "core/error.h"
 #include "media/av.h"
+#include "media/media.h"
 #include "media/playable.h"
 #include "util.h"
 
@@ -133,6 +135,94 @@ START_TEST(playable_copy_of_an_avi)
 }
 END_TEST
 
+/* What the side copies of a decode looked like. */
+typedef struct sides {
+    int frames, n1, n2, bad_size, unlike;
+    double last1, last2, min_gap1, min_gap2;
+} sides;
+
+/* Mean of channel c over cell (cx, cy) of a 4x4 grid of an RGB24 picture. */
+static double cell_mean(const uint8_t *px, int w, int h, int stride, int cx, int cy, int c)
+{
+    double sum = 0;
+    int n = 0;
+    for (int y = cy * h / 4; y < (cy + 1) * h / 4; y++)
+        for (int x = cx * w / 4; x < (cx + 1) * w / 4; x++, n++)
+            sum += px[(size_t)y * stride + (size_t)x * 3 + c];
+    return n ? sum / n : 0;
+}
+
+static int on_sides(void *user, const tgi_frame *f)
+{
+    sides *sd = user;
+    sd->frames++;
+    if (f->side) {
+        sd->min_gap1 = sd->n1 && f->t - sd->last1 < sd->min_gap1 ? f->t - sd->last1 : sd->min_gap1;
+        sd->last1 = f->t;
+        sd->n1++;
+    }
+    if (f->side2) {
+        sd->min_gap2 = sd->n2 && f->t - sd->last2 < sd->min_gap2 ? f->t - sd->last2 : sd->min_gap2;
+        sd->last2 = f->t;
+        sd->n2++;
+        sd->bad_size += f->side2_w != 96 || f->side2_h != 128;
+        /* the same picture, the same way up: a 4x4 grid of colour means agrees */
+        for (int cy = 0; cy < 4; cy++)
+            for (int cx = 0; cx < 4; cx++)
+                for (int c = 0; c < 3; c++) {
+                    double a = cell_mean(f->data, f->width, f->height, f->stride, cx, cy, c);
+                    double b =
+                        cell_mean(f->side2, f->side2_w, f->side2_h, f->side2_w * 3, cx, cy, c);
+                    sd->unlike += fabs(a - b) > 12;
+                }
+    }
+    return 0;
+}
+
+/* The second side copy (the subject detector's input): at its own size, in display
+ * orientation (rotated.mp4 is stored 320x240 with a 90-degree display matrix), at its own
+ * interval, beside the first one at another size and interval. */
+START_TEST(second_side_copy_at_its_own_size_and_interval)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, tgt_fixture("rotated.mp4"), 0, &m) == 0, "%s",
+                  tg_ctx_message(ctx));
+    const tgi_media_info *in = tgi_media_get_info(m);
+    ck_assert_int_eq(in->width, 240);
+    ck_assert_int_eq(in->height, 320);
+    tgi_decode_req rq = {.width = 48,
+                         .height = 64,
+                         .pix = TG_PIX_RGB24,
+                         .side_w = 32,
+                         .side_h = 32,
+                         .side_interval = 0.2,
+                         .side2_w = 96,
+                         .side2_h = 128,
+                         .side2_interval = 0.5};
+    sides sd = {.min_gap1 = 1e9, .min_gap2 = 1e9};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_sides, &sd, NULL) == 0, "%s",
+                  tg_ctx_message(ctx));
+    ck_assert_int_eq(sd.frames, 100);
+    ck_assert_int_eq(sd.bad_size, 0);
+    ck_assert_int_eq(sd.unlike, 0);
+    ck_assert_int_eq(sd.n2, 8); /* 4 s, one every 0.5 s (25 fps: exactly) */
+    ck_assert_int_eq(sd.n1, 20);
+    ck_assert(sd.min_gap2 >= 0.5 - 1e-3);
+    ck_assert(sd.min_gap1 >= 0.2 - 1e-3 && sd.min_gap1 < 0.5);
+    /* none asked: none given; a size without the other is refused */
+    rq.side2_w = rq.side2_h = 0;
+    sides none = {.min_gap1 = 1e9, .min_gap2 = 1e9};
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &rq, on_sides, &none, NULL), 0);
+    ck_assert_int_eq(none.n2, 0);
+    ck_assert_int_eq(none.n1, 20);
+    rq.side2_w = 96;
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &rq, on_sides, &none, NULL), TG_EINVAL);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 Suite *suite_media(void);
 Suite *suite_media(void)
 {
@@ -144,6 +234,7 @@ Suite *suite_media(void)
     tc = tcase_create("playable");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, playable_copy_of_an_avi);
+    tcase_add_test(tc, second_side_copy_at_its_own_size_and_interval);
     suite_add_tcase(s, tc);
     return s;
 }

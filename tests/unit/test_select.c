@@ -670,8 +670,10 @@ START_TEST(a_video_about_people_shows_them)
 }
 END_TEST
 
-/* The fractions themselves: per group, over clean looked-at frames; a group never
- * looked at is average; nothing when the detector did not run. */
+/* The fractions themselves: per group, over clean looked-at frames plus
+ * TGI_SUBJECT_PRIOR frames at the video's fraction; a group never looked at is
+ * average, one looked at once only halfway from it; nothing when the detector did not
+ * run. */
 START_TEST(subject_fractions_are_per_group_and_relative)
 {
     const int seed[] = {1, 3, 6};
@@ -687,11 +689,25 @@ START_TEST(subject_fractions_are_per_group_and_relative)
     const int with[3] = {1, 0, 0};
     subjects_in(a, with, 3);
     ck_assert_int_eq(tgi_subject_fractions(a, group, v, 4, frac, &video), 1);
-    ck_assert_double_eq_tol(frac[0], 1, 1e-9);
-    ck_assert_double_eq_tol(frac[1], 0, 1e-9);
-    ck_assert_double_eq_tol(frac[3], 0, 1e-9);
+    double looks[4] = {0};
+    for (size_t k = 0; k < a->n_subjects; k++)
+        looks[group[tgi_sample_at(a->s, a->n, a->subjects[k].t - 1e-6)]]++;
+    ck_assert(looks[0] >= 3 && looks[1] >= 3 && looks[3] >= 3);
     ck_assert_double_eq_tol(video, 1.0 / 3, 0.05);
+    const double pr = TGI_SUBJECT_PRIOR;
+    ck_assert_double_eq_tol(frac[0], (looks[0] + pr * video) / (looks[0] + pr), 1e-9);
+    ck_assert_double_eq_tol(frac[1], pr * video / (looks[1] + pr), 1e-9);
+    ck_assert_double_eq_tol(frac[3], pr * video / (looks[3] + pr), 1e-9);
+    ck_assert(frac[0] > 0.8 && frac[1] < 0.1 && frac[3] < 0.1);
     ck_assert_double_eq_tol(frac[2], video, 1e-9);
+    /* a group looked at once, nobody there: halfway to the video's fraction, not 0 */
+    size_t once = 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->s[i].t >= 8)
+            group[i] = once++ < (size_t)RATE ? 2 : 3;
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 4, frac, &video), 1);
+    ck_assert_double_eq_tol(frac[2], 0.5 * video, 1e-9);
+    ck_assert(frac[2] > 0.1);
     /* a flagged frame does not count */
     for (size_t i = 0; i < a->n; i++)
         if (a->s[i].t >= 4)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "analyze/analysis.h"
+#include "analyze/sampler.h"
 #include "analyze/subjects.h"
 #include "nn/nn.h"
 #include "synth.h"
@@ -490,10 +491,10 @@ START_TEST(subjects_in_a_photo_and_none_in_a_landscape)
     tgi_subjects *sj = NULL;
     ck_assert_msg(tgi_subjects_open(ctx, NULL, &sj) == 0, "%s", tg_ctx_message(ctx));
     int iw, ih;
-    tgi_subjects_input_size(548, 342, &iw, &ih);
+    tgi_subjects_input_size(TGI_SUBJECTS_SIDE, 548, 342, &iw, &ih);
     ck_assert_int_eq(iw, 256);
     ck_assert_int_eq(ih, 160);
-    tgi_subjects_input_size(342, 548, &iw, &ih);
+    tgi_subjects_input_size(TGI_SUBJECTS_SIDE, 342, 548, &iw, &ih);
     ck_assert_int_eq(iw, 160);
     ck_assert_int_eq(ih, 256);
     /* messi5.jpg at its own 548x342: the player (x 0.12-0.82, y 0.17-0.99), and the
@@ -515,6 +516,21 @@ START_TEST(subjects_in_a_photo_and_none_in_a_landscape)
                   got[i].y + got[i].h <= 1.0001f);
         ck_assert(i == 0 || got[i].score <= got[i - 1].score);
     }
+    /* the detector at a larger input: the same player; sides it cannot take are refused */
+    ck_assert_int_eq(tgi_subjects_set_side(ctx, sj, 300), TG_EINVAL);
+    ck_assert_int_eq(tgi_subjects_set_side(ctx, sj, 1024), TG_EINVAL);
+    ck_assert_int_eq(tgi_subjects_get_side(sj), TGI_SUBJECTS_SIDE);
+    ck_assert_int_eq(tgi_subjects_set_side(ctx, sj, 384), 0);
+    tgi_subjects_input_size(384, 548, 342, &iw, &ih);
+    ck_assert_int_eq(iw, 384);
+    ck_assert_int_eq(ih, 224);
+    tgi_subject big[4];
+    int nb = tgi_subjects_detect(ctx, sj, px, 548, 342, 548 * 3, big, 4);
+    ck_assert_msg(nb >= 1 && big[0].cls == TGI_SUBJECT_PERSON && big[0].score > 0.4f,
+                  "at 384: %d found, best %.3f", nb, nb > 0 ? big[0].score : 0);
+    ck_assert_msg(fabsf(big[0].x - got[0].x) < 0.08f && fabsf(big[0].w - got[0].w) < 0.1f,
+                  "box %.2f+%.2f at 384, %.2f+%.2f at 256", big[0].x, big[0].w, got[0].x, got[0].w);
+    ck_assert_int_eq(tgi_subjects_set_side(ctx, sj, TGI_SUBJECTS_SIDE), 0);
     free(px);
     /* building.jpg (868x600, the face tests' no-person picture): nothing sure; a dark
      * figure between two planters (x ~0.55, y ~0.85) scores 0.20, at the threshold */
@@ -555,6 +571,8 @@ START_TEST(subjects_round_trip_through_the_analysis_json)
     tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0), *b = NULL;
     a->subjects_on = 1;
+    a->subjects_in[0] = 384;
+    a->subjects_in[1] = 224;
     a->n_subjects = 3;
     a->subjects = calloc(3, sizeof *a->subjects);
     a->subjects[0] = (tgi_subject_obs){1.5, -1, 0, 0, 0, 0, 0};
@@ -565,6 +583,8 @@ START_TEST(subjects_round_trip_through_the_analysis_json)
     ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
     ck_assert_msg(tg_analysis_from_json(ctx, json, &b) == 0, "%s", tg_ctx_message(ctx));
     ck_assert_int_eq(b->subjects_on, 1);
+    ck_assert_int_eq(b->subjects_in[0], 384);
+    ck_assert_int_eq(b->subjects_in[1], 224);
     ck_assert_uint_eq(b->n_subjects, 3);
     for (size_t k = 0; k < 3; k++)
         ck_assert(!memcmp(&a->subjects[k], &b->subjects[k], sizeof a->subjects[k]));
@@ -611,6 +631,23 @@ START_TEST(analyze_records_subjects_and_follows_the_failure_policy)
     ck_assert_msg(a->n_subjects >= 2, "%zu entries", a->n_subjects);
     for (size_t k = 1; k < a->n_subjects; k++)
         ck_assert(a->subjects[k].t >= a->subjects[k - 1].t);
+    /* the detector got the decoder's own larger copy, not the analysis frame: at its
+     * input size (no resampling), more pixels than the analysis frame */
+    int iw, ih;
+    tgi_subjects_input_size(TGI_SAMPLER_SUBJ_SIDE, a->aw, a->ah, &iw, &ih);
+    ck_assert_int_eq(a->subjects_in[0], iw);
+    ck_assert_int_eq(a->subjects_in[1], ih);
+    ck_assert_msg(iw > a->aw && ih > a->ah, "detector %dx%d, analysis %dx%d", iw, ih, a->aw, a->ah);
+    /* one frame every TGI_SAMPLER_SUBJ_INTERVAL seconds (story.mp4 is short) */
+    double every = fmax(TGI_SAMPLER_SUBJ_INTERVAL, a->duration / TGI_SAMPLER_SUBJ_MAX);
+    size_t looked = 0;
+    for (size_t k = 0; k < a->n_subjects; k++)
+        if (k == 0 || a->subjects[k].t != a->subjects[k - 1].t) {
+            ck_assert(k == 0 || a->subjects[k].t - a->subjects[k - 1].t >= every - 1e-3);
+            looked++;
+        }
+    ck_assert_msg(looked >= (size_t)(a->duration / every) - 1 && looked <= TGI_SAMPLER_SUBJ_MAX,
+                  "%zu frames looked at in %.1f s", looked, a->duration);
     tg_analysis_free(&a);
 
     o.cnn = TG_CNN_NONE;
