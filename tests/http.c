@@ -230,7 +230,9 @@ static int server_start(tgt_server *s, const char *data, const char *log, va_lis
         return -1;
     }
     posix_spawn_file_actions_destroy(&fa);
-    for (int i = 0; i < 100; i++) {
+    /* up to 30 s: before it listens the server asks yt-dlp, file, ldconfig and node what
+     * they are (1.2 s on a warm machine, 10 s measured on a fresh clone's first start) */
+    for (int i = 0; i < 600; i++) {
         tgt_resp r;
         if (tgt_http(s->port, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
             int ok = r.status == 200;
