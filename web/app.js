@@ -1053,11 +1053,16 @@
     const n = $('url-notice');
     if (n.textContent) n.hidden = false;
   }
-  async function checkServer() {
+  // A server that has just started is still asking yt-dlp what it is ("checking"): ask again.
+  async function checkServer(tries = 0) {
     try {
       const res = await fetch('/healthz', { cache: 'no-store' });
       const h = await res.json();
       const y = h && h.ytdlp;
+      if (y && y.checking) {
+        if (tries < 30) setTimeout(() => checkServer(tries + 1), 2000);
+        return;
+      }
       const n = $('url-notice');
       n.textContent = y && !y.youtube_ok && y.notice ? y.notice : '';
       n.hidden = true;

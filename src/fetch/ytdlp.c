@@ -807,11 +807,12 @@ static int find_exe(const char *name, char *out, size_t n)
 }
 
 /* A runtime candidate: path → version (first line of `PATH --version`) and major. */
-static int try_runtime(const char *path, const char *name, int min_major, tgi_ytdlp_info *info)
+static int try_runtime(tg_ctx *ctx, const char *path, const char *name, int min_major,
+                       tgi_ytdlp_info *info)
 {
     char line[256];
     const char *argv[] = {path, "--version", NULL};
-    if (access(path, X_OK) != 0 || run_capture(NULL, argv, line, sizeof(line), NULL, 0, 10000) != 0)
+    if (access(path, X_OK) != 0 || run_capture(ctx, argv, line, sizeof(line), NULL, 0, 10000) != 0)
         return 0;
     if (major_of(line) < min_major)
         return 0;
@@ -824,14 +825,14 @@ static int try_runtime(const char *path, const char *name, int min_major, tgi_yt
     return 1;
 }
 
-void tgi_ytdlp_probe(const char *binary, tgi_ytdlp_info *info)
+void tgi_ytdlp_probe(tg_ctx *ctx, const char *binary, tgi_ytdlp_info *info)
 {
     memset(info, 0, sizeof(*info));
     const char *bin = binary && *binary ? binary : "yt-dlp";
     char exe[PATH_MAX], line[256];
     const char *argv[] = {bin, "--version", NULL};
     if (find_exe(bin, exe, sizeof(exe)) &&
-        run_capture(NULL, argv, line, sizeof(line), NULL, 0, 20000) == 0)
+        run_capture(ctx, argv, line, sizeof(line), NULL, 0, 20000) == 0)
         snprintf(info->version, sizeof(info->version), "%.*s", (int)strcspn(line, " "), line);
 
     /* deno >= 2: beside this yt-dlp (the project's .venv/bin), then on PATH; node >= 20 */
@@ -840,11 +841,11 @@ void tgi_ytdlp_probe(const char *binary, tgi_ytdlp_info *info)
     int found = 0;
     if (info->version[0] && slash &&
         (size_t)snprintf(cand, sizeof(cand), "%.*s/deno", (int)(slash - exe), exe) < sizeof(cand))
-        found = try_runtime(cand, "deno", 2, info);
+        found = try_runtime(ctx, cand, "deno", 2, info);
     if (!found && find_exe("deno", cand, sizeof(cand)))
-        found = try_runtime(cand, "deno", 2, info);
+        found = try_runtime(ctx, cand, "deno", 2, info);
     if (!found && find_exe("node", cand, sizeof(cand)))
-        found = try_runtime(cand, "node", 20, info);
+        found = try_runtime(ctx, cand, "node", 20, info);
 
     /* versions are dates, YYYY.MM.DD[.N]: the text order is the date order */
     int new_enough = info->version[0] && strncmp(info->version, TG_YTDLP_MIN_YOUTUBE, 10) >= 0;

@@ -85,8 +85,9 @@ typedef struct tgi_ytdlp_got {
 int tgi_ytdlp_needed_res(const tg_options *o, char *why, size_t why_n);
 
 /* The yt-dlp at binary and its JavaScript runtime (see thumbgen.h for the fields).
- * Never fails: a missing yt-dlp is info->version "" and a notice. */
-void tgi_ytdlp_probe(const char *binary, tgi_ytdlp_info *info);
+ * Never fails: a missing yt-dlp is info->version "" and a notice. ctx (optional):
+ * cancelling it ends the probe early (what was not asked yet stays unknown). */
+void tgi_ytdlp_probe(tg_ctx *ctx, const char *binary, tgi_ytdlp_info *info);
 
 /* pip install --upgrade "yt-dlp[default]" in the virtualenv that holds binary, within
  * timeout_s. TG_ENOENT when binary is not in a virtualenv (Debian's: apt updates it),

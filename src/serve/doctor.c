@@ -54,7 +54,7 @@ int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out)
     char t[1024];
 
     tgi_ytdlp_info yt;
-    tgi_ytdlp_probe(ytdlp, &yt);
+    tgi_ytdlp_probe(NULL, ytdlp, &yt);
     char rt[64] = "no JavaScript runtime";
     if (yt.js_name[0])
         snprintf(rt, sizeof(rt), "%s %s", yt.js_name, yt.js_version);

@@ -827,13 +827,15 @@ enum MHD_Result tgi_route(tgi_req *r, struct MHD_Connection *c, const char *url,
         tgi_store_counts(NULL, sv->store, &q, &run);
         tgi_ytdlp_info yt;
         char js[600], rt[64] = "";
-        tgi_server_ytdlp(sv, &yt, js, sizeof(js));
+        int probed = tgi_server_ytdlp(sv, 0, &yt, js, sizeof(js));
         if (yt.js_name[0])
             snprintf(rt, sizeof(rt), "%s %s", yt.js_name, yt.js_version);
+        /* the first probe runs once the server listens: until it ends, "checking" */
         json_t *ytj =
-            json_pack("{s:s?,s:s?,s:b,s:s?}", "version", yt.version[0] ? yt.version : NULL,
-                      "js_runtime", rt[0] ? rt : NULL, "youtube_ok", yt.youtube_ok, "notice",
-                      yt.notice[0] ? yt.notice : NULL);
+            probed ? json_pack("{s:s?,s:s?,s:b,s:s?}", "version", yt.version[0] ? yt.version : NULL,
+                               "js_runtime", rt[0] ? rt : NULL, "youtube_ok", yt.youtube_ok,
+                               "notice", yt.notice[0] ? yt.notice : NULL)
+                   : json_pack("{s:b}", "checking", 1);
         return tgi_reply_json(c, MHD_HTTP_OK,
                               json_pack("{s:b,s:i,s:I,s:I,s:o}", "ok", 1, "workers",
                                         sv->opt.workers, "queued", (json_int_t)q, "running",

@@ -116,9 +116,12 @@ int tgi_server_cancel(tg_ctx *ctx, tgi_server *sv, const char *id)
     return rc;
 }
 
-void tgi_server_ytdlp(tgi_server *sv, tgi_ytdlp_info *info, char *js_arg, size_t js_n)
+int tgi_server_ytdlp(tgi_server *sv, int wait, tgi_ytdlp_info *info, char *js_arg, size_t js_n)
 {
     pthread_mutex_lock(&sv->mu);
+    while (wait && !sv->yt_probed && !atomic_load(&sv->stopping))
+        pthread_cond_wait(&sv->probed_cv, &sv->mu);
+    int probed = sv->yt_probed;
     *info = sv->yt;
     pthread_mutex_unlock(&sv->mu);
     /* --js-runtimes exists from the version that needs it on; older ones refuse it */
@@ -126,23 +129,31 @@ void tgi_server_ytdlp(tgi_server *sv, tgi_ytdlp_info *info, char *js_arg, size_t
         js_arg[0] = '\0';
     if (js_n && info->js_name[0] && strncmp(info->version, TG_YTDLP_MIN_YOUTUBE, 10) >= 0)
         snprintf(js_arg, js_n, "%s:%s", info->js_name, info->js_path);
+    return probed;
 }
 
 static void probe_ytdlp(tgi_server *sv)
 {
     tgi_ytdlp_info info;
-    tgi_ytdlp_probe(sv->opt.ytdlp, &info);
+    tgi_ytdlp_probe(sv->update_ctx, sv->opt.ytdlp, &info);
     pthread_mutex_lock(&sv->mu);
     sv->yt = info;
+    sv->yt_probed = 1;
+    pthread_cond_broadcast(&sv->probed_cv);
     pthread_mutex_unlock(&sv->mu);
 }
 
-/* --ytdlp-update start|daily: pip in the background (the server serves meanwhile),
- * then probe again; daily repeats every 24 h. Ends at stop (its context is cancelled). */
+/* Started once the server listens: the first probe of yt-dlp and its JavaScript runtime
+ * (1.2 s warm, ~10 s on a fresh machine's first start: not worth keeping the page
+ * waiting), then --ytdlp-update start|daily: pip in the background, then probe again;
+ * daily repeats every 24 h. Ends at stop (its context is cancelled). */
 static void *updater_main(void *arg)
 {
     tgi_server *sv = arg;
-    for (;;) {
+    probe_ytdlp(sv);
+    if (!sv->opt.quiet && sv->yt.notice[0])
+        fprintf(stderr, "thumbgen: %s\n", sv->yt.notice);
+    while (sv->opt.ytdlp_update != TG_YTDLP_UPDATE_NEVER && !atomic_load(&sv->stopping)) {
         int rc = tgi_ytdlp_update(sv->update_ctx, sv->opt.ytdlp, 300);
         if (rc == TG_ECANCEL || atomic_load(&sv->stopping))
             break;
@@ -276,6 +287,7 @@ int tgi_serve_run(tg_ctx *ctx, const tgi_serve_opts *o)
     pthread_mutex_init(&sv.mu, NULL);
     pthread_cond_init(&sv.changed, NULL);
     pthread_cond_init(&sv.work, NULL);
+    pthread_cond_init(&sv.probed_cv, NULL);
     tgi_http *http = NULL;
     char *db = NULL;
     int rc, workers_up = 0, lock_fd = -1;
@@ -332,17 +344,15 @@ int tgi_serve_run(tg_ctx *ctx, const tgi_serve_opts *o)
                                                o->no_http ? TG_STORE_HEAR_WORK : TG_STORE_HEAR_ALL,
                                                tgi_server_on_store_change, &sv)) < 0)
         goto done;
-    probe_ytdlp(&sv);
-    if (!o->quiet && sv.yt.notice[0])
-        fprintf(stderr, "thumbgen: %s\n", sv.yt.notice);
-    if (o->ytdlp_update != TG_YTDLP_UPDATE_NEVER && (sv.update_ctx = tg_ctx_new()) &&
-        pthread_create(&sv.updater, NULL, updater_main, &sv) == 0)
-        sv.updater_up = 1;
     if ((rc = tgi_workers_start(ctx, &sv)) < 0)
         goto done;
     workers_up = 1;
     if (!o->no_http && (rc = tgi_http_start(ctx, &sv, &http)) < 0)
         goto done;
+    if ((sv.update_ctx = tg_ctx_new()) && pthread_create(&sv.updater, NULL, updater_main, &sv) == 0)
+        sv.updater_up = 1;
+    else
+        probe_ytdlp(&sv); /* no thread: probe here, late but not never */
     if (o->no_http) {
         tgi_store_conf now;
         tgi_store_get_conf(sv.store, &now);
@@ -381,6 +391,9 @@ done:
      * clients in flight hear why; then the HTTP side closes. */
     atomic_store(&sv.stopping, 1);
     tgi_server_notify(&sv); /* wake event streams so the HTTP threads can end */
+    pthread_mutex_lock(&sv.mu);
+    pthread_cond_broadcast(&sv.probed_cv); /* and downloads waiting for the first probe */
+    pthread_mutex_unlock(&sv.mu);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (sv.update_ctx)
@@ -404,6 +417,7 @@ done:
     free(db);
     pthread_cond_destroy(&sv.work);
     pthread_cond_destroy(&sv.changed);
+    pthread_cond_destroy(&sv.probed_cv);
     pthread_mutex_destroy(&sv.mu);
     return rc;
 }

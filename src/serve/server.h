@@ -43,9 +43,12 @@ typedef struct tgi_server {
     } running[TG_MAX_RUNNING];
     int shared; /* the store is shared with other processes (PostgreSQL) */
 
-    /* the yt-dlp this server runs and what it can do (probed at start, again after an
-     * update); read under mu with tgi_server_ytdlp */
+    /* the yt-dlp this server runs and what it can do (probed by the updater thread once
+     * the server listens, again after an update: yt_probed 0 until the first probe
+     * ends, then probed_cv is broadcast); read under mu with tgi_server_ytdlp */
     tgi_ytdlp_info yt;
+    int yt_probed;
+    pthread_cond_t probed_cv;
     pthread_t updater;
     int updater_up;
     tg_ctx *update_ctx; /* cancelled at stop */
@@ -80,8 +83,11 @@ uint64_t tgi_server_wait(tgi_server *sv, uint64_t seen, int timeout_ms);
  * what tgi_store_cancel returns. */
 int tgi_server_cancel(tg_ctx *ctx, tgi_server *sv, const char *id);
 
-/* A copy of the yt-dlp facts, and the --js-runtimes value to pass ("" for none). */
-void tgi_server_ytdlp(tgi_server *sv, tgi_ytdlp_info *info, char *js_arg, size_t js_n);
+/* A copy of the yt-dlp facts, and the --js-runtimes value to pass ("" for none).
+ * The first probe runs after the server listens (1-10 s: yt-dlp, node): with wait,
+ * blocks until it has ended (a download needs its answer) or the server stops.
+ * Returns 1 when the facts are a probe's, 0 when not yet (then info is empty). */
+int tgi_server_ytdlp(tgi_server *sv, int wait, tgi_ytdlp_info *info, char *js_arg, size_t js_n);
 
 /* Worker pools. */
 int tgi_workers_start(tg_ctx *ctx, tgi_server *sv);

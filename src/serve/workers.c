@@ -271,7 +271,7 @@ static int run_download(tg_ctx *ctx, tgi_server *sv, tgi_job *job, const tg_opti
     tgi_ytdlp_got got;
     memset(&got, 0, sizeof(got));
     int rc, res = tgi_ytdlp_needed_res(o, why, sizeof(why));
-    tgi_server_ytdlp(sv, &yt, js, sizeof(js));
+    tgi_server_ytdlp(sv, 1, &yt, js, sizeof(js));
     if ((rc = tgi_url_parse(ctx, job->source, &u)) < 0)
         return rc;
     if (u.kind == TG_URL_YOUTUBE) {

@@ -153,7 +153,7 @@ static json_t *wait_end(tgt_server *s, const char *id)
     return NULL;
 }
 
-static json_t *healthz(tgt_server *s)
+static json_t *healthz_now(tgt_server *s)
 {
     tgt_resp r;
     ck_assert_int_eq(tgt_http(s->port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
@@ -161,6 +161,20 @@ static json_t *healthz(tgt_server *s)
     json_t *j = body_json(&r);
     tgt_resp_free(&r);
     return j;
+}
+
+/* /healthz once the server's first look at yt-dlp has ended ("checking" until then). */
+static json_t *healthz(tgt_server *s)
+{
+    for (int i = 0; i < 600; i++) {
+        json_t *j = healthz_now(s);
+        if (!json_is_true(json_object_get(json_object_get(j, "ytdlp"), "checking")))
+            return j;
+        json_decref(j);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("/healthz still says checking after 60 s");
+    return NULL;
 }
 
 static const char *error_message(json_t *job)
@@ -330,6 +344,34 @@ START_TEST(hls_ladder_default_takes_720p_and_gif480_off_takes_360p)
     tgt_server_stop(&s);
     free(s.data);
     files_stop(&h);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The server listens before it has asked yt-dlp and node what they are (1-10 s): the
+ * page and /healthz answer at once, /healthz says "checking", and a stop during the
+ * probe ends it instead of waiting for it. */
+START_TEST(server_listens_before_the_ytdlp_probe_ends)
+{
+    char *dir = scratch_dir();
+    char *slow = script(dir, "yt-dlp",
+                        "[ \"$1\" = --version ] && { exec sleep 60; }\n"
+                        "exit 1");
+    tgt_server s;
+    ck_assert_int_eq(tgt_server_start(&s, NULL, "--ytdlp", slow, "--ytdlp-update", "never", NULL),
+                     0);
+    json_t *h = healthz_now(&s), *y = json_object_get(h, "ytdlp");
+    ck_assert(json_is_true(json_object_get(y, "checking")));
+    ck_assert_ptr_null(json_object_get(y, "version"));
+    json_decref(h);
+    tgt_resp r;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    tgt_resp_free(&r);
+    /* a clean exit, not the SIGKILL tgt_server_stop sends after 20 s */
+    ck_assert_int_eq(tgt_server_stop(&s), 0);
+    free(s.data);
     rm_tree(dir);
     free(dir);
 }
@@ -560,6 +602,7 @@ Suite *suite_youtube(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, needed_res_follows_the_largest_output);
     tcase_add_test(tc, hls_ladder_default_takes_720p_and_gif480_off_takes_360p);
+    tcase_add_test(tc, server_listens_before_the_ytdlp_probe_ends);
     tcase_add_test(tc, old_ytdlp_shows_in_healthz_page_and_doctor);
     tcase_add_test(tc, new_ytdlp_gets_its_runtime_cookies_and_extra_args);
     tcase_add_test(tc, failures_are_one_sentence_without_paths);
