@@ -30,6 +30,7 @@ B=http://127.0.0.1:$PORT
 "$BIN" serve --port "$PORT" --data "$DATA" --no-auth --ytdlp-update never --quiet &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
+trap 'exit 1' INT TERM   # so that the server goes with the script
 for i in $(seq 1 300); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
 ID=$(curl -s -F video=@"$VIDEO" "$B/api/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 while :; do
