@@ -1053,6 +1053,12 @@
     const n = $('url-notice');
     if (n.textContent) n.hidden = false;
   }
+  let serverChecked = false;
+  function checkServerOnce() {
+    if (serverChecked) return;
+    serverChecked = true;
+    checkServer();
+  }
   // A server that has just started is still asking yt-dlp what it is ("checking"): ask again.
   async function checkServer(tries = 0) {
     try {
@@ -1109,12 +1115,24 @@
       gif.hidden = true;
       gif.removeAttribute('src');
       anim.hidden = false;
-      if (anim.getAttribute('src') !== pick.url) { anim.setAttribute('src', pick.url); anim.setAttribute('poster', r.poster || ''); }
-      const p = anim.play();
-      if (p && typeof p.catch === 'function') p.catch(() => {});
+      // The poster paints first (a still, the page's largest paint); the loop is fetched once
+      // the page has loaded: a video delays the load event until its first frame, and on a
+      // slow link its bytes would compete with the poster's.
+      if (anim.dataset.src !== pick.url) {
+        anim.dataset.src = pick.url;
+        anim.removeAttribute('src');
+        anim.setAttribute('poster', r.poster || '');
+        afterLoad(() => {
+          if (anim.dataset.src !== pick.url || anim.hidden) return;
+          anim.setAttribute('src', pick.url);
+          const p = anim.play();
+          if (p && typeof p.catch === 'function') p.catch(() => {});
+        });
+      }
     } else if (pick) {
       anim.hidden = true;
       anim.removeAttribute('src');
+      delete anim.dataset.src;
       gif.hidden = false;
       if (gif.getAttribute('src') !== pick.url) gif.setAttribute('src', pick.url);
     }
@@ -1212,9 +1230,12 @@
     afterPaint(() => {
       if (!still()) return;
       if (arrived) revealResult();
+      // the original video's player (its controls are a costly shadow tree, its source is
+      // fetched for its length) once it is near the window: on a phone it is below the
+      // thumbnail, the downloads and the sharing buttons
+      nearView($('video'), () => { if (still()) showOriginal(r); });
       afterPaint(() => {
         if (!still()) return;
-        showOriginal(r);
         // the timeline and the editor (editor.js) once the page has loaded and the timeline
         // is near the window (on a phone it is below the fold): nothing of theirs comes
         // before the thumbnail's paint, not even their request
@@ -1283,7 +1304,9 @@
   function playExample() {
     const img = $('example');
     const anim = img && img.dataset.anim;
-    if (!anim || img.getAttribute('src') === anim || $('intro').hidden) return;
+    // (not on a page opened on a job's link: the example is not shown there, early.js)
+    if (!anim || img.getAttribute('src') === anim || $('intro').hidden ||
+        document.documentElement.classList.contains('job-link')) return;
     if (window.matchMedia && matchMedia('(prefers-reduced-motion: reduce)').matches) return;
     const pre = new Image();
     pre.src = anim;
@@ -1368,7 +1391,9 @@
   const HISTORY_PAGE = 20;
   let historySeq = 0;
   let historyShown = HISTORY_PAGE;
+  let historyAsked = false;
   async function loadHistory() {
+    historyAsked = true;
     const seq = ++historySeq;
     let data;
     try {
@@ -1530,7 +1555,13 @@
     // A page opened on a job's link shows the job first; the history and the server's notice
     // come once the page has loaded and the browser is idle (they are below the fold on a
     // phone, and their work would hold back the first paint); the option fields, when needed.
-    const rest = () => afterLoad(() => { loadHistory(); checkServer(); });
+    // The history once its card is near the window (below the fold on a phone, and below
+    // the result on a job's link); the server's notice once the link field is (or is used).
+    const rest = () => afterLoad(() => {
+      nearView(document.querySelector('.history-card'), () => { if (!historyAsked) loadHistory(); });
+      nearView(document.querySelector('.new-card'), checkServerOnce);
+    });
+    $('url').addEventListener('focus', checkServerOnce);
     afterLoad(playExample);
     // early.js asked for the job already (while this script loaded): a finished one is shown
     // at once; anything else (running, an error, a token to ask for) takes the usual way.

@@ -275,10 +275,19 @@ export function install(core) {
       clickable(g, label, a, b, true);
       body.addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
       g.querySelector('.tl-clip').addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
-      // the ends: grab to change the length
+      // the ends: grab to change the length. Each end is a 44×44 target too: on a clip wide
+      // enough, centred on its end; on a short one (a second is ~9 px on a phone), beside the
+      // clip's own target, outside it, so that the three never cover each other.
+      const wide = w >= 3 * 44;
       for (const [mode, ex] of [['start', x(a)], ['end', x(b)]]) {
-        const h = svg('rect', { x: ex - 5, y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, g);
-        h.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
+        // (kept within 8 px of the drawing, which the card's padding takes: no sideways
+        // scrolling for a clip at the very start or end of the video)
+        const hx = Math.max(-8, Math.min(W - 36, wide ? ex - 22 : (mode === 'start' ? cx - hitW / 2 - 44 : cx + hitW / 2)));
+        const grip = svg('g', { class: `tl-grip tl-grip-${mode}` }, g);
+        const hit = svg('rect', { x: hx, y: trackY - 6, width: 44, height: Math.max(44, trackH + 12), fill: 'transparent', class: 'tl-grip-hit' }, grip);
+        svg('rect', { x: wide ? ex - 5 : (mode === 'start' ? hx + 34 : hx), y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, grip);
+        hit.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
+        grip.lastChild.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
       }
       g.addEventListener('keydown', (e) => {
         if (!edit) return;

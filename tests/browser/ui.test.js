@@ -241,15 +241,47 @@ async function startServer(port) {
 
 // axe-core (pinned in package.json) on the page as it is: violations as one string each.
 const AXE_SOURCE = (() => { try { return fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'); } catch (e) { return null; } })();
+// Run in the light and in the dark colour scheme (prefers-color-scheme emulated; the check
+// also says that the page did change its colours, so that the dark run is not the light one
+// again), with a screenshot of the dark one (STATE-dark.png).
 async function axeCheck(page, state) {
   if (!AXE_SOURCE) { check(`axe-core: 0 violations in the ${state} state`, false, "axe-core is not installed: run 'npm ci'"); return; }
   // evaluated through the DevTools protocol: the page's Content-Security-Policy does not apply
   await page.evaluate(`${AXE_SOURCE}\n;0`);
-  const v = await page.evaluate(async () => {
+  const run = () => page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((x) => `${x.id} (${x.impact}): ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    return { bg: getComputedStyle(document.body).backgroundColor, dark: matchMedia('(prefers-color-scheme: dark)').matches,
+      v: r.violations.map((x) => `${x.id} (${x.impact}): ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`) };
   });
-  check(`axe-core: 0 violations in the ${state} state`, v.length === 0, v.join(' | '));
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: 3000 }).catch(() => {});
+  const light = await run();
+  check(`axe-core: 0 violations in the ${state} state (light)`, light.v.length === 0 && !light.dark, light.v.join(' | '));
+  await page.emulateMedia({ colorScheme: 'dark' });
+  // the colours' transitions (app.css: .15 s) ended
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: 3000 }).catch(() => {});
+  const dark = await run();
+  await page.screenshot({ path: path.join(OUT, `${state.replace(/\W+/g, '-')}-dark.png`) }).catch(() => {});
+  await page.emulateMedia({ colorScheme: 'light' });
+  check(`axe-core: 0 violations in the ${state} state (dark)`, dark.v.length === 0 && dark.dark && dark.bg !== light.bg,
+    `${dark.v.join(' | ')}${dark.bg === light.bg ? ` the page kept its light background ${dark.bg}` : ''}`);
+}
+
+// Every visible thing to tap (links, buttons, fields, the Options summary, the checkbox rows,
+// the upload button, the timeline's clips, ends and keyframes) that is smaller than 44 px
+// either way: "what WxH" for each. Inline links in a sentence are not targets of their own
+// (WCAG 2.5.8's exception); none is on the page.
+async function smallTargets(page) {
+  return page.evaluate(() => {
+    const sel = 'a[href], button, input:not([type=hidden]):not([type=checkbox]), select, summary, label.check, label.check-row, ' +
+      'label.file-btn, video[controls], #timeline .tl-hit, #timeline .tl-grip-hit, #timeline .tl-keyg > rect';
+    return [...document.querySelectorAll(sel)].filter((n) => {
+      const r = n.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && !n.closest('[hidden], .visually-hidden') && getComputedStyle(n).visibility !== 'hidden' &&
+        !n.classList.contains('skip-link');
+    }).map((n) => ({ n, r: n.getBoundingClientRect() })).filter(({ r }) => r.width < 43.5 || r.height < 43.5)
+      .map(({ n, r }) => `${n.tagName.toLowerCase()}${n.id ? `#${n.id}` : ''}.${[...n.classList].join('.')} "${(n.textContent || n.getAttribute('aria-label') || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+  });
 }
 
 // The first frame of a GIF against the source at time t, both decoded by ffmpeg at the
@@ -467,6 +499,39 @@ async function main() {
       await page.screenshot({ path: path.join(OUT, 'progress.png') });
       const elapsed = await page.locator('#progress-elapsed').textContent();
       check('the progress card shows the elapsed time', /\d:\d\d elapsed/.test(elapsed || ''), elapsed);
+      // on a phone: each tile's head (the stage and "✓" or "NN %") on one line
+      await page.setViewportSize({ width: 375, height: 812 });
+      // as they are, and with the widest a tile can say ("100 %" beside each stage's name:
+      // "Download", the longest, is the first's here), put in for the measure and taken out
+      // again, at 375 px and on narrower phones (360, 320)
+      const measureTiles = (withWidest) => page.evaluate((widestToo) => {
+        const measure = () => [...document.querySelectorAll('#stages .stage-head')].map((h) => ({
+          text: h.textContent, h: Math.round(h.getBoundingClientRect().height), fits: h.scrollWidth <= h.clientWidth,
+          line: Math.round(parseFloat(getComputedStyle(h).fontSize) * 1.5), w: innerWidth }));
+        const now = measure();
+        if (!widestToo) return now;
+        const pcts = [...document.querySelectorAll('#stages .stage-pct')];
+        const keep = pcts.map((n) => n.textContent);
+        pcts.forEach((n) => { n.textContent = '100 %'; });
+        const widest = measure();
+        pcts.forEach((n, i) => { n.textContent = keep[i]; });
+        return now.concat(widest);
+      }, withWidest);
+      let heads = await measureTiles(true);
+      for (const w of [360, 320]) {
+        await page.setViewportSize({ width: w, height: 812 });
+        heads = heads.concat((await measureTiles(true)).slice(4));
+      }
+      await page.setViewportSize({ width: 375, height: 812 });
+      if (heads.length) {
+        await page.screenshot({ path: path.join(OUT, 'progress-phone.png') });
+        const smallP = await smallTargets(page);
+        check('at 375 px every tap target of the progress card and the page around it is at least 44×44 px', smallP.length === 0, smallP.join(', '));
+        check('at 375, 360 and 320 px each progress tile says its stage and its percent (up to "100 %") or ✓ on one line, inside the tile',
+          heads.length === 16 && heads.every((x) => x.h > 0 && x.h <= x.line + 1 && x.fits),
+          heads.map((x) => `${x.w}: "${x.text}" ${x.h} px${x.fits ? '' : ' (overflows)'}`).join(', '));
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
       if (!MOCK) await axeCheck(page, 'progress');
     }
   } catch (e) { /* judged below */ }
@@ -609,6 +674,16 @@ async function main() {
   {
     const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
     const pp = await phone.newPage();
+    // when the thumbnail's <video> gets its source, against the page's load event
+    await pp.addInitScript(() => {
+      window.__tgAnimSrcAt = null;
+      window.__tgAnimPosterAt = null;
+      new MutationObserver(() => {
+        const a = document.getElementById('anim');
+        if (a && a.getAttribute('src') && window.__tgAnimSrcAt === null) window.__tgAnimSrcAt = performance.now();
+        if (a && a.getAttribute('poster') && window.__tgAnimPosterAt === null) window.__tgAnimPosterAt = performance.now();
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['src', 'poster'], childList: true });
+    });
     await pp.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
     await pp.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
     await pp.waitForTimeout(600);
@@ -624,8 +699,23 @@ async function main() {
       form: document.querySelector('.new-card').getBoundingClientRect().top }));
     check('a page opened on a job\'s link has the result first, above the form, with nothing scrolled',
       first.scrollY === 0 && first.result < first.form, JSON.stringify(first));
-    const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent().catch(() => '');
-    check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    // what the phone fetched while it showed the thumbnail: not the original video, not the
+    // history (both below the fold: fetched when they come near the window), not the
+    // example's animation; the MP4 loop after the load event, its poster painted first
+    await pp.waitForFunction(() => window.__tgAnimSrcAt !== null, null, { timeout: 10000 }).catch(() => {});
+    const fetched = await pp.evaluate(() => {
+      const load = performance.getEntriesByType('navigation')[0].loadEventEnd;
+      const e = performance.getEntriesByType('resource').map((r) => ({ u: new URL(r.name).pathname + new URL(r.name).search, t: r.startTime }));
+      return { load, e, srcAt: window.__tgAnimSrcAt, posterAt: window.__tgAnimPosterAt, anim: document.getElementById('anim').getAttribute('src'), poster: document.getElementById('anim').getAttribute('poster'),
+        videoSrc: document.getElementById('video').getAttribute('src'), videoTop: document.getElementById('video').getBoundingClientRect().top };
+    });
+    check('at 375 px a job\'s page paints the poster first and gives the MP4 loop its source after the load event',
+      fetched.poster === job.result.poster && fetched.anim === job.result.mp4 && fetched.srcAt !== null && fetched.posterAt !== null &&
+      fetched.srcAt >= fetched.load && fetched.srcAt > fetched.posterAt,
+      `poster set at ${fetched.posterAt && fetched.posterAt.toFixed(0)} ms, source at ${fetched.srcAt && fetched.srcAt.toFixed(0)} ms, load ended ${fetched.load.toFixed(0)} ms`);
+    check('at 375 px the history, the original video and the example\'s animation are not fetched while below the fold',
+      fetched.videoTop > 812 + 200 && !fetched.videoSrc && !fetched.e.some((x) => /^\/api\/jobs\?/.test(x.u) || x.u === job.result.video || x.u === '/static/example.webp'),
+      `video at ${Math.round(fetched.videoTop)} px, src ${fetched.videoSrc}; ${fetched.e.map((x) => x.u).join(' ')}`);
     // The timeline is below the fold on a phone: it is drawn (editor.js fetched) once it
     // comes near the window, not before.
     await pp.waitForTimeout(1500);
@@ -638,11 +728,44 @@ async function main() {
     const drawnLater = await pp.locator('#timeline [data-kind="clip"]').count();
     check('at 375 px the timeline far below the fold is drawn (editor.js fetched) when it comes near the window, not before',
       drawnEarly.below && drawnEarly.clips === 0 && drawnEarly.editor === 0 && drawnLater > 0, `${JSON.stringify(drawnEarly)}, then ${drawnLater} clips`);
-    const targets = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-hit, #timeline .tl-keyg > rect')]
+    const targets = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-hit, #timeline .tl-grip-hit, #timeline .tl-keyg > rect')]
       .map((r) => r.getBoundingClientRect()).map((b) => Math.round(Math.min(b.width, b.height) * 10) / 10));
-    check('at 375 px every clip and keyframe on the timeline is a target of at least 44×44 px',
-      targets.length > 3 && targets.every((t) => t >= 44), targets.join(' '));
+    const nGrips = await pp.locator('#timeline .tl-grip-hit').count();
+    check('at 375 px every clip, clip end and keyframe on the timeline is a target of at least 44×44 px',
+      targets.length > 3 && nGrips === 2 * plan.segments.length && targets.every((t) => t >= 44), `${nGrips} ends; ${targets.join(' ')}`);
+    // and no two of a clip's three targets (move, start, end) cover each other
+    const overlap = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-seg')].map((g) => {
+      const [m, a, b] = ['.tl-hit', '.tl-grip-start .tl-grip-hit', '.tl-grip-end .tl-grip-hit'].map((q) => g.querySelector(q)).map((n) => n && n.getBoundingClientRect());
+      if (!m || !a || !b) return `clip ${g.dataset.index}: no target for ${!m ? 'the clip' : 'its ends'}`;
+      return a.right <= m.left + 0.5 && m.right <= b.left + 0.5 ? '' : `clip ${g.dataset.index}: ${a.left}-${a.right} ${m.left}-${m.right} ${b.left}-${b.right}`;
+    }).filter(Boolean));
+    check('at 375 px a short clip\'s two ends are targets beside its own, not over it', overlap.length === 0, overlap.join('; '));
+    await pp.locator('.history-card').scrollIntoViewIfNeeded();
+    const title = await pp.locator(`#history .history-item[data-id="${id}"] .h-title`).textContent({ timeout: 10000 }).catch(() => '');
+    check('a phone\'s history row shows the title (the link\'s path, not just its host)', /story\.mp4/.test(title || ''), title);
+    const small = await smallTargets(pp);
+    check('at 375×812 every tap target of the result is at least 44×44 px (buttons, downloads, sharing, chips, timeline)',
+      small.length === 0, small.join(', '));
     await pp.screenshot({ path: path.join(OUT, 'phone-result.png') });
+    // the other states on the phone: the empty page with its options open, an error at the
+    // link field, an error in the banner (a job that does not exist)
+    await pp.goto(`${base}/`, { waitUntil: 'load' });
+    await pp.click('#options summary');
+    await pp.locator('#opt-clips').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+    const smallEmpty = await smallTargets(pp);
+    await pp.click('#options summary');
+    await pp.fill('#url', 'not a url');
+    await pp.click('#submit');
+    await pp.locator('#url-error').waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    const smallField = await smallTargets(pp);
+    await pp.goto(`${base}/#job=${'0'.repeat(32)}`, { waitUntil: 'load' });
+    await pp.locator('#alert').waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+    const alertShown = await pp.locator('#alert-close').isVisible();
+    const smallAlert = await smallTargets(pp);
+    check('at 375×812 every tap target of the empty page (options open) and of both errors (field, banner) is at least 44×44 px',
+      alertShown && smallEmpty.length === 0 && smallField.length === 0 && smallAlert.length === 0,
+      `banner shown ${alertShown}; empty: ${smallEmpty.join(', ')}; field: ${smallField.join(', ')}; banner: ${smallAlert.join(', ')}`);
+    await pp.screenshot({ path: path.join(OUT, 'phone-error.png') });
     await phone.close();
   }
 
