@@ -1,16 +1,38 @@
 /*
  * features.c — per-sample signals from one RGB24 analysis frame (see features.h).
  * Called once per analysis sample by the pipeline; pure arithmetic, no allocation
- * beyond a fixed stack buffer (the analysis frame is at most TG_ANALYSIS_SIDE²).
+ * beyond a fixed stack buffer (the analysis frame is at most TG_ANALYSIS_SIDE²) and
+ * one static table made on first use.
  */
 #include "analyze/features.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/cnn.h"
+
+/* The gradient orientation bin (0..7 over 0..pi) of every (gx, gy) in -255..255, made
+ * once with the very expression it replaces: atan2 per edge pixel was ~1 % of a sparse
+ * analysis' CPU on the 60-s benchmark (bench/RESULTS.md, "Speed at every length",
+ * part 5), and a table lookup gives the same bins bit for bit. */
+static uint8_t edge_bin[511][511];
+static pthread_once_t edge_bin_once = PTHREAD_ONCE_INIT;
+
+static void edge_bin_init(void)
+{
+    for (int gy = -255; gy <= 255; gy++)
+        for (int gx = -255; gx <= 255; gx++) {
+            double a = atan2((double)gy, (double)gx); /* -pi..pi, fold to 0..pi */
+            if (a < 0)
+                a += M_PI;
+            int bin = (int)(a / M_PI * 8.0);
+            edge_bin[gy + 255][gx + 255] = (uint8_t)(bin > 7 ? 7 : bin);
+        }
+}
 
 const tg_opt tgi_analyze_opts[] = {
     {"analysis", TG_OPT_ENUM, offsetof(tg_options, analysis), 0, 0, 2, "auto|full|sparse",
@@ -134,6 +156,7 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
     s->hi = (float)hi / 255.0f;
 
     /* Laplacian energy, gradient orientation histogram and strong edges */
+    pthread_once(&edge_bin_once, edge_bin_init);
     double lap = 0;
     unsigned strong = 0;
     float ehist[TG_DESC_EDGE] = {0};
@@ -144,14 +167,8 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
             lap += (double)L * L;
             int gx = c[1] - c[-1], gy = c[w] - c[-w];
             int mag = abs(gx) + abs(gy);
-            if (mag > 24) {
-                double a = atan2((double)gy, (double)gx); /* -pi..pi, fold to 0..pi */
-                if (a < 0)
-                    a += M_PI;
-                int bin = (int)(a / M_PI * 8.0);
-                bin = bin > 7 ? 7 : bin;
-                ehist[(y >= h / 2) * 8 + bin] += (float)mag;
-            }
+            if (mag > 24)
+                ehist[(y >= h / 2) * 8 + edge_bin[gy + 255][gx + 255]] += (float)mag;
             if (mag > 96)
                 strong++;
         }

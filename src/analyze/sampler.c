@@ -51,12 +51,19 @@
  * every keyframe up to CNN_MAX, 600 frames at one hour: about 20 s of CPU, a third of
  * what decoding the keyframes costs. There its frames only say which content groups
  * the video has and how much of it each takes (select's clusters and shares): a
- * uniform CNN_KEY_LONG frames answer that as well, and the stretches decoded densely
- * give it a frame every CNN_INTERVAL_LONG seconds (cluster.c ties a sample to a
+ * uniform CNN_KEY_LONG frames answer that as well (cluster.c ties a sample to a
  * network frame up to 1 s away). bench/RESULTS.md, "Speed at every length", part 4. */
-#define LONG_AFTER        180.0
-#define CNN_KEY_LONG      300
-#define CNN_INTERVAL_LONG 1.0
+#define LONG_AFTER   180.0
+#define CNN_KEY_LONG 300
+/* Inside sparse analysis' densely decoded stretches (every length: sparse is auto's
+ * choice from one minute on) the CNN looks at one frame every CNN_STRETCH_INTERVAL
+ * seconds, and not at one less than half that from a frame the keyframe pass showed
+ * it (a stretch's own keyframe is the same pixels; a keyframe inside merged stretches
+ * went through it twice). Every 0.5 s cost ~2 s more CPU on the 60-s benchmark for the
+ * same clips and stills on the real-footage eval's sparse videos (franck, screencast);
+ * the keyframes alone lost screencast's scenes (bench/RESULTS.md, "Speed at every
+ * length", parts 4 and 5). */
+#define CNN_STRETCH_INTERVAL 1.0
 /* Faces: looked for in one analysis frame every FACE_INTERVAL seconds, at most
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
@@ -104,8 +111,11 @@ typedef struct sampling {
     tg_ctx *ctx;
     double p0, p1, t0, t1; /* progress: map times t0..t1 to fractions p0..p1 */
     tgi_cnn *cnn;          /* borrowed; NULL without a CNN */
-    double cnn_skip_t;     /* a time the CNN has already seen (sparse: the keyframe) */
     uint8_t *sent;         /* per sample: given to the CNN (sparse's keyframe pass) */
+    /* sparse's stretches: the times the keyframe pass gave the CNN, in time order (the
+     * stretches come in time order too: seen_cur walks the list once) */
+    double *seen;
+    size_t n_seen, seen_cur;
 } sampling;
 
 static void sampling_free(sampling *a)
@@ -113,6 +123,7 @@ static void sampling_free(sampling *a)
     free(a->s);
     free(a->spans);
     free(a->sent);
+    free(a->seen);
     memset(a, 0, sizeof(*a));
 }
 
@@ -187,6 +198,16 @@ static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f)
     return 0;
 }
 
+/* Whether the keyframe pass gave the CNN a frame less than half a stretch interval
+ * from t (see CNN_STRETCH_INTERVAL). */
+static int cnn_seen(sampling *a, double t)
+{
+    double near = 0.5 * CNN_STRETCH_INTERVAL;
+    while (a->seen_cur < a->n_seen && a->seen[a->seen_cur] <= t - near)
+        a->seen_cur++;
+    return a->seen_cur < a->n_seen && a->seen[a->seen_cur] < t + near;
+}
+
 static int on_sample(void *user, const tgi_frame *f)
 {
     sampling *a = user;
@@ -209,7 +230,7 @@ static int on_sample(void *user, const tgi_frame *f)
     int has_prev = a->n > 0 && (a->n_spans == 0 || a->spans[a->n_spans - 1].first < a->n);
     s->t = f->t;
     tgi_features_compute(f, has_prev ? &a->s[a->n - 1] : NULL, s);
-    int sent = a->cnn && f->side && fabs(f->t - a->cnn_skip_t) > 1e-6;
+    int sent = a->cnn && f->side && !cnn_seen(a, f->t);
     if (a->sent)
         a->sent[a->n] = (uint8_t)sent;
     a->n++;
@@ -251,7 +272,7 @@ double tgi_sampler_cnn_every(double duration, int pass)
     case TGI_PASS_KEYS:
         return fmax(0.2, duration / (long_video ? CNN_KEY_LONG : CNN_MAX));
     case TGI_PASS_STRETCH:
-        return long_video ? CNN_INTERVAL_LONG : CNN_INTERVAL;
+        return CNN_STRETCH_INTERVAL;
     default:
         return fmax(CNN_INTERVAL, duration / CNN_MAX);
     }
@@ -333,7 +354,6 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                      .t0 = 0,
                      .t1 = dur,
                      .cnn = an->cnn,
-                     .cnn_skip_t = -1,
                      .sent = malloc(1024),
                      .cap = 1024};
     gop *g = NULL;
@@ -359,6 +379,16 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
         rc = 1;
         goto done;
     }
+    /* what the stretches need not show the CNN again */
+    free(an->seen);
+    an->n_seen = an->seen_cur = 0;
+    if ((an->seen = malloc(nk * sizeof(*an->seen))) == NULL) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (keys.sent[i])
+            an->seen[an->n_seen++] = keys.s[i].t;
     tgi_events_classify(keys.s, nk);
     g = calloc(nk, sizeof(*g));
     float *q = malloc(nk * sizeof(float)), q_med = 0.5f;
@@ -458,7 +488,6 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
             continue;
         /* neighbouring stretches decode as one */
         double t0 = g[i].t0, t1 = g[i].t1;
-        size_t first = i;
         while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
             t1 = g[++i].t1;
         if ((rc = push_span(an, an->n, t1)) < 0)
@@ -479,9 +508,6 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                              .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
                              .min_interval = MIN_INTERVAL};
         cnn_side(an, &dq, tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
-        /* its keyframe went through the CNN in the first pass, unless a long video's
-         * budget passed it over (below LONG_AFTER: skipped as it always was) */
-        an->cnn_skip_t = keys.sent[g[first].key] || dur < LONG_AFTER ? t0 : -1;
         if ((rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;
         if (an->spans[an->n_spans - 1].first == an->n)
@@ -528,11 +554,8 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
             return rc0;
         tgi_subjects_input_size(SUBJ_SIDE, aw, ah, &sa.iw, &sa.ih);
     }
-    sampling an = {.faces = faces ? &fa : NULL,
-                   .subj = subjects ? &sa : NULL,
-                   .ctx = ctx,
-                   .cnn = cnn,
-                   .cnn_skip_t = -1};
+    sampling an = {
+        .faces = faces ? &fa : NULL, .subj = subjects ? &sa : NULL, .ctx = ctx, .cnn = cnn};
     double end_t = 0;
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
@@ -543,7 +566,6 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         sampling_free(&an);
         an.ctx = ctx;
         an.cnn = cnn;
-        an.cnn_skip_t = -1;
         an.faces = faces ? &fa : NULL;
         an.subj = subjects ? &sa : NULL;
         fa.n = 0;
@@ -579,6 +601,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         a->subjects_in[0] = sa.given_w;
         a->subjects_in[1] = sa.given_h;
     }
+    free(an.seen);
     return 0;
 fail:
     free(fa.obs);

@@ -30,8 +30,8 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
 enum { TGI_PASS_FULL, TGI_PASS_KEYS, TGI_PASS_STRETCH };
 /* Seconds between the frames the CNN is given in a pass (full: every frame decoded;
  * keys: sparse's keyframes; stretch: sparse's densely decoded stretches) of a video of
- * `duration` seconds. From 3 minutes on the keyframe pass gives it at most 300 frames
- * and a stretch one a second (sampler.c says why). */
+ * `duration` seconds. From 3 minutes on the keyframe pass gives it at most 300 frames;
+ * a stretch gives it one a second at every length (sampler.c says why). */
 double tgi_sampler_cnn_every(double duration, int pass);
 
 #endif

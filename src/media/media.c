@@ -480,6 +480,11 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     AVCodecContext *dec = NULL;
     AVPacket *pkt = av_packet_alloc();
     AVFrame *f = av_frame_alloc();
+    /* a range that ends where a keyframe begins need not decode that keyframe; only
+     * for ranges without `need` (its last frame waits for the next one's time) */
+    AVPacket *ahead =
+        req->end > 0 && !req->need && !(req->flags & TG_DECODE_KEYONLY) ? av_packet_alloc() : NULL;
+    int held_key = 0;
     dec_state s = {.req = req, .m = m, .fn = fn, .user = user, .last_reported = -1};
     int rc = 0, e, bad_packets = 0;
     if (!pkt || !f || (req->need && !(s.held = av_frame_alloc()))) {
@@ -542,12 +547,46 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     if (req->stage && (rc = tgi_progress(ctx, req->stage, 0)) < 0)
         goto done;
     for (;;) {
-        e = av_read_frame(m->fmt, pkt);
+        if (ahead && ahead->data) {
+            av_packet_move_ref(pkt, ahead); /* the keyframe held back below: decoded after all */
+            e = 0;
+        } else {
+            e = av_read_frame(m->fmt, pkt);
+        }
         if (e == AVERROR(EAGAIN))
             continue;
         if (e < 0)
             break; /* end of file, or data that stops early: decode what we have */
         int skip = pkt->stream_index != m->vidx;
+        if (!skip && ahead && !held_key && (pkt->flags & AV_PKT_FLAG_KEY) &&
+            pkt->pts != AV_NOPTS_VALUE && (pkt->pts - m->t0) * av_q2d(m->tb) >= req->end - 1e-6) {
+            /* A keyframe at or past the end: in a closed GOP nothing before the end
+             * comes after it, so its decoding (and the frames the decoder's delay
+             * would take in after it) is wasted. Unless the next video packet is
+             * shown before the end (an open GOP's leading frames), stop here. */
+            av_packet_move_ref(ahead, pkt);
+            held_key = 1;
+            for (;;) {
+                e = av_read_frame(m->fmt, pkt);
+                if (e == AVERROR(EAGAIN))
+                    continue;
+                if (e < 0 || pkt->stream_index == m->vidx)
+                    break;
+                av_packet_unref(pkt);
+            }
+            int64_t npts = e < 0 ? AV_NOPTS_VALUE : pkt->pts;
+            if (e < 0 ||
+                (npts != AV_NOPTS_VALUE && (npts - m->t0) * av_q2d(m->tb) >= req->end - 1e-6)) {
+                av_packet_unref(pkt);
+                av_packet_unref(ahead);
+                s.stats.keys_spared++;
+                break;
+            }
+            /* a leading frame: decode the keyframe, then it */
+            AVPacket *tmp = pkt;
+            pkt = ahead;
+            ahead = tmp;
+        }
         if (!skip && (req->flags & TG_DECODE_KEYONLY)) {
             /* intra-only video has nothing but keyframes: keep to the sampling rate
              * before decoding, not after */
@@ -610,6 +649,7 @@ done:
     }
     av_frame_free(&f);
     av_packet_free(&pkt);
+    av_packet_free(&ahead);
     avcodec_free_context(&dec);
     return rc;
 }

@@ -74,8 +74,9 @@ typedef int (*tgi_need_fn)(void *user, double t, double next_t);
 
 /* What a decode did (counts of frames in [start, end)). */
 typedef struct tgi_decode_stats {
-    int decoded;   /* out of the decoder, in range, past the interval filter */
-    int converted; /* scaled and handed to the callback */
+    int decoded;     /* out of the decoder, in range, past the interval filter */
+    int converted;   /* scaled and handed to the callback */
+    int keys_spared; /* 1: stopped before a keyframe at the end (closed GOP), not decoded */
 } tgi_decode_stats;
 
 typedef struct tgi_decode_req {

@@ -320,8 +320,7 @@ START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
             if (t < t0 - 1e-6 || t >= t1)
                 continue;
             inside++;
-            /* a keyframe inside a span may come twice (keyframe pass and stretch) */
-            if (prev >= 0 && t - prev > 1e-6)
+            if (prev >= 0)
                 min_gap = fmin(min_gap, t - prev);
             prev = t;
         }
@@ -333,6 +332,98 @@ START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
     free(an);
     unlink(v);
     free(v);
+}
+END_TEST
+
+/* `thumbgen analyze VIDEO --analysis sparse` (CNN, face model and subject detector on:
+ * TG_MODELS) as JSON. */
+static json_t *sparse_analysis_of(const char *video)
+{
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", video, "-o", an, "--analysis", "sparse", "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "analyze %s failed (%d): %s", video, r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *a = load_json_text(text);
+    free(text);
+    unlink(an);
+    free(an);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
+                     "sparse");
+    return a;
+}
+
+/* Inside sparse analysis' stretches the CNN looks at one frame a second below 3 minutes
+ * too (long.mp4 lasts 60 s; it was two), and never again at or near a keyframe the
+ * keyframe pass showed it: the same clips and stills on the real-footage eval for less
+ * CPU (bench/RESULTS.md, "Speed at every length", parts 4 and 5). */
+START_TEST(sparse_stretches_feed_the_cnn_once_a_second)
+{
+    json_t *a = sparse_analysis_of(tgt_fixture("long.mp4"));
+    json_t *cnn_t = json_object_get(json_object_get(a, "cnn"), "t");
+    ck_assert_msg(json_is_array(cnn_t), "no CNN in the analysis (TG_MODELS must hold its weights)");
+    json_t *st = json_object_get(json_object_get(a, "samples"), "t"),
+           *spans = json_object_get(a, "spans");
+    /* each span is a stretch (or neighbouring ones), decoded from its keyframe */
+    size_t k, i, inside = 0;
+    json_t *sp;
+    json_array_foreach(spans, k, sp)
+    {
+        double t0 =
+            json_number_value(json_array_get(st, json_integer_value(json_array_get(sp, 0))));
+        double t1 = json_number_value(json_array_get(sp, 1)), prev = -1;
+        json_t *x;
+        json_array_foreach(cnn_t, i, x)
+        {
+            double t = json_number_value(x);
+            if (t <= t0 + 1e-6 || t >= t1)
+                continue; /* the keyframe, or another stretch */
+            inside++;
+            if (prev >= 0)
+                ck_assert_msg(t - prev > 0.9, "CNN frames %.3f and %.3f in the stretch %.2f-%.2f",
+                              prev, t, t0, t1);
+            prev = t;
+        }
+    }
+    ck_assert_msg(inside >= 3, "the CNN saw %zu frames inside the stretches", inside);
+    /* no frame twice, none within half a second of another (long.mp4's keyframes are
+     * 2-2.4 s apart: only a stretch frame next to a keyframe could be) */
+    size_t n = json_array_size(cnn_t);
+    double *t = malloc(n * sizeof(*t));
+    ck_assert_ptr_nonnull(t);
+    for (i = 0; i < n; i++)
+        t[i] = json_number_value(json_array_get(cnn_t, i));
+    for (i = 0; i < n; i++)
+        for (k = i + 1; k < n; k++)
+            ck_assert_msg(fabs(t[i] - t[k]) >= 0.5 - 1e-6, "CNN frames at %.3f and %.3f", t[i],
+                          t[k]);
+    free(t);
+    json_decref(a);
+}
+END_TEST
+
+/* The subject detector (~60 ms a frame) does not look again at a stretch's keyframe
+ * when the keyframe pass has looked at it. Two entries alike in time, class, score and
+ * box can only come from looking twice at one frame: the detector keeps one box per
+ * object. */
+START_TEST(sparse_analysis_looks_for_subjects_once_a_frame)
+{
+    json_t *a = sparse_analysis_of(tgt_fixture("long.mp4"));
+    json_t *list = json_object_get(json_object_get(a, "subjects"), "list");
+    ck_assert_msg(json_is_array(list) && json_array_size(list) > 3,
+                  "no subjects in the analysis (TG_MODELS must hold the detector)");
+    size_t n = json_array_size(list);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            json_t *x = json_array_get(list, i), *y = json_array_get(list, j);
+            if (num(y, "t") > num(x, "t") + 1e-6)
+                break; /* the list is in time order */
+            ck_assert_msg(!json_equal(x, y), "looked twice at %.3f (class %d)", num(x, "t"),
+                          (int)json_integer_value(json_object_get(x, "cls")));
+        }
+    json_decref(a);
 }
 END_TEST
 
@@ -1395,6 +1486,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_looks_past_black_keyframes);
     tcase_add_test(tc, auto_analysis_is_sparse_from_one_minute);
     tcase_add_test(tc, sparse_stretches_skip_frames_nothing_refers_to);
+    tcase_add_test(tc, sparse_stretches_feed_the_cnn_once_a_second);
+    tcase_add_test(tc, sparse_analysis_looks_for_subjects_once_a_frame);
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);

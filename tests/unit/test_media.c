@@ -223,6 +223,71 @@ START_TEST(second_side_copy_at_its_own_size_and_interval)
 }
 END_TEST
 
+/* Frames of a decoded range: how many, the first and last time. */
+typedef struct range_seen {
+    int n;
+    double first, last;
+} range_seen;
+
+static int on_range(void *user, const tgi_frame *f)
+{
+    range_seen *r = user;
+    if (r->n++ == 0)
+        r->first = f->t;
+    r->last = f->t;
+    return 0;
+}
+
+static void decode_range(tgi_media *m, double start, double end, range_seen *r,
+                         tgi_decode_stats *st)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_decode_req rq = {
+        .start = start, .end = end, .width = 32, .height = 24, .pix = TG_PIX_RGB24, .stats = st};
+    *r = (range_seen){0};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_range, r, NULL) == 0, "%s", tg_ctx_message(ctx));
+    tg_ctx_free(&ctx);
+}
+
+/* A range that ends where a keyframe begins (sparse analysis' stretches all do) stops
+ * before that keyframe: in a closed GOP nothing shown before it comes after it, so it
+ * and the frames the decoder's delay would take in after it are not decoded; every
+ * frame of the range still comes. With open GOPs (frames shown before the keyframe
+ * coming after it) it is decoded as before. */
+START_TEST(a_range_ending_at_a_keyframe_does_not_decode_it)
+{
+    static const char *gop[] = {"open-gop=0", "open-gop=1"};
+    for (int k = 0; k < 2; k++) {
+        char *v = tgt_tmp_path(".mp4");
+        ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+                                    "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g",
+                                    "25", "-sc_threshold", "0", "-x264-params", gop[k], "-pix_fmt",
+                                    "yuv420p", v, NULL),
+                         0);
+        tg_ctx *ctx = tg_ctx_new();
+        tgi_media *m = NULL;
+        ck_assert_msg(tgi_media_open(ctx, v, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+        range_seen r;
+        tgi_decode_stats st;
+        /* keyframes every second: [1, 2) ends at one */
+        decode_range(m, 1.0, 2.0, &r, &st);
+        ck_assert_msg(r.n == 25 && fabs(r.first - 1.0) < 1e-3 && fabs(r.last - 1.96) < 1e-3,
+                      "%s: %d frames %.3f-%.3f", gop[k], r.n, r.first, r.last);
+        if (k == 0)
+            ck_assert_int_eq(st.keys_spared, 1);
+        /* a range ending just past the keyframe needs it */
+        decode_range(m, 1.0, 2.03, &r, &st);
+        ck_assert_msg(r.n == 26 && fabs(r.last - 2.0) < 1e-3, "%s: %d frames to %.3f", gop[k], r.n,
+                      r.last);
+        ck_assert_int_eq(st.keys_spared, 0);
+        tgi_media_close(&m);
+        tg_ctx_free(&ctx);
+        unlink(v);
+        free(v);
+    }
+}
+END_TEST
+
 Suite *suite_media(void);
 Suite *suite_media(void)
 {
@@ -235,6 +300,7 @@ Suite *suite_media(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, playable_copy_of_an_avi);
     tcase_add_test(tc, second_side_copy_at_its_own_size_and_interval);
+    tcase_add_test(tc, a_range_ending_at_a_keyframe_does_not_decode_it);
     suite_add_tcase(s, tc);
     return s;
 }
