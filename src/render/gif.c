@@ -64,6 +64,7 @@
 #define TG_GIF_OUTBUF    65536
 #define TG_GIF_HASH      32768 /* nearest-colour answers remembered (power of 2) */
 #define TG_GIF_CELLS     32768 /* nearest-colour cells: 32 levels a channel */
+#define TG_GIF_FAR       4096  /* a channel value no colour is near (pal_index's fillers) */
 #define TG_GIF_SAMPLE    3     /* a palette's error is estimated on every 3rd changed pixel */
 #define TG_GIF_MAX_LANES 4     /* threads that work on one frame, the caller's included */
 #define TG_GIF_BANDS     16    /* row bands of a per-pixel pass */
@@ -81,7 +82,8 @@ typedef struct tg_gif_pal {
     int nsorted;                       /* opaque entries ... */
     uint8_t sorted[256];               /* ... ordered by green */
     uint8_t sg[256];                   /* their green */
-    int16_t er[256], eg[256], eb[256]; /* the opaque entries' channels, in index order ... */
+    int16_t er[256], eg[256], eb[256]; /* the opaque entries' channels, in index order,
+                                          then far-away fillers up to 256 ... */
     uint8_t ei[256];                   /* ... and their indices (cell_build) */
     int slot;        /* 0 = the global palette, 1 = the local one: its cache in a lane */
     double base_err; /* mean error on the frame it was made for */
@@ -406,6 +408,10 @@ static void pal_index(tg_gif_pal *P)
         P->ei[m - 1] = (uint8_t)i;
     }
     P->nsorted = m;
+    /* fillers: farther from every colour than any entry, so never a candidate (cell_build
+     * then runs whole 256-entry loops, which the compiler vectorises) */
+    for (int k = m; k < 256; k++)
+        P->er[k] = P->eg[k] = P->eb[k] = TG_GIF_FAR, P->ei[k] = 0;
 }
 
 static inline int wdist(const uint8_t *a, const uint8_t *b)
@@ -479,7 +485,7 @@ static uint32_t cell_build(const tg_gif_pal *P, tg_gif_cache *C, int cell)
     /* the farthest and the nearest distance of each entry to the cell, channel by
      * channel (loops without branches, over the entries in index order) */
     int far[256], near[256], minmax = INT_MAX;
-    for (int k = 0; k < m; k++) {
+    for (int k = 0; k < 256; k++) {
         int a = P->er[k] - lr, b = lr + 7 - P->er[k], ar = a > b ? a : b;
         int c = P->eg[k] - lg, d = lg + 7 - P->eg[k], ag = c > d ? c : d;
         int e = P->eb[k] - lb, f = lb + 7 - P->eb[k], ab = e > f ? e : f;
@@ -489,7 +495,7 @@ static uint32_t cell_build(const tg_gif_pal *P, tg_gif_cache *C, int cell)
         far[k] = 3 * ar * ar + 4 * ag * ag + 2 * ab * ab;
         near[k] = 3 * nr * nr + 4 * ng * ng + 2 * nb * nb;
     }
-    for (int k = 0; k < m; k++)
+    for (int k = 0; k < 256; k++)
         minmax = far[k] < minmax ? far[k] : minmax;
     size_t at = C->used;
     uint8_t *list = C->pool + at, n = 0;
