@@ -64,8 +64,7 @@
 #define TG_GIF_OUTBUF    65536
 #define TG_GIF_HASH      32768 /* nearest-colour answers remembered (power of 2) */
 #define TG_GIF_CELLS     32768 /* nearest-colour cells: 32 levels a channel */
-#define TG_GIF_CELL_MAX  15    /* candidates a cell holds; more: a full search */
-#define TG_GIF_CELL_FULL 255
+#define TG_GIF_FAR       4096  /* a channel value no colour is near (pal_index's fillers) */
 #define TG_GIF_SAMPLE    3     /* a palette's error is estimated on every 3rd changed pixel */
 #define TG_GIF_MAX_LANES 4     /* threads that work on one frame, the caller's included */
 #define TG_GIF_BANDS     16    /* row bands of a per-pixel pass */
@@ -80,20 +79,26 @@ typedef struct tg_gif_pal {
     int n;           /* entries, the transparent one included (2..256) */
     int transparent; /* index of the transparent entry (every palette has one) */
     uint8_t rgb[256 * 3];
-    int nsorted;         /* opaque entries ... */
-    uint8_t sorted[256]; /* ... ordered by green */
-    uint8_t sg[256];     /* their green */
-    int slot;            /* 0 = the global palette, 1 = the local one: its cache in a lane */
-    double base_err;     /* mean error on the frame it was made for */
+    int nsorted;                       /* opaque entries ... */
+    uint8_t sorted[256];               /* ... ordered by green */
+    uint8_t sg[256];                   /* their green */
+    int16_t er[256], eg[256], eb[256]; /* the opaque entries' channels, in index order,
+                                          then far-away fillers up to 256 ... */
+    uint8_t ei[256];                   /* ... and their indices (cell_build) */
+    int slot;        /* 0 = the global palette, 1 = the local one: its cache in a lane */
+    double base_err; /* mean error on the frame it was made for */
 } tg_gif_pal;
 
 /* Nearest-colour candidates for one palette, per cell of 8x8x8 colours (RGB >> 3),
- * built when a cell is first met: a pure cache, answers equal pal_search's. */
+ * built when a cell is first met: a pure cache, answers equal pal_search's. A cell's
+ * list (its count, then the entries) is in `pool`, which grows as cells are built and is
+ * emptied when the palette changes; when it cannot grow, the cell is searched in full. */
 typedef struct tg_gif_cache {
-    uint32_t key[TG_GIF_HASH]; /* recent answers: colour + 1, 0 = empty ... */
-    uint8_t idx[TG_GIF_HASH];  /* ... and its entry */
-    uint8_t n[TG_GIF_CELLS];   /* 0 = not built, TG_GIF_CELL_FULL = search, else count + 1 */
-    uint8_t cand[TG_GIF_CELLS][TG_GIF_CELL_MAX];
+    uint32_t key[TG_GIF_HASH];   /* recent answers: colour + 1, 0 = empty ... */
+    uint8_t idx[TG_GIF_HASH];    /* ... and its entry */
+    uint32_t cell[TG_GIF_CELLS]; /* 0 = not built, else the list's offset in pool + 1 */
+    uint8_t *pool;
+    size_t used, cap;
 } tg_gif_cache;
 
 /* What one thread needs of its own: lane 0 is the caller's thread. */
@@ -399,8 +404,14 @@ static void pal_index(tg_gif_pal *P)
         }
         P->sg[j] = gi;
         P->sorted[j] = (uint8_t)i;
+        P->er[m - 1] = P->rgb[3 * i], P->eg[m - 1] = gi, P->eb[m - 1] = P->rgb[3 * i + 2];
+        P->ei[m - 1] = (uint8_t)i;
     }
     P->nsorted = m;
+    /* fillers: farther from every colour than any entry, so never a candidate (cell_build
+     * then runs whole 256-entry loops, which the compiler vectorises) */
+    for (int k = m; k < 256; k++)
+        P->er[k] = P->eg[k] = P->eb[k] = TG_GIF_FAR, P->ei[k] = 0;
 }
 
 static inline int wdist(const uint8_t *a, const uint8_t *b)
@@ -454,42 +465,46 @@ static int pal_search(const tg_gif_pal *P, const uint8_t *c, int *d9)
 
 /* The candidates of cell `cell` (8x8x8 colours): every opaque entry that is the
  * closest to some colour of the cell, in index order — those whose nearest possible
- * distance to the cell is at most the smallest farthest distance of any entry. Returns
- * their count + 1 for C->n, or TG_GIF_CELL_FULL when there are too many. */
-static uint8_t cell_build(const tg_gif_pal *P, tg_gif_cache *C, int cell)
+ * distance to the cell is at most the smallest farthest distance of any entry. Appended
+ * to C's pool (count, then the entries); returns their offset + 1, or 0 when the pool
+ * cannot grow. */
+static uint32_t cell_build(const tg_gif_pal *P, tg_gif_cache *C, int cell)
 {
-    static const int w[3] = {3, 4, 2};
-    int lo[3] = {(cell >> 10) << 3, ((cell >> 5) & 31) << 3, (cell & 31) << 3};
-    int minmax = INT_MAX;
-    for (int k = 0; k < P->n; k++) {
-        if (k == P->transparent)
-            continue;
-        int far = 0;
-        for (int i = 0; i < 3; i++) {
-            int e = P->rgb[3 * k + i], a = e - lo[i], b = lo[i] + 7 - e;
-            a = a < 0 ? -a : a, b = b < 0 ? -b : b;
-            far += w[i] * (a > b ? a * a : b * b);
-        }
-        minmax = far < minmax ? far : minmax;
+    int m = P->nsorted;
+    if (C->used + (size_t)m + 1 > C->cap) {
+        size_t cap = C->cap ? 2 * C->cap : 65536;
+        while (cap < C->used + (size_t)m + 1)
+            cap *= 2;
+        uint8_t *p = cap <= UINT32_MAX - 1 ? realloc(C->pool, cap) : NULL;
+        if (!p)
+            return 0;
+        C->pool = p;
+        C->cap = cap;
     }
-    int m = 0;
-    for (int k = 0; k < P->n; k++) {
-        if (k == P->transparent)
-            continue;
-        int near = 0;
-        for (int i = 0; i < 3; i++) {
-            int e = P->rgb[3 * k + i], d = e < lo[i]       ? lo[i] - e
-                                           : e > lo[i] + 7 ? e - lo[i] - 7
-                                                           : 0;
-            near += w[i] * d * d;
-        }
-        if (near > minmax)
-            continue;
-        if (m == TG_GIF_CELL_MAX)
-            return TG_GIF_CELL_FULL;
-        C->cand[cell][m++] = (uint8_t)k;
+    const int lr = (cell >> 10) << 3, lg = ((cell >> 5) & 31) << 3, lb = (cell & 31) << 3;
+    /* the farthest and the nearest distance of each entry to the cell, channel by
+     * channel (loops without branches, over the entries in index order) */
+    int far[256], near[256], minmax = INT_MAX;
+    for (int k = 0; k < 256; k++) {
+        int a = P->er[k] - lr, b = lr + 7 - P->er[k], ar = a > b ? a : b;
+        int c = P->eg[k] - lg, d = lg + 7 - P->eg[k], ag = c > d ? c : d;
+        int e = P->eb[k] - lb, f = lb + 7 - P->eb[k], ab = e > f ? e : f;
+        int nr = -a > 0 ? -a : -b > 0 ? -b : 0;
+        int ng = -c > 0 ? -c : -d > 0 ? -d : 0;
+        int nb = -e > 0 ? -e : -f > 0 ? -f : 0;
+        far[k] = 3 * ar * ar + 4 * ag * ag + 2 * ab * ab;
+        near[k] = 3 * nr * nr + 4 * ng * ng + 2 * nb * nb;
     }
-    return m ? (uint8_t)(m + 1) : TG_GIF_CELL_FULL;
+    for (int k = 0; k < 256; k++)
+        minmax = far[k] < minmax ? far[k] : minmax;
+    size_t at = C->used;
+    uint8_t *list = C->pool + at, n = 0;
+    for (int k = 0; k < m; k++)
+        if (near[k] <= minmax)
+            list[1 + n++] = P->ei[k];
+    list[0] = n;
+    C->used = at + 1 + n;
+    return (uint32_t)at + 1;
 }
 
 /* pal_search's answer, through the candidates of c's cell in the calling thread's
@@ -504,16 +519,16 @@ static inline int pal_nearest(const tg_gif_pal *P, tg_gif_cache *C, const uint8_
         return k;
     }
     int cell = (c[0] >> 3) << 10 | (c[1] >> 3) << 5 | c[2] >> 3, bi;
-    uint8_t m = C->n[cell];
-    if (m == 0)
-        m = C->n[cell] = cell_build(P, C, cell);
-    if (m == TG_GIF_CELL_FULL) {
+    uint32_t at = C->cell[cell];
+    if (at == 0)
+        at = C->cell[cell] = cell_build(P, C, cell);
+    if (at == 0 || C->pool[at - 1] == 0) {
         bi = pal_search(P, c, d9);
     } else {
-        const uint8_t *cand = C->cand[cell];
-        int best = INT_MAX;
+        const uint8_t *cand = C->pool + at;
+        int m = C->pool[at - 1], best = INT_MAX;
         bi = cand[0];
-        for (int i = 0; i < m - 1; i++) {
+        for (int i = 0; i < m; i++) {
             int k = cand[i], d = wdist(c, P->rgb + 3 * k);
             if (d < best)
                 best = d, bi = k;
@@ -531,7 +546,8 @@ static void pal_forget(tgi_gif *g, const tg_gif_pal *P)
     for (int l = 0; l <= g->nworkers; l++) {
         tg_gif_cache *C = &g->lane[l].cache[P->slot];
         memset(C->key, 0, sizeof(C->key));
-        memset(C->n, 0, sizeof(C->n));
+        memset(C->cell, 0, sizeof(C->cell));
+        C->used = 0;
     }
 }
 
@@ -1409,6 +1425,8 @@ void tgi_gif_free(tgi_gif **gp)
     tgi_pool_free(&g->pool);
     for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
         tgi_lzw_free(&g->lane[l].lzw);
+        for (int k = 0; g->lane[l].cache && k < 2; k++)
+            free(g->lane[l].cache[k].pool);
         free(g->lane[l].cache);
     }
     for (int k = 0; k < TG_GIF_MAX_SEGS; k++)

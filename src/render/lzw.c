@@ -12,6 +12,12 @@
  * exactly the sequence at a full table, so decoders stay in step; tgi_lzw_join then
  * shifts each segment's bits to where the one before ended.
  *
+ * next[] (2 MB) is never cleared: clearing each new code's row took a quarter of the
+ * compressor's time. An entry counts only when it names a code of the current
+ * dictionary made from the very string and index looked up (child_of); as a code is
+ * the only extension of its parent by its index, a stale entry either fails that check
+ * or names the right code.
+ *
  * Lossy with lookahead (tgi_lzw_lossy.look): per string, the first index exact, then
  * the longest run that the dictionary can stand for within the tolerance (look_from:
  * gifsicle/gifski search the trie the same way), emitted as one code.
@@ -35,7 +41,7 @@
 #define LZW_CODES 4096
 
 struct tgi_lzw {
-    uint16_t next[LZW_CODES][256]; /* 0 = no such extension (code 0 is never a child) */
+    uint16_t next[LZW_CODES][256]; /* the extension, if `child_of` says it is current */
     uint16_t child[LZW_CODES];     /* first child, 0 = none */
     uint16_t sibling[LZW_CODES];
     uint8_t sym[LZW_CODES];     /* the last index of the code's string */
@@ -108,10 +114,17 @@ static inline uint8_t clamp8(int v)
 
 static void reset_roots(tgi_lzw *z, int nsym)
 {
-    for (int i = 0; i < nsym; i++) {
-        memset(z->next[i], 0, (size_t)nsym * sizeof(z->next[0][0]));
+    for (int i = 0; i < nsym; i++)
         z->child[i] = 0;
-    }
+}
+
+/* The code extending `cur` by index k, or 0: next[cur][k] when it names a code of the
+ * current dictionary (eoi < c <= max_code) made as that extension. */
+static inline unsigned child_of(const tgi_lzw *z, unsigned cur, unsigned k, unsigned eoi,
+                                unsigned max_code)
+{
+    unsigned c = z->next[cur][k];
+    return c > eoi && c <= max_code && z->parent[c] == cur && z->sym[c] == k ? c : 0;
 }
 
 /* The colour index s shows at pixel p. */
@@ -253,7 +266,6 @@ int tgi_lzw_encode_seg(tgi_lzw *z, const uint8_t *idx, size_t n, int min_bits,
             put_code(z, cur, width);
             unsigned nc = ++max_code;
             z->next[cur][k] = (uint16_t)nc;
-            memset(z->next[nc], 0, (size_t)nsym * sizeof(z->next[0][0]));
             z->child[nc] = 0;
             z->sym[nc] = (uint8_t)k;
             z->parent[nc] = (uint16_t)cur;
@@ -277,7 +289,7 @@ int tgi_lzw_encode_seg(tgi_lzw *z, const uint8_t *idx, size_t n, int min_bits,
     size_t row = lossy && lossy->row > 0 ? (size_t)lossy->row : n, x = 1 % row;
     for (size_t p = 1; p < n; p++, x = x + 1 == row ? 0 : x + 1) {
         unsigned k = idx[p] & (unsigned)(nsym - 1);
-        unsigned c = z->next[cur][k];
+        unsigned c = child_of(z, cur, k, eoi, max_code);
         if (!lossy) {
             if (c) {
                 cur = c;
@@ -327,7 +339,6 @@ int tgi_lzw_encode_seg(tgi_lzw *z, const uint8_t *idx, size_t n, int min_bits,
         put_code(z, cur, width);
         unsigned nc = ++max_code;
         z->next[cur][k] = (uint16_t)nc;
-        memset(z->next[nc], 0, (size_t)nsym * sizeof(z->next[0][0]));
         z->child[nc] = 0;
         z->sym[nc] = (uint8_t)k;
         z->parent[nc] = (uint16_t)cur;

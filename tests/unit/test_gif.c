@@ -717,6 +717,73 @@ START_TEST(test_lzw_lossy_within_tolerance)
 }
 END_TEST
 
+/* A compressor that has encoded other images (other code sizes, table resets, lossy and
+ * exact) gives the same bytes as a fresh one: its dictionary's lookup table is never
+ * cleared (lzw.c), so every stale entry must be recognised as such. */
+START_TEST(test_lzw_reused_compressor_same_bytes)
+{
+    enum { W = 256, H = 160 }; /* 40,960 pixels: several full tables at 8 bits */
+    uint8_t pal[256 * 3], *idx = malloc(W * H), *bg = malloc(W * H * 4);
+    ck_assert_ptr_nonnull(idx);
+    ck_assert_ptr_nonnull(bg);
+    for (int i = 0; i < 256; i++)
+        pal[3 * i] = (uint8_t)i, pal[3 * i + 1] = (uint8_t)(255 - i),
+                pal[3 * i + 2] = (uint8_t)(i / 2);
+    for (size_t p = 0; p < W * H; p++)
+        bg[4 * p] = bg[4 * p + 1] = bg[4 * p + 2] = (uint8_t)(p % 251), bg[4 * p + 3] = 255;
+    tgi_lzw *used = tgi_lzw_new();
+    ck_assert_ptr_nonnull(used);
+    /* 8 bits first, then smaller and larger code sizes, so that old rows hold codes that
+     * are roots, control codes or other strings in the next image */
+    static const int order[] = {8, 2, 5, 8, 3, 7, 2, 8, 4, 6};
+    uint32_t seed = 11;
+    for (size_t round = 0; round < 2 * sizeof(order) / sizeof(order[0]); round++) {
+        int bits = order[round % (sizeof(order) / sizeof(order[0]))];
+        int lossy = round >= sizeof(order) / sizeof(order[0]);
+        unsigned nsym = 1u << bits;
+        for (size_t p = 0; p < W * H; p++) {
+            uint32_t r = lcg(&seed);
+            /* runs of a few indices with noise: strings of every length */
+            idx[p] = (uint8_t)((r % 7 ? (p / (3 + round % 5)) * 5 + round : r) % nsym);
+        }
+        tgi_lzw_lossy l = {.tol = 30,
+                           .pal = pal,
+                           .transparent = (int)nsym - 1,
+                           .bg = bg,
+                           .row = W,
+                           .look = (int)(round % 2)};
+        const uint8_t *data;
+        size_t len, len2;
+        ck_assert_int_eq(
+            tgi_lzw_encode(used, idx, W * H, bits, lossy ? &l : NULL, NULL, &data, &len), 0);
+        uint8_t *copy = malloc(len);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, data, len);
+        tgi_lzw *fresh = tgi_lzw_new();
+        ck_assert_ptr_nonnull(fresh);
+        ck_assert_int_eq(
+            tgi_lzw_encode(fresh, idx, W * H, bits, lossy ? &l : NULL, NULL, &data, &len2), 0);
+        ck_assert_msg(
+            len == len2 && memcmp(copy, data, len) == 0,
+            "round %zu (%d bits%s): %zu bytes from a used compressor, %zu from a fresh one", round,
+            bits, lossy ? ", lossy" : "", len, len2);
+        if (!lossy) { /* and it decodes to the indices */
+            char *path = write_raw_gif(W, H, bits, pal, copy, len);
+            uint8_t *dec = giflib_indices(path, W, H);
+            ck_assert_int_eq(memcmp(dec, idx, W * H), 0);
+            free(dec);
+            unlink(path);
+            free(path);
+        }
+        tgi_lzw_free(&fresh);
+        free(copy);
+    }
+    tgi_lzw_free(&used);
+    free(idx);
+    free(bg);
+}
+END_TEST
+
 /* ffmpeg (framecrc) and giflib decode path; returns ffmpeg's frame count. */
 static int ffmpeg_frames(const char *path)
 {
@@ -1373,6 +1440,7 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_lzw_exact_roundtrip);
     tcase_add_test(tc, test_lzw_lossy_within_tolerance);
     tcase_add_test(tc, test_lzw_segments);
+    tcase_add_test(tc, test_lzw_reused_compressor_same_bytes);
     tcase_add_test(tc, test_threads_same_bytes);
     tcase_add_test(tc, test_clips_side_by_side_same_bytes);
     tcase_add_test(tc, test_clips_progress_and_stop);
