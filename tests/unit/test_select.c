@@ -11,6 +11,7 @@
 #include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "analyze/subjects.h"
 #include "select/cluster.h"
 #include "select/select.h"
 #include "select/subjects.h"
@@ -720,6 +721,39 @@ START_TEST(subject_fractions_are_per_group_and_relative)
 }
 END_TEST
 
+/* A detection below the sure line is some evidence, none is none: a dragon the
+ * detector takes for a bird at 0.29 is not an empty dune. */
+START_TEST(weak_detections_are_some_evidence)
+{
+    ck_assert_double_eq(tgi_subject_evidence(-1, 0), 0);
+    ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECTS_SCORE - 0.01f), 0);
+    ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECT_SURE), 1);
+    ck_assert_double_eq(tgi_subject_evidence(14, 0.9f), 1);
+    double mid = tgi_subject_evidence(14, 0.5f * (TGI_SUBJECTS_SCORE + TGI_SUBJECT_SURE));
+    ck_assert_double_eq_tol(mid, 0.5, 1e-6);
+    /* three shots: sure people, a weak "bird" in every looked-at frame, nothing */
+    const int seed[] = {1, 3, 6};
+    const double gain[] = {1, 1, 1}, len[] = {4, 4, 4};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    tgi_verdict *v = tgt_verdicts_of(a);
+    int *group = malloc(a->n * sizeof(int));
+    for (size_t i = 0; i < a->n; i++)
+        group[i] = shot_of_three(a->s[i].t);
+    const int with[3] = {1, 0, 0};
+    subjects_in(a, with, 3);
+    for (size_t k = 0; k < a->n_subjects; k++)
+        if (shot_of_three(a->subjects[k].t) == 1)
+            a->subjects[k] = (tgi_subject_obs){a->subjects[k].t, 14, 0.29f, 0.3f, 0.2f, 0.2f, 0.2f};
+    double frac[3], video;
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 3, frac, &video), 1);
+    ck_assert_msg(frac[1] > frac[2] + 0.2 && frac[1] < frac[0] - 0.2,
+                  "sure %.2f, weak %.2f, none %.2f", frac[0], frac[1], frac[2]);
+    free(group);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
 /* Stills never show a face with its eyes shut (for this face: against the shot's
  * own eye openness) when the shot has open-eyed moments. */
 START_TEST(stills_never_show_closed_eyes)
@@ -780,6 +814,7 @@ Suite *suite_select(void)
     tcase_add_test(tc, two_scenes_in_one_shot_are_each_shown);
     tcase_add_test(tc, a_video_about_people_shows_them);
     tcase_add_test(tc, subject_fractions_are_per_group_and_relative);
+    tcase_add_test(tc, weak_detections_are_some_evidence);
     suite_add_tcase(s, tc);
     return s;
 }
