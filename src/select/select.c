@@ -5,11 +5,14 @@
  *            ──► content groups: CNN clusters (or alike shots without a CNN) and
  *                the share of the video's time each covers, time with a face or
  *                with people and animals (subjects.h) counting more
- *            ──► clean runs: same shot, no flag, shrunk by the guard distance
+ *            ──► clean runs: same shot, no flag, shrunk by the guard distance (a
+ *                frame or two at a hard cut)
  *            ──► candidate windows (several per run, for each clip length tried)
  *            ──► greedy pick: each next pick goes where the video's time is least
- *                served (a group's share / (2 picks + 1), Sainte-Laguë) times the
- *                adjusted score; distinct shots and content before repeats
+ *                served (a group's share / (2 picks + 1), Sainte-Laguë; for a shot
+ *                not yet shown at least its own share, however many groups its
+ *                moments fall into) times the adjusted score; distinct shots and
+ *                content before repeats
  *            ──► segments in time order; keyframes by the same rules; poster
  */
 #include "select/select.h"
@@ -84,14 +87,38 @@ typedef struct sel {
     const tgi_clusters *cl; /* NULL without a CNN */
     const tgi_span *spans;  /* the analysis's stretches */
     size_t n_spans;
-    int *group;        /* content group of each sample, -1 when none */
-    float *typ;        /* how typical each sample is of its group, 0.3..1 */
-    double *share;     /* share of the video's clean time of each group */
-    double *subj;      /* subject fraction of each group (select/subjects.h), NULL: unknown */
-    double subj_video; /* ... and of the video */
+    int *group;         /* content group of each sample, -1 when none */
+    float *typ;         /* how typical each sample is of its group, 0.3..1 */
+    double *share;      /* share of the video's clean time of each group */
+    double *shot_share; /* ... and of each shot, counted alike (NULL without a CNN) */
+    double *part;       /* share of group g's time in shot k: part[k * n_groups + g] */
+    double *shot_top;   /* the biggest part of each shot */
+    double *subj;       /* subject fraction of each group (select/subjects.h), NULL: unknown */
+    double subj_video;  /* ... and of the video */
     int n_groups;
     int safe; /* enum tg_safe */
 } sel;
+
+/* A hard cut between adjacent samples p and q (q = p + 1): both clean, of two
+ * shots, inside one decoded stretch. Such a cut is known to the sample: a clip need
+ * not keep a transition's guard from it, only CUT_FRAMES sample steps (at least
+ * CUT_MIN seconds), so that a 1.5-s shot between two cuts still holds a 1.2-s clip. */
+#define CUT_FRAMES 2.0
+#define CUT_MIN    0.1
+static int hard_cut(const sel *x, size_t p, size_t q)
+{
+    /* not across a gap between two decoded stretches: what lies between is unknown */
+    for (size_t k = 0; k < x->n_spans; k++)
+        if (x->spans[k].first == q)
+            return 0;
+    return !x->v[p].bad && !x->v[q].bad && x->s[p].shot >= 0 && x->s[q].shot >= 0 &&
+           x->s[p].shot != x->s[q].shot;
+}
+
+static double cut_guard(const sel *x, size_t p, size_t q)
+{
+    return fmax(CUT_MIN, CUT_FRAMES * (x->s[q].t - x->s[p].t));
+}
 
 /* Clean runs: consecutive samples of one shot with no flag, minus a guard. A run
  * never extends past its shot's end (sparse analysis leaves gaps between shots). */
@@ -116,8 +143,11 @@ static size_t find_runs(const sel *x, double end_t, double guard, run *out)
         while (sp < x->n_spans && x->spans[sp].first < i)
             sp++;
         int span_start = i > 0 && sp < x->n_spans && x->spans[sp].first == i;
-        double g0 = i == 0 ? 0 : span_start ? fmax(guard, SPAN_GUARD) : guard;
-        double g1 = j == n ? 0 : guard;
+        double g0 = i == 0                  ? 0
+                    : span_start            ? fmax(guard, SPAN_GUARD)
+                    : hard_cut(x, i - 1, i) ? cut_guard(x, i - 1, i)
+                                            : guard;
+        double g1 = j == n ? 0 : hard_cut(x, j - 1, j) ? cut_guard(x, j - 1, j) : guard;
         if (t1 - t0 - g0 - g1 > 0)
             out[nr++] = (run){i, j, t0 + g0, t1 - g1, s[i].shot};
         i = j;
@@ -221,6 +251,41 @@ static double want_of(const sel *x, int g, size_t picks)
     return share / seat_divisor(picks);
 }
 
+/* ... and from a shot with no pick yet: at least the shot's own first seat, for its
+ * biggest part (the group with most of the shot's time), the other parts in
+ * proportion. A pick shows its shot, and a shot is as big as its time, however many
+ * CNN clusters its moments fall into: a pan across a city or a dragon landing on a
+ * cliff splits one shot into two or three small clusters, each of which alone was
+ * worth less than one big cluster of an empty landscape. Inside one shot the parts
+ * keep their order (a video of one shot picks as before); the later picks of a shot
+ * go by the groups' shares. */
+static double part_of(const sel *x, int shot, int g)
+{
+    if (!x->shot_share || shot < 0 || (size_t)shot >= x->n_shots || g < 0 || g >= x->n_groups ||
+        x->shot_top[shot] <= 0)
+        return 0;
+    return x->part[(size_t)shot * (size_t)x->n_groups + (size_t)g] / x->shot_top[shot];
+}
+
+/* part: the candidate's part of its shot against the shot's biggest part, 0..1 */
+static double want_new_shot(const sel *x, int g, size_t picks, int shot, double part)
+{
+    double w = want_of(x, g, picks);
+    if (part > 0)
+        w = fmax(w, x->shot_share[shot] / FIRST_SEAT * part);
+    return w;
+}
+
+/* A clip shows every moment it spans: its part of the shot is the biggest part
+ * among its samples' groups (a 1.2-s clip of a 1.5-s shot shows most of it). */
+static double window_part(const sel *x, const cand *c)
+{
+    double best = 0;
+    for (size_t i = tgi_sample_at(x->s, x->n, c->start); i < x->n && x->s[i].t < c->end; i++)
+        best = fmax(best, part_of(x, c->shot, x->group[i]));
+    return best;
+}
+
 /* How much a pick is worth next to those already made: similar content is worth
  * less (never below half), and a longer shot is a bigger part of the video. */
 static double adjusted(const sel *x, const cand *c, const cand *all, const size_t *pick, size_t np)
@@ -271,8 +336,10 @@ static size_t pick_greedy(const sel *x, cand *c, size_t nc, size_t want, double 
             if (overlap)
                 continue;
             int g = c[i].group;
+            size_t gpk = g >= 0 && g < x->n_groups ? gp[g] : 0;
             double sc = adjusted(x, &c[i], c, pick, np) *
-                        want_of(x, g, g >= 0 && g < x->n_groups ? gp[g] : 0) *
+                        (same_shot ? want_of(x, g, gpk)
+                                   : want_new_shot(x, g, gpk, c[i].shot, window_part(x, &c[i]))) *
                         (same_shot ? 0.7 : 1.0) * (alike ? 0.8 : 1.0);
             if (sc <= best)
                 continue;
@@ -332,6 +399,13 @@ static int choose_segments(tg_ctx *ctx, const sel *x, double end_t, const tg_opt
         size_t k = f < n_tries ? f : f_best; /* the last round redoes the best try */
         len = fmax(0.3, o->clip_len * tries[k].len);
         nc = make_cands(x, runs, nr, len, tries[k].slot, c, cap);
+        if (getenv("TG_DEBUG_SELECT"))
+            for (size_t i = 0; i < nc; i++)
+                fprintf(stderr,
+                        "cand %.2f-%.2f shot %d group %d score %.3f typ %.2f nsfw %.2f "
+                        "adj %.4f want %.4f\n",
+                        c[i].start, c[i].end, c[i].shot, c[i].group, c[i].score, x->typ[c[i].mid],
+                        c[i].nsfw, adjusted(x, &c[i], c, NULL, 0), want_of(x, c[i].group, 0));
         np = pick_greedy(x, c, nc, want, tries[k].gap, pick);
         if (getenv("TG_DEBUG_SELECT"))
             fprintf(stderr, "len %.2f slot %.2f: %zu runs, %zu candidates, %zu picked\n", len,
@@ -464,11 +538,13 @@ static int choose_keyframes(tg_ctx *ctx, const sel *x, double end_t, const tg_op
                 near *= x->typ[i] * x->typ[i]; /* atypical is no real variety */
                 int g = x->group[i];
                 size_t picks = g >= 0 && g < x->n_groups ? gp[g] : 0;
-                double share = g >= 0 && g < x->n_groups ? x->share[g] : 0.02;
+                double wt = per_shot
+                                ? want_of(x, g, picks)
+                                : want_new_shot(x, g, picks, s[i].shot, part_of(x, s[i].shot, g));
                 double sc = v[i].quality * (0.5 + 0.5 * fmin(1.0, near / SIMILAR)) *
                             cnn_factor(x, g, v[i].nsfw) * x->typ[i] * x->typ[i] *
-                            (top > 0 ? share / top / seat_divisor(picks) : 1.0) *
-                            pow(0.6, (double)per_shot) * (near < ALIKE ? 0.8 : 1.0);
+                            (top > 0 ? wt / top : 1.0) * pow(0.6, (double)per_shot) *
+                            (near < ALIKE ? 0.8 : 1.0);
                 /* every shot once before any twice; then the score */
                 if (per_shot > best_class || (per_shot == best_class && sc <= best))
                     continue;
@@ -565,8 +641,14 @@ static int build_groups(sel *x, const tg_analysis_data *a)
     if (x->cl) {
         x->n_groups = x->cl->n;
         x->share = calloc((size_t)x->n_groups + 1, sizeof(double));
-        if (!x->share)
+        x->shot_share = calloc(x->n_shots + 1, sizeof(double));
+        x->shot_top = calloc(x->n_shots + 1, sizeof(double));
+        x->part = calloc((x->n_shots + 1) * ((size_t)x->n_groups + 1), sizeof(double));
+        double *item_cover = calloc(a->n_items + 1, sizeof(double));
+        if (!x->share || !x->shot_share || !x->shot_top || !x->part || !item_cover) {
+            free(item_cover);
             return TG_ENOMEM;
+        }
         double total = 0;
         for (size_t k = 0; k < a->n_items; k++) {
             double next = k + 1 < a->n_items ? a->items[k + 1].t : a->duration;
@@ -579,6 +661,7 @@ static int build_groups(sel *x, const tg_analysis_data *a)
             if (c < 0 || c >= x->n_groups)
                 continue;
             x->share[c] += cover;
+            item_cover[k] = cover;
             total += cover;
         }
         for (size_t i = 0; i < n; i++)
@@ -586,8 +669,10 @@ static int build_groups(sel *x, const tg_analysis_data *a)
         /* people and animals are what most videos are about: a group's time counts
          * more by the fraction of it that shows one (subjects.h) */
         x->subj = malloc(((size_t)x->n_groups + 1) * sizeof(double));
-        if (!x->subj)
+        if (!x->subj) {
+            free(item_cover);
             return TG_ENOMEM;
+        }
         if (tgi_subject_fractions(a, x->group, x->v, x->n_groups, x->subj, &x->subj_video)) {
             total = 0;
             for (int g = 0; g < x->n_groups; g++) {
@@ -598,6 +683,20 @@ static int build_groups(sel *x, const tg_analysis_data *a)
             free(x->subj);
             x->subj = NULL;
         }
+        /* a shot's share: its CNN frames' time, weighed as their groups' */
+        for (size_t k = 0; k < a->n_items; k++) {
+            int c = x->cl->item[k];
+            size_t i = tgi_sample_at(s, n, a->items[k].t - 1e-6);
+            if (c < 0 || c >= x->n_groups || i >= n || s[i].shot < 0 ||
+                (size_t)s[i].shot >= x->n_shots)
+                continue;
+            double w = total > 0 ? item_cover[k] * (x->subj ? 1 + x->subj[c] : 1) / total : 0;
+            size_t pk = (size_t)s[i].shot * (size_t)x->n_groups + (size_t)c;
+            x->shot_share[s[i].shot] += w;
+            x->part[pk] += w;
+            x->shot_top[s[i].shot] = fmax(x->shot_top[s[i].shot], x->part[pk]);
+        }
+        free(item_cover);
         for (int g = 0; g < x->n_groups; g++) {
             x->share[g] = total > 0 ? x->share[g] / total : 0;
             if (getenv("TG_DEBUG_SELECT")) {
@@ -812,6 +911,9 @@ done:
     free(x.group);
     free(x.typ);
     free(x.share);
+    free(x.shot_share);
+    free(x.shot_top);
+    free(x.part);
     free(x.subj);
     tgi_clusters_free(&cl);
     free(v);

@@ -4,8 +4,11 @@
  *
  * The analysis looked for people and animals in some frames (analyze/subjects.h).
  * A frame counts as showing a subject when the detector is sure of one
- * (TGI_SUBJECT_SURE); per content group, the fraction of its looked-at clean frames
- * that show one, counted with TGI_SUBJECT_PRIOR frames more at the video's fraction;
+ * (TGI_SUBJECT_SURE), and as part of one when it saw one below that line
+ * (tgi_subject_evidence: the Sintel trailer's dragons are "birds" at 0.2-0.35 in
+ * frame after frame, its empty desert has no peak at all); per content group, the
+ * mean evidence of its looked-at clean frames, counted with TGI_SUBJECT_PRIOR frames
+ * more at the video's mean;
  * for the video, the fraction over all its clean looked-at frames. A group no
  * looked-at frame fell in gets the video's fraction (nothing is known of it, so it is
  * taken as average), and one frame alone moves a group only halfway from it: with the
@@ -35,6 +38,14 @@
 
 /* Frames at the video's fraction added to each group's count (see above). */
 #define TGI_SUBJECT_PRIOR 1.0
+
+/* How much one detection says "a subject is here": 1 at TGI_SUBJECT_SURE and
+ * above, 0 for none or another class, and in between a ramp from the detector's
+ * peak threshold (TGI_SUBJECTS_SCORE): a dragon the detector takes for a bird at
+ * 0.29 is some evidence, an empty dune none. A hand over a webcam's lens (0.25-0.29)
+ * is some evidence too; the fractions are relative to the video, and typicality
+ * (select.c) keeps such an intrusion out. */
+double tgi_subject_evidence(int cls, float score);
 
 /* Fill frac[g] (n_groups entries) with group g's subject fraction and *video with
  * the video's. group[i] is sample i's content group (-1: none); a flagged sample

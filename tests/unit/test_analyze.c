@@ -122,6 +122,54 @@ START_TEST(fades_are_found_from_their_start)
 }
 END_TEST
 
+/* Two pictures and the frames between them: a cross-fade from scene 3 to scene 4
+ * over 1.6 s, alone, or with faint stripes (12 levels) sweeping across it at 12 px a
+ * frame (things that move: the Sintel trailer's dragons over a sky that a blend of
+ * its ends fits, the blend test alone called it a dissolve). A
+ * cross-fade takes each pixel once from one picture to the other; frames that go
+ * there and back are motion, not a transition. */
+static tg_analysis_data *blend_with_stripes(int stripes)
+{
+    size_t n = (size_t)(4 * RATE);
+    tgi_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
+    tgt_scene(a, 3, 0, 1);
+    tgt_scene(b, 4, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, al = t < 1.2 ? 1 : t < 2.8 ? 1 - (t - 1.2) / 1.6 : 0;
+        tgt_mix(img, a, b, al);
+        for (int p = 0; p < W * H * 3 && stripes; p++) {
+            int x = (p / 3) % W, on = ((x + 12 * (int)i) / 24) % 2;
+            img[p] = (uint8_t)(on ? (img[p] > 243 ? 255 : img[p] + 12) : img[p]);
+        }
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    free(a);
+    free(b);
+    return tgt_analysis_of(s, n, 4);
+}
+
+START_TEST(motion_that_a_blend_fits_is_no_dissolve)
+{
+    for (int stripes = 0; stripes <= 1; stripes++) {
+        tg_analysis_data *a = blend_with_stripes(stripes);
+        int flagged = 0;
+        for (double t = 1.6; t < 2.4; t += 0.04)
+            flagged += (a->s[tgt_at(t)].ev & TG_BAD_DISSOLVE) != 0;
+        if (stripes)
+            ck_assert_msg(flagged == 0, "the sweeping stripes: %d samples called a dissolve",
+                          flagged);
+        else
+            ck_assert_msg(flagged >= 15, "the plain cross-fade: %d of 20 samples a dissolve",
+                          flagged);
+        tg_analysis_free(&a);
+    }
+}
+END_TEST
+
 /* The analysis as JSON reads back to the same plan; broken files are refused with
  * a sentence that names the problem. */
 START_TEST(analysis_json_round_trips_and_refuses_broken_files)
@@ -224,6 +272,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, features_measure_what_they_name);
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, fades_are_found_from_their_start);
+    tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "analyze/subjects.h"
 #include "select/cluster.h"
 #include "select/select.h"
 #include "select/subjects.h"
@@ -720,6 +721,108 @@ START_TEST(subject_fractions_are_per_group_and_relative)
 }
 END_TEST
 
+/* A shot of 1.5 s between two hard cuts holds a 1.2-s clip: a cut known to the sample
+ * needs a frame or two of margin, not a transition's quarter second on each side (the
+ * Sintel trailer's dragons fighting in the sky, 1.54 s, got no clip). No clip runs
+ * across a cut. */
+START_TEST(a_short_shot_between_cuts_holds_a_clip)
+{
+    const int seed[] = {1, 3, 6};
+    const double gain[] = {1, 1, 1}, len[] = {4, 1.5, 4};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    ck_assert_uint_eq(a->n_shots, 3);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 3;
+    o.clip_len = 1.2;
+    tg_plan *p = tgi_plan_new();
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
+    int middle = 0;
+    for (size_t i = 0; i < p->n_segments; i++) {
+        const tg_segment *g = &p->segments[i];
+        ck_assert_double_ge(g->end - g->start, 1.2 - 1e-9);
+        for (size_t c = 0; c < a->n_cuts; c++)
+            ck_assert_msg(!(g->start < a->cuts[c] && a->cuts[c] < g->end),
+                          "clip %.2f-%.2f runs across the cut at %.2f", g->start, g->end,
+                          a->cuts[c]);
+        middle += g->start >= 4.0 && g->end <= 5.5;
+    }
+    ck_assert_msg(middle == 1, "%d clips of the 1.5-s shot", middle);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* Shot A (0-3 s) whose moments the CNN puts in two clusters (a pan from one view to
+ * another), shots B and C (2.5 s each) of one cluster each. */
+static int split_shot_dir(double t)
+{
+    return t < 1.5 ? 0 : t < 3 ? 1 : t < 5.5 ? 2 : 3;
+}
+
+/* A shot is as big as its time, however many clusters its moments fall into: the
+ * 3-s shot split in two gets a clip and a still before the 2.5-s shots, where each
+ * of its halves alone (1.5 s) came after both. */
+START_TEST(a_shot_split_into_clusters_counts_whole)
+{
+    const int seed[] = {2, 5, 7};
+    const double gain[] = {1, 1, 1}, len[] = {3, 2.5, 2.5};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    ck_assert_uint_eq(a->n_shots, 3);
+    cnn_by_time(a, split_shot_dir);
+    tg_options o;
+    tg_options_default(&o);
+    o.clips = 2;
+    o.clip_len = 1.0;
+    o.keyframes = 2;
+    tg_plan *p = tgi_plan_new();
+    p->cnn = a->cnn;
+    ck_assert_int_eq(tgi_select(NULL, a, &o, p), 0);
+    int clips = 0, stills = 0;
+    for (size_t i = 0; i < p->n_segments; i++)
+        clips += p->segments[i].end <= 3.0;
+    for (size_t i = 0; i < p->n_keyframes; i++)
+        stills += p->keyframes[i].t < 3.0;
+    ck_assert_msg(clips == 1 && stills == 1, "shot A: %d of %zu clips, %d of %zu stills", clips,
+                  p->n_segments, stills, p->n_keyframes);
+    tg_plan_free(&p);
+    tg_analysis_free(&a);
+}
+END_TEST
+
+/* A detection below the sure line is some evidence, none is none: a dragon the
+ * detector takes for a bird at 0.29 is not an empty dune. */
+START_TEST(weak_detections_are_some_evidence)
+{
+    ck_assert_double_eq(tgi_subject_evidence(-1, 0), 0);
+    ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECTS_SCORE - 0.01f), 0);
+    ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECT_SURE), 1);
+    ck_assert_double_eq(tgi_subject_evidence(14, 0.9f), 1);
+    double mid = tgi_subject_evidence(14, 0.5f * (TGI_SUBJECTS_SCORE + TGI_SUBJECT_SURE));
+    ck_assert_double_eq_tol(mid, 0.5, 1e-6);
+    /* three shots: sure people, a weak "bird" in every looked-at frame, nothing */
+    const int seed[] = {1, 3, 6};
+    const double gain[] = {1, 1, 1}, len[] = {4, 4, 4};
+    tg_analysis_data *a = shots_of(seed, gain, len, 3);
+    tgi_verdict *v = tgt_verdicts_of(a);
+    int *group = malloc(a->n * sizeof(int));
+    for (size_t i = 0; i < a->n; i++)
+        group[i] = shot_of_three(a->s[i].t);
+    const int with[3] = {1, 0, 0};
+    subjects_in(a, with, 3);
+    for (size_t k = 0; k < a->n_subjects; k++)
+        if (shot_of_three(a->subjects[k].t) == 1)
+            a->subjects[k] = (tgi_subject_obs){a->subjects[k].t, 14, 0.29f, 0.3f, 0.2f, 0.2f, 0.2f};
+    double frac[3], video;
+    ck_assert_int_eq(tgi_subject_fractions(a, group, v, 3, frac, &video), 1);
+    ck_assert_msg(frac[1] > frac[2] + 0.2 && frac[1] < frac[0] - 0.2,
+                  "sure %.2f, weak %.2f, none %.2f", frac[0], frac[1], frac[2]);
+    free(group);
+    free(v);
+    tg_analysis_free(&a);
+}
+END_TEST
+
 /* Stills never show a face with its eyes shut (for this face: against the shot's
  * own eye openness) when the shot has open-eyed moments. */
 START_TEST(stills_never_show_closed_eyes)
@@ -780,6 +883,9 @@ Suite *suite_select(void)
     tcase_add_test(tc, two_scenes_in_one_shot_are_each_shown);
     tcase_add_test(tc, a_video_about_people_shows_them);
     tcase_add_test(tc, subject_fractions_are_per_group_and_relative);
+    tcase_add_test(tc, a_short_shot_between_cuts_holds_a_clip);
+    tcase_add_test(tc, a_shot_split_into_clusters_counts_whole);
+    tcase_add_test(tc, weak_detections_are_some_evidence);
     suite_add_tcase(s, tc);
     return s;
 }
