@@ -245,8 +245,8 @@ START_TEST(sparse_analysis_looks_past_black_keyframes)
 }
 END_TEST
 
-/* Samples a second of video looked at by `thumbgen analyze VIDEO --analysis MODE`. */
-static double samples_per_second(const char *video, const char *mode)
+/* The analysis JSON of `thumbgen analyze VIDEO --analysis MODE` (asserted to be MODE). */
+static json_t *analysis_in_mode(const char *video, const char *mode)
 {
     char *an = tgt_tmp_path(".json");
     tgt_run r;
@@ -261,6 +261,13 @@ static double samples_per_second(const char *video, const char *mode)
     free(an);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
                      mode);
+    return a;
+}
+
+/* Samples a second of video looked at by `thumbgen analyze VIDEO --analysis MODE`. */
+static double samples_per_second(const char *video, const char *mode)
+{
+    json_t *a = analysis_in_mode(video, mode);
     double looked = num(json_object_get(a, "analysis"), "seconds");
     size_t n = json_array_size(json_object_get(json_object_get(a, "samples"), "t"));
     json_decref(a);
@@ -339,20 +346,7 @@ END_TEST
  * TG_MODELS) as JSON. */
 static json_t *sparse_analysis_of(const char *video)
 {
-    char *an = tgt_tmp_path(".json");
-    tgt_run r;
-    thumbgen(&r, "analyze", video, "-o", an, "--analysis", "sparse", "--quiet", NULL);
-    ck_assert_msg(r.status == 0, "analyze %s failed (%d): %s", video, r.status, r.err);
-    tgt_run_free(&r);
-    char *text = tgt_read_file(an, NULL);
-    ck_assert_ptr_nonnull(text);
-    json_t *a = load_json_text(text);
-    free(text);
-    unlink(an);
-    free(an);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
-                     "sparse");
-    return a;
+    return analysis_in_mode(video, "sparse");
 }
 
 /* Inside sparse analysis' stretches the CNN looks at one frame a second below 3 minutes
