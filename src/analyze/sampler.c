@@ -6,7 +6,8 @@
  *   sparse: the keyframes first (cheap: no reference chains), then every frame that
  *           other frames refer to (non-reference frames are skipped) of the most
  *           promising, mutually different stretches between keyframes, enough for
- *           the clips and stills asked for (see analyse_sparse);
+ *           the clips and stills asked for (see analyse_sparse), each decoded from
+ *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len);
  *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
  *           stretch that begins at a black keyframe too (a screen recording's programs
  *           start black, with no keyframe when their window appears): without that,
@@ -33,6 +34,20 @@
 #define SPARSE_AFTER   60.0 /* auto: sparse analysis for videos this long or longer */
 #define SPARSE_MAX_GOP 10.0 /* keyframes further apart than this: sparse makes no sense */
 #define REGION_MAX     8.0  /* seconds decoded densely per chosen stretch, at most */
+/* How much of a stretch that starts at a clean keyframe is decoded: the decode must
+ * begin at the keyframe but can stop early. The selection keeps a clip SPAN_GUARD
+ * (0.5 s, select.c) from a stretch's start and GUARD (0.25 s) from its end, so
+ * STRETCH_LEAD + STRETCH_CLIPS clip lengths (4.35 s for the default 1.2-s clips) leave
+ * a clip two clip lengths of positions to choose from, and a still some 50 frames;
+ * the rest of a long GOP (franck's are 10.4 s: 8-s stretches, REGION_MAX, for 1.2-s
+ * clips) was decoded for nothing. Two clip lengths (3.15 s) and 2.5 (3.75 s) put a
+ * clip of the real-footage eval's franck on the start of a blink its eyes did not show
+ * yet: the selection needs room to move away from what it sees coming. A stretch that
+ * starts black or white keeps REGION_MAX: what it shows comes later (EV_STRETCH_MIN
+ * below). bench/RESULTS.md, "Speed at every length", part 6. */
+#define STRETCH_LEAD  0.75
+#define STRETCH_CLIPS 3.0
+#define STRETCH_MIN   2.0
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at
  * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
  * screen a program starts black and then draws its window, and x264 puts no new
@@ -278,6 +293,13 @@ double tgi_sampler_cnn_every(double duration, int pass)
     }
 }
 
+double tgi_sampler_stretch_len(double clip_len, int blind)
+{
+    if (blind)
+        return REGION_MAX;
+    return fmin(REGION_MAX, fmax(STRETCH_MIN, STRETCH_LEAD + STRETCH_CLIPS * clip_len));
+}
+
 /* Ask the decoder for the CNN's input beside the analysis frame, and for the subject
  * detector's, at its own size, every subj->every seconds. */
 static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
@@ -438,7 +460,8 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                 qi *= 0.5;
                 break;
             }
-        g[ng++] = (gop){t0, fmin(t1, t0 + REGION_MAX), qi, i, cshot, 0, ev0};
+        g[ng++] = (gop){
+            t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0};
     }
     free(q);
     if (ng == 0) {

@@ -34,4 +34,9 @@ enum { TGI_PASS_FULL, TGI_PASS_KEYS, TGI_PASS_STRETCH };
  * a stretch gives it one a second at every length (sampler.c says why). */
 double tgi_sampler_cnn_every(double duration, int pass);
 
+/* Seconds of video sparse analysis decodes at most from the keyframe that starts a
+ * chosen stretch, for clips of clip_len seconds; `blind`: that keyframe is black or
+ * white (its stretch is looked at further: what it shows comes later). */
+double tgi_sampler_stretch_len(double clip_len, int blind);
+
 #endif

@@ -264,6 +264,27 @@ START_TEST(cnn_frames_of_long_videos_are_bounded)
 }
 END_TEST
 
+/* Sparse analysis decodes a stretch that starts at a clean keyframe only as far as its
+ * clips need: 0.75 s + 3 clip lengths (4.35 s for the default 1.2-s clips), never more
+ * than REGION_MAX (8 s) nor less than 2 s; a stretch that starts black or white is
+ * decoded up to 8 s whatever the clip length (bench/RESULTS.md, "Speed at every
+ * length", part 6). */
+START_TEST(stretches_are_decoded_as_far_as_clips_need)
+{
+    ck_assert_double_eq_tol(tgi_sampler_stretch_len(1.2, 0), 4.35, 1e-9);
+    ck_assert_double_eq_tol(tgi_sampler_stretch_len(2.0, 0), 6.75, 1e-9);
+    ck_assert_double_eq_tol(tgi_sampler_stretch_len(0.3, 0), 2.0, 1e-9);
+    ck_assert_double_eq_tol(tgi_sampler_stretch_len(10, 0), 8.0, 1e-9);
+    for (double len = 0.3; len <= 10; len += 0.7) {
+        ck_assert_double_eq_tol(tgi_sampler_stretch_len(len, 1), 8.0, 1e-9);
+        /* room for a clip after the start's guard (0.5 s) and before the end's (0.25 s),
+         * and two clip lengths more to move it in */
+        if (0.75 + 3 * len <= 8)
+            ck_assert_double_ge(tgi_sampler_stretch_len(len, 0), 0.75 + 3 * len - 1e-9);
+    }
+}
+END_TEST
+
 Suite *suite_analyze(void);
 Suite *suite_analyze(void)
 {
@@ -275,6 +296,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
+    tcase_add_test(tc, stretches_are_decoded_as_far_as_clips_need);
     suite_add_tcase(s, tc);
     return s;
 }

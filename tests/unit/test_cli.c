@@ -342,6 +342,54 @@ START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
 }
 END_TEST
 
+/* Keyframes 8 s apart: sparse analysis decodes a chosen stretch from its keyframe only
+ * as far as the clips need (4.35 s for the default 1.2-s clips, 6.75 s for 2-s clips),
+ * not to the next keyframe or REGION_MAX (8 s) as it did (bench/RESULTS.md, "Speed at
+ * every length", part 6). */
+START_TEST(sparse_stretches_stop_where_clips_need_no_more)
+{
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=64", "-c:v",
+                                "libx264", "-preset", "ultrafast", "-g", "80", "-sc_threshold", "0",
+                                "-pix_fmt", "yuv420p", v, NULL),
+                     0);
+    static const char *const lens[] = {"1.2", "2"};
+    static const double most[] = {4.35, 6.75};
+    for (int c = 0; c < 2; c++) {
+        char *an = tgt_tmp_path(".json");
+        tgt_run r;
+        thumbgen(&r, "analyze", v, "--analysis", "sparse", "--clip-len", lens[c], "-o", an,
+                 "--quiet", NULL);
+        ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
+        tgt_run_free(&r);
+        char *text = tgt_read_file(an, NULL);
+        ck_assert_ptr_nonnull(text);
+        json_t *a = load_json_text(text);
+        free(text);
+        json_t *st = json_object_get(json_object_get(a, "samples"), "t");
+        size_t k, n_spans = 0;
+        json_t *span;
+        double longest = 0;
+        json_array_foreach(json_object_get(a, "spans"), k, span)
+        {
+            double t0 = json_number_value(
+                       json_array_get(st, (size_t)json_integer_value(json_array_get(span, 0)))),
+                   t1 = json_number_value(json_array_get(span, 1));
+            longest = fmax(longest, t1 - t0);
+            n_spans++;
+        }
+        ck_assert_msg(n_spans >= 3, "%zu stretches", n_spans);
+        ck_assert_msg(longest <= most[c] + 1e-6 && longest > most[c] - 0.5,
+                      "clips of %s s: a stretch of %.2f s decoded", lens[c], longest);
+        json_decref(a);
+        unlink(an);
+        free(an);
+    }
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 /* `thumbgen analyze VIDEO --analysis sparse` (CNN, face model and subject detector on:
  * TG_MODELS) as JSON. */
 static json_t *sparse_analysis_of(const char *video)
@@ -1483,6 +1531,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_stretches_feed_the_cnn_once_a_second);
     tcase_add_test(tc, sparse_analysis_looks_for_subjects_once_a_frame);
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
+    tcase_add_test(tc, sparse_stretches_stop_where_clips_need_no_more);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
