@@ -4,7 +4,7 @@
 # One column per clip. Top row: every output of each clip. Bottom row: zoom on the GIFs.
 if (!exists("dir")) dir = 'bench/.cache/encoders'
 if (!exists("out")) out = 'bench/encoders.png'
-if (!exists("clips")) clips = 'building baboon zoom zoomfly handheld'
+if (!exists("clips")) clips = 'building baboon zoom zoomfly handheld fade'
 set terminal pngcairo size 750 * words(clips),1250 font "DejaVu Sans,12"
 set output out
 set multiplot layout 2,words(clips) title "Size–quality, 4 s clips, 480x270, 12 fps, the same 48 PNG frames for every encoder\nmean SSIM (yuv444p, All) of the decoded frames against the source, aligned by timestamp" font ",13"

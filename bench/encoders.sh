@@ -8,6 +8,11 @@
 #                      opencv-doc's building.jpg and butterfly.jpg
 #   handheld           real handheld footage: libopenshot's examples/test.avi from 4 s
 #                      (eval/media/openshot_handheld.avi, made by eval/fetch)
+#   fade               the building pan cross-fading into the butterfly zoom (xfade, 2 s from
+#                      1 s): every frame's colours move, so the GIF encoder makes a new palette
+#                      for most frames (5 at q50, 16 at q90); the five clips above make one
+#                      palette each (handheld q90: two), so only this clip shows what a
+#                      palette-reuse or palette-speed change costs or saves
 #   thumbgen encode  GIF  at --quality 1 10 20 ... 100, WebP at 50 70 90 100 (lossless),
 #                    MP4 at 50 70 90
 #   gifski 1.7.1     GIF  at --quality 30 50 70 90 100   (npm package gifski@1.7.1)
@@ -72,7 +77,7 @@ TG=$C/thumbgen
 
 # ---- the clips (4 s, 12 fps, 480x270, PNG)
 declare -A SRC VF
-ALL_CLIPS=(building baboon zoom zoomfly handheld)
+ALL_CLIPS=(building baboon zoom zoomfly handheld fade)
 read -r -a CLIPS <<< "${BENCH_CLIPS:-${ALL_CLIPS[*]}}"
 GIF_ONLY=${BENCH_GIF_ONLY:-0}
 SRC[building]=$PHOTOS/building.jpg
@@ -87,10 +92,12 @@ SRC[zoomfly]=$PHOTOS/butterfly.jpg
 VF[zoomfly]=$ZOOM
 SRC[handheld]=${BENCH_HANDHELD:-eval/media/openshot_handheld.avi}
 VF[handheld]="fps=12,scale=480:270:flags=lanczos"
+SRC[fade]=xfade   # made from the building and zoomfly frames below
 declare -A CLIPCMD
 for c in "${CLIPS[@]}"; do
     [[ -n ${SRC[$c]:-} ]] || die "unknown clip '$c' in BENCH_CLIPS (clips: ${ALL_CLIPS[*]})"
     case ${SRC[$c]} in
+        xfade) continue ;;
         *.jpg) [[ -r ${SRC[$c]} ]] || die "${SRC[$c]} missing (Debian package opencv-doc)" ;;
         *) [[ -r ${SRC[$c]} ]] || die "${SRC[$c]} missing: run eval/fetch, set BENCH_HANDHELD, or leave $c out of BENCH_CLIPS" ;;
     esac
@@ -103,6 +110,25 @@ for c in "${CLIPS[@]}"; do
         CLIPCMD[$c]="ffmpeg -ss 4 -i ${SRC[$c]} -vf \"${VF[$c]}\" -frames:v 48 clips/$c/f%03d.png"
     fi
     ffmpeg -nostdin -v error "${in[@]}" -vf "${VF[$c]},format=rgb24" -frames:v 48 "$C/clips/$c/f%03d.png"
+    n=$(find "$C/clips/$c" -name 'f*.png' | wc -l)
+    (( n == 48 )) || die "clip $c has $n frames, expected 48"
+done
+# the fade: the building pan and the butterfly zoom, made apart if they are not clips of the run
+for c in "${CLIPS[@]}"; do
+    [[ $c == fade ]] || continue
+    mkdir -p "$C/clips/$c"
+    for part in building zoomfly; do
+        if [[ ! -d $C/clips/$part ]]; then
+            mkdir -p "$C/clips/.$part"
+            ffmpeg -nostdin -v error -loop 1 -framerate 12 -i "${SRC[$part]}" -vf "${VF[$part]},format=rgb24" \
+                -frames:v 48 "$C/clips/.$part/f%03d.png"
+        fi
+    done
+    a=$C/clips/building; [[ -d $a ]] || a=$C/clips/.building
+    b=$C/clips/zoomfly; [[ -d $b ]] || b=$C/clips/.zoomfly
+    ffmpeg -nostdin -v error -framerate 12 -i "$a/f%03d.png" -framerate 12 -i "$b/f%03d.png" -filter_complex \
+        "[0][1]xfade=transition=fade:duration=2:offset=1,format=rgb24" -frames:v 48 "$C/clips/$c/f%03d.png"
+    CLIPCMD[$c]="ffmpeg -framerate 12 -i clips/building/f%03d.png -framerate 12 -i clips/zoomfly/f%03d.png -filter_complex \"[0][1]xfade=transition=fade:duration=2:offset=1\" -frames:v 48 clips/fade/f%03d.png"
     n=$(find "$C/clips/$c" -name 'f*.png' | wc -l)
     (( n == 48 )) || die "clip $c has $n frames, expected 48"
 done
