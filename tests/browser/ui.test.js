@@ -683,8 +683,21 @@ async function main() {
         if (a && a.getAttribute('src') && window.__tgAnimSrcAt === null) window.__tgAnimSrcAt = performance.now();
         if (a && a.getAttribute('poster') && window.__tgAnimPosterAt === null) window.__tgAnimPosterAt = performance.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['src', 'poster'], childList: true });
+      // whether the job's page classes (early.js) were on the root before the body's first
+      // element was parsed: otherwise the browser lays out the empty page first (its form,
+      // example and history), a ~20-ms layout on a phone thrown away when the classes arrive
+      window.__tgBodyBeforeJobClass = null;
+      const mo = new MutationObserver((records) => {
+        if (!document.body || !records.some((r) => [...r.addedNodes].some((n) => n.nodeType === 1 && document.body.contains(n)))) return;
+        window.__tgBodyBeforeJobClass = !document.documentElement.classList.contains('job-link');
+        mo.disconnect();
+      });
+      mo.observe(document, { subtree: true, childList: true });
     });
     await pp.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
+    const jobClassFirst = await pp.evaluate(() => window.__tgBodyBeforeJobClass);
+    check('a page opened on a job\'s link has the job\'s layout classes before any of its body is parsed (no layout of the empty page first)',
+      jobClassFirst === false, `body parsed before the classes: ${jobClassFirst}`);
     await pp.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
     await pp.waitForTimeout(600);
     const v = await pp.evaluate(() => {
