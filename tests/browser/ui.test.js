@@ -696,7 +696,7 @@ async function main() {
       // the frame in which the result shows and the one in which the form and the history do
       // (the root loses opening-job): counted by an animation-frame loop
       window.__tgFrame = 0;
-      const tick = () => { window.__tgFrame++; requestAnimationFrame(tick); };
+      const tick = () => { window.__tgFrame++; if (window.__tgOpenedFrame === null && window.__tgFrame < 1000) requestAnimationFrame(tick); };
       requestAnimationFrame(tick);
       window.__tgResultFrame = null;
       window.__tgOpenedFrame = null;
