@@ -74,7 +74,8 @@ done
 python3 - "$OUT" <<'PY'
 import glob, json, os, statistics, sys
 runs = {}
-for f in sorted(glob.glob(os.path.join(sys.argv[1], "*-*-*.json"))):
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*-*-[0-9]*.json"))):
+    if f.endswith(".trace.json") or f.endswith(".devtoolslog.json"): continue
     page, preset, _ = os.path.basename(f)[:-5].split("-")
     c = json.load(open(f))["categories"]
     runs.setdefault((page, preset), []).append({k: round(100 * (v["score"] or 0)) for k, v in c.items()})

@@ -683,8 +683,37 @@ async function main() {
         if (a && a.getAttribute('src') && window.__tgAnimSrcAt === null) window.__tgAnimSrcAt = performance.now();
         if (a && a.getAttribute('poster') && window.__tgAnimPosterAt === null) window.__tgAnimPosterAt = performance.now();
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['src', 'poster'], childList: true });
+      // whether the job's page classes (early.js) were on the root before the body's first
+      // element was parsed: otherwise the browser lays out the empty page first (its form,
+      // example and history), a ~20-ms layout on a phone thrown away when the classes arrive
+      window.__tgBodyBeforeJobClass = null;
+      const mo = new MutationObserver((records) => {
+        if (!document.body || !records.some((r) => [...r.addedNodes].some((n) => n.nodeType === 1 && document.body.contains(n)))) return;
+        window.__tgBodyBeforeJobClass = !document.documentElement.classList.contains('job-link');
+        mo.disconnect();
+      });
+      mo.observe(document, { subtree: true, childList: true });
+      // the frame in which the result shows and the one in which the form and the history do
+      // (the root loses opening-job): counted by an animation-frame loop
+      window.__tgFrame = 0;
+      const tick = () => { window.__tgFrame++; if (window.__tgOpenedFrame === null && window.__tgFrame < 1000) requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+      window.__tgResultFrame = null;
+      window.__tgOpenedFrame = null;
+      new MutationObserver(() => {
+        const r = document.getElementById('result');
+        if (r && !r.hidden && window.__tgResultFrame === null) window.__tgResultFrame = window.__tgFrame;
+        if (!document.documentElement.classList.contains('opening-job') && window.__tgOpenedFrame === null && window.__tgResultFrame !== null) window.__tgOpenedFrame = window.__tgFrame;
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['hidden', 'class'] });
     });
     await pp.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
+    const jobClassFirst = await pp.evaluate(() => window.__tgBodyBeforeJobClass);
+    check('a page opened on a job\'s link has the job\'s layout classes before any of its body is parsed (no layout of the empty page first)',
+      jobClassFirst === false, `body parsed before the classes: ${jobClassFirst}`);
+    await pp.locator('.new-card').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
+    const frames = await pp.evaluate(() => ({ result: window.__tgResultFrame, form: window.__tgOpenedFrame }));
+    check('a page opened on a job\'s link shows the form and the history a frame after the result, not in its style and layout',
+      frames.result !== null && frames.form !== null && frames.form > frames.result, JSON.stringify(frames));
     await pp.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
     await pp.waitForTimeout(600);
     const v = await pp.evaluate(() => {
