@@ -491,8 +491,8 @@ static int take_still(tg_ctx *ctx, dec_state *s, tgi_still_req *st, AVFrame *f)
         free(s->still_tmp);
         free(s->still_rot);
         s->still_tmp = malloc(bytes);
-        s->still_rot = malloc(bytes);
-        s->still_bytes = s->still_tmp && s->still_rot ? bytes : 0;
+        s->still_rot = rot ? malloc(bytes) : NULL;
+        s->still_bytes = s->still_tmp && (s->still_rot || !rot) ? bytes : 0;
         if (!s->still_bytes)
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
     }
