@@ -36,6 +36,7 @@ struct tgi_media {
     AVRational tb;
     tgi_media_info info;
     char path[512];
+    unsigned long decodes, packets; /* tgi_media_work */
 };
 
 int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out)
@@ -202,6 +203,12 @@ const tgi_media_info *tgi_media_get_info(const tgi_media *m)
     return &m->info;
 }
 
+void tgi_media_work(const tgi_media *m, unsigned long *decodes, unsigned long *packets)
+{
+    *decodes = m->decodes;
+    *packets = m->packets;
+}
+
 void tgi_media_close(tgi_media **pm)
 {
     if (!pm || !*pm)
@@ -209,6 +216,44 @@ void tgi_media_close(tgi_media **pm)
     avformat_close_input(&(*pm)->fmt);
     free(*pm);
     *pm = NULL;
+}
+
+/* The seek a decode from start makes: backwards to the keyframe at or before it. */
+static int seek_to(tgi_media *m, double start)
+{
+    AVStream *vs = m->fmt->streams[m->vidx];
+    int64_t ts = m->t0 + (int64_t)(start / av_q2d(vs->time_base));
+    if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0 ||
+        av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0 ||
+        avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) >= 0)
+        return 0;
+    return -1;
+}
+
+int tgi_media_seek_landing(tg_ctx *ctx, tgi_media *m, double t, int64_t *mark)
+{
+    *mark = -1;
+    if (m->info.still)
+        return 0;
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    m->dirty = 1;
+    int e = seek_to(m, t > 0 ? t : 0);
+    while (e >= 0) {
+        e = av_read_frame(m->fmt, pkt);
+        if (e == AVERROR(EAGAIN)) {
+            e = 0;
+            continue;
+        }
+        if (e >= 0 && pkt->stream_index == m->vidx) {
+            *mark = pkt->pos >= 0 ? pkt->pos : -1;
+            e = -1;
+        }
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    return 0;
 }
 
 /* Display rect -> storage rect (undo rotation, then the SAR). */
@@ -280,6 +325,12 @@ typedef struct dec_state {
     tgi_decode_stats stats;
     tgi_frame_fn fn;
     void *user;
+    int main_done;                /* the range is over (or there is none): stills only */
+    double sure_end;              /* the earliest frame past end sure to be decoded */
+    double *still_sure;           /* the same for each still, past its time */
+    struct SwsContext *still_sws; /* the stills' scaler (their own size) */
+    uint8_t *still_tmp, *still_rot;
+    size_t still_bytes;
 } dec_state;
 
 /* Side copy k (0: side_w x side_h, 1: side2_w x side2_h; see tgi_decode_req) of
@@ -316,8 +367,8 @@ static int side_copy(tg_ctx *ctx, dec_state *s, int k, AVFrame *f, int rot, cons
     return 0;
 }
 
-/* Scale frame f (at t) and hand it to the callback. */
-static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
+/* The request's crop applied to f (once: a cropped frame is no longer coded size). */
+static void apply_crop(const dec_state *s, AVFrame *f)
 {
     const tgi_decode_req *rq = s->req;
     const tgi_media_info *in = &s->m->info;
@@ -331,6 +382,21 @@ static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
             av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
         }
     }
+}
+
+/* The scaler's flags for the request's frames and stills. */
+static int scale_flags(const tgi_decode_req *rq)
+{
+    return (rq->flags & TG_DECODE_FAST) ? SWS_AREA
+                                        : SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+}
+
+/* Scale frame f (at t) and hand it to the callback. */
+static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
+{
+    const tgi_decode_req *rq = s->req;
+    const tgi_media_info *in = &s->m->info;
+    apply_crop(s, f);
     int rot = in->rotation;
     int ow = (rot == 90 || rot == 270) ? rq->height : rq->width;
     int oh = (rot == 90 || rot == 270) ? rq->width : rq->height;
@@ -348,11 +414,9 @@ static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
         s->bh = oh;
         s->bpp = bpp;
     }
-    int flags = (rq->flags & TG_DECODE_FAST) ? SWS_AREA
-                                             : SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
     s->sws = sws_getCachedContext(s->sws, f->width, f->height, (enum AVPixelFormat)f->format, ow,
-                                  oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, flags, NULL,
-                                  NULL, NULL);
+                                  oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24,
+                                  scale_flags(rq), NULL, NULL, NULL);
     if (!s->sws)
         return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
                         av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
@@ -414,6 +478,61 @@ static int flush_held(tg_ctx *ctx, dec_state *s, double next_t)
     return rc;
 }
 
+/* Still st from frame f: scaled as convert() scales (into a buffer of the decoder's own,
+ * as there, so that the scaler works on the same memory layout), then copied. */
+static int take_still(tg_ctx *ctx, dec_state *s, tgi_still_req *st, AVFrame *f)
+{
+    int rot = s->m->info.rotation;
+    int ow = (rot == 90 || rot == 270) ? st->height : st->width;
+    int oh = (rot == 90 || rot == 270) ? st->width : st->height;
+    int bpp = st->pix == TG_PIX_RGBA ? 4 : 3;
+    size_t bytes = (size_t)ow * oh * bpp;
+    if (bytes > s->still_bytes) {
+        free(s->still_tmp);
+        free(s->still_rot);
+        s->still_tmp = malloc(bytes);
+        s->still_rot = rot ? malloc(bytes) : NULL;
+        s->still_bytes = s->still_tmp && (s->still_rot || !rot) ? bytes : 0;
+        if (!s->still_bytes)
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
+    }
+    apply_crop(s, f);
+    s->still_sws = sws_getCachedContext(
+        s->still_sws, f->width, f->height, (enum AVPixelFormat)f->format, ow, oh,
+        bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, scale_flags(s->req), NULL, NULL, NULL);
+    if (!s->still_sws)
+        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
+                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
+    uint8_t *dst[4] = {s->still_tmp};
+    int dstride[4] = {ow * bpp};
+    sws_scale(s->still_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+              dstride);
+    if (rot) {
+        rotate(s->still_tmp, ow, oh, bpp, rot, s->still_rot);
+        memcpy(st->buf, s->still_rot, bytes);
+    } else {
+        memcpy(st->buf, s->still_tmp, bytes);
+    }
+    st->got = 1;
+    return 0;
+}
+
+/* The stills frame f (at t) is the first frame of: taken. Returns 1 when every still is
+ * settled (taken, or its window passed), 0 when some still waits, or an error. */
+static int stills_at(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
+{
+    const tgi_decode_req *rq = s->req;
+    int settled = 1, rc;
+    for (size_t j = 0; j < rq->n_stills; j++) {
+        tgi_still_req *st = &rq->stills[j];
+        if (!st->got && t >= st->t - 1e-6 && t < st->until - 1e-6 &&
+            (rc = take_still(ctx, s, st, f)) < 0)
+            return rc;
+        settled &= st->got || t >= st->until - 1e-6;
+    }
+    return settled;
+}
+
 static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
 {
     const tgi_decode_req *rq = s->req;
@@ -423,11 +542,20 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
     if (ts == AV_NOPTS_VALUE)
         return 0; /* a frame we cannot place in time is useless to us */
     double t = (ts - s->m->t0) * av_q2d(s->m->tb);
+    int settled = 1, rc = 0;
+    if (rq->n_stills && (settled = stills_at(ctx, s, f, t)) < 0)
+        return settled;
+    if (s->main_done) {
+        s->stop = settled;
+        return 0;
+    }
     if (t < rq->start - 1e-6)
         return 0;
     if (rq->end > 0 && t >= rq->end - 1e-6) {
-        s->stop = 1;
-        return rq->need ? flush_held(ctx, s, t) : 0;
+        s->main_done = 1;
+        rc = rq->need ? flush_held(ctx, s, t) : 0;
+        s->stop |= settled;
+        return rc;
     }
     if (s->accepted && t <= s->last_t + 1e-6)
         return 0; /* duplicate or backwards timestamp */
@@ -438,13 +566,42 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
     s->stats.decoded++;
     if (!rq->need)
         return convert(ctx, s, f, t);
-    int rc = flush_held(ctx, s, t);
+    rc = flush_held(ctx, s, t);
     if (rc < 0 || s->stop)
         return rc;
     av_frame_move_ref(s->held, f);
     s->held_t = t;
     s->holding = 1;
     return 0;
+}
+
+/* Whether the frame of pkt may be one someone asked for: in [start, end), the first frame
+ * at or past end (its time ends the range's last frame), the first at or past each still's
+ * time. Decided per packet, by its own time, in decoding order: a packet past end (or a
+ * still's time) is the first such frame unless one shown earlier was already sent in full,
+ * so those after it that nothing refers to are skipped (the decoder decides what nothing
+ * refers to: AVDISCARD_NONREF). A packet without a time is wanted. */
+static int packet_wanted(dec_state *s, const AVPacket *pkt)
+{
+    const tgi_decode_req *rq = s->req;
+    if (pkt->pts == AV_NOPTS_VALUE)
+        return 1;
+    double pt = (pkt->pts - s->m->t0) * av_q2d(s->m->tb);
+    int want = 0;
+    if (!s->main_done && pt >= rq->start - 1e-6) {
+        if (rq->end <= 0 || pt < rq->end - 1e-6) {
+            want = 1;
+        } else if (pt <= s->sure_end) {
+            want = 1;
+            s->sure_end = pt;
+        }
+    }
+    for (size_t j = 0; j < rq->n_stills; j++)
+        if (!rq->stills[j].got && pt >= rq->stills[j].t - 1e-6 && pt <= s->still_sure[j]) {
+            want = 1;
+            s->still_sure[j] = pt;
+        }
+    return want;
 }
 
 static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *f)
@@ -467,9 +624,22 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
 int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_frame_fn fn,
                      void *user, double *last_t)
 {
-    if (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
-        req->height > TG_MEDIA_MAX_SIDE * 2)
+    if (fn && (req->width < 1 || req->height < 1 || req->width > TG_MEDIA_MAX_SIDE * 2 ||
+               req->height > TG_MEDIA_MAX_SIDE * 2))
         return tgi_fail(ctx, TG_EINVAL, "bad decode size %dx%d", req->width, req->height);
+    if (!fn && !req->n_stills)
+        return tgi_fail(ctx, TG_EINVAL, "a decode without a callback takes stills");
+    /* the stills: where the decode must start, and each one's earliest sure frame */
+    double start = fn ? req->start : INFINITY;
+    for (size_t j = 0; j < req->n_stills; j++) {
+        const tgi_still_req *st = &req->stills[j];
+        if (st->width < 1 || st->height < 1 || st->width > TG_MEDIA_MAX_SIDE * 2 ||
+            st->height > TG_MEDIA_MAX_SIDE * 2 || !st->buf || !(st->until > st->t))
+            return tgi_fail(ctx, TG_EINVAL, "bad still %dx%d at %.3f s", st->width, st->height,
+                            st->t);
+        start = st->t < start ? st->t : start;
+    }
+    start = start > 0 ? start : 0;
     if (req->side_w < 0 || req->side_h < 0 || req->side_w > TG_MEDIA_MAX_SIDE ||
         req->side_h > TG_MEDIA_MAX_SIDE || (req->side_w > 0) != (req->side_h > 0))
         return tgi_fail(ctx, TG_EINVAL, "bad side copy size %dx%d", req->side_w, req->side_h);
@@ -483,11 +653,23 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     /* a range that ends where a keyframe begins need not decode that keyframe; only
      * for ranges without `need` (its last frame waits for the next one's time) */
     AVPacket *ahead =
-        req->end > 0 && !req->need && !(req->flags & TG_DECODE_KEYONLY) ? av_packet_alloc() : NULL;
+        fn && !req->n_stills && req->end > 0 && !req->need && !(req->flags & TG_DECODE_KEYONLY)
+            ? av_packet_alloc()
+            : NULL;
     int held_key = 0;
-    dec_state s = {.req = req, .m = m, .fn = fn, .user = user, .last_reported = -1};
+    dec_state s = {.req = req,
+                   .m = m,
+                   .fn = fn,
+                   .user = user,
+                   .last_reported = -1,
+                   .main_done = !fn,
+                   .sure_end = INFINITY};
     int rc = 0, e, bad_packets = 0;
-    if (!pkt || !f || (req->need && !(s.held = av_frame_alloc()))) {
+    if (req->n_stills && (s.still_sure = malloc(req->n_stills * sizeof(double))))
+        for (size_t j = 0; j < req->n_stills; j++)
+            s.still_sure[j] = INFINITY;
+    if (!pkt || !f || (req->need && !(s.held = av_frame_alloc())) ||
+        (req->n_stills && !s.still_sure)) {
         rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto done;
     }
@@ -508,10 +690,8 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         dec->skip_frame = AVDISCARD_NONREF;
     if (req->flags & TG_DECODE_KEYONLY)
         dec->skip_frame = AVDISCARD_NONKEY;
-    enum AVDiscard base_skip = dec->skip_frame;
-    /* skipping before start only pays (and is only safe) where frames are shown
-     * from start on: a seek backwards to a keyframe, then frames up to start */
-    int preroll = req->start > 0 && !(req->flags & TG_DECODE_KEYONLY);
+    /* frames no one asks for need not be decoded when nothing refers to them */
+    int trim = dec->skip_frame == AVDISCARD_DEFAULT;
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
         rc = tgi_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
@@ -534,16 +714,12 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         avformat_close_input(&m->fmt);
         m->fmt = again;
         vs = m->fmt->streams[m->vidx];
-    } else if (m->dirty || req->start > 0) {
-        int64_t ts = m->t0 + (int64_t)(req->start / av_q2d(vs->time_base));
-        if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
-            av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) < 0 &&
-            avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) < 0) {
-            rc = tgi_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
-            goto done;
-        }
+    } else if ((m->dirty || start > 0) && seek_to(m, start) < 0) {
+        rc = tgi_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
+        goto done;
     }
     m->dirty = 1;
+    m->decodes++;
     if (req->stage && (rc = tgi_progress(ctx, req->stage, 0)) < 0)
         goto done;
     for (;;) {
@@ -599,14 +775,9 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
             av_packet_unref(pkt);
             continue;
         }
-        if (preroll) {
-            /* before start nothing is shown: a frame that no other frame refers to
-             * need not be decoded at all (decided per packet, by its own time) */
-            int64_t pts = pkt->pts;
-            double pt = pts != AV_NOPTS_VALUE ? (pts - m->t0) * av_q2d(m->tb) : req->start;
-            preroll = pt < req->start - 1e-6;
-            dec->skip_frame = preroll ? AVDISCARD_NONREF : base_skip;
-        }
+        if (trim)
+            dec->skip_frame = packet_wanted(&s, pkt) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+        m->packets++;
         e = avcodec_send_packet(dec, pkt);
         av_packet_unref(pkt);
         if (e == AVERROR(EAGAIN)) {
@@ -640,6 +811,10 @@ done:
         *req->stats = s.stats;
     av_frame_free(&s.held);
     sws_freeContext(s.sws);
+    sws_freeContext(s.still_sws);
+    free(s.still_tmp);
+    free(s.still_rot);
+    free(s.still_sure);
     free(s.buf);
     free(s.rot);
     for (int k = 0; k < 2; k++) {

@@ -12,6 +12,9 @@
  * output size. Times are seconds of the presentation timeline, first frame = 0,
  * taken from timestamps, never from frame counts (variable frame rate is fine).
  * A frame buffer handed to the callback is borrowed and valid only during the call.
+ * A decode can also take stills on the way (tgi_still_req: a poster, a contact sheet's
+ * cells): each the frame a decode of its own would give, at its own size, so one pass
+ * from a keyframe serves a clip and the stills near it (tgi_media_seek_landing says which).
  */
 #ifndef TG_MEDIA_MEDIA_H
 #define TG_MEDIA_MEDIA_H
@@ -41,6 +44,9 @@ typedef struct tgi_media_info {
 
 int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out);
 const tgi_media_info *tgi_media_get_info(const tgi_media *m);
+/* What the decodes on m did so far (for tests and benchmarks): decodes run, and packets
+ * handed to the decoder (decoded, or skipped by it as nothing refers to them). */
+void tgi_media_work(const tgi_media *m, unsigned long *decodes, unsigned long *packets);
 void tgi_media_close(tgi_media **m);
 
 enum tgi_pix { TG_PIX_RGB24 = 0, TG_PIX_RGBA = 1 };
@@ -79,6 +85,17 @@ typedef struct tgi_decode_stats {
     int keys_spared; /* 1: stopped before a keyframe at the end (closed GOP), not decoded */
 } tgi_decode_stats;
 
+/* A still: the first frame in [t, until), scaled like the range's frames (same crop and
+ * scaler) to width x height in pix, copied into buf (width * height * 3 or 4 bytes).
+ * got is set when it was taken; a still not taken (no frame there, or the decode stopped
+ * early) is the caller's to take another way. */
+typedef struct tgi_still_req {
+    double t, until;
+    int width, height, pix;
+    uint8_t *buf;
+    int got;
+} tgi_still_req;
+
 typedef struct tgi_decode_req {
     double start, end;   /* [start, end) seconds; end <= 0 means to the end */
     int width, height;   /* output size in display orientation */
@@ -101,11 +118,26 @@ typedef struct tgi_decode_req {
      * below the video's). */
     tgi_need_fn need;
     tgi_decode_stats *stats; /* optional: filled when not NULL */
+    /* Stills taken on the way (n_stills 0: none). The decode starts early enough for the
+     * earliest and goes on past end until each is taken or its `until` is passed. A
+     * request with fn NULL takes stills only (start, end, width and height unused). */
+    tgi_still_req *stills;
+    size_t n_stills;
 } tgi_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction
- * of the range done. The last decoded time is in *last_t when not NULL. */
+ * of the range done. The last decoded time is in *last_t when not NULL.
+ * Packets whose frames no one asked for are decoded only when other frames refer to them
+ * (AVDISCARD_NONREF per packet): before start (the pre-roll from the keyframe), after the
+ * first frame past end, and likewise around each still; the frames handed out are those
+ * of a plain decode, byte for byte (tests/unit/test_render.c). */
 int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_frame_fn fn,
                      void *user, double *last_t);
+
+/* Where a decode starting at t begins reading: an opaque mark of the packet its seek lands
+ * on (two decodes with equal marks read the same packets from the same keyframe, so a
+ * frame is the same in either). Seeks the file (cheap: no decoding). *mark = -1 when it
+ * cannot be told (a picture file, nothing read): then do not share decodes. */
+int tgi_media_seek_landing(tg_ctx *ctx, tgi_media *m, double t, int64_t *mark);
 
 #endif

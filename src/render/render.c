@@ -5,6 +5,10 @@
  *   slideshow style:  one frame at each keyframe time (in time order) ──► GIF
  *   poster:           one frame at poster time at up to 1920 px ──► JPEG/PNG
  *
+ * Stills (the poster, a contact sheet's cells, the slideshow's pictures) are taken with
+ * a decode that passes them anyway: the clip's decode when it starts from the same
+ * keyframe, else one decode for all the stills after one keyframe (render_stills).
+ *
  * The frames are decoded once into memory; two or more formats are then encoded side by
  * side, the GIF on one lane and the others in turn on a second thread (encode_lanes).
  */
@@ -63,6 +67,113 @@ const tg_opt tgi_render_opts[] = {
 };
 
 #define POSTER_MAX_W 1920
+
+/* A still's window: its frame is the first in [t, t + STILL_WINDOW). */
+#define STILL_WINDOW 2.0
+
+/* The stills a render needs besides its clips' frames, each the frame a decode of its own
+ * at its time would give (grab_still's first attempt). mark: where a decode from the still's
+ * time starts reading (tgi_media_seek_landing; -1 unknown), so that a still goes with the
+ * clip or the other stills whose decode starts at the same keyframe: the same packets from
+ * the same keyframe, so the same frame, and no stretch of the video decoded twice. */
+typedef struct render_stills {
+    tgi_still_req *r;
+    int64_t *mark;
+    size_t n, cap;
+    int marked;
+} render_stills;
+
+static int stills_add(tg_ctx *ctx, render_stills *sv, double t, int w, int h, int pix)
+{
+    if (sv->n == sv->cap) {
+        size_t nc = sv->cap ? sv->cap * 2 : 8;
+        tgi_still_req *r = realloc(sv->r, nc * sizeof(*r));
+        if (r)
+            sv->r = r;
+        int64_t *mk = realloc(sv->mark, nc * sizeof(*mk));
+        if (mk)
+            sv->mark = mk;
+        if (!r || !mk)
+            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        sv->cap = nc;
+    }
+    uint8_t *buf = malloc((size_t)w * h * (pix == TG_PIX_RGBA ? 4 : 3));
+    if (!buf)
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d still", w, h);
+    sv->r[sv->n] = (tgi_still_req){
+        .t = t, .until = t + STILL_WINDOW, .width = w, .height = h, .pix = pix, .buf = buf};
+    sv->mark[sv->n++] = -1;
+    sv->marked = 0;
+    return 0;
+}
+
+static void stills_free(render_stills *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        free(sv->r[i].buf);
+    free(sv->r);
+    free(sv->mark);
+    memset(sv, 0, sizeof(*sv));
+}
+
+static int stills_mark(tg_ctx *ctx, tgi_media *m, render_stills *sv)
+{
+    int rc;
+    for (size_t i = 0; i < sv->n && !sv->marked; i++)
+        if ((rc = tgi_media_seek_landing(ctx, m, sv->r[i].t, &sv->mark[i])) < 0)
+            return rc;
+    sv->marked = 1;
+    return 0;
+}
+
+/* The stills of sv not taken yet whose mark is mark (>= 0) into sub (room for sv->n); their
+ * count. */
+static size_t stills_at_mark(const render_stills *sv, int64_t mark, tgi_still_req *sub, size_t *idx)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sv->n; i++)
+        if (!sv->r[i].got && sv->mark[i] >= 0 && sv->mark[i] == mark) {
+            sub[k] = sv->r[i];
+            idx[k++] = i;
+        }
+    return k;
+}
+
+/* Take the stills of sv not taken yet: one decode for each keyframe they start from (one
+ * each where that cannot be told). A still with no frame in its window stays not taken. */
+static int stills_take(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, render_stills *sv)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < sv->n; i++)
+        left += !sv->r[i].got;
+    if (left == 0)
+        return 0;
+    int rc = left > 1 ? stills_mark(ctx, m, sv) : 0;
+    tgi_still_req *sub = malloc(sv->n * sizeof(*sub));
+    size_t *idx = malloc(sv->n * sizeof(*idx));
+    if (rc == 0 && (!sub || !idx))
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sv->n && rc == 0; i++) {
+        if (sv->r[i].got || sv->mark[i] == -2) /* taken, or tried with others */
+            continue;
+        size_t k = 1;
+        if (left > 1 && sv->mark[i] >= 0) {
+            k = stills_at_mark(sv, sv->mark[i], sub, idx);
+        } else {
+            sub[0] = sv->r[i];
+            idx[0] = i;
+        }
+        tgi_decode_req rq = {.crop = plan->crop, .stills = sub, .n_stills = k};
+        rc = tgi_media_decode(ctx, m, &rq, NULL, NULL, NULL);
+        for (size_t j = 0; j < k; j++) {
+            sv->r[idx[j]].got = sub[j].got;
+            sv->mark[idx[j]] = -2;
+        }
+    }
+    free(sub);
+    free(idx);
+    return rc;
+}
 
 void tgi_render_size(int cw, int ch, int want_w, int *w, int *h)
 {
@@ -252,9 +363,10 @@ static int cmp_key_t(const void *a, const void *b)
 }
 
 /* Decode the plan's clips (or stills) once into fr, at output size and frame rate;
- * progress from p0 to p1 of the render stage. */
+ * progress from p0 to p1 of the render stage. The stills of sv (NULL: none) are taken too,
+ * with the clips' decodes where they share a keyframe, else on their own. */
 static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
-                          tgi_frames *fr, double p0, double p1)
+                          tgi_frames *fr, double p0, double p1, render_stills *sv)
 {
     int w, h, sw, sh, rc = 0;
     anim_size(plan, o, &w, &h, &sw, &sh);
@@ -275,6 +387,11 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
                      .p1 = p1};
     tg_keyframe *keys = NULL;
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
+    render_stills own = {0};
+    tgi_still_req *sub = NULL;
+    size_t *idx = NULL;
+    if (!sv)
+        sv = &own;
     st.prev = malloc(st.frame_bytes);
     if (!st.prev)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
@@ -304,6 +421,13 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
                 keys[nk++] = *k;
         }
         qsort(keys, nk, sizeof(*keys), cmp_key_t);
+        /* all the stills at once, those after one keyframe in one decode */
+        size_t base = sv->n;
+        for (size_t i = 0; i < nk; i++)
+            if ((rc = stills_add(ctx, sv, keys[i].t, dw, dh, TG_PIX_RGBA)) < 0)
+                goto done;
+        if ((rc = stills_take(ctx, m, plan, sv)) < 0)
+            goto done;
         still_state ss = {.buf = st.prev, .bytes = st.frame_bytes};
         int delay = (int)lround(o->still_len * 100);
         if (o->crossfade > 0 && nk > 1) {
@@ -317,7 +441,9 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
         }
         for (size_t i = 0; i < nk; i++) {
             const uint8_t *cur;
-            if ((rc = grab_still(ctx, m, plan, keys[i].t, dw, dh, TG_PIX_RGBA, &ss)) < 0)
+            if (sv->r[base + i].got)
+                memcpy(st.prev, sv->r[base + i].buf, st.frame_bytes);
+            else if ((rc = grab_still(ctx, m, plan, keys[i].t, dw, dh, TG_PIX_RGBA, &ss)) < 0)
                 goto done;
             st.up_valid = 0;
             if ((rc = output_frame(&st, &cur)) < 0)
@@ -340,8 +466,22 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
     } else {
         for (size_t i = 0; i < plan->n_segments; i++)
             st.total += plan->segments[i].end - plan->segments[i].start;
+        if (sv->n && (rc = stills_mark(ctx, m, sv)) < 0)
+            goto done;
+        if (sv->n &&
+            (!(sub = malloc(sv->n * sizeof(*sub))) || !(idx = malloc(sv->n * sizeof(*idx))))) {
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+            goto done;
+        }
         for (size_t i = 0; i < plan->n_segments; i++) {
             const tg_segment *g = &plan->segments[i];
+            /* the stills whose decode would start where this clip's does */
+            int64_t mark = -1;
+            size_t k = 0;
+            if (sv->n && (rc = tgi_media_seek_landing(ctx, m, g->start, &mark)) < 0)
+                goto done;
+            if (mark >= 0)
+                k = stills_at_mark(sv, mark, sub, idx);
             st.seg_start = st.next_t = g->start;
             st.seg_end = g->end;
             st.have_prev = 0;
@@ -352,15 +492,24 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
                                  .height = dh,
                                  .crop = plan->crop,
                                  .pix = TG_PIX_RGBA,
-                                 .need = clip_needs};
-            if ((rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL)) < 0 ||
-                (rc = finish_clip(&st)) < 0)
+                                 .need = clip_needs,
+                                 .stills = sub,
+                                 .n_stills = k};
+            rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL);
+            for (size_t j = 0; j < k; j++)
+                sv->r[idx[j]].got = sub[j].got;
+            if (rc < 0 || (rc = finish_clip(&st)) < 0)
                 goto done;
             st.done += g->end - g->start;
         }
+        if ((rc = stills_take(ctx, m, plan, sv)) < 0)
+            goto done;
     }
     rc = 0;
 done:
+    stills_free(&own);
+    free(sub);
+    free(idx);
     tgi_upscaler_free(&st.up);
     free(st.up_buf);
     free(st.prev);
@@ -371,26 +520,41 @@ done:
     return rc;
 }
 
-static int write_poster(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
-                        int format)
+/* The poster: its time, the size it is decoded at (dw x dh) and, when it is upscaled from
+ * there, the size it is written at (*up set, tw x th); else it is written at dw x dh. */
+static double poster_geometry(const tg_plan *plan, const tg_options *o, int *dw, int *dh, int *up,
+                              int *tw, int *th)
 {
     /* the source's size up to 1920 px; with --upscale auto, hd or fullhd, a smaller
      * source is upscaled to HD (auto, hd) or Full HD from its own pixels */
-    int w, h, cw = plan->crop.w, ch = plan->crop.h, tw, th, rc;
+    int w, h, cw = plan->crop.w, ch = plan->crop.h;
     int mode = o->upscale == TG_UPSCALE_AUTO ? TG_UPSCALE_HD : o->upscale;
-    int up = tgi_upscale_fit(mode, cw, ch, &tw, &th);
+    *up = tgi_upscale_fit(mode, cw, ch, tw, th);
     tgi_render_size(cw, ch, POSTER_MAX_W, &w, &h);
-    int dw = up ? cw : w, dh = up ? ch : h;
+    *dw = *up ? cw : w;
+    *dh = *up ? ch : h;
+    return plan->poster_t >= 0 ? plan->poster_t
+           : plan->n_keyframes ? plan->keyframes[0].t
+                               : plan->segments[0].start;
+}
+
+/* taken: the poster's still when another decode took it (NULL or not got: decoded here). */
+static int write_poster(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
+                        int format, const tgi_still_req *taken)
+{
+    int dw, dh, up, tw, th, w, h, rc = 0;
+    double t = poster_geometry(plan, o, &dw, &dh, &up, &tw, &th);
+    w = dw;
+    h = dh;
     tgi_upscaler *u = NULL;
     uint8_t *big = NULL;
     still_state ss = {.bytes = (size_t)dw * dh * 3};
     ss.buf = malloc(ss.bytes);
     if (!ss.buf)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", dw, dh);
-    double t = plan->poster_t >= 0 ? plan->poster_t
-               : plan->n_keyframes ? plan->keyframes[0].t
-                                   : plan->segments[0].start;
-    if ((rc = grab_still(ctx, m, plan, t, dw, dh, TG_PIX_RGB24, &ss)) < 0)
+    if (taken && taken->got)
+        memcpy(ss.buf, taken->buf, ss.bytes);
+    else if ((rc = grab_still(ctx, m, plan, t, dw, dh, TG_PIX_RGB24, &ss)) < 0)
         goto done;
     const uint8_t *img = ss.buf;
     if (up) {
@@ -538,6 +702,8 @@ int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opti
     tgi_atomic anim[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}}, poster = {.fd = -1},
                sheet = {.fd = -1};
     tgi_frames frames = {0};
+    render_stills sv = {0};
+    size_t poster_i = 0, cell0 = 0;
     int rc = 0, pfmt = -1, sfmt = -1;
     if (out->poster && (pfmt = tgi_image_format_for(out->poster)) < 0)
         return tgi_fail(ctx, TG_EINVAL, "the poster '%s' must end in .jpg, .jpeg or .png",
@@ -560,10 +726,26 @@ int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opti
     for (int k = 0; k < 3; k++)
         total += paths[k] ? cost_anim[k] : 0;
     total = total > 0 ? total : 1;
+    /* the stills, taken with the decodes that pass them */
+    if (out->poster) {
+        int dw, dh, up, tw, th;
+        double t = poster_geometry(plan, o, &dw, &dh, &up, &tw, &th);
+        poster_i = sv.n;
+        if ((rc = stills_add(ctx, &sv, t, dw, dh, TG_PIX_RGB24)) < 0)
+            goto fail;
+    }
+    if (out->sheet) {
+        int cw, ch;
+        tgi_sheet_cell_size(plan, &cw, &ch);
+        cell0 = sv.n;
+        for (size_t i = 0; i < plan->n_keyframes; i++)
+            if ((rc = stills_add(ctx, &sv, plan->keyframes[i].t, cw, ch, TG_PIX_RGB24)) < 0)
+                goto fail;
+    }
     /* decode once into memory; every format and every ladder trial reads it */
     if (paths[0] || paths[1] || paths[2]) {
         at = cost_decode / total;
-        if ((rc = collect_frames(ctx, m, plan, o, &frames, 0, at)) < 0)
+        if ((rc = collect_frames(ctx, m, plan, o, &frames, 0, at, &sv)) < 0)
             goto fail;
         if (frames.n == 0) {
             rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded for the animation");
@@ -594,17 +776,21 @@ int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opti
         }
     }
     tgi_frames_free(&frames);
+    if ((rc = stills_take(ctx, m, plan, &sv)) < 0) /* without an animation */
+        goto fail;
     if (out->poster) {
         if ((rc = tgi_atomic_open(ctx, out->poster, &poster)) < 0 ||
-            (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt)) < 0 ||
+            (rc = write_poster(ctx, m, plan, o, poster.fd, pfmt, &sv.r[poster_i])) < 0 ||
             (rc = tgi_progress(ctx, "render", at += cost_still / total)) < 0)
             goto fail;
     }
     if (out->sheet) {
         if ((rc = tgi_atomic_open(ctx, out->sheet, &sheet)) < 0 ||
-            (rc = tgi_sheet_write(ctx, m, plan, o, sheet.fd, sfmt)) < 0)
+            (rc = tgi_sheet_write(ctx, m, plan, o, sheet.fd, sfmt,
+                                  plan->n_keyframes ? &sv.r[cell0] : NULL)) < 0)
             goto fail;
     }
+    stills_free(&sv);
     /* everything written: only now make the files visible */
     for (int k = 0; k < 3; k++)
         if (paths[k] && (rc = tgi_atomic_commit(ctx, &anim[k])) < 0)
@@ -615,6 +801,7 @@ int tgi_render_run(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opti
         goto fail;
     return 0;
 fail:
+    stills_free(&sv);
     tgi_frames_free(&frames);
     for (int k = 0; k < 3; k++)
         tgi_atomic_abort(&anim[k]);
@@ -672,7 +859,7 @@ int tg_render_files(tg_ctx *ctx, const char *const *inputs, size_t n, const tg_o
         tg_plan p = {.crop = {0, 0, in->width, in->height}, .segments = &seg, .n_segments = 1};
         tg_options clip = *o;
         clip.style = TG_STYLE_CLIPS;
-        if ((rc = collect_frames(ctx, m, &p, &clip, &frames, 0, 0.2)) < 0)
+        if ((rc = collect_frames(ctx, m, &p, &clip, &frames, 0, 0.2, NULL)) < 0)
             goto fail;
     } else {
         /* images: each one frame, in the order given */

@@ -85,14 +85,19 @@ static int on_frame(void *user, const tgi_frame *f)
     return 1;
 }
 
+void tgi_sheet_cell_size(const tg_plan *plan, int *cw, int *ch)
+{
+    tgi_render_size(plan->crop.w, plan->crop.h, 320, cw, ch);
+}
+
 int tgi_sheet_write(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
-                    int format)
+                    int format, const tgi_still_req *taken)
 {
     size_t k = plan->n_keyframes;
     if (k == 0)
         return tgi_fail(ctx, TG_EPLAN, "the plan has no keyframes for a contact sheet");
     int cw, ch, gap = 4;
-    tgi_render_size(plan->crop.w, plan->crop.h, 320, &cw, &ch);
+    tgi_sheet_cell_size(plan, &cw, &ch);
     int cols = (int)ceil(sqrt((double)k)), rows = (int)((k + (size_t)cols - 1) / (size_t)cols);
     int W = cols * cw + (cols + 1) * gap, H = rows * ch + (rows + 1) * gap;
     W += W & 1;
@@ -107,13 +112,17 @@ int tgi_sheet_write(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_opt
     for (size_t i = 0; i < k; i++) {
         const tg_keyframe *kf = &plan->keyframes[i];
         grab g = {.buf = cell, .bytes = (size_t)cw * ch * 3};
+        if (taken && taken[i].got) {
+            memcpy(cell, taken[i].buf, g.bytes);
+            g.got = 1;
+        }
         tgi_decode_req rq = {.start = kf->t,
                              .end = kf->t + 2.0,
                              .width = cw,
                              .height = ch,
                              .crop = plan->crop,
                              .pix = TG_PIX_RGB24};
-        if ((rc = tgi_media_decode(ctx, m, &rq, on_frame, &g, NULL)) < 0)
+        if (!g.got && (rc = tgi_media_decode(ctx, m, &rq, on_frame, &g, NULL)) < 0)
             goto done;
         if (!g.got) {
             rc = tgi_fail(ctx, TG_ECORRUPT, "no frame could be decoded at %.2f s", kf->t);

@@ -9,9 +9,14 @@
 
 #include "media/media.h"
 
-/* Write the sheet for plan's keyframes to fd as format (enum tgi_image_format). */
+/* The size of a cell: a keyframe's picture, RGB24. */
+void tgi_sheet_cell_size(const tg_plan *plan, int *cw, int *ch);
+
+/* Write the sheet for plan's keyframes to fd as format (enum tgi_image_format). taken:
+ * NULL, or one still per keyframe (cell size, RGB24, first frame in [t, t + 2 s)) already
+ * decoded with others (render.c); the cells not taken are decoded here. */
 int tgi_sheet_write(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o, int fd,
-                    int format);
+                    int format, const tgi_still_req *taken);
 
 /* Draw text (digits, ':', '#', '.', ' ') at x, y into an RGB24 image, each font pixel
  * scale x scale, white on a dark box. Exposed for tests. */

@@ -2,11 +2,13 @@
  * inside a GOP, and the render stage's progress. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "media/image.h"
 #include "media/media.h"
 #include "render/frames.h"
 #include "render/render.h"
@@ -237,6 +239,108 @@ START_TEST(frames_not_shown_are_not_scaled)
 }
 END_TEST
 
+/* The first frame at or after t, as a decode of its own gives it (render.c's grab_still). */
+static int on_first(void *user, const tgi_frame *f)
+{
+    grabbed *g = user;
+    g->t[0] = f->t;
+    g->px[0] = malloc((size_t)f->stride * f->height);
+    ck_assert_ptr_nonnull(g->px[0]);
+    memcpy(g->px[0], f->data, (size_t)f->stride * f->height);
+    g->n = 1;
+    return 1;
+}
+
+static void first_frame_at(tg_ctx *ctx, tgi_media *m, double t, int w, int h, int pix, grabbed *g)
+{
+    tgi_decode_req rq = {.start = t, .end = t + 2, .width = w, .height = h, .pix = pix};
+    memset(g, 0, sizeof(*g));
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_first, g, NULL) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_eq(g->n, 1);
+}
+
+/* Stills taken on the way by a clip's decode (tgi_still_req: the poster, a sheet's cells),
+ * one before the clip (in its pre-roll, where frames nothing refers to are skipped) and
+ * one after its end, at their own sizes: each is byte for byte the frame a decode of its
+ * own gives; the clip's frames are those of a decode without stills; a decode of stills
+ * only gives them too; and the decode from a keyframe serves stills after it (the same
+ * seek landing) but not those after the next keyframe (long.mp4: one every 2 s). */
+START_TEST(stills_from_a_passing_decode_are_the_frames_of_their_own)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, tgt_fixture("long.mp4"), 0, &m) == 0, "%s",
+                  tg_ctx_message(ctx));
+    enum { PW = 96, PH = 54 };
+    const double at[2] = {30.55, 31.72}; /* the clip: 31.1 to 31.5 */
+    const int pix[2] = {TG_PIX_RGB24, TG_PIX_RGBA}, bpp[2] = {3, 4};
+    uint8_t *buf[2] = {malloc(PW * PH * 4), malloc(PW * PH * 4)};
+    tgi_still_req st[2];
+    for (int k = 0; k < 2; k++)
+        st[k] = (tgi_still_req){.t = at[k],
+                                .until = at[k] + 2,
+                                .width = PW,
+                                .height = PH,
+                                .pix = pix[k],
+                                .buf = buf[k]};
+    grabbed plain = {.lo = 31.1, .hi = 31.5}, with = plain;
+    tgi_decode_req rq = {
+        .start = 31.1, .end = 31.5, .width = GRAB_W, .height = GRAB_H, .pix = TG_PIX_RGB24};
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &rq, on_grab, &plain, NULL), 0);
+    tgi_decode_req rs = rq;
+    rs.stills = st;
+    rs.n_stills = 2;
+    ck_assert_msg(tgi_media_decode(ctx, m, &rs, on_grab, &with, NULL) == 0, "%s",
+                  tg_ctx_message(ctx));
+    ck_assert_int_ge(plain.n, 10);
+    ck_assert_int_eq(with.n, plain.n);
+    for (int i = 0; i < plain.n; i++) {
+        ck_assert_double_eq_tol(with.t[i], plain.t[i], 1e-6);
+        ck_assert_msg(!memcmp(with.px[i], plain.px[i], GRAB_W * GRAB_H * 3),
+                      "clip frame at %.3f s differs", plain.t[i]);
+        free(with.px[i]);
+        free(plain.px[i]);
+    }
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(st[k].got, "still %d not taken", k);
+        grabbed own;
+        first_frame_at(ctx, m, at[k], PW, PH, pix[k], &own);
+        ck_assert_msg(!memcmp(own.px[0], buf[k], (size_t)PW * PH * bpp[k]),
+                      "the still at %.2f s differs from its own decode's", at[k]);
+        /* stills only, in the other order of sizes */
+        memset(buf[k], 0, (size_t)PW * PH * bpp[k]);
+        st[k].got = 0;
+        free(own.px[0]);
+    }
+    tgi_decode_req only = {.stills = st, .n_stills = 2};
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &only, NULL, NULL, NULL), 0);
+    for (int k = 0; k < 2; k++) {
+        grabbed own;
+        first_frame_at(ctx, m, at[k], PW, PH, pix[k], &own);
+        ck_assert_msg(st[k].got && !memcmp(own.px[0], buf[k], (size_t)PW * PH * bpp[k]),
+                      "the still at %.2f s differs in a decode of stills only", at[k]);
+        free(own.px[0]);
+    }
+    /* a still with no frame in its window is left for the caller */
+    tgi_still_req late = {.t = 1e4, .until = 1e4 + 2, .width = PW, .height = PH, .buf = buf[0]};
+    tgi_decode_req none = {.stills = &late, .n_stills = 1};
+    ck_assert_int_eq(tgi_media_decode(ctx, m, &none, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(late.got, 0);
+    /* where decodes start: the keyframe at 30 s for 30.55 and 31.72, not for 32.3 */
+    int64_t a, b, c;
+    ck_assert_int_eq(tgi_media_seek_landing(ctx, m, 30.55, &a), 0);
+    ck_assert_int_eq(tgi_media_seek_landing(ctx, m, 31.72, &b), 0);
+    ck_assert_int_eq(tgi_media_seek_landing(ctx, m, 32.3, &c), 0);
+    ck_assert(a >= 0 && c >= 0);
+    ck_assert(a == b);
+    ck_assert(a != c);
+    free(buf[0]);
+    free(buf[1]);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+END_TEST
+
 typedef struct progress_log {
     int calls, went_back, other_stage;
     double last, cancel_at; /* cancel_at > 0: cancel ctx once progress reaches it */
@@ -365,6 +469,98 @@ START_TEST(render_progress_moves_through_the_encoding)
 }
 END_TEST
 
+/* story.mp4's clips at 4, 16 and 28 s (keyframes at 2.16, 15.4, 17.8, 20.2, 28.0) rendered
+ * with what `what` names (g: GIF, p: poster, s: sheet) on a fresh open; the files' bytes in
+ * gif/poster/sheet (malloc'd, when asked), the decodes it ran in *decodes. */
+static void render_stills(const char *what, char **gif, size_t *gif_n, char **poster,
+                          size_t *poster_n, char **sheet, size_t *sheet_n, unsigned long *decodes)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_int_eq(tgi_media_open(ctx, tgt_fixture("story.mp4"), 0, &m), 0);
+    const tgi_media_info *in = tgi_media_get_info(m);
+    char json[768];
+    /* the poster 0.3 s after the second clip, before the next keyframe; sheet cells in the
+     * first clip's pre-roll, two in a GOP of no clip, one inside the third clip */
+    snprintf(json, sizeof(json),
+             "{\"source\":{\"duration\":%.3f,\"width\":%d,\"height\":%d,\"fps\":%.3f},"
+             "\"segments\":[{\"start\":4,\"end\":5},{\"start\":16,\"end\":17},"
+             "{\"start\":28,\"end\":29}],\"poster\":{\"t\":17.3},"
+             "\"keyframes\":[{\"t\":28.5},{\"t\":3.1},{\"t\":20.5},{\"t\":21.0}]}",
+             in->duration, in->width, in->height, in->fps);
+    tg_plan *plan = NULL;
+    ck_assert_msg(tg_plan_from_json(ctx, json, &plan) == 0, "%s", tg_ctx_message(ctx));
+    tg_options o;
+    tg_options_default(&o);
+    o.width = 160;
+    char *paths[3] = {tgt_tmp_path(".gif"), tgt_tmp_path(".jpg"), tgt_tmp_path(".png")};
+    tg_outputs out = {.gif = strchr(what, 'g') ? paths[0] : NULL,
+                      .poster = strchr(what, 'p') ? paths[1] : NULL,
+                      .sheet = strchr(what, 's') ? paths[2] : NULL};
+    unsigned long d0, d1, p0, p1;
+    tgi_media_work(m, &d0, &p0);
+    ck_assert_msg(tgi_render_run(ctx, m, plan, &o, &out) == 0, "%s", tg_ctx_message(ctx));
+    tgi_media_work(m, &d1, &p1);
+    *decodes = d1 - d0;
+    char **keep[3] = {gif, poster, sheet};
+    size_t *keep_n[3] = {gif_n, poster_n, sheet_n};
+    for (int k = 0; k < 3; k++) {
+        if (keep[k])
+            ck_assert_ptr_nonnull(*keep[k] = tgt_read_file(paths[k], keep_n[k]));
+        unlink(paths[k]);
+        free(paths[k]);
+    }
+    if (sheet && !gif && !poster) { /* the sheet as it was made before: a decode per cell */
+        char *path = tgt_tmp_path(".png");
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(
+            tgi_sheet_write(ctx, m, plan, &o, fileno(f), tgi_image_format_for(path), NULL), 0);
+        fclose(f);
+        size_t n;
+        char *own = tgt_read_file(path, &n);
+        ck_assert_msg(n == *sheet_n && !memcmp(own, *sheet, n),
+                      "the sheet differs from one of a decode per cell");
+        free(own);
+        unlink(path);
+        free(path);
+    }
+    tg_plan_free(&plan);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+}
+
+/* The poster and the contact sheet's cells come from the decodes that pass them: the poster
+ * from the second clip's (it follows it in the same GOP), a cell in the first clip's
+ * pre-roll from that clip's, one inside the third from the third's, and the two cells of
+ * one GOP from one decode: 4 decodes where a decode per still made 8. The files are those
+ * made alone (the sheet: as a decode per cell made it). */
+START_TEST(posters_and_cells_come_from_the_clips_decodes)
+{
+    char *gif_a, *gif_b, *poster_a, *poster_b, *sheet_a, *sheet_b;
+    size_t gif_an, gif_bn, poster_an, poster_bn, sheet_an, sheet_bn;
+    unsigned long all, gif_only, poster_only, sheet_only;
+    render_stills("gps", &gif_a, &gif_an, &poster_a, &poster_an, &sheet_a, &sheet_an, &all);
+    render_stills("g", &gif_b, &gif_bn, NULL, NULL, NULL, NULL, &gif_only);
+    render_stills("p", NULL, NULL, &poster_b, &poster_bn, NULL, NULL, &poster_only);
+    render_stills("s", NULL, NULL, NULL, NULL, &sheet_b, &sheet_bn, &sheet_only);
+    ck_assert_int_eq(gif_only, 3);
+    ck_assert_int_eq(poster_only, 1);
+    ck_assert_int_eq(sheet_only, 3); /* 4 cells, two after one keyframe */
+    ck_assert_int_eq(all, 4);
+    ck_assert_msg(gif_an == gif_bn && !memcmp(gif_a, gif_b, gif_an), "the GIF differs");
+    ck_assert_msg(poster_an == poster_bn && !memcmp(poster_a, poster_b, poster_an),
+                  "the poster differs");
+    ck_assert_msg(sheet_an == sheet_bn && !memcmp(sheet_a, sheet_b, sheet_an), "the sheet differs");
+    free(gif_a);
+    free(gif_b);
+    free(poster_a);
+    free(poster_b);
+    free(sheet_a);
+    free(sheet_b);
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -375,6 +571,8 @@ Suite *suite_render(void)
     tcase_add_test(tc, sheet_labels_are_drawn);
     tcase_add_test(tc, mid_gop_start_gives_the_frames_of_a_whole_decode);
     tcase_add_test(tc, frames_not_shown_are_not_scaled);
+    tcase_add_test(tc, stills_from_a_passing_decode_are_the_frames_of_their_own);
+    tcase_add_test(tc, posters_and_cells_come_from_the_clips_decodes);
     tcase_add_test(tc, render_progress_moves_through_the_encoding);
     tcase_add_test(tc, formats_side_by_side_make_the_same_files);
     suite_add_tcase(s, tc);
