@@ -1213,7 +1213,6 @@
       else used.append(el('dt', { text: 'Analysis' }), el('dd', { text }));
     }
 
-    // The chosen clips (and the poster) as buttons, easier to tap than the timeline.
     // Warnings
     const warnings = Array.isArray(plan.warnings) ? plan.warnings.filter((w) => typeof w === 'string' && w) : [];
     const wl = $('warnings');
@@ -1221,7 +1220,11 @@
     for (const w of warnings) wl.append(el('li', { text: sentence(w) }));
     wl.hidden = warnings.length === 0;
 
-    if (shownPlan !== plan) $('timeline').textContent = ''; // drawn for this plan after the paint
+    if (shownPlan !== plan) {
+      $('timeline').textContent = ''; // drawn for this plan after the paint
+      // the clips' buttons now, at their size: the editor, when it comes, moves nothing
+      drawChips(planSegments(plan), plan.poster && Number(plan.poster.t));
+    }
     shownPlan = plan;
     // The timeline (an SVG of every shot, clip and keyframe) is drawn after the result has
     // painted: the thumbnail and its downloads first, then the editor below them. The result
@@ -1253,6 +1256,51 @@
   let timelineSeq = 0;
   let shownPlan = null;
 
+  // The clips of a plan, as the editor takes them.
+  function planSegments(plan) {
+    return (Array.isArray(plan && plan.segments) ? plan.segments : [])
+      .map((s) => ({ start: Number(s.start), end: Number(s.end), score: s.score }))
+      .filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && s.end > s.start);
+  }
+  // The chosen clips (and the poster) as buttons under the timeline, easier to tap than it.
+  // Drawn with the result, in its first paint (their room is taken before the timeline and
+  // the editor come: they used to arrive with the editor and push what is below them down),
+  // and again by the editor as the clips are edited. A click goes to the editor (loaded
+  // then if it is not yet): a clip plays, × removes it, the poster plays from its frame.
+  function drawChips(segments, posterT) {
+    const cl = $('clip-list');
+    // the same clips are left as they are (and a button keeps its focus)
+    const key = `${segments.map((sg) => `${sg.start}-${sg.end}`).join(' ')} ${Number.isFinite(posterT) ? posterT : ''}`;
+    if (cl.firstChild && cl.dataset.key === key) return;
+    cl.dataset.key = key;
+    cl.textContent = '';
+    segments.forEach((sg, i) => {
+      const a = sg.start;
+      const b = sg.end;
+      // the visible text is the name (with words for screen readers around it)
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a, 'data-end': b },
+        el('span', { class: 'visually-hidden', text: 'Play clip ' }),
+        el('span', { class: 'chip-n', text: String(i + 1) }),
+        el('span', { class: 'visually-hidden', text: ', ' }),
+        el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
+      const del = el('button', { type: 'button', class: 'chip chip-x', 'data-remove': i, 'aria-label': `Remove clip ${i + 1}`, text: '×' });
+      cl.append(el('li', { class: 'chip-pair' }, btn, del));
+    });
+    if (Number.isFinite(posterT)) {
+      const btn = el('button', { type: 'button', class: 'chip', 'data-start': posterT },
+        el('span', { class: 'chip-n poster', text: '' }),
+        el('span', { class: 'visually-hidden', text: 'Play from the ' }),
+        el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(posterT, true) }));
+      cl.append(el('li', {}, btn));
+    }
+  }
+  function onChip(e) {
+    const b = e.target.closest && e.target.closest('#clip-list button');
+    if (!b) return;
+    if (b.dataset.remove !== undefined) withEditor('removeClip', Number(b.dataset.remove))();
+    else withEditor('seekTo', Number(b.dataset.start), b.dataset.end === undefined ? undefined : Number(b.dataset.end))();
+  }
+
   // The plan editor and the timeline (web/editor.js), imported the first time a result is
   // shown: the empty page never fetches it. Resolves to null when it cannot load (the result
   // stays usable without its timeline).
@@ -1260,18 +1308,18 @@
   function loadEditor() {
     if (!editorLoad) {
       editorLoad = import('/static/editor.js')
-        .then((m) => m.install({ $, el, svg, fmtTime, api, clearAlert, showError, startJob, current: () => current }))
+        .then((m) => m.install({ $, el, svg, fmtTime, api, clearAlert, showError, startJob, planSegments, drawChips, current: () => current }))
         .catch(() => { editorLoad = null; return null; });
     }
     return editorLoad;
   }
   // An editor button: the module, with the shown job's plan in it (a click can come before
   // the timeline was near the window), then the action.
-  const withEditor = (name) => () => loadEditor().then((m) => {
+  const withEditor = (name, ...args) => () => loadEditor().then((m) => {
     if (!m) return;
     const job = current && current.job;
     if (job && job.result && shownPlan && m.plan() !== shownPlan) m.show(job, shownPlan);
-    m[name]();
+    m[name](...args);
   });
 
   // The original video, its poster and the browser's own controls (a shadow tree of their
@@ -1530,6 +1578,7 @@
     $('edit-poster').addEventListener('click', withEditor('posterFromFrame'));
     $('edit-reset').addEventListener('click', withEditor('resetEdit'));
     $('edit-render').addEventListener('click', withEditor('renderEdit'));
+    $('clip-list').addEventListener('click', onChip);
     const share = (what) => () => {
       if (!current || !current.job || !current.job.result) return;
       const l = shareLinks(current.job);

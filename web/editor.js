@@ -6,19 +6,13 @@
 'use strict';
 
 export function install(core) {
-  const { $, el, svg, fmtTime, api, clearAlert, showError, startJob } = core;
+  const { $, svg, fmtTime, api, clearAlert, showError, startJob, planSegments } = core;
 
   // ---------------------------------------------------------------- editing the plan
   // The clips and the poster of the shown job, as the user is changing them. "Make it
   // again" sends them to POST /api/jobs/{id}/render: a new version, no analysis.
 
   let edit = null; // { jobId, segments: [{start, end}], poster, dirty }
-
-  function planSegments(plan) {
-    return (Array.isArray(plan && plan.segments) ? plan.segments : [])
-      .map((s) => ({ start: Number(s.start), end: Number(s.end), score: s.score }))
-      .filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && s.end > s.start);
-  }
 
   function startEditing(job) {
     if (edit && edit.jobId === job.id && edit.dirty) return;
@@ -96,33 +90,10 @@ export function install(core) {
     }
   }
 
+  // The buttons under the timeline (app.js draws them, and a click on one comes back here:
+  // seekTo, removeClip).
   function renderClipList() {
-    const cl = $('clip-list');
-    cl.textContent = '';
-    if (!edit) return;
-    edit.segments.forEach((sg, i) => {
-      const a = sg.start;
-      const b = sg.end;
-      // the visible text is the name (with words for screen readers around it)
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': a },
-      el('span', { class: 'visually-hidden', text: 'Play clip ' }),
-      el('span', { class: 'chip-n', text: String(i + 1) }),
-      el('span', { class: 'visually-hidden', text: ', ' }),
-      el('span', { text: `${fmtTime(a, true)} – ${fmtTime(b, true)}` }));
-      btn.addEventListener('click', () => seekTo(a, b));
-      const del = el('button', { type: 'button', class: 'chip chip-x', 'aria-label': `Remove clip ${i + 1}`, text: '×' });
-      del.addEventListener('click', () => removeClip(i));
-      cl.append(el('li', { class: 'chip-pair' }, btn, del));
-    });
-    const pt = edit.poster;
-    if (Number.isFinite(pt)) {
-      const btn = el('button', { type: 'button', class: 'chip', 'data-start': pt },
-      el('span', { class: 'chip-n poster', text: '' }),
-      el('span', { class: 'visually-hidden', text: 'Play from the ' }),
-      el('span', { text: 'Poster ' }), el('span', { class: 'muted', text: fmtTime(pt, true) }));
-      btn.addEventListener('click', () => seekTo(pt));
-      cl.append(el('li', {}, btn));
-    }
+    if (edit) core.drawChips(edit.segments, edit.poster);
   }
 
   // Dragging a clip on the timeline: its body moves it, its ends change its length.
@@ -402,5 +373,7 @@ export function install(core) {
     posterFromFrame,
     resetEdit,
     renderEdit,
+    seekTo,
+    removeClip,
   };
 }

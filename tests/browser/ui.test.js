@@ -798,6 +798,39 @@ async function main() {
     await phone.close();
   }
 
+  // A finished job's page, opened on its link at 1280×800 and 375×812: nothing moves while it
+  // loads and its editor (the timeline, the clips' buttons) appears — every layout shift
+  // Chromium reports counts, whatever its source.
+  {
+    const shifts = [];
+    for (const [w, h] of [[1280, 800], [375, 812]]) {
+      const phone = w < 600;
+      const ctx = await browser.newContext({ viewport: { width: w, height: h }, isMobile: phone, hasTouch: phone });
+      const pg = await ctx.newPage();
+      await pg.addInitScript(() => {
+        window.__tgShifts = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) {
+            window.__tgShifts.push(`${e.value.toFixed(4)} at ${Math.round(e.startTime)} ms: ${e.sources.map((x) => (x.node && (x.node.id || x.node.className || x.node.nodeName)) || '?').join(', ')}`);
+          }
+        }).observe({ type: 'layout-shift', buffered: true });
+      });
+      await pg.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
+      await pg.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
+      await pg.waitForTimeout(800);
+      // on a phone the timeline is below the fold: the editor comes as it nears the window
+      if (phone) await pg.locator('#timeline').scrollIntoViewIfNeeded();
+      const drawn = await pg.waitForFunction(() => document.querySelectorAll('#timeline [data-kind="clip"]').length > 0 &&
+        document.querySelectorAll('#clip-list button.chip').length > 0, null, { timeout: 15000 }).then(() => true).catch(() => false);
+      await pg.waitForTimeout(800);
+      const got = await pg.evaluate(() => window.__tgShifts);
+      shifts.push(`${w}×${h}: ${drawn ? '' : 'the editor did not appear; '}${got.length ? got.join('; ') : 'none'}`);
+      await ctx.close();
+    }
+    check('a finished job\'s page moves nothing while it loads and its editor appears (no layout shift at 1280×800 and 375×812)',
+      shifts.every((x) => /: none$/.test(x)), shifts.join(' | '));
+  }
+
   // 8. The error path: a URL the server refuses without any network access.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -920,7 +953,7 @@ async function main() {
     check('the page plays the copy: video.readyState >= 2', ready && src === r.video, `readyState ${rs}, src ${src}`);
     const note = await page.locator('#video-note').textContent();
     check('the page says a playable copy is shown', /copy/.test(note || '') && await page.locator('#video-note').isVisible(), note);
-    const chips = page.locator('#clip-list button.chip');
+    const chips = page.locator('#clip-list button.chip:not(.chip-x)');
     const nChips = await chips.count();
     const k = nChips > 1 ? 1 : 0;
     const start = Number(await chips.nth(k).getAttribute('data-start'));
