@@ -800,13 +800,17 @@ async function main() {
 
   // A finished job's page, opened on its link at 1280×800 and 375×812: nothing moves while it
   // loads and its editor (the timeline, the clips' buttons) appears — every layout shift
-  // Chromium reports counts, whatever its source.
+  // Chromium reports counts, whatever its source — and the landing page's example (its still,
+  // its animation) is not asked for: the page never shows it.
   {
     const shifts = [];
+    const exampleAsked = [];
     for (const [w, h] of [[1280, 800], [375, 812]]) {
       const phone = w < 600;
       const ctx = await browser.newContext({ viewport: { width: w, height: h }, isMobile: phone, hasTouch: phone });
       const pg = await ctx.newPage();
+      const asked = [];
+      pg.on('request', (rq) => asked.push(new URL(rq.url()).pathname));
       await pg.addInitScript(() => {
         window.__tgShifts = [];
         new PerformanceObserver((list) => {
@@ -825,10 +829,13 @@ async function main() {
       await pg.waitForTimeout(800);
       const got = await pg.evaluate(() => window.__tgShifts);
       shifts.push(`${w}×${h}: ${drawn ? '' : 'the editor did not appear; '}${got.length ? got.join('; ') : 'none'}`);
+      for (const u of asked) if (/^\/static\/example/.test(u)) exampleAsked.push(`${w}×${h} ${u}`);
       await ctx.close();
     }
     check('a finished job\'s page moves nothing while it loads and its editor appears (no layout shift at 1280×800 and 375×812)',
       shifts.every((x) => /: none$/.test(x)), shifts.join(' | '));
+    check('a page opened on a job\'s link does not fetch the landing page\'s example (still or animation)',
+      exampleAsked.length === 0, exampleAsked.join(', ') || 'not asked for');
   }
 
   // 8. The error path: a URL the server refuses without any network access.
