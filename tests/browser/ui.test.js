@@ -606,6 +606,12 @@ async function main() {
   const dlText = await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent.replace(/\s+/g, ' ').trim()));
   const sized = ['GIF', 'WebP', 'MP4'].every((k) => dlText.some((t) => new RegExp(`^${k}\\s*[\\d.]+ (kB|MB) · \\d+×\\d+$`).test(t)));
   check('the GIF, WebP and MP4 buttons show each file\'s size and dimensions', sized, dlText.join(' | '));
+  // the plan's button downloads the job's plan as a .json file
+  const planDl = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.locator('#downloads a', { hasText: /^Plan/ }).click()])
+    .then(async ([d]) => ({ name: d.suggestedFilename(), text: fs.readFileSync(await d.path(), 'utf8') })).catch((e) => ({ name: '', text: String(e) }));
+  const planGot = (() => { try { return JSON.parse(planDl.text); } catch (e) { return null; } })();
+  check('the Plan button downloads the job\'s plan (THUMBGEN-ID-plan.json)', /^thumbgen-[0-9a-f]{8}-plan\.json$/.test(planDl.name) && !!planGot &&
+    JSON.stringify(planGot.segments) === JSON.stringify(job.result.plan.segments), `${planDl.name}: ${planDl.text.slice(0, 120)}`);
 
   // Share: the result's link, the GIF's address, the embed snippets, through the clipboard.
   await page.click('#share-link');
