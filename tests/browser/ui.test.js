@@ -611,7 +611,7 @@ async function main() {
     .then(async ([d]) => ({ name: d.suggestedFilename(), text: fs.readFileSync(await d.path(), 'utf8') })).catch((e) => ({ name: '', text: String(e) }));
   const planGot = (() => { try { return JSON.parse(planDl.text); } catch (e) { return null; } })();
   check('the Plan button downloads the job\'s plan (THUMBGEN-ID-plan.json)', /^thumbgen-[0-9a-f]{8}-plan\.json$/.test(planDl.name) && !!planGot &&
-    JSON.stringify(planGot.segments) === JSON.stringify(job.result.plan.segments), `${planDl.name}: ${planDl.text.slice(0, 120)}`);
+    JSON.stringify(planGot.segments) === JSON.stringify(job.result.plan.segments), `${planDl.name}: ${planDl.text.replace(/\s+/g, ' ').slice(0, 100)}`);
 
   // Share: the result's link, the GIF's address, the embed snippets, through the clipboard.
   await page.click('#share-link');
