@@ -394,7 +394,7 @@ END_TEST
  * re-encoded with its keyframes at its cuts): of the 13 stretches sparse analysis
  * chooses for 3 clips and 6 stills, only 3 + 3 are decoded as far as a clip needs
  * (4.35 s); the others, for stills, 1.7 s: at most 6 x 4.35 + 7 x 1.7 = 38 s of the
- * 60 s decoded densely (main decoded 56), and the plan keeps three clips and six stills
+ * 60 s decoded densely (main decodes 50), and the plan keeps three clips and six stills
  * of six different shots, each inside one shot (bench/RESULTS.md, "Speed at every
  * length", part 7). */
 START_TEST(sparse_stretches_for_stills_are_short)
