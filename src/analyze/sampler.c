@@ -7,7 +7,8 @@
  *           other frames refer to (non-reference frames are skipped) of the most
  *           promising, mutually different stretches between keyframes, enough for
  *           the clips and stills asked for (see analyse_sparse), each decoded from
- *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len);
+ *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len), or,
+ *           past the clips' share, as far as a still needs (tgi_sampler_still_len);
  *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
  *           stretch that begins at a black keyframe too (a screen recording's programs
  *           start black, with no keyframe when their window appears): without that,
@@ -48,6 +49,20 @@
 #define STRETCH_LEAD  0.75
 #define STRETCH_CLIPS 3.0
 #define STRETCH_MIN   2.0
+/* Not every stretch is there for a clip: of the clips + keyframes + STRETCH_SPARE
+ * chosen, the first clips + CLIP_SPARE (every coarse shot first, best first) are
+ * decoded as far as a clip needs; the others are there for stills, which need no
+ * room to move a 1.2-s window in, only a few clean frames after the start's guard
+ * (SPAN_GUARD, 0.5 s) and before the end's (KEY_GUARD, 0.2 s): STILL_LEN seconds,
+ * shorter than a clip and its guards, so that no clip is put where it could not move
+ * away from what it sees coming (part 6's blink). The 60-s benchmark's dense decode
+ * falls from 43 to 32 s, franck's (real-footage eval) from 54 to 36 s, at the same
+ * scores; fewer stretches (clips + keyframes + 2) lost screencast's scenes (coverage
+ * 1.00 -> 0.85): every scene a still may show needs its stretch, just not a long one
+ * (bench/RESULTS.md, "Speed at every length", part 7). */
+#define STRETCH_SPARE 4
+#define CLIP_SPARE    3
+#define STILL_LEN     1.7
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at
  * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
  * screen a program starts black and then draws its window, and x264 puts no new
@@ -300,6 +315,17 @@ double tgi_sampler_stretch_len(double clip_len, int blind)
     return fmin(REGION_MAX, fmax(STRETCH_MIN, STRETCH_LEAD + STRETCH_CLIPS * clip_len));
 }
 
+double tgi_sampler_still_len(double clip_len, int blind)
+{
+    return blind ? REGION_MAX : fmin(STILL_LEN, tgi_sampler_stretch_len(clip_len, 0));
+}
+
+size_t tgi_sampler_stretches(int clips, int keyframes, size_t *for_clips)
+{
+    *for_clips = (size_t)clips + CLIP_SPARE;
+    return (size_t)clips + (size_t)keyframes + STRETCH_SPARE;
+}
+
 /* Ask the decoder for the CNN's input beside the analysis frame, and for the subject
  * detector's, at its own size, every subj->every seconds. */
 static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
@@ -470,7 +496,8 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
     }
     /* enough stretches for the clips and the stills: every coarse shot once before
      * any twice, each unlike the others */
-    size_t want = (size_t)o->clips + (size_t)o->keyframes + 4, picked = 0;
+    size_t for_clips = 0, want = tgi_sampler_stretches(o->clips, o->keyframes, &for_clips),
+           picked = 0;
     while (picked < want) {
         double best = -1;
         size_t bi = 0, best_uses = SIZE_MAX;
@@ -496,6 +523,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
         if (best < 0)
             break;
         g[bi].picked = 1;
+        /* past the clips' share: a stretch for stills (STILL_LEN) */
+        if (picked >= for_clips)
+            g[bi].t1 = fmin(g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind));
         picked++;
         if (getenv("TG_DEBUG_SELECT"))
             fprintf(stderr, "sparse: stretch %.2f-%.2f score %.3f adjusted %.3f\n", g[bi].t0,

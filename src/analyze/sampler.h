@@ -39,4 +39,13 @@ double tgi_sampler_cnn_every(double duration, int pass);
  * white (its stretch is looked at further: what it shows comes later). */
 double tgi_sampler_stretch_len(double clip_len, int blind);
 
+/* ... and from one chosen for stills only: too short for a clip of clip_len and its
+ * guards, long enough for a few clean frames (8 s after a black or white keyframe). */
+double tgi_sampler_still_len(double clip_len, int blind);
+
+/* How many stretches sparse analysis chooses for `clips` clips and `keyframes` stills
+ * (returned), and how many of them, the first chosen, are for clips (*for_clips: the
+ * others are decoded only tgi_sampler_still_len seconds). */
+size_t tgi_sampler_stretches(int clips, int keyframes, size_t *for_clips);
+
 #endif

@@ -285,6 +285,30 @@ START_TEST(stretches_are_decoded_as_far_as_clips_need)
 }
 END_TEST
 
+/* Of the stretches sparse analysis chooses (clips + stills + 4), the first clips + 3 are
+ * decoded as far as a clip needs; the rest are for stills: too short to hold a clip and
+ * its guards (0.5 s after the start, 0.25 s before the end) for clips of 1 s and more, so
+ * such a clip never goes where it has no room to move, yet long enough for a still between its
+ * guards (0.5 s, 0.2 s); 8 s after a black or white keyframe, as any such stretch
+ * (bench/RESULTS.md, "Speed at every length", part 7). */
+START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
+{
+    size_t for_clips = 0;
+    ck_assert_uint_eq(tgi_sampler_stretches(3, 6, &for_clips), 13);
+    ck_assert_uint_eq(for_clips, 6);
+    ck_assert_uint_eq(tgi_sampler_stretches(4, 9, &for_clips), 17);
+    ck_assert_uint_eq(for_clips, 7);
+    for (double len = 0.3; len <= 10; len += 0.1) {
+        double sl = tgi_sampler_still_len(len, 0);
+        if (len >= 1.0) /* shorter clips may fit: they have room to move there */
+            ck_assert_double_lt(sl, 0.5 + len + 0.25);
+        ck_assert_double_ge(sl, 0.5 + 0.2 + 0.9); /* ~13 samples between the guards */
+        ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
+        ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1), 8.0, 1e-9);
+    }
+}
+END_TEST
+
 Suite *suite_analyze(void);
 Suite *suite_analyze(void)
 {
@@ -297,6 +321,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     tcase_add_test(tc, stretches_are_decoded_as_far_as_clips_need);
+    tcase_add_test(tc, stretches_for_stills_are_shorter_than_a_clip_needs);
     suite_add_tcase(s, tc);
     return s;
 }

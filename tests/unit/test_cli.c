@@ -390,6 +390,65 @@ START_TEST(sparse_stretches_stop_where_clips_need_no_more)
 }
 END_TEST
 
+/* Shots of 3-6 s with a keyframe at every cut (the benchmark videos' kind: long.mp4
+ * re-encoded with its keyframes at its cuts): of the 13 stretches sparse analysis
+ * chooses for 3 clips and 6 stills, only 3 + 3 are decoded as far as a clip needs
+ * (4.35 s); the others, for stills, 1.7 s: at most 6 x 4.35 + 7 x 1.7 = 38 s of the
+ * 60 s decoded densely (main decodes 50), and the plan keeps three clips and six stills
+ * of six different shots, each inside one shot (bench/RESULTS.md, "Speed at every
+ * length", part 7). */
+START_TEST(sparse_stretches_for_stills_are_short)
+{
+    json_t *tr = truth("long.mp4");
+    char keys[256] = "", *w = keys;
+    size_t i;
+    json_t *cut;
+    json_array_foreach(json_object_get(tr, "cuts"), i, cut)
+    {
+        int k = snprintf(w, sizeof(keys) - (size_t)(w - keys), "%s%g", i ? "," : "",
+                         json_number_value(cut));
+        ck_assert(k > 0 && (size_t)k < sizeof(keys) - (size_t)(w - keys));
+        w += k;
+    }
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("long.mp4"), "-c:v", "libx264", "-preset",
+                                "ultrafast", "-g", "300", "-force_key_frames", keys, "-pix_fmt",
+                                "yuv420p", v, NULL),
+                     0);
+    json_t *a = analysis_in_mode(v, "sparse");
+    double looked = num(json_object_get(a, "analysis"), "seconds");
+    json_decref(a);
+    ck_assert_msg(looked > 10 && looked <= 6 * 4.35 + 7 * 1.7 + 1e-6,
+                  "%.2f s of 60 decoded densely", looked);
+    json_t *p = plan_of(v, "--analysis", "sparse");
+    json_t *g, *segs = json_object_get(p, "segments"), *keyf = json_object_get(p, "keyframes");
+    ck_assert_int_eq(json_array_size(segs), 3);
+    ck_assert_int_eq(json_array_size(keyf), 6);
+    int shots[6];
+    json_array_foreach(segs, i, g)
+    {
+        double s0 = num(g, "start"), s1 = num(g, "end");
+        ck_assert_msg(s1 - s0 > 1.15, "clip %.2f-%.2f shortened", s0, s1);
+        shots[i] = good_shot(tr, s0, s1);
+        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one shot", s0, s1);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two clips of shot %d", shots[i]);
+    }
+    json_array_foreach(keyf, i, g)
+    {
+        double t = num(g, "t");
+        shots[i] = good_shot(tr, t, t);
+        ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
+    }
+    json_decref(p);
+    json_decref(tr);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 /* `thumbgen analyze VIDEO --analysis sparse` (CNN, face model and subject detector on:
  * TG_MODELS) as JSON. */
 static json_t *sparse_analysis_of(const char *video)
@@ -1532,6 +1591,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_looks_for_subjects_once_a_frame);
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, sparse_stretches_stop_where_clips_need_no_more);
+    tcase_add_test(tc, sparse_stretches_for_stills_are_short);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
