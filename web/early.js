@@ -24,10 +24,15 @@
   // result (or the progress) comes first, above the form, so nothing has to scroll to it.
   document.documentElement.classList.add('opening-job', 'job-link');
   var headers = { Accept: 'application/json' };
-  try {
-    var t = localStorage.getItem('thumbgen.token');
-    if (t) headers.Authorization = 'Bearer ' + t;
-  } catch (e) { /* private mode: the login cookie, if any, is enough */ }
+  // The saved token only where the server needs one (it marks the page <html data-token>):
+  // the first localStorage access of a page is a synchronous round trip to the browser
+  // process, here before the body is parsed.
+  if (document.documentElement.hasAttribute('data-token')) {
+    try {
+      var t = localStorage.getItem('thumbgen.token');
+      if (t) headers.Authorization = 'Bearer ' + t;
+    } catch (e) { /* private mode: the login cookie, if any, is enough */ }
+  }
   if (window.fetch) {
     window.tgEarlyJob = { id: m[1], answer: fetch('/api/jobs/' + m[1], { cache: 'no-store', headers: headers }) };
   }

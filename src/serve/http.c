@@ -351,6 +351,58 @@ enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, cons
     return tgi_queue(c, MHD_HTTP_OK, rs);
 }
 
+enum MHD_Result tgi_reply_page(struct MHD_Connection *c, const char *dir, int token)
+{
+    if (!token)
+        return tgi_reply_static(c, dir, "index.html");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/index.html", dir);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
+    /* a validator of its own: the same file with and without the mark is not one version */
+    char etag[80];
+    snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "-t\"", (uint64_t)st.st_size,
+             (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    if (inm && strstr(inm, etag)) {
+        struct MHD_Response *rs = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (!rs)
+            return MHD_NO;
+        MHD_add_response_header(rs, "ETag", etag);
+        MHD_add_response_header(rs, "Cache-Control", "no-cache");
+        return tgi_queue(c, MHD_HTTP_NOT_MODIFIED, rs);
+    }
+    static const char mark[] = " data-token";
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + sizeof(mark));
+    FILE *f = buf ? fopen(path, "rb") : NULL;
+    size_t got = f ? fread(buf, 1, n, f) : 0;
+    if (f)
+        fclose(f);
+    if (!buf || got != n) {
+        free(buf);
+        return tgi_reply_error(c, TG_ENOENT, "no such file");
+    }
+    buf[n] = '\0';
+    char *html = strstr(buf, "<html");
+    if (html) { /* " data-token" after "<html" */
+        char *at = html + 5;
+        memmove(at + sizeof(mark) - 1, at, n - (size_t)(at - buf) + 1);
+        memcpy(at, mark, sizeof(mark) - 1);
+        n += sizeof(mark) - 1;
+    }
+    struct MHD_Response *rs = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
+    if (!rs) {
+        free(buf);
+        return MHD_NO;
+    }
+    MHD_add_response_header(rs, "Content-Type", content_type("index.html"));
+    MHD_add_response_header(rs, "ETag", etag);
+    MHD_add_response_header(rs, "Cache-Control", "no-cache");
+    return tgi_queue(c, MHD_HTTP_OK, rs);
+}
+
 /* ---- uploads ---- */
 
 static void upload_fail(tgi_req *r, int code, const char *msg)

@@ -53,6 +53,10 @@ enum MHD_Result tgi_reply_file(struct MHD_Connection *c, const char *dir, const 
  * time (`make web`) when it is not older than NAME (Content-Encoding: gzip). */
 enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, const char *name);
 
+/* DIR/index.html; when the server needs a token, with a data-token attribute on its <html>,
+ * so that the page's first script reads the saved token only where one is needed. */
+enum MHD_Result tgi_reply_page(struct MHD_Connection *c, const char *dir, int token);
+
 /* A Range header: "bytes=a-b", "bytes=a-", "bytes=-n" → [*a, *b] within size; 0 ok,
  * 1 ignore (none, several ranges, malformed: send it all), -1 unsatisfiable (416).
  * Exposed for fuzz/fuzz_range.c. */

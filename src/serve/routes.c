@@ -815,7 +815,7 @@ enum MHD_Result tgi_route(tgi_req *r, struct MHD_Connection *c, const char *url,
     tgi_server *sv = r->sv;
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (get && !strcmp(url, "/"))
-        return tgi_reply_static(c, sv->opt.web_dir, "index.html");
+        return tgi_reply_page(c, sv->opt.web_dir, sv->token[0] != '\0');
     if (get && !strncmp(url, "/static/", 8))
         return tgi_reply_static(c, sv->opt.web_dir, url + 8);
     if (get && !strncmp(url, "/media/videos/", 14))

@@ -585,6 +585,8 @@ START_TEST(access_refuses_other_sites_and_hosts)
     for (const char *p = strstr(pg.body, "<script"); p; p = strstr(p + 1, "<script"))
         ck_assert_msg(!strncmp(p, "<script src=\"/static/", 20), "%.60s", p);
     ck_assert_ptr_null(strstr(pg.body, " style=\""));
+    /* a server without a token does not mark the page (web/early.js leaves localStorage alone) */
+    ck_assert_ptr_null(strstr(pg.body, "data-token"));
     tgt_resp_free(&pg);
 
     /* Host: the listening address (any spelling of loopback) or a --public-host name */
@@ -719,6 +721,20 @@ START_TEST(access_token)
     ck_assert_int_eq(status_of(&s, "GET", "/media/thumbnails/x.gif", NULL, NULL), 401);
     /* the page, its files and /healthz stay open (the page asks for the token) */
     ck_assert_int_eq(status_of(&s, "GET", "/", NULL, NULL), 200);
+    /* and the page says that a token is needed (<html data-token>: web/early.js reads the
+     * saved token only then), with a validator of its own */
+    tgt_resp pg;
+    ck_assert_int_eq(tgt_http(s.port, "GET", "/", NULL, NULL, 0, &pg), 0);
+    ck_assert_ptr_nonnull(strstr(pg.body, "<html data-token"));
+    ck_assert_ptr_nonnull(strstr(pg.body, "</html>"));
+    char *etag = tgt_header(&pg, "ETag");
+    ck_assert_ptr_nonnull(etag);
+    ck_assert_ptr_nonnull(strstr(etag, "-t\""));
+    char inm[160];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
+    ck_assert_int_eq(status_of(&s, "GET", "/", inm, NULL), 304);
+    free(etag);
+    tgt_resp_free(&pg);
     ck_assert_int_eq(status_of(&s, "GET", "/static/app.js", NULL, NULL), 200);
     ck_assert_int_eq(status_of(&s, "GET", "/healthz", NULL, NULL), 200);
 
