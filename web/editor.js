@@ -98,9 +98,15 @@ export function install(core) {
 
   // Dragging a clip on the timeline: its body moves it, its ends change its length.
   let drag = null;
+  let chosen = -1; // the clip last touched, clicked or focused: its squeezed ends show in full
+  function choose(i) {
+    chosen = i;
+    for (const r of document.querySelectorAll('#timeline .tl-grip-over')) r.classList.toggle('on', r.dataset.index === String(i));
+  }
   function startDrag(e, i, mode) {
     if (e.button !== 0 || !edit) return;
     e.preventDefault();
+    choose(i);
     const s = edit.segments[i];
     drag = { i, mode, x0: e.clientX, start: s.start, end: s.end, moved: false, node: e.currentTarget };
     window.addEventListener('pointermove', onDrag);
@@ -227,21 +233,48 @@ export function install(core) {
 
     // Chosen clips as highlighted bars (the user's edit, when there is one).
     const segs = edit ? edit.segments : planSegments(plan);
+    // Where each clip's targets go. A clip's own target (its body, 44 px at least) comes
+    // first: it reaches at most half-way to the next clip's centre, so that a tap on a clip
+    // is that clip, never the next one's end. Its ends are 44-px targets too where the
+    // neighbours leave room; where they do not, they share the gap between two bodies
+    // half and half (a clip's end never covers another clip).
+    const centre = segs.map((s) => (x(Number(s.start)) + x(Number(s.end))) / 2);
+    const order = segs.map((_, i) => i).filter((i) => Number.isFinite(centre[i])).sort((p, q) => centre[p] - centre[q]);
+    const bodyOf = segs.map(() => null);
+    order.forEach((i, k) => {
+      const w0 = Math.max(6, x(Number(segs[i].end)) - x(Number(segs[i].start)));
+      const half = Math.max(w0, 44) / 2;
+      const lo = k > 0 ? (centre[order[k - 1]] + centre[i]) / 2 : -Infinity;
+      const hi = k < order.length - 1 ? (centre[i] + centre[order[k + 1]]) / 2 : Infinity;
+      bodyOf[i] = [Math.max(centre[i] - half, lo), Math.min(centre[i] + half, hi)];
+    });
+    const gripBounds = segs.map(() => [-8, W + 8]);
+    order.forEach((i, k) => {
+      if (k > 0) gripBounds[i][0] = (bodyOf[order[k - 1]][1] + bodyOf[i][0]) / 2;
+      if (k < order.length - 1) gripBounds[i][1] = (bodyOf[i][1] + bodyOf[order[k + 1]][0]) / 2;
+    });
+    const hitRect = (l0, r0, attrs, parent) => svg('rect', { x: l0, y: trackY - 6, width: Math.max(0, r0 - l0),
+      height: Math.max(44, trackH + 12), fill: 'transparent', ...attrs }, parent);
+    // Ends squeezed by a neighbour get a full 44-px target of their own too, drawn above
+    // every clip but shown only while their clip is the chosen one (focused: a tap or a click
+    // on it: choose), so that a phone can still change a crowded clip's length: tap it, then drag its end.
+    const over = [];
     segs.forEach((s, i) => {
       const a = Number(s.start);
       const b = Number(s.end);
       if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) return;
       const w = Math.max(6, x(b) - x(a));
       const cx = (x(a) + x(b)) / 2;
+      const [lo, hi] = gripBounds[i];
       const g = svg('g', { class: `tl-seg${drag && drag.i === i ? ' dragging' : ''}`, 'data-kind': 'clip', 'data-start': a, 'data-end': b, 'data-index': i }, root);
       // A wider, invisible hit area so that short clips stay easy to click or tap (44×44 px
-      // at least, from the top of the drawing).
+      // at least, from the top of the drawing, where the next clip is not nearer: bodyOf).
       const hitW = Math.max(w, 44);
-      const body = svg('rect', { x: cx - hitW / 2, y: trackY - 6, width: hitW, height: Math.max(44, trackH + 12), fill: 'transparent', class: 'tl-hit' }, g);
+      const body = hitRect(bodyOf[i][0], bodyOf[i][1], { class: 'tl-hit' }, g);
       svg('rect', { x: cx - w / 2, y: trackY + 4, width: w, height: trackH - 8, rx: 3, class: 'tl-clip' }, g);
       // the number beside the button, not in it (its name says it; axe: label-content-name-mismatch)
       if (w >= 14) svg('text', { x: cx, y: trackY + trackH / 2 + 4, 'text-anchor': 'middle', class: 'tl-cliplabel', 'aria-hidden': 'true', text: String(i + 1) }, root);
-      const label = `Clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}: Enter plays it, arrow keys move it, Delete removes it`;
+      const label = `Clip ${i + 1}, from ${fmtTime(a, true)} to ${fmtTime(b, true)}: Enter plays it, arrow keys move it, Alt+arrow keys change its length, Delete removes it`;
       svg('title', { text: label }, g);
       clickable(g, label, a, b, true);
       body.addEventListener('pointerdown', (e) => startDrag(e, i, 'move'));
@@ -255,17 +288,27 @@ export function install(core) {
         // scrolling for a clip at the very start or end of the video)
         const hx = Math.max(-8, Math.min(W - 36, wide ? ex - 22 : (mode === 'start' ? cx - hitW / 2 - 44 : cx + hitW / 2)));
         const grip = svg('g', { class: `tl-grip tl-grip-${mode}` }, g);
-        const hit = svg('rect', { x: hx, y: trackY - 6, width: 44, height: Math.max(44, trackH + 12), fill: 'transparent', class: 'tl-grip-hit' }, grip);
+        const hit = hitRect(Math.max(hx, lo), Math.min(hx + 44, hi), { class: 'tl-grip-hit' }, grip);
         svg('rect', { x: wide ? ex - 5 : (mode === 'start' ? hx + 34 : hx), y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, grip);
         hit.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
-        grip.lastChild.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
+        if (Math.max(hx, lo) > hx + 0.5 || Math.min(hx + 44, hi) < hx + 43.5) over.push({ i, mode, hx });
       }
+      g.addEventListener('focus', () => choose(i));
       g.addEventListener('keydown', (e) => {
         if (!edit) return;
         const step = e.shiftKey ? 1 : 0.1;
         const sg = edit.segments[i];
         const dur2 = planDuration(currentPlan);
-        if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && e.altKey) {
+          // Alt+arrows change the clip's length (its end), as dragging its end does: the
+          // keyboard's way to what the ends' handles do
+          e.preventDefault();
+          const d = e.key === 'ArrowLeft' ? -step : step;
+          sg.end = round3(Math.min(dur2, Math.max(sg.start + 0.3, sg.end + d)));
+          changed();
+          const again = document.querySelector(`#timeline .tl-seg[data-index="${edit.segments.indexOf(sg)}"]`);
+          if (again) again.focus();
+        } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
           e.preventDefault();
           const d = e.key === 'ArrowLeft' ? -step : step;
           const len = sg.end - sg.start;
@@ -280,6 +323,12 @@ export function install(core) {
         }
       });
     });
+
+    const overLayer = svg('g', { class: 'tl-overs' }, root);
+    for (const o of over) {
+      const r = hitRect(o.hx, o.hx + 44, { class: `tl-grip-hit tl-grip-over${chosen === o.i ? ' on' : ''}`, 'data-index': o.i, 'data-mode': o.mode }, overLayer);
+      r.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, o.i, o.mode); });
+    }
 
     // Keyframes as dots; the poster marked with a ring.
     const keyY = trackY + trackH + 14;

@@ -2,7 +2,7 @@
 // A small stand-in for `thumbgen serve`, for developing web/ without the C server.
 // It implements the API of docs/api.md with fake jobs that progress over a few seconds
 // and always "produce" the same outputs: the fixture video (build/fixtures/story.mp4),
-// a GIF and a poster made once with ffmpeg into /tmp/thumbgen-mock/.
+// a GIF, a WebP, an MP4 loop and a poster made once with ffmpeg into /tmp/thumbgen-mock/.
 //
 //   node tests/browser/mock-server.js [--port 8765] [--host 127.0.0.1]
 //
@@ -10,7 +10,8 @@
 // progresses ten times slower. Any URL that is not http/https is refused with 422.
 // Also: GET /api/options (the option table, in the server's form), POST /api/jobs/{id}/render
 // (an edited plan: a new job straight to the render stage), POST /api/jobs/{id}/retry and
-// DELETE of an ended job (deleted). The mock makes only a GIF, whatever the formats option.
+// DELETE of an ended job (deleted). The formats option says which of the GIF, WebP and MP4
+// a job's result has, as with the server (result.gif/webp/mp4 and result.outputs).
 'use strict';
 
 const http = require('http');
@@ -88,17 +89,37 @@ function makeOutputs() {
       'scale=480:-2:flags=lanczos,split[a][b];[a]palettegen[p];[b][p]paletteuse';
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', VIDEO, '-filter_complex', filter, gif]);
   }
+  // the same clips as the GIF, as the server's other two formats (the page shows the smallest)
+  const webp = path.join(OUT, 'story.webp');
+  const mp4 = path.join(OUT, 'story-loop.mp4');
+  const clips = () => {
+    const parts = PLAN.segments.map((s, i) =>
+      `[0:v]trim=${s.start}:${s.end},setpts=PTS-STARTPTS[v${i}]`).join(';');
+    const ins = PLAN.segments.map((_, i) => `[v${i}]`).join('');
+    return `${parts};${ins}concat=n=${PLAN.segments.length}:v=1:a=0,fps=12,scale=480:-2:flags=lanczos`;
+  };
+  if (!fs.existsSync(webp)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', VIDEO, '-filter_complex', clips(),
+      '-c:v', 'libwebp_anim', '-quality', '75', '-loop', '0', webp]);
+  }
+  if (!fs.existsSync(mp4)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', VIDEO, '-filter_complex', `${clips()},format=yuv420p`,
+      '-an', '-c:v', 'libx264', '-crf', '28', '-movflags', '+faststart', mp4]);
+  }
   if (!fs.existsSync(jpg)) {
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', String(PLAN.poster.t), '-i', VIDEO,
       '-frames:v', '1', '-q:v', '3', jpg]);
   }
-  return { gif, jpg };
+  return { gif, webp, mp4, jpg };
 }
 
 const files = makeOutputs();
 const MEDIA = {
   '/media/videos/story.mp4': { file: VIDEO, type: 'video/mp4' },
+  '/media/videos/story.play.mp4': { file: VIDEO, type: 'video/mp4' }, // an AVI's playable copy
   '/media/thumbnails/story.gif': { file: files.gif, type: 'image/gif' },
+  '/media/thumbnails/story.webp': { file: files.webp, type: 'image/webp' },
+  '/media/thumbnails/story-loop.mp4': { file: files.mp4, type: 'video/mp4' },
   '/media/thumbnails/story.jpg': { file: files.jpg, type: 'image/jpeg' },
 };
 
@@ -158,12 +179,21 @@ function runJob(j) {
       if (j.source.kind === 'edit' && stage < 3) stage = 3; // an edited plan: render only
       if (stage >= STAGES.length) {
         clearInterval(j._timer);
-        const gifBytes = fs.statSync(files.gif).size;
-        Object.assign(j, { state: 'done', stage: 'done', percent: 100, updated: now(),
-          result: { video: '/media/videos/story.mp4', gif: '/media/thumbnails/story.gif',
-            poster: '/media/thumbnails/story.jpg',
-            outputs: { gif: { url: '/media/thumbnails/story.gif', bytes: gifBytes, width: 480, height: 270 } },
-            plan: j._plan || { ...PLAN, segments: PLAN.segments.slice(0, j.options.clips) } } });
+        const result = { video: '/media/videos/story.mp4', poster: '/media/thumbnails/story.jpg', outputs: {},
+          plan: j._plan || { ...PLAN, segments: PLAN.segments.slice(0, j.options.clips) } };
+        if (j.source.kind === 'upload' && /\.avi$/i.test(j.source.name || '')) {
+          // what browsers cannot play is shown as the server's MP4 copy (docs/api.md)
+          Object.assign(result, { video: '/media/videos/story.play.mp4', source_video: '/media/videos/story.avi', playable_copy: true });
+        }
+        const made = { gif: 'story.gif', webp: 'story.webp', mp4: 'story-loop.mp4' };
+        const formats = Array.isArray(j.options.formats) && j.options.formats.length ? j.options.formats : ['gif'];
+        for (const k of Object.keys(made)) {
+          if (!formats.includes(k)) continue;
+          const url = `/media/thumbnails/${made[k]}`;
+          result[k] = url;
+          result.outputs[k] = { url, bytes: fs.statSync(files[k]).size, width: 480, height: 270 };
+        }
+        Object.assign(j, { state: 'done', stage: 'done', percent: 100, updated: now(), result });
         notify(j);
         return;
       }
@@ -276,7 +306,8 @@ async function postJob(req, res) {
     const { fields, file } = parseMultipart(body, ct);
     if (!file) throw [400, 'EINVAL', "The upload has no file part named 'video'."];
     const head = file.data.slice(0, 12);
-    const isVideo = head.slice(4, 8).toString() === 'ftyp' || head.slice(0, 4).equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3]));
+    const isVideo = head.slice(4, 8).toString() === 'ftyp' || head.slice(0, 4).equals(Buffer.from([0x1a, 0x45, 0xdf, 0xa3])) ||
+      (head.slice(0, 4).toString() === 'RIFF' && head.slice(8, 12).toString() === 'AVI ');
     if (!isVideo) throw [415, 'EFORMAT', 'The uploaded file is not a video.'];
     const options = validateOptions(fields);
     const key = crypto.createHash('sha256').update(file.data).digest('hex') + JSON.stringify(options);
@@ -289,6 +320,7 @@ async function postJob(req, res) {
   let u;
   try { u = new URL(obj.url.trim()); } catch (e) { throw [422, 'EURL', 'The link is not a valid URL.']; }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw [422, 'EURL', 'Only http and https links can be used.'];
+  if (u.username || u.password) throw [422, 'EREFUSED', 'Links with a user name or password are refused.'];
   const options = validateOptions(obj.options);
   return createJob(res, { kind: 'url', url: u.href }, options, u.href + JSON.stringify(options));
 }
@@ -410,7 +442,18 @@ const argv = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args
 const host = argv('--host', '127.0.0.1');
 const port = Number(argv('--port', '8765'));
 
+// The server's security headers on every answer (src/serve/access.c), so that the page is
+// developed under the same Content-Security-Policy.
+const SECURITY = {
+  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
 const server = http.createServer((req, res) => {
+  for (const [k, v] of Object.entries(SECURITY)) res.setHeader(k, v);
   handle(req, res).catch((e) => {
     if (Array.isArray(e)) sendError(res, e[0], e[1], e[2]);
     else { console.error(e); sendError(res, 500, 'EINTERNAL', 'Internal error.'); }
