@@ -699,6 +699,11 @@ async function main() {
         mo.disconnect();
       });
       mo.observe(document, { subtree: true, childList: true });
+      // localStorage read before the body is parsed (a synchronous round trip to the browser
+      // process): early.js reads the saved token only where the page says one is needed
+      window.__tgStorageEarly = 0;
+      const getItem = Storage.prototype.getItem;
+      Storage.prototype.getItem = function (k) { if (!document.body) window.__tgStorageEarly++; return getItem.call(this, k); };
       // the frame in which the result shows and the one in which the form and the history do
       // (the root loses opening-job): counted by an animation-frame loop
       window.__tgFrame = 0;
@@ -714,6 +719,9 @@ async function main() {
     });
     await pp.goto(`${base}/#job=${id}`, { waitUntil: 'load' });
     const jobClassFirst = await pp.evaluate(() => window.__tgBodyBeforeJobClass);
+    const storageEarly = await pp.evaluate(() => ({ n: window.__tgStorageEarly, mark: document.documentElement.hasAttribute('data-token') }));
+    check('a job\'s link on a server without a token reads no localStorage before the body is parsed (no <html data-token>)',
+      storageEarly.n === 0 && !storageEarly.mark, JSON.stringify(storageEarly));
     check('a page opened on a job\'s link has the job\'s layout classes before any of its body is parsed (no layout of the empty page first)',
       jobClassFirst === false, `body parsed before the classes: ${jobClassFirst}`);
     await pp.locator('.new-card').waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
@@ -1256,6 +1264,7 @@ async function tokenFlow() {
     return !img.hidden && img.complete && img.naturalWidth > 0 ? img.naturalWidth : false;
   }, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch(() => 0);
   check('and the job runs to its result, the animation loading through the login cookie', gifW > 0, `width ${gifW}`);
+  const tokJob = await page.evaluate(() => (/^#job=([0-9a-f]{32})$/.exec(location.hash) || [])[1] || '');
 
   // the token is asked only once: a new visit of the page goes straight in
   await page.goto(`${base}/`, { waitUntil: 'load' });
@@ -1264,6 +1273,24 @@ async function tokenFlow() {
   const items = await page.locator('#history .history-item').count();
   check('a second visit does not ask again and lists the job', !again && items >= 1, `form shown ${again}, ${items} items`);
   await context.close();
+
+  // a new browser session (no login cookie) with the saved token, opened on a job's link: the
+  // page says the server needs a token (<html data-token>), so early.js sends the saved one
+  // with its early request, which is answered at once (no 401, no second round trip)
+  {
+    const ctx3 = await browser.newContext();
+    await ctx3.addInitScript((t) => { try { localStorage.setItem('thumbgen.token', t); } catch (e) { /* */ } }, TOKEN);
+    const p3 = await ctx3.newPage();
+    const first = p3.waitForResponse((r) => r.url() === `${base}/api/jobs/${tokJob}`, { timeout: 15000 }).catch(() => null);
+    await p3.goto(`${base}/#job=${tokJob}`, { waitUntil: 'load' });
+    const r3 = await first;
+    const shown = await p3.locator('#result').waitFor({ state: 'visible', timeout: 15000 }).then(() => true).catch(() => false);
+    const mark = await p3.evaluate(() => document.documentElement.hasAttribute('data-token'));
+    check('a token server marks its page <html data-token>, and a job\'s link in a new session sends the saved token with its first request',
+      tokJob !== '' && mark && r3 && r3.status() === 200 && !!r3.request().headers().authorization && shown,
+      `job ${tokJob}, mark ${mark}, first answer ${r3 && r3.status()}, result shown ${shown}`);
+    await ctx3.close();
+  }
 
   // the link printed with a made token (#token=...) logs a fresh browser in at once
   const ctx2 = await browser.newContext();
