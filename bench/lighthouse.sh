@@ -49,9 +49,8 @@ for n in $(seq 1 "$RUNS"); do
             A=""
             [ "${LH_ASSETS:-0}" = 1 ] && A="--save-assets"
             R="$OUT/$page-$preset-$n.json"
-            "$LH" "$URL" $P $A --quiet --output=json --output-path="$R" \
+            CHROME_PATH=${CHROMIUM:-/usr/bin/chromium} "$LH" "$URL" $P $A --quiet --output=json --output-path="$R" \
                 --only-categories=performance,accessibility,best-practices,seo \
-                --chrome-path=/usr/bin/chromium \
                 --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage" >/dev/null 2>&1 ||
                 { echo "$page $preset: lighthouse failed" >&2; rm -f "$R"; continue; }
             python3 - "$R" "$n" "$page" "$preset" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
