@@ -1140,12 +1140,27 @@ async function main() {
     check('Delete on a failed job removes it', g.status === 404, `status ${g.status}`);
   }
 
-  // 10d. History paging: "Show older jobs" beyond the first page.
+  // 10d. History paging: "Show older jobs" beyond the first page (20): jobs made and
+  // cancelled through the API until there are more than a page, then the page's list.
   {
-    const total = (await getJson(`${base}/api/jobs?limit=1`)).total;
+    let total = (await getJson(`${base}/api/jobs?limit=1`)).total;
+    for (let i = 0; total < 23 && i < 30; i++) {
+      const r = await httpRequest(`${base}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url: `${videoUrl}?page${i}`, options: { formats: ['gif'] } }) });
+      const jid = (() => { try { return JSON.parse(r.body).id; } catch (e) { return null; } })();
+      if (jid) await httpRequest(`${base}/api/jobs/${jid}`, { method: 'DELETE' });
+      total = (await getJson(`${base}/api/jobs?limit=1`)).total;
+    }
+    await page.click('#history-refresh');
+    await page.waitForFunction(() => document.querySelectorAll('#history .history-item').length >= 20, null, { timeout: 10000 }).catch(() => {});
     const shownN = await page.locator('#history .history-item').count();
     const more = await page.locator('#history-more').isVisible();
-    check('the history offers older jobs when there are more than it shows', total > shownN ? more : !more, `${shownN} of ${total} shown`);
+    if (more) await page.click('#history-more');
+    await page.waitForFunction((n) => document.querySelectorAll('#history .history-item').length >= n, total, { timeout: 10000 }).catch(() => {});
+    const allN = await page.locator('#history .history-item').count();
+    const moreAfter = await page.locator('#history-more').isVisible();
+    check('with more than 20 jobs the history shows 20 and "Show older jobs" brings the rest',
+      total > 20 && shownN === 20 && more && allN === total && !moreAfter, `${shownN} of ${total} shown, then ${allN}; button ${more} → ${moreAfter}`);
   }
 
   // 11. The page's security headers, and nothing the page does is blocked by its policy.
