@@ -249,15 +249,21 @@ export function install(core) {
       bodyOf[i] = [Math.max(centre[i] - half, lo), Math.min(centre[i] + half, hi)];
     });
     const gripBounds = segs.map(() => [-8, W + 8]);
+    // (and how far a chosen clip's ends may reach: up to its neighbours' drawings, which
+    // always stay theirs)
+    const overBounds = segs.map(() => [-8, W + 8]);
     order.forEach((i, k) => {
       if (k > 0) gripBounds[i][0] = (bodyOf[order[k - 1]][1] + bodyOf[i][0]) / 2;
       if (k < order.length - 1) gripBounds[i][1] = (bodyOf[i][1] + bodyOf[order[k + 1]][0]) / 2;
+      if (k > 0) overBounds[i][0] = x(Number(segs[order[k - 1]].end)) + 3;
+      if (k < order.length - 1) overBounds[i][1] = x(Number(segs[order[k + 1]].start)) - 3;
     });
     const hitRect = (l0, r0, attrs, parent) => svg('rect', { x: l0, y: trackY - 6, width: Math.max(0, r0 - l0),
       height: Math.max(44, trackH + 12), fill: 'transparent', ...attrs }, parent);
-    // Ends squeezed by a neighbour get a full 44-px target of their own too, drawn above
-    // every clip but shown only while their clip is the chosen one (focused: a tap or a click
-    // on it: choose), so that a phone can still change a crowded clip's length: tap it, then drag its end.
+    // Ends squeezed by a neighbour get a larger target of their own too (44 px out from the
+    // clip's edge, short of the neighbours' drawings), drawn above every clip but shown only while their clip is the
+    // chosen one (a tap, a click or focus on it: choose), so that a phone can still change a
+    // crowded clip's length: tap it, then drag its end.
     const over = [];
     segs.forEach((s, i) => {
       const a = Number(s.start);
@@ -291,7 +297,7 @@ export function install(core) {
         const hit = hitRect(Math.max(hx, lo), Math.min(hx + 44, hi), { class: 'tl-grip-hit' }, grip);
         svg('rect', { x: wide ? ex - 5 : (mode === 'start' ? hx + 34 : hx), y: trackY + 2, width: 10, height: trackH - 4, rx: 2, class: `tl-handle tl-handle-${mode}` }, grip);
         hit.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, i, mode); });
-        if (Math.max(hx, lo) > hx + 0.5 || Math.min(hx + 44, hi) < hx + 43.5) over.push({ i, mode, hx });
+        if (Math.max(hx, lo) > hx + 0.5 || Math.min(hx + 44, hi) < hx + 43.5) over.push({ i, mode, l: mode === 'start' ? ex - 44 : ex, r: mode === 'start' ? ex : ex + 44 });
       }
       g.addEventListener('focus', () => choose(i));
       g.addEventListener('keydown', (e) => {
@@ -326,7 +332,7 @@ export function install(core) {
 
     const overLayer = svg('g', { class: 'tl-overs' }, root);
     for (const o of over) {
-      const r = hitRect(o.hx, o.hx + 44, { class: `tl-grip-hit tl-grip-over${chosen === o.i ? ' on' : ''}`, 'data-index': o.i, 'data-mode': o.mode }, overLayer);
+      const r = hitRect(Math.max(o.l, overBounds[o.i][0]), Math.min(o.r, overBounds[o.i][1]), { class: `tl-grip-hit tl-grip-over${chosen === o.i ? ' on' : ''}`, 'data-index': o.i, 'data-mode': o.mode }, overLayer);
       r.addEventListener('pointerdown', (e) => { e.stopPropagation(); startDrag(e, o.i, o.mode); });
     }
 

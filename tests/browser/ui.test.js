@@ -813,10 +813,24 @@ async function main() {
       await pp.mouse.click(cb.x + cb.width / 2, cb.y + cb.height / 2);
       const on = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-grip-over.on')].map((r) => {
         const b = r.getBoundingClientRect();
-        return `${r.dataset.index}${r.dataset.mode} ${Math.round(b.width)}x${Math.round(b.height)}`;
+        return { i: r.dataset.index, m: r.dataset.mode, w: Math.round(b.width), h: Math.round(b.height) };
       }));
-      check('at 375 px a tap on a crowded clip gives its squeezed ends full 44×44 targets (to drag them)',
-        on.length > 0 && on.every((t) => t.startsWith(squeezed[0]) && / 44x44$/.test(t)), `squeezed: clips ${squeezed.join(', ')}; after the tap: ${on.join(', ')}`);
+      // and the other clips' drawings stay theirs while it is chosen
+      const others = await pp.evaluate(() => [...document.querySelectorAll('#timeline .tl-seg')].map((g) => {
+        const r = g.querySelector('.tl-clip').getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return hit && hit.closest('.tl-seg') === g ? '' : `clip ${g.dataset.index}'s drawing → ${hit && hit.getAttribute('class')}`;
+      }).filter(Boolean));
+      // the room an end has: from the clip's edge to the neighbour's drawing (3 px short), at most 44
+      const room = await pp.evaluate((i) => {
+        const rs = [...document.querySelectorAll('#timeline .tl-clip')].map((r) => r.getBoundingClientRect()).sort((a, b) => a.left - b.left);
+        const me = document.querySelector(`#timeline .tl-seg[data-index="${i}"] .tl-clip`).getBoundingClientRect();
+        const k = rs.findIndex((r) => Math.abs(r.left - me.left) < 0.01);
+        return { start: Math.min(44, k > 0 ? me.left - rs[k - 1].right - 3 : 44), end: Math.min(44, k < rs.length - 1 ? rs[k + 1].left - me.right - 3 : 44) };
+      }, squeezed[0]);
+      check('at 375 px a tap on a crowded clip gives its squeezed ends targets 44 tall reaching from its edges to its neighbours\' drawings (at most 44 px), which stay theirs',
+        on.length > 0 && on.every((t) => t.i === squeezed[0] && t.w >= room[t.m] - 1 && t.w > 0 && t.h >= 44) && others.length === 0,
+        `squeezed: clips ${squeezed.join(', ')}; after the tap: ${on.map((t) => `${t.i}${t.m} ${t.w}x${t.h}`).join(', ')} (room ${Math.round(room.start)}/${Math.round(room.end)}); ${others.join('; ')}`);
       await pp.evaluate(() => document.getElementById('video').pause());
     }
     check('at 375 px every keyframe is a 44×44 target, every clip and clip end one too where its neighbours leave room, and no clip\'s target covers another\'s',
