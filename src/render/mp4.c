@@ -13,7 +13,12 @@
  * x264 gives identical bytes for identical input only at an identical thread count, and
  * its default count follows the machine's cores; one thread makes the output the same
  * everywhere and suits jobs that run in parallel at a higher level. swscale runs with
- * SWS_BITEXACT so its result does not depend on the CPU's SIMD either.
+ * SWS_BITEXACT so its result does not depend on the CPU's SIMD either. One exception,
+ * x264's own: when the height is not a multiple of 16 (160x90, 192x108), the same frames
+ * give different bytes run to run (every frame off by ~0.7 levels on average), and the
+ * same with MALLOC_PERTURB_ set are stable: x264 reads memory it allocated and never
+ * wrote (valgrind: 16-byte loads ending past its blocks), so what malloc left there
+ * counts. Zeroing our frames' padding does not change it; 256x144 is stable.
  *
  * libav errors go through media/av.h: AVERROR(ENOMEM) → TG_ENOMEM, errno-style failures
  * while opening/writing the file → TG_EIO, everything else → TG_EENCODE, each with
