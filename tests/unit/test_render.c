@@ -251,8 +251,8 @@ static int span12(void *user, double t0, double t1)
 
 /* With span_needed, frames nothing refers to and that no output instant falls on are not
  * decoded at all (x264's non-reference B-frames inside the range, AVDISCARD_NONREF per
- * packet, judged with the next frame's time from packets read ahead): fewer frames come
- * out of the decoder, and those the caller is given are still the frames of a plain
+ * packet, judged with the next frame's time from the packets sent before it): fewer frames
+ * come out of the decoder, and those the caller is given are still the frames of a plain
  * decode, byte for byte, at the same times. */
 static void span_case(const char *fixture, int threads, double start, double end, int saved)
 {
