@@ -331,7 +331,20 @@ typedef struct dec_state {
     struct SwsContext *still_sws; /* the stills' scaler (their own size) */
     uint8_t *still_tmp, *still_rot;
     size_t still_bytes;
+    struct sent_times *la; /* with req->span_needed: the times of the packets sent */
 } dec_state;
+
+/* The times of the last LA_HISTORY packets sent to the decoder (seconds; NAN: none), so
+ * that a packet's next frame time is known before it is decoded, as far as these tell:
+ * the smallest of them after its own. A frame shown next but decoded later gives a later
+ * time than the true one, never an earlier: a frame is only ever judged on an interval
+ * that holds the one it is really shown in. With x264's B-pyramid a non-reference
+ * B-frame's successor is decoded before it (a reference frame) or is one of those seen. */
+#define LA_HISTORY 32
+typedef struct sent_times {
+    double hist[LA_HISTORY];
+    int nh;
+} sent_times;
 
 /* Side copy k (0: side_w x side_h, 1: side2_w x side2_h; see tgi_decode_req) of
  * frame f: RGB24, bilinear, rotated. */
@@ -581,6 +594,31 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
  * still's time) is the first such frame unless one shown earlier was already sent in full,
  * so those after it that nothing refers to are skipped (the decoder decides what nothing
  * refers to: AVDISCARD_NONREF). A packet without a time is wanted. */
+static double packet_time(const tgi_media *m, const AVPacket *pkt)
+{
+    return pkt->pts == AV_NOPTS_VALUE ? NAN : (pkt->pts - m->t0) * av_q2d(m->tb);
+}
+
+/* With req->span_needed: whether the frame of the packet at pt (in range) may be shown
+ * at a time the caller wants (see struct sent_times). The range's first frame always is:
+ * a packet is judged only when one shown before it in the range is known. */
+static int span_wanted(const dec_state *s, double pt)
+{
+    const tgi_decode_req *rq = s->req;
+    const sent_times *la = s->la;
+    double next = INFINITY;
+    int after_first = 0;
+    for (int i = 0; i < la->nh; i++) {
+        double x = la->hist[i];
+        if (isnan(x))
+            continue;
+        if (x > pt + 1e-6 && x < next)
+            next = x;
+        after_first |= x >= rq->start - 1e-6 && x < pt - 1e-6;
+    }
+    return !after_first || rq->span_needed(s->user, pt, next);
+}
+
 static int packet_wanted(dec_state *s, const AVPacket *pkt)
 {
     const tgi_decode_req *rq = s->req;
@@ -590,7 +628,7 @@ static int packet_wanted(dec_state *s, const AVPacket *pkt)
     int want = 0;
     if (!s->main_done && pt >= rq->start - 1e-6) {
         if (rq->end <= 0 || pt < rq->end - 1e-6) {
-            want = 1;
+            want = !s->la || span_wanted(s, pt);
         } else if (pt <= s->sure_end) {
             want = 1;
             s->sure_end = pt;
@@ -602,6 +640,14 @@ static int packet_wanted(dec_state *s, const AVPacket *pkt)
             s->still_sure[j] = pt;
         }
     return want;
+}
+
+/* pkt, about to be sent, joins the history of sent times (after packet_wanted judged it). */
+static void sent_times_add(const tgi_media *m, sent_times *la, const AVPacket *pkt)
+{
+    if (la->nh == LA_HISTORY)
+        memmove(la->hist, la->hist + 1, (size_t)--la->nh * sizeof(*la->hist));
+    la->hist[la->nh++] = packet_time(m, pkt);
 }
 
 static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *f)
@@ -657,6 +703,7 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
             ? av_packet_alloc()
             : NULL;
     int held_key = 0;
+    sent_times la = {0};
     dec_state s = {.req = req,
                    .m = m,
                    .fn = fn,
@@ -681,7 +728,7 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     }
     /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
      * side by side too (bench/RESULTS.md, "Speed at every length") */
-    dec->thread_count = m->threads > 0 ? m->threads : 0;
+    dec->thread_count = req->threads > 0 ? req->threads : m->threads > 0 ? m->threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;
@@ -692,6 +739,8 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         dec->skip_frame = AVDISCARD_NONKEY;
     /* frames no one asks for need not be decoded when nothing refers to them */
     int trim = dec->skip_frame == AVDISCARD_DEFAULT;
+    if (trim && fn && req->need && req->span_needed && !ahead)
+        s.la = &la;
     dec->pkt_timebase = vs->time_base;
     if ((e = avcodec_open2(dec, codec, NULL)) < 0) {
         rc = tgi_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
@@ -777,6 +826,8 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         }
         if (trim)
             dec->skip_frame = packet_wanted(&s, pkt) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+        if (s.la)
+            sent_times_add(m, s.la, pkt);
         m->packets++;
         e = avcodec_send_packet(dec, pkt);
         av_packet_unref(pkt);

@@ -78,6 +78,11 @@ typedef int (*tgi_frame_fn)(void *user, const tgi_frame *f);
  * 0 drops it before it is scaled. Frames then reach the callback one decoded frame late. */
 typedef int (*tgi_need_fn)(void *user, double t, double next_t);
 
+/* Whether a frame shown from t0 until t1 (t1 >= the next frame's time) could be wanted:
+ * a pure function of its arguments (the caller's state must not depend on which frames it
+ * was given). 0 lets the decoder skip a frame nothing refers to before decoding it. */
+typedef int (*tgi_span_fn)(void *user, double t0, double t1);
+
 /* What a decode did (counts of frames in [start, end)). */
 typedef struct tgi_decode_stats {
     int decoded;     /* out of the decoder, in range, past the interval filter */
@@ -117,6 +122,15 @@ typedef struct tgi_decode_req {
      * frame is scaled, for callers that show only some frames (an output frame rate
      * below the video's). */
     tgi_need_fn need;
+    /* Optional, with need: asked per packet in [start, end) before it is decoded, with the
+     * next frame's time as far as the packets sent before it tell (never earlier than the
+     * true one). A frame no interval it could be shown in is wanted for,
+     * and that no other frame refers to, is not decoded at all (AVDISCARD_NONREF). The
+     * first frame of the range is always decoded. */
+    tgi_span_fn span_needed;
+    /* Decoder threads for this decode: 0 = the media's (tgi_media_open), else this many
+     * (1: no frame threads). */
+    int threads;
     tgi_decode_stats *stats; /* optional: filled when not NULL */
     /* Stills taken on the way (n_stills 0: none). The decode starts early enough for the
      * earliest and goes on past end until each is taken or its `until` is passed. A
