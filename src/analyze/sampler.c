@@ -559,14 +559,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                               * 60-s benchmark; samples at 15 a second from 30 fps video,
                               * the eval's scores unchanged (bench/RESULTS.md, part 3) */
                              .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
-                             .min_interval = MIN_INTERVAL,
-                             /* one decoder thread: a stretch is a few seconds from
-                              * its keyframe, and frame threads decoded the frames in
-                              * flight past its end for nothing at each of the 13
-                              * stretches, beside the CNN's worker on the other core:
-                              * -1.1 s of CPU on the 60-s benchmark's analysis, the same
-                              * plan (bench/RESULTS.md, branch speed8) */
-                             .threads = 1};
+                             .min_interval = MIN_INTERVAL};
         cnn_side(an, &dq, tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
         if ((rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
             goto done;

@@ -728,7 +728,7 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     }
     /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
      * side by side too (bench/RESULTS.md, "Speed at every length") */
-    dec->thread_count = req->threads > 0 ? req->threads : m->threads > 0 ? m->threads : 0;
+    dec->thread_count = m->threads > 0 ? m->threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;

@@ -128,9 +128,6 @@ typedef struct tgi_decode_req {
      * and that no other frame refers to, is not decoded at all (AVDISCARD_NONREF). The
      * first frame of the range is always decoded. */
     tgi_span_fn span_needed;
-    /* Decoder threads for this decode: 0 = the media's (tgi_media_open), else this many
-     * (1: no frame threads). */
-    int threads;
     tgi_decode_stats *stats; /* optional: filled when not NULL */
     /* Stills taken on the way (n_stills 0: none). The decode starts early enough for the
      * earliest and goes on past end until each is taken or its `until` is passed. A
