@@ -291,6 +291,20 @@ static int compressible(const char *name)
     return 0;
 }
 
+/* 304 for a revalidation whose If-None-Match holds etag (vary: the body depends on
+ * Accept-Encoding). */
+static enum MHD_Result reply_not_modified(struct MHD_Connection *c, const char *etag, int vary)
+{
+    struct MHD_Response *rs = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!rs)
+        return MHD_NO;
+    MHD_add_response_header(rs, "ETag", etag);
+    MHD_add_response_header(rs, "Cache-Control", "no-cache");
+    if (vary)
+        MHD_add_response_header(rs, "Vary", "Accept-Encoding");
+    return tgi_queue(c, MHD_HTTP_NOT_MODIFIED, rs);
+}
+
 enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, const char *name)
 {
     if (!safe_name(name))
@@ -306,16 +320,8 @@ enum MHD_Result tgi_reply_static(struct MHD_Connection *c, const char *dir, cons
              (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
     int zip = compressible(name);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
-    if (inm && strstr(inm, etag)) {
-        struct MHD_Response *rs = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-        if (!rs)
-            return MHD_NO;
-        MHD_add_response_header(rs, "ETag", etag);
-        MHD_add_response_header(rs, "Cache-Control", "no-cache");
-        if (zip)
-            MHD_add_response_header(rs, "Vary", "Accept-Encoding");
-        return tgi_queue(c, MHD_HTTP_NOT_MODIFIED, rs);
-    }
+    if (inm && strstr(inm, etag))
+        return reply_not_modified(c, etag, zip);
     /* NAME.gz, made at build time (make web), when it is not older than NAME; a Range
      * request gets the file itself (ranges of an encoded body are not worth it here) */
     char gzpath[4110];
@@ -365,14 +371,8 @@ enum MHD_Result tgi_reply_page(struct MHD_Connection *c, const char *dir, int to
     snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "-t\"", (uint64_t)st.st_size,
              (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
-    if (inm && strstr(inm, etag)) {
-        struct MHD_Response *rs = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-        if (!rs)
-            return MHD_NO;
-        MHD_add_response_header(rs, "ETag", etag);
-        MHD_add_response_header(rs, "Cache-Control", "no-cache");
-        return tgi_queue(c, MHD_HTTP_NOT_MODIFIED, rs);
-    }
+    if (inm && strstr(inm, etag))
+        return reply_not_modified(c, etag, 0);
     static const char mark[] = " data-token";
     size_t n = (size_t)st.st_size;
     char *buf = malloc(n + sizeof(mark));
