@@ -46,7 +46,6 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -195,13 +194,6 @@ struct tgi_gif {
     atomic_int err_over;     /* ... and whether it was */
     tgi_lzw_bits seg[TG_GIF_MAX_SEGS];
     int seg_rc[TG_GIF_MAX_SEGS];
-    bool solo;    /* passes on the caller's thread alone (its early lane is busy) */
-    int made_ago; /* frames since the last new palette (encode_box) */
-
-    /* early palettes (see there) */
-    struct tg_gif_early *early; /* NULL until first needed */
-    bool early_off;             /* it could not be started: the encoder does without */
-    tgi_gif_stats stats;
 
     size_t out_len;
     uint8_t out[TG_GIF_OUTBUF];
@@ -761,18 +753,10 @@ static void run_part(void *user, int lane, int part)
  * and return when all are done. */
 static bool seg_alone(const tgi_gif *g);
 
-/* A fade in progress: one of the last two frames made a new palette (encode_box). */
-static bool fading(const tgi_gif *g)
-{
-    return g->made_ago <= 2;
-}
-
 static void run_parts(tgi_gif *g, part_fn job, int nparts, bool alone)
 {
     g->job = job;
-    /* while every thread has a clip, an engine keeps to its own, unless its clip is
-     * fading: then it is likely the one the others will wait for (a palette a frame) */
-    alone = alone || g->solo || (seg_alone(g) && !fading(g));
+    alone = alone || seg_alone(g);
     tgi_pool_run(g->pool, nparts, alone ? 1 : 0, run_part, g);
 }
 
@@ -976,96 +960,67 @@ static void part_lzw(tgi_gif *g, tg_gif_lane *lane, int s)
     }
 }
 
-/* Where liq_make failed: what quantize reports. */
-enum {
-    LIQ_STEP_OK = 0,
-    LIQ_STEP_SAMPLE,
-    LIQ_STEP_IMAGE,
-    LIQ_STEP_QUANTIZE,
-    LIQ_STEP_REMAP,
-    LIQ_STEP_COUNT
-};
-
-/* Scratch memory of one libimagequant caller (the engine's, or its early lane's). */
-typedef struct tg_gif_liqbuf {
-    uint8_t *idx;     /* box-sized: the remapped crop (when *mapped) */
-    uint8_t *scratch; /* box-sized: the remapped sample (thrown away) */
-    uint8_t *sample;  /* every s-th pixel of a large crop */
-    size_t sample_cap;
-} tg_gif_liqbuf;
-
-/* A new palette for crop (w x h RGBA) from libimagequant, with attr: the same inputs give
- * the same palette on any thread (its parallel regions run on one thread, below). Every
- * palette gets one transparent entry (appended when the crop had no transparent pixel). A
- * crop of up to TG_GIF_LIQ_PX pixels is remapped by libimagequant too (undithered, into
- * b->idx: *mapped = true); a larger one is quantized from every s-th pixel of every s-th
- * row (at most TG_GIF_LIQ_PX of them: libimagequant's time grows with the pixels, and it
- * runs on one thread) and left for the caller to map (*mapped = false). Calls no tgi_fail
- * (it also runs on an engine's early lane): returns LIQ_STEP_OK, or the step that failed
- * with its liq_error in *err (*count: the colours, for LIQ_STEP_COUNT). */
-static int liq_make(liq_attr *attr, const uint8_t *crop, int bw, int bh, tg_gif_liqbuf *b,
-                    tg_gif_pal *P, bool *mapped, liq_error *err, int *count)
+/* A new palette for g->crop (box-sized) from libimagequant. Every palette gets one
+ * transparent entry (appended when the crop had no transparent pixel). A crop of up to
+ * TG_GIF_LIQ_PX pixels is remapped by libimagequant too (undithered, into g->idx:
+ * *mapped = true); a larger one is quantized from every s-th pixel of every s-th row
+ * (at most TG_GIF_LIQ_PX of them: libimagequant's time grows with the pixels, and it
+ * runs on one thread) and left for the caller to map (*mapped = false). */
+static int quantize(tg_ctx *ctx, tgi_gif *g, const tg_rect *box, tg_gif_pal *P, bool *mapped)
 {
     liq_result *res = NULL;
-    liq_error e = LIQ_OK;
-    int step = LIQ_STEP_OK;
-    size_t npx = (size_t)bw * (size_t)bh;
+    liq_error e;
+    int rc = 0;
+    size_t npx = (size_t)box->w * (size_t)box->h;
     int s = 1;
     while (npx / ((size_t)s * (size_t)s) > TG_GIF_LIQ_PX)
         s++;
-    int w = (bw + s - 1) / s, h = (bh + s - 1) / s;
-    const uint8_t *in = crop;
-    uint8_t *out = b->idx;
-    *err = LIQ_OK;
+    int w = (box->w + s - 1) / s, h = (box->h + s - 1) / s;
+    const uint8_t *in = g->crop;
+    uint8_t *out = g->idx;
     if (s > 1) {
         size_t need = (size_t)w * (size_t)h * 4;
-        if (need > b->sample_cap) {
-            uint8_t *p = realloc(b->sample, need);
-            if (!p) {
-                *err = LIQ_OUT_OF_MEMORY;
-                return LIQ_STEP_SAMPLE;
-            }
-            b->sample = p;
-            b->sample_cap = need;
+        if (need > g->sample_cap) {
+            uint8_t *p = realloc(g->sample, need);
+            if (!p)
+                return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a %dx%d sample", w, h);
+            g->sample = p;
+            g->sample_cap = need;
         }
-        uint8_t *d = b->sample;
-        for (int y = 0; y < bh; y += s)
-            for (int x = 0; x < bw; x += s, d += 4)
-                memcpy(d, crop + 4 * ((size_t)y * (size_t)bw + (size_t)x), 4);
-        in = b->sample;
-        out = b->scratch;
+        uint8_t *d = g->sample;
+        for (int y = 0; y < box->h; y += s)
+            for (int x = 0; x < box->w; x += s, d += 4)
+                memcpy(d, g->crop + 4 * ((size_t)y * (size_t)box->w + (size_t)x), 4);
+        in = g->sample;
+        out = g->shown; /* scratch until the LZW */
     }
     *mapped = s == 1;
     /* Debian's libimagequant parallelises with OpenMP. Its idle workers spin, and
      * next to the decoder's threads on a 2-core machine that made a frame 3-5x (and
      * measured up to 20x) slower than one thread, so the thread that calls
      * libimagequant runs its parallel regions with a single thread (the setting is
-     * the calling thread's: a clip's engine calls from a pool thread). That also keeps
-     * its sums in one order, so a palette does not depend on the thread it is made
-     * on. Jobs run in parallel at a higher level instead. */
+     * the calling thread's: a clip's engine calls from a pool thread). Jobs run in
+     * parallel at a higher level instead. */
     omp_set_num_threads(1);
-    liq_image *img = liq_image_create_rgba(attr, in, w, h, 0);
-    if (!img) {
-        *err = LIQ_OUT_OF_MEMORY;
-        return LIQ_STEP_IMAGE;
-    }
-    if ((e = liq_image_quantize(img, attr, &res)) != LIQ_OK) {
+    liq_image *img = liq_image_create_rgba(g->attr, in, w, h, 0);
+    if (!img)
+        return tgi_fail(ctx, TG_ENOMEM, "gif: libimagequant could not create a %dx%d image", w, h);
+    if ((e = liq_image_quantize(img, g->attr, &res)) != LIQ_OK) {
         res = NULL;
-        step = LIQ_STEP_QUANTIZE;
+        rc = fail_liq(ctx, e, "quantization");
         goto done;
     }
     /* no dithering (see the quality table); the level belongs to the result */
     if ((e = liq_set_dithering_level(res, 0.0f)) != LIQ_OK ||
         (e = liq_write_remapped_image(res, img, out, (size_t)w * (size_t)h)) != LIQ_OK) {
-        step = LIQ_STEP_REMAP;
+        rc = fail_liq(ctx, e, "remapping");
         goto done;
     }
     /* only now: remapping refines the palette */
     const liq_palette *pal = liq_get_palette(res);
     int n = (int)pal->count;
     if (n < 1 || n > 255) {
-        *count = n;
-        step = LIQ_STEP_COUNT;
+        rc = tgi_fail(ctx, TG_EENCODE, "gif: libimagequant returned %d colours", n);
         goto done;
     }
     /* Fold every (nearly) transparent entry into one transparent index. */
@@ -1088,7 +1043,7 @@ static int liq_make(liq_attr *attr, const uint8_t *crop, int bw, int bh, tg_gif_
     }
     if (fold && *mapped)
         for (size_t i = 0; i < npx; i++)
-            b->idx[i] = map[b->idx[i]];
+            g->idx[i] = map[g->idx[i]];
     P->n = n;
     if (P->transparent < 0)
         P->transparent = P->n++;
@@ -1097,239 +1052,7 @@ done:
     if (res)
         liq_result_destroy(res);
     liq_image_destroy(img);
-    *err = e;
-    return step;
-}
-
-/* liq_make's failure as the encoder's error. */
-static int fail_step(tg_ctx *ctx, int step, liq_error e, int count, int bw, int bh)
-{
-    switch (step) {
-    case LIQ_STEP_SAMPLE:
-        return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory for a sample of a %dx%d crop", bw, bh);
-    case LIQ_STEP_IMAGE:
-        return tgi_fail(ctx, TG_ENOMEM,
-                        "gif: libimagequant could not create an image of a %dx%d crop", bw, bh);
-    case LIQ_STEP_QUANTIZE:
-        return fail_liq(ctx, e, "quantization");
-    case LIQ_STEP_REMAP:
-        return fail_liq(ctx, e, "remapping");
-    case LIQ_STEP_COUNT:
-        return tgi_fail(ctx, TG_EENCODE, "gif: libimagequant returned %d colours", count);
-    }
-    return 0;
-}
-
-/* A new palette for g->crop (box-sized) into P, on the engine's thread (liq_make). */
-static int quantize(tg_ctx *ctx, tgi_gif *g, const tg_rect *box, tg_gif_pal *P, bool *mapped)
-{
-    tg_gif_liqbuf b = {g->idx, g->shown, g->sample, g->sample_cap}; /* shown: scratch */
-    liq_error e;
-    int count = 0;
-    int step = liq_make(g->attr, g->crop, box->w, box->h, &b, P, mapped, &e, &count);
-    g->sample = b.sample;
-    g->sample_cap = b.sample_cap;
-    return fail_step(ctx, step, e, count, box->w, box->h);
-}
-
-/* ---- early palettes: libimagequant beside the reuse checks ----
- *
- * In a fade, nearly every frame needs a new palette, and libimagequant (on the engine's
- * thread) is most of a clip's time; the frame's reuse checks (its error against the
- * global and the last palette) come before it. So when one of the two frames before made
- * a new palette (a fade in progress: fading) and the encoder has threads >= 2, the crop,
- * once made, is copied to the engine's early lane (a thread of its own, started when first
- * needed), which starts libimagequant on it while the engine runs the checks on its own
- * thread. If a palette fits, the early one is dropped (libimagequant is told to
- * stop: its result after a stop is never used); else the engine waits for it and takes it.
- *
- *   engine:  changes ─ crop ─┬─ check global ─ check last ─┬─ fits: drop ┐
- *   early:                   └─ libimagequant(copy of crop) ┴─ else: take ┴─ map ─ LZW
- *
- * The palette is the one the engine would have made: liq_make on the same input (the
- * copy is compared with the crop before it is taken: on any difference the engine makes
- * its own), with a copy of the engine's settings, on one thread (liq_make); whether it is
- * taken depends only on the checks, which are the same. So the bytes do not depend on
- * the early lane, and a clip that needs no new palette never starts it.
- *
- *   early->state:  IDLE ─post─► QUEUED ─lane─► BUSY ─► DONE ─take/post─► (IDLE) ...
- */
-
-enum { EARLY_IDLE, EARLY_QUEUED, EARLY_BUSY, EARLY_DONE };
-
-typedef struct tg_gif_early {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int state;         /* EARLY_* */
-    bool quit;         /* tgi_gif_free: the lane ends */
-    atomic_int cancel; /* the result will not be used: libimagequant may stop */
-    liq_attr *attr;    /* a copy of the engine's, with the cancel check */
-    uint8_t *crop;     /* the input: a copy of the engine's crop ... */
-    int w, h;          /* ... and its size */
-    tg_gif_liqbuf buf; /* idx: box-sized (swapped with the engine's when taken) */
-    tg_gif_pal pal;    /* the result ... */
-    bool mapped;
-    int step, count; /* ... or liq_make's failure */
-    liq_error err;
-} tg_gif_early;
-
-/* libimagequant's progress callback: 0 stops it (its result is then not used). */
-static int early_progress(float percent, void *user)
-{
-    (void)percent;
-    tg_gif_early *e = user;
-    return !atomic_load(&e->cancel);
-}
-
-static void *early_main(void *arg)
-{
-    tg_gif_early *e = arg;
-    pthread_mutex_lock(&e->mu);
-    for (;;) {
-        while (e->state != EARLY_QUEUED && !e->quit)
-            pthread_cond_wait(&e->cv, &e->mu);
-        if (e->quit)
-            break;
-        e->state = EARLY_BUSY;
-        pthread_mutex_unlock(&e->mu);
-        e->step = liq_make(e->attr, e->crop, e->w, e->h, &e->buf, &e->pal, &e->mapped, &e->err,
-                           &e->count);
-        pthread_mutex_lock(&e->mu);
-        e->state = EARLY_DONE;
-        pthread_cond_broadcast(&e->cv);
-    }
-    pthread_mutex_unlock(&e->mu);
-    return NULL;
-}
-
-static void early_free(tg_gif_early **ep)
-{
-    tg_gif_early *e = *ep;
-    if (!e)
-        return;
-    atomic_store(&e->cancel, 1);
-    pthread_mutex_lock(&e->mu);
-    e->quit = true;
-    pthread_cond_broadcast(&e->cv);
-    pthread_mutex_unlock(&e->mu);
-    pthread_join(e->th, NULL);
-    pthread_cond_destroy(&e->cv);
-    pthread_mutex_destroy(&e->mu);
-    if (e->attr)
-        liq_attr_destroy(e->attr);
-    free(e->crop);
-    free(e->buf.idx);
-    free(e->buf.scratch);
-    free(e->buf.sample);
-    free(e);
-    *ep = NULL;
-}
-
-/* The early lane, started on first use; false when it cannot be (then the engine makes
- * every palette itself: the same bytes). */
-static bool early_ready(tgi_gif *g)
-{
-    if (g->early)
-        return true;
-    if (g->early_off)
-        return false;
-    size_t npix = (size_t)g->width * (size_t)g->height;
-    tg_gif_early *e = calloc(1, sizeof(*e));
-    bool locks = false;
-    if (!e || !(e->crop = malloc(npix * 4)) || !(e->buf.idx = malloc(npix)) ||
-        !(e->buf.scratch = malloc(npix)) || !(e->attr = liq_attr_copy(g->attr)))
-        goto fail;
-    liq_attr_set_progress_callback(e->attr, early_progress, e);
-    if (pthread_mutex_init(&e->mu, NULL) != 0)
-        goto fail;
-    if (pthread_cond_init(&e->cv, NULL) != 0) {
-        pthread_mutex_destroy(&e->mu);
-        goto fail;
-    }
-    locks = true;
-    /* signals stay with the caller's threads (as core/pool.h's workers) */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int started = pthread_create(&e->th, NULL, early_main, e);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (started != 0)
-        goto fail;
-    g->early = e;
-    return true;
-fail:
-    if (e) {
-        if (locks) {
-            pthread_cond_destroy(&e->cv);
-            pthread_mutex_destroy(&e->mu);
-        }
-        if (e->attr)
-            liq_attr_destroy(e->attr);
-        free(e->crop);
-        free(e->buf.idx);
-        free(e->buf.scratch);
-        free(e);
-    }
-    g->early_off = true;
-    return false;
-}
-
-/* Hand g->crop (the box's) to the early lane, once it has finished what it had. */
-static void early_post(tgi_gif *g)
-{
-    tg_gif_early *e = g->early;
-    pthread_mutex_lock(&e->mu);
-    while (e->state == EARLY_QUEUED || e->state == EARLY_BUSY)
-        pthread_cond_wait(&e->cv, &e->mu);
-    e->w = g->box.w;
-    e->h = g->box.h;
-    memcpy(e->crop, g->crop, (size_t)e->w * (size_t)e->h * 4);
-    atomic_store(&e->cancel, 0);
-    e->state = EARLY_QUEUED;
-    pthread_cond_broadcast(&e->cv);
-    pthread_mutex_unlock(&e->mu);
-}
-
-/* A palette fitted: the early one is not needed (the lane may stop; it is waited for
- * at the next post or at the end). */
-static void early_drop(tgi_gif *g)
-{
-    atomic_store(&g->early->cancel, 1);
-    g->stats.early_dropped++;
-}
-
-/* Was the early lane's input exactly this crop (w x h RGBA)? */
-static bool early_same_input(const tg_gif_early *e, const uint8_t *crop, int w, int h)
-{
-    return e->w == w && e->h == h && memcmp(e->crop, crop, (size_t)w * (size_t)h * 4) == 0;
-}
-
-/* Wait for the early lane's palette of g->crop and take it into P (and its remap into
- * g->idx when *mapped): 1 when taken, 0 when its input was not this crop (the caller
- * makes the palette), or an error (liq_make's). */
-static int early_take(tg_ctx *ctx, tgi_gif *g, tg_gif_pal *P, bool *mapped)
-{
-    tg_gif_early *e = g->early;
-    pthread_mutex_lock(&e->mu);
-    while (e->state == EARLY_QUEUED || e->state == EARLY_BUSY)
-        pthread_cond_wait(&e->cv, &e->mu);
-    pthread_mutex_unlock(&e->mu);
-    if (atomic_load(&e->cancel) || !early_same_input(e, g->crop, g->box.w, g->box.h))
-        return 0;
-    if (e->step != LIQ_STEP_OK)
-        return fail_step(ctx, e->step, e->err, e->count, e->w, e->h);
-    int slot = P->slot;
-    *P = e->pal;
-    P->slot = slot;
-    *mapped = e->mapped;
-    if (e->mapped) {
-        uint8_t *t = g->idx;
-        g->idx = e->buf.idx;
-        e->buf.idx = t;
-    }
-    g->stats.early++;
-    return 1;
+    return rc;
 }
 
 /* Can P stand for this crop, whose mean error against it is err? Its error may grow
@@ -1362,7 +1085,6 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
     size_t npx = (size_t)box->w * (size_t)box->h;
     g->rgba = rgba;
     g->box = *box;
-    g->made_ago++;
     g->opaque = first || key;
     if (key) {
         g->have_local = false;
@@ -1378,7 +1100,6 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
     bool try_global = !first && g->palette_mode != TG_GIF_PALETTE_LOCAL;
     bool map_g = try_global && g->last_pal == g->global, mapped = false;
     bool made = false, made_mapped = false; /* a new palette made ahead (below) */
-    bool early = false;                     /* ... or being made on the early lane */
     double err;
     if (try_global && !g->have_global) {
         /* A later segment's key frame while the first segment still makes the global
@@ -1396,14 +1117,6 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
         err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
     } else if (try_global && !map_g) {
         box_pass(g, PASS_CROP, NULL);
-        /* one of the two frames before made a palette (a fade in progress, whose palettes
-         * last a frame or two): this one may well need one too */
-        if (fading(g) && !key && g->have_local && g->palette_mode == TG_GIF_PALETTE_AUTO &&
-            g->nworkers > 0 && early_ready(g)) {
-            early_post(g);
-            early = true;
-            g->solo = true; /* the checks leave the other core to libimagequant */
-        }
         err = box_pass_limit(g, PASS_ERR, g->global, pal_limit(g, g->global));
     } else {
         err = box_pass(g, PASS_CROP | (try_global ? PASS_ERR : 0) | (map_g ? PASS_MAP : 0),
@@ -1421,18 +1134,8 @@ static int encode_box(tg_ctx *ctx, tgi_gif *g, const uint8_t *rgba, const tg_rec
             mapped = map_l;
         }
     }
-    g->solo = false;
-    if (early && P)
-        early_drop(g);
-    else if (early && (rc = early_take(ctx, g, g->local, &made_mapped)) != 0) {
-        if (rc < 0)
-            return rc;
-        made = true;
-    }
     if (!P) {
         P = first ? g->global : g->local;
-        g->stats.palettes++;
-        g->made_ago = 0;
         if (made)
             mapped = made_mapped;
         else if ((rc = quantize(ctx, g, box, P, &mapped)) < 0)
@@ -1592,7 +1295,6 @@ static int gif_new(tg_ctx *ctx, int fd, const tgi_gif_params *p, int threads, bo
         return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
     g->width = p->width;
     g->height = p->height;
-    g->made_ago = 3;
     g->lossy = q_lossy(p->quality);
     g->reuse = q_reuse(p->quality);
     g->look = q_look(p->quality);
@@ -1724,7 +1426,6 @@ void tgi_gif_free(tgi_gif **gp)
     for (size_t k = 0; k < g->nkept; k++)
         free(g->kept[k].data);
     free(g->kept);
-    early_free(&g->early);
     tgi_pool_free(&g->pool);
     for (int l = 0; l < TG_GIF_MAX_LANES; l++) {
         tgi_lzw_free(&g->lane[l].lzw);
@@ -1750,10 +1451,7 @@ void tgi_gif_free(tgi_gif **gp)
  * meanwhile. One lane encodes the segments one after the other with one engine: the same
  * steps, so the same bytes, whatever the number of threads. While fewer segments than
  * threads are being encoded, an engine spreads its frames' passes over its own pool, as
- * a plain encoder does (seg_alone); while every thread has a segment, it does not, unless
- * its clip is fading (a new palette every frame or two: fading): that clip is likely the
- * one the others end up waiting for, so it takes more than its share (its passes spread,
- * its early lane runs) while the others have to share theirs.
+ * a plain encoder does (seg_alone); while every thread has a segment, it does not.
  */
 
 typedef struct seg_out {
@@ -1829,7 +1527,6 @@ static void seg_part(void *user, int lane, int part)
     atomic_fetch_add(&R->running, 1);
     g->follower = part > 0;
     g->frames_in = 0;
-    g->made_ago = 3; /* not fading (yet) */
     g->pending = false;
     int rc = 0;
     for (size_t i = R->start[part]; i < R->start[part + 1] && rc == 0; i++) {
@@ -1991,15 +1688,6 @@ int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tg
         for (size_t s = 0; rc == 0 && s < R.nsegs; s++)
             if (R.out[s].rc < 0)
                 rc = tgi_fail(ctx, R.out[s].rc, "%s", R.out[s].msg);
-    }
-    if (in->stats) {
-        *in->stats = (tgi_gif_stats){0};
-        for (int l = 0; l < lanes; l++)
-            if (R.eng[l]) {
-                in->stats->palettes += R.eng[l]->stats.palettes;
-                in->stats->early += R.eng[l]->stats.early;
-                in->stats->early_dropped += R.eng[l]->stats.early_dropped;
-            }
     }
     if (rc == 0) {
         /* every segment's frames, in order, through engine 0's giflib */

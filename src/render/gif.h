@@ -67,13 +67,6 @@ int tgi_gif_end(tg_ctx *ctx, tgi_gif **g);
 /* Abandon without finishing (frees, *g = NULL). Accepts NULL. */
 void tgi_gif_free(tgi_gif **g);
 
-/* What an encode did, for tests and benchmarks (the bytes do not depend on it). */
-typedef struct tgi_gif_stats {
-    long palettes;      /* palettes made by libimagequant and used (the global one included) */
-    long early;         /* of those, made on an early lane beside the reuse checks (gif.c) */
-    long early_dropped; /* started there but not needed: a palette fitted the frame */
-} tgi_gif_stats;
-
 /* Frames in memory, for tgi_gif_encode_frames. */
 typedef struct tgi_gif_frames {
     size_t n;                   /* >= 1 */
@@ -86,7 +79,6 @@ typedef struct tgi_gif_frames {
      * end); nonzero stops the encoding, which then returns that value. May be NULL. */
     int (*progress)(void *user, size_t done);
     void *user;
-    tgi_gif_stats *stats; /* filled in when not NULL (also after a failure: so far) */
 } tgi_gif_frames;
 
 /* The whole GIF of in's frames into fd (borrowed). The same bytes as tgi_gif_begin,

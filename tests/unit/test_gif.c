@@ -4,8 +4,7 @@
  * browser, then checked: header, frame count, delays, loop count, picture quality per
  * frame, inter-frame cropping/transparency, delay merging of identical frames,
  * parameter validation, write errors, interrupted and short writes, determinism and
- * parallel encoders; palettes made early on a spare lane in a fade, the same bytes. The
- * LZW compressor (src/render/lzw.c) is tested on its own:
+ * parallel encoders. The LZW compressor (src/render/lzw.c) is tested on its own:
  * exact round trips through giflib for every code size and across table resets,
  * lossy output within its tolerance of the exact indices, segments compressed apart
  * and joined (every segment length around the code-width steps), and decoding by
@@ -1197,105 +1196,6 @@ START_TEST(test_palette_reuse)
 }
 END_TEST
 
-/* A cross-fade between two colourful textures (a hue sweep with stripes, and rings of
- * other hues): the colours of every frame move, so most frames need a palette of their own. */
-static void gen_crossfade(uint8_t *rgba, int w, int h, int i)
-{
-    double t = i / 11.0;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
-            double a = 6.2832 * x / w, r = hypot(x - w / 2.0, y - h / 2.0) / 6.0;
-            double ar = 128 + 110 * sin(a), ag = 128 + 110 * sin(a + 2.1) * (y % 7 < 4),
-                   ab = 128 + 110 * sin(a + 4.2);
-            double br = 40 + 30 * sin(r), bg = 150 + 90 * sin(r + 1.0),
-                   bb = 200 + 50 * cos(r * 0.5);
-            p[0] = tgt_clamp8(ar + (br - ar) * t);
-            p[1] = tgt_clamp8(ag + (bg - ag) * t);
-            p[2] = tgt_clamp8(ab + (bb - ab) * t);
-            p[3] = 255;
-        }
-}
-
-/* One clip of gen_crossfade through tgi_gif_encode_frames on `threads`: the bytes (caller
- * frees) and what the encoder did. */
-static char *encode_crossfade(int w, int h, int n, int q, int threads, tgi_gif_stats *st,
-                              size_t *len)
-{
-    uint8_t *buf = malloc((size_t)w * (size_t)h * 4 * (size_t)n);
-    ck_assert_ptr_nonnull(buf);
-    const uint8_t *frames[16];
-    int delays[16];
-    ck_assert_int_le(n, 16);
-    for (int i = 0; i < n; i++) {
-        uint8_t *f = buf + (size_t)w * (size_t)h * 4 * (size_t)i;
-        gen_crossfade(f, w, h, i);
-        frames[i] = f;
-        delays[i] = 8;
-    }
-    tgi_gif_params p = params(w, h, q);
-    p.threads = threads;
-    tgi_gif_frames in = {.n = (size_t)n, .rgba = frames, .delay_cs = delays, .stats = st};
-    char *path = tgt_tmp_path(".gif");
-    ck_assert_ptr_nonnull(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ck_assert_int_ge(fd, 0);
-    tg_ctx *ctx = tg_ctx_new();
-    ck_assert_int_eq(tgi_gif_encode_frames(ctx, fd, &p, &in), 0);
-    close(fd);
-    tg_ctx_free(&ctx);
-    free(buf);
-    char *d = tgt_read_file(path, len);
-    ck_assert_ptr_nonnull(d);
-    unlink(path);
-    free(path);
-    return d;
-}
-
-/* In a fade the palettes are made early, beside the reuse checks, on the spare lane
- * (gif.c "early palettes"): with 2 and 4 threads some are, and the bytes are those of one
- * thread (which never makes one early), at qualities where palettes last one frame
- * (100-70) or sometimes more (50: some are made early and dropped, the frame fitting the
- * last palette). A palette made from any other input than the frame's crop (another
- * frame's, a pixel off) would give other bytes; and one whose input differs is refused
- * (then none would be made early). */
-START_TEST(test_fade_early_palettes_same_bytes)
-{
-    enum { W = 160, H = 120, N = 12 };
-    static const int qs[] = {100, 90, 70, 50};
-    long early = 0, dropped = 0;
-    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
-        tgi_gif_stats s1 = {-1, -1, -1};
-        size_t l1 = 0;
-        char *ref = encode_crossfade(W, H, N, qs[q], 1, &s1, &l1);
-        ck_assert_int_eq(s1.early, 0); /* one thread: no spare lane */
-        ck_assert_int_eq(s1.early_dropped, 0);
-        ck_assert_int_ge(s1.palettes, N / 2); /* a fade: a palette every frame or two */
-        static const int threads[] = {2, 4};
-        for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
-            tgi_gif_stats st = {-1, -1, -1};
-            size_t l = 0;
-            char *d = encode_crossfade(W, H, N, qs[q], threads[t], &st, &l);
-            fprintf(stderr,
-                    "fade q%d, %d threads: %ld palettes, %ld early, %ld dropped, %zu bytes\n",
-                    qs[q], threads[t], st.palettes, st.early, st.early_dropped, l);
-            ck_assert_msg(l == l1 && memcmp(d, ref, l) == 0,
-                          "q%d: %d threads give %zu bytes, 1 thread %zu (or other bytes)", qs[q],
-                          threads[t], l, l1);
-            ck_assert_int_eq(st.palettes, s1.palettes);
-            ck_assert_int_ge(st.early, 1);
-            ck_assert_int_le(st.early, st.palettes);
-            early += st.early;
-            dropped += st.early_dropped;
-            free(d);
-        }
-        free(ref);
-    }
-    ck_assert_int_ge(early, 6);
-    ck_assert_int_ge(dropped, 1); /* at q50 some frames fit the last palette after all */
-}
-END_TEST
-
 /* Pixels the moving square never touches never change on screen: no dither crawl. */
 START_TEST(test_static_areas_stable)
 {
@@ -1523,7 +1423,6 @@ Suite *suite_gif(void)
     TCase *tc = tcase_create("gif");
     tcase_add_test(tc, test_header_and_metadata);
     tcase_add_test(tc, test_loop_count);
-    tcase_add_test(tc, test_fade_early_palettes_same_bytes);
     tcase_add_test(tc, test_gradient_psnr);
     tcase_add_test(tc, test_quality_changes_size);
     tcase_add_test(tc, test_noise);
