@@ -1578,16 +1578,16 @@ static int check_frames(tg_ctx *ctx, const tgi_gif_frames *in)
 }
 
 /* Frame f's colours: a histogram of TG_GIF_HIST_BINS cells (16 levels a channel) over
- * every 2nd pixel of every 2nd row; returns the pixels counted. */
+ * every pixel (a sample of them would move with the picture: a pan over fine texture
+ * gave 6-7 % on every 2nd pixel of every 2nd row, 0-1 % on all); returns the pixels. */
 static long colour_hist(const uint8_t *f, int w, int h, int *hist)
 {
     memset(hist, 0, TG_GIF_HIST_BINS * sizeof(*hist));
     long n = 0;
-    for (int y = 0; y < h; y += 2)
-        for (int x = 0; x < w; x += 2, n++) {
-            const uint8_t *q = f + 4 * ((size_t)y * (size_t)w + (size_t)x);
-            hist[(q[0] >> 4) << 8 | (q[1] >> 4) << 4 | q[2] >> 4]++;
-        }
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++, n++) {
+        const uint8_t *q = f + 4 * i;
+        hist[(q[0] >> 4) << 8 | (q[1] >> 4) << 4 | q[2] >> 4]++;
+    }
     return n;
 }
 
@@ -1610,8 +1610,9 @@ static long hist_moved(const int *a, const int *b, long n)
  * (TG_GIF_SWEEP_2 %): a fade or dissolve in progress, where the encoder makes a new
  * palette every frame or two and sends nearly the whole frame, so a key frame there
  * costs about nothing. Motion changes most pixels too but hardly the histogram
- * (bench/encoders.sh's clips: pans 2-7 % a frame, zooms 3-6 %, the handheld camera 5-12
- * %, 6-16 % over two frames; its fade 16-30 %, 28-47 % over two). Only the frames decide:
+ * (bench/encoders.sh's clips: pans and zooms 0-2 % a frame, the handheld camera 2-10 %,
+ * 4-14 % over two frames; its fade 15-29 %, 27-46 % over two; the gif suite's synthetic
+ * zoom, 160x96, 6-9 %, 6-10 %). Only the frames decide:
  * the bytes do not depend on the threads. hist: 3 * TG_GIF_HIST_BINS of scratch. */
 static size_t seg_cuts(const tgi_gif_params *p, const tgi_gif_frames *in, size_t *start, int *hist)
 {
@@ -1657,6 +1658,8 @@ int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tg
         free(R.start);
         return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
     }
+    if (in->segments)
+        *in->segments = R.nsegs;
     R.threads = gif_threads(p->threads);
     int lanes = R.threads < (int)R.nsegs ? R.threads : (int)R.nsegs;
     pthread_mutex_init(&R.mu, NULL);

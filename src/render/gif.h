@@ -79,6 +79,7 @@ typedef struct tgi_gif_frames {
      * end); nonzero stops the encoding, which then returns that value. May be NULL. */
     int (*progress)(void *user, size_t done);
     void *user;
+    size_t *segments; /* when not NULL: set to the segments encoded (key frames + 1; tests) */
 } tgi_gif_frames;
 
 /* The whole GIF of in's frames into fd (borrowed). The same bytes as tgi_gif_begin,
