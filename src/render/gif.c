@@ -73,6 +73,10 @@
 #define TG_GIF_PAR_PX    16384  /* smaller boxes are done by the caller's thread alone */
 #define TG_GIF_LIQ_PX    131072 /* larger crops are quantized from a sample of this size */
 #define TG_GIF_STILL_TOL 3      /* source noise left unsent in still areas (px_changed) */
+#define TG_GIF_HIST_BINS 4096   /* colour cells of a frame's histogram (seg_cuts) */
+#define TG_GIF_SWEEP_1   10     /* % of the pixels that changed cell since the frame before ... */
+#define TG_GIF_SWEEP_2   20     /* ... and since the one before that: the frame sweeps (seg_cuts) */
+#define TG_GIF_SWEEP_MIN 5      /* frames at least in a segment that a sweep cuts (seg_cuts) */
 
 /* A palette with what the nearest-colour search needs. */
 typedef struct tg_gif_pal {
@@ -1437,9 +1441,10 @@ void tgi_gif_free(tgi_gif **gp)
 
 /* ---- segments: clips encoded side by side (tgi_gif_encode_frames) ----
  *
- * The frames are cut before every key frame (where the clip changes). Segment 0 starts
- * with the GIF's first frame, every later one with a key frame, which depends on what
- * came before only through the global palette (the first frame's): so the segments are
+ * The frames are cut before every key frame: where the clip changes, and inside a clip
+ * where a fade sweeps over the frame (seg_cuts). Segment 0 starts with the GIF's first
+ * frame, every later one with a key frame, which depends on what came before only
+ * through the global palette (the first frame's): so the segments are
  * encoded apart, by engines (capturing encoders, one per lane of a core/pool.h pool),
  * and their frames are then written in order. A later segment waits for the global
  * palette where it needs it (global_wait) and makes its key frame's own palette
@@ -1572,27 +1577,89 @@ static int check_frames(tg_ctx *ctx, const tgi_gif_frames *in)
     return 0;
 }
 
+/* Frame f's colours: a histogram of TG_GIF_HIST_BINS cells (16 levels a channel) over
+ * every pixel (a sample of them would move with the picture: a pan over fine texture
+ * gave 6-7 % on every 2nd pixel of every 2nd row, 0-1 % on all); returns the pixels. */
+static long colour_hist(const uint8_t *f, int w, int h, int *hist)
+{
+    memset(hist, 0, TG_GIF_HIST_BINS * sizeof(*hist));
+    long n = 0;
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++, n++) {
+        const uint8_t *q = f + 4 * i;
+        hist[(q[0] >> 4) << 8 | (q[1] >> 4) << 4 | q[2] >> 4]++;
+    }
+    return n;
+}
+
+/* The % of the pixels whose colour cell must change for the histograms to turn a into b
+ * (half their L1 distance). */
+static long hist_moved(const int *a, const int *b, long n)
+{
+    long d = 0;
+    for (int i = 0; i < TG_GIF_HIST_BINS; i++)
+        d += abs(a[i] - b[i]);
+    return 50 * d / n;
+}
+
+/* Where the segments start (start[0 .. k], start[k] = in->n; returns k): before every
+ * key frame (a clip's first), and inside a clip before a frame that sweeps, when that
+ * leaves at least TG_GIF_SWEEP_MIN frames on both sides of the cut (so a fade is cut
+ * about every TG_GIF_SWEEP_MIN frames and its palettes are made on every lane). A frame
+ * sweeps when its colours moved on from the frame before's (TG_GIF_SWEEP_1 % of the
+ * pixels changed colour cell in the histogram) and further from the frame before that
+ * (TG_GIF_SWEEP_2 %): a fade or dissolve in progress, where the encoder makes a new
+ * palette every frame or two and sends nearly the whole frame, so a key frame there
+ * costs about nothing. Motion changes most pixels too but hardly the histogram
+ * (bench/encoders.sh's clips: pans and zooms 0-2 % a frame, the handheld camera 2-10 %,
+ * 4-14 % over two frames; its fade 15-29 %, 27-46 % over two; the gif suite's synthetic
+ * zoom, 160x96, 6-9 %, 6-10 %). Only the frames decide:
+ * the bytes do not depend on the threads. hist: 3 * TG_GIF_HIST_BINS of scratch. */
+static size_t seg_cuts(const tgi_gif_params *p, const tgi_gif_frames *in, size_t *start, int *hist)
+{
+    size_t k = 0, clip0 = 0;
+    start[k++] = 0;
+    for (size_t i = 1; i <= in->n; i++) {
+        if (i < in->n && !(in->clip && in->clip[i] != in->clip[i - 1]))
+            continue;
+        /* clip0 .. i - 1 is a clip: cut where it sweeps (the histograms of frames j - 2,
+         * j - 1 and j in hist's thirds j % 3) */
+        size_t last = clip0;
+        long n = 0;
+        for (size_t j = clip0; j + TG_GIF_SWEEP_MIN <= i; j++) {
+            n = colour_hist(in->rgba[j], p->width, p->height, hist + j % 3 * TG_GIF_HIST_BINS);
+            if (j < clip0 + TG_GIF_SWEEP_MIN || j - last < TG_GIF_SWEEP_MIN)
+                continue;
+            const int *h0 = hist + (j - 2) % 3 * TG_GIF_HIST_BINS,
+                      *h1 = hist + (j - 1) % 3 * TG_GIF_HIST_BINS,
+                      *h2 = hist + j % 3 * TG_GIF_HIST_BINS;
+            if (hist_moved(h1, h2, n) >= TG_GIF_SWEEP_1 && hist_moved(h0, h2, n) >= TG_GIF_SWEEP_2)
+                start[k++] = last = j;
+        }
+        if (i < in->n)
+            start[k++] = clip0 = i;
+    }
+    start[k] = in->n;
+    return k;
+}
+
 int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tgi_gif_frames *in)
 {
     int rc = check_params(ctx, fd, p);
     if (rc < 0 || (rc = check_frames(ctx, in)) < 0)
         return rc;
-    seg_run R = {.in = in, .nsegs = 1};
-    for (size_t i = 1; in->clip && i < in->n; i++)
-        R.nsegs += in->clip[i] != in->clip[i - 1];
-    R.start = malloc((R.nsegs + 1) * sizeof(*R.start));
-    R.out = calloc(R.nsegs, sizeof(*R.out));
-    if (!R.start || !R.out) {
+    seg_run R = {.in = in};
+    R.start = malloc((in->n + 1) * sizeof(*R.start));
+    int *hist = malloc(3 * TG_GIF_HIST_BINS * sizeof(*hist));
+    bool ok = R.start && hist;
+    if (ok)
+        R.nsegs = seg_cuts(p, in, R.start, hist);
+    free(hist);
+    if (!ok || !(R.out = calloc(R.nsegs, sizeof(*R.out)))) {
         free(R.start);
-        free(R.out);
         return tgi_fail(ctx, TG_ENOMEM, "gif: out of memory");
     }
-    size_t k = 0;
-    R.start[k++] = 0;
-    for (size_t i = 1; in->clip && i < in->n; i++)
-        if (in->clip[i] != in->clip[i - 1])
-            R.start[k++] = i;
-    R.start[k] = in->n;
+    if (in->segments)
+        *in->segments = R.nsegs;
     R.threads = gif_threads(p->threads);
     int lanes = R.threads < (int)R.nsegs ? R.threads : (int)R.nsegs;
     pthread_mutex_init(&R.mu, NULL);

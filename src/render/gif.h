@@ -15,8 +15,9 @@
  * shared with worker threads that the encoder owns (tgi_gif_params.threads); the calls
  * below stay synchronous and single-caller. Frames held in memory and cut into clips
  * (tgi_gif_encode_frames) start each clip with a key frame, written whole, that does not
- * depend on the clips before but through the global palette: the clips are then
- * encoded side by side, one per thread.
+ * depend on the clips before but through the global palette, and so does a frame inside
+ * a clip where a fade sweeps over it (its colours move on everywhere): the segments
+ * between key frames are then encoded side by side, one per thread.
  *
  * Invariants: the output is deterministic (same frames and parameters give the same
  * bytes, whatever the number of threads); the encoder has no global state, so encoders
@@ -78,14 +79,18 @@ typedef struct tgi_gif_frames {
      * end); nonzero stops the encoding, which then returns that value. May be NULL. */
     int (*progress)(void *user, size_t done);
     void *user;
+    size_t *segments; /* when not NULL: set to the segments encoded (key frames + 1; tests) */
 } tgi_gif_frames;
 
 /* The whole GIF of in's frames into fd (borrowed). The same bytes as tgi_gif_begin,
- * tgi_gif_add for each frame and tgi_gif_end when there is one clip; with several, each
- * clip after the first starts with a key frame: the whole frame, opaque, with the global
- * palette if it fits else a new one (the clip before's palette is not reused), so clips
- * are encoded side by side on up to p->threads threads. The bytes do not depend on the
- * number of threads. */
+ * tgi_gif_add for each frame and tgi_gif_end when there is one clip and no fade in it;
+ * else each clip after the first starts with a key frame: the whole frame, opaque, with
+ * the global palette if it fits else a new one (the clip before's palette is not
+ * reused), and so does a frame inside a clip where a fade sweeps over it, at least 5
+ * frames from the clip's ends and the key frame before (gif.c, seg_cuts): the segments
+ * between key frames are encoded side by side on up to p->threads threads. Where the
+ * key frames are depends only on the frames: the bytes do not depend on the number of
+ * threads. */
 int tgi_gif_encode_frames(tg_ctx *ctx, int fd, const tgi_gif_params *p, const tgi_gif_frames *in);
 
 #endif

@@ -983,7 +983,7 @@ static char *encode_clips(int w, int h, int q, int threads, bool cuts, progress_
 
 /* The clips are encoded side by side, and the bytes are the same on 1 to 4 threads; each
  * clip starts with a key frame (the whole canvas, no transparent index) that shows its
- * source; without cuts the bytes are those of frame-by-frame tgi_gif_add. */
+ * source; one clip (no cuts given) is cut where its colours sweep, the same on 1 and 4. */
 START_TEST(test_clips_side_by_side_same_bytes)
 {
     enum { W = 320, H = 200 };
@@ -1042,23 +1042,17 @@ START_TEST(test_clips_side_by_side_same_bytes)
         tgt_gif_free(&d);
         unlink(path);
         free(path);
-        /* one clip: the frame-by-frame encoder's bytes */
-        size_t l1 = 0;
-        char *one = encode_clips(W, H, qs[q], 2, false, NULL, &rc, &l1);
+        /* one clip: cut inside where its colours sweep (the hard cuts between the
+         * generators: seg_cuts), the same bytes on 1 and 4 threads; a clip with no sweep
+         * gives the frame-by-frame encoder's bytes (test_motion_cut_only_at_key_frames) */
+        size_t l1 = 0, l4 = 0;
+        char *one = encode_clips(W, H, qs[q], 1, false, NULL, &rc, &l1);
         ck_assert_int_eq(rc, 0);
-        tgi_gif_params p = params(W, H, qs[q]);
-        p.threads = 2;
-        int delays[CLIPS_N];
-        for (int i = 0; i < CLIPS_N; i++)
-            delays[i] = 5 + i % 3;
-        char *stream = encode_file(&p, gen_clips, CLIPS_N, delays);
-        size_t ls = 0;
-        char *ds = tgt_read_file(stream, &ls);
-        ck_assert_msg(ls == l1 && memcmp(ds, one, ls) == 0,
-                      "q%d: one clip gives %zu bytes, tgi_gif_add %zu", qs[q], l1, ls);
-        free(ds);
-        unlink(stream);
-        free(stream);
+        char *four = encode_clips(W, H, qs[q], 4, false, NULL, &rc, &l4);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_msg(l4 == l1 && memcmp(four, one, l1) == 0,
+                      "q%d: one clip gives %zu bytes on 4 threads, %zu on 1", qs[q], l4, l1);
+        free(four);
         free(one);
         free(ref);
     }
@@ -1247,6 +1241,135 @@ static void gen_zoom(uint8_t *rgba, int w, int h, int i)
             p[3] = 255;
         }
 }
+
+/* ---- fades cut into segments (gif.c seg_cuts) ---- */
+
+/* Two colourful pictures (a hue sweep with stripes; rings of other hues), the first for
+ * frames 0-5, a cross-fade over frames 6-13, the second from frame 14 on. */
+static void gen_fade_mid(uint8_t *rgba, int w, int h, int i)
+{
+    double t = i < 6 ? 0.0 : i >= 14 ? 1.0 : (i - 5) / 9.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rgba + ((size_t)y * (size_t)w + (size_t)x) * 4;
+            double a = 6.2832 * x / w, r = hypot(x - w / 2.0, y - h / 2.0) / 6.0;
+            double ar = 128 + 110 * sin(a), ag = 128 + 110 * sin(a + 2.1) * (y % 7 < 4),
+                   ab = 128 + 110 * sin(a + 4.2);
+            double br = 40 + 30 * sin(r), bg = 150 + 90 * sin(r + 1.0),
+                   bb = 200 + 50 * cos(r * 0.5);
+            p[0] = tgt_clamp8(ar + (br - ar) * t);
+            p[1] = tgt_clamp8(ag + (bg - ag) * t);
+            p[2] = tgt_clamp8(ab + (bb - ab) * t);
+            p[3] = 255;
+        }
+}
+
+/* n frames of gen as one clip through tgi_gif_encode_frames on `threads`: the bytes
+ * (caller frees), *len, and the segments it was cut into. */
+static char *encode_one_clip(tgt_gen_fn gen, int w, int h, int n, int q, int threads,
+                             size_t *segments, size_t *len)
+{
+    uint8_t *buf = malloc((size_t)w * (size_t)h * 4 * (size_t)n);
+    ck_assert_ptr_nonnull(buf);
+    const uint8_t *frames[32];
+    int delays[32];
+    ck_assert_int_le(n, 32);
+    for (int i = 0; i < n; i++) {
+        uint8_t *f = buf + (size_t)w * (size_t)h * 4 * (size_t)i;
+        gen(f, w, h, i);
+        frames[i] = f;
+        delays[i] = 8;
+    }
+    tgi_gif_params p = params(w, h, q);
+    p.threads = threads;
+    tgi_gif_frames in = {.n = (size_t)n, .rgba = frames, .delay_cs = delays, .segments = segments};
+    char *path = tgt_tmp_path(".gif");
+    ck_assert_ptr_nonnull(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tg_ctx *ctx = tg_ctx_new();
+    ck_assert_int_eq(tgi_gif_encode_frames(ctx, fd, &p, &in), 0);
+    close(fd);
+    tg_ctx_free(&ctx);
+    free(buf);
+    char *d = tgt_read_file(path, len);
+    ck_assert_ptr_nonnull(d);
+    unlink(path);
+    free(path);
+    return d;
+}
+
+/* The same n frames of gen through tgi_gif_add, one by one (the streaming encoder). */
+static char *encode_streaming(tgt_gen_fn gen, int w, int h, int n, int q, size_t *len)
+{
+    int delays[32];
+    for (int i = 0; i < n && i < 32; i++)
+        delays[i] = 8;
+    tgi_gif_params p = params(w, h, q);
+    char *path = encode_file(&p, gen, n, delays);
+    char *d = tgt_read_file(path, len);
+    ck_assert_ptr_nonnull(d);
+    unlink(path);
+    free(path);
+    return d;
+}
+
+/* A cross-fade in the middle of one clip is cut into segments (a key frame where the
+ * colours sweep, at least 5 frames from the clip's ends and from one another), encoded
+ * side by side: the same bytes on 1, 2 and 4 threads, not those of the streaming encoder
+ * (which has no key frame there). */
+START_TEST(test_fade_cut_into_segments)
+{
+    enum { W = 160, H = 120, N = 20 };
+    static const int qs[] = {100, 90, 50};
+    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
+        size_t segs = 0, l1 = 0, ls = 0;
+        char *ref = encode_one_clip(gen_fade_mid, W, H, N, qs[q], 1, &segs, &l1);
+        ck_assert_msg(segs >= 2 && segs <= 3, "q%d: %zu segments", qs[q], segs);
+        char *st = encode_streaming(gen_fade_mid, W, H, N, qs[q], &ls);
+        ck_assert_msg(ls != l1 || memcmp(st, ref, l1) != 0,
+                      "q%d: the fade was not cut (the streaming encoder's bytes)", qs[q]);
+        free(st);
+        static const int threads[] = {2, 4};
+        for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+            size_t s = 0, l = 0;
+            char *d = encode_one_clip(gen_fade_mid, W, H, N, qs[q], threads[t], &s, &l);
+            ck_assert_uint_eq(s, segs);
+            ck_assert_msg(l == l1 && memcmp(d, ref, l) == 0,
+                          "q%d: %d threads give %zu bytes, 1 thread %zu (or other bytes)", qs[q],
+                          threads[t], l, l1);
+            free(d);
+        }
+        free(ref);
+    }
+}
+END_TEST
+
+static void gen_static(uint8_t *rgba, int w, int h, int i)
+{
+    (void)i;
+    tgt_gen_gradient(rgba, w, h, 0);
+}
+
+/* Motion (a zoom, a square moving over a textured gradient) and a still are not fades:
+ * one clip stays one segment, the streaming encoder's bytes. (A quarter of the frame
+ * turning to noise, gen_mixed, does sweep: 25 % of the pixels change colour cell.) */
+START_TEST(test_motion_cut_only_at_key_frames)
+{
+    enum { W = 160, H = 96, N = 24 };
+    static const tgt_gen_fn gens[] = {gen_zoom, gen_square, gen_static};
+    for (size_t g = 0; g < sizeof(gens) / sizeof(gens[0]); g++) {
+        size_t segs = 0, l = 0, ls = 0;
+        char *d = encode_one_clip(gens[g], W, H, N, 90, 2, &segs, &l);
+        ck_assert_msg(segs == 1, "generator %zu: %zu segments", g, segs);
+        char *st = encode_streaming(gens[g], W, H, N, 90, &ls);
+        ck_assert_msg(ls == l && memcmp(st, d, l) == 0, "generator %zu: not the streaming bytes",
+                      g);
+        free(st);
+        free(d);
+    }
+}
+END_TEST
 
 /* On moving content, a higher --quality never gives a smaller file or a worse picture
  * (issue 15: q70 was smaller *and* worse than q60 on a zoom, q90 larger than q100). */
@@ -1446,6 +1569,8 @@ Suite *suite_gif(void)
     tcase_add_test(tc, test_clips_progress_and_stop);
     tcase_add_test(tc, test_ffmpeg_decodes);
     tcase_add_test(tc, test_palette_reuse);
+    tcase_add_test(tc, test_fade_cut_into_segments);
+    tcase_add_test(tc, test_motion_cut_only_at_key_frames);
     tcase_add_test(tc, test_static_areas_stable);
     tcase_add_test(tc, test_quality_monotone_on_motion);
     suite_add_tcase(s, tc);
