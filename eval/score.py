@@ -24,6 +24,7 @@ are defined in eval/README.md; in short, per plan:
   cliprep   clips repeating a scene while a coverable scene has none
 """
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -251,10 +252,28 @@ def totals(rows):
     return t
 
 
+def other_recording(lab, video):
+    """A sentence when the labels were made on another recording of a video made here (the
+    screencast: eval/fetch records it anew on each machine, and its timing drifts), else None."""
+    want = lab.get("recording_sha256")
+    if not want or not os.path.exists(video):
+        return None
+    h = hashlib.sha256()
+    with open(video, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if h.hexdigest() == want:
+        return None
+    return ("%s is not the recording its labels were made on, so its times can be off by seconds "
+            "and its scores mean little: re-label it (eval/README.md)" % os.path.basename(video))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("manifest", nargs="?")
     ap.add_argument("--labels", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels"))
+    ap.add_argument("--media", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "media"),
+                    help="where the videos are (to check a recording against its labels)")
     ap.add_argument("--plan")
     ap.add_argument("--video")
     ap.add_argument("--args", default="")
@@ -274,11 +293,14 @@ def main():
                     runs.append((p[0], p[1], p[2], p[3] if len(p) > 3 else ""))
     else:
         ap.error("a MANIFEST or --plan is needed")
-    rows, errors = [], []
+    rows, errors, notes = [], [], []
     for video, run, path, args in runs:
         base = os.path.splitext(os.path.basename(video))[0]
         with open(os.path.join(o.labels, base + ".json")) as f:
             lab = json.load(f)
+        other = other_recording(lab, os.path.join(o.media, os.path.basename(video)))
+        if other and other not in notes:
+            notes.append(other)
         try:
             with open(path) as f:
                 plan = json.load(f)
@@ -287,7 +309,7 @@ def main():
             errors.append("%s %s: no plan (%s)" % (base, run, e))
             continue
         rows.append((base, run, score(lab, plan, args)))
-    out = fmt_rows(rows, o.markdown)
+    out = ["warning: " + n for n in notes] + ([""] if notes else []) + fmt_rows(rows, o.markdown)
     t = totals(rows)
     out.append("")
     if o.markdown:
