@@ -125,11 +125,11 @@
  * video) on what it had just seen. The frames with observations, and so what select
  * counts per content group, stay those of before. Not across stretches, not in the
  * keyframe pass (consecutive looks are a GOP apart) and not in the full analysis:
- * there, a look at the same content a few seconds earlier was measured to be another
- * shot too often (the Sintel trailer's dim close-ups of the old man and of Sintel
- * passed for alike: her group's fraction fell from 0.79 to 0.39). SUBJ_REUSE bounds what a
- * look stands for where a shot does not change but for small movers (a passer-by
- * changes no descriptor). bench/RESULTS.md, "The subject detector once a stretch". */
+ * there, passing looks on changed what select concluded (the Sintel trailer's short,
+ * dim shots: the fraction of the group at 13.9-15.0 s fell from 0.79 to 0.39).
+ * SUBJ_REUSE bounds what a look stands for where a shot does not change but for small
+ * movers (a passer-by changes no descriptor). bench/RESULTS.md, "The subject detector
+ * once a stretch". */
 #define SUBJ_SAME  0.15f
 #define SUBJ_REUSE 4.0
 
