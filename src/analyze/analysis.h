@@ -84,6 +84,10 @@ struct tg_analysis_data {
     int subjects_in[2]; /* the frames it was given, w x h (0 x 0: not recorded) */
     tgi_subject_obs *subjects;
     size_t n_subjects;
+    /* how many of the frames in subjects the detector ran on; the others have the
+     * observations of an earlier frame of the same content (sampler.c, SUBJ_SAME);
+     * 0: not recorded */
+    size_t subjects_looked;
     /* what the user should know about how the analysis went */
     char **notes;
     size_t n_notes;

@@ -225,6 +225,8 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
     json_t *sj = json_pack("{s:b, s:o}", "on", a->subjects_on, "list", subj);
     if (sj && a->subjects_in[0] > 0)
         json_object_set_new(sj, "input", json_pack("[i, i]", a->subjects_in[0], a->subjects_in[1]));
+    if (sj && a->subjects_looked > 0)
+        json_object_set_new(sj, "looked", json_integer((json_int_t)a->subjects_looked));
     json_object_set_new(root, "subjects", sj);
     *out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(root);
@@ -462,6 +464,11 @@ static int read_subjects(tg_ctx *ctx, const json_t *f, tg_analysis_data *a)
         a->subjects_in[0] = (int)iw;
         a->subjects_in[1] = (int)ih;
     }
+    const json_t *lk = json_object_get(f, "looked"); /* absent in older analyses */
+    double looked = 0;
+    if (lk && (num(lk, 1, MAX_SAMPLES, &looked) < 0 || looked != floor(looked)))
+        return bad(ctx, "subjects.looked must be a count");
+    a->subjects_looked = (size_t)looked;
     size_t n = json_array_size(list);
     if (!(a->subjects = calloc(n + 1, sizeof(*a->subjects))))
         return tgi_fail(ctx, TG_ENOMEM, "out of memory");

@@ -111,6 +111,27 @@
 #define SUBJ_INTERVAL  TGI_SAMPLER_SUBJ_INTERVAL
 #define SUBJ_MAX       TGI_SAMPLER_SUBJ_MAX
 #define SUBJ_PER_FRAME 4
+/* Inside sparse analysis' stretches, a frame due for the detector whose content is
+ * that of the frame it last looked at in the same stretch (analysis samples closer
+ * than SUBJ_SAME, tgi_sample_distance: the threshold under which sparse analysis takes
+ * two stretches for alike), less than SUBJ_REUSE seconds earlier, is not looked at
+ * when that look was decisive (nothing found, or a subject at TGI_SAMPLER_SUBJ_SURE or
+ * more): it gets that look's observations at its own time. An unsure look (a peak
+ * between the detector's threshold and TGI_SAMPLER_SUBJ_SURE) is repeated: such a
+ * figure comes and goes from frame to frame (the 60-s benchmark's 8.6-s shot: a
+ * "person" at 0.24, nothing 0.9 s later). A stretch starts at a keyframe (the
+ * keyframe pass looked at it, or the stretch's first frame is looked at) and lasts a
+ * few seconds of that keyframe's shot: the detector ran every 1.25 s there (60-s
+ * video) on what it had just seen. The frames with observations, and so what select
+ * counts per content group, stay those of before. Not across stretches, not in the
+ * keyframe pass (consecutive looks are a GOP apart) and not in the full analysis:
+ * there, passing looks on changed what select concluded (the Sintel trailer's short,
+ * dim shots: the fraction of the group at 13.9-15.0 s fell from 0.79 to 0.39).
+ * SUBJ_REUSE bounds what a look stands for where a shot does not change but for small
+ * movers (a passer-by changes no descriptor). bench/RESULTS.md, "The subject detector
+ * once a stretch". */
+#define SUBJ_SAME  0.15f
+#define SUBJ_REUSE 4.0
 
 /* Faces of the sampled frames, shared by the passes of one analysis. */
 typedef struct face_acc {
@@ -120,6 +141,14 @@ typedef struct face_acc {
     double every, last_t; /* seconds between face frames; time of the last */
 } face_acc;
 
+/* A frame the detector ran on: its analysis sample (what it showed) and its entries in
+ * subj_acc.obs. */
+typedef struct subj_look {
+    tgi_sample s;
+    size_t obs, n_obs;
+    int sure; /* nothing found, or a subject at TGI_SAMPLER_SUBJ_SURE or more */
+} subj_look;
+
 /* Subjects of the sampled frames, shared by the passes of one analysis. */
 typedef struct subj_acc {
     tgi_subjects *net; /* borrowed; NULL without the detector */
@@ -127,8 +156,11 @@ typedef struct subj_acc {
     size_t n, cap;
     double every;         /* seconds between looked-at frames (the decoder's side2_interval) */
     int iw, ih;           /* the detector's input: the decoder's second side copy */
-    size_t frames;        /* looked at so far (at most SUBJ_MAX) */
+    size_t frames;        /* frames with observations so far (at most SUBJ_MAX) */
     int given_w, given_h; /* the size of the frames it was given */
+    subj_look *looks;     /* the frames the detector ran on (at most SUBJ_MAX) */
+    size_t n_looks;
+    double stretch_t0; /* the current sparse stretch's start; < 0: no reuse (see SUBJ_SAME) */
 } subj_acc;
 
 typedef struct sampling {
@@ -194,8 +226,43 @@ static int look_for_faces(tg_ctx *ctx, face_acc *fa, const tgi_frame *f)
     return 0;
 }
 
-/* People and animals in the analysis frame; "looked, saw none" is an entry too. */
-static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f)
+/* Room in sa->obs for n more entries. */
+static int subj_room(tg_ctx *ctx, subj_acc *sa, size_t n)
+{
+    if (sa->n + n <= sa->cap)
+        return 0;
+    size_t nc = sa->cap ? 2 * sa->cap : 256;
+    while (nc < sa->n + n)
+        nc *= 2;
+    tgi_subject_obs *no = realloc(sa->obs, nc * sizeof(*no));
+    if (!no)
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    sa->obs = no;
+    sa->cap = nc;
+    return 0;
+}
+
+/* The look whose observations frame s (at t) can have (SUBJ_SAME, SUBJ_REUSE): the
+ * latest one of the current stretch at or before t, if it showed the same; NULL: look. */
+static const subj_look *subj_same(const subj_acc *sa, double t, const tgi_sample *s)
+{
+    if (sa->stretch_t0 < 0)
+        return NULL;
+    const subj_look *last = NULL;
+    for (size_t i = 0; i < sa->n_looks; i++) {
+        double ti = sa->looks[i].s.t;
+        if (ti >= sa->stretch_t0 - 1e-6 && ti <= t && (!last || ti > last->s.t))
+            last = &sa->looks[i];
+    }
+    if (!last || !last->sure || t - last->s.t >= SUBJ_REUSE ||
+        tgi_sample_distance(&last->s, s) >= SUBJ_SAME)
+        return NULL;
+    return last;
+}
+
+/* People and animals in the analysis frame; "looked, saw none" is an entry too. s is
+ * the frame's analysis sample. */
+static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f, const tgi_sample *s)
 {
     tgi_subject found[SUBJ_PER_FRAME];
     /* sparse analysis: a stretch's first frame is a keyframe the first pass may have
@@ -206,20 +273,34 @@ static int look_for_subjects(tg_ctx *ctx, subj_acc *sa, const tgi_frame *f)
         if (fabs(sa->obs[i].t - f->t) < 1e-6)
             return 0;
     sa->frames++;
+    const subj_look *same = subj_same(sa, f->t, s);
+    if (same) {
+        size_t from = same->obs, n = same->n_obs;
+        int rc = subj_room(ctx, sa, n);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            sa->obs[sa->n] = sa->obs[from + i];
+            sa->obs[sa->n++].t = f->t;
+        }
+        return 0;
+    }
+    if (!sa->looks && !(sa->looks = malloc(SUBJ_MAX * sizeof(*sa->looks))))
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     sa->given_w = f->side2_w;
     sa->given_h = f->side2_h;
     int k = tgi_subjects_detect(ctx, sa->net, f->side2, f->side2_w, f->side2_h, f->side2_w * 3,
                                 found, SUBJ_PER_FRAME);
     if (k < 0)
         return k;
-    if (sa->n + SUBJ_PER_FRAME + 1 > sa->cap) {
-        size_t nc = sa->cap ? 2 * sa->cap : 256;
-        tgi_subject_obs *no = realloc(sa->obs, nc * sizeof(*no));
-        if (!no)
-            return tgi_fail(ctx, TG_ENOMEM, "out of memory");
-        sa->obs = no;
-        sa->cap = nc;
-    }
+    int rc = subj_room(ctx, sa, SUBJ_PER_FRAME + 1);
+    if (rc < 0)
+        return rc;
+    float best = 0;
+    for (int i = 0; i < k; i++)
+        best = fmaxf(best, found[i].score);
+    sa->looks[sa->n_looks++] =
+        (subj_look){*s, sa->n, k ? (size_t)k : 1, k == 0 || best >= TGI_SAMPLER_SUBJ_SURE};
     if (k == 0)
         sa->obs[sa->n++] = (tgi_subject_obs){.t = f->t, .cls = -1};
     for (int i = 0; i < k; i++)
@@ -276,7 +357,7 @@ static int on_sample(void *user, const tgi_frame *f)
             return rc;
     }
     if (a->subj && f->side2) {
-        int rc = look_for_subjects(a->ctx, a->subj, f);
+        int rc = look_for_subjects(a->ctx, a->subj, f, s);
         if (rc < 0)
             return rc;
     }
@@ -561,7 +642,12 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
                              .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
                              .min_interval = MIN_INTERVAL};
         cnn_side(an, &dq, tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
-        if ((rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL)) < 0)
+        if (an->subj)
+            an->subj->stretch_t0 = t0;
+        rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL);
+        if (an->subj)
+            an->subj->stretch_t0 = -1;
+        if (rc < 0)
             goto done;
         if (an->spans[an->n_spans - 1].first == an->n)
             an->n_spans--; /* nothing decoded there */
@@ -600,7 +686,8 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
     const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
         .net = faces, .every = fmax(FACE_INTERVAL, in->duration / FACE_MAX), .last_t = -1e9};
-    subj_acc sa = {.net = subjects, .every = fmax(SUBJ_INTERVAL, in->duration / SUBJ_MAX)};
+    subj_acc sa = {
+        .net = subjects, .every = fmax(SUBJ_INTERVAL, in->duration / SUBJ_MAX), .stretch_t0 = -1};
     if (subjects) {
         int rc0 = tgi_subjects_set_side(ctx, subjects, SUBJ_SIDE);
         if (rc0 < 0)
@@ -625,6 +712,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         fa.last_t = -1e9;
         sa.n = 0;
         sa.frames = 0;
+        sa.n_looks = 0;
         if (cnn)
             tgi_cnn_reset(cnn);
         if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
@@ -653,12 +741,18 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
         a->subjects_on = 1;
         a->subjects_in[0] = sa.given_w;
         a->subjects_in[1] = sa.given_h;
+        a->subjects_looked = sa.n_looks;
+        if (getenv("TG_DEBUG_SELECT"))
+            fprintf(stderr, "subjects: %zu frames, the detector ran on %zu\n", sa.frames,
+                    sa.n_looks);
     }
+    free(sa.looks);
     free(an.seen);
     return 0;
 fail:
     free(fa.obs);
     free(sa.obs);
+    free(sa.looks);
     sampling_free(&an);
     return rc;
 }

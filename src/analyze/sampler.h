@@ -17,6 +17,12 @@
 #define TGI_SAMPLER_SUBJ_SIDE     384
 #define TGI_SAMPLER_SUBJ_INTERVAL 0.5
 #define TGI_SAMPLER_SUBJ_MAX      48
+/* A detection this sure (or none at all) is a look whose answer the frames after it
+ * in the same stretch may share (sampler.c, SUBJ_SAME); between the detector's peak
+ * threshold and this the answer flickers from frame to frame, and they look again.
+ * select/subjects.h's TGI_SUBJECT_SURE, the score from which a frame counts as showing
+ * a subject (the same number; a test holds them equal). */
+#define TGI_SAMPLER_SUBJ_SURE 0.35f
 
 /* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its

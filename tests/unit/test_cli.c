@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze/sampler.h"
 #include "cli/cli.h"
 #include "thumbgen.h"
 #include "util.h"
@@ -524,6 +525,58 @@ START_TEST(sparse_analysis_looks_for_subjects_once_a_frame)
             ck_assert_msg(!json_equal(x, y), "looked twice at %.3f (class %d)", num(x, "t"),
                           (int)json_integer_value(json_object_get(x, "cls")));
         }
+    json_decref(a);
+}
+END_TEST
+
+/* Inside a sparse stretch the subject detector (~60 ms a frame) does not look again at
+ * the shot it has just looked at when it was sure (a subject at TGI_SAMPLER_SUBJ_SURE,
+ * or nothing): the frame gets that look's entries at its own time, and the analysis
+ * says how many frames the detector ran on ("looked"). An unsure look is repeated.
+ * Two frames with the same entries to the last bit can only be a look passed on (the
+ * detector's scores and boxes differ from frame to frame), except for "nothing". */
+START_TEST(sparse_stretches_pass_a_sure_look_on_to_the_same_shot)
+{
+    json_t *a = sparse_analysis_of(tgt_fixture("long.mp4"));
+    json_t *subj = json_object_get(a, "subjects"), *list = json_object_get(subj, "list");
+    ck_assert_msg(json_is_array(list) && json_array_size(list) > 3,
+                  "no subjects in the analysis (TG_MODELS must hold the detector)");
+    size_t n = json_array_size(list), frames = 0, differ = 0, sure_passed = 0;
+    size_t looked = (size_t)json_integer_value(json_object_get(subj, "looked"));
+    /* frames in time order: [first, next) are one frame's entries */
+    size_t prev = SIZE_MAX, prev_n = 0;
+    for (size_t first = 0, next; first < n; first = next) {
+        double t = num(json_array_get(list, first), "t");
+        for (next = first + 1; next < n && num(json_array_get(list, next), "t") == t; next++)
+            ;
+        frames++;
+        int same = prev != SIZE_MAX && next - first == prev_n;
+        for (size_t k = 0; same && k < prev_n; k++) {
+            json_t *x = json_deep_copy(json_array_get(list, first + k));
+            json_t *y = json_deep_copy(json_array_get(list, prev + k));
+            json_object_del(x, "t");
+            json_object_del(y, "t");
+            same = json_equal(x, y);
+            json_decref(x);
+            json_decref(y);
+        }
+        json_t *best = json_array_get(list, first);
+        double score = num(best, "score");
+        int cls = (int)json_integer_value(json_object_get(best, "cls"));
+        if (same && cls >= 0) {
+            ck_assert_msg(score >= TGI_SAMPLER_SUBJ_SURE,
+                          "an unsure look (%.3f) passed on to the frame at %.3f", score, t);
+            sure_passed++;
+        }
+        differ += !same;
+        prev = first;
+        prev_n = next - first;
+    }
+    ck_assert_msg(looked >= 1 && looked < frames, "the detector ran on %zu of %zu frames", looked,
+                  frames);
+    ck_assert_msg(differ <= looked, "%zu frames unlike the one before, %zu looked at", differ,
+                  looked);
+    ck_assert_msg(sure_passed >= 1, "no sure look passed on");
     json_decref(a);
 }
 END_TEST
@@ -1589,6 +1642,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_stretches_skip_frames_nothing_refers_to);
     tcase_add_test(tc, sparse_stretches_feed_the_cnn_once_a_second);
     tcase_add_test(tc, sparse_analysis_looks_for_subjects_once_a_frame);
+    tcase_add_test(tc, sparse_stretches_pass_a_sure_look_on_to_the_same_shot);
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, sparse_stretches_stop_where_clips_need_no_more);
     tcase_add_test(tc, sparse_stretches_for_stills_are_short);

@@ -11,6 +11,7 @@
 #include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "analyze/sampler.h"
 #include "analyze/subjects.h"
 #include "select/cluster.h"
 #include "select/select.h"
@@ -798,6 +799,9 @@ START_TEST(weak_detections_are_some_evidence)
     ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECTS_SCORE - 0.01f), 0);
     ck_assert_double_eq(tgi_subject_evidence(0, TGI_SUBJECT_SURE), 1);
     ck_assert_double_eq(tgi_subject_evidence(14, 0.9f), 1);
+    /* the analysis repeats a look in a stretch below the same line (sampler.h): a look
+     * whose evidence is neither 0 nor 1 is never passed on to the frames after it */
+    ck_assert_float_eq(TGI_SAMPLER_SUBJ_SURE, TGI_SUBJECT_SURE);
     double mid = tgi_subject_evidence(14, 0.5f * (TGI_SUBJECTS_SCORE + TGI_SUBJECT_SURE));
     ck_assert_double_eq_tol(mid, 0.5, 1e-6);
     /* three shots: sure people, a weak "bird" in every looked-at frame, nothing */

@@ -578,6 +578,7 @@ START_TEST(subjects_round_trip_through_the_analysis_json)
     a->subjects[0] = (tgi_subject_obs){1.5, -1, 0, 0, 0, 0, 0};
     a->subjects[1] = (tgi_subject_obs){3.25, 0, 0.75f, 0.125f, 0.25f, 0.5f, 0.625f};
     a->subjects[2] = (tgi_subject_obs){3.25, 16, 0.25f, 0.5f, 0.5f, 0.25f, 0.25f};
+    a->subjects_looked = 2;
     char *json = NULL, *json2 = NULL;
     tg_ctx *ctx = tg_ctx_new();
     ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
@@ -586,6 +587,7 @@ START_TEST(subjects_round_trip_through_the_analysis_json)
     ck_assert_int_eq(b->subjects_in[0], 384);
     ck_assert_int_eq(b->subjects_in[1], 224);
     ck_assert_uint_eq(b->n_subjects, 3);
+    ck_assert_uint_eq(b->subjects_looked, 2);
     for (size_t k = 0; k < 3; k++)
         ck_assert(!memcmp(&a->subjects[k], &b->subjects[k], sizeof a->subjects[k]));
     ck_assert_int_eq(tg_analysis_to_json(ctx, b, &json2), 0);
@@ -597,6 +599,15 @@ START_TEST(subjects_round_trip_through_the_analysis_json)
     tg_analysis_data *c = NULL;
     ck_assert_int_eq(tg_analysis_from_json(ctx, json, &c), TG_EINVAL);
     ck_assert_msg(strstr(tg_ctx_message(ctx), "subjects"), "%s", tg_ctx_message(ctx));
+    /* how many frames the detector ran on is a count */
+    char *j3 = strdup(json2);
+    ck_assert_ptr_nonnull(j3);
+    at = strstr(j3, "\"looked\":2");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "\"looked\":0", 10);
+    ck_assert_int_eq(tg_analysis_from_json(ctx, j3, &c), TG_EINVAL);
+    ck_assert_msg(strstr(tg_ctx_message(ctx), "looked"), "%s", tg_ctx_message(ctx));
+    free(j3);
     /* an analysis written before the detector (no "subjects") reads as "not looked" */
     json_t *root = json_loads(json2, 0, NULL);
     ck_assert_ptr_nonnull(root);
