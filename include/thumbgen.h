@@ -185,7 +185,9 @@ typedef struct tg_plan {
 } tg_plan;
 
 /* Analyse the video at `path` and choose the moments. *out is owned by the caller
- * (tg_plan_free). The same as tg_analyze + tg_plan_from_analysis. */
+ * (tg_plan_free). tg_analyze + tg_plan_from_analysis, except that a sparse analysis
+ * first decodes fewer of its stretches as far as a clip needs, and all of them again
+ * only when the choice from those lacks clean clips or stills (docs/plan.md). */
 int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **out);
 
 /* ---- the analysis as data (`thumbgen analyze`, `plan --from-analysis`) ---- */

@@ -56,6 +56,9 @@ struct tg_analysis_data {
     int aw, ah;    /* analysis frame size */
     int mode;      /* TG_ANALYSIS_FULL or TG_ANALYSIS_SPARSE: how it was sampled */
     double looked; /* seconds of video looked at frame by frame */
+    /* 1: a first round (TGI_ROUND_FIRST) that decoded for stills only some stretches
+     * a whole analysis decodes for clips: a second one would see more (not in JSON) */
+    int more;
     /* samples with signals and event flags, in time order */
     tgi_sample *s;
     size_t n;
@@ -95,6 +98,17 @@ struct tg_analysis_data {
 
 /* Analyse the video at path. *out is owned by the caller (tg_analysis_free). */
 int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_data **out);
+
+/* Sparse analysis in rounds: a whole analysis (TGI_ROUND_ALL, what tg_analyze and
+ * `thumbgen analyze` do) decodes clips + 3 of its stretches as far as a clip needs; a
+ * first round (TGI_ROUND_FIRST) only clips + 1 of them, the others as far as a still
+ * needs (sampler.c). The orchestrator (tg_plan_make, api/thumbgen.c) selects from a
+ * first round and analyses again, whole, only when that selection lacks clean clip or
+ * still positions and the first round had more to see (`more`). Select never calls
+ * back into the analysis. */
+enum { TGI_ROUND_ALL = 0, TGI_ROUND_FIRST = 1 };
+int tgi_analyze_round(tg_ctx *ctx, const char *path, const tg_options *o, int round,
+                      tg_analysis_data **out);
 void tg_analysis_free(tg_analysis_data **a);
 /* An empty analysis (every count 0), for tests and the JSON reader; NULL when out
  * of memory. */

@@ -121,6 +121,12 @@ static int take_cnn(tg_ctx *ctx, const tgi_cnn *cnn, tg_analysis_data *a)
 
 int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_data **out)
 {
+    return tgi_analyze_round(ctx, path, o, TGI_ROUND_ALL, out);
+}
+
+int tgi_analyze_round(tg_ctx *ctx, const char *path, const tg_options *o, int round,
+                      tg_analysis_data **out)
+{
     *out = NULL;
     tgi_media *m = NULL;
     tgi_cnn *cnn = NULL;
@@ -164,7 +170,7 @@ int tg_analyze(tg_ctx *ctx, const char *path, const tg_options *o, tg_analysis_d
                               tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
-    if ((rc = tgi_sampler_run(ctx, m, o, a->aw, a->ah, cnn, faces, subjects, a)) < 0)
+    if ((rc = tgi_sampler_run(ctx, m, o, round, a->aw, a->ah, cnn, faces, subjects, a)) < 0)
         goto fail;
     if (a->n == 0) {
         rc = tgi_fail(ctx, TG_ECORRUPT,

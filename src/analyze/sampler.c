@@ -8,7 +8,8 @@
  *           promising, mutually different stretches between keyframes, enough for
  *           the clips and stills asked for (see analyse_sparse), each decoded from
  *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len), or,
- *           past the clips' share, as far as a still needs (tgi_sampler_still_len);
+ *           past the clips' share (a smaller one in a first round: FIRST_CLIP_SPARE),
+ *           as far as a still needs (tgi_sampler_still_len);
  *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
  *           stretch that begins at a black keyframe too (a screen recording's programs
  *           start black, with no keyframe when their window appears): without that,
@@ -62,7 +63,16 @@
  * (bench/RESULTS.md, "Speed at every length", part 7). */
 #define STRETCH_SPARE 4
 #define CLIP_SPARE    3
-#define STILL_LEN     1.7
+/* A first round (TGI_ROUND_FIRST, analysis.h) decodes only the first clips +
+ * FIRST_CLIP_SPARE as far as a clip needs, the same stretches otherwise (the others
+ * for stills): the clips of the 60-s benchmark and of the real-footage eval's sparse
+ * videos come from the first few stretches chosen (best first), so the 4.35-s decodes
+ * of the last two were mostly for nothing. When the selection then finds too few
+ * clean clip or still positions, the orchestrator (api/thumbgen.c) analyses again with
+ * every stretch as before (TGI_ROUND_ALL). bench/RESULTS.md, "Speed at every length",
+ * part 9. */
+#define FIRST_CLIP_SPARE 1
+#define STILL_LEN        1.7
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at
  * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
  * screen a program starts black and then draws its window, and x264 puts no new
@@ -178,6 +188,7 @@ typedef struct sampling {
      * stretches come in time order too: seen_cur walks the list once) */
     double *seen;
     size_t n_seen, seen_cur;
+    int more; /* a first round decoded a clip's stretch for stills only (analysis.h) */
 } sampling;
 
 static void sampling_free(sampling *a)
@@ -401,9 +412,9 @@ double tgi_sampler_still_len(double clip_len, int blind)
     return blind ? REGION_MAX : fmin(STILL_LEN, tgi_sampler_stretch_len(clip_len, 0));
 }
 
-size_t tgi_sampler_stretches(int clips, int keyframes, size_t *for_clips)
+size_t tgi_sampler_stretches(int clips, int keyframes, int round, size_t *for_clips)
 {
-    *for_clips = (size_t)clips + CLIP_SPARE;
+    *for_clips = (size_t)clips + (round == TGI_ROUND_FIRST ? FIRST_CLIP_SPARE : CLIP_SPARE);
     return (size_t)clips + (size_t)keyframes + STRETCH_SPARE;
 }
 
@@ -470,7 +481,7 @@ static int cmp_gop_t(const void *a, const void *b)
 /* Keyframes first (cheap), then every frame of the most promising, mutually
  * different stretches between keyframes. Returns 1 (and analyses nothing) when
  * the video does not suit it: too few keyframes, or no clean keyframe at all. */
-static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah,
+static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
                           sampling *an, double *end_t)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
@@ -577,8 +588,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
     }
     /* enough stretches for the clips and the stills: every coarse shot once before
      * any twice, each unlike the others */
-    size_t for_clips = 0, want = tgi_sampler_stretches(o->clips, o->keyframes, &for_clips),
-           picked = 0;
+    size_t for_clips = 0, want = tgi_sampler_stretches(o->clips, o->keyframes, round, &for_clips),
+           picked = 0, all_for_clips = 0;
+    tgi_sampler_stretches(o->clips, o->keyframes, TGI_ROUND_ALL, &all_for_clips);
     while (picked < want) {
         double best = -1;
         size_t bi = 0, best_uses = SIZE_MAX;
@@ -605,8 +617,13 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw
             break;
         g[bi].picked = 1;
         /* past the clips' share: a stretch for stills (STILL_LEN) */
-        if (picked >= for_clips)
-            g[bi].t1 = fmin(g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind));
+        if (picked >= for_clips) {
+            double t1 = fmin(g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind));
+            /* one a whole analysis decodes further: a later round has more to see */
+            if (picked < all_for_clips && t1 < g[bi].t1 - 1e-6)
+                an->more = 1;
+            g[bi].t1 = t1;
+        }
         picked++;
         if (getenv("TG_DEBUG_SELECT"))
             fprintf(stderr, "sparse: stretch %.2f-%.2f score %.3f adjusted %.3f\n", g[bi].t0,
@@ -680,8 +697,8 @@ static int cmp_subj(const void *x, const void *y)
     return (a->score < b->score) - (a->score > b->score);
 }
 
-int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
-                    tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a)
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
+                    tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
@@ -700,7 +717,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
                  (o->analysis == TG_ANALYSIS_AUTO && in->duration >= SPARSE_AFTER);
-    if (sparse && (rc = analyse_sparse(ctx, m, o, aw, ah, &an, &end_t)) < 0)
+    if (sparse && (rc = analyse_sparse(ctx, m, o, round, aw, ah, &an, &end_t)) < 0)
         goto fail;
     if (!sparse || rc == 1) {
         sampling_free(&an);
@@ -725,6 +742,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int 
     a->n_spans = an.n_spans;
     a->duration = end_t;
     a->mode = sparse ? TG_ANALYSIS_SPARSE : TG_ANALYSIS_FULL;
+    a->more = sparse && an.more;
     a->looked = 0;
     for (size_t k = 0; k < an.n_spans; k++)
         a->looked += an.spans[k].end_t - an.s[an.spans[k].first].t;

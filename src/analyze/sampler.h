@@ -27,10 +27,11 @@
 /* Decode m at aw x ah per o->analysis and fill a's samples, spans, duration (the
  * time just past the last sample), mode and looked. cnn (may be NULL) receives its
  * frames; faces (may be NULL) looks at some analysis frames and fills a's faces;
- * subjects (may be NULL) looks at fewer and fills a's subjects. On failure a is
- * unchanged. */
-int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int aw, int ah, tgi_cnn *cnn,
-                    tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a);
+ * subjects (may be NULL) looks at fewer and fills a's subjects. `round`
+ * (TGI_ROUND_*, analysis.h) says how many sparse stretches are decoded as far as a
+ * clip needs (tgi_sampler_stretches). On failure a is unchanged. */
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
+                    tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a);
 
 /* The passes of an analysis, for tgi_sampler_cnn_every. */
 enum { TGI_PASS_FULL, TGI_PASS_KEYS, TGI_PASS_STRETCH };
@@ -51,7 +52,9 @@ double tgi_sampler_still_len(double clip_len, int blind);
 
 /* How many stretches sparse analysis chooses for `clips` clips and `keyframes` stills
  * (returned), and how many of them, the first chosen, are for clips (*for_clips: the
- * others are decoded only tgi_sampler_still_len seconds). */
-size_t tgi_sampler_stretches(int clips, int keyframes, size_t *for_clips);
+ * others are decoded only tgi_sampler_still_len seconds): fewer in a first round
+ * (TGI_ROUND_FIRST) than in a whole analysis (TGI_ROUND_ALL); the same count of
+ * stretches either way. */
+size_t tgi_sampler_stretches(int clips, int keyframes, int round, size_t *for_clips);
 
 #endif

@@ -3,6 +3,8 @@
  *
  *   tg_plan_make:  tg_analyze (analyze/: decode, signals, events, CNN, faces)
  *                  ──► tg_plan_from_analysis (select/: verdicts, groups, picks)
+ *                  [──► analyze again, every sparse stretch ──► select again, only
+ *                   when the first choice lacks clean positions: tg_plan_make]
  *   tg_render:     media open ──► render (targeted decode at output size)
  *
  * The analysis is data (analyze/analysis.h): it can be saved and re-planned
@@ -70,13 +72,31 @@ fail:
     return rc;
 }
 
+/* Analysis and selection in rounds: a sparse analysis first decodes only clips + 1 of
+ * its stretches as far as a clip needs (TGI_ROUND_FIRST, analysis.h); when the choice
+ * from it lacks clean clip or still positions (fewer or shorter clips, fewer stills
+ * than asked) and a whole analysis would see more, the video is analysed again, whole
+ * (TGI_ROUND_ALL: tg_analyze's), and chosen from that. The stages keep their order:
+ * the selection only reports, in its plan, what it could not find. Most videos need
+ * one round: the 60-s benchmark decodes 32.1 -> 28.3 s densely (bench/RESULTS.md,
+ * "Speed at every length", part 9). */
 int tg_plan_make(tg_ctx *ctx, const char *path, const tg_options *o, tg_plan **out)
 {
     tg_analysis_data *a = NULL;
     *out = NULL;
-    int rc = tg_analyze(ctx, path, o, &a);
+    int rc = tgi_analyze_round(ctx, path, o, TGI_ROUND_FIRST, &a);
     if (rc >= 0)
         rc = tg_plan_from_analysis(ctx, a, o, out);
+    if (a && a->more && (rc == TG_EREFUSED || (rc >= 0 && tgi_select_short(*out, o)))) {
+        if (getenv("TG_DEBUG_SELECT"))
+            fprintf(stderr, "sparse: a second round, every stretch\n");
+        tg_ctx_clear(ctx);
+        tg_plan_free(out);
+        tg_analysis_free(&a);
+        rc = tgi_analyze_round(ctx, path, o, TGI_ROUND_ALL, &a);
+        if (rc >= 0)
+            rc = tg_plan_from_analysis(ctx, a, o, out);
+    }
     if (rc >= 0)
         rc = tgi_progress(ctx, "select", 1);
     if (rc < 0)

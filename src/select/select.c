@@ -919,3 +919,13 @@ done:
     free(v);
     return rc;
 }
+
+int tgi_select_short(const tg_plan *plan, const tg_options *o)
+{
+    if (plan->n_segments < (size_t)o->clips || plan->n_keyframes < (size_t)o->keyframes)
+        return 1;
+    for (size_t k = 0; k < plan->n_segments; k++)
+        if (plan->segments[k].end - plan->segments[k].start < o->clip_len - 1e-6)
+            return 1;
+    return 0;
+}

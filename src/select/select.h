@@ -23,4 +23,9 @@ extern const tg_opt tgi_select_opts[];
  * warnings. Pure: reads the analysis, writes only the plan. */
 int tgi_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_plan *plan);
 
+/* 1 when plan (tgi_select's) lacks clean positions for what o asks: fewer clips or
+ * stills than asked, or clips shorter than asked. A pure look at the plan, for an
+ * orchestrator that may analyse more of the video and select again (tg_plan_make). */
+int tgi_select_short(const tg_plan *plan, const tg_options *o);
+
 #endif

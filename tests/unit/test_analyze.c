@@ -294,9 +294,9 @@ END_TEST
 START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
 {
     size_t for_clips = 0;
-    ck_assert_uint_eq(tgi_sampler_stretches(3, 6, &for_clips), 13);
+    ck_assert_uint_eq(tgi_sampler_stretches(3, 6, TGI_ROUND_ALL, &for_clips), 13);
     ck_assert_uint_eq(for_clips, 6);
-    ck_assert_uint_eq(tgi_sampler_stretches(4, 9, &for_clips), 17);
+    ck_assert_uint_eq(tgi_sampler_stretches(4, 9, TGI_ROUND_ALL, &for_clips), 17);
     ck_assert_uint_eq(for_clips, 7);
     for (double len = 0.3; len <= 10; len += 0.1) {
         double sl = tgi_sampler_still_len(len, 0);
@@ -306,6 +306,23 @@ START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
         ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
         ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1), 8.0, 1e-9);
     }
+}
+END_TEST
+
+/* A first round of sparse analysis (tg_plan_make's) chooses as many stretches as a
+ * whole one, but decodes only clips + 1 of them as far as a clip needs; the others
+ * only as far as a still needs (bench/RESULTS.md, "Speed at every length", part 9). */
+START_TEST(a_first_round_decodes_fewer_stretches_for_clips)
+{
+    size_t first = 0, all = 0;
+    for (int clips = 1; clips <= 20; clips++)
+        for (int keys = 1; keys <= 50; keys += 7) {
+            size_t n1 = tgi_sampler_stretches(clips, keys, TGI_ROUND_FIRST, &first);
+            size_t n2 = tgi_sampler_stretches(clips, keys, TGI_ROUND_ALL, &all);
+            ck_assert_uint_eq(n1, n2);
+            ck_assert_uint_eq(first, (size_t)clips + 1);
+            ck_assert_uint_lt(first, all);
+        }
 }
 END_TEST
 
@@ -322,6 +339,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     tcase_add_test(tc, stretches_are_decoded_as_far_as_clips_need);
     tcase_add_test(tc, stretches_for_stills_are_shorter_than_a_clip_needs);
+    tcase_add_test(tc, a_first_round_decodes_fewer_stretches_for_clips);
     suite_add_tcase(s, tc);
     return s;
 }

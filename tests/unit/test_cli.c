@@ -398,9 +398,10 @@ END_TEST
  * 60 s decoded densely (main decodes 50), and the plan keeps three clips and six stills
  * of six different shots, each inside one shot (bench/RESULTS.md, "Speed at every
  * length", part 7). */
-START_TEST(sparse_stretches_for_stills_are_short)
+/* long.mp4 (truth tr) re-encoded with a keyframe at each of its cuts: a temporary file
+ * (the caller unlinks and frees it). */
+static char *long_keyed_at_cuts(json_t *tr)
 {
-    json_t *tr = truth("long.mp4");
     char keys[256] = "", *w = keys;
     size_t i;
     json_t *cut;
@@ -416,6 +417,14 @@ START_TEST(sparse_stretches_for_stills_are_short)
                                 "ultrafast", "-g", "300", "-force_key_frames", keys, "-pix_fmt",
                                 "yuv420p", v, NULL),
                      0);
+    return v;
+}
+
+START_TEST(sparse_stretches_for_stills_are_short)
+{
+    json_t *tr = truth("long.mp4");
+    size_t i;
+    char *v = long_keyed_at_cuts(tr);
     json_t *a = analysis_in_mode(v, "sparse");
     double looked = num(json_object_get(a, "analysis"), "seconds");
     json_decref(a);
@@ -442,6 +451,81 @@ START_TEST(sparse_stretches_for_stills_are_short)
         ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
         for (size_t k = 0; k < i; k++)
             ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
+    }
+    json_decref(p);
+    json_decref(tr);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
+/* `thumbgen plan` analyses in rounds: a first sparse round decodes only clips + 1 of
+ * its stretches as far as a clip needs (the others as far as a still needs), and a
+ * second, whole one (`thumbgen analyze`'s) only when the choice from the first lacks
+ * clean positions. On long.mp4 keyed at its cuts the first round is enough for the
+ * default plan: fewer seconds decoded densely than `analyze` (main: the same), three
+ * full clips and six stills of different shots; with 3-s clips the first round is
+ * short of room and the plan comes from a whole analysis (bench/RESULTS.md, "Speed at
+ * every length", part 9). */
+START_TEST(plan_decodes_more_stretches_only_when_it_lacks_clips)
+{
+    json_t *tr = truth("long.mp4");
+    size_t i;
+    char *v = long_keyed_at_cuts(tr);
+    json_t *a = analysis_in_mode(v, "sparse");
+    double whole = num(json_object_get(a, "analysis"), "seconds");
+    json_decref(a);
+    json_t *p = plan_of(v, "--analysis", "sparse");
+    double first = num(json_object_get(p, "analysis"), "seconds");
+    ck_assert_msg(first < whole - 1 && first <= 4 * 4.35 + 9 * 1.7 + 1e-6,
+                  "the plan decoded %.2f s densely, a whole analysis %.2f s", first, whole);
+    json_t *g, *segs = json_object_get(p, "segments"), *keyf = json_object_get(p, "keyframes");
+    ck_assert_int_eq(json_array_size(segs), 3);
+    ck_assert_int_eq(json_array_size(keyf), 6);
+    int shots[6];
+    json_array_foreach(segs, i, g)
+    {
+        double s0 = num(g, "start"), s1 = num(g, "end");
+        ck_assert_msg(s1 - s0 > 1.15, "clip %.2f-%.2f shortened", s0, s1);
+        shots[i] = good_shot(tr, s0, s1);
+        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one shot", s0, s1);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two clips of shot %d", shots[i]);
+    }
+    json_array_foreach(keyf, i, g)
+    {
+        double t = num(g, "t");
+        shots[i] = good_shot(tr, t, t);
+        ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
+    }
+    json_decref(p);
+    /* 3-s clips: the first round's four stretches for clips hold two (the others end
+     * at the next keyframe, 3-4 s on), so the choice from it shortens them to 2.25 s; a
+     * second, whole round holds three of 3 s */
+    char *an = tgt_tmp_path(".json");
+    tgt_run r;
+    thumbgen(&r, "analyze", v, "-o", an, "--analysis", "sparse", "--clip-len", "3", "--quiet",
+             NULL);
+    ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    a = load_json_text(text);
+    free(text);
+    unlink(an);
+    free(an);
+    whole = num(json_object_get(a, "analysis"), "seconds");
+    json_decref(a);
+    p = plan_of(v, "--clip-len=3", "--analysis=sparse");
+    ck_assert_double_eq_tol(num(json_object_get(p, "analysis"), "seconds"), whole, 1e-3);
+    segs = json_object_get(p, "segments");
+    ck_assert_int_eq(json_array_size(segs), 3);
+    json_array_foreach(segs, i, g)
+    {
+        double s0 = num(g, "start"), s1 = num(g, "end");
+        ck_assert_msg(s1 - s0 > 2.95, "clip %.2f-%.2f shortened", s0, s1);
     }
     json_decref(p);
     json_decref(tr);
@@ -1646,6 +1730,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, sparse_stretches_stop_where_clips_need_no_more);
     tcase_add_test(tc, sparse_stretches_for_stills_are_short);
+    tcase_add_test(tc, plan_decodes_more_stretches_only_when_it_lacks_clips);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);

@@ -276,6 +276,30 @@ START_TEST(no_clean_material_still_gives_a_clip_and_a_warning)
 }
 END_TEST
 
+/* The selection says, in its plan, when it lacks clean positions: fewer clips or stills
+ * than asked, or shorter clips; an orchestrator then analyses more (tg_plan_make). */
+START_TEST(a_plan_short_of_clean_positions_says_so)
+{
+    tg_options o;
+    tg_options_default(&o); /* 3 clips of 1.2 s, 6 stills */
+    tg_plan *p = tgi_plan_new();
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(tgi_plan_add_segment(p, (tg_segment){k * 5.0, k * 5.0 + 1.2, 1, k, -1}),
+                         0);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(tgi_plan_add_keyframe(p, (tg_keyframe){k * 3.0 + 0.5, 1, k, -1}), 0);
+    ck_assert_int_eq(tgi_select_short(p, &o), 1); /* 5 stills of 6 */
+    ck_assert_int_eq(tgi_plan_add_keyframe(p, (tg_keyframe){20.5, 1, 5, -1}), 0);
+    ck_assert_int_eq(tgi_select_short(p, &o), 0);
+    p->segments[1].end = p->segments[1].start + 0.9; /* shortened */
+    ck_assert_int_eq(tgi_select_short(p, &o), 1);
+    p->segments[1].end = p->segments[1].start + 1.2;
+    p->n_segments = 2; /* a clip missing */
+    ck_assert_int_eq(tgi_select_short(p, &o), 1);
+    tg_plan_free(&p);
+}
+END_TEST
+
 /* A series of shots, each `len` seconds of scene `seed[k]` scaled by `gain[k]`
  * (0 = black; below 0.5 a lit patch in the middle stays bright), panning slowly;
  * the analysis of it. */
@@ -890,6 +914,7 @@ Suite *suite_select(void)
     tcase_add_test(tc, a_short_shot_between_cuts_holds_a_clip);
     tcase_add_test(tc, a_shot_split_into_clusters_counts_whole);
     tcase_add_test(tc, weak_detections_are_some_evidence);
+    tcase_add_test(tc, a_plan_short_of_clean_positions_says_so);
     suite_add_tcase(s, tc);
     return s;
 }
