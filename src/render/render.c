@@ -840,8 +840,9 @@ static int read_image(tg_ctx *ctx, const char *path, int threads, int w, int h, 
     return rc;
 }
 
-/* Image files are read side by side: READ_BATCH at a time on a pool, each with its own
- * context and buffer, then added in order, so the frames are those read one by one.
+/* Image files are read side by side: two a lane at a time (at most READ_BATCH) on a pool,
+ * each with its own context and buffer, then added in order, so the frames are those read
+ * one by one (the buffers: 2 x 4 x 8 MB at 1080p on 4 lanes).
  * Reading 48 PNG frames of 480x270 one by one took a fifth of `thumbgen encode`'s time
  * (bench/encoders.sh; bench/RESULTS.md, render9). */
 #define READ_BATCH     16
@@ -883,7 +884,7 @@ static int read_images(tg_ctx *ctx, const char *const *inputs, size_t n, const t
     for (int l = 0; l < nlanes && rc == 0; l++)
         if (!(R.ctx[l] = tg_ctx_new()))
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
-    size_t batch = nlanes > 1 ? READ_BATCH : 1;
+    size_t batch = 2 * (size_t)nlanes < READ_BATCH ? 2 * (size_t)nlanes : READ_BATCH;
     for (size_t k = 0; k < batch && rc == 0; k++)
         if (!(R.buf[k] = malloc((size_t)fr->w * fr->h * 4)))
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");

@@ -479,7 +479,7 @@ static void render_logged(int outs, progress_log *log, int *n_frames)
     ck_assert_int_eq(render_into(outs, 0, log, n_frames, NULL, NULL), 0);
 }
 
-/* Image files are read side by side (render.c's read_images, batches of 16 on a pool): the
+/* Image files are read side by side (render.c's read_images, two a lane at a time): the
  * same GIF as read one by one on one thread, on 1, 2 and 3 threads, over more images than a
  * batch; a broken image after the first batch fails the encode with its own message, and
  * no file is left. */
