@@ -479,6 +479,96 @@ static void render_logged(int outs, progress_log *log, int *n_frames)
     ck_assert_int_eq(render_into(outs, 0, log, n_frames, NULL, NULL), 0);
 }
 
+/* Image files are read side by side (render.c's read_images, two a lane at a time): the
+ * same GIF as read one by one on one thread, on 1, 2 and 3 threads, over more images than a
+ * batch; a broken image after the first batch fails the encode with its own message, and
+ * no file is left. */
+static char *files_gif(char *const *files, size_t n, int threads, size_t *len, int *rc_out,
+                       char *msg, size_t msg_len)
+{
+    tg_ctx *ctx = tg_ctx_new();
+    tg_options o;
+    tg_options_default(&o);
+    o.threads = threads;
+    o.width = 96;
+    char *gif = tgt_tmp_path(".gif");
+    tg_outputs out = {.gif = gif};
+    *rc_out = tg_render_files(ctx, (const char *const *)files, n, &o, &out);
+    snprintf(msg, msg_len, "%s", tg_ctx_message(ctx));
+    char *bytes = *rc_out == 0 ? tgt_read_file(gif, len) : NULL;
+    if (*rc_out < 0)
+        ck_assert_int_eq(tgt_file_exists(gif), 0);
+    unlink(gif);
+    free(gif);
+    tg_ctx_free(&ctx);
+    return bytes;
+}
+
+START_TEST(images_read_side_by_side_give_the_same_gif)
+{
+    enum { N = 21, W = 120, H = 68 };
+    char *files[N];
+    uint8_t *rgb = malloc(W * H * 3);
+    for (int i = 0; i < N; i++) {
+        uint8_t *rgba = tgt_make_frame(tgt_gen_gradient, W, H, i);
+        for (int p = 0; p < W * H; p++)
+            memcpy(rgb + 3 * p, rgba + 4 * p, 3);
+        free(rgba);
+        files[i] = tgt_tmp_path(".png");
+        FILE *f = fopen(files[i], "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(tgi_image_write(NULL, fileno(f), TG_IMAGE_PNG, rgb, W, H, 90), 0);
+        fclose(f);
+    }
+    free(rgb);
+    char msg[3][512];
+    size_t len[3];
+    int rc[3];
+    char *gif[3];
+    const int threads[3] = {1, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        gif[k] = files_gif(files, N, threads[k], &len[k], &rc[k], msg[k], sizeof(msg[k]));
+        ck_assert_msg(rc[k] == 0, "%d threads: %s", threads[k], msg[k]);
+    }
+    tgt_gif g;
+    char *one = tgt_tmp_path(".gif");
+    FILE *f = fopen(one, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(gif[0], 1, len[0], f), len[0]);
+    fclose(f);
+    ck_assert_int_eq(tgt_gif_load(one, &g), 0);
+    ck_assert_int_eq(g.width, 96);
+    ck_assert_int_ge(g.frames, N - 2);
+    tgt_gif_free(&g);
+    unlink(one);
+    free(one);
+    for (int k = 1; k < 3; k++) {
+        ck_assert_msg(len[k] == len[0] && !memcmp(gif[k], gif[0], len[0]),
+                      "%d threads: %zu bytes, 1 thread %zu", threads[k], len[k], len[0]);
+        free(gif[k]);
+    }
+    free(gif[0]);
+    /* image 18 (in the second batch) broken */
+    f = fopen(files[18], "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a picture", f);
+    fclose(f);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_ptr_null(
+            files_gif(files, N, threads[k], &len[k], &rc[k], msg[k], sizeof(msg[k])));
+        ck_assert_int_lt(rc[k], 0);
+        ck_assert_msg(strstr(msg[k], files[18]) != NULL, "%d threads: '%s' does not name %s",
+                      threads[k], msg[k], files[18]);
+    }
+    ck_assert_int_eq(rc[1], rc[0]);
+    ck_assert_str_eq(msg[1], msg[0]);
+    for (int i = 0; i < N; i++) {
+        unlink(files[i]);
+        free(files[i]);
+    }
+}
+END_TEST
+
 /* The formats are encoded side by side (render.c's lanes): the same bytes as one after the
  * other on one thread, and a cancellation in the middle stops both lanes, keeping no file.
  * libx264 (0.164, preset medium: b-adapt 1) reads memory it never wrote in its lookahead
@@ -641,6 +731,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, posters_and_cells_come_from_the_clips_decodes);
     tcase_add_test(tc, render_progress_moves_through_the_encoding);
     tcase_add_test(tc, formats_side_by_side_make_the_same_files);
+    tcase_add_test(tc, images_read_side_by_side_give_the_same_gif);
     suite_add_tcase(s, tc);
     return s;
 }
