@@ -398,6 +398,34 @@ END_TEST
  * 60 s decoded densely (main decodes 50), and the plan keeps three clips and six stills
  * of six different shots, each inside one shot (bench/RESULTS.md, "Speed at every
  * length", part 7). */
+/* The default plan of long.mp4 (keyed at its cuts): three full-length clips and six
+ * stills, each inside one shot, no two of the same shot. */
+static void expect_default_plan_in_distinct_shots(json_t *tr, json_t *p)
+{
+    size_t i;
+    json_t *g, *segs = json_object_get(p, "segments"), *keyf = json_object_get(p, "keyframes");
+    ck_assert_int_eq(json_array_size(segs), 3);
+    ck_assert_int_eq(json_array_size(keyf), 6);
+    int shots[6];
+    json_array_foreach(segs, i, g)
+    {
+        double s0 = num(g, "start"), s1 = num(g, "end");
+        ck_assert_msg(s1 - s0 > 1.15, "clip %.2f-%.2f shortened", s0, s1);
+        shots[i] = good_shot(tr, s0, s1);
+        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one shot", s0, s1);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two clips of shot %d", shots[i]);
+    }
+    json_array_foreach(keyf, i, g)
+    {
+        double t = num(g, "t");
+        shots[i] = good_shot(tr, t, t);
+        ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
+        for (size_t k = 0; k < i; k++)
+            ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
+    }
+}
+
 /* long.mp4 (truth tr) re-encoded with a keyframe at each of its cuts: a temporary file
  * (the caller unlinks and frees it). */
 static char *long_keyed_at_cuts(json_t *tr)
@@ -423,7 +451,6 @@ static char *long_keyed_at_cuts(json_t *tr)
 START_TEST(sparse_stretches_for_stills_are_short)
 {
     json_t *tr = truth("long.mp4");
-    size_t i;
     char *v = long_keyed_at_cuts(tr);
     json_t *a = analysis_in_mode(v, "sparse");
     double looked = num(json_object_get(a, "analysis"), "seconds");
@@ -431,27 +458,7 @@ START_TEST(sparse_stretches_for_stills_are_short)
     ck_assert_msg(looked > 10 && looked <= 6 * 4.35 + 7 * 1.7 + 1e-6,
                   "%.2f s of 60 decoded densely", looked);
     json_t *p = plan_of(v, "--analysis", "sparse");
-    json_t *g, *segs = json_object_get(p, "segments"), *keyf = json_object_get(p, "keyframes");
-    ck_assert_int_eq(json_array_size(segs), 3);
-    ck_assert_int_eq(json_array_size(keyf), 6);
-    int shots[6];
-    json_array_foreach(segs, i, g)
-    {
-        double s0 = num(g, "start"), s1 = num(g, "end");
-        ck_assert_msg(s1 - s0 > 1.15, "clip %.2f-%.2f shortened", s0, s1);
-        shots[i] = good_shot(tr, s0, s1);
-        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one shot", s0, s1);
-        for (size_t k = 0; k < i; k++)
-            ck_assert_msg(shots[k] != shots[i], "two clips of shot %d", shots[i]);
-    }
-    json_array_foreach(keyf, i, g)
-    {
-        double t = num(g, "t");
-        shots[i] = good_shot(tr, t, t);
-        ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
-        for (size_t k = 0; k < i; k++)
-            ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
-    }
+    expect_default_plan_in_distinct_shots(tr, p);
     json_decref(p);
     json_decref(tr);
     unlink(v);
@@ -479,27 +486,7 @@ START_TEST(plan_decodes_more_stretches_only_when_it_lacks_clips)
     double first = num(json_object_get(p, "analysis"), "seconds");
     ck_assert_msg(first < whole - 1 && first <= 4 * 4.35 + 9 * 1.7 + 1e-6,
                   "the plan decoded %.2f s densely, a whole analysis %.2f s", first, whole);
-    json_t *g, *segs = json_object_get(p, "segments"), *keyf = json_object_get(p, "keyframes");
-    ck_assert_int_eq(json_array_size(segs), 3);
-    ck_assert_int_eq(json_array_size(keyf), 6);
-    int shots[6];
-    json_array_foreach(segs, i, g)
-    {
-        double s0 = num(g, "start"), s1 = num(g, "end");
-        ck_assert_msg(s1 - s0 > 1.15, "clip %.2f-%.2f shortened", s0, s1);
-        shots[i] = good_shot(tr, s0, s1);
-        ck_assert_msg(shots[i] >= 0, "clip %.2f-%.2f is not inside one shot", s0, s1);
-        for (size_t k = 0; k < i; k++)
-            ck_assert_msg(shots[k] != shots[i], "two clips of shot %d", shots[i]);
-    }
-    json_array_foreach(keyf, i, g)
-    {
-        double t = num(g, "t");
-        shots[i] = good_shot(tr, t, t);
-        ck_assert_msg(shots[i] >= 0, "still %.2f outside the shots", t);
-        for (size_t k = 0; k < i; k++)
-            ck_assert_msg(shots[k] != shots[i], "two stills of shot %d", shots[i]);
-    }
+    expect_default_plan_in_distinct_shots(tr, p);
     json_decref(p);
     /* 3-s clips: the first round's four stretches for clips hold two (the others end
      * at the next keyframe, 3-4 s on), so the choice from it shortens them to 2.25 s; a
@@ -520,7 +507,7 @@ START_TEST(plan_decodes_more_stretches_only_when_it_lacks_clips)
     json_decref(a);
     p = plan_of(v, "--clip-len=3", "--analysis=sparse");
     ck_assert_double_eq_tol(num(json_object_get(p, "analysis"), "seconds"), whole, 1e-3);
-    segs = json_object_get(p, "segments");
+    json_t *g, *segs = json_object_get(p, "segments");
     ck_assert_int_eq(json_array_size(segs), 3);
     json_array_foreach(segs, i, g)
     {
