@@ -7,16 +7,22 @@
  * (tg_option_stages), so --help and validation never drift from the library. Exit
  * codes: 0 success, 1 the work failed (one line on stderr says why), 2 bad usage.
  * SIGINT/SIGTERM cancel the job; the library removes partial outputs.
+ *
+ * First of all, the program may run itself again with OpenBLAS's kernels for this CPU
+ * (nn/blas.h: the library chooses them before main, and falls back to its slowest on
+ * a CPU model it does not know).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "nn/blas.h"
 
 #define TG_VERSION "0.1.0"
 
 int main(int argc, char **argv)
 {
+    tgi_blas_respawn(argv);
     const char *a = argc > 1 ? argv[1] : NULL;
     if (a && !strcmp(a, "--version")) {
         printf("thumbgen %s\n", TG_VERSION);

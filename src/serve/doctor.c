@@ -6,6 +6,8 @@
  *   yt-dlp       tgi_ytdlp_probe: version and JavaScript runtime (required: a yt-dlp;
  *                YouTube needs >= 2025.11.12 and a runtime → warn)
  *   ffmpeg libs  the linked libavformat/libavcodec versions and an H.264 encoder
+ *   BLAS         the OpenBLAS kernels the networks run on (nn/blas.h; warn: slower
+ *                ones than the CPU can run)
  *   CNN weights, face model, subjects (the people and animal detector)
  *                models/… of each network (optional: warn, saying what is lost)
  *   data folder  writable (required), free space (warn below 1 GiB)
@@ -27,6 +29,7 @@
 
 #include "serve/serve.h"
 #include "fetch/ytdlp.h"
+#include "nn/blas.h"
 #include "nn/nn.h"
 
 static void line(FILE *out, const char *state, const char *part, const char *text)
@@ -86,6 +89,18 @@ int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out)
                  " — MP4 outputs and playable copies need it; fix: "
                  "apt-get install libavcodec59 (Debian's has libx264)");
         line(out, "warn", "ffmpeg libs", t);
+    }
+
+    const char *core = tgi_blas_core(), *better = tgi_blas_better_core(core, tgi_blas_cpu());
+    if (better) {
+        snprintf(t, sizeof(t),
+                 "OpenBLAS runs its %s kernels, the CPU can run %s ones (2-3x faster "
+                 "networks) — fix: OPENBLAS_CORETYPE=%s (thumbgen sets it when it is unset)",
+                 core, better, better);
+        line(out, "warn", "BLAS", t);
+    } else {
+        snprintf(t, sizeof(t), "OpenBLAS %s kernels", core);
+        line(out, "ok", "BLAS", t);
     }
 
     /* the optional networks: what each one's absence costs */

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/blas.h"
 #include "nn/nn.h"
 #include "util.h"
 
@@ -1183,6 +1184,47 @@ START_TEST(mutated_models_never_crash)
 }
 END_TEST
 
+/* OpenBLAS's kernels: Debian's OpenBLAS falls back to Prescott's (SSE3) on a CPU model it
+ * does not know, whatever the CPU can do (this machine's AVX-512 Xeon: MobileNetV2 3x
+ * slower); thumbgen then runs itself again with OPENBLAS_CORETYPE naming the kernels the
+ * CPU's features allow, and leaves a recognised CPU's choice, and a variable the user
+ * set, alone (nn/blas.h; bench/RESULTS.md, "Below one minute, part 2"). */
+START_TEST(blas_kernels_are_the_cpus)
+{
+    unsigned all = TGI_CPU_AVX | TGI_CPU_AVX2 | TGI_CPU_AVX512;
+    ck_assert_str_eq(tgi_blas_better_core("Prescott", all), "SkylakeX");
+    ck_assert_str_eq(tgi_blas_better_core("prescott", all), "SkylakeX");
+    ck_assert_str_eq(tgi_blas_better_core("Prescott", TGI_CPU_AVX | TGI_CPU_AVX2), "Haswell");
+    ck_assert_str_eq(tgi_blas_better_core("Prescott", TGI_CPU_AVX), "Sandybridge");
+    ck_assert_ptr_null(tgi_blas_better_core("Prescott", 0));
+    ck_assert_ptr_null(tgi_blas_better_core("Haswell", all)); /* recognised: its choice */
+    ck_assert_ptr_null(tgi_blas_better_core("Zen", all));
+    ck_assert_ptr_null(tgi_blas_better_core(NULL, all));
+    /* the program itself: unset, it runs the CPU's kernels (doctor says so) */
+    const char *had = getenv("OPENBLAS_CORETYPE");
+    char *keep = had ? strdup(had) : NULL;
+    unsetenv("OPENBLAS_CORETYPE");
+    tgt_run run;
+    tgt_thumbgen(&run, "doctor", "--data", "/nonexistent-thumbgen-data", NULL);
+    ck_assert_msg(strstr(run.out, "ok       BLAS         OpenBLAS "), "%s", run.out);
+    tgt_run_free(&run);
+    /* a variable the user set is kept, even for slower kernels (doctor warns) */
+    if (tgi_blas_cpu() & TGI_CPU_AVX2) {
+        setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+        tgt_thumbgen(&run, "doctor", "--data", "/nonexistent-thumbgen-data", NULL);
+        ck_assert_msg(strstr(run.out, "warn     BLAS         OpenBLAS runs its Prescott kernels") &&
+                          strstr(run.out, "fix: OPENBLAS_CORETYPE="),
+                      "%s", run.out);
+        tgt_run_free(&run);
+    }
+    if (keep)
+        setenv("OPENBLAS_CORETYPE", keep, 1);
+    else
+        unsetenv("OPENBLAS_CORETYPE");
+    free(keep);
+}
+END_TEST
+
 Suite *suite_nn(void);
 Suite *suite_nn(void)
 {
@@ -1198,6 +1240,7 @@ Suite *suite_nn(void)
     tcase_add_test(r, mobilenet_v2_matches_tfjs);
     tcase_add_test(r, inception_v3_matches_tfjs);
     tcase_add_test(r, esrgan_x2_matches_tfjs);
+    tcase_add_test(r, blas_kernels_are_the_cpus);
     tcase_add_test(r, esrgan_x2_reproduces_the_package_sample);
     tcase_add_test(r, batches_and_threads_agree);
     suite_add_tcase(s, r);
