@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/blas.h"
 #include "analyze/faces.h"
 
 #define MAXF 8
@@ -67,6 +68,7 @@ static int pass(tg_ctx *ctx, tgi_faces *f, tgi_faces_frame *fr, int n, int threa
 
 int main(int argc, char **argv)
 {
+    tgi_blas_respawn(argv); /* the kernels thumbgen runs (nn/blas.h) */
     if (argc < 3)
         return usage();
     int w = (int)strtol(argv[1], NULL, 10), h = (int)strtol(argv[2], NULL, 10);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/blas.h"
 #include "nn/nn.h"
 
 static double now(void)
@@ -34,6 +35,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+    tgi_blas_respawn(argv); /* the kernels thumbgen runs (nn/blas.h) */
     if (argc < 2)
         return usage();
     const char *dir = argv[1], *input = NULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/blas.h"
 #include "analyze/subjects.h"
 
 static double now(clockid_t c)
@@ -27,6 +28,7 @@ static double now(clockid_t c)
 
 int main(int argc, char **argv)
 {
+    tgi_blas_respawn(argv); /* the kernels thumbgen runs (nn/blas.h) */
     if (argc < 3) {
         fprintf(stderr, "usage: subjects-bench W H [-r reps] [-s side] < frames.rgb\n");
         return 2;
