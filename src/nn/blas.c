@@ -12,12 +12,13 @@
  * calls tgi_blas_respawn first: when the variable is unset and OpenBLAS settled for
  * Prescott on a CPU with AVX2 or AVX-512, the program runs again (execv of
  * /proc/self/exe, same arguments) with OPENBLAS_CORETYPE set; the variable being set
- * ends the loop. A CPU OpenBLAS recognises keeps its choice. The numbers differ from
- * Prescott's in the last float digits (summation order): the real-footage eval's plans
- * and scores were unchanged.
+ * ends the loop (not when the program was started through the dynamic loader). A CPU OpenBLAS
+ * recognises keeps its choice. The numbers differ from Prescott's in the last float digits
+ * (summation order): the real-footage eval's plans and scores were unchanged.
  */
 #include "nn/blas.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,7 +69,20 @@ void tgi_blas_respawn(char **argv)
     if (set || !argv || !argv[0])
         return;
     const char *better = tgi_blas_better_core(tgi_blas_core(), tgi_blas_cpu());
-    if (!better || setenv("OPENBLAS_CORETYPE", better, 1) != 0)
+    if (!better)
+        return;
+    /* run through the dynamic loader (ld-linux... PROGRAM): /proc/self/exe is the loader,
+     * which would take argv[1] for the program */
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    const char *base = strrchr(self, '/');
+    base = base ? base + 1 : self;
+    if (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5))
+        return;
+    if (setenv("OPENBLAS_CORETYPE", better, 1) != 0)
         return;
     execv("/proc/self/exe", argv);
     /* not there (no /proc): go on with the kernels we have */
