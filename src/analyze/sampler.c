@@ -9,7 +9,7 @@
  *           the clips and stills asked for (see analyse_sparse), each decoded from
  *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len), or,
  *           past the clips' share (a smaller one in a first round: FIRST_CLIP_SPARE),
- *           as far as a still needs (tgi_sampler_still_len);
+ *           as far as a still needs (tgi_sampler_still_len: 1.2-1.7 s);
  *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
  *           stretch that begins at a black keyframe too (a screen recording's programs
  *           start black, with no keyframe when their window appears): without that,
@@ -72,7 +72,20 @@
  * every stretch as before (TGI_ROUND_ALL). bench/RESULTS.md, "Speed at every length",
  * part 9. */
 #define FIRST_CLIP_SPARE 1
-#define STILL_LEN        1.7
+/* A stretch for stills needs, between the guards (SPAN_GUARD 0.5 s after its start,
+ * KEY_GUARD 0.2 s before its end, select.c), a few clean frames and, in a shot with
+ * faces, one the face model looked at (select takes no still whose eyes were not
+ * checked there). The face model looks at a stretch's first frame, then every
+ * faces->every seconds (FACE_INTERVAL, longer from 60 s on: 0.75 s at 180 s, 0.83 s
+ * at franck's 200 s), so a look falls between the guards once the stretch lasts that
+ * interval + KEY_GUARD + a frame (STILL_FACE_TAIL). STILL_MIN (0.5 s of positions,
+ * ~7 samples, 3 face looks at 0.25 s) up to 216 s; STILL_LEN (1.7 s, part 7's) at
+ * most: the stills the eval and the benchmarks picked in 1.7-s stretches lay 0.53-0.93 s
+ * after their start, at a face look where there were faces (bench/RESULTS.md, "Speed
+ * at every length", part 10). */
+#define STILL_MIN       1.2
+#define STILL_LEN       1.7
+#define STILL_FACE_TAIL 0.3
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at
  * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
  * screen a program starts black and then draws its window, and x264 puts no new
@@ -407,9 +420,12 @@ double tgi_sampler_stretch_len(double clip_len, int blind)
     return fmin(REGION_MAX, fmax(STRETCH_MIN, STRETCH_LEAD + STRETCH_CLIPS * clip_len));
 }
 
-double tgi_sampler_still_len(double clip_len, int blind)
+double tgi_sampler_still_len(double clip_len, int blind, double face_every)
 {
-    return blind ? REGION_MAX : fmin(STILL_LEN, tgi_sampler_stretch_len(clip_len, 0));
+    if (blind)
+        return REGION_MAX;
+    double len = fmin(STILL_LEN, fmax(STILL_MIN, face_every + STILL_FACE_TAIL));
+    return fmin(len, tgi_sampler_stretch_len(clip_len, 0));
 }
 
 size_t tgi_sampler_stretches(int clips, int keyframes, int round, size_t *for_clips)
@@ -591,6 +607,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
     size_t for_clips = 0, want = tgi_sampler_stretches(o->clips, o->keyframes, round, &for_clips),
            picked = 0, all_for_clips = 0;
     tgi_sampler_stretches(o->clips, o->keyframes, TGI_ROUND_ALL, &all_for_clips);
+    double face_every = an->faces && an->faces->net ? an->faces->every : 0;
     while (picked < want) {
         double best = -1;
         size_t bi = 0, best_uses = SIZE_MAX;
@@ -616,9 +633,10 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         if (best < 0)
             break;
         g[bi].picked = 1;
-        /* past the clips' share: a stretch for stills (STILL_LEN) */
+        /* past the clips' share: a stretch for stills (STILL_MIN to STILL_LEN) */
         if (picked >= for_clips) {
-            double t1 = fmin(g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind));
+            double t1 = fmin(
+                g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind, face_every));
             /* one a whole analysis decodes further: a later round has more to see */
             if (picked < all_for_clips && t1 < g[bi].t1 - 1e-6)
                 an->more = 1;

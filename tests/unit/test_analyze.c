@@ -289,8 +289,11 @@ END_TEST
  * decoded as far as a clip needs; the rest are for stills: too short to hold a clip and
  * its guards (0.5 s after the start, 0.25 s before the end) for clips of 1 s and more, so
  * such a clip never goes where it has no room to move, yet long enough for a still between its
- * guards (0.5 s, 0.2 s); 8 s after a black or white keyframe, as any such stretch
- * (bench/RESULTS.md, "Speed at every length", part 7). */
+ * guards (0.5 s, 0.2 s): 0.5 s of positions, and one frame the face model looked at (it looks
+ * at a stretch's first frame, then every face_every seconds) while it looks at least every
+ * 1.4 s; 1.2 s where it looks every 0.9 s or more often (every video up to 216 s), 1.7 s at
+ * most; 8 s after a black or white keyframe, as any such stretch (bench/RESULTS.md, "Speed at
+ * every length", parts 7 and 10). */
 START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
 {
     size_t for_clips = 0;
@@ -298,14 +301,26 @@ START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
     ck_assert_uint_eq(for_clips, 6);
     ck_assert_uint_eq(tgi_sampler_stretches(4, 9, TGI_ROUND_ALL, &for_clips), 17);
     ck_assert_uint_eq(for_clips, 7);
-    for (double len = 0.3; len <= 10; len += 0.1) {
-        double sl = tgi_sampler_still_len(len, 0);
-        if (len >= 1.0) /* shorter clips may fit: they have room to move there */
-            ck_assert_double_lt(sl, 0.5 + len + 0.25);
-        ck_assert_double_ge(sl, 0.5 + 0.2 + 0.9); /* ~13 samples between the guards */
-        ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
-        ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1), 8.0, 1e-9);
-    }
+    static const double every[] = {0, 0.25, 0.5, 0.75, 0.8333, 0.9, 1.0, 1.2, 1.4, 2.5, 15};
+    for (size_t e = 0; e < sizeof(every) / sizeof(every[0]); e++)
+        for (double len = 0.3; len <= 10; len += 0.1) {
+            double fe = every[e], sl = tgi_sampler_still_len(len, 0, fe);
+            if (len >= 1.0) /* shorter clips may fit: they have room to move there */
+                ck_assert_double_lt(sl, 0.5 + len + 0.25);
+            ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
+            ck_assert_double_le(sl, 1.7 + 1e-9);
+            ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1, fe), 8.0, 1e-9);
+            ck_assert_double_ge(sl, 0.5 + 0.2 + 0.5 - 1e-9); /* ~7 samples between the guards */
+            if (fe <= 0.9) /* the 1.7 s of part 7 were more than a still needs */
+                ck_assert_double_le(sl, 1.2 + 1e-9);
+            if (fe > 0 && fe <= 1.4) { /* a face look between the guards, a frame to spare */
+                int seen = 0;
+                for (double t = 0; t <= sl; t += fe)
+                    seen |= t >= 0.5 && t <= sl - 0.2 - 0.05;
+                ck_assert_msg(seen, "no face look between the guards of %.2f s (every %.2f s)", sl,
+                              fe);
+            }
+        }
 }
 END_TEST
 
