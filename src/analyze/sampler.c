@@ -390,13 +390,13 @@ static int on_sample(void *user, const tgi_frame *f)
     return tgi_progress(a->ctx, "analyze", a->p0 + (a->p1 - a->p0) * frac);
 }
 
-static int push_span(sampling *a, size_t first, double end_t)
+static int push_span(sampling *a, size_t first, double end_t, double key_end)
 {
     tgi_span *ns = realloc(a->spans, (a->n_spans + 1) * sizeof(*ns));
     if (!ns)
         return tgi_fail(a->ctx, TG_ENOMEM, "out of memory");
     a->spans = ns;
-    a->spans[a->n_spans++] = (tgi_span){first, end_t};
+    a->spans[a->n_spans++] = (tgi_span){first, end_t, key_end};
     return 0;
 }
 
@@ -464,7 +464,7 @@ static int analyse_full(tg_ctx *ctx, tgi_media *m, int aw, int ah, sampling *an,
     an->p1 = 1;
     an->t0 = 0;
     an->t1 = in->duration;
-    int rc = push_span(an, 0, 0);
+    int rc = push_span(an, 0, 0, 0);
     if (rc < 0 || (rc = tgi_media_decode(ctx, m, &rq, on_sample, an, &last_t)) < 0)
         return rc;
     double frame_dur = in->fps > 0 ? 1.0 / in->fps : 0.04;
@@ -480,7 +480,8 @@ typedef struct gop {
     size_t key; /* index of its keyframe sample */
     int shot;   /* coarse shot of its first keyframe */
     int picked;
-    int blind; /* its keyframe is black or white: its look says nothing of the rest */
+    int blind;     /* its keyframe is black or white: its look says nothing of the rest */
+    double key_t1; /* the next keyframe (or the video's end) */
 } gop;
 
 /* Consecutive keyframes further apart than this are in different shots: measured
@@ -595,7 +596,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                 break;
             }
         g[ng++] = (gop){
-            t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0};
+            t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0, t1};
     }
     free(q);
     if (ng == 0) {
@@ -659,7 +660,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         double t0 = g[i].t0, t1 = g[i].t1;
         while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
             t1 = g[++i].t1;
-        if ((rc = push_span(an, an->n, t1)) < 0)
+        /* the shot it ends in goes on to the next keyframe at the latest (when x264
+         * keys its cuts): the repeat test (select/verdict.c) asks where it ends */
+        if ((rc = push_span(an, an->n, t1, g[i].key_t1)) < 0)
             goto done;
         an->p0 = 0.5 + 0.5 * done_t / total;
         an->p1 = 0.5 + 0.5 * (done_t + (t1 - t0)) / total;

@@ -178,11 +178,17 @@ START_TEST(analysis_json_round_trips_and_refuses_broken_files)
     tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0), *b = NULL;
     tgi_analysis_add_note(a, "a note with é");
+    ck_assert_uint_eq(a->n_spans, 0);
+    a->spans = malloc(sizeof(*a->spans)); /* sparse: the next keyframe after a span */
+    ck_assert_ptr_nonnull(a->spans);
+    a->spans[a->n_spans++] = (tgi_span){0, 17.0, 17.5};
     char *json = NULL, *json2 = NULL;
     tg_ctx *ctx = tg_ctx_new();
     ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
     ck_assert_msg(tg_analysis_from_json(ctx, json, &b) == 0, "%s", tg_ctx_message(ctx));
     ck_assert_int_eq(b->n, a->n);
+    ck_assert_uint_eq(b->n_spans, a->n_spans);
+    ck_assert_double_eq(b->spans[a->n_spans - 1].key_end, 17.5);
     for (size_t i = 0; i < n; i++) {
         ck_assert(b->s[i].t == a->s[i].t && b->s[i].sharp == a->s[i].sharp);
         ck_assert(b->s[i].ev == a->s[i].ev && b->s[i].shot == a->s[i].shot);
