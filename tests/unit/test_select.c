@@ -381,16 +381,16 @@ START_TEST(one_long_shot_is_never_a_repeat)
 END_TEST
 
 /* A sparse analysis' stretch is decoded only part of the way to the next keyframe (for a
- * still, 1.2 s), but its last shot goes on: whether that shot is "near the end", where an
+ * still, 1.3 s), but its last shot goes on: whether that shot is "near the end", where an
  * intro may return as an outro, is judged by where it ends at the latest, the next keyframe
  * its span records. The real-footage eval's screencast: htop returns at 70.33 s (until 92 s;
- * the next keyframe is at 87 s); decoded 1.2 s it "ended" at 71.53 s, short of the last 20 s,
- * was no longer taken for the returning intro, and took a second still from vim's scene
- * (bench/RESULTS.md, "Speed at every length", part 10). */
+ * the next keyframe is at 87 s); decoded 1.2 s it "ended" at 71.53 s (1.3 s: 71.63 s), short of
+ * the last 20 s, was no longer taken for the returning intro, and took a second still from
+ * vim's scene with `--keyframes 9` (bench/RESULTS.md, "Speed at every length", part 10). */
 START_TEST(a_stretch_cut_short_ends_at_its_next_keyframe)
 {
-    tg_shot shots[] = {{0.47, 8.0}, {60.0, 61.0}, {61.2, 64.2}, {70.33, 71.53}};
-    tgi_span spans[] = {{0, 8.0, 10.0}, {10, 64.2, 66.0}, {20, 71.53, 87.0}};
+    tg_shot shots[] = {{0.47, 8.0}, {60.0, 61.0}, {61.2, 64.2}, {70.33, 71.63}};
+    tgi_span spans[] = {{0, 8.0, 10.0}, {10, 64.2, 66.0}, {20, 71.63, 87.0}};
     tg_analysis_data a = {.duration = 92.0, .mode = TG_ANALYSIS_SPARSE};
     a.shots = shots;
     a.n_shots = 4;
