@@ -135,7 +135,10 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
     json_t *arr = json_array();
     for (size_t k = 0; arr && k < a->n_spans; k++)
         json_array_append_new(
-            arr, json_pack("[I, f]", (json_int_t)a->spans[k].first, a->spans[k].end_t));
+            arr, a->spans[k].key_end > a->spans[k].end_t
+                     ? json_pack("[I, f, f]", (json_int_t)a->spans[k].first, a->spans[k].end_t,
+                                 a->spans[k].key_end)
+                     : json_pack("[I, f]", (json_int_t)a->spans[k].first, a->spans[k].end_t));
     json_object_set_new(root, "spans", arr);
     arr = json_array();
     for (size_t k = 0; arr && k < a->n_shots; k++)
@@ -573,14 +576,15 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
     }
     for (size_t k = 0; k < json_array_size(spans); k++) {
         const json_t *sp = json_array_get(spans, k);
-        double first, end;
+        double first, end, key_end = 0;
         if (!json_is_array(sp) || num(json_array_get(sp, 0), 0, (double)a->n - 1, &first) < 0 ||
             num(json_array_get(sp, 1), 0, 1e7, &end) < 0 ||
+            (json_array_size(sp) > 2 && num(json_array_get(sp, 2), end, 1e7, &key_end) < 0) ||
             (k && (size_t)first <= a->spans[k - 1].first)) {
-            rc = bad(ctx, "spans must be [first sample, end time] in order");
+            rc = bad(ctx, "spans must be [first sample, end time(, next keyframe)] in order");
             goto fail;
         }
-        a->spans[a->n_spans++] = (tgi_span){(size_t)first, end};
+        a->spans[a->n_spans++] = (tgi_span){(size_t)first, end, key_end};
     }
     for (size_t k = 0; k < json_array_size(shots); k++) {
         const json_t *sh = json_array_get(shots, k);

@@ -366,7 +366,7 @@ int tgi_events_detect(tg_ctx *ctx, tgi_sample *s, size_t n, double end_t, const 
     ev->content = (tg_rect){0, 0, aw, ah};
     if (n == 0)
         return tgi_fail(ctx, TG_ECORRUPT, "the video has no decodable frames");
-    tgi_span whole = {0, end_t};
+    tgi_span whole = {0, end_t, 0};
     if (!spans || n_spans == 0) {
         spans = &whole;
         n_spans = 1;

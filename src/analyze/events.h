@@ -33,6 +33,9 @@ typedef struct tgi_events {
 typedef struct tgi_span {
     size_t first;
     double end_t;
+    /* sparse analysis: the next keyframe after the span (or the video's end), where its
+     * last shot ends at the latest when x264 keys its cuts; 0: not known (end_t) */
+    double key_end;
 } tgi_span;
 
 /* Analyse n samples (in time order) of an aw x ah analysis frame; end_t is the

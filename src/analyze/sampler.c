@@ -9,7 +9,7 @@
  *           the clips and stills asked for (see analyse_sparse), each decoded from
  *           its keyframe only as far as a clip needs (tgi_sampler_stretch_len), or,
  *           past the clips' share (a smaller one in a first round: FIRST_CLIP_SPARE),
- *           as far as a still needs (tgi_sampler_still_len);
+ *           as far as a still needs (tgi_sampler_still_len: 1.2-1.7 s);
  *   auto:   sparse from SPARSE_AFTER seconds on, full below. Sparse looks inside a
  *           stretch that begins at a black keyframe too (a screen recording's programs
  *           start black, with no keyframe when their window appears): without that,
@@ -72,7 +72,23 @@
  * every stretch as before (TGI_ROUND_ALL). bench/RESULTS.md, "Speed at every length",
  * part 9. */
 #define FIRST_CLIP_SPARE 1
-#define STILL_LEN        1.7
+/* A stretch for stills needs, between the guards (SPAN_GUARD 0.5 s after its start,
+ * KEY_GUARD 0.2 s before its end, select.c), a few clean frames and, in a shot with
+ * faces, one the face model looked at (select takes no still whose eyes were not
+ * checked there). The face model looks at a stretch's first frame, then every
+ * faces->every seconds (FACE_INTERVAL, longer from 60 s on: 0.75 s at 180 s, 0.83 s
+ * at franck's 200 s), so a look falls between the guards once the stretch lasts that
+ * interval + KEY_GUARD + a frame (STILL_FACE_TAIL). STILL_MIN (0.6 s of positions,
+ * ~9 samples, 3 face looks at 0.25 s) up to 240 s; STILL_LEN (1.7 s, part 7's) at
+ * most: the stills the eval and the benchmarks picked in 1.7-s stretches lay 0.53-0.93 s
+ * after their start, at a face look where there were faces. Not 1.2 s: the samples a
+ * stretch adds also weigh in the video's median sharpness (select/verdict.c, every
+ * still and clip is judged against it), and with 1.2-s stretches the eval's screencast
+ * lost its clip of vim (coverage 1.00 -> 0.92) to the directory listing next to it in
+ * the same content group (bench/RESULTS.md, "Speed at every length", part 10). */
+#define STILL_MIN       1.3
+#define STILL_LEN       1.7
+#define STILL_FACE_TAIL 0.3
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at
  * least EV_STRETCH_MIN seconds, scored EV_PRIOR x the median clean keyframe: on a
  * screen a program starts black and then draws its window, and x264 puts no new
@@ -377,13 +393,13 @@ static int on_sample(void *user, const tgi_frame *f)
     return tgi_progress(a->ctx, "analyze", a->p0 + (a->p1 - a->p0) * frac);
 }
 
-static int push_span(sampling *a, size_t first, double end_t)
+static int push_span(sampling *a, size_t first, double end_t, double key_end)
 {
     tgi_span *ns = realloc(a->spans, (a->n_spans + 1) * sizeof(*ns));
     if (!ns)
         return tgi_fail(a->ctx, TG_ENOMEM, "out of memory");
     a->spans = ns;
-    a->spans[a->n_spans++] = (tgi_span){first, end_t};
+    a->spans[a->n_spans++] = (tgi_span){first, end_t, key_end};
     return 0;
 }
 
@@ -407,9 +423,12 @@ double tgi_sampler_stretch_len(double clip_len, int blind)
     return fmin(REGION_MAX, fmax(STRETCH_MIN, STRETCH_LEAD + STRETCH_CLIPS * clip_len));
 }
 
-double tgi_sampler_still_len(double clip_len, int blind)
+double tgi_sampler_still_len(double clip_len, int blind, double face_every)
 {
-    return blind ? REGION_MAX : fmin(STILL_LEN, tgi_sampler_stretch_len(clip_len, 0));
+    if (blind)
+        return REGION_MAX;
+    double len = fmin(STILL_LEN, fmax(STILL_MIN, face_every + STILL_FACE_TAIL));
+    return fmin(len, tgi_sampler_stretch_len(clip_len, 0));
 }
 
 size_t tgi_sampler_stretches(int clips, int keyframes, int round, size_t *for_clips)
@@ -448,7 +467,7 @@ static int analyse_full(tg_ctx *ctx, tgi_media *m, int aw, int ah, sampling *an,
     an->p1 = 1;
     an->t0 = 0;
     an->t1 = in->duration;
-    int rc = push_span(an, 0, 0);
+    int rc = push_span(an, 0, 0, 0);
     if (rc < 0 || (rc = tgi_media_decode(ctx, m, &rq, on_sample, an, &last_t)) < 0)
         return rc;
     double frame_dur = in->fps > 0 ? 1.0 / in->fps : 0.04;
@@ -464,7 +483,8 @@ typedef struct gop {
     size_t key; /* index of its keyframe sample */
     int shot;   /* coarse shot of its first keyframe */
     int picked;
-    int blind; /* its keyframe is black or white: its look says nothing of the rest */
+    int blind;     /* its keyframe is black or white: its look says nothing of the rest */
+    double key_t1; /* the next keyframe (or the video's end) */
 } gop;
 
 /* Consecutive keyframes further apart than this are in different shots: measured
@@ -579,7 +599,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                 break;
             }
         g[ng++] = (gop){
-            t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0};
+            t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0, t1};
     }
     free(q);
     if (ng == 0) {
@@ -591,6 +611,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
     size_t for_clips = 0, want = tgi_sampler_stretches(o->clips, o->keyframes, round, &for_clips),
            picked = 0, all_for_clips = 0;
     tgi_sampler_stretches(o->clips, o->keyframes, TGI_ROUND_ALL, &all_for_clips);
+    double face_every = an->faces && an->faces->net ? an->faces->every : 0;
     while (picked < want) {
         double best = -1;
         size_t bi = 0, best_uses = SIZE_MAX;
@@ -616,9 +637,10 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         if (best < 0)
             break;
         g[bi].picked = 1;
-        /* past the clips' share: a stretch for stills (STILL_LEN) */
+        /* past the clips' share: a stretch for stills (STILL_MIN to STILL_LEN) */
         if (picked >= for_clips) {
-            double t1 = fmin(g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind));
+            double t1 = fmin(
+                g[bi].t1, g[bi].t0 + tgi_sampler_still_len(o->clip_len, g[bi].blind, face_every));
             /* one a whole analysis decodes further: a later round has more to see */
             if (picked < all_for_clips && t1 < g[bi].t1 - 1e-6)
                 an->more = 1;
@@ -641,7 +663,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         double t0 = g[i].t0, t1 = g[i].t1;
         while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
             t1 = g[++i].t1;
-        if ((rc = push_span(an, an->n, t1)) < 0)
+        /* the shot it ends in goes on to the next keyframe at the latest (when x264
+         * keys its cuts): the repeat test (select/verdict.c) asks where it ends */
+        if ((rc = push_span(an, an->n, t1, g[i].key_t1)) < 0)
             goto done;
         an->p0 = 0.5 + 0.5 * done_t / total;
         an->p1 = 0.5 + 0.5 * (done_t + (t1 - t0)) / total;

@@ -47,8 +47,11 @@ double tgi_sampler_cnn_every(double duration, int pass);
 double tgi_sampler_stretch_len(double clip_len, int blind);
 
 /* ... and from one chosen for stills only: too short for a clip of clip_len and its
- * guards, long enough for a few clean frames (8 s after a black or white keyframe). */
-double tgi_sampler_still_len(double clip_len, int blind);
+ * guards, long enough for a few clean frames and, with faces looked for every
+ * face_every seconds from the stretch's first frame (0: no face model), for one face
+ * look between the guards while that interval is under 1.4 s (8 s after a black or
+ * white keyframe). */
+double tgi_sampler_still_len(double clip_len, int blind, double face_every);
 
 /* How many stretches sparse analysis chooses for `clips` clips and `keyframes` stills
  * (returned), and how many of them, the first chosen, are for clips (*for_clips: the

@@ -80,6 +80,19 @@ double tgi_repeat_edge(const tg_analysis_data *a)
     return fmin(K.repeat_edge, 0.3 * a->duration);
 }
 
+/* Where shot j ends at the latest: its end, or, for the last shot of a sparse
+ * analysis' stretch, the next keyframe (the stretch's span says; the decode stopped
+ * early, the shot did not: stretches for stills are 1.3 s since "Speed at every
+ * length", part 10, and a returning outro then ended "too early" to be one). */
+static double shot_latest_end(const tg_analysis_data *a, size_t j)
+{
+    double e = a->shots[j].end;
+    for (size_t k = 0; k < a->n_spans; k++)
+        if (a->spans[k].key_end > e && fabs(a->spans[k].end_t - e) < 1e-6)
+            return a->spans[k].key_end;
+    return e;
+}
+
 int tgi_repeat_tail(const tg_analysis_data *a, size_t j)
 {
     double end = a->duration, edge = tgi_repeat_edge(a);
@@ -89,8 +102,8 @@ int tgi_repeat_tail(const tg_analysis_data *a, size_t j)
     /* near the end and after the start; one long continuous shot is the video's
      * content, not a returning intro; a fragment of a shot (a transition's edge) is
      * neither */
-    return sj->end >= end - edge && sj->start > edge && sj->end - sj->start >= K.repeat_min &&
-           sj->end - sj->start <= K.repeat_len * end;
+    return shot_latest_end(a, j) >= end - edge && sj->start > edge &&
+           sj->end - sj->start >= K.repeat_min && sj->end - sj->start <= K.repeat_len * end;
 }
 
 int tgi_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j)

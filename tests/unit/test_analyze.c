@@ -178,11 +178,17 @@ START_TEST(analysis_json_round_trips_and_refuses_broken_files)
     tgi_sample *s = tgt_series(&n);
     tg_analysis_data *a = tgt_analysis_of(s, n, 17.0), *b = NULL;
     tgi_analysis_add_note(a, "a note with é");
+    ck_assert_uint_eq(a->n_spans, 0);
+    a->spans = malloc(sizeof(*a->spans)); /* sparse: the next keyframe after a span */
+    ck_assert_ptr_nonnull(a->spans);
+    a->spans[a->n_spans++] = (tgi_span){0, 17.0, 17.5};
     char *json = NULL, *json2 = NULL;
     tg_ctx *ctx = tg_ctx_new();
     ck_assert_int_eq(tg_analysis_to_json(ctx, a, &json), 0);
     ck_assert_msg(tg_analysis_from_json(ctx, json, &b) == 0, "%s", tg_ctx_message(ctx));
     ck_assert_int_eq(b->n, a->n);
+    ck_assert_uint_eq(b->n_spans, a->n_spans);
+    ck_assert_double_eq(b->spans[a->n_spans - 1].key_end, 17.5);
     for (size_t i = 0; i < n; i++) {
         ck_assert(b->s[i].t == a->s[i].t && b->s[i].sharp == a->s[i].sharp);
         ck_assert(b->s[i].ev == a->s[i].ev && b->s[i].shot == a->s[i].shot);
@@ -289,8 +295,11 @@ END_TEST
  * decoded as far as a clip needs; the rest are for stills: too short to hold a clip and
  * its guards (0.5 s after the start, 0.25 s before the end) for clips of 1 s and more, so
  * such a clip never goes where it has no room to move, yet long enough for a still between its
- * guards (0.5 s, 0.2 s); 8 s after a black or white keyframe, as any such stretch
- * (bench/RESULTS.md, "Speed at every length", part 7). */
+ * guards (0.5 s, 0.2 s): 0.5 s of positions, and one frame the face model looked at (it looks
+ * at a stretch's first frame, then every face_every seconds) while it looks at least every
+ * 1.4 s; 1.3 s where it looks every 1.0 s or more often (every video up to 240 s), 1.7 s at
+ * most; 8 s after a black or white keyframe, as any such stretch (bench/RESULTS.md, "Speed at
+ * every length", parts 7 and 10). */
 START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
 {
     size_t for_clips = 0;
@@ -298,14 +307,26 @@ START_TEST(stretches_for_stills_are_shorter_than_a_clip_needs)
     ck_assert_uint_eq(for_clips, 6);
     ck_assert_uint_eq(tgi_sampler_stretches(4, 9, TGI_ROUND_ALL, &for_clips), 17);
     ck_assert_uint_eq(for_clips, 7);
-    for (double len = 0.3; len <= 10; len += 0.1) {
-        double sl = tgi_sampler_still_len(len, 0);
-        if (len >= 1.0) /* shorter clips may fit: they have room to move there */
-            ck_assert_double_lt(sl, 0.5 + len + 0.25);
-        ck_assert_double_ge(sl, 0.5 + 0.2 + 0.9); /* ~13 samples between the guards */
-        ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
-        ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1), 8.0, 1e-9);
-    }
+    static const double every[] = {0, 0.25, 0.5, 0.75, 0.8333, 0.9, 1.0, 1.2, 1.4, 2.5, 15};
+    for (size_t e = 0; e < sizeof(every) / sizeof(every[0]); e++)
+        for (double len = 0.3; len <= 10; len += 0.1) {
+            double fe = every[e], sl = tgi_sampler_still_len(len, 0, fe);
+            if (len >= 1.0) /* shorter clips may fit: they have room to move there */
+                ck_assert_double_lt(sl, 0.5 + len + 0.25);
+            ck_assert_double_le(sl, tgi_sampler_stretch_len(len, 0));
+            ck_assert_double_le(sl, 1.7 + 1e-9);
+            ck_assert_double_eq_tol(tgi_sampler_still_len(len, 1, fe), 8.0, 1e-9);
+            ck_assert_double_ge(sl, 0.5 + 0.2 + 0.6 - 1e-9); /* ~9 samples between the guards */
+            if (fe <= 1.0) /* the 1.7 s of part 7 were more than a still needs */
+                ck_assert_double_le(sl, 1.3 + 1e-9);
+            if (fe > 0 && fe <= 1.4) { /* a face look between the guards, a frame to spare */
+                int seen = 0;
+                for (double t = 0; t <= sl; t += fe)
+                    seen |= t >= 0.5 && t <= sl - 0.2 - 0.05;
+                ck_assert_msg(seen, "no face look between the guards of %.2f s (every %.2f s)", sl,
+                              fe);
+            }
+        }
 }
 END_TEST
 

@@ -380,6 +380,35 @@ START_TEST(one_long_shot_is_never_a_repeat)
 }
 END_TEST
 
+/* A sparse analysis' stretch is decoded only part of the way to the next keyframe (for a
+ * still, 1.3 s), but its last shot goes on: whether that shot is "near the end", where an
+ * intro may return as an outro, is judged by where it ends at the latest, the next keyframe
+ * its span records. The real-footage eval's screencast: htop returns at 70.33 s (until 92 s;
+ * the next keyframe is at 87 s); decoded 1.2 s it "ended" at 71.53 s (1.3 s: 71.63 s), short of
+ * the last 20 s, was no longer taken for the returning intro, and took a second still from
+ * vim's scene with `--keyframes 9` (bench/RESULTS.md, "Speed at every length", part 10). */
+START_TEST(a_stretch_cut_short_ends_at_its_next_keyframe)
+{
+    tg_shot shots[] = {{0.47, 8.0}, {60.0, 61.0}, {61.2, 64.2}, {70.33, 71.63}};
+    tgi_span spans[] = {{0, 8.0, 10.0}, {10, 64.2, 66.0}, {20, 71.63, 87.0}};
+    tg_analysis_data a = {.duration = 92.0, .mode = TG_ANALYSIS_SPARSE};
+    a.shots = shots;
+    a.n_shots = 4;
+    a.spans = spans;
+    a.n_spans = 3;
+    ck_assert_double_eq_tol(tgi_repeat_edge(&a), 20.0, 1e-9);
+    ck_assert(tgi_repeat_tail(&a, 3));  /* ends by 87 s at the latest: in the last 20 s */
+    ck_assert(!tgi_repeat_tail(&a, 1)); /* inside its span: it ends where it ends */
+    ck_assert(!tgi_repeat_tail(&a, 2)); /* 66 s is not in the last 20 s either */
+    spans[2].key_end = 71.9;
+    ck_assert(!tgi_repeat_tail(&a, 3));
+    spans[2].key_end = 0; /* not known (a full analysis): the shot's own end */
+    ck_assert(!tgi_repeat_tail(&a, 3));
+    shots[3].end = spans[2].end_t = 72.03; /* the 1.7-s stretch of before */
+    ck_assert(tgi_repeat_tail(&a, 3));
+}
+END_TEST
+
 /* Text cards are a defect while they are a small part of the video; in a video
  * that is mostly text (a screen recording, slides) they are the content. */
 START_TEST(text_is_content_when_the_video_is_text)
@@ -902,6 +931,7 @@ Suite *suite_select(void)
     tcase_add_test(tc, clustering_finds_groups_of_similar_embeddings);
     tcase_add_test(tc, dim_scenes_with_highlights_are_content);
     tcase_add_test(tc, one_long_shot_is_never_a_repeat);
+    tcase_add_test(tc, a_stretch_cut_short_ends_at_its_next_keyframe);
     tcase_add_test(tc, text_is_content_when_the_video_is_text);
     tcase_add_test(tc, a_few_lines_on_black_are_a_screen_or_a_card);
     tcase_add_test(tc, one_long_shot_gives_every_clip_asked);
