@@ -8,7 +8,7 @@
  * codes: 0 success, 1 the work failed (one line on stderr says why), 2 bad usage.
  * SIGINT/SIGTERM cancel the job; the library removes partial outputs.
  *
- * First of all, the program may run itself again with OpenBLAS's kernels for this CPU
+ * Before a command runs, the program may run itself again with OpenBLAS's kernels for this CPU
  * (nn/blas.h: the library chooses them before main, and falls back to its slowest on
  * a CPU model it does not know).
  */
@@ -22,7 +22,6 @@
 
 int main(int argc, char **argv)
 {
-    tgi_blas_respawn(argv);
     const char *a = argc > 1 ? argv[1] : NULL;
     if (a && !strcmp(a, "--version")) {
         printf("thumbgen %s\n", TG_VERSION);
@@ -33,8 +32,11 @@ int main(int argc, char **argv)
         return a ? 0 : 2;
     }
     const tgi_cli_command *cmd = tgi_cli_find(a);
-    if (cmd)
+    if (cmd) {
+        /* only a command runs the networks: the restart costs ~80 ms of CPU */
+        tgi_blas_respawn(argv);
         return cmd->main(argc, argv);
+    }
     const char *names[16];
     size_t n = 0;
     for (const tgi_cli_command *const *c = tgi_cli_commands; *c && n < 16; c++)
