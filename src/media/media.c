@@ -327,6 +327,8 @@ typedef struct dec_state {
     void *user;
     int main_done;                /* the range is over (or there is none): stills only */
     double sure_end;              /* the earliest frame past end sure to be decoded */
+    int past_end, reorder;        /* video packets at or past end so far; the stream's
+                                   * reorder depth (see past_the_end) */
     double *still_sure;           /* the same for each still, past its time */
     struct SwsContext *still_sws; /* the stills' scaler (their own size) */
     uint8_t *still_tmp, *still_rot;
@@ -667,6 +669,25 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
     }
 }
 
+/* Whether the range is over before pkt is sent: every frame it could still deliver is
+ * shown at or past its end. A stream reorders at most `reorder` frames (H.264's
+ * num_reorder_frames: how many frames may come before a frame in decoding order and after
+ * it on screen), so once more than that many packets shown at or past end were read, no
+ * later packet is shown before end, nor before the earliest of them (the frame that
+ * gives the range's last frame its end, with `need`). The frames in flight are then
+ * drained instead of decoding the ones the decoder's delay (frame threads, reordering)
+ * would take in after them: ~3 reference frames a range on x264's 1080p (bench/RESULTS.md,
+ * "Speed at every length", part 10). Not with stills (they may lie past end) nor for a
+ * packet without a time. */
+static int past_the_end(dec_state *s, const AVPacket *pkt)
+{
+    const tgi_decode_req *rq = s->req;
+    if (!s->fn || rq->end <= 0 || rq->n_stills || pkt->pts == AV_NOPTS_VALUE ||
+        packet_time(s->m, pkt) < rq->end - 1e-6)
+        return 0;
+    return ++s->past_end > s->reorder;
+}
+
 int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_frame_fn fn,
                      void *user, double *last_t)
 {
@@ -746,6 +767,10 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         rc = tgi_av_fail(ctx, e, TG_ECODEC, "cannot open the %s decoder", codec->name);
         goto done;
     }
+    /* the decoder's own count (from the stream's headers) or the probe's, whichever is
+     * larger, and one more: a count the stream does not state is only ever raised */
+    s.reorder = 1 + (dec->has_b_frames > vs->codecpar->video_delay ? dec->has_b_frames
+                                                                   : vs->codecpar->video_delay);
     if (m->dirty && m->info.still) {
         /* an image demuxer read to its end does not seek back: open it again */
         AVFormatContext *again = NULL;
@@ -823,6 +848,11 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         if (skip) {
             av_packet_unref(pkt);
             continue;
+        }
+        if (!(req->flags & TG_DECODE_KEYONLY) && past_the_end(&s, pkt)) {
+            av_packet_unref(pkt);
+            s.stats.tail_spared = 1;
+            break;
         }
         if (trim)
             dec->skip_frame = packet_wanted(&s, pkt) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,90 @@ START_TEST(a_range_ending_at_a_keyframe_does_not_decode_it)
 }
 END_TEST
 
+/* Frames of a range, in order: their times and a checksum of their pixels. */
+typedef struct range_frames {
+    int n;
+    double t[128];
+    uint32_t sum[128];
+} range_frames;
+
+static int on_frames(void *user, const tgi_frame *f)
+{
+    range_frames *r = user;
+    ck_assert_int_lt(r->n, 128);
+    uint32_t h = 2166136261u;
+    for (int y = 0; y < f->height; y++)
+        for (int x = 0; x < f->width * 3; x++)
+            h = (h ^ f->data[(size_t)y * f->stride + x]) * 16777619u;
+    r->t[r->n] = f->t;
+    r->sum[r->n++] = h;
+    return 0;
+}
+
+/* A range that ends between keyframes stops reading once nothing left can be shown
+ * before its end (more packets shown past the end than the stream reorders): the
+ * decoder's delay (frame threads, B-frames) no longer takes in reference frames past
+ * the end for nothing. Every frame of the range is the frame a longer decode gives,
+ * byte for byte, with and without frame threads and non-reference frames. */
+START_TEST(a_range_stops_reading_when_nothing_before_its_end_is_left)
+{
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-g", "50",
+                                "-sc_threshold", "0", "-x264-params", "b-pyramid=normal:b-adapt=0",
+                                "-pix_fmt", "yuv420p", v, NULL),
+                     0);
+    static const int threads[] = {1, 3};
+    static const int flags[] = {0, TG_DECODE_NONREF};
+    for (int ti = 0; ti < 2; ti++)
+        for (int fi = 0; fi < 2; fi++) {
+            tg_ctx *ctx = tg_ctx_new();
+            tgi_media *m = NULL;
+            ck_assert_msg(tgi_media_open(ctx, v, threads[ti], &m) == 0, "%s", tg_ctx_message(ctx));
+            const double start = 0.5, end = 1.22;
+            range_frames *shortr = calloc(1, sizeof(*shortr)), *longr = calloc(1, sizeof(*longr));
+            tgi_decode_stats st = {0};
+            tgi_decode_req rq = {.start = start,
+                                 .end = end,
+                                 .width = 32,
+                                 .height = 24,
+                                 .pix = TG_PIX_RGB24,
+                                 .flags = flags[fi],
+                                 .stats = &st};
+            unsigned long d0, p0, d1, p1;
+            tgi_media_work(m, &d0, &p0);
+            ck_assert_int_eq(tgi_media_decode(ctx, m, &rq, on_frames, shortr, NULL), 0);
+            tgi_media_work(m, &d1, &p1);
+            tgi_decode_req rl = rq;
+            rl.end = 3.9;
+            rl.stats = NULL;
+            ck_assert_int_eq(tgi_media_decode(ctx, m, &rl, on_frames, longr, NULL), 0);
+            int n = 0;
+            while (n < longr->n && longr->t[n] < end - 1e-6)
+                n++;
+            ck_assert_msg(shortr->n == n && n >= 8, "threads %d flags %d: %d frames, %d expected",
+                          threads[ti], flags[fi], shortr->n, n);
+            for (int i = 0; i < n; i++)
+                ck_assert_msg(shortr->t[i] == longr->t[i] && shortr->sum[i] == longr->sum[i],
+                              "threads %d flags %d: frame %d (%.3f s) differs", threads[ti],
+                              flags[fi], i, shortr->t[i]);
+            if (threads[ti] > 1)
+                ck_assert_int_eq(st.tail_spared, 1);
+            /* from the keyframe at 0: the 31 frames shown before 1.22 s, and at most the
+             * stream's reorder depth (2 here) + 1 of those shown past it (before: 36 and 37
+             * packets with frame threads, 35 with one thread and non-reference frames) */
+            ck_assert_msg(p1 - p0 <= 31 + 3, "threads %d flags %d: %lu packets sent", threads[ti],
+                          flags[fi], p1 - p0);
+            free(shortr);
+            free(longr);
+            tgi_media_close(&m);
+            tg_ctx_free(&ctx);
+        }
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 Suite *suite_media(void);
 Suite *suite_media(void)
 {
@@ -301,6 +386,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, playable_copy_of_an_avi);
     tcase_add_test(tc, second_side_copy_at_its_own_size_and_interval);
     tcase_add_test(tc, a_range_ending_at_a_keyframe_does_not_decode_it);
+    tcase_add_test(tc, a_range_stops_reading_when_nothing_before_its_end_is_left);
     suite_add_tcase(s, tc);
     return s;
 }
