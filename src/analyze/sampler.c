@@ -30,6 +30,7 @@
 
 #include "analyze/events.h"
 #include "core/error.h"
+#include "media/ranges.h"
 
 #define MAX_SAMPLES    20000
 #define MIN_INTERVAL   (1.0 / 30.0)
@@ -120,6 +121,16 @@
  * the keyframes alone lost screencast's scenes (bench/RESULTS.md, "Speed at every
  * length", parts 4 and 5). */
 #define CNN_STRETCH_INTERVAL 1.0
+/* Sparse analysis' stretches are decoded STRETCH_LANES at a time (media/ranges.h), each
+ * by a one-thread decoder, and handed to on_sample in time order, so that every plan is
+ * the same as with one decoder: a stretch's P-frames depend on each other, and one
+ * decoder's frame threads ran them at ~1.1 cores of two (bench/RESULTS.md, "Speed at
+ * every length", part 11). Frames decoded ahead of on_sample wait as copies (an
+ * analysis frame ~62 KB, the CNN's and the detector's inputs when due) up to about
+ * STRETCH_BUDGET bytes: a few stretches, well inside the 200-MB goal. --threads 1 keeps
+ * one decoder. */
+#define STRETCH_LANES  2
+#define STRETCH_BUDGET (8u << 20)
 /* Faces: looked for in one analysis frame every FACE_INTERVAL seconds, at most
  * FACE_MAX frames a video (~3 ms each: bench/RESULTS.md, "Faces"). */
 #define FACE_INTERVAL 0.25
@@ -517,6 +528,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                      .sent = malloc(1024),
                      .cap = 1024};
     gop *g = NULL;
+    tgi_decode_req *dq = NULL;
+    double *key_end = NULL;
+    tgi_ranges *ranges = NULL;
     int rc = 0;
     if (!keys.sent || (keys.s = malloc(keys.cap * sizeof(*keys.s))) == NULL) {
         rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
@@ -652,40 +666,55 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                     g[bi].t1, g[bi].score, best);
     }
     qsort(g, ng, sizeof(*g), cmp_gop_t);
+    /* the ranges to decode: neighbouring stretches decode as one; the shot a range ends
+     * in goes on to the next keyframe at the latest (when x264 keys its cuts): the repeat
+     * test (select/verdict.c) asks where it ends */
+    dq = calloc(ng, sizeof(*dq));
+    key_end = calloc(ng, sizeof(*key_end));
+    if (!dq || !key_end) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nr = 0;
     double total = 0, done_t = 0;
-    for (size_t i = 0; i < ng; i++)
-        if (g[i].picked)
-            total += g[i].t1 - g[i].t0;
     for (size_t i = 0; i < ng; i++) {
         if (!g[i].picked)
             continue;
-        /* neighbouring stretches decode as one */
         double t0 = g[i].t0, t1 = g[i].t1;
         while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
             t1 = g[++i].t1;
-        /* the shot it ends in goes on to the next keyframe at the latest (when x264
-         * keys its cuts): the repeat test (select/verdict.c) asks where it ends */
-        if ((rc = push_span(an, an->n, t1, g[i].key_t1)) < 0)
+        key_end[nr] = g[i].key_t1;
+        dq[nr] = (tgi_decode_req){.start = t0,
+                                  .end = t1,
+                                  .width = aw,
+                                  .height = ah,
+                                  .pix = TG_PIX_RGB24,
+                                  /* frames nothing refers to are not decoded: x264's
+                                   * non-reference B-frames, -26 % of the analysis' CPU on
+                                   * the 60-s benchmark; samples at 15 a second from 30 fps
+                                   * video, the eval's scores unchanged (bench/RESULTS.md,
+                                   * part 3) */
+                                  .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
+                                  .min_interval = MIN_INTERVAL};
+        cnn_side(an, &dq[nr], tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
+        total += t1 - t0;
+        nr++;
+    }
+    /* side by side (STRETCH_LANES), handed to on_sample in time order all the same */
+    if ((rc = tgi_ranges_start(ctx, m, dq, nr, o->threads == 1 ? 1 : STRETCH_LANES, STRETCH_BUDGET,
+                               &ranges)) < 0)
+        goto done;
+    for (size_t i = 0; i < nr; i++) {
+        double t0 = dq[i].start, t1 = dq[i].end;
+        if ((rc = push_span(an, an->n, t1, key_end[i])) < 0)
             goto done;
         an->p0 = 0.5 + 0.5 * done_t / total;
         an->p1 = 0.5 + 0.5 * (done_t + (t1 - t0)) / total;
         an->t0 = t0;
         an->t1 = t1;
-        tgi_decode_req dq = {.start = t0,
-                             .end = t1,
-                             .width = aw,
-                             .height = ah,
-                             .pix = TG_PIX_RGB24,
-                             /* frames nothing refers to are not decoded: x264's
-                              * non-reference B-frames, -26 % of the analysis' CPU on the
-                              * 60-s benchmark; samples at 15 a second from 30 fps video,
-                              * the eval's scores unchanged (bench/RESULTS.md, part 3) */
-                             .flags = TG_DECODE_FAST | TG_DECODE_NONREF,
-                             .min_interval = MIN_INTERVAL};
-        cnn_side(an, &dq, tgi_sampler_cnn_every(dur, TGI_PASS_STRETCH));
         if (an->subj)
             an->subj->stretch_t0 = t0;
-        rc = tgi_media_decode(ctx, m, &dq, on_sample, an, NULL);
+        rc = tgi_ranges_take(ctx, ranges, i, on_sample, an);
         if (an->subj)
             an->subj->stretch_t0 = -1;
         if (rc < 0)
@@ -701,6 +730,9 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
     *end_t = dur;
     rc = 0;
 done:
+    tgi_ranges_free(&ranges);
+    free(dq);
+    free(key_end);
     free(g);
     sampling_free(&keys);
     return rc;

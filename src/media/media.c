@@ -36,6 +36,7 @@ struct tgi_media {
     AVRational tb;
     tgi_media_info info;
     char path[512];
+    int path_cut; /* path is longer than the copy kept here: it cannot be opened again */
     unsigned long decodes, packets; /* tgi_media_work */
 };
 
@@ -64,6 +65,7 @@ int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out)
     if (!m)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     tgi_utf8_copy(m->path, sizeof(m->path), path);
+    m->path_cut = strcmp(m->path, path) != 0;
     m->threads = threads;
     int rc, e;
 
@@ -196,6 +198,26 @@ int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out)
 fail:
     tgi_media_close(&m);
     return rc;
+}
+
+int tgi_media_open_again(tg_ctx *ctx, const tgi_media *m, int threads, tgi_media **out)
+{
+    *out = NULL;
+    if (m->path_cut || m->info.still)
+        return tgi_fail(ctx, TG_EINVAL, "this video cannot be opened a second time");
+    tgi_media *again = NULL;
+    int rc = tgi_media_open(ctx, m->path, threads, &again);
+    if (rc < 0)
+        return rc;
+    const tgi_media_info *a = &again->info, *b = &m->info;
+    /* the same file, still: not replaced between the two opens */
+    if (a->width != b->width || a->height != b->height || a->duration != b->duration ||
+        a->rotation != b->rotation || strcmp(a->codec, b->codec) != 0 || again->t0 != m->t0) {
+        tgi_media_close(&again);
+        return tgi_fail(ctx, TG_EIO, "'%s' changed while it was read", m->path);
+    }
+    *out = again;
+    return 0;
 }
 
 const tgi_media_info *tgi_media_get_info(const tgi_media *m)
@@ -749,7 +771,8 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
     }
     /* frame threads: keyframes refer to nothing, so a keyframe-only pass decodes them
      * side by side too (bench/RESULTS.md, "Speed at every length") */
-    dec->thread_count = m->threads > 0 ? m->threads : 0;
+    int threads = req->threads > 0 ? req->threads : m->threads;
+    dec->thread_count = threads > 0 ? threads : 0;
     if (req->flags & TG_DECODE_FAST) {
         dec->skip_loop_filter = AVDISCARD_ALL;
         dec->flags2 |= AV_CODEC_FLAG2_FAST;

@@ -43,6 +43,9 @@ typedef struct tgi_media_info {
 #define TG_MEDIA_MAX_DURATION (24.0 * 3600.0)
 
 int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out);
+/* The same file opened again (its own demuxer: another thread may decode with it while
+ * m is used), with the same info. */
+int tgi_media_open_again(tg_ctx *ctx, const tgi_media *m, int threads, tgi_media **out);
 const tgi_media_info *tgi_media_get_info(const tgi_media *m);
 /* What the decodes on m did so far (for tests and benchmarks): decodes run, and packets
  * handed to the decoder (decoded, or skipped by it as nothing refers to them). */
@@ -135,6 +138,8 @@ typedef struct tgi_decode_req {
      * request with fn NULL takes stills only (start, end, width and height unused). */
     tgi_still_req *stills;
     size_t n_stills;
+    /* Decoder threads for this decode; 0: the count the media was opened with. */
+    int threads;
 } tgi_decode_req;
 
 /* Decode [start, end) and call fn for each frame. Reports progress as the fraction

@@ -289,6 +289,43 @@ START_TEST(sparse_stretches_skip_frames_nothing_refers_to)
 }
 END_TEST
 
+/* Sparse analysis decodes its stretches on two decoders side by side (media/ranges.h) and
+ * looks at their frames in time order: the analysis (samples, spans, faces, subjects, the
+ * CNN's frames) is the one a single decoder gives (--threads 1), byte for byte. */
+START_TEST(stretches_side_by_side_give_the_one_decoders_analysis)
+{
+    const char *v = tgt_fixture("long.mp4");
+    char *out[2];
+    static const char *threads[] = {"1", "0"};
+    for (int k = 0; k < 2; k++) {
+        out[k] = tgt_tmp_path(".json");
+        tgt_run r;
+        thumbgen(&r, "analyze", v, "-o", out[k], "--analysis", "sparse", "--threads", threads[k],
+                 "--quiet", NULL);
+        ck_assert_msg(r.status == 0, "analyze --threads %s failed (%d): %s", threads[k], r.status,
+                      r.err);
+        tgt_run_free(&r);
+    }
+    size_t n0, n1;
+    char *a0 = tgt_read_file(out[0], &n0), *a1 = tgt_read_file(out[1], &n1);
+    ck_assert_ptr_nonnull(a0);
+    ck_assert_ptr_nonnull(a1);
+    json_t *j = json_loads(a0, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    /* several stretches, so that two decoders had work side by side */
+    ck_assert_int_ge(json_array_size(json_object_get(j, "spans")), 3);
+    json_decref(j);
+    ck_assert_msg(n0 == n1 && !memcmp(a0, a1, n0), "the analyses differ (%zu and %zu bytes)", n0,
+                  n1);
+    for (int k = 0; k < 2; k++) {
+        unlink(out[k]);
+        free(out[k]);
+    }
+    free(a0);
+    free(a1);
+}
+END_TEST
+
 /* A long video's densely decoded stretches give the CNN one frame a second, not two
  * (bench/RESULTS.md, "Speed at every length", part 4): a 200-s video, sparse. */
 START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
@@ -1712,6 +1749,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, sparse_analysis_looks_past_black_keyframes);
     tcase_add_test(tc, auto_analysis_is_sparse_from_one_minute);
     tcase_add_test(tc, sparse_stretches_skip_frames_nothing_refers_to);
+    tcase_add_test(tc, stretches_side_by_side_give_the_one_decoders_analysis);
     tcase_add_test(tc, sparse_stretches_feed_the_cnn_once_a_second);
     tcase_add_test(tc, sparse_analysis_looks_for_subjects_once_a_frame);
     tcase_add_test(tc, sparse_stretches_pass_a_sure_look_on_to_the_same_shot);

@@ -16,6 +16,7 @@
 #include "media/av.h"
 #include "media/media.h"
 #include "media/playable.h"
+#include "media/ranges.h"
 #include "util.h"
 
 START_TEST(av_errors_map_to_one_code_each)
@@ -373,6 +374,179 @@ START_TEST(a_range_stops_reading_when_nothing_before_its_end_is_left)
 }
 END_TEST
 
+/* Every frame handed out, in order, with its range: time and checksums of the picture and
+ * of the side copies the decoder gave with it. */
+typedef struct ranged {
+    int n, cap, stop_after, stopped;
+    size_t cur;
+    struct ranged_frame {
+        size_t range;
+        double t;
+        uint32_t pic, side, side2;
+    } * f;
+} ranged;
+
+static uint32_t fnv(const uint8_t *p, size_t n, uint32_t h)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static int same_frame(const struct ranged_frame *a, const struct ranged_frame *b)
+{
+    return a->range == b->range && a->t == b->t && a->pic == b->pic && a->side == b->side &&
+           a->side2 == b->side2;
+}
+
+static int on_ranged(void *user, const tgi_frame *f)
+{
+    ranged *r = user;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 256;
+        r->f = realloc(r->f, (size_t)r->cap * sizeof(*r->f));
+        ck_assert_ptr_nonnull(r->f);
+    }
+    uint32_t pic = 2166136261u;
+    for (int y = 0; y < f->height; y++)
+        pic = fnv(f->data + (size_t)y * f->stride, (size_t)f->width * 3, pic);
+    r->f[r->n++] = (struct ranged_frame){
+        r->cur, f->t, pic, f->side ? fnv(f->side, 16 * 12 * 3, 2166136261u) : 0,
+        f->side2 ? fnv(f->side2, (size_t)f->side2_w * f->side2_h * 3, 2166136261u) : 0};
+    /* stop_after frames into range 1, the caller stops taking it */
+    if (r->cur == 1 && r->stop_after && ++r->stopped == r->stop_after)
+        return 1;
+    return 0;
+}
+
+/* Ranges decoded side by side (media/ranges.h) reach the caller as one decoder gives them,
+ * range after range: the same frames, times, pictures and side copies in the same order,
+ * with one lane or several, with room for many frames or for none (every lane but the
+ * caller's waits), with the caller stopping a range early, and a lane's failure reported
+ * for its range with its sentence. Freeing with lanes still at work neither hangs nor
+ * leaks (make check). */
+START_TEST(ranges_side_by_side_give_what_one_decoder_gives)
+{
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=6",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "25",
+                                "-sc_threshold", "0", "-pix_fmt", "yuv420p", v, NULL),
+                     0);
+    static const double span[][2] = {{0, 0.9}, {1.0, 2.5}, {2.0, 2.6}, {3.0, 3.3}, {4.0, 5.9}};
+    enum { N = 5 };
+    tgi_decode_req rq[N];
+    for (int i = 0; i < N; i++)
+        rq[i] = (tgi_decode_req){.start = span[i][0],
+                                 .end = span[i][1],
+                                 .width = 32,
+                                 .height = 24,
+                                 .pix = TG_PIX_RGB24,
+                                 .flags = i % 2 ? TG_DECODE_FAST | TG_DECODE_NONREF : 0,
+                                 .side_w = 16,
+                                 .side_h = 12,
+                                 .side_interval = 0.3,
+                                 .side2_w = i == 3 ? 0 : 24,
+                                 .side2_h = i == 3 ? 0 : 18,
+                                 .side2_interval = 0.5};
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    ranged want = {0};
+    for (int i = 0; i < N; i++) {
+        want.cur = (size_t)i;
+        ck_assert_int_eq(tgi_media_decode(ctx, m, &rq[i], on_ranged, &want, NULL), 0);
+    }
+    ck_assert_int_gt(want.n, 100);
+    static const int lanes[] = {1, 2, 3};
+    static const size_t budget[] = {0, 1 << 20};
+    for (int li = 0; li < 3; li++)
+        for (int bi = 0; bi < 2; bi++) {
+            tgi_ranges *r = NULL;
+            ck_assert_int_eq(tgi_ranges_start(ctx, m, rq, N, lanes[li], budget[bi], &r), 0);
+            ck_assert_int_eq(tgi_ranges_lanes(r), lanes[li]);
+            ranged got = {0};
+            for (int i = 0; i < N; i++) {
+                got.cur = (size_t)i;
+                ck_assert_msg(tgi_ranges_take(ctx, r, (size_t)i, on_ranged, &got) == 0, "%s",
+                              tg_ctx_message(ctx));
+            }
+            tgi_ranges_free(&r);
+            ck_assert_ptr_null(r);
+            ck_assert_msg(got.n == want.n, "lanes %d budget %zu: %d frames, %d expected", lanes[li],
+                          budget[bi], got.n, want.n);
+            for (int k = 0; k < want.n; k++)
+                ck_assert_msg(same_frame(&got.f[k], &want.f[k]),
+                              "lanes %d budget %zu: frame %d (range %zu, %.3f s) differs",
+                              lanes[li], budget[bi], k, want.f[k].range, want.f[k].t);
+            free(got.f);
+        }
+    /* the caller stops range 1 after 4 frames: the others come as before */
+    for (int li = 0; li < 3; li++) {
+        tgi_ranges *r = NULL;
+        ck_assert_int_eq(tgi_ranges_start(ctx, m, rq, N, lanes[li], 0, &r), 0);
+        ranged got = {.stop_after = 4};
+        for (int i = 0; i < N; i++) {
+            got.cur = (size_t)i;
+            ck_assert_int_eq(tgi_ranges_take(ctx, r, (size_t)i, on_ranged, &got), 0);
+        }
+        tgi_ranges_free(&r);
+        int k = 0, g = 0;
+        for (; k < want.n; k++) {
+            if (want.f[k].range == 1 && k > 0 && want.f[k - 4].range == 1)
+                continue; /* past the 4th frame of range 1 */
+            ck_assert_msg(g < got.n && same_frame(&got.f[g], &want.f[k]),
+                          "lanes %d: frame %d after a stopped range differs", lanes[li], g);
+            g++;
+        }
+        ck_assert_int_eq(g, got.n);
+        free(got.f);
+    }
+    /* a range its decoder refuses (a side copy too big): the ranges before it come,
+     * then its failure, with the decoder's sentence */
+    tgi_decode_req bad[N];
+    memcpy(bad, rq, sizeof(bad));
+    bad[2].side_w = bad[2].side_h = TG_MEDIA_MAX_SIDE + 1;
+    for (int li = 0; li < 3; li++) {
+        tgi_ranges *r = NULL;
+        ck_assert_int_eq(tgi_ranges_start(ctx, m, bad, N, lanes[li], 1 << 20, &r), 0);
+        ranged got = {0};
+        for (int i = 0; i < 2; i++) {
+            got.cur = (size_t)i;
+            ck_assert_int_eq(tgi_ranges_take(ctx, r, (size_t)i, on_ranged, &got), 0);
+        }
+        tg_ctx_clear(ctx);
+        got.cur = 2;
+        ck_assert_int_eq(tgi_ranges_take(ctx, r, 2, on_ranged, &got), TG_EINVAL);
+        ck_assert_msg(strstr(tg_ctx_message(ctx), "bad side copy size") != NULL, "lanes %d: %s",
+                      lanes[li], tg_ctx_message(ctx));
+        tgi_ranges_free(&r);
+        free(got.f);
+    }
+    /* freed after one range, the others being decoded or waiting for room */
+    for (int li = 0; li < 3; li++) {
+        tgi_ranges *r = NULL;
+        ck_assert_int_eq(tgi_ranges_start(ctx, m, rq, N, lanes[li], 0, &r), 0);
+        ranged got = {0};
+        ck_assert_int_eq(tgi_ranges_take(ctx, r, 0, on_ranged, &got), 0);
+        tgi_ranges_free(&r);
+        free(got.f);
+    }
+    /* ranges with stills are refused: they take frames only */
+    tgi_still_req still = {.t = 1, .until = 2, .width = 8, .height = 8, .buf = (uint8_t[192]){0}};
+    bad[0] = rq[0];
+    bad[0].stills = &still;
+    bad[0].n_stills = 1;
+    tgi_ranges *r = NULL;
+    ck_assert_int_eq(tgi_ranges_start(ctx, m, bad, N, 2, 0, &r), TG_EINVAL);
+    ck_assert_ptr_null(r);
+    free(want.f);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 Suite *suite_media(void);
 Suite *suite_media(void)
 {
@@ -387,6 +561,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, second_side_copy_at_its_own_size_and_interval);
     tcase_add_test(tc, a_range_ending_at_a_keyframe_does_not_decode_it);
     tcase_add_test(tc, a_range_stops_reading_when_nothing_before_its_end_is_left);
+    tcase_add_test(tc, ranges_side_by_side_give_what_one_decoder_gives);
     suite_add_tcase(s, tc);
     return s;
 }
