@@ -63,7 +63,8 @@ const tg_opt tgi_render_opts[] = {
      "the animations the server makes, e.g. gif or gif,webp (all three by default; the CLI "
      "writes what -o, --format and --all name, and --formats is --format for each)"},
     {"threads", TG_OPT_INT, offsetof(tg_options, threads), 0, 0, 64, NULL,
-     "decoder threads (0 = automatic)"},
+     "decoder threads (0 = automatic: sparse analysis also decodes two stretches side by side; 1 = "
+     "one thread, one stretch at a time)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
