@@ -12,6 +12,7 @@
  * (nn/blas.h: the library chooses them before main, and falls back to its slowest on
  * a CPU model it does not know).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,14 @@ int main(int argc, char **argv)
     }
     const tgi_cli_command *cmd = tgi_cli_find(a);
     if (cmd) {
+        /* glibc raises its mmap threshold each time a mapped block is freed (up to 32 MB), so
+         * after the first decoder closes, the decoders' frame buffers (~3 MB a plane set at
+         * 1080p) come from the arenas of the threads that decode (frame threads, sparse
+         * analysis' two stretch decoders), which keep them once freed: 20-30 MB of a make's
+         * peak RSS. A fixed threshold maps them and gives them back (bench/RESULTS.md,
+         * "Speed at every length", part 12). A process-wide setting: the program's, not
+         * the library's. */
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         /* only a command runs the networks: the restart costs ~80 ms of CPU */
         tgi_blas_respawn(argv);
         return cmd->main(argc, argv);
