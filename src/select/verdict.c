@@ -160,7 +160,7 @@ double tgi_repeat_edge(const tg_analysis_data *a)
 
 /* Where shot j ends at the latest: its end, or, for the last shot of a sparse
  * analysis' stretch, the next keyframe (the stretch's span says; the decode stopped
- * early, the shot did not: stretches for stills are 1.3 s since "Speed at every
+ * early, the shot did not: stretches for stills are 1.2-1.3 s since "Speed at every
  * length", part 10, and a returning outro then ended "too early" to be one). */
 static double shot_latest_end(const tg_analysis_data *a, size_t j)
 {
