@@ -79,15 +79,18 @@
  * checked there). The face model looks at a stretch's first frame, then every
  * faces->every seconds (FACE_INTERVAL, longer from 60 s on: 0.75 s at 180 s, 0.83 s
  * at franck's 200 s), so a look falls between the guards once the stretch lasts that
- * interval + KEY_GUARD + a frame (STILL_FACE_TAIL). STILL_MIN (0.6 s of positions,
- * ~9 samples, 3 face looks at 0.25 s) up to 240 s; STILL_LEN (1.7 s, part 7's) at
- * most: the stills the eval and the benchmarks picked in 1.7-s stretches lay 0.53-0.93 s
- * after their start, at a face look where there were faces. Not 1.2 s: the samples a
- * stretch adds also weigh in the video's median sharpness (select/verdict.c, every
- * still and clip is judged against it), and with 1.2-s stretches the eval's screencast
- * lost its clip of vim (coverage 1.00 -> 0.92) to the directory listing next to it in
- * the same content group (bench/RESULTS.md, "Speed at every length", part 10). */
-#define STILL_MIN       1.3
+ * interval + KEY_GUARD + a frame (STILL_FACE_TAIL). STILL_MIN (0.5 s of positions,
+ * ~8 samples, 3 face looks at 0.25 s) while faces are looked for every 0.9 s or more
+ * often (up to 216 s); STILL_LEN (1.7 s, part 7's) at most: the stills the eval and the
+ * benchmarks picked in 1.7-s stretches lay 0.53-0.93 s after their start, at a face look
+ * where there were faces. The samples a stretch adds no longer weigh in the video's
+ * levels by how far it was decoded (select/verdict.c weighs each stretch by the time to
+ * its next keyframe): by sample, 1.2-s stretches had moved the median sharpness every
+ * still and clip is judged against, and the eval's screencast lost its clip of vim
+ * (coverage 1.00 -> 0.92; bench/RESULTS.md, "Speed at every length", part 10, and "The
+ * video's levels weighed by the time each stretch stands for"). 1.1 s scored the same
+ * on the eval, but leaves a still 0.4 s of positions for ~0.1 s of CPU: not taken. */
+#define STILL_MIN       1.2
 #define STILL_LEN       1.7
 #define STILL_FACE_TAIL 0.3
 /* A stretch that starts at a black or white keyframe is looked at when it lasts at

@@ -75,6 +75,84 @@ static double sample_dur(const tg_analysis_data *a, size_t i)
     return d > 0 && d < 1.0 ? d : 0.04; /* sparse gaps count as one frame */
 }
 
+/* What each sample weighs in the video's own levels (its median brightness, sharpness
+ * and edges, the quality's reference sharpness, the share of cards and of stillness):
+ * the time it stands for. A full analysis looks at every frame: one span, each sample
+ * weighs 1 (by_time: its duration), as ever. A sparse one decodes a few stretches, each
+ * from a keyframe only as far as it needs (a clip's room, a still's STILL_MIN-STILL_LEN,
+ * 8 s where it starts black: sampler.c); a stretch stands for the time to the keyframe
+ * after it (its span's key_end), however far it was decoded, and its samples share that
+ * time alike (by_time: by their durations). Counted by sample, a still's stretch
+ * decoded 1.2 s instead of 1.3 weighed less, the median sharpness of the eval's
+ * screencast jumped from 0.85 to 1.08 (its samples are screens of text near 1.3 and
+ * photos under 0.8, the median fell between them) and it lost its clip of vim; weighed
+ * by stretch alike it moved 0.79 - 1.31 with the stretches the options chose; by the
+ * time each stands for, 1.313-1.319 at every option set and length (bench/RESULTS.md,
+ * "The video's levels weighed by the time each stretch stands for"). NULL when out of
+ * memory. */
+static double *sample_weights(const tg_analysis_data *a, int by_time)
+{
+    size_t n = a->n;
+    double *w = malloc((n + 1) * sizeof(double));
+    if (!w)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        while (k + 1 < a->n_spans && a->spans[k + 1].first <= i)
+            k++;
+        size_t end = k + 1 < a->n_spans && a->spans[k + 1].first > i ? a->spans[k + 1].first : n;
+        double sum = 0;
+        for (size_t j = i; j < end; j++)
+            sum += w[j] = by_time ? sample_dur(a, j) : 1.0;
+        if (a->n_spans > 1 && sum > 0) {
+            const tgi_span *sp = &a->spans[k];
+            double stands = fmax(sp->key_end, sp->end_t) - a->s[i].t;
+            for (size_t j = i; j < end; j++)
+                w[j] *= fmax(stands, 1e-3) / sum;
+        }
+        i = end;
+    }
+    return w;
+}
+
+typedef struct weighed {
+    float v;
+    double w;
+} weighed;
+
+static int cmp_weighed(const void *x, const void *y)
+{
+    float a = ((const weighed *)x)->v, b = ((const weighed *)y)->v;
+    return (a > b) - (a < b);
+}
+
+/* The weighted median of the values of samples with keep[i]: the first value, in
+ * order, past half the weight. With equal weights it is the plain median (the middle
+ * one, or the upper of the two middle ones: tgi_median's v[m / 2]). 0 when none.
+ * v: room for n values. */
+static float median_weighed(const tgi_sample *s, size_t n, const uint8_t *keep, const double *w,
+                            size_t off, weighed *v)
+{
+    size_t m = 0;
+    double all = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i] && w[i] > 0) {
+            v[m++] = (weighed){*(const float *)((const char *)&s[i] + off), w[i]};
+            all += w[i];
+        }
+    float r = 0;
+    if (m) {
+        qsort(v, m, sizeof(*v), cmp_weighed);
+        /* past half, not at it: the sums of equal weights are not exact */
+        double half = 0.5 * all * (1 + 1e-9), c = 0;
+        size_t k = 0;
+        while (k + 1 < m && (c += v[k].w) <= half)
+            k++;
+        r = v[k].v;
+    }
+    return r;
+}
+
 double tgi_repeat_edge(const tg_analysis_data *a)
 {
     return fmin(K.repeat_edge, 0.3 * a->duration);
@@ -82,7 +160,7 @@ double tgi_repeat_edge(const tg_analysis_data *a)
 
 /* Where shot j ends at the latest: its end, or, for the last shot of a sparse
  * analysis' stretch, the next keyframe (the stretch's span says; the decode stopped
- * early, the shot did not: stretches for stills are 1.3 s since "Speed at every
+ * early, the shot did not: stretches for stills are 1.2-1.3 s since "Speed at every
  * length", part 10, and a returning outro then ended "too early" to be one). */
 static double shot_latest_end(const tg_analysis_data *a, size_t j)
 {
@@ -161,7 +239,7 @@ static int is_card(const tgi_sample *x)
  * camera: 0.00-0.19 over the other eval videos, webcams included). */
 #define STILL_WIN    0.25
 #define STILL_MOTION 1e-4f
-static double still_share(const tg_analysis_data *a, const uint8_t *keep)
+static double still_share(const tg_analysis_data *a, const uint8_t *keep, const double *tw)
 {
     const tgi_sample *s = a->s;
     size_t n = a->n, lo = 0, hi = 0;
@@ -178,7 +256,7 @@ static double still_share(const tg_analysis_data *a, const uint8_t *keep)
         float m = 0;
         for (size_t k = lo + 1; k <= hi; k++)
             m = fmaxf(m, s[k].motion);
-        double d = sample_dur(a, i);
+        double d = tw[i];
         all += d;
         if (lo < hi && m < STILL_MOTION)
             still += d;
@@ -285,13 +363,24 @@ int tgi_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tgi_verdict *
         keep[i] = !(s[i].ev & TG_EVENT_FLAGS);
     }
     /* the video's own levels, over its event-free samples */
-    float v_hi = quantile(s, n, keep, offsetof(tgi_sample, hi), 0.5f);
-    float v_sharp = quantile(s, n, keep, offsetof(tgi_sample, sharp), 0.5f);
-    float v_edges = quantile(s, n, keep, offsetof(tgi_sample, edges), 0.5f);
+    double *w = sample_weights(a, 0), *tw = sample_weights(a, 1);
+    weighed *scratch = malloc((n + 1) * sizeof(*scratch));
+    if (!w || !tw || !scratch) {
+        free(w);
+        free(tw);
+        free(scratch);
+        free(keep);
+        free(shot_sharp);
+        free(shot_edges);
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    }
+    float v_hi = median_weighed(s, n, keep, w, offsetof(tgi_sample, hi), scratch);
+    float v_sharp = median_weighed(s, n, keep, w, offsetof(tgi_sample, sharp), scratch);
+    float v_edges = median_weighed(s, n, keep, w, offsetof(tgi_sample, edges), scratch);
     /* cards: how much of the video they are */
     double card_t = 0, all_t = 0;
     for (size_t i = 0; i < n; i++) {
-        double d = sample_dur(a, i);
+        double d = tw[i];
         all_t += d;
         if (keep[i] && is_card(&s[i]))
             card_t += d;
@@ -300,7 +389,11 @@ int tgi_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tgi_verdict *
      * a big part of it, nor in a video of screens (software, slides), where a screen
      * of text is what the video shows */
     int cards_are_content =
-        all_t > 0 && (card_t > K.card_share * all_t || still_share(a, keep) > K.still_share);
+        all_t > 0 && (card_t > K.card_share * all_t || still_share(a, keep, tw) > K.still_share);
+    if (getenv("TG_DEBUG_SELECT"))
+        fprintf(stderr, "video: cards %.3f of its time, still %.3f\n",
+                all_t > 0 ? card_t / all_t : 0, still_share(a, keep, tw));
+    free(tw);
     /* each shot's sharp frames (90th percentile) and typical edges */
     uint8_t *in_shot = calloc(n + 1, 1);
     for (size_t k = 0; in_shot && k < a->n_shots; k++) {
@@ -345,27 +438,29 @@ int tgi_verdicts(tg_ctx *ctx, const tg_analysis_data *a, int safe, tgi_verdict *
         }
         v[i].bad |= b;
     }
-    free(keep);
     free(shot_sharp);
     free(shot_edges);
     mark_repeats(a, v);
-    if (attach_faces(a, v) < 0)
-        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
-    if (a->cnn != TG_CNN_NONE && a->n_items > 0) {
-        int rc = tgi_cluster_attach(ctx, a, v, safe, cl);
-        if (rc < 0)
-            return rc;
+    int rc = attach_faces(a, v) < 0 ? tgi_fail(ctx, TG_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && a->cnn != TG_CNN_NONE && a->n_items > 0)
+        rc = tgi_cluster_attach(ctx, a, v, safe, cl);
+    if (rc < 0) {
+        free(keep);
+        free(w);
+        free(scratch);
+        return rc;
     }
     /* quality: the signals, against the video's median sharpness of clean samples */
-    float *sv = malloc((n + 1) * sizeof(float));
     size_t m = 0;
-    if (!sv)
-        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
-        if (!v[i].bad)
-            sv[m++] = s[i].sharp;
-    float med = m ? tgi_median(sv, m) : 0.1f;
-    free(sv);
+        m += keep[i] = !v[i].bad;
+    float med = m ? median_weighed(s, n, keep, w, offsetof(tgi_sample, sharp), scratch) : 0.1f;
+    free(keep);
+    free(w);
+    free(scratch);
+    if (getenv("TG_DEBUG_SELECT"))
+        fprintf(stderr, "video levels: hi %.4f sharp %.4f edges %.4f; clean sharpness %.4f\n", v_hi,
+                v_sharp, v_edges, med);
     for (size_t i = 0; i < n; i++) {
         tgi_sample x = s[i];
         if (!v[i].bad && tgi_empty_ground(&x) && tgi_has_marks(&x)) {

@@ -4,7 +4,8 @@
  * The analysis reports facts (signals, events such as fades and black frames);
  * whether a dim frame is too dark, a soft frame blurred or a screen of text a title
  * card depends on the video around it. tgi_verdicts() decides, relative to the
- * video's own levels:
+ * video's own levels (its medians, each sample weighed by the time it stands for: a
+ * sparse stretch its time to the next keyframe, however far it was decoded):
  *   - exposure: nothing bright in a frame of a video that has highlights (a night
  *     scene is judged against the night, not against daylight);
  *   - blur: far below the sharpest frames of its own shot, or a whole shot far
