@@ -125,6 +125,11 @@ int tgi_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
     return code;
 }
 
+int tgi_cancelled(const tg_ctx *ctx)
+{
+    return ctx && atomic_load(&ctx->cancel);
+}
+
 int tgi_progress(tg_ctx *ctx, const char *stage, double fraction)
 {
     if (!ctx)

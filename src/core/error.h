@@ -29,5 +29,8 @@ int tgi_fail_keep(tg_ctx *ctx, int code, const char *fmt, ...)
 /* Report progress of the named stage in [0,1]; returns TG_ECANCEL when the
  * caller asked to stop, 0 otherwise. ctx may be NULL. */
 int tgi_progress(tg_ctx *ctx, const char *stage, double fraction);
+/* 1 when the caller asked ctx to stop (tg_ctx_cancel); no progress is reported, so any
+ * thread may ask (a worker that reports into a context of its own). ctx may be NULL. */
+int tgi_cancelled(const tg_ctx *ctx);
 
 #endif

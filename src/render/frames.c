@@ -11,7 +11,8 @@
 
 #include "core/error.h"
 
-int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs, int clip)
+/* Room for one more frame (the cap checked); 0 or a TG_E code. */
+static int frames_room(tg_ctx *ctx, tgi_frames *f)
 {
     size_t bytes = (size_t)f->w * f->h * 4;
     if ((f->n + 1) * bytes > TG_FRAMES_MAX_BYTES)
@@ -34,6 +35,15 @@ int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for frames");
         f->cap = nc;
     }
+    return 0;
+}
+
+int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs, int clip)
+{
+    int rc = frames_room(ctx, f);
+    if (rc < 0)
+        return rc;
+    size_t bytes = (size_t)f->w * f->h * 4;
     uint8_t *copy = malloc(bytes);
     if (!copy)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for frames");
@@ -41,6 +51,19 @@ int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs
     f->rgba[f->n] = copy;
     f->delay_cs[f->n] = delay_cs;
     f->clip[f->n] = clip;
+    f->n++;
+    return 0;
+}
+
+int tgi_frames_append(tg_ctx *ctx, tgi_frames *f, tgi_frames *from, size_t i, int delay_cs)
+{
+    int rc = frames_room(ctx, f);
+    if (rc < 0)
+        return rc;
+    f->rgba[f->n] = from->rgba[i];
+    from->rgba[i] = NULL;
+    f->delay_cs[f->n] = delay_cs;
+    f->clip[f->n] = from->clip[i];
     f->n++;
     return 0;
 }

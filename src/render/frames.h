@@ -29,6 +29,9 @@ typedef struct tgi_frames {
 
 /* Append a copy of rgba (w*h*4 bytes, borrowed). */
 int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs, int clip);
+/* Move frame i of `from` (the same size) to the end of f with delay_cs, as tgi_frames_add
+ * would copy it (the same cap); from keeps a NULL in its place. */
+int tgi_frames_append(tg_ctx *ctx, tgi_frames *f, tgi_frames *from, size_t i, int delay_cs);
 void tgi_frames_free(tgi_frames *f);
 
 /* A derived animation for a rung of the byte-budget ladder: every `step`-th frame

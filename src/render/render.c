@@ -225,7 +225,16 @@ typedef struct clip_state {
     long out_index;     /* frames written so far, over all clips */
     double done, total; /* seconds rendered, for progress */
     double p0, p1;      /* the part of the render stage the decoding reports into */
+    tg_ctx *report;     /* where progress goes (ctx, or NULL: a lane that does not report) */
+    const tg_ctx *stop; /* whose cancel stops the decode (a lane's own ctx has none) */
 } clip_state;
+
+/* Display time of the k-th output frame: whole centiseconds that add up to k / fps. */
+static int frame_delay(long k, double fps)
+{
+    int d = (int)(lround((k + 1) * 100.0 / fps) - lround(k * 100.0 / fps));
+    return d < 1 ? 1 : d;
+}
 
 /* prev at output size: upscaled once, however many output instants show it */
 static int output_frame(clip_state *st, const uint8_t **img)
@@ -248,9 +257,8 @@ static int emit(clip_state *st)
     int rc = output_frame(st, &rgba);
     if (rc < 0)
         return rc;
-    long k = st->out_index++;
-    int d = (int)(lround((k + 1) * 100.0 / st->fps) - lround(k * 100.0 / st->fps));
-    return tgi_frames_add(st->ctx, st->frames, rgba, d < 1 ? 1 : d, st->clip);
+    return tgi_frames_add(st->ctx, st->frames, rgba, frame_delay(st->out_index++, st->fps),
+                          st->clip);
 }
 
 static int on_clip_frame(void *user, const tgi_frame *f)
@@ -272,8 +280,10 @@ static int on_clip_frame(void *user, const tgi_frame *f)
     memcpy(st->prev, f->data, st->frame_bytes);
     st->have_prev = 1;
     st->up_valid = 0;
+    if (tgi_cancelled(st->stop))
+        return tgi_fail(st->ctx, TG_ECANCEL, "cancelled during render");
     double part = (st->done + (f->t - st->seg_start)) / st->total;
-    return tgi_progress(st->ctx, "render", st->p0 + (st->p1 - st->p0) * part);
+    return st->report ? tgi_progress(st->report, "render", st->p0 + (st->p1 - st->p0) * part) : 0;
 }
 
 /* Whether the frame at t, the next one at next_t, is on screen at an output instant: the
@@ -302,6 +312,22 @@ static int clip_span_needed(void *user, double t0, double t1)
         if (x >= t0 - 1e-3 && x < t1 + 1e-3)
             return 1;
     return 0;
+}
+
+/* The decode of clip g at dw x dh, taking the stills sub[0..k) on the way. */
+static tgi_decode_req clip_request(const tg_plan *plan, const tg_segment *g, int dw, int dh,
+                                   tgi_still_req *sub, size_t k)
+{
+    return (tgi_decode_req){.start = g->start,
+                            .end = g->end,
+                            .width = dw,
+                            .height = dh,
+                            .crop = plan->crop,
+                            .pix = TG_PIX_RGBA,
+                            .need = clip_needs,
+                            .span_needed = clip_span_needed,
+                            .stills = sub,
+                            .n_stills = k};
 }
 
 static int finish_clip(clip_state *st)
@@ -380,6 +406,173 @@ static int cmp_key_t(const void *a, const void *b)
 /* Decode the plan's clips (or stills) once into fr, at output size and frame rate;
  * progress from p0 to p1 of the render stage. The stills of sv (NULL: none) are taken too,
  * with the clips' decodes where they share a keyframe, else on their own. */
+/* Clips are decoded CLIP_LANES at a time, each by a decoder of its own (the caller's media,
+ * or the file opened again), into frames of their own, then joined in order with the delays
+ * one decode after the other gives (frame_delay of the frame's place in the animation): the
+ * same frames, stills and bytes (tests/unit/test_render.c). A clip's frames depend on each
+ * other from its keyframe on, so one decoder's frame threads overlap little; the clips have
+ * nothing in common (bench/RESULTS.md, "Speed at every length", part 13). One lane: with
+ * --threads 1, a single clip, or clips whose frames could pass TG_FRAMES_MAX_BYTES before
+ * they are joined (then the cap's error comes as before). */
+#define CLIP_LANES 2
+
+static int clip_lanes(const tg_plan *plan, const tg_options *o, int w, int h)
+{
+    if (plan->n_segments < 2 || o->threads == 1)
+        return 1;
+    double frames = 0;
+    for (size_t i = 0; i < plan->n_segments; i++)
+        frames += ceil((plan->segments[i].end - plan->segments[i].start) * o->fps) + 2;
+    return frames * w * h * 4 > (double)TG_FRAMES_MAX_BYTES / 2 ? 1 : CLIP_LANES;
+}
+
+typedef struct clip_job {
+    const tg_segment *g;
+    tgi_still_req *sub; /* the stills its decode takes (sv's requests, sv's buffers) */
+    size_t *idx;        /* their places in sv */
+    size_t k;
+    double done; /* seconds of the clips before it, for progress */
+    tgi_frames frames;
+    tg_ctx *ctx; /* its own: lanes other than the caller's must not write the caller's */
+    int rc;
+} clip_job;
+
+typedef struct clip_run {
+    const tg_plan *plan;
+    clip_job *job;
+    clip_state st[CLIP_LANES]; /* a lane's: its previous frame, its upscaler */
+    tgi_media *m[CLIP_LANES];
+    int dw, dh;
+} clip_run;
+
+static void clip_part(void *user, int lane, int part)
+{
+    clip_run *R = user;
+    clip_job *j = &R->job[part];
+    clip_state *st = &R->st[lane];
+    st->ctx = j->ctx;
+    st->frames = &j->frames;
+    st->out_index = 0; /* the delays are set again when the clips are joined */
+    st->seg_start = st->next_t = j->g->start;
+    st->seg_end = j->g->end;
+    st->have_prev = 0;
+    st->up_valid = 0;
+    st->clip = part;
+    st->done = j->done;
+    tgi_decode_req rq = clip_request(R->plan, j->g, R->dw, R->dh, j->sub, j->k);
+    int rc = tgi_media_decode(j->ctx, R->m[lane], &rq, on_clip_frame, st, NULL);
+    if (rc >= 0)
+        rc = finish_clip(st);
+    j->rc = rc < 0 ? rc : 0;
+}
+
+static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
+                        int lanes, int dw, int dh, clip_state *st0, render_stills *sv)
+{
+    size_t n = plan->n_segments;
+    clip_run R = {.plan = plan, .dw = dw, .dh = dh};
+    tgi_pool *pool = NULL;
+    uint8_t *taken = NULL;
+    int rc = 0;
+    R.job = calloc(n, sizeof(*R.job));
+    if (!R.job || (sv->n && !(taken = calloc(sv->n, 1)))) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* each still goes with the first clip whose decode starts where its own would */
+    double done_t = 0;
+    for (size_t i = 0; i < n; i++) {
+        clip_job *j = &R.job[i];
+        j->g = &plan->segments[i];
+        j->done = done_t;
+        done_t += j->g->end - j->g->start;
+        j->frames = (tgi_frames){.w = st0->frames->w, .h = st0->frames->h, .cuts = 1};
+        if (!(j->ctx = tg_ctx_new()) || (sv->n && (!(j->sub = malloc(sv->n * sizeof(*j->sub))) ||
+                                                   !(j->idx = malloc(sv->n * sizeof(*j->idx)))))) {
+            rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+            goto done;
+        }
+        int64_t mark = -1;
+        if (sv->n && (rc = tgi_media_seek_landing(ctx, m, j->g->start, &mark)) < 0)
+            goto done;
+        for (size_t s = 0; mark >= 0 && s < sv->n; s++)
+            if (!sv->r[s].got && !taken[s] && sv->mark[s] == mark) {
+                taken[s] = 1;
+                j->sub[j->k] = sv->r[s];
+                j->idx[j->k++] = s;
+            }
+    }
+    /* the lanes: the caller's (its decoder, frame buffers and progress) and the others */
+    R.m[0] = m;
+    R.st[0] = *st0;
+    int have = 1;
+    for (; have < lanes; have++) {
+        clip_state *st = &R.st[have];
+        *st = *st0;
+        st->report = NULL;
+        st->prev = NULL;
+        st->up = NULL;
+        st->up_buf = NULL;
+        tg_ctx *tmp = tg_ctx_new();
+        int ok = tmp && tgi_media_open_again(tmp, m, 1, &R.m[have]) == 0 &&
+                 (st->prev = malloc(st->frame_bytes)) != NULL;
+        if (ok && st0->up)
+            ok = tgi_upscaler_new(tmp, o->upscale_method, dw, dh, st->ow, st0->frames->h, 4,
+                                  &st->up) == 0 &&
+                 (st->up_buf = malloc((size_t)st->ow * st0->frames->h * 4)) != NULL;
+        tg_ctx_free(&tmp);
+        if (!ok) {
+            free(st->prev);
+            free(st->up_buf);
+            tgi_upscaler_free(&st->up);
+            tgi_media_close(&R.m[have]);
+            break;
+        }
+    }
+    if (have > 1 && (pool = tgi_pool_new(have)) != NULL)
+        tgi_pool_run(pool, (int)n, have, clip_part, &R);
+    else
+        for (size_t i = 0; i < n; i++)
+            clip_part(&R, 0, (int)i);
+    /* joined in order: the first failure is the one a decode after the other meets */
+    long k = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        clip_job *j = &R.job[i];
+        for (size_t s = 0; s < j->k; s++)
+            sv->r[j->idx[s]].got = j->sub[s].got;
+        if (j->rc < 0) {
+            rc = tgi_fail(ctx, j->rc, "%s", tg_ctx_message(j->ctx));
+            break;
+        }
+        for (size_t f = 0; f < j->frames.n && rc == 0; f++)
+            rc = tgi_frames_append(ctx, st0->frames, &j->frames, f, frame_delay(k++, st0->fps));
+        tgi_frames_free(&j->frames);
+        if (rc == 0)
+            rc = tgi_progress(ctx, "render",
+                              st0->p0 + (st0->p1 - st0->p0) * (j->done + j->g->end - j->g->start) /
+                                            st0->total);
+    }
+done:
+    tgi_pool_free(&pool);
+    for (int l = 1; l < CLIP_LANES; l++) {
+        if (!R.m[l])
+            continue;
+        free(R.st[l].prev);
+        free(R.st[l].up_buf);
+        tgi_upscaler_free(&R.st[l].up);
+        tgi_media_close(&R.m[l]);
+    }
+    for (size_t i = 0; R.job && i < n; i++) {
+        tgi_frames_free(&R.job[i].frames);
+        free(R.job[i].sub);
+        free(R.job[i].idx);
+        tg_ctx_free(&R.job[i].ctx);
+    }
+    free(R.job);
+    free(taken);
+    return rc;
+}
+
 static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
                           tgi_frames *fr, double p0, double p1, render_stills *sv)
 {
@@ -399,7 +592,9 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
                      .sw = dw,
                      .ow = w,
                      .p0 = p0,
-                     .p1 = p1};
+                     .p1 = p1,
+                     .report = ctx,
+                     .stop = ctx};
     tg_keyframe *keys = NULL;
     uint8_t *first = NULL, *last = NULL, *blend = NULL;
     render_stills own = {0};
@@ -488,35 +683,32 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < plan->n_segments; i++) {
-            const tg_segment *g = &plan->segments[i];
-            /* the stills whose decode would start where this clip's does */
-            int64_t mark = -1;
-            size_t k = 0;
-            if (sv->n && (rc = tgi_media_seek_landing(ctx, m, g->start, &mark)) < 0)
+        int lanes = clip_lanes(plan, o, w, h);
+        if (lanes > 1) {
+            if ((rc = decode_clips(ctx, m, plan, o, lanes, dw, dh, &st, sv)) < 0)
                 goto done;
-            if (mark >= 0)
-                k = stills_at_mark(sv, mark, sub, idx);
-            st.seg_start = st.next_t = g->start;
-            st.seg_end = g->end;
-            st.have_prev = 0;
-            st.clip = (int)i;
-            tgi_decode_req rq = {.start = g->start,
-                                 .end = g->end,
-                                 .width = dw,
-                                 .height = dh,
-                                 .crop = plan->crop,
-                                 .pix = TG_PIX_RGBA,
-                                 .need = clip_needs,
-                                 .span_needed = clip_span_needed,
-                                 .stills = sub,
-                                 .n_stills = k};
-            rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL);
-            for (size_t j = 0; j < k; j++)
-                sv->r[idx[j]].got = sub[j].got;
-            if (rc < 0 || (rc = finish_clip(&st)) < 0)
-                goto done;
-            st.done += g->end - g->start;
+        } else {
+            for (size_t i = 0; i < plan->n_segments; i++) {
+                const tg_segment *g = &plan->segments[i];
+                /* the stills whose decode would start where this clip's does */
+                int64_t mark = -1;
+                size_t k = 0;
+                if (sv->n && (rc = tgi_media_seek_landing(ctx, m, g->start, &mark)) < 0)
+                    goto done;
+                if (mark >= 0)
+                    k = stills_at_mark(sv, mark, sub, idx);
+                st.seg_start = st.next_t = g->start;
+                st.seg_end = g->end;
+                st.have_prev = 0;
+                st.clip = (int)i;
+                tgi_decode_req rq = clip_request(plan, g, dw, dh, sub, k);
+                rc = tgi_media_decode(ctx, m, &rq, on_clip_frame, &st, NULL);
+                for (size_t j = 0; j < k; j++)
+                    sv->r[idx[j]].got = sub[j].got;
+                if (rc < 0 || (rc = finish_clip(&st)) < 0)
+                    goto done;
+                st.done += g->end - g->start;
+            }
         }
         if ((rc = stills_take(ctx, m, plan, sv)) < 0)
             goto done;

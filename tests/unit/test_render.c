@@ -624,10 +624,12 @@ START_TEST(render_progress_moves_through_the_encoding)
 }
 END_TEST
 
-/* story.mp4's clips at 4, 16 and 28 s (keyframes at 2.16, 15.4, 17.8, 20.2, 28.0) rendered
- * with what `what` names (g: GIF, p: poster, s: sheet) on a fresh open; the files' bytes in
- * gif/poster/sheet (malloc'd, when asked), the decodes it ran in *decodes. */
-static void render_stills(const char *what, char **gif, size_t *gif_n, char **poster,
+/* story.mp4's clips at 4 (1.1 s: the later clips start at an output frame whose delay
+ * pattern differs from a clip's own first), 16 and 28 s (keyframes at 2.16, 15.4, 17.8, 20.2, 28.0)
+ * rendered with what `what` names (g: GIF, p: poster, s: sheet) on a fresh open with `threads` (1:
+ * one decoder, so that the media's count is every decode); the files' bytes in
+ * gif/poster/sheet (malloc'd, when asked), the decodes it ran on that media in *decodes. */
+static void render_stills(const char *what, int threads, char **gif, size_t *gif_n, char **poster,
                           size_t *poster_n, char **sheet, size_t *sheet_n, unsigned long *decodes)
 {
     tg_ctx *ctx = tg_ctx_new();
@@ -639,7 +641,7 @@ static void render_stills(const char *what, char **gif, size_t *gif_n, char **po
      * first clip's pre-roll, two in a GOP of no clip, one inside the third clip */
     snprintf(json, sizeof(json),
              "{\"source\":{\"duration\":%.3f,\"width\":%d,\"height\":%d,\"fps\":%.3f},"
-             "\"segments\":[{\"start\":4,\"end\":5},{\"start\":16,\"end\":17},"
+             "\"segments\":[{\"start\":4,\"end\":5.1},{\"start\":16,\"end\":17},"
              "{\"start\":28,\"end\":29}],\"poster\":{\"t\":17.3},"
              "\"keyframes\":[{\"t\":28.5},{\"t\":3.1},{\"t\":20.5},{\"t\":21.0}]}",
              in->duration, in->width, in->height, in->fps);
@@ -648,6 +650,7 @@ static void render_stills(const char *what, char **gif, size_t *gif_n, char **po
     tg_options o;
     tg_options_default(&o);
     o.width = 160;
+    o.threads = threads;
     char *paths[3] = {tgt_tmp_path(".gif"), tgt_tmp_path(".jpg"), tgt_tmp_path(".png")};
     tg_outputs out = {.gif = strchr(what, 'g') ? paths[0] : NULL,
                       .poster = strchr(what, 'p') ? paths[1] : NULL,
@@ -695,10 +698,10 @@ START_TEST(posters_and_cells_come_from_the_clips_decodes)
     char *gif_a, *gif_b, *poster_a, *poster_b, *sheet_a, *sheet_b;
     size_t gif_an, gif_bn, poster_an, poster_bn, sheet_an, sheet_bn;
     unsigned long all, gif_only, poster_only, sheet_only;
-    render_stills("gps", &gif_a, &gif_an, &poster_a, &poster_an, &sheet_a, &sheet_an, &all);
-    render_stills("g", &gif_b, &gif_bn, NULL, NULL, NULL, NULL, &gif_only);
-    render_stills("p", NULL, NULL, &poster_b, &poster_bn, NULL, NULL, &poster_only);
-    render_stills("s", NULL, NULL, NULL, NULL, &sheet_b, &sheet_bn, &sheet_only);
+    render_stills("gps", 1, &gif_a, &gif_an, &poster_a, &poster_an, &sheet_a, &sheet_an, &all);
+    render_stills("g", 1, &gif_b, &gif_bn, NULL, NULL, NULL, NULL, &gif_only);
+    render_stills("p", 1, NULL, NULL, &poster_b, &poster_bn, NULL, NULL, &poster_only);
+    render_stills("s", 1, NULL, NULL, NULL, NULL, &sheet_b, &sheet_bn, &sheet_only);
     ck_assert_int_eq(gif_only, 3);
     ck_assert_int_eq(poster_only, 1);
     ck_assert_int_eq(sheet_only, 3); /* 4 cells, two after one keyframe */
@@ -716,6 +719,35 @@ START_TEST(posters_and_cells_come_from_the_clips_decodes)
 }
 END_TEST
 
+/* The clips decoded side by side (two lanes, each with a decoder of its own) make the files
+ * one decoder makes, byte for byte: the GIF (the frames joined in clip order, with the
+ * delays of their places in the animation), and the poster and sheet cells the clips'
+ * decodes take on the way; and the caller's decoder ran fewer decodes (the other lane ran
+ * the rest). */
+START_TEST(clips_side_by_side_make_the_same_files)
+{
+    char *gif[2], *poster[2], *sheet[2];
+    size_t gif_n[2], poster_n[2], sheet_n[2];
+    unsigned long decodes[2];
+    static const int threads[] = {1, 0};
+    for (int k = 0; k < 2; k++)
+        render_stills("gps", threads[k], &gif[k], &gif_n[k], &poster[k], &poster_n[k], &sheet[k],
+                      &sheet_n[k], &decodes[k]);
+    ck_assert_msg(gif_n[0] == gif_n[1] && !memcmp(gif[0], gif[1], gif_n[0]), "the GIF differs");
+    ck_assert_msg(poster_n[0] == poster_n[1] && !memcmp(poster[0], poster[1], poster_n[0]),
+                  "the poster differs");
+    ck_assert_msg(sheet_n[0] == sheet_n[1] && !memcmp(sheet[0], sheet[1], sheet_n[0]),
+                  "the sheet differs");
+    ck_assert_msg(decodes[1] < decodes[0], "one decoder ran %lu decodes, the caller's lane %lu",
+                  decodes[0], decodes[1]);
+    for (int k = 0; k < 2; k++) {
+        free(gif[k]);
+        free(poster[k]);
+        free(sheet[k]);
+    }
+}
+END_TEST
+
 Suite *suite_render(void);
 Suite *suite_render(void)
 {
@@ -729,6 +761,7 @@ Suite *suite_render(void)
     tcase_add_test(tc, frames_not_shown_are_not_decoded);
     tcase_add_test(tc, stills_from_a_passing_decode_are_the_frames_of_their_own);
     tcase_add_test(tc, posters_and_cells_come_from_the_clips_decodes);
+    tcase_add_test(tc, clips_side_by_side_make_the_same_files);
     tcase_add_test(tc, render_progress_moves_through_the_encoding);
     tcase_add_test(tc, formats_side_by_side_make_the_same_files);
     tcase_add_test(tc, images_read_side_by_side_give_the_same_gif);
