@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,12 +222,13 @@ typedef struct clip_state {
     uint8_t *up_buf;    /* prev upscaled, when up_valid */
     int up_valid, sw, ow;
     double seg_start, seg_end, next_t, fps;
-    double src_fps;     /* the video's frame rate, to explain an empty segment */
-    long out_index;     /* frames written so far, over all clips */
-    double done, total; /* seconds rendered, for progress */
-    double p0, p1;      /* the part of the render stage the decoding reports into */
-    tg_ctx *report;     /* where progress goes (ctx, or NULL: a lane that does not report) */
-    const tg_ctx *stop; /* whose cancel stops the decode (a lane's own ctx has none) */
+    double src_fps;           /* the video's frame rate, to explain an empty segment */
+    long out_index;           /* frames written so far, over all clips */
+    double done, total;       /* seconds rendered, for progress */
+    double p0, p1;            /* the part of the render stage the decoding reports into */
+    tg_ctx *report;           /* where progress goes (ctx, or NULL: a lane that does not report) */
+    atomic_long *finished_ms; /* clips side by side: ms of the clips every lane finished */
+    const tg_ctx *stop;       /* whose cancel stops the decode (a lane's own ctx has none) */
 } clip_state;
 
 /* Display time of the k-th output frame: whole centiseconds that add up to k / fps. */
@@ -282,8 +284,13 @@ static int on_clip_frame(void *user, const tgi_frame *f)
     st->up_valid = 0;
     if (tgi_cancelled(st->stop))
         return tgi_fail(st->ctx, TG_ECANCEL, "cancelled during render");
-    double part = (st->done + (f->t - st->seg_start)) / st->total;
-    return st->report ? tgi_progress(st->report, "render", st->p0 + (st->p1 - st->p0) * part) : 0;
+    if (!st->report)
+        return 0;
+    /* side by side, the caller's lane reports what every lane finished and its own clip so
+     * far: never backwards, as its clips come in order */
+    double done = st->finished_ms ? atomic_load(st->finished_ms) / 1000.0 : st->done;
+    double part = (done + (f->t - st->seg_start)) / st->total;
+    return tgi_progress(st->report, "render", st->p0 + (st->p1 - st->p0) * fmin(part, 1.0));
 }
 
 /* Whether the frame at t, the next one at next_t, is on screen at an output instant: the
@@ -431,7 +438,6 @@ typedef struct clip_job {
     tgi_still_req *sub; /* the stills its decode takes (sv's requests, sv's buffers) */
     size_t *idx;        /* their places in sv */
     size_t k;
-    double done; /* seconds of the clips before it, for progress */
     tgi_frames frames;
     tg_ctx *ctx; /* its own: lanes other than the caller's must not write the caller's */
     int rc;
@@ -443,6 +449,7 @@ typedef struct clip_run {
     clip_state st[CLIP_LANES]; /* a lane's: its previous frame, its upscaler */
     tgi_media *m[CLIP_LANES];
     int dw, dh;
+    atomic_long finished_ms; /* for the caller's lane's progress */
 } clip_run;
 
 static void clip_part(void *user, int lane, int part)
@@ -458,12 +465,12 @@ static void clip_part(void *user, int lane, int part)
     st->have_prev = 0;
     st->up_valid = 0;
     st->clip = part;
-    st->done = j->done;
     tgi_decode_req rq = clip_request(R->plan, j->g, R->dw, R->dh, j->sub, j->k);
     int rc = tgi_media_decode(j->ctx, R->m[lane], &rq, on_clip_frame, st, NULL);
     if (rc >= 0)
         rc = finish_clip(st);
     j->rc = rc < 0 ? rc : 0;
+    atomic_fetch_add(&R->finished_ms, lround((j->g->end - j->g->start) * 1000));
 }
 
 static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg_options *o,
@@ -480,12 +487,9 @@ static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
         goto done;
     }
     /* each still goes with the first clip whose decode starts where its own would */
-    double done_t = 0;
     for (size_t i = 0; i < n; i++) {
         clip_job *j = &R.job[i];
         j->g = &plan->segments[i];
-        j->done = done_t;
-        done_t += j->g->end - j->g->start;
         j->frames = (tgi_frames){.w = st0->frames->w, .h = st0->frames->h, .cuts = 1};
         if (!(j->ctx = tg_ctx_new()) || (sv->n && (!(j->sub = malloc(sv->n * sizeof(*j->sub))) ||
                                                    !(j->idx = malloc(sv->n * sizeof(*j->idx)))))) {
@@ -503,13 +507,16 @@ static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
             }
     }
     /* the lanes: the caller's (its decoder, frame buffers and progress) and the others */
+    atomic_init(&R.finished_ms, 0);
     R.m[0] = m;
     R.st[0] = *st0;
+    R.st[0].finished_ms = &R.finished_ms;
     int have = 1;
     for (; have < lanes; have++) {
         clip_state *st = &R.st[have];
         *st = *st0;
         st->report = NULL;
+        st->finished_ms = NULL;
         st->prev = NULL;
         st->up = NULL;
         st->up_buf = NULL;
@@ -547,11 +554,9 @@ static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
         for (size_t f = 0; f < j->frames.n && rc == 0; f++)
             rc = tgi_frames_append(ctx, st0->frames, &j->frames, f, frame_delay(k++, st0->fps));
         tgi_frames_free(&j->frames);
-        if (rc == 0)
-            rc = tgi_progress(ctx, "render",
-                              st0->p0 + (st0->p1 - st0->p0) * (j->done + j->g->end - j->g->start) /
-                                            st0->total);
     }
+    if (rc == 0)
+        rc = tgi_progress(ctx, "render", st0->p1);
 done:
     tgi_pool_free(&pool);
     for (int l = 1; l < CLIP_LANES; l++) {
