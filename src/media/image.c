@@ -4,6 +4,7 @@
  */
 #include "media/image.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,9 +78,19 @@ int tgi_image_write(tg_ctx *ctx, int fd, int format, const uint8_t *rgb, int w, 
         rc = tgi_fail(ctx, TG_EENCODE, "cannot convert the poster to %s", av_get_pix_fmt_name(pf));
         goto done;
     }
-    const uint8_t *src[4] = {rgb};
+    /* the caller's picture may end where its memory does: read from a copy with slack */
+    size_t bytes = (size_t)w * h * 3;
+    uint8_t *padded = malloc(bytes + TGI_SWS_SLACK);
+    if (!padded) {
+        rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(padded, rgb, bytes);
+    memset(padded + bytes, 0, TGI_SWS_SLACK);
+    const uint8_t *src[4] = {padded};
     int sstride[4] = {w * 3};
     sws_scale(sws, src, sstride, 0, h, fr->data, fr->linesize);
+    free(padded);
     if ((e = avcodec_send_frame(enc, fr)) < 0 || (e = avcodec_send_frame(enc, NULL)) < 0) {
         rc = tgi_av_fail(ctx, e, TG_EENCODE, "image encoding failed");
         goto done;

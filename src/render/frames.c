@@ -10,6 +10,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/error.h"
+#include "media/image.h"
 
 /* Room for one more frame (the cap checked); 0 or a TG_E code. */
 static int frames_room(tg_ctx *ctx, tgi_frames *f)
@@ -44,7 +45,7 @@ int tgi_frames_add(tg_ctx *ctx, tgi_frames *f, const uint8_t *rgba, int delay_cs
     if (rc < 0)
         return rc;
     size_t bytes = (size_t)f->w * f->h * 4;
-    uint8_t *copy = malloc(bytes);
+    uint8_t *copy = malloc(bytes + TGI_SWS_SLACK); /* the MP4's and derive's sws source */
     if (!copy)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for frames");
     memcpy(copy, rgba, bytes);
@@ -99,7 +100,7 @@ int tgi_frames_derive(tg_ctx *ctx, const tgi_frames *in, int step, double keep, 
     if (ow != in->w) {
         sws = sws_getContext(in->w, in->h, AV_PIX_FMT_RGBA, ow, oh, AV_PIX_FMT_RGBA,
                              SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
-        scaled = malloc((size_t)ow * oh * 4);
+        scaled = malloc((size_t)ow * oh * 4 + TGI_SWS_SLACK);
         if (!sws || !scaled) {
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
             goto done;

@@ -100,7 +100,7 @@ static int stills_add(tg_ctx *ctx, render_stills *sv, double t, int w, int h, in
             return tgi_fail(ctx, TG_ENOMEM, "out of memory");
         sv->cap = nc;
     }
-    uint8_t *buf = malloc((size_t)w * h * (pix == TG_PIX_RGBA ? 4 : 3));
+    uint8_t *buf = malloc((size_t)w * h * (pix == TG_PIX_RGBA ? 4 : 3) + TGI_SWS_SLACK);
     if (!buf)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d still", w, h);
     sv->r[sv->n] = (tgi_still_req){
@@ -522,11 +522,11 @@ static int decode_clips(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
         st->up_buf = NULL;
         tg_ctx *tmp = tg_ctx_new();
         int ok = tmp && tgi_media_open_again(tmp, m, 1, &R.m[have]) == 0 &&
-                 (st->prev = malloc(st->frame_bytes)) != NULL;
+                 (st->prev = malloc(st->frame_bytes + TGI_SWS_SLACK)) != NULL;
         if (ok && st0->up)
             ok = tgi_upscaler_new(tmp, o->upscale_method, dw, dh, st->ow, st0->frames->h, 4,
                                   &st->up) == 0 &&
-                 (st->up_buf = malloc((size_t)st->ow * st0->frames->h * 4)) != NULL;
+                 (st->up_buf = malloc((size_t)st->ow * st0->frames->h * 4 + TGI_SWS_SLACK)) != NULL;
         tg_ctx_free(&tmp);
         if (!ok) {
             free(st->prev);
@@ -607,13 +607,13 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
     size_t *idx = NULL;
     if (!sv)
         sv = &own;
-    st.prev = malloc(st.frame_bytes);
+    st.prev = malloc(st.frame_bytes + TGI_SWS_SLACK); /* the upscaler's sws source */
     if (!st.prev)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
     if (sw) {
         if ((rc = tgi_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 4, &st.up)) < 0)
             goto done;
-        if (!(st.up_buf = malloc(out_bytes))) {
+        if (!(st.up_buf = malloc(out_bytes + TGI_SWS_SLACK))) {
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for %dx%d frames", w, h);
             goto done;
         }
@@ -646,9 +646,9 @@ static int collect_frames(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const 
         still_state ss = {.buf = st.prev, .bytes = st.frame_bytes};
         int delay = (int)lround(o->still_len * 100);
         if (o->crossfade > 0 && nk > 1) {
-            first = malloc(out_bytes);
-            last = malloc(out_bytes);
-            blend = malloc(out_bytes);
+            first = malloc(out_bytes + TGI_SWS_SLACK);
+            last = malloc(out_bytes + TGI_SWS_SLACK);
+            blend = malloc(out_bytes + TGI_SWS_SLACK);
             if (!first || !last || !blend) {
                 rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 goto done;
@@ -762,7 +762,7 @@ static int write_poster(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
     tgi_upscaler *u = NULL;
     uint8_t *big = NULL;
     still_state ss = {.bytes = (size_t)dw * dh * 3};
-    ss.buf = malloc(ss.bytes);
+    ss.buf = malloc(ss.bytes + TGI_SWS_SLACK);
     if (!ss.buf)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", dw, dh);
     if (taken && taken->got)
@@ -775,7 +775,7 @@ static int write_poster(tg_ctx *ctx, tgi_media *m, const tg_plan *plan, const tg
         h = th;
         if ((rc = tgi_upscaler_new(ctx, o->upscale_method, dw, dh, w, h, 3, &u)) < 0)
             goto done;
-        if (!(big = malloc((size_t)w * h * 3))) {
+        if (!(big = malloc((size_t)w * h * 3 + TGI_SWS_SLACK))) {
             rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d poster", w, h);
             goto done;
         }
