@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <libavformat/avformat.h>
@@ -14,6 +15,7 @@
 
 #include "core/error.h"
 #include "media/av.h"
+#include "media/image.h"
 #include "media/media.h"
 #include "media/playable.h"
 #include "media/ranges.h"
@@ -547,6 +549,38 @@ START_TEST(ranges_side_by_side_give_what_one_decoder_gives)
 }
 END_TEST
 
+/* A picture that ends where its memory does (the page after it unreadable, as a block glibc
+ * maps can) is written as a poster without a read past its end: libswscale's SIMD readers
+ * read up to TGI_SWS_SLACK bytes further (before: SIGSEGV in sws_scale). */
+START_TEST(a_poster_at_the_end_of_its_memory_is_read_within_it)
+{
+    const int w = 1280, h = 720; /* 1280 * 720 * 3 bytes: 675 pages exactly */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = (size_t)w * h * 3;
+    size_t span = (bytes + page - 1) / page * page;
+    uint8_t *map =
+        mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + span, page, PROT_NONE), 0);
+    uint8_t *rgb = map + span - bytes; /* its last byte is the last readable one */
+    for (size_t i = 0; i < bytes; i++)
+        rgb[i] = (uint8_t)(i * 7);
+    tg_ctx *ctx = tg_ctx_new();
+    char *path = tgt_tmp_path(".jpg");
+    for (int format = TG_IMAGE_JPEG; format <= TG_IMAGE_PNG; format++) {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_msg(tgi_image_write(ctx, fileno(f), format, rgb, w, h, 90) == 0, "%s",
+                      tg_ctx_message(ctx));
+        ck_assert_int_gt(ftell(f), 1000);
+        fclose(f);
+    }
+    unlink(path);
+    free(path);
+    tg_ctx_free(&ctx);
+    munmap(map, span + page);
+}
+END_TEST
+
 Suite *suite_media(void);
 Suite *suite_media(void)
 {
@@ -562,6 +596,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_range_ending_at_a_keyframe_does_not_decode_it);
     tcase_add_test(tc, a_range_stops_reading_when_nothing_before_its_end_is_left);
     tcase_add_test(tc, ranges_side_by_side_give_what_one_decoder_gives);
+    tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     suite_add_tcase(s, tc);
     return s;
 }
