@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "media/image.h"
 #include "nn/nn.h"
 #include "upscale/method.h"
 
@@ -83,15 +84,15 @@ static int cnn_init(tg_ctx *ctx, tgi_upscaler *u)
                                  &p->sess)) < 0)
         return rc;
     int hw = p->scale * u->in_w, hh = p->scale * u->in_h;
-    p->hr = malloc((size_t)hw * hh * 3);
-    p->ext = malloc((size_t)p->ew * p->eh * 3);
+    p->hr = malloc((size_t)hw * hh * 3 + TGI_SWS_SLACK);
+    p->ext = malloc((size_t)p->ew * p->eh * 3 + TGI_SWS_SLACK);
     if (!p->hr || !p->ext)
         return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", hw, hh);
     if (u->bpp == 4) {
         p->alpha =
             sws_getContext(u->in_w, u->in_h, AV_PIX_FMT_GRAY8, u->out_w, u->out_h, AV_PIX_FMT_GRAY8,
                            SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
-        p->a_in = malloc((size_t)u->in_w * u->in_h);
+        p->a_in = malloc((size_t)u->in_w * u->in_h + TGI_SWS_SLACK);
         p->a_out = malloc((size_t)u->out_w * u->out_h);
         if (!p->alpha || !p->a_in || !p->a_out)
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d alpha plane", u->out_w,

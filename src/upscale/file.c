@@ -59,7 +59,7 @@ static int read_image(tg_ctx *ctx, const char *path, int scale, uint8_t **rgb, i
         goto done;
     }
     pic.bytes = (size_t)*w * *h * 3;
-    if (!(pic.rgb = malloc(pic.bytes))) {
+    if (!(pic.rgb = malloc(pic.bytes + TGI_SWS_SLACK))) { /* an sws_scale source */
         rc = tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d image", *w, *h);
         goto done;
     }

@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "media/av.h"
+#include "media/image.h"
 #include "upscale/method.h"
 
 #define SWS_OPTS "flags=lanczos+accurate_rnd+full_chroma_int+full_chroma_inp"
@@ -153,7 +154,7 @@ static int scale_alpha(tg_ctx *ctx, tgi_upscaler *u, const uint8_t *src, int src
         p->alpha_sws =
             sws_getContext(u->in_w, u->in_h, AV_PIX_FMT_GRAY8, u->out_w, u->out_h, AV_PIX_FMT_GRAY8,
                            SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
-        p->alpha_in = malloc((size_t)u->in_w * u->in_h);
+        p->alpha_in = malloc((size_t)u->in_w * u->in_h + TGI_SWS_SLACK);
         p->alpha_out = malloc((size_t)u->out_w * u->out_h);
         if (!p->alpha_sws || !p->alpha_in || !p->alpha_out)
             return tgi_fail(ctx, TG_ENOMEM, "out of memory");
