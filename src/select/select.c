@@ -39,7 +39,8 @@ const tg_opt tgi_select_opts[] = {
      "clips: short moving clips; slideshow: the ranked stills in time order"},
     {"safe", TG_OPT_ENUM, offsetof(tg_options, safe), 1, 0, 2, "off|soft|strict",
      "use of the CNN's nsfw score: soft (default) avoids a flagged moment when one of "
-     "similar quality exists (the classifier also flags some ordinary close-ups); strict "
+     "similar quality exists, the more the higher its score (the classifier also flags some "
+     "ordinary close-ups); strict "
      "never shows a flagged moment; off ignores the score"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
@@ -212,8 +213,24 @@ static size_t make_cands(const sel *x, const run *runs, size_t nr, double len, d
     return nc;
 }
 
-/* With --safe soft a flagged moment loses 25 %, so it is passed over when an
- * alternative of similar quality exists. */
+/* With --safe soft a moment the classifier flags loses up to SOFT_COST, so it is
+ * passed over when an alternative of similar quality exists. The loss grows with the
+ * score from SOFT_FROM to SOFT_FULL, through the flag line (TG_NSFW_FLAG) in the
+ * middle, rather than jumping there: the score is noisy on ordinary footage (sintel's
+ * trailer: porn 0.5-0.9 on close-ups; a YouTube-like re-encode of it moves 9 of its 105
+ * looks across 0.5, mean change 0.05), and a jump turned that noise into different
+ * picks — the re-encoded sintel lost its dragon for an empty desert (scene coverage 0.81
+ * against 1.00), and the eval's tree kept its hand over the lens out of the clips only
+ * because the classifier happened to score the hand 0.62 (bench/RESULTS.md, "The same
+ * video re-encoded"). A score at 0.9 loses the whole 25 % as before. */
+#define SOFT_FROM 0.3
+#define SOFT_FULL 0.7
+#define SOFT_COST 0.25
+double tgi_select_soft_weight(float nsfw)
+{
+    return 1 - SOFT_COST * fmin(1.0, fmax(0.0, (nsfw - SOFT_FROM) / (SOFT_FULL - SOFT_FROM)));
+}
+
 static double cnn_factor(const sel *x, int group, float nsfw)
 {
     double f = 1;
@@ -221,8 +238,8 @@ static double cnn_factor(const sel *x, int group, float nsfw)
      * by the video's subject fraction times the group's shortfall (subjects.h) */
     if (x->subj && group >= 0 && group < x->n_groups)
         f *= 1 - x->subj_video * (1 - x->subj[group]);
-    if (x->safe == TG_SAFE_SOFT && nsfw >= TG_NSFW_FLAG)
-        f *= 0.75;
+    if (x->safe == TG_SAFE_SOFT)
+        f *= tgi_select_soft_weight(nsfw);
     return f;
 }
 

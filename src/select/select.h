@@ -28,4 +28,8 @@ int tgi_select(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o, tg_p
  * orchestrator that may analyse more of the video and select again (tg_plan_make). */
 int tgi_select_short(const tg_plan *plan, const tg_options *o);
 
+/* The weight --safe soft gives a moment whose nsfw score is nsfw: 1 up to 0.3, falling
+ * evenly to 0.75 at 0.7 and above (a continuous function of a noisy score). */
+double tgi_select_soft_weight(float nsfw);
+
 #endif

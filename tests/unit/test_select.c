@@ -190,6 +190,23 @@ static int pick_with_safe(tg_analysis_data *a, int flag_shot, int safe, int *rc)
     return shot;
 }
 
+/* soft's weight is a continuous function of the score: a score wavering around the flag
+ * line (a re-encode moves it by ~0.05) moves the weight a little, not by a quarter */
+START_TEST(safe_soft_weighs_a_score_near_the_flag_line_about_alike)
+{
+    ck_assert_double_eq(tgi_select_soft_weight(0.0f), 1.0);
+    ck_assert_double_eq(tgi_select_soft_weight(0.29f), 1.0);
+    ck_assert_double_eq_tol(tgi_select_soft_weight(0.9f), 0.75, 1e-9);
+    ck_assert_double_eq_tol(tgi_select_soft_weight(1.0f), 0.75, 1e-9);
+    double below = tgi_select_soft_weight(TG_NSFW_FLAG - 0.03f),
+           above = tgi_select_soft_weight(TG_NSFW_FLAG + 0.03f);
+    ck_assert_msg(below - above < 0.05, "0.47 weighs %.3f, 0.53 %.3f", below, above);
+    ck_assert_double_lt(above, below);
+    for (float s = 0; s < 1.0f; s += 0.01f)
+        ck_assert_double_le(tgi_select_soft_weight(s + 0.01f), tgi_select_soft_weight(s));
+}
+END_TEST
+
 START_TEST(safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close)
 {
     int rc;
@@ -1020,6 +1037,7 @@ Suite *suite_select(void)
     tcase_add_test(tc, clips_show_different_content_before_the_same_scene_again);
     tcase_add_test(tc, no_clean_material_still_gives_a_clip_and_a_warning);
     tcase_add_test(tc, safe_soft_avoids_flagged_moments_only_when_an_alternative_is_close);
+    tcase_add_test(tc, safe_soft_weighs_a_score_near_the_flag_line_about_alike);
     tcase_add_test(tc, clustering_finds_groups_of_similar_embeddings);
     tcase_add_test(tc, dim_scenes_with_highlights_are_content);
     tcase_add_test(tc, one_long_shot_is_never_a_repeat);
