@@ -7,7 +7,8 @@
  * ratio and a display rotation. Callers speak display coordinates only; for each
  * frame we (1) crop in storage coordinates (the display crop mapped back through
  * the rotation and the SAR), (2) scale with swscale to the pre-rotation output
- * size, (3) rotate the small RGB image into place.
+ * size, in the frame's own colours (media/colour.h: its matrix and range; HDR
+ * tone-mapped), (3) rotate the small RGB image into place.
  */
 #include "media/media.h"
 
@@ -26,6 +27,7 @@
 #include "core/error.h"
 #include "core/utf8.h"
 #include "media/av.h"
+#include "media/colour.h"
 
 struct tgi_media {
     AVFormatContext *fmt;
@@ -336,7 +338,7 @@ static void rotate(const uint8_t *src, int w, int h, int bpp, int rot, uint8_t *
 typedef struct dec_state {
     const tgi_decode_req *req;
     tgi_media *m;
-    struct SwsContext *sws, *side_sws[2];
+    tgi_colour *conv, *side_conv[2];
     uint8_t *buf, *rot, *side[2], *side_rot[2];
     int bw, bh, bpp;
     double last_t, last_reported, last_side_t[2];
@@ -347,12 +349,12 @@ typedef struct dec_state {
     tgi_decode_stats stats;
     tgi_frame_fn fn;
     void *user;
-    int main_done;                /* the range is over (or there is none): stills only */
-    double sure_end;              /* the earliest frame past end sure to be decoded */
-    int past_end, reorder;        /* video packets at or past end so far; the stream's
-                                   * reorder depth (see past_the_end) */
-    double *still_sure;           /* the same for each still, past its time */
-    struct SwsContext *still_sws; /* the stills' scaler (their own size) */
+    int main_done;          /* the range is over (or there is none): stills only */
+    double sure_end;        /* the earliest frame past end sure to be decoded */
+    int past_end, reorder;  /* video packets at or past end so far; the stream's
+                             * reorder depth (see past_the_end) */
+    double *still_sure;     /* the same for each still, past its time */
+    tgi_colour *still_conv; /* the stills' scaler (their own size) */
     uint8_t *still_tmp, *still_rot;
     size_t still_bytes;
     struct sent_times *la; /* with req->span_needed: the times of the packets sent */
@@ -385,16 +387,9 @@ static int side_copy(tg_ctx *ctx, dec_state *s, int k, AVFrame *f, int rot, cons
         if (!s->side[k] || (rot && !s->side_rot[k]))
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", sw, sh);
     }
-    s->side_sws[k] =
-        sws_getCachedContext(s->side_sws[k], f->width, f->height, (enum AVPixelFormat)f->format, sw,
-                             sh, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!s->side_sws[k])
-        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
-                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
-    uint8_t *dst[4] = {s->side[k]};
-    int dstride[4] = {sw * 3};
-    sws_scale(s->side_sws[k], (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-              dstride);
+    int rc = tgi_colour_scale(ctx, &s->side_conv[k], f, sw, sh, 3, SWS_BILINEAR, s->side[k]);
+    if (rc < 0)
+        return rc;
     if (rot) {
         rotate(s->side[k], sw, sh, 3, rot, s->side_rot[k]);
         *out = s->side_rot[k];
@@ -451,15 +446,9 @@ static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
         s->bh = oh;
         s->bpp = bpp;
     }
-    s->sws = sws_getCachedContext(s->sws, f->width, f->height, (enum AVPixelFormat)f->format, ow,
-                                  oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24,
-                                  scale_flags(rq), NULL, NULL, NULL);
-    if (!s->sws)
-        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
-                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
-    uint8_t *dst[4] = {s->buf};
-    int dstride[4] = {ow * bpp};
-    sws_scale(s->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstride);
+    int rc = tgi_colour_scale(ctx, &s->conv, f, ow, oh, bpp, scale_flags(rq), s->buf);
+    if (rc < 0)
+        return rc;
     const uint8_t *img = s->buf;
     if (rot) {
         rotate(s->buf, ow, oh, bpp, rot, s->rot);
@@ -478,7 +467,7 @@ static int convert(tg_ctx *ctx, dec_state *s, AVFrame *f, double t)
         double every = k ? rq->side2_interval : rq->side_interval;
         if (want <= 0 || (s->sided[k] && t < s->last_side_t[k] + every - 1e-4))
             continue;
-        int rc = side_copy(ctx, s, k, f, rot, k ? &fr.side2 : &fr.side);
+        rc = side_copy(ctx, s, k, f, rot, k ? &fr.side2 : &fr.side);
         if (rc < 0)
             return rc;
         s->last_side_t[k] = t;
@@ -534,16 +523,10 @@ static int take_still(tg_ctx *ctx, dec_state *s, tgi_still_req *st, AVFrame *f)
             return tgi_fail(ctx, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
     }
     apply_crop(s, f);
-    s->still_sws = sws_getCachedContext(
-        s->still_sws, f->width, f->height, (enum AVPixelFormat)f->format, ow, oh,
-        bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, scale_flags(s->req), NULL, NULL, NULL);
-    if (!s->still_sws)
-        return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
-                        av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
-    uint8_t *dst[4] = {s->still_tmp};
-    int dstride[4] = {ow * bpp};
-    sws_scale(s->still_sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-              dstride);
+    int rc =
+        tgi_colour_scale(ctx, &s->still_conv, f, ow, oh, bpp, scale_flags(s->req), s->still_tmp);
+    if (rc < 0)
+        return rc;
     if (rot) {
         rotate(s->still_tmp, ow, oh, bpp, rot, s->still_rot);
         memcpy(st->buf, s->still_rot, bytes);
@@ -914,15 +897,15 @@ done:
     if (req->stats)
         *req->stats = s.stats;
     av_frame_free(&s.held);
-    sws_freeContext(s.sws);
-    sws_freeContext(s.still_sws);
+    tgi_colour_free(&s.conv);
+    tgi_colour_free(&s.still_conv);
     free(s.still_tmp);
     free(s.still_rot);
     free(s.still_sure);
     free(s.buf);
     free(s.rot);
     for (int k = 0; k < 2; k++) {
-        sws_freeContext(s.side_sws[k]);
+        tgi_colour_free(&s.side_conv[k]);
         free(s.side[k]);
         free(s.side_rot[k]);
     }

@@ -2,7 +2,8 @@
  * playable.c — see playable.h. Called by the server's processing workers once per
  * source video (the copy is kept beside the thumbnails and reused).
  *
- *   open src ─► best video stream ─► decode ─► swscale to ≤720p yuv420p ─► libx264
+ *   open src ─► best video stream ─► decode ─► ≤720p RGB in its own colours (media/colour.h:
+ *   HDR tone-mapped) ─► yuv420p BT.709 (BT.601 below 720 lines) ─► libx264
  *   ─► MP4 (+faststart) at dst
  *
  * Timestamps: each frame's best-effort timestamp minus the stream's start, in the
@@ -25,6 +26,8 @@
 
 #include "core/error.h"
 #include "media/av.h"
+#include "media/colour.h"
+#include "media/image.h"
 
 #define MAX_H 720
 
@@ -86,7 +89,9 @@ int tgi_playable_make(tg_ctx *ctx, const char *src, const char *dst)
 {
     AVFormatContext *in = NULL;
     AVCodecContext *dec = NULL;
-    struct SwsContext *sws = NULL;
+    struct SwsContext *sws = NULL; /* RGB → the encoder's yuv420p */
+    tgi_colour *conv = NULL;       /* the decoded frame → RGB */
+    uint8_t *rgb = NULL;
     AVFrame *frame = NULL, *yuv = NULL;
     AVPacket *ipkt = NULL;
     enc_state e = {0};
@@ -186,10 +191,16 @@ int tgi_playable_make(tg_ctx *ctx, const char *src, const char *dst)
     yuv->format = AV_PIX_FMT_YUV420P;
     yuv->width = w;
     yuv->height = h;
-    if (av_frame_get_buffer(yuv, 0) < 0) {
+    if (av_frame_get_buffer(yuv, 0) < 0 || !(rgb = malloc((size_t)w * h * 3 + TGI_SWS_SLACK)) ||
+        !(sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL,
+                               NULL, NULL))) {
         rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
         goto fail;
     }
+    /* the matrix and range the encoder's stream declares (above) */
+    sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), 1,
+                             sws_getCoefficients(h >= 720 ? SWS_CS_ITU709 : SWS_CS_ITU601), 0, 0,
+                             1 << 16, 1 << 16);
     int64_t start = ist->start_time != AV_NOPTS_VALUE ? ist->start_time : 0;
     double total = in->duration > 0 ? (double)in->duration / AV_TIME_BASE : 0;
     int flushing = 0;
@@ -216,24 +227,15 @@ int tgi_playable_make(tg_ctx *ctx, const char *src, const char *dst)
                 goto flush;
             if (r < 0)
                 break; /* a damaged frame: go on with the next packet */
-            if (frame->width != sw || frame->height != sh || frame->format != dec->pix_fmt ||
-                !sws) {
-                sws_freeContext(sws);
-                sw = frame->width;
-                sh = frame->height;
-                sws = sws_getContext(sw, sh, frame->format, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
-                                     NULL, NULL, NULL);
-                if (!sws) {
-                    rc = tgi_fail(ctx, TG_EFORMAT, "cannot convert the video's pixels");
-                    break;
-                }
-            }
             if (av_frame_make_writable(yuv) < 0) {
                 rc = tgi_fail(ctx, TG_ENOMEM, "out of memory");
                 break;
             }
-            sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, sh, yuv->data,
-                      yuv->linesize);
+            if ((rc = tgi_colour_scale(ctx, &conv, frame, w, h, 3, SWS_BICUBIC, rgb)) < 0)
+                break;
+            const uint8_t *planes[4] = {rgb};
+            int sstride[4] = {w * 3};
+            sws_scale(sws, planes, sstride, 0, h, yuv->data, yuv->linesize);
             int64_t pts = frame->best_effort_timestamp;
             pts = pts == AV_NOPTS_VALUE ? e.last_pts + 1 : pts - start;
             if (e.last_pts != INT64_MIN && pts <= e.last_pts)
@@ -280,6 +282,8 @@ fail:
     av_frame_free(&frame);
     av_frame_free(&yuv);
     sws_freeContext(sws);
+    tgi_colour_free(&conv);
+    free(rgb);
     avformat_close_input(&in);
     return rc;
 }

@@ -552,6 +552,110 @@ END_TEST
 /* A picture that ends where its memory does (the page after it unreadable, as a block glibc
  * maps can) is written as a poster without a read past its end: libswscale's SIMD readers
  * read up to TGI_SWS_SLACK bytes further (before: SIGSEGV in sws_scale). */
+/* The colour a decode gives the middle of the first frame: the analysis frame's and its
+ * side copy's (the CNN's input), and a still's (the poster's path). */
+typedef struct mid_colour {
+    double frame[3], side[3];
+    int got;
+} mid_colour;
+
+static int on_mid(void *user, const tgi_frame *f)
+{
+    mid_colour *mc = user;
+    for (int c = 0; c < 3; c++) {
+        mc->frame[c] = cell_mean(f->data, f->width, f->height, f->stride, 1, 1, c);
+        if (f->side)
+            mc->side[c] = cell_mean(f->side, 16, 16, 16 * 3, 1, 1, c); /* side_w x side_h */
+    }
+    mc->got = 1;
+    return 1; /* enough */
+}
+
+/* A flat 0x20C040 picture (32, 192, 64) encoded by ffmpeg with filter chain vf and encoder
+ * arguments enc...; fails the test unless the first frame, its side copy and a still
+ * of it are within tol of (32, 192, 64) in every channel. */
+static void decodes_to_its_colour(const char *what, const char *vf, const char *codec,
+                                  const char *params, double tol)
+{
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "color=c=0x20C040:s=160x120:r=25:d=1", "-vf",
+                                vf, "-c:v", codec,
+                                strcmp(codec, "libx264") == 0 ? "-x264-params" : "-x265-params",
+                                params, v, NULL),
+                     0);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    tgi_decode_req rq = {
+        .width = 32, .height = 24, .pix = TG_PIX_RGB24, .side_w = 16, .side_h = 16};
+    mid_colour mc = {0};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_mid, &mc, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    ck_assert(mc.got);
+    uint8_t still[40 * 30 * 3];
+    tgi_still_req st = {
+        .t = 0.2, .until = 0.9, .width = 40, .height = 30, .pix = TG_PIX_RGB24, .buf = still};
+    tgi_decode_req sq = {.stills = &st, .n_stills = 1};
+    ck_assert_msg(tgi_media_decode(ctx, m, &sq, NULL, NULL, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    ck_assert(st.got);
+    const double want[3] = {32, 192, 64};
+    for (int c = 0; c < 3; c++) {
+        double sc = cell_mean(still, 40, 30, 40 * 3, 1, 1, c);
+        ck_assert_msg(fabs(mc.frame[c] - want[c]) <= tol && fabs(mc.side[c] - want[c]) <= tol &&
+                          fabs(sc - want[c]) <= tol,
+                      "%s: channel %d is %.0f (frame), %.0f (side copy), %.0f (still), not %.0f",
+                      what, c, mc.frame[c], mc.side[c], sc, want[c]);
+    }
+    tgi_media_close(&m);
+    /* the page's playable copy (an H.264 re-encode) shows the same colour */
+    char *copy = tgt_tmp_path(".play.mp4");
+    ck_assert_msg(tgi_playable_make(ctx, v, copy) == 0, "%s", tg_ctx_message(ctx));
+    ck_assert_msg(tgi_media_open(ctx, copy, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    mid_colour pc = {0};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_mid, &pc, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    for (int c = 0; c < 3; c++)
+        ck_assert_msg(fabs(pc.frame[c] - want[c]) <= tol,
+                      "%s: the playable copy's channel %d is %.0f, not %.0f", what, c, pc.frame[c],
+                      want[c]);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(copy);
+    free(copy);
+    unlink(v);
+    free(v);
+}
+
+/* What the frame says of its colours is what the RGB shows (within 6 levels: 4:2:0 and
+ * the side copy's bilinear scaler round a little): swscale alone reads every
+ * frame as BT.601 (a BT.709 frame's green came out 216 for 192) and HDR as SDR (an HLG
+ * frame came out a grey (72, 115, 55)). */
+START_TEST(frames_decode_in_the_colours_their_stream_declares)
+{
+    decodes_to_its_colour("BT.601", "scale=out_color_matrix=bt470bg,format=yuv420p", "libx264",
+                          "qp=0:colorprim=bt470bg:transfer=smpte170m:colormatrix=bt470bg", 6);
+    decodes_to_its_colour("BT.709", "scale=out_color_matrix=bt709,format=yuv420p", "libx264",
+                          "qp=0:colorprim=bt709:transfer=bt709:colormatrix=bt709", 6);
+    decodes_to_its_colour("BT.709 full range",
+                          "scale=out_color_matrix=bt709:out_range=pc,format=yuv420p", "libx264",
+                          "qp=0:colorprim=bt709:transfer=bt709:colormatrix=bt709:fullrange=on", 6);
+    /* HDR: tone-mapped back near the SDR colour it was made from (highlights are rolled
+     * off, so a little darker) */
+    decodes_to_its_colour("HLG",
+                          "zscale=tin=bt709:min=bt709:pin=bt709:t=arib-std-b67:m=bt2020nc:p=bt2020,"
+                          "format=yuv420p10le",
+                          "libx265",
+                          "log-level=error:lossless=1:colorprim=bt2020:transfer=arib-std-b67:"
+                          "colormatrix=bt2020nc",
+                          30);
+    decodes_to_its_colour("PQ",
+                          "zscale=tin=bt709:min=bt709:pin=bt709:t=smpte2084:m=bt2020nc:p=bt2020:"
+                          "npl=100,format=yuv420p10le",
+                          "libx265",
+                          "log-level=error:lossless=1:colorprim=bt2020:transfer=smpte2084:"
+                          "colormatrix=bt2020nc",
+                          30);
+}
+END_TEST
+
 START_TEST(a_poster_at_the_end_of_its_memory_is_read_within_it)
 {
     const int w = 1280, h = 720; /* 1280 * 720 * 3 bytes: 675 pages exactly */
@@ -597,6 +701,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_range_stops_reading_when_nothing_before_its_end_is_left);
     tcase_add_test(tc, ranges_side_by_side_give_what_one_decoder_gives);
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
+    tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
     suite_add_tcase(s, tc);
     return s;
 }
