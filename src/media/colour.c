@@ -90,17 +90,43 @@ static void tell(tgi_colour *c, const AVFrame *f, int to_yuv)
     c->told_full = full;
 }
 
+/* An interlaced frame holds two fields, a 50th or 60th of a second apart: scaled whole,
+ * moving edges comb and captions ghost (two counter values on top of each other). Its
+ * top field alone is a clean picture of half the height, and every output here is
+ * smaller than that (a 1080i frame's field has 540 lines for a 480-px GIF; a poster of
+ * 720 lines is the one case that loses a little sharpness). The view takes every other
+ * line of each plane: no copy. A palette format keeps the whole frame. */
+typedef struct view {
+    const uint8_t *data[4];
+    int linesize[4], height;
+} view;
+
+static view field_view(const AVFrame *f)
+{
+    view v = {.height = f->height};
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int field = f->interlaced_frame && f->height >= 4 && d && !(d->flags & AV_PIX_FMT_FLAG_PAL);
+    for (int i = 0; i < 4; i++) {
+        v.data[i] = f->data[i];
+        v.linesize[i] = f->linesize[i] * (field ? 2 : 1);
+    }
+    if (field)
+        v.height = f->height / 2;
+    return v;
+}
+
 /* The scaler for f → ow x oh in format to: swscale's cached context, whose colour
  * details are told again whenever it may have been made anew. */
-static struct SwsContext *scaler(tgi_colour *c, const AVFrame *f, int ow, int oh, int to, int flags)
+static struct SwsContext *scaler(tgi_colour *c, const AVFrame *f, int src_h, int ow, int oh, int to,
+                                 int flags)
 {
-    int key[7] = {f->width, f->height, f->format, ow, oh, to, flags};
+    int key[7] = {f->width, src_h, f->format, ow, oh, to, flags};
     if (memcmp(key, c->key, sizeof(key)) != 0) {
         memcpy(c->key, key, sizeof(key));
         c->told = 0;
     }
-    c->sws = sws_getCachedContext(c->sws, f->width, f->height, (enum AVPixelFormat)f->format, ow,
-                                  oh, (enum AVPixelFormat)to, flags, NULL, NULL, NULL);
+    c->sws = sws_getCachedContext(c->sws, f->width, src_h, (enum AVPixelFormat)f->format, ow, oh,
+                                  (enum AVPixelFormat)to, flags, NULL, NULL, NULL);
     return c->sws;
 }
 
@@ -165,7 +191,8 @@ static int scale_hdr(tg_ctx *ctx, tgi_colour *c, const AVFrame *f, int ow, int o
                      int flags, uint8_t *dst)
 {
     int e;
-    if (!scaler(c, f, ow, oh, AV_PIX_FMT_YUV444P16, flags))
+    view v = field_view(f);
+    if (!scaler(c, f, v.height, ow, oh, AV_PIX_FMT_YUV444P16, flags))
         return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
                         av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
     tell(c, f, 1);
@@ -183,8 +210,7 @@ static int scale_hdr(tg_ctx *ctx, tgi_colour *c, const AVFrame *f, int ow, int o
     }
     if ((e = av_frame_make_writable(c->mid)) < 0)
         return tgi_av_fail(ctx, e, TG_ENOMEM, "out of memory for a %dx%d frame", ow, oh);
-    sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, c->mid->data,
-              c->mid->linesize);
+    sws_scale(c->sws, v.data, v.linesize, 0, v.height, c->mid->data, c->mid->linesize);
     c->mid->color_trc = f->color_trc;
     c->mid->color_primaries = f->color_primaries;
     c->mid->colorspace = f->colorspace;
@@ -214,13 +240,14 @@ int tgi_colour_scale(tg_ctx *ctx, tgi_colour **cp, const AVFrame *f, int ow, int
     tgi_colour *c = *cp;
     if (tgi_colour_is_hdr(f))
         return scale_hdr(ctx, c, f, ow, oh, bpp, sws_flags, dst);
-    if (!scaler(c, f, ow, oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, sws_flags))
+    view v = field_view(f);
+    if (!scaler(c, f, v.height, ow, oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, sws_flags))
         return tgi_fail(ctx, TG_ECODEC, "cannot convert %s frames of %dx%d",
                         av_get_pix_fmt_name((enum AVPixelFormat)f->format), f->width, f->height);
     tell(c, f, 0);
     uint8_t *d[4] = {dst};
     int ds[4] = {ow * bpp};
-    sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, d, ds);
+    sws_scale(c->sws, v.data, v.linesize, 0, v.height, d, ds);
     return 0;
 }
 

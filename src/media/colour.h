@@ -8,6 +8,9 @@
  * frame of a yuv420p stream, as some phones record). An untagged frame keeps
  * swscale's BT.601, which is also what ffmpeg assumes when it makes such files.
  *
+ * An interlaced frame is scaled from its top field alone (no combing, no ghosted
+ * captions; every output is smaller than a field).
+ *
  * HDR frames (PQ or HLG transfer: phones' HDR recordings, HDR uploads) are scaled by
  * swscale, then tone-mapped to BT.709 by libavfilter: zscale (zimg) to linear light,
  * BT.2020 primaries to BT.709, tonemap's mobius curve (in-range material kept, highlights

@@ -656,6 +656,44 @@ START_TEST(frames_decode_in_the_colours_their_stream_declares)
 }
 END_TEST
 
+/* An interlaced frame whose top field is white and bottom field black (each line of the
+ * frame alternates, as a fast motion between two fields makes it comb): read from one
+ * field, it is white; scaled whole it was a grey of both. */
+START_TEST(an_interlaced_frame_is_read_from_one_field)
+{
+    char *v = tgt_tmp_path(".mpg");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i",
+                                "color=c=white:s=160x120:r=25:d=1,format=yuv420p,"
+                                "geq=lum='if(mod(Y\\,2)\\,16\\,235)':cb=128:cr=128",
+                                "-c:v", "mpeg2video", "-flags", "+ilme+ildct", "-top", "1", "-q:v",
+                                "2", v, NULL),
+                     0);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    tgi_decode_req rq = {
+        .width = 32, .height = 24, .pix = TG_PIX_RGB24, .side_w = 16, .side_h = 16};
+    mid_colour mc = {0};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_mid, &mc, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    uint8_t still[40 * 30 * 3];
+    tgi_still_req st = {
+        .t = 0.2, .until = 0.9, .width = 40, .height = 30, .pix = TG_PIX_RGB24, .buf = still};
+    tgi_decode_req sq = {.stills = &st, .n_stills = 1};
+    ck_assert_msg(tgi_media_decode(ctx, m, &sq, NULL, NULL, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    ck_assert(mc.got && st.got);
+    for (int c = 0; c < 3; c++) {
+        double sc = cell_mean(still, 40, 30, 40 * 3, 1, 1, c);
+        ck_assert_msg(mc.frame[c] > 225 && mc.side[c] > 225 && sc > 225,
+                      "channel %d: %.0f (frame), %.0f (side copy), %.0f (still): not one field", c,
+                      mc.frame[c], mc.side[c], sc);
+    }
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 START_TEST(a_poster_at_the_end_of_its_memory_is_read_within_it)
 {
     const int w = 1280, h = 720; /* 1280 * 720 * 3 bytes: 675 pages exactly */
@@ -702,6 +740,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, ranges_side_by_side_give_what_one_decoder_gives);
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
+    tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
     suite_add_tcase(s, tc);
     return s;
 }
