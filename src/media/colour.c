@@ -41,6 +41,11 @@ int tgi_colour_is_hdr(const AVFrame *f)
     return f->color_trc == AVCOL_TRC_SMPTE2084 || f->color_trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
+int tgi_colour_hdr_ready(void)
+{
+    return avfilter_get_by_name("zscale") && avfilter_get_by_name("tonemap");
+}
+
 /* swscale's matrix for the frame's (BT.601 when untagged, as ffmpeg assumes) */
 static int matrix_of(const AVFrame *f)
 {
@@ -238,7 +243,7 @@ int tgi_colour_scale(tg_ctx *ctx, tgi_colour **cp, const AVFrame *f, int ow, int
     if (!*cp && !(*cp = calloc(1, sizeof(**cp))))
         return tgi_fail(ctx, TG_ENOMEM, "out of memory");
     tgi_colour *c = *cp;
-    if (tgi_colour_is_hdr(f))
+    if (tgi_colour_is_hdr(f) && tgi_colour_hdr_ready())
         return scale_hdr(ctx, c, f, ow, oh, bpp, sws_flags, dst);
     view v = field_view(f);
     if (!scaler(c, f, v.height, ow, oh, bpp == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, sws_flags))

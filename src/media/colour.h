@@ -37,6 +37,10 @@ int tgi_colour_scale(tg_ctx *ctx, tgi_colour **c, const AVFrame *f, int ow, int 
 /* 1 when f's transfer is PQ or HLG (tgi_colour_scale tone-maps it). */
 int tgi_colour_is_hdr(const AVFrame *f);
 
+/* 1 when this libavfilter has zscale (zimg) and tonemap; without them an HDR frame is
+ * converted like an SDR one with its BT.2020 matrix (pale, but the work goes on). */
+int tgi_colour_hdr_ready(void);
+
 void tgi_colour_free(tgi_colour **c);
 
 #endif

@@ -6,6 +6,7 @@
  *   yt-dlp       tgi_ytdlp_probe: version and JavaScript runtime (required: a yt-dlp;
  *                YouTube needs >= 2025.11.12 and a runtime → warn)
  *   ffmpeg libs  the linked libavformat/libavcodec versions and an H.264 encoder
+ *   HDR          libavfilter's zscale and tonemap (media/colour.h; warn: HDR looks pale)
  *   BLAS         the OpenBLAS kernels the networks run on (nn/blas.h; warn: slower
  *                ones than the CPU can run)
  *   CNN weights, face model, subjects (the people and animal detector)
@@ -29,6 +30,7 @@
 
 #include "serve/serve.h"
 #include "fetch/ytdlp.h"
+#include "media/colour.h"
 #include "nn/blas.h"
 #include "nn/nn.h"
 
@@ -90,6 +92,13 @@ int tgi_doctor(const char *ytdlp, const char *data_dir, FILE *out)
                  "apt-get install libavcodec59 (Debian's has libx264)");
         line(out, "warn", "ffmpeg libs", t);
     }
+
+    if (tgi_colour_hdr_ready())
+        line(out, "ok", "HDR", "zscale and tonemap: HDR video (PQ, HLG) is tone-mapped to BT.709");
+    else
+        line(out, "warn", "HDR",
+             "libavfilter has no zscale (zimg) or tonemap: HDR videos look pale — fix: "
+             "apt-get install libavfilter8 (Debian's is built with zimg)");
 
     const char *core = tgi_blas_core(), *better = tgi_blas_better_core(core, tgi_blas_cpu());
     if (better) {

@@ -415,6 +415,8 @@ START_TEST(old_ytdlp_shows_in_healthz_page_and_doctor)
     ck_assert(strstr(run.out, "ffmpeg libs") && strstr(run.out, "CNN weights") &&
               strstr(run.out, "face model") && strstr(run.out, "subjects") &&
               strstr(run.out, "data folder") && strstr(run.out, "Chromium"));
+    /* Debian's libavfilter has zscale and tonemap: HDR is tone-mapped */
+    ck_assert_msg(strstr(run.out, "ok       HDR          zscale and tonemap"), "%s", run.out);
     tgt_run_free(&run);
     /* no weights at all: a warning per network saying what is lost and the fix, exit 0,
      * and no path */
