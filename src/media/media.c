@@ -39,6 +39,7 @@ struct tgi_media {
     tgi_media_info info;
     char path[512];
     int path_cut; /* path is longer than the copy kept here: it cannot be opened again */
+    int indexed;  /* the container has a keyframe index (seek_to) */
     unsigned long decodes, packets; /* tgi_media_work */
 };
 
@@ -184,6 +185,7 @@ int tgi_media_open(tg_ctx *ctx, const char *path, int threads, tgi_media **out)
     }
     m->tb = vs->time_base;
     m->t0 = vs->start_time != AV_NOPTS_VALUE ? vs->start_time : 0;
+    m->indexed = avformat_index_get_entries_count(vs) > 0;
     if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0)
         in->duration = vs->duration * av_q2d(vs->time_base);
     else if (m->fmt->duration != AV_NOPTS_VALUE && m->fmt->duration > 0)
@@ -242,13 +244,62 @@ void tgi_media_close(tgi_media **pm)
     *pm = NULL;
 }
 
-/* The seek a decode from start makes: backwards to the keyframe at or before it. */
+/* From where the demuxer is: the byte position of the first video keyframe, when it is
+ * shown at or before ts (stream time); -1 when a packet past ts (in decoding order)
+ * or the end comes first. Reads packets: seek after. */
+static int64_t first_key_before(tgi_media *m, int64_t ts)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int64_t pos = -1;
+    while (pkt) {
+        int e = av_read_frame(m->fmt, pkt);
+        if (e == AVERROR(EAGAIN))
+            continue;
+        if (e < 0)
+            break;
+        int64_t p = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+        int video = pkt->stream_index == m->vidx, key = video && (pkt->flags & AV_PKT_FLAG_KEY);
+        int past = video && pkt->dts != AV_NOPTS_VALUE && pkt->dts > ts;
+        if (key && (p == AV_NOPTS_VALUE || p <= ts))
+            pos = pkt->pos;
+        av_packet_unref(pkt);
+        if (key || past)
+            break;
+    }
+    av_packet_free(&pkt);
+    return pos;
+}
+
+/* The seek a decode from start makes: backwards to the keyframe at or before it. A file
+ * with an index (MP4, Matroska, AVI) lands there at once. MPEG-TS (TV recordings,
+ * camcorders' .mts, HLS downloads), program streams and raw H.264 have none: the seek
+ * lands on the packet nearest the time, and with keyframes 10 s apart the render decoded from the
+ * middle of a GOP and got no frame for its clip ("no frame could be decoded between ..."). There
+ * the keyframe is looked for from the landing on, and the seek goes back 1, 2, 4, ... s until one
+ * at or before the time comes first; then to its byte position. */
 static int seek_to(tgi_media *m, double start)
 {
     AVStream *vs = m->fmt->streams[m->vidx];
-    int64_t ts = m->t0 + (int64_t)(start / av_q2d(vs->time_base));
-    if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0 ||
-        av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0 ||
+    double tb = av_q2d(vs->time_base);
+    int64_t ts = m->t0 + (int64_t)(start / tb);
+    if (!m->indexed && !(m->fmt->iformat->flags & AVFMT_NO_BYTE_SEEK)) {
+        int64_t at = ts;
+        for (double back = 1;; back *= 2) {
+            /* the last try reads from the file's first byte */
+            int first = at <= m->t0 || back >= 8192;
+            int e = first ? avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE)
+                          : av_seek_frame(m->fmt, m->vidx, at, AVSEEK_FLAG_BACKWARD);
+            int64_t pos = e >= 0 ? first_key_before(m, ts) : -1;
+            if (pos >= 0 && avformat_seek_file(m->fmt, -1, pos, pos, pos, AVSEEK_FLAG_BYTE) >= 0)
+                return 0;
+            if (first)
+                break;
+            at = ts - (int64_t)(back / tb);
+        }
+    } else if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
+        return 0;
+    }
+    if (av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0 ||
         avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) >= 0)
         return 0;
     return -1;

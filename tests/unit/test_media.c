@@ -694,6 +694,35 @@ START_TEST(an_interlaced_frame_is_read_from_one_field)
 }
 END_TEST
 
+/* MPEG-TS has no index: a seek lands on the packet nearest the time, not on the keyframe
+ * before it. With keyframes 10 s apart (TV recordings, camcorders' .mts), a range in the
+ * middle of a GOP got no frame at all ("no frame could be decoded between ..."). Every
+ * frame of the range comes now, a range after the last keyframe too, and a second
+ * decode of the same range gives the same frames. */
+START_TEST(a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes)
+{
+    char *v = tgt_tmp_path(".ts");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=14",
+                                "-c:v", "libx264", "-g", "250", "-x264-params",
+                                "repeat-headers=1:scenecut=0", "-f", "mpegts", v, NULL),
+                     0);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    const double at[][2] = {{6.0, 7.0}, {3.0, 4.0}, {12.0, 13.0}, {6.0, 7.0}};
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        range_seen r;
+        decode_range(m, at[i][0], at[i][1], &r, NULL);
+        ck_assert_msg(r.n == 25 * (at[i][1] - at[i][0]) && fabs(r.first - at[i][0]) < 0.02,
+                      "%.1f-%.1f s: %d frames from %.3f s", at[i][0], at[i][1], r.n, r.first);
+    }
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 START_TEST(a_poster_at_the_end_of_its_memory_is_read_within_it)
 {
     const int w = 1280, h = 720; /* 1280 * 720 * 3 bytes: 675 pages exactly */
@@ -741,6 +770,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
     tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
+    tcase_add_test(tc, a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes);
     suite_add_tcase(s, tc);
     return s;
 }
