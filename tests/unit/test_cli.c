@@ -875,47 +875,9 @@ START_TEST(geometry_letterbox_rotation_aspect)
 }
 END_TEST
 
-START_TEST(pillarbox_bars_are_cropped)
-{
-    /* a photo pan 360 px wide inside a 480 px frame: 60 px black bars left and right */
-    char *v = tgt_tmp_path(".mp4");
-    char *argv[] = {"/usr/bin/ffmpeg",
-                    "-v",
-                    "error",
-                    "-y",
-                    "-loop",
-                    "1",
-                    "-i",
-                    OPENCV "fruits.jpg",
-                    "-t",
-                    "3",
-                    "-r",
-                    "25",
-                    "-vf",
-                    "scale=640:-2,crop=360:300:x='40+t*20':y=40,format=yuv444p,"
-                    "pad=480:300:60:0:black,format=yuv420p",
-                    "-c:v",
-                    "libx264",
-                    v,
-                    NULL};
-    tgt_run r;
-    ck_assert_int_eq(tgt_run_cmd(&r, argv), 0);
-    ck_assert_msg(r.status == 0, "ffmpeg: %s", r.err);
-    tgt_run_free(&r);
-    json_t *p = plan_of(v, NULL, NULL), *crop = json_object_get(p, "crop");
-    ck_assert_msg(fabs(num(crop, "x") - 60) <= 4 && fabs(num(crop, "w") - 360) <= 8,
-                  "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
-    ck_assert_double_le(num(crop, "y"), 2);
-    ck_assert_double_ge(num(crop, "h"), 296);
-    json_decref(p);
-    unlink(v);
-    free(v);
-}
-END_TEST
-
-/* fruits.jpg panned in a w x h picture placed at (x, y) of a 180 x 320 frame
- * (portrait, black elsewhere); returns the plan's crop */
-static json_t *portrait_crop(const char *vf)
+/* The plan's crop of a 3-s video of fruits.jpg made by the filter chain vf (a pan inside
+ * black bars). */
+static json_t *fruits_crop(const char *vf)
 {
     char *v = tgt_tmp_path(".mp4");
     char *argv[] = {"/usr/bin/ffmpeg",
@@ -947,13 +909,26 @@ static json_t *portrait_crop(const char *vf)
     return crop;
 }
 
+START_TEST(pillarbox_bars_are_cropped)
+{
+    /* a photo pan 360 px wide inside a 480 px frame: 60 px black bars left and right */
+    json_t *crop = fruits_crop("scale=640:-2,crop=360:300:x='40+t*20':y=40,format=yuv444p,"
+                               "pad=480:300:60:0:black,format=yuv420p");
+    ck_assert_msg(fabs(num(crop, "x") - 60) <= 4 && fabs(num(crop, "w") - 360) <= 8,
+                  "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
+    ck_assert_double_le(num(crop, "y"), 2);
+    ck_assert_double_ge(num(crop, "h"), 296);
+    json_decref(crop);
+}
+END_TEST
+
 START_TEST(a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_picture)
 {
     /* 180 x 100 (16:9, 31 % of the height) centred in 180 x 320, as phone apps and
      * editors pad landscape footage for short-video sites: the GIF shows the picture,
      * not two thirds of black */
-    json_t *crop = portrait_crop("scale=400:-2,crop=180:100:x='20+t*20':y=30,format=yuv444p,"
-                                 "pad=180:320:0:110:black,format=yuv420p");
+    json_t *crop = fruits_crop("scale=400:-2,crop=180:100:x='20+t*20':y=30,format=yuv444p,"
+                               "pad=180:320:0:110:black,format=yuv420p");
     ck_assert_msg(fabs(num(crop, "y") - 110) <= 6 && fabs(num(crop, "h") - 100) <= 10,
                   "crop y=%g h=%g", num(crop, "y"), num(crop, "h"));
     ck_assert_double_le(num(crop, "x"), 2);
@@ -962,8 +937,8 @@ START_TEST(a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_pict
     /* the same picture off centre, 150 rows of black above it and 70 below: not
      * padding (a dark sky over a lit street looks like that), and less than a third
      * of the height is left, so the height is kept whole */
-    crop = portrait_crop("scale=400:-2,crop=180:100:x='20+t*20':y=30,format=yuv444p,"
-                         "pad=180:320:0:150:black,format=yuv420p");
+    crop = fruits_crop("scale=400:-2,crop=180:100:x='20+t*20':y=30,format=yuv444p,"
+                       "pad=180:320:0:150:black,format=yuv420p");
     ck_assert_msg(num(crop, "y") <= 2 && num(crop, "h") >= 316, "crop y=%g h=%g", num(crop, "y"),
                   num(crop, "h"));
     json_decref(crop);
