@@ -372,6 +372,7 @@ START_TEST(server_listens_before_the_ytdlp_probe_ends)
     /* a clean exit, not the SIGKILL tgt_server_stop sends after 20 s */
     ck_assert_int_eq(tgt_server_stop(&s), 0);
     free(s.data);
+    free(slow);
     rm_tree(dir);
     free(dir);
 }
