@@ -82,10 +82,11 @@ static int is_yuv(int fmt)
 static void tell(tgi_colour *c, const AVFrame *f, int to_yuv)
 {
     int matrix = matrix_of(f), full = f->color_range == AVCOL_RANGE_JPEG || is_yuvj(f->format);
-    if (!is_yuv(f->format) || (matrix == SWS_CS_ITU601 && full == is_yuvj(f->format)))
+    if (!is_yuv(f->format))
         return;
-    if (c->told && c->told_matrix == matrix && c->told_full == full)
-        return;
+    if (c->told ? c->told_matrix == matrix && c->told_full == full
+                : matrix == SWS_CS_ITU601 && full == is_yuvj(f->format))
+        return; /* as told before, or swscale's own assumption (never told otherwise) */
     /* to YUV (the HDR path): the same matrix and range out, only resampled */
     sws_setColorspaceDetails(c->sws, sws_getCoefficients(matrix), full,
                              sws_getCoefficients(to_yuv ? matrix : SWS_CS_DEFAULT),

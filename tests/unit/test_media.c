@@ -631,6 +631,73 @@ static void decodes_to_its_colour(const char *what, const char *vf, const char *
     free(v);
 }
 
+/* The middle's colour of the first and the last frame of video v. */
+typedef struct ends {
+    double first[3], last[3];
+    int n;
+} ends;
+
+static int on_ends(void *user, const tgi_frame *f)
+{
+    ends *e = user;
+    for (int c = 0; c < 3; c++) {
+        double v = cell_mean(f->data, f->width, f->height, f->stride, 1, 1, c);
+        if (e->n == 0)
+            e->first[c] = v;
+        e->last[c] = v;
+    }
+    e->n++;
+    return 0;
+}
+
+/* One stream whose colour description changes on the way (two MPEG-TS recordings joined
+ * end to end: BT.709 first, then BT.601): each part is read with its own. (A part that
+ * says nothing keeps the earlier part's description in libavcodec's H.264 decoder.) */
+START_TEST(a_stream_whose_colours_change_is_read_with_each_parts_own)
+{
+    char *a = tgt_tmp_path(".ts"), *b = tgt_tmp_path(".ts"), *ab = tgt_tmp_path(".ts");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "color=c=0x20C040:s=160x120:r=25:d=1", "-vf",
+                                "scale=out_color_matrix=bt709,format=yuv420p", "-c:v", "libx264",
+                                "-x264-params",
+                                "qp=0:colorprim=bt709:transfer=bt709:colormatrix=bt709", "-f",
+                                "mpegts", a, NULL),
+                     0);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "color=c=0x20C040:s=160x120:r=25:d=1", "-vf",
+                                "scale=out_color_matrix=bt470bg,format=yuv420p", "-c:v", "libx264",
+                                "-x264-params",
+                                "qp=0:colorprim=bt470bg:transfer=smpte170m:colormatrix=bt470bg",
+                                "-output_ts_offset", "1", "-f", "mpegts", b, NULL),
+                     0);
+    size_t na, nb;
+    char *da = tgt_read_file(a, &na), *db = tgt_read_file(b, &nb);
+    FILE *out = fopen(ab, "wb");
+    ck_assert(out && fwrite(da, 1, na, out) == na && fwrite(db, 1, nb, out) == nb);
+    fclose(out);
+    free(da);
+    free(db);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, ab, 0, &m) == 0, "%s", tg_ctx_message(ctx));
+    tgi_decode_req rq = {.width = 32, .height = 24, .pix = TG_PIX_RGB24};
+    ends e = {0};
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_ends, &e, NULL) >= 0, "%s", tg_ctx_message(ctx));
+    ck_assert_int_ge(e.n, 40);
+    const double want[3] = {32, 192, 64};
+    for (int c = 0; c < 3; c++)
+        ck_assert_msg(fabs(e.first[c] - want[c]) <= 6 && fabs(e.last[c] - want[c]) <= 6,
+                      "channel %d: %.0f in the BT.709 part, %.0f in the BT.601 part, not %.0f", c,
+                      e.first[c], e.last[c], want[c]);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(a);
+    unlink(b);
+    unlink(ab);
+    free(a);
+    free(b);
+    free(ab);
+}
+END_TEST
+
 /* What the frame says of its colours is what the RGB shows (within 6 levels: 4:2:0 and
  * the side copy's bilinear scaler round a little): swscale alone reads every
  * frame as BT.601 (a BT.709 frame's green came out 216 for 192) and HDR as SDR (an HLG
@@ -761,6 +828,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, ranges_side_by_side_give_what_one_decoder_gives);
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
+    tcase_add_test(tc, a_stream_whose_colours_change_is_read_with_each_parts_own);
     tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
     tcase_add_test(tc, a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes);
     suite_add_tcase(s, tc);
