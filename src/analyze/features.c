@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "analyze/cnn.h"
+#include "analyze/padding.h"
 
 /* The gradient orientation bin (0..7 over 0..pi) of every (gx, gy) in -255..255, made
  * once with the very expression it replaces: atan2 per edge pixel was ~1 % of a sparse
@@ -204,6 +205,8 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
     s->motion = prev ? tgi_thumb_diff(prev, s) : 0;
     for (int side = 0; side < 4; side++)
         s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
+    for (int dim = 0; dim < 2; dim++)
+        s->pad[dim] = (int16_t)tgi_padding_blur(Y, w, h, dim);
 }
 
 float tgi_desc_distance(const tgi_sample *a, const tgi_sample *b)

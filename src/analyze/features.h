@@ -12,8 +12,9 @@
  * thumbnail to the previous sample), background fraction (pixels near the dominant
  * grey level) and strong-edge density (both for text-card and blank detection),
  * the 2nd/98th luma percentiles (a dim frame with highlights is legible, a black one
- * has none), black bars, a colour+edge descriptor and a 32x18 luma thumbnail for
- * similarity. The events module later sets event flags and shot ids.
+ * has none), black bars, a blurred fill's width (padding.h), a colour+edge descriptor
+ * and a 32x18 luma thumbnail for similarity. The events module later sets event flags
+ * and shot ids.
  */
 #ifndef TG_ANALYZE_FEATURES_H
 #define TG_ANALYZE_FEATURES_H
@@ -56,6 +57,8 @@ typedef struct tgi_sample {
     float desc[TG_DESC_N];
     uint8_t thumb[TG_THUMB_W * TG_THUMB_H];
     int16_t bar[4]; /* black bar thickness top, bottom, left, right (analysis pixels) */
+    int16_t pad[2]; /* blurred fill width left and right, top and bottom; -1: cannot tell
+                     * (padding.h) */
     uint16_t ev;    /* what analyze/events.c found: TG_EVENT_FLAGS only (black, white,
                      * blank, fade, dissolve, flash); defects relative to the video are
                      * select's verdicts (select/verdict.h) */

@@ -11,6 +11,7 @@
 #include "analyze/analysis.h"
 #include "analyze/events.h"
 #include "analyze/features.h"
+#include "analyze/padding.h"
 #include "analyze/sampler.h"
 #include "select/cluster.h"
 #include "select/select.h"
@@ -39,6 +40,83 @@ START_TEST(features_measure_what_they_name)
     ck_assert_float_eq_tol(tgi_desc_distance(&a, &a), 0, 1e-6);
     ck_assert(tgi_desc_distance(&a, &c) > 0.3f);
     free(img);
+}
+END_TEST
+
+/* A W x H luma frame: the picture (a detailed scene's luma) in the middle [b, W - b),
+ * and on both sides what a phone app or editor fills them with: the picture enlarged
+ * to cover the frame about its centre (fill 1), or another scene (fill 2), either one
+ * box-blurred and darkened; fill 0 leaves the scene whole (no padding at all). */
+static void padded_luma(uint8_t *Y, int b, int fill)
+{
+    uint8_t *rgb = malloc(W * H * 3), *pic = malloc(W * H), *other = malloc(W * H),
+            *side = malloc(W * H);
+    tgt_scene(rgb, 3, 0, 1);
+    for (int i = 0; i < W * H; i++)
+        pic[i] = (uint8_t)((77 * rgb[3 * i] + 150 * rgb[3 * i + 1] + 29 * rgb[3 * i + 2]) >> 8);
+    tgt_scene(rgb, 11, 0.3, 1);
+    for (int i = 0; i < W * H; i++)
+        other[i] = (uint8_t)((77 * rgb[3 * i] + 150 * rgb[3 * i + 1] + 29 * rgb[3 * i + 2]) >> 8);
+    double s = (double)W / (W - 2 * b);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int px = b + (int)(x / s), py = (int)(H / 2.0 + (y - H / 2.0) / s);
+            side[y * W + x] = fill == 2 ? other[y * W + x] : pic[py * W + px];
+        }
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (fill == 0 || (x >= b && x < W - b)) {
+                Y[y * W + x] = pic[y * W + x];
+                continue;
+            }
+            int acc = 0, n = 0;
+            for (int dy = -4; dy <= 4; dy++)
+                for (int dx = -4; dx <= 4; dx++) {
+                    int yy = y + dy, xx = x + dx;
+                    if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
+                        acc += side[yy * W + xx];
+                        n++;
+                    }
+                }
+            Y[y * W + x] = (uint8_t)(acc * 3 / (4 * n));
+        }
+    free(rgb);
+    free(pic);
+    free(other);
+    free(side);
+}
+
+START_TEST(a_blurred_copy_of_the_picture_on_its_sides_is_padding)
+{
+    uint8_t *Y = malloc(W * H), *T = malloc(W * H);
+    /* a 9:16 picture in a 16:9 frame (b = 66 of 192: a portrait phone video on a
+     * landscape site), and a 4:3 one (b = 24) */
+    int widths[] = {66, 24};
+    for (int k = 0; k < 2; k++) {
+        int b = widths[k];
+        padded_luma(Y, b, 1);
+        int got = tgi_padding_blur(Y, W, H, 0);
+        ck_assert_msg(abs(got - b) <= 1, "fill %d lines wide found as %d", b, got);
+        /* the same turned a quarter: a landscape picture in a portrait frame */
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                T[x * H + y] = Y[y * W + x];
+        got = tgi_padding_blur(T, H, W, 1);
+        ck_assert_msg(abs(got - b) <= 1, "fill %d lines high found as %d", b, got);
+        ck_assert_int_le(tgi_padding_blur(T, H, W, 0), 0);
+    }
+    /* blurred sides that are not the picture: nothing tells them from a defocused
+     * background around a sharp subject, so they are not taken for padding */
+    padded_luma(Y, 66, 2);
+    ck_assert_int_le(tgi_padding_blur(Y, W, H, 0), 0);
+    /* no fill at all */
+    padded_luma(Y, 66, 0);
+    ck_assert_int_eq(tgi_padding_blur(Y, W, H, 0), 0);
+    /* a flat frame cannot tell */
+    memset(Y, 20, W * H);
+    ck_assert_int_eq(tgi_padding_blur(Y, W, H, 0), -1);
+    free(Y);
+    free(T);
 }
 END_TEST
 
@@ -354,6 +432,7 @@ Suite *suite_analyze(void)
     Suite *s = suite_create("analyze");
     TCase *tc = tcase_create("synthetic");
     tcase_add_test(tc, features_measure_what_they_name);
+    tcase_add_test(tc, a_blurred_copy_of_the_picture_on_its_sides_is_padding);
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);

@@ -945,6 +945,33 @@ START_TEST(a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_pict
 }
 END_TEST
 
+START_TEST(a_portrait_video_padded_with_its_own_blurred_copy_is_cropped_to_its_picture)
+{
+    /* a 150 x 270 portrait pan centred in 480 x 270, the sides filled with the same
+     * picture enlarged and blurred (what phone apps and editors do instead of black
+     * bars): the GIF shows the picture, not two thirds of blur */
+    json_t *crop = fruits_crop(
+        "scale=640:-2,crop=150:270:x='40+t*20':y=40,split[a][b];"
+        "[a]scale=480:270:force_original_aspect_ratio=increase,crop=480:270,gblur=sigma=12[bg];"
+        "[bg][b]overlay=(W-w)/2:0,format=yuv420p");
+    ck_assert_msg(fabs(num(crop, "x") - 165) <= 6 && fabs(num(crop, "w") - 150) <= 12,
+                  "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
+    ck_assert_double_le(num(crop, "y"), 2);
+    ck_assert_double_ge(num(crop, "h"), 266);
+    json_decref(crop);
+    /* the same padded pan for its first half only, then the whole frame: a compilation
+     * of padded and full-frame clips keeps its full frames' sides */
+    crop = fruits_crop("scale=640:-2,crop=480:270:x='40+t*20':y=40,split=3[f][m1][m2];"
+                       "[m1]crop=150:270:165:0,scale=480:270:force_original_aspect_ratio=increase,"
+                       "crop=480:270,gblur=sigma=12[bg];[m2]crop=150:270:165:0[m];"
+                       "[bg][m]overlay=(W-w)/2:0[p];[p][f]overlay=0:0:enable='gte(t,1.5)',"
+                       "format=yuv420p");
+    ck_assert_msg(num(crop, "x") <= 2 && num(crop, "w") >= 476, "crop x=%g w=%g", num(crop, "x"),
+                  num(crop, "w"));
+    json_decref(crop);
+}
+END_TEST
+
 START_TEST(variable_frame_rate_plays_at_true_speed)
 {
     json_t *tr = truth("vfr.mkv"), *p = plan_of(tgt_fixture("vfr.mkv"), "--clips", "1");
@@ -1795,6 +1822,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
     tcase_add_test(tc, pillarbox_bars_are_cropped);
     tcase_add_test(tc, a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_picture);
+    tcase_add_test(tc, a_portrait_video_padded_with_its_own_blurred_copy_is_cropped_to_its_picture);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
     tcase_add_test(tc, short_and_empty_videos_degrade_gracefully);
     tcase_add_test(tc, bad_inputs_get_one_clear_line);
