@@ -206,7 +206,7 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
     for (int side = 0; side < 4; side++)
         s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
     for (int dim = 0; dim < 2; dim++)
-        s->pad[dim] = (int16_t)tgi_padding_blur(Y, w, h, dim);
+        s->pad[dim] = (int16_t)tgi_padding_fill(Y, w, h, dim);
 }
 
 float tgi_desc_distance(const tgi_sample *a, const tgi_sample *b)

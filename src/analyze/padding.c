@@ -1,5 +1,6 @@
 /*
- * padding.c — a picture padded with a blurred, enlarged copy of itself (padding.h).
+ * padding.c — a picture padded with a blurred, enlarged copy of itself or one colour
+ * (padding.h).
  *
  * Along the padded dimension ("across", u) every line of the frame ("along", v) gets
  * its detail: the mean absolute difference of neighbouring pixels along it. The fill
@@ -8,7 +9,10 @@
  * any app or editor pads). Both sides must turn detailed at the same distance b from
  * their edge (padding centres), and the fill must show the picture between them,
  * scaled up to cover the frame about its centre: that is what tells a fill from a
- * dark or defocused edge of a shot that is not padded at all.
+ * dark or defocused edge of a shot that is not padded at all. A fill too flat to
+ * compare is one colour, or says nothing: one colour when both sides are the same flat
+ * colour and the picture's first line departs from it along most of its length (a
+ * subject before a plain wall has no straight border).
  */
 #include "analyze/padding.h"
 
@@ -31,6 +35,15 @@
 #define MIN_SD    1.5
 /* seams looked at per frame */
 #define CANDIDATES 3
+/* a fill of one colour: both sides within SOLID_SAME levels of each other, every pixel
+ * within SOLID_FLAT of its side's mean, at least SOLID_MIN_LUMA (darker is a black bar,
+ * features.c's); the picture's first line differs by more than SOLID_SEAM in
+ * SOLID_STRAIGHT of its pixels on each side */
+#define SOLID_SAME     6
+#define SOLID_FLAT     12
+#define SOLID_MIN_LUMA 20
+#define SOLID_SEAM     10
+#define SOLID_STRAIGHT 0.8
 
 typedef struct plane {
     const uint8_t *Y;
@@ -146,7 +159,28 @@ static void profiles(const uint8_t *Y, int w, int h, int vertical, double *d, do
     }
 }
 
-int tgi_padding_blur(const uint8_t *Y, int w, int h, int vertical)
+/* A fill of one colour (not black: black bars are features.c's): both sides flat and
+ * alike, and the picture's first line on each side unlike them in most of its length
+ * (a picture's straight border, not the outline of a subject before a plain wall). */
+static int solid_fill(const plane *p, const integral *I, int b)
+{
+    double l = box_mean(p, I, 0, b, 0, p->V, 0, p->U);
+    double r = box_mean(p, I, p->U - b, p->U, 0, p->V, 0, p->U);
+    if (fabs(l - r) > SOLID_SAME || fmin(l, r) < SOLID_MIN_LUMA)
+        return 0;
+    int flat = 1, lu = 0, ru = 0;
+    /* (the fill's last line may blend with the picture's first: scaling, ringing) */
+    for (int v = 0; v < p->V && flat; v++) {
+        for (int u = 0; u + 1 < b && flat; u++)
+            flat = abs(px(p, u, v) - (int)l) <= SOLID_FLAT &&
+                   abs(px(p, p->U - 1 - u, v) - (int)r) <= SOLID_FLAT;
+        lu += abs(px(p, b, v) - (int)l) > SOLID_SEAM;
+        ru += abs(px(p, p->U - 1 - b, v) - (int)r) > SOLID_SEAM;
+    }
+    return flat && lu >= SOLID_STRAIGHT * p->V && ru >= SOLID_STRAIGHT * p->V;
+}
+
+int tgi_padding_fill(const uint8_t *Y, int w, int h, int vertical)
 {
     plane p = {Y, w, vertical ? h : w, vertical ? w : h, vertical};
     if (p.U > MAX_LINES || p.V > MAX_LINES || p.U < 24 || p.V < 8)
@@ -201,6 +235,8 @@ int tgi_padding_blur(const uint8_t *Y, int w, int h, int vertical)
             integral_make(&p, &I);
         double r = fill_corr(&p, &I, b);
         if (isnan(r)) {
+            if (solid_fill(&p, &I, b))
+                return b;
             blind = 1;
             continue;
         }

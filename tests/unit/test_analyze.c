@@ -46,7 +46,9 @@ END_TEST
 /* A W x H luma frame: the picture (a detailed scene's luma) in the middle [b, W - b),
  * and on both sides what a phone app or editor fills them with: the picture enlarged
  * to cover the frame about its centre (fill 1), or another scene (fill 2), either one
- * box-blurred and darkened; fill 0 leaves the scene whole (no padding at all). */
+ * box-blurred and darkened, or one light grey (fill 3); fill 0 leaves the scene whole
+ * (no padding at all), fill 4 shows it inside a disc of diameter W - 2b on that grey
+ * (a subject before a plain wall). */
 static void padded_luma(uint8_t *Y, int b, int fill)
 {
     uint8_t *rgb = malloc(W * H * 3), *pic = malloc(W * H), *other = malloc(W * H),
@@ -65,8 +67,17 @@ static void padded_luma(uint8_t *Y, int b, int fill)
         }
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
+            if (fill == 4) {
+                double r = hypot(x - W / 2.0, y - H / 2.0);
+                Y[y * W + x] = r < (W - 2 * b) / 2.0 ? pic[y * W + x] : 200;
+                continue;
+            }
             if (fill == 0 || (x >= b && x < W - b)) {
                 Y[y * W + x] = pic[y * W + x];
+                continue;
+            }
+            if (fill == 3) {
+                Y[y * W + x] = 200;
                 continue;
             }
             int acc = 0, n = 0;
@@ -86,7 +97,7 @@ static void padded_luma(uint8_t *Y, int b, int fill)
     free(side);
 }
 
-START_TEST(a_blurred_copy_of_the_picture_on_its_sides_is_padding)
+START_TEST(a_blurred_copy_of_the_picture_or_one_colour_on_its_sides_is_padding)
 {
     uint8_t *Y = malloc(W * H), *T = malloc(W * H);
     /* a 9:16 picture in a 16:9 frame (b = 66 of 192: a portrait phone video on a
@@ -95,26 +106,32 @@ START_TEST(a_blurred_copy_of_the_picture_on_its_sides_is_padding)
     for (int k = 0; k < 2; k++) {
         int b = widths[k];
         padded_luma(Y, b, 1);
-        int got = tgi_padding_blur(Y, W, H, 0);
+        int got = tgi_padding_fill(Y, W, H, 0);
         ck_assert_msg(abs(got - b) <= 1, "fill %d lines wide found as %d", b, got);
         /* the same turned a quarter: a landscape picture in a portrait frame */
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
                 T[x * H + y] = Y[y * W + x];
-        got = tgi_padding_blur(T, H, W, 1);
+        got = tgi_padding_fill(T, H, W, 1);
         ck_assert_msg(abs(got - b) <= 1, "fill %d lines high found as %d", b, got);
-        ck_assert_int_le(tgi_padding_blur(T, H, W, 0), 0);
+        ck_assert_int_le(tgi_padding_fill(T, H, W, 0), 0);
     }
+    /* one colour (white, grey, a brand's) instead of the blur */
+    padded_luma(Y, 66, 3);
+    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), 66);
+    /* but a round subject before a plain wall has no straight border: not padding */
+    padded_luma(Y, 50, 4);
+    ck_assert_int_le(tgi_padding_fill(Y, W, H, 0), 0);
     /* blurred sides that are not the picture: nothing tells them from a defocused
      * background around a sharp subject, so they are not taken for padding */
     padded_luma(Y, 66, 2);
-    ck_assert_int_le(tgi_padding_blur(Y, W, H, 0), 0);
+    ck_assert_int_le(tgi_padding_fill(Y, W, H, 0), 0);
     /* no fill at all */
     padded_luma(Y, 66, 0);
-    ck_assert_int_eq(tgi_padding_blur(Y, W, H, 0), 0);
+    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), 0);
     /* a flat frame cannot tell */
     memset(Y, 20, W * H);
-    ck_assert_int_eq(tgi_padding_blur(Y, W, H, 0), -1);
+    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), -1);
     free(Y);
     free(T);
 }
@@ -432,7 +449,7 @@ Suite *suite_analyze(void)
     Suite *s = suite_create("analyze");
     TCase *tc = tcase_create("synthetic");
     tcase_add_test(tc, features_measure_what_they_name);
-    tcase_add_test(tc, a_blurred_copy_of_the_picture_on_its_sides_is_padding);
+    tcase_add_test(tc, a_blurred_copy_of_the_picture_or_one_colour_on_its_sides_is_padding);
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);

@@ -945,7 +945,7 @@ START_TEST(a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_pict
 }
 END_TEST
 
-START_TEST(a_portrait_video_padded_with_its_own_blurred_copy_is_cropped_to_its_picture)
+START_TEST(a_portrait_video_padded_with_its_blurred_copy_or_a_colour_is_cropped_to_its_picture)
 {
     /* a 150 x 270 portrait pan centred in 480 x 270, the sides filled with the same
      * picture enlarged and blurred (what phone apps and editors do instead of black
@@ -958,6 +958,18 @@ START_TEST(a_portrait_video_padded_with_its_own_blurred_copy_is_cropped_to_its_p
                   "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
     ck_assert_double_le(num(crop, "y"), 2);
     ck_assert_double_ge(num(crop, "h"), 266);
+    json_decref(crop);
+    /* the same pan padded with white */
+    crop = fruits_crop("scale=640:-2,crop=150:270:x='40+t*20':y=40,pad=480:270:165:0:white,"
+                       "format=yuv420p");
+    ck_assert_msg(fabs(num(crop, "x") - 165) <= 6 && fabs(num(crop, "w") - 150) <= 12,
+                  "crop x=%g w=%g", num(crop, "x"), num(crop, "w"));
+    json_decref(crop);
+    /* a round picture on white is a subject before a plain wall, not padding */
+    crop = fruits_crop("scale=640:-2,crop=480:270:x='40+t*20':y=40,format=gray,"
+                       "geq=lum='if(lt(hypot(X-W/2,Y-H/2),H/2.3),lum(X,Y),235)',format=yuv420p");
+    ck_assert_msg(num(crop, "x") <= 2 && num(crop, "w") >= 476, "crop x=%g w=%g", num(crop, "x"),
+                  num(crop, "w"));
     json_decref(crop);
     /* the same padded pan for its first half only, then the whole frame: a compilation
      * of padded and full-frame clips keeps its full frames' sides */
@@ -1822,7 +1834,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, geometry_letterbox_rotation_aspect);
     tcase_add_test(tc, pillarbox_bars_are_cropped);
     tcase_add_test(tc, a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_picture);
-    tcase_add_test(tc, a_portrait_video_padded_with_its_own_blurred_copy_is_cropped_to_its_picture);
+    tcase_add_test(
+        tc, a_portrait_video_padded_with_its_blurred_copy_or_a_colour_is_cropped_to_its_picture);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
     tcase_add_test(tc, short_and_empty_videos_degrade_gracefully);
     tcase_add_test(tc, bad_inputs_get_one_clear_line);
