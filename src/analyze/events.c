@@ -341,7 +341,7 @@ static int bars_plausible(int a, int b, int len)
     return left >= len / CENTRED_MIN && abs(a - b) <= 1 + len / 50;
 }
 
-/* The width of a blurred fill (padding.h) on the two sides of dimension dim (0: left
+/* The width of a fill (padding.h) on the two sides of dimension dim (0: left
  * and right, 1: top and bottom) that the video's frames agree on, or 0: within a line
  * of the most common width in FILL_AGREE of the content samples that could tell, and
  * in two thirds of those that saw a fill at all. A fill is there all along, but a dark
@@ -349,7 +349,7 @@ static int bars_plausible(int a, int b, int len)
  * shows it in 69 % of the frames that can tell; half padded, half full-frame clips
  * (50 %) must not lose the full frames' sides. */
 #define FILL_AGREE 0.6
-static int blur_fill(const tgi_sample *s, size_t n, int dim)
+static int pad_fill(const tgi_sample *s, size_t n, int dim)
 {
     int hist[TG_ANALYSIS_SIDE + 2] = {0};
     size_t content = 0, seen = 0;
@@ -372,7 +372,7 @@ static int blur_fill(const tgi_sample *s, size_t n, int dim)
         }
     }
     if (getenv("TG_DEBUG_SELECT"))
-        fprintf(stderr, "blur fill %d: %d lines in %d of %zu samples (%zu saw one)\n", dim, best,
+        fprintf(stderr, "padding fill %d: %d lines in %d of %zu samples (%zu saw one)\n", dim, best,
                 best_n, content, seen);
     if (best_n < 3 || best_n < FILL_AGREE * (double)content || (size_t)best_n * 3 < seen * 2)
         return 0;
@@ -418,13 +418,16 @@ static void pass_bars(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *co
         y0 = bar[0];
         y1 = ah - bar[1];
     }
-    /* no black bars there: a blurred fill, when most frames agree where it ends */
-    int fill;
-    if (x0 == 0 && x1 == aw && (fill = blur_fill(s, n, 0)) > 0) {
+    /* other padding (padding.h), when most frames agree where it ends: it is not black
+     * bars, but its dark parts can look like some (a darkened blur, or the enlarged copy
+     * of a letterboxed picture), so a fill wider than the bars found is the padding */
+    int fill = pad_fill(s, n, 0);
+    if (fill > 0 && fill >= x0 && fill >= aw - x1) {
         x0 = fill;
         x1 = aw - fill;
     }
-    if (y0 == 0 && y1 == ah && (fill = blur_fill(s, n, 1)) > 0) {
+    fill = pad_fill(s, n, 1);
+    if (fill > 0 && fill >= y0 && fill >= ah - y1) {
         y0 = fill;
         y1 = ah - fill;
     }

@@ -233,10 +233,10 @@ int tgi_padding_fill(const uint8_t *Y, int w, int h, int vertical)
             continue;
         if (I.stride == 0)
             integral_make(&p, &I);
+        if (solid_fill(&p, &I, b))
+            return b;
         double r = fill_corr(&p, &I, b);
         if (isnan(r)) {
-            if (solid_fill(&p, &I, b))
-                return b;
             blind = 1;
             continue;
         }
