@@ -342,14 +342,15 @@ static int bars_plausible(int a, int b, int len)
 }
 
 /* The width of a fill (padding.h) on the two sides of dimension dim (0: left
- * and right, 1: top and bottom) that the video's frames agree on, or 0: within a line
+ * and right, 1: top and bottom; len lines long) that the video's frames agree on, with
+ * the black bars inside it, or 0: within a line
  * of the most common width in FILL_AGREE of the content samples that could tell, and
  * in two thirds of those that saw a fill at all. A fill is there all along, but a dark
  * one is missed in some frames: Sintel's trailer padded into 16:9 with a darkened fill
  * shows it in 69 % of the frames that can tell; half padded, half full-frame clips
  * (50 %) must not lose the full frames' sides. */
 #define FILL_AGREE 0.6
-static int pad_fill(const tgi_sample *s, size_t n, int dim)
+static int pad_fill(const tgi_sample *s, size_t n, int dim, int len)
 {
     int hist[TG_ANALYSIS_SIDE + 2] = {0};
     size_t content = 0, seen = 0;
@@ -376,6 +377,22 @@ static int pad_fill(const tgi_sample *s, size_t n, int dim)
                 best_n, content, seen);
     if (best_n < 3 || best_n < FILL_AGREE * (double)content || (size_t)best_n * 3 < seen * 2)
         return 0;
+    /* a letterboxed picture keeps its black bars inside the fill: those that stay in 90 %
+     * of the frames that saw this fill (the rule of the bars at the frame's edges), while
+     * a sixth of the side is left */
+    int inner[TG_ANALYSIS_SIDE + 1] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i].ev & (TG_BAD_BLACK | TG_BAD_UNIFORM | TG_BAD_FADE)) &&
+            abs(s[i].pad[dim] - best) <= 1 && s[i].pad_in[dim] >= 0)
+            inner[s[i].pad_in[dim] > TG_ANALYSIS_SIDE ? TG_ANALYSIS_SIDE : s[i].pad_in[dim]]++;
+    int k = 0, acc = 0;
+    for (; k < TG_ANALYSIS_SIDE; k++) {
+        acc += inner[k];
+        if (acc * 10 > best_n)
+            break;
+    }
+    if (k >= 2 && len - 2 * (best + k) >= len / CENTRED_MIN)
+        best += k;
     return best;
 }
 
@@ -421,12 +438,12 @@ static void pass_bars(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *co
     /* other padding (padding.h), when most frames agree where it ends: it is not black
      * bars, but its dark parts can look like some (a darkened blur, or the enlarged copy
      * of a letterboxed picture), so a fill wider than the bars found is the padding */
-    int fill = pad_fill(s, n, 0);
+    int fill = pad_fill(s, n, 0, aw);
     if (fill > 0 && fill >= x0 && fill >= aw - x1) {
         x0 = fill;
         x1 = aw - fill;
     }
-    fill = pad_fill(s, n, 1);
+    fill = pad_fill(s, n, 1, ah);
     if (fill > 0 && fill >= y0 && fill >= ah - y1) {
         y0 = fill;
         y1 = ah - fill;

@@ -60,20 +60,14 @@ void tgi_analysis_size(int w, int h, int *aw, int *ah)
 }
 
 /* Black bar thickness on one side: rows (or columns) whose mean luma is below 0.07
- * and that are nearly flat. Returns the count of such lines from the edge. */
+ * and that are nearly flat (padding.h). Returns the count of such lines from the edge. */
 static int bar_scan(const uint8_t *Y, int w, int h, int side)
 {
-    int lines = (side < 2) ? h : w, len = (side < 2) ? w : h;
+    int vertical = side < 2, lines = vertical ? h : w;
     int n = 0;
     for (int k = 0; k < lines / 2; k++) {
         int line = (side == 0 || side == 2) ? k : lines - 1 - k;
-        int sum = 0, mx = 0;
-        for (int i = 0; i < len; i++) {
-            int v = (side < 2) ? Y[line * w + i] : Y[i * w + line];
-            sum += v;
-            mx = v > mx ? v : mx;
-        }
-        if (sum > 18 * len || mx > 48)
+        if (!tgi_padding_black_line(Y, w, h, vertical, line))
             break;
         n++;
     }
@@ -205,8 +199,11 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
     s->motion = prev ? tgi_thumb_diff(prev, s) : 0;
     for (int side = 0; side < 4; side++)
         s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
-    for (int dim = 0; dim < 2; dim++)
-        s->pad[dim] = (int16_t)tgi_padding_fill(Y, w, h, dim);
+    for (int dim = 0; dim < 2; dim++) {
+        int bars_in;
+        s->pad[dim] = (int16_t)tgi_padding_fill(Y, f->data, f->stride, w, h, dim, &bars_in);
+        s->pad_in[dim] = (int16_t)bars_in;
+    }
 }
 
 float tgi_desc_distance(const tgi_sample *a, const tgi_sample *b)

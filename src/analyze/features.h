@@ -56,13 +56,14 @@ typedef struct tgi_sample {
     float lo, hi; /* 2nd and 98th percentile of luma: is anything bright, anything dark */
     float desc[TG_DESC_N];
     uint8_t thumb[TG_THUMB_W * TG_THUMB_H];
-    int16_t bar[4]; /* black bar thickness top, bottom, left, right (analysis pixels) */
-    int16_t pad[2]; /* blurred fill width left and right, top and bottom; -1: cannot tell
-                     * (padding.h) */
-    uint16_t ev;    /* what analyze/events.c found: TG_EVENT_FLAGS only (black, white,
-                     * blank, fade, dissolve, flash); defects relative to the video are
-                     * select's verdicts (select/verdict.h) */
-    int16_t shot;   /* shot index, -1 inside a transition */
+    int16_t bar[4];    /* black bar thickness top, bottom, left, right (analysis pixels) */
+    int16_t pad[2];    /* other padding's width left and right, top and bottom; -1: cannot
+                        * tell (padding.h) */
+    int16_t pad_in[2]; /* black bar lines inside that padding (padding.h) */
+    uint16_t ev;       /* what analyze/events.c found: TG_EVENT_FLAGS only (black, white,
+                        * blank, fade, dissolve, flash); defects relative to the video are
+                        * select's verdicts (select/verdict.h) */
+    int16_t shot;      /* shot index, -1 inside a transition */
 } tgi_sample;
 
 /* Options of the analyze stage (in tg_option_stages). */

@@ -48,6 +48,8 @@
 typedef struct plane {
     const uint8_t *Y;
     int w, U, V, vertical;
+    const uint8_t *rgb; /* the same frame in RGB24, or NULL */
+    int rgb_stride;
 } plane;
 
 static inline int px(const plane *p, int u, int v)
@@ -159,30 +161,103 @@ static void profiles(const uint8_t *Y, int w, int h, int vertical, double *d, do
     }
 }
 
-/* A fill of one colour (not black: black bars are features.c's): both sides flat and
- * alike, and the picture's first line on each side unlike them in most of its length
- * (a picture's straight border, not the outline of a subject before a plain wall). */
-static int solid_fill(const plane *p, const integral *I, int b)
+/* Channel c of the pixel at (u, v): of the RGB frame when there is one, else luma. */
+static inline int chan(const plane *p, int u, int v, int c)
 {
-    double l = box_mean(p, I, 0, b, 0, p->V, 0, p->U);
-    double r = box_mean(p, I, p->U - b, p->U, 0, p->V, 0, p->U);
-    if (fabs(l - r) > SOLID_SAME || fmin(l, r) < SOLID_MIN_LUMA)
-        return 0;
-    int flat = 1, lu = 0, ru = 0;
-    /* (the fill's last line may blend with the picture's first: scaling, ringing) */
-    for (int v = 0; v < p->V && flat; v++) {
-        for (int u = 0; u + 1 < b && flat; u++)
-            flat = abs(px(p, u, v) - (int)l) <= SOLID_FLAT &&
-                   abs(px(p, p->U - 1 - u, v) - (int)r) <= SOLID_FLAT;
-        lu += abs(px(p, b, v) - (int)l) > SOLID_SEAM;
-        ru += abs(px(p, p->U - 1 - b, v) - (int)r) > SOLID_SEAM;
-    }
-    return flat && lu >= SOLID_STRAIGHT * p->V && ru >= SOLID_STRAIGHT * p->V;
+    if (!p->rgb)
+        return px(p, u, v);
+    int x = p->vertical ? v : u, y = p->vertical ? u : v;
+    return p->rgb[(size_t)y * p->rgb_stride + 3 * (size_t)x + c];
 }
 
-int tgi_padding_fill(const uint8_t *Y, int w, int h, int vertical)
+/* The largest channel difference of (u, v) from colour m. */
+static int off_colour(const plane *p, int u, int v, const double *m)
 {
-    plane p = {Y, w, vertical ? h : w, vertical ? w : h, vertical};
+    int d = 0;
+    for (int c = 0; c < 3; c++) {
+        int e = abs(chan(p, u, v, c) - (int)lround(m[c]));
+        d = e > d ? e : d;
+    }
+    return d;
+}
+
+/* A fill of one colour (not black: black bars are features.c's): both sides flat and
+ * alike, and the picture's first line on each side unlike them in most of its length
+ * (a picture's straight border, not the outline of a subject before a plain wall).
+ * Colours, not luma: a navy fill and a grey path are the same luma. */
+static int solid_fill(const plane *p, const integral *I, int b)
+{
+    if (fmin(box_mean(p, I, 0, b, 0, p->V, 0, p->U),
+             box_mean(p, I, p->U - b, p->U, 0, p->V, 0, p->U)) < SOLID_MIN_LUMA)
+        return 0;
+    double l[3] = {0}, r[3] = {0}, n = (double)(b - 1) * p->V;
+    for (int v = 0; v < p->V; v++)
+        for (int u = 0; u + 1 < b; u++)
+            for (int c = 0; c < 3; c++) {
+                l[c] += chan(p, u, v, c);
+                r[c] += chan(p, p->U - 1 - u, v, c);
+            }
+    for (int c = 0; c < 3; c++) {
+        l[c] /= n;
+        r[c] /= n;
+        if (fabs(l[c] - r[c]) > SOLID_SAME)
+            return 0;
+    }
+    int lu = 0, ru = 0;
+    /* (the fill's last lines blend with the picture's first: scaling, ringing, and the
+     * colours' half resolution) */
+    for (int v = 0; v < p->V; v++) {
+        for (int u = 0; u + 2 < b; u++)
+            if (off_colour(p, u, v, l) > SOLID_FLAT ||
+                off_colour(p, p->U - 1 - u, v, r) > SOLID_FLAT)
+                return 0;
+        lu += off_colour(p, b, v, l) > SOLID_SEAM;
+        ru += off_colour(p, p->U - 1 - b, v, r) > SOLID_SEAM;
+    }
+    return lu >= SOLID_STRAIGHT * p->V && ru >= SOLID_STRAIGHT * p->V;
+}
+
+int tgi_padding_black_line(const uint8_t *Y, int w, int h, int vertical, int line)
+{
+    int len = vertical ? w : h, sum = 0, mx = 0;
+    for (int i = 0; i < len; i++) {
+        int v = vertical ? Y[line * w + i] : Y[i * w + line];
+        sum += v;
+        mx = v > mx ? v : mx;
+    }
+    return sum <= 18 * len && mx <= 48;
+}
+
+/* The black-bar lines inward from a fill b lines wide, on both sides at once; the
+ * fill's seam may blend into the first of them (one line that is not black). */
+static int inner_bars(const uint8_t *Y, int w, int h, int vertical, int b)
+{
+    int U = vertical ? h : w;
+    for (int seam = 0; seam < 2; seam++) {
+        int k = seam;
+        while (b + k < U / 2 - 1 && tgi_padding_black_line(Y, w, h, vertical, b + k) &&
+               tgi_padding_black_line(Y, w, h, vertical, U - 1 - b - k))
+            k++;
+        if (k > seam)
+            return k;
+    }
+    return 0;
+}
+
+static int fill_at(const uint8_t *Y, const uint8_t *rgb, int rgb_stride, int w, int h,
+                   int vertical);
+
+int tgi_padding_fill(const uint8_t *Y, const uint8_t *rgb, int rgb_stride, int w, int h,
+                     int vertical, int *inner)
+{
+    int b = fill_at(Y, rgb, rgb_stride, w, h, vertical);
+    *inner = b > 0 ? inner_bars(Y, w, h, vertical, b) : 0;
+    return b;
+}
+
+static int fill_at(const uint8_t *Y, const uint8_t *rgb, int rgb_stride, int w, int h, int vertical)
+{
+    plane p = {Y, w, vertical ? h : w, vertical ? w : h, vertical, rgb, rgb_stride};
     if (p.U > MAX_LINES || p.V > MAX_LINES || p.U < 24 || p.V < 8)
         return 0;
     /* d: detail along each line; e: the edge between a line and the one before it

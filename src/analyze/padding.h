@@ -18,10 +18,19 @@
 #include <stdint.h>
 
 /* The width of the fill on each of two opposite sides of a w x h luma plane (row stride
- * w; both sides at most TG_ANALYSIS_SIDE, else 0): left and right when vertical is 0,
+ * w; both sides at most TG_ANALYSIS_SIDE, else 0), whose colours rgb (RGB24, row stride
+ * rgb_stride; NULL: the luma stands for them) tell a fill of one colour from the
+ * picture's border: left and right when vertical is 0,
  * top and bottom when it is 1; 0 when the frame does not look padded that way; -1 when
  * it cannot tell (a flat or dark picture, or smooth sides too flat to compare with it:
  * a dark fill, or black bars). */
-int tgi_padding_fill(const uint8_t *Y, int w, int h, int vertical);
+int tgi_padding_fill(const uint8_t *Y, const uint8_t *rgb, int rgb_stride, int w, int h,
+                     int vertical, int *inner);
+/* inner (when a fill is found; else 0): how many black-bar lines follow the fill inward
+ * on both sides (a letterboxed film padded into a portrait frame keeps its own bars). */
+
+/* Whether a line of the w x h luma plane (a column when vertical is 0, a row when it is
+ * 1) is a black bar's: mean luma below 0.07 and no pixel above 48. */
+int tgi_padding_black_line(const uint8_t *Y, int w, int h, int vertical, int line);
 
 #endif

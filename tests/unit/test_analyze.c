@@ -100,38 +100,39 @@ static void padded_luma(uint8_t *Y, int b, int fill)
 START_TEST(a_blurred_copy_of_the_picture_or_one_colour_on_its_sides_is_padding)
 {
     uint8_t *Y = malloc(W * H), *T = malloc(W * H);
+    int in;
     /* a 9:16 picture in a 16:9 frame (b = 66 of 192: a portrait phone video on a
      * landscape site), and a 4:3 one (b = 24) */
     int widths[] = {66, 24};
     for (int k = 0; k < 2; k++) {
         int b = widths[k];
         padded_luma(Y, b, 1);
-        int got = tgi_padding_fill(Y, W, H, 0);
+        int got = tgi_padding_fill(Y, NULL, 0, W, H, 0, &in);
         ck_assert_msg(abs(got - b) <= 1, "fill %d lines wide found as %d", b, got);
         /* the same turned a quarter: a landscape picture in a portrait frame */
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
                 T[x * H + y] = Y[y * W + x];
-        got = tgi_padding_fill(T, H, W, 1);
+        got = tgi_padding_fill(T, NULL, 0, H, W, 1, &in);
         ck_assert_msg(abs(got - b) <= 1, "fill %d lines high found as %d", b, got);
-        ck_assert_int_le(tgi_padding_fill(T, H, W, 0), 0);
+        ck_assert_int_le(tgi_padding_fill(T, NULL, 0, H, W, 0, &in), 0);
     }
     /* one colour (white, grey, a brand's) instead of the blur */
     padded_luma(Y, 66, 3);
-    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), 66);
+    ck_assert_int_eq(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), 66);
     /* but a round subject before a plain wall has no straight border: not padding */
     padded_luma(Y, 50, 4);
-    ck_assert_int_le(tgi_padding_fill(Y, W, H, 0), 0);
+    ck_assert_int_le(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), 0);
     /* blurred sides that are not the picture: nothing tells them from a defocused
      * background around a sharp subject, so they are not taken for padding */
     padded_luma(Y, 66, 2);
-    ck_assert_int_le(tgi_padding_fill(Y, W, H, 0), 0);
+    ck_assert_int_le(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), 0);
     /* no fill at all */
     padded_luma(Y, 66, 0);
-    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), 0);
+    ck_assert_int_eq(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), 0);
     /* a flat frame cannot tell */
     memset(Y, 20, W * H);
-    ck_assert_int_eq(tgi_padding_fill(Y, W, H, 0), -1);
+    ck_assert_int_eq(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), -1);
     free(Y);
     free(T);
 }

@@ -959,6 +959,17 @@ START_TEST(a_portrait_video_padded_with_its_blurred_copy_or_a_colour_is_cropped_
     ck_assert_double_le(num(crop, "y"), 2);
     ck_assert_double_ge(num(crop, "h"), 266);
     json_decref(crop);
+    /* a letterboxed film (300 x 120 inside 300 x 170) padded into a portrait frame with
+     * its blurred copy, as short-video sites show film clips: neither the blur nor the
+     * film's own bars (black above and below it, inside the fill) */
+    crop = fruits_crop("scale=640:-2,crop=300:120:x='40+t*20':y=80,pad=300:170:0:25:black,"
+                       "split[a][b];[a]scale=300:540:force_original_aspect_ratio=increase,"
+                       "crop=300:540,gblur=sigma=12[bg];[bg][b]overlay=0:(H-h)/2,format=yuv420p");
+    ck_assert_msg(fabs(num(crop, "y") - 210) <= 8 && fabs(num(crop, "h") - 120) <= 16,
+                  "crop y=%g h=%g", num(crop, "y"), num(crop, "h"));
+    ck_assert_msg(num(crop, "x") <= 2 && num(crop, "w") >= 296, "crop x=%g w=%g", num(crop, "x"),
+                  num(crop, "w"));
+    json_decref(crop);
     /* the same pan padded with white */
     crop = fruits_crop("scale=640:-2,crop=150:270:x='40+t*20':y=40,pad=480:270:165:0:white,"
                        "format=yuv420p");
