@@ -53,7 +53,11 @@ struct tg_analysis_data {
     double claimed;    /* the container's duration */
     int width, height; /* display size */
     double fps;
-    int aw, ah;    /* analysis frame size */
+    /* the part of the display frame analysed, display pixels (w == 0: the whole frame):
+     * a picture padded with a blurred copy of itself or a colour is analysed without the
+     * fill (padding.h), so that its fades are fades and the networks see the picture */
+    tg_rect frame;
+    int aw, ah;    /* analysis frame size (of frame, or of the whole frame) */
     int mode;      /* TG_ANALYSIS_FULL or TG_ANALYSIS_SPARSE: how it was sampled */
     double looked; /* seconds of video looked at frame by frame */
     /* 1: a first round (TGI_ROUND_FIRST) that decoded for stills only some stretches
@@ -113,6 +117,8 @@ void tg_analysis_free(tg_analysis_data **a);
 /* An empty analysis (every count 0), for tests and the JSON reader; NULL when out
  * of memory. */
 tg_analysis_data *tgi_analysis_new(void);
+/* The content area (a->content, bars removed) in display pixels, rounded inwards. */
+tg_rect tgi_analysis_content_display(const tg_analysis_data *a);
 int tgi_analysis_add_note(tg_analysis_data *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -129,6 +129,10 @@ int tg_analysis_to_json(tg_ctx *ctx, const tg_analysis_data *a, char **out)
     json_object_set_new(root, "analysis",
                         json_pack("{s:s, s:f, s:i, s:i}", "mode", mode_name(a->mode), "seconds",
                                   a->looked, "width", a->aw, "height", a->ah));
+    if (a->frame.w > 0)
+        json_object_set_new(json_object_get(root, "analysis"), "frame",
+                            json_pack("{s:i, s:i, s:i, s:i}", "x", a->frame.x, "y", a->frame.y, "w",
+                                      a->frame.w, "h", a->frame.h));
     json_object_set_new(root, "content",
                         json_pack("{s:i, s:i, s:i, s:i}", "x", a->content.x, "y", a->content.y, "w",
                                   a->content.w, "h", a->content.h));
@@ -546,6 +550,18 @@ int tg_analysis_from_json(tg_ctx *ctx, const char *text, tg_analysis_data **out)
     a->aw = (int)aw;
     a->ah = (int)ah;
     a->mode = !strcmp(mode, "sparse") ? TG_ANALYSIS_SPARSE : TG_ANALYSIS_FULL;
+    const json_t *fr = json_object_get(an, "frame");
+    if (fr) {
+        double fx, fy, fw, fh;
+        if (num(json_object_get(fr, "x"), 0, w - 1, &fx) < 0 ||
+            num(json_object_get(fr, "y"), 0, h - 1, &fy) < 0 ||
+            num(json_object_get(fr, "w"), 1, w - fx, &fw) < 0 ||
+            num(json_object_get(fr, "h"), 1, h - fy, &fh) < 0) {
+            rc = bad(ctx, "analysis.frame must be a rectangle inside the source's frame");
+            goto fail;
+        }
+        a->frame = (tg_rect){(int)fx, (int)fy, (int)fw, (int)fh};
+    }
     const json_t *c = json_object_get(root, "content");
     double cx, cy, cw, ch;
     if (num(json_object_get(c, "x"), 0, aw, &cx) < 0 ||

@@ -26,6 +26,79 @@
  * `thumbgen make` -21 MB: bench/RESULTS.md, "Speed at every length", part 4). */
 #define CNN_BATCH 4
 
+tg_rect tgi_analysis_content_display(const tg_analysis_data *a)
+{
+    tg_rect f = a->frame.w > 0 ? a->frame : (tg_rect){0, 0, a->width, a->height};
+    tg_rect c = a->content;
+    double sx = (double)f.w / a->aw, sy = (double)f.h / a->ah;
+    int x0 = (int)ceil(c.x * sx), y0 = (int)ceil(c.y * sy);
+    int x1 = (int)floor((c.x + c.w) * sx), y1 = (int)floor((c.y + c.h) * sy);
+    if (c.x > 0)
+        x0 += 1;
+    if (c.y > 0)
+        y0 += 1;
+    if (c.x + c.w < a->aw)
+        x1 -= 1;
+    if (c.y + c.h < a->ah)
+        y1 -= 1;
+    return (tg_rect){f.x + x0, f.y + y0, x1 - x0, y1 - y0};
+}
+
+/* A first look for padding other than black bars (padding.h), so that the analysis
+ * sees the picture only: up to PROBE_FRAMES keyframes spread over the first PROBE_SPAN
+ * seconds (no reference chains; a fill is there all along). Too few keyframes to agree
+ * on, and the analysis looks at the whole frame, as it did: its own samples then find
+ * the fill for the crop (events.c). */
+#define PROBE_FRAMES 8
+#define PROBE_SPAN   60.0
+
+typedef struct probe {
+    tgi_sample s[PROBE_FRAMES];
+    size_t n;
+    double end;
+} probe;
+
+static int on_probe(void *user, const tgi_frame *f)
+{
+    probe *p = user;
+    if (p->n >= PROBE_FRAMES || f->t >= p->end)
+        return 1;
+    p->s[p->n].t = f->t;
+    tgi_features_compute(f, NULL, &p->s[p->n]);
+    p->n++;
+    return p->n >= PROBE_FRAMES;
+}
+
+static int find_fill(tg_ctx *ctx, tgi_media *m, const tgi_media_info *in, int aw, int ah,
+                     tg_rect *frame)
+{
+    *frame = (tg_rect){0, 0, 0, 0};
+    probe *p = calloc(1, sizeof(*p));
+    if (!p)
+        return tgi_fail(ctx, TG_ENOMEM, "out of memory");
+    p->end = in->duration > 0 ? fmin(in->duration, PROBE_SPAN) : PROBE_SPAN;
+    tgi_decode_req rq = {.width = aw,
+                         .height = ah,
+                         .pix = TG_PIX_RGB24,
+                         .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
+                         .min_interval = p->end / PROBE_FRAMES};
+    int rc = tgi_media_decode(ctx, m, &rq, on_probe, p, NULL);
+    if (rc >= 0) {
+        rc = 0;
+        tgi_events_classify(p->s, p->n);
+        tg_rect pic;
+        if (p->n >= 3 && tgi_events_fill(p->s, p->n, aw, ah, &pic)) {
+            tg_analysis_data whole = {
+                .width = in->width, .height = in->height, .aw = aw, .ah = ah, .content = pic};
+            *frame = tgi_analysis_content_display(&whole);
+            if (frame->w < 16 || frame->h < 16)
+                *frame = (tg_rect){0, 0, 0, 0};
+        }
+    }
+    free(p);
+    return rc;
+}
+
 tg_analysis_data *tgi_analysis_new(void)
 {
     tg_analysis_data *a = calloc(1, sizeof(*a));
@@ -170,7 +243,12 @@ int tgi_analyze_round(tg_ctx *ctx, const char *path, const tg_options *o, int ro
                               tg_ctx_message(ctx));
         tg_ctx_clear(ctx);
     }
-    if ((rc = tgi_sampler_run(ctx, m, o, round, a->aw, a->ah, cnn, faces, subjects, a)) < 0)
+    if ((rc = find_fill(ctx, m, in, a->aw, a->ah, &a->frame)) < 0)
+        goto fail;
+    if (a->frame.w > 0)
+        tgi_analysis_size(a->frame.w, a->frame.h, &a->aw, &a->ah);
+    if ((rc = tgi_sampler_run(ctx, m, o, round, a->frame, a->aw, a->ah, cnn, faces, subjects, a)) <
+        0)
         goto fail;
     if (a->n == 0) {
         rc = tgi_fail(ctx, TG_ECORRUPT,

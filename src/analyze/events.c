@@ -396,6 +396,13 @@ static int pad_fill(const tgi_sample *s, size_t n, int dim, int len)
     return best;
 }
 
+int tgi_events_fill(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *picture)
+{
+    int fx = pad_fill(s, n, 0, aw), fy = pad_fill(s, n, 1, ah);
+    *picture = (tg_rect){fx, fy, aw - 2 * fx, ah - 2 * fy};
+    return fx > 0 || fy > 0;
+}
+
 static void pass_bars(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *content)
 {
     *content = (tg_rect){0, 0, aw, ah};

@@ -47,6 +47,9 @@ int tgi_events_detect(tg_ctx *ctx, tgi_sample *s, size_t n, double end_t, const 
 /* Only the per-sample events (black, white, blank): for samples with no
  * neighbours, such as the keyframes of a coarse pass. */
 void tgi_events_classify(tgi_sample *s, size_t n);
+/* The picture inside padding other than black bars (padding.h) that samples s (events
+ * classified) agree on, in analysis pixels of an aw x ah frame; 0 when there is none. */
+int tgi_events_fill(const tgi_sample *s, size_t n, int aw, int ah, tg_rect *picture);
 void tgi_events_free(tgi_events *ev);
 
 /* The kind of empty ground a sample shows (TG_BAD_BLACK, _WHITE or _UNIFORM; 0 when

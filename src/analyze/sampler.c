@@ -467,12 +467,14 @@ static void cnn_side(const sampling *an, tgi_decode_req *rq, double interval)
 }
 
 /* Every frame (up to the sampling cap) from start to end. */
-static int analyse_full(tg_ctx *ctx, tgi_media *m, int aw, int ah, sampling *an, double *end_t)
+static int analyse_full(tg_ctx *ctx, tgi_media *m, tg_rect frame, int aw, int ah, sampling *an,
+                        double *end_t)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
     double interval = fmax(MIN_INTERVAL, in->duration / MAX_SAMPLES), last_t = -1;
     tgi_decode_req rq = {.width = aw,
                          .height = ah,
+                         .crop = frame,
                          .pix = TG_PIX_RGB24,
                          .flags = TG_DECODE_FAST,
                          .min_interval = interval};
@@ -515,8 +517,8 @@ static int cmp_gop_t(const void *a, const void *b)
 /* Keyframes first (cheap), then every frame of the most promising, mutually
  * different stretches between keyframes. Returns 1 (and analyses nothing) when
  * the video does not suit it: too few keyframes, or no clean keyframe at all. */
-static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
-                          sampling *an, double *end_t)
+static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, tg_rect frame,
+                          int aw, int ah, sampling *an, double *end_t)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
     double dur = in->duration;
@@ -545,6 +547,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
     }
     tgi_decode_req rq = {.width = aw,
                          .height = ah,
+                         .crop = frame,
                          .pix = TG_PIX_RGB24,
                          .flags = TG_DECODE_FAST | TG_DECODE_KEYONLY,
                          .min_interval = 0.2};
@@ -691,6 +694,7 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                                   .end = t1,
                                   .width = aw,
                                   .height = ah,
+                                  .crop = frame,
                                   .pix = TG_PIX_RGB24,
                                   /* frames nothing refers to are not decoded: x264's
                                    * non-reference B-frames, -26 % of the analysis' CPU on
@@ -756,8 +760,9 @@ static int cmp_subj(const void *x, const void *y)
     return (a->score < b->score) - (a->score > b->score);
 }
 
-int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
-                    tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a)
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, tg_rect frame,
+                    int aw, int ah, tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects,
+                    tg_analysis_data *a)
 {
     const tgi_media_info *in = tgi_media_get_info(m);
     face_acc fa = {
@@ -776,7 +781,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, i
     int rc = 0;
     int sparse = o->analysis == TG_ANALYSIS_SPARSE ||
                  (o->analysis == TG_ANALYSIS_AUTO && in->duration >= SPARSE_AFTER);
-    if (sparse && (rc = analyse_sparse(ctx, m, o, round, aw, ah, &an, &end_t)) < 0)
+    if (sparse && (rc = analyse_sparse(ctx, m, o, round, frame, aw, ah, &an, &end_t)) < 0)
         goto fail;
     if (!sparse || rc == 1) {
         sampling_free(&an);
@@ -791,7 +796,7 @@ int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, i
         sa.n_looks = 0;
         if (cnn)
             tgi_cnn_reset(cnn);
-        if ((rc = analyse_full(ctx, m, aw, ah, &an, &end_t)) < 0)
+        if ((rc = analyse_full(ctx, m, frame, aw, ah, &an, &end_t)) < 0)
             goto fail;
         sparse = 0;
     }

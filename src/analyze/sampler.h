@@ -30,8 +30,9 @@
  * subjects (may be NULL) looks at fewer and fills a's subjects. `round`
  * (TGI_ROUND_*, analysis.h) says how many sparse stretches are decoded as far as a
  * clip needs (tgi_sampler_stretches). On failure a is unchanged. */
-int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, int aw, int ah,
-                    tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects, tg_analysis_data *a);
+int tgi_sampler_run(tg_ctx *ctx, tgi_media *m, const tg_options *o, int round, tg_rect frame,
+                    int aw, int ah, tgi_cnn *cnn, tgi_faces *faces, tgi_subjects *subjects,
+                    tg_analysis_data *a);
 
 /* The passes of an analysis, for tgi_sampler_cnn_every. */
 enum { TGI_PASS_FULL, TGI_PASS_KEYS, TGI_PASS_STRETCH };

@@ -25,24 +25,6 @@
 #include "select/plan.h"
 #include "select/select.h"
 
-/* The content area: analysis pixels → display pixels, rounded inwards. */
-static tg_rect display_crop(const tg_analysis_data *a)
-{
-    tg_rect c = a->content;
-    double sx = (double)a->width / a->aw, sy = (double)a->height / a->ah;
-    int x0 = (int)ceil(c.x * sx), y0 = (int)ceil(c.y * sy);
-    int x1 = (int)floor((c.x + c.w) * sx), y1 = (int)floor((c.y + c.h) * sy);
-    if (c.x > 0)
-        x0 += 1;
-    if (c.y > 0)
-        y0 += 1;
-    if (c.x + c.w < a->aw)
-        x1 -= 1;
-    if (c.y + c.h < a->ah)
-        y1 -= 1;
-    return (tg_rect){x0, y0, x1 - x0, y1 - y0};
-}
-
 int tg_plan_from_analysis(tg_ctx *ctx, const tg_analysis_data *a, const tg_options *o,
                           tg_plan **out)
 {
@@ -60,7 +42,7 @@ int tg_plan_from_analysis(tg_ctx *ctx, const tg_analysis_data *a, const tg_optio
     p->analysis = a->mode;
     p->analysed = a->looked;
     p->cnn = a->cnn;
-    p->crop = display_crop(a);
+    p->crop = tgi_analysis_content_display(a);
     for (size_t i = 0; i < a->n_notes; i++)
         tgi_plan_add_warning(p, "%s", a->notes[i]);
     if ((rc = tgi_select(ctx, a, o, p)) < 0)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze/features.h"
 #include "analyze/sampler.h"
 #include "cli/cli.h"
 #include "thumbgen.h"
@@ -58,6 +59,22 @@ static json_t *plan_of(const char *video, const char *extra1, const char *extra2
     json_t *p = load_json_text(r.out);
     tgt_run_free(&r);
     return p;
+}
+
+/* `thumbgen analyze video -o an [extra...]` (up to 4 arguments; NULL ends them), and the
+ * analysis it wrote. */
+static json_t *analysis_of(const char *video, const char *an, const char *e1, const char *e2,
+                           const char *e3, const char *e4)
+{
+    tgt_run r;
+    thumbgen(&r, "analyze", video, "-o", an, "--quiet", e1, e2, e3, e4, NULL);
+    ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
+    tgt_run_free(&r);
+    char *text = tgt_read_file(an, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *a = load_json_text(text);
+    free(text);
+    return a;
 }
 
 static int in_range(double a, double b, json_t *ranges, const char **kind)
@@ -336,14 +353,7 @@ START_TEST(long_video_stretches_give_the_cnn_a_frame_a_second)
                                 "-pix_fmt", "yuv420p", v, NULL),
                      0);
     char *an = tgt_tmp_path(".json");
-    tgt_run r;
-    thumbgen(&r, "analyze", v, "-o", an, "--quiet", NULL);
-    ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
-    tgt_run_free(&r);
-    char *text = tgt_read_file(an, NULL);
-    ck_assert_ptr_nonnull(text);
-    json_t *a = load_json_text(text);
-    free(text);
+    json_t *a = analysis_of(v, an, NULL, NULL, NULL, NULL);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "analysis"), "mode")),
                      "sparse");
     json_t *st = json_object_get(json_object_get(a, "samples"), "t");
@@ -395,15 +405,7 @@ START_TEST(sparse_stretches_stop_where_clips_need_no_more)
     static const double most[] = {4.35, 6.75};
     for (int c = 0; c < 2; c++) {
         char *an = tgt_tmp_path(".json");
-        tgt_run r;
-        thumbgen(&r, "analyze", v, "--analysis", "sparse", "--clip-len", lens[c], "-o", an,
-                 "--quiet", NULL);
-        ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
-        tgt_run_free(&r);
-        char *text = tgt_read_file(an, NULL);
-        ck_assert_ptr_nonnull(text);
-        json_t *a = load_json_text(text);
-        free(text);
+        json_t *a = analysis_of(v, an, "--analysis", "sparse", "--clip-len", lens[c]);
         json_t *st = json_object_get(json_object_get(a, "samples"), "t");
         size_t k, n_spans = 0;
         json_t *span;
@@ -989,6 +991,52 @@ START_TEST(a_portrait_video_padded_with_its_blurred_copy_or_a_colour_is_cropped_
                         "[bg][m]overlay=(W-w)/2:0[p];[p][f]overlay=0:0:enable='gte(t,1.5)',"
                         "format=yuv420p"),
             0, 0, 480, 270, 2, 4);
+}
+END_TEST
+
+/* story.mp4 (640 x 360) in a 640 x 1136 portrait frame with light grey above and below:
+ * the analysis looks at the picture only, so its black second (12-13 s) is black, as
+ * in the video itself, and not a dark band between two grey ones */
+START_TEST(a_padded_video_is_analysed_as_its_picture)
+{
+    char *v = tgt_tmp_path(".mp4"), *an = tgt_tmp_path(".json");
+    ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("story.mp4"), "-vf",
+                                "pad=640:1136:0:388:0xE0E0E0,format=yuv420p", "-c:v", "libx264",
+                                "-preset", "ultrafast", v, NULL),
+                     0);
+    json_t *a = analysis_of(v, an, NULL, NULL, NULL, NULL);
+    tgt_run r;
+    json_t *fr = json_object_get(json_object_get(a, "analysis"), "frame");
+    ck_assert_msg(json_is_object(fr), "the whole frame was analysed");
+    ck_assert_msg(fabs(num(fr, "y") - 388) <= 6 && fabs(num(fr, "h") - 360) <= 12 &&
+                      num(fr, "x") <= 2 && num(fr, "w") >= 636,
+                  "analysed %g %g %g %g", num(fr, "x"), num(fr, "y"), num(fr, "w"), num(fr, "h"));
+    json_t *st = json_object_get(json_object_get(a, "samples"), "t");
+    json_t *ev = json_object_get(json_object_get(a, "samples"), "events");
+    size_t i, black = 0, in = 0;
+    json_t *t;
+    json_array_foreach(st, i, t)
+    {
+        double x = json_number_value(t);
+        if (x > 12.1 && x < 12.9) {
+            in++;
+            black += (json_integer_value(json_array_get(ev, i)) & TG_BAD_BLACK) != 0;
+        }
+    }
+    ck_assert_msg(in > 5 && black == in, "%zu of %zu samples in the black second are black", black,
+                  in);
+    json_decref(a);
+    /* and the plan from that analysis crops to the picture */
+    thumbgen(&r, "plan", "--from-analysis", an, "--quiet", NULL);
+    ck_assert_msg(r.status == 0, "plan failed (%d): %s", r.status, r.err);
+    json_t *p = load_json_text(r.out);
+    tgt_run_free(&r);
+    crop_is(json_incref(json_object_get(p, "crop")), 0, 388, 640, 360, 6, 12);
+    json_decref(p);
+    unlink(v);
+    unlink(an);
+    free(v);
+    free(an);
 }
 END_TEST
 
@@ -1844,6 +1892,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, a_landscape_video_padded_into_a_portrait_frame_is_cropped_to_its_picture);
     tcase_add_test(
         tc, a_portrait_video_padded_with_its_blurred_copy_or_a_colour_is_cropped_to_its_picture);
+    tcase_add_test(tc, a_padded_video_is_analysed_as_its_picture);
     tcase_add_test(tc, variable_frame_rate_plays_at_true_speed);
     tcase_add_test(tc, short_and_empty_videos_degrade_gracefully);
     tcase_add_test(tc, bad_inputs_get_one_clear_line);
