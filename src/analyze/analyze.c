@@ -49,13 +49,15 @@ tg_rect tgi_analysis_content_display(const tg_analysis_data *a)
  * seconds (no reference chains; a fill is there all along). Too few keyframes to agree
  * on, and the analysis looks at the whole frame, as it did: its own samples then find
  * the fill for the crop (events.c). */
-#define PROBE_FRAMES 8
-#define PROBE_SPAN   60.0
+#define PROBE_FRAMES   8
+#define PROBE_SPAN     60.0
+#define PROBE_UNPADDED 2
 
 typedef struct probe {
     tgi_sample s[PROBE_FRAMES];
     size_t n;
     double end;
+    int unpadded, padded; /* frames that tell no fill on either side, a fill on some */
 } probe;
 
 static int on_probe(void *user, const tgi_frame *f)
@@ -63,10 +65,14 @@ static int on_probe(void *user, const tgi_frame *f)
     probe *p = user;
     if (p->n >= PROBE_FRAMES || f->t >= p->end)
         return 1;
-    p->s[p->n].t = f->t;
-    tgi_features_compute(f, NULL, &p->s[p->n]);
-    p->n++;
-    return p->n >= PROBE_FRAMES;
+    tgi_sample *x = &p->s[p->n++];
+    x->t = f->t;
+    tgi_features_compute(f, NULL, x);
+    p->padded += x->pad[0] > 0 || x->pad[1] > 0;
+    p->unpadded += x->pad[0] == 0 && x->pad[1] == 0;
+    /* most videos are not padded: two frames that tell so, and none that tells a fill,
+     * end the look (a keyframe or two of the first ones, not eight) */
+    return p->n >= PROBE_FRAMES || (p->unpadded >= PROBE_UNPADDED && !p->padded);
 }
 
 static int find_fill(tg_ctx *ctx, tgi_media *m, const tgi_media_info *in, int aw, int ah,
