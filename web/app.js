@@ -1102,6 +1102,14 @@
     }
     $('video-note').textContent = notes.join(' ');
     $('video-note').hidden = notes.length === 0;
+    // The player shows this job's video or none: another job's (the one shown before) goes
+    // at once, this one's comes when the player is near the window (showOriginal).
+    const video = $('video');
+    if (video.hasAttribute('src') && video.getAttribute('src') !== r.video) {
+      video.removeAttribute('src');
+      video.removeAttribute('poster');
+      video.load();
+    }
     // The animation, in a box of its own size reserved before it loads (no layout shift).
     const gif = $('gif');
     const anim = $('anim');
@@ -1319,6 +1327,7 @@
     if (!m) return;
     const job = current && current.job;
     if (job && job.result && shownPlan && m.plan() !== shownPlan) m.show(job, shownPlan);
+    if (job && job.result) showOriginal(job.result); // a clip plays in this job's video
     m[name](...args);
   });
 

@@ -1014,6 +1014,26 @@ async function main() {
   const ff = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', VIDEO, '-c:v', 'mpeg4', '-q:v', '5',
     '-an', avi], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (!check('ffmpeg makes an AVI of story.mp4', ff.status === 0 && fs.existsSync(avi), String(ff.stderr || ''))) return;
+  // the player's source when the next result appears (recorded as it is unhidden, before
+  // anything that comes after its paint)
+  await page.evaluate(() => {
+    const res = document.getElementById('result');
+    window.srcAtResult = undefined;
+    const mo = new MutationObserver(() => {
+      if (res.hidden) return;
+      window.srcAtResult = document.getElementById('video').getAttribute('src');
+      mo.disconnect();
+    });
+    if (res.hidden) mo.observe(res, { attributes: true, attributeFilter: ['hidden'] });
+    else { // hidden once the upload starts: watch for it to show again
+      const wait = new MutationObserver(() => {
+        if (!res.hidden) return;
+        wait.disconnect();
+        mo.observe(res, { attributes: true, attributeFilter: ['hidden'] });
+      });
+      wait.observe(res, { attributes: true, attributeFilter: ['hidden'] });
+    }
+  });
   const aviResp = page.waitForResponse((r) => r.url() === `${base}/api/jobs` && r.request().method() === 'POST', { timeout: 30000 });
   await page.setInputFiles('#file', avi);
   let aviBody = {};
@@ -1027,11 +1047,19 @@ async function main() {
     check('the AVI job has a playable copy (an MP4) besides the original AVI',
       aviJob.state === 'done' && r.playable_copy === true && /\.play\.mp4$/.test(r.video || '') && /\.avi$/.test(r.source_video || ''),
       `state ${aviJob.state}, video ${r.video}, source_video ${r.source_video}`);
-    const src = await page.evaluate(() => document.getElementById('video').getAttribute('src'));
-    const ready = await page.waitForFunction(() => document.getElementById('video').readyState >= 2, null, { timeout: 20000 })
-      .then(() => true).catch(() => false);
-    const rs = await page.evaluate(() => document.getElementById('video').readyState);
-    check('the page plays the copy: video.readyState >= 2', ready && src === r.video, `readyState ${rs}, src ${src}`);
+    // as the result appeared the player held this job's video or none yet (it is given its
+    // source once near the window), never the job's shown before (the upload's)
+    const first = await page.evaluate(() => window.srcAtResult);
+    check('as the result appears the player shows no other job\'s video', first === null || first === r.video,
+      `src ${first}, this job's ${r.video}`);
+    await page.locator('#video').scrollIntoViewIfNeeded().catch(() => {});
+    const ready = await page.waitForFunction((want) => {
+      const v = document.getElementById('video');
+      return v.getAttribute('src') === want && v.readyState >= 2;
+    }, r.video, { timeout: 20000 }).then(() => true).catch(() => false);
+    const [rs, src] = await page.evaluate(() => [document.getElementById('video').readyState,
+      document.getElementById('video').getAttribute('src')]);
+    check('the page plays the copy: video.readyState >= 2', ready, `readyState ${rs}, src ${src}`);
     const note = await page.locator('#video-note').textContent();
     check('the page says a playable copy is shown', /copy/.test(note || '') && await page.locator('#video-note').isVisible(), note);
     const chips = page.locator('#clip-list button.chip:not(.chip-x)');
