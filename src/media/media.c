@@ -409,6 +409,9 @@ typedef struct dec_state {
     uint8_t *still_tmp, *still_rot;
     size_t still_bytes;
     struct sent_times *la; /* with req->span_needed: the times of the packets sent */
+    int check_landing;     /* the next frame out is the first after a seek (see deliver) */
+    int bad_landing;       /* ... and it did not decode cleanly: seek further back */
+    double landing_t;      /* its time */
 } dec_state;
 
 /* The times of the last LA_HISTORY packets sent to the decoder (seconds; NAN: none), so
@@ -613,6 +616,19 @@ static int deliver(tg_ctx *ctx, dec_state *s, AVFrame *f)
     if (ts == AV_NOPTS_VALUE)
         return 0; /* a frame we cannot place in time is useless to us */
     double t = (ts - s->m->t0) * av_q2d(s->m->tb);
+    if (s->check_landing) {
+        /* A keyframe the index calls a seek point may not decode on its own: an old
+         * x264 whose bugs the decoder works around once it has read the encoder's
+         * version in the first frame (a 4:4:4 phone video came out as green garbage
+         * from every seek), or a stream that needs what came before. The decoder
+         * conceals what it could not decode; such a frame is no start. */
+        s->check_landing = 0;
+        if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT)) {
+            s->bad_landing = 1;
+            s->landing_t = t;
+            return 0;
+        }
+    }
     int settled = 1, rc = 0;
     if (rq->n_stills && (settled = stills_at(ctx, s, f, t)) < 0)
         return settled;
@@ -720,7 +736,7 @@ static int receive_all(tg_ctx *ctx, dec_state *s, AVCodecContext *dec, AVFrame *
         av_frame_unref(f);
         if (rc < 0)
             return rc;
-        if (s->stop)
+        if (s->stop || s->bad_landing)
             return 0;
     }
 }
@@ -849,6 +865,8 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         rc = tgi_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
         goto done;
     }
+    s.check_landing = start > 0 && !m->info.still;
+    double back = 1; /* how far before a landing that did not decode cleanly to seek next */
     m->dirty = 1;
     m->decodes++;
     if (req->stage && (rc = tgi_progress(ctx, req->stage, 0)) < 0)
@@ -929,6 +947,29 @@ int tgi_media_decode(tg_ctx *ctx, tgi_media *m, const tgi_decode_req *req, tgi_f
         }
         if ((rc = receive_all(ctx, &s, dec, f)) < 0)
             goto done;
+        if (s.bad_landing) {
+            /* nothing was delivered yet: start again from a keyframe further back, 1,
+             * 2, 4, ... s before this one, the file's start at last (never checked) */
+            double from = s.landing_t - back;
+            back *= 2;
+            s.bad_landing = 0;
+            s.check_landing = from > 0;
+            s.stats.relandings++;
+            avcodec_flush_buffers(dec);
+            s.sure_end = INFINITY;
+            for (size_t j = 0; j < req->n_stills && s.still_sure; j++)
+                s.still_sure[j] = INFINITY;
+            la.nh = 0;
+            s.past_end = 0;
+            held_key = 0;
+            if (ahead)
+                av_packet_unref(ahead);
+            if (seek_to(m, from > 0 ? from : 0) < 0) {
+                rc = tgi_fail(ctx, TG_ECORRUPT, "cannot seek in '%s'", m->path);
+                goto done;
+            }
+            continue;
+        }
         if (s.stop)
             break;
     }

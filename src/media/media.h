@@ -92,6 +92,7 @@ typedef struct tgi_decode_stats {
     int converted;   /* scaled and handed to the callback */
     int keys_spared; /* 1: stopped before a keyframe at the end (closed GOP), not decoded */
     int tail_spared; /* 1: stopped reading once nothing left could be shown before end */
+    int relandings;  /* seeks further back: the keyframe landed on did not decode cleanly */
 } tgi_decode_stats;
 
 /* A still: the first frame in [t, until), scaled like the range's frames (same crop and

@@ -293,16 +293,17 @@ START_TEST(a_range_ending_at_a_keyframe_does_not_decode_it)
 END_TEST
 
 /* Frames of a range, in order: their times and a checksum of their pixels. */
+#define RANGE_FRAMES 256
 typedef struct range_frames {
     int n;
-    double t[128];
-    uint32_t sum[128];
+    double t[RANGE_FRAMES];
+    uint32_t sum[RANGE_FRAMES];
 } range_frames;
 
 static int on_frames(void *user, const tgi_frame *f)
 {
     range_frames *r = user;
-    ck_assert_int_lt(r->n, 128);
+    ck_assert_int_lt(r->n, RANGE_FRAMES);
     uint32_t h = 2166136261u;
     for (int y = 0; y < f->height; y++)
         for (int x = 0; x < f->width * 3; x++)
@@ -650,6 +651,76 @@ static int on_ends(void *user, const tgi_frame *f)
     return 0;
 }
 
+/* A keyframe the index calls a seek point that does not decode on its own: two H.264
+ * recordings joined end to end (CABAC, then CAVLC), the second stating its parameter
+ * sets once, at its start, so that a seek to its later keyframes finds the first
+ * part's in the decoder (a phone video from an old x264 failed the same way: its
+ * decoder needs the encoder's version, which only the first frame states). A range
+ * there is read from further back: every frame is the frame a decode from the start
+ * gives, byte for byte (green garbage before). */
+START_TEST(a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_further_back)
+{
+    char *a = tgt_tmp_path(".h264"), *b0 = tgt_tmp_path(".h264"), *b1 = tgt_tmp_path(".h264"),
+         *ab = tgt_tmp_path(".h264"), *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-coder", "1", "-g",
+                                "25", "-bf", "0", "-pix_fmt", "yuv420p", "-f", "h264", a, NULL),
+                     0);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25", "-t", "1",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-coder", "0", "-g",
+                                "25", "-bf", "0", "-pix_fmt", "yuv420p", "-f", "h264", b0, NULL),
+                     0);
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25:start_scale=2",
+                                "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-coder", "0",
+                                "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p", "-bsf:v",
+                                "filter_units=remove_types=7|8", "-f", "h264", b1, NULL),
+                     0);
+    FILE *out = fopen(ab, "wb");
+    ck_assert(out);
+    const char *parts[] = {a, b0, b1};
+    for (int k = 0; k < 3; k++) {
+        size_t n;
+        char *d = tgt_read_file(parts[k], &n);
+        ck_assert(d && fwrite(d, 1, n, out) == n);
+        free(d);
+    }
+    fclose(out);
+    ck_assert_int_eq(tgt_ffmpeg("-framerate", "25", "-i", ab, "-c", "copy", v, NULL), 0);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 1, &m) == 0, "%s", tg_ctx_message(ctx));
+    range_frames *from_start = calloc(1, sizeof(*from_start)), *seeked = calloc(1, sizeof(*seeked));
+    tgi_decode_stats st = {0};
+    tgi_decode_req whole = {.start = 0, .end = 6.6, .width = 32, .height = 24, .pix = TG_PIX_RGB24};
+    tgi_decode_req rq = whole;
+    rq.start = 6.2;
+    rq.stats = &st;
+    ck_assert_msg(tgi_media_decode(ctx, m, &whole, on_frames, from_start, NULL) == 0, "%s",
+                  tg_ctx_message(ctx));
+    ck_assert_msg(tgi_media_decode(ctx, m, &rq, on_frames, seeked, NULL) == 0, "%s",
+                  tg_ctx_message(ctx));
+    ck_assert_int_eq(seeked->n, 10);
+    ck_assert_int_ge(from_start->n, 165);
+    int off = from_start->n - seeked->n;
+    for (int i = 0; i < seeked->n; i++) {
+        ck_assert_msg(fabs(seeked->t[i] - from_start->t[off + i]) < 1e-3, "frame %d at %.3f, not %.3f",
+                      i, seeked->t[i], from_start->t[off + i]);
+        ck_assert_msg(seeked->sum[i] == from_start->sum[off + i],
+                      "the frame at %.3f is not the one a decode from the start gives", seeked->t[i]);
+    }
+    ck_assert_int_ge(st.relandings, 1);
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    free(from_start);
+    free(seeked);
+    const char *files[] = {a, b0, b1, ab, v};
+    for (int k = 0; k < 5; k++) {
+        unlink(files[k]);
+        free((char *)files[k]);
+    }
+}
+END_TEST
+
 /* One stream whose colour description changes on the way (two MPEG-TS recordings joined
  * end to end: BT.709 first, then BT.601): each part is read with its own. (A part that
  * says nothing keeps the earlier part's description in libavcodec's H.264 decoder.) */
@@ -829,6 +900,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
     tcase_add_test(tc, a_stream_whose_colours_change_is_read_with_each_parts_own);
+    tcase_add_test(tc, a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_further_back);
     tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
     tcase_add_test(tc, a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes);
     suite_add_tcase(s, tc);
