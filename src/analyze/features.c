@@ -74,6 +74,29 @@ static int bar_scan(const uint8_t *Y, int w, int h, int side)
     return n;
 }
 
+/* Bars that frame a picture: the same thickness on both sides (within a line or two:
+ * a letterbox is centred, its sides rounded apart), each at most two fifths of the
+ * frame (a dark frame is "bars" up to its middle), 8 lines of picture left. Others
+ * are taken as the picture's own dark edges. */
+static int framing(int a, int b, int len)
+{
+    return a > 0 && b > 0 && abs(a - b) <= 2 + len / 50 && 5 * (a > b ? a : b) <= 2 * len &&
+           len - a - b >= 8;
+}
+
+/* The picture inside its black bars, [x0, x1) x [y0, y1); the whole frame without.
+ * Bars on one pair of sides only: a picture reaches the other two (a letterbox or a
+ * pillarbox), where a title card's black ground surrounds its lines of text. */
+static void picture_rect(const int16_t *bar, int w, int h, int *x0, int *y0, int *x1, int *y1)
+{
+    int v = framing(bar[0], bar[1], h) && !bar[2] && !bar[3],
+        hz = framing(bar[2], bar[3], w) && !bar[0] && !bar[1];
+    *y0 = v ? bar[0] : 0;
+    *y1 = v ? h - bar[1] : h;
+    *x0 = hz ? bar[2] : 0;
+    *x1 = hz ? w - bar[3] : w;
+}
+
 void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample *s)
 {
     enum { MAXP = TG_ANALYSIS_SIDE * TG_ANALYSIS_SIDE };
@@ -86,8 +109,7 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
     if (n > MAXP || n <= 0)
         return;
 
-    unsigned hist[256] = {0};
-    double sum = 0, sum2 = 0, rg_s = 0, rg_s2 = 0, yb_s = 0, yb_s2 = 0;
+    double lsum = 0, lsum2 = 0, rg_s = 0, rg_s2 = 0, yb_s = 0, yb_s2 = 0;
     float chist[TG_DESC_COLOR] = {0};
     for (int y = 0; y < h; y++) {
         const uint8_t *p = f->data + (size_t)y * f->stride;
@@ -95,9 +117,8 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
             int r = p[0], g = p[1], b = p[2];
             int l = (77 * r + 150 * g + 29 * b) >> 8;
             Y[y * w + x] = (uint8_t)l;
-            hist[l]++;
-            sum += l;
-            sum2 += (double)l * l;
+            lsum += l;
+            lsum2 += (double)l * l;
             double rg = r - g, yb = 0.5 * (r + g) - b;
             rg_s += rg;
             rg_s2 += rg * rg;
@@ -106,11 +127,34 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
             chist[(r >> 6) * 16 + (g >> 6) * 4 + (b >> 6)] += 1.0f;
         }
     }
+    for (int side = 0; side < 4; side++)
+        s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
+    /* the luma's spread and the strong edges are the picture's, inside its black bars:
+     * a letterboxed white frame is white, a blended one has the contrast dip of a
+     * blend, a bar's edge is no mark. (The Laplacian and the descriptor stay the
+     * frame's: a shot whose own dark edges come and go as bars would jump between two
+     * measures, and a jump of the descriptor is a cut.) */
+    int px0, py0, px1, py1;
+    picture_rect(s->bar, w, h, &px0, &py0, &px1, &py1);
+    int pw = px1 - px0, ph = py1 - py0;
+    n = pw * ph;
+    unsigned hist[256] = {0};
+    double sum = 0, sum2 = 0;
+    for (int y = py0; y < py1; y++) {
+        const uint8_t *row = Y + (size_t)y * w;
+        for (int x = px0; x < px1; x++) {
+            int l = row[x];
+            hist[l]++;
+            sum += l;
+            sum2 += (double)l * l;
+        }
+    }
     double mean = sum / n, var = sum2 / n - mean * mean;
-    s->luma = (float)(mean / 255.0);
+    s->luma = (float)(lsum / (w * h) / 255.0); /* the frame's: fades and flashes dim it all */
     s->contrast = (float)(sqrt(var > 0 ? var : 0) / 255.0);
-    double rgm = rg_s / n, ybm = yb_s / n;
-    double rgsd = sqrt(fmax(0, rg_s2 / n - rgm * rgm)), ybsd = sqrt(fmax(0, yb_s2 / n - ybm * ybm));
+    double rgm = rg_s / (w * h), ybm = yb_s / (w * h);
+    double rgsd = sqrt(fmax(0, rg_s2 / (w * h) - rgm * rgm)),
+           ybsd = sqrt(fmax(0, yb_s2 / (w * h) - ybm * ybm));
     s->colorful =
         (float)((sqrt(rgsd * rgsd + ybsd * ybsd) + 0.3 * sqrt(rgm * rgm + ybm * ybm)) / 150.0);
     if (s->colorful > 1)
@@ -164,15 +208,18 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
             int mag = abs(gx) + abs(gy);
             if (mag > 24)
                 ehist[(y >= h / 2) * 8 + edge_bin[gy + 255][gx + 255]] += (float)mag;
-            if (mag > 96)
+            /* strong edges: the picture's (a bar's edge is no mark of anything) */
+            if (mag > 96 && y > py0 && y < py1 - 1 && x > px0 && x < px1 - 1)
                 strong++;
         }
     }
     double inner = (double)(w - 2) * (h - 2);
     double lapm = sqrt(lap / inner) / 255.0;
-    /* normalised by contrast so a dim but sharp frame is not "blurred" */
-    s->sharp = (float)(s->contrast > 0.01 ? lapm / (s->contrast + 0.05) : 0);
-    s->edges = (float)(strong / inner);
+    /* normalised by contrast so a dim but sharp frame is not "blurred" (the frame's, as
+     * the Laplacian is) */
+    double fmean = lsum / (w * h), fcon = sqrt(fmax(0, lsum2 / (w * h) - fmean * fmean)) / 255.0;
+    s->sharp = (float)(fcon > 0.01 ? lapm / (fcon + 0.05) : 0);
+    s->edges = (float)(strong / ((double)(pw - 2) * (ph - 2)));
 
     float csum = 0, esum = 0;
     for (int i = 0; i < TG_DESC_COLOR; i++)
@@ -197,8 +244,6 @@ void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample
         }
     }
     s->motion = prev ? tgi_thumb_diff(prev, s) : 0;
-    for (int side = 0; side < 4; side++)
-        s->bar[side] = (int16_t)bar_scan(Y, w, h, side);
     for (int dim = 0; dim < 2; dim++) {
         int bars_in;
         s->pad[dim] = (int16_t)tgi_padding_fill(Y, f->data, f->stride, w, h, dim, &bars_in);

@@ -72,7 +72,12 @@ extern const tg_opt tgi_analyze_opts[];
 /* Analysis size for a display size: long side TG_ANALYSIS_SIDE, even sides. */
 void tgi_analysis_size(int w, int h, int *aw, int *ah);
 
-/* Fill s from one RGB24 frame. prev (the previous sample, or NULL) gives motion. */
+/* Fill s from one RGB24 frame. prev (the previous sample, or NULL) gives motion. The
+ * luma's spread (lo, hi, contrast, entropy, bgfrac) and the strong edges are the
+ * picture's: inside the frame's black bars when they frame it as a letterbox or a
+ * pillarbox does (the same on two opposite sides, none on the others). The mean luma
+ * (fades and flashes dim or light the frame as a whole), sharpness, the descriptor,
+ * the thumbnail and motion are the whole frame's. */
 void tgi_features_compute(const tgi_frame *f, const tgi_sample *prev, tgi_sample *s);
 
 /* Distance between two samples' descriptors in [0,1] (0 = same content). */

@@ -266,6 +266,72 @@ START_TEST(motion_that_a_blend_fits_is_no_dissolve)
 }
 END_TEST
 
+/* A film letterboxed into a wider frame: black bars of H/6 above and below it. */
+static void letterbox(uint8_t *img)
+{
+    memset(img, 0, (size_t)W * 3 * (H / 6));
+    memset(img + (size_t)W * 3 * (H - H / 6), 0, (size_t)W * 3 * (H / 6));
+}
+
+/* 6 s of a letterboxed film: scene 3, a cross-fade to scene 4 (1.2-2.8 s), a flash
+ * through white (3.4-3.9 s: the picture white between its bars), scene 4 again, a
+ * flat grey card (4.4-4.9 s), then scene 4 fading to black (5.0-6.0 s). */
+static tg_analysis_data *letterboxed_film(void)
+{
+    size_t n = (size_t)(6 * RATE);
+    tgi_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
+    tgt_scene(a, 3, 0, 1);
+    tgt_scene(b, 4, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, al = t < 1.2 ? 1 : t < 2.8 ? 1 - (t - 1.2) / 1.6 : 0;
+        tgt_mix(img, a, b, al);
+        if (t >= 3.4 && t < 3.9)
+            tgt_fill(img, 255);
+        else if (t >= 4.4 && t < 4.9)
+            tgt_fill(img, 128);
+        else if (t >= 5.0)
+            for (int p = 0; p < W * H * 3; p++)
+                img[p] = (uint8_t)(img[p] * fmax(0, 6.0 - t));
+        letterbox(img);
+        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+        s[i].t = t;
+        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+    }
+    free(img);
+    free(a);
+    free(b);
+    return tgt_analysis_of(s, n, 6);
+}
+
+/* A letterboxed picture is judged inside its black bars: its white frame is white (the
+ * bars made its darkest 2 % black), its flat card is blank and its cross-fade has the
+ * contrast dip of a blend (the bars' contrast against the picture hid both), and its
+ * fade to black is still a fade from its first darker frame. */
+START_TEST(a_letterboxed_picture_is_judged_inside_its_bars)
+{
+    tg_analysis_data *a = letterboxed_film();
+    int dissolve = 0;
+    for (double t = 1.6; t < 2.4; t += 0.04)
+        dissolve += (a->s[tgt_at(t)].ev & TG_BAD_DISSOLVE) != 0;
+    ck_assert_msg(dissolve >= 15, "the letterboxed cross-fade: %d of 20 samples a dissolve",
+                  dissolve);
+    for (double t = 3.44; t < 3.86; t += 0.04)
+        ck_assert_msg(a->s[tgt_at(t)].ev & TG_BAD_WHITE, "white picture at %.2f not white (%#x)",
+                      t, a->s[tgt_at(t)].ev);
+    for (double t = 4.44; t < 4.86; t += 0.04)
+        ck_assert_msg(a->s[tgt_at(t)].ev & TG_BAD_UNIFORM, "grey card at %.2f not blank (%#x)", t,
+                      a->s[tgt_at(t)].ev);
+    for (double t = 5.1; t < 5.9; t += 0.08)
+        ck_assert_msg(a->s[tgt_at(t)].ev & (TG_BAD_FADE | TG_BAD_BLACK),
+                      "dimming at %.2f not a fade (%#x)", t, a->s[tgt_at(t)].ev);
+    for (double t = 0.2; t < 0.8; t += 0.04)
+        ck_assert_msg(a->s[tgt_at(t)].ev == 0, "clean picture at %.2f flagged %#x", t,
+                      a->s[tgt_at(t)].ev);
+    tg_analysis_free(&a);
+}
+END_TEST
+
 /* The analysis as JSON reads back to the same plan; broken files are refused with
  * a sentence that names the problem. */
 START_TEST(analysis_json_round_trips_and_refuses_broken_files)
@@ -454,6 +520,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, events_find_every_defect);
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);
+    tcase_add_test(tc, a_letterboxed_picture_is_judged_inside_its_bars);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     tcase_add_test(tc, stretches_are_decoded_as_far_as_clips_need);
