@@ -194,16 +194,23 @@ int tgi_repeat_candidate(const tg_analysis_data *a, size_t i, size_t j)
 
 /* The intro that returns as an outro, by pixel descriptors (the CNN finds re-graded
  * or re-framed ones: select/cluster.c). Between the two there must be something
- * else: some shot unlike shot i. */
+ * else: some shot unlike shot i, every frame of it (one scene that goes on, seen by
+ * sparse analysis in stretches, has frames that move far from its first ones: a
+ * teaser's two minions, on one grey ground for 36 s, were called its intro's repeat). */
 static void mark_repeats(const tg_analysis_data *a, tgi_verdict *v)
 {
     const tgi_sample *s = a->s;
     size_t n = a->n, step = 1 + n / 4000;
+    float *nearest = malloc((a->n_shots + 1) * sizeof(float));
+    if (!nearest)
+        return; /* no memory: no repeats marked, as for a video without them */
     for (size_t j = 1; j < a->n_shots; j++) {
         for (size_t i = 0; i + 1 < j; i++) {
             if (!tgi_repeat_candidate(a, i, j))
                 continue;
             float best = 1, between = 0;
+            for (size_t k = i + 1; k < j; k++)
+                nearest[k] = 1;
             for (size_t q = 0; q < n; q += step) {
                 if (s[q].shot != (int)i)
                     continue;
@@ -211,9 +218,12 @@ static void mark_repeats(const tg_analysis_data *a, tgi_verdict *v)
                     if (s[p].shot == (int)j)
                         best = fminf(best, tgi_sample_distance(&s[p], &s[q]));
                     else if (s[p].shot > (int)i && s[p].shot < (int)j)
-                        between = fmaxf(between, tgi_sample_distance(&s[p], &s[q]));
+                        nearest[s[p].shot] =
+                            fminf(nearest[s[p].shot], tgi_sample_distance(&s[p], &s[q]));
                 }
             }
+            for (size_t k = i + 1; k < j; k++)
+                between = fmaxf(between, nearest[k] < 1 ? nearest[k] : 0);
             if (best < K.repeat_dist && between > 4 * K.repeat_dist) {
                 for (size_t p = 0; p < n; p++)
                     if (s[p].shot == (int)j)
@@ -222,6 +232,7 @@ static void mark_repeats(const tg_analysis_data *a, tgi_verdict *v)
             }
         }
     }
+    free(nearest);
 }
 
 /* A card: text or lines on a flat, grey ground (a title, credits, a terminal), or

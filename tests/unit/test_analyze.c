@@ -332,6 +332,69 @@ START_TEST(a_letterboxed_picture_is_judged_inside_its_bars)
 }
 END_TEST
 
+/* One scene that goes on, seen in stretches (sparse analysis), changes as it goes (the
+ * light comes and goes every 3 s): its last stretches are alike its first one, and some
+ * of the frames between are far from it, but no stretch between is unlike it as a
+ * whole, so it is not an intro returning as an outro (a teaser's two minions, on one
+ * grey ground for 36 s, were flagged a repeat from 41 s on and never shown). An intro
+ * that does return is still one (events_find_every_defect). */
+START_TEST(one_scene_seen_in_stretches_is_not_its_own_repeat)
+{
+    static const double st[][2] = {{0, 2}, {10, 13}, {20, 23}, {30, 33}, {43, 46}, {50, 53}};
+    enum { NS = sizeof(st) / sizeof(st[0]) };
+    size_t n = 0;
+    for (int k = 0; k < NS; k++)
+        n += (size_t)((st[k][1] - st[k][0]) * RATE);
+    tgi_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3),
+            *c = malloc(W * H * 3);
+    tgt_scene(a, 6, 0, 1);
+    tgt_scene(b, 9, 0, 1);
+    tgt_scene(c, 2, 0, 1); /* the intro */
+    size_t i = 0;
+    for (int k = 0; k < NS; k++)
+        for (double t = st[k][0]; t < st[k][1] - 1e-9 && i < n; t += 1 / RATE, i++) {
+            if (k == 0)
+                memcpy(img, c, W * H * 3);
+            else
+                tgt_mix(img, a, b, 0.35 + 0.35 * sin(2 * M_PI * t / 3));
+            tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+            s[i].t = t;
+            tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+            s[i].shot = (int16_t)k;
+        }
+    free(img);
+    free(a);
+    free(b);
+    free(c);
+    tg_analysis_data *an = tgi_analysis_new();
+    an->path = strdup("synthetic");
+    an->s = s;
+    an->n = i;
+    an->duration = 60;
+    an->width = an->aw = W;
+    an->height = an->ah = H;
+    an->fps = RATE;
+    an->content = (tg_rect){0, 0, W, H};
+    an->shots = calloc(NS, sizeof(tg_shot));
+    an->n_shots = NS;
+    for (int k = 0; k < NS; k++)
+        an->shots[k] = (tg_shot){st[k][0], st[k][1]};
+    /* the scene does move far from its first stretch's frames between */
+    float far = 0;
+    for (size_t p = 0; p < an->n; p++)
+        for (size_t q = 0; q < an->n; q += 5)
+            if (s[p].shot == 2 && s[q].shot == 1)
+                far = fmaxf(far, tgi_sample_distance(&s[p], &s[q]));
+    ck_assert_msg(far > 0.24f, "the scene changes by %.3f only", far);
+    tgi_verdict *v = tgt_verdicts_of(an);
+    for (size_t p = 0; p < an->n; p++)
+        ck_assert_msg(!(v[p].bad & TG_BAD_REPEAT), "the scene at %.2f called a repeat", s[p].t);
+    free(v);
+    tg_analysis_free(&an);
+}
+END_TEST
+
 /* The analysis as JSON reads back to the same plan; broken files are refused with
  * a sentence that names the problem. */
 START_TEST(analysis_json_round_trips_and_refuses_broken_files)
@@ -521,6 +584,7 @@ Suite *suite_analyze(void)
     tcase_add_test(tc, fades_are_found_from_their_start);
     tcase_add_test(tc, motion_that_a_blend_fits_is_no_dissolve);
     tcase_add_test(tc, a_letterboxed_picture_is_judged_inside_its_bars);
+    tcase_add_test(tc, one_scene_seen_in_stretches_is_not_its_own_repeat);
     tcase_add_test(tc, analysis_json_round_trips_and_refuses_broken_files);
     tcase_add_test(tc, cnn_frames_of_long_videos_are_bounded);
     tcase_add_test(tc, stretches_are_decoded_as_far_as_clips_need);
