@@ -618,6 +618,12 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                 qi *= 0.5;
                 break;
             }
+        /* keyframes closer than a clip, its guards and half a clip of room to move it
+         * in: the stretch goes on over whole GOPs until it holds that (a teaser keyed
+         * every 0.83 s had only 0.83-s stretches: every clip shortened to half its
+         * length, and the title card was the best of them) */
+        for (size_t j = i + 1; t1 - t0 < STRETCH_LEAD + 1.5 * o->clip_len && j < nk; j++)
+            t1 = j + 1 < nk ? keys.s[j + 1].t : dur;
         g[ng++] = (gop){
             t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0, t1};
     }
@@ -637,6 +643,13 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         size_t bi = 0, best_uses = SIZE_MAX;
         for (size_t i = 0; i < ng; i++) {
             if (g[i].picked)
+                continue;
+            /* a stretch over several short GOPs overlaps the next ones' (their time is
+             * decoded already): one of them is enough */
+            int overlaps = 0;
+            for (size_t j = 0; j < ng && !overlaps; j++)
+                overlaps = g[j].picked && g[i].t0 < g[j].t1 - 1e-6 && g[j].t0 < g[i].t1 - 1e-6;
+            if (overlaps)
                 continue;
             size_t uses = 0;
             for (size_t j = 0; j < ng; j++)

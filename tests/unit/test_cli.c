@@ -506,6 +506,28 @@ START_TEST(sparse_stretches_for_stills_are_short)
 }
 END_TEST
 
+/* long.mp4 keyed every 0.8 s (a teaser's encoder did that: 0.83-s GOPs): sparse
+ * analysis' stretches go on over as many GOPs as a clip and room to move it need, so the
+ * default plan has three full clips and six stills, each of another shot (main: one GOP
+ * a stretch, every clip shortened or missing). */
+START_TEST(sparse_analysis_of_short_gops_holds_full_clips)
+{
+    json_t *tr = truth("long.mp4");
+    char *v = tgt_tmp_path(".mp4");
+    ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("long.mp4"), "-c:v", "libx264", "-preset",
+                                "ultrafast", "-g", "24", "-pix_fmt", "yuv420p", v, NULL),
+                     0);
+    json_t *p = plan_of(v, "--analysis", "sparse");
+    ck_assert_msg(json_array_size(json_object_get(p, "warnings")) == 0, "warnings: %s",
+                  json_string_value(json_array_get(json_object_get(p, "warnings"), 0)));
+    expect_default_plan_in_distinct_shots(tr, p);
+    json_decref(p);
+    json_decref(tr);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 /* `thumbgen plan` analyses in rounds: a first sparse round decodes only clips + 1 of
  * its stretches as far as a clip needs (the others as far as a still needs), and a
  * second, whole one (`thumbgen analyze`'s) only when the choice from the first lacks
@@ -1884,6 +1906,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, long_video_stretches_give_the_cnn_a_frame_a_second);
     tcase_add_test(tc, sparse_stretches_stop_where_clips_need_no_more);
     tcase_add_test(tc, sparse_stretches_for_stills_are_short);
+    tcase_add_test(tc, sparse_analysis_of_short_gops_holds_full_clips);
     tcase_add_test(tc, plan_decodes_more_stretches_only_when_it_lacks_clips);
     tcase_add_test(tc, story_make_writes_gif_and_poster);
     tcase_add_test(tc, analyze_then_plan_from_analysis);
