@@ -317,8 +317,8 @@ START_TEST(a_letterboxed_picture_is_judged_inside_its_bars)
     ck_assert_msg(dissolve >= 15, "the letterboxed cross-fade: %d of 20 samples a dissolve",
                   dissolve);
     for (double t = 3.44; t < 3.86; t += 0.04)
-        ck_assert_msg(a->s[tgt_at(t)].ev & TG_BAD_WHITE, "white picture at %.2f not white (%#x)",
-                      t, a->s[tgt_at(t)].ev);
+        ck_assert_msg(a->s[tgt_at(t)].ev & TG_BAD_WHITE, "white picture at %.2f not white (%#x)", t,
+                      a->s[tgt_at(t)].ev);
     for (double t = 4.44; t < 4.86; t += 0.04)
         ck_assert_msg(a->s[tgt_at(t)].ev & TG_BAD_UNIFORM, "grey card at %.2f not blank (%#x)", t,
                       a->s[tgt_at(t)].ev);

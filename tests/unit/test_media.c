@@ -670,9 +670,10 @@ START_TEST(a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_furt
                                 "-c:v", "libx264", "-preset", "ultrafast", "-coder", "0", "-g",
                                 "25", "-bf", "0", "-pix_fmt", "yuv420p", "-f", "h264", b0, NULL),
                      0);
-    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=160x120:rate=25:start_scale=2",
-                                "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-coder", "0",
-                                "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p", "-bsf:v",
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i",
+                                "mandelbrot=size=160x120:rate=25:start_scale=2", "-t", "3", "-c:v",
+                                "libx264", "-preset", "ultrafast", "-coder", "0", "-g", "25", "-bf",
+                                "0", "-pix_fmt", "yuv420p", "-bsf:v",
                                 "filter_units=remove_types=7|8", "-f", "h264", b1, NULL),
                      0);
     FILE *out = fopen(ab, "wb");
@@ -703,10 +704,11 @@ START_TEST(a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_furt
     ck_assert_int_ge(from_start->n, 165);
     int off = from_start->n - seeked->n;
     for (int i = 0; i < seeked->n; i++) {
-        ck_assert_msg(fabs(seeked->t[i] - from_start->t[off + i]) < 1e-3, "frame %d at %.3f, not %.3f",
-                      i, seeked->t[i], from_start->t[off + i]);
+        ck_assert_msg(fabs(seeked->t[i] - from_start->t[off + i]) < 1e-3,
+                      "frame %d at %.3f, not %.3f", i, seeked->t[i], from_start->t[off + i]);
         ck_assert_msg(seeked->sum[i] == from_start->sum[off + i],
-                      "the frame at %.3f is not the one a decode from the start gives", seeked->t[i]);
+                      "the frame at %.3f is not the one a decode from the start gives",
+                      seeked->t[i]);
     }
     ck_assert_int_ge(st.relandings, 1);
     tgi_media_close(&m);
@@ -900,7 +902,8 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_poster_at_the_end_of_its_memory_is_read_within_it);
     tcase_add_test(tc, frames_decode_in_the_colours_their_stream_declares);
     tcase_add_test(tc, a_stream_whose_colours_change_is_read_with_each_parts_own);
-    tcase_add_test(tc, a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_further_back);
+    tcase_add_test(tc,
+                   a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_further_back);
     tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
     tcase_add_test(tc, a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes);
     suite_add_tcase(s, tc);
