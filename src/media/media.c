@@ -270,6 +270,28 @@ static int64_t first_key_before(tgi_media *m, int64_t ts)
     return pos;
 }
 
+/* Whether the first video packet read from here is a keyframe shown at or before ts. */
+static int landed_on_key(tgi_media *m, int64_t ts)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int key = 0;
+    while (pkt) {
+        int e = av_read_frame(m->fmt, pkt);
+        if (e == AVERROR(EAGAIN))
+            continue;
+        if (e < 0)
+            break;
+        int video = pkt->stream_index == m->vidx;
+        int64_t p = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+        key = video && (pkt->flags & AV_PKT_FLAG_KEY) && (p == AV_NOPTS_VALUE || p <= ts);
+        av_packet_unref(pkt);
+        if (video)
+            break;
+    }
+    av_packet_free(&pkt);
+    return key;
+}
+
 /* The seek a decode from start makes: backwards to the keyframe at or before it. A file
  * with an index (MP4, Matroska, AVI) lands there at once. MPEG-TS (TV recordings,
  * camcorders' .mts, HLS downloads), program streams and raw H.264 have none: the seek
@@ -297,7 +319,17 @@ static int seek_to(tgi_media *m, double start)
             at = ts - (int64_t)(back / tb);
         }
     } else if (av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
-        return 0;
+        /* An index may list frames that are no keyframes: MPEG program streams (.mpg,
+         * .vob) index every packet with a time, and the decoder dropped what came before
+         * the next keyframe (a clip began frozen on it, a poster came 0.3-0.5 s late).
+         * The landing must be a keyframe at or before the time; else this index is not
+         * used again, and the keyframe is looked for by bytes, as without one. */
+        if (landed_on_key(m, ts) && av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0)
+            return 0;
+        if (m->fmt->iformat->flags & AVFMT_NO_BYTE_SEEK)
+            return av_seek_frame(m->fmt, m->vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0 ? 0 : -1;
+        m->indexed = 0;
+        return seek_to(m, start);
     }
     if (av_seek_frame(m->fmt, m->vidx, m->t0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY) >= 0 ||
         avformat_seek_file(m->fmt, -1, INT64_MIN, 0, 0, AVSEEK_FLAG_BYTE) >= 0)

@@ -723,6 +723,35 @@ START_TEST(a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_furt
 }
 END_TEST
 
+/* An MPEG program stream (.mpg: DVDs, camcorders, TV recordings) indexes every packet
+ * with a time, keyframe or not: a seek by that index landed between keyframes, and the
+ * decoder dropped every frame before the next one (a clip began frozen on it, a poster
+ * came 0.3-0.5 s late). Every range starts at its first frame and has all its frames. */
+START_TEST(a_range_of_an_mpeg_program_stream_starts_at_its_time)
+{
+    char *v = tgt_tmp_path(".mpg");
+    ck_assert_int_eq(tgt_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=8",
+                                "-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "4", "-f",
+                                "mpeg", v, NULL),
+                     0);
+    tg_ctx *ctx = tg_ctx_new();
+    tgi_media *m = NULL;
+    ck_assert_msg(tgi_media_open(ctx, v, 1, &m) == 0, "%s", tg_ctx_message(ctx));
+    static const double starts[] = {5.3, 2.0, 6.1, 0.5};
+    for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+        range_seen r;
+        decode_range(m, starts[k], starts[k] + 0.6, &r, NULL);
+        ck_assert_msg(r.n == 15 && fabs(r.first - starts[k]) < 0.021,
+                      "[%.2f, %.2f): %d frames from %.3f", starts[k], starts[k] + 0.6, r.n,
+                      r.first);
+    }
+    tgi_media_close(&m);
+    tg_ctx_free(&ctx);
+    unlink(v);
+    free(v);
+}
+END_TEST
+
 /* One stream whose colour description changes on the way (two MPEG-TS recordings joined
  * end to end: BT.709 first, then BT.601): each part is read with its own. (A part that
  * says nothing keeps the earlier part's description in libavcodec's H.264 decoder.) */
@@ -904,6 +933,7 @@ Suite *suite_media(void)
     tcase_add_test(tc, a_stream_whose_colours_change_is_read_with_each_parts_own);
     tcase_add_test(tc,
                    a_range_after_a_keyframe_that_does_not_decode_alone_is_read_from_further_back);
+    tcase_add_test(tc, a_range_of_an_mpeg_program_stream_starts_at_its_time);
     tcase_add_test(tc, an_interlaced_frame_is_read_from_one_field);
     tcase_add_test(tc, a_range_in_the_middle_of_a_long_gop_of_an_mpeg_ts_decodes);
     suite_add_tcase(s, tc);
