@@ -602,6 +602,13 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
             cshot++;
         double t0 = keys.s[i].t, t1 = i + 1 < nk ? keys.s[i + 1].t : dur;
         int ev0 = keys.s[i].ev != 0, ev1 = i + 1 < nk && keys.s[i + 1].ev;
+        /* keyframes closer than a clip, its guards and half a clip of room to move it
+         * in: the stretch goes on over whole GOPs until it holds that (a teaser keyed
+         * every 0.83 s had only 0.83-s stretches: every clip shortened to half its
+         * length, and the title card was the best of them; an MPEG-1 animation keyed
+         * every 0.48 s had 3 stretches at all, GOPs under 0.6 s being skipped) */
+        for (size_t j = i + 1; t1 - t0 < STRETCH_LEAD + 1.5 * o->clip_len && j < nk; j++)
+            t1 = j + 1 < nk ? keys.s[j + 1].t : dur;
         if (t1 - t0 < 0.6 || (ev0 && t1 - t0 < EV_STRETCH_MIN))
             continue;
         /* a black or white keyframe says nothing of what follows it (EV_STRETCH_MIN);
@@ -618,12 +625,6 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
                 qi *= 0.5;
                 break;
             }
-        /* keyframes closer than a clip, its guards and half a clip of room to move it
-         * in: the stretch goes on over whole GOPs until it holds that (a teaser keyed
-         * every 0.83 s had only 0.83-s stretches: every clip shortened to half its
-         * length, and the title card was the best of them) */
-        for (size_t j = i + 1; t1 - t0 < STRETCH_LEAD + 1.5 * o->clip_len && j < nk; j++)
-            t1 = j + 1 < nk ? keys.s[j + 1].t : dur;
         g[ng++] = (gop){
             t0, fmin(t1, t0 + tgi_sampler_stretch_len(o->clip_len, ev0)), qi, i, cshot, 0, ev0, t1};
     }

@@ -528,19 +528,43 @@ START_TEST(sparse_analysis_of_short_gops_holds_full_clips)
 }
 END_TEST
 
+/* Seconds a whole sparse analysis of video decodes densely with --clip-len len. */
+static double sparse_seconds(const char *video, const char *len)
+{
+    char *an = tgt_tmp_path(".json");
+    json_t *a = analysis_of(video, an, "--analysis", "sparse", "--clip-len", len);
+    double secs = num(json_object_get(a, "analysis"), "seconds");
+    json_decref(a);
+    unlink(an);
+    free(an);
+    return secs;
+}
+
+/* The plan p has n clips, each longer than min seconds. */
+static void expect_clips_of(json_t *p, size_t n, double min)
+{
+    size_t i;
+    json_t *g, *segs = json_object_get(p, "segments");
+    ck_assert_int_eq(json_array_size(segs), n);
+    json_array_foreach(segs, i, g)
+    {
+        double s0 = num(g, "start"), s1 = num(g, "end");
+        ck_assert_msg(s1 - s0 > min, "clip %.2f-%.2f shortened", s0, s1);
+    }
+}
+
 /* `thumbgen plan` analyses in rounds: a first sparse round decodes only clips + 1 of
  * its stretches as far as a clip needs (the others as far as a still needs), and a
  * second, whole one (`thumbgen analyze`'s) only when the choice from the first lacks
  * clean positions. On long.mp4 keyed at its cuts the first round is enough for the
  * default plan: fewer seconds decoded densely than `analyze` (main: the same), three
- * full clips and six stills of different shots; with 3-s clips the first round is
+ * full clips and six stills of different shots; with 4-s clips the first round is
  * short of room and the plan comes from a whole analysis (bench/RESULTS.md, "Speed at
  * every length", part 9). With 1.2-s stretches for stills the first round decodes 25.5 s
  * densely (1.3-s ones, part 10: 26.4; 1.7-s ones: 30.0). */
 START_TEST(plan_decodes_more_stretches_only_when_it_lacks_clips)
 {
     json_t *tr = truth("long.mp4");
-    size_t i;
     char *v = long_keyed_at_cuts(tr);
     json_t *a = analysis_in_mode(v, "sparse");
     double whole = num(json_object_get(a, "analysis"), "seconds");
@@ -551,32 +575,23 @@ START_TEST(plan_decodes_more_stretches_only_when_it_lacks_clips)
                   "the plan decoded %.2f s densely, a whole analysis %.2f s", first, whole);
     expect_default_plan_in_distinct_shots(tr, p);
     json_decref(p);
-    /* 3-s clips: the first round's four stretches for clips hold two (the others end
-     * at the next keyframe, 3-4 s on), so the choice from it shortens them to 2.25 s; a
-     * second, whole round holds three of 3 s */
-    char *an = tgt_tmp_path(".json");
-    tgt_run r;
-    thumbgen(&r, "analyze", v, "-o", an, "--analysis", "sparse", "--clip-len", "3", "--quiet",
-             NULL);
-    ck_assert_msg(r.status == 0, "analyze failed (%d): %s", r.status, r.err);
-    tgt_run_free(&r);
-    char *text = tgt_read_file(an, NULL);
-    ck_assert_ptr_nonnull(text);
-    a = load_json_text(text);
-    free(text);
-    unlink(an);
-    free(an);
-    whole = num(json_object_get(a, "analysis"), "seconds");
-    json_decref(a);
+    /* 3-s clips: the first round's stretches for clips go on past their next keyframe
+     * (3-4 s on) until a 3-s clip fits (sampler.c), so they hold three, from fewer
+     * seconds than a whole analysis (main: two, then a second, whole round) */
+    double whole3 = sparse_seconds(v, "3");
     p = plan_of(v, "--clip-len=3", "--analysis=sparse");
-    ck_assert_double_eq_tol(num(json_object_get(p, "analysis"), "seconds"), whole, 1e-3);
-    json_t *g, *segs = json_object_get(p, "segments");
-    ck_assert_int_eq(json_array_size(segs), 3);
-    json_array_foreach(segs, i, g)
-    {
-        double s0 = num(g, "start"), s1 = num(g, "end");
-        ck_assert_msg(s1 - s0 > 2.95, "clip %.2f-%.2f shortened", s0, s1);
-    }
+    ck_assert_msg(num(json_object_get(p, "analysis"), "seconds") < whole3 - 1,
+                  "the plan decoded %.2f s, a whole analysis %.2f s",
+                  num(json_object_get(p, "analysis"), "seconds"), whole3);
+    expect_clips_of(p, 3, 2.95);
+    json_decref(p);
+    /* 4-s clips: the first round's hold fewer of 4 s, so a second, whole round is made:
+     * the plan decoded what `thumbgen analyze` does, and its clips are as long as that
+     * analysis holds (3 s: the shots are 3-6 s) */
+    double whole4 = sparse_seconds(v, "4");
+    p = plan_of(v, "--clip-len=4", "--analysis=sparse");
+    ck_assert_double_eq_tol(num(json_object_get(p, "analysis"), "seconds"), whole4, 1e-3);
+    expect_clips_of(p, 3, 2.95);
     json_decref(p);
     json_decref(tr);
     unlink(v);
