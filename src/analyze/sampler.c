@@ -701,8 +701,13 @@ static int analyse_sparse(tg_ctx *ctx, tgi_media *m, const tg_options *o, int ro
         if (!g[i].picked)
             continue;
         double t0 = g[i].t0, t1 = g[i].t1;
-        while (i + 1 < ng && g[i + 1].picked && g[i + 1].t0 <= t1 + 1e-6)
-            t1 = g[++i].t1;
+        /* (the stretches of the keyframes a picked one goes on over are not picked:
+         * one after them that is continues the range) */
+        for (size_t j = i + 1; j < ng && g[j].t0 <= t1 + 1e-6; j++)
+            if (g[j].picked) {
+                t1 = fmax(t1, g[j].t1);
+                i = j;
+            }
         key_end[nr] = g[i].key_t1;
         dq[nr] = (tgi_decode_req){.start = t0,
                                   .end = t1,
