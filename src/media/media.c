@@ -244,52 +244,55 @@ void tgi_media_close(tgi_media **pm)
     *pm = NULL;
 }
 
+/* Reads the next packet: 1 for a video packet (whether it is a keyframe, its time
+ * (pts, else dts), dts and byte position), 0 for another stream's, -1 at the end. */
+static int next_packet(tgi_media *m, AVPacket *pkt, int *key, int64_t *t, int64_t *dts,
+                       int64_t *pos)
+{
+    int e;
+    while ((e = av_read_frame(m->fmt, pkt)) == AVERROR(EAGAIN))
+        ;
+    if (e < 0)
+        return -1;
+    int video = pkt->stream_index == m->vidx;
+    *key = video && (pkt->flags & AV_PKT_FLAG_KEY);
+    *t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    *dts = pkt->dts;
+    *pos = pkt->pos;
+    av_packet_unref(pkt);
+    return video;
+}
+
 /* From where the demuxer is: the byte position of the first video keyframe, when it is
  * shown at or before ts (stream time); -1 when a packet past ts (in decoding order)
  * or the end comes first. Reads packets: seek after. */
 static int64_t first_key_before(tgi_media *m, int64_t ts)
 {
     AVPacket *pkt = av_packet_alloc();
-    int64_t pos = -1;
-    while (pkt) {
-        int e = av_read_frame(m->fmt, pkt);
-        if (e == AVERROR(EAGAIN))
+    int64_t found = -1, p, dts, pos;
+    int key, v;
+    while (pkt && (v = next_packet(m, pkt, &key, &p, &dts, &pos)) >= 0) {
+        if (!v)
             continue;
-        if (e < 0)
-            break;
-        int64_t p = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-        int video = pkt->stream_index == m->vidx, key = video && (pkt->flags & AV_PKT_FLAG_KEY);
-        int past = video && pkt->dts != AV_NOPTS_VALUE && pkt->dts > ts;
         if (key && (p == AV_NOPTS_VALUE || p <= ts))
-            pos = pkt->pos;
-        av_packet_unref(pkt);
-        if (key || past)
+            found = pos;
+        if (key || (dts != AV_NOPTS_VALUE && dts > ts))
             break;
     }
     av_packet_free(&pkt);
-    return pos;
+    return found;
 }
 
 /* Whether the first video packet read from here is a keyframe shown at or before ts. */
 static int landed_on_key(tgi_media *m, int64_t ts)
 {
     AVPacket *pkt = av_packet_alloc();
-    int key = 0;
-    while (pkt) {
-        int e = av_read_frame(m->fmt, pkt);
-        if (e == AVERROR(EAGAIN))
-            continue;
-        if (e < 0)
-            break;
-        int video = pkt->stream_index == m->vidx;
-        int64_t p = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-        key = video && (pkt->flags & AV_PKT_FLAG_KEY) && (p == AV_NOPTS_VALUE || p <= ts);
-        av_packet_unref(pkt);
-        if (video)
-            break;
-    }
+    int64_t p = AV_NOPTS_VALUE, dts, pos;
+    int key = 0, v = -1;
+    while (pkt && (v = next_packet(m, pkt, &key, &p, &dts, &pos)) == 0)
+        ;
     av_packet_free(&pkt);
-    return key;
+    return v > 0 && key && (p == AV_NOPTS_VALUE || p <= ts);
 }
 
 /* The seek a decode from start makes: backwards to the keyframe at or before it. A file
