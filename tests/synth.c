@@ -62,6 +62,13 @@ void tgt_mix(uint8_t *out, const uint8_t *a, const uint8_t *b, double al)
         out[i] = (uint8_t)lround(al * a[i] + (1 - al) * b[i]);
 }
 
+void tgt_sample(tgi_sample *s, size_t i, double t, const uint8_t *img)
+{
+    tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
+    s[i].t = t;
+    tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+}
+
 /* The series, in seconds: A 0-2 (pan) | cut | B 2-4 with a white flash frame at 3.0 |
  * black 4-5 | fade in 5-5.6 | C 5.6-8 | dissolve 8-8.8 | D 8.8-11 | blurred 11-13 |
  * text card 13-15 | A again 15-17 (the intro returns). */
@@ -100,9 +107,7 @@ tgi_sample *tgt_series(size_t *n_out)
             tgt_scene(img, 1, (t - 15) * 12, 1);
         if (i == 75) /* t = 3.0: one white flash frame inside B */
             tgt_fill(img, 250);
-        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
-        s[i].t = t;
-        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgt_sample(s, i, t, img);
     }
     free(img);
     free(a);

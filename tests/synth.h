@@ -30,6 +30,9 @@ void tgt_text_card(uint8_t *rgb);
 /* out = al * a + (1 - al) * b (a fade or a dissolve). */
 void tgt_mix(uint8_t *out, const uint8_t *a, const uint8_t *b, double al);
 
+/* s[i]: the features of the W x H RGB frame img at time t (s[i - 1] gives motion). */
+void tgt_sample(tgi_sample *s, size_t i, double t, const uint8_t *img);
+
 /* The series, in seconds: A 0-2 (pan) | cut | B 2-4 with a white flash frame at 3.0 |
  * black 4-5 | fade in 5-5.6 | C 5.6-8 | dissolve 8-8.8 | D 8.8-11 | blurred 11-13 |
  * text card 13-15 | A again 15-17 (the intro returns). */

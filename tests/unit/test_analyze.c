@@ -197,9 +197,7 @@ START_TEST(fades_are_found_from_their_start)
         tgt_scene(img, 3, t * 6, 1);
         for (int p = 0; p < W * H * 3; p++)
             img[p] = (uint8_t)(img[p] * g);
-        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
-        s[i].t = t;
-        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+        tgt_sample(s, i, t, img);
     }
     free(img);
     tg_analysis_data *a = tgt_analysis_of(s, n, 6);
@@ -218,6 +216,37 @@ START_TEST(fades_are_found_from_their_start)
 }
 END_TEST
 
+/* secs seconds of a cross-fade from scene 3 to scene 4 over 1.2-2.8 s, each frame
+ * changed by touch (when not NULL) before it is sampled. */
+static tg_analysis_data *crossfade(double secs, void (*touch)(uint8_t *img, size_t i, double t))
+{
+    size_t n = (size_t)(secs * RATE);
+    tgi_sample *s = calloc(n, sizeof(*s));
+    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
+    tgt_scene(a, 3, 0, 1);
+    tgt_scene(b, 4, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        double t = i / RATE, al = t < 1.2 ? 1 : t < 2.8 ? 1 - (t - 1.2) / 1.6 : 0;
+        tgt_mix(img, a, b, al);
+        if (touch)
+            touch(img, i, t);
+        tgt_sample(s, i, t, img);
+    }
+    free(img);
+    free(a);
+    free(b);
+    return tgt_analysis_of(s, n, secs);
+}
+
+static void sweeping_stripes(uint8_t *img, size_t i, double t)
+{
+    (void)t;
+    for (int p = 0; p < W * H * 3; p++) {
+        int x = (p / 3) % W, on = ((x + 12 * (int)i) / 24) % 2;
+        img[p] = (uint8_t)(on ? (img[p] > 243 ? 255 : img[p] + 12) : img[p]);
+    }
+}
+
 /* Two pictures and the frames between them: a cross-fade from scene 3 to scene 4
  * over 1.6 s, alone, or with faint stripes (12 levels) sweeping across it at 12 px a
  * frame (things that move: the Sintel trailer's dragons over a sky that a blend of
@@ -226,26 +255,7 @@ END_TEST
  * there and back are motion, not a transition. */
 static tg_analysis_data *blend_with_stripes(int stripes)
 {
-    size_t n = (size_t)(4 * RATE);
-    tgi_sample *s = calloc(n, sizeof(*s));
-    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
-    tgt_scene(a, 3, 0, 1);
-    tgt_scene(b, 4, 0, 1);
-    for (size_t i = 0; i < n; i++) {
-        double t = i / RATE, al = t < 1.2 ? 1 : t < 2.8 ? 1 - (t - 1.2) / 1.6 : 0;
-        tgt_mix(img, a, b, al);
-        for (int p = 0; p < W * H * 3 && stripes; p++) {
-            int x = (p / 3) % W, on = ((x + 12 * (int)i) / 24) % 2;
-            img[p] = (uint8_t)(on ? (img[p] > 243 ? 255 : img[p] + 12) : img[p]);
-        }
-        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
-        s[i].t = t;
-        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
-    }
-    free(img);
-    free(a);
-    free(b);
-    return tgt_analysis_of(s, n, 4);
+    return crossfade(4, stripes ? sweeping_stripes : NULL);
 }
 
 START_TEST(motion_that_a_blend_fits_is_no_dissolve)
@@ -276,32 +286,17 @@ static void letterbox(uint8_t *img)
 /* 6 s of a letterboxed film: scene 3, a cross-fade to scene 4 (1.2-2.8 s), a flash
  * through white (3.4-3.9 s: the picture white between its bars), scene 4 again, a
  * flat grey card (4.4-4.9 s), then scene 4 fading to black (5.0-6.0 s). */
-static tg_analysis_data *letterboxed_film(void)
+static void film_in_a_letterbox(uint8_t *img, size_t i, double t)
 {
-    size_t n = (size_t)(6 * RATE);
-    tgi_sample *s = calloc(n, sizeof(*s));
-    uint8_t *img = malloc(W * H * 3), *a = malloc(W * H * 3), *b = malloc(W * H * 3);
-    tgt_scene(a, 3, 0, 1);
-    tgt_scene(b, 4, 0, 1);
-    for (size_t i = 0; i < n; i++) {
-        double t = i / RATE, al = t < 1.2 ? 1 : t < 2.8 ? 1 - (t - 1.2) / 1.6 : 0;
-        tgt_mix(img, a, b, al);
-        if (t >= 3.4 && t < 3.9)
-            tgt_fill(img, 255);
-        else if (t >= 4.4 && t < 4.9)
-            tgt_fill(img, 128);
-        else if (t >= 5.0)
-            for (int p = 0; p < W * H * 3; p++)
-                img[p] = (uint8_t)(img[p] * fmax(0, 6.0 - t));
-        letterbox(img);
-        tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
-        s[i].t = t;
-        tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
-    }
-    free(img);
-    free(a);
-    free(b);
-    return tgt_analysis_of(s, n, 6);
+    (void)i;
+    if (t >= 3.4 && t < 3.9)
+        tgt_fill(img, 255);
+    else if (t >= 4.4 && t < 4.9)
+        tgt_fill(img, 128);
+    else if (t >= 5.0)
+        for (int p = 0; p < W * H * 3; p++)
+            img[p] = (uint8_t)(img[p] * fmax(0, 6.0 - t));
+    letterbox(img);
 }
 
 /* A letterboxed picture is judged inside its black bars: its white frame is white (the
@@ -310,7 +305,7 @@ static tg_analysis_data *letterboxed_film(void)
  * fade to black is still a fade from its first darker frame. */
 START_TEST(a_letterboxed_picture_is_judged_inside_its_bars)
 {
-    tg_analysis_data *a = letterboxed_film();
+    tg_analysis_data *a = crossfade(6, film_in_a_letterbox);
     int dissolve = 0;
     for (double t = 1.6; t < 2.4; t += 0.04)
         dissolve += (a->s[tgt_at(t)].ev & TG_BAD_DISSOLVE) != 0;
@@ -358,9 +353,7 @@ START_TEST(one_scene_seen_in_stretches_is_not_its_own_repeat)
                 memcpy(img, c, W * H * 3);
             else
                 tgt_mix(img, a, b, 0.35 + 0.35 * sin(2 * M_PI * t / 3));
-            tgi_frame f = {.t = t, .width = W, .height = H, .stride = W * 3, .data = img};
-            s[i].t = t;
-            tgi_features_compute(&f, i ? &s[i - 1] : NULL, &s[i]);
+            tgt_sample(s, i, t, img);
             s[i].shot = (int16_t)k;
         }
     free(img);

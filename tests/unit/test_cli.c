@@ -489,6 +489,20 @@ static char *long_keyed_at_cuts(json_t *tr)
     return v;
 }
 
+/* The default plan of video v (truth tr) from a sparse analysis: no warning, three full
+ * clips and six stills, each of another shot. Frees tr, removes and frees v. */
+static void expect_sparse_plan_of(json_t *tr, char *v)
+{
+    json_t *p = plan_of(v, "--analysis", "sparse");
+    ck_assert_msg(json_array_size(json_object_get(p, "warnings")) == 0, "warnings: %s",
+                  json_string_value(json_array_get(json_object_get(p, "warnings"), 0)));
+    expect_default_plan_in_distinct_shots(tr, p);
+    json_decref(p);
+    json_decref(tr);
+    unlink(v);
+    free(v);
+}
+
 START_TEST(sparse_stretches_for_stills_are_short)
 {
     json_t *tr = truth("long.mp4");
@@ -497,12 +511,7 @@ START_TEST(sparse_stretches_for_stills_are_short)
     double looked = num(json_object_get(a, "analysis"), "seconds");
     json_decref(a);
     ck_assert_msg(looked > 10 && looked <= 31.8, "%.2f s of 60 decoded densely", looked);
-    json_t *p = plan_of(v, "--analysis", "sparse");
-    expect_default_plan_in_distinct_shots(tr, p);
-    json_decref(p);
-    json_decref(tr);
-    unlink(v);
-    free(v);
+    expect_sparse_plan_of(tr, v);
 }
 END_TEST
 
@@ -517,14 +526,7 @@ START_TEST(sparse_analysis_of_short_gops_holds_full_clips)
     ck_assert_int_eq(tgt_ffmpeg("-i", tgt_fixture("long.mp4"), "-c:v", "libx264", "-preset",
                                 "ultrafast", "-g", "24", "-pix_fmt", "yuv420p", v, NULL),
                      0);
-    json_t *p = plan_of(v, "--analysis", "sparse");
-    ck_assert_msg(json_array_size(json_object_get(p, "warnings")) == 0, "warnings: %s",
-                  json_string_value(json_array_get(json_object_get(p, "warnings"), 0)));
-    expect_default_plan_in_distinct_shots(tr, p);
-    json_decref(p);
-    json_decref(tr);
-    unlink(v);
-    free(v);
+    expect_sparse_plan_of(tr, v);
 }
 END_TEST
 
