@@ -30,9 +30,11 @@
  * levels vary by MIN_SD or more: measured 0.96-1.00 (median per video) on six eval
  * videos padded by ffmpeg's usual recipes (box or Gaussian blur, one darkened), at most
  * 0.75 where a frame of the unpadded eval videos had a smooth side */
-#define MIN_CORR  0.8
-#define MIN_CELLS 12
-#define MIN_SD    1.5
+#define MIN_CORR 0.8
+/* lines next to the seam that no cell takes in (a seam found a line off) */
+#define SEAM_LINES 2
+#define MIN_CELLS  12
+#define MIN_SD     1.5
 /* seams looked at per frame */
 #define CANDIDATES 3
 /* a fill of one colour: both sides within SOLID_SAME levels of each other, every pixel
@@ -100,14 +102,18 @@ static double box_mean(const plane *p, const integral *I, double u0, double u1, 
 static double fill_corr(const plane *p, const integral *I, int b)
 {
     int c = p->U / 24 < 4 ? 4 : p->U / 24, m = c / 2;
-    if (b < c)
+    if (b < c + SEAM_LINES)
         return NAN;
     double s = (double)p->U / (p->U - 2 * b), vc = p->V / 2.0;
     double sa = 0, sp = 0, saa = 0, spp = 0, sap = 0;
     int n = 0;
     for (int side = 0; side < 2; side++)
-        for (int k = 0; (k + 1) * c <= b; k++) {
-            int u0 = side ? p->U - b + k * c : k * c, u1 = u0 + c;
+        for (int k = 0; (k + 1) * c <= b - SEAM_LINES; k++) {
+            /* cells from the frame's edge inward on both sides, clear of the seam: with
+             * cells from the seam outward on one side, a seam a line off put a line of
+             * the picture in them, and black bars beside a light desktop correlated
+             * with the picture as a blurred copy would */
+            int u0 = side ? p->U - (k + 1) * c : k * c, u1 = u0 + c;
             for (int v0 = 0; v0 + c <= p->V; v0 += c) {
                 double a = box_mean(p, I, u0, u1, v0, v0 + c, 0, p->U);
                 /* the fill is blurred: so is the prediction, over a cell's margin m */

@@ -133,6 +133,23 @@ START_TEST(a_blurred_copy_of_the_picture_or_one_colour_on_its_sides_is_padding)
     /* a flat frame cannot tell */
     memset(Y, 20, W * H);
     ck_assert_int_eq(tgi_padding_fill(Y, NULL, 0, W, H, 0, &in), -1);
+    /* black bars a line apart in width (10 and 9 of 192) above and below a picture with
+     * a grey panel at its top and a light desktop at its bottom, whose last line blends
+     * into the bar (a pillarboxed screen recording turned a quarter): bars, not a
+     * blurred copy (main: a 10-line fill, 52 px of the picture cropped at each end) */
+    for (int y = 0; y < W; y++)
+        for (int x = 0; x < H; x++) {
+            double v = y < 9    ? 0
+                       : y == 9 ? 12
+                       : y < 40 ? 50 + 8 * sin(x * 0.07) + 0.1 * y
+                       : y < 150
+                           ? 110 + 45 * sin(x * 0.05 + y * 0.035) + 30 * sin(x * 0.17 - y * 0.2)
+                       : y < 182  ? 216 + 30 * sin(x * 0.1) + 0.05 * (y - 150)
+                       : y == 182 ? 0.42 * (216 + 30 * sin(x * 0.1))
+                                  : 0;
+            T[y * H + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    ck_assert_int_le(tgi_padding_fill(T, NULL, 0, H, W, 1, &in), 0);
     free(Y);
     free(T);
 }
